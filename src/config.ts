@@ -1,0 +1,97 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Where the project's own folders are, whether running from `src/` (tsx) or `dist/src/` (compiled). */
+const here = path.dirname(fileURLToPath(import.meta.url));
+const compiled = path.basename(path.dirname(here)) === 'dist';
+export const projectRoot = compiled ? path.resolve(here, '..', '..') : path.resolve(here, '..');
+const handlersRoot = compiled ? path.resolve(here, '..', 'handlers') : path.resolve(projectRoot, 'handlers');
+
+export type StoreKind = 'embedded' | 'postgres' | 'mongodb';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  storeKind: StoreKind;
+  dataDir: string;
+  defaultJobsDir: string;
+  handlersDir: string;
+  /** JOB_SERVICE_PAUSED: true starts paused, false starts running, unset keeps the stored state. */
+  startPaused: boolean | null;
+  logLevel: LogLevel;
+  /** Largest request body accepted, in bytes. */
+  bodyLimit: number;
+  /** How often an idle worker looks for due runs, in ms (notifications make most runs start sooner). */
+  pollInterval: number;
+  /** Lines of output kept per run. */
+  maxOutputLines: number;
+  /** Runs at once per worker process. */
+  concurrency: number;
+  /** How long a run's lock lives without a heartbeat, in ms. */
+  lockLifetime: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    reason: string,
+  ) {
+    super(`${variable}: ${reason}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `must be a whole number, got '${raw}'`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  throw new ConfigError(name, `must be true or false, got '${raw}'`);
+}
+
+export function storeKindOf(url: string | undefined): StoreKind {
+  if (!url) return 'embedded';
+  if (/^postgres(ql)?:\/\//.test(url)) return 'postgres';
+  if (/^mongodb(\+srv)?:\/\//.test(url)) return 'mongodb';
+  throw new ConfigError('DATABASE_URL', `must start with postgres://, postgresql://, mongodb:// or mongodb+srv://, got '${url.replace(/\/\/[^@]*@/, '//***@')}'`);
+}
+
+const levels: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Reads and checks the configuration; throws ConfigError naming the variable on bad input. */
+export function loadConfig(env: Env = process.env): Config {
+  const databaseUrl = env.DATABASE_URL?.trim() || undefined;
+  const logLevel = (env.LOG_LEVEL?.trim().toLowerCase() || 'info') as LogLevel;
+  if (!levels.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${levels.join(', ')}, got '${env.LOG_LEVEL}'`);
+  const host = env.HOST?.trim() || '127.0.0.1';
+  return {
+    port: integer(env, 'PORT', 34000, 0, 65535),
+    host,
+    databaseUrl,
+    storeKind: storeKindOf(databaseUrl),
+    dataDir: path.resolve(env.JOBS_DATA_DIR?.trim() || '.data'),
+    defaultJobsDir: path.resolve(env.JOBS_DEFAULT_JOBS_DIR?.trim() || path.join(projectRoot, 'default-jobs')),
+    handlersDir: path.resolve(env.JOBS_HANDLERS_DIR?.trim() || handlersRoot),
+    startPaused: env.JOB_SERVICE_PAUSED?.trim() ? boolean(env, 'JOB_SERVICE_PAUSED', false) : null,
+    maxOutputLines: integer(env, 'JOBS_OUTPUT_LINES', 1000, 10, 1_000_000),
+    concurrency: integer(env, 'JOBS_CONCURRENCY', 20, 1, 10_000),
+    logLevel,
+    bodyLimit: integer(env, 'JOBS_BODY_LIMIT', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    pollInterval: integer(env, 'JOBS_POLL_INTERVAL_MS', 1000, 20, 60_000),
+    lockLifetime: integer(env, 'JOBS_LOCK_LIFETIME_MS', 30_000, 1000, 3_600_000),
+  };
+}

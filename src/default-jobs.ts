@@ -1,0 +1,100 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import YAML from 'yaml';
+import { Problem } from './problem.js';
+import type { ScheduleRequest, Scheduler } from './scheduling/core.js';
+import type { Store } from './store/types.js';
+
+/** A default-jobs file that cannot be used: the boot stops with the file, the field and why. */
+export class DefaultJobError extends Error {
+  constructor(
+    readonly file: string,
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(`default job file ${file}: ${field}: ${reason}`);
+  }
+}
+
+const allowed = new Set(['job_id', 'handler', 'kwargs', 'periodically', 'cron', 'timezone', 'when', 'misfire_grace_time', 'state']);
+const stringFields = ['job_id', 'handler', 'periodically', 'cron', 'timezone', 'when', 'state'] as const;
+
+function parseFile(file: string, text: string): ScheduleRequest {
+  let value: unknown;
+  try {
+    value = YAML.parse(text);
+  } catch (err) {
+    throw new DefaultJobError(file, '(file)', `is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    throw new DefaultJobError(file, '(file)', 'must hold one job as a mapping (job_id, handler, kwargs, ...)');
+  }
+  const def = value as Record<string, unknown>;
+  for (const key of Object.keys(def)) {
+    if (!allowed.has(key)) throw new DefaultJobError(file, key, `is not a job option (allowed: ${[...allowed].join(', ')})`);
+  }
+  for (const key of ['job_id', 'handler'] as const) {
+    if (def[key] === undefined || def[key] === null || def[key] === '') throw new DefaultJobError(file, key, 'is required');
+  }
+  for (const key of stringFields) {
+    if (def[key] !== undefined && typeof def[key] !== 'string') throw new DefaultJobError(file, key, `must be a string, got ${JSON.stringify(def[key])}`);
+  }
+  if (def.kwargs !== undefined && (def.kwargs === null || typeof def.kwargs !== 'object' || Array.isArray(def.kwargs))) {
+    throw new DefaultJobError(file, 'kwargs', 'must be a mapping');
+  }
+  const grace = def.misfire_grace_time;
+  if (grace !== undefined && typeof grace !== 'number' && typeof grace !== 'string') {
+    throw new DefaultJobError(file, 'misfire_grace_time', 'must be a number of seconds or a duration');
+  }
+  return def as unknown as ScheduleRequest;
+}
+
+export interface DefaultJobsResult {
+  upserted: string[];
+  removed: string[];
+}
+
+/**
+ * Upserts every job of the default-jobs folder by job_id and removes the jobs that came from
+ * files no longer there. All files are checked before anything is written, so a bad file
+ * changes nothing.
+ */
+export async function applyDefaultJobs(dir: string, scheduler: Scheduler, store: Store): Promise<DefaultJobsResult> {
+  let names: string[] = [];
+  try {
+    names = (await fs.readdir(dir)).filter((f) => /\.ya?ml$/i.test(f)).sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const requests: Array<{ file: string; req: ScheduleRequest }> = [];
+  const seen = new Map<string, string>();
+  for (const file of names) {
+    const req = parseFile(file, await fs.readFile(path.join(dir, file), 'utf8'));
+    const other = seen.get(req.job_id!);
+    if (other) throw new DefaultJobError(file, 'job_id', `'${req.job_id}' is also the job_id in ${other}`);
+    seen.set(req.job_id!, file);
+    try {
+      scheduler.buildJob(req, { source: 'file', sourceFile: file, optionsAt: '', kwargsAt: 'kwargs', allowPastWhen: true });
+    } catch (err) {
+      if (err instanceof Problem && err.errors?.length) {
+        const first = err.errors[0];
+        throw new DefaultJobError(file, first.field.replace(/^\./, ''), first.reason);
+      }
+      throw err;
+    }
+    requests.push({ file, req });
+  }
+  const upserted: string[] = [];
+  for (const { file, req } of requests) {
+    await scheduler.upsertJob(req, { source: 'file', sourceFile: file, optionsAt: '', kwargsAt: 'kwargs', allowPastWhen: true });
+    upserted.push(req.job_id!);
+  }
+  const removed: string[] = [];
+  for (const { job_id } of await store.listJobsFromFiles()) {
+    if (!seen.has(job_id)) {
+      await scheduler.deleteJob(job_id);
+      removed.push(job_id);
+    }
+  }
+  return { upserted, removed };
+}

@@ -1,0 +1,1466 @@
+// Generated from openapi.yaml by `npm run generate`. Do not edit.
+
+export type paths = {
+    "/liveness": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The process is up */
+        get: operations["getLiveness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/readiness": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The service can reach its database */
+        get: operations["getReadiness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/service/state": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether the scheduler runs jobs or is paused */
+        get: operations["getServiceState"];
+        /**
+         * Pause or resume the whole scheduler (idempotent)
+         * @description Paused, no run starts on any worker; runs in progress finish. On resume, runs that
+         *     fell due while paused start once, unless they are later than their misfire grace time,
+         *     in which case they are recorded as missed.
+         */
+        put: operations["setServiceState"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List jobs, failure records, or both
+         * @description `user` lists the jobs in `job_id` order; `failed` lists failure records, newest first;
+         *     `all` lists the jobs followed by the failure records. Pages hold `limit` entries;
+         *     pass `next_cursor` back as `cursor` for the next page.
+         */
+        get: operations["listJobs"];
+        put?: never;
+        /**
+         * Create a job for any handler
+         * @description The generic form of the handler routes: the handler, its kwargs and the scheduling
+         *     options all travel in the body. kwargs are checked against the handler's schema.
+         */
+        post: operations["createJob"];
+        /** Not allowed; delete jobs one by one */
+        delete: operations["deleteAllJobs"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/clean-failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete every failure record */
+        delete: operations["cleanFailed"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example ping-example */
+                job_id: components["parameters"]["JobIdPath"];
+            };
+            cookie?: never;
+        };
+        /** One job with its next and last run */
+        get: operations["getJob"];
+        /** Pause or resume one job */
+        put: operations["setJobState"];
+        post?: never;
+        /** Delete one job and its schedule (its run records stay) */
+        delete: operations["deleteJob"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/{job_id}/executions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example ping-example */
+                job_id: components["parameters"]["JobIdPath"];
+            };
+            cookie?: never;
+        };
+        /** Runs of one job, newest first */
+        get: operations["listJobExecutions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/flow-scheduling": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Schedule flows
+         * @description Each run starts one child run of the handler `flow_name` per element of `flow_arguments`.
+         */
+        post: operations["scheduleFlowScheduling"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/selective-flow-scheduling": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Schedule flows that run only some steps
+         * @description Like flow-scheduling, but each child runs only the steps `task_names` of its handler
+         *     (and every later step when `run_subsequent`).
+         */
+        post: operations["scheduleSelectiveFlowScheduling"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/http-request": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Schedule an HTTP request */
+        post: operations["scheduleHttpRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/echo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Schedule an echo (writes its kwargs to the run's output) */
+        post: operations["scheduleEcho"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/cleanup-executions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Schedule the deletion of old run and failure records */
+        post: operations["scheduleCleanupExecutions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/executions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Runs of every job, newest first */
+        get: operations["listExecutions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/executions/{execution_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                execution_id: components["parameters"]["ExecutionIdPath"];
+            };
+            cookie?: never;
+        };
+        /** One run */
+        get: operations["getExecution"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/executions/{execution_id}/output": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                execution_id: components["parameters"]["ExecutionIdPath"];
+            };
+            cookie?: never;
+        };
+        /** The lines a run logged */
+        get: operations["getExecutionOutput"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/handlers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The handler catalog */
+        get: operations["listHandlers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/openapi.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** This document as JSON */
+        get: operations["getOpenApiJson"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/openapi.yaml": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** This document as YAML */
+        get: operations["getOpenApiYaml"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ui": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Swagger UI for this document */
+        get: operations["getSwaggerUi"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ui/{asset}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A file of Swagger UI */
+        get: operations["getSwaggerUiAsset"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+};
+export type webhooks = Record<string, never>;
+export type components = {
+    schemas: {
+        Empty: Record<string, never>;
+        Problem: {
+            /** @example about:blank */
+            type: string;
+            title: string;
+            status: number;
+            detail: string;
+            instance?: string;
+            errors?: {
+                /** @example body.flow_name */
+                field: string;
+                /** @example is required */
+                reason: string;
+            }[];
+        };
+        /** @enum {string} */
+        ServiceState: "running" | "paused";
+        ServiceStateBody: {
+            state: components["schemas"]["ServiceState"];
+        };
+        /** @enum {string} */
+        JobState: "running" | "paused";
+        /** @example ping-example */
+        JobId: string;
+        /** @description Keyword arguments for the handler, checked against its kwargs schema. */
+        Kwargs: {
+            [key: string]: unknown;
+        };
+        /** @description Seconds, or a duration such as "10 minutes". */
+        GraceTime: number | string;
+        CreateJobRequest: {
+            /** @example http-request */
+            handler: string;
+            kwargs?: components["schemas"]["Kwargs"];
+            job_id?: components["schemas"]["JobId"];
+            /** @example 2 days */
+            periodically?: string;
+            /** @example 0 3 * * * */
+            cron?: string;
+            /** @example UTC */
+            timezone?: string;
+            /** @example Mon Feb 20, 14:56 */
+            when?: string;
+            misfire_grace_time?: components["schemas"]["GraceTime"];
+            state?: components["schemas"]["JobState"];
+        };
+        /** @enum {string} */
+        ExecutionStatus: "queued" | "running" | "succeeded" | "failed" | "missed";
+        Job: {
+            job_id: string;
+            handler: string;
+            kwargs: components["schemas"]["Kwargs"];
+            state: components["schemas"]["JobState"];
+            /** @description The interval as given. */
+            periodically: string | null;
+            cron: string | null;
+            timezone: string | null;
+            /**
+             * Format: date-time
+             * @description The first run time asked for.
+             */
+            when: string | null;
+            /** @description Seconds. */
+            misfire_grace_time: number | null;
+            /** Format: date-time */
+            next_run_time: string | null;
+            /** Format: date-time */
+            last_run_time: string | null;
+            /**
+             * @description Status of the latest run; null before the first.
+             * @enum {string|null}
+             */
+            last_status: "queued" | "running" | "succeeded" | "failed" | "missed" | null;
+            /**
+             * @description Created through the API or from a default-jobs file.
+             * @enum {string}
+             */
+            source: "api" | "file";
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description The record a failed run leaves. */
+        Failure: {
+            failed_job_id: string | null;
+            execution_id: string;
+            handler: string;
+            kwargs: components["schemas"]["Kwargs"];
+            error: string;
+            traceback: string | null;
+            /** Format: date-time */
+            time: string;
+        };
+        JobList: {
+            jobs: (components["schemas"]["Job"] | components["schemas"]["Failure"])[];
+            /** @description Entries on this page. */
+            jobs_count: number;
+            /** @description Pass as `cursor` for the next page; null on the last page. */
+            next_cursor: string | null;
+        };
+        JobCreated: {
+            job: components["schemas"]["Job"];
+        };
+        JobStateResult: {
+            job_id: string;
+            state: components["schemas"]["JobState"];
+        };
+        Removed: {
+            removed: string[];
+        };
+        Execution: {
+            id: string;
+            job_id: string | null;
+            handler: string;
+            kwargs: components["schemas"]["Kwargs"];
+            status: components["schemas"]["ExecutionStatus"];
+            /** @enum {string} */
+            trigger: "schedule" | "flow" | "manual";
+            parent_id: string | null;
+            /** @description The steps a selective run executes; null for a whole run. */
+            selection: {
+                task_names: string[];
+                run_subsequent: boolean;
+            } | null;
+            /**
+             * Format: date-time
+             * @description When the run was due.
+             */
+            scheduled_at: string;
+            /** Format: date-time */
+            started_at: string | null;
+            /** Format: date-time */
+            finished_at: string | null;
+            duration_ms: number | null;
+            progress: number | null;
+            error: string | null;
+            stack: string | null;
+            output_truncated: boolean;
+            /** Format: date-time */
+            created_at: string;
+        };
+        ExecutionList: {
+            executions: components["schemas"]["Execution"][];
+            next_cursor: string | null;
+        };
+        ExecutionOutput: {
+            execution_id: string;
+            lines: string[];
+            /** @description Older lines were dropped to keep the newest within the limit. */
+            truncated: boolean;
+        };
+        HandlerInfo: {
+            name: string;
+            description: string;
+            kwargs_schema: {
+                [key: string]: unknown;
+            };
+            steps: string[];
+        };
+        HandlerList: {
+            handlers: components["schemas"]["HandlerInfo"][];
+        };
+        /**
+         * @example {
+         *       "flow_name": "echo",
+         *       "flow_arguments": [
+         *         {
+         *           "ecosystem": "npm",
+         *           "force": true,
+         *           "name": "serve-static",
+         *           "version": "1.7.1"
+         *         }
+         *       ]
+         *     }
+         */
+        FlowSchedulingKwargs: {
+            /** @description The handler each child run uses. */
+            flow_name: string;
+            /** @description One child run per element, with the element as its kwargs. */
+            flow_arguments: Record<string, never>[];
+        };
+        /**
+         * @example {
+         *       "flow_name": "cleanup-executions",
+         *       "task_names": [
+         *         "failures"
+         *       ],
+         *       "run_subsequent": false,
+         *       "flow_arguments": [
+         *         {
+         *           "older_than": "90 days"
+         *         }
+         *       ]
+         *     }
+         */
+        SelectiveFlowSchedulingKwargs: {
+            flow_name: string;
+            /** @description Steps of the flow's handler to run. */
+            task_names: string[];
+            /**
+             * @description Also run every step after the first named one.
+             * @default false
+             */
+            run_subsequent: boolean;
+            flow_arguments: Record<string, never>[];
+        };
+        /**
+         * @example {
+         *       "url": "http://127.0.0.1:34000/api/v1/liveness",
+         *       "method": "GET",
+         *       "expected_status": 200,
+         *       "timeout": 10
+         *     }
+         */
+        HttpRequestKwargs: {
+            url: string;
+            /**
+             * @default GET
+             * @enum {string}
+             */
+            method: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS";
+            headers?: {
+                [key: string]: string;
+            };
+            /** @description Sent as JSON unless it is a string. */
+            body?: unknown;
+            /** @description The status (or list of statuses) that counts as success; any 2xx when omitted. */
+            expected_status?: number | number[];
+            /**
+             * @description Seconds.
+             * @default 30
+             */
+            timeout: number;
+        };
+        /**
+         * @description Anything; written to the run's output.
+         * @example {
+         *       "message": "hello from jobs-service"
+         *     }
+         */
+        EchoKwargs: {
+            [key: string]: unknown;
+        };
+        /**
+         * @example {
+         *       "older_than": "30 days"
+         *     }
+         */
+        CleanupExecutionsKwargs: {
+            /**
+             * @description Records older than this duration are deleted.
+             * @default 30 days
+             */
+            older_than: string;
+        };
+    };
+    responses: {
+        /** @description The job is stored and scheduled */
+        JobCreated: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["JobCreated"];
+            };
+        };
+        /** @description Invalid input; `errors` names each field and why */
+        Invalid: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Invalid request",
+                 *       "status": 400,
+                 *       "detail": "query.periodically: must be longer than zero, got '0 seconds'",
+                 *       "errors": [
+                 *         {
+                 *           "field": "query.periodically",
+                 *           "reason": "must be longer than zero, got '0 seconds'"
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description No such resource */
+        NotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description No such job (never created, or deleted already) */
+        Gone: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description A job with this job_id exists */
+        Conflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The request body is over the size limit */
+        TooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The request body is not JSON */
+        UnsupportedMediaType: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The database cannot be reached */
+        Unavailable: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+    };
+    parameters: {
+        /** @example ping-example */
+        JobIdPath: string;
+        ExecutionIdPath: string;
+        /** @description Entries per page. */
+        Limit: number;
+        /** @description The `next_cursor` of the previous page. */
+        Cursor: string;
+        ExecutionStatusFilter: components["schemas"]["ExecutionStatus"];
+        /**
+         * @description Whether the job runs (`running`) or waits until resumed (`paused`).
+         * @example running
+         */
+        State: components["schemas"]["JobState"];
+        /** @description A unique id for the job; generated when omitted. An id in use answers 409. */
+        JobId: components["schemas"]["JobId"];
+        /** @description Repeat every interval: "1 week", "2 days", "5:00:00" (h:mm:ss), "90 seconds". Without it (and without cron) the job runs once. */
+        Periodically: string;
+        /** @description Repeat on a cron schedule: 5 fields (minute hour day month weekday) or 6 with seconds first. */
+        Cron: string;
+        /** @description IANA time zone of the cron schedule; UTC when omitted. */
+        Timezone: string;
+        /** @description First run time, UTC unless it says otherwise: ISO-8601 or "Mon Feb 20, 14:56". Must be in the future. Without it a one-shot job runs now and a periodic job one period from now. */
+        When: string;
+        /** @description How late a run may start (seconds, or a duration like "10 minutes"); a run later than this is recorded as missed and skipped. Omitted: no limit. */
+        MisfireGraceTime: string;
+    };
+    requestBodies: never;
+    headers: never;
+    pathItems: never;
+};
+export type $defs = Record<string, never>;
+export interface operations {
+    getLiveness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Alive */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Empty"];
+                };
+            };
+        };
+    };
+    getReadiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ready */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Empty"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getServiceState: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The service state */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceStateBody"];
+                };
+            };
+        };
+    };
+    setServiceState: {
+        parameters: {
+            query: {
+                /** @example paused */
+                state: components["schemas"]["ServiceState"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new state */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceStateBody"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+        };
+    };
+    listJobs: {
+        parameters: {
+            query?: {
+                job_type?: "all" | "failed" | "user";
+                /** @description Entries per page. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobList"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+        };
+    };
+    createJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateJobRequest"];
+            };
+        };
+        responses: {
+            201: components["responses"]["JobCreated"];
+            400: components["responses"]["Invalid"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    deleteAllJobs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleting every job at once is not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cleanFailed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ids of the removed failure records */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Removed"];
+                };
+            };
+        };
+    };
+    getJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example ping-example */
+                job_id: components["parameters"]["JobIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+        };
+    };
+    setJobState: {
+        parameters: {
+            query: {
+                /** @example paused */
+                state: components["schemas"]["JobState"];
+            };
+            header?: never;
+            path: {
+                /** @example ping-example */
+                job_id: components["parameters"]["JobIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job's new state */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobStateResult"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    deleteJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example ping-example */
+                job_id: components["parameters"]["JobIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The removed job id */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Removed"];
+                };
+            };
+            410: components["responses"]["Gone"];
+        };
+    };
+    listJobExecutions: {
+        parameters: {
+            query?: {
+                status?: components["parameters"]["ExecutionStatusFilter"];
+                /** @description Entries per page. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                /** @example ping-example */
+                job_id: components["parameters"]["JobIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of runs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionList"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    scheduleFlowScheduling: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Whether the job runs (`running`) or waits until resumed (`paused`).
+                 * @example running
+                 */
+                state?: components["parameters"]["State"];
+                /** @description A unique id for the job; generated when omitted. An id in use answers 409. */
+                job_id?: components["parameters"]["JobId"];
+                /** @description Repeat every interval: "1 week", "2 days", "5:00:00" (h:mm:ss), "90 seconds". Without it (and without cron) the job runs once. */
+                periodically?: components["parameters"]["Periodically"];
+                /** @description Repeat on a cron schedule: 5 fields (minute hour day month weekday) or 6 with seconds first. */
+                cron?: components["parameters"]["Cron"];
+                /** @description IANA time zone of the cron schedule; UTC when omitted. */
+                timezone?: components["parameters"]["Timezone"];
+                /** @description First run time, UTC unless it says otherwise: ISO-8601 or "Mon Feb 20, 14:56". Must be in the future. Without it a one-shot job runs now and a periodic job one period from now. */
+                when?: components["parameters"]["When"];
+                /** @description How late a run may start (seconds, or a duration like "10 minutes"); a run later than this is recorded as missed and skipped. Omitted: no limit. */
+                misfire_grace_time?: components["parameters"]["MisfireGraceTime"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "flow_name": "echo",
+                 *       "flow_arguments": [
+                 *         {
+                 *           "ecosystem": "npm",
+                 *           "force": true,
+                 *           "name": "serve-static",
+                 *           "version": "1.7.1"
+                 *         },
+                 *         {
+                 *           "ecosystem": "maven",
+                 *           "force": true,
+                 *           "name": "net.iharder:base64",
+                 *           "version": "2.3.9"
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["FlowSchedulingKwargs"];
+            };
+        };
+        responses: {
+            201: components["responses"]["JobCreated"];
+            400: components["responses"]["Invalid"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    scheduleSelectiveFlowScheduling: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Whether the job runs (`running`) or waits until resumed (`paused`).
+                 * @example running
+                 */
+                state?: components["parameters"]["State"];
+                /** @description A unique id for the job; generated when omitted. An id in use answers 409. */
+                job_id?: components["parameters"]["JobId"];
+                /** @description Repeat every interval: "1 week", "2 days", "5:00:00" (h:mm:ss), "90 seconds". Without it (and without cron) the job runs once. */
+                periodically?: components["parameters"]["Periodically"];
+                /** @description Repeat on a cron schedule: 5 fields (minute hour day month weekday) or 6 with seconds first. */
+                cron?: components["parameters"]["Cron"];
+                /** @description IANA time zone of the cron schedule; UTC when omitted. */
+                timezone?: components["parameters"]["Timezone"];
+                /** @description First run time, UTC unless it says otherwise: ISO-8601 or "Mon Feb 20, 14:56". Must be in the future. Without it a one-shot job runs now and a periodic job one period from now. */
+                when?: components["parameters"]["When"];
+                /** @description How late a run may start (seconds, or a duration like "10 minutes"); a run later than this is recorded as missed and skipped. Omitted: no limit. */
+                misfire_grace_time?: components["parameters"]["MisfireGraceTime"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "flow_name": "cleanup-executions",
+                 *       "task_names": [
+                 *         "failures"
+                 *       ],
+                 *       "run_subsequent": false,
+                 *       "flow_arguments": [
+                 *         {
+                 *           "older_than": "90 days"
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["SelectiveFlowSchedulingKwargs"];
+            };
+        };
+        responses: {
+            201: components["responses"]["JobCreated"];
+            400: components["responses"]["Invalid"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    scheduleHttpRequest: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Whether the job runs (`running`) or waits until resumed (`paused`).
+                 * @example running
+                 */
+                state?: components["parameters"]["State"];
+                /** @description A unique id for the job; generated when omitted. An id in use answers 409. */
+                job_id?: components["parameters"]["JobId"];
+                /** @description Repeat every interval: "1 week", "2 days", "5:00:00" (h:mm:ss), "90 seconds". Without it (and without cron) the job runs once. */
+                periodically?: components["parameters"]["Periodically"];
+                /** @description Repeat on a cron schedule: 5 fields (minute hour day month weekday) or 6 with seconds first. */
+                cron?: components["parameters"]["Cron"];
+                /** @description IANA time zone of the cron schedule; UTC when omitted. */
+                timezone?: components["parameters"]["Timezone"];
+                /** @description First run time, UTC unless it says otherwise: ISO-8601 or "Mon Feb 20, 14:56". Must be in the future. Without it a one-shot job runs now and a periodic job one period from now. */
+                when?: components["parameters"]["When"];
+                /** @description How late a run may start (seconds, or a duration like "10 minutes"); a run later than this is recorded as missed and skipped. Omitted: no limit. */
+                misfire_grace_time?: components["parameters"]["MisfireGraceTime"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "url": "http://127.0.0.1:34000/api/v1/liveness",
+                 *       "method": "GET",
+                 *       "headers": {
+                 *         "Accept": "application/json"
+                 *       },
+                 *       "expected_status": 200,
+                 *       "timeout": 10
+                 *     }
+                 */
+                "application/json": components["schemas"]["HttpRequestKwargs"];
+            };
+        };
+        responses: {
+            201: components["responses"]["JobCreated"];
+            400: components["responses"]["Invalid"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    scheduleEcho: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Whether the job runs (`running`) or waits until resumed (`paused`).
+                 * @example running
+                 */
+                state?: components["parameters"]["State"];
+                /** @description A unique id for the job; generated when omitted. An id in use answers 409. */
+                job_id?: components["parameters"]["JobId"];
+                /** @description Repeat every interval: "1 week", "2 days", "5:00:00" (h:mm:ss), "90 seconds". Without it (and without cron) the job runs once. */
+                periodically?: components["parameters"]["Periodically"];
+                /** @description Repeat on a cron schedule: 5 fields (minute hour day month weekday) or 6 with seconds first. */
+                cron?: components["parameters"]["Cron"];
+                /** @description IANA time zone of the cron schedule; UTC when omitted. */
+                timezone?: components["parameters"]["Timezone"];
+                /** @description First run time, UTC unless it says otherwise: ISO-8601 or "Mon Feb 20, 14:56". Must be in the future. Without it a one-shot job runs now and a periodic job one period from now. */
+                when?: components["parameters"]["When"];
+                /** @description How late a run may start (seconds, or a duration like "10 minutes"); a run later than this is recorded as missed and skipped. Omitted: no limit. */
+                misfire_grace_time?: components["parameters"]["MisfireGraceTime"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "message": "hello from jobs-service"
+                 *     }
+                 */
+                "application/json": components["schemas"]["EchoKwargs"];
+            };
+        };
+        responses: {
+            201: components["responses"]["JobCreated"];
+            400: components["responses"]["Invalid"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    scheduleCleanupExecutions: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Whether the job runs (`running`) or waits until resumed (`paused`).
+                 * @example running
+                 */
+                state?: components["parameters"]["State"];
+                /** @description A unique id for the job; generated when omitted. An id in use answers 409. */
+                job_id?: components["parameters"]["JobId"];
+                /** @description Repeat every interval: "1 week", "2 days", "5:00:00" (h:mm:ss), "90 seconds". Without it (and without cron) the job runs once. */
+                periodically?: components["parameters"]["Periodically"];
+                /** @description Repeat on a cron schedule: 5 fields (minute hour day month weekday) or 6 with seconds first. */
+                cron?: components["parameters"]["Cron"];
+                /** @description IANA time zone of the cron schedule; UTC when omitted. */
+                timezone?: components["parameters"]["Timezone"];
+                /** @description First run time, UTC unless it says otherwise: ISO-8601 or "Mon Feb 20, 14:56". Must be in the future. Without it a one-shot job runs now and a periodic job one period from now. */
+                when?: components["parameters"]["When"];
+                /** @description How late a run may start (seconds, or a duration like "10 minutes"); a run later than this is recorded as missed and skipped. Omitted: no limit. */
+                misfire_grace_time?: components["parameters"]["MisfireGraceTime"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "older_than": "30 days"
+                 *     }
+                 */
+                "application/json": components["schemas"]["CleanupExecutionsKwargs"];
+            };
+        };
+        responses: {
+            201: components["responses"]["JobCreated"];
+            400: components["responses"]["Invalid"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    listExecutions: {
+        parameters: {
+            query?: {
+                job_id?: string;
+                status?: components["parameters"]["ExecutionStatusFilter"];
+                /** @description Only the child runs of this run. */
+                parent_id?: string;
+                /** @description Entries per page. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of runs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionList"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+        };
+    };
+    getExecution: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                execution_id: components["parameters"]["ExecutionIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Execution"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+        };
+    };
+    getExecutionOutput: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                execution_id: components["parameters"]["ExecutionIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run's output */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionOutput"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+        };
+    };
+    listHandlers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every handler this service can run */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HandlerList"];
+                };
+            };
+        };
+    };
+    getOpenApiJson: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The OpenAPI document */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    getOpenApiYaml: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The OpenAPI document */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/yaml": string;
+                };
+            };
+        };
+    };
+    getSwaggerUi: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    getSwaggerUiAsset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                asset: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": string;
+                };
+            };
+            404: components["responses"]["NotFound"];
+        };
+    };
+}

@@ -1,0 +1,62 @@
+import type { Kwargs, StepSelection } from '../store/types.js';
+
+export type { Kwargs, StepSelection };
+
+/** Lines a handler logs become its run's output (bounded per run). */
+export interface RunLogger {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+/** What the service hands a handler for one run. */
+export interface HandlerContext {
+  executionId: string;
+  /** The job this run belongs to; null for a child run started by a flow. */
+  jobId: string | null;
+  /** Fires on cancel, timeout or shutdown: stop promptly when it does. */
+  signal: AbortSignal;
+  log: RunLogger;
+  /** Reports progress, 0 to 100. */
+  progress(percent: number): Promise<void>;
+  /** Starts one run of another handler as a child of this run; returns the child's execution id. */
+  startChild(handler: string, kwargs: Kwargs, selection?: StepSelection): Promise<string>;
+  /** Housekeeping of the service's own records, for maintenance handlers. */
+  records: {
+    deleteExecutionsBefore(before: Date): Promise<number>;
+    deleteFailuresBefore(before: Date): Promise<number>;
+  };
+}
+
+/** One named step of a handler (JobStreamer's steps); a selective run executes a subset. */
+export interface Step<K extends Kwargs = Kwargs> {
+  name: string;
+  run(kwargs: K, context: HandlerContext): Promise<void>;
+}
+
+/** What the catalog tells a handler's creation-time check about the other handlers. */
+export interface CatalogView {
+  has(name: string): boolean;
+  stepsOf(name: string): readonly string[] | undefined;
+  /** Field errors for these kwargs against that handler's schema, prefixed with `at`. */
+  validateKwargs(name: string, kwargs: unknown, at: string): Array<{ field: string; reason: string }>;
+}
+
+/**
+ * A job handler: one module in the handlers folder, its default export. Either `execute`
+ * or `steps` does the work. `kwargsSchema` names the schema under components.schemas in
+ * openapi.yaml that every job's kwargs are validated against when the job is created.
+ */
+export interface Handler<K extends Kwargs = Kwargs> {
+  name: string;
+  description: string;
+  kwargsSchema: string;
+  steps?: ReadonlyArray<Step<K>>;
+  execute?(kwargs: K, context: HandlerContext): Promise<void>;
+  /** Checks beyond the schema, at creation time (for example that a named handler exists). */
+  check?(kwargs: K, catalog: CatalogView): Array<{ field: string; reason: string }>;
+}
+
+export function defineHandler<K extends Kwargs>(handler: Handler<K>): Handler<K> {
+  return handler;
+}

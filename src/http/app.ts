@@ -1,0 +1,199 @@
+import { randomUUID } from 'node:crypto';
+import Koa from 'koa';
+import Router from '@koa/router';
+import { OpenAPIBackend, type Context as OpenApiContext, type Document } from 'openapi-backend';
+import type { ErrorObject } from 'ajv';
+import addFormats from 'ajv-formats';
+import type { Logger } from '../log.js';
+import type { OpenApiDocument } from '../openapi.js';
+import { operationsOf } from '../openapi.js';
+import { Problem, type FieldError } from '../problem.js';
+import { readJsonBody } from './body.js';
+
+export const basePath = '/api/v1';
+
+export interface OperationInput {
+  params: Record<string, string>;
+  query: Record<string, unknown>;
+  body: unknown;
+  headers: Record<string, string | string[] | undefined>;
+  operationId: string;
+}
+
+export interface OperationResult {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Content type when not JSON. */
+  type?: string;
+}
+
+export type Operation = (input: OperationInput) => Promise<OperationResult> | OperationResult;
+
+export class ContractError extends Error {}
+
+/**
+ * Checks that the document and the implementations match one to one: every operationId has
+ * an implementation and every implementation an operationId. The service refuses to start
+ * otherwise.
+ */
+export function checkContract(doc: OpenApiDocument, operations: Record<string, Operation>) {
+  const declared = new Set<string>();
+  const problems: string[] = [];
+  for (const { method, path, op } of operationsOf(doc)) {
+    if (!op.operationId) problems.push(`${method.toUpperCase()} ${path} has no operationId`);
+    else declared.add(op.operationId);
+  }
+  for (const id of declared) if (!operations[id]) problems.push(`operationId '${id}' has no implementation`);
+  for (const id of Object.keys(operations)) if (!declared.has(id)) problems.push(`implementation '${id}' has no operationId in openapi.yaml`);
+  if (problems.length) throw new ContractError(`openapi.yaml and the operations disagree: ${problems.join('; ')}`);
+}
+
+const locations: Record<string, string> = { requestBody: 'body', query: 'query', path: 'path', header: 'header', cookie: 'cookie' };
+
+/** ajv errors of openapi-backend's request validation as field errors (`body.flow_name`, `query.state`). */
+export function requestFieldErrors(errors: ErrorObject[]): FieldError[] {
+  return errors.map((e) => {
+    const parts = e.instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+    if (parts.length) parts[0] = locations[parts[0]] ?? parts[0];
+    let reason = e.message ?? 'is invalid';
+    if (e.keyword === 'required') {
+      const missing = (e.params as { missingProperty: string }).missingProperty;
+      parts.push(missing === 'requestBody' ? '' : missing);
+      reason = missing === 'requestBody' ? 'a JSON body is required' : 'is required';
+      if (missing === 'requestBody') parts.splice(0, parts.length, 'body');
+    } else if (e.keyword === 'additionalProperties') {
+      parts.push((e.params as { additionalProperty: string }).additionalProperty);
+      reason = 'is not a known field';
+    } else if (e.keyword === 'enum') {
+      reason = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+    } else if (e.keyword === 'parse') {
+      parts.splice(0, parts.length, 'body');
+      reason = `is not valid JSON: ${e.message}`;
+    }
+    return { field: parts.filter(Boolean).join('.') || 'body', reason };
+  });
+}
+
+function sendProblem(ctx: Koa.Context, p: Problem) {
+  ctx.status = p.status;
+  ctx.type = 'application/problem+json';
+  for (const [k, v] of Object.entries(p.headers ?? {})) ctx.set(k, v);
+  ctx.body = {
+    type: 'about:blank',
+    title: p.title,
+    status: p.status,
+    detail: p.detail,
+    instance: ctx.path,
+    ...(p.errors ? { errors: p.errors } : {}),
+  };
+}
+
+/** Connection failures of the database are the service being unavailable, not a bug. */
+function isDatabaseDown(err: unknown): boolean {
+  const code = (err as { code?: string })?.code;
+  const msg = (err as Error)?.message ?? '';
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '08006', '08001'].includes(code ?? '') ||
+    /Connection terminated|timeout exceeded when trying to connect|PGlite is closed/i.test(msg)
+  );
+}
+
+export interface HttpAppOptions {
+  doc: OpenApiDocument;
+  operations: Record<string, Operation>;
+  log: Logger;
+  bodyLimit: number;
+}
+
+export async function createHttpApp(opts: HttpAppOptions): Promise<Koa> {
+  checkContract(opts.doc, opts.operations);
+  const api = new OpenAPIBackend({
+    definition: structuredClone(opts.doc) as unknown as Document,
+    apiRoot: basePath,
+    strict: true,
+    validate: true,
+    coerceTypes: true,
+    quick: false,
+    customizeAjv: (ajv) => {
+      ajv.opts.allErrors = true;
+      addFormats.default(ajv);
+      return ajv;
+    },
+  });
+
+  for (const [operationId, operation] of Object.entries(opts.operations)) {
+    api.register(operationId, async (c: OpenApiContext, ctx: Koa.Context, body: unknown) => {
+      const result = await operation({
+        params: c.request.params as Record<string, string>,
+        query: (c.request.query ?? {}) as Record<string, unknown>,
+        body,
+        headers: ctx.headers,
+        operationId,
+      });
+      ctx.status = result.status;
+      for (const [k, v] of Object.entries(result.headers ?? {})) ctx.set(k, v);
+      if (result.type) ctx.type = result.type;
+      if (result.body !== undefined) ctx.body = result.body;
+    });
+  }
+  api.register({
+    validationFail: (c: OpenApiContext) => {
+      throw Problem.invalid(requestFieldErrors((c.validation.errors ?? []) as ErrorObject[]));
+    },
+    notFound: (_c: OpenApiContext, ctx: Koa.Context) => {
+      throw new Problem(404, 'Not found', `no route ${ctx.method} ${ctx.path} in ${basePath}; see ${basePath}/openapi.json`);
+    },
+    methodNotAllowed: (c: OpenApiContext, ctx: Koa.Context) => {
+      const path = c.request.path;
+      const allowed = api.router
+        .getOperations()
+        .filter((op) => api.router.matchOperation({ method: op.method, path, headers: {} }) === op)
+        .map((op) => op.method.toUpperCase());
+      throw new Problem(405, 'Method not allowed', `${ctx.method} is not allowed on ${ctx.path}`, undefined, { Allow: [...new Set(allowed)].join(', ') });
+    },
+  });
+  await api.init();
+
+  const app = new Koa();
+  app.proxy = false;
+  const router = new Router();
+
+  // Problems, request ids and one log line per request.
+  app.use(async (ctx, next) => {
+    const started = process.hrtime.bigint();
+    const requestId = (typeof ctx.get('x-request-id') === 'string' && /^[\w.:-]{1,100}$/.test(ctx.get('x-request-id')) && ctx.get('x-request-id')) || randomUUID();
+    ctx.set('X-Request-Id', requestId);
+    try {
+      await next();
+    } catch (err) {
+      if (err instanceof Problem) sendProblem(ctx, err);
+      else if (isDatabaseDown(err)) {
+        opts.log.warn({ err, request_id: requestId }, 'database unavailable');
+        sendProblem(ctx, new Problem(503, 'Service unavailable', 'the database cannot be reached; try again shortly'));
+      } else {
+        opts.log.error({ err, request_id: requestId }, 'request failed');
+        sendProblem(ctx, new Problem(500, 'Internal error', `the request failed unexpectedly; quote request id ${requestId} when reporting it`));
+      }
+    }
+    opts.log.info(
+      { request_id: requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Number(process.hrtime.bigint() - started) / 1e6 },
+      'request',
+    );
+  });
+
+  router.all(`${basePath}{/*rest}`, async (ctx) => {
+    const body = await readJsonBody(ctx, opts.bodyLimit);
+    await api.handleRequest(
+      { method: ctx.method, path: ctx.path, query: ctx.query as Record<string, string | string[]>, headers: ctx.headers as Record<string, string | string[]>, body },
+      ctx,
+      body,
+    );
+  });
+  router.get('/', (ctx) => ctx.redirect(`${basePath}/ui`));
+  app.use(router.routes());
+  app.use(async (ctx) => {
+    throw new Problem(404, 'Not found', `no route ${ctx.method} ${ctx.path}; the API lives under ${basePath}`);
+  });
+  return app;
+}

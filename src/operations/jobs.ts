@@ -1,0 +1,91 @@
+import type { Operation } from '../http/app.js';
+import { ContractError } from '../http/app.js';
+import type { operations } from '../generated/openapi.js';
+import { operationsOf } from '../openapi.js';
+import { Problem } from '../problem.js';
+import type { Kwargs } from '../store/types.js';
+import { failureBody, jobBody, type Schemas, type Services } from './context.js';
+
+type ListQuery = NonNullable<operations['listJobs']['parameters']['query']>;
+type StateQuery = operations['setJobState']['parameters']['query'];
+type JobPath = operations['getJob']['parameters']['path'];
+type CreateBody = operations['createJob']['requestBody']['content']['application/json'];
+/** The scheduling options every handler route takes in its query (the Bayesian form). */
+type HandlerRouteQuery = NonNullable<operations['scheduleFlowScheduling']['parameters']['query']>;
+
+function created(job: Parameters<typeof jobBody>[0]) {
+  return {
+    status: 201,
+    headers: { Location: `/api/v1/jobs/${encodeURIComponent(job.job_id)}` },
+    body: { job: jobBody(job) } satisfies Schemas['JobCreated'],
+  };
+}
+
+export function jobOperations(s: Services): Record<string, Operation> {
+  const ops: Record<string, Operation> = {
+    listJobs: async ({ query }) => {
+      const q = query as ListQuery;
+      const page = await s.scheduler.listJobs(q.job_type ?? 'all', q.cursor ?? null, q.limit ?? 100);
+      const jobs = page.items.map((i) => (i.kind === 'job' ? jobBody(i.job) : failureBody(i.failure)));
+      return { status: 200, body: { jobs, jobs_count: jobs.length, next_cursor: page.next } satisfies Schemas['JobList'] };
+    },
+
+    createJob: async ({ body }) => {
+      const b = body as CreateBody;
+      const job = await s.scheduler.postScheduleJob(
+        { ...b, kwargs: b.kwargs ?? {} },
+        { source: 'api', optionsAt: 'body', kwargsAt: 'body.kwargs' },
+      );
+      return created(job);
+    },
+
+    deleteAllJobs: () => {
+      throw new Problem(405, 'Method not allowed', 'deleting every job at once is not allowed; delete jobs one by one with DELETE /jobs/{job_id}', undefined, {
+        Allow: 'GET, POST',
+      });
+    },
+
+    cleanFailed: async () => ({ status: 200, body: { removed: await s.scheduler.cleanFailed() } satisfies Schemas['Removed'] }),
+
+    getJob: async ({ params }) => ({ status: 200, body: jobBody(await s.scheduler.getJob((params as JobPath).job_id)) }),
+
+    setJobState: async ({ params, query }) => {
+      const job = await s.scheduler.setJobState((params as JobPath).job_id, (query as StateQuery).state);
+      return { status: 200, body: { job_id: job.job_id, state: job.state } satisfies Schemas['JobStateResult'] };
+    },
+
+    deleteJob: async ({ params }) => ({
+      status: 200,
+      body: { removed: await s.scheduler.deleteJob((params as JobPath).job_id) } satisfies Schemas['Removed'],
+    }),
+  };
+
+  // One route per handler, marked x-handler in openapi.yaml: the body is the kwargs, the
+  // query the scheduling options; each maps onto postScheduleJob.
+  for (const { method, path, op } of operationsOf(s.doc)) {
+    const handler = op['x-handler'];
+    if (!handler || !op.operationId) continue;
+    if (!s.catalog.has(handler)) {
+      throw new ContractError(`${method.toUpperCase()} ${path} (${op.operationId}) names handler '${handler}', which the handlers folder lacks`);
+    }
+    ops[op.operationId] = async ({ query, body }) => {
+      const q = query as HandlerRouteQuery;
+      const job = await s.scheduler.postScheduleJob(
+        {
+          handler,
+          kwargs: body as Kwargs,
+          job_id: q.job_id,
+          periodically: q.periodically,
+          cron: q.cron,
+          timezone: q.timezone,
+          when: q.when,
+          misfire_grace_time: q.misfire_grace_time,
+          state: q.state,
+        },
+        { source: 'api', optionsAt: 'query', kwargsAt: 'body' },
+      );
+      return created(job);
+    };
+  }
+  return ops;
+}

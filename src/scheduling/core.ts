@@ -1,0 +1,255 @@
+import { randomUUID } from 'node:crypto';
+import type { Catalog } from '../catalog.js';
+import type { Engine } from '../engine/agenda.js';
+import { Problem, type FieldError } from '../problem.js';
+import type {
+  FailureRecord,
+  JobRecord,
+  JobSource,
+  JobState,
+  Kwargs,
+  Page,
+  ServiceState,
+  Store,
+} from '../store/types.js';
+import { CursorError } from '../store/cursor.js';
+import { checkCron, checkTimezone, nextCronFire, nextFireAfter, parseDuration, parseGraceTime, parseWhen, TimeSpecError } from './timespec.js';
+
+/** Everything a job can be created with, whichever route or file it came from. */
+export interface ScheduleRequest {
+  handler: string;
+  kwargs?: Kwargs;
+  job_id?: string;
+  periodically?: string;
+  cron?: string;
+  timezone?: string;
+  when?: string;
+  misfire_grace_time?: string | number;
+  state?: JobState;
+}
+
+export interface ScheduleContext {
+  source: JobSource;
+  sourceFile?: string | null;
+  /**
+   * Where the scheduling options were read from, to name fields in errors:
+   * `query` on the handler routes, `body` on the generic route, the file name for YAML.
+   */
+  optionsAt: string;
+  /** Where kwargs sat: `body` (the whole body on handler routes), `body.kwargs`, `kwargs`. */
+  kwargsAt: string;
+  /**
+   * A `when` already past is accepted (default-job files are read again at every boot):
+   * the job starts at its next fire after now instead of being refused.
+   */
+  allowPastWhen?: boolean;
+}
+
+export type JobType = 'all' | 'failed' | 'user';
+
+export type ListedJob = { kind: 'job'; job: JobRecord } | { kind: 'failure'; failure: FailureRecord };
+
+const jobIdPattern = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$/;
+
+/**
+ * The scheduling core: every way of creating or changing a job ends in one of these verbs.
+ * Operation modules map requests onto them; the default-jobs loader does the same.
+ */
+export class Scheduler {
+  constructor(
+    private readonly store: Store,
+    private readonly engine: Engine,
+    private readonly catalog: Catalog,
+  ) {}
+
+  /**
+   * Turns a request into a complete job record, or throws a 400 Problem listing every bad
+   * field. Nothing is stored here.
+   */
+  buildJob(req: ScheduleRequest, ctx: ScheduleContext, now = new Date()): JobRecord {
+    const errors: FieldError[] = [];
+    const at = (f: string) => `${ctx.optionsAt}.${f}`;
+    const attempt = <T>(fn: () => T): T | undefined => {
+      try {
+        return fn();
+      } catch (err) {
+        if (err instanceof TimeSpecError) errors.push({ field: at(err.field), reason: err.reason });
+        else throw err;
+        return undefined;
+      }
+    };
+
+    const kwargs = req.kwargs ?? {};
+    if (!this.catalog.has(req.handler)) {
+      errors.push({ field: at('handler'), reason: `no handler named '${req.handler}'; known: ${this.catalog.names().join(', ')}` });
+    } else {
+      errors.push(...this.catalog.validateKwargs(req.handler, kwargs, ctx.kwargsAt));
+    }
+    const jobId = req.job_id ?? randomUUID();
+    if (!jobIdPattern.test(jobId)) {
+      errors.push({ field: at('job_id'), reason: 'must be 1 to 200 letters, digits or . _ : @ - and start with a letter or digit' });
+    }
+    const state = req.state ?? 'running';
+    if (state !== 'running' && state !== 'paused') errors.push({ field: at('state'), reason: "must be 'running' or 'paused'" });
+    if (req.periodically !== undefined && req.cron !== undefined) {
+      errors.push({ field: at('cron'), reason: 'cannot be combined with periodically: give one of them' });
+    }
+    if (req.timezone !== undefined && req.cron === undefined) {
+      errors.push({ field: at('timezone'), reason: 'applies to cron only' });
+    }
+    const intervalSeconds = req.periodically === undefined ? null : attempt(() => parseDuration('periodically', req.periodically!));
+    const timezone = req.cron === undefined ? null : attempt(() => checkTimezone(req.timezone ?? 'UTC'));
+    const cron = req.cron === undefined || timezone === undefined ? null : attempt(() => checkCron(req.cron!, timezone ?? 'UTC'));
+    const when = req.when === undefined ? null : attempt(() => parseWhen(req.when!, now));
+    if (when && when.getTime() <= now.getTime() && !ctx.allowPastWhen) {
+      errors.push({ field: at('when'), reason: `${when.toISOString()} is in the past` });
+    }
+    const grace = req.misfire_grace_time === undefined ? null : attempt(() => parseGraceTime(req.misfire_grace_time!));
+    if (errors.length > 0) throw Problem.invalid(errors);
+
+    // First run: at `when` (for cron, the first cron time from `when` on); else one period
+    // later for interval jobs, the next cron time for cron jobs, now for one-shot jobs.
+    let first: Date;
+    if (cron) first = nextCronFire(cron, timezone ?? 'UTC', when && when > now ? new Date(when.getTime() - 1) : now);
+    else if (when && intervalSeconds && when <= now) first = nextFireAfter({ kind: 'interval', seconds: intervalSeconds }, when, now)!;
+    else if (when) first = when;
+    else if (intervalSeconds) first = new Date(now.getTime() + intervalSeconds * 1000);
+    else first = now;
+
+    return {
+      job_id: jobId,
+      handler: req.handler,
+      kwargs,
+      state,
+      periodically: req.periodically ?? null,
+      interval_seconds: intervalSeconds ?? null,
+      cron: cron ?? null,
+      timezone: cron ? (timezone ?? 'UTC') : null,
+      when: when ?? null,
+      misfire_grace_time: grace ?? null,
+      next_run_at: first,
+      last_run_at: null,
+      last_status: null,
+      source: ctx.source,
+      source_file: ctx.sourceFile ?? null,
+      created_at: now,
+      updated_at: now,
+    };
+  }
+
+  /** post_schedule_job: stores a new job and schedules it; 409 when the id is taken. */
+  async postScheduleJob(req: ScheduleRequest, ctx: ScheduleContext): Promise<JobRecord> {
+    const job = this.buildJob(req, ctx);
+    if (!(await this.store.insertJob(job))) {
+      throw new Problem(409, 'Job exists', `a job with job_id '${job.job_id}' exists already; delete it first or choose another job_id`, [
+        { field: `${ctx.optionsAt}.job_id`, reason: 'is taken' },
+      ]);
+    }
+    try {
+      await this.engine.scheduleJob(job.job_id, job.handler, job.next_run_at, job.state === 'paused');
+    } catch (err) {
+      // Without its schedule row the job would never run: take it back out.
+      await this.store.deleteJob(job.job_id);
+      throw err;
+    }
+    return job;
+  }
+
+  /** Creates or redefines a job by id (default jobs): edits take effect, the history stays. */
+  async upsertJob(req: ScheduleRequest, ctx: ScheduleContext): Promise<JobRecord> {
+    const built = this.buildJob(req, ctx);
+    const existing = await this.store.getJob(built.job_id);
+    if (existing && sameSchedule(existing, built)) {
+      // Same timing as before: keep the next run already planned instead of starting over.
+      built.next_run_at = existing.next_run_at;
+    }
+    const job = await this.store.upsertJob(built);
+    if (existing && existing.handler !== job.handler) await this.engine.removeJob(job.job_id);
+    await this.engine.scheduleJob(job.job_id, job.handler, job.next_run_at, job.state === 'paused');
+    return job;
+  }
+
+  async getJob(jobId: string): Promise<JobRecord> {
+    const job = await this.store.getJob(jobId);
+    if (!job) throw new Problem(404, 'Job not found', `no job with job_id '${jobId}'`);
+    return job;
+  }
+
+  async setJobState(jobId: string, state: JobState): Promise<JobRecord> {
+    const job = await this.getJob(jobId);
+    if (job.state === state) return job;
+    const updated = (await this.store.updateJob(jobId, { state }))!;
+    await this.engine.scheduleJob(jobId, job.handler, updated.next_run_at, state === 'paused');
+    return updated;
+  }
+
+  /** Removes a job and its schedule; 410 when there is no such job (the Bayesian code). */
+  async deleteJob(jobId: string): Promise<string[]> {
+    if (!(await this.store.deleteJob(jobId))) {
+      throw new Problem(410, 'Job gone', `no job with job_id '${jobId}': it was never created or is deleted already`);
+    }
+    await this.engine.removeJob(jobId);
+    return [jobId];
+  }
+
+  /**
+   * One page of jobs. `user` pages jobs by job_id, `failed` pages failure records newest
+   * first, `all` is the user jobs followed by the failure records.
+   */
+  async listJobs(type: JobType, cursor: string | null, limit: number): Promise<{ items: ListedJob[]; next: string | null }> {
+    try {
+      let phase: 'user' | 'failed' = type === 'failed' ? 'failed' : 'user';
+      let after: string | null = null;
+      if (cursor) {
+        const sep = cursor.indexOf('.');
+        const p = cursor.slice(0, sep);
+        if (sep < 0 || (p !== 'user' && p !== 'failed') || (type !== 'all' && p !== type)) throw new CursorError();
+        phase = p;
+        after = cursor.slice(sep + 1) || null;
+      }
+      const items: ListedJob[] = [];
+      if (phase === 'user') {
+        const page: Page<JobRecord> = await this.store.listJobs(after, limit);
+        items.push(...page.items.map((job) => ({ kind: 'job' as const, job })));
+        if (page.next) return { items, next: `user.${page.next}` };
+        if (type === 'user') return { items, next: null };
+        if (items.length === limit) return { items, next: 'failed.' };
+        phase = 'failed';
+        after = null;
+      }
+      const page = await this.store.listFailures(after, limit - items.length);
+      items.push(...page.items.map((failure) => ({ kind: 'failure' as const, failure })));
+      return { items, next: page.next ? `failed.${page.next}` : null };
+    } catch (err) {
+      if (err instanceof CursorError) {
+        throw Problem.invalid([{ field: 'query.cursor', reason: 'is not a cursor this service issued for this job_type' }]);
+      }
+      throw err;
+    }
+  }
+
+  async cleanFailed(): Promise<string[]> {
+    return this.store.deleteFailures();
+  }
+
+  async getServiceState(): Promise<ServiceState> {
+    return this.store.getServiceState();
+  }
+
+  /** Pauses or resumes the whole scheduler; every worker follows the stored state. */
+  async setServiceState(state: ServiceState): Promise<ServiceState> {
+    await this.store.setServiceState(state);
+    if (state === 'paused') await this.engine.stopProcessing();
+    else await this.engine.startProcessing();
+    return state;
+  }
+}
+
+function sameSchedule(a: JobRecord, b: JobRecord) {
+  return (
+    a.interval_seconds === b.interval_seconds &&
+    a.cron === b.cron &&
+    a.timezone === b.timezone &&
+    (a.when?.getTime() ?? null) === (b.when?.getTime() ?? null)
+  );
+}

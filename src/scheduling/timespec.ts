@@ -1,0 +1,166 @@
+import { CronExpressionParser } from 'cron-parser';
+
+/** A scheduling input that cannot be understood; `field` names the input, `reason` says why. */
+export class TimeSpecError extends Error {
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(`${field}: ${reason}`);
+  }
+}
+
+const unitSeconds: Record<string, number> = {
+  s: 1, sec: 1, secs: 1, second: 1, seconds: 1,
+  m: 60, min: 60, mins: 60, minute: 60, minutes: 60,
+  h: 3600, hr: 3600, hrs: 3600, hour: 3600, hours: 3600,
+  d: 86400, day: 86400, days: 86400,
+  w: 604800, week: 604800, weeks: 604800,
+};
+
+/**
+ * Parses a duration as the Bayesian service accepted it: "1 week", "2 days", "90 seconds",
+ * "1 day 2 hours", "5:00:00" (h:mm:ss), "1 day, 5:00:00" (Python's timedelta form), or a
+ * bare number of seconds. Returns whole seconds (> 0).
+ */
+export function parseDuration(field: string, text: string): number {
+  const input = text.trim().toLowerCase();
+  if (input === '') throw new TimeSpecError(field, 'is empty');
+  let total = 0;
+  let rest = input;
+  const clock = /(?:^|[\s,]+)(-?\d+):(\d{1,2}):(\d{1,2}(?:\.\d+)?)$/.exec(rest);
+  if (clock) {
+    const [h, m, s] = [Number(clock[1]), Number(clock[2]), Number(clock[3])];
+    if (m > 59 || s >= 60) throw new TimeSpecError(field, `'${text}' is not a valid h:mm:ss time`);
+    total += h * 3600 + m * 60 + s;
+    rest = rest.slice(0, clock.index).replace(/,\s*$/, '').trim();
+  }
+  if (rest !== '') {
+    if (/^-?\d+(\.\d+)?$/.test(rest) && !clock) {
+      total += Number(rest);
+      rest = '';
+    }
+    const part = /^(-?\d+(?:\.\d+)?)\s*([a-z]+)[\s,]*(?:and\s+)?/;
+    while (rest !== '') {
+      const m = part.exec(rest);
+      if (!m || unitSeconds[m[2]] === undefined) {
+        throw new TimeSpecError(field, `cannot read '${text}': use forms like "90 seconds", "2 days", "1 week" or "5:00:00"`);
+      }
+      total += Number(m[1]) * unitSeconds[m[2]];
+      rest = rest.slice(m[0].length);
+    }
+  }
+  if (!Number.isFinite(total) || total <= 0) throw new TimeSpecError(field, `must be longer than zero, got '${text}'`);
+  if (total > 100 * 365 * 86400) throw new TimeSpecError(field, `is longer than 100 years: '${text}'`);
+  return Math.round(total);
+}
+
+/** `misfire_grace_time`: whole seconds ("30") or a duration ("5 minutes"). */
+export function parseGraceTime(text: string | number): number {
+  if (typeof text === 'number') {
+    if (!Number.isInteger(text) || text < 1) throw new TimeSpecError('misfire_grace_time', `must be a whole number of seconds of at least 1, got ${text}`);
+    return text;
+  }
+  return parseDuration('misfire_grace_time', text);
+}
+
+const months = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+const weekdays = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+const weekdayNames = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+
+/**
+ * Parses `when`: ISO-8601 (UTC unless it carries an offset) or the Bayesian form
+ * "Mon Feb 20, 14:56" (UTC; the year is the next one in which that date is still ahead, and
+ * the weekday, when given, must be that date's).
+ */
+export function parseWhen(text: string, now: Date): Date {
+  const input = text.trim();
+  const bayesian = /^(?:([a-z]{3})[a-z]*\.?\s+)?([a-z]{3})[a-z]*\.?\s+(\d{1,2})(?:\s+(\d{4}))?,?\s+(\d{1,2}):(\d{2})(?::(\d{2}))?$/i.exec(input);
+  if (bayesian) {
+    const [, wd, mon, day, year, hh, mm, ss] = bayesian;
+    const month = months.indexOf(mon.toLowerCase());
+    if (month < 0) throw new TimeSpecError('when', `unknown month '${mon}' in '${text}'`);
+    const weekday = wd === undefined ? -1 : weekdays.indexOf(wd.toLowerCase());
+    if (wd !== undefined && weekday < 0) throw new TimeSpecError('when', `unknown weekday '${wd}' in '${text}'`);
+    const build = (y: number) => new Date(Date.UTC(y, month, Number(day), Number(hh), Number(mm), Number(ss ?? 0)));
+    const check = (d: Date, y: number) => {
+      if (d.getUTCMonth() !== month || d.getUTCDate() !== Number(day) || Number(hh) > 23 || Number(mm) > 59) {
+        throw new TimeSpecError('when', `'${text}' is not a valid date and time in ${y}`);
+      }
+      if (weekday >= 0 && d.getUTCDay() !== weekday) {
+        throw new TimeSpecError('when', `'${text}' names a ${weekdayNames[weekday]}, but ${mon} ${day} ${y} is a ${weekdayNames[d.getUTCDay()]}`);
+      }
+      return d;
+    };
+    if (year !== undefined) return check(build(Number(year)), Number(year));
+    const thisYear = now.getUTCFullYear();
+    const candidate = build(thisYear);
+    const y = candidate.getTime() > now.getTime() ? thisYear : thisYear + 1;
+    return check(build(y), y);
+  }
+  // ISO-8601: a date, or date and time; without an offset it is UTC.
+  const iso = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i.exec(input);
+  if (!iso) {
+    throw new TimeSpecError('when', `cannot read '${text}': use ISO-8601 ("2027-02-20T14:56:00Z") or "Mon Feb 20, 14:56"`);
+  }
+  const [, y, mo, d, h = '00', mi = '00', s = '00', frac = '', zone] = iso;
+  const normalized = `${y}-${mo}-${d}T${h}:${mi}:${s}${frac}${zone ? (zone.toUpperCase() === 'Z' ? 'Z' : zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone) : 'Z'}`;
+  const daysInMonth = new Date(Date.UTC(Number(y), Number(mo), 0)).getUTCDate();
+  if (Number(mo) < 1 || Number(mo) > 12 || Number(d) < 1 || Number(d) > daysInMonth || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) {
+    throw new TimeSpecError('when', `'${text}' is not a valid date and time`);
+  }
+  const date = new Date(normalized);
+  if (Number.isNaN(date.getTime())) throw new TimeSpecError('when', `'${text}' is not a valid date and time`);
+  return date;
+}
+
+export function checkTimezone(tz: string): string {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return tz;
+  } catch {
+    throw new TimeSpecError('timezone', `unknown time zone '${tz}' (use an IANA name such as 'UTC' or 'Europe/Prague')`);
+  }
+}
+
+/** Checks a 5-field (minute first) or 6-field (seconds first) cron expression. */
+export function checkCron(expr: string, tz: string): string {
+  const fields = expr.trim().split(/\s+/);
+  if (fields.length !== 5 && fields.length !== 6) {
+    throw new TimeSpecError('cron', `must have 5 fields (minute hour day month weekday) or 6 (with seconds first), got ${fields.length}`);
+  }
+  try {
+    CronExpressionParser.parse(fields.join(' '), { tz, currentDate: new Date() }).next();
+  } catch (err) {
+    throw new TimeSpecError('cron', `cannot read '${expr}': ${(err as Error).message}`);
+  }
+  return fields.join(' ');
+}
+
+export function nextCronFire(expr: string, tz: string, after: Date): Date {
+  return CronExpressionParser.parse(expr, { tz, currentDate: after }).next().toDate();
+}
+
+/** How a job repeats, if it does. */
+export type Recurrence =
+  | { kind: 'once' }
+  | { kind: 'interval'; seconds: number }
+  | { kind: 'cron'; expr: string; timezone: string };
+
+/**
+ * The next fire strictly after `now`, for a job whose last fire was due at `due`. Interval
+ * fires stay on the grid anchored at the first fire (no drift from run durations); fires
+ * missed while the service was down or busy are not replayed one by one, the misfire policy
+ * records the one late run instead.
+ */
+export function nextFireAfter(rec: Recurrence, due: Date, now: Date): Date | null {
+  if (rec.kind === 'once') return null;
+  if (rec.kind === 'interval') {
+    const step = rec.seconds * 1000;
+    const behind = Math.max(0, now.getTime() - due.getTime());
+    const periods = Math.floor(behind / step) + 1;
+    return new Date(due.getTime() + periods * step);
+  }
+  const from = due.getTime() > now.getTime() ? due : now;
+  return nextCronFire(rec.expr, rec.timezone, from);
+}

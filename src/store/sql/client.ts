@@ -1,0 +1,127 @@
+import pg from 'pg';
+import { PGlite, type Transaction } from '@electric-sql/pglite';
+
+/**
+ * The few things the SQL store needs from a database connection, so the same SQL runs on
+ * a real PostgreSQL (a `pg` pool) and on the embedded PGlite.
+ */
+export interface SqlClient {
+  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<{ rows: T[]; rowCount: number }>;
+  /** Runs several statements without parameters (schema setup). */
+  exec(text: string): Promise<void>;
+  transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+  /** A `pg.Pool`-shaped object for Agenda's PostgreSQL backend on the same database. */
+  readonly agendaPool: pg.Pool;
+}
+
+export class PgClient implements SqlClient {
+  readonly agendaPool: pg.Pool;
+  constructor(private readonly pool: pg.Pool) {
+    this.agendaPool = pool;
+    // An idle client that loses its connection must not crash the process; the next query reconnects.
+    pool.on('error', () => undefined);
+  }
+
+  async query<T>(text: string, params?: unknown[]) {
+    const r = await this.pool.query(text, params);
+    return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
+  }
+
+  async exec(text: string) {
+    await this.pool.query(text);
+  }
+
+  async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
+    const conn = await this.pool.connect();
+    const tx: SqlClient = {
+      agendaPool: this.pool,
+      query: async <R>(text: string, params?: unknown[]) => {
+        const r = await conn.query(text, params);
+        return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
+      },
+      exec: async (text: string) => void (await conn.query(text)),
+      transaction: (inner) => inner(tx),
+      close: async () => undefined,
+    };
+    try {
+      await conn.query('BEGIN');
+      const result = await fn(tx);
+      await conn.query('COMMIT');
+      return result;
+    } catch (err) {
+      await conn.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      conn.release();
+    }
+  }
+
+  async close() {
+    await this.pool.end();
+  }
+}
+
+type PGliteLike = Pick<PGlite, 'query' | 'exec'> | Transaction;
+
+async function pgliteQuery<T>(db: PGliteLike, text: string, params?: unknown[]) {
+  // PGlite's query() takes exactly one statement; parameterless text may hold several
+  // (Agenda's schema setup does), which only exec() accepts.
+  if (!params || params.length === 0) {
+    const results = await db.exec(text);
+    const last = results[results.length - 1];
+    return { rows: (last?.rows ?? []) as T[], rowCount: last?.affectedRows ?? last?.rows.length ?? 0 };
+  }
+  const r = await db.query<T>(text, params);
+  return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
+}
+
+/**
+ * PGlite (PostgreSQL compiled to WebAssembly) in a data folder: one connection, so queries
+ * are serialised by PGlite itself and a transaction holds the connection until it ends.
+ */
+export class PGliteClient implements SqlClient {
+  readonly agendaPool: pg.Pool;
+
+  constructor(private readonly db: PGlite) {
+    const query = (text: string, params?: unknown[]) => pgliteQuery(db, text, params);
+    const client = { query, release: () => undefined };
+    // Only the members Agenda's backend calls: query, connect().query/release, end, on.
+    this.agendaPool = {
+      query,
+      connect: async () => client,
+      end: async () => undefined,
+      on: () => undefined,
+    } as unknown as pg.Pool;
+  }
+
+  static async open(dataDir: string): Promise<PGliteClient> {
+    const db = await PGlite.create(dataDir, { relaxedDurability: false });
+    return new PGliteClient(db);
+  }
+
+  query<T>(text: string, params?: unknown[]) {
+    return pgliteQuery<T>(this.db, text, params);
+  }
+
+  async exec(text: string) {
+    await this.db.exec(text);
+  }
+
+  transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (t) => {
+      const tx: SqlClient = {
+        agendaPool: this.agendaPool,
+        query: <R>(text: string, params?: unknown[]) => pgliteQuery<R>(t, text, params),
+        exec: async (text: string) => void (await t.exec(text)),
+        transaction: (inner) => inner(tx),
+        close: async () => undefined,
+      };
+      return fn(tx);
+    });
+  }
+
+  async close() {
+    if (!this.db.closed) await this.db.close();
+  }
+}
