@@ -1,0 +1,126 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import supertest from 'supertest';
+import { loadConfig, type Config } from '../src/config.js';
+import { createLogger } from '../src/log.js';
+import { createService, type Service } from '../src/service.js';
+
+export type StoreName = 'embedded' | 'postgres';
+
+/**
+ * The stores a suite runs on: the embedded PGlite always, PostgreSQL when TEST_POSTGRES_URL
+ * is set. A store that cannot run is reported as skipped with the reason, never as passed.
+ */
+export const stores: Array<{ name: StoreName; skip: string | false }> = [
+  { name: 'embedded', skip: false },
+  { name: 'postgres', skip: process.env.TEST_POSTGRES_URL ? false : 'TEST_POSTGRES_URL is not set, so the PostgreSQL leg did not run' },
+];
+
+let skipNoticePrinted = false;
+/** Prints once per test process which store legs are skipped and why. */
+export function noticeSkippedStores() {
+  if (skipNoticePrinted) return;
+  skipNoticePrinted = true;
+  for (const s of stores) if (s.skip) console.log(`# SKIPPED store ${s.name}: ${s.skip}`);
+}
+
+export async function tempDir(prefix: string): Promise<string> {
+  return fs.mkdtemp(path.join(os.tmpdir(), `jobs-service-${prefix}-`));
+}
+
+/** A database of its own for one suite: a fresh data folder, or a fresh PostgreSQL schema. */
+export interface TestDatabase {
+  store: StoreName;
+  env: Record<string, string>;
+  drop(): Promise<void>;
+}
+
+let template: Promise<string> | undefined;
+/**
+ * A PGlite data folder initialised once per test process: creating a cluster takes seconds,
+ * copying one takes milliseconds.
+ */
+function embeddedTemplate(): Promise<string> {
+  template ??= (async () => {
+    const dir = await tempDir('template');
+    const { PGlite } = await import('@electric-sql/pglite');
+    const db = await PGlite.create(dir);
+    await db.close();
+    return dir;
+  })();
+  return template;
+}
+
+export async function testDatabase(store: StoreName): Promise<TestDatabase> {
+  if (store === 'embedded') {
+    const dir = await tempDir('data');
+    await fs.cp(await embeddedTemplate(), dir, { recursive: true });
+    return { store, env: { JOBS_DATA_DIR: dir }, drop: () => fs.rm(dir, { recursive: true, force: true }) };
+  }
+  const base = process.env.TEST_POSTGRES_URL!;
+  const schema = `t_${randomBytes(6).toString('hex')}`;
+  const url = new URL(base);
+  url.searchParams.set('schema', schema);
+  return {
+    store,
+    env: { DATABASE_URL: url.toString() },
+    drop: async () => {
+      const client = new pg.Client({ connectionString: base });
+      await client.connect();
+      try {
+        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+export interface Running {
+  service: Service;
+  config: Config;
+  http: ReturnType<typeof supertest>;
+  close(): Promise<void>;
+}
+
+/** Boots the real service (real store, real Agenda) with an empty default-jobs folder unless given. */
+export async function startService(db: TestDatabase, env: Record<string, string> = {}): Promise<Running> {
+  const defaults = env.JOBS_DEFAULT_JOBS_DIR ?? (await tempDir('defaults'));
+  const config = loadConfig({
+    PORT: '0',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    JOBS_POLL_INTERVAL_MS: '100',
+    JOBS_LOCK_LIFETIME_MS: '5000',
+    ...db.env,
+    JOBS_DEFAULT_JOBS_DIR: defaults,
+    ...env,
+  });
+  const service = await createService(config, { log: createLogger(config.logLevel), stateWatchInterval: 200 });
+  return {
+    service,
+    config,
+    http: supertest(service.app.callback()),
+    close: () => service.close(),
+  };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it returns a truthy value or `timeoutMs` passes (then throws with `what`). */
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 10_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    await sleep(everyMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
