@@ -1,4 +1,5 @@
 import http from 'node:http';
+import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
 import { Catalog, documentAjv } from './catalog.js';
@@ -45,7 +46,8 @@ export async function createService(config: Config, options: ServiceOptions = {}
       pollInterval: config.pollInterval,
       lockLifetime: config.lockLifetime,
       maxConcurrency: config.concurrency,
-      name: `${(await import('node:os')).hostname()}:${process.pid}`,
+      name: `${os.hostname()}:${process.pid}`,
+      onError: (err, where) => log.warn({ err, where }, 'dispatch engine error'),
     });
     await engine.init();
     const scheduler = new Scheduler(store, engine, catalog);

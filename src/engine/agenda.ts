@@ -14,6 +14,8 @@ export interface EngineOptions {
   /** Runs at once per process, across handlers. */
   maxConcurrency: number;
   name: string;
+  /** Errors of the engine that no caller awaits (lost connections, failed lock queries). */
+  onError: (err: Error, where: string) => void;
 }
 
 /**
@@ -48,6 +50,12 @@ export class Engine {
       removeOnComplete: true,
       ...(options.embedded ? { notificationChannel: new InMemoryNotificationChannel() } : {}),
     });
+    // Both emit 'error' when the database goes away; an EventEmitter error without a
+    // listener would end the process, while Agenda retries on the next poll and the
+    // notification channel reconnects by itself.
+    this.agenda.on('error', (err) => options.onError(err, 'agenda'));
+    const channel = backend.notificationChannel as unknown as { on?: (e: 'error', fn: (err: Error) => void) => void } | undefined;
+    channel?.on?.('error', (err) => options.onError(err, 'notification channel'));
   }
 
   async init() {

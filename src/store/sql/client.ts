@@ -58,7 +58,7 @@ export class PgClient implements SqlClient {
   }
 
   async close() {
-    await this.pool.end();
+    if (!this.pool.ended) await this.pool.end();
   }
 }
 
