@@ -37,6 +37,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
   const log = options.log ?? createLogger(config.logLevel);
   const { doc, yaml } = loadOpenApi();
   const { store, sql } = await openStore(config);
+  let started: Engine | undefined;
   try {
     const catalog = await Catalog.load(config.handlersDir, doc);
     catalog.compile(documentAjv(doc));
@@ -49,9 +50,17 @@ export async function createService(config: Config, options: ServiceOptions = {}
       name: `${os.hostname()}:${process.pid}`,
       onError: (err, where) => log.warn({ err, where }, 'dispatch engine error'),
     });
+    started = engine;
     await engine.init();
     const scheduler = new Scheduler(store, engine, catalog);
     new Runner(store, engine, catalog, log, { maxOutputLines: config.maxOutputLines }).defineAll();
+    // The contract check comes before anything runs: a mismatch refuses the boot untouched.
+    const app = await createHttpApp({
+      doc,
+      operations: buildOperations({ config, store, scheduler, catalog, doc, yaml }),
+      log,
+      bodyLimit: config.bodyLimit,
+    });
 
     if (config.startPaused !== null) await store.setServiceState(config.startPaused ? 'paused' : 'running');
     const defaults = await applyDefaultJobs(config.defaultJobsDir, scheduler, store);
@@ -71,12 +80,6 @@ export async function createService(config: Config, options: ServiceOptions = {}
     }, options.stateWatchInterval ?? 2000);
     watch.unref();
 
-    const app = await createHttpApp({
-      doc,
-      operations: buildOperations({ config, store, scheduler, catalog, doc, yaml }),
-      log,
-      bodyLimit: config.bodyLimit,
-    });
     let server: http.Server | undefined;
 
     return {
@@ -105,6 +108,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       },
     };
   } catch (err) {
+    await started?.close().catch(() => undefined);
     await store.close().catch(() => undefined);
     throw err;
   }

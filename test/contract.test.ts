@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { projectRoot } from '../src/config.js';
+import { createHttpApp, type Operation } from '../src/http/app.js';
+import { createLogger } from '../src/log.js';
+import { loadOpenApi } from '../src/openapi.js';
+import { generatedFiles } from '../scripts/generate.js';
+import { startService, tempDir, testDatabase, waitFor, type TestDatabase } from './helpers.js';
+
+const { doc } = loadOpenApi();
+const log = createLogger('silent');
+const ok: Operation = () => ({ status: 200, body: {} });
+
+function allOperations(): Record<string, Operation> {
+  const ops: Record<string, Operation> = {};
+  for (const item of Object.values(doc.paths)) {
+    for (const op of Object.values(item) as Array<{ operationId?: string }>) if (op.operationId) ops[op.operationId] = ok;
+  }
+  return ops;
+}
+
+describe('the contract between openapi.yaml and the code', () => {
+  it('every operation of the document has an operationId', () => {
+    assert.ok(Object.keys(allOperations()).length >= 25);
+  });
+
+  it('the HTTP app starts when operations and document match one to one', async () => {
+    await createHttpApp({ doc, operations: allOperations(), log, bodyLimit: 1024 });
+  });
+
+  it('refuses to start when an operationId has no implementation', async () => {
+    const ops = allOperations();
+    delete ops.getJob;
+    await assert.rejects(createHttpApp({ doc, operations: ops, log, bodyLimit: 1024 }), /operationId 'getJob' has no implementation/);
+  });
+
+  it('refuses to start when an implementation has no operationId', async () => {
+    const ops = { ...allOperations(), purgeEverything: ok };
+    await assert.rejects(createHttpApp({ doc, operations: ops, log, bodyLimit: 1024 }), /implementation 'purgeEverything' has no operationId/);
+  });
+
+  it('the committed generated types are what openapi.yaml generates (run npm run generate if not)', async () => {
+    for (const [rel, content] of Object.entries(await generatedFiles())) {
+      const committed = await fs.readFile(path.join(projectRoot, rel), 'utf8');
+      assert.ok(committed === content, `${rel} is stale: run npm run generate and commit the result`);
+    }
+  });
+});
+
+describe('handler loading at boot (embedded store)', () => {
+  let db: TestDatabase;
+  let dir: string;
+  before(async () => {
+    db = await testDatabase('embedded');
+    dir = await tempDir('handlers');
+  });
+  after(async () => {
+    await db?.drop();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses to start when a handler route of openapi.yaml has no handler module', async () => {
+    await fs.writeFile(
+      path.join(dir, 'echo.mjs'),
+      "export default { name: 'echo', description: 'echo', kwargsSchema: 'EchoKwargs', async execute() {} };\n",
+    );
+    await assert.rejects(startService(db, { JOBS_HANDLERS_DIR: dir }), /scheduleFlowScheduling\) names handler 'flow-scheduling', which the handlers folder lacks/);
+  });
+
+  it('refuses to start when a handler names a kwargs schema the document lacks', async () => {
+    for (const f of await fs.readdir(path.join(projectRoot, 'handlers'))) {
+      await fs.symlink(path.join(projectRoot, 'handlers', f), path.join(dir, f)).catch(() => undefined);
+    }
+    await fs.rm(path.join(dir, 'echo.mjs'), { force: true });
+    await fs.writeFile(path.join(dir, 'odd.mjs'), "export default { name: 'odd', description: 'x', kwargsSchema: 'OddKwargs', async execute() {} };\n");
+    await assert.rejects(startService(db, { JOBS_HANDLERS_DIR: dir }), /handler odd names kwargs schema 'OddKwargs', which openapi.yaml lacks/);
+    await fs.rm(path.join(dir, 'odd.mjs'));
+  });
+
+  it('refuses a module whose handler name differs from its file name', async () => {
+    await fs.writeFile(path.join(dir, 'greet.mjs'), "export default { name: 'hello', description: 'x', kwargsSchema: 'EchoKwargs', async execute() {} };\n");
+    await assert.rejects(startService(db, { JOBS_HANDLERS_DIR: dir }), /greet\.mjs exports a handler named 'hello'/);
+  });
+
+  it('runs a handler added as a module, through the generic route', async () => {
+    await fs.rm(path.join(dir, 'greet.mjs'));
+    // A new file name: ES modules are cached by URL for the life of the process.
+    await fs.writeFile(
+      path.join(dir, 'greeter.mjs'),
+      [
+        "export default {",
+        "  name: 'greeter',",
+        "  description: 'Says hello',",
+        "  kwargsSchema: 'EchoKwargs',",
+        "  async execute(kwargs, context) { context.log.info(`hello ${kwargs.who}`); },",
+        "};",
+        '',
+      ].join('\n'),
+    );
+    const svc = await startService(db, { JOBS_HANDLERS_DIR: dir });
+    try {
+      const names = (await svc.http.get('/api/v1/handlers').expect(200)).body.handlers.map((h: { name: string }) => h.name);
+      assert.ok(names.includes('greeter'));
+      await svc.http.post('/api/v1/jobs').send({ handler: 'greeter', job_id: 'greeting', kwargs: { who: 'operator' } }).expect(201);
+      const run = await waitFor('the greet run', async () => {
+        const runs = (await svc.http.get('/api/v1/jobs/greeting/executions').expect(200)).body.executions;
+        return runs.find((e: { status: string }) => e.status === 'succeeded');
+      });
+      const out = (await svc.http.get(`/api/v1/executions/${run.id}/output`).expect(200)).body;
+      assert.match(out.lines.join('\n'), /hello operator/);
+    } finally {
+      await svc.close();
+    }
+  });
+});

@@ -1,0 +1,209 @@
+/**
+ * End to end through Swagger UI: a person opens /api/v1/ui in a real browser (headless
+ * Chromium from Debian's `chromium` package, driven by playwright-core), tries out
+ * POST /jobs/flow-scheduling with its example body, and the job it creates really exists and
+ * really runs on the real service with its embedded store.
+ *
+ * Without /usr/bin/chromium the suite is reported as skipped, never as passed.
+ * Install it with: apt-get update && apt-get install -y chromium
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { startService, tempDir, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
+
+const chromiumPath = '/usr/bin/chromium';
+const skip = existsSync(chromiumPath)
+  ? false
+  : `Chromium is missing (${chromiumPath} does not exist), so the Swagger UI end-to-end test did not run; install it with: apt-get update && apt-get install -y chromium`;
+if (skip) console.log(`# SKIPPED ${skip}`);
+
+const api = '/api/v1';
+const operationBlock = '#operations-Add_new_jobs-scheduleFlowScheduling';
+
+interface JobBody {
+  job_id: string;
+  handler: string;
+  kwargs: { flow_name: string; flow_arguments: unknown[] };
+  state: string;
+  source: string;
+}
+interface ExecutionBody {
+  id: string;
+  job_id: string | null;
+  handler: string;
+  status: string;
+  trigger: string;
+  parent_id: string | null;
+}
+
+// The skip sits on the test itself (a skipped suite alone is not counted in the "skipped"
+// total), and the hooks do nothing when it is skipped.
+describe('Swagger UI end to end on embedded', { timeout: 60_000 }, () => {
+  let db: TestDatabase;
+  let svc: Running;
+  let port: number;
+  let profileDir: string;
+  let context: BrowserContext | undefined;
+  let page: Page;
+  /** Requests the page tried to send anywhere but this service; they are blocked. */
+  const foreign: string[] = [];
+  /** Errors the page's own scripts threw or logged. */
+  const pageErrors: string[] = [];
+
+  before(async () => {
+    if (skip) return;
+    db = await testDatabase('embedded');
+    svc = await startService(db, { PORT: '0', HOST: '127.0.0.1' });
+    port = await svc.service.listen();
+    profileDir = await tempDir('chromium-profile');
+    // launchPersistentContext is how playwright takes a user data dir of our own: it
+    // refuses --user-data-dir among the args.
+    context = await chromium.launchPersistentContext(profileDir, {
+      executablePath: chromiumPath,
+      headless: true,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        // Debian's launcher means to add this when /dev/shm is small, but its check can
+        // misfire; small /dev/shm (containers) crashes the renderer without it.
+        '--disable-dev-shm-usage',
+      ],
+      viewport: { width: 1280, height: 900 },
+      timeout: 20_000,
+    });
+    // Only loopback is reachable here, and the UI is meant to need nothing else: block and
+    // record anything that goes elsewhere instead of waiting for it to time out.
+    await context.route('**/*', (route) => {
+      const url = new URL(route.request().url());
+      if (url.hostname === '127.0.0.1' && url.port === String(port)) return route.continue();
+      if (url.protocol === 'data:' || url.protocol === 'blob:') return route.continue();
+      foreign.push(route.request().url());
+      return route.abort('blockedbyclient');
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    page.setDefaultTimeout(10_000);
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') pageErrors.push(msg.text());
+    });
+  });
+
+  after(async () => {
+    await context?.close().catch(() => undefined);
+    await svc?.close();
+    await db?.drop();
+    if (profileDir) await fs.rm(profileDir, { recursive: true, force: true });
+  });
+
+  /** Runs one step as a person would; on failure saves a screenshot and names it in the error. */
+  async function step<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      let shot = '(no screenshot: the page was not available)';
+      try {
+        const dir = await tempDir('ui-e2e-failure');
+        shot = path.join(dir, `${what.replace(/\W+/g, '-')}.png`);
+        await page.screenshot({ path: shot, fullPage: true });
+      } catch (shotErr) {
+        shot = `(screenshot failed: ${(shotErr as Error).message})`;
+      }
+      const extra = pageErrors.length ? `; page errors: ${pageErrors.join(' | ')}` : '';
+      throw new Error(`UI step "${what}" failed: ${(err as Error).message}\nscreenshot: ${shot}${extra}`, { cause: err });
+    }
+  }
+
+  it('creates a flow job through "Try it out" and the job runs', { skip }, async () => {
+    await step('open the UI', async () => {
+      const res = await page.goto(`http://127.0.0.1:${port}${api}/ui`, { waitUntil: 'load' });
+      assert.equal(res?.status(), 200, 'GET /api/v1/ui');
+      await page.locator('.swagger-ui .info .title').filter({ hasText: 'jobs-service' }).waitFor();
+    });
+
+    const block = page.locator(operationBlock);
+    await step('expand POST /jobs/flow-scheduling', async () => {
+      await block.waitFor();
+      const summary = block.locator('.opblock-summary');
+      assert.equal((await summary.locator('.opblock-summary-method').innerText()).trim(), 'POST');
+      assert.equal((await summary.locator('.opblock-summary-path').innerText()).replace(/\u200b/g, '').trim(), '/jobs/flow-scheduling');
+      await block.locator('.opblock-summary-control').click();
+      await block.locator('.opblock-body').waitFor();
+    });
+
+    await step('click "Try it out"', async () => {
+      const tryOut = block.locator('.try-out__btn');
+      assert.match(await tryOut.innerText(), /Try it out/);
+      await tryOut.click();
+      await block.locator('.execute').waitFor();
+    });
+
+    const body = await step('read the example body', async () => {
+      const editor = block.locator('textarea.body-param__text');
+      await editor.waitFor();
+      const text = await editor.inputValue();
+      const parsed = JSON.parse(text) as JobBody['kwargs'];
+      assert.equal(parsed.flow_name, 'echo', `example body: ${text}`);
+      assert.ok(Array.isArray(parsed.flow_arguments) && parsed.flow_arguments.length > 0, `example body: ${text}`);
+      return parsed;
+    });
+
+    const created = await step('click "Execute" and see 201', async () => {
+      const answer = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === `${api}/jobs/flow-scheduling`);
+      await block.locator('.execute').click();
+      const res = await answer;
+      // The live response is the row under the table's header row (whose status cell reads "Code").
+      const row = block.locator('.live-responses-table tr.response').first();
+      const status = row.locator('.response-col_status');
+      await status.waitFor();
+      assert.equal((await status.innerText()).trim(), '201', `live response status; the service answered ${res.status()}: ${await res.text()}`);
+      // The response body the UI shows is the created job.
+      const shown = (await row.locator('.response-col_description pre').first().innerText()).trim();
+      const job = (JSON.parse(shown) as { job: JobBody }).job;
+      assert.equal(job.handler, 'flow-scheduling');
+      assert.deepEqual(job.kwargs, body);
+      // What the UI shows is what the service sent.
+      assert.deepEqual((await res.json()) as { job: JobBody }, { job: JSON.parse(shown).job });
+      return job;
+    });
+
+    // The job is in the listing, as plain HTTP sees it.
+    const listed = await svc.http.get(`${api}/jobs?job_type=user`).expect(200);
+    const job = (listed.body.jobs as JobBody[]).find((j) => j.job_id === created.job_id);
+    assert.ok(job, `job ${created.job_id} not in ${JSON.stringify(listed.body)}`);
+    assert.equal(job.handler, 'flow-scheduling');
+    assert.equal(job.source, 'api');
+    assert.deepEqual(job.kwargs, body);
+
+    // And it ran: the flow run and one child echo run per flow argument, all succeeded.
+    const runs = await waitFor(
+      `${1 + body.flow_arguments.length} succeeded runs of job ${created.job_id}`,
+      async () => {
+        const r = await svc.http.get(`${api}/executions?job_id=${encodeURIComponent(created.job_id)}`).expect(200);
+        const all = r.body.executions as ExecutionBody[];
+        return all.length === 1 + body.flow_arguments.length && all.every((e) => e.status === 'succeeded') ? all : undefined;
+      },
+      15_000,
+    );
+    const parent = runs.find((e) => e.handler === 'flow-scheduling');
+    assert.ok(parent, JSON.stringify(runs));
+    const children = runs.filter((e) => e.trigger === 'flow');
+    assert.equal(children.length, body.flow_arguments.length, JSON.stringify(runs));
+    for (const c of children) {
+      assert.equal(c.handler, 'echo');
+      assert.equal(c.parent_id, parent.id);
+    }
+
+    assert.deepEqual(foreign, [], 'the UI tried to reach hosts other than this service');
+    assert.deepEqual(pageErrors, [], 'the page reported errors');
+  });
+});
