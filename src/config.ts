@@ -25,6 +25,8 @@ export interface Config {
   bodyLimit: number;
   /** How often an idle worker looks for due runs, in ms (notifications make most runs start sooner). */
   pollInterval: number;
+  /** shared_buffers of the embedded PostgreSQL (PGlite). */
+  embeddedSharedBuffers: string;
   /** Lines of output kept per run. */
   maxOutputLines: number;
   /** Runs at once per worker process. */
@@ -63,6 +65,13 @@ function boolean(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(name, `must be true or false, got '${raw}'`);
 }
 
+function memorySize(env: Env, name: string, fallback: string): string {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  if (!/^\d+(kB|MB|GB)$/.test(raw)) throw new ConfigError(name, `must be a size such as 16MB or 1GB, got '${raw}'`);
+  return raw;
+}
+
 export function storeKindOf(url: string | undefined): StoreKind {
   if (!url) return 'embedded';
   if (/^postgres(ql)?:\/\//.test(url)) return 'postgres';
@@ -87,6 +96,7 @@ export function loadConfig(env: Env = process.env): Config {
     defaultJobsDir: path.resolve(env.JOBS_DEFAULT_JOBS_DIR?.trim() || path.join(projectRoot, 'default-jobs')),
     handlersDir: path.resolve(env.JOBS_HANDLERS_DIR?.trim() || handlersRoot),
     startPaused: env.JOB_SERVICE_PAUSED?.trim() ? boolean(env, 'JOB_SERVICE_PAUSED', false) : null,
+    embeddedSharedBuffers: memorySize(env, 'JOBS_EMBEDDED_SHARED_BUFFERS', '16MB'),
     maxOutputLines: integer(env, 'JOBS_OUTPUT_LINES', 1000, 10, 1_000_000),
     concurrency: integer(env, 'JOBS_CONCURRENCY', 20, 1, 10_000),
     logLevel,

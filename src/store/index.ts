@@ -34,7 +34,7 @@ export async function openStore(config: Config): Promise<OpenedStore> {
   let sql: SqlClient;
   if (config.storeKind === 'embedded') {
     await fs.mkdir(config.dataDir, { recursive: true });
-    sql = await PGliteClient.open(config.dataDir);
+    sql = await PGliteClient.open(config.dataDir, config.embeddedSharedBuffers);
   } else {
     const { connectionString, schema } = postgresTarget(config.databaseUrl!);
     if (schema) {

@@ -95,8 +95,16 @@ export class PGliteClient implements SqlClient {
     } as unknown as pg.Pool;
   }
 
-  static async open(dataDir: string): Promise<PGliteClient> {
-    const db = await PGlite.create(dataDir, { relaxedDurability: false });
+  /**
+   * PostgreSQL's default shared_buffers (128MB) would be resident in the WebAssembly heap;
+   * one process with one connection does well with far less, and the operating system still
+   * caches the data files.
+   */
+  static async open(dataDir: string, sharedBuffers: string): Promise<PGliteClient> {
+    const db = await PGlite.create(dataDir, {
+      relaxedDurability: false,
+      postgresqlconf: [`shared_buffers=${sharedBuffers}`, 'max_connections=8'],
+    });
     return new PGliteClient(db);
   }
 
