@@ -31,6 +31,18 @@ export interface Config {
   maxOutputLines: number;
   /** Runs at once per worker process. */
   concurrency: number;
+  /** Whether this process runs jobs (false: API only). */
+  worker: boolean;
+  /** Name shown for this worker; host:pid by default. */
+  workerName: string | null;
+  /** How often a worker reports itself, in ms; three missed beats mark it gone. */
+  heartbeatInterval: number;
+  /** Seconds a run may take when neither its job nor its handler says. */
+  defaultTimeout: number;
+  /** How long a cancelled or timed-out run is waited for before it is recorded anyway, in ms. */
+  cancelGrace: number;
+  /** Seconds running runs may go on at shutdown before they are cancelled. */
+  shutdownGrace: number;
   /** How long a run's lock lives without a heartbeat, in ms. */
   lockLifetime: number;
 }
@@ -102,6 +114,12 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     bodyLimit: integer(env, 'JOBS_BODY_LIMIT', 1024 * 1024, 1024, 64 * 1024 * 1024),
     pollInterval: integer(env, 'JOBS_POLL_INTERVAL_MS', 1000, 20, 60_000),
+    worker: boolean(env, 'JOBS_WORKER', true),
+    workerName: env.JOBS_WORKER_NAME?.trim() || null,
+    heartbeatInterval: integer(env, 'JOBS_HEARTBEAT_MS', 5000, 100, 600_000),
+    defaultTimeout: integer(env, 'JOBS_DEFAULT_TIMEOUT', 3600, 1, 30 * 86400),
+    cancelGrace: integer(env, 'JOBS_CANCEL_GRACE_MS', 10_000, 0, 3_600_000),
+    shutdownGrace: integer(env, 'JOBS_SHUTDOWN_GRACE', 30, 0, 86400),
     lockLifetime: integer(env, 'JOBS_LOCK_LIFETIME_MS', 30_000, 1000, 3_600_000),
   };
 }

@@ -16,8 +16,11 @@ export class DefaultJobError extends Error {
   }
 }
 
-const allowed = new Set(['job_id', 'handler', 'kwargs', 'periodically', 'cron', 'timezone', 'when', 'misfire_grace_time', 'state']);
-const stringFields = ['job_id', 'handler', 'periodically', 'cron', 'timezone', 'when', 'state'] as const;
+const allowed = new Set([
+  'job_id', 'handler', 'kwargs', 'periodically', 'cron', 'timezone', 'when', 'misfire_grace_time', 'state',
+  'timeout', 'concurrency_policy', 'retries', 'retry_backoff',
+]);
+const stringFields = ['job_id', 'handler', 'periodically', 'cron', 'timezone', 'when', 'state', 'concurrency_policy'] as const;
 
 function parseFile(file: string, text: string): ScheduleRequest {
   let value: unknown;

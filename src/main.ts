@@ -2,11 +2,20 @@ import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './log.js';
 import { createService } from './service.js';
 
+/**
+ * `main.js` serves the API and runs jobs; `main.js worker` runs jobs without HTTP;
+ * JOBS_WORKER=false serves the API without running jobs.
+ */
 async function main() {
   const started = Date.now();
+  const mode = process.argv[2] ?? 'serve';
+  if (mode !== 'serve' && mode !== 'worker') {
+    console.error(`jobs-service: unknown command '${mode}'; use no argument (API and worker) or 'worker' (worker only)`);
+    process.exit(2);
+  }
   let config;
   try {
-    config = loadConfig();
+    config = loadConfig(mode === 'worker' ? { ...process.env, JOBS_WORKER: 'true' } : process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`jobs-service: configuration error: ${err.message}`);
@@ -22,15 +31,20 @@ async function main() {
     log.fatal({ err }, `cannot start: ${(err as Error).message}`);
     process.exit(1);
   }
-  const port = await service.listen();
-  log.info({ url: `http://${config.host}:${port}/api/v1`, ui: `http://${config.host}:${port}/api/v1/ui`, boot_ms: Date.now() - started }, 'listening');
+  if (mode === 'serve') {
+    const port = await service.listen();
+    log.info({ url: `http://${config.host}:${port}/api/v1`, ui: `http://${config.host}:${port}/api/v1/ui`, boot_ms: Date.now() - started }, 'listening');
+  } else {
+    log.info({ worker_id: service.worker?.id, boot_ms: Date.now() - started }, 'worker running');
+  }
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'stopping');
+    log.info({ signal, grace_s: config.shutdownGrace }, 'stopping: no new runs; running runs may finish within the grace');
     await service.close();
+    log.info('stopped');
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

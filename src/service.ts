@@ -1,9 +1,11 @@
+import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
 import { Catalog, documentAjv } from './catalog.js';
-import type { Config } from './config.js';
+import { projectRoot, type Config } from './config.js';
 import { applyDefaultJobs } from './default-jobs.js';
 import { Engine } from './engine/agenda.js';
 import { createHttpApp } from './http/app.js';
@@ -14,23 +16,30 @@ import { Scheduler } from './scheduling/core.js';
 import { Runner } from './scheduling/runner.js';
 import { openStore } from './store/index.js';
 import type { Store } from './store/types.js';
+import { LostWorkerMonitor, WorkerAgent } from './worker.js';
 
 export interface Service {
   app: Koa;
   store: Store;
   scheduler: Scheduler;
   engine: Engine;
+  runner: Runner;
+  /** This process as a worker; undefined when it runs no jobs (JOBS_WORKER=false). */
+  worker: WorkerAgent | undefined;
   log: Logger;
   /** Starts the HTTP server; resolves with the port it listens on. */
   listen(): Promise<number>;
+  /** Graceful stop: no new runs, running ones finish up to the shutdown grace, then cancelled. */
   close(): Promise<void>;
 }
 
 export interface ServiceOptions {
   log?: Logger;
-  /** How often this process re-reads the service state set by other processes, in ms. */
-  stateWatchInterval?: number;
+  /** ms between looks for cancel requests of the runs in progress in this process. */
+  cancelPollInterval?: number;
 }
+
+export const version: string = JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')).version;
 
 /** Builds the whole service on its store: the boot sequence, in order. */
 export async function createService(config: Config, options: ServiceOptions = {}): Promise<Service> {
@@ -47,13 +56,17 @@ export async function createService(config: Config, options: ServiceOptions = {}
       pollInterval: config.pollInterval,
       lockLifetime: config.lockLifetime,
       maxConcurrency: config.concurrency,
-      name: `${os.hostname()}:${process.pid}`,
+      name: config.workerName ?? `${os.hostname()}:${process.pid}`,
       onError: (err, where) => log.warn({ err, where }, 'dispatch engine error'),
     });
     started = engine;
     await engine.init();
-    const scheduler = new Scheduler(store, engine, catalog);
-    new Runner(store, engine, catalog, log, { maxOutputLines: config.maxOutputLines }).defineAll();
+    const runner = new Runner(store, engine, catalog, log, {
+      maxOutputLines: config.maxOutputLines,
+      cancelGrace: config.cancelGrace,
+      defaultTimeout: config.defaultTimeout,
+    });
+    const scheduler = new Scheduler(store, engine, catalog, runner);
     // The contract check comes before anything runs: a mismatch refuses the boot untouched.
     const app = await createHttpApp({
       doc,
@@ -66,27 +79,33 @@ export async function createService(config: Config, options: ServiceOptions = {}
     const defaults = await applyDefaultJobs(config.defaultJobsDir, scheduler, store);
     log.info({ dir: config.defaultJobsDir, ...defaults }, 'default jobs applied');
 
-    const state = await store.getServiceState();
-    if (state === 'running') await engine.startProcessing();
-    log.info({ store: config.storeKind, state, handlers: catalog.names() }, 'scheduler started');
-
-    // Other processes on the same database may pause or resume the service: follow the
-    // stored state.
-    const watch = setInterval(() => {
-      store
-        .getServiceState()
-        .then((s) => (s === 'paused' ? engine.stopProcessing() : engine.startProcessing()))
-        .catch((err) => log.warn({ err }, 'cannot read the service state'));
-    }, options.stateWatchInterval ?? 2000);
-    watch.unref();
+    let worker: WorkerAgent | undefined;
+    if (config.worker) {
+      runner.defineAll();
+      worker = new WorkerAgent(store, engine, runner, log, {
+        name: config.workerName,
+        version,
+        handlers: catalog.names(),
+        heartbeatInterval: config.heartbeatInterval,
+        cancelPollInterval: options.cancelPollInterval ?? Math.min(500, config.heartbeatInterval),
+      });
+      await worker.start();
+      const w = worker;
+      scheduler.onStateChange = () => w.tick();
+    }
+    const monitor = new LostWorkerMonitor(store, runner, log, config.heartbeatInterval);
+    monitor.start();
+    log.info({ store: config.storeKind, state: await store.getServiceState(), worker: worker?.id ?? null, handlers: catalog.names() }, 'scheduler started');
 
     let server: http.Server | undefined;
-
+    let closing: Promise<void> | undefined;
     return {
       app,
       store,
       scheduler,
       engine,
+      runner,
+      worker,
       log,
       listen: () =>
         new Promise((resolve, reject) => {
@@ -94,18 +113,20 @@ export async function createService(config: Config, options: ServiceOptions = {}
           server.once('error', reject);
           server.listen(config.port, config.host, () => resolve((server!.address() as AddressInfo).port));
         }),
-      close: async () => {
-        clearInterval(watch);
-        if (server) {
-          const s = server;
-          await new Promise<void>((resolve) => {
-            s.close(() => resolve());
-            s.closeAllConnections();
-          });
-        }
-        await engine.close();
-        await store.close();
-      },
+      close: () =>
+        (closing ??= (async () => {
+          monitor.stop();
+          await worker?.stop(config.shutdownGrace * 1000);
+          if (server) {
+            const s = server;
+            await new Promise<void>((resolve) => {
+              s.close(() => resolve());
+              s.closeAllConnections();
+            });
+          }
+          await engine.close();
+          await store.close();
+        })()),
     };
   } catch (err) {
     await started?.close().catch(() => undefined);

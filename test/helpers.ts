@@ -94,11 +94,14 @@ export async function startService(db: TestDatabase, env: Record<string, string>
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     JOBS_POLL_INTERVAL_MS: '100',
     JOBS_LOCK_LIFETIME_MS: '5000',
+    JOBS_HEARTBEAT_MS: '300',
+    JOBS_CANCEL_GRACE_MS: '2000',
+    JOBS_SHUTDOWN_GRACE: '2',
     ...db.env,
     JOBS_DEFAULT_JOBS_DIR: defaults,
     ...env,
   });
-  const service = await createService(config, { log: createLogger(config.logLevel), stateWatchInterval: 200 });
+  const service = await createService(config, { log: createLogger(config.logLevel), cancelPollInterval: 100 });
   return {
     service,
     config,

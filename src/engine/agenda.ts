@@ -114,6 +114,11 @@ export class Engine {
     await this.agenda.cancel({ data: { job_id: jobId } });
   }
 
+  /** Removes the row of a queued run (it was cancelled before it started). */
+  async removeRun(executionId: string) {
+    await this.agenda.cancel({ data: { execution_id: executionId } });
+  }
+
   /** Queues one run of a handler for an execution record already stored as `queued`. */
   async enqueueRun(handler: string, executionId: string, at: Date = new Date()) {
     const job = this.agenda.create<EngineData>(handler, { execution_id: executionId });

@@ -113,7 +113,7 @@ export type paths = {
             };
             cookie?: never;
         };
-        /** One job with its next and last run */
+        /** One job with its next and last run and the stats of its runs */
         get: operations["getJob"];
         /** Pause or resume one job */
         put: operations["setJobState"];
@@ -138,7 +138,14 @@ export type paths = {
         /** Runs of one job, newest first */
         get: operations["listJobExecutions"];
         put?: never;
-        post?: never;
+        /**
+         * Run a job now, once or N times
+         * @description Queues `times` runs (1 to 1000) of the job, with `kwargs` merged over the job's own
+         *     (the result is checked against the handler's schema). With `times` > 1 the runs form a
+         *     batch (`GET /batches/{batch_id}`). Under `forbid`, a job with an active run answers 409;
+         *     under `replace` the active run is cancelled first. A paused job can still be run.
+         */
+        post: operations["runJob"];
         delete?: never;
         options?: never;
         head?: never;
@@ -237,6 +244,29 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/jobs/run-script": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Schedule a script from the scripts folder
+         * @description Runs a script by name from `JOBS_SCRIPTS_DIR` (no paths, no shell): `args` as its argv,
+         *     `env` limited to the names in `JOBS_SCRIPT_ENV_ALLOW`, the scripts folder as working
+         *     directory. stdout and stderr become the run's output; exit code 0 is success. On
+         *     timeout or cancel the whole process group gets SIGTERM, then SIGKILL after a grace.
+         */
+        post: operations["scheduleRunScript"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/executions": {
         parameters: {
             query?: never;
@@ -284,6 +314,124 @@ export type paths = {
         };
         /** The lines a run logged */
         get: operations["getExecutionOutput"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/executions/{execution_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                execution_id: components["parameters"]["ExecutionIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a queued or running run
+         * @description A queued run is cancelled at once (200) and never starts. A running run gets its
+         *     AbortSignal fired by its worker (202); it becomes cancelled when the handler returns, or
+         *     after the cancel grace period when it does not.
+         */
+        post: operations["cancelExecution"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/batches/{batch_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                batch_id: string;
+            };
+            cookie?: never;
+        };
+        /** The runs of one batch, counted by status */
+        get: operations["getBatch"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/workers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Worker processes, newest first */
+        get: operations["listWorkers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/workers/{worker_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                worker_id: components["parameters"]["WorkerIdPath"];
+            };
+            cookie?: never;
+        };
+        /** One worker */
+        get: operations["getWorker"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/workers/{worker_id}/state": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                worker_id: components["parameters"]["WorkerIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Block or unblock a worker
+         * @description A blocked worker takes no new runs; its runs in progress finish.
+         */
+        put: operations["setWorkerState"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Counts of workers by state, jobs, and runs by status */
+        get: operations["getStats"];
         put?: never;
         post?: never;
         delete?: never;
@@ -426,9 +574,26 @@ export type components = {
             when?: string;
             misfire_grace_time?: components["schemas"]["GraceTime"];
             state?: components["schemas"]["JobState"];
+            /** @description Seconds a run may take. */
+            timeout?: number;
+            concurrency_policy?: components["schemas"]["ConcurrencyPolicy"];
+            retries?: number;
+            /** @description Seconds before the first retry. */
+            retry_backoff?: number;
         };
-        /** @enum {string} */
-        ExecutionStatus: "queued" | "running" | "succeeded" | "failed" | "missed";
+        /**
+         * @description What a fire or a manual run does while a run of the job is active: run anyway, record the fire as missed (a manual run answers 409), or cancel the active run first.
+         * @enum {string}
+         */
+        ConcurrencyPolicy: "allow" | "forbid" | "replace";
+        /**
+         * @description queued: waiting for a worker; running; succeeded; failed (the handler raised); cancelled
+         *     (on request, by a replacing run, or at shutdown); timed_out (ran past its timeout);
+         *     missed (not run: later than the misfire grace, or a fire while the previous run was
+         *     still active under `forbid`); lost (its worker died).
+         * @enum {string}
+         */
+        ExecutionStatus: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out" | "missed" | "lost";
         Job: {
             job_id: string;
             handler: string;
@@ -445,6 +610,17 @@ export type components = {
             when: string | null;
             /** @description Seconds. */
             misfire_grace_time: number | null;
+            /** @description Seconds a run may take; null: the handler's or the service's default. */
+            timeout: number | null;
+            /**
+             * @description null: forbid for periodic jobs, allow for one-shot jobs.
+             * @enum {string|null}
+             */
+            concurrency_policy: "allow" | "forbid" | "replace" | null;
+            /** @description Further attempts after a failed, timed-out or lost run. */
+            retries: number;
+            /** @description Seconds before the first retry; doubled for each further one. */
+            retry_backoff: number;
             /** Format: date-time */
             next_run_time: string | null;
             /** Format: date-time */
@@ -453,7 +629,7 @@ export type components = {
              * @description Status of the latest run; null before the first.
              * @enum {string|null}
              */
-            last_status: "queued" | "running" | "succeeded" | "failed" | "missed" | null;
+            last_status: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out" | "missed" | "lost" | null;
             /**
              * @description Created through the API or from a default-jobs file.
              * @enum {string}
@@ -463,6 +639,23 @@ export type components = {
             created_at: string;
             /** Format: date-time */
             updated_at: string;
+        };
+        JobDetail: components["schemas"]["Job"] & {
+            stats: components["schemas"]["JobStats"];
+        };
+        JobStats: {
+            total: number;
+            succeeded: number;
+            /** @description Runs that failed, timed out or were lost. */
+            failed: number;
+            /** @description Of the succeeded runs. */
+            average_duration_ms: number | null;
+            /** @description The newest run; absent before the first. */
+            latest_execution?: components["schemas"]["Execution"];
+            next_execution: {
+                /** Format: date-time */
+                scheduled_at: string;
+            } | null;
         };
         /** @description The record a failed run leaves. */
         Failure: {
@@ -501,6 +694,16 @@ export type components = {
             /** @enum {string} */
             trigger: "schedule" | "flow" | "manual";
             parent_id: string | null;
+            /** @description Set on runs started together with `times` > 1. */
+            batch_id: string | null;
+            /** @description 1 for the first try, one more per retry. */
+            attempt: number;
+            /** @description Seconds this run may take. */
+            timeout: number | null;
+            /** @description The worker that ran it. */
+            worker_id: string | null;
+            /** Format: date-time */
+            cancel_requested_at: string | null;
             /** @description The steps a selective run executes; null for a whole run. */
             selection: {
                 task_names: string[];
@@ -532,6 +735,77 @@ export type components = {
             lines: string[];
             /** @description Older lines were dropped to keep the newest within the limit. */
             truncated: boolean;
+        };
+        RunRequest: {
+            kwargs?: components["schemas"]["Kwargs"];
+            /** @default 1 */
+            times: number;
+        };
+        RunAccepted: {
+            execution_ids: string[];
+            batch_id: string | null;
+        };
+        Batch: {
+            batch_id: string;
+            job_id: string | null;
+            total: number;
+            /** @description Runs by status. */
+            counts: {
+                [key: string]: number;
+            };
+            /** Format: date-time */
+            submitted_at: string;
+            /**
+             * Format: date-time
+             * @description When the first run started.
+             */
+            started_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the last run ended, once all have.
+             */
+            finished_at: string | null;
+            /** @description From the first start to the last end, once all have ended. */
+            duration_ms: number | null;
+        };
+        Worker: {
+            id: string;
+            name: string;
+            host: string;
+            pid: number;
+            version: string;
+            /** Format: date-time */
+            started_at: string;
+            /** Format: date-time */
+            heartbeat_at: string;
+            handlers: string[];
+            /** @description Runs in progress at the last heartbeat. */
+            running: number;
+            /** @description One-minute load average per core. */
+            cpu_load: number;
+            memory: {
+                /** @description Bytes. */
+                process_rss: number;
+                system_total: number;
+                system_free: number;
+            };
+            /** @enum {string} */
+            state: "active" | "blocked" | "gone";
+        };
+        WorkerList: {
+            workers: components["schemas"]["Worker"][];
+            next_cursor: string | null;
+        };
+        Stats: {
+            /** @description Workers by state. */
+            workers: {
+                [key: string]: number;
+            };
+            jobs: number;
+            /** @description Runs by status. */
+            executions: {
+                [key: string]: number;
+            };
         };
         HandlerInfo: {
             name: string;
@@ -624,6 +898,24 @@ export type components = {
          */
         EchoKwargs: {
             [key: string]: unknown;
+        };
+        /**
+         * @example {
+         *       "script": "hello.sh",
+         *       "args": [
+         *         "world"
+         *       ]
+         *     }
+         */
+        RunScriptKwargs: {
+            /** @description A file name in the scripts folder; no path separators. */
+            script: string;
+            /** @description Passed as argv, without a shell. */
+            args?: string[];
+            /** @description Extra environment variables; each name must be allowed by JOBS_SCRIPT_ENV_ALLOW. */
+            env?: {
+                [key: string]: string;
+            };
         };
         /**
          * @example {
@@ -752,6 +1044,14 @@ export type components = {
         When: string;
         /** @description How late a run may start (seconds, or a duration like "10 minutes"); a run later than this is recorded as missed and skipped. Omitted: no limit. */
         MisfireGraceTime: string;
+        /** @description Seconds a run may take; then its signal fires and it ends timed_out. */
+        Timeout: number;
+        ConcurrencyPolicyParam: components["schemas"]["ConcurrencyPolicy"];
+        /** @description Further attempts after a failed, timed-out or lost run. */
+        Retries: number;
+        /** @description Seconds before the first retry; doubled for each further attempt. */
+        RetryBackoff: number;
+        WorkerIdPath: string;
     };
     requestBodies: never;
     headers: never;
@@ -949,7 +1249,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Job"];
+                    "application/json": components["schemas"]["JobDetail"];
                 };
             };
             404: components["responses"]["NotFound"];
@@ -1038,6 +1338,39 @@ export interface operations {
             404: components["responses"]["NotFound"];
         };
     };
+    runJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example ping-example */
+                job_id: components["parameters"]["JobIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RunRequest"];
+            };
+        };
+        responses: {
+            /** @description The runs are queued; Location names the run, or the batch when times > 1 */
+            202: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunAccepted"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
     scheduleFlowScheduling: {
         parameters: {
             query?: {
@@ -1058,6 +1391,13 @@ export interface operations {
                 when?: components["parameters"]["When"];
                 /** @description How late a run may start (seconds, or a duration like "10 minutes"); a run later than this is recorded as missed and skipped. Omitted: no limit. */
                 misfire_grace_time?: components["parameters"]["MisfireGraceTime"];
+                /** @description Seconds a run may take; then its signal fires and it ends timed_out. */
+                timeout?: components["parameters"]["Timeout"];
+                concurrency_policy?: components["parameters"]["ConcurrencyPolicyParam"];
+                /** @description Further attempts after a failed, timed-out or lost run. */
+                retries?: components["parameters"]["Retries"];
+                /** @description Seconds before the first retry; doubled for each further attempt. */
+                retry_backoff?: components["parameters"]["RetryBackoff"];
             };
             header?: never;
             path?: never;
@@ -1115,6 +1455,13 @@ export interface operations {
                 when?: components["parameters"]["When"];
                 /** @description How late a run may start (seconds, or a duration like "10 minutes"); a run later than this is recorded as missed and skipped. Omitted: no limit. */
                 misfire_grace_time?: components["parameters"]["MisfireGraceTime"];
+                /** @description Seconds a run may take; then its signal fires and it ends timed_out. */
+                timeout?: components["parameters"]["Timeout"];
+                concurrency_policy?: components["parameters"]["ConcurrencyPolicyParam"];
+                /** @description Further attempts after a failed, timed-out or lost run. */
+                retries?: components["parameters"]["Retries"];
+                /** @description Seconds before the first retry; doubled for each further attempt. */
+                retry_backoff?: components["parameters"]["RetryBackoff"];
             };
             header?: never;
             path?: never;
@@ -1167,6 +1514,13 @@ export interface operations {
                 when?: components["parameters"]["When"];
                 /** @description How late a run may start (seconds, or a duration like "10 minutes"); a run later than this is recorded as missed and skipped. Omitted: no limit. */
                 misfire_grace_time?: components["parameters"]["MisfireGraceTime"];
+                /** @description Seconds a run may take; then its signal fires and it ends timed_out. */
+                timeout?: components["parameters"]["Timeout"];
+                concurrency_policy?: components["parameters"]["ConcurrencyPolicyParam"];
+                /** @description Further attempts after a failed, timed-out or lost run. */
+                retries?: components["parameters"]["Retries"];
+                /** @description Seconds before the first retry; doubled for each further attempt. */
+                retry_backoff?: components["parameters"]["RetryBackoff"];
             };
             header?: never;
             path?: never;
@@ -1216,6 +1570,13 @@ export interface operations {
                 when?: components["parameters"]["When"];
                 /** @description How late a run may start (seconds, or a duration like "10 minutes"); a run later than this is recorded as missed and skipped. Omitted: no limit. */
                 misfire_grace_time?: components["parameters"]["MisfireGraceTime"];
+                /** @description Seconds a run may take; then its signal fires and it ends timed_out. */
+                timeout?: components["parameters"]["Timeout"];
+                concurrency_policy?: components["parameters"]["ConcurrencyPolicyParam"];
+                /** @description Further attempts after a failed, timed-out or lost run. */
+                retries?: components["parameters"]["Retries"];
+                /** @description Seconds before the first retry; doubled for each further attempt. */
+                retry_backoff?: components["parameters"]["RetryBackoff"];
             };
             header?: never;
             path?: never;
@@ -1259,6 +1620,13 @@ export interface operations {
                 when?: components["parameters"]["When"];
                 /** @description How late a run may start (seconds, or a duration like "10 minutes"); a run later than this is recorded as missed and skipped. Omitted: no limit. */
                 misfire_grace_time?: components["parameters"]["MisfireGraceTime"];
+                /** @description Seconds a run may take; then its signal fires and it ends timed_out. */
+                timeout?: components["parameters"]["Timeout"];
+                concurrency_policy?: components["parameters"]["ConcurrencyPolicyParam"];
+                /** @description Further attempts after a failed, timed-out or lost run. */
+                retries?: components["parameters"]["Retries"];
+                /** @description Seconds before the first retry; doubled for each further attempt. */
+                retry_backoff?: components["parameters"]["RetryBackoff"];
             };
             header?: never;
             path?: never;
@@ -1282,6 +1650,60 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
         };
     };
+    scheduleRunScript: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Whether the job runs (`running`) or waits until resumed (`paused`).
+                 * @example running
+                 */
+                state?: components["parameters"]["State"];
+                /** @description A unique id for the job; generated when omitted. An id in use answers 409. */
+                job_id?: components["parameters"]["JobId"];
+                /** @description Repeat every interval: "1 week", "2 days", "5:00:00" (h:mm:ss), "90 seconds". Without it (and without cron) the job runs once. */
+                periodically?: components["parameters"]["Periodically"];
+                /** @description Repeat on a cron schedule: 5 fields (minute hour day month weekday) or 6 with seconds first. */
+                cron?: components["parameters"]["Cron"];
+                /** @description IANA time zone of the cron schedule; UTC when omitted. */
+                timezone?: components["parameters"]["Timezone"];
+                /** @description First run time, UTC unless it says otherwise: ISO-8601 or "Mon Feb 20, 14:56". Must be in the future. Without it a one-shot job runs now and a periodic job one period from now. */
+                when?: components["parameters"]["When"];
+                /** @description How late a run may start (seconds, or a duration like "10 minutes"); a run later than this is recorded as missed and skipped. Omitted: no limit. */
+                misfire_grace_time?: components["parameters"]["MisfireGraceTime"];
+                /** @description Seconds a run may take; then its signal fires and it ends timed_out. */
+                timeout?: components["parameters"]["Timeout"];
+                concurrency_policy?: components["parameters"]["ConcurrencyPolicyParam"];
+                /** @description Further attempts after a failed, timed-out or lost run. */
+                retries?: components["parameters"]["Retries"];
+                /** @description Seconds before the first retry; doubled for each further attempt. */
+                retry_backoff?: components["parameters"]["RetryBackoff"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "script": "hello.sh",
+                 *       "args": [
+                 *         "world"
+                 *       ],
+                 *       "env": {}
+                 *     }
+                 */
+                "application/json": components["schemas"]["RunScriptKwargs"];
+            };
+        };
+        responses: {
+            201: components["responses"]["JobCreated"];
+            400: components["responses"]["Invalid"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
     listExecutions: {
         parameters: {
             query?: {
@@ -1289,6 +1711,12 @@ export interface operations {
                 status?: components["parameters"]["ExecutionStatusFilter"];
                 /** @description Only the child runs of this run. */
                 parent_id?: string;
+                handler?: string;
+                batch_id?: string;
+                /** @description Runs created at or after this time (ISO-8601). */
+                since?: string;
+                /** @description Runs created before this time (ISO-8601). */
+                until?: string;
                 /** @description Entries per page. */
                 limit?: components["parameters"]["Limit"];
                 /** @description The `next_cursor` of the previous page. */
@@ -1356,6 +1784,158 @@ export interface operations {
                 };
             };
             404: components["responses"]["NotFound"];
+        };
+    };
+    cancelExecution: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                execution_id: components["parameters"]["ExecutionIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run was queued and is now cancelled */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Execution"];
+                };
+            };
+            /** @description The run is running; its worker is stopping it */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Execution"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    getBatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                batch_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The batch */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Batch"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+        };
+    };
+    listWorkers: {
+        parameters: {
+            query?: {
+                /** @description Entries per page. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of workers */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkerList"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+        };
+    };
+    getWorker: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                worker_id: components["parameters"]["WorkerIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The worker */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Worker"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+        };
+    };
+    setWorkerState: {
+        parameters: {
+            query: {
+                state: "active" | "blocked";
+            };
+            header?: never;
+            path: {
+                worker_id: components["parameters"]["WorkerIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The worker */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Worker"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    getStats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The counts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Stats"];
+                };
+            };
         };
     };
     listHandlers: {

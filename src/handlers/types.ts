@@ -51,6 +51,8 @@ export interface Handler<K extends Kwargs = Kwargs> {
   name: string;
   description: string;
   kwargsSchema: string;
+  /** Seconds a run may take unless its job says otherwise. */
+  timeout?: number;
   steps?: ReadonlyArray<Step<K>>;
   execute?(kwargs: K, context: HandlerContext): Promise<void>;
   /** Checks beyond the schema, at creation time (for example that a named handler exists). */

@@ -2,12 +2,21 @@ import type { Operation } from '../http/app.js';
 import type { operations } from '../generated/openapi.js';
 import { Problem } from '../problem.js';
 import { CursorError } from '../store/cursor.js';
-import type { ExecutionFilter, Page, ExecutionRecord } from '../store/types.js';
+import type { ExecutionFilter, ExecutionRecord, Page } from '../store/types.js';
 import { executionBody, type Schemas, type Services } from './context.js';
 
 type ListQuery = NonNullable<operations['listExecutions']['parameters']['query']>;
 type JobListQuery = NonNullable<operations['listJobExecutions']['parameters']['query']>;
 type ExecutionPath = operations['getExecution']['parameters']['path'];
+type RunBody = NonNullable<operations['runJob']['requestBody']>['content']['application/json'];
+type BatchPath = operations['getBatch']['parameters']['path'];
+
+const date = (field: string, v: string | undefined) => {
+  if (v === undefined) return undefined;
+  const d = new Date(v);
+  if (Number.isNaN(d.getTime())) throw Problem.invalid([{ field, reason: `'${v}' is not an ISO-8601 date and time` }]);
+  return d;
+};
 
 export function executionOperations(s: Services): Record<string, Operation> {
   const list = async (filter: ExecutionFilter, cursor: string | undefined, limit: number | undefined) => {
@@ -28,7 +37,19 @@ export function executionOperations(s: Services): Record<string, Operation> {
   return {
     listExecutions: ({ query }) => {
       const q = query as ListQuery;
-      return list({ job_id: q.job_id, status: q.status, parent_id: q.parent_id }, q.cursor, q.limit);
+      return list(
+        {
+          job_id: q.job_id,
+          status: q.status,
+          parent_id: q.parent_id,
+          handler: q.handler,
+          batch_id: q.batch_id,
+          since: date('query.since', q.since),
+          until: date('query.until', q.until),
+        },
+        q.cursor,
+        q.limit,
+      );
     },
     listJobExecutions: async ({ params, query }) => {
       const q = query as JobListQuery;
@@ -36,10 +57,43 @@ export function executionOperations(s: Services): Record<string, Operation> {
       await s.scheduler.getJob(jobId);
       return list({ job_id: jobId, status: q.status }, q.cursor, q.limit);
     },
+    runJob: async ({ params, body }) => {
+      const b = (body ?? {}) as RunBody;
+      const jobId = (params as { job_id: string }).job_id;
+      const { executions, batchId } = await s.scheduler.runNow(jobId, b.kwargs, b.times ?? 1);
+      const location = batchId ? `/api/v1/batches/${batchId}` : `/api/v1/executions/${executions[0].id}`;
+      return {
+        status: 202,
+        headers: { Location: location },
+        body: { execution_ids: executions.map((e) => e.id), batch_id: batchId } satisfies Schemas['RunAccepted'],
+      };
+    },
     getExecution: async ({ params }) => ({ status: 200, body: executionBody(await find((params as ExecutionPath).execution_id)) }),
     getExecutionOutput: async ({ params }) => {
       const e = await find((params as ExecutionPath).execution_id);
       return { status: 200, body: { execution_id: e.id, lines: e.output, truncated: e.output_truncated } satisfies Schemas['ExecutionOutput'] };
+    },
+    cancelExecution: async ({ params }) => {
+      const { execution, immediate } = await s.scheduler.cancelExecution((params as ExecutionPath).execution_id);
+      return { status: immediate ? 200 : 202, body: executionBody(execution) };
+    },
+    getBatch: async ({ params }) => {
+      const id = (params as BatchPath).batch_id;
+      const b = await s.store.batchSummary(id);
+      if (!b) throw new Problem(404, 'Batch not found', `no batch with id '${id}'`);
+      return {
+        status: 200,
+        body: {
+          batch_id: b.batch_id,
+          job_id: b.job_id,
+          total: b.total,
+          counts: b.counts as Record<string, number>,
+          submitted_at: b.submitted_at.toISOString(),
+          started_at: b.started_at?.toISOString() ?? null,
+          finished_at: b.finished_at?.toISOString() ?? null,
+          duration_ms: b.started_at && b.finished_at ? b.finished_at.getTime() - b.started_at.getTime() : null,
+        } satisfies Schemas['Batch'],
+      };
     },
   };
 }

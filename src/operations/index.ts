@@ -6,6 +6,7 @@ import { handlerOperations } from './handlers.js';
 import { healthOperations } from './health.js';
 import { jobOperations } from './jobs.js';
 import { serviceOperations } from './service.js';
+import { workerOperations } from './workers.js';
 
 export type { Services } from './context.js';
 
@@ -17,6 +18,7 @@ export function buildOperations(s: Services): Record<string, Operation> {
     ...jobOperations(s),
     ...executionOperations(s),
     ...handlerOperations(s),
+    ...workerOperations(s),
     ...documentOperations(s),
   };
 }

@@ -4,7 +4,7 @@ import type { operations } from '../generated/openapi.js';
 import { operationsOf } from '../openapi.js';
 import { Problem } from '../problem.js';
 import type { Kwargs } from '../store/types.js';
-import { failureBody, jobBody, type Schemas, type Services } from './context.js';
+import { executionBody, failureBody, jobBody, type Schemas, type Services } from './context.js';
 
 type ListQuery = NonNullable<operations['listJobs']['parameters']['query']>;
 type StateQuery = operations['setJobState']['parameters']['query'];
@@ -47,7 +47,25 @@ export function jobOperations(s: Services): Record<string, Operation> {
 
     cleanFailed: async () => ({ status: 200, body: { removed: await s.scheduler.cleanFailed() } satisfies Schemas['Removed'] }),
 
-    getJob: async ({ params }) => ({ status: 200, body: jobBody(await s.scheduler.getJob((params as JobPath).job_id)) }),
+    getJob: async ({ params }) => {
+      const job = await s.scheduler.getJob((params as JobPath).job_id);
+      const stats = await s.store.jobStats(job.job_id);
+      const next = job.state === 'running' ? job.next_run_at : null;
+      return {
+        status: 200,
+        body: {
+          ...jobBody(job),
+          stats: {
+            total: stats.total,
+            succeeded: stats.succeeded,
+            failed: stats.failed,
+            average_duration_ms: stats.average_duration_ms,
+            ...(stats.latest ? { latest_execution: executionBody(stats.latest) } : {}),
+            next_execution: next ? { scheduled_at: next.toISOString() } : null,
+          },
+        } satisfies Schemas['JobDetail'],
+      };
+    },
 
     setJobState: async ({ params, query }) => {
       const job = await s.scheduler.setJobState((params as JobPath).job_id, (query as StateQuery).state);
@@ -81,6 +99,10 @@ export function jobOperations(s: Services): Record<string, Operation> {
           when: q.when,
           misfire_grace_time: q.misfire_grace_time,
           state: q.state,
+          timeout: q.timeout,
+          concurrency_policy: q.concurrency_policy,
+          retries: q.retries,
+          retry_backoff: q.retry_backoff,
         },
         { source: 'api', optionsAt: 'query', kwargsAt: 'body' },
       );

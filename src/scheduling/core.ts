@@ -3,6 +3,7 @@ import type { Catalog } from '../catalog.js';
 import type { Engine } from '../engine/agenda.js';
 import { Problem, type FieldError } from '../problem.js';
 import type {
+  ConcurrencyPolicy,
   FailureRecord,
   JobRecord,
   JobSource,
@@ -13,6 +14,8 @@ import type {
   Store,
 } from '../store/types.js';
 import { CursorError } from '../store/cursor.js';
+import { finalStatuses, type ExecutionRecord, type WorkerRecord, type WorkerState } from '../store/types.js';
+import { policyOf, type Runner } from './runner.js';
 import { checkCron, checkTimezone, nextCronFire, nextFireAfter, parseDuration, parseGraceTime, parseWhen, TimeSpecError } from './timespec.js';
 
 /** Everything a job can be created with, whichever route or file it came from. */
@@ -26,6 +29,10 @@ export interface ScheduleRequest {
   when?: string;
   misfire_grace_time?: string | number;
   state?: JobState;
+  timeout?: number;
+  concurrency_policy?: ConcurrencyPolicy;
+  retries?: number;
+  retry_backoff?: number;
 }
 
 export interface ScheduleContext {
@@ -60,6 +67,7 @@ export class Scheduler {
     private readonly store: Store,
     private readonly engine: Engine,
     private readonly catalog: Catalog,
+    private readonly runner: Runner,
   ) {}
 
   /**
@@ -105,6 +113,17 @@ export class Scheduler {
       errors.push({ field: at('when'), reason: `${when.toISOString()} is in the past` });
     }
     const grace = req.misfire_grace_time === undefined ? null : attempt(() => parseGraceTime(req.misfire_grace_time!));
+    const wholeNumber = (name: 'timeout' | 'retries' | 'retry_backoff', min: number, max: number) => {
+      const v = req[name];
+      if (v === undefined) return;
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) errors.push({ field: at(name), reason: `must be a whole number from ${min} to ${max}` });
+    };
+    wholeNumber('timeout', 1, 604800);
+    wholeNumber('retries', 0, 100);
+    wholeNumber('retry_backoff', 0, 86400);
+    if (req.concurrency_policy !== undefined && !['allow', 'forbid', 'replace'].includes(req.concurrency_policy)) {
+      errors.push({ field: at('concurrency_policy'), reason: "must be 'allow', 'forbid' or 'replace'" });
+    }
     if (errors.length > 0) throw Problem.invalid(errors);
 
     // First run: at `when` (for cron, the first cron time from `when` on); else one period
@@ -127,6 +146,10 @@ export class Scheduler {
       timezone: cron ? (timezone ?? 'UTC') : null,
       when: when ?? null,
       misfire_grace_time: grace ?? null,
+      timeout: req.timeout ?? null,
+      concurrency_policy: req.concurrency_policy ?? null,
+      retries: req.retries ?? 0,
+      retry_backoff: req.retry_backoff ?? 0,
       next_run_at: first,
       last_run_at: null,
       last_status: null,
@@ -228,6 +251,57 @@ export class Scheduler {
     }
   }
 
+  /**
+   * Runs a job now, `times` times (Estivador's run N times), with `kwargs` merged over the
+   * job's. The runs of one request with times > 1 share a batch id.
+   */
+  async runNow(jobId: string, overrides: Kwargs | undefined, times: number): Promise<{ executions: ExecutionRecord[]; batchId: string | null }> {
+    const job = await this.getJob(jobId);
+    const kwargs = { ...job.kwargs, ...(overrides ?? {}) };
+    const errors = this.catalog.has(job.handler)
+      ? this.catalog.validateKwargs(job.handler, kwargs, 'body.kwargs')
+      : [{ field: 'path.job_id', reason: `the job's handler '${job.handler}' is not loaded` }];
+    if (errors.length) throw Problem.invalid(errors);
+    const active = await this.store.activeExecutions(jobId);
+    const policy = policyOf(job);
+    if (active.length > 0 && policy === 'forbid') {
+      throw new Problem(409, 'Run in progress', `run ${active[0].id} of job '${jobId}' is ${active[0].status} and the job's concurrency_policy is forbid`);
+    }
+    if (active.length > 0 && policy === 'replace') await this.runner.cancelMany(active, 'replaced');
+    const now = new Date();
+    const batchId = times > 1 ? randomUUID() : null;
+    const executions = Array.from({ length: times }, () =>
+      this.runner.newExecution(job, { trigger: 'manual', scheduled_at: now, created_at: now, kwargs, batch_id: batchId }),
+    );
+    await this.runner.enqueue(executions);
+    return { executions, batchId };
+  }
+
+  /**
+   * Cancels a run: a queued one at once (it never starts), a running one through its signal.
+   * 409 for a run that has ended.
+   */
+  async cancelExecution(id: string): Promise<{ execution: ExecutionRecord; immediate: boolean }> {
+    const run = await this.store.getExecution(id);
+    if (!run) throw new Problem(404, 'Execution not found', `no execution with id '${id}'`);
+    if (finalStatuses.includes(run.status)) {
+      throw new Problem(409, 'Run has ended', `run ${id} ended ${run.status}; only queued and running runs can be cancelled`);
+    }
+    const immediate = (await this.runner.cancelMany([run], 'cancel')).includes(id);
+    const after = await this.store.getExecution(id);
+    if (!immediate && after && finalStatuses.includes(after.status) && after.status !== 'cancelled') {
+      throw new Problem(409, 'Run has ended', `run ${id} ended ${after.status} before it could be cancelled`);
+    }
+    return { execution: after!, immediate };
+  }
+
+  async setWorkerState(id: string, state: Exclude<WorkerState, 'gone'>): Promise<WorkerRecord> {
+    const worker = await this.store.getWorker(id);
+    if (!worker) throw new Problem(404, 'Worker not found', `no worker with id '${id}'`);
+    if (worker.state === 'gone') throw new Problem(409, 'Worker gone', `worker ${id} is gone; it cannot be blocked or unblocked`);
+    return (await this.store.setWorkerState(id, state)) ?? worker;
+  }
+
   async cleanFailed(): Promise<string[]> {
     return this.store.deleteFailures();
   }
@@ -236,11 +310,16 @@ export class Scheduler {
     return this.store.getServiceState();
   }
 
-  /** Pauses or resumes the whole scheduler; every worker follows the stored state. */
+  /** Set by the service: makes this process's worker follow a state change at once. */
+  onStateChange: () => Promise<void> = async () => undefined;
+
+  /**
+   * Pauses or resumes the whole scheduler. The state is stored; this process follows it at
+   * once and every other worker at its next heartbeat.
+   */
   async setServiceState(state: ServiceState): Promise<ServiceState> {
     await this.store.setServiceState(state);
-    if (state === 'paused') await this.engine.stopProcessing();
-    else await this.engine.startProcessing();
+    await this.onStateChange();
     return state;
   }
 }

@@ -4,18 +4,46 @@ import type { Catalog } from '../catalog.js';
 import type { EngineData, Engine } from '../engine/agenda.js';
 import type { HandlerContext, Handler, RunLogger } from '../handlers/types.js';
 import type { Logger } from '../log.js';
-import type { ExecutionRecord, ExecutionStatus, JobRecord, Kwargs, StepSelection, Store } from '../store/types.js';
+import {
+  failedStatuses,
+  type ConcurrencyPolicy,
+  type ExecutionRecord,
+  type ExecutionStatus,
+  type JobRecord,
+  type Kwargs,
+  type StepSelection,
+  type Store,
+} from '../store/types.js';
 import { nextFireAfter, type Recurrence } from './timespec.js';
 
 export interface RunnerOptions {
   /** Lines of output kept per run; older lines are dropped and the run marked truncated. */
   maxOutputLines: number;
+  /** How long an aborted handler is waited for before its run is recorded anyway, in ms. */
+  cancelGrace: number;
+  /** Seconds a run may take when neither its job nor its handler says. */
+  defaultTimeout: number;
 }
+
+/** Why a run's signal fired; each ends the run in its own way. */
+export type StopReason = 'cancel' | 'timeout' | 'shutdown' | 'replaced';
+
+const stopOutcome: Record<StopReason, { status: ExecutionStatus; error: (timeout: number | null) => string }> = {
+  cancel: { status: 'cancelled', error: () => 'cancelled on request' },
+  replaced: { status: 'cancelled', error: () => 'cancelled: replaced by a newer run of the job' },
+  shutdown: { status: 'cancelled', error: () => 'cancelled: the worker shut down before the run ended' },
+  timeout: { status: 'timed_out', error: (t) => `timed out after ${t} s` },
+};
 
 export function recurrenceOf(job: Pick<JobRecord, 'interval_seconds' | 'cron' | 'timezone'>): Recurrence {
   if (job.interval_seconds !== null) return { kind: 'interval', seconds: job.interval_seconds };
   if (job.cron !== null) return { kind: 'cron', expr: job.cron, timezone: job.timezone ?? 'UTC' };
   return { kind: 'once' };
+}
+
+/** The policy in force: the job's, else forbid for periodic jobs and allow for one-shot jobs. */
+export function policyOf(job: JobRecord): ConcurrencyPolicy {
+  return job.concurrency_policy ?? (recurrenceOf(job).kind === 'once' ? 'allow' : 'forbid');
 }
 
 /** Steps of a handler that a selection asks for, in the handler's order. */
@@ -27,13 +55,22 @@ export function selectSteps<T extends { name: string }>(steps: readonly T[], sel
   return first < 0 ? [] : steps.slice(first);
 }
 
+interface ActiveRun {
+  controller: AbortController;
+  done: Promise<unknown>;
+}
+
 /**
  * The run wrapper: turns an Agenda run into an execution record. A schedule row fires its
- * job (applying the misfire grace and computing the next fire); a run row starts one queued
- * execution. Handler errors end the run as `failed`; they never reach Agenda, whose failure
- * counting would otherwise decide the fate of recurring jobs.
+ * job (misfire grace, concurrency policy, next fire); a run row starts one queued execution.
+ * Handler errors end the run as `failed`; they never reach Agenda, whose failure counting
+ * would otherwise decide the fate of recurring jobs. Retries are the service's own.
  */
 export class Runner {
+  private readonly active = new Map<string, ActiveRun>();
+  /** The worker this process runs as; null in a process that runs no jobs. */
+  workerId: string | null = null;
+
   constructor(
     private readonly store: Store,
     private readonly engine: Engine,
@@ -49,13 +86,23 @@ export class Runner {
     }
   }
 
+  get runningCount() {
+    return this.active.size;
+  }
+
+  /** Seconds a new run of this job may take. */
+  timeoutFor(job: Pick<JobRecord, 'timeout' | 'handler'>): number {
+    return job.timeout ?? this.catalog.get(job.handler)?.timeout ?? this.options.defaultTimeout;
+  }
+
   private async dispatch(agendaJob: Job<EngineData>) {
     const data = agendaJob.attrs.data;
     try {
       if ('execution_id' in data) await this.runQueued(agendaJob, data.execution_id);
       else await this.fire(agendaJob, data.job_id);
     } catch (err) {
-      // A store failure mid-run: log it; the run record, if any, keeps its last state.
+      // A store failure mid-run: log it; the run record, if any, keeps its last state and
+      // is settled as lost if this worker goes away.
       this.log.error({ err, data }, 'run wrapper failed');
     }
   }
@@ -69,53 +116,80 @@ export class Runner {
     }
     if (job.state === 'paused') return;
     const now = new Date();
-    const due = job.next_run_at ?? now;
-    const next = nextFireAfter(recurrenceOf(job), due, now);
-    // Agenda computed no next run (the row is one-shot to it); give it ours and persist it
-    // with the lock refresh, so the job keeps its schedule even if this process dies.
-    agendaJob.attrs.nextRunAt = next;
-    await agendaJob.touch();
-
-    const lateMs = now.getTime() - due.getTime();
-    const base = {
-      job_id: job.job_id,
-      handler: job.handler,
-      kwargs: job.kwargs,
-      trigger: 'schedule' as const,
-      parent_id: null,
-      selection: null,
-      scheduled_at: due,
-      created_at: now,
-    };
-    if (job.misfire_grace_time !== null && lateMs > job.misfire_grace_time * 1000) {
-      await this.store.insertExecution({
-        ...blankExecution(),
-        ...base,
-        status: 'missed',
-        finished_at: now,
-        error: `missed: due at ${due.toISOString()}, ${Math.round(lateMs / 1000)} s late, beyond the misfire grace time of ${job.misfire_grace_time} s`,
-      });
-      await this.store.updateJob(job.job_id, { next_run_at: next, last_status: 'missed' });
-      this.log.info({ job_id: job.job_id, due, late_ms: lateMs }, 'run missed');
+    // Agenda may hand back a row whose lock expired (its worker died) although the fire was
+    // consumed already: the job's own next run says what is really due.
+    if (job.next_run_at === null) {
+      agendaJob.attrs.nextRunAt = null;
       return;
     }
-    const execution: ExecutionRecord = { ...blankExecution(), ...base, status: 'running', started_at: now };
-    await this.store.insertExecution(execution);
-    await this.store.updateJob(job.job_id, { next_run_at: next, last_run_at: now, last_status: 'running' });
-    const status = await this.execute(execution, agendaJob);
-    await this.store.updateJob(job.job_id, { last_status: status });
+    if (job.next_run_at.getTime() > now.getTime() + 1000) {
+      agendaJob.attrs.nextRunAt = job.next_run_at;
+      return;
+    }
+    const due = job.next_run_at;
+    const recurrence = recurrenceOf(job);
+    const next = nextFireAfter(recurrence, due, now);
+    // Agenda sees the row as one-shot; give it our next fire and persist it with the lock
+    // refresh before anything else, so the job keeps its schedule even if this process dies.
+    agendaJob.attrs.nextRunAt = next;
+    await agendaJob.touch();
+    await this.store.updateJob(job.job_id, { next_run_at: next });
+
+    const base = this.newExecution(job, { trigger: 'schedule', scheduled_at: due, created_at: now });
+    const lateMs = now.getTime() - due.getTime();
+    if (job.misfire_grace_time !== null && lateMs > job.misfire_grace_time * 1000) {
+      await this.recordMissed(base, `missed: due at ${due.toISOString()}, ${Math.round(lateMs / 1000)} s late, beyond the misfire grace time of ${job.misfire_grace_time} s`);
+      return;
+    }
+    const active = await this.store.activeExecutions(job.job_id);
+    if (active.length > 0) {
+      const policy = policyOf(job);
+      if (policy === 'forbid') {
+        await this.recordMissed(base, `missed: run ${active[0].id} of this job was still ${active[0].status} when this fire came due (concurrency_policy forbid)`);
+        return;
+      }
+      if (policy === 'replace') await this.cancelMany(active, 'replaced');
+    }
+    if (recurrence.kind === 'once' && active.length === 0) {
+      // The common one-shot case runs on the row Agenda locked: one row, one run.
+      const execution: ExecutionRecord = { ...base, status: 'running', started_at: now, worker_id: this.workerId };
+      await this.store.insertExecution(execution);
+      await this.store.updateJob(job.job_id, { last_run_at: now, last_status: 'running' });
+      await this.execute(execution, agendaJob);
+      return;
+    }
+    // Periodic fires queue their run on a row of its own, so the schedule row is free to
+    // fire again (and the policy can see this run) while it runs.
+    await this.store.insertExecution(base);
+    await this.engine.enqueueRun(job.handler, base.id, now);
+  }
+
+  private async recordMissed(execution: ExecutionRecord, reason: string) {
+    await this.store.insertExecution({ ...execution, status: 'missed', finished_at: execution.created_at, error: reason });
+    if (execution.job_id) await this.store.updateJob(execution.job_id, { last_status: 'missed' });
+    this.log.info({ job_id: execution.job_id, due: execution.scheduled_at, reason }, 'run missed');
   }
 
   private async runQueued(agendaJob: Job<EngineData>, executionId: string) {
     const now = new Date();
-    // Only the worker that moves the run from queued to running executes it.
-    if (!(await this.store.transitionExecution(executionId, 'queued', { status: 'running', started_at: now }))) return;
-    const execution = await this.store.getExecution(executionId);
-    if (!execution) return;
-    const status = await this.execute(execution, agendaJob);
-    if (execution.job_id && execution.trigger !== 'flow') {
-      await this.store.updateJob(execution.job_id, { last_run_at: now, last_status: status });
+    const queued = await this.store.getExecution(executionId);
+    if (!queued || queued.status !== 'queued') return;
+    // A replacing run waits, up to the cancel grace, for the runs it cancelled to end.
+    if (queued.job_id && queued.trigger !== 'flow') {
+      const deadline = Date.now() + this.options.cancelGrace;
+      for (;;) {
+        const others = (await this.store.activeExecutions(queued.job_id)).filter((e) => e.status === 'running' && e.cancel_requested_at);
+        if (others.length === 0 || Date.now() > deadline) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
     }
+    // Only the worker that moves the run from queued to running executes it.
+    if (!(await this.store.transitionExecution(executionId, 'queued', { status: 'running', started_at: now, worker_id: this.workerId }))) return;
+    const execution: ExecutionRecord = { ...queued, status: 'running', started_at: now, worker_id: this.workerId };
+    if (execution.job_id && execution.trigger !== 'flow') {
+      await this.store.updateJob(execution.job_id, { last_run_at: now, last_status: 'running' });
+    }
+    await this.execute(execution, agendaJob);
   }
 
   /** Runs the handler of a stored `running` execution and records how it ended. */
@@ -128,6 +202,7 @@ export class Runner {
       await this.store.appendOutput(execution.id, lines, this.options.maxOutputLines);
     };
     const controller = new AbortController();
+    const signal = controller.signal;
     // Keeps the Agenda lock alive under long runs (so no other worker starts this row
     // again) and writes buffered output as the run goes.
     const heartbeat = setInterval(() => {
@@ -135,27 +210,55 @@ export class Runner {
       flush().catch(() => undefined);
     }, Math.max(250, Math.floor(this.engine.lockLifetime / 3)));
     heartbeat.unref();
+    const timeout = execution.timeout;
+    const timer = timeout ? setTimeout(() => controller.abort('timeout' satisfies StopReason), timeout * 1000) : undefined;
+    timer?.unref();
 
-    let status: ExecutionStatus = 'succeeded';
+    this.log.info({ execution_id: execution.id, job_id: execution.job_id, handler: execution.handler, attempt: execution.attempt }, 'run started');
+    const handlerDone = (async () => {
+      if (!handler) throw new Error(`no handler named '${execution.handler}' is loaded in this worker`);
+      await runHandler(handler, execution, this.context(execution, signal, output));
+    })().then(
+      () => ({ error: null as Error | null, abortedFirst: signal.aborted }),
+      (err: unknown) => ({ error: err instanceof Error ? err : new Error(String(err)), abortedFirst: signal.aborted }),
+    );
+    this.active.set(execution.id, { controller, done: handlerDone });
+    // Once the signal fires the handler gets the cancel grace to return; then the run is
+    // recorded without it (the worker stops waiting).
+    let graceTimer: NodeJS.Timeout | undefined;
+    const abandoned = new Promise<null>((resolve) => {
+      const onAbort = () => {
+        graceTimer = setTimeout(() => resolve(null), this.options.cancelGrace);
+      };
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
+    const outcome = await Promise.race([handlerDone, abandoned]);
+    clearInterval(heartbeat);
+    clearTimeout(timer);
+    clearTimeout(graceTimer);
+    this.active.delete(execution.id);
+
+    let status: ExecutionStatus;
     let error: string | null = null;
     let stack: string | null = null;
-    try {
-      if (!handler) throw new Error(`no handler named '${execution.handler}' is loaded in this worker`);
-      const context = this.context(execution, controller.signal, output);
-      this.log.info({ execution_id: execution.id, job_id: execution.job_id, handler: execution.handler }, 'run started');
-      await runHandler(handler, execution, context);
-    } catch (err) {
+    if (outcome === null || outcome.abortedFirst) {
+      const reason = (signal.reason as StopReason) in stopOutcome ? (signal.reason as StopReason) : 'cancel';
+      status = stopOutcome[reason].status;
+      error = stopOutcome[reason].error(timeout);
+      if (outcome === null) error += `; the handler did not return within ${this.options.cancelGrace} ms`;
+      output.push(`[${status}] ${error}`);
+    } else if (outcome.error) {
       status = 'failed';
-      const e = err instanceof Error ? err : new Error(String(err));
-      error = e.message;
-      stack = e.stack ?? null;
-      output.push(`[error] ${e.message}`);
-    } finally {
-      clearInterval(heartbeat);
+      error = outcome.error.message;
+      stack = outcome.error.stack ?? null;
+      output.push(`[error] ${outcome.error.message}`);
+    } else {
+      status = 'succeeded';
     }
     const finished = new Date();
     await flush();
-    await this.store.updateExecution(execution.id, {
+    const recorded = await this.store.transitionExecution(execution.id, 'running', {
       status,
       finished_at: finished,
       duration_ms: finished.getTime() - started.getTime(),
@@ -163,23 +266,129 @@ export class Runner {
       stack,
       ...(status === 'succeeded' ? { progress: 100 } : {}),
     });
-    if (status === 'failed') {
-      await this.store.insertFailure({
-        id: execution.id,
-        execution_id: execution.id,
-        failed_job_id: execution.job_id,
-        handler: execution.handler,
-        kwargs: execution.kwargs,
-        error: error ?? 'failed',
-        traceback: stack,
-        time: finished,
-      });
-    }
     this.log.info(
       { execution_id: execution.id, job_id: execution.job_id, handler: execution.handler, status, duration_ms: finished.getTime() - started.getTime(), error },
       'run finished',
     );
+    // Not recorded: the run was settled meanwhile (its worker was taken for gone); that
+    // settlement did the rest.
+    if (recorded) await this.afterRun({ ...execution, status, error, stack, finished_at: finished });
     return status;
+  }
+
+  /** What follows a final status: the job's last status, a failure record, a retry. */
+  private async afterRun(execution: ExecutionRecord) {
+    const { status } = execution;
+    const job = execution.job_id ? await this.store.getJob(execution.job_id) : null;
+    if (job && execution.trigger !== 'flow') await this.store.updateJob(job.job_id, { last_status: status });
+    if (!failedStatuses.includes(status)) return;
+    await this.store.insertFailure({
+      id: execution.id,
+      execution_id: execution.id,
+      failed_job_id: execution.job_id,
+      handler: execution.handler,
+      kwargs: execution.kwargs,
+      error: execution.error ?? status,
+      traceback: execution.stack,
+      time: execution.finished_at ?? new Date(),
+    });
+    if (job && execution.trigger !== 'flow' && execution.attempt <= job.retries) {
+      const delay = job.retry_backoff * 1000 * 2 ** (execution.attempt - 1);
+      const at = new Date(Date.now() + delay);
+      const retry: ExecutionRecord = {
+        ...this.newExecution(job, { trigger: execution.trigger, scheduled_at: at, created_at: new Date() }),
+        kwargs: execution.kwargs,
+        attempt: execution.attempt + 1,
+        batch_id: execution.batch_id,
+        parent_id: execution.parent_id,
+        selection: execution.selection,
+      };
+      await this.store.insertExecution(retry);
+      await this.engine.enqueueRun(job.handler, retry.id, at);
+      this.log.info({ job_id: job.job_id, execution_id: retry.id, attempt: retry.attempt, at }, 'retry queued');
+    }
+  }
+
+  /** A new execution record of a job, queued, with the job's kwargs and timeout. */
+  newExecution(job: JobRecord, fields: Pick<ExecutionRecord, 'trigger' | 'scheduled_at' | 'created_at'> & Partial<ExecutionRecord>): ExecutionRecord {
+    return {
+      ...blankExecution(),
+      job_id: job.job_id,
+      handler: job.handler,
+      kwargs: job.kwargs,
+      timeout: this.timeoutFor(job),
+      ...fields,
+    };
+  }
+
+  /** Stores queued runs and gives each an Agenda run row. */
+  async enqueue(executions: ExecutionRecord[]) {
+    if (executions.length === 0) return;
+    await this.store.insertExecutions(executions);
+    for (const e of executions) await this.engine.enqueueRun(e.handler, e.id, e.scheduled_at);
+  }
+
+  /**
+   * Cancels runs: queued ones at once, running ones by firing their signal (here, or through
+   * the store for the worker that runs them). Returns the runs cancelled at once.
+   */
+  async cancelMany(runs: ExecutionRecord[], reason: StopReason): Promise<string[]> {
+    const now = new Date();
+    const cancelled: string[] = [];
+    for (const run of runs) {
+      if (run.status === 'queued') {
+        const error = stopOutcome[reason].error(null);
+        if (await this.store.transitionExecution(run.id, 'queued', { status: 'cancelled', finished_at: now, error })) {
+          cancelled.push(run.id);
+          await this.engine.removeRun(run.id);
+          if (run.job_id && run.trigger !== 'flow') await this.store.updateJob(run.job_id, { last_status: 'cancelled' });
+          continue;
+        }
+      }
+      if (!this.stopLocal(run.id, reason)) await this.store.requestCancel(run.id, now);
+    }
+    return cancelled;
+  }
+
+  /** Fires the signal of a run this process is running; false when it runs no such run. */
+  stopLocal(executionId: string, reason: StopReason): boolean {
+    const run = this.active.get(executionId);
+    if (!run) return false;
+    if (!run.controller.signal.aborted) run.controller.abort(reason);
+    return true;
+  }
+
+  /**
+   * Settles the runs of workers that stopped heartbeating: each becomes lost (only the
+   * process whose update moves it does the rest), leaves a failure record and is retried
+   * per its job's rules.
+   */
+  async settleLost() {
+    const runs = await this.store.runningOnGoneWorkers();
+    const now = new Date();
+    for (const run of runs) {
+      const error = `lost: worker ${run.worker_id} stopped heartbeating while the run was running`;
+      if (await this.store.transitionExecution(run.id, 'running', { status: 'lost', finished_at: now, error, duration_ms: run.started_at ? now.getTime() - run.started_at.getTime() : null })) {
+        this.log.warn({ execution_id: run.id, job_id: run.job_id, worker_id: run.worker_id }, 'run lost');
+        await this.afterRun({ ...run, status: 'lost', error, finished_at: now });
+      }
+    }
+    return runs.length;
+  }
+
+  /**
+   * Shutdown: lets running runs finish for up to `graceMs`, then fires their signals and
+   * waits the cancel grace for them to be recorded as cancelled.
+   */
+  async drain(graceMs: number) {
+    const all = () => Promise.allSettled([...this.active.values()].map((r) => r.done));
+    let timer: NodeJS.Timeout | undefined;
+    const inTime = await Promise.race([all().then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), graceMs)))]);
+    clearTimeout(timer);
+    if (inTime) return;
+    for (const id of [...this.active.keys()]) this.stopLocal(id, 'shutdown');
+    const deadline = Date.now() + this.options.cancelGrace + 1000;
+    while (this.active.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   }
 
   private context(execution: ExecutionRecord, signal: AbortSignal, output: string[]): HandlerContext {
@@ -212,10 +421,10 @@ export class Runner {
       job_id: parent.job_id,
       handler,
       kwargs,
-      status: 'queued',
       trigger: 'flow',
       parent_id: parent.id,
       selection,
+      timeout: this.catalog.get(handler)?.timeout ?? this.options.defaultTimeout,
       scheduled_at: now,
       created_at: now,
     };
@@ -249,6 +458,7 @@ async function runHandler(handler: Handler, execution: ExecutionRecord, context:
 }
 
 export function blankExecution(): ExecutionRecord {
+  const now = new Date();
   return {
     id: randomUUID(),
     job_id: null,
@@ -257,8 +467,13 @@ export function blankExecution(): ExecutionRecord {
     status: 'queued',
     trigger: 'schedule',
     parent_id: null,
+    batch_id: null,
     selection: null,
-    scheduled_at: new Date(),
+    attempt: 1,
+    timeout: null,
+    worker_id: null,
+    cancel_requested_at: null,
+    scheduled_at: now,
     started_at: null,
     finished_at: null,
     duration_ms: null,
@@ -267,6 +482,6 @@ export function blankExecution(): ExecutionRecord {
     stack: null,
     output: [],
     output_truncated: false,
-    created_at: new Date(),
+    created_at: now,
   };
 }

@@ -1,4 +1,4 @@
-import { CronExpressionParser } from 'cron-parser';
+import { CronDate, CronExpressionParser } from 'cron-parser';
 
 /** A scheduling input that cannot be understood; `field` names the input, `reason` says why. */
 export class TimeSpecError extends Error {
@@ -32,7 +32,8 @@ export function parseDuration(field: string, text: string): number {
   if (clock) {
     const [h, m, s] = [Number(clock[1]), Number(clock[2]), Number(clock[3])];
     if (m > 59 || s >= 60) throw new TimeSpecError(field, `'${text}' is not a valid h:mm:ss time`);
-    total += h * 3600 + m * 60 + s;
+    // A leading minus negates the whole time ("-0:30:00" is minus half an hour), not just the hours.
+    total += (clock[1].startsWith('-') ? -1 : 1) * (Math.abs(h) * 3600 + m * 60 + s);
     rest = rest.slice(0, clock.index).replace(/,\s*$/, '').trim();
   }
   if (rest !== '') {
@@ -50,9 +51,11 @@ export function parseDuration(field: string, text: string): number {
       rest = rest.slice(m[0].length);
     }
   }
-  if (!Number.isFinite(total) || total <= 0) throw new TimeSpecError(field, `must be longer than zero, got '${text}'`);
-  if (total > 100 * 365 * 86400) throw new TimeSpecError(field, `is longer than 100 years: '${text}'`);
-  return Math.round(total);
+  // Round first: a fraction under half a second would otherwise come back as 0.
+  const seconds = Math.round(total);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new TimeSpecError(field, `must be longer than zero, got '${text}'`);
+  if (seconds > 100 * 365 * 86400) throw new TimeSpecError(field, `is longer than 100 years: '${text}'`);
+  return seconds;
 }
 
 /** `misfire_grace_time`: whole seconds ("30") or a duration ("5 minutes"). */
@@ -84,7 +87,7 @@ export function parseWhen(text: string, now: Date): Date {
     if (wd !== undefined && weekday < 0) throw new TimeSpecError('when', `unknown weekday '${wd}' in '${text}'`);
     const build = (y: number) => new Date(Date.UTC(y, month, Number(day), Number(hh), Number(mm), Number(ss ?? 0)));
     const check = (d: Date, y: number) => {
-      if (d.getUTCMonth() !== month || d.getUTCDate() !== Number(day) || Number(hh) > 23 || Number(mm) > 59) {
+      if (d.getUTCMonth() !== month || d.getUTCDate() !== Number(day) || Number(hh) > 23 || Number(mm) > 59 || Number(ss ?? 0) > 59) {
         throw new TimeSpecError('when', `'${text}' is not a valid date and time in ${y}`);
       }
       if (weekday >= 0 && d.getUTCDay() !== weekday) {
@@ -94,8 +97,10 @@ export function parseWhen(text: string, now: Date): Date {
     };
     if (year !== undefined) return check(build(Number(year)), Number(year));
     const thisYear = now.getUTCFullYear();
-    const candidate = build(thisYear);
-    const y = candidate.getTime() > now.getTime() ? thisYear : thisYear + 1;
+    // The next year in which that date exists (Feb 29 only in leap years, at most 8 apart) and
+    // is still ahead; if there is none, next year's date makes the error.
+    const ahead = (y: number) => build(y).getUTCDate() === Number(day) && build(y).getTime() > now.getTime();
+    const y = Array.from({ length: 9 }, (_, k) => thisYear + k).find(ahead) ?? thisYear + 1;
     return check(build(y), y);
   }
   // ISO-8601: a date, or date and time; without an offset it is UTC.
@@ -138,7 +143,17 @@ export function checkCron(expr: string, tz: string): string {
 }
 
 export function nextCronFire(expr: string, tz: string, after: Date): Date {
-  return CronExpressionParser.parse(expr, { tz, currentDate: after }).next().toDate();
+  const parse = (from: Date) => CronExpressionParser.parse(expr, { tz, currentDate: from });
+  const offset = (at: number) => new CronDate(new Date(at), tz).getUTCOffset();
+  let fire = parse(after).next().toDate();
+  // cron-parser 5.5 overshoots on a spring-forward day when its search starts before the gap, and
+  // skips that day's fires after it: a daily 09:00 job misses the whole day (harrisiirak/cron-parser#400,
+  // fixed in 5.6). Step back over such fires: after `after` and less than a day after the clocks jumped.
+  for (;;) {
+    const earlier = parse(fire).prev().getTime();
+    if (earlier <= after.getTime() || earlier >= fire.getTime() || offset(earlier) <= offset(earlier - 86400_000)) return fire;
+    fire = new Date(earlier);
+  }
 }
 
 /** How a job repeats, if it does. */

@@ -8,8 +8,15 @@ export type JobState = 'running' | 'paused';
 export type JobSource = 'api' | 'file';
 export type ServiceState = 'running' | 'paused';
 
-export type ExecutionStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'missed';
-export const finalStatuses: readonly ExecutionStatus[] = ['succeeded', 'failed', 'missed'];
+export type ExecutionStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'timed_out' | 'missed' | 'lost';
+export const executionStatuses: readonly ExecutionStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'timed_out', 'missed', 'lost'];
+export const finalStatuses: readonly ExecutionStatus[] = ['succeeded', 'failed', 'cancelled', 'timed_out', 'missed', 'lost'];
+/** Statuses that count as the job failing: they leave a failure record and may be retried. */
+export const failedStatuses: readonly ExecutionStatus[] = ['failed', 'timed_out', 'lost'];
+
+/** What a fire or a manual run does when another run of the same job is still active. */
+export type ConcurrencyPolicy = 'allow' | 'forbid' | 'replace';
+export type WorkerState = 'active' | 'blocked' | 'gone';
 
 /** What caused a run: its job's schedule, a flow handler starting a child, or a request. */
 export type ExecutionTrigger = 'schedule' | 'flow' | 'manual';
@@ -35,6 +42,14 @@ export interface JobRecord {
   /** First run time as asked for (UTC); null when it was "now" or one period later. */
   when: Date | null;
   misfire_grace_time: number | null;
+  /** Seconds a run may take; null = the handler's or the global default. */
+  timeout: number | null;
+  /** null = the default: forbid for periodic jobs, allow for one-shot jobs. */
+  concurrency_policy: ConcurrencyPolicy | null;
+  /** Further attempts after a failed, timed-out or lost run. */
+  retries: number;
+  /** Seconds before the first retry; doubled for each further attempt. */
+  retry_backoff: number;
   next_run_at: Date | null;
   last_run_at: Date | null;
   last_status: ExecutionStatus | null;
@@ -55,7 +70,16 @@ export interface ExecutionRecord {
   status: ExecutionStatus;
   trigger: ExecutionTrigger;
   parent_id: string | null;
+  /** Runs started together by one request with `times` > 1. */
+  batch_id: string | null;
   selection: StepSelection | null;
+  /** 1 for the first try, then one more per retry. */
+  attempt: number;
+  /** Seconds this run may take. */
+  timeout: number | null;
+  worker_id: string | null;
+  /** Set when a cancel was asked for while the run was running; its worker acts on it. */
+  cancel_requested_at: Date | null;
   scheduled_at: Date;
   started_at: Date | null;
   finished_at: Date | null;
@@ -84,7 +108,56 @@ export interface FailureRecord {
 export interface ExecutionFilter {
   job_id?: string;
   status?: ExecutionStatus;
+  handler?: string;
   parent_id?: string;
+  batch_id?: string;
+  /** created_at >= since */
+  since?: Date;
+  /** created_at < until */
+  until?: Date;
+}
+
+export interface WorkerRecord {
+  id: string;
+  name: string;
+  host: string;
+  pid: number;
+  version: string;
+  started_at: Date;
+  heartbeat_at: Date;
+  handlers: string[];
+  running: number;
+  /** One-minute load average divided by the number of cores. */
+  cpu_load: number;
+  memory: { process_rss: number; system_total: number; system_free: number };
+  state: WorkerState;
+}
+
+export type WorkerHeartbeat = Pick<WorkerRecord, 'heartbeat_at' | 'running' | 'cpu_load' | 'memory'>;
+
+export interface BatchSummary {
+  batch_id: string;
+  job_id: string | null;
+  total: number;
+  counts: Partial<Record<ExecutionStatus, number>>;
+  submitted_at: Date;
+  started_at: Date | null;
+  /** When the last run ended, once every run has. */
+  finished_at: Date | null;
+}
+
+export interface JobStats {
+  total: number;
+  succeeded: number;
+  failed: number;
+  average_duration_ms: number | null;
+  latest: ExecutionRecord | null;
+}
+
+export interface ServiceStats {
+  workers: Partial<Record<WorkerState, number>>;
+  jobs: number;
+  executions: Partial<Record<ExecutionStatus, number>>;
 }
 
 export interface Page<T> {
@@ -113,6 +186,9 @@ export interface Store {
   listJobsFromFiles(): Promise<Array<Pick<JobRecord, 'job_id' | 'source_file'>>>;
 
   insertExecution(execution: ExecutionRecord): Promise<void>;
+  insertExecutions(executions: ExecutionRecord[]): Promise<void>;
+  /** Queued and running runs of a job. */
+  activeExecutions(jobId: string): Promise<ExecutionRecord[]>;
   getExecution(id: string): Promise<ExecutionRecord | null>;
   updateExecution(id: string, patch: ExecutionPatch): Promise<void>;
   /**
@@ -125,12 +201,30 @@ export interface Store {
   listExecutions(filter: ExecutionFilter, after: string | null, limit: number): Promise<Page<ExecutionRecord>>;
   /** Deletes finished run records created before `before`; returns how many. */
   deleteExecutionsBefore(before: Date): Promise<number>;
+  /** Marks a running run for cancelling; false when it is not running. */
+  requestCancel(id: string, at: Date): Promise<boolean>;
+  /** Running runs of a worker whose cancel was asked for. */
+  cancelRequested(workerId: string): Promise<string[]>;
+  /** Running runs whose worker is gone. */
+  runningOnGoneWorkers(): Promise<ExecutionRecord[]>;
+  batchSummary(batchId: string): Promise<BatchSummary | null>;
+  jobStats(jobId: string): Promise<JobStats>;
 
   insertFailure(failure: FailureRecord): Promise<void>;
   /** Newest first, keyset paged by (time, id). */
   listFailures(after: string | null, limit: number): Promise<Page<FailureRecord>>;
   deleteFailures(): Promise<string[]>;
   deleteFailuresBefore(before: Date): Promise<number>;
+
+  registerWorker(worker: WorkerRecord): Promise<void>;
+  heartbeatWorker(id: string, beat: WorkerHeartbeat): Promise<WorkerRecord | null>;
+  getWorker(id: string): Promise<WorkerRecord | null>;
+  /** Newest first by started_at, keyset paged. */
+  listWorkers(after: string | null, limit: number): Promise<Page<WorkerRecord>>;
+  setWorkerState(id: string, state: WorkerState): Promise<WorkerRecord | null>;
+  /** Marks workers whose last heartbeat is older than `deadline` gone; returns their ids. */
+  markWorkersGone(deadline: Date): Promise<string[]>;
+  stats(): Promise<ServiceStats>;
 
   getServiceState(): Promise<ServiceState>;
   setServiceState(state: ServiceState): Promise<void>;

@@ -15,6 +15,10 @@ CREATE TABLE IF NOT EXISTS job (
   timezone           text,
   when_at            timestamptz,
   misfire_grace_time integer,
+  timeout            integer,
+  concurrency_policy text CHECK (concurrency_policy IN ('allow', 'forbid', 'replace')),
+  retries            integer NOT NULL DEFAULT 0,
+  retry_backoff      integer NOT NULL DEFAULT 0,
   next_run_at        timestamptz,
   last_run_at        timestamptz,
   last_status        text,
@@ -33,7 +37,12 @@ CREATE TABLE IF NOT EXISTS execution (
   status           text NOT NULL,
   trigger          text NOT NULL,
   parent_id        text,
+  batch_id         text,
   selection        jsonb,
+  attempt          integer NOT NULL DEFAULT 1,
+  timeout          integer,
+  worker_id        text,
+  cancel_requested_at timestamptz,
   scheduled_at     timestamptz NOT NULL,
   started_at       timestamptz,
   finished_at      timestamptz,
@@ -49,6 +58,10 @@ CREATE INDEX IF NOT EXISTS execution_created_idx ON execution (created_at DESC, 
 CREATE INDEX IF NOT EXISTS execution_job_idx ON execution (job_id, created_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS execution_status_idx ON execution (status, created_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS execution_parent_idx ON execution (parent_id, created_at DESC, id DESC) WHERE parent_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS execution_handler_idx ON execution (handler, created_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS execution_batch_idx ON execution (batch_id, created_at DESC, id DESC) WHERE batch_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS execution_active_idx ON execution (job_id) WHERE status IN ('queued', 'running');
+CREATE INDEX IF NOT EXISTS execution_worker_idx ON execution (worker_id) WHERE status = 'running';
 
 CREATE TABLE IF NOT EXISTS failure (
   id            text PRIMARY KEY,
@@ -61,6 +74,23 @@ CREATE TABLE IF NOT EXISTS failure (
   time          timestamptz NOT NULL
 );
 CREATE INDEX IF NOT EXISTS failure_time_idx ON failure (time DESC, id DESC);
+
+CREATE TABLE IF NOT EXISTS worker (
+  id           text PRIMARY KEY,
+  name         text NOT NULL,
+  host         text NOT NULL,
+  pid          integer NOT NULL,
+  version      text NOT NULL,
+  started_at   timestamptz NOT NULL,
+  heartbeat_at timestamptz NOT NULL,
+  handlers     text[] NOT NULL,
+  running      integer NOT NULL DEFAULT 0,
+  cpu_load     real NOT NULL DEFAULT 0,
+  memory       jsonb NOT NULL,
+  state        text NOT NULL CHECK (state IN ('active', 'blocked', 'gone'))
+);
+CREATE INDEX IF NOT EXISTS worker_started_idx ON worker (started_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS worker_alive_idx ON worker (heartbeat_at) WHERE state <> 'gone';
 
 CREATE TABLE IF NOT EXISTS service_state (
   id         text PRIMARY KEY,

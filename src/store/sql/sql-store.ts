@@ -1,5 +1,11 @@
 import type {
+  BatchSummary,
   ExecutionFilter,
+  JobStats,
+  ServiceStats,
+  WorkerHeartbeat,
+  WorkerRecord,
+  WorkerState,
   ExecutionPatch,
   ExecutionRecord,
   ExecutionStatus,
@@ -42,6 +48,10 @@ function rowToJob(r: Row): JobRecord {
     timezone: (r.timezone as string | null) ?? null,
     when: (r.when_at as Date | null) ?? null,
     misfire_grace_time: r.misfire_grace_time === null ? null : Number(r.misfire_grace_time),
+    timeout: r.timeout === null ? null : Number(r.timeout),
+    concurrency_policy: (r.concurrency_policy as JobRecord['concurrency_policy']) ?? null,
+    retries: Number(r.retries ?? 0),
+    retry_backoff: Number(r.retry_backoff ?? 0),
     next_run_at: (r.next_run_at as Date | null) ?? null,
     last_run_at: (r.last_run_at as Date | null) ?? null,
     last_status: (r.last_status as JobRecord['last_status']) ?? null,
@@ -70,7 +80,12 @@ function rowToExecution(r: Row): ExecutionRecord {
     status: r.status as ExecutionStatus,
     trigger: r.trigger as ExecutionRecord['trigger'],
     parent_id: (r.parent_id as string | null) ?? null,
+    batch_id: (r.batch_id as string | null) ?? null,
     selection: (r.selection as ExecutionRecord['selection']) ?? null,
+    attempt: Number(r.attempt ?? 1),
+    timeout: r.timeout === null || r.timeout === undefined ? null : Number(r.timeout),
+    worker_id: (r.worker_id as string | null) ?? null,
+    cancel_requested_at: (r.cancel_requested_at as Date | null) ?? null,
     scheduled_at: r.scheduled_at as Date,
     started_at: (r.started_at as Date | null) ?? null,
     finished_at: (r.finished_at as Date | null) ?? null,
@@ -96,6 +111,26 @@ function rowToFailure(r: Row): FailureRecord {
     time: r.time as Date,
   };
 }
+
+function rowToWorker(r: Row): WorkerRecord {
+  return {
+    id: r.id as string,
+    name: r.name as string,
+    host: r.host as string,
+    pid: Number(r.pid),
+    version: r.version as string,
+    started_at: r.started_at as Date,
+    heartbeat_at: r.heartbeat_at as Date,
+    handlers: (r.handlers as string[]) ?? [],
+    running: Number(r.running),
+    cpu_load: Number(r.cpu_load),
+    memory: r.memory as WorkerRecord['memory'],
+    state: r.state as WorkerState,
+  };
+}
+
+const countsOf = <K extends string>(rows: Row[], key: string): Partial<Record<K, number>> =>
+  Object.fromEntries(rows.map((r) => [r[key] as K, Number(r.n)])) as Partial<Record<K, number>>;
 
 function insertSql(table: string, row: Row): { text: string; params: unknown[] } {
   const cols = Object.keys(row);
@@ -198,6 +233,23 @@ export class SqlStore implements Store {
     await this.db.query(text, params);
   }
 
+  async insertExecutions(executions: ExecutionRecord[]) {
+    // One multi-row INSERT per chunk: fan-out of up to 1000 runs in a few round trips.
+    for (let i = 0; i < executions.length; i += 200) {
+      const chunk = executions.slice(i, i + 200).map((e) => executionToRow(e));
+      const cols = Object.keys(chunk[0]);
+      const params: unknown[] = [];
+      const values = chunk.map((row) => `(${cols.map((c) => (params.push(row[c]), `$${params.length}`)).join(', ')})`);
+      await this.db.query(`INSERT INTO execution (${cols.map((c) => `"${c}"`).join(', ')}) VALUES ${values.join(', ')}`, params);
+    }
+  }
+
+  async activeExecutions(jobId: string) {
+    // execution_active_idx
+    const r = await this.db.query<Row>("SELECT * FROM execution WHERE job_id = $1 AND status IN ('queued', 'running') ORDER BY created_at", [jobId]);
+    return r.rows.map(rowToExecution);
+  }
+
   async getExecution(id: string) {
     const r = await this.db.query<Row>('SELECT * FROM execution WHERE id = $1', [id]);
     return r.rows[0] ? rowToExecution(r.rows[0]) : null;
@@ -228,7 +280,8 @@ export class SqlStore implements Store {
   }
 
   async listExecutions(filter: ExecutionFilter, after: string | null, limit: number): Promise<Page<ExecutionRecord>> {
-    // execution_job_idx, execution_status_idx, execution_parent_idx or execution_created_idx,
+    // execution_job_idx, execution_status_idx, execution_parent_idx, execution_handler_idx,
+    // execution_batch_idx or execution_created_idx,
     // each ending in (created_at DESC, id DESC) so the keyset condition is an index range.
     const where: string[] = [];
     const params: unknown[] = [];
@@ -239,6 +292,10 @@ export class SqlStore implements Store {
     if (filter.job_id !== undefined) add('job_id = ?', filter.job_id);
     if (filter.status !== undefined) add('status = ?', filter.status);
     if (filter.parent_id !== undefined) add('parent_id = ?', filter.parent_id);
+    if (filter.handler !== undefined) add('handler = ?', filter.handler);
+    if (filter.batch_id !== undefined) add('batch_id = ?', filter.batch_id);
+    if (filter.since !== undefined) add('created_at >= ?', filter.since);
+    if (filter.until !== undefined) add('created_at < ?', filter.until);
     if (after !== null) {
       const [ms, id] = decodeCursor(after, ['number', 'string']);
       params.push(new Date(ms as number), id);
@@ -258,10 +315,80 @@ export class SqlStore implements Store {
   async deleteExecutionsBefore(before: Date) {
     // execution_created_idx
     const r = await this.db.query(
-      "DELETE FROM execution WHERE created_at < $1 AND status IN ('succeeded', 'failed', 'missed')",
+      "DELETE FROM execution WHERE created_at < $1 AND status NOT IN ('queued', 'running')",
       [before],
     );
     return r.rowCount;
+  }
+
+  async requestCancel(id: string, at: Date) {
+    const r = await this.db.query("UPDATE execution SET cancel_requested_at = $2 WHERE id = $1 AND status = 'running'", [id, at]);
+    return r.rowCount === 1;
+  }
+
+  async cancelRequested(workerId: string) {
+    // execution_worker_idx
+    const r = await this.db.query<Row>(
+      "SELECT id FROM execution WHERE worker_id = $1 AND status = 'running' AND cancel_requested_at IS NOT NULL",
+      [workerId],
+    );
+    return r.rows.map((x) => x.id as string);
+  }
+
+  async runningOnGoneWorkers() {
+    // execution_worker_idx (only running runs are in it), then the worker's primary key.
+    const r = await this.db.query<Row>(
+      `SELECT e.* FROM execution e JOIN worker w ON w.id = e.worker_id
+        WHERE e.status = 'running' AND w.state = 'gone'`,
+      [],
+    );
+    return r.rows.map(rowToExecution);
+  }
+
+  async batchSummary(batchId: string): Promise<BatchSummary | null> {
+    // execution_batch_idx
+    const r = await this.db.query<Row>(
+      `SELECT status, count(*) AS n, min(job_id) AS job_id, min(created_at) AS submitted, min(started_at) AS started,
+              max(finished_at) AS finished
+         FROM execution WHERE batch_id = $1 GROUP BY status`,
+      [batchId],
+    );
+    if (r.rows.length === 0) return null;
+    const counts = countsOf<ExecutionStatus>(r.rows, 'status');
+    const total = Object.values(counts).reduce((a, b) => a + (b ?? 0), 0);
+    const done = r.rows.every((x) => x.status !== 'queued' && x.status !== 'running');
+    const min = (k: string) => r.rows.map((x) => x[k] as Date | null).filter((d): d is Date => d !== null).sort((a, b) => a.getTime() - b.getTime())[0] ?? null;
+    const finished = r.rows.map((x) => x.finished as Date | null).filter((d): d is Date => d !== null).sort((a, b) => b.getTime() - a.getTime())[0] ?? null;
+    return {
+      batch_id: batchId,
+      job_id: (r.rows[0].job_id as string | null) ?? null,
+      total,
+      counts,
+      submitted_at: min('submitted')!,
+      started_at: min('started'),
+      finished_at: done ? finished : null,
+    };
+  }
+
+  async jobStats(jobId: string): Promise<JobStats> {
+    // execution_job_idx
+    const agg = await this.db.query<Row>(
+      `SELECT count(*) AS total,
+              count(*) FILTER (WHERE status = 'succeeded') AS succeeded,
+              count(*) FILTER (WHERE status IN ('failed', 'timed_out', 'lost')) AS failed,
+              avg(duration_ms) FILTER (WHERE status = 'succeeded') AS avg_ms
+         FROM execution WHERE job_id = $1`,
+      [jobId],
+    );
+    const latest = await this.db.query<Row>('SELECT * FROM execution WHERE job_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1', [jobId]);
+    const a = agg.rows[0];
+    return {
+      total: Number(a.total),
+      succeeded: Number(a.succeeded),
+      failed: Number(a.failed),
+      average_duration_ms: a.avg_ms === null ? null : Math.round(Number(a.avg_ms)),
+      latest: latest.rows[0] ? rowToExecution(latest.rows[0]) : null,
+    };
   }
 
   async insertFailure(f: FailureRecord) {
@@ -296,6 +423,66 @@ export class SqlStore implements Store {
   async deleteFailuresBefore(before: Date) {
     const r = await this.db.query('DELETE FROM failure WHERE time < $1', [before]);
     return r.rowCount;
+  }
+
+  async registerWorker(w: WorkerRecord) {
+    const { text, params } = insertSql('worker', { ...w, memory: json(w.memory) });
+    await this.db.query(text, params);
+  }
+
+  async heartbeatWorker(id: string, beat: WorkerHeartbeat) {
+    // A gone worker stays gone: its runs were settled as lost and may run elsewhere.
+    const r = await this.db.query<Row>(
+      `UPDATE worker SET heartbeat_at = $2, running = $3, cpu_load = $4, memory = $5
+        WHERE id = $1 AND state <> 'gone' RETURNING *`,
+      [id, beat.heartbeat_at, beat.running, beat.cpu_load, json(beat.memory)],
+    );
+    return r.rows[0] ? rowToWorker(r.rows[0]) : null;
+  }
+
+  async getWorker(id: string) {
+    const r = await this.db.query<Row>('SELECT * FROM worker WHERE id = $1', [id]);
+    return r.rows[0] ? rowToWorker(r.rows[0]) : null;
+  }
+
+  async listWorkers(after: string | null, limit: number): Promise<Page<WorkerRecord>> {
+    // worker_started_idx
+    const params: unknown[] = [];
+    let where = '';
+    if (after !== null) {
+      const [ms, id] = decodeCursor(after, ['number', 'string']);
+      params.push(new Date(ms as number), id);
+      where = 'WHERE (started_at, id) < ($1, $2)';
+    }
+    params.push(limit + 1);
+    const r = await this.db.query<Row>(`SELECT * FROM worker ${where} ORDER BY started_at DESC, id DESC LIMIT $${params.length}`, params);
+    const items = r.rows.slice(0, limit).map(rowToWorker);
+    const last = items[items.length - 1];
+    return { items, next: r.rows.length > limit ? encodeCursor([last.started_at.getTime(), last.id]) : null };
+  }
+
+  async setWorkerState(id: string, state: WorkerState) {
+    const r = await this.db.query<Row>("UPDATE worker SET state = $2 WHERE id = $1 AND state <> 'gone' RETURNING *", [id, state]);
+    return r.rows[0] ? rowToWorker(r.rows[0]) : null;
+  }
+
+  async markWorkersGone(deadline: Date) {
+    // worker_alive_idx
+    const r = await this.db.query<Row>("UPDATE worker SET state = 'gone' WHERE state <> 'gone' AND heartbeat_at < $1 RETURNING id", [deadline]);
+    return r.rows.map((x) => x.id as string);
+  }
+
+  async stats(): Promise<ServiceStats> {
+    const [workers, jobs, executions] = await Promise.all([
+      this.db.query<Row>('SELECT state, count(*) AS n FROM worker GROUP BY state', []),
+      this.db.query<Row>('SELECT count(*) AS n FROM job', []),
+      this.db.query<Row>('SELECT status, count(*) AS n FROM execution GROUP BY status', []),
+    ]);
+    return {
+      workers: countsOf<WorkerState>(workers.rows, 'state'),
+      jobs: Number(jobs.rows[0].n),
+      executions: countsOf<ExecutionStatus>(executions.rows, 'status'),
+    };
   }
 
   async getServiceState(): Promise<ServiceState> {

@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import type { Engine } from './engine/agenda.js';
+import type { Logger } from './log.js';
+import type { Runner } from './scheduling/runner.js';
+import type { Store, WorkerHeartbeat, WorkerRecord } from './store/types.js';
+
+export interface WorkerOptions {
+  name: string | null;
+  version: string;
+  handlers: string[];
+  /** ms between heartbeats; a worker silent for three of them is gone. */
+  heartbeatInterval: number;
+  /** ms between looks for cancel requests of the runs in progress here. */
+  cancelPollInterval: number;
+}
+
+function sample(running: number): WorkerHeartbeat {
+  return {
+    heartbeat_at: new Date(),
+    running,
+    cpu_load: Math.round((os.loadavg()[0] / Math.max(1, os.cpus().length)) * 1000) / 1000,
+    memory: { process_rss: process.memoryUsage.rss(), system_total: os.totalmem(), system_free: os.freemem() },
+  };
+}
+
+/**
+ * This process as a worker: it registers, heartbeats, takes runs only while the service is
+ * running and it is not blocked, and acts on cancel requests for its runs.
+ */
+export class WorkerAgent {
+  id = randomUUID();
+  private beat?: NodeJS.Timeout;
+  private cancelPoll?: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly engine: Engine,
+    private readonly runner: Runner,
+    private readonly log: Logger,
+    private readonly options: WorkerOptions,
+  ) {}
+
+  private record(): WorkerRecord {
+    const now = new Date();
+    return {
+      id: this.id,
+      name: this.options.name ?? `${os.hostname()}:${process.pid}`,
+      host: os.hostname(),
+      pid: process.pid,
+      version: this.options.version,
+      started_at: now,
+      handlers: this.options.handlers,
+      state: 'active',
+      ...sample(this.runner.runningCount),
+    };
+  }
+
+  async start() {
+    await this.store.registerWorker(this.record());
+    this.runner.workerId = this.id;
+    await this.tick();
+    this.beat = setInterval(() => void this.tick(), this.options.heartbeatInterval);
+    this.cancelPoll = setInterval(() => void this.pollCancels(), this.options.cancelPollInterval);
+    this.beat.unref();
+    this.cancelPoll.unref();
+    this.log.info({ worker_id: this.id, handlers: this.options.handlers }, 'worker registered');
+  }
+
+  /** One heartbeat: report, then follow the service state and this worker's own state. */
+  async tick() {
+    if (this.stopped) return;
+    try {
+      let me = await this.store.heartbeatWorker(this.id, sample(this.runner.runningCount));
+      if (!me) {
+        // Taken for gone (a long stall): its runs were settled and may run elsewhere. Come
+        // back as a new worker rather than report under the old identity.
+        this.log.warn({ worker_id: this.id }, 'this worker was marked gone; registering again');
+        this.id = randomUUID();
+        await this.store.registerWorker(this.record());
+        this.runner.workerId = this.id;
+        me = await this.store.getWorker(this.id);
+      }
+      const service = await this.store.getServiceState();
+      const take = service === 'running' && me?.state === 'active';
+      if (take) await this.engine.startProcessing();
+      else await this.engine.stopProcessing();
+    } catch (err) {
+      this.log.warn({ err }, 'worker heartbeat failed');
+    }
+  }
+
+  private async pollCancels() {
+    if (this.stopped || this.runner.runningCount === 0) return;
+    try {
+      for (const id of await this.store.cancelRequested(this.id)) this.runner.stopLocal(id, 'cancel');
+    } catch (err) {
+      this.log.warn({ err }, 'cannot read cancel requests');
+    }
+  }
+
+  /** Graceful stop: take no new runs, let running ones finish up to `graceMs`, then cancel them. */
+  async stop(graceMs: number) {
+    this.stopped = true;
+    clearInterval(this.beat);
+    clearInterval(this.cancelPoll);
+    await this.engine.stopProcessing();
+    await this.runner.drain(graceMs);
+    await this.store.setWorkerState(this.id, 'gone').catch(() => undefined);
+  }
+}
+
+/**
+ * Every process watches for workers that stopped heartbeating: after three missed beats a
+ * worker is gone and its runs are settled as lost (and retried per their job's rules).
+ */
+export class LostWorkerMonitor {
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly store: Store,
+    private readonly runner: Runner,
+    private readonly log: Logger,
+    private readonly heartbeatInterval: number,
+  ) {}
+
+  start() {
+    this.timer = setInterval(() => void this.check(), this.heartbeatInterval);
+    this.timer.unref();
+  }
+
+  async check() {
+    try {
+      const gone = await this.store.markWorkersGone(new Date(Date.now() - 3 * this.heartbeatInterval));
+      if (gone.length) this.log.warn({ workers: gone }, 'workers gone');
+      // Every gone worker's running runs, not only the newly gone: a settlement cut short
+      // by an error is finished on the next check.
+      await this.runner.settleLost();
+    } catch (err) {
+      this.log.warn({ err }, 'lost-worker check failed');
+    }
+  }
+
+  stop() {
+    clearInterval(this.timer);
+  }
+}
