@@ -60,7 +60,6 @@ export async function createService(config: Config, options: ServiceOptions = {}
       onError: (err, where) => log.warn({ err, where }, 'dispatch engine error'),
     });
     started = engine;
-    await engine.init();
     const runner = new Runner(store, engine, catalog, log, {
       maxOutputLines: config.maxOutputLines,
       cancelGrace: config.cancelGrace,
@@ -75,8 +74,13 @@ export async function createService(config: Config, options: ServiceOptions = {}
       bodyLimit: config.bodyLimit,
     });
 
-    if (config.startPaused !== null) await store.setServiceState(config.startPaused ? 'paused' : 'running');
-    const defaults = await applyDefaultJobs(config.defaultJobsDir, scheduler, store);
+    // Schema creation (ours and Agenda's) and default jobs, one process at a time.
+    const defaults = await store.bootLock(async () => {
+      await store.migrate();
+      await engine.init();
+      if (config.startPaused !== null) await store.setServiceState(config.startPaused ? 'paused' : 'running');
+      return applyDefaultJobs(config.defaultJobsDir, scheduler, store);
+    });
     log.info({ dir: config.defaultJobsDir, ...defaults }, 'default jobs applied');
 
     let worker: WorkerAgent | undefined;

@@ -25,20 +25,32 @@ export interface EngineOptions {
  * computes the next fire itself (anchored intervals, cron with zones, misfire grace).
  */
 export class Engine {
-  readonly agenda: Agenda;
+  private instance?: Agenda;
   private processing = false;
 
   constructor(
     private readonly sql: SqlClient,
     private readonly options: EngineOptions,
-  ) {
+  ) {}
+
+  get agenda(): Agenda {
+    if (!this.instance) throw new Error('the engine is not initialised');
+    return this.instance;
+  }
+
+  /**
+   * Connects Agenda; its backend creates its table on connect, so this runs under the boot
+   * lock with the service's own schema creation.
+   */
+  async init() {
+    const options = this.options;
     const backend = new PostgresBackend({
-      pool: sql.agendaPool,
+      pool: this.sql.agendaPool,
       // PGlite has no LISTEN/NOTIFY across processes; the embedded store is one process, so
       // an in-memory channel gives the same immediate dispatch.
       disableNotifications: options.embedded,
     });
-    this.agenda = new Agenda({
+    const agenda = new Agenda({
       backend,
       name: options.name,
       processEvery: options.pollInterval,
@@ -53,13 +65,11 @@ export class Engine {
     // Both emit 'error' when the database goes away; an EventEmitter error without a
     // listener would end the process, while Agenda retries on the next poll and the
     // notification channel reconnects by itself.
-    this.agenda.on('error', (err) => options.onError(err, 'agenda'));
+    agenda.on('error', (err) => options.onError(err, 'agenda'));
     const channel = backend.notificationChannel as unknown as { on?: (e: 'error', fn: (err: Error) => void) => void } | undefined;
     channel?.on?.('error', (err) => options.onError(err, 'notification channel'));
-  }
-
-  async init() {
-    await this.agenda.ready;
+    this.instance = agenda;
+    await agenda.ready;
     // One schedule row per service job, enforced by the database, not only by Agenda's
     // check-then-insert; and an index for the data filter that finds a job's row.
     await this.sql.exec(`
@@ -128,6 +138,6 @@ export class Engine {
 
   async close() {
     this.processing = false;
-    await this.agenda.stop(false);
+    await this.instance?.stop(false);
   }
 }

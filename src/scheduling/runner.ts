@@ -57,7 +57,6 @@ export function selectSteps<T extends { name: string }>(steps: readonly T[], sel
 
 interface ActiveRun {
   controller: AbortController;
-  done: Promise<unknown>;
 }
 
 /**
@@ -68,6 +67,8 @@ interface ActiveRun {
  */
 export class Runner {
   private readonly active = new Map<string, ActiveRun>();
+  /** Every execute() under way, until its final status is written. */
+  private readonly inFlight = new Set<Promise<ExecutionStatus>>();
   /** The worker this process runs as; null in a process that runs no jobs. */
   workerId: string | null = null;
 
@@ -194,6 +195,16 @@ export class Runner {
 
   /** Runs the handler of a stored `running` execution and records how it ended. */
   private async execute(execution: ExecutionRecord, agendaJob: Job<EngineData>): Promise<ExecutionStatus> {
+    const p = this.executeAndRecord(execution, agendaJob);
+    this.inFlight.add(p);
+    try {
+      return await p;
+    } finally {
+      this.inFlight.delete(p);
+    }
+  }
+
+  private async executeAndRecord(execution: ExecutionRecord, agendaJob: Job<EngineData>): Promise<ExecutionStatus> {
     const handler = this.catalog.get(execution.handler);
     const started = execution.started_at ?? new Date();
     const output: string[] = [];
@@ -222,7 +233,7 @@ export class Runner {
       () => ({ error: null as Error | null, abortedFirst: signal.aborted }),
       (err: unknown) => ({ error: err instanceof Error ? err : new Error(String(err)), abortedFirst: signal.aborted }),
     );
-    this.active.set(execution.id, { controller, done: handlerDone });
+    this.active.set(execution.id, { controller });
     // Once the signal fires the handler gets the cancel grace to return; then the run is
     // recorded without it (the worker stops waiting).
     let graceTimer: NodeJS.Timeout | undefined;
@@ -381,14 +392,18 @@ export class Runner {
    * waits the cancel grace for them to be recorded as cancelled.
    */
   async drain(graceMs: number) {
-    const all = () => Promise.allSettled([...this.active.values()].map((r) => r.done));
-    let timer: NodeJS.Timeout | undefined;
-    const inTime = await Promise.race([all().then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), graceMs)))]);
-    clearTimeout(timer);
-    if (inTime) return;
+    // Waits for runs to be recorded, not only for their handlers to return: the store is
+    // closed right after.
+    const settled = (ms: number) => {
+      let timer: NodeJS.Timeout | undefined;
+      return Promise.race([
+        Promise.allSettled([...this.inFlight]).then(() => true),
+        new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms))),
+      ]).finally(() => clearTimeout(timer));
+    };
+    if (await settled(graceMs)) return;
     for (const id of [...this.active.keys()]) this.stopLocal(id, 'shutdown');
-    const deadline = Date.now() + this.options.cancelGrace + 1000;
-    while (this.active.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await settled(this.options.cancelGrace + 5000);
   }
 
   private context(execution: ExecutionRecord, signal: AbortSignal, output: string[]): HandlerContext {

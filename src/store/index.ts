@@ -55,7 +55,5 @@ export async function openStore(config: Config): Promise<OpenedStore> {
       }),
     );
   }
-  const store = new SqlStore(config.storeKind, sql);
-  await store.migrate();
-  return { store, sql };
+  return { store: new SqlStore(config.storeKind, sql), sql };
 }

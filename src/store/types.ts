@@ -170,6 +170,11 @@ export interface Store {
   readonly kind: 'embedded' | 'postgres' | 'mongodb';
   /** Creates tables or collections and indexes; safe to call on every boot. */
   migrate(): Promise<void>;
+  /**
+   * Runs `fn` while no other process of the deployment runs its boot: creating tables,
+   * indexes and default jobs is not safe to do from several processes at once.
+   */
+  bootLock<T>(fn: () => Promise<T>): Promise<T>;
   /** Answers quickly or throws: used by readiness. */
   ping(timeoutMs: number): Promise<void>;
   close(): Promise<void>;

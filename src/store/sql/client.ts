@@ -10,6 +10,8 @@ export interface SqlClient {
   /** Runs several statements without parameters (schema setup). */
   exec(text: string): Promise<void>;
   transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T>;
+  /** Runs `fn` while holding a database-wide advisory lock, so processes take turns. */
+  withLock<T>(key: number, fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
   /** A `pg.Pool`-shaped object for Agenda's PostgreSQL backend on the same database. */
   readonly agendaPool: pg.Pool;
@@ -42,6 +44,7 @@ export class PgClient implements SqlClient {
       },
       exec: async (text: string) => void (await conn.query(text)),
       transaction: (inner) => inner(tx),
+      withLock: (_key, fn) => fn(),
       close: async () => undefined,
     };
     try {
@@ -52,6 +55,20 @@ export class PgClient implements SqlClient {
     } catch (err) {
       await conn.query('ROLLBACK').catch(() => undefined);
       throw err;
+    } finally {
+      conn.release();
+    }
+  }
+
+  async withLock<T>(key: number, fn: () => Promise<T>): Promise<T> {
+    const conn = await this.pool.connect();
+    try {
+      await conn.query('SELECT pg_advisory_lock($1)', [key]);
+      try {
+        return await fn();
+      } finally {
+        await conn.query('SELECT pg_advisory_unlock($1)', [key]).catch(() => undefined);
+      }
     } finally {
       conn.release();
     }
@@ -116,6 +133,11 @@ export class PGliteClient implements SqlClient {
     await this.db.exec(text);
   }
 
+  /** One process owns an embedded database: there is nobody to take turns with. */
+  withLock<T>(_key: number, fn: () => Promise<T>): Promise<T> {
+    return fn();
+  }
+
   transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
     return this.db.transaction(async (t) => {
       const tx: SqlClient = {
@@ -123,6 +145,7 @@ export class PGliteClient implements SqlClient {
         query: <R>(text: string, params?: unknown[]) => pgliteQuery<R>(t, text, params),
         exec: async (text: string) => void (await t.exec(text)),
         transaction: (inner) => inner(tx),
+        withLock: (_key, fn) => fn(),
         close: async () => undefined,
       };
       return fn(tx);

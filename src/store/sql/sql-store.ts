@@ -159,6 +159,11 @@ export class SqlStore implements Store {
     await this.db.exec(schemaSql);
   }
 
+  bootLock<T>(fn: () => Promise<T>): Promise<T> {
+    // An arbitrary constant naming this service's boot among the database's advisory locks.
+    return this.db.withLock(0x6a6f6273, fn);
+  }
+
   async ping(timeoutMs: number) {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {

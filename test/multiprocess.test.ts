@@ -1,0 +1,212 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { projectRoot } from '../src/config.js';
+import { postgresTarget } from '../src/store/index.js';
+import { sleep, tempDir, testDatabase, waitFor, type TestDatabase } from './helpers.js';
+
+/**
+ * Several service and worker processes on one PostgreSQL, as a deployment grows past one
+ * machine. PGlite is one process by nature, so these run on PostgreSQL only.
+ */
+const skip = process.env.TEST_POSTGRES_URL ? false : 'TEST_POSTGRES_URL is not set: several processes need a shared PostgreSQL';
+if (skip) console.log(`# SKIPPED multi-process tests: ${skip}`);
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+interface Proc {
+  name: string;
+  child: ChildProcess;
+  log: string[];
+}
+
+describe('several processes on one PostgreSQL', { skip }, () => {
+  let db: TestDatabase;
+  let sql: pg.Client;
+  let defaults: string;
+  let scripts: string;
+  let port: number;
+  const procs: Proc[] = [];
+
+  const env = (extra: Record<string, string>) => ({
+    ...process.env,
+    ...db.env,
+    JOBS_DEFAULT_JOBS_DIR: defaults,
+    JOBS_SCRIPTS_DIR: scripts,
+    LOG_LEVEL: process.env.TEST_CHILD_LOG_LEVEL ?? 'warn',
+    JOBS_HEARTBEAT_MS: '500',
+    JOBS_POLL_INTERVAL_MS: '200',
+    JOBS_LOCK_LIFETIME_MS: '10000',
+    JOBS_CONCURRENCY: '20',
+    ...extra,
+  });
+
+  const startProc = (name: string, args: string[], extra: Record<string, string>): Proc => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/main.ts'), ...args], {
+      cwd: projectRoot,
+      env: env({ JOBS_WORKER_NAME: name, ...extra }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const proc = { name, child, log: [] as string[] };
+    const keep = (b: Buffer) => {
+      proc.log.push(b.toString());
+      if (proc.log.length > 2000) proc.log.shift();
+    };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    procs.push(proc);
+    return proc;
+  };
+
+  const http = async (method: string, url: string, body?: unknown) => {
+    const res = await fetch(`http://127.0.0.1:${port}/api/v1${url}`, {
+      method,
+      headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
+  };
+
+  const count = async (text: string, params: unknown[] = []) => Number((await sql.query(text, params)).rows[0].n);
+
+  before(async () => {
+    db = await testDatabase('postgres');
+    defaults = await tempDir('defaults');
+    scripts = await tempDir('scripts');
+    await fs.writeFile(path.join(scripts, 'sleep.sh'), '#!/bin/sh\necho "sleeping $1"\nsleep "$1"\necho "woke up"\n', { mode: 0o755 });
+    port = await freePort();
+    startProc('api', [], { JOBS_WORKER: 'false', PORT: String(port) });
+    for (const n of [1, 2, 3]) startProc(`worker-${n}`, ['worker'], {});
+    await waitFor('the API', async () => (await http('GET', '/readiness').catch(() => ({ status: 0 }))).status === 200, 60_000, 200);
+    await waitFor('three active workers', async () => (await http('GET', '/workers')).body.workers.filter((w: { state: string }) => w.state === 'active').length === 3, 60_000, 200);
+    const { connectionString, schema } = postgresTarget(db.env.DATABASE_URL);
+    sql = new pg.Client({ connectionString, options: `-c search_path="${schema}"` });
+    await sql.connect();
+  });
+
+  after(async () => {
+    if (process.env.TEST_CHILD_LOG_LEVEL) for (const p of procs) console.log(p.name, p.log.join('').split('\n').filter((l) => /"msg":"(run lost|retry queued|workers gone|run wrapper failed|lost-worker check failed|dispatch engine error)"/.test(l)).slice(-15).join('\n'));
+    for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+    await sql?.end();
+    await db?.drop();
+    await fs.rm(defaults, { recursive: true, force: true });
+    await fs.rm(scripts, { recursive: true, force: true });
+  });
+
+  it('2,000 runs on three workers: no fire runs twice, none is lost', async () => {
+    const oneShots = 1700;
+    const periodic = 10;
+    const t0 = Date.now();
+    for (let i = 0; i < periodic; i++) {
+      assert.equal((await http('POST', `/jobs/echo?job_id=tick-${i}&periodically=1%20second`, { i })).status, 201);
+    }
+    const ids = Array.from({ length: oneShots }, (_, i) => `once-${String(i).padStart(4, '0')}`);
+    for (let i = 0; i < ids.length; i += 25) {
+      const statuses = await Promise.all(ids.slice(i, i + 25).map(async (id) => (await http('POST', `/jobs/echo?job_id=${id}`, { id })).status));
+      assert.ok(statuses.every((s) => s === 201), `created ${statuses}`);
+    }
+    const created = Date.now();
+    await waitFor('every one-shot run to succeed', async () => (await count("SELECT count(*) AS n FROM execution WHERE job_id LIKE 'once-%' AND status = 'succeeded'")) === oneShots, 120_000, 250);
+    await waitFor('2,000 runs in all', async () => (await count("SELECT count(*) AS n FROM execution WHERE status = 'succeeded'")) >= 2000, 120_000, 250);
+    const done = Date.now();
+    for (let i = 0; i < periodic; i++) assert.equal((await http('PUT', `/jobs/tick-${i}?state=paused`)).status, 200);
+    await waitFor('no run left active', async () => (await count("SELECT count(*) AS n FROM execution WHERE status IN ('queued', 'running')")) === 0, 30_000, 200);
+
+    const duplicates = await count(
+      `SELECT count(*) AS n FROM (SELECT job_id, scheduled_at FROM execution WHERE trigger = 'schedule' GROUP BY job_id, scheduled_at HAVING count(*) > 1) d`,
+    );
+    const lost = await count("SELECT count(*) AS n FROM execution WHERE status IN ('lost', 'failed', 'cancelled', 'timed_out')");
+    const perOneShot = await sql.query("SELECT count(*) AS n FROM execution WHERE job_id LIKE 'once-%' GROUP BY job_id HAVING count(*) <> 1");
+    // Every fire of a periodic job on its 1 s grid has one record: a gap would be a lost fire.
+    const gaps = await sql.query(
+      `SELECT job_id, count(DISTINCT scheduled_at) AS fires,
+              extract(epoch FROM max(scheduled_at) - min(scheduled_at)) AS span
+         FROM execution WHERE job_id LIKE 'tick-%' GROUP BY job_id`,
+    );
+    const missed = await count("SELECT count(*) AS n FROM execution WHERE job_id LIKE 'tick-%' AND status = 'missed'");
+    const byWorker = await sql.query("SELECT worker_id, count(*) AS n FROM execution WHERE status = 'succeeded' GROUP BY worker_id");
+    const total = await count("SELECT count(*) AS n FROM execution WHERE status = 'succeeded'");
+    console.log(
+      `# multi-process: ${total} runs succeeded on 3 workers; one-shot ${oneShots} jobs created in ${created - t0} ms, all runs done ${done - created} ms after; ` +
+        `duplicates ${duplicates}, lost ${lost}, periodic fires missed (forbid) ${missed}; runs per worker ${byWorker.rows.map((r) => r.n).join('/')}`,
+    );
+    assert.equal(duplicates, 0, 'no fire ran twice');
+    assert.equal(lost, 0, 'no run lost, failed or cancelled');
+    assert.equal(perOneShot.rows.length, 0, 'every one-shot job ran exactly once');
+    for (const g of gaps.rows) assert.equal(Number(g.fires), Math.round(Number(g.span)) + 1, `job ${g.job_id}: a record for every fire on the grid`);
+    assert.equal(byWorker.rows.length, 3, 'all three workers took runs');
+  });
+
+  it('kill -9 of a worker: its runs end lost, run again elsewhere, and the next fires happen', async () => {
+    assert.equal((await http('POST', '/jobs/run-script?job_id=long&state=paused&retries=1', { script: 'sleep.sh', args: ['3'] })).status, 201);
+    assert.equal((await http('POST', '/jobs/echo?job_id=beat&periodically=1%20second', {})).status, 201);
+    const res = await http('POST', '/jobs/long/executions', { times: 12 });
+    assert.equal(res.status, 202);
+    // The victim is whichever worker holds the most runs once they are under way.
+    const busiest = await waitFor(
+      'runs in progress',
+      async () => {
+        const rows = (await sql.query("SELECT worker_id, count(*) AS n FROM execution WHERE job_id = 'long' AND status = 'running' GROUP BY worker_id ORDER BY n DESC")).rows;
+        return rows.length ? (rows[0].worker_id as string) : undefined;
+      },
+      20_000,
+      50,
+    );
+    const victimId = busiest;
+    const victimName = (await http('GET', `/workers/${victimId}`)).body.name as string;
+    const victim = procs.find((p) => p.name === victimName)!;
+    const killedAt = Date.now();
+    victim.child.kill('SIGKILL');
+    // What the victim was running when it died (it may have started more since the look above).
+    await sleep(100);
+    const onVictim = (await sql.query("SELECT id FROM execution WHERE worker_id = $1 AND status IN ('running', 'lost')", [victimId])).rows.map((r) => r.id as string);
+
+    const settled = await waitFor(
+      'every run of the killed worker to be settled as lost',
+      async () => {
+        const n = await count("SELECT count(*) AS n FROM execution WHERE id = ANY($1::text[]) AND status = 'lost'", [onVictim]);
+        return n === onVictim.length ? n : undefined;
+      },
+      30_000,
+      100,
+    );
+    const lostAt = Math.max(...(await sql.query('SELECT finished_at FROM execution WHERE id = ANY($1::text[])', [onVictim])).rows.map((r) => (r.finished_at as Date).getTime()));
+    const retries = await waitFor(
+      'the retries to start',
+      async () => {
+        const rows = (await sql.query("SELECT started_at, worker_id FROM execution WHERE job_id = 'long' AND attempt = 2")).rows;
+        return rows.length >= onVictim.length && rows.every((r) => r.started_at) ? rows : undefined;
+      },
+      30_000,
+      100,
+    );
+    const firstRestart = Math.min(...retries.map((r) => (r.started_at as Date).getTime()));
+    const lastRestart = Math.max(...retries.map((r) => (r.started_at as Date).getTime()));
+    console.log(
+      `# kill -9: ${onVictim.length} runs were on the killed worker; marked lost ${lostAt - killedAt} ms after the kill; ` +
+        `re-dispatched ${firstRestart - killedAt}..${lastRestart - killedAt} ms after the kill (heartbeat 500 ms, gone after 3 missed)`,
+    );
+    assert.equal(settled, onVictim.length);
+    assert.ok(retries.every((r) => r.worker_id !== victimId), 'retries ran on the other workers');
+    assert.equal((await http('GET', `/workers/${victimId}`)).body.state, 'gone');
+    await waitFor('every attempt to end', async () => (await count("SELECT count(*) AS n FROM execution WHERE job_id = 'long' AND status IN ('queued', 'running')")) === 0, 60_000, 200);
+    assert.equal(await count("SELECT count(*) AS n FROM execution WHERE job_id = 'long' AND attempt = 2 AND status = 'succeeded'"), onVictim.length);
+    const beatsAfter = await waitFor('fires of the periodic job after the kill', async () => {
+      const n = await count("SELECT count(*) AS n FROM execution WHERE job_id = 'beat' AND status = 'succeeded' AND scheduled_at > $1", [new Date(killedAt + 1000)]);
+      return n >= 3 ? n : undefined;
+    }, 20_000, 200);
+    assert.ok(beatsAfter >= 3);
+    await sleep(10);
+  });
+});
