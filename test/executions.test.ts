@@ -25,6 +25,21 @@ interface Run {
 async function scriptsFolder(): Promise<string> {
   const dir = await tempDir('scripts');
   await fs.writeFile(path.join(dir, 'sleep.sh'), '#!/bin/sh\necho "sleeping $1"\nsleep "$1"\necho "woke up"\n', { mode: 0o755 });
+  // Ignores SIGTERM, and so does the child it starts; both write their pid into the folder
+  // named by their first argument.
+  await fs.writeFile(
+    path.join(dir, 'stubborn.sh'),
+    [
+      '#!/bin/bash',
+      "trap '' TERM",
+      'echo $$ > "$1/parent.pid"',
+      "bash -c 'trap \"\" TERM; echo $$ > \"$0/child.pid\"; while true; do sleep 0.1; done' \"$1\" &",
+      'echo "started child"',
+      'while true; do sleep 0.1; done',
+      '',
+    ].join('\n'),
+    { mode: 0o755 },
+  );
   return dir;
 }
 
@@ -168,6 +183,39 @@ for (const { name, skip } of stores) {
       assert.ok(took >= 1000 && took < 5000, `ended after ${took} ms`);
       const failed = (await svc.http.get(`${api}/jobs?job_type=failed&limit=1000`).expect(200)).body.jobs;
       assert.ok(failed.some((f: { execution_id: string }) => f.execution_id === timedOut.id), 'a timed-out run leaves a failure record');
+    });
+
+    it('a run-script past its timeout is timed_out, its process group is dead, its output kept', async () => {
+      const pids = await tempDir('pids');
+      try {
+        await svc.http.post(`${api}/jobs/run-script?job_id=stubborn&timeout=1`).send({ script: 'stubborn.sh', args: [pids] }).expect(201);
+        const done = await waitFor('the timed-out run', async () => (await runsOf('stubborn')).find((e) => e.status === 'timed_out'), 15_000);
+        const out = (await svc.http.get(`${api}/executions/${done.id}/output`).expect(200)).body.lines.join('\n');
+        assert.match(out, /started child/, 'output up to the timeout is kept');
+        for (const file of ['parent.pid', 'child.pid']) {
+          const pid = Number(await fs.readFile(path.join(pids, file), 'utf8'));
+          await waitFor(`process ${file} ${pid} to be gone`, async () => {
+            try {
+              process.kill(pid, 0);
+            } catch (err) {
+              return (err as NodeJS.ErrnoException).code === 'ESRCH';
+            }
+            // A killed orphan may linger as a zombie until init reaps it: dead all the same.
+            const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+            return stat === '' || /^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+          }, 8000);
+        }
+      } finally {
+        await fs.rm(pids, { recursive: true, force: true });
+      }
+    });
+
+    it('refuses scripts outside the scripts folder and unknown ones', async () => {
+      assertProblem(await svc.http.post(`${api}/jobs/run-script`).send({ script: '../sleep.sh' }), 400, 'body.script');
+      assertProblem(await svc.http.post(`${api}/jobs/run-script`).send({ script: 'bin/sh' }), 400, 'body.script');
+      assertProblem(await svc.http.post(`${api}/jobs/run-script`).send({ script: 'no-such-script.sh' }), 400, 'body.script');
+      assertProblem(await svc.http.post(`${api}/jobs/run-script`).send({ script: 'sleep.sh', args: [1] }), 400, 'body.args.0');
+      assertProblem(await svc.http.post(`${api}/jobs/run-script`).send({ script: 'sleep.sh', env: { LD_PRELOAD: 'x' } }), 400, 'body.env.LD_PRELOAD');
     });
 
     it('forbid: a fire while the previous run is active is recorded missed, and a manual run answers 409', async () => {
