@@ -551,7 +551,6 @@ export type components = {
         };
         /** @enum {string} */
         JobState: "running" | "paused";
-        /** @example ping-example */
         JobId: string;
         /** @description Keyword arguments for the handler, checked against its kwargs schema. */
         Kwargs: {
