@@ -273,6 +273,7 @@ for (const { name, skip } of stores) {
         assertProblem(await svc.http.post(`${api}/jobs/flow-scheduling`).send({ flow_name: 'echo', flow_arguments: 'all' }), 400, 'body.flow_arguments');
         assertProblem(await svc.http.post(`${api}/jobs/flow-scheduling`).send({ flow_arguments: [{}] }), 400, 'body.flow_name');
         assertProblem(await svc.http.post(`${api}/jobs/flow-scheduling`).send({ ...flow, extra: 1 }), 400, 'body.extra');
+        assertProblem(await svc.http.post(`${api}/jobs/echo`).send({ note: 'a\u0000b' }), 400, 'body.note');
         assertProblem(await svc.http.post(`${api}/jobs/flow-scheduling`), 400, 'body');
         assertProblem(await svc.http.post(`${api}/jobs/flow-scheduling`).set('Content-Type', 'text/plain').send('hello'), 415);
         const big = { flow_name: 'echo', flow_arguments: [{ pad: 'x'.repeat(2 * 1024 * 1024) }] };

@@ -27,9 +27,34 @@ export async function readJsonBody(ctx: Koa.Context, limit: number): Promise<unk
   }
   const text = Buffer.concat(chunks).toString('utf8');
   if (text.trim() === '') return undefined;
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (err) {
     throw Problem.invalid([{ field: 'body', reason: `is not valid JSON: ${(err as Error).message}` }], `the request body is not valid JSON: ${(err as Error).message}`);
   }
+  const nul = findNul(value, 'body');
+  // PostgreSQL text cannot hold NUL: refuse it here rather than fail in the database.
+  if (nul) throw Problem.invalid([{ field: nul, reason: 'must not contain the NUL character (\\u0000)' }]);
+  return value;
+}
+
+/** Where in a JSON value a string (or key) holds U+0000, if anywhere. */
+function findNul(value: unknown, at: string): string | null {
+  if (typeof value === 'string') return value.includes('\0') ? at : null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const hit = findNul(value[i], `${at}.${i}`);
+      if (hit) return hit;
+    }
+    return null;
+  }
+  if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (k.includes('\0')) return `${at}.${k.replaceAll('\0', '\\u0000')}`;
+      const hit = findNul(v, `${at}.${k}`);
+      if (hit) return hit;
+    }
+  }
+  return null;
 }

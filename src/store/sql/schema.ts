@@ -5,7 +5,8 @@
  */
 export const schemaSql = `
 CREATE TABLE IF NOT EXISTS job (
-  job_id             text PRIMARY KEY,
+  -- Byte order, as on the embedded store and MongoDB, whatever the database's collation.
+  job_id             text COLLATE "C" PRIMARY KEY,
   handler            text NOT NULL,
   kwargs             jsonb NOT NULL DEFAULT '{}'::jsonb,
   state              text NOT NULL CHECK (state IN ('running', 'paused')),

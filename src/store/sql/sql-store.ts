@@ -16,7 +16,7 @@ import type {
   ServiceState,
   Store,
 } from '../types.js';
-import { decodeCursor, encodeCursor } from '../cursor.js';
+import { CursorError, decodeCursor, encodeCursor } from '../cursor.js';
 import type { SqlClient } from './client.js';
 import { schemaSql } from './schema.js';
 
@@ -132,6 +132,24 @@ function rowToWorker(r: Row): WorkerRecord {
 const countsOf = <K extends string>(rows: Row[], key: string): Partial<Record<K, number>> =>
   Object.fromEntries(rows.map((r) => [r[key] as K, Number(r.n)])) as Partial<Record<K, number>>;
 
+/**
+ * A keyset cursor's key as query parameters. A key no row can have (a time outside the years
+ * 1 to 9999, all that a timestamptz parameter takes from both pg and PGlite, or text with a
+ * NUL, which a text column cannot hold) is not a cursor this store issued: a CursorError,
+ * not a database error.
+ */
+function cursorKey(cursor: string, shape: Array<'string' | 'number'>): Array<string | Date> {
+  return decodeCursor(cursor, shape).map((v) => {
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) throw new CursorError('is not a cursor this service issued');
+      return v;
+    }
+    const year = new Date(v).getUTCFullYear();
+    if (!(year >= 1 && year <= 9999)) throw new CursorError('is not a cursor this service issued');
+    return new Date(v);
+  });
+}
+
 function insertSql(table: string, row: Row): { text: string; params: unknown[] } {
   const cols = Object.keys(row);
   return {
@@ -155,13 +173,20 @@ export class SqlStore implements Store {
     readonly db: SqlClient,
   ) {}
 
+  /** The end of the last bootLock call of this process: calls take turns here too. */
+  private bootTurn: Promise<unknown> = Promise.resolve();
+
   async migrate() {
     await this.db.exec(schemaSql);
   }
 
   bootLock<T>(fn: () => Promise<T>): Promise<T> {
     // An arbitrary constant naming this service's boot among the database's advisory locks.
-    return this.db.withLock(0x6a6f6273, fn);
+    // The embedded client's lock is no lock (one process owns the database), so calls of
+    // this process also wait for each other.
+    const turn = this.bootTurn.then(() => this.db.withLock(0x6a6f6273, fn));
+    this.bootTurn = turn.catch(() => undefined);
+    return turn;
   }
 
   async ping(timeoutMs: number) {
@@ -206,7 +231,7 @@ export class SqlStore implements Store {
 
   async listJobs(after: string | null, limit: number): Promise<Page<JobRecord>> {
     // Primary key order (job_pkey).
-    const key = after === null ? null : (decodeCursor(after, ['string'])[0] as string);
+    const key = after === null ? null : (cursorKey(after, ['string'])[0] as string);
     const r = key === null
       ? await this.db.query<Row>('SELECT * FROM job ORDER BY job_id LIMIT $1', [limit + 1])
       : await this.db.query<Row>('SELECT * FROM job WHERE job_id > $1 ORDER BY job_id LIMIT $2', [key, limit + 1]);
@@ -302,8 +327,7 @@ export class SqlStore implements Store {
     if (filter.since !== undefined) add('created_at >= ?', filter.since);
     if (filter.until !== undefined) add('created_at < ?', filter.until);
     if (after !== null) {
-      const [ms, id] = decodeCursor(after, ['number', 'string']);
-      params.push(new Date(ms as number), id);
+      params.push(...cursorKey(after, ['number', 'string']));
       where.push(`(created_at, id) < ($${params.length - 1}, $${params.length})`);
     }
     params.push(limit + 1);
@@ -406,8 +430,7 @@ export class SqlStore implements Store {
     const params: unknown[] = [];
     let where = '';
     if (after !== null) {
-      const [ms, id] = decodeCursor(after, ['number', 'string']);
-      params.push(new Date(ms as number), id);
+      params.push(...cursorKey(after, ['number', 'string']));
       where = 'WHERE (time, id) < ($1, $2)';
     }
     params.push(limit + 1);
@@ -455,8 +478,7 @@ export class SqlStore implements Store {
     const params: unknown[] = [];
     let where = '';
     if (after !== null) {
-      const [ms, id] = decodeCursor(after, ['number', 'string']);
-      params.push(new Date(ms as number), id);
+      params.push(...cursorKey(after, ['number', 'string']));
       where = 'WHERE (started_at, id) < ($1, $2)';
     }
     params.push(limit + 1);
