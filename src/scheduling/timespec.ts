@@ -152,6 +152,7 @@ export function nextCronFire(expr: string, tz: string, after: Date): Date {
   for (;;) {
     const earlier = parse(fire).prev().getTime();
     if (earlier <= after.getTime() || earlier >= fire.getTime() || offset(earlier) <= offset(earlier - 86400_000)) return fire;
+    if (!parse(after).includesDate(new Date(earlier))) return fire;
     fire = new Date(earlier);
   }
 }
