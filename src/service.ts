@@ -37,6 +37,11 @@ export interface ServiceOptions {
   log?: Logger;
   /** ms between looks for cancel requests of the runs in progress in this process. */
   cancelPollInterval?: number;
+  /**
+   * false: leave the stored default jobs as they are, neither applied nor pruned (the import
+   * command boots so; an empty default-jobs folder would instead prune them all).
+   */
+  defaultJobs?: boolean;
 }
 
 export const version: string = JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')).version;
@@ -45,14 +50,13 @@ export const version: string = JSON.parse(fs.readFileSync(path.join(projectRoot,
 export async function createService(config: Config, options: ServiceOptions = {}): Promise<Service> {
   const log = options.log ?? createLogger(config.logLevel);
   const { doc, yaml } = loadOpenApi();
-  const { store, sql } = await openStore(config);
+  const { store, engine: engineBackend } = await openStore(config);
   let started: Engine | undefined;
   try {
     const catalog = await Catalog.load(config.handlersDir, doc);
     catalog.compile(documentAjv(doc));
 
-    const engine = new Engine(sql, {
-      embedded: config.storeKind === 'embedded',
+    const engine = new Engine(engineBackend, {
       pollInterval: config.pollInterval,
       lockLifetime: config.lockLifetime,
       maxConcurrency: config.concurrency,
@@ -77,11 +81,12 @@ export async function createService(config: Config, options: ServiceOptions = {}
     // Schema creation (ours and Agenda's) and default jobs, one process at a time.
     const defaults = await store.bootLock(async () => {
       await store.migrate();
-      await engine.init();
+      const dispatch = await engine.init();
+      log.info({ store: config.storeKind, dispatch, poll_interval_ms: config.pollInterval }, 'dispatch engine ready');
       if (config.startPaused !== null) await store.setServiceState(config.startPaused ? 'paused' : 'running');
-      return applyDefaultJobs(config.defaultJobsDir, scheduler, store);
+      return options.defaultJobs === false ? null : applyDefaultJobs(config.defaultJobsDir, scheduler, store);
     });
-    log.info({ dir: config.defaultJobsDir, ...defaults }, 'default jobs applied');
+    if (defaults) log.info({ dir: config.defaultJobsDir, ...defaults }, 'default jobs applied');
 
     let worker: WorkerAgent | undefined;
     if (config.worker) {

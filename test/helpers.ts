@@ -8,15 +8,17 @@ import { loadConfig, type Config } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { createService, type Service } from '../src/service.js';
 
-export type StoreName = 'embedded' | 'postgres';
+export type StoreName = 'embedded' | 'postgres' | 'mongodb';
 
 /**
  * The stores a suite runs on: the embedded PGlite always, PostgreSQL when TEST_POSTGRES_URL
- * is set. A store that cannot run is reported as skipped with the reason, never as passed.
+ * is set, MongoDB when TEST_MONGODB_URL is. A store that cannot run is reported as skipped
+ * with the reason, never as passed.
  */
 export const stores: Array<{ name: StoreName; skip: string | false }> = [
   { name: 'embedded', skip: false },
   { name: 'postgres', skip: process.env.TEST_POSTGRES_URL ? false : 'TEST_POSTGRES_URL is not set, so the PostgreSQL leg did not run' },
+  { name: 'mongodb', skip: process.env.TEST_MONGODB_URL ? false : 'TEST_MONGODB_URL is not set, so the MongoDB leg did not run' },
 ];
 
 let skipNoticePrinted = false;
@@ -31,7 +33,7 @@ export async function tempDir(prefix: string): Promise<string> {
   return fs.mkdtemp(path.join(os.tmpdir(), `jobs-service-${prefix}-`));
 }
 
-/** A database of its own for one suite: a fresh data folder, or a fresh PostgreSQL schema. */
+/** A database of its own for one suite: a fresh data folder, PostgreSQL schema or MongoDB database. */
 export interface TestDatabase {
   store: StoreName;
   env: Record<string, string>;
@@ -54,11 +56,44 @@ function embeddedTemplate(): Promise<string> {
   return template;
 }
 
+/**
+ * A MongoDB URL naming another database. When the URL has credentials and no authSource,
+ * they were meant for the database it named (or admin), so that one stays the authSource.
+ */
+export function mongoUrlWithDatabase(url: string, database: string): string {
+  const m = /^(mongodb(?:\+srv)?:\/\/([^/?#]*))(?:\/([^?#]*))?(.*)$/.exec(url);
+  if (!m) throw new Error(`not a MongoDB URL: ${url}`);
+  const [, authority, hosts, path, rest] = m;
+  let query = rest;
+  if (hosts.includes('@') && !/[?&]authSource=/.test(query)) {
+    const source = encodeURIComponent(path ? decodeURIComponent(path) : 'admin');
+    query = query.startsWith('?') ? `?authSource=${source}&${query.slice(1)}` : `?authSource=${source}${query}`;
+  }
+  return `${authority}/${database}${query}`;
+}
+
 export async function testDatabase(store: StoreName): Promise<TestDatabase> {
   if (store === 'embedded') {
     const dir = await tempDir('data');
     await fs.cp(await embeddedTemplate(), dir, { recursive: true });
     return { store, env: { JOBS_DATA_DIR: dir }, drop: () => fs.rm(dir, { recursive: true, force: true }) };
+  }
+  if (store === 'mongodb') {
+    const database = `t_${randomBytes(6).toString('hex')}`;
+    const url = mongoUrlWithDatabase(process.env.TEST_MONGODB_URL!, database);
+    return {
+      store,
+      env: { DATABASE_URL: url },
+      drop: async () => {
+        const { MongoClient } = await import('mongodb');
+        const client = new MongoClient(url, { serverSelectionTimeoutMS: 5000 });
+        try {
+          await client.db(database).dropDatabase();
+        } finally {
+          await client.close();
+        }
+      },
+    };
   }
   const base = process.env.TEST_POSTGRES_URL!;
   const schema = `t_${randomBytes(6).toString('hex')}`;

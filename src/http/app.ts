@@ -89,13 +89,25 @@ function sendProblem(ctx: Koa.Context, p: Problem) {
   };
 }
 
+/** The MongoDB driver's errors for a server it cannot reach (told by name: the driver is loaded only for MongoDB). */
+const mongoDownErrors = new Set([
+  'MongoNetworkError',
+  'MongoNetworkTimeoutError',
+  'MongoServerSelectionError',
+  'MongoServerClosedError',
+  'MongoTopologyClosedError',
+  'MongoNotConnectedError',
+  'MongoClientClosedError',
+]);
+
 /** Connection failures of the database are the service being unavailable, not a bug. */
 function isDatabaseDown(err: unknown): boolean {
   const code = (err as { code?: string })?.code;
   const msg = (err as Error)?.message ?? '';
   return (
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '08006', '08001'].includes(code ?? '') ||
-    /Connection terminated|timeout exceeded when trying to connect|PGlite is closed/i.test(msg)
+    /Connection terminated|timeout exceeded when trying to connect|PGlite is closed/i.test(msg) ||
+    mongoDownErrors.has((err as Error)?.name)
   );
 }
 

@@ -2,14 +2,15 @@ import fs from 'node:fs/promises';
 import pg from 'pg';
 import type { Config } from '../config.js';
 import { ConfigError } from '../config.js';
+import type { EngineBackend } from '../engine/agenda.js';
 import { PGliteClient, PgClient, type SqlClient } from './sql/client.js';
 import { SqlStore } from './sql/sql-store.js';
 import type { Store } from './types.js';
 
 export interface OpenedStore {
   store: Store;
-  /** The SQL connection, for Agenda's PostgreSQL backend on the same database. */
-  sql: SqlClient;
+  /** The same database for the engine: Agenda's backend keeps its rows beside the store's. */
+  engine: EngineBackend;
 }
 
 /**
@@ -27,10 +28,46 @@ export function postgresTarget(url: string): { connectionString: string; schema:
   return { connectionString: u.toString(), schema };
 }
 
-export async function openStore(config: Config): Promise<OpenedStore> {
-  if (config.storeKind === 'mongodb') {
-    throw new ConfigError('DATABASE_URL', 'mongodb:// is not supported by this build; use postgres:// or leave it unset');
+/**
+ * The database a MongoDB URL names: its path (`mongodb://host/NAME?...`), `jobs` when it has
+ * none. Read from the text because the driver's own default is `test` and cannot be told
+ * from a `test` that was written.
+ */
+export function mongoDatabase(url: string): string {
+  const m = /^mongodb(?:\+srv)?:\/\/[^/?#]*(?:\/([^?#]*))?/.exec(url);
+  const name = m?.[1] ? decodeURIComponent(m[1]) : '';
+  if (name === '') return 'jobs';
+  if (/[/\\. "$\0]/.test(name) || name.length > 63) {
+    throw new ConfigError('DATABASE_URL', `'${name}' is not a MongoDB database name`);
   }
+  return name;
+}
+
+async function openMongo(url: string): Promise<OpenedStore> {
+  // Loaded only here: the MongoDB driver costs tens of MB that the other stores do not need.
+  const [{ MongoClient }, { MongoStore }] = await Promise.all([import('mongodb'), import('./mongo/mongo-store.js')]);
+  const database = mongoDatabase(url);
+  const client = new MongoClient(url, { serverSelectionTimeoutMS: 5000 });
+  try {
+    await client.connect();
+    const db = client.db(database);
+    const hello = await db.admin().command({ hello: 1 });
+    // 6.0 (wire version 17) is the first with $in in partial index filters (execution_active_idx, worker_alive_idx).
+    if (typeof hello.maxWireVersion === 'number' && hello.maxWireVersion < 17) {
+      throw new ConfigError('DATABASE_URL', 'the MongoDB server is older than 6.0, the oldest this store supports');
+    }
+    // A replica set member answers with its set's name, a mongos with 'isdbgrid': both have
+    // change streams. A standalone server has neither, and its workers poll.
+    const changeStreams = typeof hello.setName === 'string' || hello.msg === 'isdbgrid';
+    return { store: new MongoStore(client, db), engine: { kind: 'mongo', db, changeStreams } };
+  } catch (err) {
+    await client.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+export async function openStore(config: Config): Promise<OpenedStore> {
+  if (config.storeKind === 'mongodb') return openMongo(config.databaseUrl!);
   let sql: SqlClient;
   if (config.storeKind === 'embedded') {
     await fs.mkdir(config.dataDir, { recursive: true });
@@ -55,5 +92,5 @@ export async function openStore(config: Config): Promise<OpenedStore> {
       }),
     );
   }
-  return { store: new SqlStore(config.storeKind, sql), sql };
+  return { store: new SqlStore(config.storeKind, sql), engine: { kind: 'sql', sql, embedded: config.storeKind === 'embedded' } };
 }
