@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import YAML from 'yaml';
 import { Problem } from './problem.js';
-import type { ScheduleRequest, Scheduler } from './scheduling/core.js';
+import type { ScheduleContext, ScheduleRequest, Scheduler } from './scheduling/core.js';
 import type { Store } from './store/types.js';
 
 /** A default-jobs file that cannot be used: the boot stops with the file, the field and why. */
@@ -22,7 +22,8 @@ const allowed = new Set([
 ]);
 const stringFields = ['job_id', 'handler', 'periodically', 'cron', 'timezone', 'when', 'state', 'concurrency_policy'] as const;
 
-function parseFile(file: string, text: string): ScheduleRequest {
+/** Reads one job file's YAML into a request; the scheduling core validates it further. */
+export function parseFile(file: string, text: string): ScheduleRequest {
   let value: unknown;
   try {
     value = YAML.parse(text);
@@ -52,23 +53,22 @@ function parseFile(file: string, text: string): ScheduleRequest {
   return def as unknown as ScheduleRequest;
 }
 
-export interface DefaultJobsResult {
-  upserted: string[];
-  removed: string[];
+/** The *.yaml / *.yml files of a folder, sorted; throws ENOENT when the folder is missing. */
+export async function jobFileNames(dir: string): Promise<string[]> {
+  return (await fs.readdir(dir)).filter((f) => /\.ya?ml$/i.test(f)).sort();
 }
 
 /**
- * Upserts every job of the default-jobs folder by job_id and removes the jobs that came from
- * files no longer there. All files are checked before anything is written, so a bad file
- * changes nothing.
+ * Parses and validates job files (`names` in `dir`) as the scheduling core would store them,
+ * writing nothing: the first unusable file, or a job_id given twice, throws DefaultJobError.
+ * Shared by the default jobs and the import (src/transfer.ts).
  */
-export async function applyDefaultJobs(dir: string, scheduler: Scheduler, store: Store): Promise<DefaultJobsResult> {
-  let names: string[] = [];
-  try {
-    names = (await fs.readdir(dir)).filter((f) => /\.ya?ml$/i.test(f)).sort();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
+export async function checkJobFiles(
+  dir: string,
+  names: string[],
+  scheduler: Scheduler,
+  contextOf: (file: string) => ScheduleContext,
+): Promise<Array<{ file: string; req: ScheduleRequest }>> {
   const requests: Array<{ file: string; req: ScheduleRequest }> = [];
   const seen = new Map<string, string>();
   for (const file of names) {
@@ -77,7 +77,7 @@ export async function applyDefaultJobs(dir: string, scheduler: Scheduler, store:
     if (other) throw new DefaultJobError(file, 'job_id', `'${req.job_id}' is also the job_id in ${other}`);
     seen.set(req.job_id!, file);
     try {
-      scheduler.buildJob(req, { source: 'file', sourceFile: file, optionsAt: '', kwargsAt: 'kwargs', allowPastWhen: true });
+      scheduler.buildJob(req, contextOf(file));
     } catch (err) {
       if (err instanceof Problem && err.errors?.length) {
         const first = err.errors[0];
@@ -87,11 +87,41 @@ export async function applyDefaultJobs(dir: string, scheduler: Scheduler, store:
     }
     requests.push({ file, req });
   }
+  return requests;
+}
+
+export interface DefaultJobsResult {
+  upserted: string[];
+  removed: string[];
+}
+
+const defaultJobContext = (file: string): ScheduleContext => ({
+  source: 'file',
+  sourceFile: file,
+  optionsAt: '',
+  kwargsAt: 'kwargs',
+  allowPastWhen: true,
+});
+
+/**
+ * Upserts every job of the default-jobs folder by job_id and removes the jobs that came from
+ * files no longer there. All files are checked before anything is written, so a bad file
+ * changes nothing.
+ */
+export async function applyDefaultJobs(dir: string, scheduler: Scheduler, store: Store): Promise<DefaultJobsResult> {
+  let names: string[] = [];
+  try {
+    names = await jobFileNames(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const requests = await checkJobFiles(dir, names, scheduler, defaultJobContext);
   const upserted: string[] = [];
   for (const { file, req } of requests) {
-    await scheduler.upsertJob(req, { source: 'file', sourceFile: file, optionsAt: '', kwargsAt: 'kwargs', allowPastWhen: true });
+    await scheduler.upsertJob(req, defaultJobContext(file));
     upserted.push(req.job_id!);
   }
+  const seen = new Set(upserted);
   const removed: string[] = [];
   for (const { job_id } of await store.listJobsFromFiles()) {
     if (!seen.has(job_id)) {
