@@ -20,3 +20,21 @@ export function decodeCursor(cursor: string, shape: Array<'string' | 'number'>):
   }
   return key as Array<string | number>;
 }
+
+/**
+ * A keyset cursor's key as query values. A key no row can have (a time outside the years 1 to
+ * 9999, PostgreSQL's range, where an invalid Date would be sent as the epoch; or text with a
+ * NUL, which a PostgreSQL text column cannot hold) is not a cursor a store issued: a
+ * CursorError, not a database error, on every store alike.
+ */
+export function cursorKey(cursor: string, shape: Array<'string' | 'number'>): Array<string | Date> {
+  return decodeCursor(cursor, shape).map((v) => {
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) throw new CursorError('is not a cursor this service issued');
+      return v;
+    }
+    const year = new Date(v).getUTCFullYear();
+    if (!(year >= 1 && year <= 9999)) throw new CursorError('is not a cursor this service issued');
+    return new Date(v);
+  });
+}

@@ -19,7 +19,7 @@ import type {
   WorkerState,
 } from '../types.js';
 import { failedStatuses } from '../types.js';
-import { CursorError, decodeCursor, encodeCursor } from '../cursor.js';
+import { cursorKey, encodeCursor } from '../cursor.js';
 
 /** The record types as stored: the id is the document's `_id`, every other field keeps its name. */
 type JobDoc = Omit<JobRecord, 'job_id'> & { _id: string };
@@ -256,23 +256,6 @@ function docToWorker(d: WorkerDoc): WorkerRecord {
 
 const countsOf = <K extends string>(rows: Array<{ _id: K; n: number }>): Partial<Record<K, number>> =>
   Object.fromEntries(rows.map((r) => [r._id, Number(r.n)])) as Partial<Record<K, number>>;
-
-/**
- * A keyset cursor's key, checked by the SQL store's rule so both stores answer alike: a time
- * outside the years 1 to 9999 (PostgreSQL's range, and an invalid Date would be sent as the
- * epoch) or text with a NUL is no cursor this store issued.
- */
-function cursorKey(cursor: string, shape: Array<'string' | 'number'>): Array<string | Date> {
-  return decodeCursor(cursor, shape).map((v) => {
-    if (typeof v === 'string') {
-      if (v.includes('\u0000')) throw new CursorError('is not a cursor this service issued');
-      return v;
-    }
-    const year = new Date(v).getUTCFullYear();
-    if (!(year >= 1 && year <= 9999)) throw new CursorError('is not a cursor this service issued');
-    return new Date(v);
-  });
-}
 
 /**
  * The newest-first keyset condition `(field, _id) < (at, id)`, written as `field <= at` (an

@@ -16,7 +16,7 @@ import type {
   ServiceState,
   Store,
 } from '../types.js';
-import { CursorError, decodeCursor, encodeCursor } from '../cursor.js';
+import { cursorKey, encodeCursor } from '../cursor.js';
 import type { SqlClient } from './client.js';
 import { schemaSql } from './schema.js';
 
@@ -131,24 +131,6 @@ function rowToWorker(r: Row): WorkerRecord {
 
 const countsOf = <K extends string>(rows: Row[], key: string): Partial<Record<K, number>> =>
   Object.fromEntries(rows.map((r) => [r[key] as K, Number(r.n)])) as Partial<Record<K, number>>;
-
-/**
- * A keyset cursor's key as query parameters. A key no row can have (a time outside the years
- * 1 to 9999, all that a timestamptz parameter takes from both pg and PGlite, or text with a
- * NUL, which a text column cannot hold) is not a cursor this store issued: a CursorError,
- * not a database error.
- */
-function cursorKey(cursor: string, shape: Array<'string' | 'number'>): Array<string | Date> {
-  return decodeCursor(cursor, shape).map((v) => {
-    if (typeof v === 'string') {
-      if (v.includes('\u0000')) throw new CursorError('is not a cursor this service issued');
-      return v;
-    }
-    const year = new Date(v).getUTCFullYear();
-    if (!(year >= 1 && year <= 9999)) throw new CursorError('is not a cursor this service issued');
-    return new Date(v);
-  });
-}
 
 function insertSql(table: string, row: Row): { text: string; params: unknown[] } {
   const cols = Object.keys(row);
