@@ -1,12 +1,12 @@
-import { Agenda, InMemoryNotificationChannel, type AgendaBackend, type Job, type NotificationChannel } from 'agenda';
+import { Agenda, type AgendaBackend, type Job, type NotificationChannel } from 'agenda';
 import { PostgresBackend } from '@agendajs/postgres-backend';
 import type { Db } from 'mongodb';
 import type { SqlClient } from '../store/sql/client.js';
+import type { EngineData, Lease } from './lease.js';
+import { SqlDispatcher } from './sql-dispatcher.js';
 
-/** What Agenda keeps for one service job (a schedule row) or one queued run (a run row). */
-export type EngineData = { job_id: string } | { execution_id: string };
-
-export type RunFn = (job: Job<EngineData>) => Promise<void>;
+export type { EngineData, Lease } from './lease.js';
+export type RunFn = (lease: Lease) => Promise<void>;
 
 /**
  * The database Agenda runs on: the store's own, so its rows live beside the service's model.
@@ -16,7 +16,7 @@ export type RunFn = (job: Job<EngineData>) => Promise<void>;
 export type EngineBackend = { kind: 'sql'; sql: SqlClient; embedded: boolean } | { kind: 'mongo'; db: Db; changeStreams: boolean };
 
 /** How a worker hears of a run that is due now, besides polling every pollInterval. */
-export type DispatchMode = 'LISTEN/NOTIFY' | 'in-process channel' | 'change streams' | 'polling';
+export type DispatchMode = 'LISTEN/NOTIFY' | 'change streams' | 'polling';
 
 /** Agenda's collection on MongoDB (its table on PostgreSQL is agenda_jobs too). */
 const mongoCollection = 'agenda_jobs';
@@ -40,6 +40,10 @@ export interface EngineOptions {
 export class Engine {
   private instance?: Agenda;
   private processing = false;
+  private readonly runs = new Map<string, RunFn>();
+  private dispatcher?: SqlDispatcher;
+  /** The NOTIFY channel of this deployment's rows: one per schema, so deployments sharing a database do not wake each other. */
+  private channel = 'jobs_service_due';
 
   constructor(
     private readonly backend: EngineBackend,
@@ -80,6 +84,20 @@ export class Engine {
     this.instance = agenda;
     await agenda.ready;
     await this.createIndexes();
+    const b = this.backend;
+    if (b.kind === 'sql') {
+      const schema = (await b.sql.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]?.s ?? 'public';
+      this.channel = `jobs_service_due_${schema}`.slice(0, 63);
+      this.dispatcher = new SqlDispatcher(b.sql, (lease, handler) => this.runs.get(handler)!(lease), {
+        names: () => [...this.runs.keys()],
+        maxConcurrency: options.maxConcurrency,
+        pollInterval: options.pollInterval,
+        lockLifetime: options.lockLifetime,
+        workerName: options.name,
+        channel: this.channel,
+        onError: options.onError,
+      });
+    }
     return mode;
   }
 
@@ -93,10 +111,9 @@ export class Engine {
       if (!b.changeStreams) return { backend, mode: 'polling' };
       return { backend, channel: new MongoChangeStreamNotificationChannel({ db: b.db, collection: mongoCollection }), mode: 'change streams' };
     }
-    // PGlite has no LISTEN/NOTIFY across processes; the embedded store is one process, so
-    // an in-memory channel gives the same immediate dispatch.
-    const backend = new PostgresBackend({ pool: b.sql.agendaPool, disableNotifications: b.embedded });
-    if (b.embedded) return { backend, channel: new InMemoryNotificationChannel(), mode: 'in-process channel' };
+    // On SQL the engine claims rows itself (SqlDispatcher) and wakes on its own NOTIFY;
+    // Agenda's processor and its channel stay off. PGlite delivers NOTIFY within its process.
+    const backend = new PostgresBackend({ pool: b.sql.agendaPool, disableNotifications: true });
     return { backend, mode: 'LISTEN/NOTIFY' };
   }
 
@@ -126,7 +143,24 @@ export class Engine {
   }
 
   define(handler: string, run: RunFn) {
-    this.agenda.define<EngineData>(handler, run, { lockLifetime: this.options.lockLifetime });
+    this.runs.set(handler, run);
+    if (this.backend.kind !== 'mongo') return;
+    // Agenda's processor runs MongoDB rows; its Job is the lease.
+    this.agenda.define<EngineData>(
+      handler,
+      (job: Job<EngineData>) =>
+        run({
+          data: job.attrs.data,
+          get nextRunAt() {
+            return job.attrs.nextRunAt ?? null;
+          },
+          set nextRunAt(at: Date | null) {
+            job.attrs.nextRunAt = at;
+          },
+          touch: () => job.touch(),
+        }),
+      { lockLifetime: this.options.lockLifetime },
+    );
   }
 
   get lockLifetime() {
@@ -136,14 +170,16 @@ export class Engine {
   async startProcessing() {
     if (this.processing) return;
     this.processing = true;
-    await this.agenda.start();
+    if (this.dispatcher) await this.dispatcher.start();
+    else await this.agenda.start();
   }
 
   /** Stops taking new runs; runs in progress go on to their end. */
   async stopProcessing() {
     if (!this.processing) return;
     this.processing = false;
-    await this.agenda.stop(false);
+    if (this.dispatcher) await this.dispatcher.stop();
+    else await this.agenda.stop(false);
   }
 
   get isProcessing() {
@@ -155,51 +191,117 @@ export class Engine {
    * is paused. A job with no next run has no row.
    */
   async scheduleJob(jobId: string, handler: string, nextRunAt: Date | null, disabled: boolean) {
-    if (nextRunAt === null) {
-      await this.removeJob(jobId);
-      return;
-    }
-    if (this.backend.kind === 'mongo') {
-      // MongoJobRepository saves a unique job with $set of every field, lockedAt: null among
-      // them, which would unlock a row a worker is firing right now (PostgreSQL's update
-      // leaves the lock alone). An existing row only needs its next run and its state; the
-      // save below is for a new row. agenda_jobs_service_job_idx.
-      const r = await this.backend.db
-        .collection(mongoCollection)
-        .updateOne({ name: handler, 'data.job_id': jobId }, { $set: { nextRunAt, disabled } });
-      if (r.matchedCount === 1) return;
-    }
-    const job = this.agenda.create<EngineData>(handler, { job_id: jobId });
-    job.unique({ 'data.job_id': jobId });
-    job.schedule(nextRunAt);
-    if (disabled) job.disable();
-    else job.enable();
-    await job.save();
+    await this.scheduleJobs([{ jobId, handler, nextRunAt, disabled }]);
   }
 
-  /**
-   * A data filter is containment on PostgreSQL (data @> ...) and dotted keys on MongoDB
-   * ('data.job_id': ...): either matches the one row, by agenda_jobs_service_job_idx on
-   * MongoDB and agenda_jobs_data_idx (GIN) on PostgreSQL.
-   */
+  /** scheduleJob for many jobs: on SQL one statement for all of them. */
+  async scheduleJobs(rows: Array<{ jobId: string; handler: string; nextRunAt: Date | null; disabled: boolean }>) {
+    const b = this.backend;
+    // One row per job, the last word winning (an upsert cannot touch a row twice).
+    rows = [...new Map(rows.map((r) => [r.jobId, r])).values()];
+    const gone = rows.filter((r) => r.nextRunAt === null);
+    const kept = rows.filter((r) => r.nextRunAt !== null);
+    if (b.kind === 'sql') {
+      if (gone.length) {
+        await b.sql.query(`DELETE FROM agenda_jobs WHERE data ? 'job_id' AND data->>'job_id' = ANY($1::text[])`, [gone.map((r) => r.jobId)]);
+      }
+      if (kept.length === 0) return;
+      // Agenda's unique save looks the row up by a parameterised JSON path, which no index
+      // serves; this upsert goes straight to agenda_jobs_service_job_idx. A row locked by a
+      // fire under way keeps its lock.
+      await b.sql.query(
+        `WITH up AS (
+           INSERT INTO agenda_jobs (name, next_run_at, data, disabled, type, priority)
+           SELECT v.name, v.at, jsonb_build_object('job_id', v.job_id), v.disabled, 'normal', 0
+             FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::boolean[]) AS v(job_id, name, at, disabled)
+           ON CONFLICT ((data->>'job_id')) WHERE data ? 'job_id'
+           DO UPDATE SET name = EXCLUDED.name, next_run_at = EXCLUDED.next_run_at, disabled = EXCLUDED.disabled
+           RETURNING next_run_at, disabled
+         )
+         ${this.notifyWhenDue('up')}`,
+        [kept.map((r) => r.jobId), kept.map((r) => r.handler), kept.map((r) => r.nextRunAt), kept.map((r) => r.disabled), this.soon()],
+      );
+      return;
+    }
+    for (const r of gone) await this.removeJob(r.jobId);
+    for (const { jobId, handler, nextRunAt, disabled } of kept) {
+      // MongoJobRepository saves a unique job with $set of every field, lockedAt: null among
+      // them, which would unlock a row a worker is firing right now. An existing row only
+      // needs its next run and its state; the save below is for a new row.
+      // agenda_jobs_service_job_idx.
+      const r = await b.db.collection(mongoCollection).updateOne({ name: handler, 'data.job_id': jobId }, { $set: { nextRunAt, disabled } });
+      if (r.matchedCount === 1) continue;
+      const job = this.agenda.create<EngineData>(handler, { job_id: jobId });
+      job.unique({ 'data.job_id': jobId });
+      job.schedule(nextRunAt!);
+      if (disabled) job.disable();
+      else job.enable();
+      await job.save();
+    }
+  }
+
+  /** Rows due before this are announced at once; later ones are found by the poll. */
+  private soon() {
+    return new Date(Date.now() + this.options.pollInterval);
+  }
+
+  /** A SELECT after a CTE `name` of written rows that sends one NOTIFY when any is due soon ($5). */
+  private notifyWhenDue(name: string, soonParam = '$5') {
+    return `SELECT pg_notify('${this.channel}', '') FROM (SELECT 1 FROM ${name} WHERE NOT ${name}.disabled AND ${name}.next_run_at <= ${soonParam} LIMIT 1) due`;
+  }
+
+  /** Removes a job's schedule row: agenda_jobs_service_job_idx. */
   async removeJob(jobId: string) {
+    const b = this.backend;
+    if (b.kind === 'sql') {
+      await b.sql.query(`DELETE FROM agenda_jobs WHERE data ? 'job_id' AND data->>'job_id' = $1`, [jobId]);
+      return;
+    }
     await this.agenda.cancel({ data: { job_id: jobId } });
   }
 
-  /** Removes the row of a queued run (it was cancelled before it started); agenda_jobs_run_idx on MongoDB. */
+  /** Removes the row of a queued run (it was cancelled before it started): agenda_jobs_data_idx (GIN) on SQL, agenda_jobs_run_idx on MongoDB. */
   async removeRun(executionId: string) {
+    const b = this.backend;
+    if (b.kind === 'sql') {
+      await b.sql.query(`DELETE FROM agenda_jobs WHERE data @> jsonb_build_object('execution_id', $1::text)`, [executionId]);
+      return;
+    }
     await this.agenda.cancel({ data: { execution_id: executionId } });
   }
 
   /** Queues one run of a handler for an execution record already stored as `queued`. */
   async enqueueRun(handler: string, executionId: string, at: Date = new Date()) {
-    const job = this.agenda.create<EngineData>(handler, { execution_id: executionId });
-    job.schedule(at);
-    await job.save();
+    await this.enqueueRuns([{ handler, executionId, at }]);
+  }
+
+  /** enqueueRun for many runs: on SQL one statement for all of them. */
+  async enqueueRuns(runs: Array<{ handler: string; executionId: string; at: Date }>) {
+    if (runs.length === 0) return;
+    const b = this.backend;
+    if (b.kind === 'sql') {
+      await b.sql.query(
+        `WITH ins AS (
+           INSERT INTO agenda_jobs (name, next_run_at, data, disabled, type, priority)
+           SELECT v.name, v.at, jsonb_build_object('execution_id', v.id), FALSE, 'normal', 0
+             FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS v(id, name, at)
+           RETURNING next_run_at, disabled
+         )
+         ${this.notifyWhenDue('ins', '$4')}`,
+        [runs.map((r) => r.executionId), runs.map((r) => r.handler), runs.map((r) => r.at), this.soon()],
+      );
+      return;
+    }
+    for (const r of runs) {
+      const job = this.agenda.create<EngineData>(r.handler, { execution_id: r.executionId });
+      job.schedule(r.at);
+      await job.save();
+    }
   }
 
   async close() {
     this.processing = false;
+    await this.dispatcher?.close();
     await this.instance?.stop(false);
   }
 }

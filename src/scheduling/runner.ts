@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Job } from 'agenda';
 import type { Catalog } from '../catalog.js';
-import type { EngineData, Engine } from '../engine/agenda.js';
+import type { Engine, Lease } from '../engine/agenda.js';
 import type { HandlerContext, Handler, RunLogger } from '../handlers/types.js';
 import type { Logger } from '../log.js';
 import {
@@ -83,7 +82,7 @@ export class Runner {
   /** Registers one Agenda definition per handler of the catalog. */
   defineAll() {
     for (const name of this.catalog.names()) {
-      this.engine.define(name, (job) => this.dispatch(job));
+      this.engine.define(name, (lease) => this.dispatch(lease));
     }
   }
 
@@ -96,11 +95,11 @@ export class Runner {
     return job.timeout ?? this.catalog.get(job.handler)?.timeout ?? this.options.defaultTimeout;
   }
 
-  private async dispatch(agendaJob: Job<EngineData>) {
-    const data = agendaJob.attrs.data;
+  private async dispatch(lease: Lease) {
+    const data = lease.data;
     try {
-      if ('execution_id' in data) await this.runQueued(agendaJob, data.execution_id);
-      else await this.fire(agendaJob, data.job_id);
+      if ('execution_id' in data) await this.runQueued(lease, data.execution_id);
+      else await this.fire(lease, data.job_id);
     } catch (err) {
       // A store failure mid-run: log it; the run record, if any, keeps its last state and
       // is settled as lost if this worker goes away.
@@ -108,7 +107,7 @@ export class Runner {
     }
   }
 
-  private async fire(agendaJob: Job<EngineData>, jobId: string) {
+  private async fire(lease: Lease, jobId: string) {
     const job = await this.store.getJob(jobId);
     if (!job) {
       // The job was deleted after Agenda locked its row: drop the orphan row.
@@ -120,11 +119,11 @@ export class Runner {
     // Agenda may hand back a row whose lock expired (its worker died) although the fire was
     // consumed already: the job's own next run says what is really due.
     if (job.next_run_at === null) {
-      agendaJob.attrs.nextRunAt = null;
+      lease.nextRunAt = null;
       return;
     }
     if (job.next_run_at.getTime() > now.getTime() + 1000) {
-      agendaJob.attrs.nextRunAt = job.next_run_at;
+      lease.nextRunAt = job.next_run_at;
       return;
     }
     const due = job.next_run_at;
@@ -132,8 +131,8 @@ export class Runner {
     const next = nextFireAfter(recurrence, due, now);
     // Agenda sees the row as one-shot; give it our next fire and persist it with the lock
     // refresh before anything else, so the job keeps its schedule even if this process dies.
-    agendaJob.attrs.nextRunAt = next;
-    await agendaJob.touch();
+    lease.nextRunAt = next;
+    await lease.touch();
     await this.store.updateJob(job.job_id, { next_run_at: next });
 
     const base = this.newExecution(job, { trigger: 'schedule', scheduled_at: due, created_at: now });
@@ -156,7 +155,7 @@ export class Runner {
       const execution: ExecutionRecord = { ...base, status: 'running', started_at: now, worker_id: this.workerId };
       await this.store.insertExecution(execution);
       await this.store.updateJob(job.job_id, { last_run_at: now, last_status: 'running' });
-      await this.execute(execution, agendaJob);
+      await this.execute(execution, lease);
       return;
     }
     // Periodic fires queue their run on a row of its own, so the schedule row is free to
@@ -171,7 +170,7 @@ export class Runner {
     this.log.info({ job_id: execution.job_id, due: execution.scheduled_at, reason }, 'run missed');
   }
 
-  private async runQueued(agendaJob: Job<EngineData>, executionId: string) {
+  private async runQueued(lease: Lease, executionId: string) {
     const now = new Date();
     const queued = await this.store.getExecution(executionId);
     if (!queued || queued.status !== 'queued') return;
@@ -190,12 +189,12 @@ export class Runner {
     if (execution.job_id && execution.trigger !== 'flow') {
       await this.store.updateJob(execution.job_id, { last_run_at: now, last_status: 'running' });
     }
-    await this.execute(execution, agendaJob);
+    await this.execute(execution, lease);
   }
 
   /** Runs the handler of a stored `running` execution and records how it ended. */
-  private async execute(execution: ExecutionRecord, agendaJob: Job<EngineData>): Promise<ExecutionStatus> {
-    const p = this.executeAndRecord(execution, agendaJob);
+  private async execute(execution: ExecutionRecord, lease: Lease): Promise<ExecutionStatus> {
+    const p = this.executeAndRecord(execution, lease);
     this.inFlight.add(p);
     try {
       return await p;
@@ -204,7 +203,7 @@ export class Runner {
     }
   }
 
-  private async executeAndRecord(execution: ExecutionRecord, agendaJob: Job<EngineData>): Promise<ExecutionStatus> {
+  private async executeAndRecord(execution: ExecutionRecord, lease: Lease): Promise<ExecutionStatus> {
     const handler = this.catalog.get(execution.handler);
     const started = execution.started_at ?? new Date();
     const output: string[] = [];
@@ -217,7 +216,7 @@ export class Runner {
     // Keeps the Agenda lock alive under long runs (so no other worker starts this row
     // again) and writes buffered output as the run goes.
     const heartbeat = setInterval(() => {
-      agendaJob.touch().catch(() => undefined);
+      lease.touch().catch(() => undefined);
       flush().catch(() => undefined);
     }, Math.max(250, Math.floor(this.engine.lockLifetime / 3)));
     heartbeat.unref();
@@ -336,7 +335,7 @@ export class Runner {
   async enqueue(executions: ExecutionRecord[]) {
     if (executions.length === 0) return;
     await this.store.insertExecutions(executions);
-    for (const e of executions) await this.engine.enqueueRun(e.handler, e.id, e.scheduled_at);
+    await this.engine.enqueueRuns(executions.map((e) => ({ handler: e.handler, executionId: e.id, at: e.scheduled_at })));
   }
 
   /**

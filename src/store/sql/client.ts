@@ -13,6 +13,11 @@ export interface SqlClient {
   /** Runs `fn` while holding a database-wide advisory lock, so processes take turns. */
   withLock<T>(key: number, fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /**
+   * Calls `onNotify` for each NOTIFY on `channel` (and once after a lost connection comes
+   * back, since notifications sent meanwhile are gone). Resolves with a function that stops.
+   */
+  listen(channel: string, onNotify: () => void, onError: (err: Error) => void): Promise<() => Promise<void>>;
   /** A `pg.Pool`-shaped object for Agenda's PostgreSQL backend on the same database. */
   readonly agendaPool: pg.Pool;
 }
@@ -46,6 +51,7 @@ export class PgClient implements SqlClient {
       transaction: (inner) => inner(tx),
       withLock: (_key, fn) => fn(),
       close: async () => undefined,
+      listen: () => Promise.reject(new Error('LISTEN inside a transaction')),
     };
     try {
       await conn.query('BEGIN');
@@ -72,6 +78,48 @@ export class PgClient implements SqlClient {
     } finally {
       conn.release();
     }
+  }
+
+  /** A connection of its own, outside the pool, holds the LISTEN; it reconnects when lost. */
+  async listen(channel: string, onNotify: () => void, onError: (err: Error) => void): Promise<() => Promise<void>> {
+    let stopped = false;
+    let client: pg.Client | undefined;
+    let retry: NodeJS.Timeout | undefined;
+    const connect = async (): Promise<void> => {
+      const c = new pg.Client(this.pool.options);
+      client = c;
+      const lost = (err?: Error) => {
+        if (client !== c) return;
+        client = undefined;
+        c.removeAllListeners('notification');
+        c.end().catch(() => undefined);
+        if (stopped) return;
+        if (err) onError(err);
+        retry = setTimeout(() => connect().then(onNotify, () => undefined), 1000);
+        retry.unref();
+      };
+      c.on('error', lost);
+      c.on('end', () => lost());
+      c.on('notification', (msg) => {
+        if (msg.channel === channel) onNotify();
+      });
+      try {
+        await c.connect();
+        await c.query(`LISTEN "${channel}"`);
+      } catch (err) {
+        lost(err as Error);
+        throw err;
+      }
+    };
+    // A first failure is retried like a lost connection; polling covers the gap.
+    await connect().catch(() => undefined);
+    return async () => {
+      stopped = true;
+      clearTimeout(retry);
+      const c = client;
+      client = undefined;
+      await c?.end().catch(() => undefined);
+    };
   }
 
   async close() {
@@ -133,6 +181,13 @@ export class PGliteClient implements SqlClient {
     await this.db.exec(text);
   }
 
+  async listen(channel: string, onNotify: () => void): Promise<() => Promise<void>> {
+    const unsubscribe = await this.db.listen(channel, () => onNotify());
+    return async () => {
+      if (!this.db.closed) await unsubscribe();
+    };
+  }
+
   /** One process owns an embedded database: there is nobody to take turns with. */
   withLock<T>(_key: number, fn: () => Promise<T>): Promise<T> {
     return fn();
@@ -147,6 +202,7 @@ export class PGliteClient implements SqlClient {
         transaction: (inner) => inner(tx),
         withLock: (_key, fn) => fn(),
         close: async () => undefined,
+        listen: () => Promise.reject(new Error('LISTEN inside a transaction')),
       };
       return fn(tx);
     });

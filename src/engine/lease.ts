@@ -1,0 +1,14 @@
+/** What the engine keeps for one service job (a schedule row) or one queued run (a run row). */
+export type EngineData = { job_id: string } | { execution_id: string };
+
+/**
+ * A row the engine locked for this process, as the run wrapper sees it. `nextRunAt` starts
+ * null: a row left so is removed when its run ends (a one-shot fire, a queued run); the
+ * wrapper sets it to keep the row for its next fire. `touch` renews the lock and stores a
+ * next run already set, so the schedule survives this process dying mid-run.
+ */
+export interface Lease {
+  readonly data: EngineData;
+  nextRunAt: Date | null;
+  touch(): Promise<void>;
+}

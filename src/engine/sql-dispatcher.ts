@@ -1,0 +1,265 @@
+import type { SqlClient } from '../store/sql/client.js';
+import type { EngineData, Lease } from './lease.js';
+
+export interface SqlDispatcherOptions {
+  /** Handlers this process runs: only their rows are claimed. */
+  names: () => string[];
+  maxConcurrency: number;
+  /** Longest sleep between two looks at the table, in ms. */
+  pollInterval: number;
+  /** A lock older than this was taken by a process that died; its row is claimed again. */
+  lockLifetime: number;
+  /** Written to last_modified_by, as Agenda does. */
+  workerName: string;
+  /** The LISTEN/NOTIFY channel that says a row became due (schema-qualified). */
+  channel: string;
+  onError: (err: Error, where: string) => void;
+}
+
+interface Claimed {
+  id: string;
+  name: string;
+  data: EngineData;
+  next_run_at: Date | null;
+}
+
+/** What the end of a run does to its row: remove it, or unlock it at its next fire. */
+interface Completion {
+  id: string;
+  claimedAt: Date | null;
+  nextRunAt: Date | null;
+}
+
+/**
+ * Claims due rows of Agenda's table in batches and hands them to the run wrapper.
+ *
+ * Agenda's own processor on PostgreSQL locks one row per query and waits for each answer
+ * before asking for the next, which caps a process at a few hundred runs per second
+ * whatever the concurrency. This claims up to the free concurrency in one statement
+ * (`FOR UPDATE SKIP LOCKED`, so workers never take the same row) and writes the ends of
+ * runs back in batches. The rows, their columns and the lock rules are Agenda's: a row is
+ * due when unlocked and `next_run_at` has passed, or when its lock is older than the lock
+ * lifetime (its worker died).
+ */
+export class SqlDispatcher {
+  private running = 0;
+  private started = false;
+  private timer?: NodeJS.Timeout;
+  private wakeAt = Infinity;
+  private cycle?: Promise<void>;
+  private again = false;
+  private pending: Completion[] = [];
+  private flushing?: Promise<void>;
+  private unlisten?: () => Promise<void>;
+  private readonly idle = new Set<() => void>();
+
+  constructor(
+    private readonly sql: SqlClient,
+    private readonly run: (lease: Lease, handler: string) => Promise<void>,
+    private readonly options: SqlDispatcherOptions,
+  ) {}
+
+  get active() {
+    return this.running;
+  }
+
+  async start() {
+    if (this.started) return;
+    this.started = true;
+    this.unlisten ??= await this.sql.listen(this.options.channel, () => this.wake(0), (err) => this.options.onError(err, 'notification channel'));
+    this.wake(0);
+  }
+
+  /** Stops claiming; runs in progress go on, and their rows are still written back. */
+  async stop() {
+    this.started = false;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.wakeAt = Infinity;
+    await this.cycle;
+  }
+
+  async close() {
+    await this.stop();
+    await this.unlisten?.();
+    this.unlisten = undefined;
+    await this.settled();
+    await this.flushing;
+    await this.flush();
+  }
+
+  /** Resolves once no run of this dispatcher is under way. */
+  private settled(): Promise<void> {
+    if (this.running === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idle.add(resolve));
+  }
+
+  /** Looks at the table in `delay` ms, or sooner if a look was planned already. */
+  wake(delay: number) {
+    if (!this.started) return;
+    const at = Date.now() + Math.max(0, delay);
+    if (at >= this.wakeAt) return;
+    clearTimeout(this.timer);
+    this.wakeAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.wakeAt = Infinity;
+      this.loop();
+    }, Math.max(0, delay));
+    this.timer.unref();
+  }
+
+  private loop() {
+    if (this.cycle) {
+      this.again = true;
+      return;
+    }
+    this.cycle = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.claimCycle();
+        } while (this.again && this.started);
+      } catch (err) {
+        this.options.onError(err as Error, 'claim');
+        this.wake(this.options.pollInterval);
+      } finally {
+        this.cycle = undefined;
+      }
+    })();
+  }
+
+  private async claimCycle() {
+    if (!this.started) return;
+    const free = this.options.maxConcurrency - this.running;
+    const names = this.options.names();
+    if (free <= 0 || names.length === 0) return; // a run's end wakes the loop again
+    const now = new Date();
+    const rows = await this.claim(names, now, free);
+    for (const row of rows) this.start1(row);
+    if (rows.length === free) {
+      // Full batch: more may be due right now.
+      this.again = true;
+      return;
+    }
+    const next = await this.nextDue(names);
+    const until = next === null ? this.options.pollInterval : Math.min(this.options.pollInterval, next.getTime() - Date.now());
+    this.wake(until);
+  }
+
+  /**
+   * One statement claims up to `limit` rows: those due now in next_run_at order
+   * (agenda_jobs_find_and_lock_idx) and those whose lock expired (agenda_jobs_locked_at_idx).
+   */
+  private async claim(names: string[], now: Date, limit: number): Promise<Claimed[]> {
+    const deadline = new Date(now.getTime() - this.options.lockLifetime);
+    const r = await this.sql.query<Claimed>(
+      `WITH stale AS (
+         SELECT id FROM agenda_jobs
+          WHERE locked_at <= $3 AND name = ANY($1::text[]) AND disabled = FALSE
+          LIMIT $4 FOR UPDATE SKIP LOCKED
+       ), due AS (
+         SELECT id FROM agenda_jobs
+          WHERE name = ANY($1::text[]) AND disabled = FALSE AND locked_at IS NULL AND next_run_at <= $2
+          ORDER BY next_run_at LIMIT $4 FOR UPDATE SKIP LOCKED
+       )
+       UPDATE agenda_jobs a SET locked_at = $2, last_run_at = $2, last_modified_by = $5
+        WHERE a.id IN (SELECT id FROM (SELECT id FROM stale UNION ALL SELECT id FROM due) c LIMIT $4)
+       RETURNING a.id::text AS id, a.name, a.data, a.next_run_at`,
+      [names, now, deadline, limit, this.options.workerName],
+    );
+    return r.rows;
+  }
+
+  /** The earliest unlocked due time among this process's handlers, one index probe per handler. */
+  private async nextDue(names: string[]): Promise<Date | null> {
+    const r = await this.sql.query<{ at: Date | null }>(
+      `SELECT min(x.next_run_at) AS at
+         FROM unnest($1::text[]) AS n(name)
+         CROSS JOIN LATERAL (
+           SELECT next_run_at FROM agenda_jobs a
+            WHERE a.name = n.name AND a.disabled = FALSE AND a.next_run_at IS NOT NULL AND a.locked_at IS NULL
+            ORDER BY a.next_run_at LIMIT 1
+         ) x`,
+      [names],
+    );
+    const at = r.rows[0]?.at;
+    return at ? new Date(at) : null;
+  }
+
+  private start1(row: Claimed) {
+    this.running += 1;
+    const claimed = row.next_run_at ? new Date(row.next_run_at) : null;
+    // As with Agenda, a row fired is gone once its run ends unless the wrapper gives it a
+    // next run; a lock refresh keeps the stored time until then.
+    const lease: Lease = {
+      data: row.data,
+      nextRunAt: null,
+      touch: async () => {
+        await this.sql.query('UPDATE agenda_jobs SET locked_at = $2, next_run_at = COALESCE($3, next_run_at) WHERE id = $1::uuid', [
+          row.id,
+          new Date(),
+          lease.nextRunAt,
+        ]);
+      },
+    };
+    void this.run(lease, row.name)
+      .catch((err) => this.options.onError(err as Error, 'run'))
+      .finally(() => this.complete({ id: row.id, claimedAt: claimed, nextRunAt: lease.nextRunAt }));
+  }
+
+  private complete(c: Completion) {
+    this.pending.push(c);
+    this.running -= 1;
+    if (this.running === 0) {
+      for (const resolve of this.idle) resolve();
+      this.idle.clear();
+    }
+    this.scheduleFlush();
+    this.wake(0);
+  }
+
+  /** Ends of runs that arrive together are written together, one flush at a time. */
+  private scheduleFlush() {
+    if (this.flushing) return;
+    this.flushing = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.flush())
+      .catch((err) => this.options.onError(err as Error, 'complete'))
+      .finally(() => {
+        this.flushing = undefined;
+        if (this.pending.length) this.scheduleFlush();
+      });
+  }
+
+  /**
+   * Writes back the rows of finished runs in two statements: rows with no next run are
+   * deleted, unless their next_run_at was changed under the run (a job rescheduled while it
+   * ran), which are only unlocked; the others are unlocked at their next fire.
+   */
+  private async flush() {
+    const batch = this.pending.splice(0, this.pending.length);
+    if (batch.length === 0) return;
+    const done = batch.filter((c) => c.nextRunAt === null);
+    const again = batch.filter((c) => c.nextRunAt !== null);
+    const now = new Date();
+    if (done.length) {
+      await this.sql.query(
+        `WITH gone AS (
+           DELETE FROM agenda_jobs a USING unnest($1::uuid[], $2::timestamptz[]) AS v(id, claimed)
+            WHERE a.id = v.id AND a.next_run_at IS NOT DISTINCT FROM v.claimed
+           RETURNING a.id
+         )
+         UPDATE agenda_jobs SET locked_at = NULL, last_finished_at = $3
+          WHERE id = ANY($1::uuid[]) AND id NOT IN (SELECT id FROM gone)`,
+        [done.map((c) => c.id), done.map((c) => c.claimedAt), now],
+      );
+    }
+    if (again.length) {
+      await this.sql.query(
+        `UPDATE agenda_jobs a SET locked_at = NULL, next_run_at = v.next, last_finished_at = $3
+           FROM unnest($1::uuid[], $2::timestamptz[]) AS v(id, next) WHERE a.id = v.id`,
+        [again.map((c) => c.id), again.map((c) => c.nextRunAt), now],
+      );
+    }
+  }
+}
