@@ -34,7 +34,7 @@ const store = args.store as 'postgres' | 'embedded';
 const runs = Number(args.runs);
 const repeat = Number(args.repeat);
 const baseUrl = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const concurrency = 20;
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 20);
 const pollMs = 100;
 
 interface Target {

@@ -16,6 +16,7 @@ import { openStore } from '../src/store/index.js';
 import { CursorError, encodeCursor } from '../src/store/cursor.js';
 import {
   executionStatuses,
+  type ExecutionEnd,
   type ExecutionFilter,
   type ExecutionRecord,
   type ExecutionStatus,
@@ -205,7 +206,7 @@ function fullExecution(id: string, era: number, i: number, over: Partial<Executi
 function failure(id: string, era: number, i: number, over: Partial<FailureRecord> = {}): FailureRecord {
   return {
     id,
-    failed_job_id: 'fx-job',
+    failed_job_id: 'nf-job',
     execution_id: `${id}-run`,
     handler: 'echo',
     kwargs: kwargsOf(id),
@@ -388,6 +389,27 @@ for (const { name, skip } of stores) {
         assert.deepEqual(await store.getJob('rt-full'), full);
         assert.deepEqual(await store.getJob('rt-sparse'), sparse);
         assert.equal(await store.getJob('rt-none'), null);
+      });
+
+      it('getJobs returns the jobs of the ids that exist; updateJobs patches each job with its own fields', async () => {
+        const jobs = range(5).map((i) => (i % 2 ? fullJob : job)(`nj-${i}`, 1));
+        for (const j of jobs) assert.equal(await store.insertJob(j), true);
+        assert.deepEqual(await store.getJobs([]), []);
+        const got = await store.getJobs(['nj-3', 'nj-none', 'nj-0', 'nj-4']);
+        assert.deepEqual(got.sort((a, b) => compareText(a.job_id, b.job_id)), [jobs[0], jobs[3], jobs[4]]);
+
+        await store.updateJobs([]);
+        await store.updateJobs([
+          { job_id: 'nj-0', patch: { next_run_at: null, last_run_at: at(2, 1), last_status: 'running', updated_at: at(2, 1) } },
+          { job_id: 'nj-1', patch: { next_run_at: at(3), updated_at: at(2, 2) } },
+          { job_id: 'nj-2', patch: { last_status: 'missed', kwargs: { deep: { list: [1, 'two'] } }, updated_at: at(2, 3) } },
+          { job_id: 'nj-none', patch: { last_status: 'failed' } },
+        ]);
+        assert.deepEqual(await store.getJob('nj-0'), { ...jobs[0], next_run_at: null, last_run_at: at(2, 1), last_status: 'running', updated_at: at(2, 1) });
+        assert.deepEqual(await store.getJob('nj-1'), { ...jobs[1], next_run_at: at(3), updated_at: at(2, 2) });
+        assert.deepEqual(await store.getJob('nj-2'), { ...jobs[2], last_status: 'missed', kwargs: { deep: { list: [1, 'two'] } }, updated_at: at(2, 3) });
+        assert.deepEqual(await store.getJob('nj-3'), jobs[3], 'a job not in the batch is untouched');
+        assert.equal(await store.getJob('nj-none'), null, 'an unknown id creates nothing');
       });
 
       it('upsertJob inserts, then replaces the definition keeping created_at, last_run_at and last_status', async () => {
@@ -592,6 +614,82 @@ for (const { name, skip } of stores) {
         assert.deepEqual(await store.getExecution('tx-one'), { ...running, status: 'succeeded', finished_at: at(1, 33), duration_ms: 1000 });
         assert.equal(await store.transitionExecution('tx-one', 'running', { status: 'lost' }), false);
         assert.equal(await store.transitionExecution('tx-none', 'queued', { status: 'running' }), false);
+      });
+
+      it('getExecutions, activeExecutionsOf and transitionExecutions work on many runs at once', async () => {
+        const runs = [
+          execution('mx-q1', 1, 70, { job_id: 'mx-a', status: 'queued' }),
+          execution('mx-r1', 1, 71, { job_id: 'mx-a', status: 'running' }),
+          execution('mx-s1', 1, 72, { job_id: 'mx-a', status: 'succeeded' }),
+          execution('mx-q2', 1, 73, { job_id: 'mx-b', status: 'queued' }),
+          execution('mx-q3', 1, 74, { job_id: 'mx-c', status: 'queued' }),
+        ];
+        await store.insertExecutions(runs);
+        assert.deepEqual(await store.getExecutions([]), []);
+        const got = await store.getExecutions(['mx-q3', 'mx-none', 'mx-q1']);
+        assert.deepEqual(got.sort((a, b) => compareText(a.id, b.id)), [runs[0], runs[4]]);
+        assert.deepEqual(await store.activeExecutionsOf([]), []);
+        assert.deepEqual(
+          (await store.activeExecutionsOf(['mx-a', 'mx-b', 'mx-none'])).map((e) => e.id).sort(),
+          ['mx-q1', 'mx-q2', 'mx-r1'],
+        );
+
+        assert.deepEqual(await store.transitionExecutions('queued', []), []);
+        const moved = await store.transitionExecutions('queued', [
+          { id: 'mx-q1', patch: { status: 'running', started_at: at(1, 80), worker_id: 'mx-w' } },
+          { id: 'mx-r1', patch: { status: 'running', started_at: at(1, 81), worker_id: 'mx-other' } },
+          { id: 'mx-q2', patch: { status: 'cancelled', finished_at: at(1, 82), error: 'e' } },
+          { id: 'mx-none', patch: { status: 'running' } },
+        ]);
+        assert.deepEqual(moved.sort(), ['mx-q1', 'mx-q2'], 'only runs still queued move');
+        assert.deepEqual(await store.getExecution('mx-q1'), { ...runs[0], status: 'running', started_at: at(1, 80), worker_id: 'mx-w' });
+        assert.deepEqual(await store.getExecution('mx-r1'), runs[1], 'a run in another status is untouched');
+        assert.deepEqual(await store.getExecution('mx-q2'), { ...runs[3], status: 'cancelled', finished_at: at(1, 82), error: 'e' });
+        const again = await Promise.all(range(5).map((w) => store.transitionExecutions('queued', [{ id: 'mx-q3', patch: { status: 'running', worker_id: `mx-w${w}` } }])));
+        assert.equal(again.filter((ids) => ids.length === 1).length, 1, 'of 5 concurrent batch claims of one run exactly one wins');
+      });
+
+      it('finishExecutions ends running runs only, with their last output and their jobs\' last status', async () => {
+        assert.equal(await store.insertJob(job('nf-job', 1)), true);
+        await store.insertExecutions([
+          execution('fx-a', 1, 90, { job_id: 'nf-job', status: 'running', progress: 40, output: ['o1', 'o2'] }),
+          execution('fx-b', 1, 91, { job_id: 'nf-job', status: 'running', progress: 40 }),
+          execution('fx-c', 1, 92, { job_id: null, status: 'succeeded' }),
+        ]);
+        const end = (id: string, over: Partial<ExecutionEnd> = {}): ExecutionEnd => ({
+          id,
+          status: 'succeeded',
+          finished_at: at(1, 95),
+          duration_ms: 5000,
+          error: null,
+          stack: null,
+          progress: 100,
+          output: [],
+          job_id: null,
+          ...over,
+        });
+        assert.deepEqual(await store.finishExecutions([], 3), []);
+        const ended = await store.finishExecutions(
+          [
+            end('fx-a', { status: 'failed', error: 'boom', stack: 'at x', progress: null, output: ['o3', 'o4'], job_id: 'nf-job' }),
+            end('fx-c', { status: 'failed' }),
+            end('fx-none'),
+          ],
+          3,
+        );
+        assert.deepEqual(ended, ['fx-a'], 'a run no longer running is not ended again');
+        const a = await store.getExecution('fx-a');
+        assert.deepEqual(
+          [a?.status, a?.error, a?.stack, a?.progress, a?.finished_at, a?.duration_ms, a?.output, a?.output_truncated],
+          ['failed', 'boom', 'at x', 40, at(1, 95), 5000, ['o2', 'o3', 'o4'], true],
+          'progress kept when null; output appended and kept to maxLines',
+        );
+        assert.equal((await store.getExecution('fx-c'))?.status, 'succeeded');
+        assert.equal((await store.getJob('nf-job'))?.last_status, 'failed');
+        assert.deepEqual(await store.finishExecutions([end('fx-b', { output: ['x'], job_id: null })], 3), ['fx-b']);
+        const b = await store.getExecution('fx-b');
+        assert.deepEqual([b?.status, b?.progress, b?.output, b?.output_truncated], ['succeeded', 100, ['x'], false]);
+        assert.equal((await store.getJob('nf-job'))?.last_status, 'failed', 'job_id null leaves the job alone');
       });
 
       it('of 10 concurrent claims of one queued run exactly one wins', async () => {

@@ -6,7 +6,8 @@ import type { EngineData, Lease } from './lease.js';
 import { SqlDispatcher } from './sql-dispatcher.js';
 
 export type { EngineData, Lease } from './lease.js';
-export type RunFn = (lease: Lease) => Promise<void>;
+/** Runs a batch of locked rows; one promise per lease, settled when its run is recorded. */
+export type RunFn = (leases: Lease[]) => Array<Promise<void>>;
 
 /**
  * The database Agenda runs on: the store's own, so its rows live beside the service's model.
@@ -40,7 +41,8 @@ export interface EngineOptions {
 export class Engine {
   private instance?: Agenda;
   private processing = false;
-  private readonly runs = new Map<string, RunFn>();
+  private readonly handlers = new Set<string>();
+  private run?: RunFn;
   private dispatcher?: SqlDispatcher;
   /** The NOTIFY channel of this deployment's rows: one per schema, so deployments sharing a database do not wake each other. */
   private channel = 'jobs_service_due';
@@ -88,8 +90,8 @@ export class Engine {
     if (b.kind === 'sql') {
       const schema = (await b.sql.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]?.s ?? 'public';
       this.channel = `jobs_service_due_${schema}`.slice(0, 63);
-      this.dispatcher = new SqlDispatcher(b.sql, (lease, handler) => this.runs.get(handler)!(lease), {
-        names: () => [...this.runs.keys()],
+      this.dispatcher = new SqlDispatcher(b.sql, (leases) => this.run!(leases), {
+        names: () => [...this.handlers],
         maxConcurrency: options.maxConcurrency,
         pollInterval: options.pollInterval,
         lockLifetime: options.lockLifetime,
@@ -142,25 +144,31 @@ export class Engine {
     `);
   }
 
-  define(handler: string, run: RunFn) {
-    this.runs.set(handler, run);
+  /** Takes rows of these handlers, each batch through `run`. */
+  define(handlers: string[], run: RunFn) {
+    this.run = run;
+    for (const h of handlers) this.handlers.add(h);
     if (this.backend.kind !== 'mongo') return;
-    // Agenda's processor runs MongoDB rows; its Job is the lease.
-    this.agenda.define<EngineData>(
-      handler,
-      (job: Job<EngineData>) =>
-        run({
-          data: job.attrs.data,
-          get nextRunAt() {
-            return job.attrs.nextRunAt ?? null;
-          },
-          set nextRunAt(at: Date | null) {
-            job.attrs.nextRunAt = at;
-          },
-          touch: () => job.touch(),
-        }),
-      { lockLifetime: this.options.lockLifetime },
-    );
+    // Agenda's processor runs MongoDB rows one at a time; its Job is the lease.
+    for (const handler of handlers) {
+      this.agenda.define<EngineData>(
+        handler,
+        (job: Job<EngineData>) =>
+          run([
+            {
+              data: job.attrs.data,
+              get nextRunAt() {
+                return job.attrs.nextRunAt ?? null;
+              },
+              set nextRunAt(at: Date | null) {
+                job.attrs.nextRunAt = at;
+              },
+              touch: () => job.touch(),
+            },
+          ])[0].catch((err) => this.options.onError(err as Error, 'run')),
+        { lockLifetime: this.options.lockLifetime },
+      );
+    }
   }
 
   get lockLifetime() {

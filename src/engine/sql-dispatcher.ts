@@ -55,7 +55,7 @@ export class SqlDispatcher {
 
   constructor(
     private readonly sql: SqlClient,
-    private readonly run: (lease: Lease, handler: string) => Promise<void>,
+    private readonly run: (leases: Lease[]) => Array<Promise<void>>,
     private readonly options: SqlDispatcherOptions,
   ) {}
 
@@ -136,7 +136,7 @@ export class SqlDispatcher {
     if (free <= 0 || names.length === 0) return; // a run's end wakes the loop again
     const now = new Date();
     const rows = await this.claim(names, now, free);
-    for (const row of rows) this.start1(row);
+    if (rows.length) this.startAll(rows);
     if (rows.length === free) {
       // Full batch: more may be due right now.
       this.again = true;
@@ -187,25 +187,42 @@ export class SqlDispatcher {
     return at ? new Date(at) : null;
   }
 
-  private start1(row: Claimed) {
-    this.running += 1;
-    const claimed = row.next_run_at ? new Date(row.next_run_at) : null;
-    // As with Agenda, a row fired is gone once its run ends unless the wrapper gives it a
-    // next run; a lock refresh keeps the stored time until then.
-    const lease: Lease = {
-      data: row.data,
-      nextRunAt: null,
-      touch: async () => {
-        await this.sql.query('UPDATE agenda_jobs SET locked_at = $2, next_run_at = COALESCE($3, next_run_at) WHERE id = $1::uuid', [
-          row.id,
-          new Date(),
-          lease.nextRunAt,
-        ]);
-      },
-    };
-    void this.run(lease, row.name)
-      .catch((err) => this.options.onError(err as Error, 'run'))
-      .finally(() => this.complete({ id: row.id, claimedAt: claimed, nextRunAt: lease.nextRunAt }));
+  /** Hands a claimed batch to the run wrapper at once, so it can read and write for all of it together. */
+  private startAll(rows: Claimed[]) {
+    this.running += rows.length;
+    const leases = rows.map((row): Lease => {
+      // As with Agenda, a row fired is gone once its run ends unless the wrapper gives it
+      // a next run; a lock refresh keeps the stored time until then.
+      const lease: Lease = {
+        data: row.data,
+        nextRunAt: null,
+        touch: async () => {
+          await this.sql.query('UPDATE agenda_jobs SET locked_at = $2, next_run_at = COALESCE($3, next_run_at) WHERE id = $1::uuid', [
+            row.id,
+            new Date(),
+            lease.nextRunAt,
+          ]);
+        },
+      };
+      return lease;
+    });
+    let runs: Array<Promise<void>>;
+    try {
+      runs = this.run(leases);
+    } catch (err) {
+      runs = leases.map(() => Promise.reject(err));
+    }
+    rows.forEach((row, i) => {
+      const claimed = row.next_run_at ? new Date(row.next_run_at) : null;
+      runs[i]
+        .catch((err) => {
+          // The wrapper could not even record the run (the store failed): the row is tried
+          // again after a poll interval rather than lost.
+          this.options.onError(err as Error, 'run');
+          leases[i].nextRunAt = new Date(Date.now() + this.options.pollInterval);
+        })
+        .finally(() => this.complete({ id: row.id, claimedAt: claimed, nextRunAt: leases[i].nextRunAt }));
+    });
   }
 
   private complete(c: Completion) {

@@ -7,12 +7,15 @@ import {
   failedStatuses,
   type ConcurrencyPolicy,
   type ExecutionRecord,
+  type ExecutionEnd,
   type ExecutionStatus,
+  type JobPatch,
   type JobRecord,
   type Kwargs,
   type StepSelection,
   type Store,
 } from '../store/types.js';
+import { Batcher } from './batcher.js';
 import { nextFireAfter, type Recurrence } from './timespec.js';
 
 export interface RunnerOptions {
@@ -70,6 +73,11 @@ export class Runner {
   private readonly inFlight = new Set<Promise<ExecutionStatus>>();
   /** The worker this process runs as; null in a process that runs no jobs. */
   workerId: string | null = null;
+  /** Ends of runs that come together, written together; true for each run this call ended. */
+  private readonly finishes = new Batcher<ExecutionEnd, boolean>(async (ends) => {
+    const moved = new Set(await this.store.finishExecutions(ends, this.options.maxOutputLines));
+    return ends.map((e) => moved.has(e.id));
+  });
 
   constructor(
     private readonly store: Store,
@@ -79,11 +87,9 @@ export class Runner {
     private readonly options: RunnerOptions,
   ) {}
 
-  /** Registers one Agenda definition per handler of the catalog. */
+  /** Takes the engine's rows of every handler of the catalog. */
   defineAll() {
-    for (const name of this.catalog.names()) {
-      this.engine.define(name, (lease) => this.dispatch(lease));
-    }
+    this.engine.define(this.catalog.names(), (leases) => this.runMany(leases));
   }
 
   get runningCount() {
@@ -95,101 +101,133 @@ export class Runner {
     return job.timeout ?? this.catalog.get(job.handler)?.timeout ?? this.options.defaultTimeout;
   }
 
-  private async dispatch(lease: Lease) {
-    const data = lease.data;
-    try {
-      if ('execution_id' in data) await this.runQueued(lease, data.execution_id);
-      else await this.fire(lease, data.job_id);
-    } catch (err) {
-      // A store failure mid-run: log it; the run record, if any, keeps its last state and
-      // is settled as lost if this worker goes away.
-      this.log.error({ err, data }, 'run wrapper failed');
-    }
+  /**
+   * Runs a batch of locked rows: schedule rows fire their jobs, run rows start their queued
+   * runs. The reads and writes that start the runs are made for the whole batch together;
+   * each returned promise settles when its run is recorded as ended. A rejection means the
+   * store failed before the run could be recorded.
+   */
+  runMany(leases: Lease[]): Array<Promise<void>> {
+    const fires = leases.filter((l) => 'job_id' in l.data);
+    const queued = leases.filter((l) => 'execution_id' in l.data);
+    const firing = fires.length ? this.fireMany(fires) : Promise.resolve(new Map<Lease, ExecutionRecord>());
+    const starting = queued.length ? this.startQueued(queued) : Promise.resolve(new Map<Lease, ExecutionRecord>());
+    // Each lease waits for its own half only, and a failure there is reported per lease.
+    firing.catch(() => undefined);
+    starting.catch(() => undefined);
+    return leases.map(async (lease) => {
+      const started = await ('job_id' in lease.data ? firing : starting);
+      const execution = started.get(lease);
+      if (execution) await this.execute(execution, lease);
+    });
   }
 
-  private async fire(lease: Lease, jobId: string) {
-    const job = await this.store.getJob(jobId);
-    if (!job) {
-      // The job was deleted after Agenda locked its row: drop the orphan row.
-      await this.engine.removeJob(jobId);
-      return;
-    }
-    if (job.state === 'paused') return;
+  /** Fires the jobs of schedule rows; resolves with the runs to execute here. */
+  private async fireMany(leases: Lease[]): Promise<Map<Lease, ExecutionRecord>> {
+    const jobIds = leases.map((l) => (l.data as { job_id: string }).job_id);
+    const jobs = new Map((await this.store.getJobs(jobIds)).map((j) => [j.job_id, j]));
     const now = new Date();
-    // Agenda may hand back a row whose lock expired (its worker died) although the fire was
-    // consumed already: the job's own next run says what is really due.
-    if (job.next_run_at === null) {
-      lease.nextRunAt = null;
-      return;
+    const due = (job: JobRecord | undefined): boolean =>
+      !!job && job.state !== 'paused' && job.next_run_at !== null && job.next_run_at.getTime() <= now.getTime() + 1000;
+    const dueIds = jobIds.filter((id) => due(jobs.get(id)));
+    const active = new Map<string, ExecutionRecord[]>();
+    for (const e of await this.store.activeExecutionsOf(dueIds)) {
+      (active.get(e.job_id!) ?? active.set(e.job_id!, []).get(e.job_id!)!).push(e);
     }
-    if (job.next_run_at.getTime() > now.getTime() + 1000) {
-      lease.nextRunAt = job.next_run_at;
-      return;
-    }
-    const due = job.next_run_at;
-    const recurrence = recurrenceOf(job);
-    const next = nextFireAfter(recurrence, due, now);
-    // Agenda sees the row as one-shot; give it our next fire and persist it with the lock
-    // refresh before anything else, so the job keeps its schedule even if this process dies.
-    lease.nextRunAt = next;
-    await lease.touch();
-    await this.store.updateJob(job.job_id, { next_run_at: next });
 
-    const base = this.newExecution(job, { trigger: 'schedule', scheduled_at: due, created_at: now });
-    const lateMs = now.getTime() - due.getTime();
-    if (job.misfire_grace_time !== null && lateMs > job.misfire_grace_time * 1000) {
-      await this.recordMissed(base, `missed: due at ${due.toISOString()}, ${Math.round(lateMs / 1000)} s late, beyond the misfire grace time of ${job.misfire_grace_time} s`);
-      return;
-    }
-    const active = await this.store.activeExecutions(job.job_id);
-    if (active.length > 0) {
-      const policy = policyOf(job);
-      if (policy === 'forbid') {
-        await this.recordMissed(base, `missed: run ${active[0].id} of this job was still ${active[0].status} when this fire came due (concurrency_policy forbid)`);
-        return;
+    const toRun = new Map<Lease, ExecutionRecord>();
+    const inserts: ExecutionRecord[] = [];
+    const enqueues: ExecutionRecord[] = [];
+    const jobUpdates: Array<{ job_id: string; patch: JobPatch }> = [];
+    const touches: Lease[] = [];
+    for (const lease of leases) {
+      const job = jobs.get((lease.data as { job_id: string }).job_id);
+      // A deleted or paused job, or a fire consumed already (a row whose lock expired
+      // after its worker died): the row is left with no next run and goes.
+      if (!job || !due(job)) {
+        if (job && job.state !== 'paused' && job.next_run_at !== null) lease.nextRunAt = job.next_run_at;
+        continue;
       }
-      if (policy === 'replace') await this.cancelMany(active, 'replaced');
+      const dueAt = job.next_run_at!;
+      const recurrence = recurrenceOf(job);
+      const next = nextFireAfter(recurrence, dueAt, now);
+      // The row keeps the next fire, stored with its lock before anything else, so the job
+      // keeps its schedule even if this process dies.
+      lease.nextRunAt = next;
+      if (next) touches.push(lease);
+      const patch: JobPatch = { next_run_at: next };
+      jobUpdates.push({ job_id: job.job_id, patch });
+
+      const base = this.newExecution(job, { trigger: 'schedule', scheduled_at: dueAt, created_at: now });
+      const lateMs = now.getTime() - dueAt.getTime();
+      if (job.misfire_grace_time !== null && lateMs > job.misfire_grace_time * 1000) {
+        inserts.push(this.missed(base, `missed: due at ${dueAt.toISOString()}, ${Math.round(lateMs / 1000)} s late, beyond the misfire grace time of ${job.misfire_grace_time} s`));
+        patch.last_status = 'missed';
+        continue;
+      }
+      const runs = active.get(job.job_id) ?? [];
+      if (runs.length > 0) {
+        const policy = policyOf(job);
+        if (policy === 'forbid') {
+          inserts.push(this.missed(base, `missed: run ${runs[0].id} of this job was still ${runs[0].status} when this fire came due (concurrency_policy forbid)`));
+          patch.last_status = 'missed';
+          continue;
+        }
+        if (policy === 'replace') await this.cancelMany(runs, 'replaced');
+      }
+      if (recurrence.kind === 'once' && runs.length === 0) {
+        // The common one-shot case runs on the row locked for it: one row, one run.
+        const execution: ExecutionRecord = { ...base, status: 'running', started_at: now, worker_id: this.workerId };
+        inserts.push(execution);
+        toRun.set(lease, execution);
+        patch.last_run_at = now;
+        patch.last_status = 'running';
+        continue;
+      }
+      // Periodic fires queue their run on a row of its own, so the schedule row is free to
+      // fire again (and the policy can see this run) while it runs.
+      inserts.push(base);
+      enqueues.push(base);
     }
-    if (recurrence.kind === 'once' && active.length === 0) {
-      // The common one-shot case runs on the row Agenda locked: one row, one run.
-      const execution: ExecutionRecord = { ...base, status: 'running', started_at: now, worker_id: this.workerId };
-      await this.store.insertExecution(execution);
-      await this.store.updateJob(job.job_id, { last_run_at: now, last_status: 'running' });
-      await this.execute(execution, lease);
-      return;
-    }
-    // Periodic fires queue their run on a row of its own, so the schedule row is free to
-    // fire again (and the policy can see this run) while it runs.
-    await this.store.insertExecution(base);
-    await this.engine.enqueueRun(job.handler, base.id, now);
+    await Promise.all(touches.map((l) => l.touch()));
+    await Promise.all([this.store.updateJobs(jobUpdates), this.store.insertExecutions(inserts)]);
+    await this.engine.enqueueRuns(enqueues.map((e) => ({ handler: e.handler, executionId: e.id, at: now })));
+    return toRun;
   }
 
-  private async recordMissed(execution: ExecutionRecord, reason: string) {
-    await this.store.insertExecution({ ...execution, status: 'missed', finished_at: execution.created_at, error: reason });
-    if (execution.job_id) await this.store.updateJob(execution.job_id, { last_status: 'missed' });
+  private missed(execution: ExecutionRecord, reason: string): ExecutionRecord {
     this.log.info({ job_id: execution.job_id, due: execution.scheduled_at, reason }, 'run missed');
+    return { ...execution, status: 'missed', finished_at: execution.created_at, error: reason };
   }
 
-  private async runQueued(lease: Lease, executionId: string) {
-    const now = new Date();
-    const queued = await this.store.getExecution(executionId);
-    if (!queued || queued.status !== 'queued') return;
+  /** Starts the queued runs of run rows; resolves with those this worker moved to running. */
+  private async startQueued(leases: Lease[]): Promise<Map<Lease, ExecutionRecord>> {
+    const ids = leases.map((l) => (l.data as { execution_id: string }).execution_id);
+    const queued = new Map((await this.store.getExecutions(ids)).filter((e) => e.status === 'queued').map((e) => [e.id, e]));
     // A replacing run waits, up to the cancel grace, for the runs it cancelled to end.
-    if (queued.job_id && queued.trigger !== 'flow') {
+    const ofJobs = [...queued.values()].filter((e) => e.job_id && e.trigger !== 'flow');
+    const stopping = async () =>
+      new Set((await this.store.activeExecutionsOf([...new Set(ofJobs.map((e) => e.job_id!))])).filter((e) => e.status === 'running' && e.cancel_requested_at).map((e) => e.job_id!));
+    if (ofJobs.length) {
       const deadline = Date.now() + this.options.cancelGrace;
-      for (;;) {
-        const others = (await this.store.activeExecutions(queued.job_id)).filter((e) => e.status === 'running' && e.cancel_requested_at);
-        if (others.length === 0 || Date.now() > deadline) break;
+      for (let waiting = await stopping(); waiting.size > 0 && Date.now() <= deadline; waiting = await stopping()) {
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-    // Only the worker that moves the run from queued to running executes it.
-    if (!(await this.store.transitionExecution(executionId, 'queued', { status: 'running', started_at: now, worker_id: this.workerId }))) return;
-    const execution: ExecutionRecord = { ...queued, status: 'running', started_at: now, worker_id: this.workerId };
-    if (execution.job_id && execution.trigger !== 'flow') {
-      await this.store.updateJob(execution.job_id, { last_run_at: now, last_status: 'running' });
-    }
-    await this.execute(execution, lease);
+    const now = new Date();
+    const patch = { status: 'running' as const, started_at: now, worker_id: this.workerId };
+    // Only the worker that moves a run from queued to running executes it.
+    const moved = new Set(await this.store.transitionExecutions('queued', [...queued.keys()].map((id) => ({ id, patch }))));
+    const toRun = new Map<Lease, ExecutionRecord>();
+    const jobUpdates: Array<{ job_id: string; patch: JobPatch }> = [];
+    leases.forEach((lease, i) => {
+      const e = queued.get(ids[i]);
+      if (!e || !moved.has(e.id)) return;
+      toRun.set(lease, { ...e, ...patch });
+      if (e.job_id && e.trigger !== 'flow') jobUpdates.push({ job_id: e.job_id, patch: { last_run_at: now, last_status: 'running' } });
+    });
+    await this.store.updateJobs(jobUpdates);
+    return toRun;
   }
 
   /** Runs the handler of a stored `running` execution and records how it ended. */
@@ -267,14 +305,16 @@ export class Runner {
       status = 'succeeded';
     }
     const finished = new Date();
-    await flush();
-    const recorded = await this.store.transitionExecution(execution.id, 'running', {
+    const recorded = await this.finishes.add({
+      id: execution.id,
       status,
       finished_at: finished,
       duration_ms: finished.getTime() - started.getTime(),
       error,
       stack,
-      ...(status === 'succeeded' ? { progress: 100 } : {}),
+      progress: status === 'succeeded' ? 100 : null,
+      output: output.splice(0, output.length),
+      job_id: execution.job_id && execution.trigger !== 'flow' ? execution.job_id : null,
     });
     this.log.info(
       { execution_id: execution.id, job_id: execution.job_id, handler: execution.handler, status, duration_ms: finished.getTime() - started.getTime(), error },
@@ -286,12 +326,11 @@ export class Runner {
     return status;
   }
 
-  /** What follows a final status: the job's last status, a failure record, a retry. */
+  /** What follows a failed final status (the job's last status is written with it): a failure record, a retry. */
   private async afterRun(execution: ExecutionRecord) {
     const { status } = execution;
-    const job = execution.job_id ? await this.store.getJob(execution.job_id) : null;
-    if (job && execution.trigger !== 'flow') await this.store.updateJob(job.job_id, { last_status: status });
     if (!failedStatuses.includes(status)) return;
+    const job = execution.job_id ? await this.store.getJob(execution.job_id) : null;
     await this.store.insertFailure({
       id: execution.id,
       execution_id: execution.id,
@@ -380,6 +419,7 @@ export class Runner {
       const error = `lost: worker ${run.worker_id} stopped heartbeating while the run was running`;
       if (await this.store.transitionExecution(run.id, 'running', { status: 'lost', finished_at: now, error, duration_ms: run.started_at ? now.getTime() - run.started_at.getTime() : null })) {
         this.log.warn({ execution_id: run.id, job_id: run.job_id, worker_id: run.worker_id }, 'run lost');
+        if (run.job_id && run.trigger !== 'flow') await this.store.updateJob(run.job_id, { last_status: 'lost' });
         await this.afterRun({ ...run, status: 'lost', error, finished_at: now });
       }
     }

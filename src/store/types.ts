@@ -166,6 +166,22 @@ export interface Page<T> {
   next: string | null;
 }
 
+/** How a running run ended, as the run wrapper writes it. */
+export interface ExecutionEnd {
+  id: string;
+  status: ExecutionStatus;
+  finished_at: Date;
+  duration_ms: number;
+  error: string | null;
+  stack: string | null;
+  /** 100 on success; null keeps the progress the run reported. */
+  progress: number | null;
+  /** Output lines not written yet, appended as appendOutput does. */
+  output: string[];
+  /** The job whose last status becomes this run's status; null for none (a flow's child run). */
+  job_id: string | null;
+}
+
 export interface Store {
   readonly kind: 'embedded' | 'postgres' | 'mongodb';
   /** Creates tables or collections and indexes; safe to call on every boot. */
@@ -187,6 +203,10 @@ export interface Store {
   /** Jobs in job_id order, after the given job_id. */
   listJobs(after: string | null, limit: number): Promise<Page<JobRecord>>;
   updateJob(jobId: string, patch: JobPatch): Promise<JobRecord | null>;
+  /** The jobs of these ids that exist, in no particular order. */
+  getJobs(jobIds: string[]): Promise<JobRecord[]>;
+  /** updateJob for many jobs at once (the dispatch path writes a batch of fires together). */
+  updateJobs(updates: Array<{ job_id: string; patch: JobPatch }>): Promise<void>;
   deleteJob(jobId: string): Promise<boolean>;
   listJobsFromFiles(): Promise<Array<Pick<JobRecord, 'job_id' | 'source_file'>>>;
 
@@ -194,14 +214,25 @@ export interface Store {
   insertExecutions(executions: ExecutionRecord[]): Promise<void>;
   /** Queued and running runs of a job. */
   activeExecutions(jobId: string): Promise<ExecutionRecord[]>;
+  /** Queued and running runs of any of these jobs. */
+  activeExecutionsOf(jobIds: string[]): Promise<ExecutionRecord[]>;
   getExecution(id: string): Promise<ExecutionRecord | null>;
+  /** The runs of these ids that exist, in no particular order. */
+  getExecutions(ids: string[]): Promise<ExecutionRecord[]>;
   updateExecution(id: string, patch: ExecutionPatch): Promise<void>;
   /**
    * Moves a run from one status to another only if it is still in `from`; true when this
    * caller made the move (so two workers can never both start the same queued run).
    */
   transitionExecution(id: string, from: ExecutionStatus, patch: ExecutionPatch): Promise<boolean>;
+  /** transitionExecution for many runs at once; resolves with the ids this call moved. */
+  transitionExecutions(from: ExecutionStatus, moves: Array<{ id: string; patch: ExecutionPatch }>): Promise<string[]>;
   appendOutput(id: string, lines: string[], maxLines: number): Promise<void>;
+  /**
+   * Ends running runs (only those still `running`), with their last output lines and their
+   * jobs' last status; resolves with the ids this call ended.
+   */
+  finishExecutions(ends: ExecutionEnd[], maxLines: number): Promise<string[]>;
   /** Newest first, keyset paged by (created_at, id). */
   listExecutions(filter: ExecutionFilter, after: string | null, limit: number): Promise<Page<ExecutionRecord>>;
   /** Deletes finished run records created before `before`; returns how many. */

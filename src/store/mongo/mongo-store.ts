@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { MongoServerError, type Collection, type Db, type Document, type Filter, type IndexDescription, type MongoClient } from 'mongodb';
 import type {
   BatchSummary,
+  ExecutionEnd,
   ExecutionFilter,
   ExecutionPatch,
   ExecutionRecord,
@@ -429,6 +430,49 @@ export class MongoStore implements Store {
     await this.executions.insertMany(executions.map(executionToDoc), { ordered: true });
   }
 
+  async getJobs(jobIds: string[]) {
+    if (jobIds.length === 0) return [];
+    // _id_
+    const docs = await this.jobs.find({ _id: { $in: jobIds } }).toArray();
+    return docs.map(docToJob);
+  }
+
+  async updateJobs(updates: Array<{ job_id: string; patch: JobPatch }>) {
+    if (updates.length === 0) return;
+    const now = new Date();
+    // _id_; one round trip, each update atomic on its document.
+    await this.jobs.bulkWrite(
+      updates.map((u) => ({
+        updateOne: { filter: { _id: u.job_id }, update: { $set: { ...defined(u.patch), updated_at: u.patch.updated_at ?? now } } },
+      })),
+      { ordered: false },
+    );
+  }
+
+  async activeExecutionsOf(jobIds: string[]) {
+    if (jobIds.length === 0) return [];
+    // execution_active_idx
+    const docs = await this.executions
+      .find({ job_id: { $in: jobIds }, status: { $in: activeStatuses } })
+      .sort({ created_at: 1 })
+      .toArray();
+    return docs.map(docToExecution);
+  }
+
+  async getExecutions(ids: string[]) {
+    if (ids.length === 0) return [];
+    // _id_
+    const docs = await this.executions.find({ _id: { $in: ids } }).toArray();
+    return docs.map(docToExecution);
+  }
+
+  async transitionExecutions(from: ExecutionStatus, moves: Array<{ id: string; patch: ExecutionPatch }>) {
+    // A bulk write reports only how many matched, not which: each move is its own
+    // conditional update (transitionExecution), sent together.
+    const moved = await Promise.all(moves.map(async (m) => ((await this.transitionExecution(m.id, from, m.patch)) ? m.id : null)));
+    return moved.filter((id): id is string => id !== null);
+  }
+
   async activeExecutions(jobId: string) {
     // execution_active_idx
     const docs = await this.executions
@@ -471,6 +515,22 @@ export class MongoStore implements Store {
         },
       },
     ]);
+  }
+
+  async finishExecutions(ends: ExecutionEnd[], maxLines: number) {
+    // Each run on its own: its last output, then the conditional move from running (_id_),
+    // then its job's last status (_id_). Sent together, not one after the other.
+    const moved = await Promise.all(
+      ends.map(async (e) => {
+        await this.appendOutput(e.id, e.output, maxLines);
+        const patch: ExecutionPatch = { status: e.status, finished_at: e.finished_at, duration_ms: e.duration_ms, error: e.error, stack: e.stack };
+        if (e.progress !== null) patch.progress = e.progress;
+        if (!(await this.transitionExecution(e.id, 'running', patch))) return null;
+        if (e.job_id) await this.jobs.updateOne({ _id: e.job_id }, { $set: { last_status: e.status, updated_at: new Date() } });
+        return e.id;
+      }),
+    );
+    return moved.filter((id): id is string => id !== null);
   }
 
   async listExecutions(filter: ExecutionFilter, after: string | null, limit: number): Promise<Page<ExecutionRecord>> {

@@ -1,5 +1,6 @@
 import type {
   BatchSummary,
+  ExecutionEnd,
   ExecutionFilter,
   JobStats,
   ServiceStats,
@@ -132,6 +133,67 @@ function rowToWorker(r: Row): WorkerRecord {
 const countsOf = <K extends string>(rows: Row[], key: string): Partial<Record<K, number>> =>
   Object.fromEntries(rows.map((r) => [r[key] as K, Number(r.n)])) as Partial<Record<K, number>>;
 
+/** SQL types of the columns a batch update can set (for jsonb_to_recordset). */
+const columnTypes: Record<'job' | 'execution', Record<string, string>> = {
+  job: {
+    handler: 'text', kwargs: 'jsonb', state: 'text', periodically: 'text', interval_seconds: 'bigint', cron: 'text',
+    timezone: 'text', when_at: 'timestamptz', misfire_grace_time: 'integer', timeout: 'integer', concurrency_policy: 'text',
+    retries: 'integer', retry_backoff: 'integer', next_run_at: 'timestamptz', last_run_at: 'timestamptz', last_status: 'text',
+    source: 'text', source_file: 'text', updated_at: 'timestamptz',
+  },
+  execution: {
+    job_id: 'text', handler: 'text', kwargs: 'jsonb', status: 'text', trigger: 'text', parent_id: 'text', batch_id: 'text',
+    selection: 'jsonb', attempt: 'integer', timeout: 'integer', worker_id: 'text', cancel_requested_at: 'timestamptz',
+    scheduled_at: 'timestamptz', started_at: 'timestamptz', finished_at: 'timestamptz', duration_ms: 'bigint', progress: 'real',
+    error: 'text', stack: 'text', output: 'text[]', output_truncated: 'boolean',
+  },
+};
+
+/**
+ * One UPDATE per set of columns for many rows with their own values, the rows passed as one
+ * JSON parameter. Rows are grouped by the columns they set, so a column a patch leaves out
+ * keeps its value. `extra` adds a condition on `t` (the row) and may use parameter $2.
+ */
+async function batchUpdate(
+  db: SqlClient,
+  table: 'job' | 'execution',
+  key: string,
+  items: Array<{ key: string; row: Row }>,
+  extra = '',
+  extraParams: unknown[] = [],
+): Promise<string[]> {
+  const groups = new Map<string, Array<{ key: string; row: Row }>>();
+  for (const item of items) {
+    const cols = Object.keys(item.row).sort().join(',');
+    if (!cols) continue;
+    (groups.get(cols) ?? groups.set(cols, []).get(cols)!).push(item);
+  }
+  const moved: string[] = [];
+  for (const [colList, group] of groups) {
+    const cols = colList.split(',');
+    const types = columnTypes[table];
+    for (const c of cols) if (!types[c]) throw new Error(`${table}.${c} cannot be set in a batch`);
+    const records = group.map((g) => {
+      const rec: Row = { k: g.key };
+      for (const c of cols) {
+        const v = g.row[c];
+        // JSON columns arrive as JSON text from jobToRow/executionToRow; nest them as JSON.
+        rec[c] = types[c] === 'jsonb' && typeof v === 'string' ? JSON.parse(v) : v;
+      }
+      return rec;
+    });
+    const r = await db.query<{ k: string }>(
+      `UPDATE ${table} t SET ${cols.map((c) => `"${c}" = v."${c}"`).join(', ')}
+         FROM jsonb_to_recordset($1::jsonb) AS v(k text, ${cols.map((c) => `"${c}" ${types[c]}`).join(', ')})
+        WHERE t.${key} = v.k ${extra}
+        RETURNING t.${key} AS k`,
+      [JSON.stringify(records), ...extraParams],
+    );
+    for (const row of r.rows) moved.push(row.k);
+  }
+  return moved;
+}
+
 function insertSql(table: string, row: Row): { text: string; params: unknown[] } {
   const cols = Object.keys(row);
   return {
@@ -229,6 +291,22 @@ export class SqlStore implements Store {
     return r.rows[0] ? rowToJob(r.rows[0]) : null;
   }
 
+  async getJobs(jobIds: string[]) {
+    if (jobIds.length === 0) return [];
+    const r = await this.db.query<Row>('SELECT * FROM job WHERE job_id = ANY($1::text[])', [jobIds]);
+    return r.rows.map(rowToJob);
+  }
+
+  async updateJobs(updates: Array<{ job_id: string; patch: JobPatch }>) {
+    const now = new Date();
+    await batchUpdate(
+      this.db,
+      'job',
+      'job_id',
+      updates.map((u) => ({ key: u.job_id, row: jobToRow({ ...u.patch, updated_at: u.patch.updated_at ?? now }) })),
+    );
+  }
+
   async deleteJob(jobId: string) {
     const r = await this.db.query('DELETE FROM job WHERE job_id = $1', [jobId]);
     return r.rowCount === 1;
@@ -262,6 +340,34 @@ export class SqlStore implements Store {
     return r.rows.map(rowToExecution);
   }
 
+  async activeExecutionsOf(jobIds: string[]) {
+    if (jobIds.length === 0) return [];
+    // execution_active_idx
+    const r = await this.db.query<Row>(
+      "SELECT * FROM execution WHERE job_id = ANY($1::text[]) AND status IN ('queued', 'running') ORDER BY created_at",
+      [jobIds],
+    );
+    return r.rows.map(rowToExecution);
+  }
+
+  async getExecutions(ids: string[]) {
+    if (ids.length === 0) return [];
+    const r = await this.db.query<Row>('SELECT * FROM execution WHERE id = ANY($1::text[])', [ids]);
+    return r.rows.map(rowToExecution);
+  }
+
+  async transitionExecutions(from: ExecutionStatus, moves: Array<{ id: string; patch: ExecutionPatch }>) {
+    if (moves.length === 0) return [];
+    return batchUpdate(
+      this.db,
+      'execution',
+      'id',
+      moves.map((m) => ({ key: m.id, row: executionToRow(m.patch) })),
+      'AND t.status = $2',
+      [from],
+    );
+  }
+
   async getExecution(id: string) {
     const r = await this.db.query<Row>('SELECT * FROM execution WHERE id = $1', [id]);
     return r.rows[0] ? rowToExecution(r.rows[0]) : null;
@@ -289,6 +395,31 @@ export class SqlStore implements Store {
         WHERE id = $1`,
       [id, lines, maxLines],
     );
+  }
+
+  async finishExecutions(ends: ExecutionEnd[], maxLines: number) {
+    if (ends.length === 0) return [];
+    // One statement for the batch: the run rows (execution_pkey), their output kept to the
+    // newest maxLines lines, and the jobs' last status (job_pkey).
+    const r = await this.db.query<{ id: string }>(
+      `WITH v AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(id text, status text, finished_at timestamptz, duration_ms bigint,
+                                                          error text, stack text, progress real, output text[], job_id text)
+       ), moved AS (
+         UPDATE execution t
+            SET status = v.status, finished_at = v.finished_at, duration_ms = v.duration_ms, error = v.error, stack = v.stack,
+                progress = COALESCE(v.progress, t.progress),
+                output_truncated = t.output_truncated OR cardinality(t.output) + cardinality(v.output) > $2,
+                output = (t.output || v.output)[greatest(1, cardinality(t.output) + cardinality(v.output) - $2 + 1):]
+           FROM v WHERE t.id = v.id AND t.status = 'running'
+         RETURNING t.id, v.job_id, v.status
+       ), jobs AS (
+         UPDATE job j SET last_status = m.status, updated_at = $3 FROM moved m WHERE j.job_id = m.job_id
+       )
+       SELECT id FROM moved`,
+      [JSON.stringify(ends), maxLines, new Date()],
+    );
+    return r.rows.map((x) => x.id);
   }
 
   async listExecutions(filter: ExecutionFilter, after: string | null, limit: number): Promise<Page<ExecutionRecord>> {
