@@ -188,6 +188,12 @@ for (const { name, skip } of stores) {
       assert.deepEqual(body.executions.map((e) => e.status), ['succeeded', 'succeeded', 'succeeded']);
       assert.equal(body.timed_out, false);
 
+      const big = await run('run', 'cli-echo', '--times', '25', '--wait');
+      assert.equal(big.code, 0, show(big));
+      const bigBatch = /queued 25 runs as batch (\S+)/.exec(big.stderr)?.[1];
+      assert.equal(big.stdout.split('\n')[0], `(25 run(s) not listed; all of them: jobsctl executions list --batch ${bigBatch})`, 'a big batch that succeeded lists no runs');
+      assert.match(big.stdout, /^25 run\(s\): succeeded 25 in \S+$/m);
+
       const once = await run('run', 'cli-echo');
       assert.equal(once.code, 0, show(once));
       const id = /^queued run (\S+)$/.exec(once.stdout.trim())?.[1];

@@ -244,12 +244,15 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
       const waited = await waitForRuns(client, accepted.execution_ids, accepted.batch_id, o.waitTimeout, io);
       const summary = { batch: waited.batch, executions: waited.executions, timed_out: waited.timedOut };
       show(json, summary, () => {
-        const lines = [fmt.executionsTable(waited.executions)];
+        // A big batch lists only the runs that did not succeed; executions list --batch has them all.
+        const listed = waited.executions.length <= 20 ? waited.executions : waited.executions.filter((e) => e.status !== 'succeeded').slice(0, 20);
+        const lines = listed.length ? [fmt.executionsTable(listed)] : [];
+        if (listed.length < waited.executions.length) lines.push(`(${waited.executions.length - listed.length} run(s) not listed; all of them: jobsctl executions list --batch ${accepted.batch_id})\n`);
         const byStatus: Record<string, number> = {};
         for (const e of waited.executions) byStatus[e.status] = (byStatus[e.status] ?? 0) + 1;
         const took = waited.batch ? ` in ${fmt.duration(waited.batch.duration_ms)}` : waited.executions[0]?.duration_ms != null ? ` in ${fmt.duration(waited.executions[0].duration_ms)}` : '';
         lines.push(`${waited.executions.length} run(s): ${fmt.counts(byStatus)}${waited.timedOut ? ' (stopped waiting)' : took}\n`);
-        return lines.join('\n');
+        return lines.join('');
       });
       if (waited.timedOut) err(`jobsctl: stopped waiting after ${o.waitTimeout}s; the runs go on\n`);
       if (waited.timedOut || waited.executions.some((e) => e.status !== 'succeeded')) exitCode = exitCodes.runNotSucceeded;
