@@ -5,15 +5,33 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import openapiTS, { astToString } from 'openapi-typescript';
-import { loadOpenApi, openApiPath } from '../src/openapi.js';
+import { loadOpenApi, openApiPath, operationsOf, type OpenApiDocument } from '../src/openapi.js';
 import { projectRoot } from '../src/config.js';
 
 const header = '// Generated from openapi.yaml by `npm run generate`. Do not edit.\n\n';
 
 export async function generatedFiles(): Promise<Record<string, string>> {
   const { doc } = loadOpenApi(openApiPath);
-  const ast = await openapiTS(doc as never, { alphabetize: false, exportType: true });
-  return { 'src/generated/openapi.ts': header + astToString(ast) };
+  const ast = await openapiTS(doc as never, { alphabetize: false, exportType: true, defaultNonNullable: false });
+  return {
+    'src/generated/openapi.ts': header + astToString(ast),
+    'src/generated/operations.ts': header + operationsModule(doc),
+  };
+}
+
+/**
+ * The method and path of every operationId, and the operationId of every `x-handler` route:
+ * the client calls operations by id with these (the types alone carry no values).
+ */
+function operationsModule(doc: OpenApiDocument): string {
+  const q = (s: string) => JSON.stringify(s);
+  const routes = operationsOf(doc).filter((o) => o.op.operationId);
+  const lines = ['/** The HTTP method and path (under the server URL) of every operation of openapi.yaml. */', 'export const operationRoutes = {'];
+  for (const { method, path: p, op } of routes) lines.push(`  ${q(op.operationId!)}: { method: ${q(method)}, path: ${q(p)} },`);
+  lines.push('} as const;', '', "/** The route of each handler that has one of its own (`x-handler`), by the handler's name. */", 'export const handlerRoutes = {');
+  for (const { op } of routes) if (op['x-handler']) lines.push(`  ${q(op['x-handler'])}: ${q(op.operationId!)},`);
+  lines.push('} as const;', '');
+  return lines.join('\n');
 }
 
 async function main() {

@@ -738,7 +738,7 @@ export type components = {
         RunRequest: {
             kwargs?: components["schemas"]["Kwargs"];
             /** @default 1 */
-            times: number;
+            times?: number;
         };
         RunAccepted: {
             execution_ids: string[];
@@ -858,7 +858,7 @@ export type components = {
              * @description Also run every step after the first named one.
              * @default false
              */
-            run_subsequent: boolean;
+            run_subsequent?: boolean;
             flow_arguments: Record<string, never>[];
         };
         /**
@@ -875,7 +875,7 @@ export type components = {
              * @default GET
              * @enum {string}
              */
-            method: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS";
+            method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS";
             headers?: {
                 [key: string]: string;
             };
@@ -887,7 +887,7 @@ export type components = {
              * @description Seconds.
              * @default 30
              */
-            timeout: number;
+            timeout?: number;
         };
         /**
          * @description Anything; written to the run's output.
@@ -926,7 +926,7 @@ export type components = {
              * @description Records older than this duration are deleted.
              * @default 30 days
              */
-            older_than: string;
+            older_than?: string;
         };
     };
     responses: {

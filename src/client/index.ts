@@ -1,0 +1,244 @@
+/**
+ * Typed client of jobs-service (`jobs-service/client`). Requests go through openapi-fetch on
+ * the paths of openapi.yaml; request and answer types are those openapi-typescript generates
+ * from it, so a change of the contract shows up here at compile time.
+ *
+ *   const jobs = createClient({ baseUrl: 'http://127.0.0.1:34000/api/v1' });
+ *   const { job } = await jobs.jobs.create({ handler: 'echo', kwargs: { message: 'hi' }, periodically: '1 hour' });
+ *   const { execution_ids } = await jobs.runJob(job.job_id);
+ *   const run = await jobs.waitForExecution(execution_ids[0]);
+ */
+import createFetchClient, { type Client, type MaybeOptionalInit } from 'openapi-fetch';
+import type { components, operations, paths } from '../generated/openapi.js';
+import { handlerRoutes, operationRoutes } from '../generated/operations.js';
+import { networkReason, problemOf, ProblemError, ServiceUnreachableError, WaitTimeoutError } from './errors.js';
+
+export { ProblemError, ServiceUnreachableError, WaitTimeoutError, type FieldError, type Problem } from './errors.js';
+export { handlerRoutes, operationRoutes } from '../generated/operations.js';
+export type { components, operations, paths } from '../generated/openapi.js';
+
+type Schemas = components['schemas'];
+export type Job = Schemas['Job'];
+export type JobDetail = Schemas['JobDetail'];
+export type JobList = Schemas['JobList'];
+export type Failure = Schemas['Failure'];
+export type CreateJobRequest = Schemas['CreateJobRequest'];
+export type JobState = Schemas['JobState'];
+export type Execution = Schemas['Execution'];
+export type ExecutionStatus = Schemas['ExecutionStatus'];
+export type ExecutionList = Schemas['ExecutionList'];
+export type ExecutionOutput = Schemas['ExecutionOutput'];
+export type RunAccepted = Schemas['RunAccepted'];
+export type Batch = Schemas['Batch'];
+export type Worker = Schemas['Worker'];
+export type WorkerList = Schemas['WorkerList'];
+export type Stats = Schemas['Stats'];
+export type ServiceState = Schemas['ServiceState'];
+export type HandlerInfo = Schemas['HandlerInfo'];
+
+/** The statuses a run ends in; a run in any other status may still change. */
+export const finalStatuses: readonly ExecutionStatus[] = ['succeeded', 'failed', 'cancelled', 'timed_out', 'missed', 'lost'];
+export const isFinal = (status: ExecutionStatus): boolean => finalStatuses.includes(status);
+
+export type OperationId = keyof typeof operationRoutes;
+type Route<O extends OperationId> = (typeof operationRoutes)[O];
+/** The request of an operation: `params` (path, query) and `body`, as openapi-fetch takes them. */
+export type OperationInit<O extends OperationId> = MaybeOptionalInit<paths[Route<O>['path']], Route<O>['method']>;
+type InitArgs<O extends OperationId> = {} extends OperationInit<O> ? [init?: OperationInit<O>] : [init: OperationInit<O>];
+type SuccessCode = 200 | 201 | 202;
+type ContentOf<R> = R extends { content: infer C } ? C[keyof C] : never;
+/** The body of an operation's success answer. */
+export type OperationResult<O extends OperationId> = ContentOf<operations[O]['responses'][Extract<keyof operations[O]['responses'], SuccessCode>]>;
+
+export type HandlerWithRoute = keyof typeof handlerRoutes;
+type RouteOfHandler<H extends HandlerWithRoute> = (typeof handlerRoutes)[H];
+/** The kwargs schema of a handler with a route of its own. */
+export type HandlerKwargs<H extends HandlerWithRoute> = NonNullable<operations[RouteOfHandler<H>]['requestBody']>['content']['application/json'];
+/** The scheduling options (query) of the handler routes. */
+export type SchedulingOptions = NonNullable<operations['scheduleEcho']['parameters']['query']>;
+
+export type ListJobsQuery = NonNullable<operations['listJobs']['parameters']['query']>;
+export type ListExecutionsQuery = NonNullable<operations['listExecutions']['parameters']['query']>;
+export type ListJobExecutionsQuery = NonNullable<operations['listJobExecutions']['parameters']['query']>;
+export type ListWorkersQuery = NonNullable<operations['listWorkers']['parameters']['query']>;
+
+export interface ClientOptions {
+  /** The service's API root, e.g. `http://127.0.0.1:34000/api/v1`. */
+  baseUrl: string;
+  /** Sent as `Authorization: Bearer <token>` with every request. */
+  token?: string;
+  /** A fetch of your own (a proxy agent, a test double of the network); the global fetch otherwise. */
+  fetch?: (request: Request) => Promise<Response>;
+  /** Extra headers for every request. */
+  headers?: Record<string, string>;
+  /** Give up on a request after this many ms (ServiceUnreachableError); no limit when omitted. */
+  timeoutMs?: number;
+}
+
+export interface WaitOptions<T> {
+  /** ms between two looks; default 500. */
+  intervalMs?: number;
+  /** Give up after this many ms (WaitTimeoutError); no limit when omitted. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Called with every state seen, the last one included. */
+  onUpdate?: (state: T) => void;
+}
+
+export interface RunOptions {
+  /** How many runs (1 to 1000); more than one makes a batch. */
+  times?: number;
+  /** Merged over the job's own kwargs for these runs. */
+  kwargs?: Record<string, unknown>;
+}
+
+export type JobsClient = ReturnType<typeof createClient>;
+
+export function createClient(options: ClientOptions) {
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const parsed = new URL(baseUrl); // a malformed URL is the caller's mistake, said at once
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new TypeError(`baseUrl must be an http(s) URL, got '${options.baseUrl}'`);
+  const api: Client<paths> = createFetchClient<paths>({
+    baseUrl,
+    fetch: options.fetch,
+    headers: {
+      Accept: 'application/json, application/problem+json',
+      ...options.headers,
+      ...(options.token ? { Authorization: `Bearer ${options.token}` } : {}),
+    },
+  });
+
+  /** Calls any operation of openapi.yaml by its operationId; an error answer throws ProblemError. */
+  async function call<O extends OperationId>(operationId: O, ...args: InitArgs<O>): Promise<OperationResult<O>> {
+    const { method, path } = operationRoutes[operationId];
+    const init = (args[0] ?? {}) as Record<string, unknown>;
+    const timeout = options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
+    const signal = timeout && init.signal ? AbortSignal.any([timeout, init.signal as AbortSignal]) : (timeout ?? init.signal);
+    let result: { data?: unknown; error?: unknown; response: Response };
+    try {
+      result = await api.request(method, path as never, { ...init, signal } as never);
+    } catch (err) {
+      if (timeout?.aborted && (err as Error).name === 'TimeoutError') {
+        throw new ServiceUnreachableError(baseUrl, `no answer within ${options.timeoutMs} ms`, { cause: err });
+      }
+      // fetch rejects with a TypeError for every network failure; an abort is the caller's own.
+      if (err instanceof TypeError) throw new ServiceUnreachableError(baseUrl, networkReason(err), { cause: err });
+      throw err;
+    }
+    if (!result.response.ok) throw new ProblemError(problemOf(result.response, result.error), operationId);
+    return result.data as OperationResult<O>;
+  }
+
+  const jobs = {
+    /** One page of jobs (`user`), failure records (`failed`) or both (`all`, the default). */
+    list: (query: ListJobsQuery = {}) => call('listJobs', { params: { query } }),
+    get: (jobId: string) => call('getJob', { params: { path: { job_id: jobId } } }),
+    /** POST /jobs: any handler, kwargs and scheduling options in the body. */
+    create: (body: CreateJobRequest) => call('createJob', { body }),
+    /** POST /jobs/{handler}: a handler's own route, kwargs as the body and the options as the query. */
+    schedule: <H extends HandlerWithRoute>(handler: H, kwargs: HandlerKwargs<H>, scheduling: SchedulingOptions = {}) => {
+      const operationId = handlerRoutes[handler] as 'scheduleEcho';
+      return call(operationId, { params: { query: scheduling }, body: kwargs as HandlerKwargs<'echo'> });
+    },
+    setState: (jobId: string, state: JobState) => call('setJobState', { params: { path: { job_id: jobId }, query: { state } } }),
+    pause: (jobId: string) => jobs.setState(jobId, 'paused'),
+    resume: (jobId: string) => jobs.setState(jobId, 'running'),
+    delete: (jobId: string) => call('deleteJob', { params: { path: { job_id: jobId } } }),
+    /** Deletes every failure record. */
+    cleanFailed: () => call('cleanFailed'),
+    /** Runs of one job, newest first. */
+    executions: (jobId: string, query: ListJobExecutionsQuery = {}) =>
+      call('listJobExecutions', { params: { path: { job_id: jobId }, query } }),
+    /** Queues `times` runs now (a batch when more than one). */
+    run: (jobId: string, run: RunOptions = {}) => 
+      call('runJob', { params: { path: { job_id: jobId } }, body: { times: run.times ?? 1, ...(run.kwargs ? { kwargs: run.kwargs } : {}) } }),
+  };
+
+  const executions = {
+    /** Runs of every job, newest first, filtered by job_id, status, handler, batch_id, parent_id, since, until. */
+    list: (query: ListExecutionsQuery = {}) => call('listExecutions', { params: { query } }),
+    get: (executionId: string) => call('getExecution', { params: { path: { execution_id: executionId } } }),
+    output: (executionId: string) => call('getExecutionOutput', { params: { path: { execution_id: executionId } } }),
+    /** A queued run comes back cancelled; a running one comes back running, its worker stopping it. */
+    cancel: (executionId: string) => call('cancelExecution', { params: { path: { execution_id: executionId } } }),
+  };
+
+  const batches = {
+    get: (batchId: string) => call('getBatch', { params: { path: { batch_id: batchId } } }),
+  };
+
+  const workers = {
+    list: (query: ListWorkersQuery = {}) => call('listWorkers', { params: { query } }),
+    get: (workerId: string) => call('getWorker', { params: { path: { worker_id: workerId } } }),
+    /** `blocked`: the worker takes no new runs; its runs in progress finish. */
+    setState: (workerId: string, state: 'active' | 'blocked') =>
+      call('setWorkerState', { params: { path: { worker_id: workerId }, query: { state } } }),
+  };
+
+  const service = {
+    status: () => call('getServiceState'),
+    setState: (state: ServiceState) => call('setServiceState', { params: { query: { state } } }),
+    pause: () => service.setState('paused'),
+    resume: () => service.setState('running'),
+    stats: () => call('getStats'),
+    liveness: () => call('getLiveness'),
+    /** Throws ProblemError (503) while the service cannot reach its database. */
+    readiness: () => call('getReadiness'),
+  };
+
+  const handlers = {
+    list: () => call('listHandlers'),
+  };
+
+  async function poll<T>(what: string, read: () => Promise<T>, done: (state: T) => boolean, wait: WaitOptions<T>): Promise<T> {
+    const interval = wait.intervalMs ?? 500;
+    const deadline = wait.timeoutMs === undefined ? Infinity : Date.now() + wait.timeoutMs;
+    for (;;) {
+      wait.signal?.throwIfAborted();
+      const state = await read();
+      wait.onUpdate?.(state);
+      if (done(state)) return state;
+      if (Date.now() + interval > deadline) throw new WaitTimeoutError(what, wait.timeoutMs!, state);
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(done, interval);
+        const onAbort = () => {
+          clearTimeout(timer);
+          reject(wait.signal!.reason);
+        };
+        function done() {
+          wait.signal?.removeEventListener('abort', onAbort);
+          resolve();
+        }
+        wait.signal?.addEventListener('abort', onAbort, { once: true });
+      });
+    }
+  }
+
+  return {
+    baseUrl,
+    /** openapi-fetch itself, typed by the paths of openapi.yaml: `api.GET('/jobs/{job_id}', ...)`. */
+    api,
+    call,
+    jobs,
+    executions,
+    batches,
+    workers,
+    service,
+    handlers,
+    /** The OpenAPI document the service serves. */
+    openapi: () => call('getOpenApiJson'),
+    /** Queues `times` runs of a job now, with `kwargs` merged over the job's. */
+    runJob: (jobId: string, times = 1, kwargs?: Record<string, unknown>) => jobs.run(jobId, { times, kwargs }),
+    /** Polls a run until it ends (succeeded, failed, cancelled, timed_out, missed or lost). */
+    waitForExecution: (executionId: string, wait: WaitOptions<Execution> = {}) =>
+      poll(`execution ${executionId}`, () => executions.get(executionId), (e) => isFinal(e.status), wait),
+    /** Polls a batch until none of its runs is queued or running. */
+    waitForBatch: (batchId: string, wait: WaitOptions<Batch> = {}) =>
+      poll(`batch ${batchId}`, () => batches.get(batchId), batchFinished, wait),
+  };
+}
+
+/** Every run of the batch has ended (finished_at stays null when none of them started). */
+export function batchFinished(batch: Batch): boolean {
+  return !batch.counts.queued && !batch.counts.running;
+}

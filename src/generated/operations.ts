@@ -1,0 +1,48 @@
+// Generated from openapi.yaml by `npm run generate`. Do not edit.
+
+/** The HTTP method and path (under the server URL) of every operation of openapi.yaml. */
+export const operationRoutes = {
+  "getLiveness": { method: "get", path: "/liveness" },
+  "getReadiness": { method: "get", path: "/readiness" },
+  "getServiceState": { method: "get", path: "/service/state" },
+  "setServiceState": { method: "put", path: "/service/state" },
+  "listJobs": { method: "get", path: "/jobs" },
+  "createJob": { method: "post", path: "/jobs" },
+  "deleteAllJobs": { method: "delete", path: "/jobs" },
+  "cleanFailed": { method: "delete", path: "/jobs/clean-failed" },
+  "getJob": { method: "get", path: "/jobs/{job_id}" },
+  "setJobState": { method: "put", path: "/jobs/{job_id}" },
+  "deleteJob": { method: "delete", path: "/jobs/{job_id}" },
+  "listJobExecutions": { method: "get", path: "/jobs/{job_id}/executions" },
+  "runJob": { method: "post", path: "/jobs/{job_id}/executions" },
+  "scheduleFlowScheduling": { method: "post", path: "/jobs/flow-scheduling" },
+  "scheduleSelectiveFlowScheduling": { method: "post", path: "/jobs/selective-flow-scheduling" },
+  "scheduleHttpRequest": { method: "post", path: "/jobs/http-request" },
+  "scheduleEcho": { method: "post", path: "/jobs/echo" },
+  "scheduleCleanupExecutions": { method: "post", path: "/jobs/cleanup-executions" },
+  "scheduleRunScript": { method: "post", path: "/jobs/run-script" },
+  "listExecutions": { method: "get", path: "/executions" },
+  "getExecution": { method: "get", path: "/executions/{execution_id}" },
+  "getExecutionOutput": { method: "get", path: "/executions/{execution_id}/output" },
+  "cancelExecution": { method: "post", path: "/executions/{execution_id}/cancel" },
+  "getBatch": { method: "get", path: "/batches/{batch_id}" },
+  "listWorkers": { method: "get", path: "/workers" },
+  "getWorker": { method: "get", path: "/workers/{worker_id}" },
+  "setWorkerState": { method: "put", path: "/workers/{worker_id}/state" },
+  "getStats": { method: "get", path: "/stats" },
+  "listHandlers": { method: "get", path: "/handlers" },
+  "getOpenApiJson": { method: "get", path: "/openapi.json" },
+  "getOpenApiYaml": { method: "get", path: "/openapi.yaml" },
+  "getSwaggerUi": { method: "get", path: "/ui" },
+  "getSwaggerUiAsset": { method: "get", path: "/ui/{asset}" },
+} as const;
+
+/** The route of each handler that has one of its own (`x-handler`), by the handler's name. */
+export const handlerRoutes = {
+  "flow-scheduling": "scheduleFlowScheduling",
+  "selective-flow-scheduling": "scheduleSelectiveFlowScheduling",
+  "http-request": "scheduleHttpRequest",
+  "echo": "scheduleEcho",
+  "cleanup-executions": "scheduleCleanupExecutions",
+  "run-script": "scheduleRunScript",
+} as const;
