@@ -7,7 +7,9 @@ import { Problem } from '../problem.js';
 import type { Services } from './context.js';
 
 const require = createRequire(import.meta.url);
-const uiDir: string = (require('swagger-ui-dist') as { getAbsoluteFSPath(): string }).getAbsoluteFSPath();
+// The package's main module loads the whole UI bundle into Node (megabytes of heap and
+// startup time) just to say where its files are; this asks the file that only knows that.
+const uiDir: string = path.dirname(require.resolve('swagger-ui-dist/absolute-path.js'));
 
 const assetTypes: Record<string, string> = {
   '.js': 'application/javascript; charset=utf-8',
