@@ -26,8 +26,14 @@ describe('the contract between openapi.yaml and the code', () => {
     assert.ok(Object.keys(allOperations()).length >= 25);
   });
 
-  it('the HTTP app starts when operations and document match one to one', async () => {
-    await createHttpApp({ doc, operations: allOperations(), log, bodyLimit: 1024 });
+  it('the HTTP app starts when operations and document match one to one, and the document is valid OpenAPI 3', async () => {
+    await createHttpApp({ doc, operations: allOperations(), log, bodyLimit: 1024, checkDocument: true });
+  });
+
+  it('refuses a document that is not valid OpenAPI 3', async () => {
+    const bad = structuredClone(doc) as unknown as { paths: Record<string, Record<string, { responses?: unknown }>> };
+    delete Object.values(bad.paths)[0].get.responses;
+    await assert.rejects(createHttpApp({ doc: bad as unknown as typeof doc, operations: allOperations(), log, bodyLimit: 1024, checkDocument: true }));
   });
 
   it('refuses to start when an operationId has no implementation', async () => {
