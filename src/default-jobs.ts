@@ -1,6 +1,6 @@
-import fs from 'node:fs/promises';
+import fs from 'node:fs';
 import path from 'node:path';
-import YAML from 'yaml';
+import jsYaml from 'js-yaml';
 import { Problem } from './problem.js';
 import type { ScheduleContext, ScheduleRequest, Scheduler } from './scheduling/core.js';
 import type { Store } from './store/types.js';
@@ -26,7 +26,9 @@ const stringFields = ['job_id', 'handler', 'periodically', 'cron', 'timezone', '
 export function parseFile(file: string, text: string): ScheduleRequest {
   let value: unknown;
   try {
-    value = YAML.parse(text);
+    // js-yaml parses a small job file about ten times faster than the yaml package, which
+    // matters at boot with thousands of files. The core schema leaves timestamps as strings.
+    value = jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA, filename: file });
   } catch (err) {
     throw new DefaultJobError(file, '(file)', `is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
@@ -55,7 +57,7 @@ export function parseFile(file: string, text: string): ScheduleRequest {
 
 /** The *.yaml / *.yml files of a folder, sorted; throws ENOENT when the folder is missing. */
 export async function jobFileNames(dir: string): Promise<string[]> {
-  return (await fs.readdir(dir)).filter((f) => /\.ya?ml$/i.test(f)).sort();
+  return (await fs.promises.readdir(dir)).filter((f) => /\.ya?ml$/i.test(f)).sort();
 }
 
 /**
@@ -72,7 +74,9 @@ export async function checkJobFiles(
   const requests: Array<{ file: string; req: ScheduleRequest }> = [];
   const seen = new Map<string, string>();
   for (const file of names) {
-    const req = parseFile(file, await fs.readFile(path.join(dir, file), 'utf8'));
+    // Read synchronously: at boot nothing else waits, and thousands of small files read
+    // through the thread pool cost four round trips each.
+    const req = parseFile(file, fs.readFileSync(path.join(dir, file), 'utf8'));
     const other = seen.get(req.job_id!);
     if (other) throw new DefaultJobError(file, 'job_id', `'${req.job_id}' is also the job_id in ${other}`);
     seen.set(req.job_id!, file);
@@ -116,11 +120,7 @@ export async function applyDefaultJobs(dir: string, scheduler: Scheduler, store:
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   const requests = await checkJobFiles(dir, names, scheduler, defaultJobContext);
-  const upserted: string[] = [];
-  for (const { file, req } of requests) {
-    await scheduler.upsertJob(req, defaultJobContext(file));
-    upserted.push(req.job_id!);
-  }
+  const upserted = (await scheduler.upsertJobs(requests.map(({ file, req }) => ({ req, ctx: defaultJobContext(file) })))).map((j) => j.job_id);
   const seen = new Set(upserted);
   const removed: string[] = [];
   for (const { job_id } of await store.listJobsFromFiles()) {

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import type { Catalog } from '../catalog.js';
 import type { Engine } from '../engine/agenda.js';
@@ -192,6 +193,36 @@ export class Scheduler {
     return job;
   }
 
+  /**
+   * upsertJob for many jobs (the default jobs at boot): one read, and writes only for jobs
+   * whose definition changed, so a boot with nothing new writes nothing.
+   */
+  async upsertJobs(items: Array<{ req: ScheduleRequest; ctx: ScheduleContext }>): Promise<JobRecord[]> {
+    const built = items.map(({ req, ctx }) => this.buildJob(req, ctx));
+    const existing = new Map((await this.store.getJobs(built.map((j) => j.job_id))).map((j) => [j.job_id, j]));
+    const changed: JobRecord[] = [];
+    const result: JobRecord[] = [];
+    for (const job of built) {
+      const old = existing.get(job.job_id);
+      if (old && sameSchedule(old, job)) job.next_run_at = old.next_run_at;
+      if (old && sameDefinition(old, job)) {
+        result.push(old);
+        continue;
+      }
+      if (old) {
+        job.created_at = old.created_at;
+        job.last_run_at = old.last_run_at;
+        job.last_status = old.last_status;
+        if (old.handler !== job.handler) await this.engine.removeJob(job.job_id);
+      }
+      changed.push(job);
+      result.push(job);
+    }
+    await this.store.upsertJobs(changed);
+    await this.engine.scheduleJobs(changed.map((j) => ({ jobId: j.job_id, handler: j.handler, nextRunAt: j.next_run_at, disabled: j.state === 'paused' })));
+    return result;
+  }
+
   async getJob(jobId: string): Promise<JobRecord> {
     const job = await this.store.getJob(jobId);
     if (!job) throw new Problem(404, 'Job not found', `no job with job_id '${jobId}'`);
@@ -322,6 +353,20 @@ export class Scheduler {
     await this.onStateChange();
     return state;
   }
+}
+
+/** Every field a job file defines, and the next run, are equal: nothing to write. */
+function sameDefinition(a: JobRecord, b: JobRecord) {
+  const keys: Array<keyof JobRecord> = [
+    'handler', 'state', 'periodically', 'interval_seconds', 'cron', 'timezone', 'misfire_grace_time', 'timeout',
+    'concurrency_policy', 'retries', 'retry_backoff', 'source', 'source_file',
+  ];
+  return (
+    keys.every((k) => a[k] === b[k]) &&
+    (a.when?.getTime() ?? null) === (b.when?.getTime() ?? null) &&
+    (a.next_run_at?.getTime() ?? null) === (b.next_run_at?.getTime() ?? null) &&
+    isDeepStrictEqual(a.kwargs, b.kwargs)
+  );
 }
 
 function sameSchedule(a: JobRecord, b: JobRecord) {

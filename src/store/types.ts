@@ -199,6 +199,8 @@ export interface Store {
   insertJob(job: JobRecord): Promise<boolean>;
   /** Inserts or replaces a job by id, keeping its created_at and run history fields. */
   upsertJob(job: JobRecord): Promise<JobRecord>;
+  /** upsertJob for many jobs at once (default jobs at boot). */
+  upsertJobs(jobs: JobRecord[]): Promise<void>;
   getJob(jobId: string): Promise<JobRecord | null>;
   /** Jobs in job_id order, after the given job_id. */
   listJobs(after: string | null, limit: number): Promise<Page<JobRecord>>;

@@ -382,6 +382,18 @@ export class MongoStore implements Store {
     return docToJob(doc!);
   }
 
+  async upsertJobs(jobs: JobRecord[]) {
+    if (jobs.length === 0) return;
+    // upsertJob's update for each job, sent as one unordered bulk write (_id_).
+    await this.jobs.bulkWrite(
+      jobs.map((job) => {
+        const { _id, created_at, last_run_at, last_status, ...rest } = jobToDoc(job);
+        return { updateOne: { filter: { _id }, update: { $set: rest, $setOnInsert: { created_at, last_run_at, last_status } }, upsert: true } };
+      }),
+      { ordered: false },
+    );
+  }
+
   async getJob(jobId: string) {
     const doc = await this.jobs.findOne({ _id: jobId });
     return doc ? docToJob(doc) : null;

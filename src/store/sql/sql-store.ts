@@ -268,6 +268,22 @@ export class SqlStore implements Store {
     return rowToJob(r.rows[0]);
   }
 
+  async upsertJobs(jobs: JobRecord[]) {
+    // Multi-row upserts of 500 jobs (well under the 65,535 parameters of one statement).
+    for (let i = 0; i < jobs.length; i += 500) {
+      const rows = jobs.slice(i, i + 500).map((j) => jobToRow(j));
+      const cols = Object.keys(rows[0]);
+      const params: unknown[] = [];
+      const values = rows.map((row) => `(${cols.map((c) => (params.push(row[c]), `$${params.length}`)).join(', ')})`);
+      const keep = new Set(['job_id', 'created_at', 'last_run_at', 'last_status']);
+      const updates = cols.filter((c) => !keep.has(c)).map((c) => `"${c}" = EXCLUDED."${c}"`).join(', ');
+      await this.db.query(
+        `INSERT INTO job (${cols.map((c) => `"${c}"`).join(', ')}) VALUES ${values.join(', ')} ON CONFLICT (job_id) DO UPDATE SET ${updates}`,
+        params,
+      );
+    }
+  }
+
   async getJob(jobId: string) {
     const r = await this.db.query<Row>('SELECT * FROM job WHERE job_id = $1', [jobId]);
     return r.rows[0] ? rowToJob(r.rows[0]) : null;
