@@ -412,6 +412,22 @@ for (const { name, skip } of stores) {
         assert.equal(await store.getJob('nj-none'), null, 'an unknown id creates nothing');
       });
 
+      it('upsertJobs inserts and replaces many jobs (more than one chunk), keeping history fields', async () => {
+        await store.upsertJobs([]);
+        const first = range(620).map((i) => (i % 3 ? job : fullJob)(`nu-${pad(i, 3)}`, 1));
+        await store.upsertJobs(first);
+        await store.updateJobs([{ job_id: 'nu-007', patch: { last_run_at: at(4), last_status: 'succeeded', updated_at: at(4) } }]);
+        const second = first.map((j) => ({ ...j, kwargs: { v: 2 }, retries: 3, created_at: at(9), last_run_at: null, last_status: null, updated_at: at(9) }));
+        await store.upsertJobs(second);
+        const got = new Map((await store.getJobs(first.map((j) => j.job_id))).map((j) => [j.job_id, j]));
+        assert.equal(got.size, 620);
+        for (const i of [0, 1, 7, 499, 500, 619]) {
+          const expected = { ...second[i], created_at: first[i].created_at, last_run_at: first[i].last_run_at, last_status: first[i].last_status };
+          if (i === 7) Object.assign(expected, { last_run_at: at(4), last_status: 'succeeded' });
+          assert.deepEqual(got.get(first[i].job_id), expected);
+        }
+      });
+
       it('upsertJob inserts, then replaces the definition keeping created_at, last_run_at and last_status', async () => {
         const fresh = fullJob('up-new', 1);
         assert.deepEqual(await store.upsertJob(fresh), fresh);
