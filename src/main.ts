@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from './config.js';
-import { createLogger } from './log.js';
+import { createLogger, flushLogs } from './log.js';
 import { createService } from './service.js';
 
 /**
@@ -29,6 +29,7 @@ async function main() {
     service = await createService(config, { log });
   } catch (err) {
     log.fatal({ err }, `cannot start: ${(err as Error).message}`);
+    flushLogs();
     process.exit(1);
   }
   if (mode === 'serve') {
@@ -45,6 +46,7 @@ async function main() {
     log.info({ signal, grace_s: config.shutdownGrace }, 'stopping: no new runs; running runs may finish within the grace');
     await service.close();
     log.info('stopped');
+    flushLogs();
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -48,8 +48,9 @@ export function jobOperations(s: Services): Record<string, Operation> {
     cleanFailed: async () => ({ status: 200, body: { removed: await s.scheduler.cleanFailed() } satisfies Schemas['Removed'] }),
 
     getJob: async ({ params }) => {
-      const job = await s.scheduler.getJob((params as JobPath).job_id);
-      const stats = await s.store.jobStats(job.job_id);
+      // The job and its run statistics are read side by side (one round trip, not three).
+      const jobId = (params as JobPath).job_id;
+      const [job, stats] = await Promise.all([s.scheduler.getJob(jobId), s.store.jobStats(jobId)]);
       const next = job.state === 'running' ? job.next_run_at : null;
       return {
         status: 200,

@@ -530,15 +530,17 @@ export class SqlStore implements Store {
 
   async jobStats(jobId: string): Promise<JobStats> {
     // execution_job_idx
-    const agg = await this.db.query<Row>(
-      `SELECT count(*) AS total,
-              count(*) FILTER (WHERE status = 'succeeded') AS succeeded,
-              count(*) FILTER (WHERE status IN ('failed', 'timed_out', 'lost')) AS failed,
-              avg(duration_ms) FILTER (WHERE status = 'succeeded') AS avg_ms
-         FROM execution WHERE job_id = $1`,
-      [jobId],
-    );
-    const latest = await this.db.query<Row>('SELECT * FROM execution WHERE job_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1', [jobId]);
+    const [agg, latest] = await Promise.all([
+      this.db.query<Row>(
+        `SELECT count(*) AS total,
+                count(*) FILTER (WHERE status = 'succeeded') AS succeeded,
+                count(*) FILTER (WHERE status IN ('failed', 'timed_out', 'lost')) AS failed,
+                avg(duration_ms) FILTER (WHERE status = 'succeeded') AS avg_ms
+           FROM execution WHERE job_id = $1`,
+        [jobId],
+      ),
+      this.db.query<Row>('SELECT * FROM execution WHERE job_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1', [jobId]),
+    ]);
     const a = agg.rows[0];
     return {
       total: Number(a.total),
