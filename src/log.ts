@@ -1,9 +1,21 @@
-import { pino, type Logger as PinoLogger } from 'pino';
+import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
+import pretty from 'pino-pretty';
 import type { LogLevel } from './config.js';
 
 export type Logger = PinoLogger;
 
-/** JSON lines on stdout (one per request and per run start and end). */
-export function createLogger(level: LogLevel): Logger {
-  return pino({ level, base: { service: 'jobs-service' } });
+/**
+ * One line per request and per run start and end: JSON lines, or human-readable lines
+ * (pino-pretty) when stdout is a terminal. `destination` sends the lines elsewhere (tests).
+ */
+export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
+  const options = {
+    level,
+    base: { service: 'jobs-service' },
+    // Never a credential, even if a header object ends up in a log line.
+    redact: { paths: ['authorization', '*.authorization', '*.headers.authorization', 'headers.authorization'], censor: '[redacted]' },
+  };
+  if (destination) return pino(options, destination);
+  if (process.stdout.isTTY) return pino(options, pretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' }));
+  return pino(options);
 }
