@@ -129,6 +129,9 @@ export interface RequestOutcome {
   path: string;
   /** Path parameters of the matched operation. */
   params: Record<string, string>;
+  query: Record<string, unknown>;
+  /** The request body, when it was read (the caller was allowed). */
+  requestBody: unknown;
   status: number;
   /** The answer's body as the operation returned it (a problem body for errors). */
   body: unknown;
@@ -261,6 +264,8 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<Koa> {
           method: ctx.method,
           path: ctx.path,
           params: st.params ?? {},
+          query: ctx.query,
+          requestBody: st.body,
           status: ctx.status,
           body: ctx.body,
           principal: st.principal ?? null,
