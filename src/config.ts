@@ -156,12 +156,13 @@ export function parseApiTokens(raw: string | undefined, variable = 'JOBS_API_TOK
     const token = entry.slice(first + 1, last).trim();
     const role = entry.slice(last + 1).trim();
     if (!tokenName.test(name)) throw new ConfigError(variable, `${at}: the name must be 1 to 100 letters, digits or . _ @ - (starting with a letter or digit)`);
-    if (!(roles as string[]).includes(role)) throw new ConfigError(variable, `${at} (${name}): the role must be read, write or admin, got '${role.slice(0, 20)}'`);
-    if (token.length < minTokenLength) throw new ConfigError(variable, `${at} (${name}): the token must be at least ${minTokenLength} characters`);
-    if (/\s/.test(token)) throw new ConfigError(variable, `${at} (${name}): the token must not contain white space`);
-    if (names.has(name)) throw new ConfigError(variable, `${at}: the name '${name}' is used by an earlier entry`);
+    // No part of an entry is quoted back: a token written in the wrong place would be shown.
+    if (!(roles as string[]).includes(role)) throw new ConfigError(variable, `${at}: the role (after the last ':') must be read, write or admin`);
+    if (token.length < minTokenLength) throw new ConfigError(variable, `${at}: the token must be at least ${minTokenLength} characters`);
+    if (/\s/.test(token)) throw new ConfigError(variable, `${at}: the token must not contain white space`);
+    if (names.has(name)) throw new ConfigError(variable, `${at}: the name is used by an earlier entry`);
     const hash = hashToken(token);
-    if (hashes.has(hash.toString('hex'))) throw new ConfigError(variable, `${at} (${name}): the token is used by an earlier entry`);
+    if (hashes.has(hash.toString('hex'))) throw new ConfigError(variable, `${at}: the token is used by an earlier entry`);
     names.add(name);
     hashes.add(hash.toString('hex'));
     tokens.push({ name, role: role as Role, hash });

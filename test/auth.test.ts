@@ -63,12 +63,15 @@ describe('JOBS_API_TOKENS, JOBS_AUTH and HOST at boot', () => {
     const cases: Array<[string, RegExp, string[]]> = [
       [`ok:${T.reader}:read,${T.writer}`, /entry 2 must be name:token:role/, [T.reader, T.writer]],
       [`ok:${T.reader}:read,only:${T.writer}`, /entry 2 must be name:token:role/, [T.writer]],
-      [`ok:${T.reader}:superuser`, /entry 1 \(ok\): the role must be read, write or admin, got 'superuser'/, [T.reader]],
-      ['ok:short:read', /entry 1 \(ok\): the token must be at least 16 characters/, ['short']],
+      [`ok:${T.reader}:superuser`, /entry 1: the role \(after the last ':'\) must be read, write or admin$/, [T.reader, 'superuser']],
+      // Name and token swapped, or role and token: the token is not shown back.
+      [`ok:write:${T.reader}`, /entry 1: the role/, [T.reader, T.reader.slice(0, 8)]],
+      [`Zq4swapped0token0secret:ok:write`, /entry 1: the token must be at least 16 characters$/, ['Zq4swapped']],
+      ['ok:short:read', /entry 1: the token must be at least 16 characters/, ['short']],
       [`bad name:${long}:read`, /entry 1: the name must be/, [long]],
       [`:${long}:read`, /entry 1: the name must be/, [long]],
-      [`a:${long}:read,a:${T.admin}:admin`, /entry 2: the name 'a' is used by an earlier entry/, [long, T.admin]],
-      [`a:${long}:read,b:${long}:admin`, /entry 2 \(b\): the token is used by an earlier entry/, [long]],
+      [`a:${long}:read,a:${T.admin}:admin`, /entry 2: the name is used by an earlier entry/, [long, T.admin]],
+      [`a:${long}:read,b:${long}:admin`, /entry 2: the token is used by an earlier entry/, [long]],
       [' , ,', /holds no token entry/, []],
     ];
     for (const [value, pattern, secrets] of cases) {
@@ -82,7 +85,7 @@ describe('JOBS_API_TOKENS, JOBS_AUTH and HOST at boot', () => {
     const config = loadConfig({ JOBS_API_TOKENS: `@${file}` });
     assert.deepEqual(config.auth.tokens.map((t) => `${t.name}:${t.role}`), ['reader:read', 'writer:write', 'admin:admin']);
     await fs.writeFile(file, `reader:${T.reader}:read\nwriter:${T.writer}:owner\n`);
-    assert.throws(() => loadConfig({ JOBS_API_TOKENS: `@${file}` }), configError('JOBS_API_TOKENS', new RegExp(`entry 2 of ${file} \\(writer\\): the role`), [T.writer]));
+    assert.throws(() => loadConfig({ JOBS_API_TOKENS: `@${file}` }), configError('JOBS_API_TOKENS', new RegExp(`entry 2 of ${file}: the role`), [T.writer]));
     await fs.writeFile(file, '# nothing yet\n');
     assert.throws(() => loadConfig({ JOBS_API_TOKENS: `@${file}` }), configError('JOBS_API_TOKENS', /holds no token entry of/));
     assert.throws(() => loadConfig({ JOBS_API_TOKENS: `@${path.join(dir, 'missing')}` }), configError('JOBS_API_TOKENS', /cannot read the token file .*missing: ENOENT/));
