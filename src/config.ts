@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -9,6 +12,24 @@ const handlersRoot = compiled ? path.resolve(here, '..', 'handlers') : path.reso
 
 export type StoreKind = 'embedded' | 'postgres' | 'mongodb';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/** What a token may do: read (every GET), write (read and changing jobs and runs), admin (everything). */
+export type Role = 'read' | 'write' | 'admin';
+export const roles: readonly Role[] = ['read', 'write', 'admin'];
+
+/** An API token as kept in memory: its name, role and the SHA-256 of its secret, never the secret. */
+export interface ApiToken {
+  name: string;
+  role: Role;
+  hash: Buffer;
+}
+
+/**
+ * How requests are checked: `tokens` (bearer tokens, per role), `open` (no tokens configured:
+ * no checks, and the service binds to loopback only), `off` (JOBS_AUTH=off: no checks, on any
+ * address).
+ */
+export type AuthMode = 'tokens' | 'open' | 'off';
 
 export interface Config {
   port: number;
@@ -45,6 +66,9 @@ export interface Config {
   shutdownGrace: number;
   /** How long a run's lock lives without a heartbeat, in ms. */
   lockLifetime: number;
+  auth: { mode: AuthMode; tokens: ApiToken[] };
+  /** JOBS_METRICS_AUTH: /metrics needs a read token. */
+  metricsAuth: boolean;
 }
 
 export class ConfigError extends Error {
@@ -91,6 +115,85 @@ export function storeKindOf(url: string | undefined): StoreKind {
   throw new ConfigError('DATABASE_URL', `must start with postgres://, postgresql://, mongodb:// or mongodb+srv://, got '${url.replace(/\/\/[^@]*@/, '//***@')}'`);
 }
 
+export const hashToken = (token: string) => createHash('sha256').update(token, 'utf8').digest();
+
+const tokenName = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$/;
+const minTokenLength = 16;
+
+/**
+ * Reads JOBS_API_TOKENS: `name:token:role` entries, comma-separated, or `@path` to a file of
+ * them (one per line or comma-separated; `#` starts a comment). Errors name the entry by its
+ * number, never its token.
+ */
+export function parseApiTokens(raw: string | undefined, variable = 'JOBS_API_TOKENS'): ApiToken[] {
+  let text = raw?.trim() ?? '';
+  if (text === '') return [];
+  let where = '';
+  if (text.startsWith('@')) {
+    const file = path.resolve(text.slice(1).trim());
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(variable, `cannot read the token file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    where = ` of ${file}`;
+    text = text
+      .split(/\r?\n/)
+      .map((line) => line.replace(/#.*$/, ''))
+      .join(',');
+  }
+  const entries = text.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  if (entries.length === 0) throw new ConfigError(variable, `holds no token entry${where}`);
+  const tokens: ApiToken[] = [];
+  const names = new Set<string>();
+  const hashes = new Set<string>();
+  entries.forEach((entry, i) => {
+    const at = `entry ${i + 1}${where}`;
+    const first = entry.indexOf(':');
+    const last = entry.lastIndexOf(':');
+    if (first < 0 || last === first) throw new ConfigError(variable, `${at} must be name:token:role`);
+    const name = entry.slice(0, first).trim();
+    const token = entry.slice(first + 1, last).trim();
+    const role = entry.slice(last + 1).trim();
+    if (!tokenName.test(name)) throw new ConfigError(variable, `${at}: the name must be 1 to 100 letters, digits or . _ @ - (starting with a letter or digit)`);
+    // No part of an entry is quoted back: a token written in the wrong place would be shown.
+    if (!(roles as string[]).includes(role)) throw new ConfigError(variable, `${at}: the role (after the last ':') must be read, write or admin`);
+    if (token.length < minTokenLength) throw new ConfigError(variable, `${at}: the token must be at least ${minTokenLength} characters`);
+    if (/\s/.test(token)) throw new ConfigError(variable, `${at}: the token must not contain white space`);
+    if (names.has(name)) throw new ConfigError(variable, `${at}: the name is used by an earlier entry`);
+    const hash = hashToken(token);
+    if (hashes.has(hash.toString('hex'))) throw new ConfigError(variable, `${at}: the token is used by an earlier entry`);
+    names.add(name);
+    hashes.add(hash.toString('hex'));
+    tokens.push({ name, role: role as Role, hash });
+  });
+  return tokens;
+}
+
+/** Whether an address to bind is loopback only (127.0.0.0/8, ::1, localhost). */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost' || h === '::1') return true;
+  const v4 = h.startsWith('::ffff:') ? h.slice(7) : h;
+  return net.isIPv4(v4) && v4.startsWith('127.');
+}
+
+function authOf(env: Env, host: string): Config['auth'] {
+  const tokens = parseApiTokens(env.JOBS_API_TOKENS);
+  const raw = env.JOBS_AUTH?.trim().toLowerCase() ?? '';
+  if (raw !== '' && raw !== 'on' && raw !== 'off') throw new ConfigError('JOBS_AUTH', `must be on or off, got '${env.JOBS_AUTH}'`);
+  if (raw === 'off') return { mode: 'off', tokens: [] };
+  if (tokens.length > 0) return { mode: 'tokens', tokens };
+  if (raw === 'on') throw new ConfigError('JOBS_AUTH', 'is on, but JOBS_API_TOKENS holds no token');
+  if (!isLoopback(host)) {
+    throw new ConfigError(
+      'JOBS_API_TOKENS',
+      `is not set, so the API would be open to anyone who reaches ${host}; set tokens (name:token:role), bind to loopback (HOST=127.0.0.1), or set JOBS_AUTH=off to serve without checks`,
+    );
+  }
+  return { mode: 'open', tokens: [] };
+}
+
 const levels: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Reads and checks the configuration; throws ConfigError naming the variable on bad input. */
@@ -121,5 +224,7 @@ export function loadConfig(env: Env = process.env): Config {
     cancelGrace: integer(env, 'JOBS_CANCEL_GRACE_MS', 10_000, 0, 3_600_000),
     shutdownGrace: integer(env, 'JOBS_SHUTDOWN_GRACE', 30, 0, 86400),
     lockLifetime: integer(env, 'JOBS_LOCK_LIFETIME_MS', 30_000, 1000, 3_600_000),
+    auth: authOf(env, host),
+    metricsAuth: boolean(env, 'JOBS_METRICS_AUTH', false),
   };
 }

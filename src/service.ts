@@ -4,13 +4,16 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
+import { auditRecordOf, audited } from './audit.js';
 import { Catalog, documentAjv } from './catalog.js';
 import { projectRoot, type Config } from './config.js';
 import { applyDefaultJobs } from './default-jobs.js';
 import { Engine } from './engine/agenda.js';
-import { createHttpApp } from './http/app.js';
+import { createHttpApp, type RequestOutcome } from './http/app.js';
+import { Authenticator } from './http/auth.js';
 import { createLogger, type Logger } from './log.js';
-import { loadOpenApi } from './openapi.js';
+import { Metrics } from './metrics.js';
+import { loadOpenApi, type OpenApiOperation } from './openapi.js';
 import { buildOperations } from './operations/index.js';
 import { Scheduler } from './scheduling/core.js';
 import { Runner } from './scheduling/runner.js';
@@ -27,6 +30,7 @@ export interface Service {
   /** This process as a worker; undefined when it runs no jobs (JOBS_WORKER=false). */
   worker: WorkerAgent | undefined;
   log: Logger;
+  metrics: Metrics;
   /** Starts the HTTP server; resolves with the port it listens on. */
   listen(): Promise<number>;
   /** Graceful stop: no new runs, running ones finish up to the shutdown grace, then cancelled. */
@@ -44,12 +48,20 @@ export interface ServiceOptions {
   defaultJobs?: boolean;
 }
 
+/** How long a call waits for its audit record to be written before it answers anyway. */
+const auditTimeoutMs = 2000;
+
 export const version: string = JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')).version;
 
 /** Builds the whole service on its store: the boot sequence, in order. */
 export async function createService(config: Config, options: ServiceOptions = {}): Promise<Service> {
   const log = options.log ?? createLogger(config.logLevel);
   const { doc, yaml } = loadOpenApi();
+  // JOBS_METRICS_AUTH: /metrics falls back to the document's global requirement (a token).
+  if (config.metricsAuth) delete (doc.paths['/metrics']?.get as OpenApiOperation | undefined)?.security;
+  if (config.auth.mode === 'off') log.warn({ host: config.host }, 'JOBS_AUTH=off: the API answers every caller without checking a token');
+  else if (config.auth.mode === 'open') log.info({ host: config.host }, 'no API tokens configured: no checks, serving on loopback only');
+  else log.info({ tokens: config.auth.tokens.map((t) => ({ name: t.name, role: t.role })) }, 'API tokens loaded');
   const { store, engine: engineBackend } = await openStore(config);
   let started: Engine | undefined;
   try {
@@ -64,18 +76,42 @@ export async function createService(config: Config, options: ServiceOptions = {}
       onError: (err, where) => log.warn({ err, where }, 'dispatch engine error'),
     });
     started = engine;
+    const metrics = new Metrics(store, log);
     const runner = new Runner(store, engine, catalog, log, {
       maxOutputLines: config.maxOutputLines,
       cancelGrace: config.cancelGrace,
       defaultTimeout: config.defaultTimeout,
+      observer: metrics,
     });
     const scheduler = new Scheduler(store, engine, catalog, runner);
+    // Metrics for every request; an audit record for every call that may change something.
+    // A failed audit write is logged and never changes the answer.
+    const observe = async (o: RequestOutcome) => {
+      metrics.observeRequest(o.operationId, o.status, o.seconds);
+      if (!audited(o)) return;
+      const record = auditRecordOf(o);
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          store.insertAudit(record),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`the audit record was not written within ${auditTimeoutMs} ms`)), auditTimeoutMs);
+          }),
+        ]);
+      } catch (err) {
+        log.error({ err, audit: record }, 'audit record not written');
+      } finally {
+        clearTimeout(timer);
+      }
+    };
     // The contract check comes before anything runs: a mismatch refuses the boot untouched.
     const app = await createHttpApp({
       doc,
-      operations: buildOperations({ config, store, scheduler, catalog, doc, yaml }),
+      operations: buildOperations({ config, store, scheduler, catalog, doc, yaml, metrics }),
       log,
       bodyLimit: config.bodyLimit,
+      auth: new Authenticator(config.auth.mode, config.auth.tokens),
+      observe,
     });
 
     // Schema creation (ours and Agenda's) and default jobs, one process at a time.
@@ -116,6 +152,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       runner,
       worker,
       log,
+      metrics,
       listen: () =>
         new Promise((resolve, reject) => {
           server = http.createServer(app.callback());

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { projectRoot } from '../src/config.js';
 import { createHttpApp, type Operation } from '../src/http/app.js';
 import { createLogger } from '../src/log.js';
-import { loadOpenApi } from '../src/openapi.js';
+import { loadOpenApi, operationsOf } from '../src/openapi.js';
 import { generatedFiles } from '../scripts/generate.js';
 import { startService, tempDir, testDatabase, waitFor, type TestDatabase } from './helpers.js';
 
@@ -45,6 +45,31 @@ describe('the contract between openapi.yaml and the code', () => {
   it('refuses to start when an implementation has no operationId', async () => {
     const ops = { ...allOperations(), purgeEverything: ok };
     await assert.rejects(createHttpApp({ doc, operations: ops, log, bodyLimit: 1024 }), /implementation 'purgeEverything' has no operationId/);
+  });
+
+  it('every operation declares the role it needs, and the bearer scheme is declared', () => {
+    const { doc: fresh } = loadOpenApi();
+    const ops = operationsOf(fresh).map(({ op }) => op);
+    assert.ok(ops.length >= 35);
+    for (const op of ops) assert.ok(['read', 'write', 'admin'].includes(op['x-role'] as string), `${op.operationId}: x-role ${op['x-role']}`);
+    assert.deepEqual((fresh.components as { securitySchemes: unknown }).securitySchemes, { bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API token from JOBS_API_TOKENS.' } });
+    assert.deepEqual(fresh.security, [{ bearerAuth: [] }]);
+    const open = ops.filter((op) => Array.isArray(op.security) && op.security.length === 0).map((op) => op.operationId).sort();
+    assert.deepEqual(open, ['getLiveness', 'getMetrics', 'getOpenApiJson', 'getOpenApiYaml', 'getReadiness', 'getSwaggerUi', 'getSwaggerUiAsset']);
+  });
+
+  it('refuses to start when an operation lacks x-role', async () => {
+    const { doc: changed } = loadOpenApi();
+    delete (changed.paths['/jobs/{job_id}'] as Record<string, Record<string, unknown>>).delete['x-role'];
+    await assert.rejects(createHttpApp({ doc: changed, operations: allOperations(), log, bodyLimit: 1024 }), /DELETE \/jobs\/\{job_id\} has no x-role \(read, write or admin\)/);
+    (changed.paths['/jobs/{job_id}'] as Record<string, Record<string, unknown>>).delete['x-role'] = 'owner';
+    await assert.rejects(createHttpApp({ doc: changed, operations: allOperations(), log, bodyLimit: 1024 }), /DELETE \/jobs\/\{job_id\} has no x-role/);
+  });
+
+  it('refuses to start when the bearer scheme is not declared', async () => {
+    const { doc: changed } = loadOpenApi();
+    delete (changed.components as Record<string, unknown>).securitySchemes;
+    await assert.rejects(createHttpApp({ doc: changed, operations: allOperations(), log, bodyLimit: 1024 }), /components\.securitySchemes\.bearerAuth must be/);
   });
 
   it('the committed generated types are what openapi.yaml generates (run npm run generate if not)', async () => {

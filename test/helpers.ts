@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import supertest from 'supertest';
 import { loadConfig, type Config } from '../src/config.js';
-import { createLogger } from '../src/log.js';
+import { Writable } from 'node:stream';
+import { createLogger, type Logger } from '../src/log.js';
 import { createService, type Service } from '../src/service.js';
 
 export type StoreName = 'embedded' | 'postgres' | 'mongodb';
@@ -122,7 +123,7 @@ export interface Running {
 }
 
 /** Boots the real service (real store, real Agenda) with an empty default-jobs folder unless given. */
-export async function startService(db: TestDatabase, env: Record<string, string> = {}): Promise<Running> {
+export async function startService(db: TestDatabase, env: Record<string, string> = {}, options: { log?: Logger } = {}): Promise<Running> {
   const defaults = env.JOBS_DEFAULT_JOBS_DIR ?? (await tempDir('defaults'));
   const config = loadConfig({
     PORT: '0',
@@ -136,7 +137,7 @@ export async function startService(db: TestDatabase, env: Record<string, string>
     JOBS_DEFAULT_JOBS_DIR: defaults,
     ...env,
   });
-  const service = await createService(config, { log: createLogger(config.logLevel), cancelPollInterval: 100 });
+  const service = await createService(config, { log: options.log ?? createLogger(config.logLevel), cancelPollInterval: 100 });
   return {
     service,
     config,
@@ -161,4 +162,16 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
     await sleep(everyMs);
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+/** A logger whose JSON lines are kept in memory, to check what the service logs. */
+export function capturedLogger(level: 'info' | 'debug' | 'trace' = 'debug'): { log: Logger; lines: string[]; records: () => Array<Record<string, unknown>> } {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(...chunk.toString('utf8').split('\n').filter((l: string) => l !== ''));
+      done();
+    },
+  });
+  return { log: createLogger(level, sink), lines, records: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
 }

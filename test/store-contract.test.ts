@@ -16,6 +16,8 @@ import { openStore } from '../src/store/index.js';
 import { CursorError, encodeCursor } from '../src/store/cursor.js';
 import {
   executionStatuses,
+  type AuditFilter,
+  type AuditRecord,
   type ExecutionEnd,
   type ExecutionFilter,
   type ExecutionRecord,
@@ -235,6 +237,25 @@ function worker(id: string, era: number, i: number, over: Partial<WorkerRecord> 
   };
 }
 
+function audit(id: string, era: number, i: number, over: Partial<AuditRecord> = {}): AuditRecord {
+  return {
+    id,
+    time: at(era, i),
+    request_id: `req-${id}`,
+    token_name: 'ops-admin',
+    operation: 'createJob',
+    method: 'POST',
+    path: '/api/v1/jobs',
+    job_id: `job-${id}`,
+    execution_id: `run-${id}`,
+    worker_id: `worker-${id}`,
+    batch_id: `batch-${id}`,
+    status: 201,
+    outcome: 'success',
+    ...over,
+  };
+}
+
 /** Every page of a list, checking what any page must be. */
 async function allPages<T>(fetch: (after: string | null) => Promise<Page<T>>, limit: number): Promise<T[]> {
   const items: T[] = [];
@@ -318,6 +339,9 @@ for (const { name, skip } of stores) {
         assert.deepEqual(await store.listExecutions({}, null, 10), { items: [], next: null });
         assert.deepEqual(await store.listFailures(null, 10), { items: [], next: null });
         assert.deepEqual(await store.listWorkers(null, 10), { items: [], next: null });
+        assert.deepEqual(await store.listAudit({}, null, 10), { items: [], next: null });
+        assert.equal(await store.queuedCount(), 0);
+        assert.deepEqual(await store.workerCounts(), {});
       });
 
       it('migrate again is harmless: records stay', async () => {
@@ -1138,6 +1162,101 @@ for (const { name, skip } of stores) {
       });
     });
 
+    describe('queued and worker counts', () => {
+      it('queuedCount counts the queued runs only; workerCounts equals the workers of stats', async () => {
+        const before = await store.queuedCount();
+        const statuses: ExecutionStatus[] = ['queued', 'queued', 'queued', 'running', 'succeeded', 'failed', 'cancelled'];
+        await store.insertExecutions(statuses.map((status, i) => execution(`qc-${i}`, 12, i, { status })));
+        assert.equal(await store.queuedCount(), before + 3);
+        assert.equal(await store.transitionExecution('qc-0', 'queued', { status: 'running', started_at: at(12, 30) }), true);
+        assert.equal(await store.queuedCount(), before + 2);
+        await store.registerWorker(worker('qc-w1', 12, 0, { state: 'blocked' }));
+        const counts = await store.workerCounts();
+        assert.deepEqual(counts, (await store.stats()).workers);
+        for (const n of Object.values(counts)) assert.ok(Number.isInteger(n) && n! > 0);
+        assert.ok((counts.blocked ?? 0) >= 1);
+      });
+    });
+
+    describe('audit', () => {
+      const A = 20;
+      // Two records per second, so ties need the id; three operations, two token names and
+      // records without a token.
+      const idOrder = shuffled(range(30), 11);
+      const ops = ['createJob', 'deleteJob', 'setServiceState'];
+      const records = range(30).map((i) =>
+        audit(`au-${pad(idOrder[i])}`, A, Math.floor(i / 2), {
+          operation: ops[i % 3],
+          token_name: i % 5 === 4 ? null : i % 2 === 0 ? 'ops-admin' : 'ci-writer',
+          ...(i % 4 === 3 ? { request_id: null, job_id: null, execution_id: null, worker_id: null, batch_id: null, status: 403, outcome: 'denied' as const } : {}),
+        }),
+      );
+      const newest = (a: AuditRecord, b: AuditRecord) => b.time.getTime() - a.time.getTime() || compareText(b.id, a.id);
+      const matchesAudit = (f: AuditFilter) => (r: AuditRecord) =>
+        (f.operation === undefined || r.operation === f.operation) &&
+        (f.token_name === undefined || r.token_name === f.token_name) &&
+        (f.since === undefined || r.time.getTime() >= f.since.getTime()) &&
+        (f.until === undefined || r.time.getTime() < f.until.getTime());
+
+      it('insertAudit round-trips every field, nulls too', async () => {
+        const full = audit('ar-full', A + 1, 0);
+        const sparse = audit('ar-sparse', A + 1, 1, {
+          request_id: null,
+          token_name: null,
+          operation: 'runJob',
+          method: 'DELETE',
+          path: '/api/v1/jobs/x y/ünïcödé',
+          job_id: null,
+          execution_id: null,
+          worker_id: null,
+          batch_id: null,
+          status: 500,
+          outcome: 'error',
+        });
+        await store.insertAudit(full);
+        await store.insertAudit(sparse);
+        const got = (await store.listAudit({ since: at(A + 1, 0), until: at(A + 1, 2) }, null, 10)).items;
+        assert.deepEqual(got, [sparse, full]);
+      });
+
+      it('listAudit pages newest first by (time, id), completely, with each filter and combined', async () => {
+        for (const r of shuffled(records, 12)) await store.insertAudit(r);
+        const mine = (r: AuditRecord) => r.id.startsWith('au-');
+        const filters: AuditFilter[] = [
+          {},
+          { operation: 'deleteJob' },
+          { token_name: 'ci-writer' },
+          { since: at(A, 4) },
+          { until: at(A, 10) },
+          { since: at(A, 4), until: at(A, 10) },
+          { operation: 'createJob', token_name: 'ops-admin', since: at(A, 2), until: at(A, 14) },
+          { operation: 'noSuchOperation' },
+        ];
+        for (const f of filters) {
+          const expected = records.filter(matchesAudit(f)).sort(newest);
+          for (const limit of [1, 4, 30, 31]) {
+            const got = await allPages((a) => store.listAudit(f, a, limit), limit);
+            assertNoRepeats(got.map((r) => r.id), `listAudit(${JSON.stringify(f)}) by ${limit}`);
+            for (let i = 1; i < got.length; i++) assert.ok(newest(got[i - 1], got[i]) < 0, `${got[i - 1].id} before ${got[i].id}`);
+            assert.ok(got.every(matchesAudit(f)), `every record matches ${JSON.stringify(f)}`);
+            assert.deepEqual(got.filter(mine), expected, `listAudit(${JSON.stringify(f)}) by ${limit}`);
+          }
+        }
+      });
+
+      it('keyset pages: a record newer than the cursor is not shown, an older one is', async () => {
+        const first = await store.listAudit({ operation: 'setServiceState' }, null, 3);
+        assert.ok(first.next);
+        await store.insertAudit(audit('au-newer', A + 2, 0, { operation: 'setServiceState' }));
+        await store.insertAudit(audit('au-older', A - 1, 0, { operation: 'setServiceState' }));
+        const rest = await allPages((a) => store.listAudit({ operation: 'setServiceState' }, a ?? first.next, 100), 100);
+        const ids = rest.map((r) => r.id);
+        assert.ok(!ids.includes('au-newer'));
+        assert.ok(ids.includes('au-older'));
+        assert.ok(!ids.some((id) => first.items.some((r) => r.id === id)));
+      });
+    });
+
     describe('bad cursors', () => {
       const garbage = ['', 'not a cursor', '!!!', 'eyJ', encodeCursor([]), Buffer.from('{"a":1}').toString('base64url'), encodeCursor(['a', 'b', 'c'])];
       const timeKeyed = [encodeCursor(['x']), encodeCursor(['x', 1000]), encodeCursor([1000]), encodeCursor([1000, 2000]), encodeCursor([null, 'x'] as unknown as string[])];
@@ -1170,6 +1289,17 @@ for (const { name, skip } of stores) {
         for (const c of [...garbage, ...timeKeyed, issuedElsewhere]) await rejectsCursor(() => store.listFailures(c, 5), `listFailures(${JSON.stringify(c)})`);
         for (const c of [...impossibleTimes, encodeCursor([1000, 'x\u0000'])]) {
           await pageOrCursorError(() => store.listFailures(c, 5), `listFailures(${Buffer.from(c, 'base64url').toString()})`);
+        }
+      });
+
+      it('listAudit', async () => {
+        const issuedElsewhere = (await store.listJobs(null, 1)).next!;
+        for (const c of [...garbage, ...timeKeyed, issuedElsewhere]) {
+          await rejectsCursor(() => store.listAudit({}, c, 5), `listAudit(${JSON.stringify(c)})`);
+          await rejectsCursor(() => store.listAudit({ operation: 'createJob' }, c, 5), `listAudit(operation, ${JSON.stringify(c)})`);
+        }
+        for (const c of [...impossibleTimes, encodeCursor([1000, 'x\u0000'])]) {
+          await pageOrCursorError(() => store.listAudit({}, c, 5), `listAudit(${Buffer.from(c, 'base64url').toString()})`);
         }
       });
 

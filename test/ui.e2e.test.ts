@@ -8,6 +8,7 @@
  * Install it with: apt-get update && apt-get install -y chromium
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -40,88 +41,115 @@ interface ExecutionBody {
   parent_id: string | null;
 }
 
+/** A headless Chromium that may reach only the service on `port`, with the page's errors and any blocked request kept. */
+interface Browser {
+  context: BrowserContext;
+  page: Page;
+  /** Requests the page tried to send anywhere but this service; they are blocked. */
+  foreign: string[];
+  /** Errors the page's own scripts threw or logged. */
+  pageErrors: string[];
+  profileDir: string;
+  /** Runs one step as a person would; on failure saves a screenshot and names it in the error. */
+  step<T>(what: string, fn: () => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+async function openBrowser(port: number): Promise<Browser> {
+  const foreign: string[] = [];
+  const pageErrors: string[] = [];
+  const profileDir = await tempDir('chromium-profile');
+  // launchPersistentContext is how playwright takes a user data dir of our own: it
+  // refuses --user-data-dir among the args.
+  const context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: chromiumPath,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      // Debian's launcher means to add this when /dev/shm is small, but its check can
+      // misfire; small /dev/shm (containers) crashes the renderer without it.
+      '--disable-dev-shm-usage',
+    ],
+    viewport: { width: 1280, height: 900 },
+    timeout: 20_000,
+  });
+  // Only loopback is reachable here, and the UI is meant to need nothing else: block and
+  // record anything that goes elsewhere instead of waiting for it to time out.
+  await context.route('**/*', (route) => {
+    const url = new URL(route.request().url());
+    if (url.hostname === '127.0.0.1' && url.port === String(port)) return route.continue();
+    if (url.protocol === 'data:' || url.protocol === 'blob:') return route.continue();
+    foreign.push(route.request().url());
+    return route.abort('blockedbyclient');
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(10_000);
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') pageErrors.push(msg.text());
+  });
+  return {
+    context,
+    page,
+    foreign,
+    pageErrors,
+    profileDir,
+    async step<T>(what: string, fn: () => Promise<T>): Promise<T> {
+      try {
+        return await fn();
+      } catch (err) {
+        let shot = '(no screenshot: the page was not available)';
+        try {
+          const dir = await tempDir('ui-e2e-failure');
+          shot = path.join(dir, `${what.replace(/\W+/g, '-')}.png`);
+          await page.screenshot({ path: shot, fullPage: true });
+        } catch (shotErr) {
+          shot = `(screenshot failed: ${(shotErr as Error).message})`;
+        }
+        const extra = pageErrors.length ? `; page errors: ${pageErrors.join(' | ')}` : '';
+        throw new Error(`UI step "${what}" failed: ${(err as Error).message}\nscreenshot: ${shot}${extra}`, { cause: err });
+      }
+    },
+    async close() {
+      await context.close().catch(() => undefined);
+      await fs.rm(profileDir, { recursive: true, force: true });
+    },
+  };
+}
+
 // The skip sits on the test itself (a skipped suite alone is not counted in the "skipped"
 // total), and the hooks do nothing when it is skipped.
 describe('Swagger UI end to end on embedded', { timeout: 60_000 }, () => {
   let db: TestDatabase;
   let svc: Running;
   let port: number;
-  let profileDir: string;
-  let context: BrowserContext | undefined;
+  let browser: Browser | undefined;
   let page: Page;
-  /** Requests the page tried to send anywhere but this service; they are blocked. */
-  const foreign: string[] = [];
-  /** Errors the page's own scripts threw or logged. */
-  const pageErrors: string[] = [];
+  let foreign: string[];
+  let pageErrors: string[];
+  let step: Browser['step'];
 
   before(async () => {
     if (skip) return;
     db = await testDatabase('embedded');
     svc = await startService(db, { PORT: '0', HOST: '127.0.0.1' });
     port = await svc.service.listen();
-    profileDir = await tempDir('chromium-profile');
-    // launchPersistentContext is how playwright takes a user data dir of our own: it
-    // refuses --user-data-dir among the args.
-    context = await chromium.launchPersistentContext(profileDir, {
-      executablePath: chromiumPath,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        // Debian's launcher means to add this when /dev/shm is small, but its check can
-        // misfire; small /dev/shm (containers) crashes the renderer without it.
-        '--disable-dev-shm-usage',
-      ],
-      viewport: { width: 1280, height: 900 },
-      timeout: 20_000,
-    });
-    // Only loopback is reachable here, and the UI is meant to need nothing else: block and
-    // record anything that goes elsewhere instead of waiting for it to time out.
-    await context.route('**/*', (route) => {
-      const url = new URL(route.request().url());
-      if (url.hostname === '127.0.0.1' && url.port === String(port)) return route.continue();
-      if (url.protocol === 'data:' || url.protocol === 'blob:') return route.continue();
-      foreign.push(route.request().url());
-      return route.abort('blockedbyclient');
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(10_000);
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') pageErrors.push(msg.text());
-    });
+    browser = await openBrowser(port);
+    ({ page, foreign, pageErrors, step } = browser);
   });
 
   after(async () => {
-    await context?.close().catch(() => undefined);
+    await browser?.close();
     await svc?.close();
     await db?.drop();
-    if (profileDir) await fs.rm(profileDir, { recursive: true, force: true });
   });
-
-  /** Runs one step as a person would; on failure saves a screenshot and names it in the error. */
-  async function step<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      let shot = '(no screenshot: the page was not available)';
-      try {
-        const dir = await tempDir('ui-e2e-failure');
-        shot = path.join(dir, `${what.replace(/\W+/g, '-')}.png`);
-        await page.screenshot({ path: shot, fullPage: true });
-      } catch (shotErr) {
-        shot = `(screenshot failed: ${(shotErr as Error).message})`;
-      }
-      const extra = pageErrors.length ? `; page errors: ${pageErrors.join(' | ')}` : '';
-      throw new Error(`UI step "${what}" failed: ${(err as Error).message}\nscreenshot: ${shot}${extra}`, { cause: err });
-    }
-  }
 
   it('creates a flow job through "Try it out" and the job runs', { skip }, async () => {
     await step('open the UI', async () => {
@@ -205,5 +233,86 @@ describe('Swagger UI end to end on embedded', { timeout: 60_000 }, () => {
 
     assert.deepEqual(foreign, [], 'the UI tried to reach hosts other than this service');
     assert.deepEqual(pageErrors, [], 'the page reported errors');
+  });
+});
+
+describe('Swagger UI "Authorize" with a bearer token on embedded', { timeout: 60_000 }, () => {
+  const token = randomBytes(24).toString('base64url');
+  let db: TestDatabase;
+  let svc: Running;
+  let port: number;
+  let browser: Browser | undefined;
+
+  before(async () => {
+    if (skip) return;
+    db = await testDatabase('embedded');
+    svc = await startService(db, { PORT: '0', HOST: '127.0.0.1', JOBS_API_TOKENS: `dashboard:${token}:read` });
+    port = await svc.service.listen();
+    browser = await openBrowser(port);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await svc?.close();
+    await db?.drop();
+  });
+
+  it('GET /jobs answers 401 until the token is given through "Authorize", then 200', { skip }, async () => {
+    const { page, step, foreign, pageErrors } = browser!;
+    await step('open the UI', async () => {
+      const res = await page.goto(`http://127.0.0.1:${port}${api}/ui`, { waitUntil: 'load' });
+      assert.equal(res?.status(), 200, 'GET /api/v1/ui, open without a token');
+      await page.locator('.swagger-ui .info .title').filter({ hasText: 'jobs-service' }).waitFor();
+    });
+
+    const block = page.locator('#operations-Jobs-listJobs');
+    /** Executes GET /jobs from the UI; the status the UI shows and the request it sent. */
+    const execute = async () => {
+      const answer = page.waitForResponse((r) => r.request().method() === 'GET' && new URL(r.url()).pathname === `${api}/jobs`);
+      await block.locator('.execute').click();
+      const res = await answer;
+      // The cell may still show the previous answer: wait for this one's status.
+      const status = block.locator('.live-responses-table tr.response .response-col_status').filter({ hasText: new RegExp(`^\\s*${res.status()}\\s*$`) }).first();
+      await status.waitFor();
+      return { shown: (await status.innerText()).trim(), sent: res.request().headers().authorization, res };
+    };
+
+    await step('expand GET /jobs and click "Try it out"', async () => {
+      await block.locator('.opblock-summary-control').click();
+      await block.locator('.try-out__btn').click();
+      await block.locator('.execute').waitFor();
+    });
+
+    await step('"Execute" without a token: 401', async () => {
+      const { shown, sent, res } = await execute();
+      assert.equal(shown, '401');
+      assert.equal(sent, undefined, 'no Authorization header before authorizing');
+      assert.equal(res.headers()['www-authenticate'], 'Bearer realm="jobs-service"');
+    });
+
+    await step('"Authorize" with the token', async () => {
+      const open = page.locator('.auth-wrapper .btn.authorize');
+      assert.match(await open.innerText(), /Authorize/);
+      await open.click();
+      const dialog = page.locator('.dialog-ux .modal-ux');
+      await dialog.waitFor();
+      assert.match(await dialog.innerText(), /bearerAuth\s*\(http, Bearer\)/);
+      await dialog.locator('input[aria-label="auth-bearer-value"]').fill(token);
+      await dialog.locator('.btn.modal-btn.auth.authorize').click();
+      await dialog.locator('.btn.modal-btn.auth.btn-done').click();
+      await dialog.waitFor({ state: 'detached' });
+      await page.locator('.auth-wrapper .btn.authorize.locked').waitFor();
+    });
+
+    await step('"Execute" again: 200, the token sent as Bearer', async () => {
+      const { shown, sent, res } = await execute();
+      assert.equal(shown, '200', `the service answered ${res.status()}: ${await res.text()}`);
+      assert.equal(sent, `Bearer ${token}`);
+      assert.deepEqual(((await res.json()) as { jobs: unknown[] }).jobs, []);
+    });
+
+    // The UI's own 401 is logged by the browser as a failed resource; nothing else may be.
+    assert.deepEqual(foreign, [], 'the UI tried to reach hosts other than this service');
+    assert.deepEqual(pageErrors.filter((e) => !/status of 401/.test(e)), [], 'the page reported errors');
   });
 });

@@ -35,6 +35,51 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Metrics in the Prometheus text format
+         * @description Runs started and finished by handler and status, run durations and start lag, queued
+         *     runs and workers by state (read from the database at each scrape), HTTP requests by
+         *     operation and status, and the process's own metrics. Open unless
+         *     `JOBS_METRICS_AUTH=true`, which makes it need a `read` token.
+         */
+        get: operations["getMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Calls that change something, newest first
+         * @description Every call of an operation other than GET, whatever its outcome: who (the token's
+         *     name; null when auth is off), what (operationId, method, path, the ids it touched)
+         *     and how it ended (status and outcome). Pages as `GET /executions` does.
+         */
+        get: operations["listAudit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/service/state": {
         parameters: {
             query?: never;
@@ -806,6 +851,34 @@ export type components = {
                 [key: string]: number;
             };
         };
+        AuditRecord: {
+            id: string;
+            /** Format: date-time */
+            time: string;
+            /** @description The call's X-Request-Id. */
+            request_id: string | null;
+            /** @description The name of the token used; null when auth is off or the token was missing or unknown. */
+            token_name: string | null;
+            /** @description The operationId. */
+            operation: string;
+            method: string;
+            path: string;
+            job_id: string | null;
+            execution_id: string | null;
+            worker_id: string | null;
+            batch_id: string | null;
+            /** @description The HTTP status of the answer. */
+            status: number;
+            /**
+             * @description success: 1xx to 3xx; denied: 401 or 403; rejected: another 4xx; error: 5xx.
+             * @enum {string}
+             */
+            outcome: "success" | "denied" | "rejected" | "error";
+        };
+        AuditList: {
+            audit: components["schemas"]["AuditRecord"][];
+            next_cursor: string | null;
+        };
         HandlerInfo: {
             name: string;
             description: string;
@@ -1007,6 +1080,25 @@ export type components = {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description No token, or a token this service does not know (the answer carries `WWW-Authenticate`) */
+        Unauthorized: {
+            headers: {
+                "WWW-Authenticate"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The token's role is too small for this operation */
+        Forbidden: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The database cannot be reached */
         Unavailable: {
             headers: {
@@ -1099,6 +1191,64 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    getMetrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The metrics of this process */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    listAudit: {
+        parameters: {
+            query?: {
+                /** @description Only calls of this operationId. */
+                operation?: string;
+                /** @description Only calls made with the token of this name. */
+                token?: string;
+                /** @description Calls at or after this time (ISO-8601). */
+                since?: string;
+                /** @description Calls before this time (ISO-8601). */
+                until?: string;
+                /** @description Entries per page. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of audit records */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditList"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
     getServiceState: {
         parameters: {
             query?: never;
@@ -1117,6 +1267,8 @@ export interface operations {
                     "application/json": components["schemas"]["ServiceStateBody"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
         };
     };
     setServiceState: {
@@ -1141,6 +1293,8 @@ export interface operations {
                 };
             };
             400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
         };
     };
     listJobs: {
@@ -1168,6 +1322,8 @@ export interface operations {
                 };
             };
             400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
         };
     };
     createJob: {
@@ -1185,6 +1341,8 @@ export interface operations {
         responses: {
             201: components["responses"]["JobCreated"];
             400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -1199,6 +1357,8 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             /** @description Deleting every job at once is not allowed */
             405: {
                 headers: {
@@ -1228,6 +1388,8 @@ export interface operations {
                     "application/json": components["schemas"]["Removed"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
         };
     };
     getJob: {
@@ -1251,6 +1413,8 @@ export interface operations {
                     "application/json": components["schemas"]["JobDetail"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
     };
@@ -1279,6 +1443,8 @@ export interface operations {
                 };
             };
             400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
     };
@@ -1303,6 +1469,8 @@ export interface operations {
                     "application/json": components["schemas"]["Removed"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             410: components["responses"]["Gone"];
         };
     };
@@ -1334,6 +1502,8 @@ export interface operations {
                 };
             };
             400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
     };
@@ -1364,6 +1534,8 @@ export interface operations {
                 };
             };
             400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["TooLarge"];
@@ -1429,6 +1601,8 @@ export interface operations {
         responses: {
             201: components["responses"]["JobCreated"];
             400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -1488,6 +1662,8 @@ export interface operations {
         responses: {
             201: components["responses"]["JobCreated"];
             400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -1544,6 +1720,8 @@ export interface operations {
         responses: {
             201: components["responses"]["JobCreated"];
             400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -1594,6 +1772,8 @@ export interface operations {
         responses: {
             201: components["responses"]["JobCreated"];
             400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -1644,6 +1824,8 @@ export interface operations {
         responses: {
             201: components["responses"]["JobCreated"];
             400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -1698,6 +1880,8 @@ export interface operations {
         responses: {
             201: components["responses"]["JobCreated"];
             400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -1737,6 +1921,8 @@ export interface operations {
                 };
             };
             400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
         };
     };
     getExecution: {
@@ -1759,6 +1945,8 @@ export interface operations {
                     "application/json": components["schemas"]["Execution"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
     };
@@ -1782,6 +1970,8 @@ export interface operations {
                     "application/json": components["schemas"]["ExecutionOutput"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
     };
@@ -1814,6 +2004,8 @@ export interface operations {
                     "application/json": components["schemas"]["Execution"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
         };
@@ -1838,6 +2030,8 @@ export interface operations {
                     "application/json": components["schemas"]["Batch"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
     };
@@ -1865,6 +2059,8 @@ export interface operations {
                 };
             };
             400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
         };
     };
     getWorker: {
@@ -1887,6 +2083,8 @@ export interface operations {
                     "application/json": components["schemas"]["Worker"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
     };
@@ -1913,6 +2111,8 @@ export interface operations {
                 };
             };
             400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
         };
@@ -1935,6 +2135,8 @@ export interface operations {
                     "application/json": components["schemas"]["Stats"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
         };
     };
     listHandlers: {
@@ -1955,6 +2157,8 @@ export interface operations {
                     "application/json": components["schemas"]["HandlerList"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
         };
     };
     getOpenApiJson: {

@@ -4,6 +4,8 @@
 export const operationRoutes = {
   "getLiveness": { method: "get", path: "/liveness" },
   "getReadiness": { method: "get", path: "/readiness" },
+  "getMetrics": { method: "get", path: "/metrics" },
+  "listAudit": { method: "get", path: "/audit" },
   "getServiceState": { method: "get", path: "/service/state" },
   "setServiceState": { method: "put", path: "/service/state" },
   "listJobs": { method: "get", path: "/jobs" },

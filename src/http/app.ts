@@ -4,10 +4,12 @@ import Router from '@koa/router';
 import { OpenAPIBackend, type Context as OpenApiContext, type Document } from 'openapi-backend';
 import type { ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
+import { roles, type Role } from '../config.js';
 import type { Logger } from '../log.js';
 import type { OpenApiDocument } from '../openapi.js';
 import { operationsOf } from '../openapi.js';
 import { Problem, type FieldError } from '../problem.js';
+import { Authenticator, type Principal } from './auth.js';
 import { readJsonBody } from './body.js';
 
 export const basePath = '/api/v1';
@@ -34,15 +36,22 @@ export class ContractError extends Error {}
 
 /**
  * Checks that the document and the implementations match one to one: every operationId has
- * an implementation and every implementation an operationId. The service refuses to start
- * otherwise.
+ * an implementation and every implementation an operationId; every operation says the role it
+ * needs (`x-role`) and the bearer scheme the roles are checked through is declared. The
+ * service refuses to start otherwise.
  */
 export function checkContract(doc: OpenApiDocument, operations: Record<string, Operation>) {
   const declared = new Set<string>();
   const problems: string[] = [];
+  const schemes = (doc.components?.securitySchemes ?? {}) as Record<string, { type?: string; scheme?: string }>;
+  if (schemes.bearerAuth?.type !== 'http' || schemes.bearerAuth.scheme !== 'bearer') {
+    problems.push('components.securitySchemes.bearerAuth must be {type: http, scheme: bearer}');
+  }
   for (const { method, path, op } of operationsOf(doc)) {
-    if (!op.operationId) problems.push(`${method.toUpperCase()} ${path} has no operationId`);
+    const name = `${method.toUpperCase()} ${path}`;
+    if (!op.operationId) problems.push(`${name} has no operationId`);
     else declared.add(op.operationId);
+    if (!(roles as unknown[]).includes(op['x-role'])) problems.push(`${name} has no x-role (read, write or admin)`);
   }
   for (const id of declared) if (!operations[id]) problems.push(`operationId '${id}' has no implementation`);
   for (const id of Object.keys(operations)) if (!declared.has(id)) problems.push(`implementation '${id}' has no operationId in openapi.yaml`);
@@ -111,6 +120,26 @@ function isDatabaseDown(err: unknown): boolean {
   );
 }
 
+/** What one request came to, once its answer is set: for metrics and the audit log. */
+export interface RequestOutcome {
+  requestId: string;
+  /** null when no operation of the document matched. */
+  operationId: string | null;
+  method: string;
+  path: string;
+  /** Path parameters of the matched operation. */
+  params: Record<string, string>;
+  query: Record<string, unknown>;
+  /** The request body, when it was read (the caller was allowed). */
+  requestBody: unknown;
+  status: number;
+  /** The answer's body as the operation returned it (a problem body for errors). */
+  body: unknown;
+  /** The caller; null when the request did not get as far as the security check. */
+  principal: Principal | null;
+  seconds: number;
+}
+
 export interface HttpAppOptions {
   doc: OpenApiDocument;
   operations: Record<string, Operation>;
@@ -118,6 +147,10 @@ export interface HttpAppOptions {
   bodyLimit: number;
   /** Validates the document against the OpenAPI 3 schema too (the contract test asks for it). */
   checkDocument?: boolean;
+  /** Bearer tokens; absent: no checks. */
+  auth?: Authenticator;
+  /** Called once per request before the answer is sent; its errors are logged, never answered. */
+  observe?: (outcome: RequestOutcome) => Promise<void> | void;
 }
 
 /**
@@ -134,6 +167,14 @@ function precompileRequestValidators(api: OpenAPIBackend) {
     setImmediate(next).unref();
   };
   setImmediate(next).unref();
+}
+
+/** What the middlewares learn of a request as openapi-backend handles it. */
+interface RequestState {
+  operationId?: string;
+  params?: Record<string, string>;
+  principal?: Principal;
+  body?: unknown;
 }
 
 export async function createHttpApp(opts: HttpAppOptions): Promise<Koa> {
@@ -155,12 +196,20 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<Koa> {
     },
   });
 
+  const auth = opts.auth ?? new Authenticator('open');
+  const state = (ctx: Koa.Context) => ctx.state as RequestState;
+  api.registerSecurityHandler('bearerAuth', (c: OpenApiContext, ctx: Koa.Context) =>
+    auth.authorize(ctx.get('authorization') || undefined, (c.operation as unknown as { 'x-role': Role })['x-role'], c.operation.operationId!, (p) => {
+      state(ctx).principal = p;
+    }),
+  );
+
   for (const [operationId, operation] of Object.entries(opts.operations)) {
-    api.register(operationId, async (c: OpenApiContext, ctx: Koa.Context, body: unknown) => {
+    api.register(operationId, async (c: OpenApiContext, ctx: Koa.Context) => {
       const result = await operation({
         params: c.request.params as Record<string, string>,
         query: (c.request.query ?? {}) as Record<string, unknown>,
-        body,
+        body: state(ctx).body,
         headers: ctx.headers,
         operationId,
       });
@@ -171,6 +220,23 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<Koa> {
     });
   }
   api.register({
+    postRoutingHandler: (c: OpenApiContext, ctx: Koa.Context) => {
+      if (!c.operation) return;
+      state(ctx).operationId = c.operation.operationId;
+      state(ctx).params = c.request.params as Record<string, string>;
+    },
+    // The body is read only once the caller is known to be allowed, and before validation.
+    postSecurityHandler: async (c: OpenApiContext, ctx: Koa.Context, req: { body?: unknown }) => {
+      if (c.security.authorized || !c.operation.security?.length) {
+        const principal = c.security.bearerAuth as Principal | undefined;
+        if (principal && !('error' in principal)) state(ctx).principal = principal;
+        req.body = state(ctx).body = await readJsonBody(ctx, opts.bodyLimit);
+      }
+    },
+    unauthorizedHandler: (c: OpenApiContext) => {
+      const rejected = (c.security.bearerAuth as { error?: unknown } | undefined)?.error;
+      throw rejected instanceof Problem ? rejected : new Problem(401, 'Unauthorized', 'this operation needs a token', undefined, { 'WWW-Authenticate': 'Bearer realm="jobs-service"' });
+    },
     validationFail: (c: OpenApiContext) => {
       throw Problem.invalid(requestFieldErrors((c.validation.errors ?? []) as ErrorObject[]));
     },
@@ -197,11 +263,12 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<Koa> {
   app.proxy = false;
   const router = new Router();
 
-  // Problems, request ids and one log line per request.
+  // Problems, request ids, metrics and audit, and one log line per request.
   app.use(async (ctx, next) => {
     const started = process.hrtime.bigint();
     const requestId = (typeof ctx.get('x-request-id') === 'string' && /^[\w.:-]{1,100}$/.test(ctx.get('x-request-id')) && ctx.get('x-request-id')) || randomUUID();
     ctx.set('X-Request-Id', requestId);
+    const st = state(ctx);
     try {
       await next();
     } catch (err) {
@@ -214,19 +281,44 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<Koa> {
         sendProblem(ctx, new Problem(500, 'Internal error', `the request failed unexpectedly; quote request id ${requestId} when reporting it`));
       }
     }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if (opts.observe) {
+      try {
+        await opts.observe({
+          requestId,
+          operationId: st.operationId ?? null,
+          method: ctx.method,
+          path: ctx.path,
+          params: st.params ?? {},
+          query: ctx.query,
+          requestBody: st.body,
+          status: ctx.status,
+          body: ctx.body,
+          principal: st.principal ?? null,
+          seconds,
+        });
+      } catch (err) {
+        opts.log.error({ err, request_id: requestId }, 'recording the request failed');
+      }
+    }
     opts.log.info(
-      { request_id: requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Number(process.hrtime.bigint() - started) / 1e6 },
+      {
+        request_id: requestId,
+        operation: st.operationId ?? null,
+        token: st.principal?.name ?? null,
+        method: ctx.method,
+        path: ctx.path,
+        status: ctx.status,
+        ms: seconds * 1000,
+      },
       'request',
     );
   });
 
   router.all(`${basePath}{/*rest}`, async (ctx) => {
-    const body = await readJsonBody(ctx, opts.bodyLimit);
-    await api.handleRequest(
-      { method: ctx.method, path: ctx.path, query: ctx.query as Record<string, string | string[]>, headers: ctx.headers as Record<string, string | string[]>, body },
-      ctx,
-      body,
-    );
+    // The body is read by postSecurityHandler, once the operation and the caller are known.
+    const req = { method: ctx.method, path: ctx.path, query: ctx.query as Record<string, string | string[]>, headers: ctx.headers as Record<string, string | string[]>, body: undefined };
+    await api.handleRequest(req, ctx, req);
   });
   router.get('/', (ctx) => ctx.redirect(`${basePath}/ui`));
   app.use(router.routes());

@@ -1,9 +1,11 @@
 import type { Catalog } from '../catalog.js';
 import type { Config } from '../config.js';
 import type { components } from '../generated/openapi.js';
+import type { Metrics } from '../metrics.js';
+import { Problem } from '../problem.js';
 import type { OpenApiDocument } from '../openapi.js';
 import type { Scheduler } from '../scheduling/core.js';
-import type { ExecutionRecord, FailureRecord, JobRecord, Store } from '../store/types.js';
+import type { AuditRecord, ExecutionRecord, FailureRecord, JobRecord, Store } from '../store/types.js';
 
 export type Schemas = components['schemas'];
 
@@ -15,9 +17,18 @@ export interface Services {
   catalog: Catalog;
   doc: OpenApiDocument;
   yaml: string;
+  metrics: Metrics;
 }
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+/** A date-time query parameter as a Date; 400 naming the field when it is not one. */
+export function queryDate(field: string, v: string | undefined): Date | undefined {
+  if (v === undefined) return undefined;
+  const d = new Date(v);
+  if (Number.isNaN(d.getTime())) throw Problem.invalid([{ field, reason: `'${v}' is not an ISO-8601 date and time` }]);
+  return d;
+}
 
 export function jobBody(job: JobRecord): Schemas['Job'] {
   return {
@@ -80,4 +91,8 @@ export function executionBody(e: ExecutionRecord): Schemas['Execution'] {
     output_truncated: e.output_truncated,
     created_at: e.created_at.toISOString(),
   };
+}
+
+export function auditBody(a: AuditRecord): Schemas['AuditRecord'] {
+  return { ...a, time: a.time.toISOString() };
 }

@@ -3,20 +3,13 @@ import type { operations } from '../generated/openapi.js';
 import { Problem } from '../problem.js';
 import { CursorError } from '../store/cursor.js';
 import type { ExecutionFilter, ExecutionRecord, Page } from '../store/types.js';
-import { executionBody, type Schemas, type Services } from './context.js';
+import { executionBody, queryDate, type Schemas, type Services } from './context.js';
 
 type ListQuery = NonNullable<operations['listExecutions']['parameters']['query']>;
 type JobListQuery = NonNullable<operations['listJobExecutions']['parameters']['query']>;
 type ExecutionPath = operations['getExecution']['parameters']['path'];
 type RunBody = NonNullable<operations['runJob']['requestBody']>['content']['application/json'];
 type BatchPath = operations['getBatch']['parameters']['path'];
-
-const date = (field: string, v: string | undefined) => {
-  if (v === undefined) return undefined;
-  const d = new Date(v);
-  if (Number.isNaN(d.getTime())) throw Problem.invalid([{ field, reason: `'${v}' is not an ISO-8601 date and time` }]);
-  return d;
-};
 
 export function executionOperations(s: Services): Record<string, Operation> {
   const list = async (filter: ExecutionFilter, cursor: string | undefined, limit: number | undefined) => {
@@ -44,8 +37,8 @@ export function executionOperations(s: Services): Record<string, Operation> {
           parent_id: q.parent_id,
           handler: q.handler,
           batch_id: q.batch_id,
-          since: date('query.since', q.since),
-          until: date('query.until', q.until),
+          since: queryDate('query.since', q.since),
+          until: queryDate('query.until', q.until),
         },
         q.cursor,
         q.limit,

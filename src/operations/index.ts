@@ -5,6 +5,7 @@ import { executionOperations } from './executions.js';
 import { handlerOperations } from './handlers.js';
 import { healthOperations } from './health.js';
 import { jobOperations } from './jobs.js';
+import { monitoringOperations } from './monitoring.js';
 import { serviceOperations } from './service.js';
 import { workerOperations } from './workers.js';
 
@@ -20,5 +21,6 @@ export function buildOperations(s: Services): Record<string, Operation> {
     ...handlerOperations(s),
     ...workerOperations(s),
     ...documentOperations(s),
+    ...monitoringOperations(s),
   };
 }

@@ -16,6 +16,7 @@ import {
   type Store,
 } from '../store/types.js';
 import { Batcher } from './batcher.js';
+import type { RunObserver } from './observer.js';
 import { nextFireAfter, type Recurrence } from './timespec.js';
 
 export interface RunnerOptions {
@@ -25,6 +26,8 @@ export interface RunnerOptions {
   cancelGrace: number;
   /** Seconds a run may take when neither its job nor its handler says. */
   defaultTimeout: number;
+  /** Told of each run started and settled here (metrics). */
+  observer?: RunObserver;
 }
 
 /** Why a run's signal fired; each ends the run in its own way. */
@@ -197,6 +200,7 @@ export class Runner {
 
   private missed(execution: ExecutionRecord, reason: string): ExecutionRecord {
     this.log.info({ job_id: execution.job_id, due: execution.scheduled_at, reason }, 'run missed');
+    this.options.observer?.onRunFinished(execution, 'missed', null);
     return { ...execution, status: 'missed', finished_at: execution.created_at, error: reason };
   }
 
@@ -263,6 +267,7 @@ export class Runner {
     timer?.unref();
 
     this.log.info({ execution_id: execution.id, job_id: execution.job_id, handler: execution.handler, attempt: execution.attempt }, 'run started');
+    this.options.observer?.onRunStarted(execution);
     const handlerDone = (async () => {
       if (!handler) throw new Error(`no handler named '${execution.handler}' is loaded in this worker`);
       await runHandler(handler, execution, this.context(execution, signal, output));
@@ -320,6 +325,7 @@ export class Runner {
       { execution_id: execution.id, job_id: execution.job_id, handler: execution.handler, status, duration_ms: finished.getTime() - started.getTime(), error },
       'run finished',
     );
+    this.options.observer?.onRunFinished(execution, status, finished.getTime() - started.getTime());
     // Not recorded: the run was settled meanwhile (its worker was taken for gone); that
     // settlement did the rest.
     if (recorded) await this.afterRun({ ...execution, status, error, stack, finished_at: finished });
@@ -420,6 +426,7 @@ export class Runner {
       if (await this.store.transitionExecution(run.id, 'running', { status: 'lost', finished_at: now, error, duration_ms: run.started_at ? now.getTime() - run.started_at.getTime() : null })) {
         this.log.warn({ execution_id: run.id, job_id: run.job_id, worker_id: run.worker_id }, 'run lost');
         if (run.job_id && run.trigger !== 'flow') await this.store.updateJob(run.job_id, { last_status: 'lost' });
+        this.options.observer?.onRunFinished(run, 'lost', null);
         await this.afterRun({ ...run, status: 'lost', error, finished_at: now });
       }
     }

@@ -17,6 +17,7 @@ export const failedStatuses: readonly ExecutionStatus[] = ['failed', 'timed_out'
 /** What a fire or a manual run does when another run of the same job is still active. */
 export type ConcurrencyPolicy = 'allow' | 'forbid' | 'replace';
 export type WorkerState = 'active' | 'blocked' | 'gone';
+export const workerStates: readonly WorkerState[] = ['active', 'blocked', 'gone'];
 
 /** What caused a run: its job's schedule, a flow handler starting a child, or a request. */
 export type ExecutionTrigger = 'schedule' | 'flow' | 'manual';
@@ -160,6 +161,37 @@ export interface ServiceStats {
   executions: Partial<Record<ExecutionStatus, number>>;
 }
 
+/** How a call ended: success (1xx to 3xx), denied (401, 403), rejected (another 4xx), error (5xx). */
+export type AuditOutcome = 'success' | 'denied' | 'rejected' | 'error';
+
+/** One call that changes something (any operation but a GET), whatever its outcome. */
+export interface AuditRecord {
+  id: string;
+  time: Date;
+  request_id: string | null;
+  /** The name of the token used; null when auth is off or the token was missing or unknown. */
+  token_name: string | null;
+  /** The operationId. */
+  operation: string;
+  method: string;
+  path: string;
+  job_id: string | null;
+  execution_id: string | null;
+  worker_id: string | null;
+  batch_id: string | null;
+  status: number;
+  outcome: AuditOutcome;
+}
+
+export interface AuditFilter {
+  operation?: string;
+  token_name?: string;
+  /** time >= since */
+  since?: Date;
+  /** time < until */
+  until?: Date;
+}
+
 export interface Page<T> {
   items: T[];
   /** Key of the last item when more may follow; pass it back as `after`. */
@@ -263,6 +295,14 @@ export interface Store {
   /** Marks workers whose last heartbeat is older than `deadline` gone; returns their ids. */
   markWorkersGone(deadline: Date): Promise<string[]>;
   stats(): Promise<ServiceStats>;
+  /** Runs waiting for a worker (status queued). */
+  queuedCount(): Promise<number>;
+  /** Workers by state, without zero entries. */
+  workerCounts(): Promise<Partial<Record<WorkerState, number>>>;
+
+  insertAudit(record: AuditRecord): Promise<void>;
+  /** Newest first, keyset paged by (time, id). */
+  listAudit(filter: AuditFilter, after: string | null, limit: number): Promise<Page<AuditRecord>>;
 
   getServiceState(): Promise<ServiceState>;
   setServiceState(state: ServiceState): Promise<void>;

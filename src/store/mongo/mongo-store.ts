@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { MongoServerError, type Collection, type Db, type Document, type Filter, type IndexDescription, type MongoClient } from 'mongodb';
 import type {
+  AuditFilter,
+  AuditRecord,
   BatchSummary,
   ExecutionEnd,
   ExecutionFilter,
@@ -27,6 +29,7 @@ type JobDoc = Omit<JobRecord, 'job_id'> & { _id: string };
 type ExecutionDoc = Omit<ExecutionRecord, 'id'> & { _id: string };
 type FailureDoc = Omit<FailureRecord, 'id'> & { _id: string };
 type WorkerDoc = Omit<WorkerRecord, 'id'> & { _id: string };
+type AuditDoc = Omit<AuditRecord, 'id'> & { _id: string };
 interface ServiceStateDoc {
   _id: string;
   state: ServiceState;
@@ -47,7 +50,7 @@ const activeStatuses: ExecutionStatus[] = ['queued', 'running'];
 const aliveStates: WorkerState[] = ['active', 'blocked'];
 
 /** One index for each query the store makes; the queries below name the one they use. */
-const indexes: Record<'jobs' | 'executions' | 'failures' | 'workers', IndexDescription[]> = {
+const indexes: Record<'jobs' | 'executions' | 'failures' | 'workers' | 'audit', IndexDescription[]> = {
   jobs: [{ name: 'job_source_idx', key: { source: 1 }, partialFilterExpression: { source: 'file' } }],
   executions: [
     { name: 'execution_created_idx', key: { created_at: -1, _id: -1 } },
@@ -66,6 +69,11 @@ const indexes: Record<'jobs' | 'executions' | 'failures' | 'workers', IndexDescr
   workers: [
     { name: 'worker_started_idx', key: { started_at: -1, _id: -1 } },
     { name: 'worker_alive_idx', key: { heartbeat_at: 1 }, partialFilterExpression: { state: { $in: aliveStates } } },
+  ],
+  audit: [
+    { name: 'audit_time_idx', key: { time: -1, _id: -1 } },
+    { name: 'audit_operation_idx', key: { operation: 1, time: -1, _id: -1 } },
+    { name: 'audit_token_idx', key: { token_name: 1, time: -1, _id: -1 } },
   ],
 };
 
@@ -255,6 +263,29 @@ function docToWorker(d: WorkerDoc): WorkerRecord {
   };
 }
 
+function auditToDoc(a: AuditRecord): AuditDoc {
+  const { id, ...rest } = a;
+  return { _id: id, ...rest };
+}
+
+function docToAudit(d: AuditDoc): AuditRecord {
+  return {
+    id: d._id,
+    time: d.time,
+    request_id: d.request_id ?? null,
+    token_name: d.token_name ?? null,
+    operation: d.operation,
+    method: d.method,
+    path: d.path,
+    job_id: d.job_id ?? null,
+    execution_id: d.execution_id ?? null,
+    worker_id: d.worker_id ?? null,
+    batch_id: d.batch_id ?? null,
+    status: Number(d.status),
+    outcome: d.outcome,
+  };
+}
+
 const countsOf = <K extends string>(rows: Array<{ _id: K; n: number }>): Partial<Record<K, number>> =>
   Object.fromEntries(rows.map((r) => [r._id, Number(r.n)])) as Partial<Record<K, number>>;
 
@@ -280,6 +311,7 @@ export class MongoStore implements Store {
   private readonly executions: Collection<ExecutionDoc>;
   private readonly failures: Collection<FailureDoc>;
   private readonly workers: Collection<WorkerDoc>;
+  private readonly audit: Collection<AuditDoc>;
   private readonly serviceState: Collection<ServiceStateDoc>;
   private readonly locks: Collection<LockDoc>;
 
@@ -291,6 +323,7 @@ export class MongoStore implements Store {
     this.executions = db.collection<ExecutionDoc>('executions');
     this.failures = db.collection<FailureDoc>('failures');
     this.workers = db.collection<WorkerDoc>('workers');
+    this.audit = db.collection<AuditDoc>('audit');
     this.serviceState = db.collection<ServiceStateDoc>('service_state');
     this.locks = db.collection<LockDoc>('locks');
   }
@@ -302,6 +335,7 @@ export class MongoStore implements Store {
     await this.executions.createIndexes(indexes.executions);
     await this.failures.createIndexes(indexes.failures);
     await this.workers.createIndexes(indexes.workers);
+    await this.audit.createIndexes(indexes.audit);
   }
 
   /**
@@ -772,6 +806,44 @@ export class MongoStore implements Store {
       this.executions.aggregate<{ _id: ExecutionStatus; n: number }>([{ $group: { _id: '$status', n: { $sum: 1 } } }]).toArray(),
     ]);
     return { workers: countsOf<WorkerState>(workers), jobs, executions: countsOf<ExecutionStatus>(executions) };
+  }
+
+  async queuedCount() {
+    // execution_status_idx
+    return this.executions.countDocuments({ status: 'queued' });
+  }
+
+  async workerCounts() {
+    const rows = await this.workers.aggregate<{ _id: WorkerState; n: number }>([{ $group: { _id: '$state', n: { $sum: 1 } } }]).toArray();
+    return countsOf<WorkerState>(rows);
+  }
+
+  async insertAudit(a: AuditRecord) {
+    await this.audit.insertOne(auditToDoc(a));
+  }
+
+  async listAudit(filter: AuditFilter, after: string | null, limit: number): Promise<Page<AuditRecord>> {
+    // audit_operation_idx, audit_token_idx or audit_time_idx, each ending in (time -1, _id -1).
+    const where: Filter<AuditDoc> = {};
+    if (filter.operation !== undefined) where.operation = filter.operation;
+    if (filter.token_name !== undefined) where.token_name = filter.token_name;
+    const time: { $gte?: Date; $lt?: Date; $lte?: Date } = {};
+    if (filter.since !== undefined) time.$gte = filter.since;
+    if (filter.until !== undefined) time.$lt = filter.until;
+    if (after !== null) {
+      const { range, or } = keysetBefore('time', after);
+      time.$lte = range;
+      where.$or = or;
+    }
+    if (Object.keys(time).length > 0) where.time = time;
+    const docs = await this.audit
+      .find(where)
+      .sort({ time: -1, _id: -1 })
+      .limit(limit + 1)
+      .toArray();
+    const items = docs.slice(0, limit).map(docToAudit);
+    const last = items[items.length - 1];
+    return { items, next: docs.length > limit ? encodeCursor([last.time.getTime(), last.id]) : null };
   }
 
   async getServiceState(): Promise<ServiceState> {

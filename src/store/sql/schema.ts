@@ -93,6 +93,25 @@ CREATE TABLE IF NOT EXISTS worker (
 CREATE INDEX IF NOT EXISTS worker_started_idx ON worker (started_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS worker_alive_idx ON worker (heartbeat_at) WHERE state <> 'gone';
 
+CREATE TABLE IF NOT EXISTS audit (
+  id           text PRIMARY KEY,
+  time         timestamptz NOT NULL,
+  request_id   text,
+  token_name   text,
+  operation    text NOT NULL,
+  method       text NOT NULL,
+  path         text NOT NULL,
+  job_id       text,
+  execution_id text,
+  worker_id    text,
+  batch_id     text,
+  status       integer NOT NULL,
+  outcome      text NOT NULL CHECK (outcome IN ('success', 'denied', 'rejected', 'error'))
+);
+CREATE INDEX IF NOT EXISTS audit_time_idx ON audit (time DESC, id DESC);
+CREATE INDEX IF NOT EXISTS audit_operation_idx ON audit (operation, time DESC, id DESC);
+CREATE INDEX IF NOT EXISTS audit_token_idx ON audit (token_name, time DESC, id DESC);
+
 CREATE TABLE IF NOT EXISTS service_state (
   id         text PRIMARY KEY,
   state      text NOT NULL CHECK (state IN ('running', 'paused')),

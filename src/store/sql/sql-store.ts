@@ -1,4 +1,6 @@
 import type {
+  AuditFilter,
+  AuditRecord,
   BatchSummary,
   ExecutionEnd,
   ExecutionFilter,
@@ -110,6 +112,24 @@ function rowToFailure(r: Row): FailureRecord {
     error: r.error as string,
     traceback: (r.traceback as string | null) ?? null,
     time: r.time as Date,
+  };
+}
+
+function rowToAudit(r: Row): AuditRecord {
+  return {
+    id: r.id as string,
+    time: r.time as Date,
+    request_id: (r.request_id as string | null) ?? null,
+    token_name: (r.token_name as string | null) ?? null,
+    operation: r.operation as string,
+    method: r.method as string,
+    path: r.path as string,
+    job_id: (r.job_id as string | null) ?? null,
+    execution_id: (r.execution_id as string | null) ?? null,
+    worker_id: (r.worker_id as string | null) ?? null,
+    batch_id: (r.batch_id as string | null) ?? null,
+    status: Number(r.status),
+    outcome: r.outcome as AuditRecord['outcome'],
   };
 }
 
@@ -641,6 +661,48 @@ export class SqlStore implements Store {
       jobs: Number(jobs.rows[0].n),
       executions: countsOf<ExecutionStatus>(executions.rows, 'status'),
     };
+  }
+
+  async queuedCount() {
+    // execution_status_idx
+    const r = await this.db.query<Row>("SELECT count(*) AS n FROM execution WHERE status = 'queued'", []);
+    return Number(r.rows[0].n);
+  }
+
+  async workerCounts() {
+    const r = await this.db.query<Row>('SELECT state, count(*) AS n FROM worker GROUP BY state', []);
+    return countsOf<WorkerState>(r.rows, 'state');
+  }
+
+  async insertAudit(a: AuditRecord) {
+    const { text, params } = insertSql('audit', { ...a });
+    await this.db.query(text, params);
+  }
+
+  async listAudit(filter: AuditFilter, after: string | null, limit: number): Promise<Page<AuditRecord>> {
+    // audit_operation_idx, audit_token_idx or audit_time_idx, each ending in (time DESC, id DESC).
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (cond: string, v: unknown) => {
+      params.push(v);
+      where.push(cond.replace('?', `$${params.length}`));
+    };
+    if (filter.operation !== undefined) add('operation = ?', filter.operation);
+    if (filter.token_name !== undefined) add('token_name = ?', filter.token_name);
+    if (filter.since !== undefined) add('time >= ?', filter.since);
+    if (filter.until !== undefined) add('time < ?', filter.until);
+    if (after !== null) {
+      params.push(...cursorKey(after, ['number', 'string']));
+      where.push(`(time, id) < ($${params.length - 1}, $${params.length})`);
+    }
+    params.push(limit + 1);
+    const r = await this.db.query<Row>(
+      `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY time DESC, id DESC LIMIT $${params.length}`,
+      params,
+    );
+    const items = r.rows.slice(0, limit).map(rowToAudit);
+    const last = items[items.length - 1];
+    return { items, next: r.rows.length > limit ? encodeCursor([last.time.getTime(), last.id]) : null };
   }
 
   async getServiceState(): Promise<ServiceState> {

@@ -1,0 +1,47 @@
+import { randomUUID } from 'node:crypto';
+import type { RequestOutcome } from './http/app.js';
+import type { AuditOutcome, AuditRecord } from './store/types.js';
+
+/** Operations that read only are not audited; every other call is, whatever its outcome. */
+export const audited = (o: Pick<RequestOutcome, 'operationId' | 'method'>) => o.operationId !== null && o.method !== 'GET' && o.method !== 'HEAD';
+
+export function outcomeOf(status: number): AuditOutcome {
+  if (status === 401 || status === 403) return 'denied';
+  if (status >= 500) return 'error';
+  if (status >= 400) return 'rejected';
+  return 'success';
+}
+
+const text = (v: unknown): string | null => (typeof v === 'string' && v !== '' && v.length <= 200 && !v.includes('\0') ? v : null);
+
+/**
+ * The audit record of a call: the ids it touched come from its path (job_id, execution_id,
+ * worker_id, batch_id), from its answer (the job it created, the run or batch it queued) and,
+ * for a job that was not created, from the job_id it asked for.
+ */
+export function auditRecordOf(o: RequestOutcome, time = new Date()): AuditRecord {
+  const body = (o.body && typeof o.body === 'object' && !Buffer.isBuffer(o.body) ? o.body : {}) as {
+    job?: { job_id?: unknown };
+    execution_ids?: unknown;
+    batch_id?: unknown;
+  };
+  const runs = Array.isArray(body.execution_ids) ? body.execution_ids : [];
+  // Only createJob carries the options in its body; the handler routes' bodies are kwargs.
+  const asked = (o.operationId === 'createJob' && o.requestBody && typeof o.requestBody === 'object' ? o.requestBody : {}) as { job_id?: unknown };
+  return {
+    id: randomUUID(),
+    time,
+    request_id: o.requestId,
+    token_name: o.principal?.name ?? null,
+    operation: o.operationId!,
+    method: o.method,
+    path: o.path,
+    job_id: text(o.params.job_id) ?? text(body.job?.job_id) ?? text(o.query.job_id) ?? text(asked.job_id),
+    // cancelExecution answers with the run itself; runJob with the ids it queued.
+    execution_id: text(o.params.execution_id) ?? (runs.length === 1 ? text(runs[0]) : null),
+    worker_id: text(o.params.worker_id),
+    batch_id: text(o.params.batch_id) ?? text(body.batch_id),
+    status: o.status,
+    outcome: outcomeOf(o.status),
+  };
+}
