@@ -16,6 +16,8 @@ import { noticeSkippedStores, startService, stores, testDatabase, type Running, 
 noticeSkippedStores();
 
 const wait = { intervalMs: 100, timeoutMs: 15_000 };
+const adminToken = 'sdk-admin-token-0123456789';
+const readToken = 'sdk-read-token-0123456789';
 
 /** The ProblemError a call rejects with; fails the test when it resolves or throws anything else. */
 async function problem(call: Promise<unknown>): Promise<ProblemError> {
@@ -47,12 +49,12 @@ for (const { name, skip } of stores) {
     const sent: Request[] = [];
     before(async () => {
       db = await testDatabase(name);
-      svc = await startService(db, { PORT: '0', HOST: '127.0.0.1' });
+      svc = await startService(db, { PORT: '0', HOST: '127.0.0.1', JOBS_API_TOKENS: `ops:${adminToken}:admin,viewer:${readToken}:read` });
       const port = await svc.service.listen();
       baseUrl = `http://127.0.0.1:${port}/api/v1`;
       client = createClient({
         baseUrl,
-        token: 'secret-token',
+        token: adminToken,
         fetch: (request) => {
           sent.push(request.clone());
           return fetch(request);
@@ -69,7 +71,7 @@ for (const { name, skip } of stores) {
       await client.service.liveness();
       await client.jobs.list();
       assert.equal(sent.length, 2);
-      for (const r of sent) assert.equal(r.headers.get('authorization'), 'Bearer secret-token');
+      for (const r of sent) assert.equal(r.headers.get('authorization'), `Bearer ${adminToken}`);
     });
 
     it('jobs: create, schedule, list, get, pause, resume, delete, and their errors', async () => {
@@ -221,6 +223,34 @@ for (const { name, skip } of stores) {
       const bad = await problem(client.jobs.schedule('flow-scheduling', { flow_name: 'echo', flow_arguments: [] }));
       assert.equal(bad.status, 400);
       assert.deepEqual(bad.errors.map((e) => e.field), ['body.flow_arguments']);
+    });
+
+    it('auth, audit and metrics: 401 without a token, 403 for a small role, the audit log, the Prometheus text', async () => {
+      const anonymous = createClient({ baseUrl });
+      const reader = createClient({ baseUrl, token: readToken });
+      const refused = async (p: Promise<unknown>, status: number) => {
+        const err = await p.then(() => null, (e: unknown) => e);
+        assert.ok(err instanceof ProblemError, String(err));
+        assert.equal(err.status, status);
+        assert.equal(err.problem.status, status);
+      };
+      await refused(anonymous.jobs.list(), 401);
+      assert.ok((await reader.jobs.list()).jobs, 'read may list');
+      await refused(reader.jobs.create({ job_id: 'sdk-refused', handler: 'echo', kwargs: {} }), 403);
+      await refused(reader.audit.list(), 403);
+      assert.ok((await anonymous.service.liveness()) !== undefined, 'health stays open');
+
+      await client.jobs.create({ job_id: 'sdk-audited', handler: 'echo', kwargs: {} });
+      const log = await client.audit.list({ operation: 'createJob', limit: 50 });
+      const entry = log.audit.find((e) => e.job_id === 'sdk-audited');
+      assert.ok(entry, JSON.stringify(log));
+      assert.equal(entry.token_name, 'ops');
+      assert.equal(entry.status, 201);
+      assert.ok(log.audit.some((e) => e.token_name === 'viewer' && e.status === 403), 'the refused create is audited too');
+
+      const text = await anonymous.metrics();
+      assert.match(text, /^jobs_http_requests_total\{operation="createJob",status="201"\} \d+$/m);
+      assert.match(text, /^jobs_runs_finished_total\{handler="echo",status="succeeded"\} \d+$/m);
     });
 
     it('reaches every operation by its operationId, and the raw openapi-fetch client by path', async () => {

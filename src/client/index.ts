@@ -61,6 +61,7 @@ export type ListJobsQuery = NonNullable<operations['listJobs']['parameters']['qu
 export type ListExecutionsQuery = NonNullable<operations['listExecutions']['parameters']['query']>;
 export type ListJobExecutionsQuery = NonNullable<operations['listJobExecutions']['parameters']['query']>;
 export type ListWorkersQuery = NonNullable<operations['listWorkers']['parameters']['query']>;
+export type ListAuditQuery = NonNullable<operations['listAudit']['parameters']['query']>;
 
 export interface ClientOptions {
   /** The service's API root, e.g. `http://127.0.0.1:34000/api/v1`. */
@@ -190,6 +191,11 @@ export function createClient(options: ClientOptions) {
     list: () => call('listHandlers'),
   };
 
+  /** The audit log of changes, newest first (admin). */
+  const audit = {
+    list: (query: ListAuditQuery = {}) => call('listAudit', { params: { query } }),
+  };
+
   async function poll<T>(what: string, read: () => Promise<T>, done: (state: T) => boolean, wait: WaitOptions<T>): Promise<T> {
     const interval = wait.intervalMs ?? 500;
     const deadline = wait.timeoutMs === undefined ? Infinity : Date.now() + wait.timeoutMs;
@@ -225,6 +231,9 @@ export function createClient(options: ClientOptions) {
     workers,
     service,
     handlers,
+    audit,
+    /** The Prometheus text of GET /metrics. */
+    metrics: () => call('getMetrics', { parseAs: 'text' } as never) as Promise<string>,
     /** The OpenAPI document the service serves. */
     openapi: () => call('getOpenApiJson'),
     /** Queues `times` runs of a job now, with `kwargs` merged over the job's. */
