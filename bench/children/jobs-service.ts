@@ -4,11 +4,16 @@
  * HTTP, plus commands over IPC for seeding through the service's scheduler in this process
  * and for counting rows in its database.
  */
+import fs from 'node:fs/promises';
+import inspector from 'node:inspector';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { createService, type Service } from '../../src/service.js';
 import { fatal, ready, serveCommands } from './ipc.js';
 import { pool } from '../lib/proc.js';
+import { installSqlStats, takeSqlStats } from './sql-stats.js';
+
+if (process.env.BENCH_SQL_STATS === '1') installSqlStats();
 
 interface SeedArgs {
   prefix: string;
@@ -24,6 +29,9 @@ interface SeedArgs {
 }
 
 let svc: Service;
+let profiler: inspector.Session | undefined;
+const post = (session: inspector.Session, method: string, params?: object) =>
+  new Promise<unknown>((resolve, reject) => session.post(method, params ?? {}, (err, result) => (err ? reject(err) : resolve(result))));
 try {
   const config = loadConfig(process.env);
   svc = await createService(config, { log: createLogger(config.logLevel) });
@@ -61,6 +69,25 @@ try {
     },
     async sql(a) {
       return (await sqlOf().query(a.text as string, (a.params as unknown[]) ?? [])).rows;
+    },
+    /** CPU profile of this process over one stretch (inspector), written as a .cpuprofile. */
+    async profile(a) {
+      if (a.action === 'start') {
+        profiler = new inspector.Session();
+        profiler.connect();
+        await post(profiler, 'Profiler.enable');
+        await post(profiler, 'Profiler.setSamplingInterval', { interval: 500 });
+        await post(profiler, 'Profiler.start');
+        return null;
+      }
+      const { profile } = (await post(profiler!, 'Profiler.stop')) as { profile: unknown };
+      profiler!.disconnect();
+      profiler = undefined;
+      await fs.writeFile(a.file as string, JSON.stringify(profile));
+      return a.file;
+    },
+    sqlStats(a) {
+      return takeSqlStats(Boolean(a.reset));
     },
     async close() {
       await svc.close();

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { benchDir, projectRoot } from '../lib/proc.js';
 import { emit, progress, row, skipped, withTarget } from '../lib/report.js';
 import type { Context } from './context.js';
-import { acquire, repetitions } from './context.js';
+import { acquire, repetitions, scaled } from './context.js';
 
 const run = promisify(execFile);
 
@@ -32,7 +32,7 @@ async function load(specs: Array<Record<string, unknown>>): Promise<LoadResult[]
 
 export async function api(ctx: Context) {
   const scenario = 'api';
-  const stored = ctx.quick ? 200 : 100_000;
+  const stored = ctx.quick ? 200 : scaled(100_000);
   const duration = ctx.quick ? 1 : 10;
   const { warmup, runs } = repetitions(ctx);
   for (const system of ctx.systems) {

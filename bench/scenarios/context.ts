@@ -5,8 +5,17 @@ export interface Context {
   store: StoreKind;
   quick: boolean;
   systems: System[];
-  /** Folder for --cpu-prof profiles of jobs-service's workers (dispatch), when asked for. */
+  /** Folder for CPU profiles and statement counts of jobs-service's workers in dispatch (--profile). */
   profileDir?: string;
+}
+
+/**
+ * BENCH_SCALE (default 1) shrinks the largest sizes of a full run (dispatch's jobs, the API's
+ * stored jobs, memory's job counts) on a machine too busy for them; the rows carry the n used.
+ */
+export function scaled(n: number): number {
+  const scale = Number(process.env.BENCH_SCALE ?? 1);
+  return Math.max(1, Math.round(n * (Number.isFinite(scale) && scale > 0 ? scale : 1)));
 }
 
 /** Warm-up runs and measured runs per figure. */

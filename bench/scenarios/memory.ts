@@ -11,7 +11,7 @@ import { median } from '../lib/stats.js';
 import { emit, progress, row, skipped, withTarget } from '../lib/report.js';
 import type { System } from '../systems/types.js';
 import type { Context } from './context.js';
-import { acquire, repetitions } from './context.js';
+import { acquire, repetitions, scaled } from './context.js';
 
 const MB = 1024 * 1024;
 
@@ -34,7 +34,7 @@ function emitRss(ctx: Context, system: System, count: number, samples: number[],
 }
 
 export async function memory(ctx: Context) {
-  const counts = ctx.quick ? [0, 300] : [0, 10_000, 100_000];
+  const counts = ctx.quick ? [0, 300] : [0, scaled(10_000), scaled(100_000)];
   const { warmup, runs } = repetitions(ctx);
   const scenario = 'memory';
   for (const system of ctx.systems) {

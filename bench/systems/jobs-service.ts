@@ -38,6 +38,7 @@ export async function serviceChild(ns: Namespace, options: DeployOptions, label:
       ...serviceEnv(ns, options),
       JOBS_DEFAULT_JOBS_DIR: await tempDir('defaults'),
       JOBS_HANDLERS_DIR: await benchHandlersDir(),
+      ...(options.profile ? { BENCH_SQL_STATS: '1' } : {}),
       ...extraEnv,
     },
   });

@@ -11,8 +11,10 @@ export interface DeployOptions {
   concurrency: number;
   /** Failure detection: how long a silent worker's runs stay theirs (recovery), in ms. */
   lockMs?: number;
-  /** Extra node flags for the processes (--cpu-prof ...). */
+  /** Extra node flags for the processes. */
   nodeFlags?: string[];
+  /** jobs-service: count the SQL statements each process sends (bench --profile). */
+  profile?: boolean;
 }
 
 export interface SeedSpec {
