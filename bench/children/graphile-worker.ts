@@ -1,0 +1,72 @@
+/**
+ * graphile-worker 0.17 (LISTEN/NOTIFY): jobs added in bulk with addJobs(), fetched in batches
+ * through its local queue, completions batched.
+ */
+import { makeWorkerUtils, run, type Runner, type WorkerUtils } from 'graphile-worker';
+import { Logger } from 'graphile-worker';
+import { fatal, ready, recordRun, serveCommands } from './ipc.js';
+
+const env = process.env;
+const schema = env.BENCH_SCHEMA!;
+const concurrency = Number(env.BENCH_CONCURRENCY ?? 20);
+const silent = new Logger(() => () => undefined);
+
+try {
+  const started = performance.now();
+  const utils: WorkerUtils = await makeWorkerUtils({ connectionString: env.BENCH_PG_URL, schema, logger: silent });
+  await utils.migrate();
+  let runner: Runner | undefined;
+  const start = async () => {
+    if (runner) return;
+    runner = await run({
+      connectionString: env.BENCH_PG_URL,
+      schema,
+      concurrency,
+      pollInterval: Number(env.BENCH_POLL_MS ?? 200),
+      noHandleSignals: true,
+      logger: silent,
+      preset: {
+        worker: {
+          localQueue: { size: Number(env.BENCH_BATCH ?? 100) },
+          completeJobBatchDelay: 0,
+          useNodeTime: true,
+        },
+      },
+      taskList: {
+        noop: async (payload) => {
+          const p = payload as { id: string; due?: number };
+          recordRun({ id: p.id, t: Date.now(), due: p.due });
+        },
+      },
+    });
+  };
+  if (env.BENCH_PROCESSING === '1') await start();
+  serveCommands({
+    async seed(a) {
+      const t0 = performance.now();
+      const n = a.n as number;
+      for (let from = 0; from < n; from += 1000) {
+        const jobs = [];
+        for (let i = from; i < Math.min(n, from + 1000); i++) {
+          const due = a.dueAt === 'soon' ? Date.now() : (a.dueAt as number);
+          jobs.push({ identifier: a.handler as string, payload: { id: `${a.prefix as string}${i}`, due }, runAt: new Date(due) });
+        }
+        await utils.addJobs(jobs);
+      }
+      return { ms: performance.now() - t0 };
+    },
+    start,
+    async stop() {
+      const r = runner;
+      runner = undefined;
+      await r?.stop();
+    },
+    async close() {
+      await runner?.stop().catch(() => undefined);
+      await utils.release();
+    },
+  });
+  ready({ bootMs: performance.now() - started });
+} catch (err) {
+  fatal(err);
+}

@@ -1,0 +1,93 @@
+/**
+ * api: jobs-service's HTTP API with M jobs stored (one-shot, due in a year), 16 connections
+ * from autocannon in a process of its own: GET one job (a random stored id each request),
+ * list 50 (from a random point: cursors collected beforehand over the whole table), create
+ * one (POST /jobs, a generated id each). Each figure: median of the runs after a warm-up.
+ */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { benchDir, projectRoot } from '../lib/proc.js';
+import { emit, progress, row, skipped, withTarget } from '../lib/report.js';
+import type { Context } from './context.js';
+import { acquire, repetitions, scaled } from './context.js';
+
+const run = promisify(execFile);
+
+interface LoadResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  total: number;
+}
+
+/** Runs the specs one after the other in one autocannon process. */
+async function load(specs: Array<Record<string, unknown>>): Promise<LoadResult[]> {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(benchDir, 'load.ts'), JSON.stringify(specs)], { cwd: projectRoot, maxBuffer: 64 << 20 });
+  return stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LoadResult);
+}
+
+export async function api(ctx: Context) {
+  const scenario = 'api';
+  const stored = ctx.quick ? 200 : scaled(100_000);
+  const duration = ctx.quick ? 1 : 10;
+  const { warmup, runs } = repetitions(ctx);
+  for (const system of ctx.systems) {
+    const supported = system.supports(ctx.store, scenario);
+    if (supported !== true) {
+      emit(skipped({ scenario, system: system.name, store: ctx.store, metric: 'get_rps', unit: 'req/s' }, supported));
+      continue;
+    }
+    const lease = await acquire(ctx, system, { processes: 1, processing: true, concurrency: 20 });
+    const d = lease.d;
+    try {
+      const due = Date.now() + 365 * 86400_000;
+      const seedMs = await d.seed({ n: stored, handler: 'noop', prefix: 'api-', dueAt: due });
+      progress(`api ${system.name} on ${ctx.store}: ${stored} jobs seeded in ${Math.round(seedMs)} ms`);
+      const server = d.children.find((c) => c.exitCode === undefined)!;
+      const url = `http://127.0.0.1:${(await server.ready).port as number}`;
+      // Cursors spread over the whole table, collected through the API itself.
+      const cursors: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const res = await fetch(`${url}/api/v1/jobs?job_type=user&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+        const page = (await res.json()) as { next_cursor?: string | null };
+        cursor = page.next_cursor ?? null;
+        if (cursor) cursors.push(cursor);
+      } while (cursor);
+      const ids = Array.from({ length: Math.min(stored, 5000) }, () => `/api/v1/jobs/api-${Math.floor(Math.random() * stored)}`);
+      const lists = ['/api/v1/jobs?job_type=user&limit=50', ...cursors.map((c) => `/api/v1/jobs?job_type=user&limit=50&cursor=${encodeURIComponent(c)}`)];
+      const create = JSON.stringify({ handler: 'noop', kwargs: {}, when: new Date(due).toISOString() });
+      const cases = [
+        { name: 'get', method: 'GET', paths: ids, targets: { rps: '>= 3000', p99: '<= 10' } },
+        { name: 'list', method: 'GET', paths: lists, targets: { rps: '>= 1500' } },
+        { name: 'create', method: 'POST', paths: ['/api/v1/jobs'], body: create, targets: { rps: '>= 1000' } },
+      ] as const;
+      const specs = cases.flatMap((c) =>
+        Array.from({ length: warmup + runs }, () => ({ url, connections: 16, duration, method: c.method, paths: c.paths, ...('body' in c ? { body: c.body } : {}) })),
+      );
+      const all = await load(specs);
+      if (all.length !== specs.length) throw new Error(`the load generator returned ${all.length} results for ${specs.length} runs`);
+      for (const [i, c] of cases.entries()) {
+        const results: LoadResult[] = [];
+        for (let r = 0; r < warmup + runs; r++) {
+          const res = all[i * (warmup + runs) + r];
+          progress(`  ${c.name} run ${r}${r < warmup ? ' (warm-up)' : ''}: ${Math.round(res.rps)} req/s, p50 ${res.p50} ms, p99 ${res.p99} ms, non-2xx ${res.non2xx}, errors ${res.errors}`);
+          if (r >= warmup) results.push(res);
+        }
+        const base = { scenario, system: system.name, store: ctx.store, n: stored };
+        const rps = row({ ...base, metric: `${c.name}_rps`, unit: 'req/s' }, results.map((x) => x.rps));
+        const p99 = row({ ...base, metric: `${c.name}_p99`, unit: 'ms' }, results.map((x) => x.p99), 1);
+        emit(withTarget(rps, c.targets.rps));
+        emit('p99' in c.targets ? withTarget(p99, c.targets.p99) : p99);
+        emit(withTarget(row({ ...base, metric: `${c.name}_failed_requests`, unit: 'requests' }, [Math.max(...results.map((x) => x.non2xx + x.errors + x.timeouts))]), '== 0'));
+      }
+      emit(row({ scenario, system: system.name, store: ctx.store, n: stored, metric: 'seed_jobs_per_second', unit: 'jobs/s' }, [stored / (seedMs / 1000)]));
+    } finally {
+      await lease.release();
+    }
+  }
+}

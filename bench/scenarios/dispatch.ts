@@ -1,0 +1,115 @@
+/**
+ * dispatch: N one-shot jobs due now, trivial handler. Seeded while the workers take no runs
+ * (jobs-service paused, the peers' processors not started), then every worker starts at
+ * once; timed until the system has recorded N finished runs. One worker, then a second
+ * process joins the same deployment. Every handler start is reported by the worker, so
+ * duplicates and lost runs are counted per job; jobs-service's run records are counted too.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { sleep, waitUntil, type Child, type RunEvent } from '../lib/proc.js';
+import { emit, progress, row, skipped, withTarget } from '../lib/report.js';
+import type { Context } from './context.js';
+import { acquire, repetitions, scaled } from './context.js';
+
+const concurrency = 20;
+
+/** --profile: the statements each jobs-service worker sent during the last run, per run. */
+async function writeSqlStats(dir: string, workers: number, n: number, children: Child[]) {
+  await fs.mkdir(dir, { recursive: true });
+  for (const [i, c] of children.entries()) {
+    const stats = await c.rpc<Array<{ text: string; calls: number; ms: number; avg_ms: number }>>('sqlStats', { reset: true });
+    const runs = c.events.length ? n : 0;
+    const file = path.join(dir, `sql-${workers}w-worker${i}.json`);
+    await fs.writeFile(file, JSON.stringify(stats, null, 2));
+    const calls = stats.reduce((a, s) => a + s.calls, 0);
+    progress(`  worker ${i}: ${calls} statements in the last run (${(calls / Math.max(1, runs)).toFixed(1)} per run over all workers' runs); top by client time in ${file}:`);
+    for (const s of stats.slice(0, 8)) progress(`    ${String(s.calls).padStart(6)} x ${String(s.avg_ms).padStart(6)} ms  ${s.text.slice(0, 140)}`);
+  }
+}
+
+export async function dispatch(ctx: Context) {
+  const n = ctx.quick ? 50 : scaled(10_000);
+  const { warmup, runs } = repetitions(ctx);
+  const scenario = 'dispatch';
+  for (const system of ctx.systems) {
+    const supported = system.supports(ctx.store, scenario);
+    if (supported !== true) {
+      emit(skipped({ scenario, system: system.name, store: ctx.store, metric: 'runs_per_second_1_worker', unit: 'runs/s' }, supported));
+      continue;
+    }
+    const profiling = system.name === 'jobs-service' && ctx.profileDir !== undefined;
+    const options = { processes: 1, processing: false, concurrency, profile: profiling };
+    progress(`dispatch ${system.name} on ${ctx.store}: ${n} jobs, settings ${JSON.stringify(system.settings(ctx.store, options))}`);
+    const lease = await acquire(ctx, system, options);
+    const d = lease.d;
+    try {
+      const workerCounts = ctx.store === 'postgres' ? [1, 2] : [1];
+      for (const workers of workerCounts) {
+        const live = () => d.children.filter((c) => c.exitCode === undefined);
+        while (live().length < workers) await d.addProcess(false);
+        const rates: number[] = [];
+        const seedRates: number[] = [];
+        let duplicates = 0;
+        let lost = 0;
+        let recordProblems = 0;
+        let checked = false;
+        for (let r = 0; r < warmup + runs; r++) {
+          // The warm-up only needs to warm up: a fifth of the jobs.
+          const size = r < warmup ? Math.max(50, Math.round(n / 5)) : n;
+          const spec = { n: size, handler: 'noop' as const, prefix: `w${workers}r${r}-`, dueAt: 'soon' as const };
+          const last = r === warmup + runs - 1;
+          const before = await d.completed();
+          const seedMs = await d.seed(spec);
+          await sleep(150); // every job is due 100 ms after its creation
+          // Profiles and statement counts cover the dispatch of the last run only, not its seeding.
+          if (profiling && last) {
+            await Promise.all(d.children.map((c) => c.rpc('sqlStats', { reset: true })));
+            await Promise.all(d.children.map((c) => c.rpc('profile', { action: 'start' })));
+          }
+          const t0 = performance.now();
+          await d.start();
+          await waitUntil(async () => (await d.completed()) >= before + size, 60_000 + size * 20, 20, `${size} runs of ${system.name}`);
+          const seconds = (performance.now() - t0) / 1000;
+          const rate = size / seconds;
+          await d.stop();
+          await sleep(100); // the last run events are in flight
+          const counts = new Map<string, number>();
+          const events: RunEvent[] = d.children.flatMap((c) => c.events.filter((e) => e.id.startsWith(spec.prefix)));
+          for (const e of events) counts.set(e.id, (counts.get(e.id) ?? 0) + 1);
+          const perWorker = d.children.map((c) => c.events.filter((e) => e.id.startsWith(spec.prefix)).length);
+          if (profiling && last) {
+            await writeSqlStats(ctx.profileDir!, workers, n, d.children);
+            for (const [i, c] of d.children.entries()) {
+              progress(`  cpu profile: ${await c.rpc<string>('profile', { action: 'stop', file: path.resolve(ctx.profileDir!, `dispatch-${workers}w-worker${i}.cpuprofile`) })}`);
+            }
+          }
+          const check = await d.verify(spec);
+          progress(`  ${workers} worker(s) run ${r}${r < warmup ? ` (warm-up, ${size} jobs)` : ''}: ${Math.round(rate)} runs/s, seeding ${Math.round(size / (seedMs / 1000))} jobs/s, per worker ${perWorker.join('/')}${check ? `, records ${JSON.stringify(check)}` : ''}`);
+          if (r < warmup) continue;
+          rates.push(n / seconds);
+          seedRates.push(n / (seedMs / 1000));
+          duplicates = Math.max(duplicates, [...counts.values()].filter((c) => c > 1).length);
+          lost = Math.max(lost, n - counts.size);
+          if (check) {
+            checked = true;
+            recordProblems = Math.max(recordProblems, check.duplicates + check.missing + check.other);
+          }
+        }
+        const base = { scenario, system: system.name, store: ctx.store, n };
+        const rate = row({ ...base, metric: `runs_per_second_${workers}_worker${workers > 1 ? 's' : ''}`, unit: 'runs/s' }, rates);
+        emit(system.name === 'jobs-service' && ctx.store === 'postgres' ? withTarget(rate, '>= 1000') : rate);
+        const zero = (x: ReturnType<typeof row>) => (system.name === 'jobs-service' ? withTarget(x, '== 0') : x);
+        emit(zero(row({ ...base, metric: `duplicate_runs_${workers}w`, unit: 'jobs' }, [duplicates])));
+        emit(zero(row({ ...base, metric: `lost_runs_${workers}w`, unit: 'jobs' }, [lost])));
+        if (checked) emit(zero(row({ ...base, metric: `record_mismatches_${workers}w`, unit: 'jobs' }, [recordProblems])));
+        if (workers === 1) emit(row({ ...base, metric: 'seed_jobs_per_second', unit: 'jobs/s' }, seedRates));
+      }
+      if (ctx.store !== 'postgres') {
+        emit(skipped({ scenario, system: system.name, store: ctx.store, metric: 'runs_per_second_2_workers', unit: 'runs/s' }, 'one process owns an embedded data folder'));
+      }
+    } finally {
+      await lease.release();
+    }
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * lag: N jobs all due at the same moment T, created `lead` ahead (3 s, more when seeding takes
+ * longer) while one worker is taking runs. Start lag = the handler's start minus T, per job;
+ * the figure is the p99 (and p50, max) of one run, median over the runs.
+ */
+import { sleep, waitUntil } from '../lib/proc.js';
+import { percentile } from '../lib/stats.js';
+import { emit, progress, row, skipped, withTarget } from '../lib/report.js';
+import type { Context } from './context.js';
+import { acquire, repetitions } from './context.js';
+
+export async function lag(ctx: Context) {
+  const n = ctx.quick ? 50 : 1000;
+  const { warmup, runs } = repetitions(ctx);
+  const scenario = 'lag';
+  const results = new Map<string, number | null>();
+  for (const system of ctx.systems) {
+    const supported = system.supports(ctx.store, scenario);
+    if (supported !== true) {
+      emit(skipped({ scenario, system: system.name, store: ctx.store, metric: 'start_lag_p99', unit: 'ms' }, supported));
+      continue;
+    }
+    const options = { processes: 1, processing: true, concurrency: 20 };
+    progress(`lag ${system.name} on ${ctx.store}: ${n} jobs due at once`);
+    const lease = await acquire(ctx, system, options);
+    const d = lease.d;
+    try {
+      const p99: number[] = [];
+      const p50: number[] = [];
+      const max: number[] = [];
+      const seedRates: number[] = [];
+      let lead = ctx.quick ? 1000 : 3000;
+      let late = 0;
+      let missing = 0;
+      for (let r = 0; r < warmup + runs; r++) {
+        await sleep(ctx.quick ? 100 : 500);
+        const prefix = `lag${r}-`;
+        const due = Date.now() + lead;
+        const seedMs = await d.seed({ n, handler: 'noop', prefix, dueAt: due });
+        const overran = Date.now() > due - 200;
+        const events = () => d.children.flatMap((c) => c.events.filter((e) => e.id.startsWith(prefix)));
+        await waitUntil(() => new Set(events().map((e) => e.id)).size >= n || Date.now() > due + 60_000, lead + 90_000, 50, `${n} starts`);
+        const lags = events().map((e) => e.t - due);
+        const counted = new Set(events().map((e) => e.id)).size;
+        progress(
+          `  run ${r}${r < warmup ? ' (warm-up)' : ''}: lead ${lead} ms, seeding ${Math.round(seedMs)} ms${overran ? ' (overran the lead)' : ''}, p50 ${percentile(lags, 50)} ms, p99 ${percentile(lags, 99)} ms, max ${Math.max(...lags)} ms, started ${counted}/${n}`,
+        );
+        // Seeding must end before the jobs are due: lengthen the lead for the next run if it did not.
+        if (seedMs > lead - 500) lead = Math.ceil((seedMs * 1.5 + 1000) / 500) * 500;
+        if (r < warmup) continue;
+        if (overran) late++;
+        missing = Math.max(missing, n - counted);
+        p99.push(percentile(lags, 99));
+        p50.push(percentile(lags, 50));
+        max.push(Math.max(...lags));
+        seedRates.push(n / (seedMs / 1000));
+      }
+      const base = { scenario, system: system.name, store: ctx.store, n };
+      const note = late ? `seeding overran the lead in ${late} run(s)` : undefined;
+      const p = row({ ...base, metric: 'start_lag_p99', unit: 'ms', ...(note ? { note } : {}) }, p99);
+      results.set(system.name, p.value);
+      emit(system.name === 'jobs-service' ? withTarget(p, '<= 100') : p);
+      emit(row({ ...base, metric: 'start_lag_p50', unit: 'ms' }, p50));
+      emit(row({ ...base, metric: 'start_lag_max', unit: 'ms' }, max));
+      emit(row({ ...base, metric: 'not_started', unit: 'jobs' }, [missing]));
+      emit(row({ ...base, metric: 'seed_jobs_per_second', unit: 'jobs/s' }, seedRates));
+      emit(row({ ...base, metric: 'lead_time', unit: 'ms' }, [lead]));
+    } finally {
+      await lease.release();
+    }
+  }
+}
