@@ -253,6 +253,11 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<Koa> {
     },
   });
   await api.init();
+  // openapi-backend rebuilds the list of every operation (lodash over the whole document) each
+  // time it is asked, four times per request (routing and validation each match the
+  // operation); the document never changes after init, so the list is built once.
+  const operationList = api.router.getOperations();
+  api.router.getOperations = () => operationList;
   if (opts.checkDocument) {
     // Outside quick mode, init() checks the document against the OpenAPI 3 schema and throws (strict).
     await new OpenAPIBackend({ definition: structuredClone(opts.doc) as unknown as Document, strict: true, validate: false }).init();
