@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { createClient, finalStatuses, operationRoutes, ProblemError, ServiceUnreachableError, WaitTimeoutError, type JobsClient } from '../src/client/index.js';
 import { projectRoot } from '../src/config.js';
 import { loadOpenApi, operationsOf } from '../src/openapi.js';
-import { noticeSkippedStores, startService, stores, testDatabase, type Running, type TestDatabase } from './helpers.js';
+import { closedPort, noticeSkippedStores, startService, stores, testDatabase, type Running, type TestDatabase } from './helpers.js';
 
 noticeSkippedStores();
 
@@ -28,15 +28,6 @@ async function problem(call: Promise<unknown>): Promise<ProblemError> {
     return err;
   }
   assert.fail('expected the service to answer with an error');
-}
-
-/** A port nothing listens on: bound by the system, then released. */
-async function closedPort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 for (const { name, skip } of stores) {

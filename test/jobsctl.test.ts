@@ -13,7 +13,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createClient, type Execution, type JobsClient } from '../src/client/index.js';
 import { projectRoot } from '../src/config.js';
-import { noticeSkippedStores, startService, stores, testDatabase, type Running, type TestDatabase } from './helpers.js';
+import { closedPort, noticeSkippedStores, startService, stores, testDatabase, type Running, type TestDatabase } from './helpers.js';
 
 noticeSkippedStores();
 
@@ -48,14 +48,6 @@ function row(table: string, first: string): string[] | undefined {
     .split('\n')
     .map((l) => l.trim().split(/\s{2,}/))
     .find((cells) => cells[0] === first);
-}
-
-async function closedPort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 // jobsctl only speaks HTTP to the service: what each store does behind the API is covered by
