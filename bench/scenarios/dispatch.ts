@@ -12,7 +12,8 @@ import { emit, progress, row, skipped, withTarget } from '../lib/report.js';
 import type { Context } from './context.js';
 import { acquire, repetitions, scaled } from './context.js';
 
-const concurrency = 20;
+/** Runs at once per worker process, the same for every system; BENCH_DISPATCH_CONCURRENCY changes it. */
+const concurrency = Number(process.env.BENCH_DISPATCH_CONCURRENCY ?? 20);
 
 /** --profile: the statements each jobs-service worker sent during the last run, per run. */
 async function writeSqlStats(dir: string, workers: number, n: number, children: Child[]) {
