@@ -3,6 +3,7 @@
  * them one after the other and prints one JSON result per spec, one per line. Paths are drawn
  * at random from the spec's list for every request.
  */
+import fs from 'node:fs';
 import autocannon from 'autocannon';
 
 interface Spec {
@@ -14,7 +15,9 @@ interface Spec {
   body?: string;
 }
 
-const specs = JSON.parse(process.argv[2]) as Spec[];
+// A JSON array, or @FILE holding one.
+const arg = process.argv[2];
+const specs = JSON.parse(arg.startsWith('@') ? fs.readFileSync(arg.slice(1), 'utf8') : arg) as Spec[];
 for (const spec of specs) {
 const result = await autocannon({
   url: spec.url,

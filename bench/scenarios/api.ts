@@ -1,3 +1,5 @@
+import os from 'node:os';
+import fs from 'node:fs/promises';
 /**
  * api: jobs-service's HTTP API with M jobs stored (one-shot, due in a year), 16 connections
  * from autocannon in a process of its own: GET one job (a random stored id each request),
@@ -26,7 +28,16 @@ interface LoadResult {
 
 /** Runs the specs one after the other in one autocannon process. */
 async function load(specs: Array<Record<string, unknown>>): Promise<LoadResult[]> {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(benchDir, 'load.ts'), JSON.stringify(specs)], { cwd: projectRoot, maxBuffer: 64 << 20 });
+  // The specs (with 100,000 job ids and cursors) go through a file: argv has a size limit.
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'jobs-bench-load-'));
+  const file = path.join(dir, 'specs.json');
+  await fs.writeFile(file, JSON.stringify(specs));
+  let stdout: string;
+  try {
+    ({ stdout } = await run(process.execPath, ['--import', 'tsx', path.join(benchDir, 'load.ts'), `@${file}`], { cwd: projectRoot, maxBuffer: 64 << 20 }));
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
   return stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LoadResult);
 }
 
