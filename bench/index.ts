@@ -9,6 +9,7 @@
  * harness ran, whether or not the targets were met; 1 when the harness itself failed.
  */
 import { parseArgs } from 'node:util';
+import { buildForBench } from './lib/build.js';
 import { dropStaleSchemas, removeTempDirs, type StoreKind } from './lib/db.js';
 import { output, progress, table } from './lib/report.js';
 import { api } from './scenarios/api.js';
@@ -65,6 +66,7 @@ output.json = values.json!;
 const started = performance.now();
 let failed = false;
 try {
+  await buildForBench(progress);
   if (ctx.store === 'postgres') await dropStaleSchemas();
   const names = which === 'all' ? (Object.keys(scenarios) as Name[]) : [which as Name];
   for (const name of names) {

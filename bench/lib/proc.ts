@@ -1,15 +1,16 @@
 /**
- * Child processes of the bench: every system runs in processes of its own, started with
- * `node --import tsx` and an IPC channel. A child answers commands ({id, cmd, args}) and
- * sends run events ({type: 'events'}) that the bench handlers record.
+ * Child processes of the bench: every system runs in processes of its own, compiled
+ * JavaScript (dist/bench/children) run by plain node with the flags of `npm start`, and an
+ * IPC channel. A child answers commands ({id, cmd, args}) and sends run events
+ * ({type: 'events'}) that the bench handlers record.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { distBenchDir, projectRoot } from './paths.js';
+import { startFlags } from './build.js';
 
-export const benchDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const projectRoot = path.resolve(benchDir, '..');
+export { projectRoot } from './paths.js';
 
 /** One handler invocation as a child saw it. */
 export interface RunEvent {
@@ -26,7 +27,7 @@ export interface RunEvent {
 export interface ChildOptions {
   env?: Record<string, string | undefined>;
   args?: string[];
-  /** Extra node flags (--cpu-prof ...). */
+  /** Node flags after those of `npm start` (--cpu-prof ...). */
   nodeFlags?: string[];
   label: string;
 }
@@ -51,7 +52,7 @@ export class Child {
     });
     this.ready.catch(() => undefined);
     this.proc = fork(script, options.args ?? [], {
-      execArgv: ['--import', 'tsx', ...(options.nodeFlags ?? [])],
+      execArgv: [...startFlags(), ...(options.nodeFlags ?? [])],
       env: { ...process.env, ...options.env } as NodeJS.ProcessEnv,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       cwd: projectRoot,
@@ -130,9 +131,9 @@ export class Child {
   }
 }
 
-/** A child that runs a program of bench/children. */
+/** A child that runs a program of bench/children, compiled. */
 export function startChild(name: string, options: ChildOptions): Child {
-  return new Child(path.join(benchDir, 'children', `${name}.ts`), options);
+  return new Child(path.join(distBenchDir, 'children', `${name}.js`), options);
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

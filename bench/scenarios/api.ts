@@ -9,7 +9,7 @@ import fs from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { benchDir, projectRoot } from '../lib/proc.js';
+import { distBenchDir, projectRoot } from '../lib/paths.js';
 import { emit, progress, row, skipped, withTarget } from '../lib/report.js';
 import type { Context } from './context.js';
 import { acquire, repetitions, scaled } from './context.js';
@@ -34,7 +34,7 @@ async function load(specs: Array<Record<string, unknown>>): Promise<LoadResult[]
   await fs.writeFile(file, JSON.stringify(specs));
   let stdout: string;
   try {
-    ({ stdout } = await run(process.execPath, ['--import', 'tsx', path.join(benchDir, 'load.ts'), `@${file}`], { cwd: projectRoot, maxBuffer: 64 << 20 }));
+    ({ stdout } = await run(process.execPath, [path.join(distBenchDir, 'load.js'), `@${file}`], { cwd: projectRoot, maxBuffer: 64 << 20 }));
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }

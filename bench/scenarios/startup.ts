@@ -1,6 +1,6 @@
 /**
  * startup: time from spawning the process until it is ready, with N default jobs. jobs-service
- * is its real entry point (`node --import tsx src/main.ts`) with N YAML files in
+ * is its real entry point as `npm start` runs it (`node [flags] dist/main.js`) with N YAML files in
  * JOBS_DEFAULT_JOBS_DIR, ready when GET /api/v1/readiness answers 200 (polled every 20 ms);
  * raw Agenda is a process that calls every('5 minutes', ...) for N job names and starts its
  * processor, ready when it says so. Cold: a fresh database; warm: the same database again,
@@ -11,6 +11,7 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { namespace, tempDir, type Namespace } from '../lib/db.js';
+import { startFlags } from '../lib/build.js';
 import { projectRoot, sleep, startChild } from '../lib/proc.js';
 import { emit, progress, row, skipped, withTarget } from '../lib/report.js';
 import { serviceEnv } from '../systems/jobs-service.js';
@@ -36,11 +37,11 @@ async function defaultJobsDir(count: number): Promise<string> {
   return dir;
 }
 
-/** Boots src/main.ts; resolves with the ms until readiness answered 200, and a stop function. */
+/** Boots dist/main.js as `npm start` does; resolves with the ms until readiness answered 200, and a stop function. */
 async function bootService(ns: Namespace, jobsDir: string) {
   const port = await freePort();
   const t0 = performance.now();
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const proc = spawn(process.execPath, [...startFlags(), 'dist/main.js'], {
     cwd: projectRoot,
     env: { ...process.env, ...serviceEnv(ns, { processing: true, concurrency: 20 }), JOB_SERVICE_PAUSED: '', PORT: String(port), JOBS_DEFAULT_JOBS_DIR: jobsDir },
     stdio: ['ignore', 'ignore', 'pipe'],
