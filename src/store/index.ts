@@ -4,6 +4,7 @@ import type { Config } from '../config.js';
 import { ConfigError } from '../config.js';
 import type { EngineBackend } from '../engine/agenda.js';
 import { PGliteClient, PgClient, type SqlClient } from './sql/client.js';
+import { pgTypes } from './sql/timestamps.js';
 import { SqlStore } from './sql/sql-store.js';
 import type { Store } from './types.js';
 
@@ -88,6 +89,7 @@ export async function openStore(config: Config): Promise<OpenedStore> {
         connectionString,
         max: 10,
         connectionTimeoutMillis: 5000,
+        types: pgTypes,
         ...(schema ? { options: `-c search_path="${schema}"` } : {}),
       }),
     );
