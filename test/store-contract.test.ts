@@ -999,8 +999,14 @@ for (const { name, skip } of stores) {
         assert.equal(await store.batchSummary('bs-none'), null);
       });
 
-      it('jobStats: totals, failed = failed + timed_out + lost, average of succeeded durations, latest run', async () => {
-        assert.deepEqual(await store.jobStats('js-job'), { total: 0, succeeded: 0, failed: 0, average_duration_ms: null, latest: null });
+      it('getJobWithStats: the job, totals, failed = failed + timed_out + lost, average of succeeded durations, latest run', async () => {
+        assert.equal(await store.getJobWithStats('js-job'), null);
+        const theJob = job('js-job', 8);
+        await store.insertJob(theJob);
+        assert.deepEqual(await store.getJobWithStats('js-job'), {
+          job: theJob,
+          stats: { total: 0, succeeded: 0, failed: 0, average_duration_ms: null, latest: null },
+        });
         const runs = [
           execution('js-1', 8, 0, { job_id: 'js-job', status: 'succeeded', duration_ms: 100 }),
           execution('js-2', 8, 1, { job_id: 'js-job', status: 'succeeded', duration_ms: 200 }),
@@ -1016,12 +1022,9 @@ for (const { name, skip } of stores) {
           execution('js-other', 8, 9, { job_id: 'js-other', status: 'succeeded', duration_ms: 1 }),
         ];
         await store.insertExecutions(shuffled(runs, 6));
-        assert.deepEqual(await store.jobStats('js-job'), {
-          total: 10,
-          succeeded: 3,
-          failed: 3,
-          average_duration_ms: 300,
-          latest: runs[8],
+        assert.deepEqual(await store.getJobWithStats('js-job'), {
+          job: theJob,
+          stats: { total: 10, succeeded: 3, failed: 3, average_duration_ms: 300, latest: runs[8] },
         });
       });
     });

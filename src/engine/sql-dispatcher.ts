@@ -167,6 +167,7 @@ export class SqlDispatcher {
         WHERE a.id IN (SELECT id FROM (SELECT id FROM stale UNION ALL SELECT id FROM due) c LIMIT $4)
        RETURNING a.id::text AS id, a.name, a.data, a.next_run_at`,
       [names, now, deadline, limit, this.options.workerName],
+      { prepare: true },
     );
     return r.rows;
   }
@@ -182,6 +183,7 @@ export class SqlDispatcher {
             ORDER BY a.next_run_at LIMIT 1
          ) x`,
       [names],
+      { prepare: true },
     );
     const at = r.rows[0]?.at;
     return at ? new Date(at) : null;

@@ -48,9 +48,8 @@ export function jobOperations(s: Services): Record<string, Operation> {
     cleanFailed: async () => ({ status: 200, body: { removed: await s.scheduler.cleanFailed() } satisfies Schemas['Removed'] }),
 
     getJob: async ({ params }) => {
-      // The job and its run statistics are read side by side (one round trip, not three).
-      const jobId = (params as JobPath).job_id;
-      const [job, stats] = await Promise.all([s.scheduler.getJob(jobId), s.store.jobStats(jobId)]);
+      // The job and its run statistics in one read (one statement on SQL).
+      const { job, stats } = await s.scheduler.getJobWithStats((params as JobPath).job_id);
       const next = job.state === 'running' ? job.next_run_at : null;
       return {
         status: 200,

@@ -8,6 +8,7 @@ import type {
   FailureRecord,
   JobRecord,
   JobSource,
+  JobStats,
   JobState,
   Kwargs,
   Page,
@@ -227,6 +228,12 @@ export class Scheduler {
     const job = await this.store.getJob(jobId);
     if (!job) throw new Problem(404, 'Job not found', `no job with job_id '${jobId}'`);
     return job;
+  }
+
+  async getJobWithStats(jobId: string): Promise<{ job: JobRecord; stats: JobStats }> {
+    const found = await this.store.getJobWithStats(jobId);
+    if (!found) throw new Problem(404, 'Job not found', `no job with job_id '${jobId}'`);
+    return found;
   }
 
   async setJobState(jobId: string, state: JobState): Promise<JobRecord> {

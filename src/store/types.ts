@@ -278,7 +278,8 @@ export interface Store {
   /** Running runs whose worker is gone. */
   runningOnGoneWorkers(): Promise<ExecutionRecord[]>;
   batchSummary(batchId: string): Promise<BatchSummary | null>;
-  jobStats(jobId: string): Promise<JobStats>;
+  /** A job with its run statistics, read together (one statement on SQL); null when no such job. */
+  getJobWithStats(jobId: string): Promise<{ job: JobRecord; stats: JobStats } | null>;
 
   insertFailure(failure: FailureRecord): Promise<void>;
   /** Newest first, keyset paged by (time, id). */

@@ -677,7 +677,12 @@ export class MongoStore implements Store {
     };
   }
 
-  async jobStats(jobId: string): Promise<JobStats> {
+  async getJobWithStats(jobId: string): Promise<{ job: JobRecord; stats: JobStats } | null> {
+    const job = await this.getJob(jobId);
+    return job ? { job, stats: await this.jobStats(jobId) } : null;
+  }
+
+  private async jobStats(jobId: string): Promise<JobStats> {
     // execution_job_idx, for both queries.
     const [agg] = await this.executions
       .aggregate<{ total: number; succeeded: number; failed: number; avg_ms: number | null }>([

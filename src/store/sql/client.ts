@@ -1,12 +1,21 @@
 import pg from 'pg';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 
+export interface QueryOptions {
+  /**
+   * Prepare the statement once per connection and run it by name from then on: PostgreSQL
+   * skips parsing and planning it again. Only for statements whose text is fixed (the text
+   * names the prepared statement, and each connection keeps every one it prepared).
+   */
+  prepare?: boolean;
+}
+
 /**
  * The few things the SQL store needs from a database connection, so the same SQL runs on
  * a real PostgreSQL (a `pg` pool) and on the embedded PGlite.
  */
 export interface SqlClient {
-  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<{ rows: T[]; rowCount: number }>;
+  query<T = Record<string, unknown>>(text: string, params?: unknown[], options?: QueryOptions): Promise<{ rows: T[]; rowCount: number }>;
   /** Runs several statements without parameters (schema setup). */
   exec(text: string): Promise<void>;
   transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T>;
@@ -22,6 +31,17 @@ export interface SqlClient {
   readonly agendaPool: pg.Pool;
 }
 
+/** Names of prepared statements, one per statement text, shared by every connection of a process. */
+const statementNames = new Map<string, string>();
+
+/** A query for pg: by name when the statement is to be prepared. */
+function pgQuery(text: string, params: unknown[] | undefined, options: QueryOptions | undefined): pg.QueryConfig {
+  if (!options?.prepare) return { text, values: params };
+  let name = statementNames.get(text);
+  if (!name) statementNames.set(text, (name = `jobs_service_${statementNames.size + 1}`));
+  return { name, text, values: params };
+}
+
 export class PgClient implements SqlClient {
   readonly agendaPool: pg.Pool;
   constructor(private readonly pool: pg.Pool) {
@@ -30,8 +50,8 @@ export class PgClient implements SqlClient {
     pool.on('error', () => undefined);
   }
 
-  async query<T>(text: string, params?: unknown[]) {
-    const r = await this.pool.query(text, params);
+  async query<T>(text: string, params?: unknown[], options?: QueryOptions) {
+    const r = await this.pool.query(pgQuery(text, params, options));
     return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
   }
 
@@ -43,8 +63,8 @@ export class PgClient implements SqlClient {
     const conn = await this.pool.connect();
     const tx: SqlClient = {
       agendaPool: this.pool,
-      query: async <R>(text: string, params?: unknown[]) => {
-        const r = await conn.query(text, params);
+      query: async <R>(text: string, params?: unknown[], options?: QueryOptions) => {
+        const r = await conn.query(pgQuery(text, params, options));
         return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
       },
       exec: async (text: string) => void (await conn.query(text)),

@@ -22,6 +22,7 @@ import type {
 import { cursorKey, encodeCursor } from '../cursor.js';
 import type { SqlClient } from './client.js';
 import { schemaSql } from './schema.js';
+import { parseTimestamptz } from './timestamps.js';
 
 type Row = Record<string, unknown>;
 
@@ -169,6 +170,22 @@ const columnTypes: Record<'job' | 'execution', Record<string, string>> = {
   },
 };
 
+/** The timestamp columns of an execution row. */
+const executionTimes = ['cancel_requested_at', 'scheduled_at', 'started_at', 'finished_at', 'created_at'];
+
+/**
+ * A row read as JSON (to_jsonb) with its timestamps as Dates. JSON holds them as ISO text with
+ * a `T` (`2026-11-26T18:05:24.241773+00:00`); otherwise it is PostgreSQL's own text form, whose
+ * offsets may carry seconds (historical zones), which Date's parser refuses.
+ */
+function jsonDates(row: Row, columns: string[]): Row {
+  for (const c of columns) {
+    const v = row[c];
+    if (typeof v === 'string') row[c] = parseTimestamptz(`${v.slice(0, 10)} ${v.slice(11)}`);
+  }
+  return row;
+}
+
 /**
  * One UPDATE per set of columns for many rows with their own values, the rows passed as one
  * JSON parameter. Rows are grouped by the columns they set, so a column a patch leaves out
@@ -305,7 +322,7 @@ export class SqlStore implements Store {
   }
 
   async getJob(jobId: string) {
-    const r = await this.db.query<Row>('SELECT * FROM job WHERE job_id = $1', [jobId]);
+    const r = await this.db.query<Row>('SELECT * FROM job WHERE job_id = $1', [jobId], { prepare: true });
     return r.rows[0] ? rowToJob(r.rows[0]) : null;
   }
 
@@ -313,8 +330,8 @@ export class SqlStore implements Store {
     // Primary key order (job_pkey).
     const key = after === null ? null : (cursorKey(after, ['string'])[0] as string);
     const r = key === null
-      ? await this.db.query<Row>('SELECT * FROM job ORDER BY job_id LIMIT $1', [limit + 1])
-      : await this.db.query<Row>('SELECT * FROM job WHERE job_id > $1 ORDER BY job_id LIMIT $2', [key, limit + 1]);
+      ? await this.db.query<Row>('SELECT * FROM job ORDER BY job_id LIMIT $1', [limit + 1], { prepare: true })
+      : await this.db.query<Row>('SELECT * FROM job WHERE job_id > $1 ORDER BY job_id LIMIT $2', [key, limit + 1], { prepare: true });
     const items = r.rows.slice(0, limit).map(rowToJob);
     const more = r.rows.length > limit;
     return { items, next: more ? encodeCursor([items[items.length - 1].job_id]) : null };
@@ -329,7 +346,7 @@ export class SqlStore implements Store {
 
   async getJobs(jobIds: string[]) {
     if (jobIds.length === 0) return [];
-    const r = await this.db.query<Row>('SELECT * FROM job WHERE job_id = ANY($1::text[])', [jobIds]);
+    const r = await this.db.query<Row>('SELECT * FROM job WHERE job_id = ANY($1::text[])', [jobIds], { prepare: true });
     return r.rows.map(rowToJob);
   }
 
@@ -382,13 +399,14 @@ export class SqlStore implements Store {
     const r = await this.db.query<Row>(
       "SELECT * FROM execution WHERE job_id = ANY($1::text[]) AND status IN ('queued', 'running') ORDER BY created_at",
       [jobIds],
+      { prepare: true },
     );
     return r.rows.map(rowToExecution);
   }
 
   async getExecutions(ids: string[]) {
     if (ids.length === 0) return [];
-    const r = await this.db.query<Row>('SELECT * FROM execution WHERE id = ANY($1::text[])', [ids]);
+    const r = await this.db.query<Row>('SELECT * FROM execution WHERE id = ANY($1::text[])', [ids], { prepare: true });
     return r.rows.map(rowToExecution);
   }
 
@@ -405,7 +423,7 @@ export class SqlStore implements Store {
   }
 
   async getExecution(id: string) {
-    const r = await this.db.query<Row>('SELECT * FROM execution WHERE id = $1', [id]);
+    const r = await this.db.query<Row>('SELECT * FROM execution WHERE id = $1', [id], { prepare: true });
     return r.rows[0] ? rowToExecution(r.rows[0]) : null;
   }
 
@@ -454,6 +472,7 @@ export class SqlStore implements Store {
        )
        SELECT id FROM moved`,
       [JSON.stringify(ends), maxLines, new Date()],
+      { prepare: true },
     );
     return r.rows.map((x) => x.id);
   }
@@ -548,25 +567,34 @@ export class SqlStore implements Store {
     };
   }
 
-  async jobStats(jobId: string): Promise<JobStats> {
-    // execution_job_idx, twice in one statement: the counts, and the newest run beside them.
+  async getJobWithStats(jobId: string): Promise<{ job: JobRecord; stats: JobStats } | null> {
+    // job_pkey, then execution_job_idx twice: the counts, and the newest run beside them as
+    // one JSON value (job and execution share column names).
     const r = await this.db.query<Row>(
-      `SELECT a.total, a.succeeded, a.failed, a.avg_ms, l.*
-         FROM (SELECT count(*) AS total,
-                      count(*) FILTER (WHERE status = 'succeeded') AS succeeded,
-                      count(*) FILTER (WHERE status IN ('failed', 'timed_out', 'lost')) AS failed,
-                      avg(duration_ms) FILTER (WHERE status = 'succeeded') AS avg_ms
-                 FROM execution WHERE job_id = $1) a
-         LEFT JOIN LATERAL (SELECT * FROM execution WHERE job_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1) l ON true`,
+      `SELECT j.*, a.total, a.succeeded, a.failed, a.avg_ms, to_jsonb(l) AS latest
+         FROM job j
+        CROSS JOIN LATERAL (
+          SELECT count(*) AS total,
+                 count(*) FILTER (WHERE status = 'succeeded') AS succeeded,
+                 count(*) FILTER (WHERE status IN ('failed', 'timed_out', 'lost')) AS failed,
+                 avg(duration_ms) FILTER (WHERE status = 'succeeded') AS avg_ms
+            FROM execution WHERE job_id = j.job_id) a
+         LEFT JOIN LATERAL (SELECT * FROM execution WHERE job_id = j.job_id ORDER BY created_at DESC, id DESC LIMIT 1) l ON true
+        WHERE j.job_id = $1`,
       [jobId],
+      { prepare: true },
     );
-    const a = r.rows[0];
+    const row = r.rows[0];
+    if (!row) return null;
     return {
-      total: Number(a.total),
-      succeeded: Number(a.succeeded),
-      failed: Number(a.failed),
-      average_duration_ms: a.avg_ms === null ? null : Math.round(Number(a.avg_ms)),
-      latest: a.id ? rowToExecution(a) : null,
+      job: rowToJob(row),
+      stats: {
+        total: Number(row.total),
+        succeeded: Number(row.succeeded),
+        failed: Number(row.failed),
+        average_duration_ms: row.avg_ms === null ? null : Math.round(Number(row.avg_ms)),
+        latest: row.latest ? rowToExecution(jsonDates(row.latest as Row, executionTimes)) : null,
+      },
     };
   }
 
