@@ -78,6 +78,25 @@ for (const { name, skip } of stores) {
         assertProblem(await svc.http.get(`${api}/nothing-here`), 404);
         assertProblem(await svc.http.get('/elsewhere'), 404);
       });
+
+      it('routes by the most specific path, with 405 for a known path and another method', async () => {
+        // POST /jobs/flow-scheduling is a path of its own; a GET there is GET /jobs/{job_id}.
+        const asJob = await svc.http.get(`${api}/jobs/flow-scheduling`);
+        assertProblem(asJob, 404);
+        assert.match(asJob.body.detail, /no job with job_id 'flow-scheduling'/);
+        assertProblem(await svc.http.patch(`${api}/jobs/some-job`), 405);
+        assertProblem(await svc.http.get(`${api}v2/jobs`), 404);
+        // A trailing slash is the same path.
+        assert.equal((await svc.http.get(`${api}/jobs/`)).status, 200);
+      });
+
+      it('answers a path parameter that is not valid percent-encoding with a 400 naming it', async () => {
+        assertProblem(await svc.http.get(`${api}/jobs/%E0%A4%A`), 400, 'path.job_id');
+        // Encoded characters are decoded: the id asked for is 'a b'.
+        const res = await svc.http.get(`${api}/jobs/a%20b`);
+        assertProblem(res, 404);
+        assert.match(res.body.detail, /'a b'/);
+      });
     });
 
     describe('the Bayesian job routes', () => {

@@ -36,6 +36,20 @@ describe('the contract between openapi.yaml and the code', () => {
     await assert.rejects(createHttpApp({ doc: bad as unknown as typeof doc, operations: allOperations(), log, bodyLimit: 1024, checkDocument: true }));
   });
 
+  it('refuses a document whose parameters the request parser does not handle', async () => {
+    for (const [param, reason] of [
+      [{ name: 'session', in: 'cookie', schema: { type: 'string' } }, /is a cookie/],
+      [{ name: 'tags', in: 'query', schema: { type: 'array', items: { type: 'string' } } }, /is an array/],
+      [{ name: 'tag', in: 'query', style: 'form', explode: false, schema: { type: 'string' } }, /style or explode/],
+      [{ name: 'filter', in: 'query', content: { 'application/json': { schema: { type: 'object' } } } }, /has content/],
+    ] as const) {
+      const bad = structuredClone(doc) as unknown as { paths: Record<string, Record<string, { parameters?: unknown[] }>> };
+      const get = bad.paths['/jobs'].get;
+      get.parameters = [...(get.parameters ?? []), param];
+      await assert.rejects(createHttpApp({ doc: bad as unknown as typeof doc, operations: allOperations(), log, bodyLimit: 1024 }), reason);
+    }
+  });
+
   it('refuses to start when an operationId has no implementation', async () => {
     const ops = allOperations();
     delete ops.getJob;

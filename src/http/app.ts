@@ -11,6 +11,7 @@ import { operationsOf } from '../openapi.js';
 import { Problem, type FieldError } from '../problem.js';
 import { Authenticator, type Principal } from './auth.js';
 import { readJsonBody } from './body.js';
+import { compileRouting } from './routing.js';
 
 export const basePath = '/api/v1';
 
@@ -253,11 +254,7 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<Koa> {
     },
   });
   await api.init();
-  // openapi-backend rebuilds the list of every operation (lodash over the whole document) each
-  // time it is asked, four times per request (routing and validation each match the
-  // operation); the document never changes after init, so the list is built once.
-  const operationList = api.router.getOperations();
-  api.router.getOperations = () => operationList;
+  compileRouting(api.router);
   if (opts.checkDocument) {
     // Outside quick mode, init() checks the document against the OpenAPI 3 schema and throws (strict).
     await new OpenAPIBackend({ definition: structuredClone(opts.doc) as unknown as Document, strict: true, validate: false }).init();
