@@ -15,10 +15,11 @@ import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { loadOpenApi, type OpenApiOperation } from './openapi.js';
 import { buildOperations } from './operations/index.js';
+import { Batcher } from './scheduling/batcher.js';
 import { Scheduler } from './scheduling/core.js';
 import { Runner } from './scheduling/runner.js';
 import { openStore } from './store/index.js';
-import type { Store } from './store/types.js';
+import type { AuditRecord, Store } from './store/types.js';
 import { LostWorkerMonitor, WorkerAgent } from './worker.js';
 
 export interface Service {
@@ -84,8 +85,13 @@ export async function createService(config: Config, options: ServiceOptions = {}
       observer: metrics,
     });
     const scheduler = new Scheduler(store, engine, catalog, runner);
-    // Metrics for every request; an audit record for every call that may change something.
-    // A failed audit write is logged and never changes the answer.
+    // Metrics for every request; an audit record for every call that may change something,
+    // written before the answer goes out. Records of calls answered together are written
+    // together. A failed audit write is logged and never changes the answer.
+    const audits = new Batcher<AuditRecord, void>(async (records) => {
+      await store.insertAudits(records);
+      return records.map(() => undefined);
+    });
     const observe = async (o: RequestOutcome) => {
       metrics.observeRequest(o.operationId, o.status, o.seconds);
       if (!audited(o)) return;
@@ -93,7 +99,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       let timer: NodeJS.Timeout | undefined;
       try {
         await Promise.race([
-          store.insertAudit(record),
+          audits.add(record),
           new Promise<never>((_, reject) => {
             timer = setTimeout(() => reject(new Error(`the audit record was not written within ${auditTimeoutMs} ms`)), auditTimeoutMs);
           }),

@@ -129,6 +129,26 @@ for (const { name, skip } of stores) {
         assert.deepEqual((await svc.http.get(`${api}/jobs/bayes-1`).expect(200)).body, before);
       });
 
+      it('creates sent at the same time: each id stored once, the others 409, every job scheduled', async () => {
+        const ids = ['same-a', 'same-b', 'same-a', 'same-c', 'same-a', 'same-b'];
+        const answers = await Promise.all(
+          ids.map((id, i) => svc.http.post(`${api}/jobs`).send({ job_id: id, handler: 'echo', kwargs: { i }, when: new Date(Date.now() + 1000).toISOString() })),
+        );
+        const created = answers.filter((r) => r.status === 201).map((r) => r.body.job.job_id as string);
+        assert.deepEqual(created.sort(), ['same-a', 'same-b', 'same-c']);
+        for (const r of answers.filter((x) => x.status !== 201)) assertProblem(r, 409, 'body.job_id');
+        for (const id of created) {
+          // The stored job is the one whose request got the 201, and its schedule fires once.
+          const winner = answers.find((r) => r.status === 201 && r.body.job.job_id === id)!;
+          const job = await waitFor(`the run of ${id}`, async () => {
+            const j = (await svc.http.get(`${api}/jobs/${id}`).expect(200)).body;
+            return j.stats.latest_execution?.status === 'succeeded' ? j : null;
+          });
+          assert.deepEqual(job.kwargs, winner.body.job.kwargs);
+          assert.equal(job.stats.total, 1);
+        }
+      });
+
       it('GET /jobs/{job_id} shows the job with its next and last run; 404 when unknown', async () => {
         await svc.http.put(`${api}/jobs/${jobId}?state=running`).expect(200, { job_id: jobId, state: 'running' });
         const job = (await svc.http.get(`${api}/jobs/${jobId}`).expect(200)).body;

@@ -317,6 +317,8 @@ for (const { name, skip } of stores) {
     let db: TestDatabase;
     let store: Store;
     let started = 0;
+    /** One job through insertJobs: true when it was inserted. */
+    const insertJob = async (j: JobRecord) => (await store.insertJobs([j])).length === 1;
 
     before(async () => {
       started = Date.now();
@@ -346,7 +348,7 @@ for (const { name, skip } of stores) {
 
       it('migrate again is harmless: records stay', async () => {
         const j = job('bt-keep', 1);
-        assert.equal(await store.insertJob(j), true);
+        assert.equal(await insertJob(j), true);
         await store.migrate();
         await store.bootLock(() => store.migrate());
         assert.deepEqual(await store.getJob('bt-keep'), j);
@@ -400,16 +402,28 @@ for (const { name, skip } of stores) {
     describe('jobs', () => {
       it('insertJob: true, then false for the same id without changing anything', async () => {
         const first = job('ij-one', 1);
-        assert.equal(await store.insertJob(first), true);
-        assert.equal(await store.insertJob(fullJob('ij-one', 2)), false);
+        assert.equal(await insertJob(first), true);
+        assert.equal(await insertJob(fullJob('ij-one', 2)), false);
         assert.deepEqual(await store.getJob('ij-one'), first);
+      });
+
+      it('insertJobs: the ids inserted in order; taken ids and later duplicates left out, unchanged', async () => {
+        const taken = job('ib-taken', 1);
+        assert.deepEqual(await store.insertJobs([taken]), ['ib-taken']);
+        const batch = [job('ib-b', 2), fullJob('ib-taken', 2), sparseJob('ib-a', 2), fullJob('ib-b', 3), job('ib-c', 2)];
+        assert.deepEqual(await store.insertJobs(batch), ['ib-b', 'ib-a', 'ib-c']);
+        assert.deepEqual(await store.getJob('ib-taken'), taken);
+        assert.deepEqual(await store.getJob('ib-b'), batch[0]);
+        assert.deepEqual(await store.getJob('ib-a'), batch[2]);
+        assert.deepEqual(await store.insertJobs([]), []);
+        assert.deepEqual(await store.insertJobs([job('ib-c', 4), job('ib-b', 4)]), []);
       });
 
       it('getJob round-trips every field; null for an unknown id', async () => {
         const full = fullJob('rt-full', 1);
         const sparse = sparseJob('rt-sparse', 1);
-        assert.equal(await store.insertJob(full), true);
-        assert.equal(await store.insertJob(sparse), true);
+        assert.equal(await insertJob(full), true);
+        assert.equal(await insertJob(sparse), true);
         assert.deepEqual(await store.getJob('rt-full'), full);
         assert.deepEqual(await store.getJob('rt-sparse'), sparse);
         assert.equal(await store.getJob('rt-none'), null);
@@ -417,7 +431,7 @@ for (const { name, skip } of stores) {
 
       it('getJobs returns the jobs of the ids that exist; updateJobs patches each job with its own fields', async () => {
         const jobs = range(5).map((i) => (i % 2 ? fullJob : job)(`nj-${i}`, 1));
-        for (const j of jobs) assert.equal(await store.insertJob(j), true);
+        for (const j of jobs) assert.equal(await insertJob(j), true);
         assert.deepEqual(await store.getJobs([]), []);
         const got = await store.getJobs(['nj-3', 'nj-none', 'nj-0', 'nj-4']);
         assert.deepEqual(got.sort((a, b) => compareText(a.job_id, b.job_id)), [jobs[0], jobs[3], jobs[4]]);
@@ -458,7 +472,7 @@ for (const { name, skip } of stores) {
         assert.deepEqual(await store.getJob('up-new'), fresh);
 
         const old = job('up-old', 1, { last_run_at: at(1, 5), last_status: 'failed', source: 'file', source_file: '/old.yaml' });
-        assert.equal(await store.insertJob(old), true);
+        assert.equal(await insertJob(old), true);
         const redefined = job('up-old', 2, {
           handler: 'other',
           kwargs: { changed: [1, { two: 2 }] },
@@ -488,7 +502,7 @@ for (const { name, skip } of stores) {
 
       it('updateJob patches only the given fields and bumps updated_at; null for an unknown id', async () => {
         const original = job('ud-one', 1);
-        await store.insertJob(original);
+        await insertJob(original);
         const t0 = Date.now();
         const patched = await store.updateJob('ud-one', { state: 'paused', kwargs: { only: { this: [1, 2] } }, next_run_at: null, last_status: 'succeeded' });
         const t1 = Date.now();
@@ -509,7 +523,7 @@ for (const { name, skip } of stores) {
       });
 
       it('deleteJob: true, then false', async () => {
-        await store.insertJob(job('dl-one', 1));
+        await insertJob(job('dl-one', 1));
         assert.equal(await store.deleteJob('dl-one'), true);
         assert.equal(await store.getJob('dl-one'), null);
         assert.equal(await store.deleteJob('dl-one'), false);
@@ -518,7 +532,7 @@ for (const { name, skip } of stores) {
 
       it('listJobs pages in job_id order: complete, no repeats, keyset across inserts', async () => {
         const ids = range(25).map((i) => `lj-${pad(i)}`);
-        for (const id of shuffled(ids, 1)) assert.equal(await store.insertJob(job(id, 1)), true);
+        for (const id of shuffled(ids, 1)) assert.equal(await insertJob(job(id, 1)), true);
 
         const limit = 7;
         const first = await store.listJobs(null, limit);
@@ -530,8 +544,8 @@ for (const { name, skip } of stores) {
         const early = 'lj-00a';
         const late = 'lj-20a';
         assert.ok(early < lastOfFirst && late > lastOfFirst, `cursor ${lastOfFirst}`);
-        await store.insertJob(job(early, 1));
-        await store.insertJob(job(late, 1));
+        await insertJob(job(early, 1));
+        await insertJob(job(late, 1));
         let cursor: string | null = first.next;
         while (cursor !== null) {
           const page: Page<JobRecord> = await store.listJobs(cursor, limit);
@@ -563,7 +577,7 @@ for (const { name, skip } of stores) {
         async () => {
           const ids = ['zc-a1', 'zc-A2', 'zc-a-3', 'zc-a.0', 'zc-B1', 'zc-b0', 'zc-a:9', 'zc-a@1', 'zc-a_2', 'zc-Z9', 'zc-z'];
           try {
-            for (const id of shuffled(ids, 2)) await store.insertJob(job(id, 1));
+            for (const id of shuffled(ids, 2)) await insertJob(job(id, 1));
             const listed = (await allPages((a) => store.listJobs(a, 3), 3)).map((j) => j.job_id).filter((id) => id.startsWith('zc-'));
             assert.deepEqual(listed, [...ids].sort(compareText));
           } finally {
@@ -573,9 +587,9 @@ for (const { name, skip } of stores) {
       );
 
       it('listJobsFromFiles returns the job_id and source_file of file jobs only', async () => {
-        await store.insertJob(job('fi-a', 1, { source: 'file', source_file: '/defaults/a.yaml' }));
-        await store.insertJob(job('fi-b', 1, { source: 'file', source_file: null }));
-        await store.insertJob(job('fi-c', 1, { source: 'api', source_file: '/defaults/c.yaml' }));
+        await insertJob(job('fi-a', 1, { source: 'file', source_file: '/defaults/a.yaml' }));
+        await insertJob(job('fi-b', 1, { source: 'file', source_file: null }));
+        await insertJob(job('fi-c', 1, { source: 'api', source_file: '/defaults/c.yaml' }));
         const listed = (await store.listJobsFromFiles()).sort((a, b) => compareText(a.job_id, b.job_id));
         // Every file job of the database: fi-a, fi-b and the ones earlier tests left.
         const expected = (await allPages((a) => store.listJobs(a, 50), 50))
@@ -690,7 +704,7 @@ for (const { name, skip } of stores) {
       });
 
       it('finishExecutions ends running runs only, with their last output and their jobs\' last status', async () => {
-        assert.equal(await store.insertJob(job('nf-job', 1)), true);
+        assert.equal(await insertJob(job('nf-job', 1)), true);
         await store.insertExecutions([
           execution('fx-a', 1, 90, { job_id: 'nf-job', status: 'running', progress: 40, output: ['o1', 'o2'] }),
           execution('fx-b', 1, 91, { job_id: 'nf-job', status: 'running', progress: 40 }),
@@ -1002,7 +1016,7 @@ for (const { name, skip } of stores) {
       it('getJobWithStats: the job, totals, failed = failed + timed_out + lost, average of succeeded durations, latest run', async () => {
         assert.equal(await store.getJobWithStats('js-job'), null);
         const theJob = job('js-job', 8);
-        await store.insertJob(theJob);
+        await insertJob(theJob);
         assert.deepEqual(await store.getJobWithStats('js-job'), {
           job: theJob,
           stats: { total: 0, succeeded: 0, failed: 0, average_duration_ms: null, latest: null },
@@ -1151,7 +1165,7 @@ for (const { name, skip } of stores) {
         await store.registerWorker(worker('st-w2', 11, 1));
         await store.registerWorker(worker('st-w3', 11, 2, { state: 'blocked' }));
         await store.registerWorker(worker('st-w4', 11, 3, { state: 'gone' }));
-        for (const id of ['st-a', 'st-b', 'st-c']) await store.insertJob(job(id, 11));
+        for (const id of ['st-a', 'st-b', 'st-c']) await insertJob(job(id, 11));
         const statuses: ExecutionStatus[] = [...executionStatuses, 'succeeded', 'succeeded', 'failed'];
         await store.insertExecutions(statuses.map((status, i) => execution(`st-${i}`, 11, i, { status })));
         const after = await store.stats();
@@ -1201,7 +1215,7 @@ for (const { name, skip } of stores) {
         (f.since === undefined || r.time.getTime() >= f.since.getTime()) &&
         (f.until === undefined || r.time.getTime() < f.until.getTime());
 
-      it('insertAudit round-trips every field, nulls too', async () => {
+      it('insertAudits round-trips every field, nulls too', async () => {
         const full = audit('ar-full', A + 1, 0);
         const sparse = audit('ar-sparse', A + 1, 1, {
           request_id: null,
@@ -1216,14 +1230,15 @@ for (const { name, skip } of stores) {
           status: 500,
           outcome: 'error',
         });
-        await store.insertAudit(full);
-        await store.insertAudit(sparse);
+        await store.insertAudits([]);
+        // One call, rows with and without values side by side.
+        await store.insertAudits([full, sparse]);
         const got = (await store.listAudit({ since: at(A + 1, 0), until: at(A + 1, 2) }, null, 10)).items;
         assert.deepEqual(got, [sparse, full]);
       });
 
       it('listAudit pages newest first by (time, id), completely, with each filter and combined', async () => {
-        for (const r of shuffled(records, 12)) await store.insertAudit(r);
+        for (const r of shuffled(records, 12)) await store.insertAudits([r]);
         const mine = (r: AuditRecord) => r.id.startsWith('au-');
         const filters: AuditFilter[] = [
           {},
@@ -1250,8 +1265,8 @@ for (const { name, skip } of stores) {
       it('keyset pages: a record newer than the cursor is not shown, an older one is', async () => {
         const first = await store.listAudit({ operation: 'setServiceState' }, null, 3);
         assert.ok(first.next);
-        await store.insertAudit(audit('au-newer', A + 2, 0, { operation: 'setServiceState' }));
-        await store.insertAudit(audit('au-older', A - 1, 0, { operation: 'setServiceState' }));
+        await store.insertAudits([audit('au-newer', A + 2, 0, { operation: 'setServiceState' })]);
+        await store.insertAudits([audit('au-older', A - 1, 0, { operation: 'setServiceState' })]);
         const rest = await allPages((a) => store.listAudit({ operation: 'setServiceState' }, a ?? first.next, 100), 100);
         const ids = rest.map((r) => r.id);
         assert.ok(!ids.includes('au-newer'));

@@ -17,6 +17,7 @@ import type {
 } from '../store/types.js';
 import { CursorError } from '../store/cursor.js';
 import { finalStatuses, type ExecutionRecord, type WorkerRecord, type WorkerState } from '../store/types.js';
+import { Batcher } from './batcher.js';
 import { policyOf, type Runner } from './runner.js';
 import { checkCron, checkTimezone, nextCronFire, nextFireAfter, parseDuration, parseGraceTime, parseWhen, TimeSpecError } from './timespec.js';
 
@@ -65,6 +66,25 @@ const jobIdPattern = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$/;
  * Operation modules map requests onto them; the default-jobs loader does the same.
  */
 export class Scheduler {
+  /**
+   * Jobs created at the same time are stored together: one statement for their rows and one
+   * for their schedule rows, however many requests are waiting. True for each job stored.
+   */
+  private readonly creates = new Batcher<JobRecord, boolean>(async (jobs) => {
+    const inserted = new Set(await this.store.insertJobs(jobs));
+    // Of two jobs with one id in a batch, only the first was inserted.
+    const stored = jobs.map((j) => inserted.delete(j.job_id));
+    const fresh = jobs.filter((_, i) => stored[i]);
+    try {
+      await this.engine.scheduleJobs(fresh.map((j) => ({ jobId: j.job_id, handler: j.handler, nextRunAt: j.next_run_at, disabled: j.state === 'paused' })));
+    } catch (err) {
+      // Without their schedule rows the jobs would never run: take them back out.
+      for (const j of fresh) await this.store.deleteJob(j.job_id);
+      throw err;
+    }
+    return stored;
+  });
+
   constructor(
     private readonly store: Store,
     private readonly engine: Engine,
@@ -165,17 +185,10 @@ export class Scheduler {
   /** post_schedule_job: stores a new job and schedules it; 409 when the id is taken. */
   async postScheduleJob(req: ScheduleRequest, ctx: ScheduleContext): Promise<JobRecord> {
     const job = this.buildJob(req, ctx);
-    if (!(await this.store.insertJob(job))) {
+    if (!(await this.creates.add(job))) {
       throw new Problem(409, 'Job exists', `a job with job_id '${job.job_id}' exists already; delete it first or choose another job_id`, [
         { field: `${ctx.optionsAt}.job_id`, reason: 'is taken' },
       ]);
-    }
-    try {
-      await this.engine.scheduleJob(job.job_id, job.handler, job.next_run_at, job.state === 'paused');
-    } catch (err) {
-      // Without its schedule row the job would never run: take it back out.
-      await this.store.deleteJob(job.job_id);
-      throw err;
     }
     return job;
   }

@@ -227,8 +227,11 @@ export interface Store {
   ping(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 
-  /** Inserts a job; false when a job with that id exists already. */
-  insertJob(job: JobRecord): Promise<boolean>;
+  /**
+   * Inserts jobs; answers the ids inserted, in order. A job whose id exists already is left
+   * out and changes nothing; of jobs sharing an id in one call, the first is inserted.
+   */
+  insertJobs(jobs: JobRecord[]): Promise<string[]>;
   /** Inserts or replaces a job by id, keeping its created_at and run history fields. */
   upsertJob(job: JobRecord): Promise<JobRecord>;
   /** upsertJob for many jobs at once (default jobs at boot). */
@@ -301,10 +304,16 @@ export interface Store {
   /** Workers by state, without zero entries. */
   workerCounts(): Promise<Partial<Record<WorkerState, number>>>;
 
-  insertAudit(record: AuditRecord): Promise<void>;
+  insertAudits(records: AuditRecord[]): Promise<void>;
   /** Newest first, keyset paged by (time, id). */
   listAudit(filter: AuditFilter, after: string | null, limit: number): Promise<Page<AuditRecord>>;
 
   getServiceState(): Promise<ServiceState>;
   setServiceState(state: ServiceState): Promise<void>;
+}
+
+/** Of jobs sharing an id, the first (insertJobs inserts that one). */
+export function firstOfEachId(jobs: JobRecord[]): JobRecord[] {
+  const seen = new Set<string>();
+  return jobs.filter((j) => !seen.has(j.job_id) && (seen.add(j.job_id), true));
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { MongoServerError, type Collection, type Db, type Document, type Filter, type IndexDescription, type MongoClient } from 'mongodb';
+import { MongoBulkWriteError, MongoServerError, type Collection, type Db, type Document, type Filter, type IndexDescription, type MongoClient } from 'mongodb';
 import type {
   AuditFilter,
   AuditRecord,
@@ -21,7 +21,7 @@ import type {
   WorkerRecord,
   WorkerState,
 } from '../types.js';
-import { failedStatuses } from '../types.js';
+import { failedStatuses, firstOfEachId } from '../types.js';
 import { cursorKey, encodeCursor } from '../cursor.js';
 
 /** The record types as stored: the id is the document's `_id`, every other field keeps its name. */
@@ -393,14 +393,20 @@ export class MongoStore implements Store {
     await this.client.close();
   }
 
-  async insertJob(job: JobRecord) {
+  async insertJobs(jobs: JobRecord[]) {
+    const docs = firstOfEachId(jobs).map(jobToDoc);
+    if (docs.length === 0) return [];
     try {
-      await this.jobs.insertOne(jobToDoc(job));
-      return true;
+      await this.jobs.insertMany(docs, { ordered: false });
+      return docs.map((d) => d._id);
     } catch (err) {
-      // The only unique index on jobs is _id: the job_id is taken.
-      if (isDuplicateKey(err)) return false;
-      throw err;
+      if (!(err instanceof MongoBulkWriteError)) throw err;
+      // Unordered: every document was tried. The only unique index on jobs is _id, so a
+      // duplicate key means that job_id is taken; any other error fails the call.
+      const writeErrors = [err.writeErrors].flat();
+      if (writeErrors.length === 0 || writeErrors.some((e) => e.code !== 11000)) throw err;
+      const taken = new Set(writeErrors.map((e) => e.index));
+      return docs.filter((_, i) => !taken.has(i)).map((d) => d._id);
     }
   }
 
@@ -823,8 +829,8 @@ export class MongoStore implements Store {
     return countsOf<WorkerState>(rows);
   }
 
-  async insertAudit(a: AuditRecord) {
-    await this.audit.insertOne(auditToDoc(a));
+  async insertAudits(records: AuditRecord[]) {
+    if (records.length) await this.audit.insertMany(records.map(auditToDoc));
   }
 
   async listAudit(filter: AuditFilter, after: string | null, limit: number): Promise<Page<AuditRecord>> {

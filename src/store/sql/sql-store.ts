@@ -19,6 +19,7 @@ import type {
   ServiceState,
   Store,
 } from '../types.js';
+import { firstOfEachId } from '../types.js';
 import { cursorKey, encodeCursor } from '../cursor.js';
 import type { SqlClient } from './client.js';
 import { schemaSql } from './schema.js';
@@ -239,6 +240,14 @@ function insertSql(table: string, row: Row): { text: string; params: unknown[] }
   };
 }
 
+/** `(columns) VALUES (...), (...)` for rows that all have the columns of the first. */
+function valuesSql(rows: Row[]): { text: string; params: unknown[] } {
+  const cols = Object.keys(rows[0]);
+  const params: unknown[] = [];
+  const values = rows.map((row) => `(${cols.map((c) => (params.push(row[c]), `$${params.length}`)).join(', ')})`);
+  return { text: `(${cols.map((c) => `"${c}"`).join(', ')}) VALUES ${values.join(', ')}`, params };
+}
+
 function setSql(row: Row, offset: number): { text: string; params: unknown[] } {
   const cols = Object.keys(row);
   return { text: cols.map((c, i) => `"${c}" = $${i + offset}`).join(', '), params: Object.values(row) };
@@ -286,10 +295,16 @@ export class SqlStore implements Store {
     await this.db.close();
   }
 
-  async insertJob(job: JobRecord) {
-    const { text, params } = insertSql('job', jobToRow(job));
-    const r = await this.db.query(`${text} ON CONFLICT (job_id) DO NOTHING`, params);
-    return r.rowCount === 1;
+  async insertJobs(jobs: JobRecord[]) {
+    const rows = firstOfEachId(jobs).map((j) => jobToRow(j));
+    const inserted = new Set<string>();
+    // Multi-row inserts of 500 jobs (well under the 65,535 parameters of one statement).
+    for (let i = 0; i < rows.length; i += 500) {
+      const { text, params } = valuesSql(rows.slice(i, i + 500));
+      const r = await this.db.query<{ job_id: string }>(`INSERT INTO job ${text} ON CONFLICT (job_id) DO NOTHING RETURNING job_id`, params);
+      for (const x of r.rows) inserted.add(x.job_id);
+    }
+    return jobs.map((j) => j.job_id).filter((id) => inserted.delete(id));
   }
 
   async upsertJob(job: JobRecord) {
@@ -309,15 +324,10 @@ export class SqlStore implements Store {
     // Multi-row upserts of 500 jobs (well under the 65,535 parameters of one statement).
     for (let i = 0; i < jobs.length; i += 500) {
       const rows = jobs.slice(i, i + 500).map((j) => jobToRow(j));
-      const cols = Object.keys(rows[0]);
-      const params: unknown[] = [];
-      const values = rows.map((row) => `(${cols.map((c) => (params.push(row[c]), `$${params.length}`)).join(', ')})`);
+      const { text, params } = valuesSql(rows);
       const keep = new Set(['job_id', 'created_at', 'last_run_at', 'last_status']);
-      const updates = cols.filter((c) => !keep.has(c)).map((c) => `"${c}" = EXCLUDED."${c}"`).join(', ');
-      await this.db.query(
-        `INSERT INTO job (${cols.map((c) => `"${c}"`).join(', ')}) VALUES ${values.join(', ')} ON CONFLICT (job_id) DO UPDATE SET ${updates}`,
-        params,
-      );
+      const updates = Object.keys(rows[0]).filter((c) => !keep.has(c)).map((c) => `"${c}" = EXCLUDED."${c}"`).join(', ');
+      await this.db.query(`INSERT INTO job ${text} ON CONFLICT (job_id) DO UPDATE SET ${updates}`, params);
     }
   }
 
@@ -379,11 +389,8 @@ export class SqlStore implements Store {
   async insertExecutions(executions: ExecutionRecord[]) {
     // One multi-row INSERT per chunk: fan-out of up to 1000 runs in a few round trips.
     for (let i = 0; i < executions.length; i += 200) {
-      const chunk = executions.slice(i, i + 200).map((e) => executionToRow(e));
-      const cols = Object.keys(chunk[0]);
-      const params: unknown[] = [];
-      const values = chunk.map((row) => `(${cols.map((c) => (params.push(row[c]), `$${params.length}`)).join(', ')})`);
-      await this.db.query(`INSERT INTO execution (${cols.map((c) => `"${c}"`).join(', ')}) VALUES ${values.join(', ')}`, params);
+      const { text, params } = valuesSql(executions.slice(i, i + 200).map((e) => executionToRow(e)));
+      await this.db.query(`INSERT INTO execution ${text}`, params);
     }
   }
 
@@ -701,9 +708,11 @@ export class SqlStore implements Store {
     return countsOf<WorkerState>(r.rows, 'state');
   }
 
-  async insertAudit(a: AuditRecord) {
-    const { text, params } = insertSql('audit', { ...a });
-    await this.db.query(text, params);
+  async insertAudits(records: AuditRecord[]) {
+    for (let i = 0; i < records.length; i += 500) {
+      const { text, params } = valuesSql(records.slice(i, i + 500).map((a) => ({ ...a })));
+      await this.db.query(`INSERT INTO audit ${text}`, params);
+    }
   }
 
   async listAudit(filter: AuditFilter, after: string | null, limit: number): Promise<Page<AuditRecord>> {
