@@ -6,6 +6,7 @@ import { Problem } from '../problem.js';
 import type { OpenApiDocument } from '../openapi.js';
 import type { Scheduler } from '../scheduling/core.js';
 import type { AuditRecord, ExecutionRecord, FailureRecord, JobRecord, Store } from '../store/types.js';
+import { isoTime, isoOrNull } from './iso-time.js';
 
 export type Schemas = components['schemas'];
 
@@ -19,8 +20,6 @@ export interface Services {
   yaml: string;
   metrics: Metrics;
 }
-
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 /** A date-time query parameter as a Date; 400 naming the field when it is not one. */
 export function queryDate(field: string, v: string | undefined): Date | undefined {
@@ -39,18 +38,18 @@ export function jobBody(job: JobRecord): Schemas['Job'] {
     periodically: job.periodically,
     cron: job.cron,
     timezone: job.timezone,
-    when: iso(job.when),
+    when: isoOrNull(job.when),
     misfire_grace_time: job.misfire_grace_time,
     timeout: job.timeout,
     concurrency_policy: job.concurrency_policy,
     retries: job.retries,
     retry_backoff: job.retry_backoff,
-    next_run_time: job.state === 'paused' ? null : iso(job.next_run_at),
-    last_run_time: iso(job.last_run_at),
+    next_run_time: job.state === 'paused' ? null : isoOrNull(job.next_run_at),
+    last_run_time: isoOrNull(job.last_run_at),
     last_status: job.last_status,
     source: job.source,
-    created_at: job.created_at.toISOString(),
-    updated_at: job.updated_at.toISOString(),
+    created_at: isoTime(job.created_at),
+    updated_at: isoTime(job.updated_at),
   };
 }
 
@@ -62,7 +61,7 @@ export function failureBody(f: FailureRecord): Schemas['Failure'] {
     kwargs: f.kwargs,
     error: f.error,
     traceback: f.traceback,
-    time: f.time.toISOString(),
+    time: isoTime(f.time),
   };
 }
 
@@ -80,19 +79,19 @@ export function executionBody(e: ExecutionRecord): Schemas['Execution'] {
     attempt: e.attempt,
     timeout: e.timeout,
     worker_id: e.worker_id,
-    cancel_requested_at: iso(e.cancel_requested_at),
-    scheduled_at: e.scheduled_at.toISOString(),
-    started_at: iso(e.started_at),
-    finished_at: iso(e.finished_at),
+    cancel_requested_at: isoOrNull(e.cancel_requested_at),
+    scheduled_at: isoTime(e.scheduled_at),
+    started_at: isoOrNull(e.started_at),
+    finished_at: isoOrNull(e.finished_at),
     duration_ms: e.duration_ms,
     progress: e.progress,
     error: e.error,
     stack: e.stack,
     output_truncated: e.output_truncated,
-    created_at: e.created_at.toISOString(),
+    created_at: isoTime(e.created_at),
   };
 }
 
 export function auditBody(a: AuditRecord): Schemas['AuditRecord'] {
-  return { ...a, time: a.time.toISOString() };
+  return { ...a, time: isoTime(a.time) };
 }

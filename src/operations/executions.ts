@@ -4,6 +4,7 @@ import { Problem } from '../problem.js';
 import { CursorError } from '../store/cursor.js';
 import type { ExecutionFilter, ExecutionRecord, Page } from '../store/types.js';
 import { executionBody, queryDate, type Schemas, type Services } from './context.js';
+import { isoTime, isoOrNull } from './iso-time.js';
 
 type ListQuery = NonNullable<operations['listExecutions']['parameters']['query']>;
 type JobListQuery = NonNullable<operations['listJobExecutions']['parameters']['query']>;
@@ -81,9 +82,9 @@ export function executionOperations(s: Services): Record<string, Operation> {
           job_id: b.job_id,
           total: b.total,
           counts: b.counts as Record<string, number>,
-          submitted_at: b.submitted_at.toISOString(),
-          started_at: b.started_at?.toISOString() ?? null,
-          finished_at: b.finished_at?.toISOString() ?? null,
+          submitted_at: isoTime(b.submitted_at),
+          started_at: isoOrNull(b.started_at),
+          finished_at: isoOrNull(b.finished_at),
           duration_ms: b.started_at && b.finished_at ? b.finished_at.getTime() - b.started_at.getTime() : null,
         } satisfies Schemas['Batch'],
       };

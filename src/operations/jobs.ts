@@ -5,6 +5,7 @@ import { operationsOf } from '../openapi.js';
 import { Problem } from '../problem.js';
 import type { Kwargs } from '../store/types.js';
 import { executionBody, failureBody, jobBody, type Schemas, type Services } from './context.js';
+import { isoTime } from './iso-time.js';
 
 type ListQuery = NonNullable<operations['listJobs']['parameters']['query']>;
 type StateQuery = operations['setJobState']['parameters']['query'];
@@ -61,7 +62,7 @@ export function jobOperations(s: Services): Record<string, Operation> {
             failed: stats.failed,
             average_duration_ms: stats.average_duration_ms,
             ...(stats.latest ? { latest_execution: executionBody(stats.latest) } : {}),
-            next_execution: next ? { scheduled_at: next.toISOString() } : null,
+            next_execution: next ? { scheduled_at: isoTime(next) } : null,
           },
         } satisfies Schemas['JobDetail'],
       };

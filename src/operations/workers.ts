@@ -4,6 +4,7 @@ import { Problem } from '../problem.js';
 import { CursorError } from '../store/cursor.js';
 import type { WorkerRecord } from '../store/types.js';
 import type { Schemas, Services } from './context.js';
+import { isoTime } from './iso-time.js';
 
 type ListQuery = NonNullable<operations['listWorkers']['parameters']['query']>;
 type WorkerPath = operations['getWorker']['parameters']['path'];
@@ -12,8 +13,8 @@ type StateQuery = operations['setWorkerState']['parameters']['query'];
 export function workerBody(w: WorkerRecord): Schemas['Worker'] {
   return {
     ...w,
-    started_at: w.started_at.toISOString(),
-    heartbeat_at: w.heartbeat_at.toISOString(),
+    started_at: isoTime(w.started_at),
+    heartbeat_at: isoTime(w.heartbeat_at),
   };
 }
 
