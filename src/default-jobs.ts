@@ -95,7 +95,11 @@ export async function checkJobFiles(
 }
 
 export interface DefaultJobsResult {
-  upserted: string[];
+  /** How many jobs the folder defines. */
+  jobs: number;
+  /** Those new or changed since the last boot, written now. */
+  changed: string[];
+  /** Jobs whose file is gone, deleted now. */
   removed: string[];
 }
 
@@ -120,8 +124,8 @@ export async function applyDefaultJobs(dir: string, scheduler: Scheduler, store:
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   const requests = await checkJobFiles(dir, names, scheduler, defaultJobContext);
-  const upserted = (await scheduler.upsertJobs(requests.map(({ file, req }) => ({ req, ctx: defaultJobContext(file) })))).map((j) => j.job_id);
-  const seen = new Set(upserted);
+  const { jobs, changed } = await scheduler.upsertJobs(requests.map(({ file, req }) => ({ req, ctx: defaultJobContext(file) })));
+  const seen = new Set(jobs.map((j) => j.job_id));
   const removed: string[] = [];
   for (const { job_id } of await store.listJobsFromFiles()) {
     if (!seen.has(job_id)) {
@@ -129,5 +133,5 @@ export async function applyDefaultJobs(dir: string, scheduler: Scheduler, store:
       removed.push(job_id);
     }
   }
-  return { upserted, removed };
+  return { jobs: jobs.length, changed: changed.map((j) => j.job_id), removed };
 }

@@ -111,7 +111,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       }
     };
     // The contract check comes before anything runs: a mismatch refuses the boot untouched.
-    const app = await createHttpApp({
+    const { app, compileValidators } = await createHttpApp({
       doc,
       operations: buildOperations({ config, store, scheduler, catalog, doc, yaml, metrics }),
       log,
@@ -128,7 +128,14 @@ export async function createService(config: Config, options: ServiceOptions = {}
       if (config.startPaused !== null) await store.setServiceState(config.startPaused ? 'paused' : 'running');
       return options.defaultJobs === false ? null : applyDefaultJobs(config.defaultJobsDir, scheduler, store);
     });
-    if (defaults) log.info({ dir: config.defaultJobsDir, ...defaults }, 'default jobs applied');
+    if (defaults) {
+      // The ids only when they are few: a first boot with thousands of files would write them all.
+      const ids = (list: string[]) => (list.length <= 20 ? list : undefined);
+      log.info(
+        { dir: config.defaultJobsDir, jobs: defaults.jobs, changed: defaults.changed.length, removed: defaults.removed.length, changed_ids: ids(defaults.changed), removed_ids: ids(defaults.removed) },
+        'default jobs applied',
+      );
+    }
 
     let worker: WorkerAgent | undefined;
     if (config.worker) {
@@ -163,7 +170,10 @@ export async function createService(config: Config, options: ServiceOptions = {}
         new Promise((resolve, reject) => {
           server = http.createServer(app.callback());
           server.once('error', reject);
-          server.listen(config.port, config.host, () => resolve((server!.address() as AddressInfo).port));
+          server.listen(config.port, config.host, () => {
+            compileValidators();
+            resolve((server!.address() as AddressInfo).port);
+          });
         }),
       close: () =>
         (closing ??= (async () => {

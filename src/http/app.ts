@@ -155,9 +155,10 @@ export interface HttpAppOptions {
 }
 
 /**
- * Compiles each operation's request validator after the boot, one per turn of the event
- * loop, so the service answers meanwhile and no first request pays for the compilation
- * (openapi-backend compiles a missing one on first use).
+ * Compiles each operation's request validator, one per turn of the event loop, so the service
+ * answers meanwhile (openapi-backend compiles a missing one on first use). Together they take
+ * most of a second of CPU: the service starts this once it listens, so the boot does not wait
+ * for it and no later first request of an operation pays for its compilation.
  */
 function precompileRequestValidators(api: OpenAPIBackend) {
   const ids = api.router.getOperations().map((op) => op.operationId!).filter(Boolean);
@@ -170,6 +171,12 @@ function precompileRequestValidators(api: OpenAPIBackend) {
   setImmediate(next).unref();
 }
 
+export interface HttpApp {
+  app: Koa;
+  /** Compiles the request validators in the background (see precompileRequestValidators). */
+  compileValidators(): void;
+}
+
 /** What the middlewares learn of a request as openapi-backend handles it. */
 interface RequestState {
   operationId?: string;
@@ -178,7 +185,7 @@ interface RequestState {
   body?: unknown;
 }
 
-export async function createHttpApp(opts: HttpAppOptions): Promise<Koa> {
+export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
   checkContract(opts.doc, opts.operations);
   const api = new OpenAPIBackend({
     definition: structuredClone(opts.doc) as unknown as Document,
@@ -259,7 +266,6 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<Koa> {
     // Outside quick mode, init() checks the document against the OpenAPI 3 schema and throws (strict).
     await new OpenAPIBackend({ definition: structuredClone(opts.doc) as unknown as Document, strict: true, validate: false }).init();
   }
-  precompileRequestValidators(api);
 
   const app = new Koa();
   app.proxy = false;
@@ -327,5 +333,5 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<Koa> {
   app.use(async (ctx) => {
     throw new Problem(404, 'Not found', `no route ${ctx.method} ${ctx.path}; the API lives under ${basePath}`);
   });
-  return app;
+  return { app, compileValidators: () => precompileRequestValidators(api) };
 }

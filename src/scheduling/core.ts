@@ -211,7 +211,7 @@ export class Scheduler {
    * upsertJob for many jobs (the default jobs at boot): one read, and writes only for jobs
    * whose definition changed, so a boot with nothing new writes nothing.
    */
-  async upsertJobs(items: Array<{ req: ScheduleRequest; ctx: ScheduleContext }>): Promise<JobRecord[]> {
+  async upsertJobs(items: Array<{ req: ScheduleRequest; ctx: ScheduleContext }>): Promise<{ jobs: JobRecord[]; changed: JobRecord[] }> {
     const built = items.map(({ req, ctx }) => this.buildJob(req, ctx));
     const existing = new Map((await this.store.getJobs(built.map((j) => j.job_id))).map((j) => [j.job_id, j]));
     const changed: JobRecord[] = [];
@@ -234,7 +234,7 @@ export class Scheduler {
     }
     await this.store.upsertJobs(changed);
     await this.engine.scheduleJobs(changed.map((j) => ({ jobId: j.job_id, handler: j.handler, nextRunAt: j.next_run_at, disabled: j.state === 'paused' })));
-    return result;
+    return { jobs: result, changed };
   }
 
   async getJob(jobId: string): Promise<JobRecord> {
