@@ -703,6 +703,25 @@ for (const { name, skip } of stores) {
         assert.equal(again.filter((ids) => ids.length === 1).length, 1, 'of 5 concurrent batch claims of one run exactly one wins');
       });
 
+      it('getJobsWithActiveRuns: each job that exists with its queued and running runs, oldest first, every field', async () => {
+        assert.deepEqual(await store.getJobsWithActiveRuns([]), []);
+        const jobs = [fullJob('wa-a', 1), sparseJob('wa-b', 1)];
+        for (const j of jobs) assert.equal(await insertJob(j), true);
+        const runs = [
+          fullExecution('wa-r2', 1, 102, { job_id: 'wa-a', status: 'running' }),
+          execution('wa-q1', 1, 101, { job_id: 'wa-a', status: 'queued' }),
+          fullExecution('wa-s', 1, 103, { job_id: 'wa-a', status: 'succeeded' }),
+          execution('wa-o', 1, 104, { job_id: 'wa-other', status: 'running' }),
+        ];
+        await store.insertExecutions(runs);
+        const got = await store.getJobsWithActiveRuns(['wa-b', 'wa-none', 'wa-a']);
+        got.sort((x, y) => compareText(x.job.job_id, y.job.job_id));
+        assert.deepEqual(got, [
+          { job: jobs[0], active: [runs[1], runs[0]] },
+          { job: jobs[1], active: [] },
+        ]);
+      });
+
       it('finishExecutions ends running runs only, with their last output and their jobs\' last status', async () => {
         assert.equal(await insertJob(job('nf-job', 1)), true);
         await store.insertExecutions([

@@ -60,7 +60,8 @@ export async function dispatch(ctx: Context) {
           const size = r < warmup ? Math.max(50, Math.round(n / 5)) : n;
           const spec = { n: size, handler: 'noop' as const, prefix: `w${workers}r${r}-`, dueAt: 'soon' as const };
           const last = r === warmup + runs - 1;
-          const before = await d.completed();
+          const since = new Date();
+          const before = await d.completed(since);
           const seedMs = await d.seed(spec);
           await sleep(150); // every job is due 100 ms after its creation
           // Profiles and statement counts cover the dispatch of the last run only, not its seeding.
@@ -70,7 +71,7 @@ export async function dispatch(ctx: Context) {
           }
           const t0 = performance.now();
           await d.start();
-          await waitUntil(async () => (await d.completed()) >= before + size, 60_000 + size * 20, 20, `${size} runs of ${system.name}`);
+          await waitUntil(async () => (await d.completed(since)) >= before + size, 60_000 + size * 20, 20, `${size} runs of ${system.name}`);
           const seconds = (performance.now() - t0) / 1000;
           const rate = size / seconds;
           await d.stop();

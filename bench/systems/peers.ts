@@ -79,6 +79,8 @@ function peer(spec: PeerSpec): System {
           return add(processing);
         },
         async completed() {
+          // Counted over the whole table: Agenda and graphile-worker count the rows left,
+          // which shrink; pg-boss counts its completed rows.
           if (spec.done) return spec.done(query);
           return seeded - (await spec.remaining!(query));
         },

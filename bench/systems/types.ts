@@ -52,8 +52,12 @@ export interface Deployment {
   stop(): Promise<void>;
   /** One more process, taking runs at once or after start(). */
   addProcess(processing: boolean): Promise<Child>;
-  /** Runs finished as the system records them. */
-  completed(): Promise<number>;
+  /**
+   * Runs finished as the system records them; of the runs created since `since` where the
+   * system can count those alone (the count is polled every 20 ms, and a count over every
+   * run of earlier rounds would load the database more with each round).
+   */
+  completed(since: Date): Promise<number>;
   /** The system's own records of the seeded jobs, when it keeps any. */
   verify(spec: SeedSpec): Promise<RecordCheck | null>;
   close(): Promise<void>;

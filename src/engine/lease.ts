@@ -11,4 +11,10 @@ export interface Lease {
   readonly data: EngineData;
   nextRunAt: Date | null;
   touch(): Promise<void>;
+  /**
+   * Called by the run wrapper when the handler has returned, before its end is recorded: the
+   * engine may take another run in its place and let the row go (`nextRunAt` is final by
+   * then). Engines without it wait for the whole run.
+   */
+  release?(): void;
 }

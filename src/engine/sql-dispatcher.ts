@@ -42,7 +42,10 @@ interface Completion {
  * lifetime (its worker died).
  */
 export class SqlDispatcher {
+  /** Claimed rows whose handler has not returned (or whose run has not settled, for runs not started). */
   private running = 0;
+  /** Runs whose handler returned and whose end is still being written. */
+  private recording = 0;
   private started = false;
   private timer?: NodeJS.Timeout;
   private wakeAt = Infinity;
@@ -61,6 +64,15 @@ export class SqlDispatcher {
 
   get active() {
     return this.running;
+  }
+
+  /**
+   * Rows this process may claim now: its free concurrency, less the runs whose ends wait to be
+   * written beyond one concurrency's worth (so a slow database holds the claims back instead
+   * of letting unwritten ends pile up).
+   */
+  private get free() {
+    return this.options.maxConcurrency - this.running - Math.max(0, this.recording - this.options.maxConcurrency);
   }
 
   async start() {
@@ -88,9 +100,9 @@ export class SqlDispatcher {
     await this.flush();
   }
 
-  /** Resolves once no run of this dispatcher is under way. */
+  /** Resolves once no run of this dispatcher is under way or being recorded. */
   private settled(): Promise<void> {
-    if (this.running === 0) return Promise.resolve();
+    if (this.running === 0 && this.recording === 0) return Promise.resolve();
     return new Promise((resolve) => this.idle.add(resolve));
   }
 
@@ -131,7 +143,7 @@ export class SqlDispatcher {
 
   private async claimCycle() {
     if (!this.started) return;
-    const free = this.options.maxConcurrency - this.running;
+    const free = this.free;
     const names = this.options.names();
     if (free <= 0 || names.length === 0) return; // a run's end wakes the loop again
     const now = new Date();
@@ -167,7 +179,6 @@ export class SqlDispatcher {
         WHERE a.id IN (SELECT id FROM (SELECT id FROM stale UNION ALL SELECT id FROM due) c LIMIT $4)
        RETURNING a.id::text AS id, a.name, a.data, a.next_run_at`,
       [names, now, deadline, limit, this.options.workerName],
-      { prepare: true },
     );
     return r.rows;
   }
@@ -183,7 +194,6 @@ export class SqlDispatcher {
             ORDER BY a.next_run_at LIMIT 1
          ) x`,
       [names],
-      { prepare: true },
     );
     const at = r.rows[0]?.at;
     return at ? new Date(at) : null;
@@ -192,7 +202,9 @@ export class SqlDispatcher {
   /** Hands a claimed batch to the run wrapper at once, so it can read and write for all of it together. */
   private startAll(rows: Claimed[]) {
     this.running += rows.length;
-    const leases = rows.map((row): Lease => {
+    const released = rows.map(() => false);
+    const leases = rows.map((row, i): Lease => {
+      const claimed = row.next_run_at ? new Date(row.next_run_at) : null;
       // As with Agenda, a row fired is gone once its run ends unless the wrapper gives it
       // a next run; a lock refresh keeps the stored time until then.
       const lease: Lease = {
@@ -205,6 +217,18 @@ export class SqlDispatcher {
             lease.nextRunAt,
           ]);
         },
+        // The row goes (or waits for its next fire) once the handler returned, while the
+        // run's end is written: a worker dying in between leaves a running record, which is
+        // settled as lost.
+        release: () => {
+          if (released[i]) return;
+          released[i] = true;
+          this.running -= 1;
+          this.recording += 1;
+          this.pending.push({ id: row.id, claimedAt: claimed, nextRunAt: lease.nextRunAt });
+          this.scheduleFlush();
+          this.wake(0);
+        },
       };
       return lease;
     });
@@ -214,28 +238,26 @@ export class SqlDispatcher {
     } catch (err) {
       runs = leases.map(() => Promise.reject(err));
     }
-    rows.forEach((row, i) => {
-      const claimed = row.next_run_at ? new Date(row.next_run_at) : null;
+    leases.forEach((lease, i) => {
       runs[i]
         .catch((err) => {
-          // The wrapper could not even record the run (the store failed): the row is tried
-          // again after a poll interval rather than lost.
+          // The wrapper could not record the run (the store failed): a row not yet let go is
+          // tried again after a poll interval rather than lost.
           this.options.onError(err as Error, 'run');
-          leases[i].nextRunAt = new Date(Date.now() + this.options.pollInterval);
+          if (!released[i]) lease.nextRunAt = new Date(Date.now() + this.options.pollInterval);
         })
-        .finally(() => this.complete({ id: row.id, claimedAt: claimed, nextRunAt: leases[i].nextRunAt }));
+        .finally(() => {
+          // Runs that were not started (a fire only queued, recorded missed, or skipped)
+          // let their row go here.
+          lease.release!();
+          this.recording -= 1;
+          if (this.running === 0 && this.recording === 0) {
+            for (const resolve of this.idle) resolve();
+            this.idle.clear();
+          }
+          this.wake(0);
+        });
     });
-  }
-
-  private complete(c: Completion) {
-    this.pending.push(c);
-    this.running -= 1;
-    if (this.running === 0) {
-      for (const resolve of this.idle) resolve();
-      this.idle.clear();
-    }
-    this.scheduleFlush();
-    this.wake(0);
   }
 
   /** Ends of runs that arrive together are written together, one flush at a time. */

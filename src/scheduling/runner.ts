@@ -128,15 +128,12 @@ export class Runner {
   /** Fires the jobs of schedule rows; resolves with the runs to execute here. */
   private async fireMany(leases: Lease[]): Promise<Map<Lease, ExecutionRecord>> {
     const jobIds = leases.map((l) => (l.data as { job_id: string }).job_id);
-    const jobs = new Map((await this.store.getJobs(jobIds)).map((j) => [j.job_id, j]));
+    const fetched = await this.store.getJobsWithActiveRuns(jobIds);
+    const jobs = new Map(fetched.map((f) => [f.job.job_id, f.job]));
+    const active = new Map(fetched.map((f) => [f.job.job_id, f.active]));
     const now = new Date();
     const due = (job: JobRecord | undefined): boolean =>
       !!job && job.state !== 'paused' && job.next_run_at !== null && job.next_run_at.getTime() <= now.getTime() + 1000;
-    const dueIds = jobIds.filter((id) => due(jobs.get(id)));
-    const active = new Map<string, ExecutionRecord[]>();
-    for (const e of await this.store.activeExecutionsOf(dueIds)) {
-      (active.get(e.job_id!) ?? active.set(e.job_id!, []).get(e.job_id!)!).push(e);
-    }
 
     const toRun = new Map<Lease, ExecutionRecord>();
     const inserts: ExecutionRecord[] = [];
@@ -291,6 +288,8 @@ export class Runner {
     clearTimeout(timer);
     clearTimeout(graceTimer);
     this.active.delete(execution.id);
+    // The handler is done: its place may go to the next run while this one's end is written.
+    lease.release?.();
 
     let status: ExecutionStatus;
     let error: string | null = null;

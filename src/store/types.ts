@@ -242,6 +242,11 @@ export interface Store {
   updateJob(jobId: string, patch: JobPatch): Promise<JobRecord | null>;
   /** The jobs of these ids that exist, in no particular order. */
   getJobs(jobIds: string[]): Promise<JobRecord[]>;
+  /**
+   * The jobs of these ids that exist, each with its queued and running runs (oldest first):
+   * what firing a batch of schedule rows needs, read together (one statement on SQL).
+   */
+  getJobsWithActiveRuns(jobIds: string[]): Promise<Array<{ job: JobRecord; active: ExecutionRecord[] }>>;
   /** updateJob for many jobs at once (the dispatch path writes a batch of fires together). */
   updateJobs(updates: Array<{ job_id: string; patch: JobPatch }>): Promise<void>;
   deleteJob(jobId: string): Promise<boolean>;

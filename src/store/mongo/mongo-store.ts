@@ -501,6 +501,13 @@ export class MongoStore implements Store {
     );
   }
 
+  async getJobsWithActiveRuns(jobIds: string[]) {
+    const [jobs, active] = await Promise.all([this.getJobs(jobIds), this.activeExecutionsOf(jobIds)]);
+    const byJob = new Map<string, ExecutionRecord[]>();
+    for (const e of active) (byJob.get(e.job_id!) ?? byJob.set(e.job_id!, []).get(e.job_id!)!).push(e);
+    return jobs.map((job) => ({ job, active: byJob.get(job.job_id) ?? [] }));
+  }
+
   async activeExecutionsOf(jobIds: string[]) {
     if (jobIds.length === 0) return [];
     // execution_active_idx

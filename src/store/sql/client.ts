@@ -4,8 +4,11 @@ import { PGlite, type Transaction } from '@electric-sql/pglite';
 export interface QueryOptions {
   /**
    * Prepare the statement once per connection and run it by name from then on: PostgreSQL
-   * skips parsing and planning it again. Only for statements whose text is fixed (the text
-   * names the prepared statement, and each connection keeps every one it prepared).
+   * skips parsing and, once it settles on a generic plan, planning. Only for statements whose
+   * text is fixed (the text names the prepared statement, and each connection keeps every one
+   * it prepared) and whose parameters are single keys: with an array (`= ANY($1)`) or a LIMIT
+   * as a parameter, a generic plan cannot know how many rows it will meet, and was seen to
+   * scan whole tables.
    */
   prepare?: boolean;
 }

@@ -220,9 +220,12 @@ async function batchUpdate(
       }
       return rec;
     });
+    // The LIMIT tells the planner how many rows the JSON holds: it takes 100 for any
+    // jsonb_to_recordset and would hash-join a whole table of a few thousand rows instead of
+    // looking each row up by its key.
     const r = await db.query<{ k: string }>(
       `UPDATE ${table} t SET ${cols.map((c) => `"${c}" = v."${c}"`).join(', ')}
-         FROM jsonb_to_recordset($1::jsonb) AS v(k text, ${cols.map((c) => `"${c}" ${types[c]}`).join(', ')})
+         FROM (SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(k text, ${cols.map((c) => `"${c}" ${types[c]}`).join(', ')}) LIMIT ${records.length}) v
         WHERE t.${key} = v.k ${extra}
         RETURNING t.${key} AS k`,
       [JSON.stringify(records), ...extraParams],
@@ -356,8 +359,25 @@ export class SqlStore implements Store {
 
   async getJobs(jobIds: string[]) {
     if (jobIds.length === 0) return [];
-    const r = await this.db.query<Row>('SELECT * FROM job WHERE job_id = ANY($1::text[])', [jobIds], { prepare: true });
+    const r = await this.db.query<Row>('SELECT * FROM job WHERE job_id = ANY($1::text[])', [jobIds]);
     return r.rows.map(rowToJob);
+  }
+
+  async getJobsWithActiveRuns(jobIds: string[]) {
+    if (jobIds.length === 0) return [];
+    // job_pkey, then execution_active_idx per job; the active runs as one JSON array (job and
+    // execution share column names). job.job_id is COLLATE "C" and execution.job_id is not:
+    // compared as they are, the collations conflict and no index on execution.job_id applies.
+    const r = await this.db.query<Row>(
+      `SELECT j.*, (SELECT jsonb_agg(to_jsonb(e) ORDER BY e.created_at) FROM execution e
+                     WHERE e.job_id = j.job_id COLLATE "default" AND e.status IN ('queued', 'running')) AS active
+         FROM job j WHERE j.job_id = ANY($1::text[])`,
+      [jobIds],
+    );
+    return r.rows.map((row) => ({
+      job: rowToJob(row),
+      active: ((row.active as Row[] | null) ?? []).map((e) => rowToExecution(jsonDates(e, executionTimes))),
+    }));
   }
 
   async updateJobs(updates: Array<{ job_id: string; patch: JobPatch }>) {
@@ -406,14 +426,13 @@ export class SqlStore implements Store {
     const r = await this.db.query<Row>(
       "SELECT * FROM execution WHERE job_id = ANY($1::text[]) AND status IN ('queued', 'running') ORDER BY created_at",
       [jobIds],
-      { prepare: true },
     );
     return r.rows.map(rowToExecution);
   }
 
   async getExecutions(ids: string[]) {
     if (ids.length === 0) return [];
-    const r = await this.db.query<Row>('SELECT * FROM execution WHERE id = ANY($1::text[])', [ids], { prepare: true });
+    const r = await this.db.query<Row>('SELECT * FROM execution WHERE id = ANY($1::text[])', [ids]);
     return r.rows.map(rowToExecution);
   }
 
@@ -466,6 +485,7 @@ export class SqlStore implements Store {
       `WITH v AS (
          SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(id text, status text, finished_at timestamptz, duration_ms bigint,
                                                           error text, stack text, progress real, output text[], job_id text)
+          LIMIT $4
        ), moved AS (
          UPDATE execution t
             SET status = v.status, finished_at = v.finished_at, duration_ms = v.duration_ms, error = v.error, stack = v.stack,
@@ -475,11 +495,11 @@ export class SqlStore implements Store {
            FROM v WHERE t.id = v.id AND t.status = 'running'
          RETURNING t.id, v.job_id, v.status
        ), jobs AS (
-         UPDATE job j SET last_status = m.status, updated_at = $3 FROM moved m WHERE j.job_id = m.job_id
+         UPDATE job j SET last_status = m.status, updated_at = $3 FROM moved m WHERE j.job_id = m.job_id COLLATE "C"
        )
        SELECT id FROM moved`,
-      [JSON.stringify(ends), maxLines, new Date()],
-      { prepare: true },
+      // $4: the number of ends, as a LIMIT that tells the planner the size of v (see batchUpdate).
+      [JSON.stringify(ends), maxLines, new Date(), ends.length],
     );
     return r.rows.map((x) => x.id);
   }
@@ -585,8 +605,8 @@ export class SqlStore implements Store {
                  count(*) FILTER (WHERE status = 'succeeded') AS succeeded,
                  count(*) FILTER (WHERE status IN ('failed', 'timed_out', 'lost')) AS failed,
                  avg(duration_ms) FILTER (WHERE status = 'succeeded') AS avg_ms
-            FROM execution WHERE job_id = j.job_id) a
-         LEFT JOIN LATERAL (SELECT * FROM execution WHERE job_id = j.job_id ORDER BY created_at DESC, id DESC LIMIT 1) l ON true
+            FROM execution WHERE job_id = $1) a
+         LEFT JOIN LATERAL (SELECT * FROM execution WHERE job_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1) l ON true
         WHERE j.job_id = $1`,
       [jobId],
       { prepare: true },
