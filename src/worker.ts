@@ -30,6 +30,8 @@ function sample(running: number): WorkerHeartbeat {
  */
 export class WorkerAgent {
   id = randomUUID();
+  /** This worker's tie to its database connection, where the store has one. */
+  private session?: { release(): Promise<void> };
   private beat?: NodeJS.Timeout;
   private cancelPoll?: NodeJS.Timeout;
   private stopped = false;
@@ -57,9 +59,25 @@ export class WorkerAgent {
     };
   }
 
-  async start() {
-    await this.store.registerWorker(this.record());
+  /** Registers under this.id (another id if its session lock is taken) and holds its session. */
+  private async register() {
+    for (;;) {
+      await this.store.registerWorker(this.record());
+      const session = await this.store.holdWorkerSession(this.id, (err) =>
+        this.log.warn({ err, worker_id: this.id }, 'the connection that shows this worker alive was lost; connecting again'),
+      );
+      if (session !== false) {
+        this.session = session ?? undefined;
+        break;
+      }
+      await this.store.setWorkerState(this.id, 'gone');
+      this.id = randomUUID();
+    }
     this.runner.workerId = this.id;
+  }
+
+  async start() {
+    await this.register();
     await this.tick();
     this.beat = setInterval(() => void this.tick(), this.options.heartbeatInterval);
     this.cancelPoll = setInterval(() => void this.pollCancels(), this.options.cancelPollInterval);
@@ -77,9 +95,9 @@ export class WorkerAgent {
         // Taken for gone (a long stall): its runs were settled and may run elsewhere. Come
         // back as a new worker rather than report under the old identity.
         this.log.warn({ worker_id: this.id }, 'this worker was marked gone; registering again');
+        await this.session?.release();
         this.id = randomUUID();
-        await this.store.registerWorker(this.record());
-        this.runner.workerId = this.id;
+        await this.register();
         me = await this.store.getWorker(this.id);
       }
       const service = await this.store.getServiceState();
@@ -108,12 +126,16 @@ export class WorkerAgent {
     await this.engine.stopProcessing();
     await this.runner.drain(graceMs);
     await this.store.setWorkerState(this.id, 'gone').catch(() => undefined);
+    await this.session?.release();
   }
 }
 
 /**
- * Every process watches for workers that stopped heartbeating: after three missed beats a
- * worker is gone and its runs are settled as lost (and retried per their job's rules).
+ * Every process watches for workers that stopped: a worker is gone after three missed
+ * heartbeats, or, where the store ties workers to their database connection, once that
+ * connection has ended and its heartbeat is late (a process killed shows so within a
+ * heartbeat; a live worker whose connection dropped for a moment has heartbeated since). Its
+ * runs are then settled as lost (and retried per their job's rules).
  */
 export class LostWorkerMonitor {
   private timer?: NodeJS.Timeout;
@@ -126,13 +148,16 @@ export class LostWorkerMonitor {
   ) {}
 
   start() {
-    this.timer = setInterval(() => void this.check(), this.heartbeatInterval);
+    // Often enough that an ended session is seen within a second.
+    this.timer = setInterval(() => void this.check(), Math.min(this.heartbeatInterval, 1000));
     this.timer.unref();
   }
 
   async check() {
     try {
-      const gone = await this.store.markWorkersGone(new Date(Date.now() - 3 * this.heartbeatInterval));
+      const now = Date.now();
+      const late = this.heartbeatInterval + Math.max(2000, this.heartbeatInterval / 2);
+      const gone = await this.store.markWorkersGone(new Date(now - 3 * this.heartbeatInterval), new Date(now - late));
       if (gone.length) this.log.warn({ workers: gone }, 'workers gone');
       // Every gone worker's running runs, not only the newly gone: a settlement cut short
       // by an error is finished on the next check.

@@ -30,31 +30,44 @@ interface Proc {
   log: string[];
 }
 
-describe('several processes on one PostgreSQL', { skip }, () => {
-  let db: TestDatabase;
-  let sql: pg.Client;
-  let defaults: string;
-  let scripts: string;
-  let port: number;
-  const procs: Proc[] = [];
+/** Processes of one deployment on a PostgreSQL schema of their own, with an API process on `port`. */
+class Deployment {
+  db!: TestDatabase;
+  sql!: pg.Client;
+  defaults!: string;
+  scripts!: string;
+  port!: number;
+  readonly procs: Proc[] = [];
 
-  const env = (extra: Record<string, string>) => ({
-    ...process.env,
-    ...db.env,
-    JOBS_DEFAULT_JOBS_DIR: defaults,
-    JOBS_SCRIPTS_DIR: scripts,
-    LOG_LEVEL: process.env.TEST_CHILD_LOG_LEVEL ?? 'warn',
-    JOBS_HEARTBEAT_MS: '500',
-    JOBS_POLL_INTERVAL_MS: '200',
-    JOBS_LOCK_LIFETIME_MS: '10000',
-    JOBS_CONCURRENCY: '20',
-    ...extra,
-  });
+  constructor(private readonly settings: Record<string, string>) {}
 
-  const startProc = (name: string, args: string[], extra: Record<string, string>): Proc => {
+  async open() {
+    this.db = await testDatabase('postgres');
+    this.defaults = await tempDir('defaults');
+    this.scripts = await tempDir('scripts');
+    await fs.writeFile(path.join(this.scripts, 'sleep.sh'), '#!/bin/sh\necho "sleeping $1"\nsleep "$1"\necho "woke up"\n', { mode: 0o755 });
+    this.port = await freePort();
+    const { connectionString, schema } = postgresTarget(this.db.env.DATABASE_URL);
+    this.sql = new pg.Client({ connectionString, options: `-c search_path="${schema}"` });
+    await this.sql.connect();
+  }
+
+  start(name: string, args: string[], extra: Record<string, string>): Proc {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/main.ts'), ...args], {
       cwd: projectRoot,
-      env: env({ JOBS_WORKER_NAME: name, ...extra }),
+      env: {
+        ...process.env,
+        ...this.db.env,
+        JOBS_DEFAULT_JOBS_DIR: this.defaults,
+        JOBS_SCRIPTS_DIR: this.scripts,
+        LOG_LEVEL: process.env.TEST_CHILD_LOG_LEVEL ?? 'warn',
+        JOBS_POLL_INTERVAL_MS: '200',
+        JOBS_LOCK_LIFETIME_MS: '10000',
+        JOBS_CONCURRENCY: '20',
+        ...this.settings,
+        JOBS_WORKER_NAME: name,
+        ...extra,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const proc = { name, child, log: [] as string[] };
@@ -64,45 +77,90 @@ describe('several processes on one PostgreSQL', { skip }, () => {
     };
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
-    procs.push(proc);
+    this.procs.push(proc);
     return proc;
-  };
+  }
 
-  const http = async (method: string, url: string, body?: unknown) => {
-    const res = await fetch(`http://127.0.0.1:${port}/api/v1${url}`, {
+  /** An API process and `workers` worker processes, once all are up. */
+  async boot(workers: number) {
+    this.start('api', [], { JOBS_WORKER: 'false', PORT: String(this.port) });
+    for (let n = 1; n <= workers; n++) this.start(`worker-${n}`, ['worker'], {});
+    await waitFor('the API', async () => (await this.http('GET', '/readiness').catch(() => ({ status: 0 }))).status === 200, 60_000, 200);
+    await waitFor(`${workers} active workers`, async () => (await this.http('GET', '/workers')).body.workers.filter((w: { state: string }) => w.state === 'active').length === workers, 60_000, 200);
+  }
+
+  async http(method: string, url: string, body?: unknown) {
+    const res = await fetch(`http://127.0.0.1:${this.port}/api/v1${url}`, {
       method,
       headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
     return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
-  };
+  }
 
-  const count = async (text: string, params: unknown[] = []) => Number((await sql.query(text, params)).rows[0].n);
+  async count(text: string, params: unknown[] = []) {
+    return Number((await this.sql.query(text, params)).rows[0].n);
+  }
+
+  /** Starts `times` runs of a paused run-script job that sleeps; resolves with the worker running the most, once some run. */
+  async longRuns(jobId: string, times: number, seconds: number): Promise<{ victim: Proc; victimId: string }> {
+    assert.equal((await this.http('POST', `/jobs/run-script?job_id=${jobId}&state=paused&retries=1`, { script: 'sleep.sh', args: [String(seconds)] })).status, 201);
+    assert.equal((await this.http('POST', `/jobs/${jobId}/executions`, { times })).status, 202);
+    const victimId = await waitFor(
+      'runs in progress',
+      async () => {
+        const rows = (await this.sql.query("SELECT worker_id, count(*) AS n FROM execution WHERE job_id = $1 AND status = 'running' GROUP BY worker_id ORDER BY n DESC", [jobId])).rows;
+        return rows.length ? (rows[0].worker_id as string) : undefined;
+      },
+      20_000,
+      50,
+    );
+    const victimName = (await this.http('GET', `/workers/${victimId}`)).body.name as string;
+    return { victim: this.procs.find((p) => p.name === victimName)!, victimId };
+  }
+
+  /** The runs a killed worker had, once all are settled as lost; and the time the last one was. */
+  async settledLost(victimId: string): Promise<{ runs: string[]; lostAt: number }> {
+    // What the victim was running when it died (it may have started more since it was chosen).
+    await sleep(100);
+    const runs = (await this.sql.query("SELECT id FROM execution WHERE worker_id = $1 AND status IN ('running', 'lost')", [victimId])).rows.map((r) => r.id as string);
+    await waitFor(
+      'every run of the killed worker to be settled as lost',
+      async () => (await this.count("SELECT count(*) AS n FROM execution WHERE id = ANY($1::text[]) AND status = 'lost'", [runs])) === runs.length,
+      30_000,
+      100,
+    );
+    const lostAt = Math.max(...(await this.sql.query('SELECT finished_at FROM execution WHERE id = ANY($1::text[])', [runs])).rows.map((r) => (r.finished_at as Date).getTime()));
+    return { runs, lostAt };
+  }
+
+  async close() {
+    if (process.env.TEST_CHILD_LOG_LEVEL) {
+      for (const p of this.procs) {
+        const lines = p.log.join('').split('\n').filter((l) => /"msg":"(run lost|retry queued|workers gone|run wrapper failed|lost-worker check failed|dispatch engine error)"/.test(l));
+        console.log(p.name, lines.slice(-15).join('\n'));
+      }
+    }
+    for (const p of this.procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+    await this.sql?.end();
+    await this.db?.drop();
+    await fs.rm(this.defaults, { recursive: true, force: true });
+    await fs.rm(this.scripts, { recursive: true, force: true });
+  }
+}
+
+describe('several processes on one PostgreSQL', { skip }, () => {
+  const d = new Deployment({ JOBS_HEARTBEAT_MS: '500' });
+  const http = (method: string, url: string, body?: unknown) => d.http(method, url, body);
+  const count = (text: string, params: unknown[] = []) => d.count(text, params);
 
   before(async () => {
-    db = await testDatabase('postgres');
-    defaults = await tempDir('defaults');
-    scripts = await tempDir('scripts');
-    await fs.writeFile(path.join(scripts, 'sleep.sh'), '#!/bin/sh\necho "sleeping $1"\nsleep "$1"\necho "woke up"\n', { mode: 0o755 });
-    port = await freePort();
-    startProc('api', [], { JOBS_WORKER: 'false', PORT: String(port) });
-    for (const n of [1, 2, 3]) startProc(`worker-${n}`, ['worker'], {});
-    await waitFor('the API', async () => (await http('GET', '/readiness').catch(() => ({ status: 0 }))).status === 200, 60_000, 200);
-    await waitFor('three active workers', async () => (await http('GET', '/workers')).body.workers.filter((w: { state: string }) => w.state === 'active').length === 3, 60_000, 200);
-    const { connectionString, schema } = postgresTarget(db.env.DATABASE_URL);
-    sql = new pg.Client({ connectionString, options: `-c search_path="${schema}"` });
-    await sql.connect();
+    await d.open();
+    await d.boot(3);
   });
 
-  after(async () => {
-    if (process.env.TEST_CHILD_LOG_LEVEL) for (const p of procs) console.log(p.name, p.log.join('').split('\n').filter((l) => /"msg":"(run lost|retry queued|workers gone|run wrapper failed|lost-worker check failed|dispatch engine error)"/.test(l)).slice(-15).join('\n'));
-    for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
-    await sql?.end();
-    await db?.drop();
-    await fs.rm(defaults, { recursive: true, force: true });
-    await fs.rm(scripts, { recursive: true, force: true });
-  });
+  after(() => d.close());
 
   it('2,000 runs on three workers: no fire runs twice, none is lost', async () => {
     const oneShots = 1700;
@@ -127,15 +185,15 @@ describe('several processes on one PostgreSQL', { skip }, () => {
       `SELECT count(*) AS n FROM (SELECT job_id, scheduled_at FROM execution WHERE trigger = 'schedule' GROUP BY job_id, scheduled_at HAVING count(*) > 1) d`,
     );
     const lost = await count("SELECT count(*) AS n FROM execution WHERE status IN ('lost', 'failed', 'cancelled', 'timed_out')");
-    const perOneShot = await sql.query("SELECT count(*) AS n FROM execution WHERE job_id LIKE 'once-%' GROUP BY job_id HAVING count(*) <> 1");
+    const perOneShot = await d.sql.query("SELECT count(*) AS n FROM execution WHERE job_id LIKE 'once-%' GROUP BY job_id HAVING count(*) <> 1");
     // Every fire of a periodic job on its 1 s grid has one record: a gap would be a lost fire.
-    const gaps = await sql.query(
+    const gaps = await d.sql.query(
       `SELECT job_id, count(DISTINCT scheduled_at) AS fires,
               extract(epoch FROM max(scheduled_at) - min(scheduled_at)) AS span
          FROM execution WHERE job_id LIKE 'tick-%' GROUP BY job_id`,
     );
     const missed = await count("SELECT count(*) AS n FROM execution WHERE job_id LIKE 'tick-%' AND status = 'missed'");
-    const byWorker = await sql.query("SELECT worker_id, count(*) AS n FROM execution WHERE status = 'succeeded' GROUP BY worker_id");
+    const byWorker = await d.sql.query("SELECT worker_id, count(*) AS n FROM execution WHERE status = 'succeeded' GROUP BY worker_id");
     const total = await count("SELECT count(*) AS n FROM execution WHERE status = 'succeeded'");
     console.log(
       `# multi-process: ${total} runs succeeded on 3 workers; one-shot ${oneShots} jobs created in ${created - t0} ms, all runs done ${done - created} ms after; ` +
@@ -149,43 +207,15 @@ describe('several processes on one PostgreSQL', { skip }, () => {
   });
 
   it('kill -9 of a worker: its runs end lost, run again elsewhere, and the next fires happen', async () => {
-    assert.equal((await http('POST', '/jobs/run-script?job_id=long&state=paused&retries=1', { script: 'sleep.sh', args: ['3'] })).status, 201);
     assert.equal((await http('POST', '/jobs/echo?job_id=beat&periodically=1%20second', {})).status, 201);
-    const res = await http('POST', '/jobs/long/executions', { times: 12 });
-    assert.equal(res.status, 202);
-    // The victim is whichever worker holds the most runs once they are under way.
-    const busiest = await waitFor(
-      'runs in progress',
-      async () => {
-        const rows = (await sql.query("SELECT worker_id, count(*) AS n FROM execution WHERE job_id = 'long' AND status = 'running' GROUP BY worker_id ORDER BY n DESC")).rows;
-        return rows.length ? (rows[0].worker_id as string) : undefined;
-      },
-      20_000,
-      50,
-    );
-    const victimId = busiest;
-    const victimName = (await http('GET', `/workers/${victimId}`)).body.name as string;
-    const victim = procs.find((p) => p.name === victimName)!;
+    const { victim, victimId } = await d.longRuns('long', 12, 3);
     const killedAt = Date.now();
     victim.child.kill('SIGKILL');
-    // What the victim was running when it died (it may have started more since the look above).
-    await sleep(100);
-    const onVictim = (await sql.query("SELECT id FROM execution WHERE worker_id = $1 AND status IN ('running', 'lost')", [victimId])).rows.map((r) => r.id as string);
-
-    const settled = await waitFor(
-      'every run of the killed worker to be settled as lost',
-      async () => {
-        const n = await count("SELECT count(*) AS n FROM execution WHERE id = ANY($1::text[]) AND status = 'lost'", [onVictim]);
-        return n === onVictim.length ? n : undefined;
-      },
-      30_000,
-      100,
-    );
-    const lostAt = Math.max(...(await sql.query('SELECT finished_at FROM execution WHERE id = ANY($1::text[])', [onVictim])).rows.map((r) => (r.finished_at as Date).getTime()));
+    const { runs: onVictim, lostAt } = await d.settledLost(victimId);
     const retries = await waitFor(
       'the retries to start',
       async () => {
-        const rows = (await sql.query("SELECT started_at, worker_id FROM execution WHERE job_id = 'long' AND attempt = 2")).rows;
+        const rows = (await d.sql.query("SELECT started_at, worker_id FROM execution WHERE job_id = 'long' AND attempt = 2")).rows;
         return rows.length >= onVictim.length && rows.every((r) => r.started_at) ? rows : undefined;
       },
       30_000,
@@ -197,7 +227,7 @@ describe('several processes on one PostgreSQL', { skip }, () => {
       `# kill -9: ${onVictim.length} runs were on the killed worker; marked lost ${lostAt - killedAt} ms after the kill; ` +
         `re-dispatched ${firstRestart - killedAt}..${lastRestart - killedAt} ms after the kill (heartbeat 500 ms, gone after 3 missed)`,
     );
-    assert.equal(settled, onVictim.length);
+    assert.ok(onVictim.length > 0);
     assert.ok(retries.every((r) => r.worker_id !== victimId), 'retries ran on the other workers');
     assert.equal((await http('GET', `/workers/${victimId}`)).body.state, 'gone');
     await waitFor('every attempt to end', async () => (await count("SELECT count(*) AS n FROM execution WHERE job_id = 'long' AND status IN ('queued', 'running')")) === 0, 60_000, 200);
@@ -207,6 +237,33 @@ describe('several processes on one PostgreSQL', { skip }, () => {
       return n >= 3 ? n : undefined;
     }, 20_000, 200);
     assert.ok(beatsAfter >= 3);
-    await sleep(10);
+  });
+});
+
+describe('a killed worker seen gone by its ended database session', { skip }, () => {
+  // Gone after three missed heartbeats: 12 s; by its ended session: heartbeat late by 2 s, 6 s.
+  const heartbeat = 4000;
+  const d = new Deployment({ JOBS_HEARTBEAT_MS: String(heartbeat) });
+
+  before(async () => {
+    await d.open();
+    await d.boot(2);
+  });
+
+  after(() => d.close());
+
+  it('marks its runs lost a heartbeat after the kill, well before three missed heartbeats', async () => {
+    const { victim, victimId } = await d.longRuns('long', 6, 20);
+    const killedAt = Date.now();
+    victim.child.kill('SIGKILL');
+    const { runs, lostAt } = await d.settledLost(victimId);
+    console.log(`# kill -9 with a ${heartbeat} ms heartbeat: ${runs.length} runs marked lost ${lostAt - killedAt} ms after the kill (three missed heartbeats: ${3 * heartbeat} ms)`);
+    assert.ok(runs.length > 0);
+    // The heartbeat rule cannot act before 3 * heartbeat - heartbeat = 8 s after the kill.
+    assert.ok(lostAt - killedAt < 2 * heartbeat, `lost ${lostAt - killedAt} ms after the kill`);
+    assert.equal((await d.http('GET', `/workers/${victimId}`)).body.state, 'gone');
+    // The worker left alive is not taken for gone meanwhile.
+    const alive = (await d.http('GET', '/workers')).body.workers.filter((w: { state: string }) => w.state === 'active');
+    assert.equal(alive.length, 1);
   });
 });

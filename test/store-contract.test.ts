@@ -1167,13 +1167,36 @@ for (const { name, skip } of stores) {
         await store.registerWorker(worker('mg-already', 0, 2, { heartbeat_at: at(0, 3), state: 'gone' }));
         await store.registerWorker(worker('mg-boundary', 0, 3, { heartbeat_at: at(0, 5) }));
         await store.registerWorker(worker('mg-alive', 0, 4, { heartbeat_at: at(0, 6) }));
-        assert.deepEqual((await store.markWorkersGone(at(0, 5))).sort(), ['mg-silent1', 'mg-silent2']);
+        assert.deepEqual((await store.markWorkersGone(at(0, 5), at(0, 6))).sort(), ['mg-silent1', 'mg-silent2']);
         assert.equal((await store.getWorker('mg-silent1'))?.state, 'gone');
         assert.equal((await store.getWorker('mg-silent2'))?.state, 'gone');
         assert.equal((await store.getWorker('mg-boundary'))?.state, 'active');
         assert.equal((await store.getWorker('mg-alive'))?.state, 'active');
-        assert.deepEqual(await store.markWorkersGone(at(0, 5)), []);
+        assert.deepEqual(await store.markWorkersGone(at(0, 5), at(0, 6)), []);
         assert.equal((await store.getWorker('wr-one'))?.state, 'active', 'workers heard from later stay');
+      });
+
+      it('holdWorkerSession: a worker whose session ended is gone once its heartbeat is late; not while it lives', async () => {
+        await store.registerWorker(worker('ms-one', 0, 10, { heartbeat_at: at(0, 10) }));
+        const warnings: Error[] = [];
+        const session = await store.holdWorkerSession('ms-one', (err) => warnings.push(err));
+        if (name !== 'postgres') {
+          // One process owns an embedded database; MongoDB shows no other client's connection.
+          assert.equal(session, null);
+          assert.deepEqual(await store.markWorkersGone(at(0, 5), new Date()), []);
+          assert.equal((await store.getWorker('ms-one'))?.state, 'active', 'heartbeats alone tell');
+          return;
+        }
+        assert.ok(session, 'the session lock is held');
+        assert.equal(await store.holdWorkerSession('ms-one', () => undefined), false, 'a second hold of the same worker is refused');
+        // Its heartbeat is old, but its session lives: it stays.
+        assert.deepEqual(await store.markWorkersGone(at(0, 5), new Date()), []);
+        await session.release();
+        // The session ended, but its heartbeat is not yet late: it stays.
+        assert.deepEqual(await store.markWorkersGone(at(0, 5), at(0, 9)), []);
+        assert.deepEqual(await store.markWorkersGone(at(0, 5), at(0, 11)), ['ms-one']);
+        assert.equal((await store.getWorker('ms-one'))?.state, 'gone');
+        assert.deepEqual(warnings, []);
       });
     });
 

@@ -301,8 +301,20 @@ export interface Store {
   /** Newest first by started_at, keyset paged. */
   listWorkers(after: string | null, limit: number): Promise<Page<WorkerRecord>>;
   setWorkerState(id: string, state: WorkerState): Promise<WorkerRecord | null>;
-  /** Marks workers whose last heartbeat is older than `deadline` gone; returns their ids. */
-  markWorkersGone(deadline: Date): Promise<string[]>;
+  /**
+   * Ties a registered worker to this process's connection to the database, where the database
+   * can tell when that connection ends (PostgreSQL: a session advisory lock; kill -9 ends the
+   * connection at once). Resolves null where it cannot (MongoDB, the embedded store), false
+   * when the worker's lock is taken (another worker's id hashes alike: register another id).
+   */
+  holdWorkerSession(id: string, onError: (err: Error) => void): Promise<{ release(): Promise<void> } | false | null>;
+  /**
+   * Marks gone, and returns the ids of, the workers whose last heartbeat is older than
+   * `deadline`, and those tied to a session (holdWorkerSession) that has ended whose last
+   * heartbeat is older than `sessionDeadline` (later than `deadline`: a live worker whose
+   * connection dropped for a moment has heartbeated since).
+   */
+  markWorkersGone(deadline: Date, sessionDeadline: Date): Promise<string[]>;
   stats(): Promise<ServiceStats>;
   /** Runs waiting for a worker (status queued). */
   queuedCount(): Promise<number>;

@@ -803,7 +803,12 @@ export class MongoStore implements Store {
     return doc ? docToWorker(doc) : null;
   }
 
-  async markWorkersGone(deadline: Date) {
+  /** MongoDB gives no view of other clients' connections: workers are told gone by their heartbeats only. */
+  async holdWorkerSession() {
+    return null;
+  }
+
+  async markWorkersGone(deadline: Date, _sessionDeadline: Date) {
     // worker_alive_idx finds the silent workers; each is then marked with its own conditional
     // update, so an id is returned only by the process whose update moved that worker.
     const silent = { state: { $in: aliveStates }, heartbeat_at: { $lt: deadline } };

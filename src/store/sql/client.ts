@@ -32,7 +32,24 @@ export interface SqlClient {
   listen(channel: string, onNotify: () => void, onError: (err: Error) => void): Promise<() => Promise<void>>;
   /** A `pg.Pool`-shaped object for Agenda's PostgreSQL backend on the same database. */
   readonly agendaPool: pg.Pool;
+  /**
+   * Holds the advisory lock named by `key` (see sessionLockKeys) on a connection of its own
+   * until released, taking it again after a lost connection: other processes can then tell
+   * from pg_locks whether this process is still connected. Resolves false when another
+   * session holds the lock, null where the database has no other sessions (PGlite).
+   */
+  holdSessionLock(key: string, onError: (err: Error) => void): Promise<SessionLock | false | null>;
 }
+
+export interface SessionLock {
+  release(): Promise<void>;
+}
+
+/**
+ * The two int4 keys of a session lock, as SQL of the lock's name: the deployment (its schema)
+ * and the name. pg_locks shows them as classid and objid (objsubid 2).
+ */
+export const sessionLockKeys = (name: string) => `hashtext('jobs-service:' || current_schema()), hashtext(${name})`;
 
 /** Names of prepared statements, one per statement text, shared by every connection of a process. */
 const statementNames = new Map<string, string>();
@@ -75,6 +92,7 @@ export class PgClient implements SqlClient {
       withLock: (_key, fn) => fn(),
       close: async () => undefined,
       listen: () => Promise.reject(new Error('LISTEN inside a transaction')),
+      holdSessionLock: () => Promise.reject(new Error('a session lock inside a transaction')),
     };
     try {
       await conn.query('BEGIN');
@@ -103,8 +121,16 @@ export class PgClient implements SqlClient {
     }
   }
 
-  /** A connection of its own, outside the pool, holds the LISTEN; it reconnects when lost. */
-  async listen(channel: string, onNotify: () => void, onError: (err: Error) => void): Promise<() => Promise<void>> {
+  /**
+   * A connection of its own, outside the pool, set up by `setup` and again after it is lost
+   * (every second until it connects). `setup` throwing `false` gives up for good. Resolves
+   * with whether the first setup succeeded and a function that ends the connection.
+   */
+  private async dedicated(
+    setup: (c: pg.Client) => Promise<void>,
+    onReconnect: () => void,
+    onError: (err: Error) => void,
+  ): Promise<{ first: boolean; end: () => Promise<void> }> {
     let stopped = false;
     let client: pg.Client | undefined;
     let retry: NodeJS.Timeout | undefined;
@@ -118,31 +144,73 @@ export class PgClient implements SqlClient {
         c.end().catch(() => undefined);
         if (stopped) return;
         if (err) onError(err);
-        retry = setTimeout(() => connect().then(onNotify, () => undefined), 1000);
+        retry = setTimeout(() => connect().then(onReconnect, () => undefined), 1000);
         retry.unref();
       };
       c.on('error', lost);
       c.on('end', () => lost());
-      c.on('notification', (msg) => {
-        if (msg.channel === channel) onNotify();
-      });
       try {
         await c.connect();
-        await c.query(`LISTEN "${channel}"`);
+        await setup(c);
       } catch (err) {
         lost(err as Error);
         throw err;
       }
     };
-    // A first failure is retried like a lost connection; polling covers the gap.
-    await connect().catch(() => undefined);
-    return async () => {
-      stopped = true;
-      clearTimeout(retry);
-      const c = client;
-      client = undefined;
-      await c?.end().catch(() => undefined);
+    // A first failure is retried like a lost connection.
+    const first = await connect().then(
+      () => true,
+      () => false,
+    );
+    return {
+      first,
+      end: async () => {
+        stopped = true;
+        clearTimeout(retry);
+        const c = client;
+        client = undefined;
+        await c?.end().catch(() => undefined);
+      },
     };
+  }
+
+  /** The LISTEN is held on a connection of its own; polling covers the time it is lost. */
+  async listen(channel: string, onNotify: () => void, onError: (err: Error) => void): Promise<() => Promise<void>> {
+    const session = await this.dedicated(
+      async (c) => {
+        c.on('notification', (msg) => {
+          if (msg.channel === channel) onNotify();
+        });
+        await c.query(`LISTEN "${channel}"`);
+      },
+      // Notifications sent while the connection was lost are gone: look now.
+      onNotify,
+      onError,
+    );
+    return session.end;
+  }
+
+  async holdSessionLock(key: string, onError: (err: Error) => void): Promise<SessionLock | false> {
+    let taken = false;
+    const session = await this.dedicated(
+      async (c) => {
+        const r = await c.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(${sessionLockKeys('$1')}) AS ok`, [key]);
+        if (!r.rows[0].ok) {
+          taken = true;
+          throw new Error(`the session lock '${key}' is held by another session`);
+        }
+      },
+      () => undefined,
+      (err) => {
+        if (!taken) onError(err);
+      },
+    );
+    if (!session.first) {
+      await session.end();
+      if (taken) return false;
+      throw new Error(`cannot hold the session lock '${key}': the database cannot be reached`);
+    }
+    return { release: session.end };
   }
 
   async close() {
@@ -216,6 +284,11 @@ export class PGliteClient implements SqlClient {
     return fn();
   }
 
+  /** One process owns an embedded database: no other process needs to tell it is alive. */
+  async holdSessionLock(): Promise<null> {
+    return null;
+  }
+
   transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
     return this.db.transaction(async (t) => {
       const tx: SqlClient = {
@@ -226,6 +299,7 @@ export class PGliteClient implements SqlClient {
         withLock: (_key, fn) => fn(),
         close: async () => undefined,
         listen: () => Promise.reject(new Error('LISTEN inside a transaction')),
+        holdSessionLock: () => Promise.reject(new Error('a session lock inside a transaction')),
       };
       return fn(tx);
     });

@@ -90,6 +90,9 @@ CREATE TABLE IF NOT EXISTS worker (
   memory       jsonb NOT NULL,
   state        text NOT NULL CHECK (state IN ('active', 'blocked', 'gone'))
 );
+-- true once the worker holds its session lock (holdWorkerSession): its process is alive while
+-- the lock shows in pg_locks.
+ALTER TABLE worker ADD COLUMN IF NOT EXISTS session_lock boolean NOT NULL DEFAULT false;
 CREATE INDEX IF NOT EXISTS worker_started_idx ON worker (started_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS worker_alive_idx ON worker (heartbeat_at) WHERE state <> 'gone';
 

@@ -21,7 +21,7 @@ import type {
 } from '../types.js';
 import { firstOfEachId } from '../types.js';
 import { cursorKey, encodeCursor } from '../cursor.js';
-import type { SqlClient } from './client.js';
+import { sessionLockKeys, type SqlClient } from './client.js';
 import { schemaSql } from './schema.js';
 import { parseTimestamptz } from './timestamps.js';
 
@@ -698,9 +698,29 @@ export class SqlStore implements Store {
     return r.rows[0] ? rowToWorker(r.rows[0]) : null;
   }
 
-  async markWorkersGone(deadline: Date) {
-    // worker_alive_idx
-    const r = await this.db.query<Row>("UPDATE worker SET state = 'gone' WHERE state <> 'gone' AND heartbeat_at < $1 RETURNING id", [deadline]);
+  async holdWorkerSession(id: string, onError: (err: Error) => void) {
+    const lock = await this.db.holdSessionLock(id, onError);
+    if (lock) await this.db.query('UPDATE worker SET session_lock = true WHERE id = $1', [id]);
+    return lock;
+  }
+
+  async markWorkersGone(deadline: Date, sessionDeadline: Date) {
+    // worker_alive_idx; a worker tied to a session is alive while its lock shows in pg_locks.
+    const r =
+      this.kind === 'embedded'
+        ? await this.db.query<Row>("UPDATE worker SET state = 'gone' WHERE state <> 'gone' AND heartbeat_at < $1 RETURNING id", [deadline])
+        : await this.db.query<Row>(
+            `UPDATE worker w SET state = 'gone'
+              WHERE state <> 'gone'
+                AND (heartbeat_at < $1
+                     OR (session_lock AND heartbeat_at < $2 AND NOT EXISTS (
+                           SELECT 1 FROM pg_locks l
+                            WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+                              AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                              AND (l.classid, l.objid) = (SELECT k1::oid, k2::oid FROM (SELECT ${sessionLockKeys('w.id')}) AS k(k1, k2)))))
+              RETURNING id`,
+            [deadline, sessionDeadline],
+          );
     return r.rows.map((x) => x.id as string);
   }
 
