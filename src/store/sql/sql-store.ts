@@ -171,6 +171,40 @@ const columnTypes: Record<'job' | 'execution', Record<string, string>> = {
   },
 };
 
+/** SQL types of every column a batch insert writes (for jsonb_to_recordset). */
+const insertTypes: Record<'job' | 'execution' | 'audit', Record<string, string>> = {
+  job: { job_id: 'text', created_at: 'timestamptz', last_run_at: 'timestamptz', last_status: 'text', ...columnTypes.job },
+  execution: { id: 'text', created_at: 'timestamptz', ...columnTypes.execution },
+  audit: {
+    id: 'text', time: 'timestamptz', request_id: 'text', token_name: 'text', operation: 'text', method: 'text', path: 'text',
+    job_id: 'text', execution_id: 'text', worker_id: 'text', batch_id: 'text', status: 'integer', outcome: 'text',
+  },
+};
+
+/**
+ * `INSERT INTO table (columns) SELECT ... FROM jsonb_to_recordset($1)` for rows that all have the
+ * columns of the first: one short statement and one parameter however many rows, where a
+ * VALUES list of a few hundred rows with thousands of parameters took PostgreSQL tens of ms
+ * to parse. `tail` follows (ON CONFLICT ..., RETURNING ...).
+ */
+function insertRowsSql(table: 'job' | 'execution' | 'audit', rows: Row[], tail = ''): { text: string; params: unknown[] } {
+  const cols = Object.keys(rows[0]);
+  const types = insertTypes[table];
+  for (const c of cols) if (!types[c]) throw new Error(`${table}.${c} cannot be inserted in a batch`);
+  const records = rows.map((row) => {
+    const rec: Row = {};
+    // JSON columns arrive as JSON text from jobToRow/executionToRow; nest them as JSON.
+    for (const c of cols) rec[c] = types[c] === 'jsonb' && typeof row[c] === 'string' ? JSON.parse(row[c] as string) : row[c];
+    return rec;
+  });
+  const list = cols.map((c) => `"${c}"`).join(', ');
+  return {
+    text: `INSERT INTO ${table} (${list})
+           SELECT ${list} FROM jsonb_to_recordset($1::jsonb) AS v(${cols.map((c) => `"${c}" ${types[c]}`).join(', ')}) ${tail}`,
+    params: [JSON.stringify(records)],
+  };
+}
+
 /** The timestamp columns of an execution row. */
 const executionTimes = ['cancel_requested_at', 'scheduled_at', 'started_at', 'finished_at', 'created_at'];
 
@@ -243,14 +277,6 @@ function insertSql(table: string, row: Row): { text: string; params: unknown[] }
   };
 }
 
-/** `(columns) VALUES (...), (...)` for rows that all have the columns of the first. */
-function valuesSql(rows: Row[]): { text: string; params: unknown[] } {
-  const cols = Object.keys(rows[0]);
-  const params: unknown[] = [];
-  const values = rows.map((row) => `(${cols.map((c) => (params.push(row[c]), `$${params.length}`)).join(', ')})`);
-  return { text: `(${cols.map((c) => `"${c}"`).join(', ')}) VALUES ${values.join(', ')}`, params };
-}
-
 function setSql(row: Row, offset: number): { text: string; params: unknown[] } {
   const cols = Object.keys(row);
   return { text: cols.map((c, i) => `"${c}" = $${i + offset}`).join(', '), params: Object.values(row) };
@@ -300,13 +326,9 @@ export class SqlStore implements Store {
 
   async insertJobs(jobs: JobRecord[]) {
     const rows = firstOfEachId(jobs).map((j) => jobToRow(j));
-    const inserted = new Set<string>();
-    // Multi-row inserts of 500 jobs (well under the 65,535 parameters of one statement).
-    for (let i = 0; i < rows.length; i += 500) {
-      const { text, params } = valuesSql(rows.slice(i, i + 500));
-      const r = await this.db.query<{ job_id: string }>(`INSERT INTO job ${text} ON CONFLICT (job_id) DO NOTHING RETURNING job_id`, params);
-      for (const x of r.rows) inserted.add(x.job_id);
-    }
+    if (rows.length === 0) return [];
+    const { text, params } = insertRowsSql('job', rows, 'ON CONFLICT (job_id) DO NOTHING RETURNING job_id');
+    const inserted = new Set((await this.db.query<{ job_id: string }>(text, params)).rows.map((x) => x.job_id));
     return jobs.map((j) => j.job_id).filter((id) => inserted.delete(id));
   }
 
@@ -324,14 +346,12 @@ export class SqlStore implements Store {
   }
 
   async upsertJobs(jobs: JobRecord[]) {
-    // Multi-row upserts of 500 jobs (well under the 65,535 parameters of one statement).
-    for (let i = 0; i < jobs.length; i += 500) {
-      const rows = jobs.slice(i, i + 500).map((j) => jobToRow(j));
-      const { text, params } = valuesSql(rows);
-      const keep = new Set(['job_id', 'created_at', 'last_run_at', 'last_status']);
-      const updates = Object.keys(rows[0]).filter((c) => !keep.has(c)).map((c) => `"${c}" = EXCLUDED."${c}"`).join(', ');
-      await this.db.query(`INSERT INTO job ${text} ON CONFLICT (job_id) DO UPDATE SET ${updates}`, params);
-    }
+    if (jobs.length === 0) return;
+    const rows = jobs.map((j) => jobToRow(j));
+    const keep = new Set(['job_id', 'created_at', 'last_run_at', 'last_status']);
+    const updates = Object.keys(rows[0]).filter((c) => !keep.has(c)).map((c) => `"${c}" = EXCLUDED."${c}"`).join(', ');
+    const { text, params } = insertRowsSql('job', rows, `ON CONFLICT (job_id) DO UPDATE SET ${updates}`);
+    await this.db.query(text, params);
   }
 
   async getJob(jobId: string) {
@@ -407,11 +427,9 @@ export class SqlStore implements Store {
   }
 
   async insertExecutions(executions: ExecutionRecord[]) {
-    // One multi-row INSERT per chunk: fan-out of up to 1000 runs in a few round trips.
-    for (let i = 0; i < executions.length; i += 200) {
-      const { text, params } = valuesSql(executions.slice(i, i + 200).map((e) => executionToRow(e)));
-      await this.db.query(`INSERT INTO execution ${text}`, params);
-    }
+    if (executions.length === 0) return;
+    const { text, params } = insertRowsSql('execution', executions.map((e) => executionToRow(e)));
+    await this.db.query(text, params);
   }
 
   async activeExecutions(jobId: string) {
@@ -749,10 +767,9 @@ export class SqlStore implements Store {
   }
 
   async insertAudits(records: AuditRecord[]) {
-    for (let i = 0; i < records.length; i += 500) {
-      const { text, params } = valuesSql(records.slice(i, i + 500).map((a) => ({ ...a })));
-      await this.db.query(`INSERT INTO audit ${text}`, params);
-    }
+    if (records.length === 0) return;
+    const { text, params } = insertRowsSql('audit', records.map((a) => ({ ...a })));
+    await this.db.query(text, params);
   }
 
   async listAudit(filter: AuditFilter, after: string | null, limit: number): Promise<Page<AuditRecord>> {
