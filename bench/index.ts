@@ -62,6 +62,7 @@ const ctx: Context = {
   profileDir: values.profile,
 };
 output.json = values.json!;
+output.quick = values.quick!;
 
 const started = performance.now();
 let failed = false;

@@ -39,8 +39,9 @@ try {
         }),
       );
     }
-    // Long runs: one per job, as many at once as the concurrency allows.
-    for (let i = 0; i < Number(env.BENCH_CONCURRENCY ?? 20); i++) {
+    // Long runs (recovery, at most 20 of them): one loop per run at once, up to the concurrency;
+    // each loop polls on its own, so not a thousand of them when lag asks for room for 1,000.
+    for (let i = 0; i < Math.min(50, Number(env.BENCH_CONCURRENCY ?? 20)); i++) {
       workIds.push(
         await boss.work<{ id: string }>('sleep', { batchSize: 1, pollingIntervalSeconds: pollSeconds }, async ([job]) => {
           recordRun({ id: job.data.id, t: Date.now(), kind: 'sleep' }, true);
