@@ -172,4 +172,19 @@ export const graphileWorker = peer({
   remaining: async (q) => Number((await q(`SELECT count(*)::int AS n FROM _private_jobs`))[0].n),
 });
 
-export const peers = [agendaRaw, pgBoss, graphileWorker];
+/**
+ * Not a job service: the floor of the api scenario, a bare node:http server with one pg
+ * statement per request on the same job table (bench/children/bare-http.ts).
+ */
+export const bareHttp = peer({
+  name: 'bare-http',
+  child: 'bare-http',
+  supports: (store, scenario) => {
+    if (scenario !== 'api') return 'the floor of the api scenario only';
+    if (store === 'embedded') return 'runs on PostgreSQL only';
+    return true;
+  },
+  settings: () => ({ server: 'node:http, no framework', statements: 'one named pg statement per request', 'pg pool': 10, seeding: 'one INSERT ... generate_series' }),
+});
+
+export const peers = [agendaRaw, pgBoss, graphileWorker, bareHttp];
