@@ -141,12 +141,18 @@ for (const { name, skip } of stores) {
       const { m: m2 } = await scrape();
       assert.equal(m2.get(series('jobs_runs_queued')), 4);
       assert.equal(delta(m2, 'jobs_runs_started_total', { handler: 'echo' }), 3);
+      // A queued run cancelled before it starts ends there, and is counted as cancelled.
+      await svc.http.post(`${api}/executions/${four.body.execution_ids[0]}/cancel`).set(as('writer')).expect(200);
+      const { m: m2b } = await scrape();
+      assert.equal(m2b.get(series('jobs_runs_queued')), 3);
+      assert.equal(delta(m2b, 'jobs_runs_finished_total', { handler: 'echo', status: 'cancelled' }), 1);
       await svc.http.put(`${api}/service/state?state=running`).set(as('admin')).expect(200);
       await batchDone(four.body.batch_id, 4);
       const { m: m3 } = await scrape();
       assert.equal(m3.get(series('jobs_runs_queued')), 0);
-      assert.equal(delta(m3, 'jobs_runs_started_total', { handler: 'echo' }), 7);
-      assert.equal(delta(m3, 'jobs_runs_finished_total', { handler: 'echo', status: 'succeeded' }), 7);
+      assert.equal(delta(m3, 'jobs_runs_started_total', { handler: 'echo' }), 6);
+      assert.equal(delta(m3, 'jobs_runs_finished_total', { handler: 'echo', status: 'succeeded' }), 6);
+      assert.equal(delta(m3, 'jobs_runs_finished_total', { handler: 'echo', status: 'cancelled' }), 1);
     });
 
     it('the workers gauge follows the workers in the database', async () => {
@@ -188,9 +194,13 @@ for (const { name, skip } of stores) {
       const runs = captured.records().filter((r) => r.msg === 'run started' || r.msg === 'run finished');
       const started = runs.filter((r) => r.msg === 'run started' && r.handler === 'echo' && r.job_id === 'metrics-echo');
       const finished = runs.filter((r) => r.msg === 'run finished' && r.handler === 'echo' && r.job_id === 'metrics-echo');
-      assert.equal(started.length, 7);
+      // Six ran; one was cancelled while queued and ends with a line of its own, never started.
+      assert.equal(started.length, 6);
       assert.equal(finished.length, 7);
-      for (const f of finished) {
+      const [cancelled, ...ran] = [...finished].sort((a, b) => (a.status === 'cancelled' ? -1 : b.status === 'cancelled' ? 1 : 0));
+      assert.equal(cancelled.status, 'cancelled');
+      assert.ok(!started.some((s) => s.execution_id === cancelled.execution_id));
+      for (const f of ran) {
         assert.equal(f.status, 'succeeded');
         assert.equal(typeof f.duration_ms, 'number');
         assert.ok(started.some((s) => s.execution_id === f.execution_id));

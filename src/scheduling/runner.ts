@@ -320,14 +320,18 @@ export class Runner {
       output: output.splice(0, output.length),
       job_id: execution.job_id && execution.trigger !== 'flow' ? execution.job_id : null,
     });
+    // Not recorded: the run was settled meanwhile (its worker was taken for gone); that
+    // settlement logged and counted it, and did the rest.
+    if (!recorded) {
+      this.log.warn({ execution_id: execution.id, job_id: execution.job_id, handler: execution.handler, status }, 'run ended after it was settled as lost; its end is not recorded');
+      return status;
+    }
     this.log.info(
       { execution_id: execution.id, job_id: execution.job_id, handler: execution.handler, status, duration_ms: finished.getTime() - started.getTime(), error },
       'run finished',
     );
     this.options.observer?.onRunFinished(execution, status, finished.getTime() - started.getTime());
-    // Not recorded: the run was settled meanwhile (its worker was taken for gone); that
-    // settlement did the rest.
-    if (recorded) await this.afterRun({ ...execution, status, error, stack, finished_at: finished });
+    await this.afterRun({ ...execution, status, error, stack, finished_at: finished });
     return status;
   }
 
@@ -396,6 +400,9 @@ export class Runner {
           cancelled.push(run.id);
           await this.engine.removeRun(run.id);
           if (run.job_id && run.trigger !== 'flow') await this.store.updateJob(run.job_id, { last_status: 'cancelled' });
+          // A run that never started ends here: logged and counted like any other end.
+          this.log.info({ execution_id: run.id, job_id: run.job_id, handler: run.handler, status: 'cancelled', error }, 'run finished');
+          this.options.observer?.onRunFinished(run, 'cancelled', null);
           continue;
         }
       }
