@@ -69,6 +69,8 @@ export interface Config {
   auth: { mode: AuthMode; tokens: ApiToken[] };
   /** JOBS_METRICS_AUTH: /metrics needs a read token. */
   metricsAuth: boolean;
+  /** JOBS_HEALTH_AUTH: liveness and readiness need a read token. */
+  healthAuth: boolean;
 }
 
 export class ConfigError extends Error {
@@ -226,5 +228,6 @@ export function loadConfig(env: Env = process.env): Config {
     lockLifetime: integer(env, 'JOBS_LOCK_LIFETIME_MS', 30_000, 1000, 3_600_000),
     auth: authOf(env, host),
     metricsAuth: boolean(env, 'JOBS_METRICS_AUTH', false),
+    healthAuth: boolean(env, 'JOBS_HEALTH_AUTH', false),
   };
 }

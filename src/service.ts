@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import jsYaml from 'js-yaml';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -57,9 +58,14 @@ export const version: string = JSON.parse(fs.readFileSync(path.join(projectRoot,
 /** Builds the whole service on its store: the boot sequence, in order. */
 export async function createService(config: Config, options: ServiceOptions = {}): Promise<Service> {
   const log = options.log ?? createLogger(config.logLevel);
-  const { doc, yaml } = loadOpenApi();
-  // JOBS_METRICS_AUTH: /metrics falls back to the document's global requirement (a token).
-  if (config.metricsAuth) delete (doc.paths['/metrics']?.get as OpenApiOperation | undefined)?.security;
+  const loaded = loadOpenApi();
+  const { doc } = loaded;
+  // JOBS_METRICS_AUTH, JOBS_HEALTH_AUTH: these open routes fall back to the document's global
+  // requirement (a token). The YAML served is then written from the document as changed, so
+  // /openapi.yaml and /openapi.json say the same.
+  const closed = [...(config.metricsAuth ? ['/metrics'] : []), ...(config.healthAuth ? ['/liveness', '/readiness'] : [])];
+  for (const p of closed) delete (doc.paths[p]?.get as OpenApiOperation | undefined)?.security;
+  const yaml = closed.length ? jsYaml.dump(doc, { lineWidth: -1, noRefs: true }) : loaded.yaml;
   if (config.auth.mode === 'off') log.warn({ host: config.host }, 'JOBS_AUTH=off: the API answers every caller without checking a token');
   else if (config.auth.mode === 'open') log.info({ host: config.host }, 'no API tokens configured: no checks, serving on loopback only');
   else log.info({ tokens: config.auth.tokens.map((t) => ({ name: t.name, role: t.role })) }, 'API tokens loaded');

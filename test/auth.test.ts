@@ -1,3 +1,4 @@
+import yaml from 'js-yaml';
 /**
  * Bearer tokens and roles, on the real service: configuration at boot (JOBS_API_TOKENS,
  * JOBS_AUTH, HOST), then 401 / 403 / success per role across the route families, open
@@ -105,6 +106,7 @@ describe('JOBS_API_TOKENS, JOBS_AUTH and HOST at boot', () => {
     assert.throws(() => loadConfig({ JOBS_AUTH: 'on' }), configError('JOBS_AUTH', /is on, but JOBS_API_TOKENS holds no token/));
     assert.throws(() => loadConfig({ JOBS_AUTH: 'maybe' }), configError('JOBS_AUTH', /must be on or off, got 'maybe'/));
     assert.throws(() => loadConfig({ JOBS_METRICS_AUTH: 'sometimes' }), configError('JOBS_METRICS_AUTH', /must be true or false/));
+    assert.throws(() => loadConfig({ JOBS_HEALTH_AUTH: 'later' }), configError('JOBS_HEALTH_AUTH', /must be true or false/));
   });
 });
 
@@ -323,8 +325,35 @@ describe('tokens from @file and JOBS_METRICS_AUTH=true on embedded', () => {
     const metrics = await svc.http.get(`${api}/metrics`).set('Authorization', `Bearer ${T.reader}`).expect(200);
     assert.match(metrics.text, /^jobs_http_requests_total\{operation="getMetrics",status="401"\} 1$/m);
     await svc.http.get(`${api}/readiness`).expect(200);
-    // The document served says so too: /metrics takes the global requirement.
+    // The document served says so too, as JSON and as YAML: /metrics takes the global requirement.
     const doc = (await svc.http.get(`${api}/openapi.json`).expect(200)).body;
     assert.equal(doc.paths['/metrics'].get.security, undefined);
+    const asYaml = yaml.load((await svc.http.get(`${api}/openapi.yaml`).expect(200)).text) as typeof doc;
+    assert.deepEqual(asYaml, doc);
+    assert.deepEqual(doc.paths['/readiness'].get.security, []);
+  });
+});
+
+describe('JOBS_HEALTH_AUTH=true on embedded', () => {
+  let db: TestDatabase;
+  let svc: Running;
+  before(async () => {
+    db = await testDatabase('embedded');
+    svc = await startService(db, { JOBS_API_TOKENS: `reader:${T.reader}:read`, JOBS_HEALTH_AUTH: 'true' });
+  });
+  after(async () => {
+    await svc?.close();
+    await db?.drop();
+  });
+
+  it('liveness and readiness need a read token; /metrics stays open', async () => {
+    for (const route of ['liveness', 'readiness']) {
+      assertProblem(await svc.http.get(`${api}/${route}`), 401);
+      await svc.http.get(`${api}/${route}`).set('Authorization', `Bearer ${T.reader}`).expect(200);
+    }
+    await svc.http.get(`${api}/metrics`).expect(200);
+    const doc = (await svc.http.get(`${api}/openapi.json`).expect(200)).body;
+    assert.equal(doc.paths['/liveness'].get.security, undefined);
+    assert.deepEqual(doc.paths['/metrics'].get.security, []);
   });
 });

@@ -8,7 +8,10 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        /** The process is up */
+        /**
+         * The process is up
+         * @description Open unless `JOBS_HEALTH_AUTH=true`, which makes it need a `read` token.
+         */
         get: operations["getLiveness"];
         put?: never;
         post?: never;
@@ -25,7 +28,11 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        /** The service can reach its database */
+        /**
+         * The service can reach its database
+         * @description Pings the database with a short timeout; 503 with the reason when it does not answer.
+         *     Open unless `JOBS_HEALTH_AUTH=true`, which makes it need a `read` token.
+         */
         get: operations["getReadiness"];
         put?: never;
         post?: never;
@@ -1087,6 +1094,15 @@ export type components = {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Unauthorized",
+                 *       "status": 401,
+                 *       "detail": "createJob needs a token: send the header Authorization: Bearer <token>",
+                 *       "instance": "/api/v1/jobs"
+                 *     }
+                 */
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
@@ -1096,6 +1112,15 @@ export type components = {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Forbidden",
+                 *       "status": 403,
+                 *       "detail": "setServiceState needs a token of role admin or above; token 'dashboard' has role read",
+                 *       "instance": "/api/v1/service/state"
+                 *     }
+                 */
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
@@ -1206,6 +1231,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example # HELP jobs_runs_finished_total Runs that ended, by handler and final status.
+                     *     # TYPE jobs_runs_finished_total counter
+                     *     jobs_runs_finished_total{handler="echo",status="succeeded"} 42
+                     *     # HELP jobs_runs_queued Runs waiting for a worker (status queued), read from the database at each scrape.
+                     *     # TYPE jobs_runs_queued gauge
+                     *     jobs_runs_queued 3
+                     */
                     "text/plain": string;
                 };
             };
@@ -1241,6 +1274,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "audit": [
+                     *         {
+                     *           "id": "0f8c2b1e-5d0a-4c3e-9b7a-2f1d6e4a8c90",
+                     *           "time": "2026-11-26T09:30:12.345Z",
+                     *           "request_id": "6b1e3c6a-8d2f-4f7e-a1c9-3e5d7b9f0a12",
+                     *           "token_name": "deploy-bot",
+                     *           "operation": "setJobState",
+                     *           "method": "PUT",
+                     *           "path": "/api/v1/jobs/nightly-report",
+                     *           "job_id": "nightly-report",
+                     *           "execution_id": null,
+                     *           "worker_id": null,
+                     *           "batch_id": null,
+                     *           "status": 200,
+                     *           "outcome": "success"
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["AuditList"];
                 };
             };
