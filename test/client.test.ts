@@ -4,6 +4,7 @@
  * reached.
  */
 import assert from 'node:assert/strict';
+import yaml from 'js-yaml';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -211,6 +212,15 @@ for (const { name, skip } of stores) {
       assert.equal(typeof echo.kwargs_schema, 'object');
       const doc = (await client.openapi()) as { paths: Record<string, unknown> };
       assert.ok(doc.paths['/jobs/{job_id}']);
+      // Answers that are not JSON are read as the document says: text, or a Blob.
+      const asYaml = await client.call('getOpenApiYaml');
+      assert.equal(typeof asYaml, 'string');
+      assert.deepEqual(yaml.load(asYaml as string), doc);
+      assert.match((await client.call('getSwaggerUi')) as string, /<html/i);
+      const asset = await client.call('getSwaggerUiAsset', { params: { path: { asset: 'swagger-ui.css' } } });
+      assert.ok((asset as unknown) instanceof Blob && (asset as unknown as Blob).size > 1000);
+      const noAsset = await problem(client.call('getSwaggerUiAsset', { params: { path: { asset: 'nothing-here.js' } } }));
+      assert.equal(noAsset.status, 404);
       const bad = await problem(client.jobs.schedule('flow-scheduling', { flow_name: 'echo', flow_arguments: [] }));
       assert.equal(bad.status, 400);
       assert.deepEqual(bad.errors.map((e) => e.field), ['body.flow_arguments']);
@@ -253,6 +263,33 @@ for (const { name, skip } of stores) {
   });
 }
 
+describe('client SDK: health and metrics behind tokens', { timeout: 60_000 }, () => {
+  let db: TestDatabase;
+  let svc: Running;
+  let baseUrl: string;
+  before(async () => {
+    db = await testDatabase('embedded');
+    svc = await startService(db, { PORT: '0', HOST: '127.0.0.1', JOBS_API_TOKENS: `viewer:${readToken}:read`, JOBS_HEALTH_AUTH: 'true', JOBS_METRICS_AUTH: 'true' });
+    baseUrl = `http://127.0.0.1:${await svc.service.listen()}/api/v1`;
+  });
+  after(async () => {
+    await svc?.close();
+    await db?.drop();
+  });
+
+  it('answers 401 as a ProblemError without a token, and the health and metrics with one', async () => {
+    const anonymous = createClient({ baseUrl });
+    for (const p of [anonymous.service.liveness(), anonymous.service.readiness(), anonymous.metrics()]) {
+      const err = await problem(p);
+      assert.equal(err.status, 401);
+      assert.match(err.detail ?? '', /needs a token/);
+    }
+    const reader = createClient({ baseUrl, token: readToken });
+    assert.deepEqual(await reader.service.readiness(), {});
+    assert.match(await reader.metrics(), /^# TYPE jobs_runs_queued gauge$/m);
+  });
+});
+
 describe('client SDK without a service', () => {
   it('raises ServiceUnreachableError for a closed port', async () => {
     const port = await closedPort();
@@ -293,5 +330,13 @@ describe('client SDK without a service', () => {
     assert.deepEqual(Object.entries(operationRoutes).map(([id, r]) => [id, r.method, r.path]), fromDoc);
     const pkg = JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8'));
     assert.deepEqual(pkg.exports['./client'], { types: './dist/src/client/index.d.ts', default: './dist/src/client/index.js' });
+  });
+
+  it('loads by its package name, jobs-service/client (the build in dist/, which npm ci makes)', async () => {
+    const viaPackage = (await import('jobs-service/client')) as typeof import('../src/client/index.js');
+    assert.equal(typeof viaPackage.createClient, 'function');
+    const port = await closedPort();
+    const err = await viaPackage.createClient({ baseUrl: `http://127.0.0.1:${port}/api/v1` }).service.status().then(() => null, (e: unknown) => e);
+    assert.ok(err instanceof viaPackage.ServiceUnreachableError, String(err));
   });
 });

@@ -1,8 +1,9 @@
 /**
- * jobsctl as people and scripts run it: a child process (the TypeScript entry through tsx, so
- * no build is needed) against the real service listening on a real port. Checks stdout
- * (tables and --json), stderr and the exit codes 0 (ok), 1 (the service said no), 2 (usage),
- * 3 (cannot reach) and 4 (a waited-for run did not succeed).
+ * jobsctl as people and scripts run it: a child process (the TypeScript entry through tsx; one
+ * test runs the package's compiled bin) against the real service listening on a real port.
+ * Checks stdout (tables and --json), stderr and the exit codes 0 (ok), 1 (the service said
+ * no), 2 (usage), 3 (cannot reach) and 4 (a waited-for run did not succeed); and the progress
+ * bar on a terminal, which script(1) provides.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -23,10 +24,13 @@ interface Result {
   stderr: string;
 }
 
+/** The command that runs jobsctl: the TypeScript entry, or the package's compiled bin. */
+const fromSource = [process.execPath, '--import', 'tsx', 'src/cli/jobsctl.ts'];
+
 /** Runs jobsctl with `args`; the environment holds only what the test gives (and PATH). */
-function jobsctl(args: string[], env: Record<string, string> = {}): Promise<Result> {
+function jobsctl(args: string[], env: Record<string, string> = {}, command = fromSource): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/jobsctl.ts', ...args], {
+    const child = spawn(command[0], [...command.slice(1), ...args], {
       cwd: projectRoot,
       env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -329,7 +333,84 @@ for (const { name, skip } of stores.filter((s) => s.name === 'embedded')) {
   });
 }
 
+describe('jobsctl with tokens, a batch, a worker and a terminal', { timeout: 120_000 }, () => {
+  let db: TestDatabase;
+  let svc: Running;
+  let url: string;
+  const tokens = { reader: 'cli-reader-token-0123456789', admin: 'cli-admin-token-0123456789' };
+  before(async () => {
+    db = await testDatabase('embedded');
+    svc = await startService(db, { PORT: '0', HOST: '127.0.0.1', JOBS_API_TOKENS: `viewer:${tokens.reader}:read,ops:${tokens.admin}:admin` });
+    url = `http://127.0.0.1:${await svc.service.listen()}/api/v1`;
+  });
+  after(async () => {
+    await svc?.close();
+    await db?.drop();
+  });
+
+  it('the service saying 401 or 403 exits 1 with its problem; the right role goes through', async () => {
+    const none = await jobsctl(['jobs', 'list'], { JOBS_URL: url });
+    assert.equal(none.code, 1, show(none));
+    assert.match(none.stderr, /^jobsctl: Unauthorized \(401\)\n  listJobs needs a token/);
+    const small = await jobsctl(['service', 'pause'], { JOBS_URL: url, JOBS_TOKEN: tokens.reader });
+    assert.equal(small.code, 1, show(small));
+    assert.match(small.stderr, /^jobsctl: Forbidden \(403\)\n  setServiceState needs a token of role admin or above; token 'viewer' has role read/);
+    assert.doesNotMatch(small.stderr, new RegExp(tokens.reader), 'the token is never printed');
+    const cleaned = await jobsctl(['jobs', 'clean-failed', '--json'], { JOBS_URL: url, JOBS_TOKEN: tokens.admin });
+    assert.equal(cleaned.code, 0, show(cleaned));
+    assert.deepEqual(JSON.parse(cleaned.stdout), { removed: [] });
+  });
+
+  it('batch and workers get show what the API says', async () => {
+    const admin = createClient({ baseUrl: url, token: tokens.admin });
+    await admin.jobs.create({ job_id: 'cli-batch', handler: 'echo', kwargs: { message: 'b' }, state: 'paused' });
+    const queued = await admin.runJob('cli-batch', 3);
+    await admin.waitForBatch(queued.batch_id!, { intervalMs: 100, timeoutMs: 15_000 });
+    const batch = await jobsctl(['batch', queued.batch_id!, '--json'], { JOBS_URL: url, JOBS_TOKEN: tokens.reader });
+    assert.equal(batch.code, 0, show(batch));
+    assert.deepEqual(JSON.parse(batch.stdout), await admin.batches.get(queued.batch_id!));
+    const me = svc.service.worker!.id;
+    const worker = await jobsctl(['workers', 'get', me], { JOBS_URL: url, JOBS_TOKEN: tokens.reader });
+    assert.equal(worker.code, 0, show(worker));
+    assert.match(worker.stdout, new RegExp(me));
+    assert.match(worker.stdout, new RegExp(`\\b${process.pid}\\b`));
+  });
+
+  it('run --wait draws a progress bar on a terminal (stderr), and stdout still holds the result', async () => {
+    const admin = createClient({ baseUrl: url, token: tokens.admin });
+    await admin.jobs.create({ job_id: 'cli-tty', handler: 'echo', kwargs: { message: 't' }, state: 'paused' });
+    // script(1) gives jobsctl a terminal; its output is the terminal's, stdout and stderr together.
+    const line = [...fromSource, 'run', 'cli-tty', '--times', '3', '--wait'].map((a) => `'${a}'`).join(' ');
+    const r = await jobsctl(['-qec', line, '/dev/null'], { JOBS_URL: url, JOBS_TOKEN: tokens.admin, TERM: 'xterm' }, ['script']);
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.stdout, /[█░]+ 3\/3 runs ended/);
+    assert.match(r.stdout, /succeeded/);
+  });
+
+  it('the compiled bin of the package answers like the source', async () => {
+    const bin = path.join(projectRoot, 'dist/src/cli/jobsctl.js');
+    assert.ok(fs.existsSync(bin), 'npm ci builds dist/ (npm run build)');
+    const r = await jobsctl(['handlers', '--json'], { JOBS_URL: url, JOBS_TOKEN: tokens.reader }, [process.execPath, bin]);
+    assert.equal(r.code, 0, show(r));
+    assert.ok((JSON.parse(r.stdout) as { handlers: Array<{ name: string }> }).handlers.some((h) => h.name === 'echo'));
+  });
+});
+
 describe('jobsctl without a service', () => {
+  it('exits 3 when the service does not answer within --request-timeout', async () => {
+    // Accepts connections and never answers.
+    const silent = net.createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      const port = (silent.address() as net.AddressInfo).port;
+      const r = await jobsctl(['--url', `http://127.0.0.1:${port}/api/v1`, '--request-timeout', '1', 'jobs', 'list']);
+      assert.equal(r.code, 3, show(r));
+      assert.match(r.stderr, /no answer within 1000 ms/);
+    } finally {
+      silent.close();
+    }
+  });
+
   it('exits 3 when nothing listens at --url', async () => {
     const port = await closedPort();
     const r = await jobsctl(['--url', `http://127.0.0.1:${port}/api/v1`, 'jobs', 'list']);

@@ -111,8 +111,10 @@ export function createClient(options: ClientOptions) {
 
   /** Calls any operation of openapi.yaml by its operationId; an error answer throws ProblemError. */
   async function call<O extends OperationId>(operationId: O, ...args: InitArgs<O>): Promise<OperationResult<O>> {
-    const { method, path } = operationRoutes[operationId];
-    const init = (args[0] ?? {}) as Record<string, unknown>;
+    const route: (typeof operationRoutes)[OperationId] & { parseAs?: 'text' | 'blob' } = operationRoutes[operationId];
+    const { method, path } = route;
+    // The document says how to read an answer that is not JSON (the metrics text, the YAML).
+    const init: Record<string, unknown> = { ...(route.parseAs ? { parseAs: route.parseAs } : {}), ...((args[0] ?? {}) as Record<string, unknown>) };
     const timeout = options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
     const signal = timeout && init.signal ? AbortSignal.any([timeout, init.signal as AbortSignal]) : (timeout ?? init.signal);
     let result: { data?: unknown; error?: unknown; response: Response };
@@ -233,7 +235,7 @@ export function createClient(options: ClientOptions) {
     handlers,
     audit,
     /** The Prometheus text of GET /metrics. */
-    metrics: () => call('getMetrics', { parseAs: 'text' } as never) as Promise<string>,
+    metrics: () => call('getMetrics') as Promise<string>,
     /** The OpenAPI document the service serves. */
     openapi: () => call('getOpenApiJson'),
     /** Queues `times` runs of a job now, with `kwargs` merged over the job's. */

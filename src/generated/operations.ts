@@ -1,10 +1,13 @@
 // Generated from openapi.yaml by `npm run generate`. Do not edit.
 
-/** The HTTP method and path (under the server URL) of every operation of openapi.yaml. */
+/**
+ * The HTTP method and path (under the server URL) of every operation of openapi.yaml, and how
+ * to read its answer when it is not JSON.
+ */
 export const operationRoutes = {
   "getLiveness": { method: "get", path: "/liveness" },
   "getReadiness": { method: "get", path: "/readiness" },
-  "getMetrics": { method: "get", path: "/metrics" },
+  "getMetrics": { method: "get", path: "/metrics", parseAs: "text" },
   "listAudit": { method: "get", path: "/audit" },
   "getServiceState": { method: "get", path: "/service/state" },
   "setServiceState": { method: "put", path: "/service/state" },
@@ -34,9 +37,9 @@ export const operationRoutes = {
   "getStats": { method: "get", path: "/stats" },
   "listHandlers": { method: "get", path: "/handlers" },
   "getOpenApiJson": { method: "get", path: "/openapi.json" },
-  "getOpenApiYaml": { method: "get", path: "/openapi.yaml" },
-  "getSwaggerUi": { method: "get", path: "/ui" },
-  "getSwaggerUiAsset": { method: "get", path: "/ui/{asset}" },
+  "getOpenApiYaml": { method: "get", path: "/openapi.yaml", parseAs: "text" },
+  "getSwaggerUi": { method: "get", path: "/ui", parseAs: "text" },
+  "getSwaggerUiAsset": { method: "get", path: "/ui/{asset}", parseAs: "blob" },
 } as const;
 
 /** The route of each handler that has one of its own (`x-handler`), by the handler's name. */
