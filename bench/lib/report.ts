@@ -74,12 +74,12 @@ function fmt(v: number | null): string {
   return Math.abs(v) >= 100 ? String(Math.round(v)) : String(v);
 }
 
-/** The readable table: one line per metric, systems side by side, ratio against jobs-service. */
-export function table(rows: Row[]): string {
+/** One line per metric (scenario, store, metric, unit, target), systems side by side, and whether the target is met. */
+function matrix(rows: Row[], extra?: { header: string; cell: (of: (system: string) => Row | undefined) => string }): string[][] {
   const systems = [...new Set(rows.map((r) => r.system))];
   const ordered = ['jobs-service', ...systems.filter((s) => s !== 'jobs-service').sort()].filter((s) => systems.includes(s));
   const keys = [...new Set(rows.map((r) => `${r.scenario}\u0000${r.store}\u0000${r.metric}`))];
-  const header = ['scenario', 'store', 'metric', 'unit', 'target', ...ordered, 'met'];
+  const header = ['scenario', 'store', 'metric', 'unit', 'target', ...ordered, ...(extra ? [extra.header] : []), 'met'];
   const lines: string[][] = [header];
   for (const key of keys) {
     const [scenario, store, metric] = key.split('\u0000');
@@ -93,13 +93,30 @@ export function table(rows: Row[]): string {
       return `${fmt(r.value)}${range}`;
     });
     const any = ours ?? rows.find((r) => r.scenario === scenario && r.store === store && r.metric === metric)!;
-    lines.push([scenario, store, metric, any.unit, ours?.target ?? '', ...cells, ours?.met === undefined ? '' : ours.met ? 'yes' : 'NO']);
+    lines.push([scenario, store, metric, any.unit, ours?.target ?? '', ...cells, ...(extra ? [extra.cell(of)] : []), ours?.met === undefined ? '' : ours.met ? 'yes' : 'NO']);
   }
-  const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i].length)));
+  return lines;
+}
+
+const notesOf = (rows: Row[]) => [...new Set(rows.filter((r) => r.note).map((r) => `${r.scenario}/${r.store}/${r.system}/${r.metric}: ${r.note}`))];
+
+/** The readable table: one line per metric, systems side by side. */
+export function table(rows: Row[]): string {
+  const lines = matrix(rows);
+  const widths = lines[0].map((_, i) => Math.max(...lines.map((l) => l[i].length)));
   const text = lines.map((l) => l.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
   text.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
-  const notes = rows.filter((r) => r.note).map((r) => `  ${r.scenario}/${r.store}/${r.system}/${r.metric}: ${r.note}`);
-  return [...text, ...(notes.length ? ['', 'notes:', ...[...new Set(notes)]] : [])].join('\n');
+  const notes = notesOf(rows).map((n) => `  ${n}`);
+  return [...text, ...(notes.length ? ['', 'notes:', ...notes] : [])].join('\n');
+}
+
+/** The same as a Markdown table, with jobs-service's figure over raw Agenda's beside it. */
+export function markdown(rows: Row[]): string {
+  const lines = matrix(rows, { header: 'jobs-service / agenda', cell: (of) => ratio(of('jobs-service')?.value, of('agenda')?.value) });
+  const md = lines.map((l) => `| ${l.join(' | ')} |`);
+  md.splice(1, 0, `|${lines[0].map(() => '---').join('|')}|`);
+  const notes = notesOf(rows).map((n) => `- ${n}`);
+  return [...md, ...(notes.length ? ['', 'Notes:', '', ...notes] : [])].join('\n');
 }
 
 export function ratio(a: number | null | undefined, b: number | null | undefined): string {
