@@ -1,9 +1,9 @@
 import fs from 'node:fs';
-import jsYaml from 'js-yaml';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import jsYaml from 'js-yaml';
 import type Koa from 'koa';
 import { auditRecordOf, audited } from './audit.js';
 import { Catalog, documentAjv } from './catalog.js';

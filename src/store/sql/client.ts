@@ -123,8 +123,8 @@ export class PgClient implements SqlClient {
 
   /**
    * A connection of its own, outside the pool, set up by `setup` and again after it is lost
-   * (every second until it connects). `setup` throwing `false` gives up for good. Resolves
-   * with whether the first setup succeeded and a function that ends the connection.
+   * (every second until it connects and `setup` succeeds). Resolves with whether the first
+   * setup succeeded and a function that ends the connection.
    */
   private async dedicated(
     setup: (c: pg.Client) => Promise<void>,
