@@ -171,6 +171,16 @@ const columnTypes: Record<'job' | 'execution', Record<string, string>> = {
   },
 };
 
+/**
+ * The `cols` of a row as one element of a jsonb_to_recordset parameter. JSON columns arrive as
+ * JSON text from jobToRow/executionToRow; they are nested as JSON.
+ */
+function jsonRecord(row: Row, cols: string[], types: Record<string, string>): Row {
+  const rec: Row = {};
+  for (const c of cols) rec[c] = types[c] === 'jsonb' && typeof row[c] === 'string' ? JSON.parse(row[c] as string) : row[c];
+  return rec;
+}
+
 /** SQL types of every column a batch insert writes (for jsonb_to_recordset). */
 const insertTypes: Record<'job' | 'execution' | 'audit', Record<string, string>> = {
   job: { job_id: 'text', created_at: 'timestamptz', last_run_at: 'timestamptz', last_status: 'text', ...columnTypes.job },
@@ -191,12 +201,7 @@ function insertRowsSql(table: 'job' | 'execution' | 'audit', rows: Row[], tail =
   const cols = Object.keys(rows[0]);
   const types = insertTypes[table];
   for (const c of cols) if (!types[c]) throw new Error(`${table}.${c} cannot be inserted in a batch`);
-  const records = rows.map((row) => {
-    const rec: Row = {};
-    // JSON columns arrive as JSON text from jobToRow/executionToRow; nest them as JSON.
-    for (const c of cols) rec[c] = types[c] === 'jsonb' && typeof row[c] === 'string' ? JSON.parse(row[c] as string) : row[c];
-    return rec;
-  });
+  const records = rows.map((row) => jsonRecord(row, cols, types));
   const list = cols.map((c) => `"${c}"`).join(', ');
   return {
     text: `INSERT INTO ${table} (${list})
@@ -245,15 +250,7 @@ async function batchUpdate(
     const cols = colList.split(',');
     const types = columnTypes[table];
     for (const c of cols) if (!types[c]) throw new Error(`${table}.${c} cannot be set in a batch`);
-    const records = group.map((g) => {
-      const rec: Row = { k: g.key };
-      for (const c of cols) {
-        const v = g.row[c];
-        // JSON columns arrive as JSON text from jobToRow/executionToRow; nest them as JSON.
-        rec[c] = types[c] === 'jsonb' && typeof v === 'string' ? JSON.parse(v) : v;
-      }
-      return rec;
-    });
+    const records = group.map((g) => ({ k: g.key, ...jsonRecord(g.row, cols, types) }));
     // The LIMIT tells the planner how many rows the JSON holds: it takes 100 for any
     // jsonb_to_recordset and would hash-join a whole table of a few thousand rows instead of
     // looking each row up by its key.
@@ -723,22 +720,20 @@ export class SqlStore implements Store {
   }
 
   async markWorkersGone(deadline: Date, sessionDeadline: Date) {
-    // worker_alive_idx; a worker tied to a session is alive while its lock shows in pg_locks.
-    const r =
-      this.kind === 'embedded'
-        ? await this.db.query<Row>("UPDATE worker SET state = 'gone' WHERE state <> 'gone' AND heartbeat_at < $1 RETURNING id", [deadline])
-        : await this.db.query<Row>(
-            `UPDATE worker w SET state = 'gone'
-              WHERE state <> 'gone'
-                AND (heartbeat_at < $1
-                     OR (session_lock AND heartbeat_at < $2 AND NOT EXISTS (
-                           SELECT 1 FROM pg_locks l
-                            WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
-                              AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                              AND (l.classid, l.objid) = (SELECT k1::oid, k2::oid FROM (SELECT ${sessionLockKeys('w.id')}) AS k(k1, k2)))))
-              RETURNING id`,
-            [deadline, sessionDeadline],
-          );
+    // worker_alive_idx; a worker tied to a session (never one on the embedded store) is alive
+    // while its lock shows in pg_locks.
+    const r = await this.db.query<Row>(
+      `UPDATE worker w SET state = 'gone'
+        WHERE state <> 'gone'
+          AND (heartbeat_at < $1
+               OR (session_lock AND heartbeat_at < $2 AND NOT EXISTS (
+                     SELECT 1 FROM pg_locks l
+                      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+                        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                        AND (l.classid, l.objid) = (SELECT k1::oid, k2::oid FROM (SELECT ${sessionLockKeys('w.id')}) AS k(k1, k2)))))
+        RETURNING id`,
+      [deadline, sessionDeadline],
+    );
     return r.rows.map((x) => x.id as string);
   }
 
