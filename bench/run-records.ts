@@ -17,10 +17,10 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { Agenda } from 'agenda';
 import { PostgresBackend } from '@agendajs/postgres-backend';
-import { loadConfig } from '../src/config.js';
-import { createLogger } from '../src/log.js';
-import { createService } from '../src/service.js';
-import { PGliteClient, PgClient, type SqlClient } from '../src/store/sql/client.js';
+import { loadConfig } from '../src/config/config.js';
+import { createLogger } from '../src/observability/log.js';
+import { createService } from '../src/service/service.js';
+import { PGliteClient, PgClient, type SqlClient } from '../src/db/sql-client.js';
 
 const { values: args } = parseArgs({
   options: {

@@ -5,8 +5,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import openapiTS, { astToString } from 'openapi-typescript';
-import { loadOpenApi, openApiPath, operationsOf, type OpenApiDocument, type OpenApiOperation } from '../src/openapi.js';
-import { projectRoot } from '../src/config.js';
+import { loadOpenApi, openApiPath, operationsOf, type OpenApiDocument, type OpenApiOperation } from '../src/contract/openapi.js';
+import { projectRoot } from '../src/config/config.js';
 
 const header = '// Generated from openapi.yaml by `npm run generate`. Do not edit.\n\n';
 

@@ -1,6 +1,6 @@
-import { ConfigError, loadConfig } from './config.js';
-import { createLogger, flushLogs } from './log.js';
-import { createService } from './service.js';
+import { ConfigError, loadConfig } from './config/config.js';
+import { createLogger, flushLogs } from './observability/log.js';
+import { createService } from './service/service.js';
 
 /**
  * `main.js` serves the API and runs jobs; `main.js worker` runs jobs without HTTP;

@@ -10,8 +10,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createClient, finalStatuses, operationRoutes, ProblemError, ServiceUnreachableError, WaitTimeoutError, type JobsClient } from '../src/client/index.js';
-import { projectRoot } from '../src/config.js';
-import { loadOpenApi, operationsOf } from '../src/openapi.js';
+import { projectRoot } from '../src/config/config.js';
+import { loadOpenApi, operationsOf } from '../src/contract/openapi.js';
 import { closedPort, noticeSkippedStores, startService, stores, testDatabase, type Running, type TestDatabase } from './helpers.js';
 
 noticeSkippedStores();

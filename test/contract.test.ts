@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { projectRoot } from '../src/config.js';
+import { projectRoot } from '../src/config/config.js';
 import { createHttpApp, type Operation } from '../src/http/app.js';
-import { createLogger } from '../src/log.js';
-import { loadOpenApi, operationsOf } from '../src/openapi.js';
+import { createLogger } from '../src/observability/log.js';
+import { loadOpenApi, operationsOf } from '../src/contract/openapi.js';
 import { generatedFiles } from '../scripts/generate.js';
 import { startService, tempDir, testDatabase, waitFor, type TestDatabase } from './helpers.js';
 

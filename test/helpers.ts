@@ -5,10 +5,10 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import supertest from 'supertest';
-import { loadConfig, type Config } from '../src/config.js';
+import { loadConfig, type Config } from '../src/config/config.js';
 import { Writable } from 'node:stream';
-import { createLogger, type Logger } from '../src/log.js';
-import { createService, type Service } from '../src/service.js';
+import { createLogger, type Logger } from '../src/observability/log.js';
+import { createService, type Service } from '../src/service/service.js';
 
 export type StoreName = 'embedded' | 'postgres' | 'mongodb';
 

@@ -13,7 +13,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createClient, type Execution, type JobsClient } from '../src/client/index.js';
-import { projectRoot } from '../src/config.js';
+import { projectRoot } from '../src/config/config.js';
 import { closedPort, noticeSkippedStores, startService, stores, testDatabase, type Running, type TestDatabase } from './helpers.js';
 
 noticeSkippedStores();

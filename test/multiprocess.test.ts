@@ -5,7 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { projectRoot } from '../src/config.js';
+import { projectRoot } from '../src/config/config.js';
 import { postgresTarget } from '../src/store/index.js';
 import { sleep, tempDir, testDatabase, waitFor, type TestDatabase } from './helpers.js';
 

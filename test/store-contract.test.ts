@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config/config.js';
 import { openStore } from '../src/store/index.js';
 import { CursorError, encodeCursor } from '../src/store/cursor.js';
 import {

@@ -3,11 +3,11 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig, projectRoot } from '../src/config.js';
-import { parseFile } from '../src/default-jobs.js';
+import { loadConfig, projectRoot } from '../src/config/config.js';
+import { parseFile } from '../src/service/default-jobs.js';
 import { openStore } from '../src/store/index.js';
 import type { JobRecord, Store } from '../src/store/types.js';
-import { exportJobs, importJobs, jobDefinition, jobFileName, TransferError, type ExportResult } from '../src/transfer.js';
+import { exportJobs, importJobs, jobDefinition, jobFileName, TransferError, type ExportResult } from '../src/transfer/transfer.js';
 import { startService, stores, tempDir, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
 
 const api = '/api/v1';
@@ -99,7 +99,7 @@ async function jobCount(svc: Running) {
 /** Runs the command entry from the sources, as `npm run export|import` runs it from dist/. */
 function command(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/transfer-cli.ts'), ...args], {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/transfer/cli.ts'), ...args], {
       cwd: projectRoot,
       env: { ...process.env, DATABASE_URL: '', LOG_LEVEL: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

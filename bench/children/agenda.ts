@@ -20,7 +20,7 @@ try {
   let close: () => Promise<void>;
   let query: (text: string, params?: unknown[]) => Promise<{ rows: Array<Record<string, unknown>> }>;
   if (embedded) {
-    const { PGliteClient } = await import('../../src/store/sql/client.js');
+    const { PGliteClient } = await import('../../src/db/sql-client.js');
     const sql = await PGliteClient.open(env.BENCH_DATA_DIR!, '16MB');
     poolLike = sql.agendaPool;
     query = (t, p) => sql.query(t, p);

@@ -1,14 +1,14 @@
 /**
  * jobs-service as the bench runs it: the service's own boot (`createService` from
- * src/service.ts, configured from the environment exactly as `src/main.ts` does), serving
+ * src/service/service.ts, configured from the environment exactly as `src/main.ts` does), serving
  * HTTP, plus commands over IPC for seeding through the service's scheduler in this process
  * and for counting rows in its database.
  */
 import fs from 'node:fs/promises';
 import inspector from 'node:inspector';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/log.js';
-import { createService, type Service } from '../../src/service.js';
+import { loadConfig } from '../../src/config/config.js';
+import { createLogger } from '../../src/observability/log.js';
+import { createService, type Service } from '../../src/service/service.js';
 import { fatal, ready, serveCommands } from './ipc.js';
 import { pool } from '../lib/proc.js';
 import { installSqlStats, takeSqlStats } from './sql-stats.js';

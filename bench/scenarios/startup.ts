@@ -74,7 +74,7 @@ async function bootService(ns: Namespace, jobsDir: string) {
 
 async function countRows(ns: Namespace, text: string): Promise<Record<string, number>> {
   if (ns.pool) return (await ns.pool.query(text)).rows[0] as Record<string, number>;
-  const { PGliteClient } = await import('../../src/store/sql/client.js');
+  const { PGliteClient } = await import('../../src/db/sql-client.js');
   const db = await PGliteClient.open(ns.dataDir!, '16MB');
   try {
     return (await db.query<Record<string, number>>(text)).rows[0];

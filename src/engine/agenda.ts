@@ -1,7 +1,7 @@
 import { Agenda, type AgendaBackend, type Job, type NotificationChannel } from 'agenda';
 import { PostgresBackend } from '@agendajs/postgres-backend';
 import type { Db } from 'mongodb';
-import type { SqlClient } from '../store/sql/client.js';
+import type { SqlClient } from '../db/sql-client.js';
 import type { EngineData, Lease } from './lease.js';
 import { SqlDispatcher } from './sql-dispatcher.js';
 

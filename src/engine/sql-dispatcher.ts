@@ -1,4 +1,4 @@
-import type { SqlClient } from '../store/sql/client.js';
+import type { SqlClient } from '../db/sql-client.js';
 import type { EngineData, Lease } from './lease.js';
 
 export interface SqlDispatcherOptions {

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
-import { hashToken, type ApiToken, type AuthMode, type Role } from '../config.js';
-import { Problem } from '../problem.js';
+import { hashToken, type ApiToken, type AuthMode, type Role } from '../config/config.js';
+import { Problem } from '../operations/problem.js';
 
 /** Who made a request: a token's name and role; name null when no checks are made. */
 export interface Principal {

@@ -1,5 +1,5 @@
 import type Koa from 'koa';
-import { Problem } from '../problem.js';
+import { Problem } from '../operations/problem.js';
 
 function hasBody(ctx: Koa.Context): boolean {
   const len = ctx.get('content-length');

@@ -1,5 +1,5 @@
 import type { OpenAPIRouter, Operation, ParsedRequest, Request } from 'openapi-backend';
-import { Problem } from '../problem.js';
+import { Problem } from '../operations/problem.js';
 
 interface Route {
   operation: Operation;

@@ -1,9 +1,9 @@
-import type { Catalog } from '../catalog.js';
-import type { Config } from '../config.js';
+import type { Catalog } from '../scheduling/catalog.js';
+import type { Config } from '../config/config.js';
 import type { components } from '../generated/openapi.js';
-import type { Metrics } from '../metrics.js';
-import { Problem } from '../problem.js';
-import type { OpenApiDocument } from '../openapi.js';
+import type { Metrics } from '../observability/metrics.js';
+import { Problem } from './problem.js';
+import type { OpenApiDocument } from '../contract/openapi.js';
 import type { Scheduler } from '../scheduling/core.js';
 import type { AuditRecord, ExecutionRecord, FailureRecord, JobRecord, Store } from '../store/types.js';
 import { isoTime, isoOrNull } from './iso-time.js';

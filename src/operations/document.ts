@@ -3,7 +3,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import type { Operation } from '../http/app.js';
 import { basePath } from '../http/app.js';
-import { Problem } from '../problem.js';
+import { Problem } from './problem.js';
 import type { Services } from './context.js';
 
 const require = createRequire(import.meta.url);

@@ -1,5 +1,5 @@
 import type { Operation } from '../http/app.js';
-import { Problem } from '../problem.js';
+import { Problem } from './problem.js';
 import type { Services } from './context.js';
 
 export function healthOperations(s: Services): Record<string, Operation> {

@@ -1,8 +1,8 @@
 import type { Operation } from '../http/app.js';
 import { ContractError } from '../http/app.js';
 import type { operations } from '../generated/openapi.js';
-import { operationsOf } from '../openapi.js';
-import { Problem } from '../problem.js';
+import { operationsOf } from '../contract/openapi.js';
+import { Problem } from './problem.js';
 import type { Kwargs } from '../store/types.js';
 import { executionBody, failureBody, jobBody, type Schemas, type Services } from './context.js';
 import { isoTime } from './iso-time.js';

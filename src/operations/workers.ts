@@ -1,6 +1,6 @@
 import type { Operation } from '../http/app.js';
 import type { operations } from '../generated/openapi.js';
-import { Problem } from '../problem.js';
+import { Problem } from './problem.js';
 import { CursorError } from '../store/cursor.js';
 import type { WorkerRecord } from '../store/types.js';
 import type { Schemas, Services } from './context.js';

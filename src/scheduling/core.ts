@@ -1,8 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import { randomUUID } from 'node:crypto';
-import type { Catalog } from '../catalog.js';
+import type { Catalog } from './catalog.js';
 import type { Engine } from '../engine/agenda.js';
-import { Problem, type FieldError } from '../problem.js';
+import { Problem, type FieldError } from '../operations/problem.js';
 import type {
   ConcurrencyPolicy,
   FailureRecord,

@@ -1,9 +1,9 @@
 import fs from 'node:fs/promises';
 import pg from 'pg';
-import type { Config } from '../config.js';
-import { ConfigError } from '../config.js';
+import type { Config } from '../config/config.js';
+import { ConfigError } from '../config/config.js';
 import type { EngineBackend } from '../engine/agenda.js';
-import { PGliteClient, PgClient, type SqlClient } from './sql/client.js';
+import { PGliteClient, PgClient, type SqlClient } from '../db/sql-client.js';
 import { pgTypes } from './sql/timestamps.js';
 import { SqlStore } from './sql/sql-store.js';
 import type { Store } from './types.js';

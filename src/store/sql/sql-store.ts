@@ -21,7 +21,7 @@ import type {
 } from '../types.js';
 import { firstOfEachId } from '../types.js';
 import { cursorKey, encodeCursor } from '../cursor.js';
-import { sessionLockKeys, type SqlClient } from './client.js';
+import { sessionLockKeys, type SqlClient } from '../../db/sql-client.js';
 import { schemaSql } from './schema.js';
 import { parseTimestamptz } from './timestamps.js';
 

@@ -3,9 +3,9 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import type { CatalogView, Handler } from './handlers/types.js';
-import type { OpenApiDocument } from './openapi.js';
-import type { FieldError } from './problem.js';
+import type { CatalogView, Handler } from '../handlers/types.js';
+import type { OpenApiDocument } from '../contract/openapi.js';
+import type { FieldError } from '../operations/problem.js';
 
 export class CatalogError extends Error {}
 

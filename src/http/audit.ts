@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { RequestOutcome } from './http/app.js';
-import type { AuditOutcome, AuditRecord } from './store/types.js';
+import type { RequestOutcome } from './app.js';
+import type { AuditOutcome, AuditRecord } from '../store/types.js';
 
 /** Operations that read only are not audited; every other call is, whatever its outcome. */
 export const audited = (o: Pick<RequestOutcome, 'operationId' | 'method'>) => o.operationId !== null && o.method !== 'GET' && o.method !== 'HEAD';

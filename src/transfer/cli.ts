@@ -1,9 +1,9 @@
-import { ConfigError, loadConfig } from './config.js';
-import { createLogger } from './log.js';
+import { ConfigError, loadConfig } from '../config/config.js';
+import { createLogger } from '../observability/log.js';
 
 /**
- * `transfer-cli.js export DIR` writes every job of the configured store (DATABASE_URL or
- * JOBS_DATA_DIR, as for the service) into DIR as one YAML file per job; `transfer-cli.js import
+ * `transfer/cli.js export DIR` writes every job of the configured store (DATABASE_URL or
+ * JOBS_DATA_DIR, as for the service) into DIR as one YAML file per job; `transfer/cli.js import
  * DIR` upserts the YAML files of DIR into the configured store. Exit 0; 2 on usage errors;
  * 1 on failure.
  */

@@ -1,8 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from './log.js';
-import type { RunObserver } from './scheduling/observer.js';
-import type { ExecutionRecord, ExecutionStatus, Store, WorkerState } from './store/types.js';
-import { workerStates } from './store/types.js';
+import type { RunObserver } from '../scheduling/observer.js';
+import type { ExecutionRecord, ExecutionStatus, Store, WorkerState } from '../store/types.js';
+import { workerStates } from '../store/types.js';
 
 /** How long a scrape waits for the store's counts before it answers without them. */
 const storeTimeoutMs = 2000;

@@ -4,11 +4,11 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Where the project's own folders are, whether running from `src/` (tsx) or `dist/src/` (compiled). */
+/** Where the project's own folders are, whether running from `src/config/` (tsx) or `dist/src/config/` (compiled). */
 const here = path.dirname(fileURLToPath(import.meta.url));
-const compiled = path.basename(path.dirname(here)) === 'dist';
-export const projectRoot = compiled ? path.resolve(here, '..', '..') : path.resolve(here, '..');
-const handlersRoot = compiled ? path.resolve(here, '..', 'handlers') : path.resolve(projectRoot, 'handlers');
+const compiled = path.basename(path.resolve(here, '..', '..')) === 'dist';
+export const projectRoot = compiled ? path.resolve(here, '..', '..', '..') : path.resolve(here, '..', '..');
+const handlersRoot = compiled ? path.resolve(here, '..', '..', 'handlers') : path.resolve(projectRoot, 'handlers');
 
 export type StoreKind = 'embedded' | 'postgres' | 'mongodb';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';

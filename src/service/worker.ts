@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import type { Engine } from './engine/agenda.js';
-import type { Logger } from './log.js';
-import type { Runner } from './scheduling/runner.js';
-import type { Store, WorkerHeartbeat, WorkerRecord } from './store/types.js';
+import type { Engine } from '../engine/agenda.js';
+import type { Logger } from '../observability/log.js';
+import type { Runner } from '../scheduling/runner.js';
+import type { Store, WorkerHeartbeat, WorkerRecord } from '../store/types.js';
 
 export interface WorkerOptions {
   name: string | null;

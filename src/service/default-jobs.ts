@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import jsYaml from 'js-yaml';
-import { Problem } from './problem.js';
-import type { ScheduleContext, ScheduleRequest, Scheduler } from './scheduling/core.js';
-import type { Store } from './store/types.js';
+import { Problem } from '../operations/problem.js';
+import type { ScheduleContext, ScheduleRequest, Scheduler } from '../scheduling/core.js';
+import type { Store } from '../store/types.js';
 
 /** A default-jobs file that cannot be used: the boot stops with the file, the field and why. */
 export class DefaultJobError extends Error {
@@ -63,7 +63,7 @@ export async function jobFileNames(dir: string): Promise<string[]> {
 /**
  * Parses and validates job files (`names` in `dir`) as the scheduling core would store them,
  * writing nothing: the first unusable file, or a job_id given twice, throws DefaultJobError.
- * Shared by the default jobs and the import (src/transfer.ts).
+ * Shared by the default jobs and the import (src/transfer/transfer.ts).
  */
 export async function checkJobFiles(
   dir: string,

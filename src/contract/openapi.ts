@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import yaml from 'js-yaml';
-import { projectRoot } from './config.js';
+import { projectRoot } from '../config/config.js';
 
 /** The parts of the OpenAPI document the service reads itself; the rest is openapi-backend's. */
 export interface OpenApiOperation {

@@ -2,13 +2,13 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import YAML from 'yaml';
-import type { Config } from './config.js';
-import { checkJobFiles, DefaultJobError, jobFileNames } from './default-jobs.js';
-import type { Logger } from './log.js';
-import type { ScheduleContext, ScheduleRequest, Scheduler } from './scheduling/core.js';
-import { createService } from './service.js';
-import { openStore } from './store/index.js';
-import type { JobRecord, Store } from './store/types.js';
+import type { Config } from '../config/config.js';
+import { checkJobFiles, DefaultJobError, jobFileNames } from '../service/default-jobs.js';
+import type { Logger } from '../observability/log.js';
+import type { ScheduleContext, ScheduleRequest, Scheduler } from '../scheduling/core.js';
+import { createService } from '../service/service.js';
+import { openStore } from '../store/index.js';
+import type { JobRecord, Store } from '../store/types.js';
 
 /**
  * Moving job definitions between stores: `exportJobs` writes each job as a file in the form
