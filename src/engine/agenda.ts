@@ -3,7 +3,7 @@ import { PostgresBackend } from '@agendajs/postgres-backend';
 import type { Db } from 'mongodb';
 import type { SqlClient } from '../db/sql-client.js';
 import type { EngineData, Lease } from './lease.js';
-import { SqlDispatcher } from './sql-dispatcher.js';
+import { SqlDispatcher } from './sql/dispatcher.js';
 
 export type { EngineData, Lease } from './lease.js';
 /** Runs a batch of locked rows; one promise per lease, settled when its run is recorded. */

@@ -1,5 +1,5 @@
-import type { SqlClient } from '../db/sql-client.js';
-import type { EngineData, Lease } from './lease.js';
+import type { SqlClient } from '../../db/sql-client.js';
+import type { EngineData, Lease } from '../lease.js';
 
 export interface SqlDispatcherOptions {
   /** Handlers this process runs: only their rows are claimed. */
