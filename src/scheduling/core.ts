@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import type { Catalog } from './catalog.js';
-import type { Engine } from '../engine/agenda.js';
+import type { Engine } from '../engine/types.js';
 import { Problem, type FieldError } from '../operations/problem.js';
 import type {
   ConcurrencyPolicy,

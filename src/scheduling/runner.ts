@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Catalog } from './catalog.js';
-import type { Engine, Lease } from '../engine/agenda.js';
+import type { Engine, Lease } from '../engine/types.js';
 import type { HandlerContext, Handler, RunLogger } from '../handlers/types.js';
 import type { Logger } from '../observability/log.js';
 import {

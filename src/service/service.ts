@@ -9,7 +9,7 @@ import { auditRecordOf, audited } from '../http/audit.js';
 import { Catalog, documentAjv } from '../scheduling/catalog.js';
 import { projectRoot, type Config } from '../config/config.js';
 import { applyDefaultJobs } from './default-jobs.js';
-import { Engine } from '../engine/agenda.js';
+import { createEngine, type Engine } from '../engine/index.js';
 import { createHttpApp, type RequestOutcome } from '../http/app.js';
 import { Authenticator } from '../http/auth.js';
 import { createLogger, type Logger } from '../observability/log.js';
@@ -75,7 +75,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
     const catalog = await Catalog.load(config.handlersDir, doc);
     catalog.compile(documentAjv(doc));
 
-    const engine = new Engine(engineBackend, {
+    const engine = createEngine(engineBackend, {
       pollInterval: config.pollInterval,
       lockLifetime: config.lockLifetime,
       maxConcurrency: config.concurrency,

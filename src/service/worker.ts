@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import type { Engine } from '../engine/agenda.js';
+import type { Engine } from '../engine/types.js';
 import type { Logger } from '../observability/log.js';
 import type { Runner } from '../scheduling/runner.js';
 import type { Store, WorkerHeartbeat, WorkerRecord } from '../store/types.js';

@@ -1,0 +1,84 @@
+import type { Agenda } from 'agenda';
+import type { DispatchMode, Engine, EngineOptions, RunFn, RunRow, ScheduleRow } from './types.js';
+
+/** A schedule row that stays: its job has a next run. */
+export type KeptScheduleRow = ScheduleRow & { nextRunAt: Date };
+
+/**
+ * What both engines share: Agenda's instance, the processing switch and the batch forms of
+ * the verbs. Each engine writes its rows and dispatches them in its own way.
+ */
+export abstract class AgendaEngine implements Engine {
+  /** Set by init before Agenda is ready, so close stops it even when init failed. */
+  protected instance?: Agenda;
+  private processing = false;
+
+  constructor(protected readonly options: EngineOptions) {}
+
+  protected get agenda(): Agenda {
+    if (!this.instance) throw new Error('the engine is not initialised');
+    return this.instance;
+  }
+
+  abstract init(): Promise<DispatchMode>;
+  abstract define(handlers: string[], run: RunFn): void;
+  abstract removeJob(jobId: string): Promise<void>;
+  abstract removeRun(executionId: string): Promise<void>;
+  /** Starts taking due rows. */
+  protected abstract startDispatch(): Promise<void>;
+  /** Stops taking due rows; runs in progress go on. */
+  protected abstract stopDispatch(): Promise<void>;
+  /** Removes the rows of `gone` and creates or updates those of `kept` (one row per job in all). */
+  protected abstract writeSchedules(gone: ScheduleRow[], kept: KeptScheduleRow[]): Promise<void>;
+  /** Inserts run rows (at least one). */
+  protected abstract writeRuns(runs: RunRow[]): Promise<void>;
+  /** What the engine lets go of at close before Agenda stops. */
+  protected async closeDispatch(): Promise<void> {}
+
+  get lockLifetime() {
+    return this.options.lockLifetime;
+  }
+
+  async startProcessing() {
+    if (this.processing) return;
+    this.processing = true;
+    await this.startDispatch();
+  }
+
+  async stopProcessing() {
+    if (!this.processing) return;
+    this.processing = false;
+    await this.stopDispatch();
+  }
+
+  get isProcessing() {
+    return this.processing;
+  }
+
+  async scheduleJob(jobId: string, handler: string, nextRunAt: Date | null, disabled: boolean) {
+    await this.scheduleJobs([{ jobId, handler, nextRunAt, disabled }]);
+  }
+
+  async scheduleJobs(rows: ScheduleRow[]) {
+    // One row per job, the last word winning (an upsert cannot touch a row twice).
+    rows = [...new Map(rows.map((r) => [r.jobId, r])).values()];
+    const gone = rows.filter((r) => r.nextRunAt === null);
+    const kept = rows.filter((r): r is KeptScheduleRow => r.nextRunAt !== null);
+    await this.writeSchedules(gone, kept);
+  }
+
+  async enqueueRun(handler: string, executionId: string, at: Date = new Date()) {
+    await this.enqueueRuns([{ handler, executionId, at }]);
+  }
+
+  async enqueueRuns(runs: RunRow[]) {
+    if (runs.length === 0) return;
+    await this.writeRuns(runs);
+  }
+
+  async close() {
+    this.processing = false;
+    await this.closeDispatch();
+    await this.instance?.stop(false);
+  }
+}

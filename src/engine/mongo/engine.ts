@@ -1,0 +1,125 @@
+import type { AgendaBackend, Job, NotificationChannel } from 'agenda';
+import type { Db } from 'mongodb';
+import { AgendaEngine, type KeptScheduleRow } from '../agenda-engine.js';
+import { newAgenda } from '../agenda.js';
+import type { DispatchMode, EngineData, EngineOptions, Lease, RunFn, RunRow, ScheduleRow } from '../types.js';
+
+/** Agenda's collection (its table on PostgreSQL is agenda_jobs too). */
+const collection = 'agenda_jobs';
+
+/** The lease of a row Agenda locked: its Job, whose next run and lock the run wrapper sets and renews. */
+function leaseOf(job: Job<EngineData>): Lease {
+  return {
+    data: job.attrs.data,
+    get nextRunAt() {
+      return job.attrs.nextRunAt ?? null;
+    },
+    set nextRunAt(at: Date | null) {
+      job.attrs.nextRunAt = at;
+    },
+    touch: () => job.touch(),
+  };
+}
+
+/**
+ * The engine on MongoDB: Agenda 6 with its MongoDB backend does it all. Its processor locks
+ * due rows one at a time and runs each as a batch of one; it wakes on change streams on a
+ * replica set or a sharded cluster, and polls on a standalone server.
+ */
+export class MongoEngine extends AgendaEngine {
+  constructor(
+    private readonly db: Db,
+    private readonly changeStreams: boolean,
+    options: EngineOptions,
+  ) {
+    super(options);
+  }
+
+  async init(): Promise<DispatchMode> {
+    const { backend, channel, mode } = await this.connection();
+    this.instance = newAgenda(backend, this.options, channel);
+    await this.instance.ready;
+    await this.createIndexes();
+    return mode;
+  }
+
+  private async connection(): Promise<{ backend: AgendaBackend; channel?: NotificationChannel; mode: DispatchMode }> {
+    // Loaded only here: the MongoDB driver costs tens of MB that the other stores do not need.
+    const { MongoBackend, MongoChangeStreamNotificationChannel } = await import('@agendajs/mongo-backend');
+    const backend = new MongoBackend({ mongo: this.db, collection });
+    // Change streams need a replica set (or a sharded cluster); a standalone server polls.
+    if (!this.changeStreams) return { backend, mode: 'polling' };
+    return { backend, channel: new MongoChangeStreamNotificationChannel({ db: this.db, collection }), mode: 'change streams' };
+  }
+
+  /**
+   * One schedule row per service job, enforced by the database, not only by Agenda's upsert
+   * without a unique index; and an index for the data filters that find a job's row and a run's row.
+   */
+  private async createIndexes() {
+    await this.db.collection(collection).createIndexes([
+      {
+        name: 'agenda_jobs_service_job_idx',
+        key: { 'data.job_id': 1 },
+        unique: true,
+        partialFilterExpression: { 'data.job_id': { $exists: true } },
+      },
+      { name: 'agenda_jobs_run_idx', key: { 'data.execution_id': 1 }, partialFilterExpression: { 'data.execution_id': { $exists: true } } },
+    ]);
+  }
+
+  /** Agenda's processor runs the rows of each handler, one lease per run. */
+  define(handlers: string[], run: RunFn) {
+    for (const handler of handlers) {
+      this.agenda.define<EngineData>(
+        handler,
+        (job: Job<EngineData>) => run([leaseOf(job)])[0].catch((err) => this.options.onError(err as Error, 'run')),
+        { lockLifetime: this.options.lockLifetime },
+      );
+    }
+  }
+
+  protected async startDispatch() {
+    await this.agenda.start();
+  }
+
+  protected async stopDispatch() {
+    await this.agenda.stop(false);
+  }
+
+  protected async writeSchedules(gone: ScheduleRow[], kept: KeptScheduleRow[]) {
+    for (const r of gone) await this.removeJob(r.jobId);
+    for (const { jobId, handler, nextRunAt, disabled } of kept) {
+      // MongoJobRepository saves a unique job with $set of every field, lockedAt: null among
+      // them, which would unlock a row a worker is firing right now. An existing row only
+      // needs its next run and its state; the save below is for a new row.
+      // agenda_jobs_service_job_idx.
+      const r = await this.db.collection(collection).updateOne({ name: handler, 'data.job_id': jobId }, { $set: { nextRunAt, disabled } });
+      if (r.matchedCount === 1) continue;
+      const job = this.agenda.create<EngineData>(handler, { job_id: jobId });
+      job.unique({ 'data.job_id': jobId });
+      job.schedule(nextRunAt);
+      if (disabled) job.disable();
+      else job.enable();
+      await job.save();
+    }
+  }
+
+  protected async writeRuns(runs: RunRow[]) {
+    for (const r of runs) {
+      const job = this.agenda.create<EngineData>(r.handler, { execution_id: r.executionId });
+      job.schedule(r.at);
+      await job.save();
+    }
+  }
+
+  /** Removes a job's schedule row: agenda_jobs_service_job_idx. */
+  async removeJob(jobId: string) {
+    await this.agenda.cancel({ data: { job_id: jobId } });
+  }
+
+  /** Removes the row of a queued run: agenda_jobs_run_idx. */
+  async removeRun(executionId: string) {
+    await this.agenda.cancel({ data: { execution_id: executionId } });
+  }
+}

@@ -1,0 +1,72 @@
+import type { Lease } from './lease.js';
+
+export type { EngineData, Lease } from './lease.js';
+
+/** Runs a batch of locked rows; one promise per lease, settled when its run is recorded. */
+export type RunFn = (leases: Lease[]) => Array<Promise<void>>;
+
+/** How a worker hears of a run that is due now, besides polling every pollInterval. */
+export type DispatchMode = 'LISTEN/NOTIFY' | 'change streams' | 'polling';
+
+export interface EngineOptions {
+  pollInterval: number;
+  lockLifetime: number;
+  /** Runs at once per process, across handlers. */
+  maxConcurrency: number;
+  name: string;
+  /** Errors of the engine that no caller awaits (lost connections, failed lock queries). */
+  onError: (err: Error, where: string) => void;
+}
+
+/** The schedule row of one service job: due at `nextRunAt`, disabled while the job is paused; none when `nextRunAt` is null. */
+export interface ScheduleRow {
+  jobId: string;
+  handler: string;
+  nextRunAt: Date | null;
+  disabled: boolean;
+}
+
+/** The run row of one queued execution, due at `at`. */
+export interface RunRow {
+  handler: string;
+  executionId: string;
+  at: Date;
+}
+
+/**
+ * Dispatch, as the scheduling core and the service use it: it keeps a row per job and per
+ * queued run, locks rows as they fall due and hands them to the run wrapper as leases. It is
+ * not the model: the service keeps jobs and runs in its own store, and an engine row holds
+ * only a job_id or an execution_id and the next run time. Every schedule row is one-shot in
+ * the engine's eyes: the run wrapper computes the next fire itself (anchored intervals, cron
+ * with zones, misfire grace).
+ */
+export interface Engine {
+  /**
+   * Creates the engine's rows' table or collection and indexes, so it runs under the boot
+   * lock with the service's own schema creation. Resolves with how runs due now are dispatched.
+   */
+  init(): Promise<DispatchMode>;
+  /** Takes rows of these handlers, each batch through `run`. */
+  define(handlers: string[], run: RunFn): void;
+  /** A lease not touched for this long (ms) is taken for its worker's death. */
+  readonly lockLifetime: number;
+  startProcessing(): Promise<void>;
+  /** Stops taking new runs; runs in progress go on to their end. */
+  stopProcessing(): Promise<void>;
+  readonly isProcessing: boolean;
+  /** Creates, updates or (with no next run) removes the schedule row of a job. */
+  scheduleJob(jobId: string, handler: string, nextRunAt: Date | null, disabled: boolean): Promise<void>;
+  /** scheduleJob for many jobs; the last row of a job wins. */
+  scheduleJobs(rows: ScheduleRow[]): Promise<void>;
+  /** Removes a job's schedule row. */
+  removeJob(jobId: string): Promise<void>;
+  /** Removes the row of a queued run (it was cancelled before it started). */
+  removeRun(executionId: string): Promise<void>;
+  /** Queues one run of a handler for an execution record already stored as `queued`. */
+  enqueueRun(handler: string, executionId: string, at?: Date): Promise<void>;
+  /** enqueueRun for many runs. */
+  enqueueRuns(runs: RunRow[]): Promise<void>;
+  /** Stops dispatching for good and lets Agenda go: the service's close, once the worker has drained its runs. */
+  close(): Promise<void>;
+}
