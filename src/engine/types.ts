@@ -43,8 +43,9 @@ export interface RunRow {
  */
 export interface Engine {
   /**
-   * Creates the engine's rows' table or collection and indexes, so it runs under the boot
-   * lock with the service's own schema creation. Resolves with how runs due now are dispatched.
+   * Creates the table or collection of the engine's rows and their indexes, so it runs under
+   * the boot lock with the service's own schema creation. Resolves with how runs due now are
+   * heard of.
    */
   init(): Promise<DispatchMode>;
   /** Takes rows of these handlers, each batch through `run`. */

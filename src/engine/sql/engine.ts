@@ -14,7 +14,8 @@ import { SqlDispatcher } from './dispatcher.js';
 export class SqlEngine extends AgendaEngine {
   private readonly handlers = new Set<string>();
   private run?: RunFn;
-  private claims?: SqlDispatcher;
+  /** Set by init. */
+  private dispatcher?: SqlDispatcher;
   /** The NOTIFY channel of this deployment's rows: one per schema, so deployments sharing a database do not wake each other. */
   private channel = 'jobs_service_due';
 
@@ -25,9 +26,9 @@ export class SqlEngine extends AgendaEngine {
     super(options);
   }
 
-  private get dispatcher(): SqlDispatcher {
-    if (!this.claims) throw new Error('the engine is not initialised');
-    return this.claims;
+  private initialised(): SqlDispatcher {
+    if (!this.dispatcher) throw new Error('the engine is not initialised');
+    return this.dispatcher;
   }
 
   async init(): Promise<DispatchMode> {
@@ -37,7 +38,7 @@ export class SqlEngine extends AgendaEngine {
     await this.createIndexes();
     const schema = (await this.sql.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]?.s ?? 'public';
     this.channel = `jobs_service_due_${schema}`.slice(0, 63);
-    this.claims = new SqlDispatcher(this.sql, (leases) => this.run!(leases), {
+    this.dispatcher = new SqlDispatcher(this.sql, (leases) => this.run!(leases), {
       names: () => [...this.handlers],
       maxConcurrency: options.maxConcurrency,
       pollInterval: options.pollInterval,
@@ -70,15 +71,15 @@ export class SqlEngine extends AgendaEngine {
   }
 
   protected async startDispatch() {
-    await this.dispatcher.start();
+    await this.initialised().start();
   }
 
   protected async stopDispatch() {
-    await this.dispatcher.stop();
+    await this.initialised().stop();
   }
 
   protected override async closeDispatch() {
-    await this.claims?.close();
+    await this.dispatcher?.close();
   }
 
   /** One statement removes the rows of `gone`, one upserts those of `kept`. */
