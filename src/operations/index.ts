@@ -1,4 +1,4 @@
-import type { Operation } from '../http/app.js';
+import type { Operation } from './types.js';
 import type { Services } from './context.js';
 import { documentOperations } from './document.js';
 import { executionOperations } from './executions.js';

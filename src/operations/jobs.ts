@@ -1,5 +1,5 @@
-import type { Operation } from '../http/app.js';
-import { ContractError } from '../http/app.js';
+import type { Operation } from './types.js';
+import { ContractError } from './types.js';
 import type { operations } from '../generated/openapi.js';
 import { operationsOf } from '../contract/openapi.js';
 import { Problem } from './problem.js';
