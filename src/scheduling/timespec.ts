@@ -1,12 +1,14 @@
 import { CronDate, CronExpressionParser } from 'cron-parser';
+import { InvalidError } from './errors.js';
 
 /** A scheduling input that cannot be understood; `field` names the input, `reason` says why. */
-export class TimeSpecError extends Error {
+export class TimeSpecError extends InvalidError {
   constructor(
     readonly field: string,
     readonly reason: string,
   ) {
-    super(`${field}: ${reason}`);
+    super([{ field, reason }]);
+    this.name = 'TimeSpecError';
   }
 }
 
