@@ -4,7 +4,7 @@ import Router from '@koa/router';
 import { OpenAPIBackend, type Context as OpenApiContext, type Document } from 'openapi-backend';
 import type { ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
-import { roles, type Role } from '../config/config.js';
+import { roles, type Role } from '../config/tokens.js';
 import type { Logger } from '../observability/log.js';
 import type { OpenApiDocument } from '../contract/openapi.js';
 import { operationsOf } from '../contract/openapi.js';
