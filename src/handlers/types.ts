@@ -1,6 +1,6 @@
 /**
  * The types of the handler SDK, written for handler authors. They depend on nothing of the
- * service: the store and the scheduling core use them, never the other way round.
+ * service: the scheduling core uses them, never the other way round.
  */
 
 /** A handler's arguments: a JSON object, validated against the handler's kwargs schema. */
