@@ -8,8 +8,6 @@ export interface Principal {
   role: Role;
 }
 
-export { allows };
-
 const realm = 'Bearer realm="jobs-service"';
 
 /**
