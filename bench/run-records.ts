@@ -122,7 +122,7 @@ async function jobsService(): Promise<number> {
   const svc = await createService(config, { log: createLogger('silent') });
   try {
     for (let i = 0; i < runs; i++) {
-      await svc.scheduler.postScheduleJob({ handler: 'echo', kwargs: {}, job_id: `b-${i}` }, { source: 'api', optionsAt: 'body', kwargsAt: 'body.kwargs' });
+      await svc.scheduler.postScheduleJob({ handler: 'echo', kwargs: {}, job_id: `b-${i}` }, { source: 'api' });
     }
     const t0 = performance.now();
     await svc.scheduler.setServiceState('running');

@@ -1,12 +1,11 @@
-import { defineHandler, type Kwargs } from '../src/handlers/types.js';
-import { parseDuration } from '../src/scheduling/timespec.js';
+import { defineHandler, DurationError, parseDuration, type Kwargs } from '../src/handlers/index.js';
 
 interface CleanupKwargs extends Kwargs {
   older_than?: string;
 }
 
 function cutoff(kwargs: CleanupKwargs): Date {
-  return new Date(Date.now() - parseDuration('older_than', kwargs.older_than ?? '30 days') * 1000);
+  return new Date(Date.now() - parseDuration(kwargs.older_than ?? '30 days') * 1000);
 }
 
 /** Deletes finished run records and failure records older than a duration, as two steps. */
@@ -19,7 +18,7 @@ export default defineHandler<CleanupKwargs>({
       cutoff(kwargs);
       return [];
     } catch (err) {
-      return [{ field: 'older_than', reason: (err as { reason?: string }).reason ?? (err as Error).message }];
+      return [{ field: 'older_than', reason: err instanceof DurationError ? err.reason : (err as Error).message }];
     }
   },
   steps: [

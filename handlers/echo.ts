@@ -1,4 +1,4 @@
-import { defineHandler } from '../src/handlers/types.js';
+import { defineHandler } from '../src/handlers/index.js';
 
 /** Writes its kwargs to the run's output and succeeds: a flow target and a smoke test. */
 export default defineHandler({

@@ -1,4 +1,4 @@
-import { defineHandler, type CatalogView, type Kwargs } from '../src/handlers/types.js';
+import { defineHandler, type CatalogView, type Kwargs } from '../src/handlers/index.js';
 
 interface FlowKwargs extends Kwargs {
   flow_name: string;

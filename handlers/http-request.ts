@@ -1,4 +1,4 @@
-import { defineHandler, type Kwargs } from '../src/handlers/types.js';
+import { defineHandler, type Kwargs } from '../src/handlers/index.js';
 
 interface HttpRequestKwargs extends Kwargs {
   url: string;

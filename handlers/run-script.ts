@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { defineHandler, type HandlerContext, type Kwargs } from '../src/handlers/types.js';
+import { defineHandler, type HandlerContext, type Kwargs } from '../src/handlers/index.js';
 
 interface RunScriptKwargs extends Kwargs {
   script: string;

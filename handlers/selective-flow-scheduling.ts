@@ -1,4 +1,4 @@
-import { defineHandler, type CatalogView, type Kwargs } from '../src/handlers/types.js';
+import { defineHandler, type CatalogView, type Kwargs } from '../src/handlers/index.js';
 import { checkFlow } from './flow-scheduling.js';
 
 interface SelectiveFlowKwargs extends Kwargs {

@@ -55,7 +55,7 @@ try {
             when: new Date(due).toISOString(),
             ...(s.retries !== undefined ? { retries: s.retries } : {}),
           },
-          { source: 'api', optionsAt: 'body', kwargsAt: 'body.kwargs' },
+          { source: 'api' },
         );
       });
       return { ms: performance.now() - started };

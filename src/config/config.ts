@@ -1,8 +1,10 @@
-import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ConfigError } from './errors.js';
+import { parseApiTokens, type ApiToken, type AuthMode } from './tokens.js';
+
+export { ConfigError };
 
 /** Where the project's own folders are, whether running from `src/config/` (tsx) or `dist/src/config/` (compiled). */
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -12,24 +14,6 @@ const handlersRoot = compiled ? path.resolve(here, '..', '..', 'handlers') : pat
 
 export type StoreKind = 'embedded' | 'postgres' | 'mongodb';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-
-/** What a token may do: read (every GET), write (read and changing jobs and runs), admin (everything). */
-export type Role = 'read' | 'write' | 'admin';
-export const roles: readonly Role[] = ['read', 'write', 'admin'];
-
-/** An API token as kept in memory: its name, role and the SHA-256 of its secret, never the secret. */
-export interface ApiToken {
-  name: string;
-  role: Role;
-  hash: Buffer;
-}
-
-/**
- * How requests are checked: `tokens` (bearer tokens, per role), `open` (no tokens configured:
- * no checks, and the service binds to loopback only), `off` (JOBS_AUTH=off: no checks, on any
- * address).
- */
-export type AuthMode = 'tokens' | 'open' | 'off';
 
 export interface Config {
   port: number;
@@ -73,16 +57,6 @@ export interface Config {
   healthAuth: boolean;
 }
 
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    reason: string,
-  ) {
-    super(`${variable}: ${reason}`);
-    this.name = 'ConfigError';
-  }
-}
-
 type Env = Record<string, string | undefined>;
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
@@ -115,61 +89,6 @@ export function storeKindOf(url: string | undefined): StoreKind {
   if (/^postgres(ql)?:\/\//.test(url)) return 'postgres';
   if (/^mongodb(\+srv)?:\/\//.test(url)) return 'mongodb';
   throw new ConfigError('DATABASE_URL', `must start with postgres://, postgresql://, mongodb:// or mongodb+srv://, got '${url.replace(/\/\/[^@]*@/, '//***@')}'`);
-}
-
-export const hashToken = (token: string) => createHash('sha256').update(token, 'utf8').digest();
-
-const tokenName = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$/;
-const minTokenLength = 16;
-
-/**
- * Reads JOBS_API_TOKENS: `name:token:role` entries, comma-separated, or `@path` to a file of
- * them (one per line or comma-separated; `#` starts a comment). Errors name the entry by its
- * number, never its token.
- */
-export function parseApiTokens(raw: string | undefined, variable = 'JOBS_API_TOKENS'): ApiToken[] {
-  let text = raw?.trim() ?? '';
-  if (text === '') return [];
-  let where = '';
-  if (text.startsWith('@')) {
-    const file = path.resolve(text.slice(1).trim());
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new ConfigError(variable, `cannot read the token file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
-    where = ` of ${file}`;
-    text = text
-      .split(/\r?\n/)
-      .map((line) => line.replace(/#.*$/, ''))
-      .join(',');
-  }
-  const entries = text.split(',').map((e) => e.trim()).filter((e) => e !== '');
-  if (entries.length === 0) throw new ConfigError(variable, `holds no token entry${where}`);
-  const tokens: ApiToken[] = [];
-  const names = new Set<string>();
-  const hashes = new Set<string>();
-  entries.forEach((entry, i) => {
-    const at = `entry ${i + 1}${where}`;
-    const first = entry.indexOf(':');
-    const last = entry.lastIndexOf(':');
-    if (first < 0 || last === first) throw new ConfigError(variable, `${at} must be name:token:role`);
-    const name = entry.slice(0, first).trim();
-    const token = entry.slice(first + 1, last).trim();
-    const role = entry.slice(last + 1).trim();
-    if (!tokenName.test(name)) throw new ConfigError(variable, `${at}: the name must be 1 to 100 letters, digits or . _ @ - (starting with a letter or digit)`);
-    // No part of an entry is quoted back: a token written in the wrong place would be shown.
-    if (!(roles as string[]).includes(role)) throw new ConfigError(variable, `${at}: the role (after the last ':') must be read, write or admin`);
-    if (token.length < minTokenLength) throw new ConfigError(variable, `${at}: the token must be at least ${minTokenLength} characters`);
-    if (/\s/.test(token)) throw new ConfigError(variable, `${at}: the token must not contain white space`);
-    if (names.has(name)) throw new ConfigError(variable, `${at}: the name is used by an earlier entry`);
-    const hash = hashToken(token);
-    if (hashes.has(hash.toString('hex'))) throw new ConfigError(variable, `${at}: the token is used by an earlier entry`);
-    names.add(name);
-    hashes.add(hash.toString('hex'));
-    tokens.push({ name, role: role as Role, hash });
-  });
-  return tokens;
 }
 
 /** Whether an address to bind is loopback only (127.0.0.0/8, ::1, localhost). */

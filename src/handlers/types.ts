@@ -1,6 +1,22 @@
-import type { Kwargs, StepSelection } from '../store/types.js';
+/**
+ * The types of the handler SDK, written for handler authors. They depend on nothing of the
+ * service: the scheduling core uses them, never the other way round.
+ */
 
-export type { Kwargs, StepSelection };
+/** A handler's arguments: a JSON object, validated against the handler's kwargs schema. */
+export type Kwargs = Record<string, unknown>;
+
+/** The steps of a selective run: run only `task_names`, and every later step when `run_subsequent`. */
+export interface StepSelection {
+  task_names: string[];
+  run_subsequent: boolean;
+}
+
+/** A bad field of a handler's kwargs, named from the kwargs' root (`flow_name`, `flow_arguments.0.url`). */
+export interface FieldError {
+  field: string;
+  reason: string;
+}
 
 /** Lines a handler logs become its run's output (bounded per run). */
 export interface RunLogger {
@@ -39,7 +55,7 @@ export interface CatalogView {
   has(name: string): boolean;
   stepsOf(name: string): readonly string[] | undefined;
   /** Field errors for these kwargs against that handler's schema, prefixed with `at`. */
-  validateKwargs(name: string, kwargs: unknown, at: string): Array<{ field: string; reason: string }>;
+  validateKwargs(name: string, kwargs: unknown, at: string): FieldError[];
 }
 
 /**
@@ -56,7 +72,7 @@ export interface Handler<K extends Kwargs = Kwargs> {
   steps?: ReadonlyArray<Step<K>>;
   execute?(kwargs: K, context: HandlerContext): Promise<void>;
   /** Checks beyond the schema, at creation time (for example that a named handler exists). */
-  check?(kwargs: K, catalog: CatalogView): Array<{ field: string; reason: string }>;
+  check?(kwargs: K, catalog: CatalogView): FieldError[];
 }
 
 export function defineHandler<K extends Kwargs>(handler: Handler<K>): Handler<K> {

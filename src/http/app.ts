@@ -4,36 +4,18 @@ import Router from '@koa/router';
 import { OpenAPIBackend, type Context as OpenApiContext, type Document } from 'openapi-backend';
 import type { ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
-import { roles, type Role } from '../config/config.js';
+import { roles, type Role } from '../config/tokens.js';
 import type { Logger } from '../observability/log.js';
 import type { OpenApiDocument } from '../contract/openapi.js';
 import { operationsOf } from '../contract/openapi.js';
 import { Problem, type FieldError } from '../operations/problem.js';
+import { basePath, ContractError, type Operation, type OperationInput, type OperationResult } from '../operations/types.js';
 import { Authenticator, type Principal } from './auth.js';
 import { readJsonBody } from './body.js';
 import { compileRouting } from './routing.js';
 
-export const basePath = '/api/v1';
-
-export interface OperationInput {
-  params: Record<string, string>;
-  query: Record<string, unknown>;
-  body: unknown;
-  headers: Record<string, string | string[] | undefined>;
-  operationId: string;
-}
-
-export interface OperationResult {
-  status: number;
-  body?: unknown;
-  headers?: Record<string, string>;
-  /** Content type when not JSON. */
-  type?: string;
-}
-
-export type Operation = (input: OperationInput) => Promise<OperationResult> | OperationResult;
-
-export class ContractError extends Error {}
+export { basePath, ContractError };
+export type { Operation, OperationInput, OperationResult };
 
 /**
  * Checks that the document and the implementations match one to one: every operationId has

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { hashToken, type ApiToken, type AuthMode, type Role } from '../config/config.js';
+import { allows, hashToken, type ApiToken, type AuthMode, type Role } from '../config/tokens.js';
 import { Problem } from '../operations/problem.js';
 
 /** Who made a request: a token's name and role; name null when no checks are made. */
@@ -7,11 +7,6 @@ export interface Principal {
   name: string | null;
   role: Role;
 }
-
-const rank: Record<Role, number> = { read: 1, write: 2, admin: 3 };
-
-/** Whether a token of role `have` may call an operation that needs `need`. */
-export const allows = (have: Role, need: Role) => rank[have] >= rank[need];
 
 const realm = 'Bearer realm="jobs-service"';
 

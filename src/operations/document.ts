@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import type { Operation } from '../http/app.js';
-import { basePath } from '../http/app.js';
+import type { Operation } from './types.js';
+import { basePath } from './types.js';
 import { Problem } from './problem.js';
 import type { Services } from './context.js';
 

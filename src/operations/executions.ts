@@ -1,6 +1,7 @@
-import type { Operation } from '../http/app.js';
+import type { Operation } from './types.js';
 import type { operations } from '../generated/openapi.js';
 import { Problem } from './problem.js';
+import { inBody, locating, type Locate } from './domain-problems.js';
 import { CursorError } from '../store/cursor.js';
 import type { ExecutionFilter, ExecutionRecord, Page } from '../store/types.js';
 import { executionBody, queryDate, type Schemas, type Services } from './context.js';
@@ -11,6 +12,9 @@ type JobListQuery = NonNullable<operations['listJobExecutions']['parameters']['q
 type ExecutionPath = operations['getExecution']['parameters']['path'];
 type RunBody = NonNullable<operations['runJob']['requestBody']>['content']['application/json'];
 type BatchPath = operations['getBatch']['parameters']['path'];
+
+/** A manual run's fields: the job from the path, the kwargs from the body. */
+const runFields: Locate = (f) => (f === 'job_id' ? 'path.job_id' : inBody(f));
 
 export function executionOperations(s: Services): Record<string, Operation> {
   const list = async (filter: ExecutionFilter, cursor: string | undefined, limit: number | undefined) => {
@@ -54,7 +58,7 @@ export function executionOperations(s: Services): Record<string, Operation> {
     runJob: async ({ params, body }) => {
       const b = (body ?? {}) as RunBody;
       const jobId = (params as { job_id: string }).job_id;
-      const { executions, batchId } = await s.scheduler.runNow(jobId, b.kwargs, b.times ?? 1);
+      const { executions, batchId } = await locating(runFields, () => s.scheduler.runNow(jobId, b.kwargs, b.times ?? 1));
       const location = batchId ? `/api/v1/batches/${batchId}` : `/api/v1/executions/${executions[0].id}`;
       return {
         status: 202,

@@ -1,4 +1,4 @@
-import type { Operation } from '../http/app.js';
+import type { Operation } from './types.js';
 import { Problem } from './problem.js';
 import type { Services } from './context.js';
 

@@ -1,8 +1,9 @@
-import type { Operation } from '../http/app.js';
-import { ContractError } from '../http/app.js';
+import type { Operation } from './types.js';
+import { ContractError } from './types.js';
 import type { operations } from '../generated/openapi.js';
 import { operationsOf } from '../contract/openapi.js';
 import { Problem } from './problem.js';
+import { inBody, inQuery, locating, onHandlerRoute } from './domain-problems.js';
 import type { Kwargs } from '../store/types.js';
 import { executionBody, failureBody, jobBody, type Schemas, type Services } from './context.js';
 import { isoTime } from './iso-time.js';
@@ -26,17 +27,14 @@ export function jobOperations(s: Services): Record<string, Operation> {
   const ops: Record<string, Operation> = {
     listJobs: async ({ query }) => {
       const q = query as ListQuery;
-      const page = await s.scheduler.listJobs(q.job_type ?? 'all', q.cursor ?? null, q.limit ?? 100);
+      const page = await locating(inQuery, () => s.scheduler.listJobs(q.job_type ?? 'all', q.cursor ?? null, q.limit ?? 100));
       const jobs = page.items.map((i) => (i.kind === 'job' ? jobBody(i.job) : failureBody(i.failure)));
       return { status: 200, body: { jobs, jobs_count: jobs.length, next_cursor: page.next } satisfies Schemas['JobList'] };
     },
 
     createJob: async ({ body }) => {
       const b = body as CreateBody;
-      const job = await s.scheduler.postScheduleJob(
-        { ...b, kwargs: b.kwargs ?? {} },
-        { source: 'api', optionsAt: 'body', kwargsAt: 'body.kwargs' },
-      );
+      const job = await locating(inBody, () => s.scheduler.postScheduleJob({ ...b, kwargs: b.kwargs ?? {} }, { source: 'api' }));
       return created(job);
     },
 
@@ -89,23 +87,25 @@ export function jobOperations(s: Services): Record<string, Operation> {
     }
     ops[op.operationId] = async ({ query, body }) => {
       const q = query as HandlerRouteQuery;
-      const job = await s.scheduler.postScheduleJob(
-        {
-          handler,
-          kwargs: body as Kwargs,
-          job_id: q.job_id,
-          periodically: q.periodically,
-          cron: q.cron,
-          timezone: q.timezone,
-          when: q.when,
-          misfire_grace_time: q.misfire_grace_time,
-          state: q.state,
-          timeout: q.timeout,
-          concurrency_policy: q.concurrency_policy,
-          retries: q.retries,
-          retry_backoff: q.retry_backoff,
-        },
-        { source: 'api', optionsAt: 'query', kwargsAt: 'body' },
+      const job = await locating(onHandlerRoute, () =>
+        s.scheduler.postScheduleJob(
+          {
+            handler,
+            kwargs: body as Kwargs,
+            job_id: q.job_id,
+            periodically: q.periodically,
+            cron: q.cron,
+            timezone: q.timezone,
+            when: q.when,
+            misfire_grace_time: q.misfire_grace_time,
+            state: q.state,
+            timeout: q.timeout,
+            concurrency_policy: q.concurrency_policy,
+            retries: q.retries,
+            retry_backoff: q.retry_backoff,
+          },
+          { source: 'api' },
+        ),
       );
       return created(job);
     };

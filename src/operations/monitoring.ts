@@ -1,4 +1,4 @@
-import type { Operation } from '../http/app.js';
+import type { Operation } from './types.js';
 import type { operations } from '../generated/openapi.js';
 import { Problem } from './problem.js';
 import { CursorError } from '../store/cursor.js';

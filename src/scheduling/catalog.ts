@@ -5,7 +5,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { CatalogView, Handler } from '../handlers/types.js';
 import type { OpenApiDocument } from '../contract/openapi.js';
-import type { FieldError } from '../operations/problem.js';
+import type { FieldError } from './errors.js';
 
 export class CatalogError extends Error {}
 
@@ -17,7 +17,7 @@ export interface CatalogEntry {
   schema: unknown;
 }
 
-/** Turns ajv errors into field errors, `at` being where the validated value sits (`body.kwargs`). */
+/** Turns ajv errors into field errors, `at` being the name of the validated value (`kwargs`). */
 export function fieldErrors(errors: ErrorObject[] | null | undefined, at: string): FieldError[] {
   return (errors ?? []).map((e) => {
     const pointer = e.instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import type { Catalog } from './catalog.js';
 import type { Engine } from '../engine/types.js';
-import { Problem, type FieldError } from '../operations/problem.js';
+import { ConflictError, GoneError, InvalidError, NotFoundError, type FieldError } from './errors.js';
 import type {
   ConcurrencyPolicy,
   FailureRecord,
@@ -38,16 +38,13 @@ export interface ScheduleRequest {
   retry_backoff?: number;
 }
 
+/**
+ * Where a job comes from. Errors name fields as a job file does (`job_id`, `periodically`,
+ * `kwargs.url`); the caller says where its request carried them.
+ */
 export interface ScheduleContext {
   source: JobSource;
   sourceFile?: string | null;
-  /**
-   * Where the scheduling options were read from, to name fields in errors:
-   * `query` on the handler routes, `body` on the generic route, the file name for YAML.
-   */
-  optionsAt: string;
-  /** Where kwargs sat: `body` (the whole body on handler routes), `body.kwargs`, `kwargs`. */
-  kwargsAt: string;
   /**
    * A `when` already past is accepted (default-job files are read again at every boot):
    * the job starts at its next fire after now instead of being refused.
@@ -93,17 +90,16 @@ export class Scheduler {
   ) {}
 
   /**
-   * Turns a request into a complete job record, or throws a 400 Problem listing every bad
+   * Turns a request into a complete job record, or throws an InvalidError listing every bad
    * field. Nothing is stored here.
    */
   buildJob(req: ScheduleRequest, ctx: ScheduleContext, now = new Date()): JobRecord {
     const errors: FieldError[] = [];
-    const at = (f: string) => `${ctx.optionsAt}.${f}`;
     const attempt = <T>(fn: () => T): T | undefined => {
       try {
         return fn();
       } catch (err) {
-        if (err instanceof TimeSpecError) errors.push({ field: at(err.field), reason: err.reason });
+        if (err instanceof TimeSpecError) errors.push({ field: err.field, reason: err.reason });
         else throw err;
         return undefined;
       }
@@ -111,42 +107,42 @@ export class Scheduler {
 
     const kwargs = req.kwargs ?? {};
     if (!this.catalog.has(req.handler)) {
-      errors.push({ field: at('handler'), reason: `no handler named '${req.handler}'; known: ${this.catalog.names().join(', ')}` });
+      errors.push({ field: 'handler', reason: `no handler named '${req.handler}'; known: ${this.catalog.names().join(', ')}` });
     } else {
-      errors.push(...this.catalog.validateKwargs(req.handler, kwargs, ctx.kwargsAt));
+      errors.push(...this.catalog.validateKwargs(req.handler, kwargs, 'kwargs'));
     }
     const jobId = req.job_id ?? randomUUID();
     if (!jobIdPattern.test(jobId)) {
-      errors.push({ field: at('job_id'), reason: 'must be 1 to 200 letters, digits or . _ : @ - and start with a letter or digit' });
+      errors.push({ field: 'job_id', reason: 'must be 1 to 200 letters, digits or . _ : @ - and start with a letter or digit' });
     }
     const state = req.state ?? 'running';
-    if (state !== 'running' && state !== 'paused') errors.push({ field: at('state'), reason: "must be 'running' or 'paused'" });
+    if (state !== 'running' && state !== 'paused') errors.push({ field: 'state', reason: "must be 'running' or 'paused'" });
     if (req.periodically !== undefined && req.cron !== undefined) {
-      errors.push({ field: at('cron'), reason: 'cannot be combined with periodically: give one of them' });
+      errors.push({ field: 'cron', reason: 'cannot be combined with periodically: give one of them' });
     }
     if (req.timezone !== undefined && req.cron === undefined) {
-      errors.push({ field: at('timezone'), reason: 'applies to cron only' });
+      errors.push({ field: 'timezone', reason: 'applies to cron only' });
     }
     const intervalSeconds = req.periodically === undefined ? null : attempt(() => parseDuration('periodically', req.periodically!));
     const timezone = req.cron === undefined ? null : attempt(() => checkTimezone(req.timezone ?? 'UTC'));
     const cron = req.cron === undefined || timezone === undefined ? null : attempt(() => checkCron(req.cron!, timezone ?? 'UTC'));
     const when = req.when === undefined ? null : attempt(() => parseWhen(req.when!, now));
     if (when && when.getTime() <= now.getTime() && !ctx.allowPastWhen) {
-      errors.push({ field: at('when'), reason: `${when.toISOString()} is in the past` });
+      errors.push({ field: 'when', reason: `${when.toISOString()} is in the past` });
     }
     const grace = req.misfire_grace_time === undefined ? null : attempt(() => parseGraceTime(req.misfire_grace_time!));
     const wholeNumber = (name: 'timeout' | 'retries' | 'retry_backoff', min: number, max: number) => {
       const v = req[name];
       if (v === undefined) return;
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) errors.push({ field: at(name), reason: `must be a whole number from ${min} to ${max}` });
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) errors.push({ field: name, reason: `must be a whole number from ${min} to ${max}` });
     };
     wholeNumber('timeout', 1, 604800);
     wholeNumber('retries', 0, 100);
     wholeNumber('retry_backoff', 0, 86400);
     if (req.concurrency_policy !== undefined && !['allow', 'forbid', 'replace'].includes(req.concurrency_policy)) {
-      errors.push({ field: at('concurrency_policy'), reason: "must be 'allow', 'forbid' or 'replace'" });
+      errors.push({ field: 'concurrency_policy', reason: "must be 'allow', 'forbid' or 'replace'" });
     }
-    if (errors.length > 0) throw Problem.invalid(errors);
+    if (errors.length > 0) throw new InvalidError(errors);
 
     // First run: at `when` (for cron, the first cron time from `when` on); else one period
     // later for interval jobs, the next cron time for cron jobs, now for one-shot jobs.
@@ -182,12 +178,12 @@ export class Scheduler {
     };
   }
 
-  /** post_schedule_job: stores a new job and schedules it; 409 when the id is taken. */
+  /** post_schedule_job: stores a new job and schedules it; a ConflictError when the id is taken. */
   async postScheduleJob(req: ScheduleRequest, ctx: ScheduleContext): Promise<JobRecord> {
     const job = this.buildJob(req, ctx);
     if (!(await this.creates.add(job))) {
-      throw new Problem(409, 'Job exists', `a job with job_id '${job.job_id}' exists already; delete it first or choose another job_id`, [
-        { field: `${ctx.optionsAt}.job_id`, reason: 'is taken' },
+      throw new ConflictError('job-exists', `a job with job_id '${job.job_id}' exists already; delete it first or choose another job_id`, [
+        { field: 'job_id', reason: 'is taken' },
       ]);
     }
     return job;
@@ -239,13 +235,13 @@ export class Scheduler {
 
   async getJob(jobId: string): Promise<JobRecord> {
     const job = await this.store.getJob(jobId);
-    if (!job) throw new Problem(404, 'Job not found', `no job with job_id '${jobId}'`);
+    if (!job) throw new NotFoundError('job', jobId, `no job with job_id '${jobId}'`);
     return job;
   }
 
   async getJobWithStats(jobId: string): Promise<{ job: JobRecord; stats: JobStats }> {
     const found = await this.store.getJobWithStats(jobId);
-    if (!found) throw new Problem(404, 'Job not found', `no job with job_id '${jobId}'`);
+    if (!found) throw new NotFoundError('job', jobId, `no job with job_id '${jobId}'`);
     return found;
   }
 
@@ -257,10 +253,10 @@ export class Scheduler {
     return updated;
   }
 
-  /** Removes a job and its schedule; 410 when there is no such job (the Bayesian code). */
+  /** Removes a job and its schedule; a GoneError when there is no such job (410 in the Bayesian code). */
   async deleteJob(jobId: string): Promise<string[]> {
     if (!(await this.store.deleteJob(jobId))) {
-      throw new Problem(410, 'Job gone', `no job with job_id '${jobId}': it was never created or is deleted already`);
+      throw new GoneError('job', jobId, `no job with job_id '${jobId}': it was never created or is deleted already`);
     }
     await this.engine.removeJob(jobId);
     return [jobId];
@@ -296,7 +292,7 @@ export class Scheduler {
       return { items, next: page.next ? `failed.${page.next}` : null };
     } catch (err) {
       if (err instanceof CursorError) {
-        throw Problem.invalid([{ field: 'query.cursor', reason: 'is not a cursor this service issued for this job_type' }]);
+        throw new InvalidError([{ field: 'cursor', reason: 'is not a cursor this service issued for this job_type' }]);
       }
       throw err;
     }
@@ -310,13 +306,13 @@ export class Scheduler {
     const job = await this.getJob(jobId);
     const kwargs = { ...job.kwargs, ...(overrides ?? {}) };
     const errors = this.catalog.has(job.handler)
-      ? this.catalog.validateKwargs(job.handler, kwargs, 'body.kwargs')
-      : [{ field: 'path.job_id', reason: `the job's handler '${job.handler}' is not loaded` }];
-    if (errors.length) throw Problem.invalid(errors);
+      ? this.catalog.validateKwargs(job.handler, kwargs, 'kwargs')
+      : [{ field: 'job_id', reason: `the job's handler '${job.handler}' is not loaded` }];
+    if (errors.length) throw new InvalidError(errors);
     const active = await this.store.activeExecutions(jobId);
     const policy = policyOf(job);
     if (active.length > 0 && policy === 'forbid') {
-      throw new Problem(409, 'Run in progress', `run ${active[0].id} of job '${jobId}' is ${active[0].status} and the job's concurrency_policy is forbid`);
+      throw new ConflictError('run-in-progress', `run ${active[0].id} of job '${jobId}' is ${active[0].status} and the job's concurrency_policy is forbid`);
     }
     if (active.length > 0 && policy === 'replace') await this.runner.cancelMany(active, 'replaced');
     const now = new Date();
@@ -330,26 +326,26 @@ export class Scheduler {
 
   /**
    * Cancels a run: a queued one at once (it never starts), a running one through its signal.
-   * 409 for a run that has ended.
+   * A ConflictError for a run that has ended.
    */
   async cancelExecution(id: string): Promise<{ execution: ExecutionRecord; immediate: boolean }> {
     const run = await this.store.getExecution(id);
-    if (!run) throw new Problem(404, 'Execution not found', `no execution with id '${id}'`);
+    if (!run) throw new NotFoundError('execution', id, `no execution with id '${id}'`);
     if (finalStatuses.includes(run.status)) {
-      throw new Problem(409, 'Run has ended', `run ${id} ended ${run.status}; only queued and running runs can be cancelled`);
+      throw new ConflictError('run-ended', `run ${id} ended ${run.status}; only queued and running runs can be cancelled`);
     }
     const immediate = (await this.runner.cancelMany([run], 'cancel')).includes(id);
     const after = await this.store.getExecution(id);
     if (!immediate && after && finalStatuses.includes(after.status) && after.status !== 'cancelled') {
-      throw new Problem(409, 'Run has ended', `run ${id} ended ${after.status} before it could be cancelled`);
+      throw new ConflictError('run-ended', `run ${id} ended ${after.status} before it could be cancelled`);
     }
     return { execution: after!, immediate };
   }
 
   async setWorkerState(id: string, state: Exclude<WorkerState, 'gone'>): Promise<WorkerRecord> {
     const worker = await this.store.getWorker(id);
-    if (!worker) throw new Problem(404, 'Worker not found', `no worker with id '${id}'`);
-    if (worker.state === 'gone') throw new Problem(409, 'Worker gone', `worker ${id} is gone; it cannot be blocked or unblocked`);
+    if (!worker) throw new NotFoundError('worker', id, `no worker with id '${id}'`);
+    if (worker.state === 'gone') throw new ConflictError('worker-gone', `worker ${id} is gone; it cannot be blocked or unblocked`);
     return (await this.store.setWorkerState(id, state)) ?? worker;
   }
 

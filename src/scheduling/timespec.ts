@@ -1,61 +1,29 @@
 import { CronDate, CronExpressionParser } from 'cron-parser';
+import { DurationError, parseDuration as parseSeconds } from '../handlers/duration.js';
+import { InvalidError } from './errors.js';
 
 /** A scheduling input that cannot be understood; `field` names the input, `reason` says why. */
-export class TimeSpecError extends Error {
+export class TimeSpecError extends InvalidError {
   constructor(
     readonly field: string,
     readonly reason: string,
   ) {
-    super(`${field}: ${reason}`);
+    super([{ field, reason }]);
+    this.name = 'TimeSpecError';
   }
 }
 
-const unitSeconds: Record<string, number> = {
-  s: 1, sec: 1, secs: 1, second: 1, seconds: 1,
-  m: 60, min: 60, mins: 60, minute: 60, minutes: 60,
-  h: 3600, hr: 3600, hrs: 3600, hour: 3600, hours: 3600,
-  d: 86400, day: 86400, days: 86400,
-  w: 604800, week: 604800, weeks: 604800,
-};
-
 /**
- * Parses a duration as the Bayesian service accepted it: "1 week", "2 days", "90 seconds",
- * "1 day 2 hours", "5:00:00" (h:mm:ss), "1 day, 5:00:00" (Python's timedelta form), or a
- * bare number of seconds. Returns whole seconds (> 0).
+ * Parses a duration (see parseDuration of the handler SDK for the forms it takes) into
+ * whole seconds (> 0); a TimeSpecError names `field` when it cannot.
  */
 export function parseDuration(field: string, text: string): number {
-  const input = text.trim().toLowerCase();
-  if (input === '') throw new TimeSpecError(field, 'is empty');
-  let total = 0;
-  let rest = input;
-  const clock = /(?:^|[\s,]+)(-?\d+):(\d{1,2}):(\d{1,2}(?:\.\d+)?)$/.exec(rest);
-  if (clock) {
-    const [h, m, s] = [Number(clock[1]), Number(clock[2]), Number(clock[3])];
-    if (m > 59 || s >= 60) throw new TimeSpecError(field, `'${text}' is not a valid h:mm:ss time`);
-    // A leading minus negates the whole time ("-0:30:00" is minus half an hour), not just the hours.
-    total += (clock[1].startsWith('-') ? -1 : 1) * (Math.abs(h) * 3600 + m * 60 + s);
-    rest = rest.slice(0, clock.index).replace(/,\s*$/, '').trim();
+  try {
+    return parseSeconds(text);
+  } catch (err) {
+    if (err instanceof DurationError) throw new TimeSpecError(field, err.reason);
+    throw err;
   }
-  if (rest !== '') {
-    if (/^-?\d+(\.\d+)?$/.test(rest) && !clock) {
-      total += Number(rest);
-      rest = '';
-    }
-    const part = /^(-?\d+(?:\.\d+)?)\s*([a-z]+)[\s,]*(?:and\s+)?/;
-    while (rest !== '') {
-      const m = part.exec(rest);
-      if (!m || unitSeconds[m[2]] === undefined) {
-        throw new TimeSpecError(field, `cannot read '${text}': use forms like "90 seconds", "2 days", "1 week" or "5:00:00"`);
-      }
-      total += Number(m[1]) * unitSeconds[m[2]];
-      rest = rest.slice(m[0].length);
-    }
-  }
-  // Round first: a fraction under half a second would otherwise come back as 0.
-  const seconds = Math.round(total);
-  if (!Number.isFinite(seconds) || seconds <= 0) throw new TimeSpecError(field, `must be longer than zero, got '${text}'`);
-  if (seconds > 100 * 365 * 86400) throw new TimeSpecError(field, `is longer than 100 years: '${text}'`);
-  return seconds;
 }
 
 /** `misfire_grace_time`: whole seconds ("30") or a duration ("5 minutes"). */

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import jsYaml from 'js-yaml';
-import { Problem } from '../operations/problem.js';
 import type { ScheduleContext, ScheduleRequest, Scheduler } from '../scheduling/core.js';
+import { InvalidError } from '../scheduling/errors.js';
 import type { Store } from '../store/types.js';
 
 /** A default-jobs file that cannot be used: the boot stops with the file, the field and why. */
@@ -83,9 +83,10 @@ export async function checkJobFiles(
     try {
       scheduler.buildJob(req, contextOf(file));
     } catch (err) {
-      if (err instanceof Problem && err.errors?.length) {
+      // The core names fields as job files do (`job_id`, `kwargs.url`).
+      if (err instanceof InvalidError && err.errors.length) {
         const first = err.errors[0];
-        throw new DefaultJobError(file, first.field.replace(/^\./, ''), first.reason);
+        throw new DefaultJobError(file, first.field, first.reason);
       }
       throw err;
     }
@@ -106,8 +107,6 @@ export interface DefaultJobsResult {
 const defaultJobContext = (file: string): ScheduleContext => ({
   source: 'file',
   sourceFile: file,
-  optionsAt: '',
-  kwargsAt: 'kwargs',
   allowPastWhen: true,
 });
 

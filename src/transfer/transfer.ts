@@ -132,7 +132,7 @@ export interface ImportResult {
 
 // Imported jobs are the store's own from now on: source 'api', never pruned with default jobs.
 // A `when` already past is accepted, as in default-job files.
-const importContext: ScheduleContext = { source: 'api', sourceFile: null, optionsAt: '', kwargsAt: 'kwargs', allowPastWhen: true };
+const importContext: ScheduleContext = { source: 'api', sourceFile: null, allowPastWhen: true };
 
 /**
  * Upserts every *.yaml / *.yml file of `dir` by job_id through the scheduling core (kwargs

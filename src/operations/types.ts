@@ -1,0 +1,28 @@
+/**
+ * The signature every operation implements, whatever serves it: the HTTP app
+ * (src/http/app.ts) hands each request to the operation named by its operationId.
+ */
+
+/** Where the API lives; operations write Location headers and links under it. */
+export const basePath = '/api/v1';
+
+export interface OperationInput {
+  params: Record<string, string>;
+  query: Record<string, unknown>;
+  body: unknown;
+  headers: Record<string, string | string[] | undefined>;
+  operationId: string;
+}
+
+export interface OperationResult {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Content type when not JSON. */
+  type?: string;
+}
+
+export type Operation = (input: OperationInput) => Promise<OperationResult> | OperationResult;
+
+/** openapi.yaml and the operations disagree: the service refuses to start. */
+export class ContractError extends Error {}
