@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { postgresUrl, type Namespace, type StoreKind } from '../lib/db.js';
+import { analyze, postgresUrl, type Namespace, type StoreKind } from '../lib/db.js';
 import { projectRoot } from '../lib/paths.js';
 import { startChild, type Child } from '../lib/proc.js';
 import { pollMs } from './jobs-service.js';
@@ -75,6 +75,7 @@ function peer(spec: PeerSpec): System {
         async seed(s) {
           const r = await first().rpc<{ ms: number }>('seed', { ...s });
           seeded += s.n;
+          await analyze(ns, (text) => query(text));
           return r.ms;
         },
         async start() {
