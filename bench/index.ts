@@ -38,9 +38,12 @@ const { values, positionals } = parseArgs({
   },
 });
 
+// One scenario, several separated by commas (run in the order of `all`), or all.
 const which = positionals[0] ?? 'all';
-if (which !== 'all' && !(which in scenarios)) {
-  console.error(`unknown scenario '${which}'; one of ${Object.keys(scenarios).join(', ')}, all`);
+const asked = which === 'all' ? Object.keys(scenarios) : which.split(',').map((s) => s.trim());
+const unknownScenarios = asked.filter((s) => !(s in scenarios));
+if (unknownScenarios.length) {
+  console.error(`unknown scenario(s) ${unknownScenarios.join(', ')}; one or more of ${Object.keys(scenarios).join(', ')} (comma-separated), or all`);
   process.exit(2);
 }
 if (values.store !== 'postgres' && values.store !== 'embedded') {
@@ -69,7 +72,7 @@ let failed = false;
 try {
   await buildForBench(progress);
   if (ctx.store === 'postgres') await dropStaleSchemas();
-  const names = which === 'all' ? (Object.keys(scenarios) as Name[]) : [which as Name];
+  const names = (Object.keys(scenarios) as Name[]).filter((s) => asked.includes(s));
   for (const name of names) {
     const t = performance.now();
     progress(`${name} on ${ctx.store}${ctx.quick ? ' (quick)' : ''}`);
