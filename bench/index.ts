@@ -1,12 +1,13 @@
 /**
- * Benchmarks of jobs-service side by side with raw Agenda 6, pg-boss 10 and graphile-worker
- * 0.17, each in child processes of its own on the same PostgreSQL (a schema each) or, where it
- * can, on an embedded PGlite. See bench/README.md.
+ * Benchmarks of jobs-service side by side with raw Agenda 6, pg-boss 12 and graphile-worker
+ * 0.18, each in child processes of its own on the same PostgreSQL (a schema each, ANALYZEd
+ * after every seeding) or, where it can, on an embedded PGlite. See bench/README.md.
  *
- *   npm run bench -- SCENARIO [--store embedded|postgres] [--quick] [--json] [--systems a,b] [--profile DIR]
+ *   npm run bench -- SCENARIO[,SCENARIO...] [--store embedded|postgres] [--quick] [--json] [--systems a,b] [--profile DIR]
  *
- * SCENARIO: api, dispatch, lag, startup, recovery, memory or all. Exit status 0 whenever the
- * harness ran, whether or not the targets were met; 1 when the harness itself failed.
+ * SCENARIO: memory, dispatch, lag, api, recovery, startup, several of them separated by commas
+ * (run in that order), or all. Exit status 0 whenever the harness ran, whether or not the
+ * targets were met; 1 when the harness itself failed; 2 for bad arguments.
  */
 import { parseArgs } from 'node:util';
 import { buildForBench } from './lib/build.js';
