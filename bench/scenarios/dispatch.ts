@@ -136,6 +136,10 @@ export async function dispatch(ctx: Context) {
         }
       }
     } finally {
+      // --quick: the deployment stays up for the scenarios after this one (recovery uses a
+      // second worker); the processes beyond two go, or every system's four would hold their
+      // connections until the end, more than a shared server's max_connections allows.
+      if (ctx.quick) await Promise.all(d.children.filter((c) => c.exitCode === undefined).slice(2).map((c) => c.stop()));
       await lease.release();
     }
   }
