@@ -1,7 +1,8 @@
 /**
  * Raw Agenda 6 on its PostgreSQL backend (LISTEN/NOTIFY) or on PGlite (the in-memory
  * notification channel, as jobs-service's embedded store uses): one definition per bench
- * handler, one-shot rows removed on completion.
+ * handler, one-shot rows removed on completion. Its `sql` command serves the row counts and,
+ * on PGlite, the ANALYZE after seeding.
  */
 import { Agenda, InMemoryNotificationChannel } from 'agenda';
 import { PostgresBackend } from '@agendajs/postgres-backend';

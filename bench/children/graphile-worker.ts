@@ -1,6 +1,7 @@
 /**
- * graphile-worker 0.17 (LISTEN/NOTIFY): jobs added in bulk with addJobs(), fetched in batches
- * through its local queue, completions batched.
+ * graphile-worker 0.18 (LISTEN/NOTIFY), configured as its performance page does for
+ * throughput: jobs added in bulk with addJobs(), fetched in batches through its local queue,
+ * completions and failures batched, a pool of concurrency + 2 connections.
  */
 import { makeWorkerUtils, run, type Runner, type WorkerUtils } from 'graphile-worker';
 import { Logger } from 'graphile-worker';
@@ -9,6 +10,12 @@ import { fatal, ready, recordRun, serveCommands } from './ipc.js';
 const env = process.env;
 const schema = env.BENCH_SCHEMA!;
 const concurrency = Number(env.BENCH_CONCURRENCY ?? 20);
+// At least concurrency + 1 (the local queue must be able to feed every worker at once).
+const localQueueSize = Math.max(Number(env.BENCH_BATCH ?? 500), concurrency + 1);
+// Its recommendation, max(10, concurrency + 2), up to that of concurrency 20: with a local
+// queue and batched completions the pool only fetches and completes, and 1,002 connections at
+// concurrency 1,000 would exceed the server's max_connections.
+const maxPoolSize = Math.max(10, Math.min(concurrency, 20) + 2);
 const silent = new Logger(() => () => undefined);
 
 try {
@@ -22,13 +29,15 @@ try {
       connectionString: env.BENCH_PG_URL,
       schema,
       concurrency,
+      maxPoolSize,
       pollInterval: Number(env.BENCH_POLL_MS ?? 200),
       noHandleSignals: true,
       logger: silent,
       preset: {
         worker: {
-          localQueue: { size: Number(env.BENCH_BATCH ?? 100) },
+          localQueue: { size: localQueueSize },
           completeJobBatchDelay: 0,
+          failJobBatchDelay: 0,
           useNodeTime: true,
         },
       },

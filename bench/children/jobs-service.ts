@@ -2,7 +2,8 @@
  * jobs-service as the bench runs it: the service's own boot (`createService` from
  * src/service/service.ts, configured from the environment exactly as `src/main.ts` does), serving
  * HTTP, plus commands over IPC for seeding through the service's scheduler in this process
- * and for counting rows in its database.
+ * and for SQL on its database (row counts; on PGlite, where no other process can reach the
+ * data, the ANALYZE after seeding too).
  */
 import fs from 'node:fs/promises';
 import inspector from 'node:inspector';

@@ -1,8 +1,9 @@
 /**
- * pg-boss 10 (the last major that runs on Node 20): one queue per bench handler, jobs
- * inserted in bulk with insert(), fetched in batches by several work() loops per process.
+ * pg-boss 12: one queue per bench handler (notify on, LISTEN/NOTIFY), jobs inserted in bulk
+ * with insert(), fetched in batches by one work() call with several local workers per
+ * process, each fetching again at once while its batches come back full (burstWhenBatchFull).
  */
-import PgBoss from 'pg-boss';
+import { PgBoss } from 'pg-boss';
 import { fatal, ready, recordRun, serveCommands } from './ipc.js';
 
 const env = process.env;
@@ -20,35 +21,36 @@ try {
     max: 10,
     schedule: false,
     supervise: true,
-    // Expired runs are found by the maintenance pass; run it every second for recovery.
-    maintenanceIntervalSeconds: lockSeconds ? 1 : 120,
+    // Workers are woken by a NOTIFY when a job is created due now (one dedicated connection).
+    useListenNotify: true,
+    // Expired runs are failed (and retried) by the monitor pass of the supervisor: every second
+    // in recovery instead of every minute.
+    ...(lockSeconds ? { superviseIntervalSeconds: 1, monitorIntervalSeconds: 1 } : {}),
   });
   boss.on('error', () => undefined);
   await boss.start();
   for (const name of ['noop', 'sleep']) {
-    await boss.createQueue(name, { name, retryLimit: 1, retryDelay: 0, ...(lockSeconds ? { expireInSeconds: lockSeconds } : {}) });
+    await boss.createQueue(name, { retryLimit: 1, retryDelay: 0, notify: true, ...(lockSeconds ? { expireInSeconds: lockSeconds } : {}) });
   }
-  const workIds: string[] = [];
+  // Jobs due later than their creation (the lag scenario) send no NOTIFY: they are found by
+  // polling, which must then run at the same interval as without notifications (the default
+  // backstop is 30 s).
+  const polling = { pollingIntervalSeconds: pollSeconds, notifyPollingIntervalSeconds: pollSeconds };
+  const workIds: Array<[string, string]> = [];
   const start = async () => {
     if (workIds.length) return;
-    for (let i = 0; i < loops; i++) {
-      workIds.push(
-        await boss.work<{ id: string; due?: number }>('noop', { batchSize, pollingIntervalSeconds: pollSeconds }, async (jobs) => {
-          const t = Date.now();
-          for (const j of jobs) recordRun({ id: j.data.id, t, due: j.data.due });
-        }),
-      );
-    }
-    // Long runs (recovery, at most 20 of them): one loop per run at once, up to the concurrency;
-    // each loop polls on its own, so not a thousand of them when lag asks for room for 1,000.
-    for (let i = 0; i < Math.min(50, Number(env.BENCH_CONCURRENCY ?? 20)); i++) {
-      workIds.push(
-        await boss.work<{ id: string }>('sleep', { batchSize: 1, pollingIntervalSeconds: pollSeconds }, async ([job]) => {
-          recordRun({ id: job.data.id, t: Date.now(), kind: 'sleep' }, true);
-          await new Promise((r) => setTimeout(r, 600_000));
-        }),
-      );
-    }
+    const noop = await boss.work<{ id: string; due?: number }>('noop', { batchSize, localConcurrency: loops, burstWhenBatchFull: true, ...polling }, async (jobs) => {
+      const t = Date.now();
+      for (const j of jobs) recordRun({ id: j.data.id, t, due: j.data.due });
+    });
+    workIds.push(['noop', noop]);
+    // Long runs (recovery, at most 20 of them): one local worker per run at once, up to the
+    // concurrency; each polls on its own, so not a thousand of them when lag asks for room for 1,000.
+    const sleep = await boss.work<{ id: string }>('sleep', { batchSize: 1, localConcurrency: Math.min(50, Number(env.BENCH_CONCURRENCY ?? 20)), ...polling }, async ([job]) => {
+      recordRun({ id: job.data.id, t: Date.now(), kind: 'sleep' }, true);
+      await new Promise((r) => setTimeout(r, 600_000));
+    });
+    workIds.push(['sleep', sleep]);
   };
   if (env.BENCH_PROCESSING === '1') await start();
   serveCommands({
@@ -59,18 +61,19 @@ try {
         const jobs = [];
         for (let i = from; i < Math.min(n, from + 1000); i++) {
           const due = a.dueAt === 'soon' ? Date.now() : (a.dueAt as number);
-          jobs.push({ name: a.handler as string, data: { id: `${a.prefix as string}${i}`, due }, startAfter: new Date(due) });
+          jobs.push({ data: { id: `${a.prefix as string}${i}`, due }, startAfter: new Date(due) });
         }
-        await boss.insert(jobs);
+        await boss.insert(a.handler as string, jobs);
       }
       return { ms: performance.now() - t0 };
     },
     start,
     async stop() {
-      for (const id of workIds.splice(0)) await boss.offWork({ id });
+      // Not waiting for runs in progress: the long runs of recovery take ten minutes.
+      for (const [name, id] of workIds.splice(0)) await boss.offWork(name, { id, wait: false });
     },
     async close() {
-      await boss.stop({ graceful: false, wait: false }).catch(() => undefined);
+      await boss.stop({ graceful: false, timeout: 1000 }).catch(() => undefined);
     },
   });
   ready({ bootMs: performance.now() - started });

@@ -78,6 +78,26 @@ export async function namespace(store: StoreKind, system: string): Promise<Names
   };
 }
 
+/**
+ * ANALYZE after seeding. The bench's server runs without autovacuum, and a table filled since
+ * its last ANALYZE (or never analyzed) is planned from statistics that no longer hold: each
+ * system's plans would depend on what its tables held before the seed. `sql` runs a statement
+ * in the namespace (the pool, or the system's own process on PGlite).
+ */
+export async function analyze(ns: Namespace, sql: (text: string) => Promise<Array<Record<string, unknown>>>) {
+  if (ns.store === 'embedded') {
+    await sql('ANALYZE');
+    return;
+  }
+  // Tables and partitioned tables of the schema (ANALYZE of a partitioned table covers its
+  // partitions), not the whole database: other schemas may be in use.
+  const rows = await sql(
+    `SELECT format('%I.%I', n.nspname, c.relname) AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = '${ns.schema!}' AND c.relkind IN ('r', 'p') AND NOT c.relispartition`,
+  );
+  if (rows.length) await sql(`ANALYZE ${rows.map((r) => r.t as string).join(', ')}`);
+}
+
 function alive(pid: number) {
   try {
     process.kill(pid, 0);

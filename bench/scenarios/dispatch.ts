@@ -1,9 +1,11 @@
 /**
  * dispatch: N one-shot jobs due now, trivial handler. Seeded while the workers take no runs
  * (jobs-service paused, the peers' processors not started), then every worker starts at
- * once; timed until the system has recorded N finished runs. One worker, then a second
- * process joins the same deployment. Every handler start is reported by the worker, so
- * duplicates and lost runs are counted per job; jobs-service's run records are counted too.
+ * once; timed until the system has recorded N finished runs. One worker, then processes join
+ * the same deployment: 2, then 4 workers; full runs end with one run of 100,000 jobs on the 4
+ * workers (rows `*_100k`), a backlog ten times larger. Every handler start is reported by the
+ * worker, so duplicates and lost runs are counted per job; jobs-service's run records are
+ * counted too.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -16,12 +18,12 @@ import { acquire, repetitions, scaled } from './context.js';
 const concurrency = Number(process.env.BENCH_DISPATCH_CONCURRENCY ?? 20);
 
 /** --profile: the statements each jobs-service worker sent during the last run, per run. */
-async function writeSqlStats(dir: string, workers: number, n: number, children: Child[]) {
+async function writeSqlStats(dir: string, round: string, n: number, children: Child[]) {
   await fs.mkdir(dir, { recursive: true });
   for (const [i, c] of children.entries()) {
     const stats = await c.rpc<Array<{ text: string; calls: number; ms: number; avg_ms: number }>>('sqlStats', { reset: true });
     const runs = c.events.length ? n : 0;
-    const file = path.join(dir, `sql-${workers}w-worker${i}.json`);
+    const file = path.join(dir, `sql-${round}-worker${i}.json`);
     await fs.writeFile(file, JSON.stringify(stats, null, 2));
     const calls = stats.reduce((a, s) => a + s.calls, 0);
     progress(`  worker ${i}: ${calls} statements in the last run (${(calls / Math.max(1, runs)).toFixed(1)} per run over all workers' runs); top by client time in ${file}:`);
@@ -29,9 +31,30 @@ async function writeSqlStats(dir: string, workers: number, n: number, children: 
   }
 }
 
-export async function dispatch(ctx: Context) {
+interface Round {
+  workers: number;
+  n: number;
+  warmup: number;
+  runs: number;
+  /** Appended to the metric names. */
+  suffix: string;
+}
+
+/** The rounds on one deployment, in order: processes are only ever added. */
+function rounds(ctx: Context): Round[] {
   const n = ctx.quick ? 50 : scaled(10_000);
   const { warmup, runs } = repetitions(ctx);
+  // One process owns an embedded data folder.
+  if (ctx.store !== 'postgres') return [{ workers: 1, n, warmup, runs, suffix: '' }];
+  const list = [1, 2, 4].map((workers) => ({ workers, n, warmup, runs, suffix: '' }));
+  // One run, no warm-up: the rounds before warmed the deployment up, and a run takes minutes
+  // on the slower systems.
+  if (!ctx.quick) list.push({ workers: 4, n: scaled(100_000), warmup: 0, runs: 1, suffix: '_100k' });
+  return list;
+}
+
+export async function dispatch(ctx: Context) {
+  const plan = rounds(ctx);
   const scenario = 'dispatch';
   for (const system of ctx.systems) {
     const supported = system.supports(ctx.store, scenario);
@@ -41,12 +64,11 @@ export async function dispatch(ctx: Context) {
     }
     const profiling = system.name === 'jobs-service' && ctx.profileDir !== undefined;
     const options = { processes: 1, processing: false, concurrency, profile: profiling };
-    progress(`dispatch ${system.name} on ${ctx.store}: ${n} jobs, settings ${JSON.stringify(system.settings(ctx.store, options))}`);
+    progress(`dispatch ${system.name} on ${ctx.store}: ${plan.map((r) => `${r.n} jobs on ${r.workers} worker(s)`).join(', ')}; settings ${JSON.stringify(system.settings(ctx.store, options))}`);
     const lease = await acquire(ctx, system, options);
     const d = lease.d;
     try {
-      const workerCounts = ctx.store === 'postgres' ? [1, 2] : [1];
-      for (const workers of workerCounts) {
+      for (const { workers, n, warmup, runs, suffix } of plan) {
         const live = () => d.children.filter((c) => c.exitCode === undefined);
         while (live().length < workers) await d.addProcess(false);
         const rates: number[] = [];
@@ -58,7 +80,7 @@ export async function dispatch(ctx: Context) {
         for (let r = 0; r < warmup + runs; r++) {
           // The warm-up only needs to warm up: a fifth of the jobs.
           const size = r < warmup ? Math.max(50, Math.round(n / 5)) : n;
-          const spec = { n: size, handler: 'noop' as const, prefix: `w${workers}r${r}-`, dueAt: 'soon' as const };
+          const spec = { n: size, handler: 'noop' as const, prefix: `w${workers}${suffix}r${r}-`, dueAt: 'soon' as const };
           const last = r === warmup + runs - 1;
           const since = new Date();
           const before = await d.completed(since);
@@ -81,13 +103,13 @@ export async function dispatch(ctx: Context) {
           for (const e of events) counts.set(e.id, (counts.get(e.id) ?? 0) + 1);
           const perWorker = d.children.map((c) => c.events.filter((e) => e.id.startsWith(spec.prefix)).length);
           if (profiling && last) {
-            await writeSqlStats(ctx.profileDir!, workers, n, d.children);
+            await writeSqlStats(ctx.profileDir!, `${workers}w${suffix}`, n, d.children);
             for (const [i, c] of d.children.entries()) {
-              progress(`  cpu profile: ${await c.rpc<string>('profile', { action: 'stop', file: path.resolve(ctx.profileDir!, `dispatch-${workers}w-worker${i}.cpuprofile`) })}`);
+              progress(`  cpu profile: ${await c.rpc<string>('profile', { action: 'stop', file: path.resolve(ctx.profileDir!, `dispatch-${workers}w${suffix}-worker${i}.cpuprofile`) })}`);
             }
           }
           const check = await d.verify(spec);
-          progress(`  ${workers} worker(s) run ${r}${r < warmup ? ` (warm-up, ${size} jobs)` : ''}: ${Math.round(rate)} runs/s, seeding ${Math.round(size / (seedMs / 1000))} jobs/s, per worker ${perWorker.join('/')}${check ? `, records ${JSON.stringify(check)}` : ''}`);
+          progress(`  ${workers} worker(s)${suffix ? `, ${size} jobs,` : ''} run ${r}${r < warmup ? ` (warm-up, ${size} jobs)` : ''}: ${Math.round(rate)} runs/s, seeding ${Math.round(size / (seedMs / 1000))} jobs/s, per worker ${perWorker.join('/')}${check ? `, records ${JSON.stringify(check)}` : ''}`);
           if (r < warmup) continue;
           rates.push(n / seconds);
           seedRates.push(n / (seedMs / 1000));
@@ -99,18 +121,25 @@ export async function dispatch(ctx: Context) {
           }
         }
         const base = { scenario, system: system.name, store: ctx.store, n };
-        const rate = row({ ...base, metric: `runs_per_second_${workers}_worker${workers > 1 ? 's' : ''}`, unit: 'runs/s' }, rates);
+        const rate = row({ ...base, metric: `runs_per_second_${workers}_worker${workers > 1 ? 's' : ''}${suffix}`, unit: 'runs/s' }, rates);
         emit(system.name === 'jobs-service' && ctx.store === 'postgres' ? withTarget(rate, '>= 1000') : rate);
         const zero = (x: ReturnType<typeof row>) => (system.name === 'jobs-service' ? withTarget(x, '== 0') : x);
-        emit(zero(row({ ...base, metric: `duplicate_runs_${workers}w`, unit: 'jobs' }, [duplicates])));
-        emit(zero(row({ ...base, metric: `lost_runs_${workers}w`, unit: 'jobs' }, [lost])));
-        if (checked) emit(zero(row({ ...base, metric: `record_mismatches_${workers}w`, unit: 'jobs' }, [recordProblems])));
+        emit(zero(row({ ...base, metric: `duplicate_runs_${workers}w${suffix}`, unit: 'jobs' }, [duplicates])));
+        emit(zero(row({ ...base, metric: `lost_runs_${workers}w${suffix}`, unit: 'jobs' }, [lost])));
+        if (checked) emit(zero(row({ ...base, metric: `record_mismatches_${workers}w${suffix}`, unit: 'jobs' }, [recordProblems])));
         if (workers === 1) emit(row({ ...base, metric: 'seed_jobs_per_second', unit: 'jobs/s' }, seedRates));
+        if (suffix) emit(row({ ...base, metric: `seed_jobs_per_second${suffix}`, unit: 'jobs/s' }, seedRates));
       }
       if (ctx.store !== 'postgres') {
-        emit(skipped({ scenario, system: system.name, store: ctx.store, metric: 'runs_per_second_2_workers', unit: 'runs/s' }, 'one process owns an embedded data folder'));
+        for (const workers of [2, 4]) {
+          emit(skipped({ scenario, system: system.name, store: ctx.store, metric: `runs_per_second_${workers}_workers`, unit: 'runs/s' }, 'one process owns an embedded data folder'));
+        }
       }
     } finally {
+      // --quick: the deployment stays up for the scenarios after this one (recovery uses a
+      // second worker); the processes beyond two go, or every system's four would hold their
+      // connections until the end, more than a shared server's max_connections allows.
+      if (ctx.quick) await Promise.all(d.children.filter((c) => c.exitCode === undefined).slice(2).map((c) => c.stop()));
       await lease.release();
     }
   }

@@ -4,7 +4,8 @@
  * worker (the handler reports each start at once). Every system gets the same
  * failure-detection window W: jobs-service a heartbeat of W/3 (a worker is gone after three
  * missed beats, its runs lost and retried: the jobs have retries: 1), Agenda a lock lifetime
- * of W, pg-boss an expiry of W with its maintenance every second.
+ * of W, pg-boss an expiry of W with its supervisor's monitor pass (where 12.x fails expired
+ * jobs) every second.
  *
  * Full runs: a fresh deployment per run, all K runs on worker A, worker B started, A killed.
  * --quick: the shared deployment (W = 3 s); runs may spread over both workers, and the one

@@ -2,7 +2,10 @@
  * The peer engines, each in child processes of its own (bench/children/*.ts) on the same
  * PostgreSQL (a schema each) or, where it can, the same embedded PGlite.
  */
-import { postgresUrl, type Namespace, type StoreKind } from '../lib/db.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { analyze, postgresUrl, type Namespace, type StoreKind } from '../lib/db.js';
+import { projectRoot } from '../lib/paths.js';
 import { startChild, type Child } from '../lib/proc.js';
 import { pollMs } from './jobs-service.js';
 import type { DeployOptions, Deployment, RecordCheck, Scenario, SeedSpec, System } from './types.js';
@@ -15,9 +18,14 @@ interface PeerSpec {
   env?: Record<string, string>;
   /** Jobs not yet finished, from the system's own table. */
   remaining?: (q: Query) => Promise<number>;
-  /** Completed jobs, from the system's own table. */
-  done?: (q: Query) => Promise<number>;
+  /** Jobs completed since `since`, from the system's own table. */
+  done?: (q: Query, since: Date) => Promise<number>;
   verify?: (q: Query, spec: SeedSpec) => Promise<RecordCheck>;
+}
+
+/** The installed version of a package (graphile-worker's exports map hides its package.json). */
+function installed(pkg: string): string {
+  return (JSON.parse(fs.readFileSync(path.join(projectRoot, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 type Query = (text: string, params?: unknown[]) => Promise<Array<Record<string, unknown>>>;
@@ -67,6 +75,7 @@ function peer(spec: PeerSpec): System {
         async seed(s) {
           const r = await first().rpc<{ ms: number }>('seed', { ...s });
           seeded += s.n;
+          await analyze(ns, (text) => query(text));
           return r.ms;
         },
         async start() {
@@ -78,10 +87,10 @@ function peer(spec: PeerSpec): System {
         async addProcess(processing: boolean) {
           return add(processing);
         },
-        async completed() {
-          // Counted over the whole table: Agenda and graphile-worker count the rows left,
-          // which shrink; pg-boss counts its completed rows.
-          if (spec.done) return spec.done(query);
+        async completed(since) {
+          // Agenda and graphile-worker count the rows left, which shrink; pg-boss counts the rows
+          // completed since the round began, as jobs-service counts its run records.
+          if (spec.done) return spec.done(query, since);
           return seeded - (await spec.remaining!(query));
         },
         async verify(s) {
@@ -100,6 +109,7 @@ export const agendaRaw = peer({
   child: 'agenda',
   supports: (store, scenario) => (scenario === 'api' ? 'no HTTP API' : true),
   settings: (store, o) => ({
+    version: installed('agenda'),
     processEvery: pollMs,
     maxConcurrency: o.concurrency,
     defaultConcurrency: o.concurrency,
@@ -120,22 +130,29 @@ export const pgBoss = peer({
   supports: (store, scenario) => {
     if (scenario === 'api') return 'no HTTP API';
     if (scenario === 'startup') return 'schedules are per queue; not comparable with one default job per file';
-    if (store === 'embedded') return 'needs a PostgreSQL server (its own pg pool)';
+    if (store === 'embedded') return 'not measured on PGlite (pg-boss 12 has a PGlite adapter; the bench runs it on PostgreSQL only)';
     return true;
   },
   settings: (store, o) => ({
-    version: '10.4.2',
-    'work() loops per process': Number(process.env.BENCH_PGBOSS_LOOPS ?? 2),
+    version: installed('pg-boss'),
+    'local workers (localConcurrency)': Number(process.env.BENCH_PGBOSS_LOOPS ?? 2),
     batchSize: Number(process.env.BENCH_PGBOSS_BATCH ?? 100),
+    burstWhenBatchFull: true,
     pollingIntervalSeconds: Math.max(0.5, pollMs / 1000),
+    notifyPollingIntervalSeconds: Math.max(0.5, pollMs / 1000),
     expireInSeconds: o.lockMs ? Math.round(o.lockMs / 1000) : 900,
-    maintenanceIntervalSeconds: o.lockMs ? 1 : 120,
+    superviseIntervalSeconds: o.lockMs ? 1 : 60,
+    monitorIntervalSeconds: o.lockMs ? 1 : 60,
     retryLimit: 1,
-    notifications: 'none (polling only)',
+    max: 10,
+    notifications: 'LISTEN/NOTIFY (useListenNotify, queues with notify)',
     seeding: 'insert() in batches of 1,000',
   }),
   env: { BENCH_LOOPS: process.env.BENCH_PGBOSS_LOOPS ?? '2', BENCH_BATCH: process.env.BENCH_PGBOSS_BATCH ?? '100' },
-  done: async (q) => Number((await q(`SELECT count(*)::int AS n FROM job WHERE name = 'noop' AND state = 'completed'`))[0].n),
+  // job_i16 (name, completed_on): this round's completions only. Completed rows stay in the
+  // table (deleteAfterSeconds, 7 days), so a count over the whole table would grow with the rounds.
+  done: async (q, since) =>
+    Number((await q(`SELECT count(*)::int AS n FROM job WHERE name = 'noop' AND completed_on >= $1 AND state = 'completed'`, [since]))[0].n),
   verify: async (q, s) => {
     const r = (
       await q(
@@ -159,15 +176,17 @@ export const graphileWorker = peer({
     return true;
   },
   settings: (store, o) => ({
-    version: '0.17.3',
+    version: installed('graphile-worker'),
     concurrency: o.concurrency,
+    maxPoolSize: Math.max(10, Math.min(o.concurrency, 20) + 2),
     pollInterval: pollMs,
-    'localQueue.size': Number(process.env.BENCH_GRAPHILE_BATCH ?? 100),
+    'localQueue.size': Math.max(Number(process.env.BENCH_GRAPHILE_BATCH ?? 500), o.concurrency + 1),
     completeJobBatchDelay: 0,
+    failJobBatchDelay: 0,
     notifications: 'LISTEN/NOTIFY',
     seeding: 'addJobs() in batches of 1,000',
   }),
-  env: { BENCH_BATCH: process.env.BENCH_GRAPHILE_BATCH ?? '100' },
+  env: { BENCH_BATCH: process.env.BENCH_GRAPHILE_BATCH ?? '500' },
   // Jobs are deleted on success.
   remaining: async (q) => Number((await q(`SELECT count(*)::int AS n FROM _private_jobs`))[0].n),
 });

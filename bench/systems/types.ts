@@ -44,7 +44,10 @@ export interface RecordCheck {
 
 export interface Deployment {
   children: Child[];
-  /** Creates the jobs; resolves with the time it took, in ms. */
+  /**
+   * Creates the jobs, then ANALYZEs the system's tables (lib/db.ts analyze); resolves with the
+   * time the creation took, in ms, without the ANALYZE.
+   */
   seed(spec: SeedSpec): Promise<number>;
   /** Starts taking runs in every process. */
   start(): Promise<void>;
@@ -53,9 +56,10 @@ export interface Deployment {
   /** One more process, taking runs at once or after start(). */
   addProcess(processing: boolean): Promise<Child>;
   /**
-   * Runs finished as the system records them; of the runs created since `since` where the
-   * system can count those alone (the count is polled every 20 ms, and a count over every
-   * run of earlier rounds would load the database more with each round).
+   * Runs finished as the system records them; of the runs created (or completed) since
+   * `since` where the system can count those alone (the count is polled every 20 ms for every
+   * system, and a count over every run of earlier rounds would load the database more with
+   * each round).
    */
   completed(since: Date): Promise<number>;
   /** The system's own records of the seeded jobs, when it keeps any. */
