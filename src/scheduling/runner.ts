@@ -5,7 +5,6 @@ import type { HandlerContext, Handler, RunLogger } from '../handlers/types.js';
 import type { Logger } from '../observability/log.js';
 import {
   failedStatuses,
-  type ConcurrencyPolicy,
   type ExecutionRecord,
   type ExecutionEnd,
   type ExecutionStatus,
@@ -17,7 +16,9 @@ import {
 } from '../store/types.js';
 import { Batcher } from './batcher.js';
 import type { RunObserver } from './observer.js';
-import { nextFireAfter, type Recurrence } from './timespec.js';
+import { planFire } from './run/plan.js';
+
+export { policyOf, recurrenceOf } from './run/plan.js';
 
 export interface RunnerOptions {
   /** Lines of output kept per run; older lines are dropped and the run marked truncated. */
@@ -39,17 +40,6 @@ const stopOutcome: Record<StopReason, { status: ExecutionStatus; error: (timeout
   shutdown: { status: 'cancelled', error: () => 'cancelled: the worker shut down before the run ended' },
   timeout: { status: 'timed_out', error: (t) => `timed out after ${t} s` },
 };
-
-export function recurrenceOf(job: Pick<JobRecord, 'interval_seconds' | 'cron' | 'timezone'>): Recurrence {
-  if (job.interval_seconds !== null) return { kind: 'interval', seconds: job.interval_seconds };
-  if (job.cron !== null) return { kind: 'cron', expr: job.cron, timezone: job.timezone ?? 'UTC' };
-  return { kind: 'once' };
-}
-
-/** The policy in force: the job's, else forbid for periodic jobs and allow for one-shot jobs. */
-export function policyOf(job: JobRecord): ConcurrencyPolicy {
-  return job.concurrency_policy ?? (recurrenceOf(job).kind === 'once' ? 'allow' : 'forbid');
-}
 
 /** Steps of a handler that a selection asks for, in the handler's order. */
 export function selectSteps<T extends { name: string }>(steps: readonly T[], selection: StepSelection | null): T[] {
@@ -132,8 +122,6 @@ export class Runner {
     const jobs = new Map(fetched.map((f) => [f.job.job_id, f.job]));
     const active = new Map(fetched.map((f) => [f.job.job_id, f.active]));
     const now = new Date();
-    const due = (job: JobRecord | undefined): boolean =>
-      !!job && job.state !== 'paused' && job.next_run_at !== null && job.next_run_at.getTime() <= now.getTime() + 1000;
 
     const toRun = new Map<Lease, ExecutionRecord>();
     const inserts: ExecutionRecord[] = [];
@@ -142,15 +130,15 @@ export class Runner {
     const touches: Lease[] = [];
     for (const lease of leases) {
       const job = jobs.get((lease.data as { job_id: string }).job_id);
-      // A deleted or paused job, or a fire consumed already (a row whose lock expired
-      // after its worker died): the row is left with no next run and goes.
-      if (!job || !due(job)) {
-        if (job && job.state !== 'paused' && job.next_run_at !== null) lease.nextRunAt = job.next_run_at;
+      const runs = job ? (active.get(job.job_id) ?? []) : [];
+      const plan = planFire(job, runs, now);
+      // A deleted or paused job: the row is left with no next run and goes. A fire consumed
+      // already (a row whose lock expired after its worker died) keeps the job's next run.
+      if (plan.action === 'none' || !job) {
+        if (plan.action === 'none' && plan.rowNextRunAt) lease.nextRunAt = plan.rowNextRunAt;
         continue;
       }
-      const dueAt = job.next_run_at!;
-      const recurrence = recurrenceOf(job);
-      const next = nextFireAfter(recurrence, dueAt, now);
+      const { dueAt, next } = plan;
       // The row keeps the next fire, stored with its lock before anything else, so the job
       // keeps its schedule even if this process dies.
       lease.nextRunAt = next;
@@ -159,23 +147,13 @@ export class Runner {
       jobUpdates.push({ job_id: job.job_id, patch });
 
       const base = this.newExecution(job, { trigger: 'schedule', scheduled_at: dueAt, created_at: now });
-      const lateMs = now.getTime() - dueAt.getTime();
-      if (job.misfire_grace_time !== null && lateMs > job.misfire_grace_time * 1000) {
-        inserts.push(this.missed(base, `missed: due at ${dueAt.toISOString()}, ${Math.round(lateMs / 1000)} s late, beyond the misfire grace time of ${job.misfire_grace_time} s`));
+      if (plan.action === 'missed') {
+        inserts.push(this.missed(base, plan.reason));
         patch.last_status = 'missed';
         continue;
       }
-      const runs = active.get(job.job_id) ?? [];
-      if (runs.length > 0) {
-        const policy = policyOf(job);
-        if (policy === 'forbid') {
-          inserts.push(this.missed(base, `missed: run ${runs[0].id} of this job was still ${runs[0].status} when this fire came due (concurrency_policy forbid)`));
-          patch.last_status = 'missed';
-          continue;
-        }
-        if (policy === 'replace') await this.cancelMany(runs, 'replaced');
-      }
-      if (recurrence.kind === 'once' && runs.length === 0) {
+      if (plan.cancel.length > 0) await this.cancelMany(plan.cancel, 'replaced');
+      if (plan.inline) {
         // The common one-shot case runs on the row locked for it: one row, one run.
         const execution: ExecutionRecord = { ...base, status: 'running', started_at: now, worker_id: this.workerId };
         inserts.push(execution);
