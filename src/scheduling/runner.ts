@@ -223,7 +223,8 @@ export class Runner {
 
   /**
    * Cancels runs: queued ones at once, running ones by firing their signal (here, or through
-   * the store for the worker that runs them). Returns the runs cancelled at once.
+   * the store for the worker that runs them; either way the request time is stored).
+   * Returns the runs cancelled at once.
    */
   cancelMany(runs: ExecutionRecord[], reason: StopReason): Promise<string[]> {
     return this.cancels.cancelMany(runs, reason);

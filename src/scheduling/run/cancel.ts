@@ -12,7 +12,8 @@ export class RunCancels {
 
   /**
    * Cancels runs: queued ones at once, running ones by firing their signal (here, or through
-   * the store for the worker that runs them). Returns the runs cancelled at once.
+   * the store for the worker that runs them; either way the request time is stored).
+   * Returns the runs cancelled at once.
    */
   async cancelMany(runs: ExecutionRecord[], reason: StopReason): Promise<string[]> {
     const { store, log, options, rows } = this.deps;
@@ -31,7 +32,11 @@ export class RunCancels {
           continue;
         }
       }
-      if (!this.stopLocal(run.id, reason)) await store.requestCancel(run.id, now);
+      // A running run gets its request time stored wherever it runs. Here its signal fires
+      // first, so it ends for this reason; the time is sent before its end can be written.
+      // Elsewhere its worker finds the request in the store.
+      this.stopLocal(run.id, reason);
+      await store.requestCancel(run.id, now);
     }
     return cancelled;
   }
