@@ -12,8 +12,6 @@ import { capturedLogger, closedPort, noticeSkippedStores, startService, stores, 
 noticeSkippedStores();
 
 const api = '/api/v1';
-/** The lines a handler logs: `<ISO time> <level> <message>`. */
-const stamped = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z (info|warn|error) /;
 
 interface Run {
   id: string;
@@ -64,6 +62,25 @@ for (const { name, skip } of stores) {
       assert.ok(done.cancel_requested_at, 'the record keeps the request time');
       const at = Date.parse(done.cancel_requested_at);
       assert.ok(at >= asked - 1000 && at <= Date.parse(done.finished_at!), `${done.cancel_requested_at} within [${new Date(asked).toISOString()}, ${done.finished_at}]`);
+    });
+
+    it('a failed run is logged at warn with its error', async () => {
+      const port = await closedPort();
+      await svc.http.post(`${api}/jobs/http-request?job_id=runner-fails&state=paused`).send({ url: `http://127.0.0.1:${port}/`, timeout: 2 }).expect(201);
+      const id = (await svc.http.post(`${api}/jobs/runner-fails/executions`).expect(202)).body.execution_ids[0];
+      const failed = await until(id, 'failed');
+      const logged = await waitFor('the run finished line', async () =>
+        captured.records().find((r) => r.msg === 'run finished' && r.execution_id === id),
+      );
+      assert.equal(logged.level, 40, 'warn');
+      assert.equal(logged.status, 'failed');
+      assert.equal(logged.error, failed.error);
+      assert.match(String(logged.error), /ECONNREFUSED|fetch failed|connect/i);
+      const err = logged.err as { message?: string; stack?: string } | undefined;
+      assert.equal(err?.message, failed.error, 'the error itself, with its stack');
+      assert.match(String(err?.stack), /Error/);
+      const cancelled = captured.records().find((r) => r.msg === 'run finished' && r.status === 'cancelled');
+      assert.equal(cancelled?.level, 30, 'a run that did not fail stays at info');
     });
   });
 }

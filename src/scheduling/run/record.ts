@@ -57,8 +57,18 @@ export class RunRecorder {
       log.warn({ execution_id: execution.id, job_id: execution.job_id, handler: execution.handler, status }, 'run ended after it was settled as lost; its end is not recorded');
       return status;
     }
-    log.info(
-      { execution_id: execution.id, job_id: execution.job_id, handler: execution.handler, status, duration_ms: finished.getTime() - started.getTime(), error },
+    // A run that failed, timed out or was lost is worth a look: warn, with the handler's error.
+    const failed = failedStatuses.includes(status);
+    log[failed ? 'warn' : 'info'](
+      {
+        execution_id: execution.id,
+        job_id: execution.job_id,
+        handler: execution.handler,
+        status,
+        duration_ms: finished.getTime() - started.getTime(),
+        error,
+        ...(failed && outcome?.error ? { err: outcome.error } : {}),
+      },
       'run finished',
     );
     options.observer?.onRunFinished(execution, status, finished.getTime() - started.getTime());
