@@ -12,6 +12,8 @@ import { capturedLogger, closedPort, noticeSkippedStores, startService, stores, 
 noticeSkippedStores();
 
 const api = '/api/v1';
+/** The lines a handler logs: `<ISO time> <level> <message>`. */
+const stamped = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z (info|warn|error) /;
 
 interface Run {
   id: string;
@@ -64,11 +66,26 @@ for (const { name, skip } of stores) {
       assert.ok(at >= asked - 1000 && at <= Date.parse(done.finished_at!), `${done.cancel_requested_at} within [${new Date(asked).toISOString()}, ${done.finished_at}]`);
     });
 
-    it('a failed run is logged at warn with its error', async () => {
+    it("the lines the wrapper adds to a run's output carry a time like the handler's lines", async () => {
+      const id = (await svc.http.post(`${api}/jobs/runner-sleeper/executions`).expect(202)).body.execution_ids[0];
+      await until(id, 'running');
+      await svc.http.post(`${api}/executions/${id}/cancel`).expect(202);
+      await until(id, 'cancelled');
+      const lines = await output(id);
+      assert.ok(lines.length >= 2, lines.join('\n'));
+      for (const line of lines) assert.match(line, stamped);
+      assert.match(lines.at(-1)!, /^\S+ warn \[cancelled\] cancelled on request$/);
+    });
+
+    it('a failed run is logged at warn with its error, and its [error] line has a time', async () => {
       const port = await closedPort();
       await svc.http.post(`${api}/jobs/http-request?job_id=runner-fails&state=paused`).send({ url: `http://127.0.0.1:${port}/`, timeout: 2 }).expect(201);
       const id = (await svc.http.post(`${api}/jobs/runner-fails/executions`).expect(202)).body.execution_ids[0];
       const failed = await until(id, 'failed');
+      const lines = await output(id);
+      for (const line of lines) assert.match(line, stamped);
+      assert.equal(lines.at(-1), `${lines.at(-1)!.split(' ')[0]} error [error] ${failed.error}`);
+
       const logged = await waitFor('the run finished line', async () =>
         captured.records().find((r) => r.msg === 'run finished' && r.execution_id === id),
       );

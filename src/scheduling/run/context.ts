@@ -13,10 +13,17 @@ export function selectSteps<T extends { name: string }>(steps: readonly T[], sel
   return first < 0 ? [] : steps.slice(first);
 }
 
+export type OutputLevel = 'info' | 'warn' | 'error';
+
+/** A line of a run's output, as the handler's logger and the wrapper write it: time, level, message. */
+export function outputLine(level: OutputLevel, message: string): string {
+  return `${new Date().toISOString()} ${level} ${message}`;
+}
+
 /** What a handler gets besides its kwargs: its ids, the signal, a logger into `output`, progress, child runs. */
 export function handlerContext(deps: RunDeps, catalog: Catalog, execution: ExecutionRecord, signal: AbortSignal, output: string[]): HandlerContext {
-  const line = (level: string) => (message: string) => {
-    output.push(`${new Date().toISOString()} ${level} ${message}`);
+  const line = (level: OutputLevel) => (message: string) => {
+    output.push(outputLine(level, message));
   };
   const log: RunLogger = { info: line('info'), warn: line('warn'), error: line('error') };
   return {

@@ -1,5 +1,6 @@
 import { failedStatuses, type ExecutionEnd, type ExecutionRecord, type ExecutionStatus } from '../../store/types.js';
 import { Batcher } from '../batcher.js';
+import { outputLine } from './context.js';
 import type { RunDeps } from './deps.js';
 import type { Ran } from './execute.js';
 import { stopOutcome, type StopReason } from './stop.js';
@@ -30,12 +31,12 @@ export class RunRecorder {
       status = stopOutcome[reason].status;
       error = stopOutcome[reason].error(timeout);
       if (outcome === null) error += `; the handler did not return within ${options.cancelGrace} ms`;
-      output.push(`[${status}] ${error}`);
+      output.push(outputLine(status === 'cancelled' ? 'warn' : 'error', `[${status}] ${error}`));
     } else if (outcome.error) {
       status = 'failed';
       error = outcome.error.message;
       stack = outcome.error.stack ?? null;
-      output.push(`[error] ${outcome.error.message}`);
+      output.push(outputLine('error', `[error] ${outcome.error.message}`));
     } else {
       status = 'succeeded';
     }
