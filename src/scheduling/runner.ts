@@ -6,13 +6,13 @@ import { RunCancels } from './run/cancel.js';
 import type { ActiveRun, RunDeps, RunnerOptions } from './run/deps.js';
 import { executeHandler } from './run/execute.js';
 import { planFire } from './run/plan.js';
-import { blankExecution } from './run/records.js';
+import { blankExecution } from './run/blank-execution.js';
 import { RunRecorder } from './run/record.js';
 import type { StopReason } from './run/stop.js';
 
 export { policyOf, recurrenceOf } from './run/plan.js';
 export { selectSteps } from './run/context.js';
-export { blankExecution } from './run/records.js';
+export { blankExecution } from './run/blank-execution.js';
 export type { RunnerOptions } from './run/deps.js';
 export type { StopReason } from './run/stop.js';
 

@@ -2,7 +2,7 @@ import type { Handler, HandlerContext, RunLogger } from '../../handlers/types.js
 import type { ExecutionRecord, Kwargs, StepSelection } from '../../store/types.js';
 import type { Catalog } from '../catalog.js';
 import type { RunDeps } from './deps.js';
-import { blankExecution } from './records.js';
+import { blankExecution } from './blank-execution.js';
 
 /** Steps of a handler that a selection asks for, in the handler's order. */
 export function selectSteps<T extends { name: string }>(steps: readonly T[], selection: StepSelection | null): T[] {

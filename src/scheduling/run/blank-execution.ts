@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ExecutionRecord } from '../../store/types.js';
 
+/** A queued execution with every field at its default; callers fill in the job, handler and times. */
 export function blankExecution(): ExecutionRecord {
   const now = new Date();
   return {
