@@ -1,9 +1,10 @@
 /**
- * jobsctl as people and scripts run it: a child process (the TypeScript entry through tsx; one
- * test runs the package's compiled bin) against the real service listening on a real port.
- * Checks stdout (tables and --json), stderr and the exit codes 0 (ok), 1 (the service said
- * no), 2 (usage), 3 (cannot reach) and 4 (a waited-for run did not succeed); and the progress
- * bar on a terminal, which script(1) provides.
+ * jobsctl against the real service listening on a real port. Commands run in this process
+ * through `main(argv, io)` with stdout and stderr captured; two tests run it as people do, a
+ * process of its own: the package's compiled bin, and the progress bar on a terminal, which
+ * script(1) provides. Checks stdout (tables and --json), stderr and the exit codes 0 (ok),
+ * 1 (the service said no), 2 (usage), 3 (cannot reach) and 4 (a waited-for run did not
+ * succeed).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -11,9 +12,11 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import { main } from '../src/cli/program.js';
 import { createClient, type Execution, type JobsClient } from '../src/client/index.js';
-import { projectRoot } from '../src/config/config.js';
+import { loadConfig, projectRoot } from '../src/config/config.js';
 import { closedPort, noticeSkippedStores, startService, stores, testDatabase, type Running, type TestDatabase } from './helpers.js';
 
 noticeSkippedStores();
@@ -24,11 +27,49 @@ interface Result {
   stderr: string;
 }
 
-/** The command that runs jobsctl: the TypeScript entry, or the package's compiled bin. */
+/** A stream that keeps what is written to it. */
+function captured(): Writable & { text: string } {
+  const stream = Object.assign(
+    new Writable({
+      decodeStrings: false,
+      write(chunk: string | Buffer, _encoding, done) {
+        stream.text += chunk.toString();
+        done();
+      },
+    }),
+    { text: '' },
+  );
+  return stream;
+}
+
+/** The variables jobsctl reads; each call sees only those the test gives, as a fresh process would. */
+const jobsctlEnv = ['JOBS_URL', 'JOBS_TOKEN'] as const;
+
+/** Runs jobsctl's `main` with `args` in this process, its output captured. */
+async function jobsctl(args: string[], env: Partial<Record<(typeof jobsctlEnv)[number], string>> = {}): Promise<Result> {
+  const saved = jobsctlEnv.map((k) => [k, process.env[k]] as const);
+  for (const k of jobsctlEnv) {
+    if (env[k] === undefined) delete process.env[k];
+    else process.env[k] = env[k];
+  }
+  const stdout = captured();
+  const stderr = captured();
+  try {
+    const code = await main(args, { stdout, stderr });
+    return { code, stdout: stdout.text, stderr: stderr.text };
+  } finally {
+    for (const [k, v] of saved) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
+/** The TypeScript entry, as a command line. */
 const fromSource = [process.execPath, '--import', 'tsx', 'src/cli/jobsctl.ts'];
 
-/** Runs jobsctl with `args`; the environment holds only what the test gives (and PATH). */
-function jobsctl(args: string[], env: Record<string, string> = {}, command = fromSource): Promise<Result> {
+/** Runs `command` with `args` as a process of its own; the environment holds only what the test gives (and PATH). */
+function spawned(command: string[], args: string[], env: Record<string, string>): Promise<Result> {
   return new Promise((resolve, reject) => {
     const child = spawn(command[0], [...command.slice(1), ...args], {
       cwd: projectRoot,
@@ -43,6 +84,13 @@ function jobsctl(args: string[], env: Record<string, string> = {}, command = fro
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+/**
+ * The service's own heartbeat interval rather than the suites' short one: these tests check
+ * what jobsctl prints, and on a busy machine a worker that skips a few short heartbeats is
+ * taken for gone.
+ */
+const heartbeat = { JOBS_HEARTBEAT_MS: String(loadConfig({}).heartbeatInterval) };
 
 const show = (r: Result) => `exit ${r.code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
 
@@ -66,7 +114,7 @@ for (const { name, skip } of stores.filter((s) => s.name === 'embedded')) {
     const run = (...args: string[]) => jobsctl(args, env);
     before(async () => {
       db = await testDatabase(name);
-      svc = await startService(db, { PORT: '0', HOST: '127.0.0.1' });
+      svc = await startService(db, { PORT: '0', HOST: '127.0.0.1', ...heartbeat });
       url = `http://127.0.0.1:${await svc.service.listen()}/api/v1`;
       env = { JOBS_URL: url };
       client = createClient({ baseUrl: url });
@@ -340,7 +388,7 @@ describe('jobsctl with tokens, a batch, a worker and a terminal', { timeout: 120
   const tokens = { reader: 'cli-reader-token-0123456789', admin: 'cli-admin-token-0123456789' };
   before(async () => {
     db = await testDatabase('embedded');
-    svc = await startService(db, { PORT: '0', HOST: '127.0.0.1', JOBS_API_TOKENS: `viewer:${tokens.reader}:read,ops:${tokens.admin}:admin` });
+    svc = await startService(db, { PORT: '0', HOST: '127.0.0.1', ...heartbeat, JOBS_API_TOKENS: `viewer:${tokens.reader}:read,ops:${tokens.admin}:admin` });
     url = `http://127.0.0.1:${await svc.service.listen()}/api/v1`;
   });
   after(async () => {
@@ -381,7 +429,7 @@ describe('jobsctl with tokens, a batch, a worker and a terminal', { timeout: 120
     await admin.jobs.create({ job_id: 'cli-tty', handler: 'echo', kwargs: { message: 't' }, state: 'paused' });
     // script(1) gives jobsctl a terminal; its output is the terminal's, stdout and stderr together.
     const line = [...fromSource, 'run', 'cli-tty', '--times', '3', '--wait'].map((a) => `'${a}'`).join(' ');
-    const r = await jobsctl(['-qec', line, '/dev/null'], { JOBS_URL: url, JOBS_TOKEN: tokens.admin, TERM: 'xterm' }, ['script']);
+    const r = await spawned(['script'], ['-qec', line, '/dev/null'], { JOBS_URL: url, JOBS_TOKEN: tokens.admin, TERM: 'xterm' });
     assert.equal(r.code, 0, show(r));
     assert.match(r.stdout, /[█░]+ 3\/3 runs ended/);
     assert.match(r.stdout, /succeeded/);
@@ -390,7 +438,7 @@ describe('jobsctl with tokens, a batch, a worker and a terminal', { timeout: 120
   it('the compiled bin of the package answers like the source', async () => {
     const bin = path.join(projectRoot, 'dist/src/cli/jobsctl.js');
     assert.ok(fs.existsSync(bin), 'npm ci builds dist/ (npm run build)');
-    const r = await jobsctl(['handlers', '--json'], { JOBS_URL: url, JOBS_TOKEN: tokens.reader }, [process.execPath, bin]);
+    const r = await spawned([process.execPath, bin], ['handlers', '--json'], { JOBS_URL: url, JOBS_TOKEN: tokens.reader });
     assert.equal(r.code, 0, show(r));
     assert.ok((JSON.parse(r.stdout) as { handlers: Array<{ name: string }> }).handlers.some((h) => h.name === 'echo'));
   });

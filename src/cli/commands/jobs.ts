@@ -1,0 +1,129 @@
+import { Option, type Command } from 'commander';
+import type { CreateJobRequest, Failure, Job } from '../../client/index.js';
+import type { CliContext } from '../context.js';
+import * as fmt from '../format.js';
+import { graceTime, integer, jsonObject } from '../options.js';
+
+interface CreateOptions {
+  handler: string;
+  id?: string;
+  kwargs?: Record<string, unknown>;
+  every?: string;
+  cron?: string;
+  timezone?: string;
+  when?: string;
+  grace?: number | string;
+  timeout?: number;
+  policy?: 'allow' | 'forbid' | 'replace';
+  retries?: number;
+  retryBackoff?: number;
+  paused?: boolean;
+}
+
+/** `jobsctl jobs ...`: list, get, create, pause, resume, delete, clean-failed. */
+export function addJobCommands(program: Command, { ctx, show, morePages }: CliContext) {
+  const jobs = program.command('jobs').description('list, show, create, pause, resume and delete jobs');
+  jobs
+    .command('list')
+    .description('jobs in job_id order, or failure records')
+    .addOption(new Option('--type <type>', 'jobs (user), failure records (failed) or both (all)').choices(['user', 'failed', 'all']).default('user'))
+    .option('--limit <n>', 'entries per page', integer(1))
+    .option('--cursor <cursor>', 'the next page, as printed after the previous one')
+    .action(async (o: { type: 'user' | 'failed' | 'all'; limit?: number; cursor?: string }, cmd: Command) => {
+      const { client, json } = ctx(cmd);
+      const page = await client.jobs.list({ job_type: o.type, limit: o.limit, cursor: o.cursor });
+      show(json, page, () => {
+        const isJob = (x: Job | Failure): x is Job => 'job_id' in x;
+        const found = page.jobs.filter(isJob);
+        const failures = page.jobs.filter((x): x is Failure => !isJob(x));
+        const parts: string[] = [];
+        if (o.type !== 'failed') parts.push(fmt.jobsTable(found));
+        if (o.type !== 'user')
+          parts.push(
+            fmt.table(
+              ['FAILED RUN', 'JOB', 'HANDLER', 'TIME', 'ERROR'],
+              failures.map((f) => [f.execution_id, f.failed_job_id, f.handler, fmt.time(f.time), f.error.split('\n')[0].slice(0, 80)]),
+              'no failure records',
+            ),
+          );
+        return parts.join('\n');
+      });
+      morePages(json, page.next_cursor);
+    });
+  jobs
+    .command('get')
+    .description('one job with its next and last run and the stats of its runs')
+    .argument('<job>', 'job id')
+    .action(async (id: string, _o: unknown, cmd: Command) => {
+      const { client, json } = ctx(cmd);
+      const job = await client.jobs.get(id);
+      show(json, job, () => fmt.jobDetails(job));
+    });
+  jobs
+    .command('create')
+    .description('create a job: once now without a schedule, at --when, --every interval or on --cron')
+    .requiredOption('--handler <name>', 'the handler that runs it (see: jobsctl handlers)')
+    .option('--id <job_id>', 'the job id; generated when omitted')
+    .option('--kwargs <json>', "the handler's arguments, a JSON object", jsonObject)
+    .option('--every <interval>', 'repeat every interval: "5 minutes", "1 day", "5:00:00"')
+    .option('--cron <expression>', 'repeat on a cron schedule ("30 2 * * *")')
+    .option('--timezone <zone>', 'IANA zone of the cron schedule (default UTC)')
+    .option('--when <time>', 'first run time (ISO-8601, UTC unless it has an offset)')
+    .option('--grace <seconds>', 'how late a run may start before it is recorded as missed (seconds or "10 minutes")', graceTime)
+    .option('--timeout <seconds>', 'seconds a run may take', integer(1))
+    .addOption(new Option('--policy <policy>', 'what a fire does while a run is active').choices(['allow', 'forbid', 'replace']))
+    .option('--retries <n>', 'further attempts after a failed, timed-out or lost run', integer(0))
+    .option('--retry-backoff <seconds>', 'seconds before the first retry, doubled for each further one', integer(0))
+    .option('--paused', 'create it paused')
+    .action(async (o: CreateOptions, cmd: Command) => {
+      const { client, json } = ctx(cmd);
+      const body: CreateJobRequest = {
+        handler: o.handler,
+        job_id: o.id,
+        kwargs: o.kwargs,
+        periodically: o.every,
+        cron: o.cron,
+        timezone: o.timezone,
+        when: o.when,
+        misfire_grace_time: o.grace,
+        timeout: o.timeout,
+        concurrency_policy: o.policy,
+        retries: o.retries,
+        retry_backoff: o.retryBackoff,
+        state: o.paused ? 'paused' : undefined,
+      };
+      const created = await client.jobs.create(body);
+      show(json, created, () => fmt.jobDetails(created.job));
+    });
+  for (const [verb, state] of [
+    ['pause', 'paused'],
+    ['resume', 'running'],
+  ] as const) {
+    jobs
+      .command(verb)
+      .description(verb === 'pause' ? 'pause a job: it keeps its schedule and runs nothing until resumed' : 'resume a paused job')
+      .argument('<job>', 'job id')
+      .action(async (id: string, _o: unknown, cmd: Command) => {
+        const { client, json } = ctx(cmd);
+        const r = await client.jobs.setState(id, state);
+        show(json, r, () => `job ${r.job_id} ${r.state}\n`);
+      });
+  }
+  jobs
+    .command('delete')
+    .description('delete a job and its schedule (its run records stay)')
+    .argument('<job>', 'job id')
+    .action(async (id: string, _o: unknown, cmd: Command) => {
+      const { client, json } = ctx(cmd);
+      const r = await client.jobs.delete(id);
+      show(json, r, () => `deleted job ${r.removed.join(', ')}\n`);
+    });
+  jobs
+    .command('clean-failed')
+    .description('delete every failure record')
+    .action(async (_o: unknown, cmd: Command) => {
+      const { client, json } = ctx(cmd);
+      const r = await client.jobs.cleanFailed();
+      show(json, r, () => `deleted ${r.removed.length} failure record(s)\n`);
+    });
+}

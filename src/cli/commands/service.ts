@@ -1,0 +1,67 @@
+import type { Command } from 'commander';
+import { ProblemError } from '../../client/index.js';
+import type { CliContext } from '../context.js';
+import * as fmt from '../format.js';
+import { firstSentence } from '../options.js';
+
+/** `jobsctl service ...`: status, pause, resume of the whole scheduler. */
+export function addServiceCommands(program: Command, { ctx, show }: CliContext) {
+  const service = program.command('service').description('the whole scheduler: status, pause, resume');
+  service
+    .command('status')
+    .description('running or paused, readiness, and counts of workers, jobs and runs')
+    .action(async (_o: unknown, cmd: Command) => {
+      const { client, json } = ctx(cmd);
+      const [state, stats, ready] = await Promise.all([
+        client.service.status(),
+        client.service.stats(),
+        client.service.readiness().then(
+          () => ({ ready: true, detail: null as string | null }),
+          (e: unknown) => {
+            if (e instanceof ProblemError) return { ready: false, detail: e.detail };
+            throw e;
+          },
+        ),
+      ]);
+      show(json, { state: state.state, ready: ready.ready, ...stats }, () =>
+        fmt.details([
+          ['state', state.state],
+          ['ready', ready.ready ? 'yes' : `no (${ready.detail})`],
+          ['workers', fmt.counts(stats.workers)],
+          ['jobs', stats.jobs],
+          ['runs', fmt.counts(stats.executions)],
+        ]),
+      );
+    });
+  for (const [verb, state] of [
+    ['pause', 'paused'],
+    ['resume', 'running'],
+  ] as const) {
+    service
+      .command(verb)
+      .description(verb === 'pause' ? 'no run starts anywhere until resumed; runs in progress finish' : 'runs start again')
+      .action(async (_o: unknown, cmd: Command) => {
+        const { client, json } = ctx(cmd);
+        const r = await client.service.setState(state);
+        show(json, r, () => `service ${r.state}\n`);
+      });
+  }
+}
+
+/** `jobsctl handlers`: the handler catalog. */
+export function addHandlersCommand(program: Command, { ctx, show }: CliContext) {
+  program
+    .command('handlers')
+    .description('the handler catalog')
+    .action(async (_o: unknown, cmd: Command) => {
+      const { client, json } = ctx(cmd);
+      const r = await client.handlers.list();
+      show(json, r, () =>
+        fmt.table(
+          ['HANDLER', 'REQUIRED KWARGS', 'STEPS', 'DESCRIPTION'],
+          r.handlers.map((h) => [h.name, ((h.kwargs_schema.required as string[] | undefined) ?? []).join(', '), h.steps.join(', '), firstSentence(h.description)]),
+          'no handlers',
+        ),
+      );
+    });
+}

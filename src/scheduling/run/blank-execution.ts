@@ -1,0 +1,32 @@
+import { randomUUID } from 'node:crypto';
+import type { ExecutionRecord } from '../../store/types.js';
+
+/** A queued execution with every field at its default; callers fill in the job, handler and times. */
+export function blankExecution(): ExecutionRecord {
+  const now = new Date();
+  return {
+    id: randomUUID(),
+    job_id: null,
+    handler: '',
+    kwargs: {},
+    status: 'queued',
+    trigger: 'schedule',
+    parent_id: null,
+    batch_id: null,
+    selection: null,
+    attempt: 1,
+    timeout: null,
+    worker_id: null,
+    cancel_requested_at: null,
+    scheduled_at: now,
+    started_at: null,
+    finished_at: null,
+    duration_ms: null,
+    progress: null,
+    error: null,
+    stack: null,
+    output: [],
+    output_truncated: false,
+    created_at: now,
+  };
+}

@@ -1,0 +1,37 @@
+import type { Logger } from '../../observability/log.js';
+import type { ExecutionRecord, JobRecord, Store } from '../../store/types.js';
+import type { RunObserver } from '../observer.js';
+
+export interface RunnerOptions {
+  /** Lines of output kept per run; older lines are dropped and the run marked truncated. */
+  maxOutputLines: number;
+  /** How long an aborted handler is waited for before its run is recorded anyway, in ms. */
+  cancelGrace: number;
+  /** Seconds a run may take when neither its job nor its handler says. */
+  defaultTimeout: number;
+  /** Told of each run started and settled here (metrics). */
+  observer?: RunObserver;
+}
+
+/** A run whose handler this process is running. */
+export interface ActiveRun {
+  controller: AbortController;
+}
+
+/** The engine's run rows as the phases of a run use them; the runner makes the calls. */
+export interface RunRows {
+  enqueueRun(handler: string, executionId: string, at: Date): Promise<void>;
+  removeRun(executionId: string): Promise<void>;
+}
+
+/** What the phases of a run (execution, recording, cancel) share with the runner. */
+export interface RunDeps {
+  readonly store: Store;
+  readonly log: Logger;
+  readonly options: RunnerOptions;
+  readonly rows: RunRows;
+  /** The runs whose handlers run in this process, by execution id. */
+  readonly active: Map<string, ActiveRun>;
+  /** A new execution record of a job, queued, with the job's kwargs and timeout. */
+  newExecution(job: JobRecord, fields: Pick<ExecutionRecord, 'trigger' | 'scheduled_at' | 'created_at'> & Partial<ExecutionRecord>): ExecutionRecord;
+}

@@ -1,0 +1,72 @@
+import type { Lease } from '../../engine/lease.js';
+import type { ExecutionRecord } from '../../store/types.js';
+import type { Catalog } from '../catalog.js';
+import { handlerContext, runHandler } from './context.js';
+import type { RunDeps } from './deps.js';
+import type { StopReason } from './stop.js';
+
+/** How a handler's part of a run went; null outcome: it did not return within the cancel grace. */
+export interface Ran {
+  outcome: { error: Error | null; abortedFirst: boolean } | null;
+  signal: AbortSignal;
+  /** Output lines not yet written. */
+  output: string[];
+  started: Date;
+}
+
+/**
+ * Runs the handler of a stored `running` execution: its AbortSignal (timeout, cancel,
+ * shutdown), the heartbeat that renews the lease and flushes buffered output, and the cancel
+ * grace. Resolves once the handler returned or was given up on, with the lease released.
+ */
+export async function executeHandler(deps: RunDeps, catalog: Catalog, heartbeatMs: number, execution: ExecutionRecord, lease: Lease): Promise<Ran> {
+  const { store, log, options } = deps;
+  const handler = catalog.get(execution.handler);
+  const started = execution.started_at ?? new Date();
+  const output: string[] = [];
+  const flush = async () => {
+    const lines = output.splice(0, output.length);
+    await store.appendOutput(execution.id, lines, options.maxOutputLines);
+  };
+  const controller = new AbortController();
+  const signal = controller.signal;
+  // Keeps the Agenda lock alive under long runs (so no other worker starts this row
+  // again) and writes buffered output as the run goes.
+  const heartbeat = setInterval(() => {
+    lease.touch().catch(() => undefined);
+    flush().catch(() => undefined);
+  }, heartbeatMs);
+  heartbeat.unref();
+  const timeout = execution.timeout;
+  const timer = timeout ? setTimeout(() => controller.abort('timeout' satisfies StopReason), timeout * 1000) : undefined;
+  timer?.unref();
+
+  log.info({ execution_id: execution.id, job_id: execution.job_id, handler: execution.handler, attempt: execution.attempt }, 'run started');
+  options.observer?.onRunStarted(execution);
+  const handlerDone = (async () => {
+    if (!handler) throw new Error(`no handler named '${execution.handler}' is loaded in this worker`);
+    await runHandler(handler, execution, handlerContext(deps, catalog, execution, signal, output));
+  })().then(
+    () => ({ error: null as Error | null, abortedFirst: signal.aborted }),
+    (err: unknown) => ({ error: err instanceof Error ? err : new Error(String(err)), abortedFirst: signal.aborted }),
+  );
+  deps.active.set(execution.id, { controller });
+  // Once the signal fires the handler gets the cancel grace to return; then the run is
+  // recorded without it (the worker stops waiting).
+  let graceTimer: NodeJS.Timeout | undefined;
+  const abandoned = new Promise<null>((resolve) => {
+    const onAbort = () => {
+      graceTimer = setTimeout(() => resolve(null), options.cancelGrace);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  const outcome = await Promise.race([handlerDone, abandoned]);
+  clearInterval(heartbeat);
+  clearTimeout(timer);
+  clearTimeout(graceTimer);
+  deps.active.delete(execution.id);
+  // The handler is done: its place may go to the next run while this one's end is written.
+  lease.release?.();
+  return { outcome, signal, output, started };
+}

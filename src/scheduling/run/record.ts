@@ -1,0 +1,112 @@
+import { failedStatuses, type ExecutionEnd, type ExecutionRecord, type ExecutionStatus } from '../../store/types.js';
+import { Batcher } from '../batcher.js';
+import { outputLine } from './context.js';
+import type { RunDeps } from './deps.js';
+import type { Ran } from './execute.js';
+import { stopOutcome, type StopReason } from './stop.js';
+
+/**
+ * Records how runs ended: the final status (written with a conditional update from
+ * `running`, several runs at once), then for a failed run its failure record and retry.
+ */
+export class RunRecorder {
+  /** Ends of runs that come together, written together; true for each run this call ended. */
+  private readonly finishes = new Batcher<ExecutionEnd, boolean>(async (ends) => {
+    const moved = new Set(await this.deps.store.finishExecutions(ends, this.deps.options.maxOutputLines));
+    return ends.map((e) => moved.has(e.id));
+  });
+
+  constructor(private readonly deps: RunDeps) {}
+
+  /** Writes the end of a run whose handler ran here, and what follows it. */
+  async record(execution: ExecutionRecord, ran: Ran): Promise<ExecutionStatus> {
+    const { log, options } = this.deps;
+    const { outcome, signal, output, started } = ran;
+    const timeout = execution.timeout;
+    let status: ExecutionStatus;
+    let error: string | null = null;
+    let stack: string | null = null;
+    if (outcome === null || outcome.abortedFirst) {
+      const reason = (signal.reason as StopReason) in stopOutcome ? (signal.reason as StopReason) : 'cancel';
+      status = stopOutcome[reason].status;
+      error = stopOutcome[reason].error(timeout);
+      if (outcome === null) error += `; the handler did not return within ${options.cancelGrace} ms`;
+      output.push(outputLine(status === 'cancelled' ? 'warn' : 'error', `[${status}] ${error}`));
+    } else if (outcome.error) {
+      status = 'failed';
+      error = outcome.error.message;
+      stack = outcome.error.stack ?? null;
+      output.push(outputLine('error', `[error] ${outcome.error.message}`));
+    } else {
+      status = 'succeeded';
+    }
+    const finished = new Date();
+    const recorded = await this.finishes.add({
+      id: execution.id,
+      status,
+      finished_at: finished,
+      duration_ms: finished.getTime() - started.getTime(),
+      error,
+      stack,
+      progress: status === 'succeeded' ? 100 : null,
+      output: output.splice(0, output.length),
+      job_id: execution.job_id && execution.trigger !== 'flow' ? execution.job_id : null,
+    });
+    // Not recorded: the run was settled meanwhile (its worker was taken for gone); that
+    // settlement logged and counted it, and did the rest.
+    if (!recorded) {
+      log.warn({ execution_id: execution.id, job_id: execution.job_id, handler: execution.handler, status }, 'run ended after it was settled as lost; its end is not recorded');
+      return status;
+    }
+    // A run that failed, timed out or was lost is worth a look: warn, with the handler's error.
+    const failed = failedStatuses.includes(status);
+    log[failed ? 'warn' : 'info'](
+      {
+        execution_id: execution.id,
+        job_id: execution.job_id,
+        handler: execution.handler,
+        status,
+        duration_ms: finished.getTime() - started.getTime(),
+        error,
+        ...(failed && outcome?.error ? { err: outcome.error } : {}),
+      },
+      'run finished',
+    );
+    options.observer?.onRunFinished(execution, status, finished.getTime() - started.getTime());
+    await this.afterRun({ ...execution, status, error, stack, finished_at: finished });
+    return status;
+  }
+
+  /** What follows a failed final status (the job's last status is written with it): a failure record, a retry. */
+  async afterRun(execution: ExecutionRecord) {
+    const { store, log } = this.deps;
+    const { status } = execution;
+    if (!failedStatuses.includes(status)) return;
+    const job = execution.job_id ? await store.getJob(execution.job_id) : null;
+    await store.insertFailure({
+      id: execution.id,
+      execution_id: execution.id,
+      failed_job_id: execution.job_id,
+      handler: execution.handler,
+      kwargs: execution.kwargs,
+      error: execution.error ?? status,
+      traceback: execution.stack,
+      time: execution.finished_at ?? new Date(),
+    });
+    if (job && execution.trigger !== 'flow' && execution.attempt <= job.retries) {
+      const delay = job.retry_backoff * 1000 * 2 ** (execution.attempt - 1);
+      const at = new Date(Date.now() + delay);
+      const retry: ExecutionRecord = {
+        ...this.deps.newExecution(job, { trigger: execution.trigger, scheduled_at: at, created_at: new Date() }),
+        kwargs: execution.kwargs,
+        attempt: execution.attempt + 1,
+        batch_id: execution.batch_id,
+        parent_id: execution.parent_id,
+        selection: execution.selection,
+      };
+      await store.insertExecution(retry);
+      await this.deps.rows.enqueueRun(job.handler, retry.id, at);
+      log.info({ job_id: job.job_id, execution_id: retry.id, attempt: retry.attempt, at }, 'retry queued');
+    }
+  }
+}
