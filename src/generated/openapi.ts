@@ -946,7 +946,7 @@ export type components = {
          *       "url": "http://127.0.0.1:34000/api/v1/liveness",
          *       "method": "GET",
          *       "expected_status": 200,
-         *       "timeout": 10
+         *       "request_timeout": 10
          *     }
          */
         HttpRequestKwargs: {
@@ -964,8 +964,14 @@ export type components = {
             /** @description The status (or list of statuses) that counts as success; any 2xx when omitted. */
             expected_status?: number | number[];
             /**
-             * @description Seconds.
+             * @description Seconds to wait for the answer; then the run fails. Not the job's `timeout` option,
+             *     which limits the whole run.
              * @default 30
+             */
+            request_timeout?: number;
+            /**
+             * @deprecated
+             * @description The old name of `request_timeout`, still accepted; `request_timeout` wins when both are given.
              */
             timeout?: number;
         };

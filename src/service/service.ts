@@ -2,13 +2,13 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import jsYaml from 'js-yaml';
 import type Koa from 'koa';
 import { auditRecordOf, audited } from '../http/audit.js';
 import { Catalog, documentAjv } from '../scheduling/catalog.js';
 import { projectRoot, type Config } from '../config/config.js';
-import { applyDefaultJobs } from './default-jobs.js';
+import { applyDefaultJobs, checkDefaultJobs, serviceUrl, storelessBuilder, type CheckedDefaultJobs } from './default-jobs.js';
 import { Engine } from '../engine/agenda.js';
 import { createHttpApp, type RequestOutcome } from '../http/app.js';
 import { Authenticator } from '../http/auth.js';
@@ -55,6 +55,18 @@ const auditTimeoutMs = 2000;
 
 export const version: string = JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')).version;
 
+/** A port free on `host` now: bound by the system, then released. */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, host, () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
 /** Builds the whole service on its store: the boot sequence, in order. */
 export async function createService(config: Config, options: ServiceOptions = {}): Promise<Service> {
   const log = options.log ?? createLogger(config.logLevel);
@@ -69,11 +81,30 @@ export async function createService(config: Config, options: ServiceOptions = {}
   if (config.auth.mode === 'off') log.warn({ host: config.host }, 'JOBS_AUTH=off: the API answers every caller without checking a token');
   else if (config.auth.mode === 'open') log.info({ host: config.host }, 'no API tokens configured: no checks, serving on loopback only');
   else log.info({ tokens: config.auth.tokens.map((t) => ({ name: t.name, role: t.role })) }, 'API tokens loaded');
+  // The handlers and the default-job files are checked before the store opens: a bad file
+  // stops the boot at once, listing every problem.
+  const catalog = await Catalog.load(config.handlersDir, doc);
+  catalog.compile(documentAjv(doc));
+  let port = config.port;
+  let defaultJobs: CheckedDefaultJobs | null = null;
+  if (options.defaultJobs !== false) {
+    let usesUrl = false;
+    const variables = {
+      get SERVICE_URL() {
+        usesUrl = true;
+        return serviceUrl(config.host, port);
+      },
+    };
+    defaultJobs = await checkDefaultJobs(config.defaultJobsDir, storelessBuilder(catalog), variables);
+    // PORT=0 listens on a port the system picks: pick it now, so that ${SERVICE_URL} names it.
+    if (usesUrl && port === 0) {
+      port = await freePort(config.host);
+      defaultJobs = await checkDefaultJobs(config.defaultJobsDir, storelessBuilder(catalog), variables);
+    }
+  }
   const { store, engine: engineBackend } = await openStore(config);
   let started: Engine | undefined;
   try {
-    const catalog = await Catalog.load(config.handlersDir, doc);
-    catalog.compile(documentAjv(doc));
 
     const engine = new Engine(engineBackend, {
       pollInterval: config.pollInterval,
@@ -132,7 +163,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       const dispatch = await engine.init();
       log.info({ store: config.storeKind, dispatch, poll_interval_ms: config.pollInterval }, 'dispatch engine ready');
       if (config.startPaused !== null) await store.setServiceState(config.startPaused ? 'paused' : 'running');
-      return options.defaultJobs === false ? null : applyDefaultJobs(config.defaultJobsDir, scheduler, store);
+      return defaultJobs && applyDefaultJobs(defaultJobs, scheduler, store);
     });
     if (defaults) {
       // The ids only when they are few: a first boot with thousands of files would write them all.
@@ -176,7 +207,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
         new Promise((resolve, reject) => {
           server = http.createServer(app.callback());
           server.once('error', reject);
-          server.listen(config.port, config.host, () => {
+          server.listen(port, config.host, () => {
             compileValidators();
             resolve((server!.address() as AddressInfo).port);
           });
