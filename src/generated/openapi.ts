@@ -598,8 +598,26 @@ export type components = {
         };
         /** @enum {string} */
         ServiceState: "running" | "paused";
+        /**
+         * @description While paused, also since when and by whom: from the audit log's newest successful
+         *     `setServiceState`. `paused_by` is the token's name, `anonymous` when the call had none,
+         *     or `JOB_SERVICE_PAUSED` when a boot paused the service; both are null when the audit
+         *     log does not say.
+         * @example {
+         *       "state": "paused",
+         *       "paused_at": "2027-01-04T09:12:44.512Z",
+         *       "paused_by": "ops"
+         *     }
+         */
         ServiceStateBody: {
             state: components["schemas"]["ServiceState"];
+            /**
+             * Format: date-time
+             * @description Since when the service is paused; only while paused.
+             */
+            paused_at?: string | null;
+            /** @description Who paused it; only while paused. */
+            paused_by?: string | null;
         };
         /** @enum {string} */
         JobState: "running" | "paused";
@@ -847,7 +865,31 @@ export type components = {
             workers: components["schemas"]["Worker"][];
             next_cursor: string | null;
         };
+        /**
+         * @description While the service is paused, also `paused_at` and `paused_by`, as in `GET /service/state`.
+         * @example {
+         *       "paused_at": "2027-01-04T09:12:44.512Z",
+         *       "paused_by": "ops",
+         *       "workers": {
+         *         "active": 2,
+         *         "gone": 1
+         *       },
+         *       "jobs": 14,
+         *       "executions": {
+         *         "succeeded": 5120,
+         *         "failed": 3,
+         *         "queued": 7
+         *       }
+         *     }
+         */
         Stats: {
+            /**
+             * Format: date-time
+             * @description Since when the service is paused; only while paused.
+             */
+            paused_at?: string | null;
+            /** @description Who paused it; only while paused. */
+            paused_by?: string | null;
             /** @description Workers by state. */
             workers: {
                 [key: string]: number;

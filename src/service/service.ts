@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -16,6 +17,7 @@ import { createLogger, type Logger } from '../observability/log.js';
 import { Metrics } from '../observability/metrics.js';
 import { loadOpenApi, type OpenApiOperation } from '../contract/openapi.js';
 import { buildOperations } from '../operations/index.js';
+import { bootMethod, pauseOf } from '../operations/service.js';
 import { Batcher } from '../scheduling/batcher.js';
 import { Scheduler } from '../scheduling/core.js';
 import { Runner } from '../scheduling/runner.js';
@@ -54,6 +56,19 @@ export interface ServiceOptions {
 const auditTimeoutMs = 2000;
 
 export const version: string = JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')).version;
+
+/** The audit record of a service state set at boot (JOB_SERVICE_PAUSED), less its id, time and outcome. */
+const bootAudit = {
+  request_id: null,
+  token_name: null,
+  operation: 'setServiceState',
+  method: bootMethod,
+  path: '/api/v1/service/state',
+  job_id: null,
+  execution_id: null,
+  worker_id: null,
+  batch_id: null,
+} as const;
 
 /** A port free on `host` now: bound by the system, then released. */
 function freePort(host: string): Promise<number> {
@@ -162,7 +177,15 @@ export async function createService(config: Config, options: ServiceOptions = {}
       await store.migrate();
       const dispatch = await engine.init();
       log.info({ store: config.storeKind, dispatch, poll_interval_ms: config.pollInterval }, 'dispatch engine ready');
-      if (config.startPaused !== null) await store.setServiceState(config.startPaused ? 'paused' : 'running');
+      if (config.startPaused !== null) {
+        const state = config.startPaused ? 'paused' : 'running';
+        // A change by JOB_SERVICE_PAUSED is audited like the call it stands for, so that
+        // GET /service/state can say since when and why the service is paused.
+        if ((await store.getServiceState()) !== state) {
+          await store.setServiceState(state);
+          await store.insertAudits([{ ...bootAudit, id: randomUUID(), time: new Date(), status: 200, outcome: 'success' }]);
+        }
+      }
       return defaultJobs && applyDefaultJobs(defaultJobs, scheduler, store);
     });
     if (defaults) {
@@ -190,7 +213,15 @@ export async function createService(config: Config, options: ServiceOptions = {}
     }
     const monitor = new LostWorkerMonitor(store, runner, log, config.heartbeatInterval);
     monitor.start();
-    log.info({ store: config.storeKind, state: await store.getServiceState(), worker: worker?.id ?? null, handlers: catalog.names() }, 'scheduler started');
+    const state = await store.getServiceState();
+    log.info({ store: config.storeKind, state, worker: worker?.id ?? null, handlers: catalog.names() }, 'scheduler started');
+    if (state === 'paused') {
+      const url = serviceUrl(config.host, port);
+      log.warn(
+        { ...(await pauseOf(store, state)), resume: `curl -X PUT '${url}/service/state?state=running'` },
+        `the service is paused: no run will start on any worker until it is resumed (curl -X PUT '${url}/service/state?state=running', or jobsctl service resume)`,
+      );
+    }
 
     let server: http.Server | undefined;
     let closing: Promise<void> | undefined;
