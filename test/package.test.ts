@@ -18,6 +18,17 @@ describe('the package, packed and installed as a global tool', { timeout: 600_00
     if (tmp) await fs.rm(tmp, { recursive: true, force: true });
   });
 
+  it('runs from the checkout as npx jobsctl, npm exec jobsctl and npm run jobsctl', async () => {
+    for (const [cmd, args] of [
+      ['npx', ['--no-install', 'jobsctl', '--version']],
+      ['npm', ['exec', '--no', '--', 'jobsctl', '--version']],
+      ['npm', ['run', '-s', 'jobsctl', '--', '--version']],
+    ] as const) {
+      const { stdout } = await run(cmd, [...args], { cwd: projectRoot });
+      assert.equal(stdout.trim(), version, `${cmd} ${args.join(' ')}`);
+    }
+  });
+
   it('npm pack carries dist/; npm install -g of the tarball into a prefix gives a working jobsctl', async (t) => {
     // The tarball takes dist/ as built (npm ci builds it through prepare); --ignore-scripts
     // keeps this test from rebuilding it, which `npm pack` alone would do first.

@@ -183,7 +183,8 @@ fi
     await fs.copyFile(path.join(projectRoot, 'default-jobs', 'self-check.yaml'), path.join(dir, 'self-check.yaml'));
     await fs.writeFile(path.join(dir, 'example.yaml'), example.code);
     const jobId = /^job_id: (\S+)$/m.exec(example.code)![1];
-    const other = await startService(await testDatabase('embedded'), { PORT: '0', HOST: '127.0.0.1', JOBS_DEFAULT_JOBS_DIR: dir });
+    const otherDb = await testDatabase('embedded');
+    const other = await startService(otherDb, { PORT: '0', HOST: '127.0.0.1', JOBS_DEFAULT_JOBS_DIR: dir });
     try {
       await other.service.listen();
       const id = (await other.http.post(`/api/v1/jobs/${jobId}/executions`).expect(202)).body.execution_ids[0];
@@ -194,6 +195,8 @@ fi
       assert.equal(ended.status, 'succeeded', JSON.stringify(ended));
     } finally {
       await other.close();
+      await otherDb.drop();
+      await fs.rm(dir, { recursive: true, force: true });
     }
   });
 

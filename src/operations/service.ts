@@ -9,9 +9,6 @@ type SetQuery = operations['setServiceState']['parameters']['query'];
 /** The audit records' method for a state set at boot by JOB_SERVICE_PAUSED. */
 export const bootMethod = 'BOOT';
 
-/** How many audit records of setServiceState are read, at most, to find the pause. */
-const pauseLookback = 200;
-
 /**
  * Since when and by whom the service is paused: the newest successful setServiceState in the
  * audit log (while paused, the newest change of the state is the pause). The token's name,
@@ -20,15 +17,15 @@ const pauseLookback = 200;
  */
 export async function pauseOf(store: Store, state: Schemas['ServiceState']): Promise<{ paused_at?: string | null; paused_by?: string | null }> {
   if (state !== 'paused') return {};
+  // Newest first: the first page holds it unless calls were refused in between.
   let cursor: string | null = null;
-  for (let read = 0; read < pauseLookback; ) {
+  for (;;) {
     const page = await store.listAudit({ operation: 'setServiceState' }, cursor, 50);
     const found = page.items.find((a) => a.outcome === 'success');
     if (found) {
       const by = found.method === bootMethod ? 'JOB_SERVICE_PAUSED' : (found.token_name ?? 'anonymous');
       return { paused_at: isoTime(found.time), paused_by: by };
     }
-    read += page.items.length;
     if (!page.next || page.items.length === 0) break;
     cursor = page.next;
   }
