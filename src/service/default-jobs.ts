@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import jsYaml from 'js-yaml';
 import { Problem } from '../operations/problem.js';
@@ -208,6 +209,40 @@ export async function checkDefaultJobs(dir: string, builder: JobBuilder, variabl
   const { requests, problems } = jobFileProblems(dir, await namesIn(dir), builder, defaultJobContext, variables);
   if (problems.length) throw new DefaultJobsError(problems);
   return requests;
+}
+
+/** A port free on `host` now: bound by the system, then released. */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, host, () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * The boot's check of the default-jobs folder, before the store opens, with `${SERVICE_URL}`
+ * from HOST and PORT. With PORT=0 (a port the system picks) and a file that uses it, a free
+ * port is picked now, for the file and for the service to listen on.
+ */
+export async function checkDefaultJobsAtBoot(dir: string, catalog: Catalog, host: string, port: number): Promise<{ jobs: CheckedDefaultJobs; port: number }> {
+  let usesUrl = false;
+  const variables = {
+    get SERVICE_URL() {
+      usesUrl = true;
+      return serviceUrl(host, port);
+    },
+  };
+  const builder = storelessBuilder(catalog);
+  let jobs = await checkDefaultJobs(dir, builder, variables);
+  if (usesUrl && port === 0) {
+    port = await freePort(host);
+    jobs = await checkDefaultJobs(dir, builder, variables);
+  }
+  return { jobs, port };
 }
 
 /**

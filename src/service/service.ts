@@ -1,15 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import net, { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import jsYaml from 'js-yaml';
 import type Koa from 'koa';
 import { auditRecordOf, audited } from '../http/audit.js';
 import { Catalog, documentAjv } from '../scheduling/catalog.js';
 import { projectRoot, type Config } from '../config/config.js';
-import { applyDefaultJobs, checkDefaultJobs, serviceUrl, storelessBuilder, type CheckedDefaultJobs } from './default-jobs.js';
+import { applyDefaultJobs, checkDefaultJobsAtBoot, serviceUrl, type CheckedDefaultJobs } from './default-jobs.js';
 import { Engine } from '../engine/agenda.js';
 import { createHttpApp, type RequestOutcome } from '../http/app.js';
 import { Authenticator } from '../http/auth.js';
@@ -17,12 +16,12 @@ import { createLogger, type Logger } from '../observability/log.js';
 import { Metrics } from '../observability/metrics.js';
 import { loadOpenApi, type OpenApiOperation } from '../contract/openapi.js';
 import { buildOperations } from '../operations/index.js';
-import { bootMethod, pauseOf } from '../operations/service.js';
 import { Batcher } from '../scheduling/batcher.js';
 import { Scheduler } from '../scheduling/core.js';
 import { Runner } from '../scheduling/runner.js';
 import { openStore } from '../store/index.js';
 import type { AuditRecord, Store } from '../store/types.js';
+import { applyBootState, warnWhenPaused } from './paused.js';
 import { LostWorkerMonitor, WorkerAgent } from './worker.js';
 
 export interface Service {
@@ -57,31 +56,6 @@ const auditTimeoutMs = 2000;
 
 export const version: string = JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')).version;
 
-/** The audit record of a service state set at boot (JOB_SERVICE_PAUSED), less its id, time and outcome. */
-const bootAudit = {
-  request_id: null,
-  token_name: null,
-  operation: 'setServiceState',
-  method: bootMethod,
-  path: '/api/v1/service/state',
-  job_id: null,
-  execution_id: null,
-  worker_id: null,
-  batch_id: null,
-} as const;
-
-/** A port free on `host` now: bound by the system, then released. */
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, host, () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 /** Builds the whole service on its store: the boot sequence, in order. */
 export async function createService(config: Config, options: ServiceOptions = {}): Promise<Service> {
   const log = options.log ?? createLogger(config.logLevel);
@@ -102,25 +76,10 @@ export async function createService(config: Config, options: ServiceOptions = {}
   catalog.compile(documentAjv(doc));
   let port = config.port;
   let defaultJobs: CheckedDefaultJobs | null = null;
-  if (options.defaultJobs !== false) {
-    let usesUrl = false;
-    const variables = {
-      get SERVICE_URL() {
-        usesUrl = true;
-        return serviceUrl(config.host, port);
-      },
-    };
-    defaultJobs = await checkDefaultJobs(config.defaultJobsDir, storelessBuilder(catalog), variables);
-    // PORT=0 listens on a port the system picks: pick it now, so that ${SERVICE_URL} names it.
-    if (usesUrl && port === 0) {
-      port = await freePort(config.host);
-      defaultJobs = await checkDefaultJobs(config.defaultJobsDir, storelessBuilder(catalog), variables);
-    }
-  }
+  if (options.defaultJobs !== false) ({ jobs: defaultJobs, port } = await checkDefaultJobsAtBoot(config.defaultJobsDir, catalog, config.host, port));
   const { store, engine: engineBackend } = await openStore(config);
   let started: Engine | undefined;
   try {
-
     const engine = new Engine(engineBackend, {
       pollInterval: config.pollInterval,
       lockLifetime: config.lockLifetime,
@@ -177,15 +136,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       await store.migrate();
       const dispatch = await engine.init();
       log.info({ store: config.storeKind, dispatch, poll_interval_ms: config.pollInterval }, 'dispatch engine ready');
-      if (config.startPaused !== null) {
-        const state = config.startPaused ? 'paused' : 'running';
-        // A change by JOB_SERVICE_PAUSED is audited like the call it stands for, so that
-        // GET /service/state can say since when and why the service is paused.
-        if ((await store.getServiceState()) !== state) {
-          await store.setServiceState(state);
-          await store.insertAudits([{ ...bootAudit, id: randomUUID(), time: new Date(), status: 200, outcome: 'success' }]);
-        }
-      }
+      if (config.startPaused !== null) await applyBootState(store, config.startPaused ? 'paused' : 'running');
       return defaultJobs && applyDefaultJobs(defaultJobs, scheduler, store);
     });
     if (defaults) {
@@ -215,13 +166,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
     monitor.start();
     const state = await store.getServiceState();
     log.info({ store: config.storeKind, state, worker: worker?.id ?? null, handlers: catalog.names() }, 'scheduler started');
-    if (state === 'paused') {
-      const url = serviceUrl(config.host, port);
-      log.warn(
-        { ...(await pauseOf(store, state)), resume: `curl -X PUT '${url}/service/state?state=running'` },
-        `the service is paused: no run will start on any worker until it is resumed (curl -X PUT '${url}/service/state?state=running', or jobsctl service resume)`,
-      );
-    }
+    await warnWhenPaused(store, log, state, serviceUrl(config.host, port));
 
     let server: http.Server | undefined;
     let closing: Promise<void> | undefined;
