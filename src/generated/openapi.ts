@@ -2060,7 +2060,7 @@ export interface operations {
                  *         "Accept": "application/json"
                  *       },
                  *       "expected_status": 200,
-                 *       "timeout": 10
+                 *       "request_timeout": 10
                  *     }
                  */
                 "application/json": components["schemas"]["HttpRequestKwargs"];
