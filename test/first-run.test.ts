@@ -6,12 +6,13 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { projectRoot } from '../src/config/config.js';
 import { serviceUrl } from '../src/service/default-jobs.js';
-import { capturedLogger, closedPort, startService, tempDir, testDatabase, waitFor, type TestDatabase } from './helpers.js';
+import { capturedLogger, closedPort, noticeSkippedStores, startService, stores, tempDir, testDatabase, waitFor, type TestDatabase } from './helpers.js';
 
 // What a new user meets first: the shipped default jobs, a paused service, a bad default-job
 // file, and http-request's request timeout. Embedded store, real service.
 
 const api = '/api/v1';
+noticeSkippedStores();
 
 async function runToEnd(http: Awaited<ReturnType<typeof startService>>['http'], id: string) {
   return waitFor(`run ${id} to end`, async () => {
@@ -20,7 +21,7 @@ async function runToEnd(http: Awaited<ReturnType<typeof startService>>['http'], 
   }, 30_000);
 }
 
-describe('first run: default jobs, a paused service, http-request', { timeout: 180_000 }, () => {
+describe('first run: default jobs and http-request', { timeout: 180_000 }, () => {
   let db: TestDatabase;
   before(async () => {
     db = await testDatabase('embedded');
@@ -60,68 +61,6 @@ describe('first run: default jobs, a paused service, http-request', { timeout: 1
     await assert.rejects(startService(db, { JOBS_DEFAULT_JOBS_DIR: dir }), /ping\.yaml: kwargs\.url: uses \$\{SERVICE_ULR\}, which is not a default-jobs variable \(known: SERVICE_URL\)/);
   });
 
-  it('a paused service says so at every boot, and since when and by whom', async () => {
-    const token = 'ops-token-0123456789abcdef';
-    const boot = async (env: Record<string, string>) => {
-      const captured = capturedLogger('info');
-      const svc = await startService(db, env, { log: captured.log });
-      const warnings = captured.records().filter((r) => r.level === 40 && /paused/.test(String(r.msg)));
-      return { svc, warnings };
-    };
-    const isoRecent = (v: unknown) => typeof v === 'string' && Date.now() - Date.parse(v) < 120_000;
-
-    // Paused at boot by JOB_SERVICE_PAUSED.
-    let { svc, warnings } = await boot({ JOB_SERVICE_PAUSED: 'true' });
-    try {
-      assert.equal(warnings.length, 1, 'one warning at boot');
-      assert.match(String(warnings[0].msg), /no run will start .*state=running.*jobsctl service resume/);
-      const state = (await svc.http.get(`${api}/service/state`).expect(200)).body;
-      assert.equal(state.state, 'paused');
-      assert.equal(state.paused_by, 'JOB_SERVICE_PAUSED');
-      assert.ok(isoRecent(state.paused_at), state.paused_at);
-      assert.equal(warnings[0].paused_by, 'JOB_SERVICE_PAUSED');
-      await svc.http.get(`${api}/readiness`).expect(200);
-      const stats = (await svc.http.get(`${api}/stats`).expect(200)).body;
-      assert.equal(stats.paused_by, 'JOB_SERVICE_PAUSED');
-      assert.equal(stats.paused_at, state.paused_at);
-    } finally {
-      await svc.close();
-    }
-
-    // The pause survives a restart, and the restart warns again.
-    ({ svc, warnings } = await boot({}));
-    try {
-      assert.equal(warnings.length, 1, 'the next boot warns too');
-      assert.equal((await svc.http.get(`${api}/service/state`).expect(200)).body.paused_by, 'JOB_SERVICE_PAUSED');
-    } finally {
-      await svc.close();
-    }
-
-    // Paused through the API with a token: its name; resumed: no pause fields, no warning.
-    ({ svc, warnings } = await boot({ JOBS_API_TOKENS: `ops:${token}:admin` }));
-    try {
-      const auth = { Authorization: `Bearer ${token}` };
-      await svc.http.put(`${api}/service/state?state=running`).set(auth).expect(200);
-      assert.deepEqual((await svc.http.get(`${api}/service/state`).set(auth).expect(200)).body, { state: 'running' });
-      const stats = (await svc.http.get(`${api}/stats`).set(auth).expect(200)).body;
-      assert.ok(!('paused_at' in stats) && !('paused_by' in stats), JSON.stringify(stats));
-      await svc.http.put(`${api}/service/state?state=paused`).set(auth).expect(200);
-      const state = (await svc.http.get(`${api}/service/state`).set(auth).expect(200)).body;
-      assert.equal(state.paused_by, 'ops');
-      assert.ok(isoRecent(state.paused_at), state.paused_at);
-      assert.equal((await svc.http.get(`${api}/stats`).set(auth).expect(200)).body.paused_by, 'ops');
-      await svc.http.put(`${api}/service/state?state=running`).set(auth).expect(200);
-    } finally {
-      await svc.close();
-    }
-    ({ svc, warnings } = await boot({}));
-    try {
-      assert.equal(warnings.length, 0, 'a running service boots without the warning');
-    } finally {
-      await svc.close();
-    }
-  });
-
   it('http-request waits request_timeout seconds for an answer; timeout is still read as its old name', async () => {
     const silent = http.createServer(() => undefined);
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
@@ -148,6 +87,80 @@ describe('first run: default jobs, a paused service, http-request', { timeout: 1
     }
   });
 });
+
+for (const { name, skip } of stores) {
+  describe(`first run: a paused service on ${name}`, { skip, timeout: 180_000 }, () => {
+    let db: TestDatabase;
+    before(async () => {
+      db = await testDatabase(name);
+    });
+    after(async () => {
+      await db?.drop();
+    });
+
+    it('a paused service says so at every boot, and since when and by whom', async () => {
+      const token = 'ops-token-0123456789abcdef';
+      const boot = async (env: Record<string, string>) => {
+        const captured = capturedLogger('info');
+        const svc = await startService(db, env, { log: captured.log });
+        const warnings = captured.records().filter((r) => r.level === 40 && /paused/.test(String(r.msg)));
+        return { svc, warnings };
+      };
+      const isoRecent = (v: unknown) => typeof v === 'string' && Date.now() - Date.parse(v) < 120_000;
+
+      // Paused at boot by JOB_SERVICE_PAUSED.
+      let { svc, warnings } = await boot({ JOB_SERVICE_PAUSED: 'true' });
+      try {
+        assert.equal(warnings.length, 1, 'one warning at boot');
+        assert.match(String(warnings[0].msg), /no run will start .*state=running.*jobsctl service resume/);
+        const state = (await svc.http.get(`${api}/service/state`).expect(200)).body;
+        assert.equal(state.state, 'paused');
+        assert.equal(state.paused_by, 'JOB_SERVICE_PAUSED');
+        assert.ok(isoRecent(state.paused_at), state.paused_at);
+        assert.equal(warnings[0].paused_by, 'JOB_SERVICE_PAUSED');
+        await svc.http.get(`${api}/readiness`).expect(200);
+        const stats = (await svc.http.get(`${api}/stats`).expect(200)).body;
+        assert.equal(stats.paused_by, 'JOB_SERVICE_PAUSED');
+        assert.equal(stats.paused_at, state.paused_at);
+      } finally {
+        await svc.close();
+      }
+
+      // The pause survives a restart, and the restart warns again.
+      ({ svc, warnings } = await boot({}));
+      try {
+        assert.equal(warnings.length, 1, 'the next boot warns too');
+        assert.equal((await svc.http.get(`${api}/service/state`).expect(200)).body.paused_by, 'JOB_SERVICE_PAUSED');
+      } finally {
+        await svc.close();
+      }
+
+      // Paused through the API with a token: its name; resumed: no pause fields, no warning.
+      ({ svc, warnings } = await boot({ JOBS_API_TOKENS: `ops:${token}:admin` }));
+      try {
+        const auth = { Authorization: `Bearer ${token}` };
+        await svc.http.put(`${api}/service/state?state=running`).set(auth).expect(200);
+        assert.deepEqual((await svc.http.get(`${api}/service/state`).set(auth).expect(200)).body, { state: 'running' });
+        const stats = (await svc.http.get(`${api}/stats`).set(auth).expect(200)).body;
+        assert.ok(!('paused_at' in stats) && !('paused_by' in stats), JSON.stringify(stats));
+        await svc.http.put(`${api}/service/state?state=paused`).set(auth).expect(200);
+        const state = (await svc.http.get(`${api}/service/state`).set(auth).expect(200)).body;
+        assert.equal(state.paused_by, 'ops');
+        assert.ok(isoRecent(state.paused_at), state.paused_at);
+        assert.equal((await svc.http.get(`${api}/stats`).set(auth).expect(200)).body.paused_by, 'ops');
+        await svc.http.put(`${api}/service/state?state=running`).set(auth).expect(200);
+      } finally {
+        await svc.close();
+      }
+      ({ svc, warnings } = await boot({}));
+      try {
+        assert.equal(warnings.length, 0, 'a running service boots without the warning');
+      } finally {
+        await svc.close();
+      }
+    });
+  });
+}
 
 describe('first run: a bad default-job file stops the boot before the store opens', { timeout: 120_000 }, () => {
   it('exits non-zero within seconds, printing each problem once, without a stack', async () => {
