@@ -6,6 +6,9 @@ interface HttpRequestKwargs extends Kwargs {
   headers?: Record<string, string>;
   body?: unknown;
   expected_status?: number | number[];
+  /** Seconds to wait for the answer. */
+  request_timeout?: number;
+  /** Deprecated name of request_timeout, still accepted. */
   timeout?: number;
 }
 
@@ -16,7 +19,7 @@ export default defineHandler<HttpRequestKwargs>({
   kwargsSchema: 'HttpRequestKwargs',
   async execute(kwargs, context) {
     const method = kwargs.method ?? 'GET';
-    const timeout = (kwargs.timeout ?? 30) * 1000;
+    const timeout = (kwargs.request_timeout ?? kwargs.timeout ?? 30) * 1000;
     const headers: Record<string, string> = { ...(kwargs.headers ?? {}) };
     let body: string | undefined;
     if (kwargs.body !== undefined) {

@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from './config/config.js';
 import { createLogger, flushLogs } from './observability/log.js';
+import { DefaultJobsError } from './service/default-jobs.js';
 import { createService } from './service/service.js';
 
 /**
@@ -28,6 +29,12 @@ async function main() {
   try {
     service = await createService(config, { log });
   } catch (err) {
+    if (err instanceof DefaultJobsError) {
+      // Checked before the store opens: each problem once, file, field and reason, no stack.
+      for (const p of err.problems) console.error(`jobs-service: ${p.message}`);
+      console.error(`jobs-service: cannot start: fix the default-jobs files above (${config.defaultJobsDir})`);
+      process.exit(1);
+    }
     log.fatal({ err }, `cannot start: ${(err as Error).message}`);
     flushLogs();
     process.exit(1);

@@ -69,7 +69,7 @@ describe('the contract between openapi.yaml and the code', () => {
     assert.deepEqual((fresh.components as { securitySchemes: unknown }).securitySchemes, { bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API token from JOBS_API_TOKENS.' } });
     assert.deepEqual(fresh.security, [{ bearerAuth: [] }]);
     const open = ops.filter((op) => Array.isArray(op.security) && op.security.length === 0).map((op) => op.operationId).sort();
-    assert.deepEqual(open, ['getLiveness', 'getMetrics', 'getOpenApiJson', 'getOpenApiYaml', 'getReadiness', 'getSwaggerUi', 'getSwaggerUiAsset']);
+    assert.deepEqual(open, ['getLiveness', 'getMetrics', 'getOpenApiJson', 'getOpenApiYaml', 'getReadiness', 'getSwaggerJson', 'getSwaggerUi', 'getSwaggerUiAsset']);
   });
 
   it('refuses to start when an operation lacks x-role', async () => {

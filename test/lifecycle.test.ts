@@ -203,7 +203,8 @@ for (const { name, skip } of stores) {
     it('JOB_SERVICE_PAUSED=true boots paused; the stored state then persists; false boots running', async () => {
       let svc = await startService(db, { JOB_SERVICE_PAUSED: 'true' });
       try {
-        assert.deepEqual((await svc.http.get(`${api}/service/state`).expect(200)).body, { state: 'paused' });
+        const paused = (await svc.http.get(`${api}/service/state`).expect(200)).body;
+        assert.deepEqual(paused, { state: 'paused', paused_at: paused.paused_at, paused_by: 'JOB_SERVICE_PAUSED' });
         await svc.http.post(`${api}/jobs/echo?job_id=boot-paused`).send({}).expect(201);
         await sleep(600);
         assert.equal((await runsOf(svc, 'boot-paused')).length, 0);
@@ -212,7 +213,8 @@ for (const { name, skip } of stores) {
       }
       svc = await startService(db);
       try {
-        assert.deepEqual((await svc.http.get(`${api}/service/state`).expect(200)).body, { state: 'paused' });
+        const paused = (await svc.http.get(`${api}/service/state`).expect(200)).body;
+        assert.deepEqual(paused, { state: 'paused', paused_at: paused.paused_at, paused_by: 'JOB_SERVICE_PAUSED' });
       } finally {
         await svc.close();
       }

@@ -10,7 +10,9 @@ export type paths = {
         };
         /**
          * The process is up
-         * @description Open unless `JOBS_HEALTH_AUTH=true`, which makes it need a `read` token.
+         * @description Answers 200 while the process runs; touches nothing that can block.
+         *
+         *     Open to anyone; with `JOBS_HEALTH_AUTH=true` requires the `read` role.
          */
         get: operations["getLiveness"];
         put?: never;
@@ -31,7 +33,8 @@ export type paths = {
         /**
          * The service can reach its database
          * @description Pings the database with a short timeout; 503 with the reason when it does not answer.
-         *     Open unless `JOBS_HEALTH_AUTH=true`, which makes it need a `read` token.
+         *
+         *     Open to anyone; with `JOBS_HEALTH_AUTH=true` requires the `read` role.
          */
         get: operations["getReadiness"];
         put?: never;
@@ -53,8 +56,9 @@ export type paths = {
          * Metrics in the Prometheus text format
          * @description Runs started and finished by handler and status, run durations and start lag, queued
          *     runs and workers by state (read from the database at each scrape), HTTP requests by
-         *     operation and status, and the process's own metrics. Open unless
-         *     `JOBS_METRICS_AUTH=true`, which makes it need a `read` token.
+         *     operation and status, and the process's own metrics.
+         *
+         *     Open to anyone; with `JOBS_METRICS_AUTH=true` requires the `read` role.
          */
         get: operations["getMetrics"];
         put?: never;
@@ -77,6 +81,8 @@ export type paths = {
          * @description Every call of an operation other than GET, whatever its outcome: who (the token's
          *     name; null when auth is off), what (operationId, method, path, the ids it touched)
          *     and how it ended (status and outcome). Pages as `GET /executions` does.
+         *
+         *     Requires the `admin` role (or a higher one) when API tokens are configured.
          */
         get: operations["listAudit"];
         put?: never;
@@ -94,13 +100,22 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        /** Whether the scheduler runs jobs or is paused */
+        /**
+         * Whether the scheduler runs jobs or is paused
+         * @description `running`, or `paused`: then no run starts on any worker until `PUT
+         *     /service/state?state=running`. While paused, `paused_at` and `paused_by` say since when
+         *     and by whom.
+         *
+         *     Requires the `read` role (or a higher one) when API tokens are configured.
+         */
         get: operations["getServiceState"];
         /**
          * Pause or resume the whole scheduler (idempotent)
          * @description Paused, no run starts on any worker; runs in progress finish. On resume, runs that
          *     fell due while paused start once, unless they are later than their misfire grace time,
          *     in which case they are recorded as missed.
+         *
+         *     Requires the `admin` role (or a higher one) when API tokens are configured.
          */
         put: operations["setServiceState"];
         post?: never;
@@ -122,6 +137,8 @@ export type paths = {
          * @description `user` lists the jobs in `job_id` order; `failed` lists failure records, newest first;
          *     `all` lists the jobs followed by the failure records. Pages hold `limit` entries;
          *     pass `next_cursor` back as `cursor` for the next page.
+         *
+         *     Requires the `read` role (or a higher one) when API tokens are configured.
          */
         get: operations["listJobs"];
         put?: never;
@@ -129,9 +146,17 @@ export type paths = {
          * Create a job for any handler
          * @description The generic form of the handler routes: the handler, its kwargs and the scheduling
          *     options all travel in the body. kwargs are checked against the handler's schema.
+         *
+         *     Requires the `write` role (or a higher one) when API tokens are configured.
          */
         post: operations["createJob"];
-        /** Not allowed; delete jobs one by one */
+        /**
+         * Not allowed; delete jobs one by one
+         * @description Always answers 405, so that a `DELETE` without a job_id never removes every job. Delete
+         *     jobs one by one with `DELETE /jobs/{job_id}`.
+         *
+         *     Requires the `write` role (or a higher one) when API tokens are configured.
+         */
         delete: operations["deleteAllJobs"];
         options?: never;
         head?: never;
@@ -148,7 +173,13 @@ export type paths = {
         get?: never;
         put?: never;
         post?: never;
-        /** Delete every failure record */
+        /**
+         * Delete every failure record
+         * @description Removes every failure record (`GET /jobs?job_type=failed`) and answers their ids. Run
+         *     records stay.
+         *
+         *     Requires the `admin` role (or a higher one) when API tokens are configured.
+         */
         delete: operations["cleanFailed"];
         options?: never;
         head?: never;
@@ -165,12 +196,30 @@ export type paths = {
             };
             cookie?: never;
         };
-        /** One job with its next and last run and the stats of its runs */
+        /**
+         * One job with its next and last run and the stats of its runs
+         * @description The job as stored (`next_run_time` is null while it is paused), with `stats`: total,
+         *     succeeded and failed runs, their average duration, the latest run and the next one.
+         *
+         *     Requires the `read` role (or a higher one) when API tokens are configured.
+         */
         get: operations["getJob"];
-        /** Pause or resume one job */
+        /**
+         * Pause or resume one job
+         * @description `paused` keeps the job and its schedule but starts no run of it; `running` plans its
+         *     next run from its schedule. Idempotent.
+         *
+         *     Requires the `write` role (or a higher one) when API tokens are configured.
+         */
         put: operations["setJobState"];
         post?: never;
-        /** Delete one job and its schedule (its run records stay) */
+        /**
+         * Delete one job and its schedule (its run records stay)
+         * @description Removes the job and its schedule; runs in progress finish and every run record stays. A
+         *     job_id that does not exist (never created, or deleted already) answers 410.
+         *
+         *     Requires the `write` role (or a higher one) when API tokens are configured.
+         */
         delete: operations["deleteJob"];
         options?: never;
         head?: never;
@@ -187,7 +236,13 @@ export type paths = {
             };
             cookie?: never;
         };
-        /** Runs of one job, newest first */
+        /**
+         * Runs of one job, newest first
+         * @description The job's runs, newest first, paged with `limit` and `cursor` (`next_cursor` in the
+         *     answer).
+         *
+         *     Requires the `read` role (or a higher one) when API tokens are configured.
+         */
         get: operations["listJobExecutions"];
         put?: never;
         /**
@@ -196,6 +251,8 @@ export type paths = {
          *     (the result is checked against the handler's schema). With `times` > 1 the runs form a
          *     batch (`GET /batches/{batch_id}`). Under `forbid`, a job with an active run answers 409;
          *     under `replace` the active run is cancelled first. A paused job can still be run.
+         *
+         *     Requires the `write` role (or a higher one) when API tokens are configured.
          */
         post: operations["runJob"];
         delete?: never;
@@ -216,6 +273,8 @@ export type paths = {
         /**
          * Schedule flows
          * @description Each run starts one child run of the handler `flow_name` per element of `flow_arguments`.
+         *
+         *     Requires the `write` role (or a higher one) when API tokens are configured.
          */
         post: operations["scheduleFlowScheduling"];
         delete?: never;
@@ -237,6 +296,8 @@ export type paths = {
          * Schedule flows that run only some steps
          * @description Like flow-scheduling, but each child runs only the steps `task_names` of its handler
          *     (and every later step when `run_subsequent`).
+         *
+         *     Requires the `write` role (or a higher one) when API tokens are configured.
          */
         post: operations["scheduleSelectiveFlowScheduling"];
         delete?: never;
@@ -254,7 +315,13 @@ export type paths = {
         };
         get?: never;
         put?: never;
-        /** Schedule an HTTP request */
+        /**
+         * Schedule an HTTP request
+         * @description Each run sends one HTTP request; an answer status other than `expected_status` (any 2xx
+         *     when omitted), or no answer within `request_timeout` seconds, fails the run.
+         *
+         *     Requires the `write` role (or a higher one) when API tokens are configured.
+         */
         post: operations["scheduleHttpRequest"];
         delete?: never;
         options?: never;
@@ -271,7 +338,12 @@ export type paths = {
         };
         get?: never;
         put?: never;
-        /** Schedule an echo (writes its kwargs to the run's output) */
+        /**
+         * Schedule an echo (writes its kwargs to the run's output)
+         * @description Each run writes its kwargs to the run's output: a harmless job to try the service with.
+         *
+         *     Requires the `write` role (or a higher one) when API tokens are configured.
+         */
         post: operations["scheduleEcho"];
         delete?: never;
         options?: never;
@@ -288,7 +360,14 @@ export type paths = {
         };
         get?: never;
         put?: never;
-        /** Schedule the deletion of old run and failure records */
+        /**
+         * Schedule the deletion of old run and failure records
+         * @description Each run deletes run and failure records that ended more than `older_than` ago (steps
+         *     `executions` and `failures`). Destructive: consider `state=paused` until the schedule is
+         *     right.
+         *
+         *     Requires the `write` role (or a higher one) when API tokens are configured.
+         */
         post: operations["scheduleCleanupExecutions"];
         delete?: never;
         options?: never;
@@ -311,6 +390,8 @@ export type paths = {
          *     `env` limited to the names in `JOBS_SCRIPT_ENV_ALLOW`, the scripts folder as working
          *     directory. stdout and stderr become the run's output; exit code 0 is success. On
          *     timeout or cancel the whole process group gets SIGTERM, then SIGKILL after a grace.
+         *
+         *     Requires the `write` role (or a higher one) when API tokens are configured.
          */
         post: operations["scheduleRunScript"];
         delete?: never;
@@ -326,7 +407,13 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        /** Runs of every job, newest first */
+        /**
+         * Runs of every job, newest first
+         * @description Runs of every job, newest first, filtered by job, status, handler, batch, parent run and
+         *     creation time; paged with `limit` and `cursor`.
+         *
+         *     Requires the `read` role (or a higher one) when API tokens are configured.
+         */
         get: operations["listExecutions"];
         put?: never;
         post?: never;
@@ -345,7 +432,13 @@ export type paths = {
             };
             cookie?: never;
         };
-        /** One run */
+        /**
+         * One run
+         * @description One run: its job, handler, kwargs, status, trigger, times, duration, worker, attempt,
+         *     progress, and the error and stack when it failed.
+         *
+         *     Requires the `read` role (or a higher one) when API tokens are configured.
+         */
         get: operations["getExecution"];
         put?: never;
         post?: never;
@@ -364,7 +457,13 @@ export type paths = {
             };
             cookie?: never;
         };
-        /** The lines a run logged */
+        /**
+         * The lines a run logged
+         * @description What the handler logged during the run, oldest first (the newest `JOBS_OUTPUT_LINES` are
+         *     kept; `truncated` says when older ones were dropped).
+         *
+         *     Requires the `read` role (or a higher one) when API tokens are configured.
+         */
         get: operations["getExecutionOutput"];
         put?: never;
         post?: never;
@@ -390,6 +489,8 @@ export type paths = {
          * @description A queued run is cancelled at once (200) and never starts. A running run gets its
          *     AbortSignal fired by its worker (202); it becomes cancelled when the handler returns, or
          *     after the cancel grace period when it does not.
+         *
+         *     Requires the `write` role (or a higher one) when API tokens are configured.
          */
         post: operations["cancelExecution"];
         delete?: never;
@@ -407,7 +508,13 @@ export type paths = {
             };
             cookie?: never;
         };
-        /** The runs of one batch, counted by status */
+        /**
+         * The runs of one batch, counted by status
+         * @description The runs queued together by `POST /jobs/{job_id}/executions` with `times` over 1: their
+         *     count by status, and when the first started and the last ended.
+         *
+         *     Requires the `read` role (or a higher one) when API tokens are configured.
+         */
         get: operations["getBatch"];
         put?: never;
         post?: never;
@@ -424,7 +531,13 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        /** Worker processes, newest first */
+        /**
+         * Worker processes, newest first
+         * @description Every process that runs jobs, active, blocked or gone, with its host, pid, version,
+         *     handlers, running runs, load and memory; paged with `limit` and `cursor`.
+         *
+         *     Requires the `read` role (or a higher one) when API tokens are configured.
+         */
         get: operations["listWorkers"];
         put?: never;
         post?: never;
@@ -443,7 +556,12 @@ export type paths = {
             };
             cookie?: never;
         };
-        /** One worker */
+        /**
+         * One worker
+         * @description One worker process as `GET /workers` lists it.
+         *
+         *     Requires the `read` role (or a higher one) when API tokens are configured.
+         */
         get: operations["getWorker"];
         put?: never;
         post?: never;
@@ -466,6 +584,8 @@ export type paths = {
         /**
          * Block or unblock a worker
          * @description A blocked worker takes no new runs; its runs in progress finish.
+         *
+         *     Requires the `admin` role (or a higher one) when API tokens are configured.
          */
         put: operations["setWorkerState"];
         post?: never;
@@ -482,7 +602,13 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        /** Counts of workers by state, jobs, and runs by status */
+        /**
+         * Counts of workers by state, jobs, and runs by status
+         * @description Workers by state, the number of jobs, and runs by status, over the whole deployment.
+         *     While the service is paused, also `paused_at` and `paused_by`.
+         *
+         *     Requires the `read` role (or a higher one) when API tokens are configured.
+         */
         get: operations["getStats"];
         put?: never;
         post?: never;
@@ -499,7 +625,13 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        /** The handler catalog */
+        /**
+         * The handler catalog
+         * @description Every handler this service can run: its name, description, kwargs schema and steps. A
+         *     job names one as `handler` (or `flow_name` in the flow routes).
+         *
+         *     Requires the `read` role (or a higher one) when API tokens are configured.
+         */
         get: operations["listHandlers"];
         put?: never;
         post?: never;
@@ -516,8 +648,36 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        /** This document as JSON */
+        /**
+         * This document as JSON
+         * @description The OpenAPI document this service routes and validates with, as JSON.
+         *
+         *     Open to anyone: needs no token.
+         */
         get: operations["getOpenApiJson"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/swagger.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * This document as JSON, at the path the Python (Connexion) service served it
+         * @description The same document as `GET /openapi.json`, also served here because the Python
+         *     (Connexion) service this one replaces served it at this path.
+         *
+         *     Open to anyone: needs no token.
+         */
+        get: operations["getSwaggerJson"];
         put?: never;
         post?: never;
         delete?: never;
@@ -533,7 +693,12 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        /** This document as YAML */
+        /**
+         * This document as YAML
+         * @description The OpenAPI document this service routes and validates with, as YAML.
+         *
+         *     Open to anyone: needs no token.
+         */
         get: operations["getOpenApiYaml"];
         put?: never;
         post?: never;
@@ -550,7 +715,13 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        /** Swagger UI for this document */
+        /**
+         * Swagger UI for this document
+         * @description Swagger UI for this document, served from local files. The **Authorize** button takes an
+         *     API token.
+         *
+         *     Open to anyone: needs no token.
+         */
         get: operations["getSwaggerUi"];
         put?: never;
         post?: never;
@@ -567,7 +738,13 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        /** A file of Swagger UI */
+        /**
+         * A file of Swagger UI
+         * @description A file of Swagger UI: compressed (brotli or gzip, as `Accept-Encoding` allows), with
+         *     `ETag` and `Cache-Control`; a matching `If-None-Match` answers 304.
+         *
+         *     Open to anyone: needs no token.
+         */
         get: operations["getSwaggerUiAsset"];
         put?: never;
         post?: never;
@@ -598,8 +775,26 @@ export type components = {
         };
         /** @enum {string} */
         ServiceState: "running" | "paused";
+        /**
+         * @description While paused, also since when and by whom: from the audit log's newest successful
+         *     `setServiceState`. `paused_by` is the token's name, `anonymous` when the call had none,
+         *     or `JOB_SERVICE_PAUSED` when a boot paused the service; both are null when the audit
+         *     log does not say.
+         * @example {
+         *       "state": "paused",
+         *       "paused_at": "2027-01-04T09:12:44.512Z",
+         *       "paused_by": "ops"
+         *     }
+         */
         ServiceStateBody: {
             state: components["schemas"]["ServiceState"];
+            /**
+             * Format: date-time
+             * @description Since when the service is paused; only while paused.
+             */
+            paused_at?: string | null;
+            /** @description Who paused it; only while paused. */
+            paused_by?: string | null;
         };
         /** @enum {string} */
         JobState: "running" | "paused";
@@ -847,7 +1042,31 @@ export type components = {
             workers: components["schemas"]["Worker"][];
             next_cursor: string | null;
         };
+        /**
+         * @description While the service is paused, also `paused_at` and `paused_by`, as in `GET /service/state`.
+         * @example {
+         *       "paused_at": "2027-01-04T09:12:44.512Z",
+         *       "paused_by": "ops",
+         *       "workers": {
+         *         "active": 2,
+         *         "gone": 1
+         *       },
+         *       "jobs": 14,
+         *       "executions": {
+         *         "succeeded": 5120,
+         *         "failed": 3,
+         *         "queued": 7
+         *       }
+         *     }
+         */
         Stats: {
+            /**
+             * Format: date-time
+             * @description Since when the service is paused; only while paused.
+             */
+            paused_at?: string | null;
+            /** @description Who paused it; only while paused. */
+            paused_by?: string | null;
             /** @description Workers by state. */
             workers: {
                 [key: string]: number;
@@ -946,7 +1165,7 @@ export type components = {
          *       "url": "http://127.0.0.1:34000/api/v1/liveness",
          *       "method": "GET",
          *       "expected_status": 200,
-         *       "timeout": 10
+         *       "request_timeout": 10
          *     }
          */
         HttpRequestKwargs: {
@@ -964,8 +1183,14 @@ export type components = {
             /** @description The status (or list of statuses) that counts as success; any 2xx when omitted. */
             expected_status?: number | number[];
             /**
-             * @description Seconds.
+             * @description Seconds to wait for the answer; then the run fails. Not the job's `timeout` option,
+             *     which limits the whole run.
              * @default 30
+             */
+            request_timeout?: number;
+            /**
+             * @deprecated
+             * @description The old name of `request_timeout`, still accepted; `request_timeout` wins when both are given.
              */
             timeout?: number;
         };
@@ -1048,6 +1273,15 @@ export type components = {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Job not found",
+                 *       "status": 404,
+                 *       "detail": "no job with job_id 'nightly-report'",
+                 *       "instance": "/api/v1/jobs/nightly-report"
+                 *     }
+                 */
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
@@ -1057,10 +1291,23 @@ export type components = {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Job gone",
+                 *       "status": 410,
+                 *       "detail": "no job with job_id 'nightly-report': it was never created or is deleted already",
+                 *       "instance": "/api/v1/jobs/nightly-report"
+                 *     }
+                 */
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description A job with this job_id exists */
+        /**
+         * @description The request conflicts with what is stored: a job with this job_id exists, a run of a
+         *     job whose `concurrency_policy` is `forbid` is active, a run has ended already, or a
+         *     worker is gone.
+         */
         Conflict: {
             headers: {
                 [name: string]: unknown;
@@ -1069,12 +1316,21 @@ export type components = {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The request body is over the size limit */
+        /** @description The request body is over the size limit (`JOBS_BODY_LIMIT`) */
         TooLarge: {
             headers: {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Body too large",
+                 *       "status": 413,
+                 *       "detail": "the request body has 2097152 bytes; the limit is 1048576",
+                 *       "instance": "/api/v1/jobs"
+                 *     }
+                 */
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
@@ -1084,6 +1340,15 @@ export type components = {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Unsupported media type",
+                 *       "status": 415,
+                 *       "detail": "send the body as application/json, not 'text/plain'",
+                 *       "instance": "/api/v1/jobs"
+                 *     }
+                 */
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
@@ -1130,6 +1395,15 @@ export type components = {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Not ready",
+                 *       "status": 503,
+                 *       "detail": "the database cannot be reached: connect ECONNREFUSED 127.0.0.1:5432",
+                 *       "instance": "/api/v1/readiness"
+                 *     }
+                 */
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
@@ -1162,6 +1436,11 @@ export type components = {
         MisfireGraceTime: string;
         /** @description Seconds a run may take; then its signal fires and it ends timed_out. */
         Timeout: number;
+        /**
+         * @description What a fire or a manual run does while a run of the job is active: `allow` runs anyway,
+         *     `forbid` records the fire as missed (a manual run answers 409; the default for periodic
+         *     jobs), `replace` cancels the active run first. One-shot jobs default to `allow`.
+         */
         ConcurrencyPolicyParam: components["schemas"]["ConcurrencyPolicy"];
         /** @description Further attempts after a failed, timed-out or lost run. */
         Retries: number;
@@ -1619,6 +1898,11 @@ export interface operations {
                 misfire_grace_time?: components["parameters"]["MisfireGraceTime"];
                 /** @description Seconds a run may take; then its signal fires and it ends timed_out. */
                 timeout?: components["parameters"]["Timeout"];
+                /**
+                 * @description What a fire or a manual run does while a run of the job is active: `allow` runs anyway,
+                 *     `forbid` records the fire as missed (a manual run answers 409; the default for periodic
+                 *     jobs), `replace` cancels the active run first. One-shot jobs default to `allow`.
+                 */
                 concurrency_policy?: components["parameters"]["ConcurrencyPolicyParam"];
                 /** @description Further attempts after a failed, timed-out or lost run. */
                 retries?: components["parameters"]["Retries"];
@@ -1685,6 +1969,11 @@ export interface operations {
                 misfire_grace_time?: components["parameters"]["MisfireGraceTime"];
                 /** @description Seconds a run may take; then its signal fires and it ends timed_out. */
                 timeout?: components["parameters"]["Timeout"];
+                /**
+                 * @description What a fire or a manual run does while a run of the job is active: `allow` runs anyway,
+                 *     `forbid` records the fire as missed (a manual run answers 409; the default for periodic
+                 *     jobs), `replace` cancels the active run first. One-shot jobs default to `allow`.
+                 */
                 concurrency_policy?: components["parameters"]["ConcurrencyPolicyParam"];
                 /** @description Further attempts after a failed, timed-out or lost run. */
                 retries?: components["parameters"]["Retries"];
@@ -1746,6 +2035,11 @@ export interface operations {
                 misfire_grace_time?: components["parameters"]["MisfireGraceTime"];
                 /** @description Seconds a run may take; then its signal fires and it ends timed_out. */
                 timeout?: components["parameters"]["Timeout"];
+                /**
+                 * @description What a fire or a manual run does while a run of the job is active: `allow` runs anyway,
+                 *     `forbid` records the fire as missed (a manual run answers 409; the default for periodic
+                 *     jobs), `replace` cancels the active run first. One-shot jobs default to `allow`.
+                 */
                 concurrency_policy?: components["parameters"]["ConcurrencyPolicyParam"];
                 /** @description Further attempts after a failed, timed-out or lost run. */
                 retries?: components["parameters"]["Retries"];
@@ -1766,7 +2060,7 @@ export interface operations {
                  *         "Accept": "application/json"
                  *       },
                  *       "expected_status": 200,
-                 *       "timeout": 10
+                 *       "request_timeout": 10
                  *     }
                  */
                 "application/json": components["schemas"]["HttpRequestKwargs"];
@@ -1804,6 +2098,11 @@ export interface operations {
                 misfire_grace_time?: components["parameters"]["MisfireGraceTime"];
                 /** @description Seconds a run may take; then its signal fires and it ends timed_out. */
                 timeout?: components["parameters"]["Timeout"];
+                /**
+                 * @description What a fire or a manual run does while a run of the job is active: `allow` runs anyway,
+                 *     `forbid` records the fire as missed (a manual run answers 409; the default for periodic
+                 *     jobs), `replace` cancels the active run first. One-shot jobs default to `allow`.
+                 */
                 concurrency_policy?: components["parameters"]["ConcurrencyPolicyParam"];
                 /** @description Further attempts after a failed, timed-out or lost run. */
                 retries?: components["parameters"]["Retries"];
@@ -1856,6 +2155,11 @@ export interface operations {
                 misfire_grace_time?: components["parameters"]["MisfireGraceTime"];
                 /** @description Seconds a run may take; then its signal fires and it ends timed_out. */
                 timeout?: components["parameters"]["Timeout"];
+                /**
+                 * @description What a fire or a manual run does while a run of the job is active: `allow` runs anyway,
+                 *     `forbid` records the fire as missed (a manual run answers 409; the default for periodic
+                 *     jobs), `replace` cancels the active run first. One-shot jobs default to `allow`.
+                 */
                 concurrency_policy?: components["parameters"]["ConcurrencyPolicyParam"];
                 /** @description Further attempts after a failed, timed-out or lost run. */
                 retries?: components["parameters"]["Retries"];
@@ -1908,6 +2212,11 @@ export interface operations {
                 misfire_grace_time?: components["parameters"]["MisfireGraceTime"];
                 /** @description Seconds a run may take; then its signal fires and it ends timed_out. */
                 timeout?: components["parameters"]["Timeout"];
+                /**
+                 * @description What a fire or a manual run does while a run of the job is active: `allow` runs anyway,
+                 *     `forbid` records the fire as missed (a manual run answers 409; the default for periodic
+                 *     jobs), `replace` cancels the active run first. One-shot jobs default to `allow`.
+                 */
                 concurrency_policy?: components["parameters"]["ConcurrencyPolicyParam"];
                 /** @description Further attempts after a failed, timed-out or lost run. */
                 retries?: components["parameters"]["Retries"];
@@ -2217,6 +2526,28 @@ export interface operations {
         };
     };
     getOpenApiJson: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The OpenAPI document */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    getSwaggerJson: {
         parameters: {
             query?: never;
             header?: never;

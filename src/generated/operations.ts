@@ -37,6 +37,7 @@ export const operationRoutes = {
   "getStats": { method: "get", path: "/stats" },
   "listHandlers": { method: "get", path: "/handlers" },
   "getOpenApiJson": { method: "get", path: "/openapi.json" },
+  "getSwaggerJson": { method: "get", path: "/swagger.json" },
   "getOpenApiYaml": { method: "get", path: "/openapi.yaml", parseAs: "text" },
   "getSwaggerUi": { method: "get", path: "/ui", parseAs: "text" },
   "getSwaggerUiAsset": { method: "get", path: "/ui/{asset}", parseAs: "blob" },

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import type { Operation } from './types.js';
 import { basePath } from './types.js';
+import { StaticAssets } from './static-assets.js';
 import { Problem } from './problem.js';
 import type { Services } from './context.js';
 
@@ -51,22 +52,26 @@ const initializer = `window.onload = function () {
 };
 `;
 
+// Swagger UI's files come from the installed package, whose version the lock file pins: an
+// hour of freshness, then a revalidation by ETag. The page and its initializer are this
+// service's own and revalidated at every load.
+const uiFiles = 'public, max-age=3600';
+const ownFiles = 'no-cache';
+
 export function documentOperations(s: Services): Record<string, Operation> {
   const assets = new Set(fs.readdirSync(uiDir));
+  const files = new StaticAssets(uiFiles);
   return {
     getOpenApiJson: () => ({ status: 200, body: s.doc }),
+    // The path the Python (Connexion) service served its document at.
+    getSwaggerJson: () => ({ status: 200, body: s.doc }),
     getOpenApiYaml: () => ({ status: 200, body: s.yaml, type: 'application/yaml; charset=utf-8' }),
-    getSwaggerUi: () => ({ status: 200, body: page, type: 'text/html; charset=utf-8' }),
-    getSwaggerUiAsset: ({ params }) => {
+    getSwaggerUi: ({ headers }) => files.send('(page)', () => Buffer.from(page), 'text/html; charset=utf-8', headers, ownFiles),
+    getSwaggerUiAsset: ({ params, headers }) => {
       const asset = params.asset;
-      if (asset === 'swagger-initializer.js') return { status: 200, body: initializer, type: assetTypes['.js'] };
+      if (asset === 'swagger-initializer.js') return files.send('(initializer)', () => Buffer.from(initializer), assetTypes['.js'], headers, ownFiles);
       if (!assets.has(asset) || asset === 'index.html') throw new Problem(404, 'Not found', `no file '${asset}' in Swagger UI`);
-      return {
-        status: 200,
-        body: fs.createReadStream(path.join(uiDir, asset)),
-        type: assetTypes[path.extname(asset)] ?? 'application/octet-stream',
-        headers: { 'Cache-Control': 'public, max-age=3600' },
-      };
+      return files.send(asset, () => fs.promises.readFile(path.join(uiDir, asset)), assetTypes[path.extname(asset)] ?? 'application/octet-stream', headers);
     },
   };
 }

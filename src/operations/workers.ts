@@ -5,6 +5,7 @@ import { CursorError } from '../store/cursor.js';
 import type { WorkerRecord } from '../store/types.js';
 import type { Schemas, Services } from './context.js';
 import { isoTime } from './iso-time.js';
+import { pauseOf } from './service.js';
 
 type ListQuery = NonNullable<operations['listWorkers']['parameters']['query']>;
 type WorkerPath = operations['getWorker']['parameters']['path'];
@@ -40,6 +41,9 @@ export function workerOperations(s: Services): Record<string, Operation> {
       const w = await s.scheduler.setWorkerState((params as WorkerPath).worker_id, (query as StateQuery).state);
       return { status: 200, body: workerBody(w) };
     },
-    getStats: async () => ({ status: 200, body: (await s.store.stats()) satisfies Schemas['Stats'] }),
+    getStats: async () => ({
+      status: 200,
+      body: { ...(await s.store.stats()), ...(await pauseOf(s.store, await s.store.getServiceState())) } satisfies Schemas['Stats'],
+    }),
   };
 }

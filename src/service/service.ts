@@ -8,7 +8,7 @@ import type Koa from 'koa';
 import { auditRecordOf, audited } from '../http/audit.js';
 import { Catalog, documentAjv } from '../scheduling/catalog.js';
 import { projectRoot, type Config } from '../config/config.js';
-import { applyDefaultJobs } from './default-jobs.js';
+import { applyDefaultJobs, checkDefaultJobsAtBoot, serviceUrl, type CheckedDefaultJobs } from './default-jobs.js';
 import { createEngine, type Engine } from '../engine/index.js';
 import { createHttpApp, type RequestOutcome } from '../http/app.js';
 import { Authenticator } from '../http/auth.js';
@@ -21,6 +21,7 @@ import { Scheduler } from '../scheduling/core.js';
 import { Runner } from '../scheduling/runner.js';
 import { openStore } from '../store/index.js';
 import type { AuditRecord, Store } from '../store/types.js';
+import { applyBootState, warnWhenPaused } from './paused.js';
 import { LostWorkerMonitor, WorkerAgent } from './worker.js';
 
 export interface Service {
@@ -69,12 +70,16 @@ export async function createService(config: Config, options: ServiceOptions = {}
   if (config.auth.mode === 'off') log.warn({ host: config.host }, 'JOBS_AUTH=off: the API answers every caller without checking a token');
   else if (config.auth.mode === 'open') log.info({ host: config.host }, 'no API tokens configured: no checks, serving on loopback only');
   else log.info({ tokens: config.auth.tokens.map((t) => ({ name: t.name, role: t.role })) }, 'API tokens loaded');
+  // The handlers and the default-job files are checked before the store opens: a bad file
+  // stops the boot at once, listing every problem.
+  const catalog = await Catalog.load(config.handlersDir, doc);
+  catalog.compile(documentAjv(doc));
+  let port = config.port;
+  let defaultJobs: CheckedDefaultJobs | null = null;
+  if (options.defaultJobs !== false) ({ jobs: defaultJobs, port } = await checkDefaultJobsAtBoot(config.defaultJobsDir, catalog, config.host, port));
   const { store, engine: engineBackend } = await openStore(config);
   let started: Engine | undefined;
   try {
-    const catalog = await Catalog.load(config.handlersDir, doc);
-    catalog.compile(documentAjv(doc));
-
     const engine = createEngine(engineBackend, {
       pollInterval: config.pollInterval,
       lockLifetime: config.lockLifetime,
@@ -131,8 +136,8 @@ export async function createService(config: Config, options: ServiceOptions = {}
       await store.migrate();
       const dispatch = await engine.init();
       log.info({ store: config.storeKind, dispatch, poll_interval_ms: config.pollInterval }, 'dispatch engine ready');
-      if (config.startPaused !== null) await store.setServiceState(config.startPaused ? 'paused' : 'running');
-      return options.defaultJobs === false ? null : applyDefaultJobs(config.defaultJobsDir, scheduler, store);
+      if (config.startPaused !== null) await applyBootState(store, config.startPaused ? 'paused' : 'running');
+      return defaultJobs && applyDefaultJobs(defaultJobs, scheduler, store);
     });
     if (defaults) {
       // The ids only when they are few: a first boot with thousands of files would write them all.
@@ -159,7 +164,9 @@ export async function createService(config: Config, options: ServiceOptions = {}
     }
     const monitor = new LostWorkerMonitor(store, runner, log, config.heartbeatInterval);
     monitor.start();
-    log.info({ store: config.storeKind, state: await store.getServiceState(), worker: worker?.id ?? null, handlers: catalog.names() }, 'scheduler started');
+    const state = await store.getServiceState();
+    log.info({ store: config.storeKind, state, worker: worker?.id ?? null, handlers: catalog.names() }, 'scheduler started');
+    await warnWhenPaused(store, log, state, serviceUrl(config.host, port));
 
     let server: http.Server | undefined;
     let closing: Promise<void> | undefined;
@@ -176,7 +183,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
         new Promise((resolve, reject) => {
           server = http.createServer(app.callback());
           server.once('error', reject);
-          server.listen(config.port, config.host, () => {
+          server.listen(port, config.host, () => {
             compileValidators();
             resolve((server!.address() as AddressInfo).port);
           });

@@ -1,0 +1,41 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../observability/log.js';
+import { bootMethod, pauseOf } from '../operations/service.js';
+import type { ServiceState, Store } from '../store/types.js';
+
+/**
+ * Sets the state JOB_SERVICE_PAUSED asks for at boot. A change is audited like the call it
+ * stands for (method BOOT), so that GET /service/state can say since when and why the service
+ * is paused.
+ */
+export async function applyBootState(store: Store, state: ServiceState): Promise<void> {
+  if ((await store.getServiceState()) === state) return;
+  await store.setServiceState(state);
+  await store.insertAudits([
+    {
+      id: randomUUID(),
+      time: new Date(),
+      request_id: null,
+      token_name: null,
+      operation: 'setServiceState',
+      method: bootMethod,
+      path: '/api/v1/service/state',
+      job_id: null,
+      execution_id: null,
+      worker_id: null,
+      batch_id: null,
+      status: 200,
+      outcome: 'success',
+    },
+  ]);
+}
+
+/** A paused service runs nothing and looks healthy: every boot while paused says so, and how to resume. */
+export async function warnWhenPaused(store: Store, log: Logger, state: ServiceState, apiUrl: string): Promise<void> {
+  if (state !== 'paused') return;
+  const resume = `curl -X PUT '${apiUrl}/service/state?state=running'`;
+  log.warn(
+    { ...(await pauseOf(store, state)), resume },
+    `the service is paused: no run will start on any worker until it is resumed (${resume}, or jobsctl service resume)`,
+  );
+}
