@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../src/config/config.js';
-import { openStore } from '../src/store/index.js';
+import { openStore } from '../src/service/backend.js';
 import { CursorError, encodeCursor } from '../src/store/cursor.js';
 import {
   executionStatuses,
