@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../src/config/config.js';
 import { createEngine, type Engine, type EngineBackend, type EngineData, type Lease } from '../src/engine/index.js';
-import { openStore } from '../src/store/index.js';
+import { openStore } from '../src/service/backend.js';
 import type { Store } from '../src/store/types.js';
 import { noticeSkippedStores, sleep, stores, testDatabase, waitFor, type TestDatabase } from './helpers.js';
 

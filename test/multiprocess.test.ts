@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { projectRoot } from '../src/config/config.js';
-import { postgresTarget } from '../src/store/index.js';
+import { postgresTarget } from '../src/db/postgres.js';
 import { sleep, tempDir, testDatabase, waitFor, type TestDatabase } from './helpers.js';
 
 /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pg from 'pg';
-import { parseTimestamptz } from '../src/store/sql/timestamps.js';
+import { parseTimestamptz } from '../src/db/timestamps.js';
 
 const pgParse = pg.types.getTypeParser(pg.types.builtins.TIMESTAMPTZ, 'text') as (s: string) => Date;
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig, projectRoot } from '../src/config/config.js';
 import { parseFile } from '../src/service/default-jobs.js';
-import { openStore } from '../src/store/index.js';
+import { openStore } from '../src/service/backend.js';
 import type { JobRecord, Store } from '../src/store/types.js';
 import { exportJobs, importJobs, jobDefinition, jobFileName, TransferError, type ExportResult } from '../src/transfer/transfer.js';
 import { startService, stores, tempDir, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';

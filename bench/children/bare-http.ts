@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
-import { schemaSql } from '../../src/store/sql/schema.js';
+import { sql as schemaSql } from '../../src/store/sql/migrations/000001-initial.js';
 import { fatal, ready, serveCommands } from './ipc.js';
 
 const env = process.env;

@@ -19,7 +19,7 @@ import { buildOperations } from '../operations/index.js';
 import { Batcher } from '../scheduling/batcher.js';
 import { Scheduler } from '../scheduling/core.js';
 import { Runner } from '../scheduling/runner.js';
-import { openStore } from '../store/index.js';
+import { openStore } from './backend.js';
 import type { AuditRecord, Store } from '../store/types.js';
 import { applyBootState, warnWhenPaused } from './paused.js';
 import { LostWorkerMonitor, WorkerAgent } from './worker.js';

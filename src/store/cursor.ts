@@ -38,3 +38,12 @@ export function cursorKey(cursor: string, shape: Array<'string' | 'number'>): Ar
     return new Date(v);
   });
 }
+
+/**
+ * A page from the rows of a keyset query that asked for `limit + 1`: the first `limit` as
+ * items, and when the extra row came, the cursor of the last item shown.
+ */
+export function pageOf<R, T>(rows: R[], limit: number, toItem: (row: R) => T, keyOf: (item: T) => Array<string | number>): { items: T[]; next: string | null } {
+  const items = rows.slice(0, limit).map(toItem);
+  return { items, next: rows.length > limit ? encodeCursor(keyOf(items[items.length - 1])) : null };
+}

@@ -1,222 +1,50 @@
 /**
  * The store: the one narrow interface through which the service keeps its own model
- * (job definitions, execution records, failure records, service state). PostgreSQL (and the
- * embedded PGlite) and MongoDB each implement it; the scheduling core knows nothing else.
+ * (job definitions, execution records, failure records, workers, audit records, service
+ * state). It is made of one record store per kind of record (jobs.ts, executions.ts,
+ * workers.ts, failures.ts, audit.ts, service-state.ts) plus the lifecycle below. PostgreSQL
+ * (and the embedded PGlite) and MongoDB each implement it; the scheduling core knows nothing else.
  */
+import type { AuditStore } from './audit.js';
+import type { ExecutionStore } from './executions.js';
+import type { FailureStore } from './failures.js';
+import type { JobStore } from './jobs.js';
+import type { ServiceStateStore } from './service-state.js';
+import type { WorkerStore } from './workers.js';
 
-export type JobState = 'running' | 'paused';
-export type JobSource = 'api' | 'file';
-export type ServiceState = 'running' | 'paused';
+export type {
+  AuditFilter,
+  AuditOutcome,
+  AuditRecord,
+  BatchSummary,
+  ConcurrencyPolicy,
+  ExecutionEnd,
+  ExecutionFilter,
+  ExecutionPatch,
+  ExecutionRecord,
+  ExecutionStatus,
+  ExecutionTrigger,
+  FailureRecord,
+  JobPatch,
+  JobRecord,
+  JobSource,
+  JobState,
+  JobStats,
+  Kwargs,
+  Page,
+  ServiceState,
+  ServiceStats,
+  StepSelection,
+  WorkerHeartbeat,
+  WorkerRecord,
+  WorkerState,
+} from './records.js';
+export { activeStatuses, executionStatuses, failedStatuses, finalStatuses, firstOfEachId, workerStates } from './records.js';
+export type { AuditStore, ExecutionStore, FailureStore, JobStore, ServiceStateStore, WorkerStore };
 
-export type ExecutionStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'timed_out' | 'missed' | 'lost';
-export const executionStatuses: readonly ExecutionStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'timed_out', 'missed', 'lost'];
-export const finalStatuses: readonly ExecutionStatus[] = ['succeeded', 'failed', 'cancelled', 'timed_out', 'missed', 'lost'];
-/** Statuses that count as the job failing: they leave a failure record and may be retried. */
-export const failedStatuses: readonly ExecutionStatus[] = ['failed', 'timed_out', 'lost'];
-
-/** What a fire or a manual run does when another run of the same job is still active. */
-export type ConcurrencyPolicy = 'allow' | 'forbid' | 'replace';
-export type WorkerState = 'active' | 'blocked' | 'gone';
-export const workerStates: readonly WorkerState[] = ['active', 'blocked', 'gone'];
-
-/** What caused a run: its job's schedule, a flow handler starting a child, or a request. */
-export type ExecutionTrigger = 'schedule' | 'flow' | 'manual';
-
-export type Kwargs = Record<string, unknown>;
-
-/** The steps of a selective run: run only `task_names`, and every later step when `run_subsequent`. */
-export interface StepSelection {
-  task_names: string[];
-  run_subsequent: boolean;
-}
-
-export interface JobRecord {
-  job_id: string;
-  handler: string;
-  kwargs: Kwargs;
-  state: JobState;
-  /** The interval as the user wrote it ("2 days", "5:00:00"); null when not periodic by interval. */
-  periodically: string | null;
-  interval_seconds: number | null;
-  cron: string | null;
-  timezone: string | null;
-  /** First run time as asked for (UTC); null when it was "now" or one period later. */
-  when: Date | null;
-  misfire_grace_time: number | null;
-  /** Seconds a run may take; null = the handler's or the global default. */
-  timeout: number | null;
-  /** null = the default: forbid for periodic jobs, allow for one-shot jobs. */
-  concurrency_policy: ConcurrencyPolicy | null;
-  /** Further attempts after a failed, timed-out or lost run. */
-  retries: number;
-  /** Seconds before the first retry; doubled for each further attempt. */
-  retry_backoff: number;
-  next_run_at: Date | null;
-  last_run_at: Date | null;
-  last_status: ExecutionStatus | null;
-  source: JobSource;
-  /** The default-jobs file a job came from, when source = 'file'. */
-  source_file: string | null;
-  created_at: Date;
-  updated_at: Date;
-}
-
-export type JobPatch = Partial<Omit<JobRecord, 'job_id' | 'created_at'>>;
-
-export interface ExecutionRecord {
-  id: string;
-  job_id: string | null;
-  handler: string;
-  kwargs: Kwargs;
-  status: ExecutionStatus;
-  trigger: ExecutionTrigger;
-  parent_id: string | null;
-  /** Runs started together by one request with `times` > 1. */
-  batch_id: string | null;
-  selection: StepSelection | null;
-  /** 1 for the first try, then one more per retry. */
-  attempt: number;
-  /** Seconds this run may take. */
-  timeout: number | null;
-  worker_id: string | null;
-  /** Set when a cancel was asked for while the run was running; its worker acts on it. */
-  cancel_requested_at: Date | null;
-  scheduled_at: Date;
-  started_at: Date | null;
-  finished_at: Date | null;
-  duration_ms: number | null;
-  progress: number | null;
-  error: string | null;
-  stack: string | null;
-  output: string[];
-  output_truncated: boolean;
-  created_at: Date;
-}
-
-export type ExecutionPatch = Partial<Omit<ExecutionRecord, 'id' | 'created_at'>>;
-
-export interface FailureRecord {
-  id: string;
-  failed_job_id: string | null;
-  execution_id: string;
-  handler: string;
-  kwargs: Kwargs;
-  error: string;
-  traceback: string | null;
-  time: Date;
-}
-
-export interface ExecutionFilter {
-  job_id?: string;
-  status?: ExecutionStatus;
-  handler?: string;
-  parent_id?: string;
-  batch_id?: string;
-  /** created_at >= since */
-  since?: Date;
-  /** created_at < until */
-  until?: Date;
-}
-
-export interface WorkerRecord {
-  id: string;
-  name: string;
-  host: string;
-  pid: number;
-  version: string;
-  started_at: Date;
-  heartbeat_at: Date;
-  handlers: string[];
-  running: number;
-  /** One-minute load average divided by the number of cores. */
-  cpu_load: number;
-  memory: { process_rss: number; system_total: number; system_free: number };
-  state: WorkerState;
-}
-
-export type WorkerHeartbeat = Pick<WorkerRecord, 'heartbeat_at' | 'running' | 'cpu_load' | 'memory'>;
-
-export interface BatchSummary {
-  batch_id: string;
-  job_id: string | null;
-  total: number;
-  counts: Partial<Record<ExecutionStatus, number>>;
-  submitted_at: Date;
-  started_at: Date | null;
-  /** When the last run ended, once every run has. */
-  finished_at: Date | null;
-}
-
-export interface JobStats {
-  total: number;
-  succeeded: number;
-  failed: number;
-  average_duration_ms: number | null;
-  latest: ExecutionRecord | null;
-}
-
-export interface ServiceStats {
-  workers: Partial<Record<WorkerState, number>>;
-  jobs: number;
-  executions: Partial<Record<ExecutionStatus, number>>;
-}
-
-/** How a call ended: success (1xx to 3xx), denied (401, 403), rejected (another 4xx), error (5xx). */
-export type AuditOutcome = 'success' | 'denied' | 'rejected' | 'error';
-
-/** One call that changes something (any operation but a GET), whatever its outcome. */
-export interface AuditRecord {
-  id: string;
-  time: Date;
-  request_id: string | null;
-  /** The name of the token used; null when auth is off or the token was missing or unknown. */
-  token_name: string | null;
-  /** The operationId. */
-  operation: string;
-  method: string;
-  path: string;
-  job_id: string | null;
-  execution_id: string | null;
-  worker_id: string | null;
-  batch_id: string | null;
-  status: number;
-  outcome: AuditOutcome;
-}
-
-export interface AuditFilter {
-  operation?: string;
-  token_name?: string;
-  /** time >= since */
-  since?: Date;
-  /** time < until */
-  until?: Date;
-}
-
-export interface Page<T> {
-  items: T[];
-  /** Key of the last item when more may follow; pass it back as `after`. */
-  next: string | null;
-}
-
-/** How a running run ended, as the run wrapper writes it. */
-export interface ExecutionEnd {
-  id: string;
-  status: ExecutionStatus;
-  finished_at: Date;
-  duration_ms: number;
-  error: string | null;
-  stack: string | null;
-  /** 100 on success; null keeps the progress the run reported. */
-  progress: number | null;
-  /** Output lines not written yet, appended as appendOutput does. */
-  output: string[];
-  /** The job whose last status becomes this run's status; null for none (a flow's child run). */
-  job_id: string | null;
-}
-
-export interface Store {
+export interface Store extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore {
   readonly kind: 'embedded' | 'postgres' | 'mongodb';
-  /** Creates tables or collections and indexes; safe to call on every boot. */
+  /** Creates tables or collections and indexes, or brings them up to date; safe to call on every boot. */
   migrate(): Promise<void>;
   /**
    * Runs `fn` while no other process of the deployment runs its boot: creating tables,
@@ -226,111 +54,4 @@ export interface Store {
   /** Answers quickly or throws: used by readiness. */
   ping(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
-
-  /**
-   * Inserts jobs; answers the ids inserted, in order. A job whose id exists already is left
-   * out and changes nothing; of jobs sharing an id in one call, the first is inserted.
-   */
-  insertJobs(jobs: JobRecord[]): Promise<string[]>;
-  /** Inserts or replaces a job by id, keeping its created_at and run history fields. */
-  upsertJob(job: JobRecord): Promise<JobRecord>;
-  /** upsertJob for many jobs at once (default jobs at boot). */
-  upsertJobs(jobs: JobRecord[]): Promise<void>;
-  getJob(jobId: string): Promise<JobRecord | null>;
-  /** Jobs in job_id order, after the given job_id. */
-  listJobs(after: string | null, limit: number): Promise<Page<JobRecord>>;
-  updateJob(jobId: string, patch: JobPatch): Promise<JobRecord | null>;
-  /** The jobs of these ids that exist, in no particular order. */
-  getJobs(jobIds: string[]): Promise<JobRecord[]>;
-  /**
-   * The jobs of these ids that exist, each with its queued and running runs (oldest first):
-   * what firing a batch of schedule rows needs, read together (one statement on SQL).
-   */
-  getJobsWithActiveRuns(jobIds: string[]): Promise<Array<{ job: JobRecord; active: ExecutionRecord[] }>>;
-  /** updateJob for many jobs at once (the dispatch path writes a batch of fires together). */
-  updateJobs(updates: Array<{ job_id: string; patch: JobPatch }>): Promise<void>;
-  deleteJob(jobId: string): Promise<boolean>;
-  listJobsFromFiles(): Promise<Array<Pick<JobRecord, 'job_id' | 'source_file'>>>;
-
-  insertExecution(execution: ExecutionRecord): Promise<void>;
-  insertExecutions(executions: ExecutionRecord[]): Promise<void>;
-  /** Queued and running runs of a job. */
-  activeExecutions(jobId: string): Promise<ExecutionRecord[]>;
-  /** Queued and running runs of any of these jobs. */
-  activeExecutionsOf(jobIds: string[]): Promise<ExecutionRecord[]>;
-  getExecution(id: string): Promise<ExecutionRecord | null>;
-  /** The runs of these ids that exist, in no particular order. */
-  getExecutions(ids: string[]): Promise<ExecutionRecord[]>;
-  updateExecution(id: string, patch: ExecutionPatch): Promise<void>;
-  /**
-   * Moves a run from one status to another only if it is still in `from`; true when this
-   * caller made the move (so two workers can never both start the same queued run).
-   */
-  transitionExecution(id: string, from: ExecutionStatus, patch: ExecutionPatch): Promise<boolean>;
-  /** transitionExecution for many runs at once; resolves with the ids this call moved. */
-  transitionExecutions(from: ExecutionStatus, moves: Array<{ id: string; patch: ExecutionPatch }>): Promise<string[]>;
-  appendOutput(id: string, lines: string[], maxLines: number): Promise<void>;
-  /**
-   * Ends running runs (only those still `running`), with their last output lines and their
-   * jobs' last status; resolves with the ids this call ended.
-   */
-  finishExecutions(ends: ExecutionEnd[], maxLines: number): Promise<string[]>;
-  /** Newest first, keyset paged by (created_at, id). */
-  listExecutions(filter: ExecutionFilter, after: string | null, limit: number): Promise<Page<ExecutionRecord>>;
-  /** Deletes finished run records created before `before`; returns how many. */
-  deleteExecutionsBefore(before: Date): Promise<number>;
-  /** Marks a running run for cancelling; false when it is not running. */
-  requestCancel(id: string, at: Date): Promise<boolean>;
-  /** Running runs of a worker whose cancel was asked for. */
-  cancelRequested(workerId: string): Promise<string[]>;
-  /** Running runs whose worker is gone. */
-  runningOnGoneWorkers(): Promise<ExecutionRecord[]>;
-  batchSummary(batchId: string): Promise<BatchSummary | null>;
-  /** A job with its run statistics, read together (one statement on SQL); null when no such job. */
-  getJobWithStats(jobId: string): Promise<{ job: JobRecord; stats: JobStats } | null>;
-
-  insertFailure(failure: FailureRecord): Promise<void>;
-  /** Newest first, keyset paged by (time, id). */
-  listFailures(after: string | null, limit: number): Promise<Page<FailureRecord>>;
-  deleteFailures(): Promise<string[]>;
-  deleteFailuresBefore(before: Date): Promise<number>;
-
-  registerWorker(worker: WorkerRecord): Promise<void>;
-  heartbeatWorker(id: string, beat: WorkerHeartbeat): Promise<WorkerRecord | null>;
-  getWorker(id: string): Promise<WorkerRecord | null>;
-  /** Newest first by started_at, keyset paged. */
-  listWorkers(after: string | null, limit: number): Promise<Page<WorkerRecord>>;
-  setWorkerState(id: string, state: WorkerState): Promise<WorkerRecord | null>;
-  /**
-   * Ties a registered worker to this process's connection to the database, where the database
-   * can tell when that connection ends (PostgreSQL: a session advisory lock; kill -9 ends the
-   * connection at once). Resolves null where it cannot (MongoDB, the embedded store), false
-   * when the worker's lock is taken (another worker's id hashes alike: register another id).
-   */
-  holdWorkerSession(id: string, onError: (err: Error) => void): Promise<{ release(): Promise<void> } | false | null>;
-  /**
-   * Marks gone, and returns the ids of, the workers whose last heartbeat is older than
-   * `deadline`, and those tied to a session (holdWorkerSession) that has ended whose last
-   * heartbeat is older than `sessionDeadline` (later than `deadline`: a live worker whose
-   * connection dropped for a moment has heartbeated since).
-   */
-  markWorkersGone(deadline: Date, sessionDeadline: Date): Promise<string[]>;
-  stats(): Promise<ServiceStats>;
-  /** Runs waiting for a worker (status queued). */
-  queuedCount(): Promise<number>;
-  /** Workers by state, without zero entries. */
-  workerCounts(): Promise<Partial<Record<WorkerState, number>>>;
-
-  insertAudits(records: AuditRecord[]): Promise<void>;
-  /** Newest first, keyset paged by (time, id). */
-  listAudit(filter: AuditFilter, after: string | null, limit: number): Promise<Page<AuditRecord>>;
-
-  getServiceState(): Promise<ServiceState>;
-  setServiceState(state: ServiceState): Promise<void>;
-}
-
-/** Of jobs sharing an id, the first (insertJobs inserts that one). */
-export function firstOfEachId(jobs: JobRecord[]): JobRecord[] {
-  const seen = new Set<string>();
-  return jobs.filter((j) => !seen.has(j.job_id) && (seen.add(j.job_id), true));
 }

@@ -7,7 +7,7 @@ import { checkJobFiles, DefaultJobError, jobFileNames } from '../service/default
 import type { Logger } from '../observability/log.js';
 import type { ScheduleContext, ScheduleRequest, Scheduler } from '../scheduling/core.js';
 import { createService } from '../service/service.js';
-import { openStore } from '../store/index.js';
+import { openStore } from '../service/backend.js';
 import type { JobRecord, Store } from '../store/types.js';
 
 /**

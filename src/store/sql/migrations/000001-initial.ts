@@ -1,9 +1,14 @@
 /**
- * The service's own tables. Agenda's table (agenda_jobs) is created by its backend; the
- * engine adds its one index on it (see engine/agenda.ts). Every statement is idempotent so
- * it runs on every boot.
+ * 000001: the service's tables as every boot created them before migrations were numbered.
+ * Each statement is idempotent, so a database created then is brought under the migration
+ * table by running this again, and nothing in it changes. Agenda's table (agenda_jobs) is
+ * created by its backend; the engine adds its indexes on it (see engine/agenda.ts).
+ *
+ * A migration is never edited once released: a change of schema is a new numbered file.
  */
-export const schemaSql = `
+export const name = 'initial';
+
+export const sql = `
 CREATE TABLE IF NOT EXISTS job (
   -- Byte order, as on the embedded store and MongoDB, whatever the database's collation.
   job_id             text COLLATE "C" PRIMARY KEY,

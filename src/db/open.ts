@@ -1,0 +1,24 @@
+import { openEmbedded } from './embedded.js';
+import { openMongo, type MongoConnection } from './mongo.js';
+import { openPostgres } from './postgres.js';
+import type { SqlClient } from './sql-client.js';
+
+/** Where the data lives: the one choice of a deployment (no URL, `postgres://`, `mongodb://`). */
+export type DatabaseTarget =
+  | { kind: 'embedded'; dataDir: string; sharedBuffers: string }
+  | { kind: 'postgres'; url: string }
+  | { kind: 'mongodb'; url: string };
+
+/** An open database: a SQL client (PostgreSQL, or PGlite for the embedded one) or a MongoDB connection. */
+export type Database = { kind: 'embedded' | 'postgres'; sql: SqlClient } | ({ kind: 'mongodb' } & MongoConnection);
+
+export async function openDatabase(target: DatabaseTarget): Promise<Database> {
+  switch (target.kind) {
+    case 'embedded':
+      return { kind: 'embedded', sql: await openEmbedded(target.dataDir, target.sharedBuffers) };
+    case 'postgres':
+      return { kind: 'postgres', sql: await openPostgres(target.url) };
+    case 'mongodb':
+      return { kind: 'mongodb', ...(await openMongo(target.url)) };
+  }
+}

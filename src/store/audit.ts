@@ -1,0 +1,14 @@
+import type { AuditFilter, AuditRecord, Page } from './records.js';
+
+/** Audit records: one per call that changes something. */
+export interface AuditStore {
+  insertAudits(records: AuditRecord[]): Promise<void>;
+  /** Newest first, keyset paged by (time, id). */
+  listAudit(filter: AuditFilter, after: string | null, limit: number): Promise<Page<AuditRecord>>;
+}
+
+/** The methods of AuditStore by name: what a store made of record stores delegates (see delegate.ts). */
+export const auditStoreMethods: Record<keyof AuditStore, true> = {
+  insertAudits: true,
+  listAudit: true,
+};

@@ -1,0 +1,44 @@
+import type { ExecutionRecord, JobPatch, JobRecord, Page } from './records.js';
+
+/** Job definitions: one record per job, keyed by job_id. */
+export interface JobStore {
+  /**
+   * Inserts jobs; answers the ids inserted, in order. A job whose id exists already is left
+   * out and changes nothing; of jobs sharing an id in one call, the first is inserted.
+   */
+  insertJobs(jobs: JobRecord[]): Promise<string[]>;
+  /** Inserts or replaces a job by id, keeping its created_at and run history fields. */
+  upsertJob(job: JobRecord): Promise<JobRecord>;
+  /** upsertJob for many jobs at once (default jobs at boot). */
+  upsertJobs(jobs: JobRecord[]): Promise<void>;
+  getJob(jobId: string): Promise<JobRecord | null>;
+  /** Jobs in job_id order, after the given job_id. */
+  listJobs(after: string | null, limit: number): Promise<Page<JobRecord>>;
+  updateJob(jobId: string, patch: JobPatch): Promise<JobRecord | null>;
+  /** The jobs of these ids that exist, in no particular order. */
+  getJobs(jobIds: string[]): Promise<JobRecord[]>;
+  /**
+   * The jobs of these ids that exist, each with its queued and running runs (oldest first):
+   * what firing a batch of schedule rows needs, read together (one statement on SQL).
+   */
+  getJobsWithActiveRuns(jobIds: string[]): Promise<Array<{ job: JobRecord; active: ExecutionRecord[] }>>;
+  /** updateJob for many jobs at once (the dispatch path writes a batch of fires together). */
+  updateJobs(updates: Array<{ job_id: string; patch: JobPatch }>): Promise<void>;
+  deleteJob(jobId: string): Promise<boolean>;
+  listJobsFromFiles(): Promise<Array<Pick<JobRecord, 'job_id' | 'source_file'>>>;
+}
+
+/** The methods of JobStore by name: what a store made of record stores delegates (see delegate.ts). */
+export const jobStoreMethods: Record<keyof JobStore, true> = {
+  insertJobs: true,
+  upsertJob: true,
+  upsertJobs: true,
+  getJob: true,
+  listJobs: true,
+  updateJob: true,
+  getJobs: true,
+  getJobsWithActiveRuns: true,
+  updateJobs: true,
+  deleteJob: true,
+  listJobsFromFiles: true,
+};

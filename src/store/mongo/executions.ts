@@ -1,0 +1,234 @@
+import type { Document } from 'mongodb';
+import { batchSummaryOf, type BatchGroup } from '../batch-summary.js';
+import type { ExecutionStore } from '../executions.js';
+import {
+  activeStatuses,
+  failedStatuses,
+  type BatchSummary,
+  type ExecutionEnd,
+  type ExecutionFilter,
+  type ExecutionPatch,
+  type ExecutionRecord,
+  type ExecutionStatus,
+  type JobRecord,
+  type JobStats,
+  type Page,
+} from '../records.js';
+import type { Collections } from './collections.js';
+import { defined, docToExecution, docToJob, executionToDoc, type ExecutionDoc } from './docs.js';
+import { keysetPage, type Keyset } from './keyset.js';
+
+/**
+ * Runs newest first: execution_job_idx, execution_status_idx, execution_parent_idx,
+ * execution_handler_idx, execution_batch_idx or execution_created_idx, each ending in
+ * (created_at -1, _id -1).
+ */
+const executionsNewestFirst: Keyset<ExecutionDoc, ExecutionRecord> = {
+  order: 'newest',
+  field: 'created_at',
+  toItem: docToExecution,
+  keyOf: (e) => [e.created_at.getTime(), e.id],
+};
+
+/** The filter of execution_active_idx, which its queries repeat so that they may use it. */
+const active = { $in: [...activeStatuses] };
+
+/** Execution records on MongoDB: the `executions` collection. */
+export class MongoExecutionStore implements ExecutionStore {
+  constructor(private readonly c: Collections) {}
+
+  async insertExecution(e: ExecutionRecord) {
+    await this.c.executions.insertOne(executionToDoc(e));
+  }
+
+  async insertExecutions(executions: ExecutionRecord[]) {
+    // The driver splits the batch as the server needs; an empty insertMany is an error.
+    if (executions.length === 0) return;
+    await this.c.executions.insertMany(executions.map(executionToDoc), { ordered: true });
+  }
+
+  async activeExecutions(jobId: string) {
+    // execution_active_idx
+    const docs = await this.c.executions.find({ job_id: jobId, status: active }).sort({ created_at: 1 }).toArray();
+    return docs.map(docToExecution);
+  }
+
+  async activeExecutionsOf(jobIds: string[]) {
+    if (jobIds.length === 0) return [];
+    // execution_active_idx
+    const docs = await this.c.executions.find({ job_id: { $in: jobIds }, status: active }).sort({ created_at: 1 }).toArray();
+    return docs.map(docToExecution);
+  }
+
+  async getExecution(id: string) {
+    const doc = await this.c.executions.findOne({ _id: id });
+    return doc ? docToExecution(doc) : null;
+  }
+
+  async getExecutions(ids: string[]) {
+    if (ids.length === 0) return [];
+    // _id_
+    const docs = await this.c.executions.find({ _id: { $in: ids } }).toArray();
+    return docs.map(docToExecution);
+  }
+
+  async updateExecution(id: string, patch: ExecutionPatch) {
+    const set = defined(patch);
+    if (Object.keys(set).length === 0) return;
+    await this.c.executions.updateOne({ _id: id }, { $set: set });
+  }
+
+  async transitionExecution(id: string, from: ExecutionStatus, patch: ExecutionPatch) {
+    // _id_. One conditional single-document update: of two callers, only the one whose
+    // filter still matched (status = from) sees matchedCount 1.
+    const r = await this.c.executions.updateOne({ _id: id, status: from }, { $set: defined(patch) });
+    return r.matchedCount === 1;
+  }
+
+  async transitionExecutions(from: ExecutionStatus, moves: Array<{ id: string; patch: ExecutionPatch }>) {
+    // A bulk write reports only how many matched, not which: each move is its own
+    // conditional update (transitionExecution), sent together.
+    const moved = await Promise.all(moves.map(async (m) => ((await this.transitionExecution(m.id, from, m.patch)) ? m.id : null)));
+    return moved.filter((id): id is string => id !== null);
+  }
+
+  async appendOutput(id: string, lines: string[], maxLines: number) {
+    if (lines.length === 0) return;
+    // _id_. One pipeline update, so atomic like the SQL one: every expression of a $set stage
+    // reads the document as it was before the stage, so the truncated flag sees the old
+    // length. $literal keeps a line that starts with '$' from being read as a field path.
+    await this.c.executions.updateOne({ _id: id }, [
+      {
+        $set: {
+          output_truncated: {
+            $or: [{ $eq: ['$output_truncated', true] }, { $gt: [{ $add: [{ $size: { $ifNull: ['$output', []] } }, lines.length] }, maxLines] }],
+          },
+          output: { $slice: [{ $concatArrays: [{ $ifNull: ['$output', []] }, { $literal: lines }] }, -maxLines] },
+        },
+      },
+    ]);
+  }
+
+  async finishExecutions(ends: ExecutionEnd[], maxLines: number) {
+    // Each run on its own: its last output, then the conditional move from running (_id_),
+    // then its job's last status (_id_). Sent together, not one after the other.
+    const moved = await Promise.all(
+      ends.map(async (e) => {
+        await this.appendOutput(e.id, e.output, maxLines);
+        const patch: ExecutionPatch = { status: e.status, finished_at: e.finished_at, duration_ms: e.duration_ms, error: e.error, stack: e.stack };
+        if (e.progress !== null) patch.progress = e.progress;
+        if (!(await this.transitionExecution(e.id, 'running', patch))) return null;
+        if (e.job_id) await this.c.jobs.updateOne({ _id: e.job_id }, { $set: { last_status: e.status, updated_at: new Date() } });
+        return e.id;
+      }),
+    );
+    return moved.filter((id): id is string => id !== null);
+  }
+
+  listExecutions(filter: ExecutionFilter, after: string | null, limit: number): Promise<Page<ExecutionRecord>> {
+    const where: Document = {};
+    if (filter.job_id !== undefined) where.job_id = filter.job_id;
+    if (filter.status !== undefined) where.status = filter.status;
+    if (filter.parent_id !== undefined) where.parent_id = filter.parent_id;
+    if (filter.handler !== undefined) where.handler = filter.handler;
+    if (filter.batch_id !== undefined) where.batch_id = filter.batch_id;
+    const created: { $gte?: Date; $lt?: Date } = {};
+    if (filter.since !== undefined) created.$gte = filter.since;
+    if (filter.until !== undefined) created.$lt = filter.until;
+    if (Object.keys(created).length > 0) where.created_at = created;
+    return keysetPage(this.c.executions, executionsNewestFirst, where, after, limit);
+  }
+
+  async deleteExecutionsBefore(before: Date) {
+    // execution_created_idx
+    const r = await this.c.executions.deleteMany({ created_at: { $lt: before }, status: { $nin: [...activeStatuses] } });
+    return r.deletedCount;
+  }
+
+  async requestCancel(id: string, at: Date) {
+    // _id_, conditional on the run still running.
+    const r = await this.c.executions.updateOne({ _id: id, status: 'running' }, { $set: { cancel_requested_at: at } });
+    return r.matchedCount === 1;
+  }
+
+  async cancelRequested(workerId: string) {
+    // execution_worker_idx
+    const docs = await this.c.executions
+      .find({ worker_id: workerId, status: 'running', cancel_requested_at: { $ne: null } }, { projection: { _id: 1 } })
+      .toArray();
+    return docs.map((d) => d._id);
+  }
+
+  async runningOnGoneWorkers() {
+    // execution_worker_idx (only running runs are in it; `$type: 'string'` gives the scan its
+    // bounds, and a run without a worker joins none), then the workers' _id_.
+    const docs = await this.c.executions
+      .aggregate<ExecutionDoc>([
+        { $match: { status: 'running', worker_id: { $type: 'string' } } },
+        { $lookup: { from: 'workers', localField: 'worker_id', foreignField: '_id', as: 'worker' } },
+        { $match: { 'worker.state': 'gone' } },
+        { $project: { worker: 0 } },
+      ])
+      .toArray();
+    return docs.map(docToExecution);
+  }
+
+  async batchSummary(batchId: string): Promise<BatchSummary | null> {
+    // execution_batch_idx. $min and $max skip nulls, as SQL's min and max do.
+    const groups = await this.c.executions
+      .aggregate<BatchGroup>([
+        { $match: { batch_id: batchId } },
+        {
+          $group: {
+            _id: '$status',
+            n: { $sum: 1 },
+            job_id: { $min: '$job_id' },
+            submitted: { $min: '$created_at' },
+            started: { $min: '$started_at' },
+            finished: { $max: '$finished_at' },
+          },
+        },
+        { $set: { status: '$_id' } },
+      ])
+      .toArray();
+    return batchSummaryOf(batchId, groups);
+  }
+
+  async getJobWithStats(jobId: string): Promise<{ job: JobRecord; stats: JobStats } | null> {
+    const doc = await this.c.jobs.findOne({ _id: jobId });
+    return doc ? { job: docToJob(doc), stats: await this.jobStats(jobId) } : null;
+  }
+
+  private async jobStats(jobId: string): Promise<JobStats> {
+    // execution_job_idx, for both queries.
+    const [agg] = await this.c.executions
+      .aggregate<{ total: number; succeeded: number; failed: number; avg_ms: number | null }>([
+        { $match: { job_id: jobId } },
+        {
+          $group: {
+            _id: null,
+            total: { $sum: 1 },
+            succeeded: { $sum: { $cond: [{ $eq: ['$status', 'succeeded'] }, 1, 0] } },
+            failed: { $sum: { $cond: [{ $in: ['$status', [...failedStatuses]] }, 1, 0] } },
+            // $avg skips the nulls of the other statuses, like SQL's avg ... FILTER.
+            avg_ms: { $avg: { $cond: [{ $eq: ['$status', 'succeeded'] }, '$duration_ms', null] } },
+          },
+        },
+      ])
+      .toArray();
+    const latest = await this.c.executions.findOne({ job_id: jobId }, { sort: { created_at: -1, _id: -1 } });
+    return {
+      // No runs: no group at all, where SQL's aggregate answers one row of zeros.
+      total: Number(agg?.total ?? 0),
+      succeeded: Number(agg?.succeeded ?? 0),
+      failed: Number(agg?.failed ?? 0),
+      average_duration_ms: agg?.avg_ms === null || agg?.avg_ms === undefined ? null : Math.round(Number(agg.avg_ms)),
+      latest: latest ? docToExecution(latest) : null,
+    };
+  }
+
+  async queuedCount() {
+    // execution_status_idx
+    return this.c.executions.countDocuments({ status: 'queued' });
+  }
+}

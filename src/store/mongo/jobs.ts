@@ -1,0 +1,112 @@
+import { MongoBulkWriteError } from 'mongodb';
+import type { ExecutionStore } from '../executions.js';
+import type { JobStore } from '../jobs.js';
+import { firstOfEachId, type ExecutionRecord, type JobPatch, type JobRecord, type Page } from '../records.js';
+import type { Collections } from './collections.js';
+import { defined, docToJob, jobToDoc, type JobDoc } from './docs.js';
+import { keysetPage, type Keyset } from './keyset.js';
+
+/** _id_ (job_id order: binary, as PostgreSQL's under the C collation). */
+const jobsById: Keyset<JobDoc, JobRecord> = { order: 'id', toItem: docToJob, keyOf: (j) => [j.job_id] };
+
+/** upsertJob's update: a redefined job keeps its history, so created_at, last run and last status are only written on insert. */
+function upsertUpdate(job: JobRecord) {
+  const { _id, created_at, last_run_at, last_status, ...rest } = jobToDoc(job);
+  return { filter: { _id }, update: { $set: rest, $setOnInsert: { created_at, last_run_at, last_status } } };
+}
+
+/** Job definitions on MongoDB: the `jobs` collection. */
+export class MongoJobStore implements JobStore {
+  constructor(
+    private readonly c: Collections,
+    private readonly executions: Pick<ExecutionStore, 'activeExecutionsOf'>,
+  ) {}
+
+  async insertJobs(jobs: JobRecord[]) {
+    const docs = firstOfEachId(jobs).map(jobToDoc);
+    if (docs.length === 0) return [];
+    try {
+      await this.c.jobs.insertMany(docs, { ordered: false });
+      return docs.map((d) => d._id);
+    } catch (err) {
+      if (!(err instanceof MongoBulkWriteError)) throw err;
+      // Unordered: every document was tried. The only unique index on jobs is _id, so a
+      // duplicate key means that job_id is taken; any other error fails the call.
+      const writeErrors = [err.writeErrors].flat();
+      if (writeErrors.length === 0 || writeErrors.some((e) => e.code !== 11000)) throw err;
+      const taken = new Set(writeErrors.map((e) => e.index));
+      return docs.filter((_, i) => !taken.has(i)).map((d) => d._id);
+    }
+  }
+
+  async upsertJob(job: JobRecord) {
+    // One atomic upsert by _id.
+    const { filter, update } = upsertUpdate(job);
+    const doc = await this.c.jobs.findOneAndUpdate(filter, update, { upsert: true, returnDocument: 'after' });
+    return docToJob(doc!);
+  }
+
+  async upsertJobs(jobs: JobRecord[]) {
+    if (jobs.length === 0) return;
+    // upsertJob's update for each job, sent as one unordered bulk write (_id_).
+    await this.c.jobs.bulkWrite(
+      jobs.map((job) => ({ updateOne: { ...upsertUpdate(job), upsert: true } })),
+      { ordered: false },
+    );
+  }
+
+  async getJob(jobId: string) {
+    const doc = await this.c.jobs.findOne({ _id: jobId });
+    return doc ? docToJob(doc) : null;
+  }
+
+  listJobs(after: string | null, limit: number): Promise<Page<JobRecord>> {
+    return keysetPage(this.c.jobs, jobsById, {}, after, limit);
+  }
+
+  async updateJob(jobId: string, patch: JobPatch) {
+    const doc = await this.c.jobs.findOneAndUpdate(
+      { _id: jobId },
+      { $set: { ...defined(patch), updated_at: patch.updated_at ?? new Date() } },
+      { returnDocument: 'after' },
+    );
+    return doc ? docToJob(doc) : null;
+  }
+
+  async getJobs(jobIds: string[]) {
+    if (jobIds.length === 0) return [];
+    // _id_
+    const docs = await this.c.jobs.find({ _id: { $in: jobIds } }).toArray();
+    return docs.map(docToJob);
+  }
+
+  async getJobsWithActiveRuns(jobIds: string[]) {
+    const [jobs, active] = await Promise.all([this.getJobs(jobIds), this.executions.activeExecutionsOf(jobIds)]);
+    const byJob = new Map<string, ExecutionRecord[]>();
+    for (const e of active) (byJob.get(e.job_id!) ?? byJob.set(e.job_id!, []).get(e.job_id!)!).push(e);
+    return jobs.map((job) => ({ job, active: byJob.get(job.job_id) ?? [] }));
+  }
+
+  async updateJobs(updates: Array<{ job_id: string; patch: JobPatch }>) {
+    if (updates.length === 0) return;
+    const now = new Date();
+    // _id_; one round trip, each update atomic on its document.
+    await this.c.jobs.bulkWrite(
+      updates.map((u) => ({
+        updateOne: { filter: { _id: u.job_id }, update: { $set: { ...defined(u.patch), updated_at: u.patch.updated_at ?? now } } },
+      })),
+      { ordered: false },
+    );
+  }
+
+  async deleteJob(jobId: string) {
+    const r = await this.c.jobs.deleteOne({ _id: jobId });
+    return r.deletedCount === 1;
+  }
+
+  async listJobsFromFiles() {
+    // job_source_idx
+    const docs = await this.c.jobs.find({ source: 'file' }, { projection: { _id: 1, source_file: 1 } }).toArray();
+    return docs.map((d) => ({ job_id: d._id, source_file: d.source_file ?? null }));
+  }
+}

@@ -1,0 +1,222 @@
+import type { SqlClient } from '../../db/sql-client.js';
+import { batchSummaryOf, type BatchGroup } from '../batch-summary.js';
+import type { ExecutionStore } from '../executions.js';
+import {
+  activeStatuses,
+  failedStatuses,
+  type BatchSummary,
+  type ExecutionEnd,
+  type ExecutionFilter,
+  type ExecutionPatch,
+  type ExecutionRecord,
+  type ExecutionStatus,
+  type JobRecord,
+  type JobStats,
+  type Page,
+} from '../records.js';
+import { keysetPage, type Keyset } from './keyset.js';
+import { executionTimes, executionToRow, jsonDates, rowToExecution, rowToJob, sqlList, type Row } from './rows.js';
+import { batchUpdate, insertRowsSql, insertSql, setSql } from './statements.js';
+
+/**
+ * Runs newest first: execution_job_idx, execution_status_idx, execution_parent_idx,
+ * execution_handler_idx, execution_batch_idx or execution_created_idx, each ending in
+ * (created_at DESC, id DESC).
+ */
+const executionsNewestFirst: Keyset<ExecutionRecord> = {
+  table: 'execution',
+  columns: ['created_at', 'id'],
+  direction: 'DESC',
+  shape: ['number', 'string'],
+  toItem: rowToExecution,
+  keyOf: (e) => [e.created_at.getTime(), e.id],
+};
+
+const active = sqlList(activeStatuses);
+
+// execution_active_idx, whose condition is `status IN (active)`.
+const selectActiveOfJob = `SELECT * FROM execution WHERE job_id = $1 AND status IN (${active}) ORDER BY created_at`;
+const selectActiveOfJobs = `SELECT * FROM execution WHERE job_id = ANY($1::text[]) AND status IN (${active}) ORDER BY created_at`;
+const selectExecution = 'SELECT * FROM execution WHERE id = $1';
+const selectExecutions = 'SELECT * FROM execution WHERE id = ANY($1::text[])';
+// Keeps the newest $3 lines; output_truncated records that older ones were dropped.
+const appendOutputLines = `UPDATE execution
+    SET output_truncated = output_truncated OR cardinality(output) + cardinality($2::text[]) > $3,
+        output = (output || $2::text[])[greatest(1, cardinality(output) + cardinality($2::text[]) - $3 + 1):]
+  WHERE id = $1`;
+// One statement for a batch of ends ($1, JSON): the run rows (execution_pkey), their output kept
+// to the newest $2 lines, and the jobs' last status (job_pkey). $4 is the number of ends, as a
+// LIMIT that tells the planner the size of v (see batchUpdate).
+const finishRunningExecutions = `WITH v AS (
+     SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(id text, status text, finished_at timestamptz, duration_ms bigint,
+                                                      error text, stack text, progress real, output text[], job_id text)
+      LIMIT $4
+   ), moved AS (
+     UPDATE execution t
+        SET status = v.status, finished_at = v.finished_at, duration_ms = v.duration_ms, error = v.error, stack = v.stack,
+            progress = COALESCE(v.progress, t.progress),
+            output_truncated = t.output_truncated OR cardinality(t.output) + cardinality(v.output) > $2,
+            output = (t.output || v.output)[greatest(1, cardinality(t.output) + cardinality(v.output) - $2 + 1):]
+       FROM v WHERE t.id = v.id AND t.status = 'running'
+     RETURNING t.id, v.job_id, v.status
+   ), jobs AS (
+     UPDATE job j SET last_status = m.status, updated_at = $3 FROM moved m WHERE j.job_id = m.job_id COLLATE "C"
+   )
+   SELECT id FROM moved`;
+// execution_created_idx
+const deleteFinishedBefore = `DELETE FROM execution WHERE created_at < $1 AND status NOT IN (${active})`;
+const requestCancelOfRunning = "UPDATE execution SET cancel_requested_at = $2 WHERE id = $1 AND status = 'running'";
+// execution_worker_idx
+const selectCancelRequested = "SELECT id FROM execution WHERE worker_id = $1 AND status = 'running' AND cancel_requested_at IS NOT NULL";
+// execution_worker_idx (only running runs are in it), then the worker's primary key.
+const selectRunningOnGoneWorkers = `SELECT e.* FROM execution e JOIN worker w ON w.id = e.worker_id
+    WHERE e.status = 'running' AND w.state = 'gone'`;
+// execution_batch_idx
+const selectBatchGroups = `SELECT status, count(*) AS n, min(job_id) AS job_id, min(created_at) AS submitted, min(started_at) AS started,
+         max(finished_at) AS finished
+    FROM execution WHERE batch_id = $1 GROUP BY status`;
+// job_pkey, then execution_job_idx twice: the counts, and the newest run beside them as one
+// JSON value (job and execution share column names).
+const selectJobWithStats = `SELECT j.*, a.total, a.succeeded, a.failed, a.avg_ms, to_jsonb(l) AS latest
+    FROM job j
+   CROSS JOIN LATERAL (
+     SELECT count(*) AS total,
+            count(*) FILTER (WHERE status = 'succeeded') AS succeeded,
+            count(*) FILTER (WHERE status IN (${sqlList(failedStatuses)})) AS failed,
+            avg(duration_ms) FILTER (WHERE status = 'succeeded') AS avg_ms
+       FROM execution WHERE job_id = $1) a
+    LEFT JOIN LATERAL (SELECT * FROM execution WHERE job_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1) l ON true
+   WHERE j.job_id = $1`;
+// execution_status_idx
+const countQueued = "SELECT count(*) AS n FROM execution WHERE status = 'queued'";
+
+/** Execution records on PostgreSQL and PGlite: the `execution` table. */
+export class SqlExecutionStore implements ExecutionStore {
+  constructor(private readonly db: SqlClient) {}
+
+  async insertExecution(e: ExecutionRecord) {
+    const { text, params } = insertSql('execution', executionToRow(e));
+    await this.db.query(text, params);
+  }
+
+  async insertExecutions(executions: ExecutionRecord[]) {
+    if (executions.length === 0) return;
+    const { text, params } = insertRowsSql('execution', executions.map((e) => executionToRow(e)));
+    await this.db.query(text, params);
+  }
+
+  async activeExecutions(jobId: string) {
+    const r = await this.db.query<Row>(selectActiveOfJob, [jobId]);
+    return r.rows.map(rowToExecution);
+  }
+
+  async activeExecutionsOf(jobIds: string[]) {
+    if (jobIds.length === 0) return [];
+    const r = await this.db.query<Row>(selectActiveOfJobs, [jobIds]);
+    return r.rows.map(rowToExecution);
+  }
+
+  async getExecution(id: string) {
+    const r = await this.db.query<Row>(selectExecution, [id], { prepare: true });
+    return r.rows[0] ? rowToExecution(r.rows[0]) : null;
+  }
+
+  async getExecutions(ids: string[]) {
+    if (ids.length === 0) return [];
+    const r = await this.db.query<Row>(selectExecutions, [ids]);
+    return r.rows.map(rowToExecution);
+  }
+
+  async updateExecution(id: string, patch: ExecutionPatch) {
+    const { text, params } = setSql(executionToRow(patch), 2);
+    if (!text) return;
+    await this.db.query(`UPDATE execution SET ${text} WHERE id = $1`, [id, ...params]);
+  }
+
+  async transitionExecution(id: string, from: ExecutionStatus, patch: ExecutionPatch) {
+    const { text, params } = setSql(executionToRow(patch), 3);
+    const r = await this.db.query(`UPDATE execution SET ${text} WHERE id = $1 AND status = $2`, [id, from, ...params]);
+    return r.rowCount === 1;
+  }
+
+  async transitionExecutions(from: ExecutionStatus, moves: Array<{ id: string; patch: ExecutionPatch }>) {
+    if (moves.length === 0) return [];
+    return batchUpdate(
+      this.db,
+      'execution',
+      'id',
+      moves.map((m) => ({ key: m.id, row: executionToRow(m.patch) })),
+      'AND t.status = $2',
+      [from],
+    );
+  }
+
+  async appendOutput(id: string, lines: string[], maxLines: number) {
+    if (lines.length === 0) return;
+    await this.db.query(appendOutputLines, [id, lines, maxLines]);
+  }
+
+  async finishExecutions(ends: ExecutionEnd[], maxLines: number) {
+    if (ends.length === 0) return [];
+    const r = await this.db.query<{ id: string }>(finishRunningExecutions, [JSON.stringify(ends), maxLines, new Date(), ends.length]);
+    return r.rows.map((x) => x.id);
+  }
+
+  listExecutions(filter: ExecutionFilter, after: string | null, limit: number): Promise<Page<ExecutionRecord>> {
+    const conditions: Array<[string, unknown]> = [];
+    if (filter.job_id !== undefined) conditions.push(['job_id = ?', filter.job_id]);
+    if (filter.status !== undefined) conditions.push(['status = ?', filter.status]);
+    if (filter.parent_id !== undefined) conditions.push(['parent_id = ?', filter.parent_id]);
+    if (filter.handler !== undefined) conditions.push(['handler = ?', filter.handler]);
+    if (filter.batch_id !== undefined) conditions.push(['batch_id = ?', filter.batch_id]);
+    if (filter.since !== undefined) conditions.push(['created_at >= ?', filter.since]);
+    if (filter.until !== undefined) conditions.push(['created_at < ?', filter.until]);
+    return keysetPage(this.db, executionsNewestFirst, conditions, after, limit);
+  }
+
+  async deleteExecutionsBefore(before: Date) {
+    const r = await this.db.query(deleteFinishedBefore, [before]);
+    return r.rowCount;
+  }
+
+  async requestCancel(id: string, at: Date) {
+    const r = await this.db.query(requestCancelOfRunning, [id, at]);
+    return r.rowCount === 1;
+  }
+
+  async cancelRequested(workerId: string) {
+    const r = await this.db.query<Row>(selectCancelRequested, [workerId]);
+    return r.rows.map((x) => x.id as string);
+  }
+
+  async runningOnGoneWorkers() {
+    const r = await this.db.query<Row>(selectRunningOnGoneWorkers, []);
+    return r.rows.map(rowToExecution);
+  }
+
+  async batchSummary(batchId: string): Promise<BatchSummary | null> {
+    const r = await this.db.query<BatchGroup>(selectBatchGroups, [batchId]);
+    return batchSummaryOf(batchId, r.rows);
+  }
+
+  async getJobWithStats(jobId: string): Promise<{ job: JobRecord; stats: JobStats } | null> {
+    const r = await this.db.query<Row>(selectJobWithStats, [jobId], { prepare: true });
+    const row = r.rows[0];
+    if (!row) return null;
+    return {
+      job: rowToJob(row),
+      stats: {
+        total: Number(row.total),
+        succeeded: Number(row.succeeded),
+        failed: Number(row.failed),
+        average_duration_ms: row.avg_ms === null ? null : Math.round(Number(row.avg_ms)),
+        latest: row.latest ? rowToExecution(jsonDates(row.latest as Row, executionTimes)) : null,
+      },
+    };
+  }
+
+  async queuedCount() {
+    const r = await this.db.query<Row>(countQueued, []);
+    return Number(r.rows[0].n);
+  }
+}

@@ -1,0 +1,115 @@
+import type { SqlClient } from '../../db/sql-client.js';
+import type { JobStore } from '../jobs.js';
+import { activeStatuses, firstOfEachId, type JobPatch, type JobRecord, type Page } from '../records.js';
+import { keysetPage, type Keyset } from './keyset.js';
+import { executionTimes, jobToRow, jsonDates, rowToExecution, rowToJob, sqlList, type Row } from './rows.js';
+import { batchUpdate, insertRowsSql, insertSql, setSql } from './statements.js';
+
+/** Primary key order (job_pkey). */
+const jobsById: Keyset<JobRecord> = {
+  table: 'job',
+  columns: ['job_id'],
+  direction: 'ASC',
+  shape: ['string'],
+  toItem: rowToJob,
+  keyOf: (j) => [j.job_id],
+  prepare: true,
+};
+
+const selectJob = 'SELECT * FROM job WHERE job_id = $1';
+const selectJobs = 'SELECT * FROM job WHERE job_id = ANY($1::text[])';
+// job_pkey, then execution_active_idx per job; the active runs as one JSON array (job and
+// execution share column names). job.job_id is COLLATE "C" and execution.job_id is not:
+// compared as they are, the collations conflict and no index on execution.job_id applies.
+const selectJobsWithActiveRuns = `SELECT j.*, (SELECT jsonb_agg(to_jsonb(e) ORDER BY e.created_at) FROM execution e
+                 WHERE e.job_id = j.job_id COLLATE "default" AND e.status IN (${sqlList(activeStatuses)})) AS active
+     FROM job j WHERE j.job_id = ANY($1::text[])`;
+const deleteJobById = 'DELETE FROM job WHERE job_id = $1';
+// job_source_idx
+const selectJobsFromFiles = "SELECT job_id, source_file FROM job WHERE source = 'file'";
+
+/** A redefined job keeps its history: created_at, last run and last status survive an upsert. */
+const keptOnUpsert = new Set(['job_id', 'created_at', 'last_run_at', 'last_status']);
+const upsertUpdates = (row: Row) =>
+  Object.keys(row)
+    .filter((c) => !keptOnUpsert.has(c))
+    .map((c) => `"${c}" = EXCLUDED."${c}"`)
+    .join(', ');
+
+/** Job definitions on PostgreSQL and PGlite: the `job` table. */
+export class SqlJobStore implements JobStore {
+  constructor(private readonly db: SqlClient) {}
+
+  async insertJobs(jobs: JobRecord[]) {
+    const rows = firstOfEachId(jobs).map((j) => jobToRow(j));
+    if (rows.length === 0) return [];
+    const { text, params } = insertRowsSql('job', rows, 'ON CONFLICT (job_id) DO NOTHING RETURNING job_id');
+    const inserted = new Set((await this.db.query<{ job_id: string }>(text, params)).rows.map((x) => x.job_id));
+    return jobs.map((j) => j.job_id).filter((id) => inserted.delete(id));
+  }
+
+  async upsertJob(job: JobRecord) {
+    const row = jobToRow(job);
+    const { text, params } = insertSql('job', row);
+    const r = await this.db.query<Row>(`${text} ON CONFLICT (job_id) DO UPDATE SET ${upsertUpdates(row)} RETURNING *`, params);
+    return rowToJob(r.rows[0]);
+  }
+
+  async upsertJobs(jobs: JobRecord[]) {
+    if (jobs.length === 0) return;
+    const rows = jobs.map((j) => jobToRow(j));
+    const { text, params } = insertRowsSql('job', rows, `ON CONFLICT (job_id) DO UPDATE SET ${upsertUpdates(rows[0])}`);
+    await this.db.query(text, params);
+  }
+
+  async getJob(jobId: string) {
+    const r = await this.db.query<Row>(selectJob, [jobId], { prepare: true });
+    return r.rows[0] ? rowToJob(r.rows[0]) : null;
+  }
+
+  listJobs(after: string | null, limit: number): Promise<Page<JobRecord>> {
+    return keysetPage(this.db, jobsById, [], after, limit);
+  }
+
+  async updateJob(jobId: string, patch: JobPatch) {
+    const row = jobToRow({ ...patch, updated_at: patch.updated_at ?? new Date() });
+    const { text, params } = setSql(row, 2);
+    const r = await this.db.query<Row>(`UPDATE job SET ${text} WHERE job_id = $1 RETURNING *`, [jobId, ...params]);
+    return r.rows[0] ? rowToJob(r.rows[0]) : null;
+  }
+
+  async getJobs(jobIds: string[]) {
+    if (jobIds.length === 0) return [];
+    const r = await this.db.query<Row>(selectJobs, [jobIds]);
+    return r.rows.map(rowToJob);
+  }
+
+  async getJobsWithActiveRuns(jobIds: string[]) {
+    if (jobIds.length === 0) return [];
+    const r = await this.db.query<Row>(selectJobsWithActiveRuns, [jobIds]);
+    return r.rows.map((row) => ({
+      job: rowToJob(row),
+      active: ((row.active as Row[] | null) ?? []).map((e) => rowToExecution(jsonDates(e, executionTimes))),
+    }));
+  }
+
+  async updateJobs(updates: Array<{ job_id: string; patch: JobPatch }>) {
+    const now = new Date();
+    await batchUpdate(
+      this.db,
+      'job',
+      'job_id',
+      updates.map((u) => ({ key: u.job_id, row: jobToRow({ ...u.patch, updated_at: u.patch.updated_at ?? now }) })),
+    );
+  }
+
+  async deleteJob(jobId: string) {
+    const r = await this.db.query(deleteJobById, [jobId]);
+    return r.rowCount === 1;
+  }
+
+  async listJobsFromFiles() {
+    const r = await this.db.query<Row>(selectJobsFromFiles, []);
+    return r.rows.map((x) => ({ job_id: x.job_id as string, source_file: (x.source_file as string | null) ?? null }));
+  }
+}

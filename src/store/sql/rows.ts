@@ -1,0 +1,156 @@
+import type { AuditRecord, ExecutionPatch, ExecutionRecord, ExecutionStatus, FailureRecord, JobPatch, JobRecord, WorkerRecord, WorkerState } from '../records.js';
+import { parseTimestamptz } from '../../db/timestamps.js';
+
+/** Rows as the SQL stores read and write them, and their records. */
+export type Row = Record<string, unknown>;
+
+// JSON columns are sent as text: pg and PGlite both cast text parameters to jsonb.
+export const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
+
+export function jobToRow(job: JobPatch & { job_id?: string; created_at?: Date }): Row {
+  const row: Row = {};
+  for (const [k, v] of Object.entries(job)) {
+    if (v === undefined) continue;
+    if (k === 'when') row.when_at = v;
+    else if (k === 'kwargs') row.kwargs = json(v);
+    else row[k] = v;
+  }
+  return row;
+}
+
+export function rowToJob(r: Row): JobRecord {
+  return {
+    job_id: r.job_id as string,
+    handler: r.handler as string,
+    kwargs: (r.kwargs ?? {}) as JobRecord['kwargs'],
+    state: r.state as JobRecord['state'],
+    periodically: (r.periodically as string | null) ?? null,
+    interval_seconds: r.interval_seconds === null ? null : Number(r.interval_seconds),
+    cron: (r.cron as string | null) ?? null,
+    timezone: (r.timezone as string | null) ?? null,
+    when: (r.when_at as Date | null) ?? null,
+    misfire_grace_time: r.misfire_grace_time === null ? null : Number(r.misfire_grace_time),
+    timeout: r.timeout === null ? null : Number(r.timeout),
+    concurrency_policy: (r.concurrency_policy as JobRecord['concurrency_policy']) ?? null,
+    retries: Number(r.retries ?? 0),
+    retry_backoff: Number(r.retry_backoff ?? 0),
+    next_run_at: (r.next_run_at as Date | null) ?? null,
+    last_run_at: (r.last_run_at as Date | null) ?? null,
+    last_status: (r.last_status as JobRecord['last_status']) ?? null,
+    source: r.source as JobRecord['source'],
+    source_file: (r.source_file as string | null) ?? null,
+    created_at: r.created_at as Date,
+    updated_at: r.updated_at as Date,
+  };
+}
+
+export function executionToRow(e: ExecutionPatch & { id?: string; created_at?: Date }): Row {
+  const row: Row = {};
+  for (const [k, v] of Object.entries(e)) {
+    if (v === undefined) continue;
+    row[k] = k === 'kwargs' || k === 'selection' ? json(v) : v;
+  }
+  return row;
+}
+
+export function rowToExecution(r: Row): ExecutionRecord {
+  return {
+    id: r.id as string,
+    job_id: (r.job_id as string | null) ?? null,
+    handler: r.handler as string,
+    kwargs: (r.kwargs ?? {}) as ExecutionRecord['kwargs'],
+    status: r.status as ExecutionStatus,
+    trigger: r.trigger as ExecutionRecord['trigger'],
+    parent_id: (r.parent_id as string | null) ?? null,
+    batch_id: (r.batch_id as string | null) ?? null,
+    selection: (r.selection as ExecutionRecord['selection']) ?? null,
+    attempt: Number(r.attempt ?? 1),
+    timeout: r.timeout === null || r.timeout === undefined ? null : Number(r.timeout),
+    worker_id: (r.worker_id as string | null) ?? null,
+    cancel_requested_at: (r.cancel_requested_at as Date | null) ?? null,
+    scheduled_at: r.scheduled_at as Date,
+    started_at: (r.started_at as Date | null) ?? null,
+    finished_at: (r.finished_at as Date | null) ?? null,
+    duration_ms: r.duration_ms === null ? null : Number(r.duration_ms),
+    progress: r.progress === null ? null : Number(r.progress),
+    error: (r.error as string | null) ?? null,
+    stack: (r.stack as string | null) ?? null,
+    output: (r.output as string[] | null) ?? [],
+    output_truncated: Boolean(r.output_truncated),
+    created_at: r.created_at as Date,
+  };
+}
+
+export function rowToFailure(r: Row): FailureRecord {
+  return {
+    id: r.id as string,
+    failed_job_id: (r.failed_job_id as string | null) ?? null,
+    execution_id: r.execution_id as string,
+    handler: r.handler as string,
+    kwargs: (r.kwargs ?? {}) as FailureRecord['kwargs'],
+    error: r.error as string,
+    traceback: (r.traceback as string | null) ?? null,
+    time: r.time as Date,
+  };
+}
+
+export function rowToAudit(r: Row): AuditRecord {
+  return {
+    id: r.id as string,
+    time: r.time as Date,
+    request_id: (r.request_id as string | null) ?? null,
+    token_name: (r.token_name as string | null) ?? null,
+    operation: r.operation as string,
+    method: r.method as string,
+    path: r.path as string,
+    job_id: (r.job_id as string | null) ?? null,
+    execution_id: (r.execution_id as string | null) ?? null,
+    worker_id: (r.worker_id as string | null) ?? null,
+    batch_id: (r.batch_id as string | null) ?? null,
+    status: Number(r.status),
+    outcome: r.outcome as AuditRecord['outcome'],
+  };
+}
+
+export function rowToWorker(r: Row): WorkerRecord {
+  return {
+    id: r.id as string,
+    name: r.name as string,
+    host: r.host as string,
+    pid: Number(r.pid),
+    version: r.version as string,
+    started_at: r.started_at as Date,
+    heartbeat_at: r.heartbeat_at as Date,
+    handlers: (r.handlers as string[]) ?? [],
+    running: Number(r.running),
+    cpu_load: Number(r.cpu_load),
+    memory: r.memory as WorkerRecord['memory'],
+    state: r.state as WorkerState,
+  };
+}
+
+export const countsOf = <K extends string>(rows: Row[], key: string): Partial<Record<K, number>> =>
+  Object.fromEntries(rows.map((r) => [r[key] as K, Number(r.n)])) as Partial<Record<K, number>>;
+
+/** The timestamp columns of an execution row. */
+export const executionTimes = ['cancel_requested_at', 'scheduled_at', 'started_at', 'finished_at', 'created_at'];
+
+/**
+ * A row read as JSON (to_jsonb) with its timestamps as Dates. JSON holds them as ISO text with
+ * a `T` (`2026-11-26T18:05:24.241773+00:00`); otherwise it is PostgreSQL's own text form, whose
+ * offsets may carry seconds (historical zones), which Date's parser refuses.
+ */
+export function jsonDates(row: Row, columns: string[]): Row {
+  for (const c of columns) {
+    const v = row[c];
+    if (typeof v === 'string') row[c] = parseTimestamptz(`${v.slice(0, 10)} ${v.slice(11)}`);
+  }
+  return row;
+}
+
+/**
+ * Statuses as a SQL list (`'queued', 'running'`), written into the statement text rather than
+ * passed as a parameter: a partial index (execution_active_idx) serves a query only when the
+ * query's condition is the index's own, constants and all.
+ */
+export const sqlList = (values: readonly string[]): string => values.map((v) => `'${v.replace(/'/g, "''")}'`).join(', ');

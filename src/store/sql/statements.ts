@@ -1,0 +1,115 @@
+import type { SqlClient } from '../../db/sql-client.js';
+import type { Row } from './rows.js';
+
+/**
+ * Statements built from rows: the columns a record sets decide the text, so these are made
+ * per call (the fixed statements are consts beside the code that runs them).
+ */
+
+/** SQL types of the columns a batch update can set (for jsonb_to_recordset). */
+export const columnTypes: Record<'job' | 'execution', Record<string, string>> = {
+  job: {
+    handler: 'text', kwargs: 'jsonb', state: 'text', periodically: 'text', interval_seconds: 'bigint', cron: 'text',
+    timezone: 'text', when_at: 'timestamptz', misfire_grace_time: 'integer', timeout: 'integer', concurrency_policy: 'text',
+    retries: 'integer', retry_backoff: 'integer', next_run_at: 'timestamptz', last_run_at: 'timestamptz', last_status: 'text',
+    source: 'text', source_file: 'text', updated_at: 'timestamptz',
+  },
+  execution: {
+    job_id: 'text', handler: 'text', kwargs: 'jsonb', status: 'text', trigger: 'text', parent_id: 'text', batch_id: 'text',
+    selection: 'jsonb', attempt: 'integer', timeout: 'integer', worker_id: 'text', cancel_requested_at: 'timestamptz',
+    scheduled_at: 'timestamptz', started_at: 'timestamptz', finished_at: 'timestamptz', duration_ms: 'bigint', progress: 'real',
+    error: 'text', stack: 'text', output: 'text[]', output_truncated: 'boolean',
+  },
+};
+
+/**
+ * The `cols` of a row as one element of a jsonb_to_recordset parameter. JSON columns arrive as
+ * JSON text from jobToRow/executionToRow; they are nested as JSON.
+ */
+export function jsonRecord(row: Row, cols: string[], types: Record<string, string>): Row {
+  const rec: Row = {};
+  for (const c of cols) rec[c] = types[c] === 'jsonb' && typeof row[c] === 'string' ? JSON.parse(row[c] as string) : row[c];
+  return rec;
+}
+
+/** SQL types of every column a batch insert writes (for jsonb_to_recordset). */
+const insertTypes: Record<'job' | 'execution' | 'audit', Record<string, string>> = {
+  job: { job_id: 'text', created_at: 'timestamptz', last_run_at: 'timestamptz', last_status: 'text', ...columnTypes.job },
+  execution: { id: 'text', created_at: 'timestamptz', ...columnTypes.execution },
+  audit: {
+    id: 'text', time: 'timestamptz', request_id: 'text', token_name: 'text', operation: 'text', method: 'text', path: 'text',
+    job_id: 'text', execution_id: 'text', worker_id: 'text', batch_id: 'text', status: 'integer', outcome: 'text',
+  },
+};
+
+/**
+ * `INSERT INTO table (columns) SELECT ... FROM jsonb_to_recordset($1)` for rows that all have the
+ * columns of the first: one short statement and one parameter however many rows, where a
+ * VALUES list of a few hundred rows with thousands of parameters took PostgreSQL tens of ms
+ * to parse. `tail` follows (ON CONFLICT ..., RETURNING ...).
+ */
+export function insertRowsSql(table: 'job' | 'execution' | 'audit', rows: Row[], tail = ''): { text: string; params: unknown[] } {
+  const cols = Object.keys(rows[0]);
+  const types = insertTypes[table];
+  for (const c of cols) if (!types[c]) throw new Error(`${table}.${c} cannot be inserted in a batch`);
+  const records = rows.map((row) => jsonRecord(row, cols, types));
+  const list = cols.map((c) => `"${c}"`).join(', ');
+  return {
+    text: `INSERT INTO ${table} (${list})
+           SELECT ${list} FROM jsonb_to_recordset($1::jsonb) AS v(${cols.map((c) => `"${c}" ${types[c]}`).join(', ')}) ${tail}`,
+    params: [JSON.stringify(records)],
+  };
+}
+
+/**
+ * One UPDATE per set of columns for many rows with their own values, the rows passed as one
+ * JSON parameter. Rows are grouped by the columns they set, so a column a patch leaves out
+ * keeps its value. `extra` adds a condition on `t` (the row) and may use parameter $2.
+ */
+export async function batchUpdate(
+  db: SqlClient,
+  table: 'job' | 'execution',
+  key: string,
+  items: Array<{ key: string; row: Row }>,
+  extra = '',
+  extraParams: unknown[] = [],
+): Promise<string[]> {
+  const groups = new Map<string, Array<{ key: string; row: Row }>>();
+  for (const item of items) {
+    const cols = Object.keys(item.row).sort().join(',');
+    if (!cols) continue;
+    (groups.get(cols) ?? groups.set(cols, []).get(cols)!).push(item);
+  }
+  const moved: string[] = [];
+  for (const [colList, group] of groups) {
+    const cols = colList.split(',');
+    const types = columnTypes[table];
+    for (const c of cols) if (!types[c]) throw new Error(`${table}.${c} cannot be set in a batch`);
+    const records = group.map((g) => ({ k: g.key, ...jsonRecord(g.row, cols, types) }));
+    // The LIMIT tells the planner how many rows the JSON holds: it takes 100 for any
+    // jsonb_to_recordset and would hash-join a whole table of a few thousand rows instead of
+    // looking each row up by its key.
+    const r = await db.query<{ k: string }>(
+      `UPDATE ${table} t SET ${cols.map((c) => `"${c}" = v."${c}"`).join(', ')}
+         FROM (SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(k text, ${cols.map((c) => `"${c}" ${types[c]}`).join(', ')}) LIMIT ${records.length}) v
+        WHERE t.${key} = v.k ${extra}
+        RETURNING t.${key} AS k`,
+      [JSON.stringify(records), ...extraParams],
+    );
+    for (const row of r.rows) moved.push(row.k);
+  }
+  return moved;
+}
+
+export function insertSql(table: string, row: Row): { text: string; params: unknown[] } {
+  const cols = Object.keys(row);
+  return {
+    text: `INSERT INTO ${table} (${cols.map((c) => `"${c}"`).join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`,
+    params: Object.values(row),
+  };
+}
+
+export function setSql(row: Row, offset: number): { text: string; params: unknown[] } {
+  const cols = Object.keys(row);
+  return { text: cols.map((c, i) => `"${c}" = $${i + offset}`).join(', '), params: Object.values(row) };
+}

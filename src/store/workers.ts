@@ -1,0 +1,39 @@
+import type { Page, WorkerHeartbeat, WorkerRecord, WorkerState } from './records.js';
+
+/** Worker records: one per worker process, kept alive by its heartbeats. */
+export interface WorkerStore {
+  registerWorker(worker: WorkerRecord): Promise<void>;
+  heartbeatWorker(id: string, beat: WorkerHeartbeat): Promise<WorkerRecord | null>;
+  getWorker(id: string): Promise<WorkerRecord | null>;
+  /** Newest first by started_at, keyset paged. */
+  listWorkers(after: string | null, limit: number): Promise<Page<WorkerRecord>>;
+  setWorkerState(id: string, state: WorkerState): Promise<WorkerRecord | null>;
+  /**
+   * Ties a registered worker to this process's connection to the database, where the database
+   * can tell when that connection ends (PostgreSQL: a session advisory lock; kill -9 ends the
+   * connection at once). Resolves null where it cannot (MongoDB, the embedded store), false
+   * when the worker's lock is taken (another worker's id hashes alike: register another id).
+   */
+  holdWorkerSession(id: string, onError: (err: Error) => void): Promise<{ release(): Promise<void> } | false | null>;
+  /**
+   * Marks gone, and returns the ids of, the workers whose last heartbeat is older than
+   * `deadline`, and those tied to a session (holdWorkerSession) that has ended whose last
+   * heartbeat is older than `sessionDeadline` (later than `deadline`: a live worker whose
+   * connection dropped for a moment has heartbeated since).
+   */
+  markWorkersGone(deadline: Date, sessionDeadline: Date): Promise<string[]>;
+  /** Workers by state, without zero entries. */
+  workerCounts(): Promise<Partial<Record<WorkerState, number>>>;
+}
+
+/** The methods of WorkerStore by name: what a store made of record stores delegates (see delegate.ts). */
+export const workerStoreMethods: Record<keyof WorkerStore, true> = {
+  registerWorker: true,
+  heartbeatWorker: true,
+  getWorker: true,
+  listWorkers: true,
+  setWorkerState: true,
+  holdWorkerSession: true,
+  markWorkersGone: true,
+  workerCounts: true,
+};

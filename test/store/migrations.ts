@@ -1,0 +1,115 @@
+/** The numbered SQL migrations (src/store/sql/migrate.ts), each test on a database of its own. */
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { loadConfig } from '../../src/config/config.js';
+import type { SqlClient } from '../../src/db/sql-client.js';
+import { openStore } from '../../src/service/backend.js';
+import { MigrationError, runMigrations } from '../../src/store/sql/migrate.js';
+import { sql as ddlOfBefore } from '../../src/store/sql/migrations/000001-initial.js';
+import { migrations } from '../../src/store/sql/migrations/index.js';
+import { SqlStore } from '../../src/store/sql/sql-store.js';
+import { testDatabase, type StoreName, type TestDatabase } from '../helpers.js';
+import { execution, job, worker } from './fixtures.js';
+
+const latest = migrations[migrations.length - 1].version;
+
+async function applied(db: SqlClient): Promise<number[]> {
+  const r = await db.query<{ version: number }>('SELECT version FROM schema_migration ORDER BY version');
+  return r.rows.map((x) => Number(x.version));
+}
+
+async function tableExists(db: SqlClient, table: string): Promise<boolean> {
+  const r = await db.query<{ found: string | null }>('SELECT to_regclass($1)::text AS found', [table]);
+  return r.rows[0].found !== null;
+}
+
+/** The migration tests on one SQL store (embedded or postgres). */
+export function sqlMigrationContract(name: Extract<StoreName, 'embedded' | 'postgres'>): void {
+  describe('numbered migrations', () => {
+    const opened: Array<{ db: TestDatabase; stores: SqlStore[] }> = [];
+    /** A database of its own, and `n` stores open on it (only PostgreSQL takes more than one). */
+    const fresh = async (n = 1) => {
+      const db = await testDatabase(name);
+      const entry = { db, stores: [] as SqlStore[] };
+      opened.push(entry);
+      for (let i = 0; i < n; i++) {
+        const { store } = await openStore(loadConfig({ ...db.env, LOG_LEVEL: 'silent' }));
+        assert.ok(store instanceof SqlStore);
+        entry.stores.push(store);
+      }
+      return entry.stores;
+    };
+
+    after(async () => {
+      for (const { db, stores } of opened) {
+        for (const s of stores) await s.close();
+        await db.drop();
+      }
+    });
+
+    it('a new database runs every migration once; a second boot runs nothing', async () => {
+      const [store] = await fresh();
+      assert.deepEqual(await runMigrations(store.db), migrations.map((m) => m.version));
+      assert.deepEqual(await applied(store.db), migrations.map((m) => m.version));
+      assert.deepEqual(await runMigrations(store.db), []);
+      await store.migrate();
+      assert.deepEqual(await applied(store.db), migrations.map((m) => m.version));
+    });
+
+    it('a database made by the DDL of before numbered migrations is recognised and upgraded without loss', async () => {
+      const [store] = await fresh();
+      // What every boot ran before migrations were numbered: the DDL, no migration table.
+      await store.db.exec(ddlOfBefore);
+      assert.equal(await tableExists(store.db, 'schema_migration'), false);
+      const j = job('mg-old', 1);
+      const e = execution('mg-run', 1, 0, { job_id: 'mg-old', status: 'succeeded' });
+      const w = worker('mg-w', 1, 0);
+      assert.deepEqual(await store.insertJobs([j]), ['mg-old']);
+      await store.insertExecution(e);
+      await store.registerWorker(w);
+      await store.setServiceState('paused');
+
+      await store.migrate();
+      assert.deepEqual(await applied(store.db), migrations.map((m) => m.version));
+      assert.deepEqual(await store.getJob('mg-old'), j);
+      assert.deepEqual(await store.getExecution('mg-run'), e);
+      assert.deepEqual(await store.getWorker('mg-w'), w);
+      assert.equal(await store.getServiceState(), 'paused');
+      assert.deepEqual(await runMigrations(store.db), []);
+    });
+
+    it('a later migration runs after the earlier ones; one that fails leaves nothing behind and is not recorded', async () => {
+      const [store] = await fresh();
+      const next = latest + 1;
+      const added = { version: next, name: 'test-table', sql: 'CREATE TABLE mg_added (id integer PRIMARY KEY); INSERT INTO mg_added VALUES (1);' };
+      assert.deepEqual(await runMigrations(store.db, [...migrations, added]), [...migrations.map((m) => m.version), next]);
+      assert.equal(await tableExists(store.db, 'mg_added'), true);
+
+      const failing = { version: next + 1, name: 'fails', sql: 'CREATE TABLE mg_partial (id integer); SELECT no_such_function();' };
+      await assert.rejects(runMigrations(store.db, [...migrations, added, failing]), /no_such_function/);
+      assert.equal(await tableExists(store.db, 'mg_partial'), false, 'the failed migration was rolled back');
+      assert.deepEqual(await applied(store.db), [...migrations.map((m) => m.version), next]);
+    });
+
+    it('a database migrated by a newer release is refused', async () => {
+      const [store] = await fresh();
+      const added = { version: latest + 1, name: 'newer', sql: 'SELECT 1;' };
+      await runMigrations(store.db, [...migrations, added]);
+      await assert.rejects(runMigrations(store.db), (err: unknown) => err instanceof MigrationError && /newer release/.test(err.message));
+    });
+
+    it(
+      'two processes migrating one database at once do not conflict: the migrations run once',
+      { skip: name === 'embedded' ? 'one process owns an embedded database: there are no concurrent boots to order' : false },
+      async () => {
+        const stores = await fresh(4);
+        const runs = await Promise.all(stores.map((s) => runMigrations(s.db)));
+        assert.deepEqual(runs.flat().sort((a, b) => a - b), migrations.map((m) => m.version), `each migration ran once: ${JSON.stringify(runs)}`);
+        assert.deepEqual(await applied(stores[0].db), migrations.map((m) => m.version));
+        // Through Store.migrate, as boots call it, without the boot lock.
+        await Promise.all(stores.map((s) => s.migrate()));
+        assert.deepEqual(await applied(stores[0].db), migrations.map((m) => m.version));
+      },
+    );
+  });
+}
