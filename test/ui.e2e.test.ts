@@ -105,7 +105,7 @@ async function openBrowser(port: number): Promise<Browser> {
       try {
         return await fn();
       } catch (err) {
-        let shot = '(no screenshot: the page was not available)';
+        let shot: string;
         try {
           const dir = await tempDir('ui-e2e-failure');
           shot = path.join(dir, `${what.replace(/\W+/g, '-')}.png`);
