@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { SqlStore } from '../src/store/sql/sql-store.js';
-import { capturedLogger, noticeSkippedStores, startService, stores, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
+import { capturedLogger, noticeSkippedStores, scaled, startService, stores, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
 
 noticeSkippedStores();
 
@@ -52,7 +52,7 @@ interface AuditBody {
 }
 
 for (const { name, skip } of stores) {
-  describe(`metrics, audit and run logs on ${name}`, { skip, timeout: 120_000 }, () => {
+  describe(`metrics, audit and run logs on ${name}`, { skip, timeout: scaled(120_000) }, () => {
     let db: TestDatabase;
     let svc: Running;
     const captured = capturedLogger('info');
