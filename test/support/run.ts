@@ -23,7 +23,10 @@ if (!['unit', 'integration', 'all'].includes(which)) {
   process.exit(2);
 }
 
-const testFiles = only.length > 0 ? only.map((f) => path.relative(root, path.resolve(f)).split(path.sep).join('/')) : fs.globSync('test/**/*.test.ts', { cwd: root }).map((f) => f.split(path.sep).join('/'));
+process.chdir(root);
+const testFiles = (only.length > 0 ? only.map((f) => path.relative(root, path.resolve(f))) : fs.readdirSync('test', { recursive: true, encoding: 'utf8' }).map((f) => path.join('test', f)))
+  .map((f) => f.split(path.sep).join('/'))
+  .filter((f) => f.endsWith('.test.ts'));
 const files = testFiles.filter((f) => (which === 'all' ? true : (which === 'unit') === isUnitFile(f)));
 if (files.length === 0) {
   console.error(`no ${which} test files`);
@@ -36,12 +39,8 @@ files.sort((a, b) => (lastTimes[b] ?? Infinity) - (lastTimes[a] ?? Infinity) || 
 // The embedded store's template, made once here rather than by the first files at once.
 if (files.some((f) => !isUnitFile(f))) await pgliteTemplate();
 
-const stream = run({
-  files: files.map((f) => path.join(root, f)),
-  cwd: root,
-  concurrency: Number(process.env.TEST_CONCURRENCY ?? 2),
-  execArgv: ['--import', 'tsx'],
-});
+// Each file's process inherits this one's `--import tsx`.
+const stream = run({ files: files.map((f) => path.join(root, f)), concurrency: Number(process.env.TEST_CONCURRENCY ?? 2) });
 // Any failure, a file that did not load among them, fails the run.
 stream.on('test:fail', (data) => {
   if (data.todo === undefined) process.exitCode = 1;

@@ -83,12 +83,23 @@ export default async function* summaryReporter(source: AsyncIterable<TestEvent>)
   const started = Date.now();
   const tallies = new Map<Leg, Tally>();
   // Lineage per file: test ids are unique within one file's process only.
-  const tests = new Map<string, { name: string; parentId: number | undefined; suite: boolean }>();
+  const tests = new Map<string, { name: string; parentId: number | undefined }>();
   const fileTimes = new Map<string, { first: number; last: number }>();
+
+  // Node before 24 gives no test ids: then the names of the suites open around the test.
+  const open = new Map<string, string[]>();
 
   const legOf = (file: string, data: Ended): Leg => {
     const byFile = legOfFile(file);
     if (byFile) return byFile;
+    if (data.testId === undefined) {
+      const names = (open.get(file) ?? []).slice(0, data.details.type === 'suite' ? data.nesting + 1 : data.nesting);
+      for (const name of names.reverse()) {
+        const store = storeOfSuite(name);
+        if (store) return store;
+      }
+      return 'embedded';
+    }
     // The innermost suite that names a store; the event's own name counts when it is a suite.
     let at: { name: string; parentId: number | undefined } | undefined = data.details.type === 'suite' ? data : undefined;
     let parentId = data.details.type === 'suite' ? undefined : data.parentId;
@@ -126,8 +137,14 @@ export default async function* summaryReporter(source: AsyncIterable<TestEvent>)
       if (t) t.last = now;
       else if (event.type === 'test:dequeue') fileTimes.set(file, { first: now, last: now });
     }
+    if (event.type === 'test:start' && data?.name !== undefined && data.nesting !== undefined) {
+      const names = open.get(file) ?? [];
+      names.length = data.nesting;
+      names.push(data.name);
+      open.set(file, names);
+    }
     if ((event.type === 'test:start' || event.type === 'test:enqueue') && data?.testId !== undefined && data.name !== undefined) {
-      tests.set(`${file}#${data.testId}`, { name: data.name, parentId: data.parentId, suite: false });
+      tests.set(`${file}#${data.testId}`, { name: data.name, parentId: data.parentId });
     }
     if (event.type === 'test:pass' || event.type === 'test:fail') {
       const d = event.data;
