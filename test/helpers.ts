@@ -121,8 +121,9 @@ export async function startService(db: TestDatabase, env: Record<string, string>
     PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     JOBS_POLL_INTERVAL_MS: '100',
-    JOBS_LOCK_LIFETIME_MS: '5000',
-    JOBS_HEARTBEAT_MS: '300',
+    // Liveness timeouts stretch with the machine: a starved process is late, not gone.
+    JOBS_LOCK_LIFETIME_MS: String(scaled(5000)),
+    JOBS_HEARTBEAT_MS: String(scaled(300)),
     JOBS_CANCEL_GRACE_MS: '2000',
     JOBS_SHUTDOWN_GRACE: '2',
     ...db.env,
