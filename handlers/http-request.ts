@@ -36,8 +36,8 @@ export default defineHandler<HttpRequestKwargs>({
       response = await fetch(kwargs.url, { method, headers, body, signal, redirect: 'follow' });
     } catch (err) {
       const e = err as Error;
-      if (e.name === 'TimeoutError') throw new Error(`${method} ${kwargs.url}: no answer within ${timeout / 1000} s`);
-      throw new Error(`${method} ${kwargs.url}: ${e.message}${(e.cause as Error | undefined)?.message ? ` (${(e.cause as Error).message})` : ''}`);
+      if (e.name === 'TimeoutError') throw new Error(`${method} ${kwargs.url}: no answer within ${timeout / 1000} s`, { cause: err });
+      throw new Error(`${method} ${kwargs.url}: ${e.message}${(e.cause as Error | undefined)?.message ? ` (${(e.cause as Error).message})` : ''}`, { cause: err });
     }
     const text = await response.text();
     context.log.info(`${method} ${kwargs.url} -> ${response.status} in ${Date.now() - started} ms`);

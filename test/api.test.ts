@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { noticeSkippedStores, startService, stores, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
+import { noticeSkippedStores, scaled, sleep, startService, stores, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
 
 noticeSkippedStores();
 
@@ -134,7 +134,7 @@ for (const { name, skip } of stores) {
       it('creates sent at the same time: each id stored once, the others 409, every job scheduled', async () => {
         const ids = ['same-a', 'same-b', 'same-a', 'same-c', 'same-a', 'same-b'];
         const answers = await Promise.all(
-          ids.map((id, i) => svc.http.post(`${api}/jobs`).send({ job_id: id, handler: 'echo', kwargs: { i }, when: new Date(Date.now() + 1000).toISOString() })),
+          ids.map((id, i) => svc.http.post(`${api}/jobs`).send({ job_id: id, handler: 'echo', kwargs: { i }, when: new Date(Date.now() + scaled(1000)).toISOString() })),
         );
         const created = answers.filter((r) => r.status === 201).map((r) => r.body.job.job_id as string);
         assert.deepEqual(created.sort(), ['same-a', 'same-b', 'same-c']);
@@ -392,7 +392,7 @@ for (const { name, skip } of stores) {
       });
 
       it('a one-shot job with `when` runs at that time, not before', async () => {
-        const when = new Date(Date.now() + 1500);
+        const when = new Date(Date.now() + scaled(1500));
         await svc.http.post(`${api}/jobs/echo?job_id=at-when&when=${encodeURIComponent(when.toISOString())}`).send({}).expect(201);
         const run = await waitFor('the run', async () => {
           const r = (await svc.http.get(`${api}/jobs/at-when/executions`).expect(200)).body.executions;
@@ -414,7 +414,7 @@ for (const { name, skip } of stores) {
 
       it('a paused job does not run until resumed', async () => {
         await svc.http.post(`${api}/jobs/echo?job_id=held&state=paused`).send({}).expect(201);
-        await new Promise((r) => setTimeout(r, 700));
+        await sleep(scaled(700));
         assert.equal((await svc.http.get(`${api}/jobs/held/executions`).expect(200)).body.executions.length, 0);
         await svc.http.put(`${api}/jobs/held?state=running`).expect(200);
         await waitFor('the resumed run', async () => {
@@ -427,7 +427,7 @@ for (const { name, skip } of stores) {
       it('nothing runs while the service is paused; due jobs run once it resumes', async () => {
         await svc.http.put(`${api}/service/state?state=paused`).expect(200);
         await svc.http.post(`${api}/jobs/echo?job_id=while-paused`).send({}).expect(201);
-        await new Promise((r) => setTimeout(r, 700));
+        await sleep(scaled(700));
         assert.equal((await svc.http.get(`${api}/jobs/while-paused/executions`).expect(200)).body.executions.length, 0);
         await svc.http.put(`${api}/service/state?state=running`).expect(200);
         await waitFor('the run after resume', async () => {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Response } from 'supertest';
 import { ConfigError, loadConfig } from '../src/config/config.js';
-import { capturedLogger, noticeSkippedStores, startService, stores, tempDir, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
+import { capturedLogger, noticeSkippedStores, scaled, startService, stores, tempDir, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
 
 noticeSkippedStores();
 
@@ -142,7 +142,7 @@ for (const { name, skip } of stores) {
     });
   });
 
-  describe(`roles on ${name}`, { skip, timeout: 120_000 }, () => {
+  describe(`roles on ${name}`, { skip, timeout: scaled(120_000) }, () => {
     let db: TestDatabase;
     let svc: Running;
     const captured = capturedLogger('debug');

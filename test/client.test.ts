@@ -12,11 +12,11 @@ import { after, before, describe, it } from 'node:test';
 import { createClient, finalStatuses, operationRoutes, ProblemError, ServiceUnreachableError, WaitTimeoutError, type JobsClient } from '../src/client/index.js';
 import { projectRoot } from '../src/config/config.js';
 import { loadOpenApi, operationsOf } from '../src/contract/openapi.js';
-import { closedPort, noticeSkippedStores, startService, stores, testDatabase, type Running, type TestDatabase } from './helpers.js';
+import { closedPort, noticeSkippedStores, scaled, startService, stores, testDatabase, type Running, type TestDatabase } from './helpers.js';
 
 noticeSkippedStores();
 
-const wait = { intervalMs: 100, timeoutMs: 15_000 };
+const wait = { intervalMs: 100, timeoutMs: scaled(15_000) };
 const adminToken = 'sdk-admin-token-0123456789';
 const readToken = 'sdk-read-token-0123456789';
 
@@ -32,7 +32,7 @@ async function problem(call: Promise<unknown>): Promise<ProblemError> {
 }
 
 for (const { name, skip } of stores) {
-  describe(`client SDK on ${name}`, { skip, timeout: 120_000 }, () => {
+  describe(`client SDK on ${name}`, { skip, timeout: scaled(120_000) }, () => {
     let db: TestDatabase;
     let svc: Running;
     let client: JobsClient;
@@ -263,7 +263,7 @@ for (const { name, skip } of stores) {
   });
 }
 
-describe('client SDK: health and metrics behind tokens', { timeout: 60_000 }, () => {
+describe('client SDK: health and metrics behind tokens', { timeout: scaled(60_000) }, () => {
   let db: TestDatabase;
   let svc: Running;
   let baseUrl: string;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { noticeSkippedStores, sleep, startService, stores, tempDir, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
+import { noticeSkippedStores, scaled, sleep, startService, stores, tempDir, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
 
 noticeSkippedStores();
 
@@ -145,7 +145,7 @@ for (const { name, skip } of stores) {
         const cancelled = await svc.http.post(`${api}/executions/${id}/cancel`).expect(200);
         assert.equal(cancelled.body.status, 'cancelled');
         await svc.http.put(`${api}/service/state?state=running`).expect(200);
-        await sleep(800);
+        await sleep(scaled(800));
         const after = await run(id);
         assert.equal(after.status, 'cancelled');
         assert.equal(after.started_at, null, 'it never started');
@@ -257,7 +257,7 @@ for (const { name, skip } of stores) {
         return r.filter((e) => e.status === 'failed').length === 3 ? r : undefined;
       });
       assert.deepEqual(runs.map((e) => e.attempt).sort(), [1, 2, 3]);
-      await sleep(500);
+      await sleep(scaled(500));
       assert.equal((await runsOf('flaky')).length, 3, 'no attempt beyond the retries');
       const job = (await svc.http.get(`${api}/jobs/flaky`).expect(200)).body;
       assert.equal(job.last_status, 'failed');
@@ -291,9 +291,9 @@ for (const { name, skip } of stores) {
       assertProblem(await svc.http.put(`${api}/workers/${me.id}/state?state=gone`), 400, 'query.state');
 
       assert.equal((await svc.http.put(`${api}/workers/${me.id}/state?state=blocked`).expect(200)).body.state, 'blocked');
-      await sleep(700);
+      await sleep(scaled(700));
       const id = (await svc.http.post(`${api}/jobs/on-demand/executions`).expect(202)).body.execution_ids[0];
-      await sleep(800);
+      await sleep(scaled(800));
       assert.equal((await run(id)).status, 'queued', 'a blocked worker takes no new run');
       await svc.http.put(`${api}/workers/${me.id}/state?state=active`).expect(200);
       await until(id, 'succeeded');

@@ -136,7 +136,7 @@ for (const { name, skip } of stores) {
       }
 
       // Paused through the API with a token: its name; resumed: no pause fields, no warning.
-      ({ svc, warnings } = await boot({ JOBS_API_TOKENS: `ops:${token}:admin` }));
+      ({ svc } = await boot({ JOBS_API_TOKENS: `ops:${token}:admin` }));
       try {
         const auth = { Authorization: `Bearer ${token}` };
         await svc.http.put(`${api}/service/state?state=running`).set(auth).expect(200);

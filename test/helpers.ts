@@ -9,6 +9,10 @@ import { loadConfig, type Config } from '../src/config/config.js';
 import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '../src/observability/log.js';
 import { createService, type Service } from '../src/service/service.js';
+import { pgliteTemplate } from './support/pglite-template.js';
+import { scaled, sleep } from './support/time.js';
+
+export { scaled, sleep, timeScale } from './support/time.js';
 
 export type StoreName = 'embedded' | 'postgres' | 'mongodb';
 
@@ -43,20 +47,7 @@ export interface TestDatabase {
 }
 
 let template: Promise<string> | undefined;
-/**
- * A PGlite data folder initialised once per test process: creating a cluster takes seconds,
- * copying one takes milliseconds.
- */
-function embeddedTemplate(): Promise<string> {
-  template ??= (async () => {
-    const dir = await tempDir('template');
-    const { PGlite } = await import('@electric-sql/pglite');
-    const db = await PGlite.create(dir);
-    await db.close();
-    return dir;
-  })();
-  return template;
-}
+const embeddedTemplate = () => (template ??= pgliteTemplate());
 
 /**
  * A MongoDB URL naming another database. When the URL has credentials and no authSource,
@@ -130,8 +121,9 @@ export async function startService(db: TestDatabase, env: Record<string, string>
     PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     JOBS_POLL_INTERVAL_MS: '100',
-    JOBS_LOCK_LIFETIME_MS: '5000',
-    JOBS_HEARTBEAT_MS: '300',
+    // Liveness timeouts stretch with the machine: a starved process is late, not gone.
+    JOBS_LOCK_LIFETIME_MS: String(scaled(5000)),
+    JOBS_HEARTBEAT_MS: String(scaled(300)),
     JOBS_CANCEL_GRACE_MS: '2000',
     JOBS_SHUTDOWN_GRACE: '2',
     ...db.env,
@@ -147,10 +139,12 @@ export async function startService(db: TestDatabase, env: Record<string, string>
   };
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `fn` until it returns a truthy value or `timeoutMs` passes (then throws with `what`). */
+/**
+ * Polls `fn` until it returns a truthy value or `timeoutMs` (stretched by the time scale)
+ * passes, then throws with `what`.
+ */
 export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 10_000, everyMs = 50): Promise<T> {
+  timeoutMs = scaled(timeoutMs);
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {

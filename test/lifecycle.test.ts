@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { projectRoot } from '../src/config/config.js';
-import { noticeSkippedStores, sleep, startService, stores, tempDir, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
+import { noticeSkippedStores, scaled, sleep, startService, stores, tempDir, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
 
 noticeSkippedStores();
 
@@ -25,12 +25,12 @@ for (const { name, skip } of stores) {
     it('a restart loses no job, keeps each next run, and runs what fell due while down', async () => {
       let svc = await startService(db);
       const hourly = (await svc.http.post(`${api}/jobs/echo?job_id=hourly&periodically=1%20hour`).send({}).expect(201)).body.job;
-      const soon = new Date(Date.now() + 1000).toISOString();
+      const soon = new Date(Date.now() + scaled(1000)).toISOString();
       await svc.http.post(`${api}/jobs/echo?job_id=soon&when=${encodeURIComponent(soon)}`).send({ x: 1 }).expect(201);
       await svc.http.post(`${api}/jobs/echo?job_id=parked&state=paused&periodically=1%20minute`).send({}).expect(201);
       await svc.close();
 
-      await sleep(1500);
+      await sleep(scaled(1500));
       svc = await startService(db);
       try {
         const again = (await svc.http.get(`${api}/jobs/hourly`).expect(200)).body;
@@ -42,7 +42,7 @@ for (const { name, skip } of stores) {
         });
         assert.equal(runs.length, 1, 'it ran exactly once');
         assert.equal(runs[0].scheduled_at, soon);
-        await sleep(500);
+        await sleep(scaled(500));
         assert.equal((await runsOf(svc, 'parked')).length, 0);
       } finally {
         await svc.close();
@@ -51,14 +51,15 @@ for (const { name, skip } of stores) {
 
     it('runs due during downtime beyond the misfire grace are recorded missed; within it they run once', async () => {
       let svc = await startService(db);
-      const due = new Date(Date.now() + 800).toISOString();
+      const due = new Date(Date.now() + scaled(800)).toISOString();
       const q = (id: string, grace: number) => `${api}/jobs/echo?job_id=${id}&when=${encodeURIComponent(due)}&misfire_grace_time=${grace}`;
       await svc.http.post(q('strict', 1)).send({}).expect(201);
       await svc.http.post(q('lenient', 60)).send({}).expect(201);
       await svc.http.post(`${api}/jobs/echo?job_id=ticking&periodically=1%20second&misfire_grace_time=1`).send({}).expect(201);
       await svc.close();
 
-      await sleep(3500);
+      // Down long enough that the strict fire is far past its 1 s grace, the lenient one within its 60 s.
+      await sleep(scaled(3500));
       svc = await startService(db);
       try {
         const strict = await waitFor('the missed record', async () => {
@@ -73,7 +74,7 @@ for (const { name, skip } of stores) {
           const r = await runsOf(svc, 'ticking');
           return r.some((e) => e.status === 'missed') && r.some((e) => e.status === 'succeeded') ? r : undefined;
         });
-        await sleep(300);
+        await sleep(scaled(300));
         assert.deepEqual((await runsOf(svc, 'strict')).map((e) => e.status), ['missed']);
         assert.match(strict[0].error!, /misfire grace time of 1 s/);
         assert.equal((await svc.http.get(`${api}/jobs/strict`).expect(200)).body.last_status, 'missed');
@@ -206,7 +207,7 @@ for (const { name, skip } of stores) {
         const paused = (await svc.http.get(`${api}/service/state`).expect(200)).body;
         assert.deepEqual(paused, { state: 'paused', paused_at: paused.paused_at, paused_by: 'JOB_SERVICE_PAUSED' });
         await svc.http.post(`${api}/jobs/echo?job_id=boot-paused`).send({}).expect(201);
-        await sleep(600);
+        await sleep(scaled(600));
         assert.equal((await runsOf(svc, 'boot-paused')).length, 0);
       } finally {
         await svc.close();

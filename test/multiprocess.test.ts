@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { projectRoot } from '../src/config/config.js';
 import { postgresTarget } from '../src/db/postgres.js';
-import { sleep, tempDir, testDatabase, waitFor, type TestDatabase } from './helpers.js';
+import { scaled, sleep, tempDir, testDatabase, waitFor, type TestDatabase } from './helpers.js';
 
 /**
  * Several service and worker processes on one PostgreSQL, as a deployment grows past one
@@ -123,7 +123,7 @@ class Deployment {
   /** The runs a killed worker had, once all are settled as lost; and the time the last one was. */
   async settledLost(victimId: string): Promise<{ runs: string[]; lostAt: number }> {
     // What the victim was running when it died (it may have started more since it was chosen).
-    await sleep(100);
+    await sleep(scaled(100));
     const runs = (await this.sql.query("SELECT id FROM execution WHERE worker_id = $1 AND status IN ('running', 'lost')", [victimId])).rows.map((r) => r.id as string);
     await waitFor(
       'every run of the killed worker to be settled as lost',

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { sql as initialSchema } from '../src/store/sql/migrations/000001-initial.js';
 import { SqlStore } from '../src/store/sql/sql-store.js';
-import { capturedLogger, noticeSkippedStores, startService, stores, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
+import { capturedLogger, noticeSkippedStores, scaled, startService, stores, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
 
 noticeSkippedStores();
 
@@ -53,7 +53,7 @@ interface AuditBody {
 }
 
 for (const { name, skip } of stores) {
-  describe(`metrics, audit and run logs on ${name}`, { skip, timeout: 120_000 }, () => {
+  describe(`metrics, audit and run logs on ${name}`, { skip, timeout: scaled(120_000) }, () => {
     let db: TestDatabase;
     let svc: Running;
     const captured = capturedLogger('info');

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import handler from '../handlers/run-script.js';
 import type { CatalogView, HandlerContext, Kwargs } from '../src/handlers/types.js';
+import { scaled, sleep } from './support/time.js';
 
 // The handler module is imported above, before any of the variables below are set: it must
 // read its configuration at call time.
@@ -76,6 +77,7 @@ function isRunning(pid: number): boolean {
 
 /** Waits until `process.kill(pid, 0)` throws ESRCH (an orphan zombie waits for init to reap it). */
 async function waitGone(pid: number, ms = 5000) {
+  ms = scaled(ms);
   const deadline = Date.now() + ms;
   for (;;) {
     try {
@@ -90,7 +92,7 @@ async function waitGone(pid: number, ms = 5000) {
 }
 
 async function waitFor(what: string, cond: () => boolean, ms = 5000) {
-  const deadline = Date.now() + ms;
+  const deadline = Date.now() + scaled(ms);
   while (!cond()) {
     if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
@@ -288,7 +290,7 @@ describe('run-script handler', () => {
     const { context } = makeContext(controller.signal);
     const marker = path.join(pidDir, 'marker');
     await assert.rejects(execute({ script: 'marker.sh', args: [marker] }, context), /stopped before it started \(cancelled early\)/);
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(scaled(100));
     await assert.rejects(fs.access(marker), { code: 'ENOENT' });
   });
 
@@ -329,7 +331,8 @@ describe('run-script handler', () => {
 
       const t0 = Date.now();
       controller.abort(new Error('cancelled by test'));
-      await new Promise((r) => setTimeout(r, 150));
+      // Within the 300 ms grace: this wait does not scale.
+      await sleep(150);
       assert.equal(settled, false, 'must not settle while the group ignores SIGTERM');
       assert.ok(isRunning(scriptPid) && isRunning(childPid), 'SIGTERM is ignored by both');
 

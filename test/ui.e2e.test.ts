@@ -14,7 +14,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { startService, tempDir, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
+import { scaled, startService, tempDir, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
 
 const chromiumPath = '/usr/bin/chromium';
 const skip = existsSync(chromiumPath)
@@ -78,7 +78,7 @@ async function openBrowser(port: number): Promise<Browser> {
       '--disable-dev-shm-usage',
     ],
     viewport: { width: 1280, height: 900 },
-    timeout: 20_000,
+    timeout: scaled(20_000),
   });
   // Only loopback is reachable here, and the UI is meant to need nothing else: block and
   // record anything that goes elsewhere instead of waiting for it to time out.
@@ -90,7 +90,7 @@ async function openBrowser(port: number): Promise<Browser> {
     return route.abort('blockedbyclient');
   });
   const page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(10_000);
+  page.setDefaultTimeout(scaled(10_000));
   page.on('pageerror', (err) => pageErrors.push(err.message));
   page.on('console', (msg) => {
     if (msg.type() === 'error') pageErrors.push(msg.text());
@@ -105,7 +105,7 @@ async function openBrowser(port: number): Promise<Browser> {
       try {
         return await fn();
       } catch (err) {
-        let shot = '(no screenshot: the page was not available)';
+        let shot: string;
         try {
           const dir = await tempDir('ui-e2e-failure');
           shot = path.join(dir, `${what.replace(/\W+/g, '-')}.png`);
@@ -126,7 +126,7 @@ async function openBrowser(port: number): Promise<Browser> {
 
 // The skip sits on the test itself (a skipped suite alone is not counted in the "skipped"
 // total), and the hooks do nothing when it is skipped.
-describe('Swagger UI end to end on embedded', { timeout: 60_000 }, () => {
+describe('Swagger UI end to end on embedded', { timeout: scaled(60_000) }, () => {
   let db: TestDatabase;
   let svc: Running;
   let port: number;
@@ -236,7 +236,7 @@ describe('Swagger UI end to end on embedded', { timeout: 60_000 }, () => {
   });
 });
 
-describe('Swagger UI "Authorize" with a bearer token on embedded', { timeout: 60_000 }, () => {
+describe('Swagger UI "Authorize" with a bearer token on embedded', { timeout: scaled(60_000) }, () => {
   const token = randomBytes(24).toString('base64url');
   let db: TestDatabase;
   let svc: Running;

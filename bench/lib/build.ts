@@ -19,7 +19,7 @@ export async function buildForBench(log: (line: string) => void) {
     await run(process.execPath, [tsc, '-p', 'tsconfig.bench.json'], { cwd: projectRoot, maxBuffer: 16 << 20 });
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string };
-    throw new Error(`the build for the bench failed:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+    throw new Error(`the build for the bench failed:\n${e.stdout ?? ''}${e.stderr ?? ''}`, { cause: err });
   }
   if (!fs.existsSync(path.join(projectRoot, 'dist', 'main.js'))) throw new Error('dist/main.js is missing: run npm run build (npm ci runs it)');
   log(`built dist/ for the bench in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

@@ -8,7 +8,7 @@ import type { Namespace, StoreKind } from '../lib/db.js';
 import { analyze, tempDir } from '../lib/db.js';
 import { benchHandlersDir } from '../lib/handlers-dir.js';
 import { startChild, type Child } from '../lib/proc.js';
-import type { DeployOptions, Deployment, RecordCheck, SeedSpec, System } from './types.js';
+import type { DeployOptions, RecordCheck, SeedSpec, System } from './types.js';
 
 export const pollMs = 200;
 

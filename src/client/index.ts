@@ -44,6 +44,8 @@ export type OperationId = keyof typeof operationRoutes;
 type Route<O extends OperationId> = (typeof operationRoutes)[O];
 /** The request of an operation: `params` (path, query) and `body`, as openapi-fetch takes them. */
 export type OperationInit<O extends OperationId> = MaybeOptionalInit<paths[Route<O>['path']], Route<O>['method']>;
+// `{} extends T` holds when every field of T is optional: then the init may be left out.
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
 type InitArgs<O extends OperationId> = {} extends OperationInit<O> ? [init?: OperationInit<O>] : [init: OperationInit<O>];
 type SuccessCode = 200 | 201 | 202;
 type ContentOf<R> = R extends { content: infer C } ? C[keyof C] : never;

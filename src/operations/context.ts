@@ -1,7 +1,7 @@
 import type { Catalog } from '../scheduling/catalog.js';
 import type { Config } from '../config/config.js';
 import type { components } from '../generated/openapi.js';
-import type { Metrics } from '../observability/metrics.js';
+import type { Metrics } from './metrics.js';
 import { Problem } from './problem.js';
 import type { OpenApiDocument } from '../contract/openapi.js';
 import type { Scheduler } from '../scheduling/core.js';

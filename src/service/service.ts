@@ -13,7 +13,7 @@ import { createEngine, type Engine } from '../engine/index.js';
 import { createHttpApp, type RequestOutcome } from '../http/app.js';
 import { Authenticator } from '../http/auth.js';
 import { createLogger, type Logger } from '../observability/log.js';
-import { Metrics } from '../observability/metrics.js';
+import { Metrics } from '../operations/metrics.js';
 import { loadOpenApi, type OpenApiOperation } from '../contract/openapi.js';
 import { buildOperations } from '../operations/index.js';
 import { Batcher } from '../scheduling/batcher.js';

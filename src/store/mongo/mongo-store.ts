@@ -27,7 +27,9 @@ function isDuplicateKey(err: unknown): boolean {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-// The record stores' methods, delegated in the constructor.
+// The record stores' methods, delegated in the constructor: the interface types what the
+// constructor defines, which is the merging this rule warns of, on purpose.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- typed delegation, see above
 export interface MongoStore extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore {}
 
 /**
@@ -38,6 +40,7 @@ export interface MongoStore extends JobStore, ExecutionStore, FailureStore, Work
  * status, a cancel, a worker marked gone) is a single-document conditional update, which
  * MongoDB applies atomically.
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- typed delegation, see the interface
 export class MongoStore implements Store {
   readonly kind = 'mongodb' as const;
   private readonly c: Collections;

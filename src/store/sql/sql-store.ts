@@ -15,7 +15,9 @@ import { runMigrations } from './migrate.js';
 import { SqlServiceStateStore } from './service-state.js';
 import { SqlWorkerStore } from './workers.js';
 
-// The record stores' methods, delegated in the constructor.
+// The record stores' methods, delegated in the constructor: the interface types what the
+// constructor defines, which is the merging this rule warns of, on purpose.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- typed delegation, see above
 export interface SqlStore extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore {}
 
 /**
@@ -24,6 +26,7 @@ export interface SqlStore extends JobStore, ExecutionStore, FailureStore, Worker
  * it. Every list is a keyset page (keyset.ts) over an index named in the migrations; nothing
  * reads a whole table.
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- typed delegation, see the interface
 export class SqlStore implements Store {
   constructor(
     readonly kind: 'embedded' | 'postgres',

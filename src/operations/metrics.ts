@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Logger } from './log.js';
+import type { Logger } from '../observability/log.js';
 import type { RunObserver } from '../scheduling/observer.js';
 import type { ExecutionRecord, ExecutionStatus, Store, WorkerState } from '../store/types.js';
 import { workerStates } from '../store/types.js';

@@ -1,0 +1,51 @@
+/**
+ * npm test, npm run test:unit, npm run test:integration: picks the test files and runs them
+ * with node's test runner, each file in a process of its own, two at a time (every suite has
+ * its own data folder or schema), under the summary reporter.
+ *
+ *   node --import tsx test/support/run.ts [unit|integration|all] [test files...]
+ *
+ * The files that took longest last time start first, so that two lanes end together.
+ * TEST_CONCURRENCY sets how many files run at once (default 2); TEST_TIME_SCALE stretches
+ * every wait in the tests (test/support/time.ts).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { run } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { pgliteTemplate } from './pglite-template.js';
+import summaryReporter, { isUnitFile, readFileTimes } from './summary-reporter.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const [which = 'all', ...only] = process.argv.slice(2);
+if (!['unit', 'integration', 'all'].includes(which)) {
+  console.error(`usage: run.ts [unit|integration|all] [test files...]; not ${which}`);
+  process.exit(2);
+}
+
+process.chdir(root);
+const testFiles = (only.length > 0 ? only.map((f) => path.relative(root, path.resolve(f))) : fs.readdirSync('test', { recursive: true, encoding: 'utf8' }).map((f) => path.join('test', f)))
+  .map((f) => f.split(path.sep).join('/'))
+  .filter((f) => f.endsWith('.test.ts'));
+const files = testFiles.filter((f) => (which === 'all' ? true : (which === 'unit') === isUnitFile(f)));
+if (files.length === 0) {
+  console.error(`no ${which} test files`);
+  process.exit(1);
+}
+// Longest first (times of the last run; a file never timed counts as long).
+const lastTimes = readFileTimes(root);
+files.sort((a, b) => (lastTimes[b] ?? Infinity) - (lastTimes[a] ?? Infinity) || a.localeCompare(b));
+
+// The embedded store's template, made once here rather than by the first files at once.
+if (files.some((f) => !isUnitFile(f))) await pgliteTemplate();
+
+// Each file's process inherits this one's `--import tsx`.
+const stream = run({ files: files.map((f) => path.join(root, f)), concurrency: Number(process.env.TEST_CONCURRENCY ?? 2) });
+// Any failure, a file that did not load among them, fails the run.
+stream.on('test:fail', (data) => {
+  if (data.todo === undefined) process.exitCode = 1;
+});
+stream.on('test:summary', (data) => {
+  if (data.file === undefined && !data.success) process.exitCode = 1;
+});
+stream.compose(summaryReporter).pipe(process.stdout);
