@@ -89,5 +89,7 @@ try {
 }
 if (!output.json && output.rows.length) console.log(table(output.rows));
 const missed = output.rows.filter((r) => r.met === false);
-progress(`finished in ${((performance.now() - started) / 1000).toFixed(1)} s; ${missed.length} target(s) not met${missed.length ? `: ${missed.map((r) => `${r.scenario}/${r.metric}`).join(', ')}` : ''}`);
+progress(
+  `finished in ${((performance.now() - started) / 1000).toFixed(1)} s; ${missed.length} target(s) not met${missed.length ? `: ${missed.map((r) => `${r.scenario}/${r.metric}`).join(', ')}` : ''}`,
+);
 process.exit(failed ? 1 : 0);

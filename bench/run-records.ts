@@ -145,7 +145,18 @@ async function measure(system: string, fn: () => Promise<number>) {
   await fn(); // warm-up
   const values: number[] = [];
   for (let i = 0; i < repeat; i++) values.push(await fn());
-  const row = { scenario: 'run-records', system, store, metric: 'runs_per_second', value: Math.round(median(values)), unit: 'runs/s', n: runs, runs: repeat, min: Math.round(Math.min(...values)), max: Math.round(Math.max(...values)) };
+  const row = {
+    scenario: 'run-records',
+    system,
+    store,
+    metric: 'runs_per_second',
+    value: Math.round(median(values)),
+    unit: 'runs/s',
+    n: runs,
+    runs: repeat,
+    min: Math.round(Math.min(...values)),
+    max: Math.round(Math.max(...values)),
+  };
   if (args.json) console.log(JSON.stringify(row));
   return row;
 }
@@ -156,5 +167,7 @@ if (!args.json) {
   console.log(`run records on ${store}: ${runs} one-shot runs due at once, trivial handler, concurrency ${concurrency}, poll ${pollMs} ms; median of ${repeat} after a warm-up`);
   console.log('system        runs/s  (min..max)');
   for (const r of [raw, ours]) console.log(`${r.system.padEnd(13)} ${String(r.value).padStart(6)}  (${r.min}..${r.max})`);
-  console.log(`jobs-service / raw Agenda: ${(ours.value / raw.value).toFixed(2)}; the run record costs about ${(1000 / ours.value - 1000 / raw.value).toFixed(2)} ms per run of one worker's time`);
+  console.log(
+    `jobs-service / raw Agenda: ${(ours.value / raw.value).toFixed(2)}; the run record costs about ${(1000 / ours.value - 1000 / raw.value).toFixed(2)} ms per run of one worker's time`,
+  );
 }

@@ -43,9 +43,7 @@ export default defineHandler<HttpRequestKwargs>({
     context.log.info(`${method} ${kwargs.url} -> ${response.status} in ${Date.now() - started} ms`);
     if (text) context.log.info(text.length > 2000 ? `${text.slice(0, 2000)}... (${text.length} bytes)` : text);
     const expected = kwargs.expected_status;
-    const ok = expected === undefined
-      ? response.status >= 200 && response.status < 300
-      : (Array.isArray(expected) ? expected : [expected]).includes(response.status);
+    const ok = expected === undefined ? response.status >= 200 && response.status < 300 : (Array.isArray(expected) ? expected : [expected]).includes(response.status);
     if (!ok) {
       throw new Error(`${method} ${kwargs.url} answered ${response.status}, expected ${expected === undefined ? 'a 2xx status' : JSON.stringify(expected)}`);
     }

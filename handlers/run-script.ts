@@ -28,7 +28,12 @@ function scriptsDir(): string {
 }
 
 function allowedEnvNames(): Set<string> {
-  return new Set((process.env.JOBS_SCRIPT_ENV_ALLOW ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+  return new Set(
+    (process.env.JOBS_SCRIPT_ENV_ALLOW ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
 }
 
 function killGraceMs(): number {
@@ -124,9 +129,7 @@ function envProblems(env: unknown): FieldError[] {
     else if (!allowed.has(name)) {
       errors.push({
         field,
-        reason: allowed.size
-          ? 'is not allowed: JOBS_SCRIPT_ENV_ALLOW does not list it'
-          : 'is not allowed: JOBS_SCRIPT_ENV_ALLOW is empty, so no variables may be passed',
+        reason: allowed.size ? 'is not allowed: JOBS_SCRIPT_ENV_ALLOW does not list it' : 'is not allowed: JOBS_SCRIPT_ENV_ALLOW is empty, so no variables may be passed',
       });
     } else if (typeof value !== 'string') errors.push({ field, reason: 'must be a string' });
     else if (value.includes('\0')) errors.push({ field, reason: 'must not contain a NUL character' });
@@ -294,10 +297,7 @@ function run(name: string, file: string, dir: string, kwargs: RunScriptKwargs, c
         reject(new Error(`script ${name} could not be started: ${spawnError?.message ?? 'no process'}`));
       } else if (stoppedByAbort) {
         const why = describeReason(signal.reason);
-        reject(new Error(
-          `script ${name} was stopped${why ? ` (${why})` : ''}: SIGTERM to its process group` +
-            (killSent ? `, then SIGKILL after ${grace} ms` : ''),
-        ));
+        reject(new Error(`script ${name} was stopped${why ? ` (${why})` : ''}: SIGTERM to its process group` + (killSent ? `, then SIGKILL after ${grace} ms` : '')));
       } else if (exit.code === 0) {
         resolve();
       } else if (exit.code !== null) {

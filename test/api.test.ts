@@ -22,7 +22,10 @@ function assertProblem(res: { status: number; headers: Record<string, string>; b
   assert.equal(typeof res.body.title, 'string');
   assert.ok(res.body.detail.length > 0);
   if (field) {
-    assert.ok(res.body.errors?.some((e) => e.field === field), `expected a field error on ${field}, got ${JSON.stringify(res.body.errors)}`);
+    assert.ok(
+      res.body.errors?.some((e) => e.field === field),
+      `expected a field error on ${field}, got ${JSON.stringify(res.body.errors)}`,
+    );
     for (const e of res.body.errors!) assert.ok(e.reason.length > 0);
   }
 }
@@ -72,7 +75,10 @@ for (const { name, skip } of stores) {
         assert.doesNotMatch(ui.text, /https?:\/\//, 'the UI page loads nothing from another host');
         const init = await svc.http.get(`${api}/ui/swagger-initializer.js`).expect(200);
         assert.match(init.text, /\/api\/v1\/openapi\.json/);
-        await svc.http.get(`${api}/ui/swagger-ui-bundle.js`).expect(200).expect('content-type', /javascript/);
+        await svc.http
+          .get(`${api}/ui/swagger-ui-bundle.js`)
+          .expect(200)
+          .expect('content-type', /javascript/);
         assertProblem(await svc.http.get(`${api}/ui/nope.js`), 404);
       });
 
@@ -123,11 +129,7 @@ for (const { name, skip } of stores) {
 
       it('a duplicate job_id answers 409 and changes nothing', async () => {
         const before = (await svc.http.get(`${api}/jobs/bayes-1`).expect(200)).body;
-        assertProblem(
-          await svc.http.post(`${api}/jobs/flow-scheduling?job_id=bayes-1`).send({ flow_name: 'echo', flow_arguments: [{}] }),
-          409,
-          'query.job_id',
-        );
+        assertProblem(await svc.http.post(`${api}/jobs/flow-scheduling?job_id=bayes-1`).send({ flow_name: 'echo', flow_arguments: [{}] }), 409, 'query.job_id');
         assert.deepEqual((await svc.http.get(`${api}/jobs/bayes-1`).expect(200)).body, before);
       });
 
@@ -195,10 +197,7 @@ for (const { name, skip } of stores) {
 
     describe('runs, failures and clean-failed', () => {
       it('a failing run leaves a failure record listed by job_type=failed, and clean-failed removes it', async () => {
-        const res = await svc.http
-          .post(`${api}/jobs/http-request?job_id=will-fail`)
-          .send({ url: 'http://127.0.0.1:9/nothing', timeout: 2 })
-          .expect(201);
+        const res = await svc.http.post(`${api}/jobs/http-request?job_id=will-fail`).send({ url: 'http://127.0.0.1:9/nothing', timeout: 2 }).expect(201);
         assert.equal(res.body.job.job_id, 'will-fail');
         const failure = await waitFor('a failure record', async () => {
           const list = (await svc.http.get(`${api}/jobs?job_type=failed`).expect(200)).body;
@@ -256,11 +255,7 @@ for (const { name, skip } of stores) {
           400,
           'body.task_names.0',
         );
-        assertProblem(
-          await svc.http.post(`${api}/jobs/selective-flow-scheduling`).send({ flow_name: 'echo', task_names: ['x'], flow_arguments: [{}] }),
-          400,
-          'body.flow_name',
-        );
+        assertProblem(await svc.http.post(`${api}/jobs/selective-flow-scheduling`).send({ flow_name: 'echo', task_names: ['x'], flow_arguments: [{}] }), 400, 'body.flow_name');
       });
 
       it('flow_arguments are checked against the flow handler schema at creation', async () => {
@@ -393,7 +388,10 @@ for (const { name, skip } of stores) {
 
       it('a one-shot job with `when` runs at that time, not before', async () => {
         const when = new Date(Date.now() + scaled(1500));
-        await svc.http.post(`${api}/jobs/echo?job_id=at-when&when=${encodeURIComponent(when.toISOString())}`).send({}).expect(201);
+        await svc.http
+          .post(`${api}/jobs/echo?job_id=at-when&when=${encodeURIComponent(when.toISOString())}`)
+          .send({})
+          .expect(201);
         const run = await waitFor('the run', async () => {
           const r = (await svc.http.get(`${api}/jobs/at-when/executions`).expect(200)).body.executions;
           return r.find((e: { status: string }) => e.status === 'succeeded');

@@ -51,7 +51,11 @@ describe('JOBS_API_TOKENS, JOBS_AUTH and HOST at boot', () => {
     assert.equal(config.auth.mode, 'tokens');
     assert.deepEqual(
       config.auth.tokens.map((t) => [t.name, t.role, t.hash.length]),
-      [['reader', 'read', 32], ['writer', 'write', 32], ['admin', 'admin', 32]],
+      [
+        ['reader', 'read', 32],
+        ['writer', 'write', 32],
+        ['admin', 'admin', 32],
+      ],
     );
     const dump = JSON.stringify(config);
     for (const s of Object.values(T)) assert.ok(!dump.includes(s), 'the configuration holds no token');
@@ -84,7 +88,10 @@ describe('JOBS_API_TOKENS, JOBS_AUTH and HOST at boot', () => {
     const file = path.join(dir, 'tokens');
     await fs.writeFile(file, `# API tokens\nreader:${T.reader}:read   # dashboards\n\nwriter:${T.writer}:write, admin:${T.admin}:admin\n`);
     const config = loadConfig({ JOBS_API_TOKENS: `@${file}` });
-    assert.deepEqual(config.auth.tokens.map((t) => `${t.name}:${t.role}`), ['reader:read', 'writer:write', 'admin:admin']);
+    assert.deepEqual(
+      config.auth.tokens.map((t) => `${t.name}:${t.role}`),
+      ['reader:read', 'writer:write', 'admin:admin'],
+    );
     await fs.writeFile(file, `reader:${T.reader}:read\nwriter:${T.writer}:owner\n`);
     assert.throws(() => loadConfig({ JOBS_API_TOKENS: `@${file}` }), configError('JOBS_API_TOKENS', new RegExp(`entry 2 of ${file}: the role`), [T.writer]));
     await fs.writeFile(file, '# nothing yet\n');

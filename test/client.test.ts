@@ -73,7 +73,11 @@ for (const { name, skip } of stores) {
       assert.equal(job.misfire_grace_time, 60);
       assert.ok(job.next_run_time, 'a periodic job has its next run');
 
-      const scheduled = await client.jobs.schedule('http-request', { url: `${baseUrl}/liveness`, expected_status: 200 }, { job_id: 'sdk-ping', cron: '0 3 * * *', timezone: 'Europe/Prague', state: 'paused' });
+      const scheduled = await client.jobs.schedule(
+        'http-request',
+        { url: `${baseUrl}/liveness`, expected_status: 200 },
+        { job_id: 'sdk-ping', cron: '0 3 * * *', timezone: 'Europe/Prague', state: 'paused' },
+      );
       assert.equal(scheduled.job.handler, 'http-request');
       assert.equal(scheduled.job.cron, '0 3 * * *');
       assert.equal(scheduled.job.state, 'paused');
@@ -99,7 +103,10 @@ for (const { name, skip } of stores) {
 
       const taken = await problem(client.jobs.create({ job_id: 'sdk-echo', handler: 'echo' }));
       assert.equal(taken.status, 409);
-      assert.deepEqual(taken.errors.map((e) => e.field), ['body.job_id']);
+      assert.deepEqual(
+        taken.errors.map((e) => e.field),
+        ['body.job_id'],
+      );
 
       const invalid = await problem(client.jobs.create({ handler: 'http-request', kwargs: { url: 'ftp://example.org' }, periodically: '0 seconds' }));
       assert.equal(invalid.status, 400);
@@ -109,7 +116,10 @@ for (const { name, skip } of stores) {
 
       const unknownHandler = await problem(client.jobs.create({ handler: 'no-such-handler' }));
       assert.equal(unknownHandler.status, 400);
-      assert.ok(unknownHandler.errors.some((e) => e.field === 'body.handler'), JSON.stringify(unknownHandler.problem));
+      assert.ok(
+        unknownHandler.errors.some((e) => e.field === 'body.handler'),
+        JSON.stringify(unknownHandler.problem),
+      );
 
       const notAllowed = await problem(client.call('deleteAllJobs'));
       assert.equal(notAllowed.status, 405);
@@ -134,7 +144,10 @@ for (const { name, skip } of stores) {
       assert.deepEqual(run.kwargs, { message: 'run now' });
       const output = await client.executions.output(run.id);
       assert.equal(output.execution_id, run.id);
-      assert.ok(output.lines.some((l) => l.includes('run now')), output.lines.join('\n'));
+      assert.ok(
+        output.lines.some((l) => l.includes('run now')),
+        output.lines.join('\n'),
+      );
 
       const accepted = await client.jobs.run('sdk-run', { times: 3 });
       assert.equal(accepted.execution_ids.length, 3);
@@ -158,10 +171,16 @@ for (const { name, skip } of stores) {
       assert.equal((await problem(client.batches.get('no-such-batch'))).status, 404);
       const tooMany = await problem(client.runJob('sdk-run', 1001));
       assert.equal(tooMany.status, 400);
-      assert.deepEqual(tooMany.errors.map((e) => e.field), ['body.times']);
+      assert.deepEqual(
+        tooMany.errors.map((e) => e.field),
+        ['body.times'],
+      );
       const badFilter = await problem(client.executions.list({ since: 'yesterday' }));
       assert.equal(badFilter.status, 400);
-      assert.deepEqual(badFilter.errors.map((e) => e.field), ['query.since']);
+      assert.deepEqual(
+        badFilter.errors.map((e) => e.field),
+        ['query.since'],
+      );
     });
 
     it('service: status, pause (a run stays queued and can be cancelled), resume, stats, health, and a bad state', async () => {
@@ -189,7 +208,10 @@ for (const { name, skip } of stores) {
       assert.deepEqual(await client.service.readiness(), {});
       const bad = await problem(client.service.setState('asleep' as never));
       assert.equal(bad.status, 400);
-      assert.deepEqual(bad.errors.map((e) => e.field), ['query.state']);
+      assert.deepEqual(
+        bad.errors.map((e) => e.field),
+        ['query.state'],
+      );
     });
 
     it('workers: list, get, block and unblock, and an unknown worker', async () => {
@@ -223,14 +245,20 @@ for (const { name, skip } of stores) {
       assert.equal(noAsset.status, 404);
       const bad = await problem(client.jobs.schedule('flow-scheduling', { flow_name: 'echo', flow_arguments: [] }));
       assert.equal(bad.status, 400);
-      assert.deepEqual(bad.errors.map((e) => e.field), ['body.flow_arguments']);
+      assert.deepEqual(
+        bad.errors.map((e) => e.field),
+        ['body.flow_arguments'],
+      );
     });
 
     it('auth, audit and metrics: 401 without a token, 403 for a small role, the audit log, the Prometheus text', async () => {
       const anonymous = createClient({ baseUrl });
       const reader = createClient({ baseUrl, token: readToken });
       const refused = async (p: Promise<unknown>, status: number) => {
-        const err = await p.then(() => null, (e: unknown) => e);
+        const err = await p.then(
+          () => null,
+          (e: unknown) => e,
+        );
         assert.ok(err instanceof ProblemError, String(err));
         assert.equal(err.status, status);
         assert.equal(err.problem.status, status);
@@ -247,7 +275,10 @@ for (const { name, skip } of stores) {
       assert.ok(entry, JSON.stringify(log));
       assert.equal(entry.token_name, 'ops');
       assert.equal(entry.status, 201);
-      assert.ok(log.audit.some((e) => e.token_name === 'viewer' && e.status === 403), 'the refused create is audited too');
+      assert.ok(
+        log.audit.some((e) => e.token_name === 'viewer' && e.status === 403),
+        'the refused create is audited too',
+      );
 
       const text = await anonymous.metrics();
       assert.match(text, /^jobs_http_requests_total\{operation="createJob",status="201"\} \d+$/m);
@@ -327,7 +358,10 @@ describe('client SDK without a service', () => {
   it('knows every operationId of openapi.yaml, and package.json exports it as jobs-service/client', () => {
     const { doc } = loadOpenApi();
     const fromDoc = operationsOf(doc).map((o) => [o.op.operationId, o.method, o.path]);
-    assert.deepEqual(Object.entries(operationRoutes).map(([id, r]) => [id, r.method, r.path]), fromDoc);
+    assert.deepEqual(
+      Object.entries(operationRoutes).map(([id, r]) => [id, r.method, r.path]),
+      fromDoc,
+    );
     const pkg = JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8'));
     assert.deepEqual(pkg.exports['./client'], { types: './dist/src/client/index.d.ts', default: './dist/src/client/index.js' });
   });
@@ -336,7 +370,13 @@ describe('client SDK without a service', () => {
     const viaPackage = (await import('jobs-service/client')) as typeof import('../src/client/index.js');
     assert.equal(typeof viaPackage.createClient, 'function');
     const port = await closedPort();
-    const err = await viaPackage.createClient({ baseUrl: `http://127.0.0.1:${port}/api/v1` }).service.status().then(() => null, (e: unknown) => e);
+    const err = await viaPackage
+      .createClient({ baseUrl: `http://127.0.0.1:${port}/api/v1` })
+      .service.status()
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     assert.ok(err instanceof viaPackage.ServiceUnreachableError, String(err));
   });
 });

@@ -66,9 +66,14 @@ describe('the contract between openapi.yaml and the code', () => {
     const ops = operationsOf(fresh).map(({ op }) => op);
     assert.ok(ops.length >= 35);
     for (const op of ops) assert.ok(['read', 'write', 'admin'].includes(op['x-role'] as string), `${op.operationId}: x-role ${op['x-role']}`);
-    assert.deepEqual((fresh.components as { securitySchemes: unknown }).securitySchemes, { bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API token from JOBS_API_TOKENS.' } });
+    assert.deepEqual((fresh.components as { securitySchemes: unknown }).securitySchemes, {
+      bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API token from JOBS_API_TOKENS.' },
+    });
     assert.deepEqual(fresh.security, [{ bearerAuth: [] }]);
-    const open = ops.filter((op) => Array.isArray(op.security) && op.security.length === 0).map((op) => op.operationId).sort();
+    const open = ops
+      .filter((op) => Array.isArray(op.security) && op.security.length === 0)
+      .map((op) => op.operationId)
+      .sort();
     assert.deepEqual(open, ['getLiveness', 'getMetrics', 'getOpenApiJson', 'getOpenApiYaml', 'getReadiness', 'getSwaggerJson', 'getSwaggerUi', 'getSwaggerUiAsset']);
   });
 
@@ -107,10 +112,7 @@ describe('handler loading at boot (embedded store)', () => {
   });
 
   it('refuses to start when a handler route of openapi.yaml has no handler module', async () => {
-    await fs.writeFile(
-      path.join(dir, 'echo.mjs'),
-      "export default { name: 'echo', description: 'echo', kwargsSchema: 'EchoKwargs', async execute() {} };\n",
-    );
+    await fs.writeFile(path.join(dir, 'echo.mjs'), "export default { name: 'echo', description: 'echo', kwargsSchema: 'EchoKwargs', async execute() {} };\n");
     await assert.rejects(startService(db, { JOBS_HANDLERS_DIR: dir }), /scheduleFlowScheduling\) names handler 'flow-scheduling', which the handlers folder lacks/);
   });
 
@@ -135,12 +137,12 @@ describe('handler loading at boot (embedded store)', () => {
     await fs.writeFile(
       path.join(dir, 'greeter.mjs'),
       [
-        "export default {",
+        'export default {',
         "  name: 'greeter',",
         "  description: 'Says hello',",
         "  kwargsSchema: 'EchoKwargs',",
-        "  async execute(kwargs, context) { context.log.info(`hello ${kwargs.who}`); },",
-        "};",
+        '  async execute(kwargs, context) { context.log.info(`hello ${kwargs.who}`); },',
+        '};',
         '',
       ].join('\n'),
     );
@@ -148,7 +150,10 @@ describe('handler loading at boot (embedded store)', () => {
     try {
       const names = (await svc.http.get('/api/v1/handlers').expect(200)).body.handlers.map((h: { name: string }) => h.name);
       assert.ok(names.includes('greeter'));
-      await svc.http.post('/api/v1/jobs').send({ handler: 'greeter', job_id: 'greeting', kwargs: { who: 'operator' } }).expect(201);
+      await svc.http
+        .post('/api/v1/jobs')
+        .send({ handler: 'greeter', job_id: 'greeting', kwargs: { who: 'operator' } })
+        .expect(201);
       const run = await waitFor('the greet run', async () => {
         const runs = (await svc.http.get('/api/v1/jobs/greeting/executions').expect(200)).body.executions;
         return runs.find((e: { status: string }) => e.status === 'succeeded');

@@ -53,7 +53,8 @@ describe('the document in Swagger UI', () => {
   });
 
   it('every problem answer has a real example whose status is the answer code', () => {
-    const responses = (doc.components as { responses: Record<string, { content?: Record<string, { example?: unknown; examples?: Record<string, { value: unknown }> }> }> }).responses;
+    const responses = (doc.components as { responses: Record<string, { content?: Record<string, { example?: unknown; examples?: Record<string, { value: unknown }> }> }> })
+      .responses;
     let checked = 0;
     for (const { op } of operationsOf(doc)) {
       for (const [code, r] of Object.entries(op.responses as Record<string, { $ref?: string }>)) {
@@ -122,7 +123,10 @@ describe('the document and Swagger UI, served', { timeout: 120_000 }, () => {
   });
 
   it('serves the document at /swagger.json too, where the Python service had it, to anyone', async () => {
-    const swagger = await svc.http.get(`${api}/swagger.json`).expect(200).expect('content-type', /application\/json/);
+    const swagger = await svc.http
+      .get(`${api}/swagger.json`)
+      .expect(200)
+      .expect('content-type', /application\/json/);
     const openapi = await svc.http.get(`${api}/openapi.json`).expect(200);
     assert.deepEqual(swagger.body, openapi.body);
     assert.ok(swagger.body.paths['/swagger.json'].get);

@@ -33,7 +33,7 @@ async function scriptsFolder(): Promise<string> {
       '#!/bin/bash',
       "trap '' TERM",
       'echo $$ > "$1/parent.pid"',
-      "bash -c 'trap \"\" TERM; echo $$ > \"$0/child.pid\"; while true; do sleep 0.1; done' \"$1\" &",
+      'bash -c \'trap "" TERM; echo $$ > "$0/child.pid"; while true; do sleep 0.1; done\' "$1" &',
       'echo "started child"',
       'while true; do sleep 0.1; done',
       '',
@@ -67,7 +67,10 @@ for (const { name, skip } of stores) {
 
     it('runs a job now: 202 with Location, and the run is recorded with its worker', async () => {
       await svc.http.post(`${api}/jobs/echo?job_id=on-demand&state=paused`).send({ message: 'base' }).expect(201);
-      const res = await svc.http.post(`${api}/jobs/on-demand/executions`).send({ kwargs: { extra: 1 } }).expect(202);
+      const res = await svc.http
+        .post(`${api}/jobs/on-demand/executions`)
+        .send({ kwargs: { extra: 1 } })
+        .expect(202);
       assert.equal(res.body.batch_id, null);
       assert.equal(res.body.execution_ids.length, 1);
       const id = res.body.execution_ids[0];
@@ -90,10 +93,14 @@ for (const { name, skip } of stores) {
       assert.equal(res.body.execution_ids.length, 50);
       assert.equal(new Set(res.body.execution_ids).size, 50);
       assert.equal(res.headers.location, `${api}/batches/${batch}`);
-      const summary = await waitFor('the whole batch', async () => {
-        const b = (await svc.http.get(`${api}/batches/${batch}`).expect(200)).body;
-        return b.counts.succeeded === 50 ? b : undefined;
-      }, 30_000);
+      const summary = await waitFor(
+        'the whole batch',
+        async () => {
+          const b = (await svc.http.get(`${api}/batches/${batch}`).expect(200)).body;
+          return b.counts.succeeded === 50 ? b : undefined;
+        },
+        30_000,
+      );
       assert.equal(summary.total, 50);
       assert.equal(summary.job_id, 'on-demand');
       assert.ok(summary.finished_at && summary.started_at);
@@ -157,10 +164,15 @@ for (const { name, skip } of stores) {
     });
 
     it('cancels a running run through its signal; its output is kept', async () => {
-      await svc.http.post(`${api}/jobs/run-script?job_id=sleeper&state=paused`).send({ script: 'sleep.sh', args: ['30'] }).expect(201);
+      await svc.http
+        .post(`${api}/jobs/run-script?job_id=sleeper&state=paused`)
+        .send({ script: 'sleep.sh', args: ['30'] })
+        .expect(201);
       const id = (await svc.http.post(`${api}/jobs/sleeper/executions`).expect(202)).body.execution_ids[0];
       await until(id, 'running');
-      await waitFor('the script to print', async () => (await svc.http.get(`${api}/executions/${id}/output`).expect(200)).body.lines.some((l: string) => l.includes('sleeping 30')));
+      await waitFor('the script to print', async () =>
+        (await svc.http.get(`${api}/executions/${id}/output`).expect(200)).body.lines.some((l: string) => l.includes('sleeping 30')),
+      );
       const res = await svc.http.post(`${api}/executions/${id}/cancel`).expect(202);
       assert.equal(res.body.status, 'running');
       const done = await until(id, 'cancelled');
@@ -171,7 +183,10 @@ for (const { name, skip } of stores) {
     });
 
     it('ends a run past its timeout as timed_out', async () => {
-      const res = await svc.http.post(`${api}/jobs/run-script?job_id=slow&timeout=1`).send({ script: 'sleep.sh', args: ['20'] }).expect(201);
+      const res = await svc.http
+        .post(`${api}/jobs/run-script?job_id=slow&timeout=1`)
+        .send({ script: 'sleep.sh', args: ['20'] })
+        .expect(201);
       assert.equal(res.body.job.timeout, 1);
       const runs = await waitFor('the timed-out run', async () => {
         const r = await runsOf('slow');
@@ -182,28 +197,38 @@ for (const { name, skip } of stores) {
       const took = Date.parse(timedOut.finished_at!) - Date.parse(timedOut.started_at!);
       assert.ok(took >= 1000 && took < 5000, `ended after ${took} ms`);
       const failed = (await svc.http.get(`${api}/jobs?job_type=failed&limit=1000`).expect(200)).body.jobs;
-      assert.ok(failed.some((f: { execution_id: string }) => f.execution_id === timedOut.id), 'a timed-out run leaves a failure record');
+      assert.ok(
+        failed.some((f: { execution_id: string }) => f.execution_id === timedOut.id),
+        'a timed-out run leaves a failure record',
+      );
     });
 
     it('a run-script past its timeout is timed_out, its process group is dead, its output kept', async () => {
       const pids = await tempDir('pids');
       try {
-        await svc.http.post(`${api}/jobs/run-script?job_id=stubborn&timeout=1`).send({ script: 'stubborn.sh', args: [pids] }).expect(201);
+        await svc.http
+          .post(`${api}/jobs/run-script?job_id=stubborn&timeout=1`)
+          .send({ script: 'stubborn.sh', args: [pids] })
+          .expect(201);
         const done = await waitFor('the timed-out run', async () => (await runsOf('stubborn')).find((e) => e.status === 'timed_out'), 15_000);
         const out = (await svc.http.get(`${api}/executions/${done.id}/output`).expect(200)).body.lines.join('\n');
         assert.match(out, /started child/, 'output up to the timeout is kept');
         for (const file of ['parent.pid', 'child.pid']) {
           const pid = Number(await fs.readFile(path.join(pids, file), 'utf8'));
-          await waitFor(`process ${file} ${pid} to be gone`, async () => {
-            try {
-              process.kill(pid, 0);
-            } catch (err) {
-              return (err as NodeJS.ErrnoException).code === 'ESRCH';
-            }
-            // A killed orphan may linger as a zombie until init reaps it: dead all the same.
-            const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-            return stat === '' || /^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
-          }, 8000);
+          await waitFor(
+            `process ${file} ${pid} to be gone`,
+            async () => {
+              try {
+                process.kill(pid, 0);
+              } catch (err) {
+                return (err as NodeJS.ErrnoException).code === 'ESRCH';
+              }
+              // A killed orphan may linger as a zombie until init reaps it: dead all the same.
+              const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+              return stat === '' || /^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+            },
+            8000,
+          );
         }
       } finally {
         await fs.rm(pids, { recursive: true, force: true });
@@ -219,7 +244,10 @@ for (const { name, skip } of stores) {
     });
 
     it('forbid: a fire while the previous run is active is recorded missed, and a manual run answers 409', async () => {
-      await svc.http.post(`${api}/jobs/run-script?job_id=overlap&periodically=1%20second`).send({ script: 'sleep.sh', args: ['2.5'] }).expect(201);
+      await svc.http
+        .post(`${api}/jobs/run-script?job_id=overlap&periodically=1%20second`)
+        .send({ script: 'sleep.sh', args: ['2.5'] })
+        .expect(201);
       const job = (await svc.http.get(`${api}/jobs/overlap`).expect(200)).body;
       assert.equal(job.concurrency_policy, null, 'the default applies');
       await waitFor('a running run', async () => (await runsOf('overlap')).some((e) => e.status === 'running'));
@@ -239,19 +267,26 @@ for (const { name, skip } of stores) {
         .post(`${api}/jobs/run-script?job_id=replacing&periodically=1%20second&concurrency_policy=replace`)
         .send({ script: 'sleep.sh', args: ['30'] })
         .expect(201);
-      const runs = await waitFor('a replaced run and its successor running', async () => {
-        const r = await runsOf('replacing');
-        const replaced = r.find((e) => e.status === 'cancelled' && /replaced/.test(e.error ?? ''));
-        const successor = r.find((e) => e.status === 'running' && replaced && Date.parse(e.scheduled_at) > Date.parse(replaced.scheduled_at));
-        return replaced && successor ? r : undefined;
-      }, 15_000);
+      const runs = await waitFor(
+        'a replaced run and its successor running',
+        async () => {
+          const r = await runsOf('replacing');
+          const replaced = r.find((e) => e.status === 'cancelled' && /replaced/.test(e.error ?? ''));
+          const successor = r.find((e) => e.status === 'running' && replaced && Date.parse(e.scheduled_at) > Date.parse(replaced.scheduled_at));
+          return replaced && successor ? r : undefined;
+        },
+        15_000,
+      );
       assert.ok(runs.filter((e) => e.status === 'running').length <= 2);
       await svc.http.put(`${api}/jobs/replacing?state=paused`).expect(200);
       for (const r of await runsOf('replacing')) if (r.status === 'running' || r.status === 'queued') await svc.http.post(`${api}/executions/${r.id}/cancel`);
     });
 
     it('retries a failed run per the job, with the attempt counted on each run', async () => {
-      await svc.http.post(`${api}/jobs`).send({ handler: 'http-request', job_id: 'flaky', kwargs: { url: 'http://127.0.0.1:9/', timeout: 1 }, retries: 2, retry_backoff: 0 }).expect(201);
+      await svc.http
+        .post(`${api}/jobs`)
+        .send({ handler: 'http-request', job_id: 'flaky', kwargs: { url: 'http://127.0.0.1:9/', timeout: 1 }, retries: 2, retry_backoff: 0 })
+        .expect(201);
       const runs = await waitFor('three failed attempts', async () => {
         const r = await runsOf('flaky');
         return r.filter((e) => e.status === 'failed').length === 3 ? r : undefined;
@@ -326,5 +361,9 @@ function assertProblem(res: { status: number; headers: Record<string, string>; b
   assert.equal(res.status, status, JSON.stringify(res.body));
   assert.match(res.headers['content-type'], /problem\+json/);
   assert.equal(res.body.status, status);
-  if (field) assert.ok(res.body.errors?.some((e) => e.field === field), `expected ${field} in ${JSON.stringify(res.body.errors)}`);
+  if (field)
+    assert.ok(
+      res.body.errors?.some((e) => e.field === field),
+      `expected ${field} in ${JSON.stringify(res.body.errors)}`,
+    );
 }

@@ -15,10 +15,14 @@ const api = '/api/v1';
 noticeSkippedStores();
 
 async function runToEnd(http: Awaited<ReturnType<typeof startService>>['http'], id: string) {
-  return waitFor(`run ${id} to end`, async () => {
-    const run = (await http.get(`${api}/executions/${id}`).expect(200)).body;
-    return ['queued', 'running'].includes(run.status) ? null : run;
-  }, 30_000);
+  return waitFor(
+    `run ${id} to end`,
+    async () => {
+      const run = (await http.get(`${api}/executions/${id}`).expect(200)).body;
+      return ['queued', 'running'].includes(run.status) ? null : run;
+    },
+    30_000,
+  );
 }
 
 describe('first run: default jobs and http-request', { timeout: 180_000 }, () => {
@@ -58,7 +62,10 @@ describe('first run: default jobs and http-request', { timeout: 180_000 }, () =>
   it('an unknown ${NAME} in a default-job file stops the boot naming the file and field', async () => {
     const dir = await tempDir('vars');
     await fs.writeFile(path.join(dir, 'ping.yaml'), 'job_id: ping\nhandler: http-request\nkwargs:\n  url: ${SERVICE_ULR}/liveness\n');
-    await assert.rejects(startService(db, { JOBS_DEFAULT_JOBS_DIR: dir }), /ping\.yaml: kwargs\.url: uses \$\{SERVICE_ULR\}, which is not a default-jobs variable \(known: SERVICE_URL\)/);
+    await assert.rejects(
+      startService(db, { JOBS_DEFAULT_JOBS_DIR: dir }),
+      /ping\.yaml: kwargs\.url: uses \$\{SERVICE_ULR\}, which is not a default-jobs variable \(known: SERVICE_URL\)/,
+    );
   });
 
   it('http-request waits request_timeout seconds for an answer; timeout is still read as its old name', async () => {
@@ -181,11 +188,7 @@ describe('first run: a bad default-job file stops the boot before the store open
     const code = await new Promise<number | null>((r) => child.on('exit', r));
     const seconds = (Date.now() - started) / 1000;
     assert.equal(code, 1, out);
-    const expected = [
-      "a.yaml: handler: no handler named 'nope'",
-      "a.yaml: periodically: cannot read 'now and then'",
-      'c.yaml: colour: is not a job option',
-    ];
+    const expected = ["a.yaml: handler: no handler named 'nope'", "a.yaml: periodically: cannot read 'now and then'", 'c.yaml: colour: is not a job option'];
     for (const line of expected) assert.equal(out.split(line).length - 1, 1, `'${line}' once in:\n${out}`);
     assert.doesNotMatch(out, /^\s+at /m, 'no stack');
     assert.doesNotMatch(out, /b\.yaml/, 'a good file is not mentioned');

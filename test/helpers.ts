@@ -164,7 +164,12 @@ export function capturedLogger(level: 'info' | 'debug' | 'trace' = 'debug'): { l
   const lines: string[] = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {
-      lines.push(...chunk.toString('utf8').split('\n').filter((l: string) => l !== ''));
+      lines.push(
+        ...chunk
+          .toString('utf8')
+          .split('\n')
+          .filter((l: string) => l !== ''),
+      );
       done();
     },
   });

@@ -5,11 +5,25 @@ import { isoOrNull, isoTime } from '../src/operations/iso-time.js';
 describe('isoTime', () => {
   it('writes what toISOString writes, at the edges of years, eras and the range', () => {
     const edges = [
-      0, -1, 1, Date.UTC(1970, 0, 1, 23, 59, 59, 999), Date.UTC(2000, 1, 29), Date.UTC(1900, 1, 28, 12), Date.UTC(2100, 2, 1),
-      Date.UTC(2024, 11, 31, 23, 59, 59, 999), Date.UTC(2026, 10, 26, 18, 5, 24, 241), Date.UTC(1600, 1, 29), Date.UTC(400, 0, 1),
-      Date.parse('0000-01-01T00:00:00.000Z'), Date.parse('0000-03-01T00:00:00.000Z'), Date.UTC(9999, 11, 31, 23, 59, 59, 999),
+      0,
+      -1,
+      1,
+      Date.UTC(1970, 0, 1, 23, 59, 59, 999),
+      Date.UTC(2000, 1, 29),
+      Date.UTC(1900, 1, 28, 12),
+      Date.UTC(2100, 2, 1),
+      Date.UTC(2024, 11, 31, 23, 59, 59, 999),
+      Date.UTC(2026, 10, 26, 18, 5, 24, 241),
+      Date.UTC(1600, 1, 29),
+      Date.UTC(400, 0, 1),
+      Date.parse('0000-01-01T00:00:00.000Z'),
+      Date.parse('0000-03-01T00:00:00.000Z'),
+      Date.UTC(9999, 11, 31, 23, 59, 59, 999),
       // Outside four-digit years: toISOString's extended form.
-      Date.UTC(10000, 0, 1), -62_198_755_200_001, 8.64e15, -8.64e15,
+      Date.UTC(10000, 0, 1),
+      -62_198_755_200_001,
+      8.64e15,
+      -8.64e15,
     ];
     for (const t of edges) assert.equal(isoTime(new Date(t)), new Date(t).toISOString(), String(t));
     assert.throws(() => isoTime(new Date(NaN)), RangeError);

@@ -132,13 +132,34 @@ for (const { name, skip } of stores.filter((s) => s.name === 'embedded')) {
       const json = await run('handlers', '--json');
       assert.equal(json.code, 0, show(json));
       const names = (JSON.parse(json.stdout) as { handlers: Array<{ name: string }> }).handlers.map((h) => h.name);
-      assert.deepEqual(names, (await client.handlers.list()).handlers.map((h) => h.name));
+      assert.deepEqual(
+        names,
+        (await client.handlers.list()).handlers.map((h) => h.name),
+      );
     });
 
     it('jobs create maps every flag onto POST /jobs, and the service refusing says why (exit 1)', async () => {
       const created = await run(
-        'jobs', 'create', '--id', 'cli-echo', '--handler', 'echo', '--kwargs', '{"message":"hello"}', '--every', '1 hour',
-        '--grace', '60', '--timeout', '30', '--policy', 'allow', '--retries', '2', '--retry-backoff', '5',
+        'jobs',
+        'create',
+        '--id',
+        'cli-echo',
+        '--handler',
+        'echo',
+        '--kwargs',
+        '{"message":"hello"}',
+        '--every',
+        '1 hour',
+        '--grace',
+        '60',
+        '--timeout',
+        '30',
+        '--policy',
+        'allow',
+        '--retries',
+        '2',
+        '--retry-backoff',
+        '5',
       );
       assert.equal(created.code, 0, show(created));
       assert.match(created.stdout, /^job:\s+cli-echo$/m);
@@ -149,7 +170,22 @@ for (const { name, skip } of stores.filter((s) => s.name === 'embedded')) {
         ['echo', { message: 'hello' }, '1 hour', 60, 30, 'allow', 2, 5, 'running'],
       );
 
-      const cron = await run('--json', 'jobs', 'create', '--id', 'cli-cron', '--handler', 'cleanup-executions', '--cron', '30 2 * * *', '--timezone', 'Europe/Prague', '--grace', '10 minutes', '--paused');
+      const cron = await run(
+        '--json',
+        'jobs',
+        'create',
+        '--id',
+        'cli-cron',
+        '--handler',
+        'cleanup-executions',
+        '--cron',
+        '30 2 * * *',
+        '--timezone',
+        'Europe/Prague',
+        '--grace',
+        '10 minutes',
+        '--paused',
+      );
       assert.equal(cron.code, 0, show(cron));
       const body = JSON.parse(cron.stdout) as { job: { cron: string; timezone: string; state: string; misfire_grace_time: number } };
       assert.deepEqual([body.job.cron, body.job.timezone, body.job.state, body.job.misfire_grace_time], ['30 2 * * *', 'Europe/Prague', 'paused', 600]);
@@ -170,7 +206,10 @@ for (const { name, skip } of stores.filter((s) => s.name === 'embedded')) {
       assert.equal(asJson.code, 1, show(asJson));
       const problem = JSON.parse(asJson.stderr) as { status: number; errors: Array<{ field: string }> };
       assert.equal(problem.status, 400);
-      assert.ok(problem.errors.some((e) => e.field === 'body.handler'), asJson.stderr);
+      assert.ok(
+        problem.errors.some((e) => e.field === 'body.handler'),
+        asJson.stderr,
+      );
     });
 
     it('jobs list, get, pause, resume and delete', async () => {
@@ -184,7 +223,10 @@ for (const { name, skip } of stores.filter((s) => s.name === 'embedded')) {
       assert.equal(page.code, 0, show(page));
       assert.equal(page.stderr, '');
       const first = JSON.parse(page.stdout) as { jobs: Array<{ job_id: string }>; next_cursor: string };
-      assert.deepEqual(first.jobs.map((j) => j.job_id), ['cli-cron']);
+      assert.deepEqual(
+        first.jobs.map((j) => j.job_id),
+        ['cli-cron'],
+      );
       const human = await run('jobs', 'list', '--limit', '1');
       assert.ok(row(human.stdout, 'cli-cron'), show(human));
       assert.equal(human.stderr, `more: add --cursor ${first.next_cursor}\n`);
@@ -231,7 +273,10 @@ for (const { name, skip } of stores.filter((s) => s.name === 'embedded')) {
       const body = JSON.parse(json.stdout) as { batch: { total: number; counts: Record<string, number> }; executions: Execution[]; timed_out: boolean };
       assert.equal(body.batch.total, 3);
       assert.deepEqual(body.batch.counts, { succeeded: 3 });
-      assert.deepEqual(body.executions.map((e) => e.status), ['succeeded', 'succeeded', 'succeeded']);
+      assert.deepEqual(
+        body.executions.map((e) => e.status),
+        ['succeeded', 'succeeded', 'succeeded'],
+      );
       assert.equal(body.timed_out, false);
 
       const big = await run('run', 'cli-echo', '--times', '25', '--wait');
@@ -274,7 +319,10 @@ for (const { name, skip } of stores.filter((s) => s.name === 'embedded')) {
 
       const failed = await run('--json', 'executions', 'list', '--status', 'failed');
       const failedRuns = (JSON.parse(failed.stdout) as { executions: Execution[] }).executions;
-      assert.deepEqual(failedRuns.map((e) => e.job_id), ['cli-fails']);
+      assert.deepEqual(
+        failedRuns.map((e) => e.job_id),
+        ['cli-fails'],
+      );
 
       const id = expected[0].id;
       const got = await run('executions', 'get', id);

@@ -26,7 +26,10 @@ for (const { name, skip } of stores) {
       let svc = await startService(db);
       const hourly = (await svc.http.post(`${api}/jobs/echo?job_id=hourly&periodically=1%20hour`).send({}).expect(201)).body.job;
       const soon = new Date(Date.now() + scaled(1000)).toISOString();
-      await svc.http.post(`${api}/jobs/echo?job_id=soon&when=${encodeURIComponent(soon)}`).send({ x: 1 }).expect(201);
+      await svc.http
+        .post(`${api}/jobs/echo?job_id=soon&when=${encodeURIComponent(soon)}`)
+        .send({ x: 1 })
+        .expect(201);
       await svc.http.post(`${api}/jobs/echo?job_id=parked&state=paused&periodically=1%20minute`).send({}).expect(201);
       await svc.close();
 
@@ -75,10 +78,16 @@ for (const { name, skip } of stores) {
           return r.some((e) => e.status === 'missed') && r.some((e) => e.status === 'succeeded') ? r : undefined;
         });
         await sleep(scaled(300));
-        assert.deepEqual((await runsOf(svc, 'strict')).map((e) => e.status), ['missed']);
+        assert.deepEqual(
+          (await runsOf(svc, 'strict')).map((e) => e.status),
+          ['missed'],
+        );
         assert.match(strict[0].error!, /misfire grace time of 1 s/);
         assert.equal((await svc.http.get(`${api}/jobs/strict`).expect(200)).body.last_status, 'missed');
-        assert.deepEqual(lenient.map((e) => e.status), ['succeeded']);
+        assert.deepEqual(
+          lenient.map((e) => e.status),
+          ['succeeded'],
+        );
         // The fires missed while down are recorded once, not replayed one by one.
         assert.equal(ticking.filter((e) => e.status === 'missed').length, 1);
       } finally {

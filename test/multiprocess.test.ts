@@ -86,7 +86,12 @@ class Deployment {
     this.start('api', [], { JOBS_WORKER: 'false', PORT: String(this.port) });
     for (let n = 1; n <= workers; n++) this.start(`worker-${n}`, ['worker'], {});
     await waitFor('the API', async () => (await this.http('GET', '/readiness').catch(() => ({ status: 0 }))).status === 200, 60_000, 200);
-    await waitFor(`${workers} active workers`, async () => (await this.http('GET', '/workers')).body.workers.filter((w: { state: string }) => w.state === 'active').length === workers, 60_000, 200);
+    await waitFor(
+      `${workers} active workers`,
+      async () => (await this.http('GET', '/workers')).body.workers.filter((w: { state: string }) => w.state === 'active').length === workers,
+      60_000,
+      200,
+    );
   }
 
   async http(method: string, url: string, body?: unknown) {
@@ -110,7 +115,8 @@ class Deployment {
     const victimId = await waitFor(
       'runs in progress',
       async () => {
-        const rows = (await this.sql.query("SELECT worker_id, count(*) AS n FROM execution WHERE job_id = $1 AND status = 'running' GROUP BY worker_id ORDER BY n DESC", [jobId])).rows;
+        const rows = (await this.sql.query("SELECT worker_id, count(*) AS n FROM execution WHERE job_id = $1 AND status = 'running' GROUP BY worker_id ORDER BY n DESC", [jobId]))
+          .rows;
         return rows.length ? (rows[0].worker_id as string) : undefined;
       },
       20_000,
@@ -138,7 +144,10 @@ class Deployment {
   async close() {
     if (process.env.TEST_CHILD_LOG_LEVEL) {
       for (const p of this.procs) {
-        const lines = p.log.join('').split('\n').filter((l) => /"msg":"(run lost|retry queued|workers gone|run wrapper failed|lost-worker check failed|dispatch engine error)"/.test(l));
+        const lines = p.log
+          .join('')
+          .split('\n')
+          .filter((l) => /"msg":"(run lost|retry queued|workers gone|run wrapper failed|lost-worker check failed|dispatch engine error)"/.test(l));
         console.log(p.name, lines.slice(-15).join('\n'));
       }
     }
@@ -172,10 +181,18 @@ describe('several processes on one PostgreSQL', { skip }, () => {
     const ids = Array.from({ length: oneShots }, (_, i) => `once-${String(i).padStart(4, '0')}`);
     for (let i = 0; i < ids.length; i += 25) {
       const statuses = await Promise.all(ids.slice(i, i + 25).map(async (id) => (await http('POST', `/jobs/echo?job_id=${id}`, { id })).status));
-      assert.ok(statuses.every((s) => s === 201), `created ${statuses}`);
+      assert.ok(
+        statuses.every((s) => s === 201),
+        `created ${statuses}`,
+      );
     }
     const created = Date.now();
-    await waitFor('every one-shot run to succeed', async () => (await count("SELECT count(*) AS n FROM execution WHERE job_id LIKE 'once-%' AND status = 'succeeded'")) === oneShots, 120_000, 250);
+    await waitFor(
+      'every one-shot run to succeed',
+      async () => (await count("SELECT count(*) AS n FROM execution WHERE job_id LIKE 'once-%' AND status = 'succeeded'")) === oneShots,
+      120_000,
+      250,
+    );
     await waitFor('2,000 runs in all', async () => (await count("SELECT count(*) AS n FROM execution WHERE status = 'succeeded'")) >= 2000, 120_000, 250);
     const done = Date.now();
     for (let i = 0; i < periodic; i++) assert.equal((await http('PUT', `/jobs/tick-${i}?state=paused`)).status, 200);
@@ -228,14 +245,27 @@ describe('several processes on one PostgreSQL', { skip }, () => {
         `re-dispatched ${firstRestart - killedAt}..${lastRestart - killedAt} ms after the kill (heartbeat 500 ms, gone after 3 missed)`,
     );
     assert.ok(onVictim.length > 0);
-    assert.ok(retries.every((r) => r.worker_id !== victimId), 'retries ran on the other workers');
+    assert.ok(
+      retries.every((r) => r.worker_id !== victimId),
+      'retries ran on the other workers',
+    );
     assert.equal((await http('GET', `/workers/${victimId}`)).body.state, 'gone');
-    await waitFor('every attempt to end', async () => (await count("SELECT count(*) AS n FROM execution WHERE job_id = 'long' AND status IN ('queued', 'running')")) === 0, 60_000, 200);
+    await waitFor(
+      'every attempt to end',
+      async () => (await count("SELECT count(*) AS n FROM execution WHERE job_id = 'long' AND status IN ('queued', 'running')")) === 0,
+      60_000,
+      200,
+    );
     assert.equal(await count("SELECT count(*) AS n FROM execution WHERE job_id = 'long' AND attempt = 2 AND status = 'succeeded'"), onVictim.length);
-    const beatsAfter = await waitFor('fires of the periodic job after the kill', async () => {
-      const n = await count("SELECT count(*) AS n FROM execution WHERE job_id = 'beat' AND status = 'succeeded' AND scheduled_at > $1", [new Date(killedAt + 1000)]);
-      return n >= 3 ? n : undefined;
-    }, 20_000, 200);
+    const beatsAfter = await waitFor(
+      'fires of the periodic job after the kill',
+      async () => {
+        const n = await count("SELECT count(*) AS n FROM execution WHERE job_id = 'beat' AND status = 'succeeded' AND scheduled_at > $1", [new Date(killedAt + 1000)]);
+        return n >= 3 ? n : undefined;
+      },
+      20_000,
+      200,
+    );
     assert.ok(beatsAfter >= 3);
   });
 });
@@ -257,7 +287,9 @@ describe('a killed worker seen gone by its ended database session', { skip }, ()
     const killedAt = Date.now();
     victim.child.kill('SIGKILL');
     const { runs, lostAt } = await d.settledLost(victimId);
-    console.log(`# kill -9 with a ${heartbeat} ms heartbeat: ${runs.length} runs marked lost ${lostAt - killedAt} ms after the kill (three missed heartbeats: ${3 * heartbeat} ms)`);
+    console.log(
+      `# kill -9 with a ${heartbeat} ms heartbeat: ${runs.length} runs marked lost ${lostAt - killedAt} ms after the kill (three missed heartbeats: ${3 * heartbeat} ms)`,
+    );
     assert.ok(runs.length > 0);
     // The heartbeat rule cannot act before 3 * heartbeat - heartbeat = 8 s after the kill.
     assert.ok(lostAt - killedAt < 2 * heartbeat, `lost ${lostAt - killedAt} ms after the kill`);

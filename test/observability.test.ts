@@ -239,7 +239,10 @@ for (const { name, skip } of stores) {
         const got = (await list(`?since=${encodeURIComponent(since)}`)).audit;
         for (let i = 1; i < got.length; i++) assert.ok(got[i - 1].time >= got[i].time, 'newest first');
         const byStep = [...got].sort((a, b) => Number(a.request_id!.split('-')[2]) - Number(b.request_id!.split('-')[2]));
-        assert.deepEqual(byStep.map((r) => r.request_id), Array.from({ length: 10 }, (_, i) => `audit-step-${i + 1}`));
+        assert.deepEqual(
+          byStep.map((r) => r.request_id),
+          Array.from({ length: 10 }, (_, i) => `audit-step-${i + 1}`),
+        );
         const shape = byStep.map((r) => [r.operation, r.method, r.status, r.outcome, r.token_name, r.job_id, r.execution_id, r.worker_id, r.batch_id]);
         assert.deepEqual(shape, [
           ['scheduleEcho', 'POST', 201, 'success', 'writer', created.body.job.job_id, null, null, null],
@@ -280,12 +283,18 @@ for (const { name, skip } of stores) {
         for (let i = 1; i < all.length; i++) assert.ok(all[i - 1].time >= all[i].time);
 
         const runs = (await list(`?operation=runJob&since=${encodeURIComponent(since)}`)).audit;
-        assert.deepEqual(runs.map((r) => r.operation), ['runJob', 'runJob']);
+        assert.deepEqual(
+          runs.map((r) => r.operation),
+          ['runJob', 'runJob'],
+        );
         const byAdmin = (await list(`?token=admin&since=${encodeURIComponent(since)}`)).audit;
         assert.ok(byAdmin.length >= 1 && byAdmin.every((r) => r.token_name === 'admin'));
         const until = all[4].time;
         const older = (await list(`?since=${encodeURIComponent(since)}&until=${encodeURIComponent(until)}`)).audit;
-        assert.deepEqual(older, all.filter((r) => r.time < until));
+        assert.deepEqual(
+          older,
+          all.filter((r) => r.time < until),
+        );
 
         const bad = await svc.http.get(`${api}/audit?cursor=nonsense`).set(as('admin'));
         assert.equal(bad.status, 400);

@@ -38,7 +38,16 @@ describe('the package, packed and installed as a global tool', { timeout: 600_00
     const packed = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], { cwd: projectRoot, maxBuffer: 64 * 1024 * 1024 });
     const [info] = JSON.parse(packed.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
     const files = info.files.map((f) => f.path);
-    for (const f of ['package.json', 'README.md', 'openapi.yaml', 'dist/main.js', 'dist/src/cli/jobsctl.js', 'dist/src/client/index.js', 'dist/src/client/index.d.ts', 'default-jobs/self-check.yaml']) {
+    for (const f of [
+      'package.json',
+      'README.md',
+      'openapi.yaml',
+      'dist/main.js',
+      'dist/src/cli/jobsctl.js',
+      'dist/src/client/index.js',
+      'dist/src/client/index.d.ts',
+      'default-jobs/self-check.yaml',
+    ]) {
       assert.ok(files.includes(f), `${f} is in the tarball`);
     }
     assert.ok(!files.some((f) => f.startsWith('test/') || f.startsWith('src/') || f.startsWith('bench/')), 'sources and tests stay out');

@@ -83,7 +83,7 @@ describe('README', () => {
   it('reads shell commands as bash does: continuations, quotes across lines, comments', () => {
     const cmds = shellCommands("curl -d '{\n \"a\": 1 # not a comment\n}' \\\n  http://x   # 201: made\n# only a comment\nX=$(curl -s y | jq -r '.a')  # 200\n");
     assert.deepEqual(cmds, [
-      { code: "curl -d '{\n \"a\": 1 # not a comment\n}'    http://x", comment: '# 201: made' },
+      { code: 'curl -d \'{\n "a": 1 # not a comment\n}\'    http://x', comment: '# 201: made' },
       { code: "X=$(curl -s y | jq -r '.a')", comment: '# 200' },
     ]);
     assert.deepEqual(statedStatuses('# 200 or 202 or 409: queued: 200'), [200, 202, 409]);
@@ -153,7 +153,11 @@ if ! command -v jq >/dev/null; then
   }
 fi
 `;
-    const script = prelude + blocks('bash').map((b) => `# --- ${b.heading}\n${here(b.code)}\n`).join('\n');
+    const script =
+      prelude +
+      blocks('bash')
+        .map((b) => `# --- ${b.heading}\n${here(b.code)}\n`)
+        .join('\n');
     await fs.writeFile(path.join(work, 'tour.sh'), script);
     let out: string;
     try {
@@ -168,11 +172,15 @@ fi
     expected.forEach((e, i) => assert.ok(e.statuses.includes(got[i]), `answered ${got[i]}, the README says ${e.statuses.join(' or ')}: ${e.code}`));
 
     // Runs the tour queued end; nothing is left blocked, paused or created.
-    await waitFor('the tour runs to end', async () => {
-      const q = (await svc.http.get('/api/v1/executions?status=queued').expect(200)).body.executions.length;
-      const r = (await svc.http.get('/api/v1/executions?status=running').expect(200)).body.executions.length;
-      return q + r === 0;
-    }, 60_000);
+    await waitFor(
+      'the tour runs to end',
+      async () => {
+        const q = (await svc.http.get('/api/v1/executions?status=queued').expect(200)).body.executions.length;
+        const r = (await svc.http.get('/api/v1/executions?status=running').expect(200)).body.executions.length;
+        return q + r === 0;
+      },
+      60_000,
+    );
     assert.deepEqual(await snapshot(), before);
   });
 
@@ -188,10 +196,14 @@ fi
     try {
       await other.service.listen();
       const id = (await other.http.post(`/api/v1/jobs/${jobId}/executions`).expect(202)).body.execution_ids[0];
-      const ended = await waitFor(`run of ${jobId}`, async () => {
-        const r = (await other.http.get(`/api/v1/executions/${id}`).expect(200)).body;
-        return ['queued', 'running'].includes(r.status) ? null : r;
-      }, 30_000);
+      const ended = await waitFor(
+        `run of ${jobId}`,
+        async () => {
+          const r = (await other.http.get(`/api/v1/executions/${id}`).expect(200)).body;
+          return ['queued', 'running'].includes(r.status) ? null : r;
+        },
+        30_000,
+      );
       assert.equal(ended.status, 'succeeded', JSON.stringify(ended));
     } finally {
       await other.close();

@@ -102,10 +102,8 @@ async function waitFor(what: string, cond: () => boolean, ms = 5000) {
 const scripts: Record<string, string> = {
   'args.sh': '#!/bin/sh\nfor a in "$@"; do printf \'arg:%s\\n\' "$a"; done\nprintf \'cwd:%s\\n\' "$(pwd -P)"\n',
   'fail.sh': "#!/bin/sh\necho working\necho 'first problem' >&2\necho 'disk is full' >&2\nexit 3\n",
-  'mixed.sh':
-    '#!/bin/sh\necho out1\nsleep 0.1\necho err1 >&2\nsleep 0.1\necho out2\necho out3\nsleep 0.1\necho err2 >&2\nsleep 0.1\nprintf \'tail without newline\'\n',
-  'env.sh':
-    '#!/bin/sh\necho "allowed=${ALLOWED_VAR-unset}"\necho "secret=${SERVICE_SECRET-unset}"\necho "ids=$JOBS_EXECUTION_ID/$JOBS_JOB_ID"\n',
+  'mixed.sh': "#!/bin/sh\necho out1\nsleep 0.1\necho err1 >&2\nsleep 0.1\necho out2\necho out3\nsleep 0.1\necho err2 >&2\nsleep 0.1\nprintf 'tail without newline'\n",
+  'env.sh': '#!/bin/sh\necho "allowed=${ALLOWED_VAR-unset}"\necho "secret=${SERVICE_SECRET-unset}"\necho "ids=$JOBS_EXECUTION_ID/$JOBS_JOB_ID"\n',
   'suicide.sh': '#!/bin/sh\nkill -KILL $$\n',
   'marker.sh': '#!/bin/sh\ntouch "$1"\n',
   'polite.sh': '#!/bin/sh\necho going to sleep\nexec sleep 30\n',
@@ -161,13 +159,10 @@ describe('run-script handler', () => {
 
   it('passes argv verbatim, without a shell, in the scripts folder', async () => {
     const { context, lines } = makeContext();
-    const args = ['plain', 'with  two spaces', '$(rm -rf /)', '`id`; echo pwned | cat > /tmp/x && $HOME', "'quoted' \"double\"", '*', ''];
+    const args = ['plain', 'with  two spaces', '$(rm -rf /)', '`id`; echo pwned | cat > /tmp/x && $HOME', '\'quoted\' "double"', '*', ''];
     assert.deepEqual(check({ script: 'args.sh', args }), []);
     await execute({ script: 'args.sh', args }, context);
-    assert.deepEqual(lines, [
-      ...args.map((a) => ({ level: 'info', message: `arg:${a}` })),
-      { level: 'info', message: `cwd:${await fs.realpath(dir)}` },
-    ]);
+    assert.deepEqual(lines, [...args.map((a) => ({ level: 'info', message: `arg:${a}` })), { level: 'info', message: `cwd:${await fs.realpath(dir)}` }]);
   });
 
   it('runs a symlink that stays inside the folder', async () => {
@@ -217,7 +212,10 @@ describe('run-script handler', () => {
       assert.deepEqual(check(kwargs), []);
       const { context, lines } = makeContext();
       await execute(kwargs, context);
-      assert.deepEqual(lines.map((l) => l.message), ['allowed=yes: $(not run)', 'secret=unset', 'ids=exec-42/job-7']);
+      assert.deepEqual(
+        lines.map((l) => l.message),
+        ['allowed=yes: $(not run)', 'secret=unset', 'ids=exec-42/job-7'],
+      );
     } finally {
       delete process.env.SERVICE_SECRET;
       delete process.env.JOBS_SCRIPT_ENV_ALLOW;
@@ -226,7 +224,10 @@ describe('run-script handler', () => {
 
   it('refuses env names outside the allow-list, at creation and at run time', async () => {
     // Default: an empty allow-list refuses every name.
-    assert.deepEqual(check({ script: 'env.sh', env: { ALLOWED_VAR: '1' } }).map((e) => e.field), ['env.ALLOWED_VAR']);
+    assert.deepEqual(
+      check({ script: 'env.sh', env: { ALLOWED_VAR: '1' } }).map((e) => e.field),
+      ['env.ALLOWED_VAR'],
+    );
     process.env.JOBS_SCRIPT_ENV_ALLOW = 'ALLOWED_VAR,JOBS_JOB_ID';
     try {
       const errors = check({ script: 'env.sh', env: { ALLOWED_VAR: '1', NOT_ALLOWED: '2', JOBS_JOB_ID: 'forged' } });
@@ -258,7 +259,10 @@ describe('run-script handler', () => {
     assert.match(reasonFor('plain.txt'), /not executable/);
     assert.match(reasonFor('subdir'), /not a regular file/);
     assert.match(reasonFor('escape'), /outside the scripts folder/);
-    assert.deepEqual(check({ script: 'args.sh', args: ['a\0b'] }).map((e) => e.field), ['args.0']);
+    assert.deepEqual(
+      check({ script: 'args.sh', args: ['a\0b'] }).map((e) => e.field),
+      ['args.0'],
+    );
   });
 
   it('execute() refuses what check() refuses, without running anything', async () => {
@@ -321,7 +325,10 @@ describe('run-script handler', () => {
       const { context, lines } = makeContext(controller.signal);
       const running = execute({ script: 'stubborn.sh', args: [pidDir] }, context);
       let settled = false;
-      running.then(() => (settled = true), () => (settled = true));
+      running.then(
+        () => (settled = true),
+        () => (settled = true),
+      );
       await waitFor('the script to be ready', () => lines.some((l) => l.message === 'ready'));
       const scriptPid = Number(await fs.readFile(path.join(pidDir, 'script.pid'), 'utf8'));
       const childPid = Number(await fs.readFile(path.join(pidDir, 'child.pid'), 'utf8'));

@@ -47,13 +47,20 @@ for (const { name, skip } of stores) {
     const output = async (id: string): Promise<string[]> => (await svc.http.get(`${api}/executions/${id}/output`).expect(200)).body.lines;
     // Long enough for a loaded machine: the cancel grace, then the run's end written.
     const until = (id: string, status: string) =>
-      waitFor(`run ${id} to be ${status}`, async () => {
-        const r = await run(id);
-        return r.status === status ? r : undefined;
-      }, svc.config.cancelGrace + 20_000);
+      waitFor(
+        `run ${id} to be ${status}`,
+        async () => {
+          const r = await run(id);
+          return r.status === status ? r : undefined;
+        },
+        svc.config.cancelGrace + 20_000,
+      );
 
     it('a running run cancelled in this process records when the cancel was asked for', async () => {
-      await svc.http.post(`${api}/jobs/run-script?job_id=runner-sleeper&state=paused`).send({ script: 'sleep.sh', args: ['30'] }).expect(201);
+      await svc.http
+        .post(`${api}/jobs/run-script?job_id=runner-sleeper&state=paused`)
+        .send({ script: 'sleep.sh', args: ['30'] })
+        .expect(201);
       const id = (await svc.http.post(`${api}/jobs/runner-sleeper/executions`).expect(202)).body.execution_ids[0];
       await until(id, 'running');
       const asked = Date.now();
@@ -79,16 +86,17 @@ for (const { name, skip } of stores) {
 
     it('a failed run is logged at warn with its error, and its [error] line has a time', async () => {
       const port = await closedPort();
-      await svc.http.post(`${api}/jobs/http-request?job_id=runner-fails&state=paused`).send({ url: `http://127.0.0.1:${port}/`, timeout: 2 }).expect(201);
+      await svc.http
+        .post(`${api}/jobs/http-request?job_id=runner-fails&state=paused`)
+        .send({ url: `http://127.0.0.1:${port}/`, timeout: 2 })
+        .expect(201);
       const id = (await svc.http.post(`${api}/jobs/runner-fails/executions`).expect(202)).body.execution_ids[0];
       const failed = await until(id, 'failed');
       const lines = await output(id);
       for (const line of lines) assert.match(line, stamped);
       assert.equal(lines.at(-1), `${lines.at(-1)!.split(' ')[0]} error [error] ${failed.error}`);
 
-      const logged = await waitFor('the run finished line', async () =>
-        captured.records().find((r) => r.msg === 'run finished' && r.execution_id === id),
-      );
+      const logged = await waitFor('the run finished line', async () => captured.records().find((r) => r.msg === 'run finished' && r.execution_id === id));
       assert.equal(logged.level, 40, 'warn');
       assert.equal(logged.status, 'failed');
       assert.equal(logged.error, failed.error);

@@ -62,7 +62,10 @@ describe('import graphs', () => {
     assert.ok(sdk.files.has(path.join('src', 'handlers', 'types.ts')));
     assert.ok(sdk.files.has(path.join('src', 'handlers', 'duration.ts')));
     assert.deepEqual(outside(sdk, ['src/handlers']), []);
-    assert.deepEqual([...sdk.packages].filter((p) => !isBuiltin(p)), []);
+    assert.deepEqual(
+      [...sdk.packages].filter((p) => !isBuiltin(p)),
+      [],
+    );
   });
 
   it('the shipped handlers import the service only through the SDK entry point', () => {
@@ -85,7 +88,10 @@ describe('import graphs', () => {
     const client = importGraph('src/client/index.ts');
     assert.ok(client.files.has(path.join('src', 'generated', 'operations.ts')));
     assert.deepEqual(outside(client, ['src/client', 'src/generated']), []);
-    assert.deepEqual([...client.packages].filter((p) => !isBuiltin(p)), ['openapi-fetch']);
+    assert.deepEqual(
+      [...client.packages].filter((p) => !isBuiltin(p)),
+      ['openapi-fetch'],
+    );
   });
 
   it('jobsctl imports only its own files, the client SDK and the generated contract', () => {
@@ -122,6 +128,9 @@ describe('jobs-service/handlers', () => {
       () => sdk.parseDuration('soon'),
       (err: unknown) => err instanceof sdk.DurationError && /^cannot read 'soon'/.test(err.reason) && err.message === err.reason,
     );
-    assert.throws(() => sdk.parseDuration('0 seconds'), (err: unknown) => err instanceof sdk.DurationError && err.reason === "must be longer than zero, got '0 seconds'");
+    assert.throws(
+      () => sdk.parseDuration('0 seconds'),
+      (err: unknown) => err instanceof sdk.DurationError && err.reason === "must be longer than zero, got '0 seconds'",
+    );
   });
 });

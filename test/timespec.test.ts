@@ -1,16 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  checkCron,
-  checkTimezone,
-  nextCronFire,
-  nextFireAfter,
-  parseDuration,
-  parseGraceTime,
-  parseWhen,
-  TimeSpecError,
-  type Recurrence,
-} from '../src/scheduling/timespec.js';
+import { checkCron, checkTimezone, nextCronFire, nextFireAfter, parseDuration, parseGraceTime, parseWhen, TimeSpecError, type Recurrence } from '../src/scheduling/timespec.js';
 
 // Every date here is fixed: nothing depends on the wall clock or the machine's time zone.
 
@@ -284,12 +274,15 @@ describe('parseGraceTime', () => {
     });
   }
   it('rejects the number NaN', () => {
-    assert.throws(() => parseGraceTime(Number.NaN), (err: unknown) => {
-      assert.ok(err instanceof TimeSpecError);
-      assert.equal(err.field, 'misfire_grace_time');
-      assert.equal(err.reason, 'must be a whole number of seconds of at least 1, got NaN');
-      return true;
-    });
+    assert.throws(
+      () => parseGraceTime(Number.NaN),
+      (err: unknown) => {
+        assert.ok(err instanceof TimeSpecError);
+        assert.equal(err.field, 'misfire_grace_time');
+        assert.equal(err.reason, 'must be a whole number of seconds of at least 1, got NaN');
+        return true;
+      },
+    );
   });
   it('takes seconds as a string', () => {
     assert.equal(parseGraceTime('30'), 30);

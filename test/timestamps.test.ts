@@ -44,14 +44,24 @@ describe('timestamptz parser', () => {
 
   const url = process.env.TEST_POSTGRES_URL;
   it('reads back what PostgreSQL stored, in any session time zone', { skip: url ? false : 'TEST_POSTGRES_URL is not set, so the PostgreSQL leg did not run' }, async () => {
-    const client = new pg.Client({ connectionString: url, types: { getTypeParser: ((oid: number, f?: 'text' | 'binary') => (oid === 1184 && f !== 'binary' ? parseTimestamptz : pg.types.getTypeParser(oid, f))) as typeof pg.types.getTypeParser } });
+    const client = new pg.Client({
+      connectionString: url,
+      types: {
+        getTypeParser: ((oid: number, f?: 'text' | 'binary') =>
+          oid === 1184 && f !== 'binary' ? parseTimestamptz : pg.types.getTypeParser(oid, f)) as typeof pg.types.getTypeParser,
+      },
+    });
     await client.connect();
     try {
       const instants = [Date.UTC(2026, 10, 26, 18, 5, 24, 241), Date.UTC(1901, 0, 1), Date.UTC(2026, 2, 29, 1, 0, 0, 7), 0, Date.UTC(9999, 11, 31, 23, 59, 59, 999)];
       for (const zone of ['UTC', 'Asia/Kolkata', 'America/St_Johns', 'Europe/Amsterdam', 'Pacific/Kiritimati']) {
         await client.query(`SET TimeZone = '${zone}'`);
         const r = await client.query<{ t: Date; text: string }>('SELECT t, t::text AS text FROM unnest($1::timestamptz[]) AS t', [instants.map((i) => new Date(i))]);
-        assert.deepEqual(r.rows.map((x) => x.t.getTime()), instants, `${zone}: ${r.rows.map((x) => x.text).join(', ')}`);
+        assert.deepEqual(
+          r.rows.map((x) => x.t.getTime()),
+          instants,
+          `${zone}: ${r.rows.map((x) => x.text).join(', ')}`,
+        );
       }
     } finally {
       await client.end();

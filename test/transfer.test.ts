@@ -44,7 +44,33 @@ const jobs: Array<Record<string, unknown>> = [
     kwargs: {
       deep: { list: [1, 'two', { three: 3.5, four: [[]] }], empty: {}, none: null, flag: false },
       // Strings YAML would read as something else unless quoted.
-      tricky: ['yes', 'no', 'null', '~', '1.0', '0o17', '0x1F', '2027-01-01', 'multi\nline\n', ' padded ', '#hash', 'a: b', '- dash', '"quoted"', "it's", '', 'ünïcödé ✓', '@at', '*star', '&anchor', '!bang', '%pct', '`tick', '<<', 'x'.repeat(300)],
+      tricky: [
+        'yes',
+        'no',
+        'null',
+        '~',
+        '1.0',
+        '0o17',
+        '0x1F',
+        '2027-01-01',
+        'multi\nline\n',
+        ' padded ',
+        '#hash',
+        'a: b',
+        '- dash',
+        '"quoted"',
+        "it's",
+        '',
+        'ünïcödé ✓',
+        '@at',
+        '*star',
+        '&anchor',
+        '!bang',
+        '%pct',
+        '`tick',
+        '<<',
+        'x'.repeat(300),
+      ],
       big: 9007199254740991,
       negative: -0.5,
       'key with: colon': 1,
@@ -61,8 +87,22 @@ const jobs: Array<Record<string, unknown>> = [
 
 /** Every field of a job's definition; next_run_at, the history and the timestamps are not. */
 const definitionFields = [
-  'job_id', 'handler', 'kwargs', 'state', 'periodically', 'interval_seconds', 'cron', 'timezone', 'when',
-  'misfire_grace_time', 'timeout', 'concurrency_policy', 'retries', 'retry_backoff', 'source', 'source_file',
+  'job_id',
+  'handler',
+  'kwargs',
+  'state',
+  'periodically',
+  'interval_seconds',
+  'cron',
+  'timezone',
+  'when',
+  'misfire_grace_time',
+  'timeout',
+  'concurrency_policy',
+  'retries',
+  'retry_backoff',
+  'source',
+  'source_file',
 ] as const;
 
 async function allJobs(store: Store): Promise<JobRecord[]> {
@@ -78,7 +118,10 @@ async function allJobs(store: Store): Promise<JobRecord[]> {
 
 /** Compares source and target job by job, field by field; an imported default job becomes an ordinary one. */
 function assertSameDefinitions(source: JobRecord[], target: JobRecord[]) {
-  assert.deepEqual(target.map((j) => j.job_id), source.map((j) => j.job_id));
+  assert.deepEqual(
+    target.map((j) => j.job_id),
+    source.map((j) => j.job_id),
+  );
   for (const [i, s] of source.entries()) {
     const t = target[i];
     for (const field of definitionFields) {
@@ -148,7 +191,10 @@ describe('export and import of job definitions', () => {
     assert.equal(sourceJobs.length, jobs.length + 1, 'the API jobs and the default job');
     const files = (await fs.readdir(exportDir)).sort();
     assert.deepEqual(files, sourceJobs.map((j) => jobFileName(j.job_id)).sort());
-    assert.deepEqual(exported.files.map((f) => f.job_id), sourceJobs.map((j) => j.job_id));
+    assert.deepEqual(
+      exported.files.map((f) => f.job_id),
+      sourceJobs.map((j) => j.job_id),
+    );
     assert.match(jobFileName('team:reports@eu-1'), /^team_reports_eu-1-[0-9a-f]{8}\.yaml$/);
     assert.match(jobFileName('Mixed-Case'), /^mixed-case-[0-9a-f]{8}\.yaml$/, 'apart from mixed-case.yaml on case-insensitive file systems too');
     assert.equal(jobFileName('mixed-case'), 'mixed-case.yaml');
@@ -166,7 +212,11 @@ describe('export and import of job definitions', () => {
     }
     assert.deepEqual((await read('cron-utc')).def, { job_id: 'cron-utc', handler: 'echo', kwargs: {}, cron: '0 */5 * * * *' }, 'defaults are left out');
     assert.deepEqual((await read('nightly-cleanup')).def, {
-      job_id: 'nightly-cleanup', handler: 'cleanup-executions', kwargs: { older_than: '90 days' }, cron: '30 2 * * *', timezone: 'Europe/Prague',
+      job_id: 'nightly-cleanup',
+      handler: 'cleanup-executions',
+      kwargs: { older_than: '90 days' },
+      cron: '30 2 * * *',
+      timezone: 'Europe/Prague',
     });
     assert.equal((await read('one-shot')).def.when, '2099-03-04T05:06:07.890Z');
     assert.equal((await read('parked')).def.state, 'paused');
@@ -178,7 +228,10 @@ describe('export and import of job definitions', () => {
     assert.deepEqual((await read('nested')).def.kwargs, jobs.find((j) => j.job_id === 'nested')!.kwargs);
     assert.match((await read('house-keeping')).text, /# It was the default job of house-keeping\.yaml; imported, it is an ordinary job\./);
     assert.deepEqual(exported.fired, ['done-once']);
-    assert.match((await read('done-once')).text, /# This one-shot job has fired already, last at .* \(succeeded\):\n# importing it into a store that does not have it runs it again\./);
+    assert.match(
+      (await read('done-once')).text,
+      /# This one-shot job has fired already, last at .* \(succeeded\):\n# importing it into a store that does not have it runs it again\./,
+    );
   });
 
   it('refuses to export into a folder that holds job files already', async () => {
@@ -257,7 +310,11 @@ describe('export and import of job definitions', () => {
     const toDb = await testDatabase('embedded');
     const dir = path.join(await tempDir('transfer-cli'), 'jobs');
     const targetDefaults = await tempDir('transfer-cli-defaults');
-    cleanup.push(() => fromDb.drop(), () => toDb.drop(), () => fs.rm(path.dirname(dir), { recursive: true, force: true }));
+    cleanup.push(
+      () => fromDb.drop(),
+      () => toDb.drop(),
+      () => fs.rm(path.dirname(dir), { recursive: true, force: true }),
+    );
     cleanup.push(() => fs.rm(targetDefaults, { recursive: true, force: true }));
     let svc = await startService(fromDb);
     try {
@@ -305,7 +362,10 @@ describe('export and import of job definitions', () => {
     try {
       const own = await store.getJob('own');
       assert.equal(own?.source, 'file', 'the default job of the target survived the imports');
-      assert.deepEqual((await allJobs(store)).map((j) => j.job_id), ['cron-utc', 'interval-report', 'nightly-cleanup', 'own']);
+      assert.deepEqual(
+        (await allJobs(store)).map((j) => j.job_id),
+        ['cron-utc', 'interval-report', 'nightly-cleanup', 'own'],
+      );
       assert.equal((await store.getJob('cron-utc'))?.source, 'api');
     } finally {
       await store.close();

@@ -272,7 +272,10 @@ describe('Swagger UI "Authorize" with a bearer token on embedded', { timeout: sc
       await block.locator('.execute').click();
       const res = await answer;
       // The cell may still show the previous answer: wait for this one's status.
-      const status = block.locator('.live-responses-table tr.response .response-col_status').filter({ hasText: new RegExp(`^\\s*${res.status()}\\s*$`) }).first();
+      const status = block
+        .locator('.live-responses-table tr.response .response-col_status')
+        .filter({ hasText: new RegExp(`^\\s*${res.status()}\\s*$`) })
+        .first();
       await status.waitFor();
       return { shown: (await status.innerText()).trim(), sent: res.request().headers().authorization, res };
     };
@@ -313,6 +316,10 @@ describe('Swagger UI "Authorize" with a bearer token on embedded', { timeout: sc
 
     // The UI's own 401 is logged by the browser as a failed resource; nothing else may be.
     assert.deepEqual(foreign, [], 'the UI tried to reach hosts other than this service');
-    assert.deepEqual(pageErrors.filter((e) => !/status of 401/.test(e)), [], 'the page reported errors');
+    assert.deepEqual(
+      pageErrors.filter((e) => !/status of 401/.test(e)),
+      [],
+      'the page reported errors',
+    );
   });
 });

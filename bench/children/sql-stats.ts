@@ -21,7 +21,11 @@ export function installSqlStats() {
     const text = typeof q === 'string' ? q : (q as { text?: string } | null)?.text;
     if (!text) return original.apply(this, args);
     // String literals (NOTIFY payloads) differ per call: count the statement, not the payload.
-    const key = text.replace(/'(?:[^']|'')*'/g, "'…'").replace(/\s+/g, ' ').trim().slice(0, 300);
+    const key = text
+      .replace(/'(?:[^']|'')*'/g, "'…'")
+      .replace(/\s+/g, ' ')
+      .trim()
+      .slice(0, 300);
     const t0 = performance.now();
     const done = () => {
       const s = stats.get(key) ?? { calls: 0, ms: 0 };

@@ -45,7 +45,10 @@ export class Child {
   exitCode: number | null | undefined;
   eventListener?: (e: RunEvent) => void;
 
-  constructor(script: string, readonly options: ChildOptions) {
+  constructor(
+    script: string,
+    readonly options: ChildOptions,
+  ) {
     this.ready = new Promise((res, rej) => {
       this.readyResolve = res;
       this.readyReject = rej;

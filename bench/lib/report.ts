@@ -104,7 +104,12 @@ const notesOf = (rows: Row[]) => [...new Set(rows.filter((r) => r.note).map((r) 
 export function table(rows: Row[]): string {
   const lines = matrix(rows);
   const widths = lines[0].map((_, i) => Math.max(...lines.map((l) => l[i].length)));
-  const text = lines.map((l) => l.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
+  const text = lines.map((l) =>
+    l
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd(),
+  );
   text.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
   const notes = notesOf(rows).map((n) => `  ${n}`);
   return [...text, ...(notes.length ? ['', 'notes:', ...notes] : [])].join('\n');

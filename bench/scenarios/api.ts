@@ -38,7 +38,11 @@ async function load(specs: Array<Record<string, unknown>>): Promise<LoadResult[]
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
-  return stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LoadResult);
+  return stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as LoadResult);
 }
 
 export async function api(ctx: Context) {
@@ -86,12 +90,21 @@ export async function api(ctx: Context) {
         const results: LoadResult[] = [];
         for (let r = 0; r < warmup + runs; r++) {
           const res = all[i * (warmup + runs) + r];
-          progress(`  ${c.name} run ${r}${r < warmup ? ' (warm-up)' : ''}: ${Math.round(res.rps)} req/s, p50 ${res.p50} ms, p99 ${res.p99} ms, non-2xx ${res.non2xx}, errors ${res.errors}`);
+          progress(
+            `  ${c.name} run ${r}${r < warmup ? ' (warm-up)' : ''}: ${Math.round(res.rps)} req/s, p50 ${res.p50} ms, p99 ${res.p99} ms, non-2xx ${res.non2xx}, errors ${res.errors}`,
+          );
           if (r >= warmup) results.push(res);
         }
         const base = { scenario, system: system.name, store: ctx.store, n: stored };
-        const rps = row({ ...base, metric: `${c.name}_rps`, unit: 'req/s' }, results.map((x) => x.rps));
-        const p99 = row({ ...base, metric: `${c.name}_p99`, unit: 'ms' }, results.map((x) => x.p99), 1);
+        const rps = row(
+          { ...base, metric: `${c.name}_rps`, unit: 'req/s' },
+          results.map((x) => x.rps),
+        );
+        const p99 = row(
+          { ...base, metric: `${c.name}_p99`, unit: 'ms' },
+          results.map((x) => x.p99),
+          1,
+        );
         // The targets are jobs-service's; the floor's rows stand beside them.
         const target = (r: ReturnType<typeof row>, t: string | undefined) => (t && system.name === 'jobs-service' ? withTarget(r, t) : r);
         emit(target(rps, c.targets.rps));
@@ -99,7 +112,8 @@ export async function api(ctx: Context) {
         emit(target(row({ ...base, metric: `${c.name}_failed_requests`, unit: 'requests' }, [Math.max(...results.map((x) => x.non2xx + x.errors + x.timeouts))]), '== 0'));
       }
       // The floor writes its rows with one INSERT: no seeding rate to speak of.
-      if (system.name !== 'bare-http') emit(row({ scenario, system: system.name, store: ctx.store, n: stored, metric: 'seed_jobs_per_second', unit: 'jobs/s' }, [stored / (seedMs / 1000)]));
+      if (system.name !== 'bare-http')
+        emit(row({ scenario, system: system.name, store: ctx.store, n: stored, metric: 'seed_jobs_per_second', unit: 'jobs/s' }, [stored / (seedMs / 1000)]));
     } finally {
       await lease.release();
     }

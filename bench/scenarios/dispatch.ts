@@ -64,7 +64,9 @@ export async function dispatch(ctx: Context) {
     }
     const profiling = system.name === 'jobs-service' && ctx.profileDir !== undefined;
     const options = { processes: 1, processing: false, concurrency, profile: profiling };
-    progress(`dispatch ${system.name} on ${ctx.store}: ${plan.map((r) => `${r.n} jobs on ${r.workers} worker(s)`).join(', ')}; settings ${JSON.stringify(system.settings(ctx.store, options))}`);
+    progress(
+      `dispatch ${system.name} on ${ctx.store}: ${plan.map((r) => `${r.n} jobs on ${r.workers} worker(s)`).join(', ')}; settings ${JSON.stringify(system.settings(ctx.store, options))}`,
+    );
     const lease = await acquire(ctx, system, options);
     const d = lease.d;
     try {
@@ -105,11 +107,15 @@ export async function dispatch(ctx: Context) {
           if (profiling && last) {
             await writeSqlStats(ctx.profileDir!, `${workers}w${suffix}`, n, d.children);
             for (const [i, c] of d.children.entries()) {
-              progress(`  cpu profile: ${await c.rpc<string>('profile', { action: 'stop', file: path.resolve(ctx.profileDir!, `dispatch-${workers}w${suffix}-worker${i}.cpuprofile`) })}`);
+              progress(
+                `  cpu profile: ${await c.rpc<string>('profile', { action: 'stop', file: path.resolve(ctx.profileDir!, `dispatch-${workers}w${suffix}-worker${i}.cpuprofile`) })}`,
+              );
             }
           }
           const check = await d.verify(spec);
-          progress(`  ${workers} worker(s)${suffix ? `, ${size} jobs,` : ''} run ${r}${r < warmup ? ` (warm-up, ${size} jobs)` : ''}: ${Math.round(rate)} runs/s, seeding ${Math.round(size / (seedMs / 1000))} jobs/s, per worker ${perWorker.join('/')}${check ? `, records ${JSON.stringify(check)}` : ''}`);
+          progress(
+            `  ${workers} worker(s)${suffix ? `, ${size} jobs,` : ''} run ${r}${r < warmup ? ` (warm-up, ${size} jobs)` : ''}: ${Math.round(rate)} runs/s, seeding ${Math.round(size / (seedMs / 1000))} jobs/s, per worker ${perWorker.join('/')}${check ? `, records ${JSON.stringify(check)}` : ''}`,
+          );
           if (r < warmup) continue;
           rates.push(n / seconds);
           seedRates.push(n / (seedMs / 1000));
@@ -132,14 +138,22 @@ export async function dispatch(ctx: Context) {
       }
       if (ctx.store !== 'postgres') {
         for (const workers of [2, 4]) {
-          emit(skipped({ scenario, system: system.name, store: ctx.store, metric: `runs_per_second_${workers}_workers`, unit: 'runs/s' }, 'one process owns an embedded data folder'));
+          emit(
+            skipped({ scenario, system: system.name, store: ctx.store, metric: `runs_per_second_${workers}_workers`, unit: 'runs/s' }, 'one process owns an embedded data folder'),
+          );
         }
       }
     } finally {
       // --quick: the deployment stays up for the scenarios after this one (recovery uses a
       // second worker); the processes beyond two go, or every system's four would hold their
       // connections until the end, more than a shared server's max_connections allows.
-      if (ctx.quick) await Promise.all(d.children.filter((c) => c.exitCode === undefined).slice(2).map((c) => c.stop()));
+      if (ctx.quick)
+        await Promise.all(
+          d.children
+            .filter((c) => c.exitCode === undefined)
+            .slice(2)
+            .map((c) => c.stop()),
+        );
       await lease.release();
     }
   }

@@ -82,7 +82,9 @@ export async function memory(ctx: Context) {
               await d.close();
             }
           }
-          progress(`memory ${system.name} on ${ctx.store} with ${count} jobs: ${samples.map((s) => Math.round(s)).join(', ')} MB${count ? ` (seeded in ${Math.round(seedMs)} ms)` : ''}`);
+          progress(
+            `memory ${system.name} on ${ctx.store} with ${count} jobs: ${samples.map((s) => Math.round(s)).join(', ')} MB${count ? ` (seeded in ${Math.round(seedMs)} ms)` : ''}`,
+          );
           byCount.set(count, emitRss(ctx, system, count, samples, seedMs));
         } finally {
           await ns.drop();

@@ -58,7 +58,9 @@ export async function recovery(ctx: Context) {
         };
         await waitUntil(() => restarted().size >= ids.size, windowMs * 3 + 30_000, 50, `${ids.size} runs again`).catch(() => undefined);
         const times = [...restarted().values()];
-        progress(`  run ${r}: ${times.length}/${ids.size} again on the other worker; first after ${Math.min(...times)} ms, all after ${Math.max(...times)} ms (median ${median(times)})`);
+        progress(
+          `  run ${r}: ${times.length}/${ids.size} again on the other worker; first after ${Math.min(...times)} ms, all after ${Math.max(...times)} ms (median ${median(times)})`,
+        );
         if (r < warmup) continue;
         notRecovered = Math.max(notRecovered, ids.size - times.length);
         if (times.length === ids.size) all.push(Math.max(...times));

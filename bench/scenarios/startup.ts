@@ -120,7 +120,14 @@ export async function startup(ctx: Context) {
               const t0 = performance.now();
               const c = startChild('agenda', {
                 label: `agenda-startup`,
-                env: { BENCH_STORE: ns.store, BENCH_PG_URL: process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test', BENCH_SCHEMA: ns.schema, BENCH_DATA_DIR: ns.dataDir, BENCH_EVERY: String(count), BENCH_PROCESSING: '1' },
+                env: {
+                  BENCH_STORE: ns.store,
+                  BENCH_PG_URL: process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+                  BENCH_SCHEMA: ns.schema,
+                  BENCH_DATA_DIR: ns.dataDir,
+                  BENCH_EVERY: String(count),
+                  BENCH_PROCESSING: '1',
+                },
               });
               await c.ready;
               times.push(performance.now() - t0);
@@ -133,7 +140,9 @@ export async function startup(ctx: Context) {
           }
           const dup = Math.max(check.rows - check.jobs, (check.engine_rows ?? 0) - (check.engine_jobs ?? 0));
           const miss = count - check.jobs;
-          progress(`startup ${system.name} on ${ctx.store}, ${count} jobs, run ${r}${r < warmup ? ' (warm-up)' : ''}: cold ${Math.round(times[0])} ms, warm ${Math.round(times[1])} ms, rows ${JSON.stringify(check)}`);
+          progress(
+            `startup ${system.name} on ${ctx.store}, ${count} jobs, run ${r}${r < warmup ? ' (warm-up)' : ''}: cold ${Math.round(times[0])} ms, warm ${Math.round(times[1])} ms, rows ${JSON.stringify(check)}`,
+          );
           if (r < warmup) continue;
           cold.push(times[0]);
           warm.push(times[1]);
@@ -149,7 +158,11 @@ export async function startup(ctx: Context) {
       const w = row({ ...base, metric: `ready_warm_${count}`, unit: 'ms' }, warm);
       const target = count === 1000 ? '<= 1500' : count === 5000 ? '<= 3000' : undefined;
       emit(ours && target && ctx.store === 'postgres' ? withTarget(w, target) : w);
-      emit(ours ? withTarget(row({ ...base, metric: `duplicates_${count}`, unit: 'jobs' }, [duplicates]), '== 0') : row({ ...base, metric: `duplicates_${count}`, unit: 'jobs' }, [duplicates]));
+      emit(
+        ours
+          ? withTarget(row({ ...base, metric: `duplicates_${count}`, unit: 'jobs' }, [duplicates]), '== 0')
+          : row({ ...base, metric: `duplicates_${count}`, unit: 'jobs' }, [duplicates]),
+      );
       emit(row({ ...base, metric: `missing_${count}`, unit: 'jobs' }, [missing]));
     }
   }

@@ -151,8 +151,7 @@ export const pgBoss = peer({
   env: { BENCH_LOOPS: process.env.BENCH_PGBOSS_LOOPS ?? '2', BENCH_BATCH: process.env.BENCH_PGBOSS_BATCH ?? '100' },
   // job_i16 (name, completed_on): this round's completions only. Completed rows stay in the
   // table (deleteAfterSeconds, 7 days), so a count over the whole table would grow with the rounds.
-  done: async (q, since) =>
-    Number((await q(`SELECT count(*)::int AS n FROM job WHERE name = 'noop' AND completed_on >= $1 AND state = 'completed'`, [since]))[0].n),
+  done: async (q, since) => Number((await q(`SELECT count(*)::int AS n FROM job WHERE name = 'noop' AND completed_on >= $1 AND state = 'completed'`, [since]))[0].n),
   verify: async (q, s) => {
     const r = (
       await q(

@@ -5,9 +5,21 @@ import type { Batch, Execution, FieldError, Job, JobDetail, Problem, Worker } fr
 /** Borderless, like `kubectl get`: columns two spaces apart, no colours. */
 const plain = {
   chars: {
-    top: '', 'top-mid': '', 'top-left': '', 'top-right': '',
-    bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
-    left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
+    top: '',
+    'top-mid': '',
+    'top-left': '',
+    'top-right': '',
+    bottom: '',
+    'bottom-mid': '',
+    'bottom-left': '',
+    'bottom-right': '',
+    left: '',
+    'left-mid': '',
+    mid: '',
+    'mid-mid': '',
+    right: '',
+    'right-mid': '',
+    middle: '  ',
   },
   style: { 'padding-left': 0, 'padding-right': 0, head: [] as string[], border: [] as string[] },
 };
@@ -29,7 +41,11 @@ export function details(pairs: Array<[string, Cell]>): string {
   return trimEnds(t.toString());
 }
 
-const trimEnds = (s: string) => s.split('\n').map((l) => l.trimEnd()).join('\n') + '\n';
+const trimEnds = (s: string) =>
+  s
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .join('\n') + '\n';
 
 /** `2027-01-31 14:05:09Z`: UTC to the second. */
 export function time(iso: string | null | undefined): string {

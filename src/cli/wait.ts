@@ -18,10 +18,7 @@ export async function waitForRuns(
   const total = batchId ? ids.length : 100;
   const unit = batchId ? 'runs ended' : '%';
   const bar = io.stderr.isTTY
-    ? new cliProgress.SingleBar(
-        { stream: io.stderr, format: ` {bar} {value}/{total} ${unit} | {statuses}`, hideCursor: true },
-        cliProgress.Presets.shades_classic,
-      )
+    ? new cliProgress.SingleBar({ stream: io.stderr, format: ` {bar} {value}/{total} ${unit} | {statuses}`, hideCursor: true }, cliProgress.Presets.shades_classic)
     : undefined;
   bar?.start(total, 0, { statuses: 'queued' });
   let lastLine = '';
@@ -53,8 +50,6 @@ export async function waitForRuns(
   } finally {
     bar?.stop();
   }
-  const executions = batchId
-    ? (await client.executions.list({ batch_id: batchId, limit: 1000 })).executions.reverse()
-    : [await client.executions.get(ids[0])];
+  const executions = batchId ? (await client.executions.list({ batch_id: batchId, limit: 1000 })).executions.reverse() : [await client.executions.get(ids[0])];
   return { batch, executions, timedOut };
 }

@@ -152,10 +152,9 @@ export function createClient(options: ClientOptions) {
     /** Deletes every failure record. */
     cleanFailed: () => call('cleanFailed'),
     /** Runs of one job, newest first. */
-    executions: (jobId: string, query: ListJobExecutionsQuery = {}) =>
-      call('listJobExecutions', { params: { path: { job_id: jobId }, query } }),
+    executions: (jobId: string, query: ListJobExecutionsQuery = {}) => call('listJobExecutions', { params: { path: { job_id: jobId }, query } }),
     /** Queues `times` runs now (a batch when more than one). */
-    run: (jobId: string, run: RunOptions = {}) => 
+    run: (jobId: string, run: RunOptions = {}) =>
       call('runJob', { params: { path: { job_id: jobId } }, body: { times: run.times ?? 1, ...(run.kwargs ? { kwargs: run.kwargs } : {}) } }),
   };
 
@@ -176,8 +175,7 @@ export function createClient(options: ClientOptions) {
     list: (query: ListWorkersQuery = {}) => call('listWorkers', { params: { query } }),
     get: (workerId: string) => call('getWorker', { params: { path: { worker_id: workerId } } }),
     /** `blocked`: the worker takes no new runs; its runs in progress finish. */
-    setState: (workerId: string, state: 'active' | 'blocked') =>
-      call('setWorkerState', { params: { path: { worker_id: workerId }, query: { state } } }),
+    setState: (workerId: string, state: 'active' | 'blocked') => call('setWorkerState', { params: { path: { worker_id: workerId }, query: { state } } }),
   };
 
   const service = {
@@ -244,10 +242,14 @@ export function createClient(options: ClientOptions) {
     runJob: (jobId: string, times = 1, kwargs?: Record<string, unknown>) => jobs.run(jobId, { times, kwargs }),
     /** Polls a run until it ends (succeeded, failed, cancelled, timed_out, missed or lost). */
     waitForExecution: (executionId: string, wait: WaitOptions<Execution> = {}) =>
-      poll(`execution ${executionId}`, () => executions.get(executionId), (e) => isFinal(e.status), wait),
+      poll(
+        `execution ${executionId}`,
+        () => executions.get(executionId),
+        (e) => isFinal(e.status),
+        wait,
+      ),
     /** Polls a batch until none of its runs is queued or running. */
-    waitForBatch: (batchId: string, wait: WaitOptions<Batch> = {}) =>
-      poll(`batch ${batchId}`, () => batches.get(batchId), batchFinished, wait),
+    waitForBatch: (batchId: string, wait: WaitOptions<Batch> = {}) => poll(`batch ${batchId}`, () => batches.get(batchId), batchFinished, wait),
   };
 }
 

@@ -59,7 +59,10 @@ export function parseApiTokens(raw: string | undefined, variable = 'JOBS_API_TOK
       .map((line) => line.replace(/#.*$/, ''))
       .join(',');
   }
-  const entries = text.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  const entries = text
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
   if (entries.length === 0) throw new ConfigError(variable, `holds no token entry${where}`);
   const tokens: ApiToken[] = [];
   const names = new Set<string>();

@@ -4,10 +4,7 @@ import { openPostgres } from './postgres.js';
 import type { SqlClient } from './sql-client.js';
 
 /** Where the data lives: the one choice of a deployment (no URL, `postgres://`, `mongodb://`). */
-export type DatabaseTarget =
-  | { kind: 'embedded'; dataDir: string; sharedBuffers: string }
-  | { kind: 'postgres'; url: string }
-  | { kind: 'mongodb'; url: string };
+export type DatabaseTarget = { kind: 'embedded'; dataDir: string; sharedBuffers: string } | { kind: 'postgres'; url: string } | { kind: 'mongodb'; url: string };
 
 /** An open database: a SQL client (PostgreSQL, or PGlite for the embedded one) or a MongoDB connection. */
 export type Database = { kind: 'embedded' | 'postgres'; sql: SqlClient } | ({ kind: 'mongodb' } & MongoConnection);

@@ -126,11 +126,7 @@ export class PgClient implements SqlClient {
    * (every second until it connects and `setup` succeeds). Resolves with whether the first
    * setup succeeded and a function that ends the connection.
    */
-  private async dedicated(
-    setup: (c: pg.Client) => Promise<void>,
-    onReconnect: () => void,
-    onError: (err: Error) => void,
-  ): Promise<{ first: boolean; end: () => Promise<void> }> {
+  private async dedicated(setup: (c: pg.Client) => Promise<void>, onReconnect: () => void, onError: (err: Error) => void): Promise<{ first: boolean; end: () => Promise<void> }> {
     let stopped = false;
     let client: pg.Client | undefined;
     let retry: NodeJS.Timeout | undefined;

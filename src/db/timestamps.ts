@@ -42,8 +42,7 @@ export function parseTimestamptz(s: string): Date {
     return slowParse(s);
   }
   const offset = digits(s, i + 1, i + 3) * 3600 + (rest >= 5 ? digits(s, i + 4, i + 6) * 60 : 0) + (rest === 8 ? digits(s, i + 7, i + 9) : 0);
-  const t =
-    Date.UTC(year, digits(s, 5, 7) - 1, digits(s, 8, 10), digits(s, 11, 13), digits(s, 14, 16), digits(s, 17, 19), ms) - sign * offset * 1000;
+  const t = Date.UTC(year, digits(s, 5, 7) - 1, digits(s, 8, 10), digits(s, 11, 13), digits(s, 14, 16), digits(s, 17, 19), ms) - sign * offset * 1000;
   return Number.isNaN(t) ? slowParse(s) : new Date(t);
 }
 

@@ -46,7 +46,10 @@ const locations: Record<string, string> = { requestBody: 'body', query: 'query',
 /** ajv errors of openapi-backend's request validation as field errors (`body.flow_name`, `query.state`). */
 export function requestFieldErrors(errors: ErrorObject[]): FieldError[] {
   return errors.map((e) => {
-    const parts = e.instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const parts = e.instancePath
+      .split('/')
+      .slice(1)
+      .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
     if (parts.length) parts[0] = locations[parts[0]] ?? parts[0];
     let reason = e.message ?? 'is invalid';
     if (e.keyword === 'required') {
@@ -143,7 +146,10 @@ export interface HttpAppOptions {
  * for it and no later first request of an operation pays for its compilation.
  */
 function precompileRequestValidators(api: OpenAPIBackend) {
-  const ids = api.router.getOperations().map((op) => op.operationId!).filter(Boolean);
+  const ids = api.router
+    .getOperations()
+    .map((op) => op.operationId!)
+    .filter(Boolean);
   const next = () => {
     const id = ids.shift();
     if (id === undefined) return;
@@ -225,7 +231,9 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
     },
     unauthorizedHandler: (c: OpenApiContext) => {
       const rejected = (c.security.bearerAuth as { error?: unknown } | undefined)?.error;
-      throw rejected instanceof Problem ? rejected : new Problem(401, 'Unauthorized', 'this operation needs a token', undefined, { 'WWW-Authenticate': 'Bearer realm="jobs-service"' });
+      throw rejected instanceof Problem
+        ? rejected
+        : new Problem(401, 'Unauthorized', 'this operation needs a token', undefined, { 'WWW-Authenticate': 'Bearer realm="jobs-service"' });
     },
     validationFail: (c: OpenApiContext) => {
       throw Problem.invalid(requestFieldErrors((c.validation.errors ?? []) as ErrorObject[]));
@@ -307,7 +315,13 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
 
   router.all(`${basePath}{/*rest}`, async (ctx) => {
     // The body is read by postSecurityHandler, once the operation and the caller are known.
-    const req = { method: ctx.method, path: ctx.path, query: ctx.query as Record<string, string | string[]>, headers: ctx.headers as Record<string, string | string[]>, body: undefined };
+    const req = {
+      method: ctx.method,
+      path: ctx.path,
+      query: ctx.query as Record<string, string | string[]>,
+      headers: ctx.headers as Record<string, string | string[]>,
+      body: undefined,
+    };
     await api.handleRequest(req, ctx, req);
   });
   router.get('/', (ctx) => ctx.redirect(`${basePath}/ui`));

@@ -42,9 +42,7 @@ export class Authenticator {
     if (!this.enforced) return { name: null, role: 'admin' };
     const m = /^Bearer +(\S+) *$/i.exec(header ?? '');
     if (!m) {
-      const detail = header
-        ? 'the Authorization header must be "Bearer <token>"'
-        : `${operationId} needs a token: send the header Authorization: Bearer <token>`;
+      const detail = header ? 'the Authorization header must be "Bearer <token>"' : `${operationId} needs a token: send the header Authorization: Bearer <token>`;
       throw new Problem(401, 'Unauthorized', detail, undefined, { 'WWW-Authenticate': realm });
     }
     const token = this.find(m[1]);

@@ -20,7 +20,10 @@ export interface CatalogEntry {
 /** Turns ajv errors into field errors, `at` being the name of the validated value (`kwargs`). */
 export function fieldErrors(errors: ErrorObject[] | null | undefined, at: string): FieldError[] {
   return (errors ?? []).map((e) => {
-    const pointer = e.instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const pointer = e.instancePath
+      .split('/')
+      .slice(1)
+      .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
     let field = [at, ...pointer].filter(Boolean).join('.');
     let reason = e.message ?? 'is invalid';
     if (e.keyword === 'additionalProperties') {
@@ -51,9 +54,7 @@ export class Catalog implements CatalogView {
     } catch (err) {
       throw new CatalogError(`handlers folder ${dir} cannot be read: ${(err as Error).message}`);
     }
-    const modules = files
-      .filter((f) => /\.(m?js|ts)$/.test(f) && !f.endsWith('.d.ts') && !f.startsWith('_'))
-      .sort();
+    const modules = files.filter((f) => /\.(m?js|ts)$/.test(f) && !f.endsWith('.d.ts') && !f.startsWith('_')).sort();
     for (const file of modules) {
       const mod = (await import(pathToFileURL(path.join(dir, file)).href)) as { default?: Handler };
       const handler = mod.default;

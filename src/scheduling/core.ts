@@ -3,18 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Catalog } from './catalog.js';
 import type { Engine } from '../engine/types.js';
 import { ConflictError, GoneError, InvalidError, NotFoundError, type FieldError } from './errors.js';
-import type {
-  ConcurrencyPolicy,
-  FailureRecord,
-  JobRecord,
-  JobSource,
-  JobStats,
-  JobState,
-  Kwargs,
-  Page,
-  ServiceState,
-  Store,
-} from '../store/types.js';
+import type { ConcurrencyPolicy, FailureRecord, JobRecord, JobSource, JobStats, JobState, Kwargs, Page, ServiceState, Store } from '../store/types.js';
 import { CursorError } from '../store/cursor.js';
 import { finalStatuses, type ExecutionRecord, type WorkerRecord, type WorkerState } from '../store/types.js';
 import { Batcher } from './batcher.js';
@@ -317,9 +306,7 @@ export class Scheduler {
     if (active.length > 0 && policy === 'replace') await this.runner.cancelMany(active, 'replaced');
     const now = new Date();
     const batchId = times > 1 ? randomUUID() : null;
-    const executions = Array.from({ length: times }, () =>
-      this.runner.newExecution(job, { trigger: 'manual', scheduled_at: now, created_at: now, kwargs, batch_id: batchId }),
-    );
+    const executions = Array.from({ length: times }, () => this.runner.newExecution(job, { trigger: 'manual', scheduled_at: now, created_at: now, kwargs, batch_id: batchId }));
     await this.runner.enqueue(executions);
     return { executions, batchId };
   }
@@ -374,8 +361,19 @@ export class Scheduler {
 /** Every field a job file defines, and the next run, are equal: nothing to write. */
 function sameDefinition(a: JobRecord, b: JobRecord) {
   const keys: Array<keyof JobRecord> = [
-    'handler', 'state', 'periodically', 'interval_seconds', 'cron', 'timezone', 'misfire_grace_time', 'timeout',
-    'concurrency_policy', 'retries', 'retry_backoff', 'source', 'source_file',
+    'handler',
+    'state',
+    'periodically',
+    'interval_seconds',
+    'cron',
+    'timezone',
+    'misfire_grace_time',
+    'timeout',
+    'concurrency_policy',
+    'retries',
+    'retry_backoff',
+    'source',
+    'source_file',
   ];
   return (
     keys.every((k) => a[k] === b[k]) &&
@@ -386,10 +384,5 @@ function sameDefinition(a: JobRecord, b: JobRecord) {
 }
 
 function sameSchedule(a: JobRecord, b: JobRecord) {
-  return (
-    a.interval_seconds === b.interval_seconds &&
-    a.cron === b.cron &&
-    a.timezone === b.timezone &&
-    (a.when?.getTime() ?? null) === (b.when?.getTime() ?? null)
-  );
+  return a.interval_seconds === b.interval_seconds && a.cron === b.cron && a.timezone === b.timezone && (a.when?.getTime() ?? null) === (b.when?.getTime() ?? null);
 }

@@ -161,7 +161,9 @@ export class Runner {
     // A replacing run waits, up to the cancel grace, for the runs it cancelled to end.
     const ofJobs = [...queued.values()].filter((e) => e.job_id && e.trigger !== 'flow');
     const stopping = async () =>
-      new Set((await this.store.activeExecutionsOf([...new Set(ofJobs.map((e) => e.job_id!))])).filter((e) => e.status === 'running' && e.cancel_requested_at).map((e) => e.job_id!));
+      new Set(
+        (await this.store.activeExecutionsOf([...new Set(ofJobs.map((e) => e.job_id!))])).filter((e) => e.status === 'running' && e.cancel_requested_at).map((e) => e.job_id!),
+      );
     if (ofJobs.length) {
       const deadline = Date.now() + this.options.cancelGrace;
       for (let waiting = await stopping(); waiting.size > 0 && Date.now() <= deadline; waiting = await stopping()) {
@@ -171,7 +173,12 @@ export class Runner {
     const now = new Date();
     const patch = { status: 'running' as const, started_at: now, worker_id: this.workerId };
     // Only the worker that moves a run from queued to running executes it.
-    const moved = new Set(await this.store.transitionExecutions('queued', [...queued.keys()].map((id) => ({ id, patch }))));
+    const moved = new Set(
+      await this.store.transitionExecutions(
+        'queued',
+        [...queued.keys()].map((id) => ({ id, patch })),
+      ),
+    );
     const toRun = new Map<Lease, ExecutionRecord>();
     const jobUpdates: Array<{ job_id: string; patch: JobPatch }> = [];
     leases.forEach((lease, i) => {
@@ -249,10 +256,9 @@ export class Runner {
     // closed right after.
     const settled = (ms: number) => {
       let timer: NodeJS.Timeout | undefined;
-      return Promise.race([
-        Promise.allSettled([...this.inFlight]).then(() => true),
-        new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms))),
-      ]).finally(() => clearTimeout(timer));
+      return Promise.race([Promise.allSettled([...this.inFlight]).then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)))]).finally(() =>
+        clearTimeout(timer),
+      );
     };
     if (await settled(graceMs)) return;
     for (const id of [...this.active.keys()]) this.stopLocal(id, 'shutdown');

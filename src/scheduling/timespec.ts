@@ -126,10 +126,7 @@ export function nextCronFire(expr: string, tz: string, after: Date): Date {
 }
 
 /** How a job repeats, if it does. */
-export type Recurrence =
-  | { kind: 'once' }
-  | { kind: 'interval'; seconds: number }
-  | { kind: 'cron'; expr: string; timezone: string };
+export type Recurrence = { kind: 'once' } | { kind: 'interval'; seconds: number } | { kind: 'cron'; expr: string; timezone: string };
 
 /**
  * The next fire strictly after `now`, for a job whose last fire was due at `due`. Interval

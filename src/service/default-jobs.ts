@@ -62,8 +62,19 @@ export function serviceUrl(host: string, port: number): string {
 }
 
 const allowed = new Set([
-  'job_id', 'handler', 'kwargs', 'periodically', 'cron', 'timezone', 'when', 'misfire_grace_time', 'state',
-  'timeout', 'concurrency_policy', 'retries', 'retry_backoff',
+  'job_id',
+  'handler',
+  'kwargs',
+  'periodically',
+  'cron',
+  'timezone',
+  'when',
+  'misfire_grace_time',
+  'state',
+  'timeout',
+  'concurrency_policy',
+  'retries',
+  'retry_backoff',
 ]);
 const stringFields = ['job_id', 'handler', 'periodically', 'cron', 'timezone', 'when', 'state', 'concurrency_policy'] as const;
 
@@ -113,11 +124,14 @@ export type JobBuilder = Pick<Scheduler, 'buildJob'>;
  * are checked with it before the store opens. Anything else it might touch throws.
  */
 export function storelessBuilder(catalog: Catalog): JobBuilder {
-  const none = new Proxy({}, {
-    get(_, key) {
-      throw new Error(`checking job files touched the store or engine (${String(key)})`);
+  const none = new Proxy(
+    {},
+    {
+      get(_, key) {
+        throw new Error(`checking job files touched the store or engine (${String(key)})`);
+      },
     },
-  });
+  );
   return new Scheduler(none as Store, none as Engine, catalog, none as Runner);
 }
 

@@ -34,8 +34,5 @@ export async function applyBootState(store: Store, state: ServiceState): Promise
 export async function warnWhenPaused(store: Store, log: Logger, state: ServiceState, apiUrl: string): Promise<void> {
   if (state !== 'paused') return;
   const resume = `curl -X PUT '${apiUrl}/service/state?state=running'`;
-  log.warn(
-    { ...(await pauseOf(store, state)), resume },
-    `the service is paused: no run will start on any worker until it is resumed (${resume}, or jobsctl service resume)`,
-  );
+  log.warn({ ...(await pauseOf(store, state)), resume }, `the service is paused: no run will start on any worker until it is resumed (${resume}, or jobsctl service resume)`);
 }

@@ -143,7 +143,14 @@ export async function createService(config: Config, options: ServiceOptions = {}
       // The ids only when they are few: a first boot with thousands of files would write them all.
       const ids = (list: string[]) => (list.length <= 20 ? list : undefined);
       log.info(
-        { dir: config.defaultJobsDir, jobs: defaults.jobs, changed: defaults.changed.length, removed: defaults.removed.length, changed_ids: ids(defaults.changed), removed_ids: ids(defaults.removed) },
+        {
+          dir: config.defaultJobsDir,
+          jobs: defaults.jobs,
+          changed: defaults.changed.length,
+          removed: defaults.removed.length,
+          changed_ids: ids(defaults.changed),
+          removed_ids: ids(defaults.removed),
+        },
         'default jobs applied',
       );
     }

@@ -13,10 +13,8 @@ export interface BatchGroup {
   finished: Date | null;
 }
 
-const earliest = (dates: Array<Date | null>) =>
-  dates.filter((d): d is Date => d !== null).sort((a, b) => a.getTime() - b.getTime())[0] ?? null;
-const latest = (dates: Array<Date | null>) =>
-  dates.filter((d): d is Date => d !== null).sort((a, b) => b.getTime() - a.getTime())[0] ?? null;
+const earliest = (dates: Array<Date | null>) => dates.filter((d): d is Date => d !== null).sort((a, b) => a.getTime() - b.getTime())[0] ?? null;
+const latest = (dates: Array<Date | null>) => dates.filter((d): d is Date => d !== null).sort((a, b) => b.getTime() - a.getTime())[0] ?? null;
 
 /** A batch's summary from its runs grouped by status (one group per status); null for no runs. */
 export function batchSummaryOf(batchId: string, groups: BatchGroup[]): BatchSummary | null {

@@ -18,12 +18,17 @@ async function main(args: string[]): Promise<number> {
     return 0;
   }
   const wrong =
-    command === undefined ? 'no command given'
-    : command !== 'export' && command !== 'import' ? `unknown command '${command}'`
-    : dir === undefined || dir === '' ? 'DIR is missing'
-    : dir.startsWith('-') ? `unknown option '${dir}'`
-    : rest.length > 0 ? `unexpected argument '${rest[0]}'`
-    : null;
+    command === undefined
+      ? 'no command given'
+      : command !== 'export' && command !== 'import'
+        ? `unknown command '${command}'`
+        : dir === undefined || dir === ''
+          ? 'DIR is missing'
+          : dir.startsWith('-')
+            ? `unknown option '${dir}'`
+            : rest.length > 0
+              ? `unexpected argument '${rest[0]}'`
+              : null;
   if (wrong) {
     console.error(`jobs-service: ${wrong}\n${usage}`);
     return 2;

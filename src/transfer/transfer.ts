@@ -163,7 +163,10 @@ export async function importJobs(dir: string, scheduler: Scheduler, store: Store
 export async function exportFromConfig(config: Config, dir: string): Promise<ExportResult> {
   if (config.storeKind === 'embedded') {
     // Opening a missing data folder would create an empty store and export nothing.
-    const found = await fs.stat(path.join(config.dataDir, 'PG_VERSION')).then(() => true, () => false);
+    const found = await fs.stat(path.join(config.dataDir, 'PG_VERSION')).then(
+      () => true,
+      () => false,
+    );
     if (!found) throw new TransferError(`there is no embedded store in ${config.dataDir} (JOBS_DATA_DIR)`);
   }
   const { store } = await openStore(config);

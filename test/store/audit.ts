@@ -70,7 +70,10 @@ export function auditStoreContract(open: () => Store): void {
         const expected = records.filter(matchesAudit(f)).sort(newest);
         for (const limit of [1, 4, 30, 31]) {
           const got = await allPages((a) => store.listAudit(f, a, limit), limit);
-          assertNoRepeats(got.map((r) => r.id), `listAudit(${JSON.stringify(f)}) by ${limit}`);
+          assertNoRepeats(
+            got.map((r) => r.id),
+            `listAudit(${JSON.stringify(f)}) by ${limit}`,
+          );
           for (let i = 1; i < got.length; i++) assert.ok(newest(got[i - 1], got[i]) < 0, `${got[i - 1].id} before ${got[i].id}`);
           assert.ok(got.every(matchesAudit(f)), `every record matches ${JSON.stringify(f)}`);
           assert.deepEqual(got.filter(mine), expected, `listAudit(${JSON.stringify(f)}) by ${limit}`);

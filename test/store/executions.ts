@@ -92,12 +92,12 @@ export function executionStoreContract(open: () => Store): void {
       await store.insertExecutions(runs);
       assert.deepEqual(await store.getExecutions([]), []);
       const got = await store.getExecutions(['mx-q3', 'mx-none', 'mx-q1']);
-      assert.deepEqual(got.sort((a, b) => compareText(a.id, b.id)), [runs[0], runs[4]]);
-      assert.deepEqual(await store.activeExecutionsOf([]), []);
       assert.deepEqual(
-        (await store.activeExecutionsOf(['mx-a', 'mx-b', 'mx-none'])).map((e) => e.id).sort(),
-        ['mx-q1', 'mx-q2', 'mx-r1'],
+        got.sort((a, b) => compareText(a.id, b.id)),
+        [runs[0], runs[4]],
       );
+      assert.deepEqual(await store.activeExecutionsOf([]), []);
+      assert.deepEqual((await store.activeExecutionsOf(['mx-a', 'mx-b', 'mx-none'])).map((e) => e.id).sort(), ['mx-q1', 'mx-q2', 'mx-r1']);
 
       assert.deepEqual(await store.transitionExecutions('queued', []), []);
       const moved = await store.transitionExecutions('queued', [
@@ -133,7 +133,7 @@ export function executionStoreContract(open: () => Store): void {
       ]);
     });
 
-    it('finishExecutions ends running runs only, with their last output and their jobs\' last status', async () => {
+    it("finishExecutions ends running runs only, with their last output and their jobs' last status", async () => {
       assert.equal(await insertJob(job('nf-job', 1)), true);
       await store.insertExecutions([
         execution('fx-a', 1, 90, { job_id: 'nf-job', status: 'running', progress: 40, output: ['o1', 'o2'] }),
@@ -180,9 +180,7 @@ export function executionStoreContract(open: () => Store): void {
       for (const n of range(5)) {
         const id = `cc-${n}`;
         await store.insertExecution(execution(id, 1, 40 + n));
-        const claims = await Promise.all(
-          range(10).map((w) => store.transitionExecution(id, 'queued', { status: 'running', started_at: at(1, 50 + w), worker_id: `cc-w${w}` })),
-        );
+        const claims = await Promise.all(range(10).map((w) => store.transitionExecution(id, 'queued', { status: 'running', started_at: at(1, 50 + w), worker_id: `cc-w${w}` })));
         assert.equal(claims.filter(Boolean).length, 1, `claims of ${id}: ${claims.join(', ')}`);
         const winner = claims.indexOf(true);
         const stored = await store.getExecution(id);
@@ -210,7 +208,11 @@ export function executionStoreContract(open: () => Store): void {
       assert.deepEqual(await output(), { output: ['a,b', '{"q"}', 'l6', 'NULL', 'l8'], truncated: true }, 'truncated stays set');
 
       await store.insertExecution(execution('ao-two', 1, 61, { status: 'running' }));
-      await store.appendOutput('ao-two', range(8).map((i) => `m${i}`), 3);
+      await store.appendOutput(
+        'ao-two',
+        range(8).map((i) => `m${i}`),
+        3,
+      );
       const two = await store.getExecution('ao-two');
       assert.deepEqual([two?.output, two?.output_truncated], [['m5', 'm6', 'm7'], true], 'one append longer than maxLines');
 
@@ -247,18 +249,29 @@ export function executionStoreContract(open: () => Store): void {
       async function check(filter: ExecutionFilter, limit: number, exact: boolean) {
         const what = `filter ${JSON.stringify(filter)} by ${limit}`;
         const got = await allPages((a) => store.listExecutions(filter, a, limit), limit);
-        assertNoRepeats(got.map((e) => e.id), what);
+        assertNoRepeats(
+          got.map((e) => e.id),
+          what,
+        );
         for (const e of got) assert.ok(matches(filter)(e), `${what}: ${e.id} does not match`);
         for (let i = 1; i < got.length; i++) assert.ok(newestFirst(got[i - 1], got[i]) < 0, `${what}: ${got[i - 1].id} before ${got[i].id}`);
         const expected = runs.filter(matches(filter)).sort(newestFirst);
         if (exact) assert.deepEqual(got, expected, what);
-        else assert.deepEqual(got.filter((e) => mine.has(e.id)), expected, what);
+        else
+          assert.deepEqual(
+            got.filter((e) => mine.has(e.id)),
+            expected,
+            what,
+          );
         return got;
       }
 
       it('without a filter: every run, newest first by (created_at, id), ties broken by id', async () => {
         const got = await check({}, 50, false);
-        assert.equal(got.length, Object.values((await store.stats()).executions).reduce((a, b) => a + (b ?? 0), 0));
+        assert.equal(
+          got.length,
+          Object.values((await store.stats()).executions).reduce((a, b) => a + (b ?? 0), 0),
+        );
         const window = { since: at(E), until: at(E + 1) };
         for (const limit of [1, 2, 3, 4, 35, 36, 37]) await check(window, limit, true);
       });
@@ -277,7 +290,10 @@ export function executionStoreContract(open: () => Store): void {
         }
         for (const status of executionStatuses) await check({ status }, 25, false);
         const since = await check({ since: at(E, 4) }, 10, false);
-        assert.ok(since.some((e) => e.created_at.getTime() === at(E, 4).getTime()), 'since is inclusive');
+        assert.ok(
+          since.some((e) => e.created_at.getTime() === at(E, 4).getTime()),
+          'since is inclusive',
+        );
         const until = await check({ until: at(E, 7) }, 10, false);
         assert.ok(!until.some((e) => e.created_at.getTime() === at(E, 7).getTime()), 'until is exclusive');
         assert.ok(until.some((e) => e.created_at.getTime() === at(E, 6).getTime()));
@@ -335,7 +351,10 @@ export function executionStoreContract(open: () => Store): void {
       await store.insertExecution(execution('ax-other-queued', 4, 20, { job_id: 'ax-other', status: 'queued' }));
       await store.insertExecution(execution('ax-other-running', 4, 21, { job_id: 'ax-other', status: 'running' }));
       const active = (await store.activeExecutions('ax-job')).sort((a, b) => compareText(a.id, b.id));
-      assert.deepEqual(active, runs.filter((r) => r.status === 'queued' || r.status === 'running').sort((a, b) => compareText(a.id, b.id)));
+      assert.deepEqual(
+        active,
+        runs.filter((r) => r.status === 'queued' || r.status === 'running').sort((a, b) => compareText(a.id, b.id)),
+      );
       assert.deepEqual(await store.activeExecutions('ax-none'), []);
     });
 
@@ -393,7 +412,10 @@ export function executionStoreContract(open: () => Store): void {
         execution('rg-run-none', 6, 15, { status: 'running', worker_id: null }),
       ]);
       const found = await store.runningOnGoneWorkers();
-      assert.deepEqual(found.filter((e) => e.id.startsWith('rg-')), [lost]);
+      assert.deepEqual(
+        found.filter((e) => e.id.startsWith('rg-')),
+        [lost],
+      );
       for (const e of found) {
         assert.equal(e.status, 'running');
         assert.equal((await store.getWorker(e.worker_id!))?.state, 'gone');

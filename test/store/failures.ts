@@ -23,9 +23,16 @@ export function failureStoreContract(open: () => Store): void {
       const expected = [...failures].sort(newest);
       for (const limit of [1, 4, 15, 16]) {
         const got = await allPages((a) => store.listFailures(a, limit), limit);
-        assertNoRepeats(got.map((f) => f.id), `listFailures by ${limit}`);
+        assertNoRepeats(
+          got.map((f) => f.id),
+          `listFailures by ${limit}`,
+        );
         for (let i = 1; i < got.length; i++) assert.ok(newest(got[i - 1], got[i]) < 0, `${got[i - 1].id} before ${got[i].id}`);
-        assert.deepEqual(got.filter((f) => f.id.startsWith('fl-')), expected, `by ${limit}`);
+        assert.deepEqual(
+          got.filter((f) => f.id.startsWith('fl-')),
+          expected,
+          `by ${limit}`,
+        );
       }
     });
 

@@ -48,7 +48,10 @@ export function jobStoreContract(open: () => Store): void {
       for (const j of jobs) assert.equal(await insertJob(j), true);
       assert.deepEqual(await store.getJobs([]), []);
       const got = await store.getJobs(['nj-3', 'nj-none', 'nj-0', 'nj-4']);
-      assert.deepEqual(got.sort((a, b) => compareText(a.job_id, b.job_id)), [jobs[0], jobs[3], jobs[4]]);
+      assert.deepEqual(
+        got.sort((a, b) => compareText(a.job_id, b.job_id)),
+        [jobs[0], jobs[3], jobs[4]],
+      );
 
       await store.updateJobs([]);
       await store.updateJobs([
@@ -122,7 +125,14 @@ export function jobStoreContract(open: () => Store): void {
       const t1 = Date.now();
       assert.ok(patched);
       assert.ok(patched.updated_at.getTime() >= t0 && patched.updated_at.getTime() <= t1, `updated_at bumped to now, got ${patched.updated_at.toISOString()}`);
-      const expected = { ...original, state: 'paused' as const, kwargs: { only: { this: [1, 2] } }, next_run_at: null, last_status: 'succeeded' as const, updated_at: patched.updated_at };
+      const expected = {
+        ...original,
+        state: 'paused' as const,
+        kwargs: { only: { this: [1, 2] } },
+        next_run_at: null,
+        last_status: 'succeeded' as const,
+        updated_at: patched.updated_at,
+      };
       assert.deepEqual(patched, expected);
       assert.deepEqual(await store.getJob('ud-one'), expected);
 
@@ -172,33 +182,40 @@ export function jobStoreContract(open: () => Store): void {
       assert.deepEqual(seenIds, [...seenIds].sort(compareText), 'pages in job_id order');
       const mine = seenIds.filter((id) => id.startsWith('lj-'));
       assert.deepEqual(mine, [...ids, late].sort(compareText), 'complete; the id inserted before the cursor is not shown, the one after is');
-      assert.deepEqual(seen.find((j) => j.job_id === 'lj-13'), job('lj-13', 1), 'listed records are whole');
+      assert.deepEqual(
+        seen.find((j) => j.job_id === 'lj-13'),
+        job('lj-13', 1),
+        'listed records are whole',
+      );
 
       // A fresh listing sees everything, and the pages join up exactly.
       const everything = await allPages((a) => store.listJobs(a, limit), limit);
       const everyId = everything.map((j) => j.job_id);
       assertNoRepeats(everyId, 'listJobs');
       assert.deepEqual(everyId, [...everyId].sort(compareText));
-      assert.deepEqual(everyId.filter((id) => id.startsWith('lj-')), [...ids, early, late].sort(compareText));
+      assert.deepEqual(
+        everyId.filter((id) => id.startsWith('lj-')),
+        [...ids, early, late].sort(compareText),
+      );
       assert.equal(everything.length, (await store.stats()).jobs);
       const whole = await store.listJobs(null, 1000);
-      assert.deepEqual(whole.items.map((j) => j.job_id), everyId);
+      assert.deepEqual(
+        whole.items.map((j) => j.job_id),
+        everyId,
+      );
       assert.equal(whole.next, null);
     });
 
-    it(
-      'listJobs orders job ids by code point whatever their case and punctuation, whatever the collation of the database',
-      async () => {
-        const ids = ['zc-a1', 'zc-A2', 'zc-a-3', 'zc-a.0', 'zc-B1', 'zc-b0', 'zc-a:9', 'zc-a@1', 'zc-a_2', 'zc-Z9', 'zc-z'];
-        try {
-          for (const id of shuffled(ids, 2)) await insertJob(job(id, 1));
-          const listed = (await allPages((a) => store.listJobs(a, 3), 3)).map((j) => j.job_id).filter((id) => id.startsWith('zc-'));
-          assert.deepEqual(listed, [...ids].sort(compareText));
-        } finally {
-          for (const id of ids) await store.deleteJob(id);
-        }
-      },
-    );
+    it('listJobs orders job ids by code point whatever their case and punctuation, whatever the collation of the database', async () => {
+      const ids = ['zc-a1', 'zc-A2', 'zc-a-3', 'zc-a.0', 'zc-B1', 'zc-b0', 'zc-a:9', 'zc-a@1', 'zc-a_2', 'zc-Z9', 'zc-z'];
+      try {
+        for (const id of shuffled(ids, 2)) await insertJob(job(id, 1));
+        const listed = (await allPages((a) => store.listJobs(a, 3), 3)).map((j) => j.job_id).filter((id) => id.startsWith('zc-'));
+        assert.deepEqual(listed, [...ids].sort(compareText));
+      } finally {
+        for (const id of ids) await store.deleteJob(id);
+      }
+    });
 
     it('listJobsFromFiles returns the job_id and source_file of file jobs only', async () => {
       await insertJob(job('fi-a', 1, { source: 'file', source_file: '/defaults/a.yaml' }));
@@ -206,9 +223,7 @@ export function jobStoreContract(open: () => Store): void {
       await insertJob(job('fi-c', 1, { source: 'api', source_file: '/defaults/c.yaml' }));
       const listed = (await store.listJobsFromFiles()).sort((a, b) => compareText(a.job_id, b.job_id));
       // Every file job of the database: fi-a, fi-b and the ones earlier tests left.
-      const expected = (await allPages((a) => store.listJobs(a, 50), 50))
-        .filter((j) => j.source === 'file')
-        .map((j) => ({ job_id: j.job_id, source_file: j.source_file }));
+      const expected = (await allPages((a) => store.listJobs(a, 50), 50)).filter((j) => j.source === 'file').map((j) => ({ job_id: j.job_id, source_file: j.source_file }));
       assert.deepEqual(listed, expected);
       assert.ok(listed.some((j) => j.job_id === 'fi-a' && j.source_file === '/defaults/a.yaml'));
       assert.ok(listed.some((j) => j.job_id === 'fi-b' && j.source_file === null));

@@ -49,11 +49,20 @@ export function sqlMigrationContract(name: Extract<StoreName, 'embedded' | 'post
 
     it('a new database runs every migration once; a second boot runs nothing', async () => {
       const [store] = await fresh();
-      assert.deepEqual(await runMigrations(store.db), migrations.map((m) => m.version));
-      assert.deepEqual(await applied(store.db), migrations.map((m) => m.version));
+      assert.deepEqual(
+        await runMigrations(store.db),
+        migrations.map((m) => m.version),
+      );
+      assert.deepEqual(
+        await applied(store.db),
+        migrations.map((m) => m.version),
+      );
       assert.deepEqual(await runMigrations(store.db), []);
       await store.migrate();
-      assert.deepEqual(await applied(store.db), migrations.map((m) => m.version));
+      assert.deepEqual(
+        await applied(store.db),
+        migrations.map((m) => m.version),
+      );
     });
 
     it('a database made by the DDL of before numbered migrations is recognised and upgraded without loss', async () => {
@@ -70,7 +79,10 @@ export function sqlMigrationContract(name: Extract<StoreName, 'embedded' | 'post
       await store.setServiceState('paused');
 
       await store.migrate();
-      assert.deepEqual(await applied(store.db), migrations.map((m) => m.version));
+      assert.deepEqual(
+        await applied(store.db),
+        migrations.map((m) => m.version),
+      );
       assert.deepEqual(await store.getJob('mg-old'), j);
       assert.deepEqual(await store.getExecution('mg-run'), e);
       assert.deepEqual(await store.getWorker('mg-w'), w);
@@ -104,11 +116,21 @@ export function sqlMigrationContract(name: Extract<StoreName, 'embedded' | 'post
       async () => {
         const stores = await fresh(4);
         const runs = await Promise.all(stores.map((s) => runMigrations(s.db)));
-        assert.deepEqual(runs.flat().sort((a, b) => a - b), migrations.map((m) => m.version), `each migration ran once: ${JSON.stringify(runs)}`);
-        assert.deepEqual(await applied(stores[0].db), migrations.map((m) => m.version));
+        assert.deepEqual(
+          runs.flat().sort((a, b) => a - b),
+          migrations.map((m) => m.version),
+          `each migration ran once: ${JSON.stringify(runs)}`,
+        );
+        assert.deepEqual(
+          await applied(stores[0].db),
+          migrations.map((m) => m.version),
+        );
         // Through Store.migrate, as boots call it, without the boot lock.
         await Promise.all(stores.map((s) => s.migrate()));
-        assert.deepEqual(await applied(stores[0].db), migrations.map((m) => m.version));
+        assert.deepEqual(
+          await applied(stores[0].db),
+          migrations.map((m) => m.version),
+        );
       },
     );
   });

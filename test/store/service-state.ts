@@ -102,7 +102,11 @@ export function serviceStatsContract(open: () => Store): void {
       await store.insertExecutions(statuses.map((status, i) => execution(`st-${i}`, 11, i, { status })));
       const after = await store.stats();
       const delta = (a: Partial<Record<string, number>>, b: Partial<Record<string, number>>) =>
-        Object.fromEntries(Object.keys(a).map((k) => [k, (a[k] ?? 0) - (b[k] ?? 0)]).filter(([, n]) => n !== 0));
+        Object.fromEntries(
+          Object.keys(a)
+            .map((k) => [k, (a[k] ?? 0) - (b[k] ?? 0)])
+            .filter(([, n]) => n !== 0),
+        );
       assert.deepEqual(delta(after.workers, before.workers), { active: 2, blocked: 1, gone: 1 });
       assert.equal(after.jobs - before.jobs, 3);
       assert.deepEqual(delta(after.executions, before.executions), countsOf(statuses));

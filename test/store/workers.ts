@@ -49,12 +49,22 @@ export function workerStoreContract(open: () => Store): void {
       const byStart = (a: WorkerRecord, b: WorkerRecord) => b.started_at.getTime() - a.started_at.getTime();
       for (const limit of [1, 5, 12, 100]) {
         const got = await allPages((a) => store.listWorkers(a, limit), limit);
-        assertNoRepeats(got.map((w) => w.id), `listWorkers by ${limit}`);
+        assertNoRepeats(
+          got.map((w) => w.id),
+          `listWorkers by ${limit}`,
+        );
         for (let i = 1; i < got.length; i++) assert.ok(byStart(got[i - 1], got[i]) <= 0, `${got[i - 1].id} before ${got[i].id}`);
         const mine = got.slice(0, 12);
         assert.deepEqual(mine.map((w) => w.id).sort(), workers.map((w) => w.id).sort(), `by ${limit}`);
-        for (const w of mine) assert.deepEqual(w, workers.find((x) => x.id === w.id));
-        assert.equal(got.length, Object.values((await store.stats()).workers).reduce((a, b) => a + (b ?? 0), 0));
+        for (const w of mine)
+          assert.deepEqual(
+            w,
+            workers.find((x) => x.id === w.id),
+          );
+        assert.equal(
+          got.length,
+          Object.values((await store.stats()).workers).reduce((a, b) => a + (b ?? 0), 0),
+        );
       }
     });
 

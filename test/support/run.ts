@@ -24,7 +24,9 @@ if (!['unit', 'integration', 'all'].includes(which)) {
 }
 
 process.chdir(root);
-const testFiles = (only.length > 0 ? only.map((f) => path.relative(root, path.resolve(f))) : fs.readdirSync('test', { recursive: true, encoding: 'utf8' }).map((f) => path.join('test', f)))
+const testFiles = (
+  only.length > 0 ? only.map((f) => path.relative(root, path.resolve(f))) : fs.readdirSync('test', { recursive: true, encoding: 'utf8' }).map((f) => path.join('test', f))
+)
   .map((f) => f.split(path.sep).join('/'))
   .filter((f) => f.endsWith('.test.ts'));
 const files = testFiles.filter((f) => (which === 'all' ? true : (which === 'unit') === isUnitFile(f)));

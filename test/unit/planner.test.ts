@@ -38,9 +38,29 @@ function job(fields: Partial<JobRecord>): JobRecord {
 function activeRun(id: string, status: 'queued' | 'running'): ExecutionRecord {
   const at = t('2026-01-01T00:00:00Z');
   return {
-    id, job_id: 'j', handler: 'echo', kwargs: {}, status, trigger: 'schedule', parent_id: null, batch_id: null, selection: null,
-    attempt: 1, timeout: null, worker_id: null, cancel_requested_at: null, scheduled_at: at, started_at: status === 'running' ? at : null,
-    finished_at: null, duration_ms: null, progress: null, error: null, stack: null, output: [], output_truncated: false, created_at: at,
+    id,
+    job_id: 'j',
+    handler: 'echo',
+    kwargs: {},
+    status,
+    trigger: 'schedule',
+    parent_id: null,
+    batch_id: null,
+    selection: null,
+    attempt: 1,
+    timeout: null,
+    worker_id: null,
+    cancel_requested_at: null,
+    scheduled_at: at,
+    started_at: status === 'running' ? at : null,
+    finished_at: null,
+    duration_ms: null,
+    progress: null,
+    error: null,
+    stack: null,
+    output: [],
+    output_truncated: false,
+    created_at: at,
   };
 }
 
@@ -48,7 +68,7 @@ const every = (seconds: number, next: string, more: Partial<JobRecord> = {}) =>
   job({ periodically: `${seconds} seconds`, interval_seconds: seconds, next_run_at: t(next), ...more });
 
 describe('planFire', () => {
-  it('fires nothing for a missing or paused job, or one not due yet; the row keeps the job\'s next run', () => {
+  it("fires nothing for a missing or paused job, or one not due yet; the row keeps the job's next run", () => {
     const now = t('2026-03-01T12:00:00Z');
     assert.deepEqual(planFire(undefined, [], now), { action: 'none', rowNextRunAt: null });
     assert.deepEqual(planFire(every(60, '2026-03-01T11:59:00Z', { state: 'paused' }), [], now), { action: 'none', rowNextRunAt: null });
@@ -95,10 +115,7 @@ describe('planFire', () => {
     const missed = planFire(j, [], t('2026-03-01T12:00:30.001Z'));
     assert.equal(missed.action, 'missed');
     assert.equal(missed.action === 'missed' && missed.next?.toISOString(), '2026-03-01T12:01:00.000Z');
-    assert.equal(
-      missed.action === 'missed' && missed.reason,
-      'missed: due at 2026-03-01T12:00:00.000Z, 30 s late, beyond the misfire grace time of 30 s',
-    );
+    assert.equal(missed.action === 'missed' && missed.reason, 'missed: due at 2026-03-01T12:00:00.000Z, 30 s late, beyond the misfire grace time of 30 s');
     // Hours late with no grace set: it runs, once, and the next fire is the next grid point.
     const noGrace = planFire(every(60, '2026-03-01T12:00:00Z'), [], t('2026-03-01T15:00:20Z'));
     assert.equal(noGrace.action === 'run' && noGrace.next?.toISOString(), '2026-03-01T15:01:00.000Z');

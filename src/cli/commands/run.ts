@@ -20,9 +20,7 @@ export function addRunCommand(program: Command, { ctx, show, err, io, exit }: Cl
       const accepted = await client.jobs.run(jobId, { times: o.times, kwargs: o.kwargs });
       if (!o.wait) {
         show(json, accepted, () =>
-          accepted.batch_id
-            ? `queued ${accepted.execution_ids.length} runs as batch ${accepted.batch_id}\n`
-            : `queued run ${accepted.execution_ids[0]}\n`,
+          accepted.batch_id ? `queued ${accepted.execution_ids.length} runs as batch ${accepted.batch_id}\n` : `queued run ${accepted.execution_ids[0]}\n`,
         );
         return;
       }
@@ -35,10 +33,15 @@ export function addRunCommand(program: Command, { ctx, show, err, io, exit }: Cl
         // A big batch lists only the runs that did not succeed; executions list --batch has them all.
         const listed = waited.executions.length <= 20 ? waited.executions : waited.executions.filter((e) => e.status !== 'succeeded').slice(0, 20);
         const lines = listed.length ? [fmt.executionsTable(listed)] : [];
-        if (listed.length < waited.executions.length) lines.push(`(${waited.executions.length - listed.length} run(s) not listed; all of them: jobsctl executions list --batch ${accepted.batch_id})\n`);
+        if (listed.length < waited.executions.length)
+          lines.push(`(${waited.executions.length - listed.length} run(s) not listed; all of them: jobsctl executions list --batch ${accepted.batch_id})\n`);
         const byStatus: Record<string, number> = {};
         for (const e of waited.executions) byStatus[e.status] = (byStatus[e.status] ?? 0) + 1;
-        const took = waited.batch ? ` in ${fmt.duration(waited.batch.duration_ms)}` : waited.executions[0]?.duration_ms != null ? ` in ${fmt.duration(waited.executions[0].duration_ms)}` : '';
+        const took = waited.batch
+          ? ` in ${fmt.duration(waited.batch.duration_ms)}`
+          : waited.executions[0]?.duration_ms != null
+            ? ` in ${fmt.duration(waited.executions[0].duration_ms)}`
+            : '';
         lines.push(`${waited.executions.length} run(s): ${fmt.counts(byStatus)}${waited.timedOut ? ' (stopped waiting)' : took}\n`);
         return lines.join('');
       });

@@ -71,11 +71,9 @@ export class MongoEngine extends AgendaEngine {
   /** Agenda's processor runs the rows of each handler, one lease per run. */
   define(handlers: string[], run: RunFn) {
     for (const handler of handlers) {
-      this.agenda.define<EngineData>(
-        handler,
-        (job: Job<EngineData>) => run([leaseOf(job)])[0].catch((err) => this.options.onError(err as Error, 'run')),
-        { lockLifetime: this.options.lockLifetime },
-      );
+      this.agenda.define<EngineData>(handler, (job: Job<EngineData>) => run([leaseOf(job)])[0].catch((err) => this.options.onError(err as Error, 'run')), {
+        lockLifetime: this.options.lockLifetime,
+      });
     }
   }
 

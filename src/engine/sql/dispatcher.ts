@@ -78,7 +78,11 @@ export class SqlDispatcher {
   async start() {
     if (this.started) return;
     this.started = true;
-    this.unlisten ??= await this.sql.listen(this.options.channel, () => this.wake(0), (err) => this.options.onError(err, 'notification channel'));
+    this.unlisten ??= await this.sql.listen(
+      this.options.channel,
+      () => this.wake(0),
+      (err) => this.options.onError(err, 'notification channel'),
+    );
     this.wake(0);
   }
 
@@ -113,11 +117,14 @@ export class SqlDispatcher {
     if (at >= this.wakeAt) return;
     clearTimeout(this.timer);
     this.wakeAt = at;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.wakeAt = Infinity;
-      this.loop();
-    }, Math.max(0, delay));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.wakeAt = Infinity;
+        this.loop();
+      },
+      Math.max(0, delay),
+    );
     this.timer.unref();
   }
 
@@ -211,11 +218,7 @@ export class SqlDispatcher {
         data: row.data,
         nextRunAt: null,
         touch: async () => {
-          await this.sql.query('UPDATE agenda_jobs SET locked_at = $2, next_run_at = COALESCE($3, next_run_at) WHERE id = $1::uuid', [
-            row.id,
-            new Date(),
-            lease.nextRunAt,
-          ]);
+          await this.sql.query('UPDATE agenda_jobs SET locked_at = $2, next_run_at = COALESCE($3, next_run_at) WHERE id = $1::uuid', [row.id, new Date(), lease.nextRunAt]);
         },
         // The row goes (or waits for its next fire) once the handler returned, while the
         // run's end is written: a worker dying in between leaves a running record, which is

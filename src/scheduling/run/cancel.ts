@@ -60,7 +60,14 @@ export class RunCancels {
     const now = new Date();
     for (const run of runs) {
       const error = `lost: worker ${run.worker_id} stopped heartbeating while the run was running`;
-      if (await store.transitionExecution(run.id, 'running', { status: 'lost', finished_at: now, error, duration_ms: run.started_at ? now.getTime() - run.started_at.getTime() : null })) {
+      if (
+        await store.transitionExecution(run.id, 'running', {
+          status: 'lost',
+          finished_at: now,
+          error,
+          duration_ms: run.started_at ? now.getTime() - run.started_at.getTime() : null,
+        })
+      ) {
         log.warn({ execution_id: run.id, job_id: run.job_id, worker_id: run.worker_id }, 'run lost');
         if (run.job_id && run.trigger !== 'flow') await store.updateJob(run.job_id, { last_status: 'lost' });
         options.observer?.onRunFinished(run, 'lost', null);

@@ -56,7 +56,10 @@ export class MongoExecutionStore implements ExecutionStore {
   async activeExecutionsOf(jobIds: string[]) {
     if (jobIds.length === 0) return [];
     // execution_active_idx
-    const docs = await this.c.executions.find({ job_id: { $in: jobIds }, status: active }).sort({ created_at: 1 }).toArray();
+    const docs = await this.c.executions
+      .find({ job_id: { $in: jobIds }, status: active })
+      .sort({ created_at: 1 })
+      .toArray();
     return docs.map(docToExecution);
   }
 
@@ -153,9 +156,7 @@ export class MongoExecutionStore implements ExecutionStore {
 
   async cancelRequested(workerId: string) {
     // execution_worker_idx
-    const docs = await this.c.executions
-      .find({ worker_id: workerId, status: 'running', cancel_requested_at: { $ne: null } }, { projection: { _id: 1 } })
-      .toArray();
+    const docs = await this.c.executions.find({ worker_id: workerId, status: 'running', cancel_requested_at: { $ne: null } }, { projection: { _id: 1 } }).toArray();
     return docs.map((d) => d._id);
   }
 

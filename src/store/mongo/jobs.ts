@@ -65,11 +65,7 @@ export class MongoJobStore implements JobStore {
   }
 
   async updateJob(jobId: string, patch: JobPatch) {
-    const doc = await this.c.jobs.findOneAndUpdate(
-      { _id: jobId },
-      { $set: { ...defined(patch), updated_at: patch.updated_at ?? new Date() } },
-      { returnDocument: 'after' },
-    );
+    const doc = await this.c.jobs.findOneAndUpdate({ _id: jobId }, { $set: { ...defined(patch), updated_at: patch.updated_at ?? new Date() } }, { returnDocument: 'after' });
     return doc ? docToJob(doc) : null;
   }
 

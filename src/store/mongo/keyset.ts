@@ -7,10 +7,7 @@ import type { Page } from '../records.js';
  * ends in `(field -1, _id -1)`, so the keyset condition is an index range and the sort needs
  * no sorting).
  */
-export type Keyset<D, T> = { toItem: (doc: D) => T; keyOf: (item: T) => Array<string | number> } & (
-  | { order: 'id' }
-  | { order: 'newest'; field: string }
-);
+export type Keyset<D, T> = { toItem: (doc: D) => T; keyOf: (item: T) => Array<string | number> } & ({ order: 'id' } | { order: 'newest'; field: string });
 
 /**
  * One page of `keyset` after the cursor `after`: the documents matching `where`, then the

@@ -77,11 +77,7 @@ export class MongoStore implements Store {
     for (;;) {
       const now = new Date();
       try {
-        await locks.updateOne(
-          { _id: bootLockId, expires_at: { $lt: now } },
-          { $set: { owner, expires_at: new Date(now.getTime() + bootLockTtlMs) } },
-          { upsert: true },
-        );
+        await locks.updateOne({ _id: bootLockId, expires_at: { $lt: now } }, { $set: { owner, expires_at: new Date(now.getTime() + bootLockTtlMs) } }, { upsert: true });
         break;
       } catch (err) {
         if (!isDuplicateKey(err)) throw err;

@@ -21,7 +21,10 @@ export class SqlAuditStore implements AuditStore {
 
   async insertAudits(records: AuditRecord[]) {
     if (records.length === 0) return;
-    const { text, params } = insertRowsSql('audit', records.map((a) => ({ ...a })));
+    const { text, params } = insertRowsSql(
+      'audit',
+      records.map((a) => ({ ...a })),
+    );
     await this.db.query(text, params);
   }
 

@@ -101,7 +101,10 @@ export class SqlExecutionStore implements ExecutionStore {
 
   async insertExecutions(executions: ExecutionRecord[]) {
     if (executions.length === 0) return;
-    const { text, params } = insertRowsSql('execution', executions.map((e) => executionToRow(e)));
+    const { text, params } = insertRowsSql(
+      'execution',
+      executions.map((e) => executionToRow(e)),
+    );
     await this.db.query(text, params);
   }
 

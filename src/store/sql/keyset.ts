@@ -24,13 +24,7 @@ export interface Keyset<T> {
  * `[sql with one ?, value]`), then the keyset condition, in the keyset's order, `limit + 1`
  * rows to tell whether more follow.
  */
-export async function keysetPage<T>(
-  db: SqlClient,
-  keyset: Keyset<T>,
-  conditions: Array<[string, unknown]>,
-  after: string | null,
-  limit: number,
-): Promise<Page<T>> {
+export async function keysetPage<T>(db: SqlClient, keyset: Keyset<T>, conditions: Array<[string, unknown]>, after: string | null, limit: number): Promise<Page<T>> {
   const where: string[] = [];
   const params: unknown[] = [];
   for (const [cond, value] of conditions) {
