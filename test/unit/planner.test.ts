@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { planFire, policyOf } from '../../src/scheduling/run/plan.js';
+import { blankExecution } from '../../src/scheduling/run/blank-execution.js';
 import type { ExecutionRecord, JobRecord } from '../../src/store/types.js';
 
 const t = (iso: string) => new Date(iso);
@@ -37,31 +38,7 @@ function job(fields: Partial<JobRecord>): JobRecord {
 
 function activeRun(id: string, status: 'queued' | 'running'): ExecutionRecord {
   const at = t('2026-01-01T00:00:00Z');
-  return {
-    id,
-    job_id: 'j',
-    handler: 'echo',
-    kwargs: {},
-    status,
-    trigger: 'schedule',
-    parent_id: null,
-    batch_id: null,
-    selection: null,
-    attempt: 1,
-    timeout: null,
-    worker_id: null,
-    cancel_requested_at: null,
-    scheduled_at: at,
-    started_at: status === 'running' ? at : null,
-    finished_at: null,
-    duration_ms: null,
-    progress: null,
-    error: null,
-    stack: null,
-    output: [],
-    output_truncated: false,
-    created_at: at,
-  };
+  return { ...blankExecution(), id, job_id: 'j', handler: 'echo', status, scheduled_at: at, started_at: status === 'running' ? at : null, created_at: at };
 }
 
 const every = (seconds: number, next: string, more: Partial<JobRecord> = {}) =>
