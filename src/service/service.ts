@@ -16,7 +16,7 @@ import { createLogger, type Logger } from '../observability/log.js';
 import { Metrics } from '../observability/metrics.js';
 import { loadOpenApi, type OpenApiOperation } from '../contract/openapi.js';
 import { buildOperations } from '../operations/index.js';
-import { Batcher } from '../scheduling/batcher.js';
+import { WriteCoalescer } from '../scheduling/coalescer.js';
 import { Scheduler } from '../scheduling/core.js';
 import { Runner } from '../scheduling/runner.js';
 import { openStore } from './backend.js';
@@ -99,7 +99,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
     // Metrics for every request; an audit record for every call that may change something,
     // written before the answer goes out. Records of calls answered together are written
     // together. A failed audit write is logged and never changes the answer.
-    const audits = new Batcher<AuditRecord, void>(async (records) => {
+    const audits = new WriteCoalescer<AuditRecord, void>(async (records) => {
       await store.insertAudits(records);
       return records.map(() => undefined);
     });
