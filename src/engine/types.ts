@@ -2,7 +2,7 @@ import type { Lease } from './lease.js';
 
 export type { EngineData, Lease } from './lease.js';
 
-/** Runs a batch of locked rows; one promise per lease, settled when its run is recorded. */
+/** Runs a claim (rows locked together); one promise per lease, settled when its run is recorded. */
 export type RunFn = (leases: Lease[]) => Array<Promise<void>>;
 
 /** How a worker hears of a run that is due now, besides polling every pollInterval. */
@@ -48,7 +48,7 @@ export interface Engine {
    * heard of.
    */
   init(): Promise<DispatchMode>;
-  /** Takes rows of these handlers, each batch through `run`. */
+  /** Takes rows of these handlers, each claim through `run`. */
   define(handlers: string[], run: RunFn): void;
   /** A lease not touched for this long (ms) is taken for its worker's death. */
   readonly lockLifetime: number;

@@ -70,8 +70,8 @@ export class Runner {
   }
 
   /**
-   * Runs a batch of locked rows: schedule rows fire their jobs, run rows start their queued
-   * runs. The reads and writes that start the runs are made for the whole batch together;
+   * Runs a claim (rows locked together): schedule rows fire their jobs, run rows start their
+   * queued runs. The reads and writes that start the runs are made for the whole claim together;
    * each returned promise settles when its run is recorded as ended. A rejection means the
    * store failed before the run could be recorded.
    */

@@ -23,7 +23,7 @@ function leaseOf(job: Job<EngineData>): Lease {
 
 /**
  * The engine on MongoDB: Agenda 6 with its MongoDB backend does it all. Its processor locks
- * due rows one at a time and runs each as a batch of one; it wakes on change streams on a
+ * due rows one at a time and runs each as a claim of one; it wakes on change streams on a
  * replica set or a sharded cluster, and polls on a standalone server.
  */
 export class MongoEngine extends AgendaEngine {

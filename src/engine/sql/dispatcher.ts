@@ -31,13 +31,13 @@ interface Completion {
 }
 
 /**
- * Claims due rows of Agenda's table in batches and hands them to the run wrapper.
+ * Claims due rows of Agenda's table, many in one claim, and hands them to the run wrapper.
  *
  * Agenda's own processor on PostgreSQL locks one row per query and waits for each answer
  * before asking for the next, which caps a process at a few hundred runs per second
  * whatever the concurrency. This claims up to the free concurrency in one statement
  * (`FOR UPDATE SKIP LOCKED`, so workers never take the same row) and writes the ends of
- * runs back in batches. The rows, their columns and the lock rules are Agenda's: a row is
+ * runs back together. The rows, their columns and the lock rules are Agenda's: a row is
  * due when unlocked and `next_run_at` has passed, or when its lock is older than the lock
  * lifetime (its worker died).
  */
@@ -150,7 +150,7 @@ export class SqlDispatcher {
     const rows = await this.claim(names, now, free);
     if (rows.length) this.startAll(rows);
     if (rows.length === free) {
-      // Full batch: more may be due right now.
+      // Full claim: more may be due right now.
       this.again = true;
       return;
     }
@@ -199,7 +199,7 @@ export class SqlDispatcher {
     return at ? new Date(at) : null;
   }
 
-  /** Hands a claimed batch to the run wrapper at once, so it can read and write for all of it together. */
+  /** Hands a claim to the run wrapper at once, so it can read and write for all of it together. */
   private startAll(rows: Claimed[]) {
     this.running += rows.length;
     const released = rows.map(() => false);
@@ -278,10 +278,10 @@ export class SqlDispatcher {
    * ran), which are only unlocked; the others are unlocked at their next fire.
    */
   private async flush() {
-    const batch = this.pending.splice(0, this.pending.length);
-    if (batch.length === 0) return;
-    const done = batch.filter((c) => c.nextRunAt === null);
-    const again = batch.filter((c) => c.nextRunAt !== null);
+    const ended = this.pending.splice(0, this.pending.length);
+    if (ended.length === 0) return;
+    const done = ended.filter((c) => c.nextRunAt === null);
+    const again = ended.filter((c) => c.nextRunAt !== null);
     const now = new Date();
     if (done.length) {
       await this.sql.query(
