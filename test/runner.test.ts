@@ -50,7 +50,7 @@ for (const { name, skip } of stores) {
       waitFor(`run ${id} to be ${status}`, async () => {
         const r = await run(id);
         return r.status === status ? r : undefined;
-      }, svc.config.cancelGrace + 20_000);
+      }, svc.config.cancelGraceMs + 20_000);
 
     it('a running run cancelled in this process records when the cancel was asked for', async () => {
       await svc.http.post(`${api}/jobs/run-script?job_id=runner-sleeper&state=paused`).send({ script: 'sleep.sh', args: ['30'] }).expect(201);

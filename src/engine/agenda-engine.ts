@@ -35,8 +35,8 @@ export abstract class AgendaEngine implements Engine {
   /** What the engine lets go of at close before Agenda stops. */
   protected async closeDispatch(): Promise<void> {}
 
-  get lockLifetime() {
-    return this.options.lockLifetime;
+  get lockLifetimeMs() {
+    return this.options.lockLifetimeMs;
   }
 
   async startProcessing() {

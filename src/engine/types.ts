@@ -5,12 +5,12 @@ export type { EngineData, Lease } from './lease.js';
 /** Runs a claim (rows locked together); one promise per lease, settled when its run is recorded. */
 export type RunFn = (leases: Lease[]) => Array<Promise<void>>;
 
-/** How a worker hears of a run that is due now, besides polling every pollInterval. */
+/** How a worker hears of a run that is due now, besides polling every pollIntervalMs. */
 export type DispatchMode = 'LISTEN/NOTIFY' | 'change streams' | 'polling';
 
 export interface EngineOptions {
-  pollInterval: number;
-  lockLifetime: number;
+  pollIntervalMs: number;
+  lockLifetimeMs: number;
   /** Runs at once per process, across handlers. */
   maxConcurrency: number;
   name: string;
@@ -51,7 +51,7 @@ export interface Engine {
   /** Takes rows of these handlers, each claim through `run`. */
   define(handlers: string[], run: RunFn): void;
   /** A lease not touched for this long (ms) is taken for its worker's death. */
-  readonly lockLifetime: number;
+  readonly lockLifetimeMs: number;
   startProcessing(): Promise<void>;
   /** Stops taking new runs; runs in progress go on to their end. */
   stopProcessing(): Promise<void>;

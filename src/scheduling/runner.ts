@@ -66,7 +66,7 @@ export class Runner {
 
   /** Seconds a new run of this job may take. */
   timeoutFor(job: Pick<JobRecord, 'timeout' | 'handler'>): number {
-    return job.timeout ?? this.catalog.get(job.handler)?.timeout ?? this.options.defaultTimeout;
+    return job.timeout ?? this.catalog.get(job.handler)?.timeout ?? this.options.defaultTimeoutSeconds;
   }
 
   /**
@@ -163,7 +163,7 @@ export class Runner {
     const stopping = async () =>
       new Set((await this.store.activeExecutionsOf([...new Set(ofJobs.map((e) => e.job_id!))])).filter((e) => e.status === 'running' && e.cancel_requested_at).map((e) => e.job_id!));
     if (ofJobs.length) {
-      const deadline = Date.now() + this.options.cancelGrace;
+      const deadline = Date.now() + this.options.cancelGraceMs;
       for (let waiting = await stopping(); waiting.size > 0 && Date.now() <= deadline; waiting = await stopping()) {
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -197,7 +197,7 @@ export class Runner {
 
   private async executeAndRecord(execution: ExecutionRecord, lease: Lease): Promise<ExecutionStatus> {
     // A third of the lock's lifetime, so a renewal that fails once still leaves time for the next.
-    const heartbeatMs = Math.max(250, Math.floor(this.engine.lockLifetime / 3));
+    const heartbeatMs = Math.max(250, Math.floor(this.engine.lockLifetimeMs / 3));
     const ran = await executeHandler(this.deps, this.catalog, heartbeatMs, execution, lease);
     return this.recorder.record(execution, ran);
   }
@@ -256,6 +256,6 @@ export class Runner {
     };
     if (await settled(graceMs)) return;
     for (const id of [...this.active.keys()]) this.stopLocal(id, 'shutdown');
-    await settled(this.options.cancelGrace + 5000);
+    await settled(this.options.cancelGraceMs + 5000);
   }
 }

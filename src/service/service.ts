@@ -43,7 +43,7 @@ export interface Service {
 export interface ServiceOptions {
   log?: Logger;
   /** ms between looks for cancel requests of the runs in progress in this process. */
-  cancelPollInterval?: number;
+  cancelPollIntervalMs?: number;
   /**
    * false: leave the stored default jobs as they are, neither applied nor pruned (the import
    * command boots so; an empty default-jobs folder would instead prune them all).
@@ -81,8 +81,8 @@ export async function createService(config: Config, options: ServiceOptions = {}
   let started: Engine | undefined;
   try {
     const engine = createEngine(engineBackend, {
-      pollInterval: config.pollInterval,
-      lockLifetime: config.lockLifetime,
+      pollIntervalMs: config.pollIntervalMs,
+      lockLifetimeMs: config.lockLifetimeMs,
       maxConcurrency: config.concurrency,
       name: config.workerName ?? `${os.hostname()}:${process.pid}`,
       onError: (err, where) => log.warn({ err, where }, 'dispatch engine error'),
@@ -91,8 +91,8 @@ export async function createService(config: Config, options: ServiceOptions = {}
     const metrics = new Metrics(store, log);
     const runner = new Runner(store, engine, catalog, log, {
       maxOutputLines: config.maxOutputLines,
-      cancelGrace: config.cancelGrace,
-      defaultTimeout: config.defaultTimeout,
+      cancelGraceMs: config.cancelGraceMs,
+      defaultTimeoutSeconds: config.defaultTimeoutSeconds,
       observer: metrics,
     });
     const scheduler = new Scheduler(store, engine, catalog, runner);
@@ -135,7 +135,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
     const defaults = await store.bootLock(async () => {
       await store.migrate();
       const dispatch = await engine.init();
-      log.info({ store: config.storeKind, dispatch, poll_interval_ms: config.pollInterval }, 'dispatch engine ready');
+      log.info({ store: config.storeKind, dispatch, poll_interval_ms: config.pollIntervalMs }, 'dispatch engine ready');
       if (config.startPaused !== null) await applyBootState(store, config.startPaused ? 'paused' : 'running');
       return defaultJobs && applyDefaultJobs(defaultJobs, scheduler, store);
     });
@@ -155,14 +155,14 @@ export async function createService(config: Config, options: ServiceOptions = {}
         name: config.workerName,
         version,
         handlers: catalog.names(),
-        heartbeatInterval: config.heartbeatInterval,
-        cancelPollInterval: options.cancelPollInterval ?? Math.min(500, config.heartbeatInterval),
+        heartbeatIntervalMs: config.heartbeatIntervalMs,
+        cancelPollIntervalMs: options.cancelPollIntervalMs ?? Math.min(500, config.heartbeatIntervalMs),
       });
       await worker.start();
       const w = worker;
       scheduler.onStateChange = () => w.tick();
     }
-    const monitor = new LostWorkerMonitor(store, runner, log, config.heartbeatInterval);
+    const monitor = new LostWorkerMonitor(store, runner, log, config.heartbeatIntervalMs);
     monitor.start();
     const state = await store.getServiceState();
     log.info({ store: config.storeKind, state, worker: worker?.id ?? null, handlers: catalog.names() }, 'scheduler started');
@@ -191,7 +191,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       close: () =>
         (closing ??= (async () => {
           monitor.stop();
-          await worker?.stop(config.shutdownGrace * 1000);
+          await worker?.stop(config.shutdownGraceSeconds * 1000);
           if (server) {
             const s = server;
             await new Promise<void>((resolve) => {

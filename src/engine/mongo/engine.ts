@@ -74,7 +74,7 @@ export class MongoEngine extends AgendaEngine {
       this.agenda.define<EngineData>(
         handler,
         (job: Job<EngineData>) => run([leaseOf(job)])[0].catch((err) => this.options.onError(err as Error, 'run')),
-        { lockLifetime: this.options.lockLifetime },
+        { lockLifetime: this.options.lockLifetimeMs },
       );
     }
   }

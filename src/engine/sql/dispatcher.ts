@@ -6,9 +6,9 @@ export interface SqlDispatcherOptions {
   names: () => string[];
   maxConcurrency: number;
   /** Longest sleep between two looks at the table, in ms. */
-  pollInterval: number;
+  pollIntervalMs: number;
   /** A lock older than this was taken by a process that died; its row is claimed again. */
-  lockLifetime: number;
+  lockLifetimeMs: number;
   /** Written to last_modified_by, as Agenda does. */
   workerName: string;
   /** The LISTEN/NOTIFY channel that says a row became due (schema-qualified). */
@@ -134,7 +134,7 @@ export class SqlDispatcher {
         } while (this.again && this.started);
       } catch (err) {
         this.options.onError(err as Error, 'claim');
-        this.wake(this.options.pollInterval);
+        this.wake(this.options.pollIntervalMs);
       } finally {
         this.cycle = undefined;
       }
@@ -155,7 +155,7 @@ export class SqlDispatcher {
       return;
     }
     const next = await this.nextDue(names);
-    const until = next === null ? this.options.pollInterval : Math.min(this.options.pollInterval, next.getTime() - Date.now());
+    const until = next === null ? this.options.pollIntervalMs : Math.min(this.options.pollIntervalMs, next.getTime() - Date.now());
     this.wake(until);
   }
 
@@ -164,7 +164,7 @@ export class SqlDispatcher {
    * (agenda_jobs_find_and_lock_idx) and those whose lock expired (agenda_jobs_locked_at_idx).
    */
   private async claim(names: string[], now: Date, limit: number): Promise<Claimed[]> {
-    const deadline = new Date(now.getTime() - this.options.lockLifetime);
+    const deadline = new Date(now.getTime() - this.options.lockLifetimeMs);
     const r = await this.sql.query<Claimed>(
       `WITH stale AS (
          SELECT id FROM agenda_jobs
@@ -244,7 +244,7 @@ export class SqlDispatcher {
           // The wrapper could not record the run (the store failed): a row not yet let go is
           // tried again after a poll interval rather than lost.
           this.options.onError(err as Error, 'run');
-          if (!released[i]) lease.nextRunAt = new Date(Date.now() + this.options.pollInterval);
+          if (!released[i]) lease.nextRunAt = new Date(Date.now() + this.options.pollIntervalMs);
         })
         .finally(() => {
           // Runs that were not started (a fire only queued, recorded missed, or skipped)

@@ -6,9 +6,9 @@ export interface RunnerOptions {
   /** Lines of output kept per run; older lines are dropped and the run marked truncated. */
   maxOutputLines: number;
   /** How long an aborted handler is waited for before its run is recorded anyway, in ms. */
-  cancelGrace: number;
+  cancelGraceMs: number;
   /** Seconds a run may take when neither its job nor its handler says. */
-  defaultTimeout: number;
+  defaultTimeoutSeconds: number;
   /** Told of each run started and settled here (metrics). */
   observer?: RunObserver;
 }

@@ -30,7 +30,7 @@ export class RunRecorder {
       const reason = (signal.reason as StopReason) in stopOutcome ? (signal.reason as StopReason) : 'cancel';
       status = stopOutcome[reason].status;
       error = stopOutcome[reason].error(timeout);
-      if (outcome === null) error += `; the handler did not return within ${options.cancelGrace} ms`;
+      if (outcome === null) error += `; the handler did not return within ${options.cancelGraceMs} ms`;
       output.push(outputLine(status === 'cancelled' ? 'warn' : 'error', `[${status}] ${error}`));
     } else if (outcome.error) {
       status = 'failed';
