@@ -26,7 +26,7 @@ export interface ScheduleRow {
   disabled: boolean;
 }
 
-/** The run row of one queued execution, due at `at`. */
+/** The run row of one queued run, due at `at`. */
 export interface RunRow {
   handler: string;
   executionId: string;

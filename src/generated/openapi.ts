@@ -1418,7 +1418,7 @@ export type components = {
         Cursor: string;
         ExecutionStatusFilter: components["schemas"]["ExecutionStatus"];
         /**
-         * @description Whether the job runs (`running`) or waits until resumed (`paused`).
+         * @description Whether the job is active and fires as scheduled (`running`, the contract's name for it) or waits until resumed (`paused`).
          * @example running
          */
         State: components["schemas"]["JobState"];
@@ -1880,7 +1880,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Whether the job runs (`running`) or waits until resumed (`paused`).
+                 * @description Whether the job is active and fires as scheduled (`running`, the contract's name for it) or waits until resumed (`paused`).
                  * @example running
                  */
                 state?: components["parameters"]["State"];
@@ -1951,7 +1951,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Whether the job runs (`running`) or waits until resumed (`paused`).
+                 * @description Whether the job is active and fires as scheduled (`running`, the contract's name for it) or waits until resumed (`paused`).
                  * @example running
                  */
                 state?: components["parameters"]["State"];
@@ -2017,7 +2017,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Whether the job runs (`running`) or waits until resumed (`paused`).
+                 * @description Whether the job is active and fires as scheduled (`running`, the contract's name for it) or waits until resumed (`paused`).
                  * @example running
                  */
                 state?: components["parameters"]["State"];
@@ -2080,7 +2080,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Whether the job runs (`running`) or waits until resumed (`paused`).
+                 * @description Whether the job is active and fires as scheduled (`running`, the contract's name for it) or waits until resumed (`paused`).
                  * @example running
                  */
                 state?: components["parameters"]["State"];
@@ -2137,7 +2137,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Whether the job runs (`running`) or waits until resumed (`paused`).
+                 * @description Whether the job is active and fires as scheduled (`running`, the contract's name for it) or waits until resumed (`paused`).
                  * @example running
                  */
                 state?: components["parameters"]["State"];
@@ -2194,7 +2194,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Whether the job runs (`running`) or waits until resumed (`paused`).
+                 * @description Whether the job is active and fires as scheduled (`running`, the contract's name for it) or waits until resumed (`paused`).
                  * @example running
                  */
                 state?: components["parameters"]["State"];

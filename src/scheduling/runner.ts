@@ -17,8 +17,8 @@ export type { RunnerOptions } from './run/deps.js';
 export type { StopReason } from './run/stop.js';
 
 /**
- * The run wrapper: turns an Agenda run into an execution record. A schedule row fires its
- * job (misfire grace, concurrency policy, next fire); a run row starts one queued execution.
+ * The run wrapper: turns a locked dispatch row into a run and its record. A schedule row fires
+ * its job (misfire grace, concurrency policy, next fire); a run row starts one queued run.
  * Handler errors end the run as `failed`; they never reach Agenda, whose failure counting
  * would otherwise decide the fate of recurring jobs. Retries are the service's own.
  */

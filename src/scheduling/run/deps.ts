@@ -24,7 +24,7 @@ export interface RunRows {
   removeRun(executionId: string): Promise<void>;
 }
 
-/** What the phases of a run (execution, recording, cancel) share with the runner. */
+/** What the phases of a run (the handler's call, recording, cancel) share with the runner. */
 export interface RunDeps {
   readonly store: Store;
   readonly log: Logger;
