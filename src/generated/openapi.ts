@@ -773,7 +773,10 @@ export type components = {
                 reason: string;
             }[];
         };
-        /** @enum {string} */
+        /**
+         * @description `running`: workers take runs; `paused`: no run starts anywhere.
+         * @enum {string}
+         */
         ServiceState: "running" | "paused";
         /**
          * @description While paused, also since when and by whom: from the audit log's newest successful
@@ -796,7 +799,10 @@ export type components = {
             /** @description Who paused it; only while paused. */
             paused_by?: string | null;
         };
-        /** @enum {string} */
+        /**
+         * @description `running` (the contract's word for an active job: it fires as scheduled) or `paused`. A run's status `running` is another thing.
+         * @enum {string}
+         */
         JobState: "running" | "paused";
         JobId: string;
         /** @description Keyword arguments for the handler, checked against its kwargs schema. */
@@ -903,7 +909,7 @@ export type components = {
                 scheduled_at: string;
             } | null;
         };
-        /** @description The record a failed run leaves. */
+        /** @description The record a failed, timed-out or lost run leaves. */
         Failure: {
             failed_job_id: string | null;
             execution_id: string;
