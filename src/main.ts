@@ -50,7 +50,7 @@ async function main() {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal, grace_s: config.shutdownGrace }, 'stopping: no new runs; running runs may finish within the grace');
+    log.info({ signal, grace_s: config.shutdownGraceSeconds }, 'stopping: no new runs; running runs may finish within the grace');
     await service.close();
     log.info('stopped');
     flushLogs();

@@ -117,6 +117,24 @@ describe('JOBS_API_TOKENS, JOBS_AUTH and HOST at boot', () => {
   });
 });
 
+describe('durations named with their unit', () => {
+  it('reads JOBS_DEFAULT_TIMEOUT_SECONDS and JOBS_SHUTDOWN_GRACE_SECONDS, and the old names as aliases', () => {
+    assert.equal(loadConfig({}).defaultTimeoutSeconds, 3600);
+    assert.equal(loadConfig({}).shutdownGraceSeconds, 30);
+    const current = loadConfig({ JOBS_DEFAULT_TIMEOUT_SECONDS: '120', JOBS_SHUTDOWN_GRACE_SECONDS: '7' });
+    assert.equal(current.defaultTimeoutSeconds, 120);
+    assert.equal(current.shutdownGraceSeconds, 7);
+    const old = loadConfig({ JOBS_DEFAULT_TIMEOUT: '90', JOBS_SHUTDOWN_GRACE: '5' });
+    assert.equal(old.defaultTimeoutSeconds, 90);
+    assert.equal(old.shutdownGraceSeconds, 5);
+    const both = loadConfig({ JOBS_DEFAULT_TIMEOUT_SECONDS: '120', JOBS_DEFAULT_TIMEOUT: '90', JOBS_SHUTDOWN_GRACE_SECONDS: '7', JOBS_SHUTDOWN_GRACE: '5' });
+    assert.equal(both.defaultTimeoutSeconds, 120, 'the new name wins');
+    assert.equal(both.shutdownGraceSeconds, 7, 'the new name wins');
+    assert.throws(() => loadConfig({ JOBS_DEFAULT_TIMEOUT_SECONDS: 'soon' }), configError('JOBS_DEFAULT_TIMEOUT_SECONDS', /must be a whole number/));
+    assert.throws(() => loadConfig({ JOBS_SHUTDOWN_GRACE: 'soon' }), configError('JOBS_SHUTDOWN_GRACE', /must be a whole number/));
+  });
+});
+
 for (const { name, skip } of stores) {
   describe(`boot without tokens off loopback on ${name}`, { skip }, () => {
     let db: TestDatabase;

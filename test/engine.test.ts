@@ -14,9 +14,9 @@ import { noticeSkippedStores, sleep, stores, testDatabase, waitFor, type TestDat
 
 noticeSkippedStores();
 
-const pollInterval = 200;
+const pollIntervalMs = 200;
 /** Long enough for a row that could be taken to have been taken. */
-const settle = () => sleep(4 * pollInterval);
+const settle = () => sleep(4 * pollIntervalMs);
 const idOf = (data: EngineData) => ('job_id' in data ? data.job_id : data.execution_id);
 const inAnHour = () => new Date(Date.now() + 3_600_000);
 
@@ -45,8 +45,8 @@ for (const { name, skip } of stores) {
       db = await testDatabase(name);
       ({ store, engine: backend } = await openStore(loadConfig({ ...db.env, LOG_LEVEL: 'silent' })));
       engine = createEngine(backend, {
-        pollInterval,
-        lockLifetime: 10_000,
+        pollIntervalMs,
+        lockLifetimeMs: 10_000,
         maxConcurrency: 4,
         name: 'engine-test',
         onError: (err, where) => console.log(`# engine error (${where}): ${err.message}`),
@@ -81,7 +81,7 @@ for (const { name, skip } of stores) {
       assert.equal(engine.isProcessing, false);
       await engine.startProcessing();
       assert.equal(engine.isProcessing, true);
-      assert.equal(engine.lockLifetime, 10_000);
+      assert.equal(engine.lockLifetimeMs, 10_000);
     });
 
     it('a queued run fires once with its execution id, and its row goes', async () => {
@@ -95,7 +95,7 @@ for (const { name, skip } of stores) {
     it('a schedule row given a next run by its lease stays and fires again', async () => {
       plans.set('job-1', async (lease, fire) => {
         if (fire > 1) return;
-        lease.nextRunAt = new Date(Date.now() + pollInterval);
+        lease.nextRunAt = new Date(Date.now() + pollIntervalMs);
         await lease.touch();
       });
       await engine.scheduleJob('job-1', 'h', new Date(), false);

@@ -125,12 +125,12 @@ export async function startService(db: TestDatabase, env: Record<string, string>
     JOBS_LOCK_LIFETIME_MS: String(scaled(5000)),
     JOBS_HEARTBEAT_MS: String(scaled(300)),
     JOBS_CANCEL_GRACE_MS: '2000',
-    JOBS_SHUTDOWN_GRACE: '2',
+    JOBS_SHUTDOWN_GRACE_SECONDS: '2',
     ...db.env,
     JOBS_DEFAULT_JOBS_DIR: defaults,
     ...env,
   });
-  const service = await createService(config, { log: options.log ?? createLogger(config.logLevel), cancelPollInterval: 100 });
+  const service = await createService(config, { log: options.log ?? createLogger(config.logLevel), cancelPollIntervalMs: 100 });
   return {
     service,
     config,

@@ -90,7 +90,7 @@ function spawned(command: string[], args: string[], env: Record<string, string>)
  * what jobsctl prints, and on a busy machine a worker that skips a few short heartbeats is
  * taken for gone.
  */
-const heartbeat = { JOBS_HEARTBEAT_MS: String(loadConfig({}).heartbeatInterval) };
+const heartbeat = { JOBS_HEARTBEAT_MS: String(loadConfig({}).heartbeatIntervalMs) };
 
 const show = (r: Result) => `exit ${r.code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
 

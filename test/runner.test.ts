@@ -53,7 +53,7 @@ for (const { name, skip } of stores) {
           const r = await run(id);
           return r.status === status ? r : undefined;
         },
-        svc.config.cancelGrace + 20_000,
+        svc.config.cancelGraceMs + 20_000,
       );
 
     it('a running run cancelled in this process records when the cancel was asked for', async () => {

@@ -22,7 +22,7 @@ export function serviceEnv(ns: Namespace, options: Pick<DeployOptions, 'processi
     JOB_SERVICE_PAUSED: options.processing ? 'false' : 'true',
     // The bench never measures a shutdown: runs still going when a deployment closes (the
     // recovery scenario's long runs) are cancelled after a second instead of 30.
-    JOBS_SHUTDOWN_GRACE: '1',
+    JOBS_SHUTDOWN_GRACE_SECONDS: '1',
   };
   if (options.lockMs) {
     // Three missed heartbeats mark a worker gone and its runs lost.

@@ -29,7 +29,7 @@ export interface Config {
   /** Largest request body accepted, in bytes. */
   bodyLimit: number;
   /** How often an idle worker looks for due runs, in ms (notifications make most runs start sooner). */
-  pollInterval: number;
+  pollIntervalMs: number;
   /** shared_buffers of the embedded PostgreSQL (PGlite). */
   embeddedSharedBuffers: string;
   /** Lines of output kept per run. */
@@ -41,15 +41,15 @@ export interface Config {
   /** Name shown for this worker; host:pid by default. */
   workerName: string | null;
   /** How often a worker reports itself, in ms; three missed beats mark it gone. */
-  heartbeatInterval: number;
+  heartbeatIntervalMs: number;
   /** Seconds a run may take when neither its job nor its handler says. */
-  defaultTimeout: number;
+  defaultTimeoutSeconds: number;
   /** How long a cancelled or timed-out run is waited for before it is recorded anyway, in ms. */
-  cancelGrace: number;
+  cancelGraceMs: number;
   /** Seconds running runs may go on at shutdown before they are cancelled. */
-  shutdownGrace: number;
+  shutdownGraceSeconds: number;
   /** How long a run's lock lives without a heartbeat, in ms. */
-  lockLifetime: number;
+  lockLifetimeMs: number;
   auth: { mode: AuthMode; tokens: ApiToken[] };
   /** JOBS_METRICS_AUTH: /metrics needs a read token. */
   metricsAuth: boolean;
@@ -66,6 +66,15 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
   return value;
+}
+
+/**
+ * integer() of a setting renamed to carry its unit: the new name wins, the old one is still
+ * read when the new one is unset.
+ */
+function integerAlias(env: Env, name: string, oldName: string, fallback: number, min: number, max: number): number {
+  const set = (n: string) => env[n] !== undefined && env[n] !== '';
+  return integer(env, set(name) || !set(oldName) ? name : oldName, fallback, min, max);
 }
 
 function boolean(env: Env, name: string, fallback: boolean): boolean {
@@ -137,14 +146,14 @@ export function loadConfig(env: Env = process.env): Config {
     concurrency: integer(env, 'JOBS_CONCURRENCY', 20, 1, 10_000),
     logLevel,
     bodyLimit: integer(env, 'JOBS_BODY_LIMIT', 1024 * 1024, 1024, 64 * 1024 * 1024),
-    pollInterval: integer(env, 'JOBS_POLL_INTERVAL_MS', 1000, 20, 60_000),
+    pollIntervalMs: integer(env, 'JOBS_POLL_INTERVAL_MS', 1000, 20, 60_000),
     worker: boolean(env, 'JOBS_WORKER', true),
     workerName: env.JOBS_WORKER_NAME?.trim() || null,
-    heartbeatInterval: integer(env, 'JOBS_HEARTBEAT_MS', 5000, 100, 600_000),
-    defaultTimeout: integer(env, 'JOBS_DEFAULT_TIMEOUT', 3600, 1, 30 * 86400),
-    cancelGrace: integer(env, 'JOBS_CANCEL_GRACE_MS', 10_000, 0, 3_600_000),
-    shutdownGrace: integer(env, 'JOBS_SHUTDOWN_GRACE', 30, 0, 86400),
-    lockLifetime: integer(env, 'JOBS_LOCK_LIFETIME_MS', 30_000, 1000, 3_600_000),
+    heartbeatIntervalMs: integer(env, 'JOBS_HEARTBEAT_MS', 5000, 100, 600_000),
+    defaultTimeoutSeconds: integerAlias(env, 'JOBS_DEFAULT_TIMEOUT_SECONDS', 'JOBS_DEFAULT_TIMEOUT', 3600, 1, 30 * 86400),
+    cancelGraceMs: integer(env, 'JOBS_CANCEL_GRACE_MS', 10_000, 0, 3_600_000),
+    shutdownGraceSeconds: integerAlias(env, 'JOBS_SHUTDOWN_GRACE_SECONDS', 'JOBS_SHUTDOWN_GRACE', 30, 0, 86400),
+    lockLifetimeMs: integer(env, 'JOBS_LOCK_LIFETIME_MS', 30_000, 1000, 3_600_000),
     auth: authOf(env, host),
     metricsAuth: boolean(env, 'JOBS_METRICS_AUTH', false),
     healthAuth: boolean(env, 'JOBS_HEALTH_AUTH', false),

@@ -5,8 +5,8 @@ import type { DispatchMode, Engine, EngineOptions, RunFn, RunRow, ScheduleRow } 
 export type KeptScheduleRow = ScheduleRow & { nextRunAt: Date };
 
 /**
- * What both engines share: Agenda's instance, the processing switch and the batch forms of
- * the verbs. Each engine writes its rows and dispatches them in its own way.
+ * What both engines share: Agenda's instance, the processing switch and the many-row forms
+ * of the verbs. Each engine writes its rows and dispatches them in its own way.
  */
 export abstract class AgendaEngine implements Engine {
   /** Set by init before Agenda is ready, so close stops it even when init failed. */
@@ -35,8 +35,8 @@ export abstract class AgendaEngine implements Engine {
   /** What the engine lets go of at close before Agenda stops. */
   protected async closeDispatch(): Promise<void> {}
 
-  get lockLifetime() {
-    return this.options.lockLifetime;
+  get lockLifetimeMs() {
+    return this.options.lockLifetimeMs;
   }
 
   async startProcessing() {

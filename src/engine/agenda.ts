@@ -31,10 +31,10 @@ export function newAgenda(backend: AgendaBackend, options: EngineOptions, channe
   const agenda = new Agenda({
     backend,
     name: options.name,
-    processEvery: options.pollInterval,
+    processEvery: options.pollIntervalMs,
     maxConcurrency: options.maxConcurrency,
     defaultConcurrency: options.maxConcurrency,
-    defaultLockLifetime: options.lockLifetime,
+    defaultLockLifetime: options.lockLifetimeMs,
     lockLimit: options.maxConcurrency * 2,
     defaultLockLimit: options.maxConcurrency * 2,
     removeOnComplete: true,

@@ -2,15 +2,15 @@ import type { Lease } from './lease.js';
 
 export type { EngineData, Lease } from './lease.js';
 
-/** Runs a batch of locked rows; one promise per lease, settled when its run is recorded. */
+/** Runs a claim (rows locked together); one promise per lease, settled when its run is recorded. */
 export type RunFn = (leases: Lease[]) => Array<Promise<void>>;
 
-/** How a worker hears of a run that is due now, besides polling every pollInterval. */
+/** How a worker hears of a run that is due now, besides polling every pollIntervalMs. */
 export type DispatchMode = 'LISTEN/NOTIFY' | 'change streams' | 'polling';
 
 export interface EngineOptions {
-  pollInterval: number;
-  lockLifetime: number;
+  pollIntervalMs: number;
+  lockLifetimeMs: number;
   /** Runs at once per process, across handlers. */
   maxConcurrency: number;
   name: string;
@@ -26,7 +26,7 @@ export interface ScheduleRow {
   disabled: boolean;
 }
 
-/** The run row of one queued execution, due at `at`. */
+/** The run row of one queued run, due at `at`. */
 export interface RunRow {
   handler: string;
   executionId: string;
@@ -48,10 +48,10 @@ export interface Engine {
    * heard of.
    */
   init(): Promise<DispatchMode>;
-  /** Takes rows of these handlers, each batch through `run`. */
+  /** Takes rows of these handlers, each claim through `run`. */
   define(handlers: string[], run: RunFn): void;
   /** A lease not touched for this long (ms) is taken for its worker's death. */
-  readonly lockLifetime: number;
+  readonly lockLifetimeMs: number;
   startProcessing(): Promise<void>;
   /** Stops taking new runs; runs in progress go on to their end. */
   stopProcessing(): Promise<void>;

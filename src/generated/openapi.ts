@@ -773,7 +773,10 @@ export type components = {
                 reason: string;
             }[];
         };
-        /** @enum {string} */
+        /**
+         * @description `running`: workers take runs; `paused`: no run starts anywhere.
+         * @enum {string}
+         */
         ServiceState: "running" | "paused";
         /**
          * @description While paused, also since when and by whom: from the audit log's newest successful
@@ -796,7 +799,10 @@ export type components = {
             /** @description Who paused it; only while paused. */
             paused_by?: string | null;
         };
-        /** @enum {string} */
+        /**
+         * @description `running` (the contract's word for an active job: it fires as scheduled) or `paused`. A run's status `running` is another thing.
+         * @enum {string}
+         */
         JobState: "running" | "paused";
         JobId: string;
         /** @description Keyword arguments for the handler, checked against its kwargs schema. */
@@ -903,7 +909,7 @@ export type components = {
                 scheduled_at: string;
             } | null;
         };
-        /** @description The record a failed run leaves. */
+        /** @description The record a failed, timed-out or lost run leaves. */
         Failure: {
             failed_job_id: string | null;
             execution_id: string;
@@ -1418,7 +1424,7 @@ export type components = {
         Cursor: string;
         ExecutionStatusFilter: components["schemas"]["ExecutionStatus"];
         /**
-         * @description Whether the job runs (`running`) or waits until resumed (`paused`).
+         * @description Whether the job is active and fires as scheduled (`running`, the contract's name for it) or waits until resumed (`paused`).
          * @example running
          */
         State: components["schemas"]["JobState"];
@@ -1880,7 +1886,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Whether the job runs (`running`) or waits until resumed (`paused`).
+                 * @description Whether the job is active and fires as scheduled (`running`, the contract's name for it) or waits until resumed (`paused`).
                  * @example running
                  */
                 state?: components["parameters"]["State"];
@@ -1951,7 +1957,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Whether the job runs (`running`) or waits until resumed (`paused`).
+                 * @description Whether the job is active and fires as scheduled (`running`, the contract's name for it) or waits until resumed (`paused`).
                  * @example running
                  */
                 state?: components["parameters"]["State"];
@@ -2017,7 +2023,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Whether the job runs (`running`) or waits until resumed (`paused`).
+                 * @description Whether the job is active and fires as scheduled (`running`, the contract's name for it) or waits until resumed (`paused`).
                  * @example running
                  */
                 state?: components["parameters"]["State"];
@@ -2080,7 +2086,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Whether the job runs (`running`) or waits until resumed (`paused`).
+                 * @description Whether the job is active and fires as scheduled (`running`, the contract's name for it) or waits until resumed (`paused`).
                  * @example running
                  */
                 state?: components["parameters"]["State"];
@@ -2137,7 +2143,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Whether the job runs (`running`) or waits until resumed (`paused`).
+                 * @description Whether the job is active and fires as scheduled (`running`, the contract's name for it) or waits until resumed (`paused`).
                  * @example running
                  */
                 state?: components["parameters"]["State"];
@@ -2194,7 +2200,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Whether the job runs (`running`) or waits until resumed (`paused`).
+                 * @description Whether the job is active and fires as scheduled (`running`, the contract's name for it) or waits until resumed (`paused`).
                  * @example running
                  */
                 state?: components["parameters"]["State"];

@@ -6,7 +6,7 @@ import { ConflictError, GoneError, InvalidError, NotFoundError, type FieldError 
 import type { ConcurrencyPolicy, FailureRecord, JobRecord, JobSource, JobStats, JobState, Kwargs, Page, ServiceState, Store } from '../store/types.js';
 import { CursorError } from '../store/cursor.js';
 import { finalStatuses, type ExecutionRecord, type WorkerRecord, type WorkerState } from '../store/types.js';
-import { Batcher } from './batcher.js';
+import { WriteCoalescer } from './coalescer.js';
 import { policyOf, type Runner } from './runner.js';
 import { checkCron, checkTimezone, nextCronFire, nextFireAfter, parseDuration, parseGraceTime, parseWhen, TimeSpecError } from './timespec.js';
 
@@ -56,9 +56,9 @@ export class Scheduler {
    * Jobs created at the same time are stored together: one statement for their rows and one
    * for their schedule rows, however many requests are waiting. True for each job stored.
    */
-  private readonly creates = new Batcher<JobRecord, boolean>(async (jobs) => {
+  private readonly creates = new WriteCoalescer<JobRecord, boolean>(async (jobs) => {
     const inserted = new Set(await this.store.insertJobs(jobs));
-    // Of two jobs with one id in a batch, only the first was inserted.
+    // Of two jobs with one id written together, only the first was inserted.
     const stored = jobs.map((j) => inserted.delete(j.job_id));
     const fresh = jobs.filter((_, i) => stored[i]);
     try {

@@ -17,8 +17,8 @@ export type { RunnerOptions } from './run/deps.js';
 export type { StopReason } from './run/stop.js';
 
 /**
- * The run wrapper: turns an Agenda run into an execution record. A schedule row fires its
- * job (misfire grace, concurrency policy, next fire); a run row starts one queued execution.
+ * The run wrapper: turns a locked dispatch row into a run and its record. A schedule row fires
+ * its job (misfire grace, concurrency policy, next fire); a run row starts one queued run.
  * Handler errors end the run as `failed`; they never reach Agenda, whose failure counting
  * would otherwise decide the fate of recurring jobs. Retries are the service's own.
  */
@@ -66,12 +66,12 @@ export class Runner {
 
   /** Seconds a new run of this job may take. */
   timeoutFor(job: Pick<JobRecord, 'timeout' | 'handler'>): number {
-    return job.timeout ?? this.catalog.get(job.handler)?.timeout ?? this.options.defaultTimeout;
+    return job.timeout ?? this.catalog.get(job.handler)?.timeout ?? this.options.defaultTimeoutSeconds;
   }
 
   /**
-   * Runs a batch of locked rows: schedule rows fire their jobs, run rows start their queued
-   * runs. The reads and writes that start the runs are made for the whole batch together;
+   * Runs a claim (rows locked together): schedule rows fire their jobs, run rows start their
+   * queued runs. The reads and writes that start the runs are made for the whole claim together;
    * each returned promise settles when its run is recorded as ended. A rejection means the
    * store failed before the run could be recorded.
    */
@@ -165,7 +165,7 @@ export class Runner {
         (await this.store.activeExecutionsOf([...new Set(ofJobs.map((e) => e.job_id!))])).filter((e) => e.status === 'running' && e.cancel_requested_at).map((e) => e.job_id!),
       );
     if (ofJobs.length) {
-      const deadline = Date.now() + this.options.cancelGrace;
+      const deadline = Date.now() + this.options.cancelGraceMs;
       for (let waiting = await stopping(); waiting.size > 0 && Date.now() <= deadline; waiting = await stopping()) {
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -204,7 +204,7 @@ export class Runner {
 
   private async executeAndRecord(execution: ExecutionRecord, lease: Lease): Promise<ExecutionStatus> {
     // A third of the lock's lifetime, so a renewal that fails once still leaves time for the next.
-    const heartbeatMs = Math.max(250, Math.floor(this.engine.lockLifetime / 3));
+    const heartbeatMs = Math.max(250, Math.floor(this.engine.lockLifetimeMs / 3));
     const ran = await executeHandler(this.deps, this.catalog, heartbeatMs, execution, lease);
     return this.recorder.record(execution, ran);
   }
@@ -262,6 +262,6 @@ export class Runner {
     };
     if (await settled(graceMs)) return;
     for (const id of [...this.active.keys()]) this.stopLocal(id, 'shutdown');
-    await settled(this.options.cancelGrace + 5000);
+    await settled(this.options.cancelGraceMs + 5000);
   }
 }

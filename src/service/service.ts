@@ -16,7 +16,7 @@ import { createLogger, type Logger } from '../observability/log.js';
 import { Metrics } from '../operations/metrics.js';
 import { loadOpenApi, type OpenApiOperation } from '../contract/openapi.js';
 import { buildOperations } from '../operations/index.js';
-import { Batcher } from '../scheduling/batcher.js';
+import { WriteCoalescer } from '../scheduling/coalescer.js';
 import { Scheduler } from '../scheduling/core.js';
 import { Runner } from '../scheduling/runner.js';
 import { openStore } from './backend.js';
@@ -43,7 +43,7 @@ export interface Service {
 export interface ServiceOptions {
   log?: Logger;
   /** ms between looks for cancel requests of the runs in progress in this process. */
-  cancelPollInterval?: number;
+  cancelPollIntervalMs?: number;
   /**
    * false: leave the stored default jobs as they are, neither applied nor pruned (the import
    * command boots so; an empty default-jobs folder would instead prune them all).
@@ -81,8 +81,8 @@ export async function createService(config: Config, options: ServiceOptions = {}
   let started: Engine | undefined;
   try {
     const engine = createEngine(engineBackend, {
-      pollInterval: config.pollInterval,
-      lockLifetime: config.lockLifetime,
+      pollIntervalMs: config.pollIntervalMs,
+      lockLifetimeMs: config.lockLifetimeMs,
       maxConcurrency: config.concurrency,
       name: config.workerName ?? `${os.hostname()}:${process.pid}`,
       onError: (err, where) => log.warn({ err, where }, 'dispatch engine error'),
@@ -91,15 +91,15 @@ export async function createService(config: Config, options: ServiceOptions = {}
     const metrics = new Metrics(store, log);
     const runner = new Runner(store, engine, catalog, log, {
       maxOutputLines: config.maxOutputLines,
-      cancelGrace: config.cancelGrace,
-      defaultTimeout: config.defaultTimeout,
+      cancelGraceMs: config.cancelGraceMs,
+      defaultTimeoutSeconds: config.defaultTimeoutSeconds,
       observer: metrics,
     });
     const scheduler = new Scheduler(store, engine, catalog, runner);
     // Metrics for every request; an audit record for every call that may change something,
     // written before the answer goes out. Records of calls answered together are written
     // together. A failed audit write is logged and never changes the answer.
-    const audits = new Batcher<AuditRecord, void>(async (records) => {
+    const audits = new WriteCoalescer<AuditRecord, void>(async (records) => {
       await store.insertAudits(records);
       return records.map(() => undefined);
     });
@@ -135,7 +135,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
     const defaults = await store.bootLock(async () => {
       await store.migrate();
       const dispatch = await engine.init();
-      log.info({ store: config.storeKind, dispatch, poll_interval_ms: config.pollInterval }, 'dispatch engine ready');
+      log.info({ store: config.storeKind, dispatch, poll_interval_ms: config.pollIntervalMs }, 'dispatch engine ready');
       if (config.startPaused !== null) await applyBootState(store, config.startPaused ? 'paused' : 'running');
       return defaultJobs && applyDefaultJobs(defaultJobs, scheduler, store);
     });
@@ -162,14 +162,14 @@ export async function createService(config: Config, options: ServiceOptions = {}
         name: config.workerName,
         version,
         handlers: catalog.names(),
-        heartbeatInterval: config.heartbeatInterval,
-        cancelPollInterval: options.cancelPollInterval ?? Math.min(500, config.heartbeatInterval),
+        heartbeatIntervalMs: config.heartbeatIntervalMs,
+        cancelPollIntervalMs: options.cancelPollIntervalMs ?? Math.min(500, config.heartbeatIntervalMs),
       });
       await worker.start();
       const w = worker;
       scheduler.onStateChange = () => w.tick();
     }
-    const monitor = new LostWorkerMonitor(store, runner, log, config.heartbeatInterval);
+    const monitor = new LostWorkerMonitor(store, runner, log, config.heartbeatIntervalMs);
     monitor.start();
     const state = await store.getServiceState();
     log.info({ store: config.storeKind, state, worker: worker?.id ?? null, handlers: catalog.names() }, 'scheduler started');
@@ -198,7 +198,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       close: () =>
         (closing ??= (async () => {
           monitor.stop();
-          await worker?.stop(config.shutdownGrace * 1000);
+          await worker?.stop(config.shutdownGraceSeconds * 1000);
           if (server) {
             const s = server;
             await new Promise<void>((resolve) => {

@@ -10,9 +10,9 @@ export interface WorkerOptions {
   version: string;
   handlers: string[];
   /** ms between heartbeats; a worker silent for three of them is gone. */
-  heartbeatInterval: number;
+  heartbeatIntervalMs: number;
   /** ms between looks for cancel requests of the runs in progress here. */
-  cancelPollInterval: number;
+  cancelPollIntervalMs: number;
 }
 
 function sample(running: number): WorkerHeartbeat {
@@ -79,8 +79,8 @@ export class WorkerAgent {
   async start() {
     await this.register();
     await this.tick();
-    this.beat = setInterval(() => void this.tick(), this.options.heartbeatInterval);
-    this.cancelPoll = setInterval(() => void this.pollCancels(), this.options.cancelPollInterval);
+    this.beat = setInterval(() => void this.tick(), this.options.heartbeatIntervalMs);
+    this.cancelPoll = setInterval(() => void this.pollCancels(), this.options.cancelPollIntervalMs);
     this.beat.unref();
     this.cancelPoll.unref();
     this.log.info({ worker_id: this.id, handlers: this.options.handlers }, 'worker registered');
@@ -144,20 +144,20 @@ export class LostWorkerMonitor {
     private readonly store: Store,
     private readonly runner: Runner,
     private readonly log: Logger,
-    private readonly heartbeatInterval: number,
+    private readonly heartbeatIntervalMs: number,
   ) {}
 
   start() {
     // Often enough that an ended session is seen within a second.
-    this.timer = setInterval(() => void this.check(), Math.min(this.heartbeatInterval, 1000));
+    this.timer = setInterval(() => void this.check(), Math.min(this.heartbeatIntervalMs, 1000));
     this.timer.unref();
   }
 
   async check() {
     try {
       const now = Date.now();
-      const late = this.heartbeatInterval + Math.max(2000, this.heartbeatInterval / 2);
-      const gone = await this.store.markWorkersGone(new Date(now - 3 * this.heartbeatInterval), new Date(now - late));
+      const late = this.heartbeatIntervalMs + Math.max(2000, this.heartbeatIntervalMs / 2);
+      const gone = await this.store.markWorkersGone(new Date(now - 3 * this.heartbeatIntervalMs), new Date(now - late));
       if (gone.length) this.log.warn({ workers: gone }, 'workers gone');
       // Every gone worker's running runs, not only the newly gone: a settlement cut short
       // by an error is finished on the next check.

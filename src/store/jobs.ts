@@ -19,10 +19,10 @@ export interface JobStore {
   getJobs(jobIds: string[]): Promise<JobRecord[]>;
   /**
    * The jobs of these ids that exist, each with its queued and running runs (oldest first):
-   * what firing a batch of schedule rows needs, read together (one statement on SQL).
+   * what firing a claim of schedule rows needs, read together (one statement on SQL).
    */
   getJobsWithActiveRuns(jobIds: string[]): Promise<Array<{ job: JobRecord; active: ExecutionRecord[] }>>;
-  /** updateJob for many jobs at once (the dispatch path writes a batch of fires together). */
+  /** updateJob for many jobs at once (the dispatch path writes the fires of a claim together). */
   updateJobs(updates: Array<{ job_id: string; patch: JobPatch }>): Promise<void>;
   deleteJob(jobId: string): Promise<boolean>;
   listJobsFromFiles(): Promise<Array<Pick<JobRecord, 'job_id' | 'source_file'>>>;

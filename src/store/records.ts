@@ -73,7 +73,7 @@ export interface ExecutionRecord {
   status: ExecutionStatus;
   trigger: ExecutionTrigger;
   parent_id: string | null;
-  /** Runs started together by one request with `times` > 1. */
+  /** Runs queued together by one request with `times` > 1: a batch. */
   batch_id: string | null;
   selection: StepSelection | null;
   /** 1 for the first try, then one more per retry. */

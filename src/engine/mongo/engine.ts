@@ -23,7 +23,7 @@ function leaseOf(job: Job<EngineData>): Lease {
 
 /**
  * The engine on MongoDB: Agenda 6 with its MongoDB backend does it all. Its processor locks
- * due rows one at a time and runs each as a batch of one; it wakes on change streams on a
+ * due rows one at a time and runs each as a claim of one; it wakes on change streams on a
  * replica set or a sharded cluster, and polls on a standalone server.
  */
 export class MongoEngine extends AgendaEngine {
@@ -72,7 +72,7 @@ export class MongoEngine extends AgendaEngine {
   define(handlers: string[], run: RunFn) {
     for (const handler of handlers) {
       this.agenda.define<EngineData>(handler, (job: Job<EngineData>) => run([leaseOf(job)])[0].catch((err) => this.options.onError(err as Error, 'run')), {
-        lockLifetime: this.options.lockLifetime,
+        lockLifetime: this.options.lockLifetimeMs,
       });
     }
   }

@@ -6,9 +6,9 @@ export interface SqlDispatcherOptions {
   names: () => string[];
   maxConcurrency: number;
   /** Longest sleep between two looks at the table, in ms. */
-  pollInterval: number;
+  pollIntervalMs: number;
   /** A lock older than this was taken by a process that died; its row is claimed again. */
-  lockLifetime: number;
+  lockLifetimeMs: number;
   /** Written to last_modified_by, as Agenda does. */
   workerName: string;
   /** The LISTEN/NOTIFY channel that says a row became due (schema-qualified). */
@@ -31,13 +31,13 @@ interface Completion {
 }
 
 /**
- * Claims due rows of Agenda's table in batches and hands them to the run wrapper.
+ * Claims due rows of Agenda's table, many in one claim, and hands them to the run wrapper.
  *
  * Agenda's own processor on PostgreSQL locks one row per query and waits for each answer
  * before asking for the next, which caps a process at a few hundred runs per second
  * whatever the concurrency. This claims up to the free concurrency in one statement
  * (`FOR UPDATE SKIP LOCKED`, so workers never take the same row) and writes the ends of
- * runs back in batches. The rows, their columns and the lock rules are Agenda's: a row is
+ * runs back together. The rows, their columns and the lock rules are Agenda's: a row is
  * due when unlocked and `next_run_at` has passed, or when its lock is older than the lock
  * lifetime (its worker died).
  */
@@ -141,7 +141,7 @@ export class SqlDispatcher {
         } while (this.again && this.started);
       } catch (err) {
         this.options.onError(err as Error, 'claim');
-        this.wake(this.options.pollInterval);
+        this.wake(this.options.pollIntervalMs);
       } finally {
         this.cycle = undefined;
       }
@@ -157,12 +157,12 @@ export class SqlDispatcher {
     const rows = await this.claim(names, now, free);
     if (rows.length) this.startAll(rows);
     if (rows.length === free) {
-      // Full batch: more may be due right now.
+      // Full claim: more may be due right now.
       this.again = true;
       return;
     }
     const next = await this.nextDue(names);
-    const until = next === null ? this.options.pollInterval : Math.min(this.options.pollInterval, next.getTime() - Date.now());
+    const until = next === null ? this.options.pollIntervalMs : Math.min(this.options.pollIntervalMs, next.getTime() - Date.now());
     this.wake(until);
   }
 
@@ -171,7 +171,7 @@ export class SqlDispatcher {
    * (agenda_jobs_find_and_lock_idx) and those whose lock expired (agenda_jobs_locked_at_idx).
    */
   private async claim(names: string[], now: Date, limit: number): Promise<Claimed[]> {
-    const deadline = new Date(now.getTime() - this.options.lockLifetime);
+    const deadline = new Date(now.getTime() - this.options.lockLifetimeMs);
     const r = await this.sql.query<Claimed>(
       `WITH stale AS (
          SELECT id FROM agenda_jobs
@@ -206,7 +206,7 @@ export class SqlDispatcher {
     return at ? new Date(at) : null;
   }
 
-  /** Hands a claimed batch to the run wrapper at once, so it can read and write for all of it together. */
+  /** Hands a claim to the run wrapper at once, so it can read and write for all of it together. */
   private startAll(rows: Claimed[]) {
     this.running += rows.length;
     const released = rows.map(() => false);
@@ -247,7 +247,7 @@ export class SqlDispatcher {
           // The wrapper could not record the run (the store failed): a row not yet let go is
           // tried again after a poll interval rather than lost.
           this.options.onError(err as Error, 'run');
-          if (!released[i]) lease.nextRunAt = new Date(Date.now() + this.options.pollInterval);
+          if (!released[i]) lease.nextRunAt = new Date(Date.now() + this.options.pollIntervalMs);
         })
         .finally(() => {
           // Runs that were not started (a fire only queued, recorded missed, or skipped)
@@ -281,10 +281,10 @@ export class SqlDispatcher {
    * ran), which are only unlocked; the others are unlocked at their next fire.
    */
   private async flush() {
-    const batch = this.pending.splice(0, this.pending.length);
-    if (batch.length === 0) return;
-    const done = batch.filter((c) => c.nextRunAt === null);
-    const again = batch.filter((c) => c.nextRunAt !== null);
+    const ended = this.pending.splice(0, this.pending.length);
+    if (ended.length === 0) return;
+    const done = ended.filter((c) => c.nextRunAt === null);
+    const again = ended.filter((c) => c.nextRunAt !== null);
     const now = new Date();
     if (done.length) {
       await this.sql.query(

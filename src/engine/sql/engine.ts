@@ -41,8 +41,8 @@ export class SqlEngine extends AgendaEngine {
     this.dispatcher = new SqlDispatcher(this.sql, (leases) => this.run!(leases), {
       names: () => [...this.handlers],
       maxConcurrency: options.maxConcurrency,
-      pollInterval: options.pollInterval,
-      lockLifetime: options.lockLifetime,
+      pollIntervalMs: options.pollIntervalMs,
+      lockLifetimeMs: options.lockLifetimeMs,
       workerName: options.name,
       channel: this.channel,
       onError: options.onError,
@@ -121,7 +121,7 @@ export class SqlEngine extends AgendaEngine {
 
   /** Rows due before this are announced at once; later ones are found by the poll. */
   private soon() {
-    return new Date(Date.now() + this.options.pollInterval);
+    return new Date(Date.now() + this.options.pollIntervalMs);
   }
 
   /** A SELECT after a CTE `name` of written rows that sends one NOTIFY when any is due soon ($5). */

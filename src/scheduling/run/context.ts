@@ -55,7 +55,7 @@ async function startChild(deps: RunDeps, catalog: Catalog, parent: ExecutionReco
     trigger: 'flow',
     parent_id: parent.id,
     selection,
-    timeout: catalog.get(handler)?.timeout ?? deps.options.defaultTimeout,
+    timeout: catalog.get(handler)?.timeout ?? deps.options.defaultTimeoutSeconds,
     scheduled_at: now,
     created_at: now,
   };

@@ -6,9 +6,9 @@ export interface RunnerOptions {
   /** Lines of output kept per run; older lines are dropped and the run marked truncated. */
   maxOutputLines: number;
   /** How long an aborted handler is waited for before its run is recorded anyway, in ms. */
-  cancelGrace: number;
+  cancelGraceMs: number;
   /** Seconds a run may take when neither its job nor its handler says. */
-  defaultTimeout: number;
+  defaultTimeoutSeconds: number;
   /** Told of each run started and settled here (metrics). */
   observer?: RunObserver;
 }
@@ -24,7 +24,7 @@ export interface RunRows {
   removeRun(executionId: string): Promise<void>;
 }
 
-/** What the phases of a run (execution, recording, cancel) share with the runner. */
+/** What the phases of a run (the handler's call, recording, cancel) share with the runner. */
 export interface RunDeps {
   readonly store: Store;
   readonly log: Logger;

@@ -56,7 +56,7 @@ export async function executeHandler(deps: RunDeps, catalog: Catalog, heartbeatM
   let graceTimer: NodeJS.Timeout | undefined;
   const abandoned = new Promise<null>((resolve) => {
     const onAbort = () => {
-      graceTimer = setTimeout(() => resolve(null), options.cancelGrace);
+      graceTimer = setTimeout(() => resolve(null), options.cancelGraceMs);
     };
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });

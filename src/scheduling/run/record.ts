@@ -1,5 +1,5 @@
 import { failedStatuses, type ExecutionEnd, type ExecutionRecord, type ExecutionStatus } from '../../store/types.js';
-import { Batcher } from '../batcher.js';
+import { WriteCoalescer } from '../coalescer.js';
 import { outputLine } from './context.js';
 import type { RunDeps } from './deps.js';
 import type { Ran } from './execute.js';
@@ -11,7 +11,7 @@ import { stopOutcome, type StopReason } from './stop.js';
  */
 export class RunRecorder {
   /** Ends of runs that come together, written together; true for each run this call ended. */
-  private readonly finishes = new Batcher<ExecutionEnd, boolean>(async (ends) => {
+  private readonly finishes = new WriteCoalescer<ExecutionEnd, boolean>(async (ends) => {
     const moved = new Set(await this.deps.store.finishExecutions(ends, this.deps.options.maxOutputLines));
     return ends.map((e) => moved.has(e.id));
   });
@@ -30,7 +30,7 @@ export class RunRecorder {
       const reason = (signal.reason as StopReason) in stopOutcome ? (signal.reason as StopReason) : 'cancel';
       status = stopOutcome[reason].status;
       error = stopOutcome[reason].error(timeout);
-      if (outcome === null) error += `; the handler did not return within ${options.cancelGrace} ms`;
+      if (outcome === null) error += `; the handler did not return within ${options.cancelGraceMs} ms`;
       output.push(outputLine(status === 'cancelled' ? 'warn' : 'error', `[${status}] ${error}`));
     } else if (outcome.error) {
       status = 'failed';

@@ -42,7 +42,7 @@ export class MongoExecutionStore implements ExecutionStore {
   }
 
   async insertExecutions(executions: ExecutionRecord[]) {
-    // The driver splits the batch as the server needs; an empty insertMany is an error.
+    // The driver splits the documents into as many writes as the server needs; an empty insertMany is an error.
     if (executions.length === 0) return;
     await this.c.executions.insertMany(executions.map(executionToDoc), { ordered: true });
   }

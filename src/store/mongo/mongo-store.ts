@@ -36,8 +36,8 @@ export interface MongoStore extends JobStore, ExecutionStore, FailureStore, Work
  * The store on MongoDB: the same records as the SQL store, one collection per table, one
  * document per row with the row's id as `_id` and its dates as BSON dates, one record store
  * per collection (jobs.ts, executions.ts, ...). Every list is a keyset page (keyset.ts) over
- * an index created by migrate(); every write that decides something (a run claimed, a final
- * status, a cancel, a worker marked gone) is a single-document conditional update, which
+ * an index created by migrate(); every write that decides something (a queued run started, a
+ * final status, a cancel, a worker marked gone) is a single-document conditional update, which
  * MongoDB applies atomically.
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- typed delegation, see the interface

@@ -16,7 +16,7 @@ import {
 } from '../records.js';
 import { keysetPage, type Keyset } from './keyset.js';
 import { executionTimes, executionToRow, jsonDates, rowToExecution, rowToJob, sqlList, type Row } from './rows.js';
-import { batchUpdate, insertRowsSql, insertSql, setSql } from './statements.js';
+import { updateRows, insertRowsSql, insertSql, setSql } from './statements.js';
 
 /**
  * Runs newest first: execution_job_idx, execution_status_idx, execution_parent_idx,
@@ -44,9 +44,9 @@ const appendOutputLines = `UPDATE execution
     SET output_truncated = output_truncated OR cardinality(output) + cardinality($2::text[]) > $3,
         output = (output || $2::text[])[greatest(1, cardinality(output) + cardinality($2::text[]) - $3 + 1):]
   WHERE id = $1`;
-// One statement for a batch of ends ($1, JSON): the run rows (execution_pkey), their output kept
+// One statement for many ends ($1, JSON): the run rows (execution_pkey), their output kept
 // to the newest $2 lines, and the jobs' last status (job_pkey). $4 is the number of ends, as a
-// LIMIT that tells the planner the size of v (see batchUpdate).
+// LIMIT that tells the planner the size of v (see updateRows).
 const finishRunningExecutions = `WITH v AS (
      SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(id text, status text, finished_at timestamptz, duration_ms bigint,
                                                       error text, stack text, progress real, output text[], job_id text)
@@ -144,7 +144,7 @@ export class SqlExecutionStore implements ExecutionStore {
 
   async transitionExecutions(from: ExecutionStatus, moves: Array<{ id: string; patch: ExecutionPatch }>) {
     if (moves.length === 0) return [];
-    return batchUpdate(
+    return updateRows(
       this.db,
       'execution',
       'id',

@@ -3,7 +3,7 @@ import type { JobStore } from '../jobs.js';
 import { activeStatuses, firstOfEachId, type JobPatch, type JobRecord, type Page } from '../records.js';
 import { keysetPage, type Keyset } from './keyset.js';
 import { executionTimes, jobToRow, jsonDates, rowToExecution, rowToJob, sqlList, type Row } from './rows.js';
-import { batchUpdate, insertRowsSql, insertSql, setSql } from './statements.js';
+import { updateRows, insertRowsSql, insertSql, setSql } from './statements.js';
 
 /** Primary key order (job_pkey). */
 const jobsById: Keyset<JobRecord> = {
@@ -95,7 +95,7 @@ export class SqlJobStore implements JobStore {
 
   async updateJobs(updates: Array<{ job_id: string; patch: JobPatch }>) {
     const now = new Date();
-    await batchUpdate(
+    await updateRows(
       this.db,
       'job',
       'job_id',

@@ -6,7 +6,7 @@ import type { Row } from './rows.js';
  * per call (the fixed statements are consts beside the code that runs them).
  */
 
-/** SQL types of the columns a batch update can set (for jsonb_to_recordset). */
+/** SQL types of the columns updateRows can set (for jsonb_to_recordset). */
 export const columnTypes: Record<'job' | 'execution', Record<string, string>> = {
   job: {
     handler: 'text',
@@ -64,7 +64,7 @@ export function jsonRecord(row: Row, cols: string[], types: Record<string, strin
   return rec;
 }
 
-/** SQL types of every column a batch insert writes (for jsonb_to_recordset). */
+/** SQL types of every column insertRowsSql writes (for jsonb_to_recordset). */
 const insertTypes: Record<'job' | 'execution' | 'audit', Record<string, string>> = {
   job: { job_id: 'text', created_at: 'timestamptz', last_run_at: 'timestamptz', last_status: 'text', ...columnTypes.job },
   execution: { id: 'text', created_at: 'timestamptz', ...columnTypes.execution },
@@ -94,7 +94,7 @@ const insertTypes: Record<'job' | 'execution' | 'audit', Record<string, string>>
 export function insertRowsSql(table: 'job' | 'execution' | 'audit', rows: Row[], tail = ''): { text: string; params: unknown[] } {
   const cols = Object.keys(rows[0]);
   const types = insertTypes[table];
-  for (const c of cols) if (!types[c]) throw new Error(`${table}.${c} cannot be inserted in a batch`);
+  for (const c of cols) if (!types[c]) throw new Error(`${table}.${c} cannot be inserted from JSON rows`);
   const records = rows.map((row) => jsonRecord(row, cols, types));
   const list = cols.map((c) => `"${c}"`).join(', ');
   return {
@@ -109,7 +109,7 @@ export function insertRowsSql(table: 'job' | 'execution' | 'audit', rows: Row[],
  * JSON parameter. Rows are grouped by the columns they set, so a column a patch leaves out
  * keeps its value. `extra` adds a condition on `t` (the row) and may use parameter $2.
  */
-export async function batchUpdate(
+export async function updateRows(
   db: SqlClient,
   table: 'job' | 'execution',
   key: string,
@@ -127,7 +127,7 @@ export async function batchUpdate(
   for (const [colList, group] of groups) {
     const cols = colList.split(',');
     const types = columnTypes[table];
-    for (const c of cols) if (!types[c]) throw new Error(`${table}.${c} cannot be set in a batch`);
+    for (const c of cols) if (!types[c]) throw new Error(`${table}.${c} cannot be set from JSON rows`);
     const records = group.map((g) => ({ k: g.key, ...jsonRecord(g.row, cols, types) }));
     // The LIMIT tells the planner how many rows the JSON holds: it takes 100 for any
     // jsonb_to_recordset and would hash-join a whole table of a few thousand rows instead of

@@ -2,7 +2,7 @@
  * 000001: the service's tables as every boot created them before migrations were numbered.
  * Each statement is idempotent, so a database created then is brought under the migration
  * table by running this again, and nothing in it changes. Agenda's table (agenda_jobs) is
- * created by its backend; the engine adds its indexes on it (see engine/agenda.ts).
+ * created by its backend; the engine adds its indexes on it (see engine/sql/engine.ts).
  *
  * A migration is never edited once released: a change of schema is a new numbered file.
  */

@@ -1,10 +1,10 @@
 /**
  * Gathers calls and hands them to `fn` together: many runs ending at once cost one write,
- * not one each. One batch is written at a time; calls made meanwhile wait for the next, so
- * batches grow with the load instead of with a timer. `fn` answers with one result per
- * item, in order; a failure of `fn` fails every call of its batch.
+ * not one each. One write is under way at a time; calls made meanwhile wait for the next, so
+ * writes grow with the load instead of with a timer. `fn` answers with one result per item,
+ * in order; a failure of `fn` fails every call it was given.
  */
-export class Batcher<T, R> {
+export class WriteCoalescer<T, R> {
   private items: Array<{ item: T; resolve: (r: R) => void; reject: (err: unknown) => void }> = [];
   private busy = false;
 
@@ -21,12 +21,12 @@ export class Batcher<T, R> {
   }
 
   private async flush() {
-    const batch = this.items.splice(0, this.items.length);
+    const pending = this.items.splice(0, this.items.length);
     try {
-      const results = await this.fn(batch.map((b) => b.item));
-      batch.forEach((b, i) => b.resolve(results[i]));
+      const results = await this.fn(pending.map((p) => p.item));
+      pending.forEach((p, i) => p.resolve(results[i]));
     } catch (err) {
-      for (const b of batch) b.reject(err);
+      for (const p of pending) p.reject(err);
     }
     if (this.items.length) setImmediate(() => void this.flush());
     else this.busy = false;
