@@ -54,10 +54,12 @@ for (const { name, skip } of stores) {
       it('pauses and resumes the service idempotently; another state is 400', async () => {
         assert.deepEqual((await svc.http.get(`${api}/service/state`).expect(200)).body, { state: 'running' });
         assert.deepEqual((await svc.http.put(`${api}/service/state?state=paused`).expect(200)).body, { state: 'paused' });
-        assert.deepEqual((await svc.http.put(`${api}/service/state?state=paused`).expect(200)).body, { state: 'paused' });
         const paused = (await svc.http.get(`${api}/service/state`).expect(200)).body;
         assert.deepEqual(paused, { state: 'paused', paused_at: paused.paused_at, paused_by: 'anonymous' });
         assert.ok(Date.parse(paused.paused_at) > Date.now() - 60_000, `paused_at ${paused.paused_at}`);
+        await sleep(20);
+        assert.deepEqual((await svc.http.put(`${api}/service/state?state=paused`).expect(200)).body, { state: 'paused' });
+        assert.deepEqual((await svc.http.get(`${api}/service/state`).expect(200)).body, paused, 'a second pause keeps the time of the first');
         assertProblem(await svc.http.put(`${api}/service/state?state=sleeping`), 400, 'query.state');
         assertProblem(await svc.http.put(`${api}/service/state`), 400, 'query.state');
         assert.deepEqual((await svc.http.put(`${api}/service/state?state=running`).expect(200)).body, { state: 'running' });

@@ -779,10 +779,10 @@ export type components = {
          */
         ServiceState: "running" | "paused";
         /**
-         * @description While paused, also since when and by whom: from the audit log's newest successful
-         *     `setServiceState`. `paused_by` is the token's name, `anonymous` when the call had none,
-         *     or `JOB_SERVICE_PAUSED` when a boot paused the service; both are null when the audit
-         *     log does not say.
+         * @description While paused, also since when and by whom, stored with the pause: pausing a paused
+         *     service changes neither. `paused_by` is the token's name, `anonymous` when the call had
+         *     none, or `JOB_SERVICE_PAUSED` when a boot paused the service; both are null for a pause
+         *     made before this was recorded.
          * @example {
          *       "state": "paused",
          *       "paused_at": "2027-01-04T09:12:44.512Z",

@@ -208,6 +208,7 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
         body: state(ctx).body,
         headers: ctx.headers,
         operationId,
+        caller: state(ctx).principal?.name ?? null,
       });
       ctx.status = result.status;
       for (const [k, v] of Object.entries(result.headers ?? {})) ctx.set(k, v);

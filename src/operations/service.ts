@@ -6,30 +6,18 @@ import { isoTime } from './iso-time.js';
 
 type SetQuery = operations['setServiceState']['parameters']['query'];
 
-/** The audit records' method for a state set at boot by JOB_SERVICE_PAUSED. */
-export const bootMethod = 'BOOT';
+/** Who paused the service when it was paused at boot by JOB_SERVICE_PAUSED. */
+export const pausedAtBoot = 'JOB_SERVICE_PAUSED';
 
 /**
- * Since when and by whom the service is paused: the newest successful setServiceState in the
- * audit log (while paused, the newest change of the state is the pause). The token's name,
- * `anonymous` without one, `JOB_SERVICE_PAUSED` for a boot that paused it; nulls when no
- * record says (older than the audit log, or its write failed). Nothing while running.
+ * Since when and by whom the service is paused, as stored with the pause: the token's name,
+ * `anonymous` without one, `JOB_SERVICE_PAUSED` for a boot that paused it; nulls for a pause
+ * older than that record. Nothing while running.
  */
 export async function pauseOf(store: Store, state: Schemas['ServiceState']): Promise<{ paused_at?: string | null; paused_by?: string | null }> {
   if (state !== 'paused') return {};
-  // Newest first: the first page holds it unless calls were refused in between.
-  let cursor: string | null = null;
-  for (;;) {
-    const page = await store.listAudit({ operation: 'setServiceState' }, cursor, 50);
-    const found = page.items.find((a) => a.outcome === 'success');
-    if (found) {
-      const by = found.method === bootMethod ? 'JOB_SERVICE_PAUSED' : (found.token_name ?? 'anonymous');
-      return { paused_at: isoTime(found.time), paused_by: by };
-    }
-    if (!page.next || page.items.length === 0) break;
-    cursor = page.next;
-  }
-  return { paused_at: null, paused_by: null };
+  const pause = await store.getServicePause();
+  return { paused_at: pause?.paused_at ? isoTime(pause.paused_at) : null, paused_by: pause?.paused_by ?? null };
 }
 
 /** The service state, with since when and by whom while paused. */
@@ -40,11 +28,9 @@ export async function serviceStateBody(store: Store, state: Schemas['ServiceStat
 export function serviceOperations(s: Services): Record<string, Operation> {
   return {
     getServiceState: async () => ({ status: 200, body: await serviceStateBody(s.store, await s.scheduler.getServiceState()) }),
-    // The audit record of this very call is written after it answers, so a pause names its
-    // own time and caller only from the next read on; the answer carries the state alone.
-    setServiceState: async ({ query }) => {
+    setServiceState: async ({ query, caller }) => {
       const { state } = query as SetQuery;
-      return { status: 200, body: { state: await s.scheduler.setServiceState(state) } satisfies Schemas['ServiceStateBody'] };
+      return { status: 200, body: { state: await s.scheduler.setServiceState(state, caller ?? 'anonymous') } satisfies Schemas['ServiceStateBody'] };
     },
   };
 }

@@ -12,6 +12,8 @@ export interface OperationInput {
   body: unknown;
   headers: Record<string, string | string[] | undefined>;
   operationId: string;
+  /** The calling token's name; null when no token is checked (loopback without tokens, JOBS_AUTH=off). */
+  caller: string | null;
 }
 
 export interface OperationResult {

@@ -348,11 +348,11 @@ export class Scheduler {
   onStateChange: () => Promise<void> = async () => undefined;
 
   /**
-   * Pauses or resumes the whole scheduler. The state is stored; this process follows it at
-   * once and every other worker at its next heartbeat.
+   * Pauses or resumes the whole scheduler; `by` is who asked, kept with a pause. The state is
+   * stored; this process follows it at once and every other worker at its next heartbeat.
    */
-  async setServiceState(state: ServiceState): Promise<ServiceState> {
-    await this.store.setServiceState(state);
+  async setServiceState(state: ServiceState, by: string | null = null): Promise<ServiceState> {
+    await this.store.setServiceState(state, by);
     await this.onStateChange();
     return state;
   }

@@ -1,16 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../observability/log.js';
-import { bootMethod, pauseOf } from '../operations/service.js';
+import { pauseOf, pausedAtBoot } from '../operations/service.js';
 import type { ServiceState, Store } from '../store/types.js';
 
 /**
- * Sets the state JOB_SERVICE_PAUSED asks for at boot. A change is audited like the call it
- * stands for (method BOOT), so that GET /service/state can say since when and why the service
- * is paused.
+ * Sets the state JOB_SERVICE_PAUSED asks for at boot, paused by `JOB_SERVICE_PAUSED`. A change
+ * is audited like the call it stands for (method BOOT).
  */
 export async function applyBootState(store: Store, state: ServiceState): Promise<void> {
   if ((await store.getServiceState()) === state) return;
-  await store.setServiceState(state);
+  await store.setServiceState(state, pausedAtBoot);
   await store.insertAudits([
     {
       id: randomUUID(),
@@ -18,7 +17,7 @@ export async function applyBootState(store: Store, state: ServiceState): Promise
       request_id: null,
       token_name: null,
       operation: 'setServiceState',
-      method: bootMethod,
+      method: 'BOOT',
       path: '/api/v1/service/state',
       job_id: null,
       execution_id: null,

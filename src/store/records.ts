@@ -7,6 +7,11 @@
 export type JobState = 'running' | 'paused';
 export type JobSource = 'api' | 'file';
 export type ServiceState = 'running' | 'paused';
+/** Since when and by whom a paused service is paused (null: paused before this was recorded). */
+export interface ServicePause {
+  paused_at: Date | null;
+  paused_by: string | null;
+}
 
 export type ExecutionStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'timed_out' | 'missed' | 'lost';
 export const executionStatuses: readonly ExecutionStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'timed_out', 'missed', 'lost'];

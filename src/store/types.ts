@@ -32,6 +32,7 @@ export type {
   JobStats,
   Kwargs,
   Page,
+  ServicePause,
   ServiceState,
   ServiceStats,
   StepSelection,

@@ -5,10 +5,10 @@ import { loadConfig } from '../../src/config/config.js';
 import type { SqlClient } from '../../src/db/sql-client.js';
 import { openStore } from '../../src/service/backend.js';
 import { MigrationError, runMigrations } from '../../src/store/sql/migrate.js';
-import { sql as ddlOfBefore } from '../../src/store/sql/migrations/000001-initial.js';
 import { migrations } from '../../src/store/sql/migrations/index.js';
 import { SqlStore } from '../../src/store/sql/sql-store.js';
 import { testDatabase, type StoreName, type TestDatabase } from '../helpers.js';
+import { ddlBeforeMigrations } from './ddl-before-migrations.js';
 import { execution, job, worker } from './fixtures.js';
 
 const latest = migrations[migrations.length - 1].version;
@@ -68,7 +68,7 @@ export function sqlMigrationContract(name: Extract<StoreName, 'embedded' | 'post
     it('a database made by the DDL of before numbered migrations is recognised and upgraded without loss', async () => {
       const [store] = await fresh();
       // What every boot ran before migrations were numbered: the DDL, no migration table.
-      await store.db.exec(ddlOfBefore);
+      await store.db.exec(ddlBeforeMigrations);
       assert.equal(await tableExists(store.db, 'schema_migration'), false);
       const j = job('mg-old', 1);
       const e = execution('mg-run', 1, 0, { job_id: 'mg-old', status: 'succeeded' });
@@ -76,7 +76,8 @@ export function sqlMigrationContract(name: Extract<StoreName, 'embedded' | 'post
       assert.deepEqual(await store.insertJobs([j]), ['mg-old']);
       await store.insertExecution(e);
       await store.registerWorker(w);
-      await store.setServiceState('paused');
+      // Paused as that release paused: its table has no pause columns yet.
+      await store.db.query("INSERT INTO service_state (id, state, updated_at) VALUES ('service', 'paused', now())");
 
       await store.migrate();
       assert.deepEqual(
@@ -87,6 +88,7 @@ export function sqlMigrationContract(name: Extract<StoreName, 'embedded' | 'post
       assert.deepEqual(await store.getExecution('mg-run'), e);
       assert.deepEqual(await store.getWorker('mg-w'), w);
       assert.equal(await store.getServiceState(), 'paused');
+      assert.deepEqual(await store.getServicePause(), { paused_at: null, paused_by: null }, 'a pause older than its record says nothing of when or who');
       assert.deepEqual(await runMigrations(store.db), []);
     });
 
@@ -103,11 +105,23 @@ export function sqlMigrationContract(name: Extract<StoreName, 'embedded' | 'post
       assert.deepEqual(await applied(store.db), [...migrations.map((m) => m.version), next]);
     });
 
-    it('a database migrated by a newer release is refused', async () => {
+    it('a database a newer release migrated additively still boots this release (rolling upgrade, rollback)', async () => {
+      const [store] = await fresh();
+      const added = { version: latest + 1, name: 'newer-additive', sql: 'CREATE TABLE mg_newer (id integer);' };
+      await runMigrations(store.db, [...migrations, added]);
+      assert.deepEqual(await runMigrations(store.db), []);
+      await store.migrate();
+      assert.deepEqual(await applied(store.db), [...migrations.map((m) => m.version), latest + 1]);
+    });
+
+    it('a database a newer release migrated with a breaking migration is refused', async () => {
       const [store] = await fresh();
       const added = { version: latest + 1, name: 'newer', sql: 'SELECT 1;' };
-      await runMigrations(store.db, [...migrations, added]);
-      await assert.rejects(runMigrations(store.db), (err: unknown) => err instanceof MigrationError && /newer release/.test(err.message));
+      const breaking = { version: latest + 2, name: 'newer-breaking', sql: 'SELECT 1;', breaking: true };
+      await runMigrations(store.db, [...migrations, added, breaking]);
+      // Only the breaking one is named: the additive one alone would not stop the boot.
+      const names = (err: unknown) => err instanceof MigrationError && /newer release/.test(err.message) && err.message.includes(`migration ${latest + 2},`);
+      await assert.rejects(runMigrations(store.db), names);
     });
 
     it(

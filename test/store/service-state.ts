@@ -36,6 +36,25 @@ export function serviceStateStoreContract(open: () => Store): void {
       assert.equal(await store.deleteJob('bt-keep'), true);
     });
 
+    it('a pause keeps its time and author until the service runs again; a second pause changes neither', async () => {
+      assert.equal(await store.getServicePause(), null);
+      const before = Date.now();
+      await store.setServiceState('paused', 'ops');
+      const first = await store.getServicePause();
+      assert.equal(first?.paused_by, 'ops');
+      assert.ok(first?.paused_at instanceof Date && first.paused_at.getTime() >= before - 1000, String(first?.paused_at));
+      await sleep(20);
+      await store.setServiceState('paused', 'other');
+      assert.deepEqual(await store.getServicePause(), first);
+      await store.setServiceState('running', 'ops');
+      assert.equal(await store.getServicePause(), null);
+      assert.equal(await store.getServiceState(), 'running');
+      // A name is stored as given, even one that looks like an operator of a query language.
+      await store.setServiceState('paused', '$state');
+      assert.equal((await store.getServicePause())?.paused_by, '$state');
+      await store.setServiceState('running');
+    });
+
     it('ping answers', async () => {
       await store.ping(5000);
     });

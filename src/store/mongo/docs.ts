@@ -10,6 +10,8 @@ export interface ServiceStateDoc {
   _id: string;
   state: ServiceState;
   updated_at: Date;
+  paused_at?: Date | null;
+  paused_by?: string | null;
 }
 
 export const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));

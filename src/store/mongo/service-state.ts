@@ -1,4 +1,4 @@
-import type { ExecutionStatus, ServiceState, ServiceStats, WorkerState } from '../records.js';
+import type { ExecutionStatus, ServicePause, ServiceState, ServiceStats, WorkerState } from '../records.js';
 import type { ServiceStateStore } from '../service-state.js';
 import type { Collections } from './collections.js';
 import { countsOf } from './docs.js';
@@ -12,8 +12,22 @@ export class MongoServiceStateStore implements ServiceStateStore {
     return doc?.state ?? 'running';
   }
 
-  async setServiceState(state: ServiceState) {
-    await this.c.serviceState.updateOne({ _id: 'service' }, { $set: { state, updated_at: new Date() } }, { upsert: true });
+  async setServiceState(state: ServiceState, by: string | null = null) {
+    // A pipeline update reads the stored state in the same single-document write, as the SQL
+    // statement does: the change to paused records its time and author, a second pause keeps
+    // them, a resume clears them. $literal keeps a name starting with $ a value.
+    const toPaused = state === 'paused';
+    const keepOr = (field: string, value: unknown) => (toPaused ? { $cond: [{ $eq: ['$state', 'paused'] }, `$${field}`, value] } : null);
+    await this.c.serviceState.updateOne(
+      { _id: 'service' },
+      [{ $set: { paused_at: keepOr('paused_at', '$$NOW'), paused_by: keepOr('paused_by', { $literal: by }), state: { $literal: state }, updated_at: '$$NOW' } }],
+      { upsert: true },
+    );
+  }
+
+  async getServicePause(): Promise<ServicePause | null> {
+    const doc = await this.c.serviceState.findOne({ _id: 'service', state: 'paused' });
+    return doc ? { paused_at: doc.paused_at ?? null, paused_by: doc.paused_by ?? null } : null;
   }
 
   async stats(): Promise<ServiceStats> {

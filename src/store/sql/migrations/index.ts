@@ -1,4 +1,5 @@
 import * as m000001 from './000001-initial.js';
+import * as m000002 from './000002-service-pause.js';
 
 export interface Migration {
   /** The number in the file name: migrations run in this order, each once. */
@@ -6,7 +7,16 @@ export interface Migration {
   name: string;
   /** Statements without parameters, run together. */
   sql: string;
+  /**
+   * True when code of an earlier release cannot run on the schema after it (a column dropped
+   * or renamed): such a release then refuses the database. Additive migrations leave it unset,
+   * so an older process can still boot during a rolling upgrade or after a rollback.
+   */
+  breaking?: boolean;
 }
 
 /** Every migration, in order. A new one is a new file, `NNNNNN-what-it-does.ts`, added here. */
-export const migrations: readonly Migration[] = [{ version: 1, ...m000001 }];
+export const migrations: readonly Migration[] = [
+  { version: 1, ...m000001 },
+  { version: 2, ...m000002 },
+];
