@@ -312,6 +312,13 @@ for (const { name, skip } of stores) {
         assertProblem(await svc.http.post(`${api}/jobs/flow-scheduling`).send({ flow_arguments: [{}] }), 400, 'body.flow_name');
         assertProblem(await svc.http.post(`${api}/jobs/flow-scheduling`).send({ ...flow, extra: 1 }), 400, 'body.extra');
         assertProblem(await svc.http.post(`${api}/jobs/echo`).send({ note: 'a\u0000b' }), 400, 'body.note');
+        // Strings PostgreSQL cannot store, made with JSON's escapes: a lone surrogate in a value and in a key.
+        const raw = (text: string) => svc.http.post(`${api}/jobs/echo`).set('Content-Type', 'application/json').send(text);
+        assertProblem(await raw('{"note": "a\\ud800b"}'), 400, 'body.note');
+        assertProblem(await raw('{"x\\udc00": 1}'), 400, 'body.x\\udc00');
+        // Nested 100,000 deep: refused where it passes JOBS_BODY_MAX_DEPTH (64), not by the call stack.
+        const deep = 100_000;
+        assertProblem(await raw(`{"note": ${'['.repeat(deep)}${']'.repeat(deep)}}`), 400, `body.note${'.0'.repeat(63)}`);
         assertProblem(await svc.http.post(`${api}/jobs/flow-scheduling`), 400, 'body');
         assertProblem(await svc.http.post(`${api}/jobs/flow-scheduling`).set('Content-Type', 'text/plain').send('hello'), 415);
         const big = { flow_name: 'echo', flow_arguments: [{ pad: 'x'.repeat(2 * 1024 * 1024) }] };

@@ -28,6 +28,8 @@ export interface Config {
   logLevel: LogLevel;
   /** Largest request body accepted, in bytes. */
   bodyLimit: number;
+  /** Deepest nesting of objects and arrays accepted in a request body. */
+  bodyMaxDepth: number;
   /** How often an idle worker looks for due runs, in ms (notifications make most runs start sooner). */
   pollIntervalMs: number;
   /** shared_buffers of the embedded PostgreSQL (PGlite). */
@@ -146,6 +148,7 @@ export function loadConfig(env: Env = process.env): Config {
     concurrency: integer(env, 'JOBS_CONCURRENCY', 20, 1, 10_000),
     logLevel,
     bodyLimit: integer(env, 'JOBS_BODY_LIMIT', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    bodyMaxDepth: integer(env, 'JOBS_BODY_MAX_DEPTH', 64, 2, 1000),
     pollIntervalMs: integer(env, 'JOBS_POLL_INTERVAL_MS', 1000, 20, 60_000),
     worker: boolean(env, 'JOBS_WORKER', true),
     workerName: env.JOBS_WORKER_NAME?.trim() || null,

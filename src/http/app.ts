@@ -131,6 +131,8 @@ export interface HttpAppOptions {
   operations: Record<string, Operation>;
   log: Logger;
   bodyLimit: number;
+  /** Deepest nesting of objects and arrays accepted in a body (default 64). */
+  bodyMaxDepth?: number;
   /** Validates the document against the OpenAPI 3 schema too (the contract test asks for it). */
   checkDocument?: boolean;
   /** Bearer tokens; absent: no checks. */
@@ -227,7 +229,7 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
       if (c.security.authorized || !c.operation.security?.length) {
         const principal = c.security.bearerAuth as Principal | undefined;
         if (principal && !('error' in principal)) state(ctx).principal = principal;
-        req.body = state(ctx).body = await readJsonBody(ctx, opts.bodyLimit);
+        req.body = state(ctx).body = await readJsonBody(ctx, opts.bodyLimit, opts.bodyMaxDepth ?? 64);
       }
     },
     unauthorizedHandler: (c: OpenApiContext) => {

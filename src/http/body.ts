@@ -8,9 +8,10 @@ function hasBody(ctx: Koa.Context): boolean {
 
 /**
  * Reads a JSON request body: 413 past `limit` bytes, 415 for another media type, 400 for
- * JSON that does not parse. Returns undefined when there is no body.
+ * JSON that does not parse, that nests deeper than `maxDepth` objects and arrays, or whose
+ * strings PostgreSQL cannot store. Returns undefined when there is no body.
  */
-export async function readJsonBody(ctx: Koa.Context, limit: number): Promise<unknown> {
+export async function readJsonBody(ctx: Koa.Context, limit: number, maxDepth: number): Promise<unknown> {
   if (!hasBody(ctx)) return undefined;
   const declared = Number(ctx.get('content-length') || 0);
   if (declared > limit) throw new Problem(413, 'Body too large', `the request body has ${declared} bytes; the limit is ${limit}`);
@@ -33,28 +34,51 @@ export async function readJsonBody(ctx: Koa.Context, limit: number): Promise<unk
   } catch (err) {
     throw Problem.invalid([{ field: 'body', reason: `is not valid JSON: ${(err as Error).message}` }], `the request body is not valid JSON: ${(err as Error).message}`);
   }
-  const nul = findNul(value, 'body');
-  // PostgreSQL text cannot hold NUL: refuse it here rather than fail in the database.
-  if (nul) throw Problem.invalid([{ field: nul, reason: 'must not contain the NUL character (\\u0000)' }]);
+  const bad = badValue(value, maxDepth);
+  if (bad) throw Problem.invalid([bad]);
   return value;
 }
 
-/** Where in a JSON value a string (or key) holds U+0000, if anywhere. */
-function findNul(value: unknown, at: string): string | null {
-  if (typeof value === 'string') return value.includes('\0') ? at : null;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const hit = findNul(value[i], `${at}.${i}`);
-      if (hit) return hit;
+/**
+ * The first place in a parsed body the service refuses, if any: nesting deeper than
+ * `maxDepth`, or a string or key PostgreSQL cannot store (U+0000, or a lone UTF-16
+ * surrogate, which JSON's \u escapes can make). A walk with its own stack, not recursion: a
+ * body nested thousands deep must cost a 400, not the call stack.
+ */
+function badValue(root: unknown, maxDepth: number): { field: string; reason: string } | null {
+  const stack: Array<{ value: unknown; at: string; depth: number }> = [{ value: root, at: 'body', depth: 0 }];
+  while (stack.length > 0) {
+    const { value, at, depth } = stack.pop()!;
+    if (typeof value === 'string') {
+      const reason = badString(value);
+      if (reason) return { field: at, reason };
+      continue;
     }
-    return null;
-  }
-  if (value && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) {
-      if (k.includes('\0')) return `${at}.${k.replaceAll('\0', '\\u0000')}`;
-      const hit = findNul(v, `${at}.${k}`);
-      if (hit) return hit;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth >= maxDepth) return { field: at, reason: `nests objects and arrays deeper than ${maxDepth} levels (JOBS_BODY_MAX_DEPTH)` };
+    const entries: Array<[string, unknown]> = Array.isArray(value) ? value.map((v, i) => [String(i), v]) : Object.entries(value);
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [key, v] = entries[i];
+      const reason = badString(key);
+      if (reason) return { field: `${at}.${printable(key)}`, reason };
+      stack.push({ value: v, at: `${at}.${key}`, depth: depth + 1 });
     }
   }
   return null;
+}
+
+/** A high surrogate without a low one after it, or a low one without a high one before it (code units: no `u` flag). */
+const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+function badString(text: string): string | null {
+  // PostgreSQL text cannot hold NUL: refuse it here rather than fail in the database.
+  if (text.includes('\0')) return 'must not contain the NUL character (\\u0000)';
+  loneSurrogate.lastIndex = 0;
+  if (loneSurrogate.test(text)) return 'must not contain a lone UTF-16 surrogate (\\ud800-\\udfff without its pair)';
+  return null;
+}
+
+/** A key as a field name can show it: NUL and lone surrogates written as escapes. */
+function printable(key: string): string {
+  return key.replaceAll('\0', '\\u0000').replace(loneSurrogate, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
 }

@@ -127,6 +127,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       operations: buildOperations({ config, store, scheduler, catalog, doc, yaml, metrics }),
       log,
       bodyLimit: config.bodyLimit,
+      bodyMaxDepth: config.bodyMaxDepth,
       auth: new Authenticator(config.auth.mode, config.auth.tokens),
       observe,
     });
