@@ -32,11 +32,18 @@ export class RunCancels {
           continue;
         }
       }
-      // A running run gets its request time stored wherever it runs. Here its signal fires
-      // first, so it ends for this reason; the time is sent before its end can be written.
-      // Elsewhere its worker finds the request in the store.
-      this.stopLocal(run.id, reason);
-      await store.requestCancel(run.id, now);
+      // A running run gets its request time stored wherever it runs; elsewhere its worker
+      // finds the request in the store. Here a cancel request is stored before the signal
+      // fires, so the answer, read next, finds the run still running, as it did before the
+      // time was stored (a poll that sees the request first stops it for the same reason).
+      // Any other reason fires first, so the run ends for that reason, not as a request.
+      if (reason === 'cancel') {
+        await store.requestCancel(run.id, now);
+        this.stopLocal(run.id, reason);
+      } else {
+        this.stopLocal(run.id, reason);
+        await store.requestCancel(run.id, now);
+      }
     }
     return cancelled;
   }
