@@ -12,6 +12,9 @@ const compiled = path.basename(path.resolve(here, '..', '..')) === 'dist';
 export const projectRoot = compiled ? path.resolve(here, '..', '..', '..') : path.resolve(here, '..', '..');
 const handlersRoot = compiled ? path.resolve(here, '..', '..', 'handlers') : path.resolve(projectRoot, 'handlers');
 
+/** The deepest nesting of objects and arrays accepted in a request body unless JOBS_BODY_MAX_DEPTH says. */
+export const defaultBodyMaxDepth = 64;
+
 export type StoreKind = 'embedded' | 'postgres' | 'mongodb';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -148,7 +151,7 @@ export function loadConfig(env: Env = process.env): Config {
     concurrency: integer(env, 'JOBS_CONCURRENCY', 20, 1, 10_000),
     logLevel,
     bodyLimit: integer(env, 'JOBS_BODY_LIMIT', 1024 * 1024, 1024, 64 * 1024 * 1024),
-    bodyMaxDepth: integer(env, 'JOBS_BODY_MAX_DEPTH', 64, 2, 1000),
+    bodyMaxDepth: integer(env, 'JOBS_BODY_MAX_DEPTH', defaultBodyMaxDepth, 2, 1000),
     pollIntervalMs: integer(env, 'JOBS_POLL_INTERVAL_MS', 1000, 20, 60_000),
     worker: boolean(env, 'JOBS_WORKER', true),
     workerName: env.JOBS_WORKER_NAME?.trim() || null,

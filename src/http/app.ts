@@ -5,6 +5,7 @@ import { OpenAPIBackend, type Context as OpenApiContext, type Document } from 'o
 import type { ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
 import { roles, type Role } from '../config/tokens.js';
+import { defaultBodyMaxDepth } from '../config/config.js';
 import type { Logger } from '../observability/log.js';
 import type { OpenApiDocument } from '../contract/openapi.js';
 import { operationsOf } from '../contract/openapi.js';
@@ -131,7 +132,7 @@ export interface HttpAppOptions {
   operations: Record<string, Operation>;
   log: Logger;
   bodyLimit: number;
-  /** Deepest nesting of objects and arrays accepted in a body (default 64). */
+  /** Deepest nesting of objects and arrays accepted in a body (default: JOBS_BODY_MAX_DEPTH's). */
   bodyMaxDepth?: number;
   /** Validates the document against the OpenAPI 3 schema too (the contract test asks for it). */
   checkDocument?: boolean;
@@ -229,7 +230,7 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
       if (c.security.authorized || !c.operation.security?.length) {
         const principal = c.security.bearerAuth as Principal | undefined;
         if (principal && !('error' in principal)) state(ctx).principal = principal;
-        req.body = state(ctx).body = await readJsonBody(ctx, opts.bodyLimit, opts.bodyMaxDepth ?? 64);
+        req.body = state(ctx).body = await readJsonBody(ctx, opts.bodyLimit, opts.bodyMaxDepth ?? defaultBodyMaxDepth);
       }
     },
     unauthorizedHandler: (c: OpenApiContext) => {
