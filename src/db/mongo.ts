@@ -46,3 +46,70 @@ export async function openMongo(url: string): Promise<MongoConnection> {
     throw err;
   }
 }
+
+/**
+ * The driver's errors that say the server cannot be reached or cannot take writes now, by
+ * class: each subclass counts too (MongoNetworkTimeoutError is a MongoNetworkError,
+ * PoolClearedOnNetworkError a MongoPoolClearedError).
+ */
+const unavailableClasses = new Set([
+  'MongoNetworkError',
+  'MongoServerSelectionError',
+  'MongoPoolClearedError',
+  'MongoPoolClosedError',
+  'MongoWaitQueueTimeoutError',
+  'MongoServerClosedError',
+  'MongoTopologyClosedError',
+  'MongoNotConnectedError',
+  'MongoClientClosedError',
+  'MongoOperationTimeoutError',
+]);
+
+/** Labels the driver or the server puts on an error worth retrying once the deployment is back. */
+const unavailableLabels = ['RetryableWriteError', 'ResetPool', 'PoolRequestedRetry', 'SystemOverloadedError', 'TransientTransactionError'];
+
+/**
+ * Server codes of a node going away, stepping down or not (yet) primary, and of the network
+ * between (the driver's retryable codes and its not-primary and recovering codes).
+ */
+const unavailableCodes = new Set([
+  6, // HostUnreachable
+  7, // HostNotFound
+  89, // NetworkTimeout
+  91, // ShutdownInProgress
+  134, // ReadConcernMajorityNotAvailableYet
+  189, // PrimarySteppedDown
+  262, // ExceededTimeLimit
+  9001, // SocketException
+  10058, // LegacyNotPrimary
+  10107, // NotWritablePrimary
+  11600, // InterruptedAtShutdown
+  11602, // InterruptedDueToReplStateChange
+  13435, // NotPrimaryNoSecondaryOk
+  13436, // NotPrimaryOrSecondary
+]);
+
+/** The names of an error's classes, its own first (the driver's classes each answer `name` with their own). */
+function classNames(err: object): string[] {
+  const names: string[] = [];
+  for (let p: object | null = Object.getPrototypeOf(err); p && p !== Error.prototype && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+    const name = (p as { constructor?: { name?: unknown } }).constructor?.name;
+    if (typeof name === 'string') names.push(name);
+  }
+  return names;
+}
+
+/**
+ * Whether a MongoDB driver error means the database is unavailable for now (503), not that
+ * the request or the code is wrong. Told by class names, labels and codes, without loading
+ * the driver: it is loaded only for a MongoDB URL.
+ */
+export function isMongoUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (unavailableClasses.has(err.name) || classNames(err).some((n) => unavailableClasses.has(n))) return true;
+  const labelled = err as Error & { hasErrorLabel?: (label: string) => boolean };
+  if (typeof labelled.hasErrorLabel === 'function' && unavailableLabels.some((l) => labelled.hasErrorLabel!(l))) return true;
+  // The server's code, or that of the write concern error a MongoWriteConcernError carries.
+  const codes = [(err as { code?: unknown }).code, (err as { writeConcernError?: { code?: unknown } }).writeConcernError?.code];
+  return codes.some((c) => c !== undefined && c !== null && unavailableCodes.has(Number(c)));
+}

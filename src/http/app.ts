@@ -6,6 +6,7 @@ import type { ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
 import { roles, type Role } from '../config/tokens.js';
 import { defaultBodyMaxDepth } from '../config/config.js';
+import { isMongoUnavailable } from '../db/mongo.js';
 import type { Logger } from '../observability/log.js';
 import type { OpenApiDocument } from '../contract/openapi.js';
 import { operationsOf } from '../contract/openapi.js';
@@ -85,17 +86,6 @@ function sendProblem(ctx: Koa.Context, p: Problem) {
   };
 }
 
-/** The MongoDB driver's errors for a server it cannot reach (told by name: the driver is loaded only for MongoDB). */
-const mongoDownErrors = new Set([
-  'MongoNetworkError',
-  'MongoNetworkTimeoutError',
-  'MongoServerSelectionError',
-  'MongoServerClosedError',
-  'MongoTopologyClosedError',
-  'MongoNotConnectedError',
-  'MongoClientClosedError',
-]);
-
 /** Connection failures of the database are the service being unavailable, not a bug. */
 function isDatabaseDown(err: unknown): boolean {
   const code = (err as { code?: string })?.code;
@@ -103,7 +93,7 @@ function isDatabaseDown(err: unknown): boolean {
   return (
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '08006', '08001'].includes(code ?? '') ||
     /Connection terminated|timeout exceeded when trying to connect|PGlite is closed/i.test(msg) ||
-    mongoDownErrors.has((err as Error)?.name)
+    isMongoUnavailable(err)
   );
 }
 
