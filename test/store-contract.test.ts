@@ -11,11 +11,13 @@
 import { after, before, describe } from 'node:test';
 import { loadConfig } from '../src/config/config.js';
 import { openStore } from '../src/service/backend.js';
+import type { EngineBackend } from '../src/engine/index.js';
 import type { Store } from '../src/store/types.js';
 import { noticeSkippedStores, stores, testDatabase, type TestDatabase } from './helpers.js';
 import { auditStoreContract } from './store/audit.js';
 import { badCursorContract } from './store/cursors.js';
 import { executionStoreContract, queuedCountContract } from './store/executions.js';
+import { runEndContract } from './store/run-ends.js';
 import { failureStoreContract } from './store/failures.js';
 import { jobStoreContract } from './store/jobs.js';
 import { sqlMigrationContract } from './store/migrations.js';
@@ -28,13 +30,14 @@ for (const { name, skip } of stores) {
   describe(`store contract on ${name}`, { skip }, () => {
     let db: TestDatabase;
     let store: Store;
+    let backend: EngineBackend;
     let started = 0;
     const open = () => store;
 
     before(async () => {
       started = Date.now();
       db = await testDatabase(name);
-      ({ store } = await openStore(loadConfig({ ...db.env, LOG_LEVEL: 'silent' })));
+      ({ store, engine: backend } = await openStore(loadConfig({ ...db.env, LOG_LEVEL: 'silent' })));
       await store.bootLock(() => store.migrate());
     });
 
@@ -47,6 +50,7 @@ for (const { name, skip } of stores) {
     serviceStateStoreContract(open);
     jobStoreContract(open);
     executionStoreContract(open);
+    runEndContract(open, () => backend);
     failureStoreContract(open);
     workerStoreContract(open);
     serviceStatsContract(open);

@@ -60,6 +60,10 @@ export interface Config {
   metricsAuth: boolean;
   /** JOBS_HEALTH_AUTH: liveness and readiness need a read token. */
   healthAuth: boolean;
+  /** Bytes of output kept per run (the newest lines, after a note line), so a run's end always fits one MongoDB document. */
+  maxOutputBytes: number;
+  /** How long the dispatch engine may take to connect to its database at boot, in ms. */
+  engineReadyTimeoutMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -163,5 +167,7 @@ export function loadConfig(env: Env = process.env): Config {
     auth: authOf(env, host),
     metricsAuth: boolean(env, 'JOBS_METRICS_AUTH', false),
     healthAuth: boolean(env, 'JOBS_HEALTH_AUTH', false),
+    maxOutputBytes: integer(env, 'JOBS_OUTPUT_MAX_BYTES', 4 * 1024 * 1024, 1024, 12 * 1024 * 1024),
+    engineReadyTimeoutMs: integer(env, 'JOBS_ENGINE_READY_TIMEOUT_MS', 30_000, 1000, 600_000),
   };
 }

@@ -16,6 +16,8 @@ export interface EngineOptions {
   name: string;
   /** Errors of the engine that no caller awaits (lost connections, failed lock queries). */
   onError: (err: Error, where: string) => void;
+  /** How long init may wait for the engine's database before it fails, in ms (30 s when unset). */
+  readyTimeoutMs?: number;
 }
 
 /** The schedule row of one service job: due at `nextRunAt`, disabled while the job is paused; none when `nextRunAt` is null. */

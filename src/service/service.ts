@@ -86,11 +86,13 @@ export async function createService(config: Config, options: ServiceOptions = {}
       maxConcurrency: config.concurrency,
       name: config.workerName ?? `${os.hostname()}:${process.pid}`,
       onError: (err, where) => log.warn({ err, where }, 'dispatch engine error'),
+      readyTimeoutMs: config.engineReadyTimeoutMs,
     });
     started = engine;
     const metrics = new Metrics(store, log);
     const runner = new Runner(store, engine, catalog, log, {
       maxOutputLines: config.maxOutputLines,
+      maxOutputBytes: config.maxOutputBytes,
       cancelGraceMs: config.cancelGraceMs,
       defaultTimeoutSeconds: config.defaultTimeoutSeconds,
       observer: metrics,

@@ -19,12 +19,20 @@ export interface ExecutionStore {
   transitionExecution(id: string, from: ExecutionStatus, patch: ExecutionPatch): Promise<boolean>;
   /** transitionExecution for many runs at once; resolves with the ids this call moved. */
   transitionExecutions(from: ExecutionStatus, moves: Array<{ id: string; patch: ExecutionPatch }>): Promise<string[]>;
-  appendOutput(id: string, lines: string[], maxLines: number): Promise<void>;
   /**
-   * Ends running runs (only those still `running`), with their last output lines and their
-   * jobs' last status; resolves with the ids this call ended.
+   * Appends lines to a run's output, keeping the newest `maxLines` lines within `maxBytes`
+   * (UTF-8): when older lines must go for the bytes, the kept lines follow
+   * outputTrimmedNote(maxBytes). output_truncated records that lines were dropped.
    */
-  finishExecutions(ends: ExecutionEnd[], maxLines: number): Promise<string[]>;
+  appendOutput(id: string, lines: string[], maxLines: number, maxBytes: number): Promise<void>;
+  /**
+   * Ends running runs (only those still `running`), each with its last output lines (kept as
+   * appendOutput keeps them, and written only with the run's end) and its job's last status;
+   * resolves with the ids this call ended. Each run is recorded on its own: when the writes of
+   * some runs fail and others land, rejects with a RunEndsError that says which; when none
+   * lands, with the error itself.
+   */
+  finishExecutions(ends: ExecutionEnd[], maxLines: number, maxBytes: number): Promise<string[]>;
   /** Newest first, keyset paged by (created_at, id). */
   listExecutions(filter: ExecutionFilter, after: string | null, limit: number): Promise<Page<ExecutionRecord>>;
   /** Deletes finished run records created before `before`; returns how many. */
@@ -40,6 +48,25 @@ export interface ExecutionStore {
   getJobWithStats(jobId: string): Promise<{ job: JobRecord; stats: JobStats } | null>;
   /** Runs waiting for a worker (status queued). */
   queuedCount(): Promise<number>;
+}
+
+/** The first line of an output whose older lines were dropped to keep it within `maxBytes`. */
+export function outputTrimmedNote(maxBytes: number): string {
+  return `[earlier output dropped: a run keeps at most ${maxBytes} bytes of output]`;
+}
+
+/** finishExecutions wrote the end of some runs and not of others: which, and why not. */
+export class RunEndsError extends Error {
+  constructor(
+    /** The runs this call ended. */
+    readonly ended: string[],
+    /** The runs whose end could not be written, with the error of each. */
+    readonly failed: Map<string, Error>,
+  ) {
+    const [first] = failed.values();
+    super(`the end of ${failed.size} run(s) could not be written (${[...failed.keys()].join(', ')}): ${first?.message}`, { cause: first });
+    this.name = 'RunEndsError';
+  }
 }
 
 /** The methods of ExecutionStore by name: what a store made of record stores delegates (see delegate.ts). */

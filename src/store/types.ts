@@ -41,6 +41,7 @@ export type {
   WorkerState,
 } from './records.js';
 export { activeStatuses, executionStatuses, failedStatuses, finalStatuses, firstOfEachId, workerStates } from './records.js';
+export { outputTrimmedNote, RunEndsError } from './executions.js';
 export type { AuditStore, ExecutionStore, FailureStore, JobStore, ServiceStateStore, WorkerStore };
 
 export interface Store extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore {

@@ -4,6 +4,9 @@ import { before, describe, it } from 'node:test';
 import { executionStatuses, type ExecutionEnd, type ExecutionFilter, type ExecutionStatus, type JobRecord, type Store } from '../../src/store/types.js';
 import { at, pad, range, shuffled, compareText, newestFirst, job, fullJob, sparseJob, execution, fullExecution, worker, allPages, assertNoRepeats, matches } from './fixtures.js';
 
+/** A byte cap no output here comes near (test/store/run-ends.ts tests the cap). */
+const noByteCap = 1 << 20;
+
 /** ExecutionStore: every method, with every field of a run. */
 export function executionStoreContract(open: () => Store): void {
   describe('executions', () => {
@@ -152,7 +155,7 @@ export function executionStoreContract(open: () => Store): void {
         job_id: null,
         ...over,
       });
-      assert.deepEqual(await store.finishExecutions([], 3), []);
+      assert.deepEqual(await store.finishExecutions([], 3, noByteCap), []);
       const ended = await store.finishExecutions(
         [
           end('fx-a', { status: 'failed', error: 'boom', stack: 'at x', progress: null, output: ['o3', 'o4'], job_id: 'nf-job' }),
@@ -160,6 +163,7 @@ export function executionStoreContract(open: () => Store): void {
           end('fx-none'),
         ],
         3,
+        noByteCap,
       );
       assert.deepEqual(ended, ['fx-a'], 'a run no longer running is not ended again');
       const a = await store.getExecution('fx-a');
@@ -170,7 +174,7 @@ export function executionStoreContract(open: () => Store): void {
       );
       assert.equal((await store.getExecution('fx-c'))?.status, 'succeeded');
       assert.equal((await store.getJob('nf-job'))?.last_status, 'failed');
-      assert.deepEqual(await store.finishExecutions([end('fx-b', { output: ['x'], job_id: null })], 3), ['fx-b']);
+      assert.deepEqual(await store.finishExecutions([end('fx-b', { output: ['x'], job_id: null })], 3, noByteCap), ['fx-b']);
       const b = await store.getExecution('fx-b');
       assert.deepEqual([b?.status, b?.progress, b?.output, b?.output_truncated], ['succeeded', 100, ['x'], false]);
       assert.equal((await store.getJob('nf-job'))?.last_status, 'failed', 'job_id null leaves the job alone');
@@ -196,15 +200,15 @@ export function executionStoreContract(open: () => Store): void {
         const e = await store.getExecution('ao-one');
         return { output: e?.output, truncated: e?.output_truncated };
       };
-      await store.appendOutput('ao-one', [], 5);
+      await store.appendOutput('ao-one', [], 5, noByteCap);
       assert.deepEqual(await output(), { output: [], truncated: false });
-      await store.appendOutput('ao-one', ['l1', 'l2'], 5);
+      await store.appendOutput('ao-one', ['l1', 'l2'], 5, noByteCap);
       assert.deepEqual(await output(), { output: ['l1', 'l2'], truncated: false });
-      await store.appendOutput('ao-one', ['l3', 'a,b', '{"q"}'], 5);
+      await store.appendOutput('ao-one', ['l3', 'a,b', '{"q"}'], 5, noByteCap);
       assert.deepEqual(await output(), { output: ['l1', 'l2', 'l3', 'a,b', '{"q"}'], truncated: false }, 'exactly maxLines: nothing dropped');
-      await store.appendOutput('ao-one', ['l6', 'NULL'], 5);
+      await store.appendOutput('ao-one', ['l6', 'NULL'], 5, noByteCap);
       assert.deepEqual(await output(), { output: ['l3', 'a,b', '{"q"}', 'l6', 'NULL'], truncated: true });
-      await store.appendOutput('ao-one', ['l8'], 5);
+      await store.appendOutput('ao-one', ['l8'], 5, noByteCap);
       assert.deepEqual(await output(), { output: ['a,b', '{"q"}', 'l6', 'NULL', 'l8'], truncated: true }, 'truncated stays set');
 
       await store.insertExecution(execution('ao-two', 1, 61, { status: 'running' }));
@@ -212,12 +216,13 @@ export function executionStoreContract(open: () => Store): void {
         'ao-two',
         range(8).map((i) => `m${i}`),
         3,
+        noByteCap,
       );
       const two = await store.getExecution('ao-two');
       assert.deepEqual([two?.output, two?.output_truncated], [['m5', 'm6', 'm7'], true], 'one append longer than maxLines');
 
       await store.insertExecution(execution('ao-three', 1, 62, { status: 'running' }));
-      await store.appendOutput('ao-three', ['only', '', 'back\\slash ✓'], 3);
+      await store.appendOutput('ao-three', ['only', '', 'back\\slash ✓'], 3, noByteCap);
       const three = await store.getExecution('ao-three');
       assert.deepEqual([three?.output, three?.output_truncated], [['only', '', 'back\\slash ✓'], false]);
     });

@@ -21,7 +21,7 @@ import {
 import { isMongoUnavailable } from '../../src/db/mongo.js';
 
 // The pool's errors are the driver's but not exported from its entry point.
-type PoolError = new (pool: { address: string; serverError?: Error }, message?: string) => Error;
+type PoolError = new (...args: unknown[]) => Error;
 const driver = createRequire(import.meta.url);
 const cmap = driver('mongodb/lib/cmap/errors.js') as Record<string, PoolError>;
 // What a server selection timeout carries: the topology the driver saw, with no server in it.
@@ -61,7 +61,7 @@ describe('MongoDB driver errors: unavailable (503) or not (500)', () => {
     ['ExceededTimeLimit (262)', serverError({ code: 262 })],
     ['a RetryableWriteError label on an unknown code', serverError({ code: 424242, errorLabels: ['RetryableWriteError'] })],
     ['a SystemOverloadedError label', serverError({ code: 424243, errorLabels: ['SystemOverloadedError'] })],
-    ['a write concern error of a stepping-down primary', new MongoWriteConcernError({ writeConcernError: { code: 189, errmsg: 'primary stepped down' } })],
+    ['a write concern error of a stepping-down primary', new MongoWriteConcernError({ ok: 1, writeConcernError: { code: 189, errmsg: 'primary stepped down' } })],
   ];
   for (const [name, err] of unavailable) {
     it(`${name}: unavailable`, () => assert.equal(isMongoUnavailable(err), true));
@@ -71,7 +71,7 @@ describe('MongoDB driver errors: unavailable (503) or not (500)', () => {
     ['a duplicate key (11000)', serverError({ code: 11000, codeName: 'DuplicateKey' })],
     ['a document validation failure (121)', serverError({ code: 121 })],
     ['a document too large (10334)', serverError({ code: 10334, codeName: 'BSONObjectTooLarge' })],
-    ['a write concern error that is not about availability', new MongoWriteConcernError({ writeConcernError: { code: 100, errmsg: 'unsatisfiable' } })],
+    ['a write concern error that is not about availability', new MongoWriteConcernError({ ok: 1, writeConcernError: { code: 100, errmsg: 'unsatisfiable' } })],
     ['MongoInvalidArgumentError', new MongoInvalidArgumentError('bad option')],
     ['a plain Error', new Error('ECONNREFUSED')],
     ['a TypeError', new TypeError('x is undefined')],

@@ -5,6 +5,8 @@ import type { RunObserver } from '../observer.js';
 export interface RunnerOptions {
   /** Lines of output kept per run; older lines are dropped and the run marked truncated. */
   maxOutputLines: number;
+  /** Bytes of output kept per run; older lines are dropped after a note line. */
+  maxOutputBytes: number;
   /** How long an aborted handler is waited for before its run is recorded anyway, in ms. */
   cancelGraceMs: number;
   /** Seconds a run may take when neither its job nor its handler says. */

@@ -26,7 +26,7 @@ export async function executeHandler(deps: RunDeps, catalog: Catalog, heartbeatM
   const output: string[] = [];
   const flush = async () => {
     const lines = output.splice(0, output.length);
-    await store.appendOutput(execution.id, lines, options.maxOutputLines);
+    await store.appendOutput(execution.id, lines, options.maxOutputLines, options.maxOutputBytes);
   };
   const controller = new AbortController();
   const signal = controller.signal;

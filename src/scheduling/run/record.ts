@@ -1,4 +1,4 @@
-import { failedStatuses, type ExecutionEnd, type ExecutionRecord, type ExecutionStatus } from '../../store/types.js';
+import { failedStatuses, RunEndsError, type ExecutionEnd, type ExecutionRecord, type ExecutionStatus } from '../../store/types.js';
 import { WriteCoalescer } from '../coalescer.js';
 import { outputLine } from './context.js';
 import type { RunDeps } from './deps.js';
@@ -10,10 +10,20 @@ import { stopOutcome, type StopReason } from './stop.js';
  * `running`, several runs at once), then for a failed run its failure record and retry.
  */
 export class RunRecorder {
-  /** Ends of runs that come together, written together; true for each run this call ended. */
-  private readonly finishes = new WriteCoalescer<ExecutionEnd, boolean>(async (ends) => {
-    const moved = new Set(await this.deps.store.finishExecutions(ends, this.deps.options.maxOutputLines));
-    return ends.map((e) => moved.has(e.id));
+  /**
+   * Ends of runs that come together, written together; for each run, true when this call ended
+   * it, or the error of its own write (the others' ends are recorded all the same).
+   */
+  private readonly finishes = new WriteCoalescer<ExecutionEnd, boolean | Error>(async (ends) => {
+    const { maxOutputLines, maxOutputBytes } = this.deps.options;
+    try {
+      const moved = new Set(await this.deps.store.finishExecutions(ends, maxOutputLines, maxOutputBytes));
+      return ends.map((e) => moved.has(e.id));
+    } catch (err) {
+      if (!(err instanceof RunEndsError)) throw err;
+      const moved = new Set(err.ended);
+      return ends.map((e) => err.failed.get(e.id) ?? moved.has(e.id));
+    }
   });
 
   constructor(private readonly deps: RunDeps) {}
@@ -52,6 +62,7 @@ export class RunRecorder {
       output: output.splice(0, output.length),
       job_id: execution.job_id && execution.trigger !== 'flow' ? execution.job_id : null,
     });
+    if (recorded instanceof Error) throw recorded;
     // Not recorded: the run was settled meanwhile (its worker was taken for gone); that
     // settlement logged and counted it, and did the rest.
     if (!recorded) {

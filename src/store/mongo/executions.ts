@@ -1,6 +1,6 @@
 import type { Document } from 'mongodb';
 import { batchSummaryOf, type BatchGroup } from '../batch-summary.js';
-import type { ExecutionStore } from '../executions.js';
+import { outputTrimmedNote, RunEndsError, type ExecutionStore } from '../executions.js';
 import {
   activeStatuses,
   failedStatuses,
@@ -32,6 +32,58 @@ const executionsNewestFirst: Keyset<ExecutionDoc, ExecutionRecord> = {
 
 /** The filter of execution_active_idx, which its queries repeat so that they may use it. */
 const active = { $in: [...activeStatuses] };
+
+/** The UTF-8 bytes of the strings of an array expression. */
+const bytesOf = (array: unknown) => ({ $sum: { $map: { input: array, in: { $strLenBytes: '$$this' } } } });
+
+/**
+ * The stages of a pipeline update that append `lines` to a run's output as SQL does: the
+ * newest `maxLines` lines, and of those the newest that fit `maxBytes` after the note line,
+ * which comes first when older lines went for the bytes; output_truncated records any drop.
+ * The expressions of one $set stage read the document as it was before that stage, so the
+ * first stage's flag sees the old length. $literal keeps a line that starts with '$' from
+ * being read as a field path.
+ */
+function appendOutputStages(lines: string[], maxLines: number, maxBytes: number): Document[] {
+  const note = outputTrimmedNote(maxBytes);
+  const budget = maxBytes - Buffer.byteLength(note);
+  const old = { $ifNull: ['$output', []] };
+  // Newest first, while the lines fit the budget: the tail that is kept.
+  const tail = {
+    $reduce: {
+      input: { $reverseArray: '$output' },
+      initialValue: { kept: [], bytes: 0, full: false },
+      in: {
+        $let: {
+          vars: { bytes: { $add: ['$$value.bytes', { $strLenBytes: '$$this' }] } },
+          in: {
+            $cond: [
+              { $and: [{ $not: ['$$value.full'] }, { $lte: ['$$bytes', budget] }] },
+              { kept: { $concatArrays: [['$$this'], '$$value.kept'] }, bytes: '$$bytes', full: false },
+              { kept: '$$value.kept', bytes: '$$value.bytes', full: true },
+            ],
+          },
+        },
+      },
+    },
+  };
+  return [
+    {
+      $set: {
+        output_truncated: { $or: [{ $eq: ['$output_truncated', true] }, { $gt: [{ $add: [{ $size: old }, lines.length] }, maxLines] }] },
+        output: { $slice: [{ $concatArrays: [old, { $literal: lines }] }, -maxLines] },
+      },
+    },
+    {
+      $set: {
+        output_truncated: { $or: ['$output_truncated', { $gt: [bytesOf('$output'), maxBytes] }] },
+        output: {
+          $cond: [{ $lte: [bytesOf('$output'), maxBytes] }, '$output', { $concatArrays: [[{ $literal: note }], { $let: { vars: { t: tail }, in: '$$t.kept' } }] }],
+        },
+      },
+    },
+  ];
+}
 
 /** Execution records on MongoDB: the `executions` collection. */
 export class MongoExecutionStore implements ExecutionStore {
@@ -95,37 +147,38 @@ export class MongoExecutionStore implements ExecutionStore {
     return moved.filter((id): id is string => id !== null);
   }
 
-  async appendOutput(id: string, lines: string[], maxLines: number) {
+  async appendOutput(id: string, lines: string[], maxLines: number, maxBytes: number) {
     if (lines.length === 0) return;
-    // _id_. One pipeline update, so atomic like the SQL one: every expression of a $set stage
-    // reads the document as it was before the stage, so the truncated flag sees the old
-    // length. $literal keeps a line that starts with '$' from being read as a field path.
-    await this.c.executions.updateOne({ _id: id }, [
-      {
-        $set: {
-          output_truncated: {
-            $or: [{ $eq: ['$output_truncated', true] }, { $gt: [{ $add: [{ $size: { $ifNull: ['$output', []] } }, lines.length] }, maxLines] }],
-          },
-          output: { $slice: [{ $concatArrays: [{ $ifNull: ['$output', []] }, { $literal: lines }] }, -maxLines] },
-        },
-      },
-    ]);
+    // _id_. One pipeline update, so atomic like the SQL one.
+    await this.c.executions.updateOne({ _id: id }, appendOutputStages(lines, maxLines, maxBytes));
   }
 
-  async finishExecutions(ends: ExecutionEnd[], maxLines: number) {
-    // Each run on its own: its last output, then the conditional move from running (_id_),
-    // then its job's last status (_id_). Sent together, not one after the other.
-    const moved = await Promise.all(
+  async finishExecutions(ends: ExecutionEnd[], maxLines: number, maxBytes: number) {
+    // Each run on its own, sent together: one conditional update from running (_id_) that
+    // writes its end and appends its last output, so a run settled meanwhile keeps both; then
+    // its job's last status (_id_).
+    const results = await Promise.allSettled(
       ends.map(async (e) => {
-        await this.appendOutput(e.id, e.output, maxLines);
-        const patch: ExecutionPatch = { status: e.status, finished_at: e.finished_at, duration_ms: e.duration_ms, error: e.error, stack: e.stack };
-        if (e.progress !== null) patch.progress = e.progress;
-        if (!(await this.transitionExecution(e.id, 'running', patch))) return null;
-        if (e.job_id) await this.c.jobs.updateOne({ _id: e.job_id }, { $set: { last_status: e.status, updated_at: new Date() } });
+        const end: ExecutionPatch = { status: e.status, finished_at: e.finished_at, duration_ms: e.duration_ms, error: e.error, stack: e.stack };
+        if (e.progress !== null) end.progress = e.progress;
+        const literal = Object.fromEntries(Object.entries(end).map(([k, v]) => [k, { $literal: v }]));
+        const r = await this.c.executions.updateOne({ _id: e.id, status: 'running' }, [{ $set: literal }, ...appendOutputStages(e.output, maxLines, maxBytes)]);
+        if (r.matchedCount !== 1) return null;
+        // The run's end is written: a job whose last status cannot be written after it keeps
+        // the one it had, rather than the run being taken for unrecorded.
+        if (e.job_id) await this.c.jobs.updateOne({ _id: e.job_id }, { $set: { last_status: e.status, updated_at: new Date() } }).catch(() => undefined);
         return e.id;
       }),
     );
-    return moved.filter((id): id is string => id !== null);
+    const ended: string[] = [];
+    const failed = new Map<string, Error>();
+    results.forEach((r, i) => {
+      if (r.status === 'rejected') failed.set(ends[i].id, r.reason as Error);
+      else if (r.value !== null) ended.push(r.value);
+    });
+    if (failed.size === 0) return ended;
+    if (failed.size === ends.length) throw [...failed.values()][0];
+    throw new RunEndsError(ended, failed);
   }
 
   listExecutions(filter: ExecutionFilter, after: string | null, limit: number): Promise<Page<ExecutionRecord>> {

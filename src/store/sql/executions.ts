@@ -1,6 +1,6 @@
 import type { SqlClient } from '../../db/sql-client.js';
 import { batchSummaryOf, type BatchGroup } from '../batch-summary.js';
-import type { ExecutionStore } from '../executions.js';
+import { outputTrimmedNote, RunEndsError, type ExecutionStore } from '../executions.js';
 import {
   activeStatuses,
   failedStatuses,
@@ -39,14 +39,27 @@ const selectActiveOfJob = `SELECT * FROM execution WHERE job_id = $1 AND status 
 const selectActiveOfJobs = `SELECT * FROM execution WHERE job_id = ANY($1::text[]) AND status IN (${active}) ORDER BY created_at`;
 const selectExecution = 'SELECT * FROM execution WHERE id = $1';
 const selectExecutions = 'SELECT * FROM execution WHERE id = ANY($1::text[])';
-// Keeps the newest $3 lines; output_truncated records that older ones were dropped.
-const appendOutputLines = `UPDATE execution
-    SET output_truncated = output_truncated OR cardinality(output) + cardinality($2::text[]) > $3,
-        output = (output || $2::text[])[greatest(1, cardinality(output) + cardinality($2::text[]) - $3 + 1):]
+/**
+ * The (output, output_truncated) of a run after `lines` are appended to `old`: the newest
+ * `maxLines` lines, and of those the newest that fit `maxBytes` (UTF-8) after the `note` line,
+ * which comes first when older lines went for the bytes. output_truncated records any drop.
+ * A correlated subquery, so the old output is read under the row lock of the UPDATE.
+ */
+function cappedOutput(old: string, oldTruncated: string, lines: string, maxLines: string, maxBytes: string, note: string): string {
+  return `(SELECT CASE WHEN coalesce(sum(x.b), 0) <= ${maxBytes} THEN coalesce(array_agg(x.l ORDER BY x.n), '{}')
+                       ELSE ARRAY[${note}] || coalesce(array_agg(x.l ORDER BY x.n) FILTER (WHERE x.fits), '{}') END,
+                  ${oldTruncated} OR cardinality(${old}) + cardinality(${lines}) > ${maxLines} OR coalesce(sum(x.b), 0) > ${maxBytes}
+             FROM (SELECT u.l, u.n, octet_length(u.l) AS b,
+                          sum(octet_length(u.l)) OVER (ORDER BY u.n DESC) <= ${maxBytes} - octet_length(${note}) AS fits
+                     FROM unnest((${old} || ${lines})[greatest(1, cardinality(${old}) + cardinality(${lines}) - ${maxLines} + 1):])
+                          WITH ORDINALITY AS u(l, n)) x)`;
+}
+const appendOutputLines = `UPDATE execution t
+    SET (output, output_truncated) = ${cappedOutput('t.output', 't.output_truncated', '$2::text[]', '$3::int', '$4::int', '$5::text')}
   WHERE id = $1`;
 // One statement for many ends ($1, JSON): the run rows (execution_pkey), their output kept
-// to the newest $2 lines, and the jobs' last status (job_pkey). $4 is the number of ends, as a
-// LIMIT that tells the planner the size of v (see updateRows).
+// to the newest $2 lines within $5 bytes (note $6), and the jobs' last status (job_pkey). $4 is
+// the number of ends, as a LIMIT that tells the planner the size of v (see updateRows).
 const finishRunningExecutions = `WITH v AS (
      SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(id text, status text, finished_at timestamptz, duration_ms bigint,
                                                       error text, stack text, progress real, output text[], job_id text)
@@ -55,8 +68,7 @@ const finishRunningExecutions = `WITH v AS (
      UPDATE execution t
         SET status = v.status, finished_at = v.finished_at, duration_ms = v.duration_ms, error = v.error, stack = v.stack,
             progress = COALESCE(v.progress, t.progress),
-            output_truncated = t.output_truncated OR cardinality(t.output) + cardinality(v.output) > $2,
-            output = (t.output || v.output)[greatest(1, cardinality(t.output) + cardinality(v.output) - $2 + 1):]
+            (output, output_truncated) = ${cappedOutput('t.output', 't.output_truncated', 'v.output', '$2::int', '$5::int', '$6::text')}
        FROM v WHERE t.id = v.id AND t.status = 'running'
      RETURNING t.id, v.job_id, v.status
    ), jobs AS (
@@ -154,14 +166,36 @@ export class SqlExecutionStore implements ExecutionStore {
     );
   }
 
-  async appendOutput(id: string, lines: string[], maxLines: number) {
+  async appendOutput(id: string, lines: string[], maxLines: number, maxBytes: number) {
     if (lines.length === 0) return;
-    await this.db.query(appendOutputLines, [id, lines, maxLines]);
+    await this.db.query(appendOutputLines, [id, lines, maxLines, maxBytes, outputTrimmedNote(maxBytes)]);
   }
 
-  async finishExecutions(ends: ExecutionEnd[], maxLines: number) {
+  async finishExecutions(ends: ExecutionEnd[], maxLines: number, maxBytes: number) {
     if (ends.length === 0) return [];
-    const r = await this.db.query<{ id: string }>(finishRunningExecutions, [JSON.stringify(ends), maxLines, new Date(), ends.length]);
+    try {
+      return await this.finish(ends, maxLines, maxBytes);
+    } catch (err) {
+      if (ends.length === 1) throw err;
+      // The statement is all or nothing: a run it could not write (or a deadlock) must not
+      // leave the others unrecorded. Each run is written alone then.
+      const ended: string[] = [];
+      const failed = new Map<string, Error>();
+      for (const e of ends) {
+        try {
+          ended.push(...(await this.finish([e], maxLines, maxBytes)));
+        } catch (one) {
+          failed.set(e.id, one as Error);
+        }
+      }
+      if (failed.size === 0) return ended;
+      if (failed.size === ends.length) throw err;
+      throw new RunEndsError(ended, failed);
+    }
+  }
+
+  private async finish(ends: ExecutionEnd[], maxLines: number, maxBytes: number) {
+    const r = await this.db.query<{ id: string }>(finishRunningExecutions, [JSON.stringify(ends), maxLines, new Date(), ends.length, maxBytes, outputTrimmedNote(maxBytes)]);
     return r.rows.map((x) => x.id);
   }
 
