@@ -5,12 +5,15 @@
  * run wrapper; these pin down what the wrapper may rely on.
  */
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../src/config/config.js';
 import { createEngine, type Engine, type EngineBackend, type EngineData, type Lease } from '../src/engine/index.js';
 import { openStore } from '../src/service/backend.js';
 import type { Store } from '../src/store/types.js';
+import { MongoClient } from 'mongodb';
 import { noticeSkippedStores, sleep, stores, testDatabase, waitFor, type TestDatabase } from './helpers.js';
+import { scaled } from './support/time.js';
 
 noticeSkippedStores();
 
@@ -146,6 +149,46 @@ for (const { name, skip } of stores) {
       assert.equal(await rows('job_id', 'job-5'), 0);
     });
 
+    it('a row whose run fails before its handler returned stays and fires again after a poll interval', async () => {
+      // The run wrapper rejects when the store failed (it could not start or record the run):
+      // the row must not go, or a queued run stays queued and a periodic job stops firing.
+      plans.set('run-6', async (_lease, fire) => {
+        if (fire === 1) throw new Error('the store is unavailable');
+      });
+      plans.set('job-6', async (_lease, fire) => {
+        if (fire === 1) throw new Error('the store is unavailable');
+      });
+      await engine.enqueueRun('h', 'run-6');
+      await engine.scheduleJob('job-6', 'h', new Date(), false);
+      await waitFor('both fired twice', async () => fires('run-6') === 2 && fires('job-6') === 2);
+      await waitFor('their rows removed after the second', async () => (await rows('execution_id', 'run-6')) + (await rows('job_id', 'job-6')) === 0);
+      await settle();
+      assert.deepEqual([fires('run-6'), fires('job-6')], [2, 2]);
+    });
+
+    it('a one-shot row rescheduled while its run is in progress fires again at the new time', async () => {
+      let finish!: () => void;
+      const finished = new Promise<void>((resolve) => (finish = resolve));
+      let secondAt = 0;
+      plans.set('job-7', async (lease, fire) => {
+        if (fire === 1) {
+          await finished;
+          // A lock renewal after the reschedule must not undo it either.
+          await lease.touch();
+        } else secondAt = Date.now();
+      });
+      await engine.scheduleJob('job-7', 'h', new Date(), false);
+      await waitFor('the first fire', async () => fires('job-7') === 1);
+      const again = new Date(Date.now() + 5 * pollIntervalMs);
+      await engine.scheduleJob('job-7', 'h', again, false);
+      finish();
+      await waitFor('the second fire', async () => fires('job-7') === 2);
+      assert.ok(secondAt >= again.getTime(), `fired again ${again.getTime() - secondAt} ms before its new time`);
+      await waitFor('its row removed after the second', async () => (await rows('job_id', 'job-7')) === 0);
+      await settle();
+      assert.equal(fires('job-7'), 2);
+    });
+
     it('stopProcessing takes no new rows; startProcessing takes them again', async () => {
       await engine.stopProcessing();
       assert.equal(engine.isProcessing, false);
@@ -159,4 +202,55 @@ for (const { name, skip } of stores) {
       await waitFor('both runs fired', async () => fires('run-4') === 1 && fires('run-5') === 1);
     });
   });
+}
+
+describe("the dispatch engine's boot on a MongoDB server that cannot be reached", () => {
+  // The real driver against 127.0.0.1 ports where no MongoDB listens: no server is needed.
+  const options = (readyTimeoutMs: number) => ({
+    pollIntervalMs,
+    lockLifetimeMs: 10_000,
+    maxConcurrency: 1,
+    name: 'engine-test',
+    onError: () => undefined,
+    readyTimeoutMs,
+  });
+  let client: MongoClient | undefined;
+  let silent: net.Server | undefined;
+  const sockets = new Set<net.Socket>();
+  after(async () => {
+    await client?.close(true);
+    for (const s of sockets) s.destroy();
+    silent?.close();
+  });
+
+  it('init fails with the connection error, not waiting for ever', async () => {
+    const port = await freePort();
+    client = new MongoClient(`mongodb://127.0.0.1:${port}/engine_test`, { serverSelectionTimeoutMS: 300, directConnection: true });
+    const engine = createEngine({ kind: 'mongo', db: client.db(), changeStreams: false }, options(scaled(20_000)));
+    const started = Date.now();
+    await assert.rejects(engine.init(), /the dispatch engine cannot connect to its database: /);
+    assert.ok(Date.now() - started < scaled(20_000), 'failed before the timeout, on the error itself');
+    await engine.close();
+    await client.close(true);
+    client = undefined;
+  });
+
+  it('init fails after readyTimeoutMs when the server accepts and never answers', async () => {
+    silent = net.createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => silent!.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as net.AddressInfo;
+    client = new MongoClient(`mongodb://127.0.0.1:${port}/engine_test`, { serverSelectionTimeoutMS: 600_000, connectTimeoutMS: 600_000, directConnection: true });
+    const engine = createEngine({ kind: 'mongo', db: client.db(), changeStreams: false }, options(500));
+    await assert.rejects(engine.init(), /did not answer within 500 ms/);
+    await engine.close();
+  });
+});
+
+/** A port on 127.0.0.1 where nothing listens (taken, then let go). */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }

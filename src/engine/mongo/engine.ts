@@ -1,16 +1,25 @@
 import type { AgendaBackend, Job, NotificationChannel } from 'agenda';
 import type { Db } from 'mongodb';
 import { AgendaEngine, type KeptScheduleRow } from '../agenda-engine.js';
-import { newAgenda } from '../agenda.js';
+import { agendaReady, newAgenda } from '../agenda.js';
+import { ServiceMongoBackend } from './backend.js';
 import type { DispatchMode, EngineData, EngineOptions, Lease, RunFn, RunRow, ScheduleRow } from '../types.js';
 
 /** Agenda's collection (its table on PostgreSQL is agenda_jobs too). */
 const collection = 'agenda_jobs';
 
-/** The lease of a row Agenda locked: its Job, whose next run and lock the run wrapper sets and renews. */
-function leaseOf(job: Job<EngineData>): Lease {
+/**
+ * The lease of a row Agenda locked: its Job, whose next run and lock the run wrapper sets and
+ * renews. Agenda holds the row until the whole run is recorded; `released` says the handler
+ * returned (the row's next run is final by then).
+ */
+function leaseOf(job: Job<EngineData>): Lease & { released: boolean } {
   return {
     data: job.attrs.data,
+    released: false,
+    release() {
+      this.released = true;
+    },
     get nextRunAt() {
       return job.attrs.nextRunAt ?? null;
     },
@@ -38,7 +47,7 @@ export class MongoEngine extends AgendaEngine {
   async init(): Promise<DispatchMode> {
     const { backend, channel, mode } = await this.connection();
     this.instance = newAgenda(backend, this.options, channel);
-    await this.instance.ready;
+    await agendaReady(this.instance, this.options.readyTimeoutMs);
     await this.createIndexes();
     return mode;
   }
@@ -46,7 +55,9 @@ export class MongoEngine extends AgendaEngine {
   private async connection(): Promise<{ backend: AgendaBackend; channel?: NotificationChannel; mode: DispatchMode }> {
     // Loaded only here: the MongoDB driver costs tens of MB that the other stores do not need.
     const { MongoBackend, MongoChangeStreamNotificationChannel } = await import('@agendajs/mongo-backend');
-    const backend = new MongoBackend({ mongo: this.db, collection });
+    const { ObjectId } = await import('mongodb');
+    const agendas = new MongoBackend({ mongo: this.db, collection });
+    const backend = new ServiceMongoBackend(agendas, this.db.collection(collection), ObjectId, this.options.onError);
     // Change streams need a replica set (or a sharded cluster); a standalone server polls.
     if (!this.changeStreams) return { backend, mode: 'polling' };
     return { backend, channel: new MongoChangeStreamNotificationChannel({ db: this.db, collection }), mode: 'change streams' };
@@ -68,12 +79,27 @@ export class MongoEngine extends AgendaEngine {
     ]);
   }
 
-  /** Agenda's processor runs the rows of each handler, one lease per run. */
+  /**
+   * Agenda's processor runs the rows of each handler, one lease per run. A run the wrapper
+   * could not record (the store failed) before its handler returned keeps its row, due again
+   * after a poll interval, as on SQL: Agenda, told of no failure, would remove a row left
+   * without a next run (a queued run then stays queued, a periodic job stops firing).
+   */
   define(handlers: string[], run: RunFn) {
     for (const handler of handlers) {
-      this.agenda.define<EngineData>(handler, (job: Job<EngineData>) => run([leaseOf(job)])[0].catch((err) => this.options.onError(err as Error, 'run')), {
-        lockLifetime: this.options.lockLifetimeMs,
-      });
+      this.agenda.define<EngineData>(
+        handler,
+        async (job: Job<EngineData>) => {
+          const lease = leaseOf(job);
+          try {
+            await run([lease])[0];
+          } catch (err) {
+            this.options.onError(err as Error, 'run');
+            if (!lease.released) lease.nextRunAt = new Date(Date.now() + this.options.pollIntervalMs);
+          }
+        },
+        { lockLifetime: this.options.lockLifetimeMs },
+      );
     }
   }
 

@@ -1,7 +1,7 @@
 import { PostgresBackend } from '@agendajs/postgres-backend';
 import type { SqlClient } from '../../db/sql-client.js';
 import { AgendaEngine, type KeptScheduleRow } from '../agenda-engine.js';
-import { newAgenda } from '../agenda.js';
+import { agendaReady, newAgenda } from '../agenda.js';
 import type { DispatchMode, EngineOptions, RunFn, RunRow, ScheduleRow } from '../types.js';
 import { SqlDispatcher } from './dispatcher.js';
 
@@ -34,7 +34,7 @@ export class SqlEngine extends AgendaEngine {
   async init(): Promise<DispatchMode> {
     const options = this.options;
     this.instance = newAgenda(new PostgresBackend({ pool: this.sql.agendaPool, disableNotifications: true }), options);
-    await this.instance.ready;
+    await agendaReady(this.instance, options.readyTimeoutMs);
     await this.createIndexes();
     const schema = (await this.sql.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]?.s ?? 'public';
     this.channel = `jobs_service_due_${schema}`.slice(0, 63);
