@@ -460,7 +460,8 @@ export type paths = {
         /**
          * The lines a run logged
          * @description What the handler logged during the run, oldest first (the newest `JOBS_OUTPUT_LINES` are
-         *     kept; `truncated` says when older ones were dropped).
+         *     kept, and of those the newest within `JOBS_OUTPUT_MAX_BYTES`, after a first line saying
+         *     that earlier output was dropped; `truncated` says when older ones were dropped).
          *
          *     Requires the `read` role (or a higher one) when API tokens are configured.
          */
