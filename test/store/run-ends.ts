@@ -29,7 +29,7 @@ const end = (id: string, over: Partial<ExecutionEnd> = {}): ExecutionEnd => ({
  * Makes the database itself refuse to write a final status of run `id` (a check constraint on
  * SQL, a collection validator on MongoDB); resolves with the undo.
  */
-async function refuseEndOf(backend: EngineBackend, id: string): Promise<() => Promise<void>> {
+export async function refuseEndOf(backend: EngineBackend, id: string): Promise<() => Promise<void>> {
   if (backend.kind === 'sql') {
     const name = `execution_refuses_${id.replace(/\W/g, '_')}`;
     await backend.sql.query(`ALTER TABLE execution ADD CONSTRAINT ${name} CHECK (id <> '${id}' OR status IN ('queued', 'running')) NOT VALID`, []);
