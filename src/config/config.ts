@@ -2,6 +2,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from './errors.js';
+import { secretsKeyring, type SecretsKeyring } from './secrets-key.js';
 import { parseApiTokens, type ApiToken, type AuthMode } from './tokens.js';
 
 export { ConfigError };
@@ -60,6 +61,8 @@ export interface Config {
   metricsAuth: boolean;
   /** JOBS_HEALTH_AUTH: liveness and readiness need a read token. */
   healthAuth: boolean;
+  /** JOBS_SECRETS_KEY (and JOBS_SECRETS_OLD_KEYS): seals secret values at rest; null when unset (secrets cannot be stored or read). */
+  secretsKeyring: SecretsKeyring | null;
 }
 
 type Env = Record<string, string | undefined>;
@@ -163,5 +166,6 @@ export function loadConfig(env: Env = process.env): Config {
     auth: authOf(env, host),
     metricsAuth: boolean(env, 'JOBS_METRICS_AUTH', false),
     healthAuth: boolean(env, 'JOBS_HEALTH_AUTH', false),
+    secretsKeyring: secretsKeyring(env),
   };
 }
