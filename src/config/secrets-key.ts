@@ -40,31 +40,35 @@ function parseKey(variable: string, raw: string): Key {
 
 /** Seals and opens secret values; `null` from secretsKeyring() when no key is configured. */
 export class SecretsKeyring {
-  private readonly byId: Map<string, Key>;
+  // Private fields: key material never shows in a dump of the configuration (JSON, inspect).
+  readonly #current: Key;
+  readonly #byId: Map<string, Key>;
 
-  constructor(
-    private readonly current: Key,
-    older: Key[],
-  ) {
-    this.byId = new Map([...older, current].map((k) => [k.id, k]));
+  constructor(current: Key, older: Key[]) {
+    this.#current = current;
+    this.#byId = new Map([...older, current].map((k) => [k.id, k]));
   }
 
   get keyId(): string {
-    return this.current.id;
+    return this.#current.id;
+  }
+
+  toJSON() {
+    return { key_id: this.#current.id };
   }
 
   /** Seals `value` with the current key, bound to `name` (a value moved to another name does not open). */
   seal(name: string, value: string): SealedValue {
     const nonce = randomBytes(nonceBytes);
-    const cipher = createCipheriv('aes-256-gcm', this.current.bytes, nonce);
+    const cipher = createCipheriv('aes-256-gcm', this.#current.bytes, nonce);
     cipher.setAAD(Buffer.from(name, 'utf8'));
     const body = Buffer.concat([cipher.update(value, 'utf8'), cipher.final()]);
-    return { key_id: this.current.id, ciphertext: Buffer.concat([nonce, body, cipher.getAuthTag()]).toString('base64') };
+    return { key_id: this.#current.id, ciphertext: Buffer.concat([nonce, body, cipher.getAuthTag()]).toString('base64') };
   }
 
   /** Opens a sealed value; throws naming the reason (unknown key, altered or moved value). */
   open(name: string, sealed: SealedValue): string {
-    const key = this.byId.get(sealed.key_id);
+    const key = this.#byId.get(sealed.key_id);
     if (!key) throw new Error(`it was sealed with key ${sealed.key_id}, which neither JOBS_SECRETS_KEY nor JOBS_SECRETS_OLD_KEYS holds`);
     const all = Buffer.from(sealed.ciphertext, 'base64');
     if (all.length < nonceBytes + tagBytes) throw new Error('its stored value is damaged');

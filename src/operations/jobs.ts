@@ -7,6 +7,7 @@ import { inBody, inQuery, locating, onHandlerRoute } from './domain-problems.js'
 import type { Kwargs } from '../store/types.js';
 import { executionBody, failureBody, jobBody, type Schemas, type Services } from './context.js';
 import { isoTime } from './iso-time.js';
+import { checkSecretRefs } from './secrets.js';
 
 type ListQuery = NonNullable<operations['listJobs']['parameters']['query']>;
 type StateQuery = operations['setJobState']['parameters']['query'];
@@ -34,6 +35,7 @@ export function jobOperations(s: Services): Record<string, Operation> {
 
     createJob: async ({ body }) => {
       const b = body as CreateBody;
+      await checkSecretRefs(s, b.kwargs, 'body.kwargs');
       const job = await locating(inBody, () => s.scheduler.postScheduleJob({ ...b, kwargs: b.kwargs ?? {} }, { source: 'api' }));
       return created(job);
     },
@@ -87,6 +89,7 @@ export function jobOperations(s: Services): Record<string, Operation> {
     }
     ops[op.operationId] = async ({ query, body }) => {
       const q = query as HandlerRouteQuery;
+      await checkSecretRefs(s, body, 'body');
       const job = await locating(onHandlerRoute, () =>
         s.scheduler.postScheduleJob(
           {

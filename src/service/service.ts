@@ -91,6 +91,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
     const metrics = new Metrics(store, log);
     const runner = new Runner(store, engine, catalog, log, {
       maxOutputLines: config.maxOutputLines,
+      secretsKeyring: config.secretsKeyring,
       cancelGraceMs: config.cancelGraceMs,
       defaultTimeoutSeconds: config.defaultTimeoutSeconds,
       observer: metrics,
