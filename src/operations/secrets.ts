@@ -1,5 +1,6 @@
 import type { operations } from '../generated/openapi.js';
 import type { SecretsKeyring } from '../config/secrets-key.js';
+import { allows } from '../config/tokens.js';
 import { secretRefsIn } from '../scheduling/run/secrets.js';
 import { CursorError } from '../store/cursor.js';
 import type { SecretMeta } from '../store/types.js';
@@ -96,12 +97,20 @@ export function secretOperations(s: Services): Record<string, Operation> {
 }
 
 /**
- * 400 naming each kwargs field that refers to a secret that does not exist (`at` is where the
+ * 403 unless the caller is admin, then 400 naming each kwargs field that refers to a secret that does not exist (`at` is where the
  * kwargs sit in the request: `body.kwargs`, `body`). A secret deleted later fails the run instead.
  */
-export async function checkSecretRefs(s: Services, kwargs: unknown, at: string): Promise<void> {
+export async function checkSecretRefs(s: Services, kwargs: unknown, at: string, caller: string | null): Promise<void> {
   const refs = secretRefsIn(kwargs, at);
   if (refs.length === 0) return;
+  // A job that refers to a secret sends its value where the job says: only admin chooses that.
+  const { mode, tokens } = s.config.auth;
+  const role = tokens.find((t) => t.name === caller)?.role;
+  if (mode === 'tokens' && !(role && allows(role, 'admin'))) {
+    throw new Problem(403, 'Forbidden', `${refs[0].field} refers to secret '${refs[0].name}': only an admin token may refer to secrets`, [
+      { field: refs[0].field, reason: 'refers to a secret, which needs the admin role' },
+    ]);
+  }
   const found = new Set((await s.store.getSecrets([...new Set(refs.map((r) => r.name))])).map((x) => x.name));
   const missing = refs.filter((r) => !found.has(r.name));
   if (missing.length > 0)
