@@ -10,8 +10,11 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { Readable, Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { Response } from 'supertest';
+import { main } from '../src/cli/program.js';
+import { createClient, ProblemError } from '../src/client/index.js';
 import { ConfigError, loadConfig } from '../src/config/config.js';
 import { SqlStore } from '../src/store/sql/sql-store.js';
 import { exportJobs } from '../src/transfer/transfer.js';
@@ -444,5 +447,62 @@ describe('secrets without JOBS_SECRETS_KEY', () => {
       return e.status === 'failed' ? e : null;
     });
     assert.match(run.error, /secret 'kept' cannot be opened: JOBS_SECRETS_KEY is not set/);
+  });
+});
+
+describe('secrets through the client SDK and jobsctl', () => {
+  let db: TestDatabase;
+  let svc: Running;
+  let baseUrl: string;
+  before(async () => {
+    db = await testDatabase('embedded');
+    svc = await startService(db, { JOBS_API_TOKENS: tokens, JOBS_SECRETS_KEY: key });
+    baseUrl = `http://127.0.0.1:${await svc.service.listen()}/api/v1`;
+  });
+  after(async () => {
+    await svc?.close();
+    await db?.drop();
+  });
+
+  /** Runs jobsctl in this process with `stdin`; resolves with its exit code and what it wrote. */
+  async function jobsctl(args: string[], stdin = '') {
+    const text = { out: '', err: '' };
+    const sink = (k: 'out' | 'err') => new Writable({ write: (c, _e, done) => ((text[k] += c.toString()), done()) });
+    const code = await main(['--url', baseUrl, '--token', T.admin, ...args], { stdout: sink('out'), stderr: sink('err'), stdin: Readable.from([stdin]) });
+    return { code, ...text };
+  }
+
+  it('the client creates, lists, rotates and deletes; a read token is refused', async () => {
+    const admin = createClient({ baseUrl, token: T.admin });
+    const created = await admin.secrets.create('sdk-secret', 'sdk-value-1');
+    assert.equal(created.name, 'sdk-secret');
+    assert.deepEqual(
+      (await admin.secrets.list()).secrets.map((s) => s.name),
+      ['sdk-secret'],
+    );
+    assert.equal((await admin.secrets.set('sdk-secret', 'sdk-value-2')).updated_by, 'admin');
+    await assert.rejects(admin.secrets.create('sdk-secret', 'x'), (e: unknown) => e instanceof ProblemError && e.status === 409);
+    await assert.rejects(createClient({ baseUrl, token: T.reader }).secrets.list(), (e: unknown) => e instanceof ProblemError && e.status === 403);
+    await admin.secrets.delete('sdk-secret');
+    await assert.rejects(admin.secrets.get('sdk-secret'), (e: unknown) => e instanceof ProblemError && e.status === 404);
+  });
+
+  it('jobsctl reads the value from stdin and never prints it', async () => {
+    const value = `cli-${random()}`;
+    const set = await jobsctl(['secrets', 'create', 'cli-secret'], `${value}\n`);
+    assert.equal(set.code, 0, set.err);
+    assert.equal(set.out, 'secret cli-secret created\n');
+    const list = await jobsctl(['secrets', 'list']);
+    assert.match(list.out, /^SECRET +UPDATED +UPDATED BY +CREATED +KEY\ncli-secret +\S+ \S+ +admin +/);
+    const shown = await jobsctl(['--json', 'secrets', 'get', 'cli-secret']);
+    assert.equal(JSON.parse(shown.out).name, 'cli-secret');
+    for (const r of [set, list, shown]) assert.ok(!r.out.includes(value) && !r.err.includes(value));
+    const [stored] = await svc.service.store.getSecrets(['cli-secret']);
+    assert.equal(svc.config.secretsKeyring!.open('cli-secret', stored), value, 'stored without the final newline');
+    assert.equal((await jobsctl(['secrets', 'set', 'cli-secret'], 'rotated')).code, 0);
+    assert.equal((await jobsctl(['secrets', 'delete', 'cli-secret'])).out, 'secret cli-secret deleted\n');
+    const again = await jobsctl(['secrets', 'delete', 'cli-secret']);
+    assert.equal(again.code, 1);
+    assert.match(again.err, /Secret not found \(404\)/);
   });
 });
