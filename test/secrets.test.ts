@@ -272,6 +272,28 @@ for (const { name, skip } of stores) {
       for (const text of [JSON.stringify(failure), JSON.stringify(failed), failedOut.text]) assert.ok(!text.includes(secretValue), text);
     });
 
+    it('a write token may run a job that refers to a secret, but not with kwargs of its own', async () => {
+      const plain = await as('writer').post(`${api}/jobs/with-secret/executions`).expect(202);
+      assert.equal(plain.body.execution_ids.length, 1);
+      const redirected = await as('writer').post(`${api}/jobs/with-secret/executions`, { kwargs: { url: `${listener.url}/elsewhere` } });
+      assertProblem(redirected, 403);
+      assert.equal(redirected.body.errors[0].field, 'body.kwargs');
+      await as('admin')
+        .post(`${api}/jobs/with-secret/executions`, { kwargs: { request_timeout: 5 } })
+        .expect(202);
+      // A job without secrets takes a write token's kwargs as before.
+      await as('writer')
+        .post(`${api}/jobs/inline-none/executions`, { kwargs: { message: 'x' } })
+        .expect(404);
+      const wholeRef = await as('admin').post(`${api}/jobs`, { job_id: 'whole-ref', handler: 'echo', kwargs: { $secret: 'api-token' } });
+      assertProblem(wholeRef, 400);
+      assert.equal(wholeRef.body.errors[0].field, 'body.kwargs');
+      await waitFor('the runs above to end', async () => {
+        const runs = (await as('reader').get(`${api}/jobs/with-secret/executions`).expect(200)).body.executions;
+        return runs.every((e: { status: string }) => !['queued', 'running'].includes(e.status));
+      });
+    });
+
     it('a flow hands its children the reference, not the value', async () => {
       await as('admin')
         .post(`${api}/jobs`, {
@@ -353,11 +375,20 @@ for (const { name, skip } of stores) {
       // A URL's password, in kwargs, in the run's output and in its error.
       const dsn = `postgres://report:${inlinePassword}@db.internal:5432/reports`;
       await as('admin')
-        .post(`${api}/jobs`, { job_id: 'inline-url', handler: 'echo', kwargs: { dsn, Authorization: `Basic ${inlineToken}` }, state: 'paused' })
+        .post(`${api}/jobs`, {
+          job_id: 'inline-url',
+          handler: 'echo',
+          kwargs: { dsn, Authorization: `Basic ${inlineToken}`, hook: `https://hooks.example/x?page=2&access_token=${inlineToken}` },
+          state: 'paused',
+        })
         .expect(201);
       const echoed = await runToEnd('inline-url');
       const echoJob = (await as('reader').get(`${api}/jobs/inline-url`).expect(200)).body;
-      assert.deepEqual(echoJob.kwargs, { dsn: 'postgres://report:[redacted]@db.internal:5432/reports', Authorization: '[redacted]' });
+      assert.deepEqual(echoJob.kwargs, {
+        dsn: 'postgres://report:[redacted]@db.internal:5432/reports',
+        Authorization: '[redacted]',
+        hook: 'https://hooks.example/x?page=2&access_token=[redacted]',
+      });
       const echoOut = (await as('reader').get(`${api}/executions/${echoed.id}/output`).expect(200)).text;
       assert.ok(echoOut.includes('report:[redacted]@db.internal'), echoOut);
       await as('admin')

@@ -4,9 +4,10 @@
  * - Kwargs (`redactKwargs`): the value under a key that names a credential (`Authorization`,
  *   `Proxy-Authorization`, `Cookie`, `Set-Cookie`, any key containing `token`, `passw`,
  *   `secret`, `api_key`/`apikey`/`api-key`, `credential` or `private_key`, in any case)
- *   becomes `[redacted]`, and so does the password of a URL (`https://user:[redacted]@host`).
+ *   becomes `[redacted]`, and so does the password of a URL (`https://user:[redacted]@host`)
+ *   and the value of a URL's query parameter named so (`?api_key=[redacted]`).
  *   A secret reference, `{"$secret": NAME}`, is a name, not a value, and stays.
- * - Text (`redactText`): URL passwords, `"key": "value"` pairs of such keys (JSON written into
+ * - Text (`redactText`): URL passwords and query parameters, `"key": "value"` pairs of such keys (JSON written into
  *   a line) and `Authorization:`-style header lines.
  * - Known values (`Redactor`): the values a worker put into a run's kwargs (secrets, as
  *   `[secret:NAME]`, and inline credentials), wherever they appear in its output and errors.
@@ -34,6 +35,9 @@ export function isSecretRef(value: unknown): value is { $secret: string } {
 
 // scheme://user:password@ — the password (no '/', '@' or space in it) is replaced.
 const urlPassword = /\b([a-z][a-z0-9+.-]{0,30}:\/\/[^\s/@:]{0,256}:)[^\s/@]{1,1024}@/gi;
+// ?api_key=... / &token=... in a URL: the value of a query parameter whose name is a credential's.
+const queryParam = /([?&])([^=&#\s"']{1,100})=([^&#\s"']{1,4096})/g;
+const redactQuery = (whole: string, sep: string, name: string) => (isSensitiveKey(name) ? `${sep}${name}=${redacted}` : whole);
 // "key": "value" with a JSON string value, as JSON.stringify writes a credential into a line.
 const jsonPair = /"([^"\\]{1,100})"(\s{0,10}:\s{0,10})("(?:[^"\\]|\\.){0,10000}")/g;
 // A value redacted already: kept, so a secret's marker still names it.
@@ -46,12 +50,14 @@ export function redactText(text: string): string {
   if (text.length === 0) return text;
   return text
     .replace(urlPassword, `$1${redacted}@`)
+    .replace(queryParam, redactQuery)
     .replace(jsonPair, (whole, key: string, sep: string, value: string) => (isSensitiveKey(key) && !marker.test(value) ? `"${key}"${sep}"${redacted}"` : whole))
     .replace(headerLine, `$1$2${redacted}`);
 }
 
 function redactString(value: string): string {
-  return value.includes('@') ? value.replace(urlPassword, `$1${redacted}@`) : value;
+  if (value.includes('@')) value = value.replace(urlPassword, `$1${redacted}@`);
+  return value.includes('=') ? value.replace(queryParam, redactQuery) : value;
 }
 
 /**
@@ -117,6 +123,7 @@ export class Redactor {
       else if (typeof v === 'string') {
         if (sensitive) this.add(v, redacted);
         for (const m of v.matchAll(urlPassword)) this.add(m[0].slice(m[1].length, -1), redacted);
+        for (const m of v.matchAll(queryParam)) if (isSensitiveKey(m[2])) this.add(m[3], redacted);
       } else if (sensitive && typeof v === 'number') this.add(String(v), redacted);
     }
   }

@@ -7,7 +7,7 @@ import type { ExecutionFilter, ExecutionRecord, Page } from '../store/types.js';
 import { executionBody, queryDate, type Schemas, type Services } from './context.js';
 import { isoTime, isoOrNull } from './iso-time.js';
 import { redactText } from '../observability/redact.js';
-import { checkSecretRefs } from './secrets.js';
+import { checkRunOverrides, checkSecretRefs } from './secrets.js';
 
 type ListQuery = NonNullable<operations['listExecutions']['parameters']['query']>;
 type JobListQuery = NonNullable<operations['listJobExecutions']['parameters']['query']>;
@@ -61,6 +61,7 @@ export function executionOperations(s: Services): Record<string, Operation> {
       const b = (body ?? {}) as RunBody;
       const jobId = (params as { job_id: string }).job_id;
       await checkSecretRefs(s, b.kwargs, 'body.kwargs', caller);
+      await checkRunOverrides(s, jobId, b.kwargs, caller);
       const { executions, batchId } = await locating(runFields, () => s.scheduler.runNow(jobId, b.kwargs, b.times ?? 1));
       const location = batchId ? `/api/v1/batches/${batchId}` : `/api/v1/executions/${executions[0].id}`;
       return {

@@ -1,6 +1,7 @@
 import type { operations } from '../generated/openapi.js';
 import type { SecretsKeyring } from '../config/secrets-key.js';
 import { allows } from '../config/tokens.js';
+import { isSecretRef } from '../observability/redact.js';
 import { secretRefsIn } from '../scheduling/run/secrets.js';
 import { CursorError } from '../store/cursor.js';
 import type { SecretMeta } from '../store/types.js';
@@ -101,12 +102,11 @@ export function secretOperations(s: Services): Record<string, Operation> {
  * kwargs sit in the request: `body.kwargs`, `body`). A secret deleted later fails the run instead.
  */
 export async function checkSecretRefs(s: Services, kwargs: unknown, at: string, caller: string | null): Promise<void> {
+  if (isSecretRef(kwargs)) throw Problem.invalid([{ field: at, reason: 'must be an object of kwargs; a secret reference stands for a value inside them' }]);
   const refs = secretRefsIn(kwargs, at);
   if (refs.length === 0) return;
   // A job that refers to a secret sends its value where the job says: only admin chooses that.
-  const { mode, tokens } = s.config.auth;
-  const role = tokens.find((t) => t.name === caller)?.role;
-  if (mode === 'tokens' && !(role && allows(role, 'admin'))) {
+  if (!isAdmin(s, caller)) {
     throw new Problem(403, 'Forbidden', `${refs[0].field} refers to secret '${refs[0].name}': only an admin token may refer to secrets`, [
       { field: refs[0].field, reason: 'refers to a secret, which needs the admin role' },
     ]);
@@ -115,4 +115,27 @@ export async function checkSecretRefs(s: Services, kwargs: unknown, at: string, 
   const missing = refs.filter((r) => !found.has(r.name));
   if (missing.length > 0)
     throw Problem.invalid(missing.map((r) => ({ field: r.field, reason: `refers to secret '${r.name}', which does not exist; create it first (POST /secrets)` })));
+}
+
+/** Whether the caller may do what only admin may; true without token checks. */
+function isAdmin(s: Services, caller: string | null): boolean {
+  const { mode, tokens } = s.config.auth;
+  if (mode !== 'tokens') return true;
+  const role = tokens.find((t) => t.name === caller)?.role;
+  return role !== undefined && allows(role, 'admin');
+}
+
+/**
+ * 403 when a caller below admin gives run-time kwargs for a job whose kwargs refer to a
+ * secret: merged over the job's, they could send its value elsewhere (another url, host or
+ * script). Runs without kwargs stay open to write tokens.
+ */
+export async function checkRunOverrides(s: Services, jobId: string, kwargs: unknown, caller: string | null): Promise<void> {
+  if (kwargs === undefined || kwargs === null || (typeof kwargs === 'object' && Object.keys(kwargs).length === 0) || isAdmin(s, caller)) return;
+  const job = await s.store.getJob(jobId);
+  if (job && secretRefsIn(job.kwargs).length > 0) {
+    throw new Problem(403, 'Forbidden', `job '${jobId}' refers to secrets: only an admin token may run it with kwargs of its own`, [
+      { field: 'body.kwargs', reason: 'overrides the kwargs of a job that refers to secrets, which needs the admin role' },
+    ]);
+  }
 }
