@@ -66,6 +66,7 @@ function redactString(value: string): string {
  * call stack.
  */
 export function redactKwargs<T>(value: T): T {
+  if (!needsRedaction(value)) return value;
   const root = { v: value as unknown };
   const out = { v: undefined as unknown };
   const stack: Array<{ from: unknown; to: Record<string, unknown> | unknown[]; key: string | number; sensitive: boolean }> = [
@@ -91,6 +92,24 @@ export function redactKwargs<T>(value: T): T {
     else put(typeof from === 'string' ? redactString(from) : from);
   }
   return out.v as T;
+}
+
+/** Whether redactKwargs would change anything: most kwargs hold no credential, and are then not copied. */
+function needsRedaction(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      if (redactString(v) !== v) return true;
+    } else if (Array.isArray(v)) for (const item of v) stack.push(item);
+    else if (typeof v === 'object' && v !== null && !isSecretRef(v)) {
+      for (const [k, item] of Object.entries(v)) {
+        if (isSensitiveKey(k) && item !== null && item !== undefined && typeof item !== 'boolean') return true;
+        stack.push(item);
+      }
+    }
+  }
+  return false;
 }
 
 /** Values shorter than this are not searched for in text: they would match everywhere. */

@@ -84,3 +84,13 @@ describe('redaction', () => {
     }
   });
 });
+
+describe('redaction of kwargs without credentials', () => {
+  it('answers the same object, not a copy, and handles long arrays', () => {
+    const plain = { url: 'https://h/x?page=2', headers: { 'X-Trace': 'a' }, list: Array.from({ length: 200_000 }, (_, i) => i), ref: { $secret: 'n' } };
+    assert.equal(redactKwargs(plain), plain);
+    const withOne = { ...plain, token: 't' };
+    assert.equal(redactKwargs(withOne).token, '[redacted]');
+    assert.equal(redactKwargs(withOne).list.length, 200_000);
+  });
+});
