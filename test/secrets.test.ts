@@ -316,6 +316,18 @@ for (const { name, skip } of stores) {
       assert.ok(out.text.includes('[secret:api-token]') && !out.text.includes(secretValue), out.text);
     });
 
+    it('run-script takes a secret as an argument: the script gets the value, its output shows the marker', async () => {
+      await as('admin')
+        .post(`${api}/jobs/run-script?job_id=script-secret&state=paused`, { script: 'hello.sh', args: [{ $secret: 'api-token' }] })
+        .expect(201);
+      const run = await runToEnd('script-secret');
+      assert.equal(run.status, 'succeeded', JSON.stringify(run));
+      const out = (await as('reader').get(`${api}/executions/${run.id}/output`).expect(200)).body.lines.join('\n');
+      // hello.sh prints its argument: the worker put the value there, and its marker here.
+      assert.match(out, /Hello, \[secret:api-token\]!/);
+      assert.ok(!out.includes(secretValue));
+    });
+
     it('a changed value reaches the next run; a deleted secret fails the next run with an error naming it', async () => {
       const put = await as('admin').put(`${api}/secrets/api-token`, { value: rotatedValue }).expect(200);
       assert.equal(put.body.updated_by, 'admin');

@@ -29,6 +29,14 @@ function replaceRefs(value: unknown, fill: (name: string) => unknown): unknown {
   return value;
 }
 
+/**
+ * Kwargs as a handler's check() sees them: each reference as the marker string of its secret,
+ * so checks made for strings hold (a value is a string, has no NUL) without the value.
+ */
+export function withMarkers(kwargs: Kwargs): Kwargs {
+  return secretRefsIn(kwargs).length === 0 ? kwargs : (replaceRefs(kwargs, secretMarker) as Kwargs);
+}
+
 /** The secrets of a run, opened: its kwargs with values in place, and what its output must not show. */
 export interface OpenedRun {
   kwargs: Kwargs;
