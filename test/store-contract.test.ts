@@ -21,6 +21,7 @@ import { runEndContract } from './store/run-ends.js';
 import { failureStoreContract } from './store/failures.js';
 import { jobStoreContract } from './store/jobs.js';
 import { sqlMigrationContract } from './store/migrations.js';
+import { secretStoreContract } from './store/secrets.js';
 import { serviceStateStoreContract, serviceStatsContract } from './store/service-state.js';
 import { workerStoreContract } from './store/workers.js';
 
@@ -56,6 +57,7 @@ for (const { name, skip } of stores) {
     serviceStatsContract(open);
     queuedCountContract(open);
     auditStoreContract(open);
+    secretStoreContract(open);
     badCursorContract(open);
   });
 

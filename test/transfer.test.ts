@@ -22,7 +22,7 @@ const jobs: Array<Record<string, unknown>> = [
   {
     job_id: 'one-shot',
     handler: 'http-request',
-    kwargs: { url: 'https://example.org/hook', method: 'POST', headers: { 'X-Token': 'abc' }, body: { ok: true } },
+    kwargs: { url: 'https://example.org/hook', method: 'POST', headers: { 'X-Request-Tag': 'abc' }, body: { ok: true } },
     when: '2099-03-04T05:06:07.890Z',
   },
   { job_id: 'parked', handler: 'echo', periodically: '5 minutes', state: 'paused' },

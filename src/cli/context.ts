@@ -4,6 +4,8 @@ import { createClient, type JobsClient } from '../client/index.js';
 export interface Io {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Where values are read from (`secrets set`); process.stdin when not given. */
+  stdin?: NodeJS.ReadableStream;
 }
 
 /** The global options, as commander gives them to every command. */

@@ -9,6 +9,7 @@ import { ProblemError, ServiceUnreachableError } from '../client/index.js';
 import { addExecutionCommands, addBatchCommand } from './commands/executions.js';
 import { addJobCommands } from './commands/jobs.js';
 import { addRunCommand } from './commands/run.js';
+import { addSecretCommands } from './commands/secrets.js';
 import { addHandlersCommand, addServiceCommands } from './commands/service.js';
 import { addWorkerCommands } from './commands/workers.js';
 import { cliContext, type Globals, type Io } from './context.js';
@@ -44,6 +45,7 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
   addWorkerCommands(program, cli);
   addServiceCommands(program, cli);
   addHandlersCommand(program, cli);
+  addSecretCommands(program, cli);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

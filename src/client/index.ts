@@ -35,6 +35,8 @@ export type WorkerList = Schemas['WorkerList'];
 export type Stats = Schemas['Stats'];
 export type ServiceState = Schemas['ServiceState'];
 export type HandlerInfo = Schemas['HandlerInfo'];
+export type Secret = Schemas['Secret'];
+export type SecretList = Schemas['SecretList'];
 
 /** The statuses a run ends in; a run in any other status may still change. */
 export const finalStatuses: readonly ExecutionStatus[] = ['succeeded', 'failed', 'cancelled', 'timed_out', 'missed', 'lost'];
@@ -198,6 +200,19 @@ export function createClient(options: ClientOptions) {
     list: (query: ListAuditQuery = {}) => call('listAudit', { params: { query } }),
   };
 
+  /** Secrets (admin): names and dates only; values are write-only. */
+  const secrets = {
+    list: (query: { limit?: number; cursor?: string } = {}) => call('listSecrets', { params: { query } }),
+    get: (name: string) => call('getSecret', { params: { path: { name } } }),
+    /** A new secret; ProblemError 409 when the name is taken. */
+    create: (name: string, value: string) => call('createSecret', { body: { name, value } }),
+    /** Sets the value of a secret, creating it when there is none of this name. */
+    set: (name: string, value: string) => call('putSecret', { params: { path: { name } }, body: { value } }),
+    delete: async (name: string): Promise<void> => {
+      await call('deleteSecret', { params: { path: { name } } });
+    },
+  };
+
   async function poll<T>(what: string, read: () => Promise<T>, done: (state: T) => boolean, wait: WaitOptions<T>): Promise<T> {
     const interval = wait.intervalMs ?? 500;
     const deadline = wait.timeoutMs === undefined ? Infinity : Date.now() + wait.timeoutMs;
@@ -234,6 +249,7 @@ export function createClient(options: ClientOptions) {
     service,
     handlers,
     audit,
+    secrets,
     /** The Prometheus text of GET /metrics. */
     metrics: () => call('getMetrics') as Promise<string>,
     /** The OpenAPI document the service serves. */

@@ -2,6 +2,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from './errors.js';
+import { secretsKeyring, type SecretsKeyring } from './secrets-key.js';
 import { parseApiTokens, type ApiToken, type AuthMode } from './tokens.js';
 
 export { ConfigError };
@@ -64,6 +65,8 @@ export interface Config {
   maxOutputBytes: number;
   /** How long the dispatch engine may take to connect to its database at boot, in ms. */
   engineReadyTimeoutMs: number;
+  /** JOBS_SECRETS_KEY (and JOBS_SECRETS_OLD_KEYS): seals secret values at rest; null when unset (secrets cannot be stored or read). */
+  secretsKeyring: SecretsKeyring | null;
 }
 
 type Env = Record<string, string | undefined>;
@@ -169,5 +172,6 @@ export function loadConfig(env: Env = process.env): Config {
     healthAuth: boolean(env, 'JOBS_HEALTH_AUTH', false),
     maxOutputBytes: integer(env, 'JOBS_OUTPUT_MAX_BYTES', 4 * 1024 * 1024, 1024, 12 * 1024 * 1024),
     engineReadyTimeoutMs: integer(env, 'JOBS_ENGINE_READY_TIMEOUT_MS', 30_000, 1000, 600_000),
+    secretsKeyring: secretsKeyring(env),
   };
 }

@@ -755,6 +755,77 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/secrets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Secrets, by name (never their values)
+         * @description Names, when each secret was created and changed and by which token, and the id of the
+         *     key that seals its value; in name order, paged by `next_cursor`. Values are write-only:
+         *     no route answers them.
+         *
+         *     Requires the `admin` role (or a higher one) when API tokens are configured.
+         */
+        get: operations["listSecrets"];
+        put?: never;
+        /**
+         * Store a new secret
+         * @description Seals `value` (AES-256-GCM with `JOBS_SECRETS_KEY`) and stores it under `name`. Kwargs
+         *     refer to it as `{"$secret": "NAME"}`; a worker puts the value in its place only when it
+         *     runs the handler, and writes `[secret:NAME]` wherever the value would show in the run's
+         *     output, error or the log.
+         *
+         *     Requires the `admin` role (or a higher one) when API tokens are configured.
+         */
+        post: operations["createSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/secrets/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One secret's name and dates (never its value)
+         * @description When the secret was created and last changed, by which token, and the id of the key that
+         *     seals it.
+         *
+         *     Requires the `admin` role (or a higher one) when API tokens are configured.
+         */
+        get: operations["getSecret"];
+        /**
+         * Set a secret's value (rotate it, or create it)
+         * @description Seals `value` with the current key and stores it, replacing the value (and key) of an
+         *     existing secret: the next run that refers to it gets the new value. Creates the secret
+         *     when there is none of this name.
+         *
+         *     Requires the `admin` role (or a higher one) when API tokens are configured.
+         */
+        put: operations["putSecret"];
+        post?: never;
+        /**
+         * Delete a secret
+         * @description Removes the secret and its value. Jobs that refer to it are kept; their next run fails
+         *     with an error naming the missing secret, until a secret of that name exists again.
+         *
+         *     Requires the `admin` role (or a higher one) when API tokens are configured.
+         */
+        delete: operations["deleteSecret"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 };
 export type webhooks = Record<string, never>;
 export type components = {
@@ -1182,8 +1253,9 @@ export type components = {
              * @enum {string}
              */
             method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS";
+            /** @description Each value a string, or a secret: {"$secret": NAME}. */
             headers?: {
-                [key: string]: string;
+                [key: string]: string | components["schemas"]["SecretRef"];
             };
             /** @description Sent as JSON unless it is a string. */
             body?: unknown;
@@ -1221,11 +1293,11 @@ export type components = {
         RunScriptKwargs: {
             /** @description A file name in the scripts folder; no path separators. */
             script: string;
-            /** @description Passed as argv, without a shell. */
-            args?: string[];
-            /** @description Extra environment variables; each name must be allowed by JOBS_SCRIPT_ENV_ALLOW. */
+            /** @description Passed as argv, without a shell. An argument may be a secret: {"$secret": NAME}. */
+            args?: (string | components["schemas"]["SecretRef"])[];
+            /** @description Extra environment variables; each name must be allowed by JOBS_SCRIPT_ENV_ALLOW. A value may be a secret: {"$secret": NAME}. */
             env?: {
-                [key: string]: string;
+                [key: string]: string | components["schemas"]["SecretRef"];
             };
         };
         /**
@@ -1239,6 +1311,66 @@ export type components = {
              * @default 30 days
              */
             older_than?: string;
+        };
+        /** @description Letters, digits, dot, underscore and hyphen; starts with a letter or digit. */
+        SecretName: string;
+        /**
+         * @description In kwargs, in place of a string: the value of the secret of this name, put there by the
+         *     worker when it runs the handler. The stored job, its runs and every read keep the
+         *     reference.
+         * @example {
+         *       "$secret": "billing-token"
+         *     }
+         */
+        SecretRef: {
+            $secret: components["schemas"]["SecretName"];
+        };
+        /**
+         * @example {
+         *       "name": "billing-token",
+         *       "value": "Bearer 0c8f..."
+         *     }
+         */
+        SecretCreate: {
+            name: components["schemas"]["SecretName"];
+            /** @description Write-only: sealed at once, never answered. */
+            value: string;
+        };
+        /**
+         * @example {
+         *       "value": "Bearer 9a41..."
+         *     }
+         */
+        SecretValue: {
+            /** @description Write-only: sealed at once, never answered. */
+            value: string;
+        };
+        /**
+         * @example {
+         *       "name": "billing-token",
+         *       "key_id": "3f2a9c0d4e5b6a71",
+         *       "created_at": "2026-11-26T09:30:12.345Z",
+         *       "updated_at": "2026-11-27T10:02:00.001Z",
+         *       "created_by": "ops-admin",
+         *       "updated_by": "ops-admin"
+         *     }
+         */
+        Secret: {
+            name: components["schemas"]["SecretName"];
+            /** @description The id of the key that seals the value (the first 16 hex digits of its SHA-256). */
+            key_id: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** @description The name of the token that created it; null without tokens. */
+            created_by: string | null;
+            /** @description The name of the token that last set its value; null without tokens. */
+            updated_by: string | null;
+        };
+        SecretList: {
+            secrets: components["schemas"]["Secret"][];
+            next_cursor: string | null;
         };
     };
     responses: {
@@ -1414,6 +1546,33 @@ export type components = {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description No secret of this name */
+        SecretNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Secret not found",
+                 *       "status": 404,
+                 *       "detail": "no secret named 'billing-token'",
+                 *       "instance": "/api/v1/secrets/billing-token"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description A secret of this name exists (creating one), or no key to seal values is configured */
+        SecretConflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
     };
     parameters: {
         /** @example ping-example */
@@ -1454,6 +1613,7 @@ export type components = {
         /** @description Seconds before the first retry; doubled for each further attempt. */
         RetryBackoff: number;
         WorkerIdPath: string;
+        SecretNamePath: components["schemas"]["SecretName"];
     };
     requestBodies: never;
     headers: never;
@@ -2637,6 +2797,157 @@ export interface operations {
                 };
             };
             404: components["responses"]["NotFound"];
+        };
+    };
+    listSecrets: {
+        parameters: {
+            query?: {
+                /** @description Entries per page. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of secrets */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecretList"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    createSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SecretCreate"];
+            };
+        };
+        responses: {
+            /** @description Stored */
+            201: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Secret"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["SecretConflict"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    getSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["SecretNamePath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The secret, without its value */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Secret"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["SecretNotFound"];
+        };
+    };
+    putSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["SecretNamePath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SecretValue"];
+            };
+        };
+        responses: {
+            /** @description Changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Secret"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Secret"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["SecretConflict"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    deleteSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["SecretNamePath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["SecretNotFound"];
         };
     };
 }

@@ -41,6 +41,11 @@ export const operationRoutes = {
   "getOpenApiYaml": { method: "get", path: "/openapi.yaml", parseAs: "text" },
   "getSwaggerUi": { method: "get", path: "/ui", parseAs: "text" },
   "getSwaggerUiAsset": { method: "get", path: "/ui/{asset}", parseAs: "blob" },
+  "listSecrets": { method: "get", path: "/secrets" },
+  "createSecret": { method: "post", path: "/secrets" },
+  "getSecret": { method: "get", path: "/secrets/{name}" },
+  "putSecret": { method: "put", path: "/secrets/{name}" },
+  "deleteSecret": { method: "delete", path: "/secrets/{name}" },
 } as const;
 
 /** The route of each handler that has one of its own (`x-handler`), by the handler's name. */

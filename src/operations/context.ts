@@ -7,6 +7,10 @@ import type { OpenApiDocument } from '../contract/openapi.js';
 import type { Scheduler } from '../scheduling/core.js';
 import type { AuditRecord, ExecutionRecord, FailureRecord, JobRecord, Store } from '../store/types.js';
 import { isoTime, isoOrNull } from './iso-time.js';
+import { redactKwargs, redactText } from '../observability/redact.js';
+
+/** Error texts as reads show them: credentials redacted (src/observability/redact.ts). */
+const textOrNull = (t: string | null) => (t === null ? null : redactText(t));
 
 export type Schemas = components['schemas'];
 
@@ -33,7 +37,7 @@ export function jobBody(job: JobRecord): Schemas['Job'] {
   return {
     job_id: job.job_id,
     handler: job.handler,
-    kwargs: job.kwargs,
+    kwargs: redactKwargs(job.kwargs),
     state: job.state,
     periodically: job.periodically,
     cron: job.cron,
@@ -58,9 +62,9 @@ export function failureBody(f: FailureRecord): Schemas['Failure'] {
     failed_job_id: f.failed_job_id,
     execution_id: f.execution_id,
     handler: f.handler,
-    kwargs: f.kwargs,
-    error: f.error,
-    traceback: f.traceback,
+    kwargs: redactKwargs(f.kwargs),
+    error: redactText(f.error),
+    traceback: textOrNull(f.traceback),
     time: isoTime(f.time),
   };
 }
@@ -70,7 +74,7 @@ export function executionBody(e: ExecutionRecord): Schemas['Execution'] {
     id: e.id,
     job_id: e.job_id,
     handler: e.handler,
-    kwargs: e.kwargs,
+    kwargs: redactKwargs(e.kwargs),
     status: e.status,
     trigger: e.trigger,
     parent_id: e.parent_id,
@@ -85,13 +89,15 @@ export function executionBody(e: ExecutionRecord): Schemas['Execution'] {
     finished_at: isoOrNull(e.finished_at),
     duration_ms: e.duration_ms,
     progress: e.progress,
-    error: e.error,
-    stack: e.stack,
+    error: textOrNull(e.error),
+    stack: textOrNull(e.stack),
     output_truncated: e.output_truncated,
     created_at: isoTime(e.created_at),
   };
 }
 
 export function auditBody(a: AuditRecord): Schemas['AuditRecord'] {
-  return { ...a, time: isoTime(a.time) };
+  // Object fields (kwargs a call gave) redacted as kwargs are; names such as token_name are not credentials.
+  const fields = Object.fromEntries(Object.entries(a).map(([k, v]) => [k, typeof v === 'object' && v !== null && !(v instanceof Date) ? redactKwargs(v) : v]));
+  return { ...(fields as AuditRecord), path: redactText(a.path), time: isoTime(a.time) };
 }

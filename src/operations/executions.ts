@@ -6,6 +6,8 @@ import { CursorError } from '../store/cursor.js';
 import type { ExecutionFilter, ExecutionRecord, Page } from '../store/types.js';
 import { executionBody, queryDate, type Schemas, type Services } from './context.js';
 import { isoTime, isoOrNull } from './iso-time.js';
+import { redactText } from '../observability/redact.js';
+import { checkRunOverrides, checkSecretRefs } from './secrets.js';
 
 type ListQuery = NonNullable<operations['listExecutions']['parameters']['query']>;
 type JobListQuery = NonNullable<operations['listJobExecutions']['parameters']['query']>;
@@ -55,9 +57,11 @@ export function executionOperations(s: Services): Record<string, Operation> {
       await s.scheduler.getJob(jobId);
       return list({ job_id: jobId, status: q.status }, q.cursor, q.limit);
     },
-    runJob: async ({ params, body }) => {
+    runJob: async ({ params, body, caller }) => {
       const b = (body ?? {}) as RunBody;
       const jobId = (params as { job_id: string }).job_id;
+      await checkSecretRefs(s, b.kwargs, 'body.kwargs', caller);
+      await checkRunOverrides(s, jobId, b.kwargs, caller);
       const { executions, batchId } = await locating(runFields, () => s.scheduler.runNow(jobId, b.kwargs, b.times ?? 1));
       const location = batchId ? `/api/v1/batches/${batchId}` : `/api/v1/executions/${executions[0].id}`;
       return {
@@ -69,7 +73,7 @@ export function executionOperations(s: Services): Record<string, Operation> {
     getExecution: async ({ params }) => ({ status: 200, body: executionBody(await find((params as ExecutionPath).execution_id)) }),
     getExecutionOutput: async ({ params }) => {
       const e = await find((params as ExecutionPath).execution_id);
-      return { status: 200, body: { execution_id: e.id, lines: e.output, truncated: e.output_truncated } satisfies Schemas['ExecutionOutput'] };
+      return { status: 200, body: { execution_id: e.id, lines: e.output.map(redactText), truncated: e.output_truncated } satisfies Schemas['ExecutionOutput'] };
     },
     cancelExecution: async ({ params }) => {
       const { execution, immediate } = await s.scheduler.cancelExecution((params as ExecutionPath).execution_id);

@@ -7,6 +7,7 @@ import { handlerOperations } from './handlers.js';
 import { healthOperations } from './health.js';
 import { jobOperations } from './jobs.js';
 import { monitoringOperations } from './monitoring.js';
+import { secretOperations } from './secrets.js';
 import { serviceOperations } from './service.js';
 import { workerOperations } from './workers.js';
 
@@ -28,6 +29,7 @@ export function buildOperations(s: Services): Record<string, Operation> {
     ...workerOperations(s),
     ...documentOperations(s),
     ...monitoringOperations(s),
+    ...secretOperations(s),
   };
   for (const [id, op] of Object.entries(ops)) {
     ops[id] = async (input) => {

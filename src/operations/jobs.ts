@@ -7,6 +7,7 @@ import { inBody, inQuery, locating, onHandlerRoute } from './domain-problems.js'
 import type { Kwargs } from '../store/types.js';
 import { executionBody, failureBody, jobBody, type Schemas, type Services } from './context.js';
 import { isoTime } from './iso-time.js';
+import { checkSecretRefs } from './secrets.js';
 
 type ListQuery = NonNullable<operations['listJobs']['parameters']['query']>;
 type StateQuery = operations['setJobState']['parameters']['query'];
@@ -32,8 +33,9 @@ export function jobOperations(s: Services): Record<string, Operation> {
       return { status: 200, body: { jobs, jobs_count: jobs.length, next_cursor: page.next } satisfies Schemas['JobList'] };
     },
 
-    createJob: async ({ body }) => {
+    createJob: async ({ body, caller }) => {
       const b = body as CreateBody;
+      await checkSecretRefs(s, b.kwargs, 'body.kwargs', caller);
       const job = await locating(inBody, () => s.scheduler.postScheduleJob({ ...b, kwargs: b.kwargs ?? {} }, { source: 'api' }));
       return created(job);
     },
@@ -85,8 +87,9 @@ export function jobOperations(s: Services): Record<string, Operation> {
     if (!s.catalog.has(handler)) {
       throw new ContractError(`${method.toUpperCase()} ${path} (${op.operationId}) names handler '${handler}', which the handlers folder lacks`);
     }
-    ops[op.operationId] = async ({ query, body }) => {
+    ops[op.operationId] = async ({ query, body, caller }) => {
       const q = query as HandlerRouteQuery;
+      await checkSecretRefs(s, body, 'body', caller);
       const job = await locating(onHandlerRoute, () =>
         s.scheduler.postScheduleJob(
           {

@@ -6,6 +6,8 @@ import addFormats from 'ajv-formats';
 import type { CatalogView, Handler } from '../handlers/types.js';
 import type { OpenApiDocument } from '../contract/openapi.js';
 import type { FieldError } from './errors.js';
+import type { Kwargs } from '../store/types.js';
+import { withMarkers } from './run/secrets.js';
 
 export class CatalogError extends Error {}
 
@@ -118,7 +120,8 @@ export class Catalog implements CatalogView {
     if (!validate) return [{ field: at, reason: `no handler named '${name}'` }];
     if (validate(kwargs)) {
       const handler = this.handlers.get(name)!;
-      return handler.check ? handler.check(kwargs as Record<string, unknown>, this).map((e) => ({ field: `${at}.${e.field}`, reason: e.reason })) : [];
+      // Handlers check strings where a secret reference may stand: they see its marker.
+      return handler.check ? handler.check(withMarkers(kwargs as Kwargs), this).map((e) => ({ field: `${at}.${e.field}`, reason: e.reason })) : [];
     }
     return fieldErrors(validate.errors, at);
   }

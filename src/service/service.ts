@@ -93,6 +93,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
     const runner = new Runner(store, engine, catalog, log, {
       maxOutputLines: config.maxOutputLines,
       maxOutputBytes: config.maxOutputBytes,
+      secretsKeyring: config.secretsKeyring,
       cancelGraceMs: config.cancelGraceMs,
       defaultTimeoutSeconds: config.defaultTimeoutSeconds,
       observer: metrics,

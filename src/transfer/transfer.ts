@@ -5,6 +5,7 @@ import YAML from 'yaml';
 import type { Config } from '../config/config.js';
 import { checkJobFiles, DefaultJobError, jobFileNames } from '../service/default-jobs.js';
 import type { Logger } from '../observability/log.js';
+import { redactKwargs } from '../observability/redact.js';
 import type { ScheduleContext, ScheduleRequest, Scheduler } from '../scheduling/core.js';
 import { createService } from '../service/service.js';
 import { openStore } from '../service/backend.js';
@@ -30,7 +31,8 @@ export class TransferError extends Error {
 
 /** A job's definition as a default-jobs file holds it: only the options that are set. */
 export function jobDefinition(job: JobRecord): ScheduleRequest {
-  const def: ScheduleRequest = { job_id: job.job_id, handler: job.handler, kwargs: job.kwargs };
+  // Inline credentials are written as [redacted]; secret references ({"$secret": NAME}) as they are.
+  const def: ScheduleRequest = { job_id: job.job_id, handler: job.handler, kwargs: redactKwargs(job.kwargs) };
   if (job.periodically !== null) def.periodically = job.periodically;
   if (job.cron !== null) {
     def.cron = job.cron;
@@ -67,6 +69,9 @@ function firedOnce(job: JobRecord) {
 
 function header(job: JobRecord, store: Store, now: Date): string {
   const lines = [`Exported from the ${store.kind} store of jobs-service at ${now.toISOString()} (npm run export).`];
+  if (JSON.stringify(redactKwargs(job.kwargs)) !== JSON.stringify(job.kwargs)) {
+    lines.push('Credentials its kwargs held inline are written as [redacted]: put them back, or refer to secrets ({"$secret": NAME}).');
+  }
   if (job.source === 'file') lines.push(`It was the default job of ${job.source_file}; imported, it is an ordinary job.`);
   if (firedOnce(job)) {
     const last = job.last_run_at ? `, last at ${job.last_run_at.toISOString()} (${job.last_status})` : '';
@@ -97,7 +102,8 @@ export interface ExportResult {
  * `dir` must hold no job files yet: stale files would be imported along with the new ones.
  */
 export async function exportJobs(store: Store, dir: string, now = new Date()): Promise<ExportResult> {
-  await fs.mkdir(dir, { recursive: true });
+  // Only the owner reads what is exported: job definitions can hold more than they should.
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   const present = await listDir(dir);
   if (present.length > 0) {
     throw new TransferError(`${dir} holds job files already (${present.slice(0, 3).join(', ')}${present.length > 3 ? ', ...' : ''}): export into an empty or new folder`);
@@ -119,7 +125,7 @@ export async function exportJobs(store: Store, dir: string, now = new Date()): P
     if (other !== undefined) throw new TransferError(`job_ids '${other}' and '${job.job_id}' would both be written to ${file}`);
     taken.set(file, job.job_id);
     const text = header(job, store, now) + YAML.stringify(jobDefinition(job), { lineWidth: 0 });
-    await fs.writeFile(path.join(dir, file), text, { flag: 'wx' });
+    await fs.writeFile(path.join(dir, file), text, { flag: 'wx', mode: 0o600 });
     files.push({ job_id: job.job_id, file });
   }
   return { files, fired: jobs.filter(firedOnce).map((j) => j.job_id) };

@@ -1,3 +1,4 @@
+import type { SecretsKeyring } from '../../config/secrets-key.js';
 import type { Logger } from '../../observability/log.js';
 import type { ExecutionRecord, JobRecord, Store } from '../../store/types.js';
 import type { RunObserver } from '../observer.js';
@@ -13,6 +14,8 @@ export interface RunnerOptions {
   defaultTimeoutSeconds: number;
   /** Told of each run started and settled here (metrics). */
   observer?: RunObserver;
+  /** Opens the secrets kwargs refer to; without it a run that refers to one fails. */
+  secretsKeyring?: SecretsKeyring | null;
 }
 
 /** A run whose handler this process is running. */

@@ -3,6 +3,7 @@ import type { ExecutionRecord } from '../../store/types.js';
 import type { Catalog } from '../catalog.js';
 import { handlerContext, runHandler } from './context.js';
 import type { RunDeps } from './deps.js';
+import { guardedContext, openSecrets, redactedError } from './secrets.js';
 import type { StopReason } from './stop.js';
 
 /** How a handler's part of a run went; null outcome: it did not return within the cancel grace. */
@@ -43,12 +44,20 @@ export async function executeHandler(deps: RunDeps, catalog: Catalog, heartbeatM
 
   log.info({ execution_id: execution.id, job_id: execution.job_id, handler: execution.handler, attempt: execution.attempt }, 'run started');
   options.observer?.onRunStarted(execution);
+  // Secrets are opened here, in the worker, into a copy of the kwargs only the handler sees;
+  // what the run writes (output, error) shows their markers instead.
+  let opened: Awaited<ReturnType<typeof openSecrets>> | null = null;
   const handlerDone = (async () => {
     if (!handler) throw new Error(`no handler named '${execution.handler}' is loaded in this worker`);
-    await runHandler(handler, execution, handlerContext(deps, catalog, execution, signal, output));
+    opened = await openSecrets(store, options.secretsKeyring ?? null, execution.kwargs);
+    const context = guardedContext(handlerContext(deps, catalog, execution, signal, output), opened);
+    await runHandler(handler, { ...execution, kwargs: opened.kwargs }, context);
   })().then(
     () => ({ error: null as Error | null, abortedFirst: signal.aborted }),
-    (err: unknown) => ({ error: err instanceof Error ? err : new Error(String(err)), abortedFirst: signal.aborted }),
+    (err: unknown) => {
+      const error = err instanceof Error ? err : new Error(String(err));
+      return { error: opened ? redactedError(error, opened.redactor) : error, abortedFirst: signal.aborted };
+    },
   );
   deps.active.set(execution.id, { controller });
   // Once the signal fires the handler gets the cancel grace to return; then the run is

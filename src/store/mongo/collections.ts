@@ -1,6 +1,7 @@
 import type { Collection, Db, IndexDescription } from 'mongodb';
 import { activeStatuses, workerStates, type WorkerState } from '../records.js';
 import type { AuditDoc, ExecutionDoc, FailureDoc, JobDoc, ServiceStateDoc, WorkerDoc } from './docs.js';
+import type { SecretDoc } from './secrets.js';
 
 export interface LockDoc {
   _id: string;
@@ -17,6 +18,7 @@ export interface Collections {
   audit: Collection<AuditDoc>;
   serviceState: Collection<ServiceStateDoc>;
   locks: Collection<LockDoc>;
+  secrets: Collection<SecretDoc>;
 }
 
 export function collectionsOf(db: Db): Collections {
@@ -28,6 +30,7 @@ export function collectionsOf(db: Db): Collections {
     audit: db.collection<AuditDoc>('audit'),
     serviceState: db.collection<ServiceStateDoc>('service_state'),
     locks: db.collection<LockDoc>('locks'),
+    secrets: db.collection<SecretDoc>('secrets'),
   };
 }
 

@@ -5,6 +5,7 @@ import { delegate } from '../delegate.js';
 import { executionStoreMethods, type ExecutionStore } from '../executions.js';
 import { failureStoreMethods, type FailureStore } from '../failures.js';
 import { jobStoreMethods, type JobStore } from '../jobs.js';
+import { secretStoreMethods, type SecretStore } from '../secrets.js';
 import { serviceStateStoreMethods, type ServiceStateStore } from '../service-state.js';
 import type { Store } from '../types.js';
 import { workerStoreMethods, type WorkerStore } from '../workers.js';
@@ -13,6 +14,7 @@ import { collectionsOf, ensureIndexes, type Collections } from './collections.js
 import { MongoExecutionStore } from './executions.js';
 import { MongoFailureStore } from './failures.js';
 import { MongoJobStore } from './jobs.js';
+import { MongoSecretStore } from './secrets.js';
 import { MongoServiceStateStore } from './service-state.js';
 import { MongoWorkerStore } from './workers.js';
 
@@ -30,7 +32,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // The record stores' methods, delegated in the constructor: the interface types what the
 // constructor defines, which is the merging this rule warns of, on purpose.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- typed delegation, see above
-export interface MongoStore extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore {}
+export interface MongoStore extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore, SecretStore {}
 
 /**
  * The store on MongoDB: the same records as the SQL store, one collection per table, one
@@ -57,6 +59,7 @@ export class MongoStore implements Store {
     delegate<WorkerStore>(this, new MongoWorkerStore(this.c), workerStoreMethods);
     delegate<AuditStore>(this, new MongoAuditStore(this.c), auditStoreMethods);
     delegate<ServiceStateStore>(this, new MongoServiceStateStore(this.c), serviceStateStoreMethods);
+    delegate<SecretStore>(this, new MongoSecretStore(this.c), secretStoreMethods);
   }
 
   async migrate() {

@@ -4,6 +4,7 @@ import { delegate } from '../delegate.js';
 import { executionStoreMethods, type ExecutionStore } from '../executions.js';
 import { failureStoreMethods, type FailureStore } from '../failures.js';
 import { jobStoreMethods, type JobStore } from '../jobs.js';
+import { secretStoreMethods, type SecretStore } from '../secrets.js';
 import { serviceStateStoreMethods, type ServiceStateStore } from '../service-state.js';
 import type { Store } from '../types.js';
 import { workerStoreMethods, type WorkerStore } from '../workers.js';
@@ -12,13 +13,14 @@ import { SqlExecutionStore } from './executions.js';
 import { SqlFailureStore } from './failures.js';
 import { SqlJobStore } from './jobs.js';
 import { runMigrations } from './migrate.js';
+import { SqlSecretStore } from './secrets.js';
 import { SqlServiceStateStore } from './service-state.js';
 import { SqlWorkerStore } from './workers.js';
 
 // The record stores' methods, delegated in the constructor: the interface types what the
 // constructor defines, which is the merging this rule warns of, on purpose.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- typed delegation, see above
-export interface SqlStore extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore {}
+export interface SqlStore extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore, SecretStore {}
 
 /**
  * The store on PostgreSQL, also used for the embedded PGlite: one record store per table
@@ -38,6 +40,7 @@ export class SqlStore implements Store {
     delegate<WorkerStore>(this, new SqlWorkerStore(db), workerStoreMethods);
     delegate<AuditStore>(this, new SqlAuditStore(db), auditStoreMethods);
     delegate<ServiceStateStore>(this, new SqlServiceStateStore(db), serviceStateStoreMethods);
+    delegate<SecretStore>(this, new SqlSecretStore(db), secretStoreMethods);
   }
 
   /** The end of the last bootLock call of this process: calls take turns here too. */
