@@ -824,3 +824,11 @@ describe('cron that never fires, and bounded cron parsing', () => {
     throwsSpec(() => checkCron(`${Array.from({ length: 61 }, (_, i) => i % 60).join(',')} * * * *`, 'UTC'), 'cron', /^the minute field lists more than 60 values$/);
   });
 });
+
+describe('parseGraceTime within what the stores hold', () => {
+  it('refuses a grace past 2^31 - 1 seconds, as a number or a duration', () => {
+    assert.equal(parseGraceTime(2147483647), 2147483647);
+    throwsSpec(() => parseGraceTime(2147483648), 'misfire_grace_time', /^must be at most 2147483647 seconds, got 2147483648$/);
+    throwsSpec(() => parseGraceTime('36000 days'), 'misfire_grace_time', /^must be at most 2147483647 seconds/);
+  });
+});

@@ -26,13 +26,17 @@ export function parseDuration(field: string, text: string): number {
   }
 }
 
+/** The longest misfire grace, in seconds: what the stores' integer column holds (about 68 years). */
+export const maxGraceSeconds = 2147483647;
+
 /** `misfire_grace_time`: whole seconds ("30") or a duration ("5 minutes"). */
 export function parseGraceTime(text: string | number): number {
   if (typeof text === 'number') {
     if (!Number.isInteger(text) || text < 1) throw new TimeSpecError('misfire_grace_time', `must be a whole number of seconds of at least 1, got ${text}`);
-    return text;
   }
-  return parseDuration('misfire_grace_time', text);
+  const seconds = typeof text === 'number' ? text : parseDuration('misfire_grace_time', text);
+  if (seconds > maxGraceSeconds) throw new TimeSpecError('misfire_grace_time', `must be at most ${maxGraceSeconds} seconds, got ${text}`);
+  return seconds;
 }
 
 const months3 = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
