@@ -1241,6 +1241,24 @@ export type components = {
         };
     };
     responses: {
+        /** @description Queuing these runs would pass JOBS_MAX_QUEUED_RUNS_PER_JOB or JOBS_MAX_QUEUED_RUNS; the detail names the limit */
+        TooManyQueued: {
+            headers: {
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Too many queued runs",
+                 *       "status": 429,
+                 *       "detail": "job 'nightly-report' has 1000 queued runs; 1 more would pass the limit of 1000 (JOBS_MAX_QUEUED_RUNS_PER_JOB)"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The job is stored and scheduled */
         JobCreated: {
             headers: {
@@ -1880,6 +1898,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyQueued"];
         };
     };
     scheduleFlowScheduling: {

@@ -6,6 +6,7 @@ import { CursorError } from '../store/cursor.js';
 import type { ExecutionFilter, ExecutionRecord, Page } from '../store/types.js';
 import { executionBody, queryDate, type Schemas, type Services } from './context.js';
 import { isoTime, isoOrNull } from './iso-time.js';
+import { pageWithin } from './quotas.js';
 
 type ListQuery = NonNullable<operations['listExecutions']['parameters']['query']>;
 type JobListQuery = NonNullable<operations['listJobExecutions']['parameters']['query']>;
@@ -25,7 +26,8 @@ export function executionOperations(s: Services): Record<string, Operation> {
       if (err instanceof CursorError) throw Problem.invalid([{ field: 'query.cursor', reason: err.message }]);
       throw err;
     }
-    return { status: 200, body: { executions: page.items.map(executionBody), next_cursor: page.next } satisfies Schemas['ExecutionList'] };
+    const shown = pageWithin(page, executionBody, s.config.limits.pageMaxBytes);
+    return { status: 200, body: { executions: shown.items, next_cursor: shown.next } satisfies Schemas['ExecutionList'] };
   };
   const find = async (id: string) => {
     const e = await s.store.getExecution(id);

@@ -93,9 +93,11 @@ export async function createService(config: Config, options: ServiceOptions = {}
       maxOutputLines: config.maxOutputLines,
       cancelGraceMs: config.cancelGraceMs,
       defaultTimeoutSeconds: config.defaultTimeoutSeconds,
+      maxQueuedRunsPerJob: config.limits.maxQueuedRunsPerJob,
+      maxQueuedRuns: config.limits.maxQueuedRuns,
       observer: metrics,
     });
-    const scheduler = new Scheduler(store, engine, catalog, runner);
+    const scheduler = new Scheduler(store, engine, catalog, runner, config.limits);
     // Metrics for every request; an audit record for every call that may change something,
     // written before the answer goes out. Records of calls answered together are written
     // together. A failed audit write is logged and never changes the answer.

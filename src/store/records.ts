@@ -203,6 +203,8 @@ export interface Page<T> {
   items: T[];
   /** Key of the last item when more may follow; pass it back as `after`. */
   next: string | null;
+  /** The cursor after items[index], for a caller that shows fewer items than the page holds. */
+  cursorAfter?: (index: number) => string;
 }
 
 /** How a running run ended, as the run wrapper writes it. */

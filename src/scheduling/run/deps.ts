@@ -9,6 +9,9 @@ export interface RunnerOptions {
   cancelGraceMs: number;
   /** Seconds a run may take when neither its job nor its handler says. */
   defaultTimeoutSeconds: number;
+  /** Queued runs a fire may add to: per job and in all (JOBS_MAX_QUEUED_RUNS_PER_JOB, JOBS_MAX_QUEUED_RUNS). */
+  maxQueuedRunsPerJob?: number;
+  maxQueuedRuns?: number;
   /** Told of each run started and settled here (metrics). */
   observer?: RunObserver;
 }
