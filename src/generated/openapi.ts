@@ -1106,6 +1106,10 @@ export type components = {
              * @enum {string}
              */
             outcome: "success" | "denied" | "rejected" | "error";
+            /** @description The caller's address (from X-Forwarded-For when the peer is one of JOBS_TRUSTED_PROXIES); null for records older than this field, or when more clients were denied in one window than are counted apart. */
+            client_address: string | null;
+            /** @description Calls this record stands for: 1, or for calls without a valid token (401), every such call of this operation and client within one JOBS_AUDIT_DENIED_WINDOW_SECONDS window; `time` is the first one's. */
+            count: number;
         };
         AuditList: {
             audit: components["schemas"]["AuditRecord"][];

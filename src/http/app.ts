@@ -13,6 +13,7 @@ import { Problem, type FieldError } from '../operations/problem.js';
 import { basePath, ContractError, type Operation, type OperationInput, type OperationResult } from '../operations/types.js';
 import { Authenticator, type Principal } from './auth.js';
 import { readJsonBody } from './body.js';
+import { clientAddressOf } from './audit.js';
 import { compileRouting } from './routing.js';
 
 export { basePath, ContractError };
@@ -124,6 +125,8 @@ export interface RequestOutcome {
   body: unknown;
   /** The caller; null when the request did not get as far as the security check. */
   principal: Principal | null;
+  /** The caller's address (see clientAddressOf); null when the socket has none. */
+  clientAddress: string | null;
   seconds: number;
 }
 
@@ -140,6 +143,8 @@ export interface HttpAppOptions {
   auth?: Authenticator;
   /** Called once per request before the answer is sent; its errors are logged, never answered. */
   observe?: (outcome: RequestOutcome) => Promise<void> | void;
+  /** Peers whose X-Forwarded-For names the client (JOBS_TRUSTED_PROXIES). */
+  trustedProxies?: readonly string[];
 }
 
 /**
@@ -297,6 +302,7 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
           status: ctx.status,
           body: ctx.body,
           principal: st.principal ?? null,
+          clientAddress: clientAddressOf(ctx.req.socket.remoteAddress, ctx.get('x-forwarded-for') || undefined, opts.trustedProxies ?? []),
           seconds,
         });
       } catch (err) {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import jsYaml from 'js-yaml';
 import type Koa from 'koa';
-import { auditRecordOf, audited } from '../http/audit.js';
+import { auditRecordOf, audited, DeniedCalls } from '../http/audit.js';
 import { Catalog, documentAjv } from '../scheduling/catalog.js';
 import { projectRoot, type Config } from '../config/config.js';
 import { applyDefaultJobs, checkDefaultJobsAtBoot, serviceUrl, type CheckedDefaultJobs } from './default-jobs.js';
@@ -105,10 +105,16 @@ export async function createService(config: Config, options: ServiceOptions = {}
       await store.insertAudits(records);
       return records.map(() => undefined);
     });
+    // Calls without a valid token are counted per window, not stored one by one (JOBS_AUDIT_DENIED_WINDOW_SECONDS).
+    const denied = new DeniedCalls(config.audit.deniedWindowSeconds * 1000, (counts) =>
+      store.addAuditCounts(counts).catch((err) => log.error({ err, counts: counts.length }, 'denied calls not counted in the audit')),
+    );
     const observe = async (o: RequestOutcome) => {
       metrics.observeRequest(o.operationId, o.status, o.seconds);
       if (!audited(o)) return;
-      const record = auditRecordOf(o);
+      const built = auditRecordOf(o, new Date(), config.audit.pathMaxLength);
+      const record = o.status === 401 ? denied.admit(built) : built;
+      if (!record) return;
       let timer: NodeJS.Timeout | undefined;
       try {
         await Promise.race([
@@ -132,6 +138,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       bodyMaxDepth: config.bodyMaxDepth,
       auth: new Authenticator(config.auth.mode, config.auth.tokens),
       observe,
+      trustedProxies: config.audit.trustedProxies,
     });
 
     // Schema creation (ours and Agenda's) and default jobs, one process at a time.
@@ -174,6 +181,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
     }
     const monitor = new LostWorkerMonitor(store, runner, log, config.heartbeatIntervalMs);
     monitor.start();
+    const auditPurge = startAuditRetention(store, log, config.audit.retentionDays);
     const state = await store.getServiceState();
     log.info({ store: config.storeKind, state, worker: worker?.id ?? null, handlers: catalog.names() }, 'scheduler started');
     await warnWhenPaused(store, log, state, serviceUrl(config.host, port));
@@ -201,6 +209,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       close: () =>
         (closing ??= (async () => {
           monitor.stop();
+          clearInterval(auditPurge);
           await worker?.stop(config.shutdownGraceSeconds * 1000);
           if (server) {
             const s = server;
@@ -209,6 +218,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
               s.closeAllConnections();
             });
           }
+          await denied.close();
           await engine.close();
           await store.close();
         })()),
@@ -218,4 +228,27 @@ export async function createService(config: Config, options: ServiceOptions = {}
     await store.close().catch(() => undefined);
     throw err;
   }
+}
+
+/** How often audit records past their retention are deleted. */
+const auditPurgeEveryMs = 3600_000;
+
+/**
+ * Deletes audit records older than JOBS_AUDIT_RETENTION_DAYS at boot and every hour after
+ * (a range on the audit's time index); 0 days keeps them all.
+ */
+function startAuditRetention(store: Store, log: Logger, days: number): NodeJS.Timeout | undefined {
+  if (days === 0) return undefined;
+  const purge = async () => {
+    try {
+      const n = await store.deleteAuditBefore(new Date(Date.now() - days * 86400_000));
+      if (n > 0) log.info({ deleted: n, retention_days: days }, 'audit records past their retention deleted');
+    } catch (err) {
+      log.warn({ err }, 'deleting audit records past their retention failed');
+    }
+  };
+  void purge();
+  const timer = setInterval(() => void purge(), auditPurgeEveryMs);
+  timer.unref();
+  return timer;
 }

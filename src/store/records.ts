@@ -188,6 +188,10 @@ export interface AuditRecord {
   batch_id: string | null;
   status: number;
   outcome: AuditOutcome;
+  /** The caller's address; null when unknown (records from before it was kept). */
+  client_address: string | null;
+  /** Calls the record stands for: 1, or every denied call (401) of one operation and client in one window. */
+  count: number;
 }
 
 export interface AuditFilter {
