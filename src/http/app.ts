@@ -288,6 +288,9 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
         sendProblem(ctx, new Problem(500, 'Internal error', `the request failed unexpectedly; quote request id ${requestId} when reporting it`));
       }
     }
+    // An answer given before the request's body was read (401, 403, 413, ...): the connection
+    // closes after it, rather than wait for a body the client may trickle for minutes.
+    if (ctx.status >= 400 && !ctx.req.complete) ctx.set('Connection', 'close');
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (opts.observe) {
       try {

@@ -199,7 +199,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       metrics,
       listen: () =>
         new Promise((resolve, reject) => {
-          server = http.createServer(app.callback());
+          server = createServer(app.callback(), config.http);
           server.once('error', reject);
           server.listen(port, config.host, () => {
             compileValidators();
@@ -228,6 +228,26 @@ export async function createService(config: Config, options: ServiceOptions = {}
     await store.close().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * The HTTP server with the limits of an API (JOBS_HTTP_*): a cap on open connections (more are
+ * closed as they come), and timeouts for the headers, the whole request and an idle kept-alive
+ * connection. Node checks the first two every connectionsCheckingInterval, so it is made a
+ * fraction of them.
+ */
+function createServer(listener: http.RequestListener, limits: Config['http']): http.Server {
+  const server = http.createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: Math.max(limits.requestTimeoutMs, limits.headersTimeoutMs),
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
+    },
+    listener,
+  );
+  server.maxConnections = limits.maxConnections;
+  return server;
 }
 
 /** How often audit records past their retention are deleted. */
