@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '../src/config/config.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { limitDefaults, loadConfig, projectRoot } from '../src/config/config.js';
 import { loadOpenApi, operationsOf } from '../src/contract/openapi.js';
 import { planFire } from '../src/scheduling/run/plan.js';
 import { blankExecution } from '../src/scheduling/runner.js';
@@ -56,6 +58,17 @@ describe('the limits are settings with documented defaults', () => {
     assert.deepEqual(c.audit, { retentionDays: 90, deniedWindowSeconds: 60, pathMaxLength: 1000, trustedProxies: [] });
     assert.throws(() => loadConfig({ JOBS_MAX_RETRIES: '101' }), /JOBS_MAX_RETRIES/);
     assert.throws(() => loadConfig({ JOBS_TRUSTED_PROXIES: '10.0.0.1, proxy.local' }), /JOBS_TRUSTED_PROXIES/);
+  });
+
+  it('README and docs/security.md give every limit with its default', () => {
+    const readme = fs.readFileSync(path.join(projectRoot, 'README.md'), 'utf8');
+    const security = fs.readFileSync(path.join(projectRoot, 'docs', 'security.md'), 'utf8');
+    for (const [name, value] of Object.entries(limitDefaults)) {
+      assert.ok(readme.includes(`| \`${name}\` | \`${value}\` |`), `README's settings table lists ${name} with ${value}`);
+      const row = security.split('\n').find((l) => l.includes(`\`${name}\``));
+      assert.ok(row?.includes(`\`${value}\``), `docs/security.md lists ${name} with ${value}`);
+    }
+    assert.ok(security.includes('`JOBS_TRUSTED_PROXIES`') && readme.includes('`JOBS_TRUSTED_PROXIES`'));
   });
 
   it('every string a request can carry has a maxLength, every number a maximum, every array a maxItems', () => {
