@@ -89,7 +89,8 @@ export function auditRecordOf(o: RequestOutcome, time = new Date(), pathMaxLengt
  * ones share a record per operation with no address, so memory stays bounded too.
  */
 export class DeniedCalls {
-  private counted = new Map<string, { id: string; more: number }>();
+  private counted = new Map<string, { id: string; more: number; written: Promise<boolean> }>();
+  private byId = new Map<string, { written: Promise<boolean> }>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -114,14 +115,31 @@ export class DeniedCalls {
       seen.more += 1;
       return null;
     }
-    this.counted.set(key, { id: admitted.id, more: 0 });
+    const entry = { id: admitted.id, more: 0, written: Promise.resolve(true) };
+    this.counted.set(key, entry);
+    this.byId.set(entry.id, entry);
     return admitted;
+  }
+
+  /** The write of a record admit() returned: its count is added only once it is stored. */
+  track(id: string, write: Promise<unknown>) {
+    const entry = this.byId.get(id);
+    if (entry) {
+      entry.written = write.then(
+        () => true,
+        () => false,
+      );
+    }
   }
 
   /** Ends the window: the calls counted in it are added to their records. */
   async endWindow(): Promise<void> {
-    const counts = [...this.counted.values()].filter((c) => c.more > 0).map((c) => ({ id: c.id, count: c.more }));
+    const ended = [...this.counted.values()].filter((c) => c.more > 0);
     this.counted = new Map();
+    this.byId = new Map();
+    // A record still being written (a slow store) gets its count once it is there; a lost one loses it.
+    const stored = await Promise.all(ended.map((c) => c.written));
+    const counts = ended.filter((_, i) => stored[i]).map((c) => ({ id: c.id, count: c.more }));
     if (counts.length) await this.flush(counts);
   }
 

@@ -116,9 +116,11 @@ export async function createService(config: Config, options: ServiceOptions = {}
       const record = o.status === 401 ? denied.admit(built) : built;
       if (!record) return;
       let timer: NodeJS.Timeout | undefined;
+      const write = audits.add(record);
+      if (o.status === 401) denied.track(record.id, write);
       try {
         await Promise.race([
-          audits.add(record),
+          write,
           new Promise<never>((_, reject) => {
             timer = setTimeout(() => reject(new Error(`the audit record was not written within ${auditTimeoutMs} ms`)), auditTimeoutMs);
           }),
