@@ -7,7 +7,7 @@ import { loadOpenApi, operationsOf } from '../src/contract/openapi.js';
 import { planFire } from '../src/scheduling/run/plan.js';
 import { blankExecution } from '../src/scheduling/runner.js';
 import type { JobRecord } from '../src/store/types.js';
-import { noticeSkippedStores, scaled, startService, stores, testDatabase, type Running, type TestDatabase } from './helpers.js';
+import { noticeSkippedStores, scaled, startService, stores, tempDir, testDatabase, type Running, type TestDatabase } from './helpers.js';
 
 noticeSkippedStores();
 
@@ -123,6 +123,23 @@ describe('the limits are settings with documented defaults', () => {
     for (const [name, schema] of Object.entries(doc.components!.schemas!)) if (name.endsWith('Kwargs')) walk(schema as Schema, name);
     assert.ok(checked > 50, `walked ${checked} parameters`);
     assert.deepEqual(unbounded, []);
+  });
+});
+
+describe('default-job files are held to the configured limits before the store opens', () => {
+  it('stops the boot naming the file, the field and the setting', async () => {
+    const db = await testDatabase('embedded');
+    const dir = await tempDir('defaults');
+    try {
+      await fs.promises.writeFile(path.join(dir, 'fast.yaml'), 'job_id: too-fast\nhandler: echo\nperiodically: 30 seconds\n');
+      await assert.rejects(startService(db, { JOBS_DEFAULT_JOBS_DIR: dir, JOBS_MIN_INTERVAL_SECONDS: '60' }), (err: Error) => {
+        assert.match(err.message, /fast\.yaml: periodically: must be at least 60 seconds \(JOBS_MIN_INTERVAL_SECONDS\)/);
+        return true;
+      });
+    } finally {
+      await db.drop();
+      await fs.promises.rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

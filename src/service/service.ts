@@ -76,7 +76,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
   catalog.compile(documentAjv(doc));
   let port = config.port;
   let defaultJobs: CheckedDefaultJobs | null = null;
-  if (options.defaultJobs !== false) ({ jobs: defaultJobs, port } = await checkDefaultJobsAtBoot(config.defaultJobsDir, catalog, config.host, port));
+  if (options.defaultJobs !== false) ({ jobs: defaultJobs, port } = await checkDefaultJobsAtBoot(config.defaultJobsDir, catalog, config.host, port, config.limits));
   const { store, engine: engineBackend } = await openStore(config);
   let started: Engine | undefined;
   try {
