@@ -7,7 +7,8 @@ import { loadOpenApi, operationsOf } from '../src/contract/openapi.js';
 import { planFire } from '../src/scheduling/run/plan.js';
 import { blankExecution } from '../src/scheduling/runner.js';
 import type { JobRecord } from '../src/store/types.js';
-import { noticeSkippedStores, scaled, startService, stores, tempDir, testDatabase, type Running, type TestDatabase } from './helpers.js';
+import { pathToFileURL } from 'node:url';
+import { noticeSkippedStores, scaled, startService, stores, tempDir, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
 
 noticeSkippedStores();
 
@@ -137,6 +138,52 @@ describe('default-job files are held to the configured limits before the store o
         return true;
       });
     } finally {
+      await db.drop();
+      await fs.promises.rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a handler that starts child runs without declaring them is stopped at JOBS_MAX_FLOW_RUNS', () => {
+  it('fails the run at the limit, with the children started until then', async () => {
+    const db = await testDatabase('embedded');
+    const dir = await tempDir('handlers');
+    const sdk = pathToFileURL(path.join(projectRoot, 'src', 'handlers', 'index.ts')).href;
+    let svc: Running | undefined;
+    try {
+      for (const f of await fs.promises.readdir(path.join(projectRoot, 'handlers'))) {
+        const text = await fs.promises.readFile(path.join(projectRoot, 'handlers', f), 'utf8');
+        await fs.promises.writeFile(path.join(dir, f), text.replaceAll("'../src/handlers/index.js'", `'${sdk}'`));
+      }
+      await fs.promises.writeFile(
+        path.join(dir, 'spawner.ts'),
+        `import { defineHandler } from '${sdk}';
+export default defineHandler({
+  name: 'spawner',
+  description: 'Starts kwargs.n echo runs, declaring none',
+  kwargsSchema: 'EchoKwargs',
+  async execute(kwargs, context) {
+    for (let i = 0; i < Number(kwargs.n); i++) await context.startChild('echo', { i });
+  },
+});
+`,
+      );
+      svc = await startService(db, { JOBS_HANDLERS_DIR: dir, JOBS_MAX_FLOW_RUNS: '5' });
+      const { execution_ids } = (await svc.http
+        .post(`${api}/jobs`)
+        .send({ job_id: 'spawn', handler: 'spawner', kwargs: { n: 8 }, state: 'paused' })
+        .expect(201),
+      await svc.http.post(`${api}/jobs/spawn/executions`).send({}).expect(202)).body;
+      const run = await waitFor('the spawner run to end', async () => {
+        const e = (await svc!.http.get(`${api}/executions/${execution_ids[0]}`).expect(200)).body;
+        return e.finished_at ? e : undefined;
+      });
+      assert.equal(run.status, 'failed');
+      assert.match(run.error, /a run may start at most 5 child runs \(JOBS_MAX_FLOW_RUNS\)/);
+      const children = (await svc.http.get(`${api}/executions?parent_id=${run.id}`).expect(200)).body.executions;
+      assert.equal(children.length, 5);
+    } finally {
+      await svc?.close();
       await db.drop();
       await fs.promises.rm(dir, { recursive: true, force: true });
     }

@@ -95,6 +95,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       defaultTimeoutSeconds: config.defaultTimeoutSeconds,
       maxQueuedRunsPerJob: config.limits.maxQueuedRunsPerJob,
       maxQueuedRuns: config.limits.maxQueuedRuns,
+      maxFlowRuns: config.limits.maxFlowRuns,
       observer: metrics,
     });
     const scheduler = new Scheduler(store, engine, catalog, runner, config.limits);
