@@ -13,12 +13,18 @@ export function checkFlow(kwargs: FlowKwargs, catalog: CatalogView) {
   return kwargs.flow_arguments.flatMap((args, i) => catalog.validateKwargs(kwargs.flow_name, args, `flow_arguments.${i}`));
 }
 
+/** The runs a flow starts: one of flow_name per element of flow_arguments. */
+export function flowChildren(kwargs: Pick<FlowKwargs, 'flow_name' | 'flow_arguments'>) {
+  return Array.isArray(kwargs.flow_arguments) ? kwargs.flow_arguments.map((args) => ({ handler: kwargs.flow_name, kwargs: args })) : [];
+}
+
 /** Starts one child run of `flow_name` per element of `flow_arguments`. */
 export default defineHandler<FlowKwargs>({
   name: 'flow-scheduling',
   description: 'Starts one run of the handler flow_name for each element of flow_arguments, as child runs of this one.',
   kwargsSchema: 'FlowSchedulingKwargs',
   check: checkFlow,
+  children: flowChildren,
   async execute(kwargs, context) {
     let started = 0;
     for (const args of kwargs.flow_arguments) {

@@ -1,5 +1,5 @@
 import { defineHandler, type CatalogView, type Kwargs } from '../src/handlers/index.js';
-import { checkFlow } from './flow-scheduling.js';
+import { checkFlow, flowChildren } from './flow-scheduling.js';
 
 interface SelectiveFlowKwargs extends Kwargs {
   flow_name: string;
@@ -24,6 +24,7 @@ export default defineHandler<SelectiveFlowKwargs>({
   description: 'Starts one run of flow_name per element of flow_arguments, each running only the steps task_names (and every later step when run_subsequent).',
   kwargsSchema: 'SelectiveFlowSchedulingKwargs',
   check,
+  children: flowChildren,
   async execute(kwargs, context) {
     const selection = { task_names: kwargs.task_names, run_subsequent: kwargs.run_subsequent ?? false };
     let started = 0;

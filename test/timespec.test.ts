@@ -558,7 +558,7 @@ describe('checkCron', () => {
       assert.ok(err.reason.includes(range), err.reason);
     });
   }
-  for (const expr of ['a b c d e', '* * * * foo', '*/0 * * * *', '5-1x * * * *', '0 0 30 2 *']) {
+  for (const expr of ['a b c d e', '* * * * foo', '*/0 * * * *', '5-1x * * * *']) {
     it(`rejects '${expr}'`, () => {
       throwsSpec(() => checkCron(expr, 'UTC'), 'cron', /^cannot read '/);
     });
@@ -762,5 +762,73 @@ describe('nextFireAfter', () => {
       const nine: Recurrence = { kind: 'cron', expr: '0 0 9 * * *', timezone: 'America/New_York' };
       assert.equal(nextFireAfter(nine, utc('2027-01-15T14:00:00Z'), utc('2027-01-20T20:00:00Z'))!.toISOString(), '2027-01-21T14:00:00.000Z');
     });
+  });
+});
+
+describe('bounded parsing', () => {
+  // Shapes that made the old clock regex backtrack: each start position rescanned the run of separators.
+  const hostile = ['1' + ' '.repeat(60_000) + 'x', ','.repeat(60_000) + '1', '1 '.repeat(30_000) + '1:1:1x', ' '.repeat(59_990) + '1:00:00'];
+  for (const text of hostile) {
+    it(`answers a ${text.length}-character duration (${JSON.stringify(text.slice(0, 6))}...) at once`, () => {
+      const t0 = performance.now();
+      throwsSpec(() => parseDuration('kwargs.older_than', text), 'kwargs.older_than', /^is longer than 1000 characters \(\d+\)$/);
+      // Linear work is microseconds; the quadratic regex took seconds on 60 KB.
+      assert.ok(performance.now() - t0 < 50, `took ${performance.now() - t0} ms`);
+    });
+  }
+  it('reads the longest accepted duration in linear time, whatever its shape', () => {
+    for (const text of [`1${' '.repeat(998)}x`, `${','.repeat(990)}1:00:00`, '1 s '.repeat(250), `${'1 second and '.repeat(76)}1s`]) {
+      const t0 = performance.now();
+      try {
+        parseDuration('p', text);
+      } catch (err) {
+        assert.ok(err instanceof TimeSpecError, String(err));
+      }
+      assert.ok(performance.now() - t0 < 20, `${JSON.stringify(text.slice(0, 12))}: took ${performance.now() - t0} ms`);
+    }
+    assert.equal(parseDuration('p', '1 s '.repeat(250)), 250);
+    assert.equal(parseDuration('p', `1 day,${' '.repeat(900)}5:00:00`), DAY + 5 * HOUR);
+  });
+  it('refuses a `when` longer than 100 characters before reading it', () => {
+    throwsSpec(() => parseWhen('Mon Feb 20, 14:56' + ' '.repeat(200), utc('2026-01-01T00:00:00Z')), 'when', /^is longer than 100 characters \(217\)$/);
+  });
+});
+
+describe('cron that never fires, and bounded cron parsing', () => {
+  const never: Array<[string, RegExp]> = [
+    ['0 0 31 4,6,9,11 *', /never fires: April, June, September, November have no day 31$/],
+    ['0 0 30 2 *', /never fires: February has no day 30$/],
+    ['0 0 30-31 2 *', /never fires: February has no day 30, 31$/],
+    ['0 0 31 apr,jun *', /never fires: April, June have no day 31$/],
+    ['0 0 0 31 4-6/2 *', /never fires: April, June have no day 31$/],
+  ];
+  for (const [expr, reason] of never) {
+    it(`refuses '${expr}', which never fires`, () => {
+      const t0 = performance.now();
+      throwsSpec(() => checkCron(expr, 'UTC'), 'cron', reason);
+      assert.ok(performance.now() - t0 < 100, `took ${performance.now() - t0} ms`);
+    });
+  }
+  it('keeps expressions that fire, if rarely, and cron-parser answers their right dates', () => {
+    const from = utc('2026-11-29T00:00:00Z');
+    assert.deepEqual(cronWalk(checkCron('0 0 29 2 *', 'UTC'), 'UTC', from, 2), ['2028-02-29T00:00:00.000Z', '2032-02-29T00:00:00.000Z']);
+    assert.deepEqual(cronWalk(checkCron('0 0 31 * *', 'UTC'), 'UTC', from, 3), ['2026-12-31T00:00:00.000Z', '2027-01-31T00:00:00.000Z', '2027-03-31T00:00:00.000Z']);
+    assert.deepEqual(cronWalk(checkCron('0 0 31 4,6,9,12 *', 'UTC'), 'UTC', from, 2), ['2026-12-31T00:00:00.000Z', '2027-12-31T00:00:00.000Z']);
+    assert.deepEqual(cronWalk(checkCron('0 0 L 2 *', 'UTC'), 'UTC', from, 2), ['2027-02-28T00:00:00.000Z', '2028-02-29T00:00:00.000Z']);
+    // A day of week as well: cron fires on either, so this one fires on every Monday of February.
+    assert.equal(nextCronFire(checkCron('0 0 30 2 1', 'UTC'), 'UTC', from).toISOString(), '2027-02-01T00:00:00.000Z');
+  });
+  it('refuses long expressions and odd characters before cron-parser reads them', () => {
+    throwsSpec(() => checkCron(`0 0 1 1 ${'1,'.repeat(150)}1`, 'UTC'), 'cron', /^is longer than 200 characters \(309\)$/);
+    throwsSpec(() => checkCron('0 0 1 $ *', 'UTC'), 'cron', /^the month field '\$' holds characters a cron field cannot have$/);
+    throwsSpec(() => checkCron(`${Array.from({ length: 61 }, (_, i) => i % 60).join(',')} * * * *`, 'UTC'), 'cron', /^the minute field lists more than 60 values$/);
+  });
+});
+
+describe('parseGraceTime within what the stores hold', () => {
+  it('refuses a grace past 2^31 - 1 seconds, as a number or a duration', () => {
+    assert.equal(parseGraceTime(2147483647), 2147483647);
+    throwsSpec(() => parseGraceTime(2147483648), 'misfire_grace_time', /^must be at most 2147483647 seconds, got 2147483648$/);
+    throwsSpec(() => parseGraceTime('36000 days'), 'misfire_grace_time', /^must be at most 2147483647 seconds/);
   });
 });

@@ -67,6 +67,115 @@ export interface Config {
   engineReadyTimeoutMs: number;
   /** JOBS_SECRETS_KEY (and JOBS_SECRETS_OLD_KEYS): seals secret values at rest; null when unset (secrets cannot be stored or read). */
   secretsKeyring: SecretsKeyring | null;
+  /** What one request may ask for and how much the service holds (quotas). */
+  limits: Limits;
+  /** The HTTP server's connection cap and timeouts. */
+  http: HttpServerSettings;
+  /** How audit records are kept. */
+  audit: AuditSettings;
+}
+
+/** Quotas: every one answers a request beyond it with a 4xx naming its setting. */
+export interface Limits {
+  /** JOBS_MAX_KWARGS_BYTES: a job's or a run's kwargs as JSON, in bytes. */
+  maxKwargsBytes: number;
+  /** JOBS_MAX_KWARGS_DEPTH: nesting of objects and arrays in kwargs. */
+  maxKwargsDepth: number;
+  /** JOBS_MAX_FLOW_DEPTH: flows of flows, levels of child runs below a run. */
+  maxFlowDepth: number;
+  /** JOBS_MAX_FLOW_RUNS: child runs one run may lead to over every level, times the runs asked for. */
+  maxFlowRuns: number;
+  /** JOBS_MAX_QUEUED_RUNS_PER_JOB: queued runs of one job. */
+  maxQueuedRunsPerJob: number;
+  /** JOBS_MAX_QUEUED_RUNS: queued runs in all. */
+  maxQueuedRuns: number;
+  /** JOBS_MIN_INTERVAL_SECONDS: the shortest `periodically`. */
+  minIntervalSeconds: number;
+  /** JOBS_MAX_RETRIES: the largest `retries`. */
+  maxRetries: number;
+  /** JOBS_MAX_RETRY_BACKOFF_SECONDS: the largest `retry_backoff`. */
+  maxRetryBackoffSeconds: number;
+  /** JOBS_PAGE_MAX_BYTES: a list page's items as JSON, in bytes (fewer items and the cursor past it). */
+  pageMaxBytes: number;
+}
+
+export interface HttpServerSettings {
+  /** JOBS_HTTP_MAX_CONNECTIONS: open connections at once; more are closed as they come. */
+  maxConnections: number;
+  /** JOBS_HTTP_HEADERS_TIMEOUT_MS: time to send a request's headers. */
+  headersTimeoutMs: number;
+  /** JOBS_HTTP_REQUEST_TIMEOUT_MS: time to send a whole request, body included. */
+  requestTimeoutMs: number;
+  /** JOBS_HTTP_KEEP_ALIVE_TIMEOUT_MS: how long an idle kept-alive connection stays open. */
+  keepAliveTimeoutMs: number;
+}
+
+export interface AuditSettings {
+  /** JOBS_AUDIT_RETENTION_DAYS: audit records older than this are deleted; 0 keeps them. */
+  retentionDays: number;
+  /** JOBS_AUDIT_DENIED_WINDOW_SECONDS: calls without a valid token are counted in one record per operation, client and window. */
+  deniedWindowSeconds: number;
+  /** JOBS_AUDIT_PATH_MAX_LENGTH: characters of a path kept in an audit record. */
+  pathMaxLength: number;
+  /** JOBS_TRUSTED_PROXIES: addresses whose X-Forwarded-For names the client. */
+  trustedProxies: string[];
+}
+
+/** The defaults of the quotas, the HTTP server and the audit, documented in README and docs/security.md. */
+export const limitDefaults = {
+  JOBS_MAX_KWARGS_BYTES: 65536,
+  JOBS_MAX_KWARGS_DEPTH: 32,
+  JOBS_MAX_FLOW_DEPTH: 3,
+  JOBS_MAX_FLOW_RUNS: 10000,
+  JOBS_MAX_QUEUED_RUNS_PER_JOB: 1000,
+  JOBS_MAX_QUEUED_RUNS: 10000,
+  JOBS_MIN_INTERVAL_SECONDS: 1,
+  JOBS_MAX_RETRIES: 100,
+  JOBS_MAX_RETRY_BACKOFF_SECONDS: 86400,
+  JOBS_PAGE_MAX_BYTES: 1048576,
+  JOBS_HTTP_MAX_CONNECTIONS: 1000,
+  JOBS_HTTP_HEADERS_TIMEOUT_MS: 10000,
+  JOBS_HTTP_REQUEST_TIMEOUT_MS: 30000,
+  JOBS_HTTP_KEEP_ALIVE_TIMEOUT_MS: 5000,
+  JOBS_AUDIT_RETENTION_DAYS: 90,
+  JOBS_AUDIT_DENIED_WINDOW_SECONDS: 60,
+  JOBS_AUDIT_PATH_MAX_LENGTH: 1000,
+} as const;
+
+function limitsOf(env: Env): Pick<Config, 'limits' | 'http' | 'audit'> {
+  const d = limitDefaults;
+  const n = (name: keyof typeof limitDefaults, min: number, max: number) => integer(env, name, d[name], min, max);
+  const trustedProxies = (env.JOBS_TRUSTED_PROXIES ?? '')
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
+  for (const a of trustedProxies) if (net.isIP(a) === 0) throw new ConfigError('JOBS_TRUSTED_PROXIES', `must list IP addresses, got '${a}'`);
+  return {
+    limits: {
+      maxKwargsBytes: n('JOBS_MAX_KWARGS_BYTES', 256, 64 * 1024 * 1024),
+      maxKwargsDepth: n('JOBS_MAX_KWARGS_DEPTH', 1, 1000),
+      maxFlowDepth: n('JOBS_MAX_FLOW_DEPTH', 1, 100),
+      maxFlowRuns: n('JOBS_MAX_FLOW_RUNS', 1, 10_000_000),
+      maxQueuedRunsPerJob: n('JOBS_MAX_QUEUED_RUNS_PER_JOB', 1, 10_000_000),
+      maxQueuedRuns: n('JOBS_MAX_QUEUED_RUNS', 1, 100_000_000),
+      minIntervalSeconds: n('JOBS_MIN_INTERVAL_SECONDS', 1, 31_536_000),
+      maxRetries: n('JOBS_MAX_RETRIES', 0, 100),
+      maxRetryBackoffSeconds: n('JOBS_MAX_RETRY_BACKOFF_SECONDS', 0, 86400),
+      pageMaxBytes: n('JOBS_PAGE_MAX_BYTES', 1024, 1024 * 1024 * 1024),
+    },
+    http: {
+      maxConnections: n('JOBS_HTTP_MAX_CONNECTIONS', 1, 1_000_000),
+      headersTimeoutMs: n('JOBS_HTTP_HEADERS_TIMEOUT_MS', 100, 600_000),
+      requestTimeoutMs: n('JOBS_HTTP_REQUEST_TIMEOUT_MS', 100, 3_600_000),
+      keepAliveTimeoutMs: n('JOBS_HTTP_KEEP_ALIVE_TIMEOUT_MS', 100, 600_000),
+    },
+    audit: {
+      retentionDays: n('JOBS_AUDIT_RETENTION_DAYS', 0, 36500),
+      deniedWindowSeconds: n('JOBS_AUDIT_DENIED_WINDOW_SECONDS', 1, 86400),
+      pathMaxLength: n('JOBS_AUDIT_PATH_MAX_LENGTH', 100, 100_000),
+      trustedProxies,
+    },
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -173,5 +282,6 @@ export function loadConfig(env: Env = process.env): Config {
     maxOutputBytes: integer(env, 'JOBS_OUTPUT_MAX_BYTES', 4 * 1024 * 1024, 1024, 12 * 1024 * 1024),
     engineReadyTimeoutMs: integer(env, 'JOBS_ENGINE_READY_TIMEOUT_MS', 30_000, 1000, 600_000),
     secretsKeyring: secretsKeyring(env),
+    ...limitsOf(env),
   };
 }

@@ -1178,6 +1178,10 @@ export type components = {
              * @enum {string}
              */
             outcome: "success" | "denied" | "rejected" | "error";
+            /** @description The caller's address (from X-Forwarded-For when the peer is one of JOBS_TRUSTED_PROXIES); null for records older than this field, or when more clients were denied in one window than are counted apart. */
+            client_address: string | null;
+            /** @description Calls this record stands for: 1, or for calls without a valid token (401), every such call of this operation and client within one JOBS_AUDIT_DENIED_WINDOW_SECONDS window; `time` is the first one's. */
+            count: number;
         };
         AuditList: {
             audit: components["schemas"]["AuditRecord"][];
@@ -1374,6 +1378,24 @@ export type components = {
         };
     };
     responses: {
+        /** @description Queuing these runs would pass JOBS_MAX_QUEUED_RUNS_PER_JOB or JOBS_MAX_QUEUED_RUNS; the detail names the limit */
+        TooManyQueued: {
+            headers: {
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Too many queued runs",
+                 *       "status": 429,
+                 *       "detail": "job 'nightly-report' has 1000 queued runs; 1 more would pass the limit of 1000 (JOBS_MAX_QUEUED_RUNS_PER_JOB)"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The job is stored and scheduled */
         JobCreated: {
             headers: {
@@ -2041,6 +2063,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyQueued"];
         };
     };
     scheduleFlowScheduling: {

@@ -73,6 +73,11 @@ export interface Handler<K extends Kwargs = Kwargs> {
   execute?(kwargs: K, context: HandlerContext): Promise<void>;
   /** Checks beyond the schema, at creation time (for example that a named handler exists). */
   check?(kwargs: K, catalog: CatalogView): FieldError[];
+  /**
+   * The child runs a run with these kwargs starts (flows): the service counts them, over every
+   * level, against JOBS_MAX_FLOW_RUNS and JOBS_MAX_FLOW_DEPTH before a job is stored or run.
+   */
+  children?(kwargs: K): Array<{ handler: string; kwargs: Kwargs }>;
 }
 
 export function defineHandler<K extends Kwargs>(handler: Handler<K>): Handler<K> {

@@ -14,6 +14,7 @@ import { Problem, type FieldError } from '../operations/problem.js';
 import { basePath, ContractError, type Operation, type OperationInput, type OperationResult } from '../operations/types.js';
 import { Authenticator, type Principal } from './auth.js';
 import { readJsonBody } from './body.js';
+import { clientAddressOf } from './audit.js';
 import { compileRouting } from './routing.js';
 
 export { basePath, ContractError };
@@ -114,6 +115,8 @@ export interface RequestOutcome {
   body: unknown;
   /** The caller; null when the request did not get as far as the security check. */
   principal: Principal | null;
+  /** The caller's address (see clientAddressOf); null when the socket has none. */
+  clientAddress: string | null;
   seconds: number;
 }
 
@@ -130,6 +133,8 @@ export interface HttpAppOptions {
   auth?: Authenticator;
   /** Called once per request before the answer is sent; its errors are logged, never answered. */
   observe?: (outcome: RequestOutcome) => Promise<void> | void;
+  /** Peers whose X-Forwarded-For names the client (JOBS_TRUSTED_PROXIES). */
+  trustedProxies?: readonly string[];
 }
 
 /**
@@ -273,6 +278,9 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
         sendProblem(ctx, new Problem(500, 'Internal error', `the request failed unexpectedly; quote request id ${requestId} when reporting it`));
       }
     }
+    // An answer given before the request's body was read (401, 403, 413, ...): the connection
+    // closes after it, rather than wait for a body the client may trickle for minutes.
+    if (ctx.status >= 400 && !ctx.req.complete) ctx.set('Connection', 'close');
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (opts.observe) {
       try {
@@ -287,6 +295,7 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
           status: ctx.status,
           body: ctx.body,
           principal: st.principal ?? null,
+          clientAddress: clientAddressOf(ctx.req.socket.remoteAddress, ctx.get('x-forwarded-for') || undefined, opts.trustedProxies ?? []),
           seconds,
         });
       } catch (err) {

@@ -1,4 +1,4 @@
-import { ConflictError, GoneError, InvalidError, NotFoundError, type Conflict, type FieldError, type Subject } from '../scheduling/errors.js';
+import { ConflictError, GoneError, InvalidError, NotFoundError, QuotaError, type Conflict, type FieldError, type Subject } from '../scheduling/errors.js';
 import { Problem } from './problem.js';
 
 /**
@@ -37,6 +37,7 @@ export function problemOf(err: unknown, locate: Locate = asIs): unknown {
   if (err instanceof InvalidError) return Problem.invalid(located(err.errors, locate));
   if (err instanceof NotFoundError) return new Problem(404, `${titles[err.subject]} not found`, err.message);
   if (err instanceof GoneError) return new Problem(410, `${titles[err.subject]} gone`, err.message);
+  if (err instanceof QuotaError) return new Problem(429, 'Too many queued runs', err.message, undefined, { 'Retry-After': '60' });
   if (err instanceof ConflictError) {
     return new Problem(409, conflictTitles[err.conflict], err.message, err.errors.length ? located(err.errors, locate) : undefined);
   }

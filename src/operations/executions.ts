@@ -8,6 +8,7 @@ import { executionBody, queryDate, type Schemas, type Services } from './context
 import { isoTime, isoOrNull } from './iso-time.js';
 import { redactText } from '../observability/redact.js';
 import { checkRunOverrides, checkSecretRefs } from './secrets.js';
+import { pageWithin } from './quotas.js';
 
 type ListQuery = NonNullable<operations['listExecutions']['parameters']['query']>;
 type JobListQuery = NonNullable<operations['listJobExecutions']['parameters']['query']>;
@@ -27,7 +28,8 @@ export function executionOperations(s: Services): Record<string, Operation> {
       if (err instanceof CursorError) throw Problem.invalid([{ field: 'query.cursor', reason: err.message }]);
       throw err;
     }
-    return { status: 200, body: { executions: page.items.map(executionBody), next_cursor: page.next } satisfies Schemas['ExecutionList'] };
+    const shown = pageWithin(page, executionBody, s.config.limits.pageMaxBytes);
+    return { status: 200, body: { executions: shown.items, next_cursor: shown.next } satisfies Schemas['ExecutionList'] };
   };
   const find = async (id: string) => {
     const e = await s.store.getExecution(id);

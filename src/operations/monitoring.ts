@@ -3,6 +3,7 @@ import type { operations } from '../generated/openapi.js';
 import { Problem } from './problem.js';
 import { CursorError } from '../store/cursor.js';
 import { auditBody, queryDate, type Schemas, type Services } from './context.js';
+import { pageWithin } from './quotas.js';
 
 type AuditQuery = NonNullable<operations['listAudit']['parameters']['query']>;
 
@@ -14,7 +15,8 @@ export function monitoringOperations(s: Services): Record<string, Operation> {
       const filter = { operation: q.operation, token_name: q.token, since: queryDate('query.since', q.since), until: queryDate('query.until', q.until) };
       try {
         const page = await s.store.listAudit(filter, q.cursor ?? null, q.limit ?? 100);
-        return { status: 200, body: { audit: page.items.map(auditBody), next_cursor: page.next } satisfies Schemas['AuditList'] };
+        const shown = pageWithin(page, auditBody, s.config.limits.pageMaxBytes);
+        return { status: 200, body: { audit: shown.items, next_cursor: shown.next } satisfies Schemas['AuditList'] };
       } catch (err) {
         if (err instanceof CursorError) throw Problem.invalid([{ field: 'query.cursor', reason: err.message }]);
         throw err;

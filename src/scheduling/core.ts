@@ -2,7 +2,9 @@ import { isDeepStrictEqual } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import type { Catalog } from './catalog.js';
 import type { Engine } from '../engine/types.js';
-import { ConflictError, GoneError, InvalidError, NotFoundError, type FieldError } from './errors.js';
+import { ConflictError, GoneError, InvalidError, NotFoundError, QuotaError, type FieldError } from './errors.js';
+import type { Limits } from '../config/config.js';
+import { defaultLimits, flowShape, kwargsQuotaErrors } from './quotas.js';
 import type { ConcurrencyPolicy, FailureRecord, JobRecord, JobSource, JobStats, JobState, Kwargs, Page, ServiceState, Store } from '../store/types.js';
 import { CursorError } from '../store/cursor.js';
 import { finalStatuses, type ExecutionRecord, type WorkerRecord, type WorkerState } from '../store/types.js';
@@ -76,6 +78,8 @@ export class Scheduler {
     private readonly engine: Engine,
     private readonly catalog: Catalog,
     private readonly runner: Runner,
+    /** The quotas of JOBS_MAX_* and JOBS_MIN_INTERVAL_SECONDS. */
+    readonly limits: Limits = defaultLimits,
   ) {}
 
   /**
@@ -98,7 +102,7 @@ export class Scheduler {
     if (!this.catalog.has(req.handler)) {
       errors.push({ field: 'handler', reason: `no handler named '${req.handler}'; known: ${this.catalog.names().join(', ')}` });
     } else {
-      errors.push(...this.catalog.validateKwargs(req.handler, kwargs, 'kwargs'));
+      errors.push(...this.checkKwargs(req.handler, kwargs, 1));
     }
     const jobId = req.job_id ?? randomUUID();
     if (!jobIdPattern.test(jobId)) {
@@ -113,6 +117,9 @@ export class Scheduler {
       errors.push({ field: 'timezone', reason: 'applies to cron only' });
     }
     const intervalSeconds = req.periodically === undefined ? null : attempt(() => parseDuration('periodically', req.periodically!));
+    if (intervalSeconds && intervalSeconds < this.limits.minIntervalSeconds) {
+      errors.push({ field: 'periodically', reason: `must be at least ${this.limits.minIntervalSeconds} seconds (JOBS_MIN_INTERVAL_SECONDS), got '${req.periodically}'` });
+    }
     const timezone = req.cron === undefined ? null : attempt(() => checkTimezone(req.timezone ?? 'UTC'));
     const cron = req.cron === undefined || timezone === undefined ? null : attempt(() => checkCron(req.cron!, timezone ?? 'UTC'));
     const when = req.when === undefined ? null : attempt(() => parseWhen(req.when!, now));
@@ -120,14 +127,17 @@ export class Scheduler {
       errors.push({ field: 'when', reason: `${when.toISOString()} is in the past` });
     }
     const grace = req.misfire_grace_time === undefined ? null : attempt(() => parseGraceTime(req.misfire_grace_time!));
-    const wholeNumber = (name: 'timeout' | 'retries' | 'retry_backoff', min: number, max: number) => {
+    const wholeNumber = (name: 'timeout' | 'retries' | 'retry_backoff', min: number, max: number, setting?: string) => {
       const v = req[name];
       if (v === undefined) return;
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) errors.push({ field: name, reason: `must be a whole number from ${min} to ${max}` });
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+        errors.push({ field: name, reason: `must be a whole number from ${min} to ${max}${setting ? ` (${setting})` : ''}` });
+      }
     };
     wholeNumber('timeout', 1, 604800);
-    wholeNumber('retries', 0, 100);
-    wholeNumber('retry_backoff', 0, 86400);
+    // The settings are named only when they are lower than what the contract allows.
+    wholeNumber('retries', 0, this.limits.maxRetries, this.limits.maxRetries < 100 ? 'JOBS_MAX_RETRIES' : undefined);
+    wholeNumber('retry_backoff', 0, this.limits.maxRetryBackoffSeconds, this.limits.maxRetryBackoffSeconds < 86400 ? 'JOBS_MAX_RETRY_BACKOFF_SECONDS' : undefined);
     if (req.concurrency_policy !== undefined && !['allow', 'forbid', 'replace'].includes(req.concurrency_policy)) {
       errors.push({ field: 'concurrency_policy', reason: "must be 'allow', 'forbid' or 'replace'" });
     }
@@ -165,6 +175,19 @@ export class Scheduler {
       created_at: now,
       updated_at: now,
     };
+  }
+
+  /**
+   * The kwargs of a handler against its quotas (size and depth first, so a huge value costs no
+   * schema check), its schema, and the child runs `times` runs of it would start.
+   */
+  private checkKwargs(handler: string, kwargs: Kwargs, times: number): FieldError[] {
+    const quota = kwargsQuotaErrors(kwargs, this.limits);
+    if (quota.length) return quota;
+    const invalid = this.catalog.validateKwargs(handler, kwargs, 'kwargs');
+    if (invalid.length) return invalid;
+    const flow = flowShape(this.catalog, handler, kwargs, this.limits, times);
+    return flow.error ? [flow.error] : [];
   }
 
   /** post_schedule_job: stores a new job and schedules it; a ConflictError when the id is taken. */
@@ -256,29 +279,44 @@ export class Scheduler {
    * first, `all` is the user jobs followed by the failure records.
    */
   async listJobs(type: JobType, cursor: string | null, limit: number): Promise<{ items: ListedJob[]; next: string | null }> {
+    const page = await this.listJobsPage(type, cursor, limit);
+    // At most JOBS_PAGE_MAX_BYTES of records (at least one): large kwargs make shorter pages, not larger answers.
+    let bytes = 0;
+    for (const [i, item] of page.items.entries()) {
+      bytes += Buffer.byteLength(JSON.stringify(item.kind === 'job' ? item.job : item.failure)) + 1;
+      if (bytes > this.limits.pageMaxBytes && i > 0) return { items: page.items.slice(0, i), next: page.cursorAfter(i - 1) };
+    }
+    return { items: page.items, next: page.next };
+  }
+
+  private async listJobsPage(type: JobType, cursor: string | null, limit: number): Promise<{ items: ListedJob[]; next: string | null; cursorAfter: (i: number) => string }> {
+    const cursors: Array<() => string> = [];
+    const after = (i: number) => cursors[i]();
     try {
       let phase: 'user' | 'failed' = type === 'failed' ? 'failed' : 'user';
-      let after: string | null = null;
+      let from: string | null = null;
       if (cursor) {
         const sep = cursor.indexOf('.');
         const p = cursor.slice(0, sep);
         if (sep < 0 || (p !== 'user' && p !== 'failed') || (type !== 'all' && p !== type)) throw new CursorError();
         phase = p;
-        after = cursor.slice(sep + 1) || null;
+        from = cursor.slice(sep + 1) || null;
       }
       const items: ListedJob[] = [];
       if (phase === 'user') {
-        const page: Page<JobRecord> = await this.store.listJobs(after, limit);
+        const page: Page<JobRecord> = await this.store.listJobs(from, limit);
         items.push(...page.items.map((job) => ({ kind: 'job' as const, job })));
-        if (page.next) return { items, next: `user.${page.next}` };
-        if (type === 'user') return { items, next: null };
-        if (items.length === limit) return { items, next: 'failed.' };
+        page.items.forEach((_, i) => cursors.push(() => `user.${page.cursorAfter!(i)}`));
+        if (page.next) return { items, next: `user.${page.next}`, cursorAfter: after };
+        if (type === 'user') return { items, next: null, cursorAfter: after };
+        if (items.length === limit) return { items, next: 'failed.', cursorAfter: after };
         phase = 'failed';
-        after = null;
+        from = null;
       }
-      const page = await this.store.listFailures(after, limit - items.length);
+      const page = await this.store.listFailures(from, limit - items.length);
       items.push(...page.items.map((failure) => ({ kind: 'failure' as const, failure })));
-      return { items, next: page.next ? `failed.${page.next}` : null };
+      page.items.forEach((_, i) => cursors.push(() => `failed.${page.cursorAfter!(i)}`));
+      return { items, next: page.next ? `failed.${page.next}` : null, cursorAfter: after };
     } catch (err) {
       if (err instanceof CursorError) {
         throw new InvalidError([{ field: 'cursor', reason: 'is not a cursor this service issued for this job_type' }]);
@@ -294,11 +332,21 @@ export class Scheduler {
   async runNow(jobId: string, overrides: Kwargs | undefined, times: number): Promise<{ executions: ExecutionRecord[]; batchId: string | null }> {
     const job = await this.getJob(jobId);
     const kwargs = { ...job.kwargs, ...(overrides ?? {}) };
-    const errors = this.catalog.has(job.handler)
-      ? this.catalog.validateKwargs(job.handler, kwargs, 'kwargs')
-      : [{ field: 'job_id', reason: `the job's handler '${job.handler}' is not loaded` }];
+    const errors = this.catalog.has(job.handler) ? this.checkKwargs(job.handler, kwargs, times) : [{ field: 'job_id', reason: `the job's handler '${job.handler}' is not loaded` }];
     if (errors.length) throw new InvalidError(errors);
     const active = await this.store.activeExecutions(jobId);
+    const queued = active.filter((e) => e.status === 'queued').length;
+    const { maxQueuedRunsPerJob, maxQueuedRuns } = this.limits;
+    if (queued + times > maxQueuedRunsPerJob) {
+      throw new QuotaError(
+        'JOBS_MAX_QUEUED_RUNS_PER_JOB',
+        `job '${jobId}' has ${queued} queued runs; ${times} more would pass the limit of ${maxQueuedRunsPerJob} (JOBS_MAX_QUEUED_RUNS_PER_JOB)`,
+      );
+    }
+    const queuedInAll = await this.store.queuedCount();
+    if (queuedInAll + times > maxQueuedRuns) {
+      throw new QuotaError('JOBS_MAX_QUEUED_RUNS', `${queuedInAll} runs are queued; ${times} more would pass the limit of ${maxQueuedRuns} (JOBS_MAX_QUEUED_RUNS)`);
+    }
     const policy = policyOf(job);
     if (active.length > 0 && policy === 'forbid') {
       throw new ConflictError('run-in-progress', `run ${active[0].id} of job '${jobId}' is ${active[0].status} and the job's concurrency_policy is forbid`);

@@ -68,3 +68,14 @@ export class InvalidError extends Error {
     this.name = 'InvalidError';
   }
 }
+
+/** A request that would pass a quota on what is held (queued runs); `limit` names its setting. */
+export class QuotaError extends Error {
+  constructor(
+    readonly limit: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'QuotaError';
+  }
+}

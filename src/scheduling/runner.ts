@@ -103,10 +103,18 @@ export class Runner {
     const enqueues: ExecutionRecord[] = [];
     const jobUpdates: Array<{ job_id: string; patch: JobPatch }> = [];
     const touches: Lease[] = [];
+    // Room left in the queue of every job, read once a fire of this claim would queue a run.
+    let room: number | undefined;
+    const maxQueued = this.options.maxQueuedRuns;
     for (const lease of leases) {
       const job = jobs.get((lease.data as { job_id: string }).job_id);
       const runs = job ? (active.get(job.job_id) ?? []) : [];
-      const plan = planFire(job, runs, now);
+      let plan = planFire(job, runs, now, this.options.maxQueuedRunsPerJob);
+      if (plan.action === 'run' && !plan.inline && maxQueued !== undefined) {
+        room ??= maxQueued - (await this.store.queuedCount());
+        if (room <= 0) plan = { action: 'missed', dueAt: plan.dueAt, next: plan.next, reason: `missed: ${maxQueued} runs were queued in all, the limit (JOBS_MAX_QUEUED_RUNS)` };
+        else room -= 1;
+      }
       // A deleted or paused job: the row is left with no next run and goes. A fire consumed
       // already (a row whose lock expired after its worker died) keeps the job's next run.
       if (plan.action === 'none' || !job) {

@@ -26,16 +26,20 @@ export function parseDuration(field: string, text: string): number {
   }
 }
 
+/** The longest misfire grace, in seconds: what the stores' integer column holds (about 68 years). */
+export const maxGraceSeconds = 2147483647;
+
 /** `misfire_grace_time`: whole seconds ("30") or a duration ("5 minutes"). */
 export function parseGraceTime(text: string | number): number {
   if (typeof text === 'number') {
     if (!Number.isInteger(text) || text < 1) throw new TimeSpecError('misfire_grace_time', `must be a whole number of seconds of at least 1, got ${text}`);
-    return text;
   }
-  return parseDuration('misfire_grace_time', text);
+  const seconds = typeof text === 'number' ? text : parseDuration('misfire_grace_time', text);
+  if (seconds > maxGraceSeconds) throw new TimeSpecError('misfire_grace_time', `must be at most ${maxGraceSeconds} seconds, got ${text}`);
+  return seconds;
 }
 
-const months = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+const months3 = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
 const weekdays = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 const weekdayNames = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 
@@ -45,11 +49,12 @@ const weekdayNames = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'F
  * the weekday, when given, must be that date's).
  */
 export function parseWhen(text: string, now: Date): Date {
+  if (text.length > maxWhenLength) throw new TimeSpecError('when', `is longer than ${maxWhenLength} characters (${text.length})`);
   const input = text.trim();
   const bayesian = /^(?:([a-z]{3})[a-z]*\.?\s+)?([a-z]{3})[a-z]*\.?\s+(\d{1,2})(?:\s+(\d{4}))?,?\s+(\d{1,2}):(\d{2})(?::(\d{2}))?$/i.exec(input);
   if (bayesian) {
     const [, wd, mon, day, year, hh, mm, ss] = bayesian;
-    const month = months.indexOf(mon.toLowerCase());
+    const month = months3.indexOf(mon.toLowerCase());
     if (month < 0) throw new TimeSpecError('when', `unknown month '${mon}' in '${text}'`);
     const weekday = wd === undefined ? -1 : weekdays.indexOf(wd.toLowerCase());
     if (wd !== undefined && weekday < 0) throw new TimeSpecError('when', `unknown weekday '${wd}' in '${text}'`);
@@ -96,11 +101,67 @@ export function checkTimezone(tz: string): string {
   }
 }
 
-/** Checks a 5-field (minute first) or 6-field (seconds first) cron expression. */
+/** The longest cron expression read; checked, with each field's form, before cron-parser sees it. */
+export const maxCronLength = 200;
+/** The longest `when` read. */
+export const maxWhenLength = 100;
+
+const cronFieldNames = ['minute', 'hour', 'day of month', 'month', 'day of week'];
+const monthNames = ['', 'January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+/** Days a month can have, February's in a leap year. */
+const monthDays = [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * The values of a plain cron field (numbers or month names, `*`, ranges, steps, lists) within
+ * [lo, hi]; null for anything else (L, W, #, ?), which is left to cron-parser.
+ */
+function plainFieldValues(field: string, lo: number, hi: number, names: string[] = []): Set<number> | null {
+  const value = (t: string) => {
+    const i = names.indexOf(t.toLowerCase());
+    if (i >= 0) return i + 1;
+    return /^\d{1,2}$/.test(t) ? Number(t) : NaN;
+  };
+  const out = new Set<number>();
+  for (const item of field.split(',')) {
+    const m = /^(\*|[a-z0-9]{1,3}(?:-[a-z0-9]{1,3})?)(?:\/(\d{1,2}))?$/i.exec(item);
+    if (!m) return null;
+    let from: number, to: number;
+    if (m[1] === '*') [from, to] = [lo, hi];
+    else if (m[1].includes('-')) [from, to] = m[1].split('-').map(value);
+    else [from, to] = [value(m[1]), m[2] === undefined ? value(m[1]) : hi];
+    const step = m[2] === undefined ? 1 : Number(m[2]);
+    if (!Number.isFinite(from) || !Number.isFinite(to) || step < 1 || from < lo || to > hi) return null;
+    for (let v = from; v <= to; v += step) out.add(v);
+  }
+  return out;
+}
+
+/**
+ * Checks a 5-field (minute first) or 6-field (seconds first) cron expression: its length and
+ * the characters of each field first, so cron-parser only ever reads short, well-formed text,
+ * then that it fires at all (a day of month that none of its months has never comes).
+ */
 export function checkCron(expr: string, tz: string): string {
+  if (expr.length > maxCronLength) throw new TimeSpecError('cron', `is longer than ${maxCronLength} characters (${expr.length})`);
   const fields = expr.trim().split(/\s+/);
   if (fields.length !== 5 && fields.length !== 6) {
     throw new TimeSpecError('cron', `must have 5 fields (minute hour day month weekday) or 6 (with seconds first), got ${fields.length}`);
+  }
+  const named = fields.length === 6 ? ['second', ...cronFieldNames] : cronFieldNames;
+  fields.forEach((f, i) => {
+    if (!/^[0-9a-z*/,?#-]+$/i.test(f)) throw new TimeSpecError('cron', `the ${named[i]} field '${f}' holds characters a cron field cannot have`);
+    if (f.split(',').length > 60) throw new TimeSpecError('cron', `the ${named[i]} field lists more than 60 values`);
+  });
+  const [dom, month, dow] = fields.slice(-3);
+  const days = plainFieldValues(dom, 1, 31);
+  const months = plainFieldValues(month, 1, 12, months3);
+  // With a day of week given as well, cron fires on either: only a plain day of month alone can never come.
+  if (days && months && days.size > 0 && months.size > 0 && (dow === '*' || dow === '?')) {
+    const first = Math.min(...days);
+    if (![...months].some((m) => monthDays[m] >= first)) {
+      const list = [...months].sort((a, b) => a - b).map((m) => monthNames[m]);
+      throw new TimeSpecError('cron', `'${expr}' never fires: ${list.join(', ')} ${list.length > 1 ? 'have' : 'has'} no day ${[...days].sort((a, b) => a - b).join(', ')}`);
+    }
   }
   try {
     CronExpressionParser.parse(fields.join(' '), { tz, currentDate: new Date() }).next();

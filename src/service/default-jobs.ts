@@ -8,6 +8,7 @@ import { InvalidError } from '../scheduling/errors.js';
 import type { Engine } from '../engine/types.js';
 import type { Runner } from '../scheduling/runner.js';
 import type { Store } from '../store/types.js';
+import type { Limits } from '../config/config.js';
 
 /** A default-jobs file that cannot be used: the boot stops with the file, the field and why. */
 export class DefaultJobError extends Error {
@@ -123,7 +124,7 @@ export type JobBuilder = Pick<Scheduler, 'buildJob'>;
  * A scheduling core on no store: buildJob needs only the handler catalog, so default-job files
  * are checked with it before the store opens. Anything else it might touch throws.
  */
-export function storelessBuilder(catalog: Catalog): JobBuilder {
+export function storelessBuilder(catalog: Catalog, limits?: Limits): JobBuilder {
   const none = new Proxy(
     {},
     {
@@ -132,7 +133,7 @@ export function storelessBuilder(catalog: Catalog): JobBuilder {
       },
     },
   );
-  return new Scheduler(none as Store, none as Engine, catalog, none as Runner);
+  return new Scheduler(none as Store, none as Engine, catalog, none as Runner, limits);
 }
 
 /**
@@ -241,7 +242,7 @@ function freePort(host: string): Promise<number> {
  * from HOST and PORT. With PORT=0 (a port the system picks) and a file that uses it, a free
  * port is picked now, for the file and for the service to listen on.
  */
-export async function checkDefaultJobsAtBoot(dir: string, catalog: Catalog, host: string, port: number): Promise<{ jobs: CheckedDefaultJobs; port: number }> {
+export async function checkDefaultJobsAtBoot(dir: string, catalog: Catalog, host: string, port: number, limits?: Limits): Promise<{ jobs: CheckedDefaultJobs; port: number }> {
   let usesUrl = false;
   const variables = {
     get SERVICE_URL() {
@@ -249,7 +250,7 @@ export async function checkDefaultJobsAtBoot(dir: string, catalog: Catalog, host
       return serviceUrl(host, port);
     },
   };
-  const builder = storelessBuilder(catalog);
+  const builder = storelessBuilder(catalog, limits);
   let jobs = await checkDefaultJobs(dir, builder, variables);
   if (usesUrl && port === 0) {
     port = await freePort(host);

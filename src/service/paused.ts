@@ -25,6 +25,8 @@ export async function applyBootState(store: Store, state: ServiceState): Promise
       batch_id: null,
       status: 200,
       outcome: 'success',
+      client_address: null,
+      count: 1,
     },
   ]);
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import jsYaml from 'js-yaml';
 import type Koa from 'koa';
-import { auditRecordOf, audited } from '../http/audit.js';
+import { auditRecordOf, audited, DeniedCalls } from '../http/audit.js';
 import { Catalog, documentAjv } from '../scheduling/catalog.js';
 import { projectRoot, type Config } from '../config/config.js';
 import { applyDefaultJobs, checkDefaultJobsAtBoot, serviceUrl, type CheckedDefaultJobs } from './default-jobs.js';
@@ -76,7 +76,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
   catalog.compile(documentAjv(doc));
   let port = config.port;
   let defaultJobs: CheckedDefaultJobs | null = null;
-  if (options.defaultJobs !== false) ({ jobs: defaultJobs, port } = await checkDefaultJobsAtBoot(config.defaultJobsDir, catalog, config.host, port));
+  if (options.defaultJobs !== false) ({ jobs: defaultJobs, port } = await checkDefaultJobsAtBoot(config.defaultJobsDir, catalog, config.host, port, config.limits));
   const { store, engine: engineBackend } = await openStore(config);
   let started: Engine | undefined;
   try {
@@ -96,9 +96,12 @@ export async function createService(config: Config, options: ServiceOptions = {}
       secretsKeyring: config.secretsKeyring,
       cancelGraceMs: config.cancelGraceMs,
       defaultTimeoutSeconds: config.defaultTimeoutSeconds,
+      maxQueuedRunsPerJob: config.limits.maxQueuedRunsPerJob,
+      maxQueuedRuns: config.limits.maxQueuedRuns,
+      maxFlowRuns: config.limits.maxFlowRuns,
       observer: metrics,
     });
-    const scheduler = new Scheduler(store, engine, catalog, runner);
+    const scheduler = new Scheduler(store, engine, catalog, runner, config.limits);
     // Metrics for every request; an audit record for every call that may change something,
     // written before the answer goes out. Records of calls answered together are written
     // together. A failed audit write is logged and never changes the answer.
@@ -106,14 +109,22 @@ export async function createService(config: Config, options: ServiceOptions = {}
       await store.insertAudits(records);
       return records.map(() => undefined);
     });
+    // Calls without a valid token are counted per window, not stored one by one (JOBS_AUDIT_DENIED_WINDOW_SECONDS).
+    const denied = new DeniedCalls(config.audit.deniedWindowSeconds * 1000, (counts) =>
+      store.addAuditCounts(counts).catch((err) => log.error({ err, counts: counts.length }, 'denied calls not counted in the audit')),
+    );
     const observe = async (o: RequestOutcome) => {
       metrics.observeRequest(o.operationId, o.status, o.seconds);
       if (!audited(o)) return;
-      const record = auditRecordOf(o);
+      const built = auditRecordOf(o, new Date(), config.audit.pathMaxLength);
+      const record = o.status === 401 ? denied.admit(built) : built;
+      if (!record) return;
       let timer: NodeJS.Timeout | undefined;
+      const write = audits.add(record);
+      if (o.status === 401) denied.track(record.id, write);
       try {
         await Promise.race([
-          audits.add(record),
+          write,
           new Promise<never>((_, reject) => {
             timer = setTimeout(() => reject(new Error(`the audit record was not written within ${auditTimeoutMs} ms`)), auditTimeoutMs);
           }),
@@ -133,6 +144,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       bodyMaxDepth: config.bodyMaxDepth,
       auth: new Authenticator(config.auth.mode, config.auth.tokens),
       observe,
+      trustedProxies: config.audit.trustedProxies,
     });
 
     // Schema creation (ours and Agenda's) and default jobs, one process at a time.
@@ -175,6 +187,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
     }
     const monitor = new LostWorkerMonitor(store, runner, log, config.heartbeatIntervalMs);
     monitor.start();
+    const auditPurge = startAuditRetention(store, log, config.audit.retentionDays);
     const state = await store.getServiceState();
     log.info({ store: config.storeKind, state, worker: worker?.id ?? null, handlers: catalog.names() }, 'scheduler started');
     await warnWhenPaused(store, log, state, serviceUrl(config.host, port));
@@ -192,7 +205,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       metrics,
       listen: () =>
         new Promise((resolve, reject) => {
-          server = http.createServer(app.callback());
+          server = createServer(app.callback(), config.http);
           server.once('error', reject);
           server.listen(port, config.host, () => {
             compileValidators();
@@ -202,6 +215,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       close: () =>
         (closing ??= (async () => {
           monitor.stop();
+          clearInterval(auditPurge);
           await worker?.stop(config.shutdownGraceSeconds * 1000);
           if (server) {
             const s = server;
@@ -210,6 +224,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
               s.closeAllConnections();
             });
           }
+          await denied.close();
           await engine.close();
           await store.close();
         })()),
@@ -219,4 +234,47 @@ export async function createService(config: Config, options: ServiceOptions = {}
     await store.close().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * The HTTP server with the limits of an API (JOBS_HTTP_*): a cap on open connections (more are
+ * closed as they come), and timeouts for the headers, the whole request and an idle kept-alive
+ * connection. Node checks the first two every connectionsCheckingInterval, so it is made a
+ * fraction of them.
+ */
+function createServer(listener: http.RequestListener, limits: Config['http']): http.Server {
+  const server = http.createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: Math.max(limits.requestTimeoutMs, limits.headersTimeoutMs),
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
+    },
+    listener,
+  );
+  server.maxConnections = limits.maxConnections;
+  return server;
+}
+
+/** How often audit records past their retention are deleted. */
+const auditPurgeEveryMs = 3600_000;
+
+/**
+ * Deletes audit records older than JOBS_AUDIT_RETENTION_DAYS at boot and every hour after
+ * (a range on the audit's time index); 0 days keeps them all.
+ */
+function startAuditRetention(store: Store, log: Logger, days: number): NodeJS.Timeout | undefined {
+  if (days === 0) return undefined;
+  const purge = async () => {
+    try {
+      const n = await store.deleteAuditBefore(new Date(Date.now() - days * 86400_000));
+      if (n > 0) log.info({ deleted: n, retention_days: days }, 'audit records past their retention deleted');
+    } catch (err) {
+      log.warn({ err }, 'deleting audit records past their retention failed');
+    }
+  };
+  void purge();
+  const timer = setInterval(() => void purge(), auditPurgeEveryMs);
+  timer.unref();
+  return timer;
 }

@@ -43,7 +43,19 @@ export function cursorKey(cursor: string, shape: Array<'string' | 'number'>): Ar
  * A page from the rows of a keyset query that asked for `limit + 1`: the first `limit` as
  * items, and when the extra row came, the cursor of the last item shown.
  */
-export function pageOf<R, T>(rows: R[], limit: number, toItem: (row: R) => T, keyOf: (item: T) => Array<string | number>): { items: T[]; next: string | null } {
+export function pageOf<R, T>(
+  rows: R[],
+  limit: number,
+  toItem: (row: R) => T,
+  keyOf: (item: T) => Array<string | number>,
+): { items: T[]; next: string | null; cursorAfter: (index: number) => string } {
   const items = rows.slice(0, limit).map(toItem);
-  return { items, next: rows.length > limit ? encodeCursor(keyOf(items[items.length - 1])) : null };
+  const page = { items, next: rows.length > limit ? encodeCursor(keyOf(items[items.length - 1])) : null } as {
+    items: T[];
+    next: string | null;
+    cursorAfter: (index: number) => string;
+  };
+  // Not enumerable: a page still reads (and compares) as its items and next cursor.
+  Object.defineProperty(page, 'cursorAfter', { value: (i: number) => encodeCursor(keyOf(items[i])), enumerable: false });
+  return page;
 }

@@ -188,6 +188,10 @@ export interface AuditRecord {
   batch_id: string | null;
   status: number;
   outcome: AuditOutcome;
+  /** The caller's address; null when unknown (records from before it was kept). */
+  client_address: string | null;
+  /** Calls the record stands for: 1, or every denied call (401) of one operation and client in one window. */
+  count: number;
 }
 
 export interface AuditFilter {
@@ -203,6 +207,8 @@ export interface Page<T> {
   items: T[];
   /** Key of the last item when more may follow; pass it back as `after`. */
   next: string | null;
+  /** The cursor after items[index], for a caller that shows fewer items than the page holds. */
+  cursorAfter?: (index: number) => string;
 }
 
 /** How a running run ended, as the run wrapper writes it. */

@@ -92,5 +92,35 @@ export function auditStoreContract(open: () => Store): void {
       assert.ok(ids.includes('au-older'));
       assert.ok(!ids.some((id) => first.items.some((r) => r.id === id)));
     });
+
+    it('addAuditCounts adds to the count of records by id; deleteAuditBefore deletes the older ones only', async () => {
+      const E = A + 40;
+      await store.insertAudits([audit('ac-one', E, 0, { client_address: null }), audit('ac-two', E, 1, { client_address: '2001:db8::7', status: 401, outcome: 'denied' })]);
+      await store.addAuditCounts([]);
+      await store.addAuditCounts([
+        { id: 'ac-two', count: 41 },
+        { id: 'ac-none', count: 5 },
+      ]);
+      await store.addAuditCounts([{ id: 'ac-two', count: 958 }]);
+      const got = (await store.listAudit({ since: at(E, 0), until: at(E, 2) }, null, 10)).items;
+      assert.deepEqual(
+        got.map((r) => [r.id, r.count, r.client_address]),
+        [
+          ['ac-two', 1000, '2001:db8::7'],
+          ['ac-one', 1, null],
+        ],
+      );
+      const before = at(E, 1);
+      const older = (await allPages((a) => store.listAudit({ until: before }, a, 1000), 1000)).map((r) => r.id);
+      const newer = (await allPages((a) => store.listAudit({ since: before }, a, 1000), 1000)).map((r) => r.id);
+      assert.ok(older.includes('ac-one') && older.length > 2 && newer.includes('ac-two'));
+      assert.equal(await store.deleteAuditBefore(before), older.length);
+      assert.deepEqual((await store.listAudit({ until: before }, null, 10)).items, []);
+      assert.deepEqual(
+        (await allPages((a) => store.listAudit({}, a, 1000), 1000)).map((r) => r.id),
+        newer,
+      );
+      assert.equal(await store.deleteAuditBefore(before), 0);
+    });
   });
 }

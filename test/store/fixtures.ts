@@ -229,6 +229,8 @@ export function audit(id: string, era: number, i: number, over: Partial<AuditRec
     batch_id: `batch-${id}`,
     status: 201,
     outcome: 'success',
+    client_address: '127.0.0.1',
+    count: 1,
     ...over,
   };
 }

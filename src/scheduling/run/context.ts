@@ -26,6 +26,8 @@ export function handlerContext(deps: RunDeps, catalog: Catalog, execution: Execu
     output.push(outputLine(level, message));
   };
   const log: RunLogger = { info: line('info'), warn: line('warn'), error: line('error') };
+  let children = 0;
+  const maxChildren = deps.options.maxFlowRuns ?? Infinity;
   return {
     executionId: execution.id,
     jobId: execution.job_id,
@@ -35,7 +37,12 @@ export function handlerContext(deps: RunDeps, catalog: Catalog, execution: Execu
       const p = Math.max(0, Math.min(100, percent));
       await deps.store.updateExecution(execution.id, { progress: p });
     },
-    startChild: (handler, kwargs, selection) => startChild(deps, catalog, execution, handler, kwargs, selection ?? null),
+    startChild: (handler, kwargs, selection) => {
+      // Declared children are counted before a job is stored or run; this holds for any handler.
+      if (children >= maxChildren) return Promise.reject(new Error(`a run may start at most ${maxChildren} child runs (JOBS_MAX_FLOW_RUNS)`));
+      children += 1;
+      return startChild(deps, catalog, execution, handler, kwargs, selection ?? null);
+    },
     records: {
       deleteExecutionsBefore: (before) => deps.store.deleteExecutionsBefore(before),
       deleteFailuresBefore: (before) => deps.store.deleteFailuresBefore(before),

@@ -12,6 +12,11 @@ export interface RunnerOptions {
   cancelGraceMs: number;
   /** Seconds a run may take when neither its job nor its handler says. */
   defaultTimeoutSeconds: number;
+  /** Queued runs a fire may add to: per job and in all (JOBS_MAX_QUEUED_RUNS_PER_JOB, JOBS_MAX_QUEUED_RUNS). */
+  maxQueuedRunsPerJob?: number;
+  maxQueuedRuns?: number;
+  /** Child runs one run may start (JOBS_MAX_FLOW_RUNS), for handlers that do not declare them. */
+  maxFlowRuns?: number;
   /** Told of each run started and settled here (metrics). */
   observer?: RunObserver;
   /** Opens the secrets kwargs refer to; without it a run that refers to one fails. */

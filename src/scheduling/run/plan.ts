@@ -37,10 +37,11 @@ export type FirePlan =
 /**
  * Plans the fire of a job's schedule row at `now`: whether it is due (up to a second early),
  * the next fire strictly after now (the interval grid or the cron time in the job's zone),
- * the misfire grace, then the concurrency policy against the job's queued and running runs.
+ * the misfire grace, then the concurrency policy against the job's queued and running runs,
+ * then the job's queue: a fire that would queue past `maxQueued` runs of the job is missed.
  * Pure: no store, no clock of its own.
  */
-export function planFire(job: JobRecord | undefined, active: readonly ExecutionRecord[], now: Date): FirePlan {
+export function planFire(job: JobRecord | undefined, active: readonly ExecutionRecord[], now: Date, maxQueued = Infinity): FirePlan {
   if (!job || job.state === 'paused' || job.next_run_at === null || job.next_run_at.getTime() > now.getTime() + 1000) {
     // A schedule row Agenda handed back after its lock expired keeps the job's own next run.
     return { action: 'none', rowNextRunAt: job && job.state !== 'paused' ? job.next_run_at : null };
@@ -62,5 +63,10 @@ export function planFire(job: JobRecord | undefined, active: readonly ExecutionR
     }
     if (policy === 'replace') cancel = [...active];
   }
-  return { action: 'run', dueAt, next, cancel, inline: recurrence.kind === 'once' && active.length === 0 };
+  const queued = active.filter((e) => e.status === 'queued').length;
+  const inline = recurrence.kind === 'once' && active.length === 0;
+  if (!inline && queued >= maxQueued) {
+    return { action: 'missed', dueAt, next, reason: `missed: ${queued} runs of this job were queued, the limit (JOBS_MAX_QUEUED_RUNS_PER_JOB)` };
+  }
+  return { action: 'run', dueAt, next, cancel, inline };
 }

@@ -31,4 +31,21 @@ export class MongoAuditStore implements AuditStore {
     if (Object.keys(time).length > 0) where.time = time;
     return keysetPage(this.c.audit, auditNewestFirst, where, after, limit);
   }
+
+  async addAuditCounts(counts: Array<{ id: string; count: number }>) {
+    if (counts.length === 0) return;
+    // A record written before the count was kept has none: it stands for one call.
+    await this.c.audit.bulkWrite(
+      counts.map(({ id, count }) => ({
+        updateOne: { filter: { _id: id }, update: [{ $set: { count: { $add: [{ $ifNull: ['$count', 1] }, count] } } }] },
+      })),
+      { ordered: false },
+    );
+  }
+
+  async deleteAuditBefore(before: Date) {
+    // audit_time_idx: a range on time.
+    const r = await this.c.audit.deleteMany({ time: { $lt: before } });
+    return r.deletedCount;
+  }
 }

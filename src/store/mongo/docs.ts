@@ -209,6 +209,9 @@ export function docToAudit(d: AuditDoc): AuditRecord {
     batch_id: d.batch_id ?? null,
     status: Number(d.status),
     outcome: d.outcome,
+    client_address: d.client_address ?? null,
+    // Records written before the count was kept stand for one call each.
+    count: d.count === undefined || d.count === null ? 1 : Number(d.count),
   };
 }
 

@@ -36,4 +36,22 @@ export class SqlAuditStore implements AuditStore {
     if (filter.until !== undefined) conditions.push(['time < ?', filter.until]);
     return keysetPage(this.db, auditNewestFirst, conditions, after, limit);
   }
+
+  async addAuditCounts(counts: Array<{ id: string; count: number }>) {
+    if (counts.length === 0) return;
+    await this.db.query('UPDATE audit SET count = audit.count + v.count FROM jsonb_to_recordset($1::jsonb) AS v(id text, count integer) WHERE audit.id = v.id', [
+      JSON.stringify(counts),
+    ]);
+  }
+
+  async deleteAuditBefore(before: Date) {
+    // In slices along audit_time_idx, so a first purge of a large table holds no long lock.
+    let total = 0;
+    for (;;) {
+      const r = await this.db.query('DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE time < $1 ORDER BY time LIMIT 5000)', [before]);
+      const n = r.rowCount ?? 0;
+      total += n;
+      if (n < 5000) return total;
+    }
+  }
 }

@@ -109,6 +109,8 @@ export function rowToAudit(r: Row): AuditRecord {
     batch_id: (r.batch_id as string | null) ?? null,
     status: Number(r.status),
     outcome: r.outcome as AuditRecord['outcome'],
+    client_address: (r.client_address as string | null) ?? null,
+    count: r.count === undefined || r.count === null ? 1 : Number(r.count),
   };
 }
 

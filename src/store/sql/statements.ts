@@ -82,6 +82,8 @@ const insertTypes: Record<'job' | 'execution' | 'audit', Record<string, string>>
     batch_id: 'text',
     status: 'integer',
     outcome: 'text',
+    client_address: 'text',
+    count: 'integer',
   },
 };
 

@@ -1,6 +1,7 @@
 import * as m000001 from './000001-initial.js';
 import * as m000002 from './000002-service-pause.js';
 import * as m000004 from './000004-secrets.js';
+import * as m000005 from './000005-audit-client.js';
 
 export interface Migration {
   /** The number in the file name: migrations run in this order, each once. */
@@ -21,4 +22,5 @@ export const migrations: readonly Migration[] = [
   { version: 1, ...m000001 },
   { version: 2, ...m000002 },
   { version: 4, ...m000004 },
+  { version: 5, ...m000005 },
 ];

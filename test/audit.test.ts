@@ -1,0 +1,175 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { clientAddressOf } from '../src/http/audit.js';
+import type { AuditRecord } from '../src/store/types.js';
+import { noticeSkippedStores, scaled, startService, stores, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
+
+noticeSkippedStores();
+
+const api = '/api/v1';
+const T = { admin: 'audit-admin-token-0123456789', writer: 'audit-writer-token-0123456789' };
+const tokens = `ops:${T.admin}:admin,ci:${T.writer}:write`;
+
+describe('clientAddressOf', () => {
+  it('takes the peer, and X-Forwarded-For only from a trusted proxy, right to left', () => {
+    assert.equal(clientAddressOf('::ffff:127.0.0.1', '203.0.113.7', []), '127.0.0.1');
+    assert.equal(clientAddressOf('10.0.0.5', '203.0.113.7', ['10.0.0.9']), '10.0.0.5');
+    assert.equal(clientAddressOf('10.0.0.5', '198.51.100.1, 203.0.113.7', ['10.0.0.5']), '203.0.113.7');
+    assert.equal(clientAddressOf('10.0.0.5', '198.51.100.1, 203.0.113.7, 10.0.0.6', ['10.0.0.5', '10.0.0.6']), '203.0.113.7');
+    assert.equal(clientAddressOf('10.0.0.5', 'not an address', ['10.0.0.5']), '10.0.0.5');
+    assert.equal(clientAddressOf('2001:db8::1', undefined, []), '2001:db8::1');
+    assert.equal(clientAddressOf(undefined, '203.0.113.7', []), null);
+  });
+});
+
+for (const { name, skip } of stores) {
+  describe(`audit: denied calls counted, fields capped, retention, client address on ${name}`, { skip, timeout: scaled(300_000) }, () => {
+    let db: TestDatabase;
+    let svc: Running;
+    let base: string;
+    const env = { JOBS_API_TOKENS: tokens, JOBS_AUDIT_DENIED_WINDOW_SECONDS: '1', JOBS_TRUSTED_PROXIES: '127.0.0.1', JOBS_AUDIT_RETENTION_DAYS: '30' };
+    const audits = async (operation: string): Promise<AuditRecord[]> => {
+      const all: AuditRecord[] = [];
+      let after: string | null = null;
+      do {
+        const page: { items: AuditRecord[]; next: string | null } = await svc.service.store.listAudit({ operation }, after, 1000);
+        all.push(...page.items);
+        after = page.next;
+      } while (after);
+      return all;
+    };
+
+    before(async () => {
+      db = await testDatabase(name);
+      svc = await startService(db, env);
+      base = `http://127.0.0.1:${await svc.service.listen()}${api}`;
+    });
+    after(async () => {
+      await svc?.close();
+      await db?.drop();
+    });
+
+    it('3,000 anonymous posts leave a record per window with their count, not 3,000 records', async () => {
+      const post = async (i: number) => {
+        const res = await fetch(`${base}/jobs/echo?job_id=anon-${i}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ i }) });
+        await res.arrayBuffer();
+        return res.status;
+      };
+      const t0 = Date.now();
+      for (let i = 0; i < 3000; i += 50) {
+        const statuses = await Promise.all(Array.from({ length: 50 }, (_, k) => post(i + k)));
+        assert.ok(
+          statuses.every((s) => s === 401),
+          String(statuses.find((s) => s !== 401)),
+        );
+      }
+      const seconds = (Date.now() - t0) / 1000;
+      // Every call is counted once its window ends (1 s here).
+      const records = await waitFor(
+        'the denied calls counted',
+        async () => {
+          const r = await audits('scheduleEcho');
+          return r.reduce((n, a) => n + a.count, 0) === 3000 ? r : undefined;
+        },
+        10_000,
+        200,
+      );
+      assert.ok(records.length <= Math.ceil(seconds) + 2, `${records.length} records for 3,000 calls in ${seconds} s`);
+      for (const r of records) {
+        assert.equal(r.status, 401);
+        assert.equal(r.outcome, 'denied');
+        assert.equal(r.token_name, null);
+        assert.equal(r.client_address, '127.0.0.1');
+      }
+      // Calls with a token are still recorded one by one.
+      for (let i = 0; i < 3; i++) {
+        const res = await fetch(`${base}/jobs/echo?job_id=known-${i}&state=paused`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${T.writer}` },
+          body: '{}',
+        });
+        assert.equal(res.status, 201);
+      }
+      const known = (await audits('scheduleEcho')).filter((a) => a.token_name === 'ci');
+      assert.deepEqual(known.map((a) => [a.job_id, a.count, a.status]).sort(), [
+        ['known-0', 1, 201],
+        ['known-1', 1, 201],
+        ['known-2', 1, 201],
+      ]);
+    });
+
+    it('keeps at most JOBS_AUDIT_PATH_MAX_LENGTH characters of a 15 KB path', async () => {
+      const id = 'p'.repeat(15_000);
+      // Denied before anything reads the path's parameters, and refused by validation with a token.
+      const denied = await fetch(`${base}/jobs/${id}/executions`, { method: 'POST' });
+      assert.equal(denied.status, 401);
+      const invalid = await fetch(`${base}/jobs/${id}`, { method: 'DELETE', headers: { Authorization: `Bearer ${T.admin}` } });
+      assert.equal(invalid.status, 400);
+      for (const operation of ['runJob', 'deleteJob']) {
+        const [r] = await waitFor(`the ${operation} record`, async () => {
+          const found = (await audits(operation)).filter((a) => a.path.startsWith(`${api}/jobs/ppp`));
+          return found.length ? found : undefined;
+        });
+        assert.equal(r.path.length, 1000, operation);
+        assert.ok(r.path.endsWith('p…'), operation);
+        assert.equal(r.job_id, null, 'an id longer than any job_id is not kept');
+      }
+    });
+
+    it('records the client address, from X-Forwarded-For when the peer is a trusted proxy', async () => {
+      const res = await fetch(`${base}/jobs/echo?job_id=proxied&state=paused`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${T.writer}`, 'X-Forwarded-For': '198.51.100.1, 203.0.113.7' },
+        body: '{}',
+      });
+      assert.equal(res.status, 201);
+      const direct = await fetch(`${base}/jobs/proxied`, { method: 'DELETE', headers: { Authorization: `Bearer ${T.writer}` } });
+      assert.equal(direct.status, 200);
+      const created = (await audits('scheduleEcho')).find((a) => a.job_id === 'proxied');
+      assert.equal(created?.client_address, '203.0.113.7');
+      const deleted = (await audits('deleteJob')).find((a) => a.job_id === 'proxied');
+      assert.equal(deleted?.client_address, '127.0.0.1');
+      // And the API shows it.
+      const listed = await fetch(`${base}/audit?operation=deleteJob&limit=5`, { headers: { Authorization: `Bearer ${T.admin}` } });
+      const body = (await listed.json()) as { audit: Array<{ job_id: string | null; client_address: string | null; count: number }> };
+      const row = body.audit.find((a) => a.job_id === 'proxied');
+      assert.deepEqual(row && { client_address: row.client_address, count: row.count }, { client_address: '127.0.0.1', count: 1 });
+    });
+
+    it('deletes records past JOBS_AUDIT_RETENTION_DAYS, keeping the newer ones', async () => {
+      const day = 86400_000;
+      const old = (id: string, daysAgo: number): AuditRecord => ({
+        id,
+        time: new Date(Date.now() - daysAgo * day),
+        request_id: null,
+        token_name: 'ops',
+        operation: 'retentionProbe',
+        method: 'POST',
+        path: '/api/v1/probe',
+        job_id: null,
+        execution_id: null,
+        worker_id: null,
+        batch_id: null,
+        status: 200,
+        outcome: 'success',
+        client_address: '127.0.0.1',
+        count: 1,
+      });
+      const ancient = `old-${randomUUID()}`;
+      const recent = `recent-${randomUUID()}`;
+      await svc.service.store.insertAudits([old(ancient, 100), old(`${ancient}-2`, 31), old(recent, 29)]);
+      // The purge runs at boot (then every hour): restart on the same database.
+      await svc.close();
+      svc = await startService(db, env);
+      base = `http://127.0.0.1:${await svc.service.listen()}${api}`;
+      await waitFor('the old records deleted', async () => (await audits('retentionProbe')).length === 1);
+      assert.deepEqual(
+        (await audits('retentionProbe')).map((a) => a.id),
+        [recent],
+      );
+      // The other records of this suite, all younger than 30 days, are kept.
+      assert.ok((await audits('scheduleEcho')).length > 0);
+    });
+  });
+}
