@@ -17,6 +17,13 @@ export interface Collections {
   audit: Collection<AuditDoc>;
   serviceState: Collection<ServiceStateDoc>;
   locks: Collection<LockDoc>;
+  /** Counters by name: `fencing` hands out worker registration and run tokens. */
+  counters: Collection<CounterDoc>;
+}
+
+export interface CounterDoc {
+  _id: string;
+  n: number;
 }
 
 export function collectionsOf(db: Db): Collections {
@@ -28,6 +35,7 @@ export function collectionsOf(db: Db): Collections {
     audit: db.collection<AuditDoc>('audit'),
     serviceState: db.collection<ServiceStateDoc>('service_state'),
     locks: db.collection<LockDoc>('locks'),
+    counters: db.collection<CounterDoc>('counters'),
   };
 }
 
@@ -67,6 +75,7 @@ export const indexes: Array<{ collection: 'jobs' | 'executions' | 'failures' | '
     indexes: [
       { name: 'worker_started_idx', key: { started_at: -1, _id: -1 } },
       { name: 'worker_alive_idx', key: { heartbeat_at: 1 }, partialFilterExpression: { state: { $in: [...aliveStates] } } },
+      { name: 'worker_gone_idx', key: { heartbeat_at: 1 }, partialFilterExpression: { state: 'gone' } },
     ],
   },
   {
