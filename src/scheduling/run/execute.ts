@@ -3,6 +3,7 @@ import type { ExecutionRecord } from '../../store/types.js';
 import type { Catalog } from '../catalog.js';
 import { handlerContext, runHandler } from './context.js';
 import type { RunDeps } from './deps.js';
+import { fenceOf } from './fence.js';
 import type { StopReason } from './stop.js';
 
 /** How a handler's part of a run went; null outcome: it did not return within the cancel grace. */
@@ -20,16 +21,19 @@ export interface Ran {
  * grace. Resolves once the handler returned or was given up on, with the lease released.
  */
 export async function executeHandler(deps: RunDeps, catalog: Catalog, heartbeatMs: number, execution: ExecutionRecord, lease: Lease): Promise<Ran> {
-  const { store, log, options } = deps;
+  const { log, options } = deps;
   const handler = catalog.get(execution.handler);
   const started = execution.started_at ?? new Date();
   const output: string[] = [];
-  const flush = async () => {
-    const lines = output.splice(0, output.length);
-    await store.appendOutput(execution.id, lines, options.maxOutputLines);
-  };
+  const fence = fenceOf(deps);
   const controller = new AbortController();
   const signal = controller.signal;
+  // Output is written only while the run is still this worker's; once refused, the run stops.
+  const flush = async () => {
+    const lines = output.splice(0, output.length);
+    if (lines.length === 0 || signal.reason === 'fenced') return;
+    if (!(await fence.output(execution, lines))) controller.abort('fenced' satisfies StopReason);
+  };
   // Keeps the Agenda lock alive under long runs (so no other worker starts this row
   // again) and writes buffered output as the run goes.
   const heartbeat = setInterval(() => {
@@ -45,6 +49,15 @@ export async function executeHandler(deps: RunDeps, catalog: Catalog, heartbeatM
   options.observer?.onRunStarted(execution);
   const handlerDone = (async () => {
     if (!handler) throw new Error(`no handler named '${execution.handler}' is loaded in this worker`);
+    // The run's fencing token, drawn as it starts; none: it was taken from this worker
+    // (declared gone) between its claim and now, so the handler does not run.
+    const token = await fence.start(execution);
+    if (token === null) {
+      controller.abort('fenced' satisfies StopReason);
+      deps.fenced();
+      throw new Error('not started: its worker was declared gone before the handler could start');
+    }
+    execution.fencing_token = token;
     await runHandler(handler, execution, handlerContext(deps, catalog, execution, signal, output));
   })().then(
     () => ({ error: null as Error | null, abortedFirst: signal.aborted }),
