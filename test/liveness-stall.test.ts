@@ -185,8 +185,10 @@ describe('a stalled worker process on PostgreSQL', { skip }, () => {
     assert.ok(retries.every((r) => r.worker_id !== a.id));
 
     child.kill('SIGCONT');
+    const resumedAt = Date.now();
     // It learns it was declared gone, stops its runs (their scripts die) and registers anew.
     await waitFor('the scripts of the stopped worker to be stopped', async () => pids.every((p) => !alive(p)), 30_000, 100);
+    console.log(`# resumed past its window: its ${pids.length} scripts stopped ${Date.now() - resumedAt} ms after SIGCONT`);
     const again = await waitFor(
       'the resumed worker to register again',
       async () => (await sql.query("SELECT id FROM worker WHERE name = 'stall-a' AND state = 'active' AND id <> $1", [a.id])).rows[0],
