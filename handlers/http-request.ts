@@ -21,6 +21,10 @@ export default defineHandler<HttpRequestKwargs>({
     const method = kwargs.method ?? 'GET';
     const timeout = (kwargs.request_timeout ?? kwargs.timeout ?? 30) * 1000;
     const headers: Record<string, string> = { ...(kwargs.headers ?? {}) };
+    // The attempt's key and token (README, at-least-once), over any of the same name in kwargs.
+    for (const h of Object.keys(headers)) if (/^(idempotency-key|x-jobs-fencing-token)$/i.test(h)) delete headers[h];
+    headers['Idempotency-Key'] = context.idempotencyKey;
+    headers['X-Jobs-Fencing-Token'] = String(context.fencingToken);
     let body: string | undefined;
     if (kwargs.body !== undefined) {
       if (typeof kwargs.body === 'string') body = kwargs.body;

@@ -46,7 +46,7 @@ function killGraceMs(): number {
 const SCRIPT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,199}$/;
 /** Set by the service for every run; kwargs.env cannot override them. */
-const RESERVED_ENV = new Set(['JOBS_EXECUTION_ID', 'JOBS_JOB_ID']);
+const RESERVED_ENV = new Set(['JOBS_EXECUTION_ID', 'JOBS_JOB_ID', 'JOBS_IDEMPOTENCY_KEY', 'JOBS_FENCING_TOKEN']);
 /** A line longer than this (no newline in sight) is logged in pieces, so memory stays bounded. */
 const MAX_LINE = 64 * 1024;
 /** After the script and its group are gone, how long stdout/stderr may stay open (held by an escaped process). */
@@ -153,6 +153,7 @@ function problems(kwargs: RunScriptKwargs): { errors: FieldError[]; located: Loc
  *   kwargs.env         only names listed in JOBS_SCRIPT_ENV_ALLOW
  *   JOBS_EXECUTION_ID  this run's execution id
  *   JOBS_JOB_ID        this run's job id ('' for a child run started by a flow)
+ *   JOBS_IDEMPOTENCY_KEY, JOBS_FENCING_TOKEN   the attempt's key and token (README, at-least-once)
  */
 function scriptEnv(kwargs: RunScriptKwargs, context: HandlerContext): Record<string, string> {
   const env: Record<string, string> = { PATH: process.env.PATH || '/usr/local/bin:/usr/bin:/bin' };
@@ -163,6 +164,8 @@ function scriptEnv(kwargs: RunScriptKwargs, context: HandlerContext): Record<str
   Object.assign(env, kwargs.env ?? {});
   env.JOBS_EXECUTION_ID = context.executionId;
   env.JOBS_JOB_ID = context.jobId ?? '';
+  env.JOBS_IDEMPOTENCY_KEY = context.idempotencyKey;
+  env.JOBS_FENCING_TOKEN = String(context.fencingToken);
   return env;
 }
 

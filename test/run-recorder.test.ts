@@ -63,6 +63,8 @@ for (const { name, skip } of stores) {
         },
         active: new Map(),
         newExecution: () => assert.fail('no new run was expected'),
+        worker: () => ({ id: null, token: null }),
+        fenced: () => assert.fail('no fenced write was expected'),
       };
       const recorder = new RunRecorder(deps);
       const ran = (id: string): Ran => ({ outcome: { error: null, abortedFirst: false }, signal: new AbortController().signal, output: [`${id} done`], started });

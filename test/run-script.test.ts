@@ -30,6 +30,8 @@ function makeContext(signal: AbortSignal = new AbortController().signal) {
   const context: HandlerContext = {
     executionId: 'exec-42',
     jobId: 'job-7',
+    idempotencyKey: 'exec-41',
+    fencingToken: 17,
     signal,
     log: {
       info: (message) => lines.push({ level: 'info', message }),

@@ -46,8 +46,12 @@ export interface Config {
   worker: boolean;
   /** Name shown for this worker; host:pid by default. */
   workerName: string | null;
-  /** How often a worker reports itself, in ms; three missed beats mark it gone. */
+  /** How often a worker reports itself, in ms. */
   heartbeatIntervalMs: number;
+  /** Seconds a worker may be silent before it is declared gone (at least three heartbeats). */
+  workerGoneAfterSeconds: number;
+  /** Seconds a gone worker's row is kept after its last heartbeat. */
+  workerRetentionSeconds: number;
   /** Seconds a run may take when neither its job nor its handler says. */
   defaultTimeoutSeconds: number;
   /** How long a cancelled or timed-out run is waited for before it is recorded anyway, in ms. */
@@ -272,6 +276,9 @@ export function loadConfig(env: Env = process.env): Config {
     worker: boolean(env, 'JOBS_WORKER', true),
     workerName: env.JOBS_WORKER_NAME?.trim() || null,
     heartbeatIntervalMs: integer(env, 'JOBS_HEARTBEAT_MS', 5000, 100, 600_000),
+    // Worker liveness: the window a silent worker is given, and how long gone workers are kept.
+    workerGoneAfterSeconds: integer(env, 'JOBS_WORKER_GONE_AFTER_SECONDS', 30, 1, 86_400),
+    workerRetentionSeconds: integer(env, 'JOBS_WORKER_RETENTION_SECONDS', 7 * 86_400, 1, 3650 * 86_400),
     defaultTimeoutSeconds: integerAlias(env, 'JOBS_DEFAULT_TIMEOUT_SECONDS', 'JOBS_DEFAULT_TIMEOUT', 3600, 1, 30 * 86400),
     cancelGraceMs: integer(env, 'JOBS_CANCEL_GRACE_MS', 10_000, 0, 3_600_000),
     shutdownGraceSeconds: integerAlias(env, 'JOBS_SHUTDOWN_GRACE_SECONDS', 'JOBS_SHUTDOWN_GRACE', 30, 0, 86400),

@@ -1049,6 +1049,13 @@ export type components = {
             output_truncated: boolean;
             /** Format: date-time */
             created_at: string;
+            /** @description The same for every attempt of one fire or request (the first attempt's id); handed to the target so it can refuse a duplicate. */
+            idempotency_key?: string;
+            /**
+             * Format: int64
+             * @description Drawn when the run starts, larger than every token drawn before it (a retry's is larger than the attempt it retries); null until the run starts.
+             */
+            fencing_token?: number | null;
         };
         ExecutionList: {
             executions: components["schemas"]["Execution"][];

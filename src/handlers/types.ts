@@ -30,6 +30,16 @@ export interface HandlerContext {
   executionId: string;
   /** The job this run belongs to; null for a child run started by a flow. */
   jobId: string | null;
+  /**
+   * The same for every attempt of one fire or request (a retry keeps it): a target that has
+   * seen it already can refuse the duplicate. Runs are delivered at least once.
+   */
+  idempotencyKey: string;
+  /**
+   * Larger than the token of every earlier start, a retry's included: a target that keeps the
+   * largest it has accepted can refuse writes of an older attempt.
+   */
+  fencingToken: number;
   /** Fires on cancel, timeout or shutdown: stop promptly when it does. */
   signal: AbortSignal;
   log: RunLogger;

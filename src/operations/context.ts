@@ -93,6 +93,8 @@ export function executionBody(e: ExecutionRecord): Schemas['Execution'] {
     stack: textOrNull(e.stack),
     output_truncated: e.output_truncated,
     created_at: isoTime(e.created_at),
+    idempotency_key: e.idempotency_key,
+    fencing_token: e.fencing_token,
   };
 }
 

@@ -28,6 +28,10 @@ export class Runner {
   private readonly inFlight = new Set<Promise<ExecutionStatus>>();
   /** The worker this process runs as; null in a process that runs no jobs. */
   workerId: string | null = null;
+  /** The fencing token of that worker's registration; every write of its runs names it. */
+  workerToken: number | null = null;
+  /** Called when a write of a run was refused: the worker was declared gone. */
+  onFenced: (() => void) | null = null;
   /** What the phases of a run share: the store, the log, the engine's run rows. */
   private readonly deps: RunDeps;
   private readonly recorder: RunRecorder;
@@ -50,6 +54,8 @@ export class Runner {
         removeRun: (executionId) => this.engine.removeRun(executionId),
       },
       newExecution: (job, fields) => this.newExecution(job, fields),
+      worker: () => ({ id: this.workerId, token: this.workerToken }),
+      fenced: () => this.onFenced?.(),
     };
     this.recorder = new RunRecorder(this.deps);
     this.cancels = new RunCancels(this.deps, this.recorder);
@@ -248,6 +254,13 @@ export class Runner {
   /** Fires the signal of a run this process is running; false when it runs no such run. */
   stopLocal(executionId: string, reason: StopReason): boolean {
     return this.cancels.stopLocal(executionId, reason);
+  }
+
+  /** Fires the signal of every run this process is running; returns how many. */
+  stopAllLocal(reason: StopReason): number {
+    const ids = [...this.active.keys()];
+    for (const id of ids) this.stopLocal(id, reason);
+    return ids.length;
   }
 
   /** Settles the runs of workers that stopped heartbeating (lost, failure record, retry). */

@@ -185,7 +185,11 @@ export async function createService(config: Config, options: ServiceOptions = {}
       const w = worker;
       scheduler.onStateChange = () => w.tick();
     }
-    const monitor = new LostWorkerMonitor(store, runner, log, config.heartbeatIntervalMs);
+    const monitor = new LostWorkerMonitor(store, runner, log, {
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+      goneAfterMs: config.workerGoneAfterSeconds * 1000,
+      retentionMs: config.workerRetentionSeconds * 1000,
+    });
     monitor.start();
     const auditPurge = startAuditRetention(store, log, config.audit.retentionDays);
     const state = await store.getServiceState();

@@ -9,7 +9,7 @@ export interface WorkerOptions {
   name: string | null;
   version: string;
   handlers: string[];
-  /** ms between heartbeats; a worker silent for three of them is gone. */
+  /** ms between heartbeats. */
   heartbeatIntervalMs: number;
   /** ms between looks for cancel requests of the runs in progress here. */
   cancelPollIntervalMs: number;
@@ -30,6 +30,8 @@ function sample(running: number): WorkerHeartbeat {
  */
 export class WorkerAgent {
   id = randomUUID();
+  /** The fencing token of this registration: larger than every one drawn before it. */
+  token: number | null = null;
   /** This worker's tie to its database connection, where the store has one. */
   private session?: { release(): Promise<void> };
   private beat?: NodeJS.Timeout;
@@ -62,7 +64,7 @@ export class WorkerAgent {
   /** Registers under this.id (another id if its session lock is taken) and holds its session. */
   private async register() {
     for (;;) {
-      await this.store.registerWorker(this.record());
+      this.token = await this.store.registerWorker(this.record());
       const session = await this.store.holdWorkerSession(this.id, (err) =>
         this.log.warn({ err, worker_id: this.id }, 'the connection that shows this worker alive was lost; connecting again'),
       );
@@ -74,9 +76,13 @@ export class WorkerAgent {
       this.id = randomUUID();
     }
     this.runner.workerId = this.id;
+    this.runner.workerToken = this.token;
   }
 
   async start() {
+    // A write of a run refused: this registration was declared gone; the heartbeat finds out
+    // and acts at once rather than at its next interval.
+    this.runner.onFenced = () => void this.tick();
     await this.register();
     await this.tick();
     this.beat = setInterval(() => void this.tick(), this.options.heartbeatIntervalMs);
@@ -86,18 +92,44 @@ export class WorkerAgent {
     this.log.info({ worker_id: this.id, handlers: this.options.handlers }, 'worker registered');
   }
 
-  /** One heartbeat: report, then follow the service state and this worker's own state. */
-  async tick() {
+  /** The heartbeat under way, and the one that waits for it. */
+  private beating?: Promise<void>;
+  private waiting?: Promise<void>;
+
+  /**
+   * One heartbeat: report, then follow the service state and this worker's own state. One at
+   * a time (two would both find the worker gone and register twice); a call made while one is
+   * under way gets the next, so it sees what changed before it was made.
+   */
+  tick(): Promise<void> {
+    if (this.waiting) return this.waiting;
+    const p: Promise<void> = (this.beating ?? Promise.resolve())
+      .then(() => {
+        this.waiting = undefined;
+        this.beating = p;
+        return this.beatOnce();
+      })
+      .finally(() => {
+        if (this.beating === p) this.beating = undefined;
+      });
+    this.waiting = p;
+    return p;
+  }
+
+  private async beatOnce() {
     if (this.stopped) return;
     try {
       let me = await this.store.heartbeatWorker(this.id, sample(this.runner.runningCount));
       if (!me) {
-        // Taken for gone (a long stall): its runs were settled and may run elsewhere. Come
-        // back as a new worker rather than report under the old identity.
-        this.log.warn({ worker_id: this.id }, 'this worker was marked gone; registering again');
+        // Taken for gone (a stall past the window): its runs were settled and may run
+        // elsewhere. Stop them here at once, then come back as a new worker rather than
+        // report under the old registration, whose writes are refused from now on.
+        const stopped = this.runner.stopAllLocal('fenced');
+        this.log.warn({ worker_id: this.id, token: this.token, runs_stopped: stopped }, 'this worker was declared gone; its runs are stopped here; registering again');
         await this.session?.release();
         this.id = randomUUID();
         await this.register();
+        this.log.info({ worker_id: this.id, token: this.token }, 'worker registered again');
         me = await this.store.getWorker(this.id);
       }
       const service = await this.store.getServiceState();
@@ -130,38 +162,62 @@ export class WorkerAgent {
   }
 }
 
+export interface MonitorOptions {
+  heartbeatIntervalMs: number;
+  /** A worker silent this long is gone (at least three heartbeats): JOBS_WORKER_GONE_AFTER_SECONDS. */
+  goneAfterMs: number;
+  /** Gone workers are deleted this long after their last heartbeat: JOBS_WORKER_RETENTION_SECONDS. */
+  retentionMs: number;
+}
+
 /**
- * Every process watches for workers that stopped: a worker is gone after three missed
- * heartbeats, or, where the store ties workers to their database connection, once that
- * connection has ended and its heartbeat is late (a process killed shows so within a
- * heartbeat; a live worker whose connection dropped for a moment has heartbeated since). Its
- * runs are then settled as lost (and retried per their job's rules).
+ * Every process watches for workers that stopped: a worker is gone once silent for the window
+ * (JOBS_WORKER_GONE_AFTER_SECONDS, well above a GC pause or a blocked event loop), or, where
+ * the store ties workers to their database connection, once that connection has ended and its
+ * heartbeat is late (a process killed shows so within a heartbeat; a live worker whose
+ * connection dropped for a moment has heartbeated since; a stopped process keeps its
+ * connection, so only the window applies to it). Its runs are then settled as lost (and
+ * retried per their job's rules). A process never declares its own worker gone: after a stall
+ * its monitor may run before its heartbeat. Gone workers are deleted after the retention.
  */
 export class LostWorkerMonitor {
   private timer?: NodeJS.Timeout;
+  private prunedAt = 0;
 
   constructor(
     private readonly store: Store,
     private readonly runner: Runner,
     private readonly log: Logger,
-    private readonly heartbeatIntervalMs: number,
+    private readonly options: MonitorOptions,
   ) {}
 
   start() {
     // Often enough that an ended session is seen within a second.
-    this.timer = setInterval(() => void this.check(), Math.min(this.heartbeatIntervalMs, 1000));
+    this.timer = setInterval(() => void this.check(), Math.min(this.options.heartbeatIntervalMs, 1000));
     this.timer.unref();
+  }
+
+  /** The window: how long a worker may be silent before it is declared gone. */
+  get goneAfterMs() {
+    return Math.max(this.options.goneAfterMs, 3 * this.options.heartbeatIntervalMs);
   }
 
   async check() {
     try {
       const now = Date.now();
-      const late = this.heartbeatIntervalMs + Math.max(2000, this.heartbeatIntervalMs / 2);
-      const gone = await this.store.markWorkersGone(new Date(now - 3 * this.heartbeatIntervalMs), new Date(now - late));
+      const beat = this.options.heartbeatIntervalMs;
+      const late = beat + Math.max(2000, beat / 2);
+      const gone = await this.store.markWorkersGone(new Date(now - this.goneAfterMs), new Date(now - late), this.runner.workerId);
       if (gone.length) this.log.warn({ workers: gone }, 'workers gone');
       // Every gone worker's running runs, not only the newly gone: a settlement cut short
       // by an error is finished on the next check.
       await this.runner.settleLost();
+      // At most once a minute (or once a retention, when shorter).
+      if (now - this.prunedAt >= Math.min(60_000, this.options.retentionMs)) {
+        this.prunedAt = now;
+        const removed = await this.store.deleteGoneWorkers(new Date(now - this.options.retentionMs));
+        if (removed > 0) this.log.info({ removed }, 'gone workers removed');
+      }
     } catch (err) {
       this.log.warn({ err }, 'lost-worker check failed');
     }

@@ -98,6 +98,10 @@ export interface ExecutionRecord {
   output: string[];
   output_truncated: boolean;
   created_at: Date;
+  /** The same for every attempt of one fire or request (the first attempt's id): targets refuse duplicates by it. */
+  idempotency_key: string;
+  /** Drawn when the run starts, larger than any drawn before (a later attempt's is larger); null until then. */
+  fencing_token: number | null;
 }
 
 export type ExecutionPatch = Partial<Omit<ExecutionRecord, 'id' | 'created_at'>>;

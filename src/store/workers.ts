@@ -1,8 +1,13 @@
 import type { Page, WorkerHeartbeat, WorkerRecord, WorkerState } from './records.js';
 
-/** Worker records: one per worker process, kept alive by its heartbeats. */
+/**
+ * Worker records: one per worker process, kept alive by its heartbeats. Each registration
+ * gets a token, larger than every token drawn before; the writes a worker makes to its runs
+ * name it and are refused once that registration is gone (fencing).
+ */
 export interface WorkerStore {
-  registerWorker(worker: WorkerRecord): Promise<void>;
+  /** Stores a worker; resolves with its registration token. */
+  registerWorker(worker: WorkerRecord): Promise<number>;
   heartbeatWorker(id: string, beat: WorkerHeartbeat): Promise<WorkerRecord | null>;
   getWorker(id: string): Promise<WorkerRecord | null>;
   /** Newest first by started_at, keyset paged. */
@@ -21,7 +26,19 @@ export interface WorkerStore {
    * heartbeat is older than `sessionDeadline` (later than `deadline`: a live worker whose
    * connection dropped for a moment has heartbeated since).
    */
-  markWorkersGone(deadline: Date, sessionDeadline: Date): Promise<string[]>;
+  markWorkersGone(deadline: Date, sessionDeadline: Date, except?: string | null): Promise<string[]>;
+  /** Deletes gone workers whose last heartbeat is older than `before` and that have no running run; returns how many. */
+  deleteGoneWorkers(before: Date): Promise<number>;
+  /**
+   * The start of runs of this worker registration: each run still `running` on it, while it is
+   * not gone, gets a fencing token from the counter of registrations. Resolves with the token
+   * of each run it fenced; a run left out is no longer this registration's to run.
+   */
+  fenceRuns(workerId: string, token: number, ids: string[]): Promise<Map<string, number>>;
+  /** Writes a run's progress while the run is running on this registration, not gone; false otherwise. */
+  writeRunProgress(workerId: string, token: number, id: string, progress: number): Promise<boolean>;
+  /** appendOutput, on the same condition as writeRunProgress; false when refused. */
+  appendRunOutput(workerId: string, token: number, id: string, lines: string[], maxLines: number, maxBytes: number): Promise<boolean>;
   /** Workers by state, without zero entries. */
   workerCounts(): Promise<Partial<Record<WorkerState, number>>>;
 }
@@ -35,5 +52,9 @@ export const workerStoreMethods: Record<keyof WorkerStore, true> = {
   setWorkerState: true,
   holdWorkerSession: true,
   markWorkersGone: true,
+  deleteGoneWorkers: true,
+  fenceRuns: true,
+  writeRunProgress: true,
+  appendRunOutput: true,
   workerCounts: true,
 };

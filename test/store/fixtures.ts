@@ -150,6 +150,8 @@ export function execution(id: string, era: number, i: number, over: Partial<Exec
     output: [],
     output_truncated: false,
     created_at: at(era, i),
+    idempotency_key: id,
+    fencing_token: null,
     ...over,
   };
 }

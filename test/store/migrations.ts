@@ -6,7 +6,9 @@ import type { SqlClient } from '../../src/db/sql-client.js';
 import { openStore } from '../../src/service/backend.js';
 import { MigrationError, runMigrations } from '../../src/store/sql/migrate.js';
 import { migrations } from '../../src/store/sql/migrations/index.js';
+import { executionToRow, json } from '../../src/store/sql/rows.js';
 import { SqlStore } from '../../src/store/sql/sql-store.js';
+import { insertSql } from '../../src/store/sql/statements.js';
 import { testDatabase, type StoreName, type TestDatabase } from '../helpers.js';
 import { ddlBeforeMigrations } from './ddl-before-migrations.js';
 import { execution, job, worker } from './fixtures.js';
@@ -74,8 +76,16 @@ export function sqlMigrationContract(name: Extract<StoreName, 'embedded' | 'post
       const e = execution('mg-run', 1, 0, { job_id: 'mg-old', status: 'succeeded' });
       const w = worker('mg-w', 1, 0);
       assert.deepEqual(await store.insertJobs([j]), ['mg-old']);
-      await store.insertExecution(e);
-      await store.registerWorker(w);
+      // The run and the worker as that release wrote them, without the columns of 000006 (an
+      // old run reads as its own first attempt, not yet fenced).
+      const { idempotency_key: _key, fencing_token: _token, ...oldRun } = e;
+      for (const [table, row] of [
+        ['execution', executionToRow(oldRun)],
+        ['worker', { ...w, memory: json(w.memory) }],
+      ] as const) {
+        const { text, params } = insertSql(table, row);
+        await store.db.query(text, params);
+      }
       // Paused as that release paused: its table has no pause columns yet.
       await store.db.query("INSERT INTO service_state (id, state, updated_at) VALUES ('service', 'paused', now())");
 

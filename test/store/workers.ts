@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import type { Store, WorkerRecord } from '../../src/store/types.js';
-import { at, pad, range, shuffled, worker, allPages, assertNoRepeats } from './fixtures.js';
+import { at, execution, pad, range, shuffled, worker, allPages, assertNoRepeats } from './fixtures.js';
 
 /** WorkerStore: every method, sessions included. */
 export function workerStoreContract(open: () => Store): void {
@@ -117,6 +117,84 @@ export function workerStoreContract(open: () => Store): void {
       assert.deepEqual(await store.markWorkersGone(at(0, 5), at(0, 11)), ['ms-one']);
       assert.equal((await store.getWorker('ms-one'))?.state, 'gone');
       assert.deepEqual(warnings, []);
+    });
+
+    it('registerWorker answers a token larger than every one drawn before', async () => {
+      const tokens: number[] = [];
+      for (const i of range(4)) tokens.push(await store.registerWorker(worker(`tk-${i}`, 13, i)));
+      for (let i = 1; i < tokens.length; i++) assert.ok(tokens[i] > tokens[i - 1], `${tokens}`);
+      assert.ok(tokens.every((t) => Number.isSafeInteger(t) && t > 0));
+    });
+
+    it('markWorkersGone never marks the worker it is told to spare (a process never declares itself gone)', async () => {
+      // Era -3: no other test has live workers this silent.
+      await store.registerWorker(worker('me-self', -3, 0, { heartbeat_at: at(-3, 0) }));
+      await store.registerWorker(worker('me-other', -3, 1, { heartbeat_at: at(-3, 1) }));
+      assert.deepEqual(await store.markWorkersGone(at(-3, 40), at(-3, 40), 'me-self'), ['me-other']);
+      assert.equal((await store.getWorker('me-self'))?.state, 'active');
+      assert.deepEqual(await store.markWorkersGone(at(-3, 40), at(-3, 40)), ['me-self']);
+    });
+
+    it('deleteGoneWorkers removes gone workers older than the retention without a running run; runs keep their worker id', async () => {
+      // Era -5: no other test has workers this old.
+      await store.registerWorker(worker('dg-old', -5, 0, { state: 'gone' }));
+      await store.registerWorker(worker('dg-busy', -5, 1, { state: 'gone' }));
+      await store.registerWorker(worker('dg-recent', -5, 10, { state: 'gone' }));
+      await store.registerWorker(worker('dg-alive', -5, 2));
+      await store.insertExecutions([
+        execution('dg-run-done', -5, 0, { status: 'lost', worker_id: 'dg-old', finished_at: at(-5, 3) }),
+        execution('dg-run-busy', -5, 1, { status: 'running', worker_id: 'dg-busy', started_at: at(-5, 1) }),
+      ]);
+      assert.equal(await store.deleteGoneWorkers(at(-5, 5)), 1);
+      assert.equal(await store.getWorker('dg-old'), null);
+      assert.equal((await store.getWorker('dg-busy'))?.state, 'gone', 'a gone worker with a running run waits for its settlement');
+      assert.equal((await store.getWorker('dg-recent'))?.state, 'gone', 'within the retention');
+      assert.equal((await store.getWorker('dg-alive'))?.state, 'active', 'a live worker stays, however old its heartbeat');
+      assert.equal((await store.getExecution('dg-run-done'))?.worker_id, 'dg-old');
+      assert.equal(await store.deleteGoneWorkers(at(-5, 5)), 0);
+      assert.equal(await store.transitionExecution('dg-run-busy', 'running', { status: 'lost', finished_at: at(-5, 4) }), true);
+      assert.equal(await store.deleteGoneWorkers(at(-5, 30)), 2);
+      assert.equal(await store.getWorker('dg-busy'), null);
+      assert.equal((await store.getExecution('dg-run-busy'))?.worker_id, 'dg-busy');
+    });
+
+    it('fenceRuns, writeRunProgress and appendRunOutput write only runs still running on a live registration', async () => {
+      const token = await store.registerWorker(worker('fw-one', 14, 0));
+      const other = await store.registerWorker(worker('fw-two', 14, 1));
+      await store.insertExecutions([
+        execution('fw-a', 14, 0, { status: 'running', worker_id: 'fw-one', started_at: at(14, 0) }),
+        execution('fw-b', 14, 1, { status: 'running', worker_id: 'fw-one', started_at: at(14, 1) }),
+        execution('fw-c', 14, 2, { status: 'running', worker_id: 'fw-two', started_at: at(14, 2) }),
+        execution('fw-d', 14, 3, { status: 'lost', worker_id: 'fw-one', finished_at: at(14, 3) }),
+      ]);
+      const fenced = await store.fenceRuns('fw-one', token, ['fw-a', 'fw-b', 'fw-c', 'fw-d', 'fw-none']);
+      assert.deepEqual([...fenced.keys()].sort(), ['fw-a', 'fw-b']);
+      for (const [id, t] of fenced) {
+        assert.ok(t > other, `the token of ${id} (${t}) is larger than every registration before it (${other})`);
+        assert.equal((await store.getExecution(id))?.fencing_token, t);
+      }
+      assert.equal((await store.getExecution('fw-c'))?.fencing_token, null);
+      assert.deepEqual(await store.fenceRuns('fw-one', other, ['fw-a']), new Map(), 'another registration token is refused');
+
+      assert.equal(await store.writeRunProgress('fw-one', token, 'fw-a', 40), true);
+      assert.equal(await store.appendRunOutput('fw-one', token, 'fw-a', ['one', 'two', 'three'], 2, 1 << 20), true);
+      let a = await store.getExecution('fw-a');
+      assert.equal(a?.progress, 40);
+      assert.deepEqual(a?.output, ['two', 'three']);
+      assert.equal(a?.output_truncated, true);
+      assert.equal(await store.writeRunProgress('fw-one', token, 'fw-c', 50), false, "another worker's run");
+      assert.equal(await store.appendRunOutput('fw-one', token, 'fw-d', ['late'], 10, 1 << 20), false, 'a settled run');
+      assert.equal(await store.writeRunProgress('fw-two', token, 'fw-c', 50), false, "another registration's token");
+      assert.deepEqual((await store.getExecution('fw-d'))?.output, []);
+
+      // Declared gone: nothing it writes lands any more, even before its runs are settled.
+      assert.ok(await store.setWorkerState('fw-one', 'gone'));
+      assert.equal(await store.writeRunProgress('fw-one', token, 'fw-a', 90), false);
+      assert.equal(await store.appendRunOutput('fw-one', token, 'fw-a', ['late'], 10, 1 << 20), false);
+      assert.deepEqual(await store.fenceRuns('fw-one', token, ['fw-b']), new Map());
+      a = await store.getExecution('fw-a');
+      assert.equal(a?.progress, 40);
+      assert.deepEqual(a?.output, ['two', 'three']);
     });
   });
 }

@@ -4,8 +4,9 @@ import type { ExecutionRecord } from '../../store/types.js';
 /** A queued execution with every field at its default; callers fill in the job, handler and times. */
 export function blankExecution(): ExecutionRecord {
   const now = new Date();
+  const id = randomUUID();
   return {
-    id: randomUUID(),
+    id,
     job_id: null,
     handler: '',
     kwargs: {},
@@ -28,5 +29,7 @@ export function blankExecution(): ExecutionRecord {
     output: [],
     output_truncated: false,
     created_at: now,
+    idempotency_key: id,
+    fencing_token: null,
   };
 }

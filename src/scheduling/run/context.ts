@@ -3,6 +3,7 @@ import type { ExecutionRecord, Kwargs, StepSelection } from '../../store/types.j
 import type { Catalog } from '../catalog.js';
 import type { RunDeps } from './deps.js';
 import { blankExecution } from './blank-execution.js';
+import { fenceOf } from './fence.js';
 
 /** Steps of a handler that a selection asks for, in the handler's order. */
 export function selectSteps<T extends { name: string }>(steps: readonly T[], selection: StepSelection | null): T[] {
@@ -20,7 +21,11 @@ export function outputLine(level: OutputLevel, message: string): string {
   return `${new Date().toISOString()} ${level} ${message}`;
 }
 
-/** What a handler gets besides its kwargs: its ids, the signal, a logger into `output`, progress, child runs. */
+/**
+ * What a handler gets besides its kwargs: its ids, the idempotency key and fencing token, the
+ * signal, a logger into `output`, progress, child runs. Progress is written only while the run
+ * is still this worker's (see RunFence); once refused, the run stops.
+ */
 export function handlerContext(deps: RunDeps, catalog: Catalog, execution: ExecutionRecord, signal: AbortSignal, output: string[]): HandlerContext {
   const line = (level: OutputLevel) => (message: string) => {
     output.push(outputLine(level, message));
@@ -31,11 +36,14 @@ export function handlerContext(deps: RunDeps, catalog: Catalog, execution: Execu
   return {
     executionId: execution.id,
     jobId: execution.job_id,
+    idempotencyKey: execution.idempotency_key,
+    fencingToken: execution.fencing_token ?? 0,
     signal,
     log,
     progress: async (percent: number) => {
       const p = Math.max(0, Math.min(100, percent));
-      await deps.store.updateExecution(execution.id, { progress: p });
+      if (signal.reason === 'fenced') return;
+      if (!(await fenceOf(deps).progress(execution, p))) deps.active.get(execution.id)?.controller.abort('fenced');
     },
     startChild: (handler, kwargs, selection) => {
       // Declared children are counted before a job is stored or run; this holds for any handler.

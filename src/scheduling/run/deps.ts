@@ -42,6 +42,10 @@ export interface RunDeps {
   readonly rows: RunRows;
   /** The runs whose handlers run in this process, by execution id. */
   readonly active: Map<string, ActiveRun>;
+  /** The worker registration this process runs as: its id and fencing token (null: none). */
+  worker(): { id: string | null; token: number | null };
+  /** A write of a run was refused: this worker's registration was declared gone. */
+  fenced(): void;
   /** A new execution record of a job, queued, with the job's kwargs and timeout. */
   newExecution(job: JobRecord, fields: Pick<ExecutionRecord, 'trigger' | 'scheduled_at' | 'created_at'> & Partial<ExecutionRecord>): ExecutionRecord;
 }

@@ -4,6 +4,7 @@ import type { Catalog } from '../catalog.js';
 import { handlerContext, runHandler } from './context.js';
 import type { RunDeps } from './deps.js';
 import { guardedContext, openSecrets, redactedError } from './secrets.js';
+import { fenceOf } from './fence.js';
 import type { StopReason } from './stop.js';
 
 /** How a handler's part of a run went; null outcome: it did not return within the cancel grace. */
@@ -21,16 +22,19 @@ export interface Ran {
  * grace. Resolves once the handler returned or was given up on, with the lease released.
  */
 export async function executeHandler(deps: RunDeps, catalog: Catalog, heartbeatMs: number, execution: ExecutionRecord, lease: Lease): Promise<Ran> {
-  const { store, log, options } = deps;
+  const { log, options, store } = deps;
   const handler = catalog.get(execution.handler);
   const started = execution.started_at ?? new Date();
   const output: string[] = [];
-  const flush = async () => {
-    const lines = output.splice(0, output.length);
-    await store.appendOutput(execution.id, lines, options.maxOutputLines, options.maxOutputBytes);
-  };
+  const fence = fenceOf(deps);
   const controller = new AbortController();
   const signal = controller.signal;
+  // Output is written only while the run is still this worker's; once refused, the run stops.
+  const flush = async () => {
+    const lines = output.splice(0, output.length);
+    if (lines.length === 0 || signal.reason === 'fenced') return;
+    if (!(await fence.output(execution, lines))) controller.abort('fenced' satisfies StopReason);
+  };
   // Keeps the Agenda lock alive under long runs (so no other worker starts this row
   // again) and writes buffered output as the run goes.
   const heartbeat = setInterval(() => {
@@ -49,6 +53,15 @@ export async function executeHandler(deps: RunDeps, catalog: Catalog, heartbeatM
   let opened: Awaited<ReturnType<typeof openSecrets>> | null = null;
   const handlerDone = (async () => {
     if (!handler) throw new Error(`no handler named '${execution.handler}' is loaded in this worker`);
+    // The run's fencing token, drawn as it starts; none: it was taken from this worker
+    // (declared gone) between its claim and now, so the handler does not run.
+    const token = await fence.start(execution);
+    if (token === null) {
+      controller.abort('fenced' satisfies StopReason);
+      deps.fenced();
+      throw new Error('not started: its worker was declared gone before the handler could start');
+    }
+    execution.fencing_token = token;
     opened = await openSecrets(store, options.secretsKeyring ?? null, execution.kwargs);
     const context = guardedContext(handlerContext(deps, catalog, execution, signal, output), opened);
     await runHandler(handler, { ...execution, kwargs: opened.kwargs }, context);

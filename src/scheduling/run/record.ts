@@ -111,6 +111,7 @@ export class RunRecorder {
         ...this.deps.newExecution(job, { trigger: execution.trigger, scheduled_at: at, created_at: new Date() }),
         kwargs: execution.kwargs,
         attempt: execution.attempt + 1,
+        idempotency_key: execution.idempotency_key,
         batch_id: execution.batch_id,
         parent_id: execution.parent_id,
         selection: execution.selection,

@@ -19,6 +19,13 @@ export interface Collections {
   serviceState: Collection<ServiceStateDoc>;
   locks: Collection<LockDoc>;
   secrets: Collection<SecretDoc>;
+  /** Counters by name: `fencing` hands out worker registration and run tokens. */
+  counters: Collection<CounterDoc>;
+}
+
+export interface CounterDoc {
+  _id: string;
+  n: number;
 }
 
 export function collectionsOf(db: Db): Collections {
@@ -31,6 +38,7 @@ export function collectionsOf(db: Db): Collections {
     serviceState: db.collection<ServiceStateDoc>('service_state'),
     locks: db.collection<LockDoc>('locks'),
     secrets: db.collection<SecretDoc>('secrets'),
+    counters: db.collection<CounterDoc>('counters'),
   };
 }
 
@@ -70,6 +78,7 @@ export const indexes: Array<{ collection: 'jobs' | 'executions' | 'failures' | '
     indexes: [
       { name: 'worker_started_idx', key: { started_at: -1, _id: -1 } },
       { name: 'worker_alive_idx', key: { heartbeat_at: 1 }, partialFilterExpression: { state: { $in: [...aliveStates] } } },
+      { name: 'worker_gone_idx', key: { heartbeat_at: 1 }, partialFilterExpression: { state: 'gone' } },
     ],
   },
   {

@@ -4,7 +4,8 @@ import type { AuditRecord, ExecutionRecord, FailureRecord, JobRecord, ServiceSta
 export type JobDoc = Omit<JobRecord, 'job_id'> & { _id: string };
 export type ExecutionDoc = Omit<ExecutionRecord, 'id'> & { _id: string };
 export type FailureDoc = Omit<FailureRecord, 'id'> & { _id: string };
-export type WorkerDoc = Omit<WorkerRecord, 'id'> & { _id: string };
+/** `token`: the registration's fencing token (absent on a worker stored before it was kept). */
+export type WorkerDoc = Omit<WorkerRecord, 'id'> & { _id: string; token?: number };
 export type AuditDoc = Omit<AuditRecord, 'id'> & { _id: string };
 export interface ServiceStateDoc {
   _id: string;
@@ -98,6 +99,8 @@ export function executionToDoc(e: ExecutionRecord): ExecutionDoc {
     output: e.output ?? [],
     output_truncated: e.output_truncated ?? false,
     created_at: e.created_at,
+    idempotency_key: e.idempotency_key ?? e.id,
+    fencing_token: e.fencing_token ?? null,
   };
 }
 
@@ -126,6 +129,8 @@ export function docToExecution(d: ExecutionDoc): ExecutionRecord {
     output: d.output ?? [],
     output_truncated: Boolean(d.output_truncated),
     created_at: d.created_at,
+    idempotency_key: d.idempotency_key ?? d._id,
+    fencing_token: num(d.fencing_token),
   };
 }
 

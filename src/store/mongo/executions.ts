@@ -44,7 +44,7 @@ const bytesOf = (array: unknown) => ({ $sum: { $map: { input: array, in: { $strL
  * first stage's flag sees the old length. $literal keeps a line that starts with '$' from
  * being read as a field path.
  */
-function appendOutputStages(lines: string[], maxLines: number, maxBytes: number): Document[] {
+export function appendOutputStages(lines: string[], maxLines: number, maxBytes: number): Document[] {
   const note = outputTrimmedNote(maxBytes);
   const budget = maxBytes - Buffer.byteLength(note);
   const old = { $ifNull: ['$output', []] };

@@ -45,7 +45,7 @@ const selectExecutions = 'SELECT * FROM execution WHERE id = ANY($1::text[])';
  * which comes first when older lines went for the bytes. output_truncated records any drop.
  * A correlated subquery, so the old output is read under the row lock of the UPDATE.
  */
-function cappedOutput(old: string, oldTruncated: string, lines: string, maxLines: string, maxBytes: string, note: string): string {
+export function cappedOutput(old: string, oldTruncated: string, lines: string, maxLines: string, maxBytes: string, note: string): string {
   return `(SELECT CASE WHEN coalesce(sum(x.b), 0) <= ${maxBytes} THEN coalesce(array_agg(x.l ORDER BY x.n), '{}')
                        ELSE ARRAY[${note}] || coalesce(array_agg(x.l ORDER BY x.n) FILTER (WHERE x.fits), '{}') END,
                   ${oldTruncated} OR cardinality(${old}) + cardinality(${lines}) > ${maxLines} OR coalesce(sum(x.b), 0) > ${maxBytes}

@@ -78,6 +78,9 @@ export function rowToExecution(r: Row): ExecutionRecord {
     output: (r.output as string[] | null) ?? [],
     output_truncated: Boolean(r.output_truncated),
     created_at: r.created_at as Date,
+    // A run stored before migration 000006 is its own first attempt.
+    idempotency_key: (r.idempotency_key as string | null) ?? (r.id as string),
+    fencing_token: r.fencing_token === null || r.fencing_token === undefined ? null : Number(r.fencing_token),
   };
 }
 

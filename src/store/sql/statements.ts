@@ -51,6 +51,8 @@ export const columnTypes: Record<'job' | 'execution', Record<string, string>> = 
     stack: 'text',
     output: 'text[]',
     output_truncated: 'boolean',
+    idempotency_key: 'text',
+    fencing_token: 'bigint',
   },
 };
 

@@ -1,9 +1,10 @@
 import { sessionLockKeys, type SqlClient } from '../../db/sql-client.js';
 import type { Page, WorkerHeartbeat, WorkerRecord, WorkerState } from '../records.js';
 import type { WorkerStore } from '../workers.js';
+import { outputTrimmedNote } from '../executions.js';
+import { cappedOutput } from './executions.js';
 import { keysetPage, type Keyset } from './keyset.js';
 import { countsOf, json, rowToWorker, type Row } from './rows.js';
-import { insertSql } from './statements.js';
 
 /** Workers newest first: worker_started_idx. */
 const workersNewestFirst: Keyset<WorkerRecord> = {
@@ -24,7 +25,7 @@ const markSessionLocked = 'UPDATE worker SET session_lock = true WHERE id = $1';
 // worker_alive_idx; a worker tied to a session (never one on the embedded store) is alive
 // while its lock shows in pg_locks.
 const markSilentWorkersGone = `UPDATE worker w SET state = 'gone'
-  WHERE state <> 'gone'
+  WHERE state <> 'gone' AND w.id IS DISTINCT FROM $3::text
     AND (heartbeat_at < $1
          OR (session_lock AND heartbeat_at < $2 AND NOT EXISTS (
                SELECT 1 FROM pg_locks l
@@ -32,6 +33,24 @@ const markSilentWorkersGone = `UPDATE worker w SET state = 'gone'
                   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
                   AND (l.classid, l.objid) = (SELECT k1::oid, k2::oid FROM (SELECT ${sessionLockKeys('w.id')}) AS k(k1, k2)))))
   RETURNING id`;
+// worker_gone_idx; a gone worker with a run still running waits for its settlement
+// (execution_worker_idx).
+const deleteOldGoneWorkers = `DELETE FROM worker w
+  WHERE state = 'gone' AND heartbeat_at < $1
+    AND NOT EXISTS (SELECT 1 FROM execution e WHERE e.worker_id = w.id AND e.status = 'running')`;
+// The condition of every write a worker makes to its runs: the run is running on this
+// registration (worker_pkey), which is not gone.
+const ownedRun = `t.status = 'running' AND t.worker_id = $1
+    AND EXISTS (SELECT 1 FROM worker w WHERE w.id = $1 AND w.token = $2 AND w.state <> 'gone')`;
+// execution_pkey for the runs.
+const fenceOwnedRuns = `UPDATE execution t SET fencing_token = nextval('fencing_token_seq')
+  WHERE t.id = ANY($3::text[]) AND ${ownedRun}
+  RETURNING t.id, t.fencing_token`;
+const writeOwnedProgress = `UPDATE execution t SET progress = $4 WHERE t.id = $3 AND ${ownedRun}`;
+// As appendOutput: keeps the newest $5 lines within $6 bytes (note $7).
+const appendOwnedOutput = `UPDATE execution t
+    SET (output, output_truncated) = ${cappedOutput('t.output', 't.output_truncated', '$4::text[]', '$5::int', '$6::int', '$7::text')}
+  WHERE t.id = $3 AND ${ownedRun}`;
 export const countWorkersByState = 'SELECT state, count(*) AS n FROM worker GROUP BY state';
 
 /** Worker records on PostgreSQL and PGlite: the `worker` table. */
@@ -39,8 +58,14 @@ export class SqlWorkerStore implements WorkerStore {
   constructor(private readonly db: SqlClient) {}
 
   async registerWorker(w: WorkerRecord) {
-    const { text, params } = insertSql('worker', { ...w, memory: json(w.memory) });
-    await this.db.query(text, params);
+    const row: Row = { ...w, memory: json(w.memory) };
+    const cols = Object.keys(row);
+    const r = await this.db.query<Row>(
+      `INSERT INTO worker (${cols.map((c) => `"${c}"`).join(', ')}, token)
+       VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')}, nextval('fencing_token_seq')) RETURNING token`,
+      Object.values(row),
+    );
+    return Number(r.rows[0].token);
   }
 
   async heartbeatWorker(id: string, beat: WorkerHeartbeat) {
@@ -68,9 +93,30 @@ export class SqlWorkerStore implements WorkerStore {
     return lock;
   }
 
-  async markWorkersGone(deadline: Date, sessionDeadline: Date) {
-    const r = await this.db.query<Row>(markSilentWorkersGone, [deadline, sessionDeadline]);
+  async markWorkersGone(deadline: Date, sessionDeadline: Date, except: string | null = null) {
+    const r = await this.db.query<Row>(markSilentWorkersGone, [deadline, sessionDeadline, except]);
     return r.rows.map((x) => x.id as string);
+  }
+
+  async deleteGoneWorkers(before: Date) {
+    const r = await this.db.query(deleteOldGoneWorkers, [before]);
+    return r.rowCount;
+  }
+
+  async fenceRuns(workerId: string, token: number, ids: string[]) {
+    if (ids.length === 0) return new Map<string, number>();
+    const r = await this.db.query<Row>(fenceOwnedRuns, [workerId, token, ids]);
+    return new Map(r.rows.map((x) => [x.id as string, Number(x.fencing_token)]));
+  }
+
+  async writeRunProgress(workerId: string, token: number, id: string, progress: number) {
+    const r = await this.db.query(writeOwnedProgress, [workerId, token, id, progress]);
+    return r.rowCount === 1;
+  }
+
+  async appendRunOutput(workerId: string, token: number, id: string, lines: string[], maxLines: number, maxBytes: number) {
+    const r = await this.db.query(appendOwnedOutput, [workerId, token, id, lines, maxLines, maxBytes, outputTrimmedNote(maxBytes)]);
+    return r.rowCount === 1;
   }
 
   async workerCounts() {

@@ -2,6 +2,7 @@ import * as m000001 from './000001-initial.js';
 import * as m000002 from './000002-service-pause.js';
 import * as m000004 from './000004-secrets.js';
 import * as m000005 from './000005-audit-client.js';
+import * as m000006 from './000006-worker-fencing.js';
 
 export interface Migration {
   /** The number in the file name: migrations run in this order, each once. */
@@ -23,4 +24,5 @@ export const migrations: readonly Migration[] = [
   { version: 2, ...m000002 },
   { version: 4, ...m000004 },
   { version: 5, ...m000005 },
+  { version: 6, ...m000006 },
 ];
