@@ -13,7 +13,7 @@ import { scaled, sleep } from './support/time.js';
 // read its configuration at call time.
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const ENV_KEYS = ['JOBS_SCRIPTS_DIR', 'JOBS_SCRIPT_ENV_ALLOW', 'JOBS_SCRIPT_KILL_GRACE_MS', 'SERVICE_SECRET'] as const;
+const ENV_KEYS = ['JOBS_SCRIPTS_DIR', 'JOBS_SCRIPT_ENV_ALLOW', 'JOBS_SCRIPT_KILL_GRACE_MS', 'JOBS_SCRIPT_ISOLATION', 'SERVICE_SECRET'] as const;
 
 interface Line {
   level: 'info' | 'warn' | 'error';
@@ -125,6 +125,9 @@ const scripts: Record<string, string> = {
   '.hidden': '#!/bin/sh\necho hidden\n',
 };
 
+// These run scripts as plain process groups (the fallback where PID namespaces cannot be made),
+// so the pids a script writes are this process's pids; run-script-isolation.test.ts runs the
+// same cases in PID namespaces.
 describe('run-script handler', () => {
   let root: string;
   let dir: string;
@@ -145,6 +148,7 @@ describe('run-script handler', () => {
     await fs.symlink(path.join(root, 'outside.sh'), path.join(dir, 'escape'));
     await fs.symlink('args.sh', path.join(dir, 'alias'));
     process.env.JOBS_SCRIPTS_DIR = dir;
+    process.env.JOBS_SCRIPT_ISOLATION = 'group';
     delete process.env.JOBS_SCRIPT_ENV_ALLOW;
     delete process.env.JOBS_SCRIPT_KILL_GRACE_MS;
   });
