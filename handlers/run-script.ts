@@ -219,25 +219,25 @@ function scriptEnv(kwargs: RunScriptKwargs, context: HandlerContext): Record<str
  */
 function lineReader(stream: Readable, pieceChars: number, emit: (line: string) => void) {
   const decoder = new StringDecoder('utf8');
+  // At most pieceChars: text is cut where it arrives, never joined into one long string.
   let pending = '';
   const push = (text: string) => {
-    pending += text;
-    if (pending.includes('\n')) {
-      const parts = pending.split('\n');
-      pending = parts.pop()!;
-      for (const line of parts) emitPieces(line.endsWith('\r') ? line.slice(0, -1) : line);
+    let start = 0;
+    while (start < text.length) {
+      const nl = text.indexOf('\n', start);
+      let segment = text.slice(start, nl < 0 ? text.length : nl);
+      while (pending.length + segment.length > pieceChars) {
+        const take = pieceChars - pending.length;
+        emit(pending + segment.slice(0, take));
+        pending = '';
+        segment = segment.slice(take);
+      }
+      pending += segment;
+      if (nl < 0) break;
+      emit(pending.endsWith('\r') ? pending.slice(0, -1) : pending);
+      pending = '';
+      start = nl + 1;
     }
-    while (pending.length > pieceChars) {
-      emit(pending.slice(0, pieceChars));
-      pending = pending.slice(pieceChars);
-    }
-  };
-  const emitPieces = (line: string) => {
-    while (line.length > pieceChars) {
-      emit(line.slice(0, pieceChars));
-      line = line.slice(pieceChars);
-    }
-    emit(line);
   };
   stream.on('data', (chunk: Buffer) => push(decoder.write(chunk)));
   const flush = () => {
