@@ -13,7 +13,15 @@ import { scaled, sleep } from './support/time.js';
 // read its configuration at call time.
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const ENV_KEYS = ['JOBS_SCRIPTS_DIR', 'JOBS_SCRIPT_ENV_ALLOW', 'JOBS_SCRIPT_KILL_GRACE_MS', 'JOBS_SCRIPT_ISOLATION', 'JOBS_SCRIPT_OUTPUT_BYTES', 'JOBS_SCRIPT_OUTPUT_LINES', 'SERVICE_SECRET'] as const;
+const ENV_KEYS = [
+  'JOBS_SCRIPTS_DIR',
+  'JOBS_SCRIPT_ENV_ALLOW',
+  'JOBS_SCRIPT_KILL_GRACE_MS',
+  'JOBS_SCRIPT_ISOLATION',
+  'JOBS_SCRIPT_OUTPUT_BYTES',
+  'JOBS_SCRIPT_OUTPUT_LINES',
+  'SERVICE_SECRET',
+] as const;
 
 interface Line {
   level: 'info' | 'warn' | 'error';
