@@ -20,6 +20,8 @@ describe('run-script output bounded at the source', { timeout: 300_000 }, () => 
   before(async () => {
     db = await testDatabase('embedded');
     scripts = await tempDir('flood');
+    // 600 KB of lines at once, then a long sleep.
+    await fs.writeFile(path.join(scripts, 'burst.sh'), "#!/bin/sh\nyes 'a line of a burst' | head -n 30000\necho burst done\nexec sleep 60\n", { mode: 0o755 });
     await fs.writeFile(
       path.join(scripts, 'flood.sh'),
       [
@@ -103,5 +105,33 @@ describe('run-script output bounded at the source', { timeout: 300_000 }, () => 
     assert.ok(note, 'a line says what was left out');
     assert.match(note!, / warn \[run-script\] output of flood\.sh beyond 1048576 bytes or 2000 lines/);
     assert.ok(lines.some((l) => l.endsWith(' warn a short line on stderr')));
+  });
+
+  it('writes a burst of output without waiting for the heartbeat', async () => {
+    await svc.close();
+    // Heartbeats far apart (the lock lives longer still): only the burst's size can write it.
+    svc = await startService(db, { JOBS_OUTPUT_LINES: '5000', JOBS_HEARTBEAT_MS: '120000', JOBS_LOCK_LIFETIME_MS: '600000' });
+    // A budget the burst fits in, so all of it is logged as it comes.
+    process.env.JOBS_SCRIPT_OUTPUT_LINES = '100000';
+    process.env.JOBS_SCRIPT_OUTPUT_BYTES = String(16 * MB);
+    await svc.http.post(`${api}/jobs/run-script?job_id=burst&state=paused`).send({ script: 'burst.sh' }).expect(201);
+    const id = (await svc.http.post(`${api}/jobs/burst/executions`).expect(202)).body.execution_ids[0];
+    try {
+      const lines = await waitFor(
+        'the burst in the stored output while the script sleeps',
+        async () => {
+          const out = (await svc.http.get(`${api}/executions/${id}/output`).expect(200)).body.lines as string[];
+          return out.some((l) => l.endsWith(' info a line of a burst')) ? out : null;
+        },
+        20_000,
+        200,
+      );
+      assert.ok(lines.length >= 1000, `${lines.length} lines written`);
+      assert.equal((await svc.http.get(`${api}/executions/${id}`).expect(200)).body.status, 'running');
+    } finally {
+      delete process.env.JOBS_SCRIPT_OUTPUT_LINES;
+      delete process.env.JOBS_SCRIPT_OUTPUT_BYTES;
+      await svc.http.post(`${api}/executions/${id}/cancel`);
+    }
   });
 });

@@ -21,9 +21,17 @@ export function outputLine(level: OutputLevel, message: string): string {
 }
 
 /** What a handler gets besides its kwargs: its ids, the signal, a logger into `output`, progress, child runs. */
-export function handlerContext(deps: RunDeps, catalog: Catalog, execution: ExecutionRecord, signal: AbortSignal, output: string[]): HandlerContext {
+export function handlerContext(
+  deps: RunDeps,
+  catalog: Catalog,
+  execution: ExecutionRecord,
+  signal: AbortSignal,
+  output: string[],
+  onLine?: (chars: number) => void,
+): HandlerContext {
   const line = (level: OutputLevel) => (message: string) => {
     output.push(outputLine(level, message));
+    onLine?.(message.length);
   };
   const log: RunLogger = { info: line('info'), warn: line('warn'), error: line('error') };
   return {

@@ -5,6 +5,9 @@ import { handlerContext, runHandler } from './context.js';
 import type { RunDeps } from './deps.js';
 import type { StopReason } from './stop.js';
 
+/** Output characters buffered before they are written without waiting for the heartbeat. */
+const FLUSH_CHARS = 256 * 1024;
+
 /** How a handler's part of a run went; null outcome: it did not return within the cancel grace. */
 export interface Ran {
   outcome: { error: Error | null; abortedFirst: boolean } | null;
@@ -24,9 +27,25 @@ export async function executeHandler(deps: RunDeps, catalog: Catalog, heartbeatM
   const handler = catalog.get(execution.handler);
   const started = execution.started_at ?? new Date();
   const output: string[] = [];
-  const flush = async () => {
-    const lines = output.splice(0, output.length);
-    await store.appendOutput(execution.id, lines, options.maxOutputLines);
+  // One write at a time, so lines reach the store in their order.
+  let writing: Promise<void> = Promise.resolve();
+  const flush = () => {
+    writing = writing
+      .catch(() => undefined)
+      .then(async () => {
+        const lines = output.splice(0, output.length);
+        await store.appendOutput(execution.id, lines, options.maxOutputLines);
+      });
+    return writing;
+  };
+  // A handler that logs much between heartbeats has its lines written without waiting for one.
+  let unwritten = 0;
+  const onLine = (chars: number) => {
+    unwritten += chars;
+    if (unwritten >= FLUSH_CHARS || output.length >= options.maxOutputLines) {
+      unwritten = 0;
+      flush().catch(() => undefined);
+    }
   };
   const controller = new AbortController();
   const signal = controller.signal;
@@ -34,6 +53,7 @@ export async function executeHandler(deps: RunDeps, catalog: Catalog, heartbeatM
   // again) and writes buffered output as the run goes.
   const heartbeat = setInterval(() => {
     lease.touch().catch(() => undefined);
+    unwritten = 0;
     flush().catch(() => undefined);
   }, heartbeatMs);
   heartbeat.unref();
@@ -45,7 +65,7 @@ export async function executeHandler(deps: RunDeps, catalog: Catalog, heartbeatM
   options.observer?.onRunStarted(execution);
   const handlerDone = (async () => {
     if (!handler) throw new Error(`no handler named '${execution.handler}' is loaded in this worker`);
-    await runHandler(handler, execution, handlerContext(deps, catalog, execution, signal, output));
+    await runHandler(handler, execution, handlerContext(deps, catalog, execution, signal, output, onLine));
   })().then(
     () => ({ error: null as Error | null, abortedFirst: signal.aborted }),
     (err: unknown) => ({ error: err instanceof Error ? err : new Error(String(err)), abortedFirst: signal.aborted }),
@@ -65,6 +85,8 @@ export async function executeHandler(deps: RunDeps, catalog: Catalog, heartbeatM
   clearInterval(heartbeat);
   clearTimeout(timer);
   clearTimeout(graceTimer);
+  // The run's last lines are written with its end: after the writes under way.
+  await writing.catch(() => undefined);
   deps.active.delete(execution.id);
   // The handler is done: its place may go to the next run while this one's end is written.
   lease.release?.();
