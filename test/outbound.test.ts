@@ -13,6 +13,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { outboundPolicy } from '../handlers/_outbound.js';
 import { loadConfig, projectRoot } from '../src/config/config.js';
 import { closedPort, scaled, startService, tempDir, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
 
@@ -280,6 +281,38 @@ describe('http-request under the outbound policy', { timeout: 180_000 }, () => {
         () => loadConfig({ [name]: value }),
         (err: Error) => err.message.includes(name) && reason.test(err.message),
         name,
+      );
+    }
+    // The boot's check and the handler's reading accept and refuse the same values.
+    const samples: Array<[string, string]> = [
+      ['JOBS_OUTBOUND_ALLOW', '10.0.0.0/8, fd00::/8, api.example.com, *.corp.example, loopback'],
+      ['JOBS_OUTBOUND_ALLOW', '10.0.0.0/33'],
+      ['JOBS_OUTBOUND_ALLOW', 'fd00::/129'],
+      ['JOBS_OUTBOUND_ALLOW', 'exa mple.com'],
+      ['JOBS_OUTBOUND_ALLOW', 'host.example/8'],
+      ['JOBS_OUTBOUND_DENY', 'private, metadata, 169.254.169.254, ::1'],
+      ['JOBS_OUTBOUND_DENY', '*'],
+      ['JOBS_OUTBOUND_DENY', 'http://x'],
+      ['JOBS_OUTBOUND_PORTS', '*'],
+      ['JOBS_OUTBOUND_PORTS', '80, 443, 8000-8999'],
+      ['JOBS_OUTBOUND_PORTS', '443-80'],
+      ['JOBS_OUTBOUND_PORTS', '65536'],
+      ['JOBS_OUTBOUND_SCHEMES', 'https'],
+      ['JOBS_OUTBOUND_SCHEMES', 'http, gopher'],
+    ];
+    const refused = (f: () => unknown) => {
+      try {
+        f();
+        return false;
+      } catch {
+        return true;
+      }
+    };
+    for (const [name, value] of samples) {
+      assert.equal(
+        refused(() => outboundPolicy({ [name]: value })),
+        refused(() => loadConfig({ [name]: value })),
+        `${name}=${value}`,
       );
     }
     assert.doesNotThrow(() =>
