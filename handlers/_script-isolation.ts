@@ -24,10 +24,11 @@ export type IsolationMode = 'auto' | 'pidns' | 'group';
 export type Isolation = { kind: 'pidns'; command: string; prefix: string[] } | { kind: 'group'; why: string };
 
 /**
- * The init of the namespace: fd 3 is a pipe to the service, closed for the script; "left"
- * on it says processes were still running in the namespace when the script exited.
+ * The init of the namespace: fd 3 is a pipe to the service, closed for the script; "started"
+ * on it says the script's process exists (SIGTERM to the group reaches it from then on),
+ * "left" that processes were still running in the namespace when the script exited.
  */
-const SHIM = '"$0" "$@" 3>&- & wait $!; s=$?; if kill -0 -1 2>/dev/null; then echo left >&3; fi; exit $s';
+const SHIM = '"$0" "$@" 3>&- & echo started >&3; wait $!; s=$?; if kill -0 -1 2>/dev/null; then echo left >&3; fi; exit $s';
 
 /** JOBS_SCRIPT_ISOLATION, read at every call: auto (the default), pidns or group. */
 export function isolationMode(): IsolationMode {

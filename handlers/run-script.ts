@@ -303,9 +303,18 @@ function run(name: string, file: string, dir: string, iso: Isolation, kwargs: Ru
       stream.on('error', (e) => log.warn(`[run-script] reading the output of ${name} failed: ${e.message}`));
     }
     let leftInNamespace = false;
+    // In a namespace, SIGTERM sent before the script exists would reach only unshare, which
+    // blocks it: it waits for the init's word that the script was started.
+    let scriptStarted = iso.kind !== 'pidns';
+    let termWaiting = false;
     const status = child.stdio[3] as Readable | null | undefined;
     status?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('left')) leftInNamespace = true;
+      const text = chunk.toString();
+      if (text.includes('left')) leftInNamespace = true;
+      if (text.includes('started') && !scriptStarted) {
+        scriptStarted = true;
+        if (termWaiting && !killSent) toGroup('SIGTERM');
+      }
     });
     status?.on('error', () => undefined);
 
@@ -343,7 +352,8 @@ function run(name: string, file: string, dir: string, iso: Isolation, kwargs: Ru
     const terminate = () => {
       if (termSent || pgid === undefined) return;
       termSent = true;
-      toGroup('SIGTERM');
+      if (scriptStarted) toGroup('SIGTERM');
+      else termWaiting = true;
       later(grace, () => {
         killSent = true;
         // The runner records a stopped run by its reason, not by our error: say it here.
