@@ -240,6 +240,8 @@ function hop(url: URL, req: OutboundRequest, headers: Record<string, string>, me
       port: url.port || undefined,
       path: `${url.pathname}${url.search}`,
       method,
+      // user:password in the URL, as Basic auth, to this hop only (a redirect's URL has its own).
+      auth: url.username ? `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}` : undefined,
       headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) },
       agent: false,
       lookup: checkedLookup(req.policy) as unknown as typeof dns.lookup,

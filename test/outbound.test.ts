@@ -107,6 +107,15 @@ describe('http-request under the outbound policy', { timeout: 180_000 }, () => {
     assert.doesNotMatch(text, /secret body/);
   });
 
+  it('sends user:password of the URL as Basic auth to that origin only', async () => {
+    const other = await listen('127.0.0.1', (_req, res) => res.end('there'));
+    const first = await listen('127.0.0.1', (_req, res) => res.writeHead(302, { location: `${other.url}/x` }).end());
+    const { run } = await runOnce({ url: first.url.replace('http://', 'http://ci%40corp:p%3Ass@') });
+    assert.equal(run.status, 'succeeded', run.error);
+    assert.equal(first.seen[0].headers.authorization, `Basic ${Buffer.from('ci@corp:p:ss').toString('base64')}`);
+    assert.equal(other.seen[0].headers.authorization, undefined);
+  });
+
   it('logs the start of the body with capture_body, within JOBS_OUTBOUND_CAPTURE_BYTES', async () => {
     process.env.JOBS_OUTBOUND_CAPTURE_BYTES = '10';
     const target = await listen('127.0.0.1', (_req, res) => res.end('0123456789abcdef'));
