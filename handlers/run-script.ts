@@ -3,7 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
+import { constants as osConstants } from 'node:os';
 import { defineHandler, type HandlerContext, type Kwargs } from '../src/handlers/index.js';
+import { OutputBudget } from './_output-budget.js';
+import { command as isolatedCommand, isolation, type Isolation } from './_script-isolation.js';
 
 interface RunScriptKwargs extends Kwargs {
   script: string;
@@ -22,6 +25,10 @@ interface FieldError {
  *   JOBS_SCRIPTS_DIR           the scripts folder; default `job-scripts` against process.cwd()
  *   JOBS_SCRIPT_ENV_ALLOW      comma-separated names kwargs.env may set; default none
  *   JOBS_SCRIPT_KILL_GRACE_MS  SIGTERM-to-SIGKILL grace for a stopped script; default 5000
+ *   JOBS_SCRIPT_OUTPUT_BYTES   output kept per run, in bytes; default 1048576
+ *   JOBS_SCRIPT_OUTPUT_LINES   output kept per run, in lines; default 2000
+ *   JOBS_SCRIPT_ISOLATION      auto (PID namespace where possible), pidns or group; default auto
+ * The service checks them at boot too (src/config/config.ts).
  */
 function scriptsDir(): string {
   return path.resolve(process.cwd(), process.env.JOBS_SCRIPTS_DIR?.trim() || 'job-scripts');
@@ -36,10 +43,51 @@ function allowedEnvNames(): Set<string> {
   );
 }
 
+function wholeNumber(name: string, fallback: number, min: number): number {
+  const raw = process.env[name]?.trim();
+  const n = raw ? Number(raw) : NaN;
+  return Number.isInteger(n) && n >= min ? n : fallback;
+}
+
 function killGraceMs(): number {
   const raw = process.env.JOBS_SCRIPT_KILL_GRACE_MS?.trim();
   const ms = raw ? Number(raw) : NaN;
   return Number.isFinite(ms) && ms >= 0 ? ms : 5000;
+}
+
+/**
+ * Names kwargs.env may never set, even when JOBS_SCRIPT_ENV_ALLOW lists them: they change what
+ * the dynamic loader, a shell or an interpreter loads and runs. The service refuses to start
+ * with one of them in the allow-list (src/config/config.ts keeps the same list).
+ */
+const UNSAFE_ENV_NAMES = new Set([
+  'PATH',
+  'BASH_ENV',
+  'ENV',
+  'IFS',
+  'SHELLOPTS',
+  'BASHOPTS',
+  'PS4',
+  'PROMPT_COMMAND',
+  'CDPATH',
+  'GCONV_PATH',
+  'LOCPATH',
+  'NLSPATH',
+  'HOSTALIASES',
+  'RESOLV_HOST_CONF',
+  'RUBYOPT',
+  'RUBYLIB',
+  'PERLLIB',
+  'JAVA_TOOL_OPTIONS',
+]);
+const UNSAFE_ENV_PREFIXES = ['LD_', 'DYLD_', 'NODE_', 'PYTHON', 'PERL5', 'RUBY', 'BASH_FUNC_', 'GLIBC_', 'MALLOC_', '_JAVA_', 'GIT_'];
+
+/** Why a variable name must not be passed to a script, or null. */
+export function unsafeEnvName(name: string): string | null {
+  const upper = name.toUpperCase();
+  if (UNSAFE_ENV_NAMES.has(upper)) return `${name} changes how the script or its shell is found or run`;
+  const prefix = UNSAFE_ENV_PREFIXES.find((p) => upper.startsWith(p));
+  return prefix ? `${prefix}* variables change what the loader or an interpreter loads` : null;
 }
 
 /** The same form as the schema's pattern, checked again here so no path ever slips through. */
@@ -47,8 +95,6 @@ const SCRIPT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,199}$/;
 /** Set by the service for every run; kwargs.env cannot override them. */
 const RESERVED_ENV = new Set(['JOBS_EXECUTION_ID', 'JOBS_JOB_ID', 'JOBS_IDEMPOTENCY_KEY', 'JOBS_FENCING_TOKEN']);
-/** A line longer than this (no newline in sight) is logged in pieces, so memory stays bounded. */
-const MAX_LINE = 64 * 1024;
 /** After the script and its group are gone, how long stdout/stderr may stay open (held by an escaped process). */
 const DRAIN_MS = 1000;
 const POLL_MS = 50;
@@ -126,6 +172,7 @@ function envProblems(env: unknown): FieldError[] {
     const field = `env.${name}`;
     if (!ENV_NAME.test(name)) errors.push({ field, reason: 'is not a valid environment variable name' });
     else if (RESERVED_ENV.has(name)) errors.push({ field, reason: 'is set by the service for every run and cannot be overridden' });
+    else if (unsafeEnvName(name)) errors.push({ field, reason: `is never passed to a script: ${unsafeEnvName(name)}` });
     else if (!allowed.has(name)) {
       errors.push({
         field,
@@ -169,20 +216,30 @@ function scriptEnv(kwargs: RunScriptKwargs, context: HandlerContext): Record<str
   return env;
 }
 
-/** Calls `emit` for every line of a stream; `flush()` emits a trailing line without newline. */
-function lineReader(stream: Readable, emit: (line: string) => void) {
+/**
+ * Calls `emit` for every line of a stream; a line longer than `pieceChars` is emitted in pieces,
+ * so no partial line grows unbounded. `flush()` emits a trailing line without newline.
+ */
+function lineReader(stream: Readable, pieceChars: number, emit: (line: string) => void) {
   const decoder = new StringDecoder('utf8');
+  // At most pieceChars: text is cut where it arrives, never joined into one long string.
   let pending = '';
   const push = (text: string) => {
-    pending += text;
-    if (pending.includes('\n')) {
-      const parts = pending.split('\n');
-      pending = parts.pop()!;
-      for (const line of parts) emit(line.endsWith('\r') ? line.slice(0, -1) : line);
-    }
-    while (pending.length > MAX_LINE) {
-      emit(pending.slice(0, MAX_LINE));
-      pending = pending.slice(MAX_LINE);
+    let start = 0;
+    while (start < text.length) {
+      const nl = text.indexOf('\n', start);
+      let segment = text.slice(start, nl < 0 ? text.length : nl);
+      while (pending.length + segment.length > pieceChars) {
+        const take = pieceChars - pending.length;
+        emit(pending + segment.slice(0, take));
+        pending = '';
+        segment = segment.slice(take);
+      }
+      pending += segment;
+      if (nl < 0) break;
+      emit(pending.endsWith('\r') ? pending.slice(0, -1) : pending);
+      pending = '';
+      start = nl + 1;
     }
   };
   stream.on('data', (chunk: Buffer) => push(decoder.write(chunk)));
@@ -195,6 +252,15 @@ function lineReader(stream: Readable, emit: (line: string) => void) {
   return { flush };
 }
 
+/** The signal an exit code above 128 stands for, as the namespace's shell reports a killed script. */
+function signalOfStatus(code: number): NodeJS.Signals | null {
+  if (code <= 128) return null;
+  const entry = Object.entries(osConstants.signals).find(([, n]) => n === code - 128);
+  return entry ? (entry[0] as NodeJS.Signals) : null;
+}
+
+let fallbackLogged = false;
+
 function describeReason(reason: unknown): string {
   if (reason instanceof Error) return reason.message;
   if (typeof reason === 'string') return reason;
@@ -202,23 +268,27 @@ function describeReason(reason: unknown): string {
 }
 
 /**
- * Runs the script as the leader of a process group of its own (detached) and settles only once
- * it has exited, its stdout and stderr are closed, and no process of its group is left: on
- * abort, or when the script exits leaving processes behind, the group gets SIGTERM, then
- * SIGKILL after the grace.
+ * Runs the script as the leader of a process group of its own (detached), inside a PID
+ * namespace where one can be made (handlers/_script-isolation.ts), and settles only once it
+ * has exited, its stdout and stderr are closed, and no process of its group is left: on abort,
+ * or when the script exits leaving processes behind, the group gets SIGTERM, then SIGKILL
+ * after the grace. Output beyond JOBS_SCRIPT_OUTPUT_BYTES or _LINES is left out at the source.
  */
-function run(name: string, file: string, dir: string, kwargs: RunScriptKwargs, context: HandlerContext): Promise<void> {
+function run(name: string, file: string, dir: string, iso: Isolation, kwargs: RunScriptKwargs, context: HandlerContext): Promise<void> {
   const { signal, log } = context;
   const grace = killGraceMs();
+  const budget = new OutputBudget(wholeNumber('JOBS_SCRIPT_OUTPUT_BYTES', 1024 * 1024, 1024), wholeNumber('JOBS_SCRIPT_OUTPUT_LINES', 2000, 10), (level, line) => log[level](line));
   return new Promise<void>((resolve, reject) => {
     let child: ChildProcess;
+    const cmd = isolatedCommand(iso, file, kwargs.args ?? []);
     try {
-      child = spawn(file, kwargs.args ?? [], {
+      child = spawn(cmd.command, cmd.args, {
         cwd: dir,
         env: scriptEnv(kwargs, context),
         shell: false,
         detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
+        // fd 3: the namespace's init says there whether processes outlived the script.
+        stdio: iso.kind === 'pidns' ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
       });
     } catch (err) {
       reject(new Error(`script ${name} could not be started: ${(err as Error).message}`));
@@ -227,14 +297,29 @@ function run(name: string, file: string, dir: string, kwargs: RunScriptKwargs, c
     const pgid = child.pid;
 
     let lastStderr = '';
-    const out = lineReader(child.stdout!, (line) => log.info(line));
-    const err = lineReader(child.stderr!, (line) => {
-      if (line.trim()) lastStderr = line;
-      log.warn(line);
+    const out = lineReader(child.stdout!, budget.pieceChars, (line) => budget.line('info', line));
+    const err = lineReader(child.stderr!, budget.pieceChars, (line) => {
+      if (line.trim()) lastStderr = line.slice(0, 1000);
+      budget.line('warn', line);
     });
     for (const stream of [child.stdout!, child.stderr!]) {
       stream.on('error', (e) => log.warn(`[run-script] reading the output of ${name} failed: ${e.message}`));
     }
+    let leftInNamespace = false;
+    // In a namespace, SIGTERM sent before the script exists would reach only unshare, which
+    // blocks it: it waits for the init's word that the script was started.
+    let scriptStarted = iso.kind !== 'pidns';
+    let termWaiting = false;
+    const status = child.stdio[3] as Readable | null | undefined;
+    status?.on('data', (chunk: Buffer) => {
+      const text = chunk.toString();
+      if (text.includes('left')) leftInNamespace = true;
+      if (text.includes('started') && !scriptStarted) {
+        scriptStarted = true;
+        if (termWaiting && !killSent) toGroup('SIGTERM');
+      }
+    });
+    status?.on('error', () => undefined);
 
     let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     let spawnError: Error | undefined;
@@ -270,7 +355,8 @@ function run(name: string, file: string, dir: string, kwargs: RunScriptKwargs, c
     const terminate = () => {
       if (termSent || pgid === undefined) return;
       termSent = true;
-      toGroup('SIGTERM');
+      if (scriptStarted) toGroup('SIGTERM');
+      else termWaiting = true;
       later(grace, () => {
         killSent = true;
         // The runner records a stopped run by its reason, not by our error: say it here.
@@ -296,6 +382,8 @@ function run(name: string, file: string, dir: string, kwargs: RunScriptKwargs, c
       signal.removeEventListener('abort', onAbort);
       out.flush();
       err.flush();
+      budget.end(name);
+      if (leftInNamespace) log.warn(`[run-script] ${name} exited leaving processes in its PID namespace; they were killed with it`);
       if (pgid === undefined || !exit) {
         reject(new Error(`script ${name} could not be started: ${spawnError?.message ?? 'no process'}`));
       } else if (stoppedByAbort) {
@@ -303,6 +391,8 @@ function run(name: string, file: string, dir: string, kwargs: RunScriptKwargs, c
         reject(new Error(`script ${name} was stopped${why ? ` (${why})` : ''}: SIGTERM to its process group` + (killSent ? `, then SIGKILL after ${grace} ms` : '')));
       } else if (exit.code === 0) {
         resolve();
+      } else if (exit.code !== null && iso.kind === 'pidns' && signalOfStatus(exit.code)) {
+        reject(new Error(`script ${name} was killed by ${signalOfStatus(exit.code)}`));
       } else if (exit.code !== null) {
         reject(new Error(`script ${name} exited with code ${exit.code}${lastStderr ? `: ${lastStderr.slice(0, 1000)}` : ''}`));
       } else {
@@ -360,6 +450,7 @@ function run(name: string, file: string, dir: string, kwargs: RunScriptKwargs, c
       }
       settle();
     });
+    // 'close' waits for every stdio pipe, fd 3 included.
     child.on('close', () => {
       closed = true;
       settle();
@@ -388,6 +479,13 @@ export default defineHandler<RunScriptKwargs>({
       const why = describeReason(context.signal.reason);
       throw new Error(`script ${kwargs.script} was stopped before it started${why ? ` (${why})` : ''}`);
     }
-    await run(kwargs.script, located.file, located.dir, kwargs, context);
+    const iso = isolation();
+    if (iso.kind === 'group' && !fallbackLogged && iso.why !== 'JOBS_SCRIPT_ISOLATION=group') {
+      fallbackLogged = true;
+      const why = `[run-script] scripts run as process groups, not in PID namespaces: ${iso.why}. A process that calls setsid, or outlives a killed service, is not stopped.`;
+      console.warn(why);
+      context.log.warn(why);
+    }
+    await run(kwargs.script, located.file, located.dir, iso, kwargs, context);
   },
 });

@@ -213,23 +213,24 @@ for (const { name, skip } of stores) {
         const done = await waitFor('the timed-out run', async () => (await runsOf('stubborn')).find((e) => e.status === 'timed_out'), 15_000);
         const out = (await svc.http.get(`${api}/executions/${done.id}/output`).expect(200)).body.lines.join('\n');
         assert.match(out, /started child/, 'output up to the timeout is kept');
-        for (const file of ['parent.pid', 'child.pid']) {
-          const pid = Number(await fs.readFile(path.join(pids, file), 'utf8'));
-          await waitFor(
-            `process ${file} ${pid} to be gone`,
-            async () => {
-              try {
-                process.kill(pid, 0);
-              } catch (err) {
-                return (err as NodeJS.ErrnoException).code === 'ESRCH';
-              }
+        // The pids a script writes are its PID namespace's; its processes are found by the
+        // folder on their command lines instead.
+        for (const file of ['parent.pid', 'child.pid']) assert.ok(Number(await fs.readFile(path.join(pids, file), 'utf8')) > 0, file);
+        await waitFor(
+          'every process of the run to be gone',
+          async () => {
+            for (const entry of await fs.readdir('/proc')) {
+              if (!/^\d+$/.test(entry)) continue;
+              const cmdline = await fs.readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+              if (!cmdline.includes(pids)) continue;
               // A killed orphan may linger as a zombie until init reaps it: dead all the same.
-              const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-              return stat === '' || /^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
-            },
-            8000,
-          );
-        }
+              const stat = await fs.readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+              if (stat !== '' && !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2))) return false;
+            }
+            return true;
+          },
+          8000,
+        );
       } finally {
         await fs.rm(pids, { recursive: true, force: true });
       }

@@ -13,7 +13,15 @@ import { scaled, sleep } from './support/time.js';
 // read its configuration at call time.
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const ENV_KEYS = ['JOBS_SCRIPTS_DIR', 'JOBS_SCRIPT_ENV_ALLOW', 'JOBS_SCRIPT_KILL_GRACE_MS', 'SERVICE_SECRET'] as const;
+const ENV_KEYS = [
+  'JOBS_SCRIPTS_DIR',
+  'JOBS_SCRIPT_ENV_ALLOW',
+  'JOBS_SCRIPT_KILL_GRACE_MS',
+  'JOBS_SCRIPT_ISOLATION',
+  'JOBS_SCRIPT_OUTPUT_BYTES',
+  'JOBS_SCRIPT_OUTPUT_LINES',
+  'SERVICE_SECRET',
+] as const;
 
 interface Line {
   level: 'info' | 'warn' | 'error';
@@ -123,10 +131,14 @@ const scripts: Record<string, string> = {
     'echo "must not get here"',
     '',
   ].join('\n'),
+  'numbers.sh': '#!/bin/sh\ni=1\nwhile [ $i -le 500 ]; do echo "line $i"; i=$((i+1)); done\nhead -c 300000 /dev/zero | tr \'\\0\' y\n',
   'leaves-child.sh': '#!/bin/sh\nsleep 300 &\necho $! > "$1/left.pid"\necho done\n',
   '.hidden': '#!/bin/sh\necho hidden\n',
 };
 
+// These run scripts as plain process groups (the fallback where PID namespaces cannot be made),
+// so the pids a script writes are this process's pids; run-script-isolation.test.ts runs the
+// same cases in PID namespaces.
 describe('run-script handler', () => {
   let root: string;
   let dir: string;
@@ -147,6 +159,7 @@ describe('run-script handler', () => {
     await fs.symlink(path.join(root, 'outside.sh'), path.join(dir, 'escape'));
     await fs.symlink('args.sh', path.join(dir, 'alias'));
     process.env.JOBS_SCRIPTS_DIR = dir;
+    process.env.JOBS_SCRIPT_ISOLATION = 'group';
     delete process.env.JOBS_SCRIPT_ENV_ALLOW;
     delete process.env.JOBS_SCRIPT_KILL_GRACE_MS;
   });
@@ -204,6 +217,30 @@ describe('run-script handler', () => {
       { level: 'warn', message: 'err2' },
       { level: 'info', message: 'tail without newline' },
     ]);
+  });
+
+  it('keeps the output within JOBS_SCRIPT_OUTPUT_LINES and _BYTES: the head, a line on what was left out, the tail', async () => {
+    process.env.JOBS_SCRIPT_OUTPUT_LINES = '100';
+    process.env.JOBS_SCRIPT_OUTPUT_BYTES = '40000';
+    try {
+      const { context, lines } = makeContext();
+      await execute({ script: 'numbers.sh' }, context);
+      const messages = lines.map((l) => l.message);
+      // The head: the first 50 lines (half the lines), as they came.
+      assert.deepEqual(
+        messages.slice(0, 50),
+        Array.from({ length: 50 }, (_, i) => `line ${i + 1}`),
+      );
+      assert.match(messages[50], /^\[run-script\] output of numbers\.sh beyond 40000 bytes or 100 lines .*left out here/);
+      // The tail: the 300,000 bytes without a newline, cut into pieces, the newest within 20,000 bytes.
+      const tail = messages.slice(51);
+      assert.ok(tail.length > 0 && tail.every((m) => /^y+$/.test(m) && m.length <= 5000), JSON.stringify(tail.map((m) => m.length)));
+      const bytes = messages.reduce((n, m) => n + m.length + 1, 0);
+      assert.ok(bytes <= 40000 + 1000, `${bytes} bytes logged`);
+    } finally {
+      delete process.env.JOBS_SCRIPT_OUTPUT_LINES;
+      delete process.env.JOBS_SCRIPT_OUTPUT_BYTES;
+    }
   });
 
   it('gives the script a minimal environment plus allowed kwargs.env and the run ids', async () => {

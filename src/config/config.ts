@@ -77,6 +77,10 @@ export interface Config {
   http: HttpServerSettings;
   /** How audit records are kept. */
   audit: AuditSettings;
+  /** The outbound policy of http-request (handlers/_outbound.ts). */
+  outbound: OutboundSettings;
+  /** run-script's limits and isolation. */
+  scripts: ScriptSettings;
 }
 
 /** Quotas: every one answers a request beyond it with a 4xx naming its setting. */
@@ -249,6 +253,138 @@ function authOf(env: Env, host: string): Config['auth'] {
   return { mode: 'open', tokens: [] };
 }
 
+// Outbound calls (http-request) and scripts (run-script). The handlers read these variables
+// at every call (they import nothing of the service); here the same rules check them once, so
+// a bad value stops the boot naming the variable.
+
+export interface OutboundSettings {
+  /** JOBS_OUTBOUND_ALLOW: entries every hop must match; empty: any not denied. */
+  allow: string[];
+  /** JOBS_OUTBOUND_DENY: entries no hop may match, beside the built-in denial (link-local, metadata...). */
+  deny: string[];
+  /** JOBS_OUTBOUND_PORTS: `*` or ports and ranges. */
+  ports: string;
+  /** JOBS_OUTBOUND_SCHEMES: http, https or both. */
+  schemes: string[];
+  /** JOBS_OUTBOUND_MAX_BYTES: body bytes read at most. */
+  maxBytes: number;
+  /** JOBS_OUTBOUND_CAPTURE_BYTES: body bytes logged with capture_body. */
+  captureBytes: number;
+  /** JOBS_OUTBOUND_MAX_REDIRECTS: redirects followed at most. */
+  maxRedirects: number;
+}
+
+export interface ScriptSettings {
+  /** JOBS_SCRIPT_ENV_ALLOW: names kwargs.env may set. */
+  envAllow: string[];
+  /** JOBS_SCRIPT_OUTPUT_BYTES and _LINES: output kept per run. */
+  outputBytes: number;
+  outputLines: number;
+  /** JOBS_SCRIPT_ISOLATION: auto (PID namespace where possible), pidns or group. */
+  isolation: 'auto' | 'pidns' | 'group';
+}
+
+const outboundGroups = ['loopback', 'private', 'link-local', 'metadata'];
+const outboundHostName = /^(\*\.)?[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$/;
+
+function outboundList(env: Env, name: string): string[] {
+  const entries = (env[name] ?? '')
+    .split(',')
+    .map((e) => e.trim().toLowerCase().replace(/\.$/, ''))
+    .filter(Boolean);
+  for (const entry of entries) {
+    const [address, prefix, extra] = entry.split('/');
+    if (outboundGroups.includes(entry)) continue;
+    if (net.isIP(address) && extra === undefined) {
+      const max = net.isIPv6(address) ? 128 : 32;
+      if (prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= max)) continue;
+      throw new ConfigError(name, `'${entry}' has a prefix length outside 0-${max}`);
+    }
+    if (prefix === undefined && outboundHostName.test(entry)) continue;
+    throw new ConfigError(name, `'${entry}' is not an address, CIDR block, host name, *.domain or one of ${outboundGroups.join(', ')}`);
+  }
+  return entries;
+}
+
+function outboundSettings(env: Env): OutboundSettings {
+  const ports = env.JOBS_OUTBOUND_PORTS?.trim() || '*';
+  if (ports !== '*') {
+    for (const item of ports.split(',')) {
+      const m = /^\s*(\d{1,5})(?:\s*-\s*(\d{1,5}))?\s*$/.exec(item);
+      const lo = m ? Number(m[1]) : NaN;
+      const hi = m?.[2] ? Number(m[2]) : lo;
+      if (!m || lo < 1 || hi > 65535 || lo > hi) throw new ConfigError('JOBS_OUTBOUND_PORTS', `'${item.trim()}' is not a port or range within 1-65535 (or * for any)`);
+    }
+  }
+  const schemes = (env.JOBS_OUTBOUND_SCHEMES?.trim() || 'http,https')
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
+  for (const s of schemes) if (s !== 'http' && s !== 'https') throw new ConfigError('JOBS_OUTBOUND_SCHEMES', `'${s}' is not http or https`);
+  return {
+    allow: outboundList(env, 'JOBS_OUTBOUND_ALLOW'),
+    deny: outboundList(env, 'JOBS_OUTBOUND_DENY'),
+    ports,
+    schemes,
+    maxBytes: integer(env, 'JOBS_OUTBOUND_MAX_BYTES', 1024 * 1024, 0, 1024 * 1024 * 1024),
+    captureBytes: integer(env, 'JOBS_OUTBOUND_CAPTURE_BYTES', 2000, 0, 1024 * 1024),
+    maxRedirects: integer(env, 'JOBS_OUTBOUND_MAX_REDIRECTS', 10, 0, 100),
+  };
+}
+
+/**
+ * Names a script's environment may never take from kwargs.env: they change what the dynamic
+ * loader, a shell or an interpreter loads and runs (handlers/run-script.ts refuses them too).
+ */
+const unsafeScriptEnvNames = [
+  'PATH',
+  'BASH_ENV',
+  'ENV',
+  'IFS',
+  'SHELLOPTS',
+  'BASHOPTS',
+  'PS4',
+  'PROMPT_COMMAND',
+  'CDPATH',
+  'GCONV_PATH',
+  'LOCPATH',
+  'NLSPATH',
+  'HOSTALIASES',
+  'RESOLV_HOST_CONF',
+  'RUBYOPT',
+  'RUBYLIB',
+  'PERLLIB',
+  'JAVA_TOOL_OPTIONS',
+];
+const unsafeScriptEnvPrefixes = ['LD_', 'DYLD_', 'NODE_', 'PYTHON', 'PERL5', 'RUBY', 'BASH_FUNC_', 'GLIBC_', 'MALLOC_', '_JAVA_', 'GIT_'];
+
+function scriptSettings(env: Env): ScriptSettings {
+  const envAllow = (env.JOBS_SCRIPT_ENV_ALLOW ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const name of envAllow) {
+    const upper = name.toUpperCase();
+    const prefix = unsafeScriptEnvPrefixes.find((p) => upper.startsWith(p));
+    if (unsafeScriptEnvNames.includes(upper) || prefix) {
+      throw new ConfigError(
+        'JOBS_SCRIPT_ENV_ALLOW',
+        `lists ${name}, which a job must never set: ${prefix ? `${prefix}* variables change what the loader or an interpreter loads` : `${name} changes how the script or its shell is found or run`}`,
+      );
+    }
+  }
+  const isolation = env.JOBS_SCRIPT_ISOLATION?.trim().toLowerCase() || 'auto';
+  if (isolation !== 'auto' && isolation !== 'pidns' && isolation !== 'group') {
+    throw new ConfigError('JOBS_SCRIPT_ISOLATION', `must be auto, pidns or group, got '${env.JOBS_SCRIPT_ISOLATION}'`);
+  }
+  return {
+    envAllow,
+    outputBytes: integer(env, 'JOBS_SCRIPT_OUTPUT_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    outputLines: integer(env, 'JOBS_SCRIPT_OUTPUT_LINES', 2000, 10, 10_000_000),
+    isolation,
+  };
+}
+
 const levels: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Reads and checks the configuration; throws ConfigError naming the variable on bad input. */
@@ -290,5 +426,7 @@ export function loadConfig(env: Env = process.env): Config {
     engineReadyTimeoutMs: integer(env, 'JOBS_ENGINE_READY_TIMEOUT_MS', 30_000, 1000, 600_000),
     secretsKeyring: secretsKeyring(env),
     ...limitsOf(env),
+    outbound: outboundSettings(env),
+    scripts: scriptSettings(env),
   };
 }

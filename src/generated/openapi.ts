@@ -1283,6 +1283,13 @@ export type components = {
              * @description The old name of `request_timeout`, still accepted; `request_timeout` wins when both are given.
              */
             timeout?: number;
+            /**
+             * @description Log the start of the answer's body (up to `JOBS_OUTBOUND_CAPTURE_BYTES`) in the run's
+             *     output, which every read token sees. Off by default: the output says the status and
+             *     the number of bytes only.
+             * @default false
+             */
+            capture_body?: boolean;
         };
         /**
          * @description Anything; written to the run's output.

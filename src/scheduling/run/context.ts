@@ -26,9 +26,17 @@ export function outputLine(level: OutputLevel, message: string): string {
  * signal, a logger into `output`, progress, child runs. Progress is written only while the run
  * is still this worker's (see RunFence); once refused, the run stops.
  */
-export function handlerContext(deps: RunDeps, catalog: Catalog, execution: ExecutionRecord, signal: AbortSignal, output: string[]): HandlerContext {
+export function handlerContext(
+  deps: RunDeps,
+  catalog: Catalog,
+  execution: ExecutionRecord,
+  signal: AbortSignal,
+  output: string[],
+  onLine?: (chars: number) => void,
+): HandlerContext {
   const line = (level: OutputLevel) => (message: string) => {
     output.push(outputLine(level, message));
+    onLine?.(message.length);
   };
   const log: RunLogger = { info: line('info'), warn: line('warn'), error: line('error') };
   let children = 0;

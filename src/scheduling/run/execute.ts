@@ -7,6 +7,9 @@ import { guardedContext, openSecrets, redactedError } from './secrets.js';
 import { fenceOf } from './fence.js';
 import type { StopReason } from './stop.js';
 
+/** Output characters buffered before they are written without waiting for the heartbeat. */
+const FLUSH_CHARS = 256 * 1024;
+
 /** How a handler's part of a run went; null outcome: it did not return within the cancel grace. */
 export interface Ran {
   outcome: { error: Error | null; abortedFirst: boolean } | null;
@@ -29,16 +32,33 @@ export async function executeHandler(deps: RunDeps, catalog: Catalog, heartbeatM
   const fence = fenceOf(deps);
   const controller = new AbortController();
   const signal = controller.signal;
-  // Output is written only while the run is still this worker's; once refused, the run stops.
-  const flush = async () => {
-    const lines = output.splice(0, output.length);
-    if (lines.length === 0 || signal.reason === 'fenced') return;
-    if (!(await fence.output(execution, lines))) controller.abort('fenced' satisfies StopReason);
+  // One write at a time, so lines reach the store in their order; each only while the run is
+  // still this worker's (once refused, the run stops).
+  let writing: Promise<void> = Promise.resolve();
+  const flush = () => {
+    writing = writing
+      .catch(() => undefined)
+      .then(async () => {
+        const lines = output.splice(0, output.length);
+        if (lines.length === 0 || signal.reason === 'fenced') return;
+        if (!(await fence.output(execution, lines))) controller.abort('fenced' satisfies StopReason);
+      });
+    return writing;
+  };
+  // A handler that logs much between heartbeats has its lines written without waiting for one.
+  let unwritten = 0;
+  const onLine = (chars: number) => {
+    unwritten += chars;
+    if (unwritten >= FLUSH_CHARS || output.length >= options.maxOutputLines) {
+      unwritten = 0;
+      flush().catch(() => undefined);
+    }
   };
   // Keeps the Agenda lock alive under long runs (so no other worker starts this row
   // again) and writes buffered output as the run goes.
   const heartbeat = setInterval(() => {
     lease.touch().catch(() => undefined);
+    unwritten = 0;
     flush().catch(() => undefined);
   }, heartbeatMs);
   heartbeat.unref();
@@ -63,7 +83,7 @@ export async function executeHandler(deps: RunDeps, catalog: Catalog, heartbeatM
     }
     execution.fencing_token = token;
     opened = await openSecrets(store, options.secretsKeyring ?? null, execution.kwargs);
-    const context = guardedContext(handlerContext(deps, catalog, execution, signal, output), opened);
+    const context = guardedContext(handlerContext(deps, catalog, execution, signal, output, onLine), opened);
     await runHandler(handler, { ...execution, kwargs: opened.kwargs }, context);
   })().then(
     () => ({ error: null as Error | null, abortedFirst: signal.aborted }),
@@ -87,6 +107,8 @@ export async function executeHandler(deps: RunDeps, catalog: Catalog, heartbeatM
   clearInterval(heartbeat);
   clearTimeout(timer);
   clearTimeout(graceTimer);
+  // The run's last lines are written with its end: after the writes under way.
+  await writing.catch(() => undefined);
   deps.active.delete(execution.id);
   // The handler is done: its place may go to the next run while this one's end is written.
   lease.release?.();
