@@ -93,6 +93,8 @@ export async function createService(config: Config, options: ServiceOptions = {}
       maxOutputLines: config.maxOutputLines,
       cancelGraceMs: config.cancelGraceMs,
       defaultTimeoutSeconds: config.defaultTimeoutSeconds,
+      undispatchedAgeMs: config.undispatchedAgeMs,
+      endRetryMaxMs: config.endRetryMaxMs,
       observer: metrics,
     });
     const scheduler = new Scheduler(store, engine, catalog, runner);
