@@ -22,7 +22,8 @@ export interface ExecutionStore {
   appendOutput(id: string, lines: string[], maxLines: number): Promise<void>;
   /**
    * Ends running runs (only those still `running`), with their last output lines and their
-   * jobs' last status; resolves with the ids this call ended.
+   * jobs' last status; resolves with the ids this call ended, counting a run that has this
+   * very end already (same status and finish time: an earlier try whose answer was lost).
    */
   finishExecutions(ends: ExecutionEnd[], maxLines: number): Promise<string[]>;
   /** Newest first, keyset paged by (created_at, id). */

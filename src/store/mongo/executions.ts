@@ -120,7 +120,11 @@ export class MongoExecutionStore implements ExecutionStore {
         await this.appendOutput(e.id, e.output, maxLines);
         const patch: ExecutionPatch = { status: e.status, finished_at: e.finished_at, duration_ms: e.duration_ms, error: e.error, stack: e.stack };
         if (e.progress !== null) patch.progress = e.progress;
-        if (!(await this.transitionExecution(e.id, 'running', patch))) return null;
+        if (!(await this.transitionExecution(e.id, 'running', patch))) {
+          // An earlier try of this same end may have written it, its answer lost (_id_).
+          const same = await this.c.executions.countDocuments({ _id: e.id, status: e.status, finished_at: e.finished_at }, { limit: 1 });
+          return same > 0 ? e.id : null;
+        }
         if (e.job_id) await this.c.jobs.updateOne({ _id: e.job_id }, { $set: { last_status: e.status, updated_at: new Date() } });
         return e.id;
       }),
