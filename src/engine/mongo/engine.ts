@@ -132,13 +132,14 @@ export class MongoEngine extends AgendaEngine {
     await this.enqueueRuns(write.runs);
   }
 
-  /** execution_status_idx, then agenda_jobs_run_idx per run. */
-  async undispatched(before: Date, limit: number): Promise<string[]> {
+  /** execution_status_idx, then agenda_jobs_run_idx per run, among the oldest `candidates` queued runs. */
+  async undispatched(before: Date, limit: number, candidates = 10_000): Promise<string[]> {
     const docs = await this.db
       .collection<ExecutionDoc>('executions')
       .aggregate<{ _id: string }>([
         { $match: { status: 'queued', created_at: { $lt: before } } },
         { $sort: { created_at: 1 } },
+        { $limit: candidates },
         { $lookup: { from: collection, localField: '_id', foreignField: 'data.execution_id', as: 'rows' } },
         { $match: { rows: { $size: 0 } } },
         { $limit: limit },
