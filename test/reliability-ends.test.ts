@@ -80,4 +80,32 @@ describe('run ends through a PostgreSQL restart', { skip }, () => {
       await client.end();
     }
   });
+
+  it('a shutdown waits, within its grace, for run ends that cannot be written yet', async () => {
+    const db: TestDatabase = { store: 'postgres', env: { DATABASE_URL: `${server.url}?schema=drain` }, drop: async () => undefined };
+    const own = await startService(db, { JOBS_SHUTDOWN_GRACE_SECONDS: String(Math.ceil(scaled(60_000) / 1000)), JOBS_END_RETRY_MAX_MS: '300' });
+    const { scheduler, store } = own.service;
+    await scheduler.postScheduleJob({ handler: 'run-script', job_id: 'drain', state: 'paused', retries: 1, kwargs: { script: 'sleep.sh', args: ['1'] } }, { source: 'api' });
+    const ids = (await scheduler.runNow('drain', undefined, 10)).executions.map((e) => e.id);
+    await waitFor('every run to be running', async () => (await store.getExecutions(ids)).every((e) => e.status === 'running'), 20_000, 50);
+    await server.stop('fast');
+    // The handlers return while the server is down; the shutdown starts before it is back.
+    await sleep(2000);
+    const closing = own.close();
+    await sleep(1000);
+    await server.start();
+    await closing;
+    const client = new pg.Client({ connectionString: server.url, options: '-c search_path=drain' });
+    await client.connect();
+    try {
+      const r = await client.query('SELECT status, count(*) AS n FROM execution WHERE id = ANY($1::text[]) GROUP BY status', [ids]);
+      assert.deepEqual(
+        r.rows.map((x) => [x.status, Number(x.n)]),
+        [['succeeded', ids.length]],
+        'every end was written before the shutdown finished',
+      );
+    } finally {
+      await client.end();
+    }
+  });
 });
