@@ -131,7 +131,10 @@ for (const { name, skip } of stores.filter((s) => s.name !== 'embedded')) {
         await worker!.tick();
         const victim = (await store.listWorkers(null, 50)).items.find((w) => w.pid === killed.pid);
         assert.ok(victim, 'the killed worker registered');
-        assert.ok((await store.getExecutions(queued)).every((e) => e.status === 'queued'), 'the killed worker started none of its claimed runs');
+        assert.ok(
+          (await store.getExecutions(queued)).every((e) => e.status === 'queued'),
+          'the killed worker started none of its claimed runs',
+        );
         const goneAt = await waitFor('the killed worker to be marked gone', async () => (await store.getWorker(victim.id))?.state === 'gone' && Date.now(), 20_000, 20);
         const ran = await waitFor(
           'the claimed runs to run on the live worker',
