@@ -55,15 +55,16 @@ for (const { name, skip } of stores) {
       const deps: RunDeps = {
         store,
         log: captured.log,
-        options: { maxOutputLines: 100, maxOutputBytes: 4096, cancelGraceMs: 1000, defaultTimeoutSeconds: 60 },
+        options: { maxOutputLines: 100, maxOutputBytes: 4096, cancelGraceMs: 1000, defaultTimeoutSeconds: 60, undispatchedAgeMs: 10_000, endRetryMaxMs: 100 },
         // Succeeded runs of no job queue nothing: the engine's rows are not touched.
         rows: {
-          enqueueRun: () => Promise.reject(new Error('no retry was expected')),
+          queue: () => Promise.reject(new Error('no retry was expected')),
           removeRun: () => Promise.reject(new Error('no removal was expected')),
         },
         active: new Map(),
         newExecution: () => assert.fail('no new run was expected'),
         worker: () => ({ id: null, token: null }),
+        stopped: () => false,
         fenced: () => assert.fail('no fenced write was expected'),
       };
       const recorder = new RunRecorder(deps);

@@ -61,6 +61,10 @@ export interface Config {
   /** How long a run's lock lives without a heartbeat, in ms. */
   lockLifetimeMs: number;
   auth: { mode: AuthMode; tokens: ApiToken[] };
+  /** A queued run without a run row for this long (ms) is given one, or cancelled when its job is gone. */
+  undispatchedAgeMs: number;
+  /** Longest wait between two tries of a run's end that could not be written, in ms. */
+  endRetryMaxMs: number;
   /** JOBS_METRICS_AUTH: /metrics needs a read token. */
   metricsAuth: boolean;
   /** JOBS_HEALTH_AUTH: liveness and readiness need a read token. */
@@ -420,6 +424,8 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownGraceSeconds: integerAlias(env, 'JOBS_SHUTDOWN_GRACE_SECONDS', 'JOBS_SHUTDOWN_GRACE', 30, 0, 86400),
     lockLifetimeMs: integer(env, 'JOBS_LOCK_LIFETIME_MS', 30_000, 1000, 3_600_000),
     auth: authOf(env, host),
+    undispatchedAgeMs: integer(env, 'JOBS_UNDISPATCHED_AGE_MS', 10_000, 100, 3_600_000),
+    endRetryMaxMs: integer(env, 'JOBS_END_RETRY_MAX_MS', 5000, 10, 600_000),
     metricsAuth: boolean(env, 'JOBS_METRICS_AUTH', false),
     healthAuth: boolean(env, 'JOBS_HEALTH_AUTH', false),
     maxOutputBytes: integer(env, 'JOBS_OUTPUT_MAX_BYTES', 4 * 1024 * 1024, 1024, 12 * 1024 * 1024),

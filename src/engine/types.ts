@@ -1,3 +1,4 @@
+import type { ExecutionRecord, ExecutionStatus, Store } from '../store/types.js';
 import type { Lease } from './lease.js';
 
 export type { EngineData, Lease } from './lease.js';
@@ -35,6 +36,31 @@ export interface RunRow {
   at: Date;
 }
 
+/** What a fire writes to its job row: the next fire, and the last run and status when they change. */
+export interface FireJobPatch {
+  job_id: string;
+  next_run_at: Date | null;
+  last_run_at?: Date;
+  last_status?: ExecutionStatus;
+}
+
+/**
+ * The records of fires (a claim's schedule rows) or of runs queued on demand, written as one:
+ * the run records, the run rows of the queued ones among them, the jobs' next fires and the
+ * schedule rows' next fires (each lease's `nextRunAt`, kept with its lock).
+ */
+export interface RunWrite {
+  executions: ExecutionRecord[];
+  /** Run rows of queued runs among `executions`. */
+  runs: RunRow[];
+  jobs: FireJobPatch[];
+  /** Schedule rows this process holds, stored with their `nextRunAt` and a fresh lock. */
+  schedules: Lease[];
+}
+
+/** The store's part of a RunWrite, for an engine that cannot write it in one transaction. */
+export type RunWriteStore = Pick<Store, 'insertExecutions' | 'updateJobs'>;
+
 /**
  * Dispatch, as the scheduling core and the service use it: it keeps a row per job and per
  * queued run, locks rows as they fall due and hands them to the run wrapper as leases. It is
@@ -50,8 +76,11 @@ export interface Engine {
    * heard of.
    */
   init(): Promise<DispatchMode>;
-  /** Takes rows of these handlers, each claim through `run`. */
-  define(handlers: string[], run: RunFn): void;
+  /**
+   * Takes rows of these handlers, each claim through `run`. `holder` names who holds a claim's
+   * locks (the worker's id), so the rows of a worker known gone can be released at once.
+   */
+  define(handlers: string[], run: RunFn, holder?: () => string | null): void;
   /** A lease not touched for this long (ms) is taken for its worker's death. */
   readonly lockLifetimeMs: number;
   startProcessing(): Promise<void>;
@@ -70,6 +99,22 @@ export interface Engine {
   enqueueRun(handler: string, executionId: string, at?: Date): Promise<void>;
   /** enqueueRun for many runs. */
   enqueueRuns(runs: RunRow[]): Promise<void>;
+  /**
+   * Writes a RunWrite. SQL: one statement, so a crash leaves the fire whole or absent. MongoDB
+   * (no multi-document transaction assumed): schedule rows first, then run records, then run
+   * rows, then jobs, so a crash leaves at worst queued runs without a run row, which
+   * `undispatched` finds.
+   */
+  recordRuns(write: RunWrite, store: RunWriteStore): Promise<void>;
+  /**
+   * Ids of queued runs created before `before` that have no run row (a crash between two
+   * writes, a row removed by hand), oldest first, at most `limit`.
+   */
+  undispatched(before: Date, limit: number): Promise<string[]>;
+  /** Holders of the rows locked now (see `define`'s holder). */
+  lockHolders(): Promise<string[]>;
+  /** Unlocks every row locked by these holders (workers known gone): due rows are claimed again at once. Resolves with how many. */
+  releaseLocks(holders: string[]): Promise<number>;
   /** Stops dispatching for good and lets Agenda go: the service's close, once the worker has drained its runs. */
   close(): Promise<void>;
 }

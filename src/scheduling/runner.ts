@@ -1,5 +1,5 @@
 import type { Catalog } from './catalog.js';
-import type { Engine, Lease } from '../engine/types.js';
+import type { Engine, FireJobPatch, Lease } from '../engine/types.js';
 import type { Logger } from '../observability/log.js';
 import type { ExecutionRecord, ExecutionStatus, JobPatch, JobRecord, Store } from '../store/types.js';
 import { RunCancels } from './run/cancel.js';
@@ -9,6 +9,14 @@ import { planFire } from './run/plan.js';
 import { blankExecution } from './run/blank-execution.js';
 import { RunRecorder } from './run/record.js';
 import type { StopReason } from './run/stop.js';
+
+/**
+ * Test only: JOBS_TEST_CRASH_AT names a point of the fire path where this process kills
+ * itself (kill -9), so a test can show what a crash there leaves behind. Never set it in use.
+ */
+function crashAt(point: 'claimed' | 'fire-recorded') {
+  if (process.env.JOBS_TEST_CRASH_AT === point) process.kill(process.pid, 'SIGKILL');
+}
 
 export { policyOf, recurrenceOf } from './run/plan.js';
 export { selectSteps } from './run/context.js';
@@ -26,6 +34,10 @@ export class Runner {
   private readonly active = new Map<string, ActiveRun>();
   /** Every execute() under way, until its final status is written. */
   private readonly inFlight = new Set<Promise<ExecutionStatus>>();
+  /** Runs executed here whose end is not written yet, by id: never settled as lost by this process. */
+  private readonly recording = new Set<string>();
+  /** Set once a shutdown gives up on what is left to write. */
+  private stopped = false;
   /** The worker this process runs as; null in a process that runs no jobs. */
   workerId: string | null = null;
   /** The fencing token of that worker's registration; every write of its runs names it. */
@@ -50,12 +62,13 @@ export class Runner {
       options,
       active: this.active,
       rows: {
-        enqueueRun: (handler, executionId, at) => this.engine.enqueueRun(handler, executionId, at),
+        queue: (executions) => this.enqueue(executions),
         removeRun: (executionId) => this.engine.removeRun(executionId),
       },
       newExecution: (job, fields) => this.newExecution(job, fields),
       worker: () => ({ id: this.workerId, token: this.workerToken }),
       fenced: () => this.onFenced?.(),
+      stopped: () => this.stopped,
     };
     this.recorder = new RunRecorder(this.deps);
     this.cancels = new RunCancels(this.deps, this.recorder);
@@ -63,7 +76,12 @@ export class Runner {
 
   /** Takes the engine's rows of every handler of the catalog. */
   defineAll() {
-    this.engine.define(this.catalog.names(), (leases) => this.runMany(leases));
+    // The claims' locks name this worker, so they are released as soon as it is known gone.
+    this.engine.define(
+      this.catalog.names(),
+      (leases) => this.runMany(leases),
+      () => this.workerId,
+    );
   }
 
   get runningCount() {
@@ -82,6 +100,7 @@ export class Runner {
    * store failed before the run could be recorded.
    */
   runMany(leases: Lease[]): Array<Promise<void>> {
+    crashAt('claimed');
     const fires = leases.filter((l) => 'job_id' in l.data);
     const queued = leases.filter((l) => 'execution_id' in l.data);
     const firing = fires.length ? this.fireMany(fires) : Promise.resolve(new Map<Lease, ExecutionRecord>());
@@ -107,7 +126,7 @@ export class Runner {
     const toRun = new Map<Lease, ExecutionRecord>();
     const inserts: ExecutionRecord[] = [];
     const enqueues: ExecutionRecord[] = [];
-    const jobUpdates: Array<{ job_id: string; patch: JobPatch }> = [];
+    const jobUpdates: FireJobPatch[] = [];
     const touches: Lease[] = [];
     // Room left in the queue of every job, read once a fire of this claim would queue a run.
     let room: number | undefined;
@@ -128,12 +147,12 @@ export class Runner {
         continue;
       }
       const { dueAt, next } = plan;
-      // The row keeps the next fire, stored with its lock before anything else, so the job
+      // The row keeps the next fire, stored with its lock and the fire's records, so the job
       // keeps its schedule even if this process dies.
       lease.nextRunAt = next;
       if (next) touches.push(lease);
-      const patch: JobPatch = { next_run_at: next };
-      jobUpdates.push({ job_id: job.job_id, patch });
+      const patch: FireJobPatch = { job_id: job.job_id, next_run_at: next };
+      jobUpdates.push(patch);
 
       const base = this.newExecution(job, { trigger: 'schedule', scheduled_at: dueAt, created_at: now });
       if (plan.action === 'missed') {
@@ -156,9 +175,13 @@ export class Runner {
       inserts.push(base);
       enqueues.push(base);
     }
-    await Promise.all(touches.map((l) => l.touch()));
-    await Promise.all([this.store.updateJobs(jobUpdates), this.store.insertExecutions(inserts)]);
-    await this.engine.enqueueRuns(enqueues.map((e) => ({ handler: e.handler, executionId: e.id, at: now })));
+    // The whole claim's fires in one write: on SQL one statement, so a crash leaves each
+    // fire whole or absent, never a queued run without its run row.
+    await this.engine.recordRuns(
+      { executions: inserts, runs: enqueues.map((e) => ({ handler: e.handler, executionId: e.id, at: now })), jobs: jobUpdates, schedules: touches },
+      this.store,
+    );
+    if (enqueues.length) crashAt('fire-recorded');
     return toRun;
   }
 
@@ -201,7 +224,8 @@ export class Runner {
       toRun.set(lease, { ...e, ...patch });
       if (e.job_id && e.trigger !== 'flow') jobUpdates.push({ job_id: e.job_id, patch: { last_run_at: now, last_status: 'running' } });
     });
-    await this.store.updateJobs(jobUpdates);
+    // The runs are running now: the jobs' last status must not keep them from being executed.
+    await this.recorder.land('last status of jobs', { jobs: jobUpdates.map((u) => u.job_id) }, () => this.store.updateJobs(jobUpdates));
     return toRun;
   }
 
@@ -209,10 +233,12 @@ export class Runner {
   private async execute(execution: ExecutionRecord, lease: Lease): Promise<ExecutionStatus> {
     const p = this.executeAndRecord(execution, lease);
     this.inFlight.add(p);
+    this.recording.add(execution.id);
     try {
       return await p;
     } finally {
       this.inFlight.delete(p);
+      this.recording.delete(execution.id);
     }
   }
 
@@ -235,11 +261,10 @@ export class Runner {
     };
   }
 
-  /** Stores queued runs and gives each an Agenda run row. */
+  /** Stores queued runs and gives each a run row, due at its scheduled time, as one write. */
   async enqueue(executions: ExecutionRecord[]) {
     if (executions.length === 0) return;
-    await this.store.insertExecutions(executions);
-    await this.engine.enqueueRuns(executions.map((e) => ({ handler: e.handler, executionId: e.id, at: e.scheduled_at })));
+    await this.engine.recordRuns({ executions, runs: executions.map((e) => ({ handler: e.handler, executionId: e.id, at: e.scheduled_at })), jobs: [], schedules: [] }, this.store);
   }
 
   /**
@@ -263,9 +288,71 @@ export class Runner {
     return ids.length;
   }
 
-  /** Settles the runs of workers that stopped heartbeating (lost, failure record, retry). */
-  settleLost(): Promise<number> {
-    return this.cancels.settleLost();
+  /**
+   * Settles what workers that stopped heartbeating left: the rows they had locked are let go at
+   * once (their claimed runs start elsewhere, their jobs fire again), their running runs are
+   * lost (failure record, retry). Then, now and then, queued runs without a run row are given
+   * one. Resolves with the runs settled as lost.
+   */
+  async settleLost(): Promise<number> {
+    await this.releaseGone();
+    // A run this process executes is not lost, even under a worker id taken for gone (a long
+    // outage): its end is written by the tries that go on here.
+    const lost = await this.cancels.settleLost((id) => this.recording.has(id));
+    await this.sweepUndispatched();
+    return lost;
+  }
+
+  /** Unlocks the engine's rows held by workers marked gone. */
+  async releaseGone(): Promise<number> {
+    const holders = (await this.engine.lockHolders()).filter((h) => h !== this.workerId);
+    if (holders.length === 0) return 0;
+    const workers = await Promise.all(holders.map((id) => this.store.getWorker(id)));
+    const gone = holders.filter((_, i) => workers[i]?.state === 'gone');
+    if (gone.length === 0) return 0;
+    const released = await this.engine.releaseLocks(gone);
+    if (released) this.log.warn({ workers: gone, rows: released }, 'rows locked by gone workers released');
+    return released;
+  }
+
+  private lastSweep = 0;
+
+  /**
+   * Queued runs that have had no run row for undispatchedAgeMs (a crash between two writes
+   * where the store cannot write them as one, a row removed by hand) get one; those whose job
+   * was deleted meanwhile are cancelled instead. At most every half of that age.
+   */
+  async sweepUndispatched(force = false): Promise<number> {
+    const age = this.options.undispatchedAgeMs;
+    const now = Date.now();
+    if (!force && now - this.lastSweep < Math.max(1000, age / 2)) return 0;
+    this.lastSweep = now;
+    const ids = await this.engine.undispatched(new Date(now - age), 500);
+    if (ids.length === 0) return 0;
+    const runs = (await this.store.getExecutions(ids)).filter((e) => e.status === 'queued');
+    const ofJobs = (e: ExecutionRecord) => e.job_id !== null && e.trigger !== 'flow';
+    const jobs = new Set((await this.store.getJobs([...new Set(runs.filter(ofJobs).map((e) => e.job_id!))])).map((j) => j.job_id));
+    const orphans = runs.filter((e) => ofJobs(e) && !jobs.has(e.job_id!));
+    const dispatch = runs.filter((e) => !orphans.includes(e));
+    if (orphans.length) {
+      const error = 'cancelled: its job was deleted before the run could be dispatched';
+      const finished = new Date();
+      const moved = new Set(
+        await this.store.transitionExecutions(
+          'queued',
+          orphans.map((e) => ({ id: e.id, patch: { status: 'cancelled' as const, finished_at: finished, error } })),
+        ),
+      );
+      for (const e of orphans.filter((o) => moved.has(o.id))) {
+        this.log.warn({ execution_id: e.id, job_id: e.job_id, handler: e.handler, status: 'cancelled', error }, 'run finished');
+        this.options.observer?.onRunFinished(e, 'cancelled', null);
+      }
+    }
+    if (dispatch.length) {
+      await this.engine.enqueueRuns(dispatch.map((e) => ({ handler: e.handler, executionId: e.id, at: e.scheduled_at })));
+      this.log.warn({ runs: dispatch.map((e) => e.id) }, 'queued runs without a run row were given one');
+    }
+    return runs.length;
   }
 
   /**
@@ -283,6 +370,10 @@ export class Runner {
     };
     if (await settled(graceMs)) return;
     for (const id of [...this.active.keys()]) this.stopLocal(id, 'shutdown');
-    await settled(this.options.cancelGraceMs + 5000);
+    if (await settled(this.options.cancelGraceMs + 5000)) return;
+    // What could not be written (the database away the whole grace) is given up: these runs
+    // stay running until their worker is taken for gone.
+    this.stopped = true;
+    this.log.error({ runs: [...this.recording] }, 'shutdown: the ends of these runs could not be written within the grace');
   }
 }

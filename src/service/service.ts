@@ -99,6 +99,8 @@ export async function createService(config: Config, options: ServiceOptions = {}
       maxQueuedRunsPerJob: config.limits.maxQueuedRunsPerJob,
       maxQueuedRuns: config.limits.maxQueuedRuns,
       maxFlowRuns: config.limits.maxFlowRuns,
+      undispatchedAgeMs: config.undispatchedAgeMs,
+      endRetryMaxMs: config.endRetryMaxMs,
       observer: metrics,
     });
     const scheduler = new Scheduler(store, engine, catalog, runner, config.limits);

@@ -28,7 +28,8 @@ export interface ExecutionStore {
   /**
    * Ends running runs (only those still `running`), each with its last output lines (kept as
    * appendOutput keeps them, and written only with the run's end) and its job's last status;
-   * resolves with the ids this call ended. Each run is recorded on its own: when the writes of
+   * resolves with the ids this call ended, counting a run that has this very end already (same
+   * status and finish time: an earlier try whose answer was lost). Each run is recorded on its own: when the writes of
    * some runs fail and others land, rejects with a RunEndsError that says which; when none
    * lands, with the error itself.
    */

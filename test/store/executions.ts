@@ -180,6 +180,47 @@ export function executionStoreContract(open: () => Store): void {
       assert.equal((await store.getJob('nf-job'))?.last_status, 'failed', 'job_id null leaves the job alone');
     });
 
+    it('finishExecutions counts an end written already by an earlier try of the same end as ended by this call', async () => {
+      await store.insertExecutions([execution('fr-a', 1, 110, { status: 'running', job_id: null })]);
+      const end: ExecutionEnd = { id: 'fr-a', status: 'succeeded', finished_at: at(1, 111), duration_ms: 1000, error: null, stack: null, progress: 100, output: [], job_id: null };
+      assert.deepEqual(await store.finishExecutions([end], 10, noByteCap), ['fr-a']);
+      assert.deepEqual(await store.finishExecutions([end], 10, noByteCap), ['fr-a'], 'the same end again: the answer was lost, not the write');
+      assert.deepEqual(await store.finishExecutions([{ ...end, status: 'failed' }], 10, noByteCap), [], 'another end of a run that has ended is not written');
+      assert.deepEqual(await store.finishExecutions([{ ...end, finished_at: at(1, 112) }], 10, noByteCap), [], 'nor one of another time');
+      assert.equal((await store.getExecution('fr-a'))?.status, 'succeeded');
+    });
+
+    it('batches of ends and of job updates over the same jobs in opposite orders, written at once, all land (no deadlock)', async () => {
+      const jobs = range(80).map((i) => job(`dl-${pad(i)}`, 1));
+      await store.insertJobs(jobs);
+      const endOf = (id: string, jobId: string): ExecutionEnd => ({
+        id,
+        status: 'succeeded',
+        finished_at: at(1, 130),
+        duration_ms: 10,
+        error: null,
+        stack: null,
+        progress: 100,
+        output: ['done'],
+        job_id: jobId,
+      });
+      for (const round of range(8)) {
+        const ids = (side: string) => jobs.map((j) => `dl-${round}-${side}-${j.job_id}`);
+        const runs = ['a', 'b'].flatMap((side) => ids(side).map((id, i) => execution(id, 1, 120, { status: 'running', job_id: jobs[i].job_id })));
+        await store.insertExecutions(runs);
+        const a = ids('a').map((id, i) => endOf(id, jobs[i].job_id));
+        const b = ids('b')
+          .map((id, i) => endOf(id, jobs[i].job_id))
+          .reverse();
+        const [fromA, fromB] = await Promise.all([store.finishExecutions(a, 10, noByteCap), store.finishExecutions(b, 10, noByteCap)]);
+        assert.equal(fromA.length + fromB.length, 2 * jobs.length, `round ${round}: every end written`);
+        // The jobs' last status and last run written in batches at the same time, in opposite orders too.
+        const patches = jobs.map((j) => ({ job_id: j.job_id, patch: { last_run_at: at(1, 140 + round), last_status: 'running' as const } }));
+        await Promise.all([store.updateJobs(patches), store.updateJobs([...patches].reverse()), store.updateJobs(patches)]);
+      }
+      assert.equal((await store.getJob('dl-00'))?.last_status, 'running');
+    });
+
     it('of 10 concurrent claims of one queued run exactly one wins', async () => {
       for (const n of range(5)) {
         const id = `cc-${n}`;

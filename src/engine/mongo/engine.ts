@@ -1,9 +1,10 @@
 import type { AgendaBackend, Job, NotificationChannel } from 'agenda';
 import type { Db } from 'mongodb';
+import type { ExecutionDoc } from '../../store/mongo/docs.js';
 import { AgendaEngine, type KeptScheduleRow } from '../agenda-engine.js';
 import { agendaReady, newAgenda } from '../agenda.js';
 import { ServiceMongoBackend } from './backend.js';
-import type { DispatchMode, EngineData, EngineOptions, Lease, RunFn, RunRow, ScheduleRow } from '../types.js';
+import type { DispatchMode, EngineData, EngineOptions, Lease, RunFn, RunRow, RunWrite, RunWriteStore, ScheduleRow } from '../types.js';
 
 /** Agenda's collection (its table on PostgreSQL is agenda_jobs too). */
 const collection = 'agenda_jobs';
@@ -83,9 +84,15 @@ export class MongoEngine extends AgendaEngine {
    * Agenda's processor runs the rows of each handler, one lease per run. A run the wrapper
    * could not record (the store failed) before its handler returned keeps its row, due again
    * after a poll interval, as on SQL: Agenda, told of no failure, would remove a row left
-   * without a next run (a queued run then stays queued, a periodic job stops firing).
+   * without a next run (a queued run then stays queued, a periodic job stops firing). Agenda
+   * writes its name to lastModifiedBy when it locks a row: the name follows the holder (the
+   * worker's id).
    */
-  define(handlers: string[], run: RunFn) {
+  define(handlers: string[], run: RunFn, holder?: () => string | null) {
+    if (holder) {
+      const fallback = this.options.name;
+      Object.defineProperty(this.agenda.attrs, 'name', { get: () => holder() ?? fallback, set: () => undefined, configurable: true, enumerable: true });
+    }
     for (const handler of handlers) {
       this.agenda.define<EngineData>(
         handler,
@@ -135,6 +142,47 @@ export class MongoEngine extends AgendaEngine {
       job.schedule(r.at);
       await job.save();
     }
+  }
+
+  /**
+   * No multi-document transaction is assumed, so the writes go in an order a crash can only
+   * cut into a fire absent or a fire whose queued runs lack run rows (which `undispatched`
+   * finds): schedule rows with their next fire, the jobs' next fires (a fire whose job moved
+   * on is never fired twice), the run records, then the run rows.
+   */
+  async recordRuns(write: RunWrite, store: RunWriteStore) {
+    await Promise.all(write.schedules.map((l) => l.touch()));
+    await store.updateJobs(write.jobs.map(({ job_id, ...patch }) => ({ job_id, patch })));
+    await store.insertExecutions(write.executions);
+    await this.enqueueRuns(write.runs);
+  }
+
+  /** execution_status_idx, then agenda_jobs_run_idx per run, among the oldest `candidates` queued runs. */
+  async undispatched(before: Date, limit: number, candidates = 10_000): Promise<string[]> {
+    const docs = await this.db
+      .collection<ExecutionDoc>('executions')
+      .aggregate<{ _id: string }>([
+        { $match: { status: 'queued', created_at: { $lt: before } } },
+        { $sort: { created_at: 1 } },
+        { $limit: candidates },
+        { $lookup: { from: collection, localField: '_id', foreignField: 'data.execution_id', as: 'rows' } },
+        { $match: { rows: { $size: 0 } } },
+        { $limit: limit },
+        { $project: { _id: 1 } },
+      ])
+      .toArray();
+    return docs.map((d) => d._id);
+  }
+
+  async lockHolders(): Promise<string[]> {
+    const holders = await this.db.collection(collection).distinct('lastModifiedBy', { lockedAt: { $ne: null } });
+    return holders.filter((h): h is string => typeof h === 'string');
+  }
+
+  async releaseLocks(holders: string[]): Promise<number> {
+    if (holders.length === 0) return 0;
+    const r = await this.db.collection(collection).updateMany({ lockedAt: { $ne: null }, lastModifiedBy: { $in: holders } }, { $set: { lockedAt: null } });
+    return r.modifiedCount;
   }
 
   /** Removes a job's schedule row: agenda_jobs_service_job_idx. */

@@ -9,11 +9,16 @@ export interface SqlDispatcherOptions {
   pollIntervalMs: number;
   /** A lock older than this was taken by a process that died; its row is claimed again. */
   lockLifetimeMs: number;
-  /** Written to last_modified_by, as Agenda does. */
-  workerName: string;
+  /**
+   * Who holds a claim's locks, written to last_modified_by (Agenda writes its name there): the
+   * worker's id, so the rows of a worker known gone can be released at once.
+   */
+  holder: () => string;
   /** The LISTEN/NOTIFY channel that says a row became due (schema-qualified). */
   channel: string;
   onError: (err: Error, where: string) => void;
+  /** Longest wait between two tries of writing the rows of ended runs back, in ms. */
+  retryMaxMs: number;
 }
 
 interface Claimed {
@@ -28,6 +33,8 @@ interface Completion {
   id: string;
   claimedAt: Date | null;
   nextRunAt: Date | null;
+  /** The holder that claimed the row: a row claimed since by another is not touched. */
+  by: string;
 }
 
 /**
@@ -53,8 +60,13 @@ export class SqlDispatcher {
   private again = false;
   private pending: Completion[] = [];
   private flushing?: Promise<void>;
+  /** The wait before the next try of a write-back that failed; 0 after one that succeeded. */
+  private flushDelay = 0;
+  private closed = false;
   private unlisten?: () => Promise<void>;
   private readonly idle = new Set<() => void>();
+  /** The row of each lease handed out. */
+  private readonly rows = new WeakMap<Lease, string>();
 
   constructor(
     private readonly sql: SqlClient,
@@ -64,6 +76,11 @@ export class SqlDispatcher {
 
   get active() {
     return this.running;
+  }
+
+  /** The id of the row a lease of this dispatcher holds. */
+  rowOf(lease: Lease): string | undefined {
+    return this.rows.get(lease);
   }
 
   /**
@@ -100,8 +117,18 @@ export class SqlDispatcher {
     await this.unlisten?.();
     this.unlisten = undefined;
     await this.settled();
+    this.closed = true;
     await this.flushing;
-    await this.flush();
+    // The last tries: rows not written back now are unlocked by the lock lifetime, or at once
+    // when this worker is marked gone.
+    for (let i = 0; i < 3 && this.pending.length; i++) {
+      try {
+        await this.flush();
+      } catch (err) {
+        this.options.onError(err as Error, 'complete');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
   }
 
   /** Resolves once no run of this dispatcher is under way or being recorded. */
@@ -154,8 +181,9 @@ export class SqlDispatcher {
     const names = this.options.names();
     if (free <= 0 || names.length === 0) return; // a run's end wakes the loop again
     const now = new Date();
-    const rows = await this.claim(names, now, free);
-    if (rows.length) this.startAll(rows);
+    const by = this.options.holder();
+    const rows = await this.claim(names, now, free, by);
+    if (rows.length) this.startAll(rows, by);
     if (rows.length === free) {
       // Full claim: more may be due right now.
       this.again = true;
@@ -170,7 +198,7 @@ export class SqlDispatcher {
    * One statement claims up to `limit` rows: those due now in next_run_at order
    * (agenda_jobs_find_and_lock_idx) and those whose lock expired (agenda_jobs_locked_at_idx).
    */
-  private async claim(names: string[], now: Date, limit: number): Promise<Claimed[]> {
+  private async claim(names: string[], now: Date, limit: number, by: string): Promise<Claimed[]> {
     const deadline = new Date(now.getTime() - this.options.lockLifetimeMs);
     const r = await this.sql.query<Claimed>(
       `WITH stale AS (
@@ -185,7 +213,7 @@ export class SqlDispatcher {
        UPDATE agenda_jobs a SET locked_at = $2, last_run_at = $2, last_modified_by = $5
         WHERE a.id IN (SELECT id FROM (SELECT id FROM stale UNION ALL SELECT id FROM due) c LIMIT $4)
        RETURNING a.id::text AS id, a.name, a.data, a.next_run_at`,
-      [names, now, deadline, limit, this.options.workerName],
+      [names, now, deadline, limit, by],
     );
     return r.rows;
   }
@@ -207,7 +235,7 @@ export class SqlDispatcher {
   }
 
   /** Hands a claim to the run wrapper at once, so it can read and write for all of it together. */
-  private startAll(rows: Claimed[]) {
+  private startAll(rows: Claimed[], by: string) {
     this.running += rows.length;
     const released = rows.map(() => false);
     const leases = rows.map((row, i): Lease => {
@@ -228,11 +256,12 @@ export class SqlDispatcher {
           released[i] = true;
           this.running -= 1;
           this.recording += 1;
-          this.pending.push({ id: row.id, claimedAt: claimed, nextRunAt: lease.nextRunAt });
+          this.pending.push({ id: row.id, claimedAt: claimed, nextRunAt: lease.nextRunAt, by });
           this.scheduleFlush();
           this.wake(0);
         },
       };
+      this.rows.set(lease, row.id);
       return lease;
     });
     let runs: Array<Promise<void>>;
@@ -263,47 +292,59 @@ export class SqlDispatcher {
     });
   }
 
-  /** Ends of runs that arrive together are written together, one flush at a time. */
+  /**
+   * Ends of runs that arrive together are written together, one flush at a time. A flush that
+   * fails is tried again, waiting longer each time, until it lands or the dispatcher closes.
+   */
   private scheduleFlush() {
     if (this.flushing) return;
-    this.flushing = new Promise<void>((resolve) => setImmediate(resolve))
+    const delay = this.flushDelay;
+    this.flushing = new Promise<void>((resolve) => (delay ? setTimeout(resolve, delay) : setImmediate(resolve)))
       .then(() => this.flush())
-      .catch((err) => this.options.onError(err as Error, 'complete'))
+      .then(
+        () => {
+          this.flushDelay = 0;
+        },
+        (err) => {
+          this.options.onError(err as Error, 'complete');
+          this.flushDelay = Math.min(this.options.retryMaxMs, Math.max(50, this.flushDelay * 2));
+        },
+      )
       .finally(() => {
         this.flushing = undefined;
-        if (this.pending.length) this.scheduleFlush();
+        if (this.pending.length && !this.closed) this.scheduleFlush();
       });
   }
 
   /**
-   * Writes back the rows of finished runs in two statements: rows with no next run are
+   * Writes back the rows of finished runs in one statement: rows with no next run are
    * deleted, unless their next_run_at was changed under the run (a job rescheduled while it
-   * ran), which are only unlocked; the others are unlocked at their next fire.
+   * ran), which are only unlocked; the others are unlocked at their next fire. The rows are
+   * locked in id order first (two workers' statements cannot deadlock), and only those still
+   * claimed by the holder that claimed them (a try whose answer was lost is harmless). A
+   * failed write puts its rows back for the next try.
    */
   private async flush() {
     const ended = this.pending.splice(0, this.pending.length);
     if (ended.length === 0) return;
-    const done = ended.filter((c) => c.nextRunAt === null);
-    const again = ended.filter((c) => c.nextRunAt !== null);
-    const now = new Date();
-    if (done.length) {
+    try {
       await this.sql.query(
-        `WITH gone AS (
-           DELETE FROM agenda_jobs a USING unnest($1::uuid[], $2::timestamptz[]) AS v(id, claimed)
-            WHERE a.id = v.id AND a.next_run_at IS NOT DISTINCT FROM v.claimed
+        `WITH v AS (
+           SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[], $4::text[]) AS v(id, claimed, next, by)
+         ), l AS (
+           SELECT a.id FROM agenda_jobs a JOIN v ON a.id = v.id AND a.last_modified_by = v.by ORDER BY a.id FOR UPDATE OF a
+         ), gone AS (
+           DELETE FROM agenda_jobs a USING v
+            WHERE a.id = v.id AND v.next IS NULL AND a.next_run_at IS NOT DISTINCT FROM v.claimed AND a.id IN (SELECT id FROM l)
            RETURNING a.id
          )
-         UPDATE agenda_jobs SET locked_at = NULL, last_finished_at = $3
-          WHERE id = ANY($1::uuid[]) AND id NOT IN (SELECT id FROM gone)`,
-        [done.map((c) => c.id), done.map((c) => c.claimedAt), now],
+         UPDATE agenda_jobs a SET locked_at = NULL, next_run_at = COALESCE(v.next, a.next_run_at), last_finished_at = $5
+           FROM v WHERE a.id = v.id AND a.id IN (SELECT id FROM l) AND a.id NOT IN (SELECT id FROM gone)`,
+        [ended.map((c) => c.id), ended.map((c) => c.claimedAt), ended.map((c) => c.nextRunAt), ended.map((c) => c.by), new Date()],
       );
-    }
-    if (again.length) {
-      await this.sql.query(
-        `UPDATE agenda_jobs a SET locked_at = NULL, next_run_at = v.next, last_finished_at = $3
-           FROM unnest($1::uuid[], $2::timestamptz[]) AS v(id, next) WHERE a.id = v.id`,
-        [again.map((c) => c.id), again.map((c) => c.nextRunAt), now],
-      );
+    } catch (err) {
+      this.pending.unshift(...ended);
+      throw err;
     }
   }
 }

@@ -1,8 +1,10 @@
 import { PostgresBackend } from '@agendajs/postgres-backend';
 import type { SqlClient } from '../../db/sql-client.js';
+import { executionToRow } from '../../store/sql/rows.js';
+import { insertRowsSql } from '../../store/sql/statements.js';
 import { AgendaEngine, type KeptScheduleRow } from '../agenda-engine.js';
 import { agendaReady, newAgenda } from '../agenda.js';
-import type { DispatchMode, EngineOptions, RunFn, RunRow, ScheduleRow } from '../types.js';
+import type { DispatchMode, EngineOptions, RunFn, RunRow, RunWrite, ScheduleRow } from '../types.js';
 import { SqlDispatcher } from './dispatcher.js';
 
 /**
@@ -14,6 +16,7 @@ import { SqlDispatcher } from './dispatcher.js';
 export class SqlEngine extends AgendaEngine {
   private readonly handlers = new Set<string>();
   private run?: RunFn;
+  private holder: () => string | null = () => null;
   /** Set by init. */
   private dispatcher?: SqlDispatcher;
   /** The NOTIFY channel of this deployment's rows: one per schema, so deployments sharing a database do not wake each other. */
@@ -43,9 +46,10 @@ export class SqlEngine extends AgendaEngine {
       maxConcurrency: options.maxConcurrency,
       pollIntervalMs: options.pollIntervalMs,
       lockLifetimeMs: options.lockLifetimeMs,
-      workerName: options.name,
+      holder: () => this.holder() ?? options.name,
       channel: this.channel,
       onError: options.onError,
+      retryMaxMs: Math.max(1000, options.pollIntervalMs),
     });
     return 'LISTEN/NOTIFY';
   }
@@ -65,8 +69,9 @@ export class SqlEngine extends AgendaEngine {
   }
 
   /** The dispatcher claims rows of these handlers once processing starts. */
-  define(handlers: string[], run: RunFn) {
+  define(handlers: string[], run: RunFn, holder?: () => string | null) {
     this.run = run;
+    if (holder) this.holder = holder;
     for (const h of handlers) this.handlers.add(h);
   }
 
@@ -127,6 +132,96 @@ export class SqlEngine extends AgendaEngine {
   /** A SELECT after a CTE `name` of written rows that sends one NOTIFY when any is due soon ($5). */
   private notifyWhenDue(name: string, soonParam = '$5') {
     return `SELECT pg_notify('${this.channel}', '') FROM (SELECT 1 FROM ${name} WHERE NOT ${name}.disabled AND ${name}.next_run_at <= ${soonParam} LIMIT 1) due`;
+  }
+
+  /**
+   * One statement writes it all, so a crash leaves a fire whole or absent: the run records,
+   * the run rows of the queued ones (with the NOTIFY when one is due soon), the jobs' next
+   * fires and last statuses (locked in job_id order, as every batch that writes job rows
+   * does, so two workers' statements cannot deadlock), and the schedule rows' next fires
+   * with a fresh lock.
+   */
+  async recordRuns(write: RunWrite) {
+    const { executions, runs, jobs, schedules } = write;
+    const dispatcher = this.initialised();
+    const rows = schedules.map((l) => ({ id: dispatcher.rowOf(l), next: l.nextRunAt })).filter((r): r is { id: string; next: Date | null } => r.id !== undefined);
+    if (executions.length + runs.length + jobs.length + rows.length === 0) return;
+    const params: unknown[] = [];
+    const param = (v: unknown) => `$${params.push(v)}`;
+    const parts: string[] = [];
+    if (executions.length) {
+      const ins = insertRowsSql(
+        'execution',
+        executions.map((e) => executionToRow(e)),
+        '',
+        params.length + 1,
+      );
+      params.push(...ins.params);
+      parts.push(`e AS (${ins.text} RETURNING 1)`);
+    }
+    if (jobs.length) {
+      const v = param(JSON.stringify(jobs));
+      parts.push(
+        `jv AS (SELECT * FROM jsonb_to_recordset(${v}::jsonb) AS v(job_id text, next_run_at timestamptz, last_run_at timestamptz, last_status text) LIMIT ${jobs.length}),
+         jl AS (SELECT t.job_id FROM job t WHERE t.job_id IN (SELECT job_id FROM jv) ORDER BY t.job_id FOR UPDATE),
+         j AS (UPDATE job t SET next_run_at = jv.next_run_at, last_run_at = COALESCE(jv.last_run_at, t.last_run_at),
+                                last_status = COALESCE(jv.last_status, t.last_status), updated_at = ${param(new Date())}
+                 FROM jv WHERE t.job_id = jv.job_id AND t.job_id IN (SELECT job_id FROM jl) RETURNING 1)`,
+      );
+    }
+    if (rows.length) {
+      parts.push(
+        `s AS (UPDATE agenda_jobs a SET locked_at = ${param(new Date())}, next_run_at = COALESCE(v.next, a.next_run_at)
+                 FROM unnest(${param(rows.map((r) => r.id))}::uuid[], ${param(rows.map((r) => r.next))}::timestamptz[]) AS v(id, next)
+                WHERE a.id = v.id RETURNING 1)`,
+      );
+    }
+    let tail = 'SELECT 1';
+    if (runs.length) {
+      parts.push(
+        `r AS (INSERT INTO agenda_jobs (name, next_run_at, data, disabled, type, priority)
+               SELECT v.name, v.at, jsonb_build_object('execution_id', v.id), FALSE, 'normal', 0
+                 FROM unnest(${param(runs.map((r) => r.executionId))}::text[], ${param(runs.map((r) => r.handler))}::text[], ${param(runs.map((r) => r.at))}::timestamptz[]) AS v(id, name, at)
+               RETURNING next_run_at, disabled)`,
+      );
+      tail = this.notifyWhenDue('r', param(this.soon()));
+    }
+    // Data-modifying CTEs run to their end whether the final SELECT reads them or not.
+    await this.sql.query(`WITH ${parts.join(',\n')}\n${tail}`, params);
+  }
+
+  /**
+   * Queued runs without a run row: execution_status_idx, then agenda_jobs_run_idx per run,
+   * among the oldest `candidates` queued runs only, so a large backlog costs a bounded look.
+   */
+  async undispatched(before: Date, limit: number, candidates = 10_000): Promise<string[]> {
+    const r = await this.sql.query<{ id: string }>(
+      `SELECT e.id FROM (SELECT id, created_at FROM execution WHERE status = 'queued' AND created_at < $1 ORDER BY created_at LIMIT $3) e
+        WHERE NOT EXISTS (SELECT 1 FROM agenda_jobs a WHERE a.data ? 'execution_id' AND a.data->>'execution_id' = e.id)
+        ORDER BY e.created_at LIMIT $2`,
+      [before, limit, candidates],
+    );
+    return r.rows.map((x) => x.id);
+  }
+
+  /** agenda_jobs_locked_at_idx (Agenda's): only locked rows. */
+  async lockHolders(): Promise<string[]> {
+    const r = await this.sql.query<{ by: string }>('SELECT DISTINCT last_modified_by AS by FROM agenda_jobs WHERE locked_at IS NOT NULL AND last_modified_by IS NOT NULL');
+    return r.rows.map((x) => x.by);
+  }
+
+  async releaseLocks(holders: string[]): Promise<number> {
+    if (holders.length === 0) return 0;
+    const r = await this.sql.query<{ n: string; due: boolean | null }>(
+      `WITH freed AS (
+         UPDATE agenda_jobs SET locked_at = NULL WHERE locked_at IS NOT NULL AND last_modified_by = ANY($1::text[]) RETURNING next_run_at
+       )
+       SELECT count(*) AS n, bool_or(next_run_at <= $2) AS due FROM freed`,
+      [holders, this.soon()],
+    );
+    // Rows due now are announced, as a new row is: every worker looks at once.
+    if (r.rows[0]?.due) await this.sql.query(`SELECT pg_notify('${this.channel}', '')`, []);
+    return Number(r.rows[0]?.n ?? 0);
   }
 
   /** Removes a job's schedule row: agenda_jobs_service_job_idx. */

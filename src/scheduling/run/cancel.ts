@@ -61,9 +61,9 @@ export class RunCancels {
    * process whose update moves it does the rest), leaves a failure record and is retried
    * per its job's rules.
    */
-  async settleLost() {
+  async settleLost(skip: (id: string) => boolean = () => false) {
     const { store, log, options } = this.deps;
-    const runs = await store.runningOnGoneWorkers();
+    const runs = (await store.runningOnGoneWorkers()).filter((r) => !skip(r.id));
     const now = new Date();
     for (const run of runs) {
       const error = `lost: worker ${run.worker_id} stopped heartbeating while the run was running`;

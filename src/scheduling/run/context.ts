@@ -82,8 +82,7 @@ async function startChild(deps: RunDeps, catalog: Catalog, parent: ExecutionReco
     scheduled_at: now,
     created_at: now,
   };
-  await deps.store.insertExecution(child);
-  await deps.rows.enqueueRun(handler, child.id, now);
+  await deps.rows.queue([child]);
   return child.id;
 }
 

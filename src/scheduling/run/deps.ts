@@ -17,6 +17,10 @@ export interface RunnerOptions {
   maxQueuedRuns?: number;
   /** Child runs one run may start (JOBS_MAX_FLOW_RUNS), for handlers that do not declare them. */
   maxFlowRuns?: number;
+  /** A queued run without a run row for this long (ms) is given one (or cancelled when its job is gone). */
+  undispatchedAgeMs: number;
+  /** Longest wait (ms) between two tries of a write of a run's end; the tries go on while the worker lives. */
+  endRetryMaxMs: number;
   /** Told of each run started and settled here (metrics). */
   observer?: RunObserver;
   /** Opens the secrets kwargs refer to; without it a run that refers to one fails. */
@@ -30,7 +34,8 @@ export interface ActiveRun {
 
 /** The engine's run rows as the phases of a run use them; the runner makes the calls. */
 export interface RunRows {
-  enqueueRun(handler: string, executionId: string, at: Date): Promise<void>;
+  /** Stores queued runs with their run rows (due at their scheduled time), as one write. */
+  queue(executions: ExecutionRecord[]): Promise<void>;
   removeRun(executionId: string): Promise<void>;
 }
 
@@ -40,6 +45,8 @@ export interface RunDeps {
   readonly log: Logger;
   readonly options: RunnerOptions;
   readonly rows: RunRows;
+  /** True once this process gives up writing what is left (shutdown past its grace). */
+  stopped(): boolean;
   /** The runs whose handlers run in this process, by execution id. */
   readonly active: Map<string, ActiveRun>;
   /** The worker registration this process runs as: its id and fencing token (null: none). */

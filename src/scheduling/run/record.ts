@@ -3,6 +3,7 @@ import { WriteCoalescer } from '../coalescer.js';
 import { outputLine } from './context.js';
 import type { RunDeps } from './deps.js';
 import type { Ran } from './execute.js';
+import { isDuplicateKey, untilLanded } from './retry.js';
 import { stopOutcome, type StopReason } from './stop.js';
 
 /**
@@ -16,8 +17,10 @@ export class RunRecorder {
    */
   private readonly finishes = new WriteCoalescer<ExecutionEnd, boolean | Error>(async (ends) => {
     const { maxOutputLines, maxOutputBytes } = this.deps.options;
+    // Ordered by id, as every batch that writes execution rows is, so that two workers' batches lock rows in one order.
+    const sorted = [...ends].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     try {
-      const moved = new Set(await this.deps.store.finishExecutions(ends, maxOutputLines, maxOutputBytes));
+      const moved = new Set(await this.land('run ends', { runs: sorted.map((e) => e.id) }, () => this.deps.store.finishExecutions(sorted, maxOutputLines, maxOutputBytes)));
       return ends.map((e) => moved.has(e.id));
     } catch (err) {
       if (!(err instanceof RunEndsError)) throw err;
@@ -25,6 +28,12 @@ export class RunRecorder {
       return ends.map((e) => err.failed.get(e.id) ?? moved.has(e.id));
     }
   });
+
+  /** A write of what follows a run's end, tried until it lands while the worker lives (see untilLanded). */
+  land<T>(what: string, fields: Record<string, unknown>, fn: (attempt: number) => Promise<T>): Promise<T> {
+    const { log, options, stopped } = this.deps;
+    return untilLanded(fn, { log, what, fields, maxDelayMs: options.endRetryMaxMs, stopped });
+  }
 
   constructor(private readonly deps: RunDeps) {}
 
@@ -88,13 +97,18 @@ export class RunRecorder {
     return status;
   }
 
-  /** What follows a failed final status (the job's last status is written with it): a failure record, a retry. */
+  /**
+   * What follows a failed final status (the job's last status is written with it): a failure
+   * record, a retry. Each write is tried until it lands: the final status is written already,
+   * so nothing would come back to them.
+   */
   async afterRun(execution: ExecutionRecord) {
     const { store, log } = this.deps;
     const { status } = execution;
     if (!failedStatuses.includes(status)) return;
-    const job = execution.job_id ? await store.getJob(execution.job_id) : null;
-    await store.insertFailure({
+    const fields = { execution_id: execution.id, job_id: execution.job_id };
+    const job = execution.job_id ? await this.land('failure record', fields, () => store.getJob(execution.job_id!)) : null;
+    const failure = {
       id: execution.id,
       execution_id: execution.id,
       failed_job_id: execution.job_id,
@@ -103,6 +117,15 @@ export class RunRecorder {
       error: execution.error ?? status,
       traceback: execution.stack,
       time: execution.finished_at ?? new Date(),
+    };
+    // A try whose answer was lost may have written it: the failure's id is the run's.
+    await this.land('failure record', fields, async (attempt) => {
+      try {
+        await store.insertFailure(failure);
+      } catch (err) {
+        if (attempt > 1 && isDuplicateKey(err)) return;
+        throw err;
+      }
     });
     if (job && execution.trigger !== 'flow' && execution.attempt <= job.retries) {
       const delay = job.retry_backoff * 1000 * 2 ** (execution.attempt - 1);
@@ -116,8 +139,10 @@ export class RunRecorder {
         parent_id: execution.parent_id,
         selection: execution.selection,
       };
-      await store.insertExecution(retry);
-      await this.deps.rows.enqueueRun(job.handler, retry.id, at);
+      await this.land('retry', { ...fields, retry_id: retry.id }, async (attempt) => {
+        if (attempt > 1 && (await store.getExecution(retry.id))) return;
+        await this.deps.rows.queue([retry]);
+      });
       log.info({ job_id: job.job_id, execution_id: retry.id, attempt: retry.attempt, at }, 'retry queued');
     }
   }

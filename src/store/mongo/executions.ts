@@ -163,7 +163,11 @@ export class MongoExecutionStore implements ExecutionStore {
         if (e.progress !== null) end.progress = e.progress;
         const literal = Object.fromEntries(Object.entries(end).map(([k, v]) => [k, { $literal: v }]));
         const r = await this.c.executions.updateOne({ _id: e.id, status: 'running' }, [{ $set: literal }, ...appendOutputStages(e.output, maxLines, maxBytes)]);
-        if (r.matchedCount !== 1) return null;
+        if (r.matchedCount !== 1) {
+          // An earlier try of this same end may have written it, its answer lost (_id_).
+          const same = await this.c.executions.countDocuments({ _id: e.id, status: e.status, finished_at: e.finished_at }, { limit: 1 });
+          return same > 0 ? e.id : null;
+        }
         // The run's end is written: a job whose last status cannot be written after it keeps
         // the one it had, rather than the run being taken for unrecorded.
         if (e.job_id) await this.c.jobs.updateOne({ _id: e.job_id }, { $set: { last_status: e.status, updated_at: new Date() } }).catch(() => undefined);

@@ -59,22 +59,32 @@ const appendOutputLines = `UPDATE execution t
   WHERE id = $1`;
 // One statement for many ends ($1, JSON): the run rows (execution_pkey), their output kept
 // to the newest $2 lines within $5 bytes (note $6), and the jobs' last status (job_pkey). $4 is
-// the number of ends, as a LIMIT that tells the planner the size of v (see updateRows).
+// the number of ends, as a LIMIT that tells the planner the size of v (see updateRows). The rows
+// are locked first, runs in id order, then jobs in job_id order, so that two workers' batches
+// cannot deadlock. An end already written by an earlier try of the same end (same status and
+// finish time: the answer was lost, not the write) counts as ended by this call.
 const finishRunningExecutions = `WITH v AS (
      SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(id text, status text, finished_at timestamptz, duration_ms bigint,
                                                       error text, stack text, progress real, output text[], job_id text)
       LIMIT $4
+   ), l AS (
+     SELECT t.id, t.status, t.finished_at FROM execution t WHERE t.id IN (SELECT id FROM v) ORDER BY t.id FOR UPDATE
    ), moved AS (
      UPDATE execution t
         SET status = v.status, finished_at = v.finished_at, duration_ms = v.duration_ms, error = v.error, stack = v.stack,
             progress = COALESCE(v.progress, t.progress),
             (output, output_truncated) = ${cappedOutput('t.output', 't.output_truncated', 'v.output', '$2::int', '$5::int', '$6::text')}
-       FROM v WHERE t.id = v.id AND t.status = 'running'
+       FROM v WHERE t.id = v.id AND t.status = 'running' AND t.id IN (SELECT id FROM l)
      RETURNING t.id, v.job_id, v.status
+   ), jl AS (
+     SELECT j.job_id FROM job j WHERE j.job_id IN (SELECT m.job_id COLLATE "C" FROM moved m) ORDER BY j.job_id FOR UPDATE
    ), jobs AS (
-     UPDATE job j SET last_status = m.status, updated_at = $3 FROM moved m WHERE j.job_id = m.job_id COLLATE "C"
+     UPDATE job j SET last_status = m.status, updated_at = $3 FROM moved m
+      WHERE j.job_id = m.job_id COLLATE "C" AND j.job_id IN (SELECT job_id FROM jl)
    )
-   SELECT id FROM moved`;
+   SELECT id FROM moved
+   UNION ALL
+   SELECT l.id FROM l JOIN v ON v.id = l.id WHERE l.status = v.status AND l.finished_at = v.finished_at`;
 // execution_created_idx
 const deleteFinishedBefore = `DELETE FROM execution WHERE created_at < $1 AND status NOT IN (${active})`;
 const requestCancelOfRunning = "UPDATE execution SET cancel_requested_at = $2 WHERE id = $1 AND status = 'running'";

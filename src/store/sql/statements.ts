@@ -93,9 +93,10 @@ const insertTypes: Record<'job' | 'execution' | 'audit', Record<string, string>>
  * `INSERT INTO table (columns) SELECT ... FROM jsonb_to_recordset($1)` for rows that all have the
  * columns of the first: one short statement and one parameter however many rows, where a
  * VALUES list of a few hundred rows with thousands of parameters took PostgreSQL tens of ms
- * to parse. `tail` follows (ON CONFLICT ..., RETURNING ...).
+ * to parse. `tail` follows (ON CONFLICT ..., RETURNING ...); `param` numbers the parameter, for
+ * a statement that has others before it.
  */
-export function insertRowsSql(table: 'job' | 'execution' | 'audit', rows: Row[], tail = ''): { text: string; params: unknown[] } {
+export function insertRowsSql(table: 'job' | 'execution' | 'audit', rows: Row[], tail = '', param = 1): { text: string; params: unknown[] } {
   const cols = Object.keys(rows[0]);
   const types = insertTypes[table];
   for (const c of cols) if (!types[c]) throw new Error(`${table}.${c} cannot be inserted from JSON rows`);
@@ -103,7 +104,7 @@ export function insertRowsSql(table: 'job' | 'execution' | 'audit', rows: Row[],
   const list = cols.map((c) => `"${c}"`).join(', ');
   return {
     text: `INSERT INTO ${table} (${list})
-           SELECT ${list} FROM jsonb_to_recordset($1::jsonb) AS v(${cols.map((c) => `"${c}" ${types[c]}`).join(', ')}) ${tail}`,
+           SELECT ${list} FROM jsonb_to_recordset($${param}::jsonb) AS v(${cols.map((c) => `"${c}" ${types[c]}`).join(', ')}) ${tail}`,
     params: [JSON.stringify(records)],
   };
 }
@@ -136,10 +137,13 @@ export async function updateRows(
     // The LIMIT tells the planner how many rows the JSON holds: it takes 100 for any
     // jsonb_to_recordset and would hash-join a whole table of a few thousand rows instead of
     // looking each row up by its key.
+    // The rows are locked in key order first, so that two such batches cannot deadlock.
     const r = await db.query<{ k: string }>(
-      `UPDATE ${table} t SET ${cols.map((c) => `"${c}" = v."${c}"`).join(', ')}
-         FROM (SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(k text, ${cols.map((c) => `"${c}" ${types[c]}`).join(', ')}) LIMIT ${records.length}) v
-        WHERE t.${key} = v.k ${extra}
+      `WITH v AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(k text, ${cols.map((c) => `"${c}" ${types[c]}`).join(', ')}) LIMIT ${records.length}),
+            l AS (SELECT t.${key} FROM ${table} t WHERE t.${key} IN (SELECT k FROM v) ORDER BY t.${key} FOR UPDATE)
+       UPDATE ${table} t SET ${cols.map((c) => `"${c}" = v."${c}"`).join(', ')}
+         FROM v
+        WHERE t.${key} = v.k AND t.${key} IN (SELECT ${key} FROM l) ${extra}
         RETURNING t.${key} AS k`,
       [JSON.stringify(records), ...extraParams],
     );
