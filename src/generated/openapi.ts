@@ -1106,6 +1106,10 @@ export type components = {
              * @enum {string}
              */
             outcome: "success" | "denied" | "rejected" | "error";
+            /** @description The kwargs a run request (runJob) gave to merge over the job's, whether it was accepted or refused; null for other calls. */
+            overrides?: {
+                [key: string]: unknown;
+            } | null;
         };
         AuditList: {
             audit: components["schemas"]["AuditRecord"][];

@@ -212,6 +212,7 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
         headers: ctx.headers,
         operationId,
         caller: state(ctx).principal?.name ?? null,
+        role: auth.enforced ? (state(ctx).principal?.role ?? null) : null,
       });
       ctx.status = result.status;
       for (const [k, v] of Object.entries(result.headers ?? {})) ctx.set(k, v);

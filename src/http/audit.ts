@@ -43,5 +43,22 @@ export function auditRecordOf(o: RequestOutcome, time = new Date()): AuditRecord
     batch_id: text(o.params.batch_id) ?? text(body.batch_id),
     status: o.status,
     outcome: outcomeOf(o.status),
+    ...overridesOf(o),
   };
+}
+
+/** Longest JSON of one override value kept in the audit; a longer one is kept as its size. */
+const overrideValueChars = 1000;
+
+/** The kwargs a run request gave to merge over the job's, accepted or refused (the values of large ones as their size). */
+function overridesOf(o: RequestOutcome): { overrides?: Record<string, unknown> } {
+  if (o.operationId !== 'runJob' || !o.requestBody || typeof o.requestBody !== 'object') return {};
+  const kwargs = (o.requestBody as { kwargs?: unknown }).kwargs;
+  if (!kwargs || typeof kwargs !== 'object' || Array.isArray(kwargs)) return {};
+  const kept: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(kwargs)) {
+    const chars = JSON.stringify(v ?? null).length;
+    kept[k] = chars <= overrideValueChars ? v : `(${chars} characters of JSON, not kept)`;
+  }
+  return { overrides: kept };
 }

@@ -93,5 +93,5 @@ export function executionBody(e: ExecutionRecord): Schemas['Execution'] {
 }
 
 export function auditBody(a: AuditRecord): Schemas['AuditRecord'] {
-  return { ...a, time: isoTime(a.time) };
+  return { ...a, time: isoTime(a.time), overrides: a.overrides ?? null };
 }

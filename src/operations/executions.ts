@@ -55,10 +55,10 @@ export function executionOperations(s: Services): Record<string, Operation> {
       await s.scheduler.getJob(jobId);
       return list({ job_id: jobId, status: q.status }, q.cursor, q.limit);
     },
-    runJob: async ({ params, body }) => {
+    runJob: async ({ params, body, role }) => {
       const b = (body ?? {}) as RunBody;
       const jobId = (params as { job_id: string }).job_id;
-      const { executions, batchId } = await locating(runFields, () => s.scheduler.runNow(jobId, b.kwargs, b.times ?? 1));
+      const { executions, batchId } = await locating(runFields, () => s.scheduler.runNow(jobId, b.kwargs, b.times ?? 1, role));
       const location = batchId ? `/api/v1/batches/${batchId}` : `/api/v1/executions/${executions[0].id}`;
       return {
         status: 202,

@@ -188,6 +188,8 @@ export interface AuditRecord {
   batch_id: string | null;
   status: number;
   outcome: AuditOutcome;
+  /** The kwargs a run request (runJob) gave to merge over the job's; absent when it gave none. */
+  overrides?: Record<string, unknown> | null;
 }
 
 export interface AuditFilter {

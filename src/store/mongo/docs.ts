@@ -209,6 +209,7 @@ export function docToAudit(d: AuditDoc): AuditRecord {
     batch_id: d.batch_id ?? null,
     status: Number(d.status),
     outcome: d.outcome,
+    ...(d.overrides !== null && d.overrides !== undefined ? { overrides: d.overrides } : {}),
   };
 }
 

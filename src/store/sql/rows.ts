@@ -109,6 +109,7 @@ export function rowToAudit(r: Row): AuditRecord {
     batch_id: (r.batch_id as string | null) ?? null,
     status: Number(r.status),
     outcome: r.outcome as AuditRecord['outcome'],
+    ...(r.overrides !== null && r.overrides !== undefined ? { overrides: r.overrides as Record<string, unknown> } : {}),
   };
 }
 

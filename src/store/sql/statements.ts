@@ -82,6 +82,7 @@ const insertTypes: Record<'job' | 'execution' | 'audit', Record<string, string>>
     batch_id: 'text',
     status: 'integer',
     outcome: 'text',
+    overrides: 'jsonb',
   },
 };
 

@@ -1,5 +1,6 @@
 import * as m000001 from './000001-initial.js';
 import * as m000002 from './000002-service-pause.js';
+import * as m000009 from './000009-audit-overrides.js';
 
 export interface Migration {
   /** The number in the file name: migrations run in this order, each once. */
@@ -19,4 +20,5 @@ export interface Migration {
 export const migrations: readonly Migration[] = [
   { version: 1, ...m000001 },
   { version: 2, ...m000002 },
+  { version: 9, ...m000009 },
 ];

@@ -1,0 +1,181 @@
+/**
+ * Roles that hold, on the real service with tokens: a run may override only the kwargs its
+ * handler declares (never where a job's credentials go), each handler's required role holds
+ * on every path (create, change, run, as a flow child), and the override given is audited.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import type { Response } from 'supertest';
+import { noticeSkippedStores, scaled, sleep, startService, stores, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
+
+noticeSkippedStores();
+
+const api = '/api/v1';
+const secret = () => randomBytes(24).toString('base64url');
+const T = { reader: secret(), writer: secret(), admin: secret() };
+const tokenList = `reader:${T.reader}:read, writer:${T.writer}:write, admin:${T.admin}:admin`;
+type Who = keyof typeof T;
+
+function assertProblem(res: Response, status: number, field?: string | RegExp) {
+  assert.equal(res.status, status, `${res.status}: ${res.text}`);
+  assert.match(res.headers['content-type'], /^application\/problem\+json/);
+  assert.equal(res.body.status, status);
+  if (typeof field === 'string')
+    assert.ok(
+      (res.body.errors ?? []).some((e: { field: string }) => e.field === field),
+      `no error naming ${field}: ${res.text}`,
+    );
+  else if (field) assert.match(res.body.detail, field);
+}
+
+for (const { name, skip } of stores) {
+  describe(`handler roles and run-time overrides on ${name}`, { skip, timeout: scaled(120_000) }, () => {
+    let db: TestDatabase;
+    let svc: Running;
+    let port: number;
+    let listener: http.Server;
+    const hits: Array<{ method: string; url: string; authorization: string | undefined }> = [];
+
+    const send = (who: Who, method: 'get' | 'post' | 'put' | 'delete', url: string, body?: unknown) => {
+      const req = svc.http[method](`${api}${url}`).set('Authorization', `Bearer ${T[who]}`);
+      return body === undefined ? req : req.send(body as object);
+    };
+
+    before(async () => {
+      db = await testDatabase(name);
+      svc = await startService(db, { JOBS_API_TOKENS: tokenList });
+      port = await svc.service.listen();
+      listener = http.createServer((req, res) => {
+        hits.push({ method: req.method!, url: req.url!, authorization: req.headers.authorization });
+        res.end('ok');
+      });
+      await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    });
+    after(async () => {
+      await svc?.close();
+      await new Promise((resolve) => listener?.close(resolve));
+      await db?.drop();
+    });
+
+    it('a write token cannot re-point an admin job holding the admin token at the service', async () => {
+      const target = `http://127.0.0.1:${(listener.address() as AddressInfo).port}/hook`;
+      await send('admin', 'post', '/jobs/http-request?job_id=admin-hook&when=2099-01-01T00:00:00Z', {
+        url: target,
+        method: 'PUT',
+        headers: { Authorization: `Bearer ${T.admin}` },
+        expected_status: 200,
+      }).expect(201);
+
+      // The attack: the stored headers go wherever the override's url says.
+      const attack = { kwargs: { url: `http://127.0.0.1:${port}${api}/service/state?state=paused` } };
+      assertProblem(await send('writer', 'post', '/jobs/admin-hook/executions', attack), 400, 'body.kwargs.url');
+      for (const field of ['headers', 'method', 'body']) {
+        assertProblem(await send('writer', 'post', '/jobs/admin-hook/executions', { kwargs: { [field]: field === 'headers' ? {} : 'PUT' } }), 400, `body.kwargs.${field}`);
+      }
+      // Nothing was queued, and after a while the service still runs.
+      await sleep(scaled(500));
+      assert.deepEqual((await send('reader', 'get', '/jobs/admin-hook/executions').expect(200)).body.executions, []);
+      assert.equal((await send('reader', 'get', '/service/state').expect(200)).body.state, 'running');
+
+      // An override the handler allows works, and the audit keeps it, the refused ones too.
+      const ok = await send('writer', 'post', '/jobs/admin-hook/executions', { kwargs: { request_timeout: 5 } }).expect(202);
+      const runId = ok.body.execution_ids[0];
+      const run = await waitFor('the allowed run', async () => {
+        const r = (await send('reader', 'get', `/executions/${runId}`).expect(200)).body;
+        return ['succeeded', 'failed'].includes(r.status) && r;
+      });
+      assert.equal(run.status, 'succeeded', JSON.stringify(run));
+      assert.equal(run.kwargs.request_timeout, 5);
+      assert.equal(run.kwargs.url, target);
+      assert.ok(hits.some((h) => h.url === '/hook' && h.method === 'PUT'));
+      const audit = (await send('admin', 'get', '/audit?operation=runJob&token=writer&limit=100').expect(200)).body.audit as Array<{
+        status: number;
+        overrides: Record<string, unknown> | null;
+        job_id: string;
+      }>;
+      const accepted = audit.find((a) => a.status === 202 && a.job_id === 'admin-hook');
+      assert.deepEqual(accepted?.overrides, { request_timeout: 5 });
+      const refused = audit.find((a) => a.status === 400 && a.overrides && 'url' in a.overrides);
+      assert.equal(refused?.overrides?.url, attack.kwargs.url);
+      assert.equal(refused?.job_id, 'admin-hook');
+    });
+
+    it('echo lets a run override any field; run-script none', async () => {
+      await send('writer', 'post', '/jobs/echo?job_id=free-echo&when=2099-01-01T00:00:00Z', { message: 'stored' }).expect(201);
+      await send('writer', 'post', '/jobs/free-echo/executions', { kwargs: { message: 'given', other: 1 } }).expect(202);
+      await send('admin', 'post', '/jobs/run-script?job_id=stored-script&when=2099-01-01T00:00:00Z', { script: 'hello.sh', args: ['a'] }).expect(201);
+      assertProblem(await send('admin', 'post', '/jobs/stored-script/executions', { kwargs: { args: ['b'] } }), 400, 'body.kwargs.args');
+      assertProblem(await send('admin', 'post', '/jobs/stored-script/executions', { kwargs: { script: 'other.sh' } }), 400, 'body.kwargs.script');
+    });
+
+    it('cleanup-executions needs admin: to create, as a flow child, to run, to change', async () => {
+      const create = await send('writer', 'post', '/jobs', { handler: 'cleanup-executions', job_id: 'wipe', kwargs: { older_than: '1 second' } });
+      assertProblem(create, 403, /cleanup-executions.*role admin/);
+      assertProblem(await send('writer', 'post', '/jobs/cleanup-executions?job_id=wipe2', { older_than: '1 second' }), 403, /role admin/);
+      // As the child of a flow, and of a flow of a flow.
+      assertProblem(
+        await send('writer', 'post', '/jobs/flow-scheduling?job_id=wipe-flow', { flow_name: 'cleanup-executions', flow_arguments: [{ older_than: '1 second' }] }),
+        403,
+        /cleanup-executions' \(started by flow-scheduling\) need a token of role admin or above; token role write/,
+      );
+      assertProblem(
+        await send('writer', 'post', '/jobs/selective-flow-scheduling?job_id=wipe-sflow', {
+          flow_name: 'cleanup-executions',
+          task_names: ['failures'],
+          flow_arguments: [{ older_than: '1 second' }],
+        }),
+        403,
+        /role admin/,
+      );
+      assertProblem(
+        await send('writer', 'post', '/jobs', {
+          handler: 'flow-scheduling',
+          job_id: 'wipe-nested',
+          kwargs: {
+            flow_name: 'flow-scheduling',
+            flow_arguments: [
+              { flow_name: 'echo', flow_arguments: [{}] },
+              { flow_name: 'cleanup-executions', flow_arguments: [{}] },
+            ],
+          },
+        }),
+        403,
+        /cleanup-executions.*role admin/,
+      );
+      for (const id of ['wipe', 'wipe2', 'wipe-flow', 'wipe-sflow', 'wipe-nested']) assertProblem(await send('reader', 'get', `/jobs/${id}`), 404);
+
+      // Admin may; then a write token can neither run, pause nor delete the job, nor a flow of it.
+      await send('admin', 'post', '/jobs', { handler: 'cleanup-executions', job_id: 'wipe', kwargs: { older_than: '90 days' }, state: 'paused' }).expect(201);
+      await send('admin', 'post', '/jobs/flow-scheduling?job_id=wipe-flow&state=paused', { flow_name: 'cleanup-executions', flow_arguments: [{}] }).expect(201);
+      for (const id of ['wipe', 'wipe-flow']) {
+        assertProblem(await send('writer', 'post', `/jobs/${id}/executions`, {}), 403, /role admin/);
+        assertProblem(await send('writer', 'put', `/jobs/${id}?state=running`), 403, /role admin/);
+        assertProblem(await send('writer', 'delete', `/jobs/${id}`), 403, /role admin/);
+      }
+      // The flow's children: a write token overriding flow_arguments still needs the children's role.
+      assertProblem(await send('writer', 'post', `/jobs/wipe-flow/executions`, { kwargs: { flow_arguments: [{ older_than: '1 second' }] } }), 403);
+      assert.equal((await send('reader', 'get', '/jobs/wipe').expect(200)).body.state, 'paused');
+      assert.deepEqual((await send('reader', 'get', '/executions?handler=cleanup-executions').expect(200)).body.executions, []);
+
+      // Admin runs it, with its allowed override, and deletes it.
+      await send('admin', 'post', '/jobs/wipe/executions', { kwargs: { older_than: '3650 days' } }).expect(202);
+      await send('admin', 'delete', '/jobs/wipe').expect(200);
+      await send('admin', 'delete', '/jobs/wipe-flow').expect(200);
+      // A write token still creates, runs, pauses and deletes jobs of write handlers, flows of them too.
+      await send('writer', 'post', '/jobs/flow-scheduling?job_id=echo-flow&state=paused', { flow_name: 'echo', flow_arguments: [{}] }).expect(201);
+      await send('writer', 'post', '/jobs/echo-flow/executions', { kwargs: { flow_arguments: [{ n: 1 }, { n: 2 }] } }).expect(202);
+      await send('writer', 'put', '/jobs/echo-flow?state=running').expect(200);
+      await send('writer', 'delete', '/jobs/echo-flow').expect(200);
+    });
+
+    it('the catalog shows each handler role and overridable kwargs', async () => {
+      const handlers = (await send('reader', 'get', '/handlers').expect(200)).body.handlers as Array<{ name: string; kwargs_schema: Record<string, unknown> }>;
+      const of = (n: string) => handlers.find((h) => h.name === n)!.kwargs_schema;
+      assert.equal(of('cleanup-executions')['x-role'], 'admin');
+      assert.deepEqual(of('http-request')['x-run-overridable'], ['expected_status', 'request_timeout', 'timeout']);
+    });
+  });
+}
