@@ -179,3 +179,75 @@ for (const { name, skip } of stores) {
     });
   });
 }
+
+/** A raw HTTP/1.1 request with exactly the Host given (or none), as a rebinding page's browser would send it. */
+function rawRequest(port: number, method: string, path: string, host: string | null): Promise<{ status: number; type: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path, setHost: false, headers: host === null ? {} : { Host: host } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode!, type: String(res.headers['content-type']), body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('the Host rule without tokens (DNS rebinding)', { timeout: scaled(60_000) }, () => {
+  let db: TestDatabase;
+  let svc: Running;
+  let port: number;
+  before(async () => {
+    db = await testDatabase('embedded');
+    svc = await startService(db, { JOBS_ALLOWED_HOSTS: 'jobs.internal' });
+    port = await svc.service.listen();
+  });
+  after(async () => {
+    await svc?.close();
+    await db?.drop();
+  });
+
+  it('refuses a foreign Host with 403 naming it, before anything runs', async () => {
+    for (const [method, path] of [
+      ['PUT', `${api}/service/state?state=paused`],
+      ['GET', `${api}/jobs`],
+      ['GET', `${api}/liveness`],
+      ['GET', '/'],
+    ]) {
+      const res = await rawRequest(port, method, path, 'evil.example');
+      assert.equal(res.status, 403, `${method} ${path}: ${res.status} ${res.body}`);
+      assert.match(res.type, /^application\/problem\+json/);
+      const problem = JSON.parse(res.body);
+      assert.match(problem.detail, /Host "evil\.example" is not a loopback name/);
+    }
+    for (const host of ['evil.example:34000', 'localhost.evil.example', '127.0.0.1.nip.io', '[::2]', '10.0.0.1']) {
+      assert.equal((await rawRequest(port, 'GET', `${api}/jobs`, host)).status, 403, host);
+    }
+    // Node's HTTP server itself answers 400 to an HTTP/1.1 request without Host.
+    assert.equal((await rawRequest(port, 'GET', `${api}/jobs`, null)).status, 400);
+    assert.equal((await svc.http.get(`${api}/service/state`).expect(200)).body.state, 'running');
+  });
+
+  it('serves loopback names with any port, and JOBS_ALLOWED_HOSTS', async () => {
+    for (const host of ['localhost', 'LOCALHOST:8080', `127.0.0.1:${port}`, '127.5.6.7', '[::1]', `[::1]:${port}`, 'jobs.internal', 'jobs.internal:443']) {
+      const res = await rawRequest(port, 'GET', `${api}/jobs`, host);
+      assert.equal(res.status, 200, `${host}: ${res.body}`);
+    }
+  });
+
+  it('checks no Host with tokens or with JOBS_AUTH=off', async () => {
+    const db2 = await testDatabase('embedded');
+    for (const env of [{ JOBS_API_TOKENS: tokenList }, { JOBS_AUTH: 'off' }] as Array<Record<string, string>>) {
+      const other = await startService(db2, env);
+      try {
+        const p = await other.service.listen();
+        const res = await rawRequest(p, 'GET', `${api}/liveness`, 'evil.example');
+        assert.equal(res.status, 200, `${JSON.stringify(env)}: ${res.body}`);
+      } finally {
+        await other.close();
+      }
+    }
+    await db2.drop();
+  });
+});

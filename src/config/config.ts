@@ -60,6 +60,8 @@ export interface Config {
   metricsAuth: boolean;
   /** JOBS_HEALTH_AUTH: liveness and readiness need a read token. */
   healthAuth: boolean;
+  /** JOBS_ALLOWED_HOSTS: Host names accepted besides loopback ones when no tokens are configured. */
+  allowedHosts: string[];
 }
 
 type Env = Record<string, string | undefined>;
@@ -129,6 +131,20 @@ function authOf(env: Env, host: string): Config['auth'] {
   return { mode: 'open', tokens: [] };
 }
 
+/** A comma-separated list of host names (no port), lowercased. */
+function hostNames(env: Env, name: string): string[] {
+  const names = (env[name] ?? '')
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter((h) => h !== '');
+  for (const h of names) {
+    if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(h) || h.length > 253) {
+      throw new ConfigError(name, `'${h}' is not a host name (letters, digits, dots and dashes; no port)`);
+    }
+  }
+  return names;
+}
+
 const levels: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Reads and checks the configuration; throws ConfigError naming the variable on bad input. */
@@ -163,5 +179,6 @@ export function loadConfig(env: Env = process.env): Config {
     auth: authOf(env, host),
     metricsAuth: boolean(env, 'JOBS_METRICS_AUTH', false),
     healthAuth: boolean(env, 'JOBS_HEALTH_AUTH', false),
+    allowedHosts: hostNames(env, 'JOBS_ALLOWED_HOSTS'),
   };
 }

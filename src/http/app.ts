@@ -318,6 +318,12 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
     );
   });
 
+  // Before routing: without tokens, only loopback Host names (see Authenticator.checkHost).
+  app.use(async (ctx, next) => {
+    auth.checkHost(ctx.get('host') || undefined);
+    await next();
+  });
+
   router.all(`${basePath}{/*rest}`, async (ctx) => {
     // The body is read by postSecurityHandler, once the operation and the caller are known.
     const req = {
