@@ -54,6 +54,9 @@ export type ListedJob = { kind: 'job'; job: JobRecord } | { kind: 'failure'; fai
 /** Job ids a route of their own takes (`DELETE /jobs/clean-failed`): such a job could never be deleted. */
 export const reservedJobIds: readonly string[] = ['clean-failed'];
 
+/** The longest grace in seconds: 2^31 - 1, what a 32-bit integer column holds (about 68 years). */
+const maxSeconds = 2_147_483_647;
+
 const jobIdPattern = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$/;
 
 /**
@@ -131,6 +134,8 @@ export class Scheduler {
       errors.push({ field: 'when', reason: `${when.toISOString()} is in the past` });
     }
     const grace = req.misfire_grace_time === undefined ? null : attempt(() => parseGraceTime(req.misfire_grace_time!));
+    // The store keeps the grace in a 32-bit integer.
+    if (grace && grace > maxSeconds) errors.push({ field: 'misfire_grace_time', reason: `must be at most ${maxSeconds} seconds, got ${grace}` });
     const wholeNumber = (name: 'timeout' | 'retries' | 'retry_backoff', min: number, max: number) => {
       const v = req[name];
       if (v === undefined) return;
