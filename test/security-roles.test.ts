@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Response } from 'supertest';
-import { noticeSkippedStores, scaled, sleep, startService, stores, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
+import { capturedLogger, noticeSkippedStores, scaled, sleep, startService, stores, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
 
 noticeSkippedStores();
 
@@ -249,5 +249,97 @@ describe('the Host rule without tokens (DNS rebinding)', { timeout: scaled(60_00
       }
     }
     await db2.drop();
+  });
+});
+
+describe('no 5xx from odd input', { timeout: scaled(60_000) }, () => {
+  let db: TestDatabase;
+  let svc: Running;
+  let port: number;
+  const captured = capturedLogger('info');
+  before(async () => {
+    db = await testDatabase('embedded');
+    svc = await startService(db, {}, { log: captured.log });
+    port = await svc.service.listen();
+  });
+  after(async () => {
+    await svc?.close();
+    await db?.drop();
+  });
+
+  it('NUL in a path id or a string query filter answers 400 naming it', async () => {
+    for (const [method, url, field] of [
+      ['get', '/jobs/a%00b', 'path.job_id'],
+      ['put', '/jobs/a%00b?state=paused', 'path.job_id'],
+      ['delete', '/jobs/a%00b', 'path.job_id'],
+      ['get', '/jobs/a%00b/executions', 'path.job_id'],
+      ['post', '/jobs/a%00b/executions', 'path.job_id'],
+      ['get', '/executions/a%00b', 'path.execution_id'],
+      ['get', '/executions/a%00b/output', 'path.execution_id'],
+      ['post', '/executions/a%00b/cancel', 'path.execution_id'],
+      ['get', '/batches/a%00b', 'path.batch_id'],
+      ['get', '/workers/a%00b', 'path.worker_id'],
+      ['put', '/workers/a%00b/state?state=active', 'path.worker_id'],
+      ['get', '/executions?job_id=a%00b', 'query.job_id'],
+      ['get', '/executions?handler=%00', 'query.handler'],
+      ['get', '/executions?batch_id=x%00', 'query.batch_id'],
+      ['get', '/executions?parent_id=x%00', 'query.parent_id'],
+      ['get', '/audit?operation=a%00b', 'query.operation'],
+      ['get', '/audit?token=a%00b', 'query.token'],
+      ['get', '/jobs?cursor=user.%00', 'query.cursor'],
+      ['post', '/jobs/echo?job_id=a%00b', 'query.job_id'],
+    ] as const) {
+      assertProblem(await svc.http[method](`${api}${url}`), 400, field);
+    }
+  });
+
+  it('misfire_grace_time past 2^31 - 1 seconds answers 400, in the query and in a body', async () => {
+    assertProblem(await svc.http.post(`${api}/jobs/echo?misfire_grace_time=2147483648&when=2099-01-01T00:00:00Z`).send({}), 400, 'query.misfire_grace_time');
+    assertProblem(await svc.http.post(`${api}/jobs/echo?misfire_grace_time=100000%20weeks&when=2099-01-01T00:00:00Z`).send({}), 400, 'query.misfire_grace_time');
+    assertProblem(await svc.http.post(`${api}/jobs`).send({ handler: 'echo', misfire_grace_time: 2 ** 31, when: '2099-01-01T00:00:00Z' }), 400, 'body.misfire_grace_time');
+    assertProblem(await svc.http.post(`${api}/jobs`).send({ handler: 'echo', misfire_grace_time: 1e300, when: '2099-01-01T00:00:00Z' }), 400, 'body.misfire_grace_time');
+    const ok = await svc.http
+      .post(`${api}/jobs`)
+      .send({ handler: 'echo', job_id: 'long-grace', misfire_grace_time: 2 ** 31 - 1, when: '2099-01-01T00:00:00Z' })
+      .expect(201);
+    assert.equal(ok.body.job.misfire_grace_time, 2 ** 31 - 1);
+  });
+
+  it('the job id clean-failed is reserved for DELETE /jobs/clean-failed', async () => {
+    assertProblem(await svc.http.post(`${api}/jobs/echo?job_id=clean-failed`).send({}), 400, 'query.job_id');
+    assertProblem(await svc.http.post(`${api}/jobs`).send({ handler: 'echo', job_id: 'clean-failed' }), 400, 'body.job_id');
+    assertProblem(await svc.http.get(`${api}/jobs/clean-failed`), 404);
+    await svc.http.delete(`${api}/jobs/clean-failed`).expect(200);
+  });
+
+  it('a client that leaves mid-body is recorded as 499, not as a database outage', async () => {
+    const before = (await svc.http.get(`${api}/metrics`).expect(200)).text;
+    assert.doesNotMatch(before, /status="499"/);
+    // Closed (FIN) and reset (RST) mid-body.
+    for (const leave of ['destroy', 'resetAndDestroy'] as const) {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write(`POST ${api}/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"handler": "echo", "job_id": "half`);
+      await sleep(scaled(200));
+      socket[leave]();
+    }
+    const audit = await waitFor('the audit records of the dropped calls', async () => {
+      const rows = (await svc.http.get(`${api}/audit?operation=createJob&limit=10`).expect(200)).body.audit as Array<{ status: number; outcome: string }>;
+      const dropped = rows.filter((r) => r.status >= 499);
+      return dropped.length >= 2 && dropped;
+    });
+    assert.deepEqual(
+      audit.map((a) => [a.status, a.outcome]),
+      [
+        [499, 'rejected'],
+        [499, 'rejected'],
+      ],
+    );
+    const metrics = (await svc.http.get(`${api}/metrics`).expect(200)).text;
+    assert.match(metrics, /jobs_http_requests_total\{operation="createJob",status="499"\} 2/);
+    assert.doesNotMatch(metrics, /status="503"/);
+    assert.ok(!captured.records().some((r) => r.msg === 'database unavailable'), 'no outage logged');
+    assertProblem(await svc.http.get(`${api}/jobs/half`), 404);
   });
 });
