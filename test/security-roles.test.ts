@@ -9,6 +9,7 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Response } from 'supertest';
+import { loadOpenApi, operationsOf } from '../src/contract/openapi.js';
 import { capturedLogger, noticeSkippedStores, scaled, sleep, startService, stores, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
 
 noticeSkippedStores();
@@ -341,5 +342,34 @@ describe('no 5xx from odd input', { timeout: scaled(60_000) }, () => {
     assert.doesNotMatch(metrics, /status="503"/);
     assert.ok(!captured.records().some((r) => r.msg === 'database unavailable'), 'no outage logged');
     assertProblem(await svc.http.get(`${api}/jobs/half`), 404);
+  });
+});
+
+describe('the statuses the document names', () => {
+  const { doc } = loadOpenApi();
+  const responses = doc.components!.responses as Record<string, { description: string }>;
+  const resolve = (r: { $ref?: string; description?: string }) => (r.$ref ? responses[r.$ref.split('/').pop()!] : r) as { description: string };
+  const ops = operationsOf(doc);
+  const byId = (id: string) => ops.find((o) => o.op.operationId === id)!.op as unknown as { responses: Record<string, { $ref?: string }> };
+
+  it('each operation answering 409 describes its own conflict', () => {
+    const conflict = (id: string) => resolve(byId(id).responses['409']).description;
+    assert.match(conflict('createJob'), /job with this job_id exists/);
+    assert.match(conflict('scheduleEcho'), /job with this job_id exists/);
+    assert.match(conflict('runJob'), /concurrency_policy/);
+    assert.doesNotMatch(conflict('runJob'), /job_id exists/);
+    assert.match(conflict('cancelExecution'), /run has ended/);
+    assert.match(conflict('setWorkerState'), /worker is gone/);
+  });
+
+  it('every operation names 400, 403, 413 and 415; the ones that may need a token 401; the ones on the database 503', () => {
+    const open = new Set(['getOpenApiJson', 'getSwaggerJson', 'getOpenApiYaml', 'getSwaggerUi', 'getSwaggerUiAsset']);
+    for (const { op } of ops) {
+      const codes = Object.keys((op as unknown as { responses: object }).responses);
+      for (const c of ['400', '403', '413', '415']) assert.ok(codes.includes(c), `${op.operationId} lacks ${c}`);
+      if (!open.has(op.operationId!)) assert.ok(codes.includes('401'), `${op.operationId} lacks 401`);
+      if (!open.has(op.operationId!) && op.operationId !== 'getLiveness') assert.ok(codes.includes('503'), `${op.operationId} lacks 503`);
+    }
+    assert.match(resolve(byId('getLiveness').responses['401']).description, /JOBS_HEALTH_AUTH/);
   });
 });

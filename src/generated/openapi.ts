@@ -1254,7 +1254,7 @@ export type components = {
                 "application/json": components["schemas"]["JobCreated"];
             };
         };
-        /** @description Invalid input; `errors` names each field and why */
+        /** @description Invalid input, a query parameter the operation does not know among them; `errors` names each field and why */
         Invalid: {
             headers: {
                 [name: string]: unknown;
@@ -1313,20 +1313,85 @@ export type components = {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /**
-         * @description The request conflicts with what is stored: a job with this job_id exists, a run of a
-         *     job whose `concurrency_policy` is `forbid` is active, a run has ended already, or a
-         *     worker is gone.
-         */
-        Conflict: {
+        /** @description A job with this job_id exists */
+        JobExists: {
             headers: {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Job exists",
+                 *       "status": 409,
+                 *       "detail": "a job with job_id 'nightly-report' exists already; delete it first or choose another job_id",
+                 *       "instance": "/api/v1/jobs",
+                 *       "errors": [
+                 *         {
+                 *           "field": "body.job_id",
+                 *           "reason": "is taken"
+                 *         }
+                 *       ]
+                 *     }
+                 */
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The request body is over the size limit (`JOBS_BODY_LIMIT`) */
+        /** @description A run of the job is queued or running and the job's `concurrency_policy` is `forbid` */
+        RunInProgress: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Run in progress",
+                 *       "status": 409,
+                 *       "detail": "run 0b7e8c1e-4f5a-4d8e-9a51-3c2f0f6b9d10 of job 'nightly-report' is running and the job's concurrency_policy is forbid",
+                 *       "instance": "/api/v1/jobs/nightly-report/executions"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The run has ended already (or ended before it could be cancelled); only queued and running runs can be cancelled */
+        RunEnded: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Run has ended",
+                 *       "status": 409,
+                 *       "detail": "run 0b7e8c1e-4f5a-4d8e-9a51-3c2f0f6b9d10 ended succeeded; only queued and running runs can be cancelled",
+                 *       "instance": "/api/v1/executions/0b7e8c1e-4f5a-4d8e-9a51-3c2f0f6b9d10/cancel"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The worker is gone; a gone worker can be neither blocked nor unblocked */
+        WorkerGone: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Worker gone",
+                 *       "status": 409,
+                 *       "detail": "worker 7c0e4d1a-2b3c-4d5e-8f90-1a2b3c4d5e6f is gone; it cannot be blocked or unblocked",
+                 *       "instance": "/api/v1/workers/7c0e4d1a-2b3c-4d5e-8f90-1a2b3c4d5e6f/state"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The request body is over the size limit (`JOBS_BODY_LIMIT`); operations that take no body refuse one like any other */
         TooLarge: {
             headers: {
                 [name: string]: unknown;
@@ -1344,7 +1409,7 @@ export type components = {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The request body is not JSON */
+        /** @description The request body is not JSON; operations that take no body refuse one like any other */
         UnsupportedMediaType: {
             headers: {
                 [name: string]: unknown;
@@ -1362,7 +1427,11 @@ export type components = {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description No token, or a token this service does not know (the answer carries `WWW-Authenticate`) */
+        /**
+         * @description No token, or a token this service does not know (the answer carries `WWW-Authenticate`).
+         *     Liveness and readiness answer it only with `JOBS_HEALTH_AUTH=true`, `/metrics` only
+         *     with `JOBS_METRICS_AUTH=true`.
+         */
         Unauthorized: {
             headers: {
                 "WWW-Authenticate"?: string;
@@ -1381,7 +1450,11 @@ export type components = {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The token's role is too small for this operation */
+        /**
+         * @description The token's role is too small for this operation, or for the handler of the job it
+         *     creates, changes or runs (`x-role` of the handler's kwargs schema). Without API
+         *     tokens: the request's `Host` is not a loopback name (see `JOBS_ALLOWED_HOSTS`).
+         */
         Forbidden: {
             headers: {
                 [name: string]: unknown;
@@ -1399,7 +1472,7 @@ export type components = {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The database cannot be reached */
+        /** @description The database cannot be reached; try again shortly */
         Unavailable: {
             headers: {
                 [name: string]: unknown;
@@ -1482,6 +1555,11 @@ export interface operations {
                     "application/json": components["schemas"]["Empty"];
                 };
             };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     getReadiness: {
@@ -1502,6 +1580,11 @@ export interface operations {
                     "application/json": components["schemas"]["Empty"];
                 };
             };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -1531,8 +1614,12 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listAudit: {
@@ -1591,6 +1678,9 @@ export interface operations {
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getServiceState: {
@@ -1611,8 +1701,12 @@ export interface operations {
                     "application/json": components["schemas"]["ServiceStateBody"];
                 };
             };
+            400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     setServiceState: {
@@ -1639,6 +1733,9 @@ export interface operations {
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listJobs: {
@@ -1668,6 +1765,9 @@ export interface operations {
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     createJob: {
@@ -1687,9 +1787,10 @@ export interface operations {
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            409: components["responses"]["Conflict"];
+            409: components["responses"]["JobExists"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     deleteAllJobs: {
@@ -1701,6 +1802,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             /** @description Deleting every job at once is not allowed */
@@ -1712,6 +1814,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     cleanFailed: {
@@ -1732,8 +1837,12 @@ export interface operations {
                     "application/json": components["schemas"]["Removed"];
                 };
             };
+            400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getJob: {
@@ -1757,9 +1866,13 @@ export interface operations {
                     "application/json": components["schemas"]["JobDetail"];
                 };
             };
+            400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     setJobState: {
@@ -1790,6 +1903,9 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     deleteJob: {
@@ -1813,9 +1929,13 @@ export interface operations {
                     "application/json": components["schemas"]["Removed"];
                 };
             };
+            400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             410: components["responses"]["Gone"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listJobExecutions: {
@@ -1849,6 +1969,9 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     runJob: {
@@ -1881,9 +2004,10 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
+            409: components["responses"]["RunInProgress"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     scheduleFlowScheduling: {
@@ -1952,9 +2076,10 @@ export interface operations {
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            409: components["responses"]["Conflict"];
+            409: components["responses"]["JobExists"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     scheduleSelectiveFlowScheduling: {
@@ -2018,9 +2143,10 @@ export interface operations {
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            409: components["responses"]["Conflict"];
+            409: components["responses"]["JobExists"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     scheduleHttpRequest: {
@@ -2081,9 +2207,10 @@ export interface operations {
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            409: components["responses"]["Conflict"];
+            409: components["responses"]["JobExists"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     scheduleEcho: {
@@ -2138,9 +2265,10 @@ export interface operations {
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            409: components["responses"]["Conflict"];
+            409: components["responses"]["JobExists"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     scheduleCleanupExecutions: {
@@ -2195,9 +2323,10 @@ export interface operations {
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            409: components["responses"]["Conflict"];
+            409: components["responses"]["JobExists"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     scheduleRunScript: {
@@ -2256,9 +2385,10 @@ export interface operations {
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            409: components["responses"]["Conflict"];
+            409: components["responses"]["JobExists"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listExecutions: {
@@ -2297,6 +2427,9 @@ export interface operations {
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getExecution: {
@@ -2319,9 +2452,13 @@ export interface operations {
                     "application/json": components["schemas"]["Execution"];
                 };
             };
+            400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getExecutionOutput: {
@@ -2344,9 +2481,13 @@ export interface operations {
                     "application/json": components["schemas"]["ExecutionOutput"];
                 };
             };
+            400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     cancelExecution: {
@@ -2378,10 +2519,14 @@ export interface operations {
                     "application/json": components["schemas"]["Execution"];
                 };
             };
+            400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
+            409: components["responses"]["RunEnded"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getBatch: {
@@ -2404,9 +2549,13 @@ export interface operations {
                     "application/json": components["schemas"]["Batch"];
                 };
             };
+            400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listWorkers: {
@@ -2435,6 +2584,9 @@ export interface operations {
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getWorker: {
@@ -2457,9 +2609,13 @@ export interface operations {
                     "application/json": components["schemas"]["Worker"];
                 };
             };
+            400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     setWorkerState: {
@@ -2488,7 +2644,10 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
+            409: components["responses"]["WorkerGone"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getStats: {
@@ -2509,8 +2668,12 @@ export interface operations {
                     "application/json": components["schemas"]["Stats"];
                 };
             };
+            400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listHandlers: {
@@ -2531,8 +2694,12 @@ export interface operations {
                     "application/json": components["schemas"]["HandlerList"];
                 };
             };
+            400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getOpenApiJson: {
@@ -2555,6 +2722,10 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["Invalid"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     getSwaggerJson: {
@@ -2577,6 +2748,10 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["Invalid"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     getOpenApiYaml: {
@@ -2597,6 +2772,10 @@ export interface operations {
                     "application/yaml": string;
                 };
             };
+            400: components["responses"]["Invalid"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     getSwaggerUi: {
@@ -2617,6 +2796,10 @@ export interface operations {
                     "text/html": string;
                 };
             };
+            400: components["responses"]["Invalid"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     getSwaggerUiAsset: {
@@ -2639,7 +2822,11 @@ export interface operations {
                     "*/*": string;
                 };
             };
+            400: components["responses"]["Invalid"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
 }
