@@ -252,6 +252,11 @@ export type paths = {
          *     batch (`GET /batches/{batch_id}`). Under `forbid`, a job with an active run answers 409;
          *     under `replace` the active run is cancelled first. A paused job can still be run.
          *
+         *     A run may override only the kwargs the job's handler lists in `x-run-overridable` (its
+         *     kwargs schema): never a URL, headers, a script or its environment; another field answers
+         *     400 naming it. The overrides given are kept in the call's audit record. A job whose
+         *     handler needs `admin` (`x-role` of its kwargs schema) needs an admin token to run.
+         *
          *     Requires the `write` role (or a higher one) when API tokens are configured.
          */
         post: operations["runJob"];
@@ -273,6 +278,8 @@ export type paths = {
         /**
          * Schedule flows
          * @description Each run starts one child run of the handler `flow_name` per element of `flow_arguments`.
+         *     Creating, changing or running a flow also needs the role of the handler `flow_name`
+         *     (`admin` for `cleanup-executions`).
          *
          *     Requires the `write` role (or a higher one) when API tokens are configured.
          */
@@ -364,9 +371,10 @@ export type paths = {
          * Schedule the deletion of old run and failure records
          * @description Each run deletes run and failure records that ended more than `older_than` ago (steps
          *     `executions` and `failures`). Destructive: consider `state=paused` until the schedule is
-         *     right.
+         *     right. Its jobs need the `admin` role to be created, changed, run or started by a flow
+         *     (`x-role` of its kwargs schema), as `DELETE /jobs/clean-failed` does.
          *
-         *     Requires the `write` role (or a higher one) when API tokens are configured.
+         *     Requires the `admin` role (or a higher one) when API tokens are configured.
          */
         post: operations["scheduleCleanupExecutions"];
         delete?: never;
