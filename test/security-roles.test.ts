@@ -107,6 +107,14 @@ for (const { name, skip } of stores) {
     it('echo lets a run override any field; run-script none', async () => {
       await send('writer', 'post', '/jobs/echo?job_id=free-echo&when=2099-01-01T00:00:00Z', { message: 'stored' }).expect(201);
       await send('writer', 'post', '/jobs/free-echo/executions', { kwargs: { message: 'given', other: 1 } }).expect(202);
+      // The audit keeps 50 overrides and counts the rest; a large value is kept as its size.
+      const many = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`k${i}`, i]));
+      await send('writer', 'post', '/jobs/free-echo/executions', { kwargs: { big: 'x'.repeat(5000), ...many } }).expect(202);
+      const [last] = (await send('admin', 'get', '/audit?operation=runJob&limit=1').expect(200)).body.audit;
+      assert.equal(Object.keys(last.overrides).length, 51);
+      assert.equal(last.overrides.k0, 0);
+      assert.equal(last.overrides.big, '(5002 characters of JSON, not kept)');
+      assert.equal(last.overrides['(more)'], '11 more overrides, not kept');
       await send('admin', 'post', '/jobs/run-script?job_id=stored-script&when=2099-01-01T00:00:00Z', { script: 'hello.sh', args: ['a'] }).expect(201);
       assertProblem(await send('admin', 'post', '/jobs/stored-script/executions', { kwargs: { args: ['b'] } }), 400, 'body.kwargs.args');
       assertProblem(await send('admin', 'post', '/jobs/stored-script/executions', { kwargs: { script: 'other.sh' } }), 400, 'body.kwargs.script');
