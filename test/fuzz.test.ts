@@ -104,6 +104,10 @@ const anyJson = fc.letrec((tie) => ({
   ),
 })).value;
 
+/** Known good values by parameter or field name (ids of the fixtures, well-formed durations, ...), set once the service runs. */
+const known: Record<string, string[]> = {};
+const knownOf = (name: string) => fc.constant(null).chain(() => (known[name]?.length ? fc.constantFrom(...known[name]) : fc.constant('none')));
+
 /** Values that fit `schema` (mostly), small. */
 function valid(schema: Schema, depth = 0): fc.Arbitrary<unknown> {
   const s = deref(schema);
@@ -139,7 +143,8 @@ function valid(schema: Schema, depth = 0): fc.Arbitrary<unknown> {
       if (depth > 3) return fc.constant({});
       const props = Object.entries(s.properties ?? {});
       const required = new Set(s.required ?? []);
-      const record = fc.record(Object.fromEntries(props.map(([k, v]) => [k, valid(v, depth + 1)])), {
+      const field = (k: string, v: Schema) => (known[k] ? fc.oneof(valid(v, depth + 1), { weight: 3, arbitrary: knownOf(k) }) : valid(v, depth + 1));
+      const record = fc.record(Object.fromEntries(props.map(([k, v]) => [k, field(k, v)])), {
         requiredKeys: props.map(([k]) => k).filter((k) => required.has(k)),
       });
       return withExamples(record);
@@ -203,7 +208,9 @@ function queryArb(params: Parameter[], ids: () => Record<string, string[]>, mode
     const s = deref(p.schema ?? {});
     // A free-form string (no enum or pattern) is well formed only by chance: its known values then.
     const freeForm = s.type === 'string' && !s.enum && !s.pattern;
-    const good = fc.oneof({ weight: freeForm ? 1 : 4, arbitrary: valid(p.schema ?? {}) }, { weight: freeForm ? 6 : 2, arbitrary: known }).map(encodeQueryValue);
+    const good = fc
+      .oneof({ weight: freeForm ? 1 : 4, arbitrary: valid(p.schema ?? {}) }, { weight: ids()[p.name] ? (freeForm ? 6 : 2) : 0, arbitrary: known })
+      .map(encodeQueryValue);
     const value =
       mode === 'valid' ? good : fc.oneof(good, { weight: 3, arbitrary: fc.oneof(evilQueryString, evilNumber).map(encodeQueryValue) }, { weight: 1, arbitrary: evilSegment });
     return fc.option(
@@ -283,7 +290,7 @@ for (const { name, skip } of stores) {
   describe(`fuzzing every operation on ${name}`, { skip, timeout: scaled(240_000) }, () => {
     let db: TestDatabase;
     let svc: Running;
-    const ids: Record<string, string[]> = {};
+    const ids = known;
     const operations = operationsOf(doc).map(({ method, path, op }) => {
       const o = op as unknown as Op;
       const params = [...((doc.paths[path] as { parameters?: Parameter[] }).parameters ?? []), ...(o.parameters ?? [])].map((p) => deref<Parameter>(p));
@@ -305,7 +312,7 @@ for (const { name, skip } of stores) {
       ids.batch_id = [run.body.batch_id];
       ids.asset = ['swagger-ui.css', 'index.html', 'swagger-initializer.js'];
       ids.worker_id = ['none'];
-      ids.handler = ['echo', 'http-request'];
+      ids.handler = ['echo', 'echo', 'http-request', 'flow-scheduling'];
       // Well-formed values of the free-form parameters, which a schema alone cannot give.
       ids.periodically = ['5 minutes', '1 hour', '30'];
       ids.cron = ['*/5 * * * *', '0 3 * * 1'];
