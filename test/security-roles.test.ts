@@ -178,6 +178,17 @@ for (const { name, skip } of stores) {
       await send('writer', 'post', '/jobs/echo-flow/executions', { kwargs: { flow_arguments: [{ n: 1 }, { n: 2 }] } }).expect(202);
       await send('writer', 'put', '/jobs/echo-flow?state=running').expect(200);
       await send('writer', 'delete', '/jobs/echo-flow').expect(200);
+      // A flow of flows: the overrides' children are checked too.
+      await send('writer', 'post', '/jobs/flow-scheduling?job_id=flow-of-flows&state=paused', {
+        flow_name: 'flow-scheduling',
+        flow_arguments: [{ flow_name: 'echo', flow_arguments: [{}] }],
+      }).expect(201);
+      assertProblem(
+        await send('writer', 'post', '/jobs/flow-of-flows/executions', { kwargs: { flow_arguments: [{ flow_name: 'cleanup-executions', flow_arguments: [{}] }] } }),
+        403,
+        /cleanup-executions' \(started by flow-scheduling\)/,
+      );
+      await send('writer', 'post', '/jobs/flow-of-flows/executions', { kwargs: { flow_arguments: [{ flow_name: 'echo', flow_arguments: [{ n: 3 }] }] } }).expect(202);
     });
 
     it('the catalog shows each handler role and overridable kwargs', async () => {

@@ -318,10 +318,13 @@ export class Scheduler {
   async runNow(jobId: string, overrides: Kwargs | undefined, times: number, role: Role | null = null): Promise<{ executions: ExecutionRecord[]; batchId: string | null }> {
     const job = await this.getJob(jobId);
     const loaded = this.catalog.has(job.handler);
+    // The role first, so a caller without it learns nothing more of the job's handler.
+    if (loaded) this.catalog.checkRole(job.handler, job.kwargs, role);
     const refused = loaded && overrides ? this.catalog.checkOverrides(job.handler, overrides, 'kwargs') : [];
     if (refused.length) throw new InvalidError(refused);
     const kwargs = { ...job.kwargs, ...(overrides ?? {}) };
-    if (loaded) this.catalog.checkRole(job.handler, kwargs, role);
+    // Again with the overrides: new flow_arguments may start flows of other handlers.
+    if (loaded && overrides) this.catalog.checkRole(job.handler, kwargs, role);
     const errors = loaded ? this.catalog.validateKwargs(job.handler, kwargs, 'kwargs') : [{ field: 'job_id', reason: `the job's handler '${job.handler}' is not loaded` }];
     if (errors.length) throw new InvalidError(errors);
     const active = await this.store.activeExecutions(jobId);
