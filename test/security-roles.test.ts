@@ -10,6 +10,7 @@ import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Response } from 'supertest';
 import { loadOpenApi, operationsOf } from '../src/contract/openapi.js';
+import { ConfigError, loadConfig } from '../src/config/config.js';
 import { capturedLogger, noticeSkippedStores, scaled, sleep, startService, stores, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
 
 noticeSkippedStores();
@@ -169,8 +170,9 @@ for (const { name, skip } of stores) {
       assert.equal((await send('reader', 'get', '/jobs/wipe').expect(200)).body.state, 'paused');
       assert.deepEqual((await send('reader', 'get', '/executions?handler=cleanup-executions').expect(200)).body.executions, []);
 
-      // Admin runs it, with its allowed override, and deletes it.
-      await send('admin', 'post', '/jobs/wipe/executions', { kwargs: { older_than: '3650 days' } }).expect(202);
+      // Admin runs it, with its allowed override; a write token cannot cancel that run; admin deletes the job.
+      const wipeRun = (await send('admin', 'post', '/jobs/wipe/executions', { kwargs: { older_than: '3650 days' } }).expect(202)).body.execution_ids[0];
+      assertProblem(await send('writer', 'post', `/executions/${wipeRun}/cancel`), 403, /role admin/);
       await send('admin', 'delete', '/jobs/wipe').expect(200);
       await send('admin', 'delete', '/jobs/wipe-flow').expect(200);
       // A write token still creates, runs, pauses and deletes jobs of write handlers, flows of them too.
@@ -253,6 +255,18 @@ describe('the Host rule without tokens (DNS rebinding)', { timeout: scaled(60_00
     for (const host of ['localhost', 'LOCALHOST:8080', `127.0.0.1:${port}`, '127.5.6.7', '[::1]', `[::1]:${port}`, 'jobs.internal', 'jobs.internal:443']) {
       const res = await rawRequest(port, 'GET', `${api}/jobs`, host);
       assert.equal(res.status, 200, `${host}: ${res.body}`);
+    }
+  });
+
+  it('JOBS_ALLOWED_HOSTS takes host names only', () => {
+    assert.deepEqual(loadConfig({ JOBS_ALLOWED_HOSTS: ' Jobs.Internal , box ' }).allowedHosts, ['jobs.internal', 'box']);
+    assert.deepEqual(loadConfig({}).allowedHosts, []);
+    for (const bad of ['jobs.internal:8080', 'http://x', '*.example', 'a b', '-x']) {
+      assert.throws(
+        () => loadConfig({ JOBS_ALLOWED_HOSTS: bad }),
+        (err: unknown) => err instanceof ConfigError && /JOBS_ALLOWED_HOSTS/.test(err.message),
+        bad,
+      );
     }
   });
 

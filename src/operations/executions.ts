@@ -71,8 +71,8 @@ export function executionOperations(s: Services): Record<string, Operation> {
       const e = await find((params as ExecutionPath).execution_id);
       return { status: 200, body: { execution_id: e.id, lines: e.output, truncated: e.output_truncated } satisfies Schemas['ExecutionOutput'] };
     },
-    cancelExecution: async ({ params }) => {
-      const { execution, immediate } = await s.scheduler.cancelExecution((params as ExecutionPath).execution_id);
+    cancelExecution: async ({ params, role }) => {
+      const { execution, immediate } = await s.scheduler.cancelExecution((params as ExecutionPath).execution_id, role);
       return { status: immediate ? 200 : 202, body: executionBody(execution) };
     },
     getBatch: async ({ params }) => {

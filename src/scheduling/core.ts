@@ -344,9 +344,10 @@ export class Scheduler {
    * Cancels a run: a queued one at once (it never starts), a running one through its signal.
    * A ConflictError for a run that has ended.
    */
-  async cancelExecution(id: string): Promise<{ execution: ExecutionRecord; immediate: boolean }> {
+  async cancelExecution(id: string, role: Role | null = null): Promise<{ execution: ExecutionRecord; immediate: boolean }> {
     const run = await this.store.getExecution(id);
     if (!run) throw new NotFoundError('execution', id, `no execution with id '${id}'`);
+    this.catalog.checkRole(run.handler, run.kwargs, role);
     if (finalStatuses.includes(run.status)) {
       throw new ConflictError('run-ended', `run ${id} ended ${run.status}; only queued and running runs can be cancelled`);
     }
