@@ -6,8 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { sql as initialSchema } from '../src/store/sql/migrations/000001-initial.js';
-import { sql as auditClientColumns } from '../src/store/sql/migrations/000005-audit-client.js';
+import { migrations } from '../src/store/sql/migrations/index.js';
 import { SqlStore } from '../src/store/sql/sql-store.js';
 import { capturedLogger, noticeSkippedStores, scaled, startService, stores, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
 
@@ -321,9 +320,9 @@ for (const { name, skip } of stores) {
           assert.match(String((line.err as { message?: string })?.message), /audit/);
           assert.equal((line.audit as { job_id?: string }).job_id, 'audit-lost');
         } finally {
-          // migrate() runs only migrations not run yet: the dropped table comes back from 000001's DDL, and 000005's columns with it.
-          await store.db.exec(initialSchema);
-          await store.db.exec(auditClientColumns);
+          // migrate() runs only migrations not run yet: the dropped table comes back from their
+          // DDL (each is safe to run again), the columns later ones add to it too.
+          for (const m of migrations) await store.db.exec(m.sql);
         }
         await svc.http.delete(`${api}/jobs/audit-lost`).set(as('writer')).expect(200);
         assert.equal((await list('?operation=deleteJob&limit=1')).audit[0].job_id, 'audit-lost');

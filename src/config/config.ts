@@ -85,6 +85,8 @@ export interface Config {
   outbound: OutboundSettings;
   /** run-script's limits and isolation. */
   scripts: ScriptSettings;
+  /** JOBS_ALLOWED_HOSTS: Host names accepted besides loopback ones when no tokens are configured. */
+  allowedHosts: string[];
 }
 
 /** Quotas: every one answers a request beyond it with a 4xx naming its setting. */
@@ -389,6 +391,20 @@ function scriptSettings(env: Env): ScriptSettings {
   };
 }
 
+/** A comma-separated list of host names (no port), lowercased. */
+function hostNames(env: Env, name: string): string[] {
+  const names = (env[name] ?? '')
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter((h) => h !== '');
+  for (const h of names) {
+    if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(h) || h.length > 253) {
+      throw new ConfigError(name, `'${h}' is not a host name (letters, digits, dots and dashes; no port)`);
+    }
+  }
+  return names;
+}
+
 const levels: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Reads and checks the configuration; throws ConfigError naming the variable on bad input. */
@@ -434,5 +450,6 @@ export function loadConfig(env: Env = process.env): Config {
     ...limitsOf(env),
     outbound: outboundSettings(env),
     scripts: scriptSettings(env),
+    allowedHosts: hostNames(env, 'JOBS_ALLOWED_HOSTS'),
   };
 }

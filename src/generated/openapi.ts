@@ -252,6 +252,11 @@ export type paths = {
          *     batch (`GET /batches/{batch_id}`). Under `forbid`, a job with an active run answers 409;
          *     under `replace` the active run is cancelled first. A paused job can still be run.
          *
+         *     A run may override only the kwargs the job's handler lists in `x-run-overridable` (its
+         *     kwargs schema): never a URL, headers, a script or its environment; another field answers
+         *     400 naming it. The overrides given are kept in the call's audit record. A job whose
+         *     handler needs `admin` (`x-role` of its kwargs schema) needs an admin token to run.
+         *
          *     Requires the `write` role (or a higher one) when API tokens are configured.
          */
         post: operations["runJob"];
@@ -273,6 +278,8 @@ export type paths = {
         /**
          * Schedule flows
          * @description Each run starts one child run of the handler `flow_name` per element of `flow_arguments`.
+         *     Creating, changing or running a flow also needs the role of the handler `flow_name`
+         *     (`admin` for `cleanup-executions`).
          *
          *     Requires the `write` role (or a higher one) when API tokens are configured.
          */
@@ -364,9 +371,10 @@ export type paths = {
          * Schedule the deletion of old run and failure records
          * @description Each run deletes run and failure records that ended more than `older_than` ago (steps
          *     `executions` and `failures`). Destructive: consider `state=paused` until the schedule is
-         *     right.
+         *     right. Its jobs need the `admin` role to be created, changed, run or started by a flow
+         *     (`x-role` of its kwargs schema), as `DELETE /jobs/clean-failed` does.
          *
-         *     Requires the `write` role (or a higher one) when API tokens are configured.
+         *     Requires the `admin` role (or a higher one) when API tokens are configured.
          */
         post: operations["scheduleCleanupExecutions"];
         delete?: never;
@@ -1189,6 +1197,10 @@ export type components = {
             client_address: string | null;
             /** @description Calls this record stands for: 1, or for calls without a valid token (401), every such call of this operation and client within one JOBS_AUDIT_DENIED_WINDOW_SECONDS window; `time` is the first one's. */
             count: number;
+            /** @description The kwargs a run request (runJob) gave to merge over the job's, whether it was accepted or refused; null for other calls. */
+            overrides?: {
+                [key: string]: unknown;
+            } | null;
         };
         AuditList: {
             audit: components["schemas"]["AuditRecord"][];
@@ -1419,7 +1431,7 @@ export type components = {
                 "application/json": components["schemas"]["JobCreated"];
             };
         };
-        /** @description Invalid input; `errors` names each field and why */
+        /** @description Invalid input, a query parameter the operation does not know among them; `errors` names each field and why */
         Invalid: {
             headers: {
                 [name: string]: unknown;
@@ -1478,20 +1490,85 @@ export type components = {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /**
-         * @description The request conflicts with what is stored: a job with this job_id exists, a run of a
-         *     job whose `concurrency_policy` is `forbid` is active, a run has ended already, or a
-         *     worker is gone.
-         */
-        Conflict: {
+        /** @description A job with this job_id exists */
+        JobExists: {
             headers: {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Job exists",
+                 *       "status": 409,
+                 *       "detail": "a job with job_id 'nightly-report' exists already; delete it first or choose another job_id",
+                 *       "instance": "/api/v1/jobs",
+                 *       "errors": [
+                 *         {
+                 *           "field": "body.job_id",
+                 *           "reason": "is taken"
+                 *         }
+                 *       ]
+                 *     }
+                 */
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The request body is over the size limit (`JOBS_BODY_LIMIT`) */
+        /** @description A run of the job is queued or running and the job's `concurrency_policy` is `forbid` */
+        RunInProgress: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Run in progress",
+                 *       "status": 409,
+                 *       "detail": "run 0b7e8c1e-4f5a-4d8e-9a51-3c2f0f6b9d10 of job 'nightly-report' is running and the job's concurrency_policy is forbid",
+                 *       "instance": "/api/v1/jobs/nightly-report/executions"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The run has ended already (or ended before it could be cancelled); only queued and running runs can be cancelled */
+        RunEnded: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Run has ended",
+                 *       "status": 409,
+                 *       "detail": "run 0b7e8c1e-4f5a-4d8e-9a51-3c2f0f6b9d10 ended succeeded; only queued and running runs can be cancelled",
+                 *       "instance": "/api/v1/executions/0b7e8c1e-4f5a-4d8e-9a51-3c2f0f6b9d10/cancel"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The worker is gone; a gone worker can be neither blocked nor unblocked */
+        WorkerGone: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Worker gone",
+                 *       "status": 409,
+                 *       "detail": "worker 7c0e4d1a-2b3c-4d5e-8f90-1a2b3c4d5e6f is gone; it cannot be blocked or unblocked",
+                 *       "instance": "/api/v1/workers/7c0e4d1a-2b3c-4d5e-8f90-1a2b3c4d5e6f/state"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The request body is over the size limit (`JOBS_BODY_LIMIT`); operations that take no body refuse one like any other */
         TooLarge: {
             headers: {
                 [name: string]: unknown;
@@ -1509,7 +1586,7 @@ export type components = {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The request body is not JSON */
+        /** @description The request body is not JSON; operations that take no body refuse one like any other */
         UnsupportedMediaType: {
             headers: {
                 [name: string]: unknown;
@@ -1527,7 +1604,11 @@ export type components = {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description No token, or a token this service does not know (the answer carries `WWW-Authenticate`) */
+        /**
+         * @description No token, or a token this service does not know (the answer carries `WWW-Authenticate`).
+         *     Liveness and readiness answer it only with `JOBS_HEALTH_AUTH=true`, `/metrics` only
+         *     with `JOBS_METRICS_AUTH=true`.
+         */
         Unauthorized: {
             headers: {
                 "WWW-Authenticate"?: string;
@@ -1546,7 +1627,11 @@ export type components = {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The token's role is too small for this operation */
+        /**
+         * @description The token's role is too small for this operation, or for the handler of the job it
+         *     creates, changes or runs (`x-role` of the handler's kwargs schema). Without API
+         *     tokens: the request's `Host` is not a loopback name (see `JOBS_ALLOWED_HOSTS`).
+         */
         Forbidden: {
             headers: {
                 [name: string]: unknown;
@@ -1564,7 +1649,7 @@ export type components = {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The database cannot be reached */
+        /** @description The database cannot be reached; try again shortly */
         Unavailable: {
             headers: {
                 [name: string]: unknown;
@@ -1675,6 +1760,11 @@ export interface operations {
                     "application/json": components["schemas"]["Empty"];
                 };
             };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     getReadiness: {
@@ -1695,6 +1785,11 @@ export interface operations {
                     "application/json": components["schemas"]["Empty"];
                 };
             };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -1724,8 +1819,12 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listAudit: {
@@ -1784,6 +1883,9 @@ export interface operations {
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getServiceState: {
@@ -1804,8 +1906,12 @@ export interface operations {
                     "application/json": components["schemas"]["ServiceStateBody"];
                 };
             };
+            400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     setServiceState: {
@@ -1832,6 +1938,9 @@ export interface operations {
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listJobs: {
@@ -1861,6 +1970,9 @@ export interface operations {
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     createJob: {
@@ -1880,9 +1992,10 @@ export interface operations {
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            409: components["responses"]["Conflict"];
+            409: components["responses"]["JobExists"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     deleteAllJobs: {
@@ -1894,6 +2007,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             /** @description Deleting every job at once is not allowed */
@@ -1905,6 +2019,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     cleanFailed: {
@@ -1925,8 +2042,12 @@ export interface operations {
                     "application/json": components["schemas"]["Removed"];
                 };
             };
+            400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getJob: {
@@ -1950,9 +2071,13 @@ export interface operations {
                     "application/json": components["schemas"]["JobDetail"];
                 };
             };
+            400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     setJobState: {
@@ -1983,6 +2108,9 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     deleteJob: {
@@ -2006,9 +2134,13 @@ export interface operations {
                     "application/json": components["schemas"]["Removed"];
                 };
             };
+            400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             410: components["responses"]["Gone"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listJobExecutions: {
@@ -2042,6 +2174,9 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     runJob: {
@@ -2074,10 +2209,11 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
+            409: components["responses"]["RunInProgress"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyQueued"];
+            503: components["responses"]["Unavailable"];
         };
     };
     scheduleFlowScheduling: {
@@ -2146,9 +2282,10 @@ export interface operations {
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            409: components["responses"]["Conflict"];
+            409: components["responses"]["JobExists"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     scheduleSelectiveFlowScheduling: {
@@ -2212,9 +2349,10 @@ export interface operations {
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            409: components["responses"]["Conflict"];
+            409: components["responses"]["JobExists"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     scheduleHttpRequest: {
@@ -2275,9 +2413,10 @@ export interface operations {
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            409: components["responses"]["Conflict"];
+            409: components["responses"]["JobExists"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     scheduleEcho: {
@@ -2332,9 +2471,10 @@ export interface operations {
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            409: components["responses"]["Conflict"];
+            409: components["responses"]["JobExists"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     scheduleCleanupExecutions: {
@@ -2389,9 +2529,10 @@ export interface operations {
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            409: components["responses"]["Conflict"];
+            409: components["responses"]["JobExists"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     scheduleRunScript: {
@@ -2450,9 +2591,10 @@ export interface operations {
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            409: components["responses"]["Conflict"];
+            409: components["responses"]["JobExists"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listExecutions: {
@@ -2491,6 +2633,9 @@ export interface operations {
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getExecution: {
@@ -2513,9 +2658,13 @@ export interface operations {
                     "application/json": components["schemas"]["Execution"];
                 };
             };
+            400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getExecutionOutput: {
@@ -2538,9 +2687,13 @@ export interface operations {
                     "application/json": components["schemas"]["ExecutionOutput"];
                 };
             };
+            400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     cancelExecution: {
@@ -2572,10 +2725,14 @@ export interface operations {
                     "application/json": components["schemas"]["Execution"];
                 };
             };
+            400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
+            409: components["responses"]["RunEnded"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getBatch: {
@@ -2598,9 +2755,13 @@ export interface operations {
                     "application/json": components["schemas"]["Batch"];
                 };
             };
+            400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listWorkers: {
@@ -2629,6 +2790,9 @@ export interface operations {
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getWorker: {
@@ -2651,9 +2815,13 @@ export interface operations {
                     "application/json": components["schemas"]["Worker"];
                 };
             };
+            400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     setWorkerState: {
@@ -2682,7 +2850,10 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
+            409: components["responses"]["WorkerGone"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getStats: {
@@ -2703,8 +2874,12 @@ export interface operations {
                     "application/json": components["schemas"]["Stats"];
                 };
             };
+            400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listHandlers: {
@@ -2725,8 +2900,12 @@ export interface operations {
                     "application/json": components["schemas"]["HandlerList"];
                 };
             };
+            400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getOpenApiJson: {
@@ -2749,6 +2928,10 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["Invalid"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     getSwaggerJson: {
@@ -2771,6 +2954,10 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["Invalid"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     getOpenApiYaml: {
@@ -2791,6 +2978,10 @@ export interface operations {
                     "application/yaml": string;
                 };
             };
+            400: components["responses"]["Invalid"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     getSwaggerUi: {
@@ -2811,6 +3002,10 @@ export interface operations {
                     "text/html": string;
                 };
             };
+            400: components["responses"]["Invalid"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     getSwaggerUiAsset: {
@@ -2833,7 +3028,11 @@ export interface operations {
                     "*/*": string;
                 };
             };
+            400: components["responses"]["Invalid"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     listSecrets: {

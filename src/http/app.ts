@@ -207,6 +207,7 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
         headers: ctx.headers,
         operationId,
         caller: state(ctx).principal?.name ?? null,
+        role: auth.enforced ? (state(ctx).principal?.role ?? null) : null,
       });
       ctx.status = result.status;
       for (const [k, v] of Object.entries(result.headers ?? {})) ctx.set(k, v);
@@ -314,6 +315,12 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
       },
       'request',
     );
+  });
+
+  // Before routing: without tokens, only loopback Host names (see Authenticator.checkHost).
+  app.use(async (ctx, next) => {
+    auth.checkHost(ctx.get('host') || undefined);
+    await next();
   });
 
   router.all(`${basePath}{/*rest}`, async (ctx) => {

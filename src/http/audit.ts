@@ -79,6 +79,7 @@ export function auditRecordOf(o: RequestOutcome, time = new Date(), pathMaxLengt
     outcome: outcomeOf(o.status),
     client_address: o.clientAddress,
     count: 1,
+    ...overridesOf(o),
   };
 }
 
@@ -147,4 +148,23 @@ export class DeniedCalls {
     clearInterval(this.timer);
     await this.endWindow();
   }
+}
+
+/** Longest JSON of one override value kept in the audit, and most overrides named; the rest are counted. */
+const overrideValueChars = 1000;
+const overridesKept = 50;
+
+/** The kwargs a run request gave to merge over the job's, accepted or refused (large values as their size). */
+function overridesOf(o: RequestOutcome): { overrides?: Record<string, unknown> } {
+  if (o.operationId !== 'runJob' || !o.requestBody || typeof o.requestBody !== 'object') return {};
+  const kwargs = (o.requestBody as { kwargs?: unknown }).kwargs;
+  if (!kwargs || typeof kwargs !== 'object' || Array.isArray(kwargs)) return {};
+  const kept: Record<string, unknown> = {};
+  const entries = Object.entries(kwargs);
+  for (const [k, v] of entries.slice(0, overridesKept)) {
+    const chars = JSON.stringify(v ?? null).length;
+    kept[[...k].slice(0, 200).join('')] = chars <= overrideValueChars ? v : `(${chars} characters of JSON, not kept)`;
+  }
+  if (entries.length > overridesKept) kept['(more)'] = `${entries.length - overridesKept} more overrides, not kept`;
+  return { overrides: kept };
 }

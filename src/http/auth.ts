@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import { isIPv4 } from 'node:net';
 import { allows, hashToken, type ApiToken, type AuthMode, type Role } from '../config/tokens.js';
 import { Problem } from '../operations/problem.js';
 
@@ -10,6 +11,18 @@ export interface Principal {
 
 const realm = 'Bearer realm="jobs-service"';
 
+/** The host of a Host header without its port, lowercased; null when it is not host[:port]. */
+function hostName(header: string): string | null {
+  const m = /^(\[[0-9a-f:.]+\]|[^:[\]\s]+)(?::\d{1,5})?$/i.exec(header.trim());
+  return m ? m[1].toLowerCase() : null;
+}
+
+function isLoopbackName(name: string): boolean {
+  if (name === 'localhost' || name === '[::1]') return true;
+  const v4 = name.startsWith('[::ffff:') ? name.slice(8, -1) : name;
+  return isIPv4(v4) && v4.startsWith('127.');
+}
+
 /**
  * Bearer tokens. A presented token is hashed and compared with the hash of every configured
  * token with timingSafeEqual, with no early exit, so neither the comparison nor the loop tells
@@ -19,7 +32,28 @@ export class Authenticator {
   constructor(
     readonly mode: AuthMode,
     private readonly tokens: readonly ApiToken[] = [],
+    private readonly allowedHosts: readonly string[] = [],
   ) {}
+
+  /**
+   * Without tokens (`open`) nothing else is checked, so a web page the operator opens could
+   * drive the API through DNS rebinding (its name resolving to 127.0.0.1): every request
+   * must then name a loopback host, or one of JOBS_ALLOWED_HOSTS, in its Host header. A 403
+   * Problem naming the Host otherwise. With tokens, or JOBS_AUTH=off, any Host passes.
+   */
+  checkHost(header: string | undefined) {
+    if (this.mode !== 'open') return;
+    const name = hostName(header ?? '');
+    if (name !== null && (isLoopbackName(name) || this.allowedHosts.includes(name))) return;
+    const shown = JSON.stringify((header ?? '').slice(0, 200));
+    throw new Problem(
+      403,
+      'Forbidden host',
+      header
+        ? `Host ${shown} is not a loopback name: without API tokens the service answers only requests for localhost, 127.0.0.0/8 or [::1] (or a name in JOBS_ALLOWED_HOSTS)`
+        : 'the request has no Host header: without API tokens the service answers only requests for localhost, 127.0.0.0/8 or [::1]',
+    );
+  }
 
   /** Whether requests are checked at all (false: no tokens on loopback, or JOBS_AUTH=off). */
   get enforced() {

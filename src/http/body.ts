@@ -1,6 +1,11 @@
 import type Koa from 'koa';
 import { Problem } from '../operations/problem.js';
 
+/** The status recorded (in metrics, the log and the audit) for a request whose client left before its body was read; nothing is sent. */
+export const clientClosedRequest = 499;
+
+const clientClosed = (size: number) => new Problem(clientClosedRequest, 'Client closed request', `the client closed the connection after ${size} bytes of the body`);
+
 function hasBody(ctx: Koa.Context): boolean {
   const len = ctx.get('content-length');
   return (len !== '' && len !== '0') || ctx.get('transfer-encoding') !== '';
@@ -21,11 +26,19 @@ export async function readJsonBody(ctx: Koa.Context, limit: number, maxDepth: nu
   }
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of ctx.req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new Problem(413, 'Body too large', `the request body is over the limit of ${limit} bytes`);
-    chunks.push(chunk as Buffer);
+  try {
+    for await (const chunk of ctx.req) {
+      size += (chunk as Buffer).length;
+      if (size > limit) throw new Problem(413, 'Body too large', `the request body is over the limit of ${limit} bytes`);
+      chunks.push(chunk as Buffer);
+    }
+  } catch (err) {
+    if (err instanceof Problem || !ctx.req.destroyed) throw err;
+    // The client went away mid-body: its doing, not the database's (ECONNRESET would read as an outage).
+    throw clientClosed(size);
   }
+  // A connection closed mid-body can also just end the stream early.
+  if (!ctx.req.complete) throw clientClosed(size);
   const text = Buffer.concat(chunks).toString('utf8');
   if (text.trim() === '') return undefined;
   let value: unknown;

@@ -11,6 +11,9 @@ interface Route {
   specificity: number;
 }
 
+const nulReason = 'must not contain the NUL character (%00)';
+const printable = (name: string) => name.replaceAll('\0', '%00');
+
 const escapeRegExp = (literal: string) => literal.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 function compileRoute(operation: Operation): Route {
@@ -122,6 +125,10 @@ export function compileRouting(router: OpenAPIRouter): void {
     for (const [k, v] of Object.entries(req.headers ?? {})) headers[k.toLowerCase()] = v;
     const query: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(req.query ?? {})) query[k] = Array.isArray(v) ? [...v] : v;
+    // PostgreSQL text cannot hold NUL: a %00 in a query value is the caller's error, not the database's.
+    for (const [k, v] of Object.entries(query)) {
+      if ((Array.isArray(v) ? v : [v]).some((x) => typeof x === 'string' && x.includes('\0'))) throw Problem.invalid([{ field: `query.${printable(k)}`, reason: nulReason }]);
+    }
     const { path, method } = normalize(req);
     const params: Record<string, string> = {};
     const route = operation && routeOf.get(byId.get(operation.operationId) ?? operation);
@@ -134,6 +141,7 @@ export function compileRouting(router: OpenAPIRouter): void {
           } catch {
             throw Problem.invalid([{ field: `path.${name}`, reason: 'is not valid percent-encoding' }]);
           }
+          if (params[name].includes('\0')) throw Problem.invalid([{ field: `path.${name}`, reason: nulReason }]);
         });
       }
     }

@@ -101,5 +101,5 @@ export function executionBody(e: ExecutionRecord): Schemas['Execution'] {
 export function auditBody(a: AuditRecord): Schemas['AuditRecord'] {
   // Object fields (kwargs a call gave) redacted as kwargs are; names such as token_name are not credentials.
   const fields = Object.fromEntries(Object.entries(a).map(([k, v]) => [k, typeof v === 'object' && v !== null && !(v instanceof Date) ? redactKwargs(v) : v]));
-  return { ...(fields as AuditRecord), path: redactText(a.path), time: isoTime(a.time) };
+  return { ...(fields as AuditRecord), path: redactText(a.path), time: isoTime(a.time), overrides: (fields as AuditRecord).overrides ?? null };
 }

@@ -1,4 +1,4 @@
-import { ConflictError, GoneError, InvalidError, NotFoundError, QuotaError, type Conflict, type FieldError, type Subject } from '../scheduling/errors.js';
+import { ConflictError, GoneError, InvalidError, NotFoundError, QuotaError, RoleError, type Conflict, type FieldError, type Subject } from '../scheduling/errors.js';
 import { Problem } from './problem.js';
 
 /**
@@ -40,6 +40,11 @@ export function problemOf(err: unknown, locate: Locate = asIs): unknown {
   if (err instanceof QuotaError) return new Problem(429, 'Too many queued runs', err.message, undefined, { 'Retry-After': '60' });
   if (err instanceof ConflictError) {
     return new Problem(409, conflictTitles[err.conflict], err.message, err.errors.length ? located(err.errors, locate) : undefined);
+  }
+  if (err instanceof RoleError) {
+    return new Problem(403, 'Forbidden', err.message, undefined, {
+      'WWW-Authenticate': 'Bearer realm="jobs-service", error="insufficient_scope"',
+    });
   }
   return err;
 }

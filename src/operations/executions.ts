@@ -59,12 +59,12 @@ export function executionOperations(s: Services): Record<string, Operation> {
       await s.scheduler.getJob(jobId);
       return list({ job_id: jobId, status: q.status }, q.cursor, q.limit);
     },
-    runJob: async ({ params, body, caller }) => {
+    runJob: async ({ params, body, caller, role }) => {
       const b = (body ?? {}) as RunBody;
       const jobId = (params as { job_id: string }).job_id;
       await checkSecretRefs(s, b.kwargs, 'body.kwargs', caller);
       await checkRunOverrides(s, jobId, b.kwargs, caller);
-      const { executions, batchId } = await locating(runFields, () => s.scheduler.runNow(jobId, b.kwargs, b.times ?? 1));
+      const { executions, batchId } = await locating(runFields, () => s.scheduler.runNow(jobId, b.kwargs, b.times ?? 1, role));
       const location = batchId ? `/api/v1/batches/${batchId}` : `/api/v1/executions/${executions[0].id}`;
       return {
         status: 202,
@@ -77,8 +77,8 @@ export function executionOperations(s: Services): Record<string, Operation> {
       const e = await find((params as ExecutionPath).execution_id);
       return { status: 200, body: { execution_id: e.id, lines: e.output.map(redactText), truncated: e.output_truncated } satisfies Schemas['ExecutionOutput'] };
     },
-    cancelExecution: async ({ params }) => {
-      const { execution, immediate } = await s.scheduler.cancelExecution((params as ExecutionPath).execution_id);
+    cancelExecution: async ({ params, role }) => {
+      const { execution, immediate } = await s.scheduler.cancelExecution((params as ExecutionPath).execution_id, role);
       return { status: immediate ? 200 : 202, body: executionBody(execution) };
     },
     getBatch: async ({ params }) => {

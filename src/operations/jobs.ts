@@ -33,10 +33,10 @@ export function jobOperations(s: Services): Record<string, Operation> {
       return { status: 200, body: { jobs, jobs_count: jobs.length, next_cursor: page.next } satisfies Schemas['JobList'] };
     },
 
-    createJob: async ({ body, caller }) => {
+    createJob: async ({ body, caller, role }) => {
       const b = body as CreateBody;
       await checkSecretRefs(s, b.kwargs, 'body.kwargs', caller);
-      const job = await locating(inBody, () => s.scheduler.postScheduleJob({ ...b, kwargs: b.kwargs ?? {} }, { source: 'api' }));
+      const job = await locating(inBody, () => s.scheduler.postScheduleJob({ ...b, kwargs: b.kwargs ?? {} }, { source: 'api', role }));
       return created(job);
     },
 
@@ -68,14 +68,14 @@ export function jobOperations(s: Services): Record<string, Operation> {
       };
     },
 
-    setJobState: async ({ params, query }) => {
-      const job = await s.scheduler.setJobState((params as JobPath).job_id, (query as StateQuery).state);
+    setJobState: async ({ params, query, role }) => {
+      const job = await s.scheduler.setJobState((params as JobPath).job_id, (query as StateQuery).state, role);
       return { status: 200, body: { job_id: job.job_id, state: job.state } satisfies Schemas['JobStateResult'] };
     },
 
-    deleteJob: async ({ params }) => ({
+    deleteJob: async ({ params, role }) => ({
       status: 200,
-      body: { removed: await s.scheduler.deleteJob((params as JobPath).job_id) } satisfies Schemas['Removed'],
+      body: { removed: await s.scheduler.deleteJob((params as JobPath).job_id, role) } satisfies Schemas['Removed'],
     }),
   };
 
@@ -87,7 +87,7 @@ export function jobOperations(s: Services): Record<string, Operation> {
     if (!s.catalog.has(handler)) {
       throw new ContractError(`${method.toUpperCase()} ${path} (${op.operationId}) names handler '${handler}', which the handlers folder lacks`);
     }
-    ops[op.operationId] = async ({ query, body, caller }) => {
+    ops[op.operationId] = async ({ query, body, caller, role }) => {
       const q = query as HandlerRouteQuery;
       await checkSecretRefs(s, body, 'body', caller);
       const job = await locating(onHandlerRoute, () =>
@@ -107,7 +107,7 @@ export function jobOperations(s: Services): Record<string, Operation> {
             retries: q.retries,
             retry_backoff: q.retry_backoff,
           },
-          { source: 'api' },
+          { source: 'api', role },
         ),
       );
       return created(job);

@@ -1,3 +1,5 @@
+import type { Role } from '../config/tokens.js';
+
 /**
  * The signature every operation implements, whatever serves it: the HTTP app
  * (src/http/app.ts) hands each request to the operation named by its operationId.
@@ -14,6 +16,8 @@ export interface OperationInput {
   operationId: string;
   /** The calling token's name; null when no token is checked (loopback without tokens, JOBS_AUTH=off). */
   caller: string | null;
+  /** The calling token's role; null when no token is checked. Handler roles are checked against it. */
+  role: Role | null;
 }
 
 export interface OperationResult {

@@ -5,11 +5,24 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { CatalogView, Handler } from '../handlers/types.js';
 import type { OpenApiDocument } from '../contract/openapi.js';
-import type { FieldError } from './errors.js';
+import { allows, roles, type Role } from '../config/tokens.js';
+import { RoleError, type FieldError } from './errors.js';
 import type { Kwargs } from '../store/types.js';
 import { withMarkers } from './run/secrets.js';
 
 export class CatalogError extends Error {}
+
+/**
+ * What openapi.yaml declares on a handler's kwargs schema: the role needed to create, change
+ * or run its jobs and to start it as a flow child (`x-role`, default write); the kwargs a run
+ * may override (`x-run-overridable`, `'*'` for all; default none); for a flow, the field
+ * naming the handler of its children and the field holding their kwargs (`x-children`).
+ */
+export interface HandlerPolicy {
+  role: Role;
+  overridable: readonly string[] | '*';
+  children: { handler: string; kwargs: string } | null;
+}
 
 export interface CatalogEntry {
   name: string;
@@ -45,6 +58,7 @@ export function fieldErrors(errors: ErrorObject[] | null | undefined, at: string
 export class Catalog implements CatalogView {
   private readonly handlers = new Map<string, Handler>();
   private readonly validators = new Map<string, ValidateFunction>();
+  private readonly policies = new Map<string, HandlerPolicy>();
 
   private constructor(private readonly doc: OpenApiDocument) {}
 
@@ -77,6 +91,54 @@ export class Catalog implements CatalogView {
       throw new CatalogError(`handler ${handler.name} names kwargs schema '${handler.kwargsSchema}', which openapi.yaml lacks under components.schemas`);
     }
     this.handlers.set(handler.name, handler);
+    this.policies.set(handler.name, policyOf(handler.name, handler.kwargsSchema, schema as Record<string, unknown>));
+  }
+
+  /** The handler's declared role, overrides and children (see HandlerPolicy). */
+  policy(name: string): HandlerPolicy {
+    return this.policies.get(name) ?? { role: 'write', overridable: [], children: null };
+  }
+
+  /**
+   * The role a job of `handler` with these kwargs needs: the handler's own and, for a flow,
+   * its children's (followed through flows of flows). Throws RoleError when `have`
+   * is smaller; null `have` (no checks: no tokens, JOBS_AUTH=off, default jobs) passes.
+   */
+  checkRole(handler: string, kwargs: unknown, have: Role | null) {
+    if (have === null) return;
+    const pending: Array<{ handler: string; kwargs: unknown; via: string | null }> = [{ handler, kwargs, via: null }];
+    const seen = new Set<string>();
+    while (pending.length > 0) {
+      const next = pending.pop()!;
+      if (!this.handlers.has(next.handler)) continue;
+      const policy = this.policy(next.handler);
+      if (!allows(have, policy.role)) throw new RoleError(next.handler, policy.role, next.via, have);
+      if (!policy.children || !next.kwargs || typeof next.kwargs !== 'object') continue;
+      const k = next.kwargs as Record<string, unknown>;
+      const child = k[policy.children.handler];
+      const args = k[policy.children.kwargs];
+      if (typeof child !== 'string') continue;
+      const list = Array.isArray(args) ? args : [undefined];
+      for (const a of list) {
+        // The same handler with kwargs of no children of their own needs checking once.
+        const key = `${child}\0${this.policy(child).children ? JSON.stringify(a) : ''}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        pending.push({ handler: child, kwargs: a, via: next.via ?? next.handler });
+      }
+    }
+  }
+
+  /** Field errors for run-time kwargs the handler does not let a run override. */
+  checkOverrides(handler: string, overrides: Record<string, unknown>, at: string): FieldError[] {
+    const allowed = this.policy(handler).overridable;
+    if (allowed === '*') return [];
+    return Object.keys(overrides)
+      .filter((k) => !allowed.includes(k))
+      .map((k) => ({
+        field: `${at}.${k}`,
+        reason: `cannot be overridden at run time; ${handler} lets a run override ${allowed.length ? allowed.join(', ') : 'none of its kwargs'}`,
+      }));
   }
 
   /** Compiles kwargs validators against the document's schemas (shared Ajv, so $refs resolve). */
@@ -125,6 +187,22 @@ export class Catalog implements CatalogView {
     }
     return fieldErrors(validate.errors, at);
   }
+}
+
+function policyOf(handler: string, schemaName: string, schema: Record<string, unknown>): HandlerPolicy {
+  const where = `openapi.yaml components.schemas.${schemaName} (handler ${handler})`;
+  const role = schema['x-role'] ?? 'write';
+  if (!(roles as unknown[]).includes(role)) throw new CatalogError(`${where}: x-role must be read, write or admin`);
+  const raw = schema['x-run-overridable'] ?? [];
+  let overridable: HandlerPolicy['overridable'];
+  if (Array.isArray(raw) && raw.length === 1 && raw[0] === '*') overridable = '*';
+  else if (Array.isArray(raw) && raw.every((f) => typeof f === 'string')) overridable = raw as string[];
+  else throw new CatalogError(`${where}: x-run-overridable must be a list of kwargs names, or ['*']`);
+  const c = schema['x-children'] as { handler?: unknown; kwargs?: unknown } | undefined;
+  if (c !== undefined && (typeof c?.handler !== 'string' || typeof c.kwargs !== 'string')) {
+    throw new CatalogError(`${where}: x-children must be {handler: <field>, kwargs: <field>}`);
+  }
+  return { role: role as Role, overridable, children: c ? { handler: c.handler as string, kwargs: c.kwargs as string } : null };
 }
 
 /** An Ajv that knows the whole document as `openapi.json`, so schemas can be fetched by pointer. */

@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import type { Catalog } from './catalog.js';
+import type { Role } from '../config/tokens.js';
 import type { Engine } from '../engine/types.js';
 import { ConflictError, GoneError, InvalidError, NotFoundError, QuotaError, type FieldError } from './errors.js';
 import type { Limits } from '../config/config.js';
@@ -41,11 +42,22 @@ export interface ScheduleContext {
    * the job starts at its next fire after now instead of being refused.
    */
   allowPastWhen?: boolean;
+  /**
+   * The caller's role, checked against the handler's (and a flow's children's) required role;
+   * absent or null: trusted (default jobs, imports, no token checks).
+   */
+  role?: Role | null;
 }
 
 export type JobType = 'all' | 'failed' | 'user';
 
 export type ListedJob = { kind: 'job'; job: JobRecord } | { kind: 'failure'; failure: FailureRecord };
+
+/** Job ids a route of their own takes (`DELETE /jobs/clean-failed`): such a job could never be deleted. */
+export const reservedJobIds: readonly string[] = ['clean-failed'];
+
+/** The longest grace in seconds: 2^31 - 1, what a 32-bit integer column holds (about 68 years). */
+const maxSeconds = 2_147_483_647;
 
 const jobIdPattern = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$/;
 
@@ -107,6 +119,8 @@ export class Scheduler {
     const jobId = req.job_id ?? randomUUID();
     if (!jobIdPattern.test(jobId)) {
       errors.push({ field: 'job_id', reason: 'must be 1 to 200 letters, digits or . _ : @ - and start with a letter or digit' });
+    } else if (reservedJobIds.includes(jobId)) {
+      errors.push({ field: 'job_id', reason: `'${jobId}' is reserved: DELETE /jobs/${jobId} removes the failure records` });
     }
     const state = req.state ?? 'running';
     if (state !== 'running' && state !== 'paused') errors.push({ field: 'state', reason: "must be 'running' or 'paused'" });
@@ -192,6 +206,7 @@ export class Scheduler {
 
   /** post_schedule_job: stores a new job and schedules it; a ConflictError when the id is taken. */
   async postScheduleJob(req: ScheduleRequest, ctx: ScheduleContext): Promise<JobRecord> {
+    this.catalog.checkRole(req.handler, req.kwargs ?? {}, ctx.role ?? null);
     const job = this.buildJob(req, ctx);
     if (!(await this.creates.add(job))) {
       throw new ConflictError('job-exists', `a job with job_id '${job.job_id}' exists already; delete it first or choose another job_id`, [
@@ -257,8 +272,9 @@ export class Scheduler {
     return found;
   }
 
-  async setJobState(jobId: string, state: JobState): Promise<JobRecord> {
+  async setJobState(jobId: string, state: JobState, role: Role | null = null): Promise<JobRecord> {
     const job = await this.getJob(jobId);
+    this.catalog.checkRole(job.handler, job.kwargs, role);
     if (job.state === state) return job;
     const updated = (await this.store.updateJob(jobId, { state }))!;
     await this.engine.scheduleJob(jobId, job.handler, updated.next_run_at, state === 'paused');
@@ -266,7 +282,11 @@ export class Scheduler {
   }
 
   /** Removes a job and its schedule; a GoneError when there is no such job (410 in the Bayesian code). */
-  async deleteJob(jobId: string): Promise<string[]> {
+  async deleteJob(jobId: string, role: Role | null = null): Promise<string[]> {
+    if (role !== null) {
+      const job = await this.store.getJob(jobId);
+      if (job) this.catalog.checkRole(job.handler, job.kwargs, role);
+    }
     if (!(await this.store.deleteJob(jobId))) {
       throw new GoneError('job', jobId, `no job with job_id '${jobId}': it was never created or is deleted already`);
     }
@@ -327,12 +347,21 @@ export class Scheduler {
 
   /**
    * Runs a job now, `times` times (Estivador's run N times), with `kwargs` merged over the
-   * job's. The runs of one request with times > 1 share a batch id.
+   * job's: only the kwargs its handler declares overridable (x-run-overridable), so a run
+   * cannot send the job's stored credentials elsewhere. The runs of one request with
+   * times > 1 share a batch id. `role`: the caller's, checked against the handler's.
    */
-  async runNow(jobId: string, overrides: Kwargs | undefined, times: number): Promise<{ executions: ExecutionRecord[]; batchId: string | null }> {
+  async runNow(jobId: string, overrides: Kwargs | undefined, times: number, role: Role | null = null): Promise<{ executions: ExecutionRecord[]; batchId: string | null }> {
     const job = await this.getJob(jobId);
+    const loaded = this.catalog.has(job.handler);
+    // The role first, so a caller without it learns nothing more of the job's handler.
+    if (loaded) this.catalog.checkRole(job.handler, job.kwargs, role);
+    const refused = loaded && overrides ? this.catalog.checkOverrides(job.handler, overrides, 'kwargs') : [];
+    if (refused.length) throw new InvalidError(refused);
     const kwargs = { ...job.kwargs, ...(overrides ?? {}) };
-    const errors = this.catalog.has(job.handler) ? this.checkKwargs(job.handler, kwargs, times) : [{ field: 'job_id', reason: `the job's handler '${job.handler}' is not loaded` }];
+    // Again with the overrides: new flow_arguments may start flows of other handlers.
+    if (loaded && overrides) this.catalog.checkRole(job.handler, kwargs, role);
+    const errors = loaded ? this.checkKwargs(job.handler, kwargs, times) : [{ field: 'job_id', reason: `the job's handler '${job.handler}' is not loaded` }];
     if (errors.length) throw new InvalidError(errors);
     const active = await this.store.activeExecutions(jobId);
     const queued = active.filter((e) => e.status === 'queued').length;
@@ -363,9 +392,10 @@ export class Scheduler {
    * Cancels a run: a queued one at once (it never starts), a running one through its signal.
    * A ConflictError for a run that has ended.
    */
-  async cancelExecution(id: string): Promise<{ execution: ExecutionRecord; immediate: boolean }> {
+  async cancelExecution(id: string, role: Role | null = null): Promise<{ execution: ExecutionRecord; immediate: boolean }> {
     const run = await this.store.getExecution(id);
     if (!run) throw new NotFoundError('execution', id, `no execution with id '${id}'`);
+    this.catalog.checkRole(run.handler, run.kwargs, role);
     if (finalStatuses.includes(run.status)) {
       throw new ConflictError('run-ended', `run ${id} ended ${run.status}; only queued and running runs can be cancelled`);
     }

@@ -79,3 +79,16 @@ export class QuotaError extends Error {
     this.name = 'QuotaError';
   }
 }
+
+/** The caller's role is too small for a job's handler (or a handler its flow starts). */
+export class RoleError extends Error {
+  constructor(
+    readonly handler: string,
+    readonly need: 'read' | 'write' | 'admin',
+    readonly via: string | null,
+    readonly have: 'read' | 'write' | 'admin',
+  ) {
+    super(`jobs of handler '${handler}'${via ? ` (started by ${via})` : ''} need a token of role ${need} or above; token role ${have}`);
+    this.name = 'RoleError';
+  }
+}

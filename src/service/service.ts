@@ -144,7 +144,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       log,
       bodyLimit: config.bodyLimit,
       bodyMaxDepth: config.bodyMaxDepth,
-      auth: new Authenticator(config.auth.mode, config.auth.tokens),
+      auth: new Authenticator(config.auth.mode, config.auth.tokens, config.allowedHosts),
       observe,
       trustedProxies: config.audit.trustedProxies,
     });

@@ -196,6 +196,8 @@ export interface AuditRecord {
   client_address: string | null;
   /** Calls the record stands for: 1, or every denied call (401) of one operation and client in one window. */
   count: number;
+  /** The kwargs a run request (runJob) gave to merge over the job's; absent when it gave none. */
+  overrides?: Record<string, unknown> | null;
 }
 
 export interface AuditFilter {

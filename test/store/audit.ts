@@ -53,6 +53,14 @@ export function auditStoreContract(open: () => Store): void {
       assert.deepEqual(got, [sparse, full]);
     });
 
+    it('insertAudits round-trips the overrides of a run request, beside records without', async () => {
+      const withOverrides = audit('ar-over', A + 5, 0, { operation: 'runJob', status: 400, outcome: 'rejected', overrides: { url: 'http://x/', n: [1, { a: null }] } });
+      const without = audit('ar-plain', A + 5, 1, { operation: 'runJob', status: 202 });
+      await store.insertAudits([without, withOverrides]);
+      const got = (await store.listAudit({ since: at(A + 5, 0), until: at(A + 5, 2) }, null, 10)).items;
+      assert.deepEqual(got, [without, withOverrides]);
+    });
+
     it('listAudit pages newest first by (time, id), completely, with each filter and combined', async () => {
       for (const r of shuffled(records, 12)) await store.insertAudits([r]);
       const mine = (r: AuditRecord) => r.id.startsWith('au-');

@@ -217,6 +217,7 @@ export function docToAudit(d: AuditDoc): AuditRecord {
     client_address: d.client_address ?? null,
     // Records written before the count was kept stand for one call each.
     count: d.count === undefined || d.count === null ? 1 : Number(d.count),
+    ...(d.overrides !== null && d.overrides !== undefined ? { overrides: d.overrides } : {}),
   };
 }
 

@@ -2,7 +2,7 @@ import type { SqlClient } from '../../db/sql-client.js';
 import type { AuditStore } from '../audit.js';
 import type { AuditFilter, AuditRecord, Page } from '../records.js';
 import { keysetPage, type Keyset } from './keyset.js';
-import { rowToAudit } from './rows.js';
+import { json, rowToAudit } from './rows.js';
 import { insertRowsSql } from './statements.js';
 
 /** Audit records newest first: audit_operation_idx, audit_token_idx or audit_time_idx, each ending in (time DESC, id DESC). */
@@ -23,7 +23,7 @@ export class SqlAuditStore implements AuditStore {
     if (records.length === 0) return;
     const { text, params } = insertRowsSql(
       'audit',
-      records.map((a) => ({ ...a })),
+      records.map((a) => ({ ...a, overrides: json(a.overrides) })),
     );
     await this.db.query(text, params);
   }

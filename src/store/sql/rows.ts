@@ -114,6 +114,7 @@ export function rowToAudit(r: Row): AuditRecord {
     outcome: r.outcome as AuditRecord['outcome'],
     client_address: (r.client_address as string | null) ?? null,
     count: r.count === undefined || r.count === null ? 1 : Number(r.count),
+    ...(r.overrides !== null && r.overrides !== undefined ? { overrides: r.overrides as Record<string, unknown> } : {}),
   };
 }
 

@@ -86,6 +86,7 @@ const insertTypes: Record<'job' | 'execution' | 'audit', Record<string, string>>
     outcome: 'text',
     client_address: 'text',
     count: 'integer',
+    overrides: 'jsonb',
   },
 };
 
