@@ -56,9 +56,6 @@ export type ListedJob = { kind: 'job'; job: JobRecord } | { kind: 'failure'; fai
 /** Job ids a route of their own takes (`DELETE /jobs/clean-failed`): such a job could never be deleted. */
 export const reservedJobIds: readonly string[] = ['clean-failed'];
 
-/** The longest grace in seconds: 2^31 - 1, what a 32-bit integer column holds (about 68 years). */
-const maxSeconds = 2_147_483_647;
-
 const jobIdPattern = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$/;
 
 /**
