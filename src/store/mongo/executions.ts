@@ -28,6 +28,8 @@ const executionsNewestFirst: Keyset<ExecutionDoc, ExecutionRecord> = {
   field: 'created_at',
   toItem: docToExecution,
   keyOf: (e) => [e.created_at.getTime(), e.id],
+  // A list never reads the runs' output (up to JOBS_OUTPUT_MAX_BYTES each).
+  projection: { output: 0 },
 };
 
 /** The filter of execution_active_idx, which its queries repeat so that they may use it. */

@@ -7,7 +7,7 @@ import type { Page } from '../records.js';
  * ends in `(field -1, _id -1)`, so the keyset condition is an index range and the sort needs
  * no sorting).
  */
-export type Keyset<D, T> = { toItem: (doc: D) => T; keyOf: (item: T) => Array<string | number> } & ({ order: 'id' } | { order: 'newest'; field: string });
+export type Keyset<D, T> = { toItem: (doc: D) => T; keyOf: (item: T) => Array<string | number>; projection?: Document } & ({ order: 'id' } | { order: 'newest'; field: string });
 
 /**
  * One page of `keyset` after the cursor `after`: the documents matching `where`, then the
@@ -38,7 +38,7 @@ export async function keysetPage<D extends Document & { _id: string }, T>(
     sort = { [field]: -1, _id: -1 };
   }
   const docs = (await collection
-    .find(filter as Filter<D>)
+    .find(filter as Filter<D>, keyset.projection ? { projection: keyset.projection } : {})
     .sort(sort)
     .limit(limit + 1)
     .toArray()) as D[];

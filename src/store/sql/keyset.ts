@@ -17,6 +17,8 @@ export interface Keyset<T> {
   keyOf: (item: T) => Array<string | number>;
   /** Prepare the statement (see QueryOptions.prepare): only for a list without filters. */
   prepare?: boolean;
+  /** The select list; `*` when unset. */
+  select?: string;
 }
 
 /**
@@ -43,7 +45,7 @@ export async function keysetPage<T>(db: SqlClient, keyset: Keyset<T>, conditions
   params.push(limit + 1);
   const order = columns.map((c) => (keyset.direction === 'DESC' ? `${c} DESC` : c)).join(', ');
   const r = await db.query<Row>(
-    `SELECT * FROM ${keyset.table} ${where.length ? `WHERE ${where.join(' AND ')} ` : ''}ORDER BY ${order} LIMIT $${params.length}`,
+    `SELECT ${keyset.select ?? '*'} FROM ${keyset.table} ${where.length ? `WHERE ${where.join(' AND ')} ` : ''}ORDER BY ${order} LIMIT $${params.length}`,
     params,
     keyset.prepare ? { prepare: true } : undefined,
   );
