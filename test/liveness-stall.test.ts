@@ -59,6 +59,8 @@ describe('a stalled worker process on PostgreSQL', { skip }, () => {
         JOBS_LOCK_LIFETIME_MS: String(lockLifetimeMs),
         JOBS_CANCEL_GRACE_MS: '2000',
         JOBS_SCRIPT_KILL_GRACE_MS: '500',
+        // The scripts write $$, a host pid only outside a PID namespace of their own.
+        JOBS_SCRIPT_ISOLATION: 'group',
         JOBS_WORKER_NAME: name,
       },
       stdio: ['ignore', process.env.TEST_CHILD_LOG_LEVEL ? 'inherit' : 'ignore', 'inherit'],

@@ -225,7 +225,8 @@ for (const { name, skip } of stores) {
         .post(`${api}/jobs`, {
           job_id: 'with-secret',
           handler: 'http-request',
-          kwargs: { url: `${listener.url}/ok`, headers: { Authorization: { $secret: 'api-token' } } },
+          // capture_body: the listener echoes the headers it got, so the output would hold the value.
+          kwargs: { url: `${listener.url}/ok`, headers: { Authorization: { $secret: 'api-token' } }, capture_body: true },
           state: 'paused',
         })
         .expect(201);
@@ -256,7 +257,7 @@ for (const { name, skip } of stores) {
         .post(`${api}/jobs`, {
           job_id: 'secret-500',
           handler: 'http-request',
-          kwargs: { url: `${listener.url}/fail`, headers: { Authorization: { $secret: 'api-token' } } },
+          kwargs: { url: `${listener.url}/fail`, headers: { Authorization: { $secret: 'api-token' } }, capture_body: true },
           state: 'paused',
         })
         .expect(201);
@@ -362,6 +363,7 @@ for (const { name, skip } of stores) {
           handler: 'http-request',
           kwargs: {
             url: `${listener.url}/ok`,
+            capture_body: true,
             method: 'POST',
             headers: { 'X-Api-Key': inlineToken, Cookie: `sid=${inlineToken}`, 'X-Plain': 'visible' },
             body: { password: inlinePassword, user: 'u' },
@@ -377,6 +379,7 @@ for (const { name, skip } of stores) {
       const job = (await as('reader').get(`${api}/jobs/inline-creds`).expect(200)).body;
       assert.deepEqual(job.kwargs, {
         url: `${listener.url}/ok`,
+        capture_body: true,
         method: 'POST',
         headers: { 'X-Api-Key': '[redacted]', Cookie: '[redacted]', 'X-Plain': 'visible' },
         body: { password: '[redacted]', user: 'u' },

@@ -173,6 +173,13 @@ export async function createService(config: Config, options: ServiceOptions = {}
       );
     }
 
+    // One process at a time owns an embedded data folder: a worker registered in it before this
+    // boot belonged to a process that has ended, so it is gone now, not after the window.
+    if (store.kind === 'embedded') {
+      const far = new Date(Date.now() + 86_400_000);
+      const gone = await store.markWorkersGone(far, far);
+      if (gone.length) log.warn({ workers: gone }, 'workers of an earlier process on this data folder marked gone');
+    }
     let worker: WorkerAgent | undefined;
     if (config.worker) {
       runner.defineAll();
