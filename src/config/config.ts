@@ -60,6 +60,9 @@ export interface Config {
   metricsAuth: boolean;
   /** JOBS_HEALTH_AUTH: liveness and readiness need a read token. */
   healthAuth: boolean;
+  // Outages and storage.
+  /** Longest wait between attempts to connect again to a database that went away, in ms. */
+  dbRetryMaxMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -163,5 +166,7 @@ export function loadConfig(env: Env = process.env): Config {
     auth: authOf(env, host),
     metricsAuth: boolean(env, 'JOBS_METRICS_AUTH', false),
     healthAuth: boolean(env, 'JOBS_HEALTH_AUTH', false),
+    // Outages and storage.
+    dbRetryMaxMs: integer(env, 'JOBS_DB_RETRY_MAX_MS', 5000, 100, 600_000),
   };
 }

@@ -4,7 +4,8 @@ import { openPostgres } from './postgres.js';
 import type { SqlClient } from './sql-client.js';
 
 /** Where the data lives: the one choice of a deployment (no URL, `postgres://`, `mongodb://`). */
-export type DatabaseTarget = { kind: 'embedded'; dataDir: string; sharedBuffers: string } | { kind: 'postgres'; url: string } | { kind: 'mongodb'; url: string };
+export type DatabaseTarget =
+  { kind: 'embedded'; dataDir: string; sharedBuffers: string } | { kind: 'postgres'; url: string; retryMaxMs?: number } | { kind: 'mongodb'; url: string };
 
 /** An open database: a SQL client (PostgreSQL, or PGlite for the embedded one) or a MongoDB connection. */
 export type Database = { kind: 'embedded' | 'postgres'; sql: SqlClient } | ({ kind: 'mongodb' } & MongoConnection);
@@ -14,7 +15,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     case 'embedded':
       return { kind: 'embedded', sql: await openEmbedded(target.dataDir, target.sharedBuffers) };
     case 'postgres':
-      return { kind: 'postgres', sql: await openPostgres(target.url) };
+      return { kind: 'postgres', sql: await openPostgres(target.url, { retryMaxMs: target.retryMaxMs ?? 5000 }) };
     case 'mongodb':
       return { kind: 'mongodb', ...(await openMongo(target.url)) };
   }

@@ -62,9 +62,20 @@ function pgQuery(text: string, params: unknown[] | undefined, options: QueryOpti
   return { name, text, values: params };
 }
 
+export interface PgClientOptions {
+  /** Longest wait between two attempts to connect a dedicated connection again, in ms. */
+  retryMaxMs: number;
+}
+
+/** The first wait before connecting a dedicated connection again; doubled per failed attempt. */
+const firstRetryMs = 250;
+
 export class PgClient implements SqlClient {
   readonly agendaPool: pg.Pool;
-  constructor(private readonly pool: pg.Pool) {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly options: PgClientOptions = { retryMaxMs: 5000 },
+  ) {
     this.agendaPool = pool;
     // An idle client that loses its connection must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
@@ -122,14 +133,16 @@ export class PgClient implements SqlClient {
   }
 
   /**
-   * A connection of its own, outside the pool, set up by `setup` and again after it is lost
-   * (every second until it connects and `setup` succeeds). Resolves with whether the first
-   * setup succeeded and a function that ends the connection.
+   * A connection of its own, outside the pool, set up by `setup` and again after it is lost,
+   * for as long as it takes: the waits between attempts double from 250 ms up to
+   * `retryMaxMs`. Resolves with whether the first setup succeeded and a function that ends
+   * the connection.
    */
   private async dedicated(setup: (c: pg.Client) => Promise<void>, onReconnect: () => void, onError: (err: Error) => void): Promise<{ first: boolean; end: () => Promise<void> }> {
     let stopped = false;
     let client: pg.Client | undefined;
     let retry: NodeJS.Timeout | undefined;
+    let delay = firstRetryMs;
     const connect = async (): Promise<void> => {
       const c = new pg.Client(this.pool.options);
       client = c;
@@ -140,14 +153,16 @@ export class PgClient implements SqlClient {
         c.end().catch(() => undefined);
         if (stopped) return;
         if (err) onError(err);
-        retry = setTimeout(() => connect().then(onReconnect, () => undefined), 1000);
+        retry = setTimeout(() => connect().then(onReconnect, () => undefined), delay);
         retry.unref();
+        delay = Math.min(delay * 2, this.options.retryMaxMs);
       };
       c.on('error', lost);
       c.on('end', () => lost());
       try {
         await c.connect();
         await setup(c);
+        delay = firstRetryMs;
       } catch (err) {
         lost(err as Error);
         throw err;

@@ -22,6 +22,7 @@ import { Runner } from '../scheduling/runner.js';
 import { openStore } from './backend.js';
 import type { AuditRecord, Store } from '../store/types.js';
 import { applyBootState, warnWhenPaused } from './paused.js';
+import { OutageLog } from './outage.js';
 import { LostWorkerMonitor, WorkerAgent } from './worker.js';
 
 export interface Service {
@@ -79,13 +80,20 @@ export async function createService(config: Config, options: ServiceOptions = {}
   if (options.defaultJobs !== false) ({ jobs: defaultJobs, port } = await checkDefaultJobsAtBoot(config.defaultJobsDir, catalog, config.host, port));
   const { store, engine: engineBackend } = await openStore(config);
   let started: Engine | undefined;
+  // One account of database outages for the process's periodic work: logged once, and once
+  // more when the database answers again.
+  const outage = new OutageLog(log);
   try {
     const engine = createEngine(engineBackend, {
       pollIntervalMs: config.pollIntervalMs,
       lockLifetimeMs: config.lockLifetimeMs,
       maxConcurrency: config.concurrency,
       name: config.workerName ?? `${os.hostname()}:${process.pid}`,
-      onError: (err, where) => log.warn({ err, where }, 'dispatch engine error'),
+      onError: (err, where) => {
+        // Looking for due runs and listening are retried on their own: part of an outage.
+        if (outage.down || where === 'claim' || where === 'notification channel') outage.failed(err, `dispatch engine: ${where}`);
+        else log.warn({ err, where }, 'dispatch engine error');
+      },
     });
     started = engine;
     const metrics = new Metrics(store, log);
@@ -165,12 +173,13 @@ export async function createService(config: Config, options: ServiceOptions = {}
         handlers: catalog.names(),
         heartbeatIntervalMs: config.heartbeatIntervalMs,
         cancelPollIntervalMs: options.cancelPollIntervalMs ?? Math.min(500, config.heartbeatIntervalMs),
+        outage,
       });
       await worker.start();
       const w = worker;
       scheduler.onStateChange = () => w.tick();
     }
-    const monitor = new LostWorkerMonitor(store, runner, log, config.heartbeatIntervalMs);
+    const monitor = new LostWorkerMonitor(store, runner, log, config.heartbeatIntervalMs, outage);
     monitor.start();
     const state = await store.getServiceState();
     log.info({ store: config.storeKind, state, worker: worker?.id ?? null, handlers: catalog.names() }, 'scheduler started');

@@ -4,6 +4,7 @@ import type { Engine } from '../engine/types.js';
 import type { Logger } from '../observability/log.js';
 import type { Runner } from '../scheduling/runner.js';
 import type { Store, WorkerHeartbeat, WorkerRecord } from '../store/types.js';
+import { OutageLog } from './outage.js';
 
 export interface WorkerOptions {
   name: string | null;
@@ -13,6 +14,8 @@ export interface WorkerOptions {
   heartbeatIntervalMs: number;
   /** ms between looks for cancel requests of the runs in progress here. */
   cancelPollIntervalMs: number;
+  /** Where a failed heartbeat is reported (a database outage is logged once); a log of its own by default. */
+  outage?: OutageLog;
 }
 
 function sample(running: number): WorkerHeartbeat {
@@ -35,6 +38,7 @@ export class WorkerAgent {
   private beat?: NodeJS.Timeout;
   private cancelPoll?: NodeJS.Timeout;
   private stopped = false;
+  private readonly outage: OutageLog;
 
   constructor(
     private readonly store: Store,
@@ -42,7 +46,9 @@ export class WorkerAgent {
     private readonly runner: Runner,
     private readonly log: Logger,
     private readonly options: WorkerOptions,
-  ) {}
+  ) {
+    this.outage = options.outage ?? new OutageLog(log);
+  }
 
   private record(): WorkerRecord {
     const now = new Date();
@@ -63,9 +69,8 @@ export class WorkerAgent {
   private async register() {
     for (;;) {
       await this.store.registerWorker(this.record());
-      const session = await this.store.holdWorkerSession(this.id, (err) =>
-        this.log.warn({ err, worker_id: this.id }, 'the connection that shows this worker alive was lost; connecting again'),
-      );
+      // Lost and taken again on its own; a failure to take it again is part of an outage.
+      const session = await this.store.holdWorkerSession(this.id, (err) => this.outage.failed(err, 'worker session'));
       if (session !== false) {
         this.session = session ?? undefined;
         break;
@@ -104,8 +109,10 @@ export class WorkerAgent {
       const take = service === 'running' && me?.state === 'active';
       if (take) await this.engine.startProcessing();
       else await this.engine.stopProcessing();
+      this.outage.succeeded();
     } catch (err) {
-      this.log.warn({ err }, 'worker heartbeat failed');
+      // Tried again at the next heartbeat, for as long as the database is away.
+      this.outage.failed(err, 'worker heartbeat');
     }
   }
 
@@ -114,7 +121,7 @@ export class WorkerAgent {
     try {
       for (const id of await this.store.cancelRequested(this.id)) this.runner.stopLocal(id, 'cancel');
     } catch (err) {
-      this.log.warn({ err }, 'cannot read cancel requests');
+      this.outage.failed(err, 'cancel requests');
     }
   }
 
@@ -145,6 +152,7 @@ export class LostWorkerMonitor {
     private readonly runner: Runner,
     private readonly log: Logger,
     private readonly heartbeatIntervalMs: number,
+    private readonly outage: OutageLog = new OutageLog(log),
   ) {}
 
   start() {
@@ -162,8 +170,9 @@ export class LostWorkerMonitor {
       // Every gone worker's running runs, not only the newly gone: a settlement cut short
       // by an error is finished on the next check.
       await this.runner.settleLost();
+      this.outage.succeeded();
     } catch (err) {
-      this.log.warn({ err }, 'lost-worker check failed');
+      this.outage.failed(err, 'lost-worker check');
     }
   }
 
