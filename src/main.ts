@@ -53,7 +53,7 @@ async function main() {
       console.error(`jobs-service: cannot start: fix the default-jobs files above (${config.defaultJobsDir})`);
       process.exit(exitCodes.fatal);
     }
-    log.fatal({ err }, `cannot start: ${(err as Error).message}`);
+    log.fatal({ err }, `cannot start: ${err instanceof Error ? err.message : String(err)}`);
     flushLogs();
     process.exit(exitCodes.fatal);
   }

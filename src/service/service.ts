@@ -78,7 +78,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
   let port = config.port;
   let defaultJobs: CheckedDefaultJobs | null = null;
   if (options.defaultJobs !== false) ({ jobs: defaultJobs, port } = await checkDefaultJobsAtBoot(config.defaultJobsDir, catalog, config.host, port));
-  const { store, engine: engineBackend } = await openStore(config);
+  const { store, engine: engineBackend, storage } = await openStore(config);
   let started: Engine | undefined;
   // One account of database outages for the process's periodic work: logged once, and once
   // more when the database answers again.
@@ -132,7 +132,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
     // The contract check comes before anything runs: a mismatch refuses the boot untouched.
     const { app, compileValidators } = await createHttpApp({
       doc,
-      operations: buildOperations({ config, store, scheduler, catalog, doc, yaml, metrics }),
+      operations: buildOperations({ config, store, scheduler, catalog, doc, yaml, metrics, storage }),
       log,
       bodyLimit: config.bodyLimit,
       bodyMaxDepth: config.bodyMaxDepth,
