@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from './config/config.js';
 import { createLogger, flushLogs } from './observability/log.js';
 import { DefaultJobsError } from './service/default-jobs.js';
 import { createService } from './service/service.js';
+import { unreachable } from './db/errors.js';
 
 /**
  * How the process ends, for its supervisor: 0 after a graceful stop on SIGTERM or SIGINT, 1 when
@@ -43,20 +44,40 @@ async function main() {
   };
   process.on('uncaughtException', (err) => fatal(err, 'uncaught exception'));
   process.on('unhandledRejection', (reason) => fatal(reason, 'unhandled promise rejection'));
+  const defaultJobsDir = config.defaultJobsDir;
   let service;
-  try {
-    service = await createService(config, { log });
-  } catch (err) {
+  // A database that cannot be reached at boot (restarting, or started after this process) is
+  // waited for, up to JOBS_DB_BOOT_WAIT_SECONDS, as a running process waits out an outage.
+  const bootDeadline = Date.now() + config.dbBootWaitSeconds * 1000;
+  let delay = 250;
+  let attempts = 0;
+  for (;;) {
+    try {
+      service = await createService(config, { log });
+      if (attempts > 0) log.warn({ failed_attempts: attempts, waited_ms: Date.now() - started }, 'database reachable: booting');
+      break;
+    } catch (err) {
+      if (unreachable(err) && Date.now() + delay < bootDeadline) {
+        if (attempts++ === 0) log.error({ err, wait_s: config.dbBootWaitSeconds }, 'database unreachable at boot: trying again until it answers (JOBS_DB_BOOT_WAIT_SECONDS)');
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, config.dbRetryMaxMs);
+        continue;
+      }
+      bootFailed(err);
+    }
+  }
+  function bootFailed(err: unknown): never {
     if (err instanceof DefaultJobsError) {
       // Checked before the store opens: each problem once, file, field and reason, no stack.
       for (const p of err.problems) console.error(`jobs-service: ${p.message}`);
-      console.error(`jobs-service: cannot start: fix the default-jobs files above (${config.defaultJobsDir})`);
+      console.error(`jobs-service: cannot start: fix the default-jobs files above (${defaultJobsDir})`);
       process.exit(exitCodes.fatal);
     }
     log.fatal({ err }, `cannot start: ${err instanceof Error ? err.message : String(err)}`);
     flushLogs();
     process.exit(exitCodes.fatal);
   }
+
   if (mode === 'serve') {
     const port = await service.listen();
     log.info({ url: `http://${config.host}:${port}/api/v1`, ui: `http://${config.host}:${port}/api/v1/ui`, boot_ms: Date.now() - started }, 'listening');

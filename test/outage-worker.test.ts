@@ -55,7 +55,9 @@ describe('a PostgreSQL outage', { skip, timeout: scaled(240_000) }, () => {
   let pg: PrivatePostgres;
   let api: Proc;
   let worker: Proc;
+  let late: Proc;
   let port: number;
+  let env: Record<string, string>;
   let defaults: string;
 
   const http = async (method: string, url: string, body?: unknown) => {
@@ -76,7 +78,7 @@ describe('a PostgreSQL outage', { skip, timeout: scaled(240_000) }, () => {
     pg = await startPrivatePostgres();
     defaults = await tempDir('defaults');
     port = await freePort();
-    const env = {
+    env = {
       DATABASE_URL: `${pg.url}?schema=outage`,
       JOBS_DEFAULT_JOBS_DIR: defaults,
       JOBS_HEARTBEAT_MS: '500',
@@ -90,7 +92,7 @@ describe('a PostgreSQL outage', { skip, timeout: scaled(240_000) }, () => {
   });
 
   after(async () => {
-    for (const p of [api, worker]) if (p && p.child.exitCode === null) p.child.kill('SIGKILL');
+    for (const p of [api, worker, late]) if (p && p.child.exitCode === null) p.child.kill('SIGKILL');
     await pg?.destroy();
     if (defaults) await fs.rm(defaults, { recursive: true, force: true });
   });
@@ -117,16 +119,31 @@ describe('a PostgreSQL outage', { skip, timeout: scaled(240_000) }, () => {
     const due = new Date(Date.now() + 3000).toISOString();
     assert.equal((await http('POST', `/jobs/echo?job_id=due-in-outage&when=${encodeURIComponent(due)}`, {})).status, 201);
     await pg.stop('immediate');
+    const stoppedAt = Date.now();
     await waitFor('readiness 503 during the long outage', async () => (await readiness()) === 503, 20_000, 100);
+    const seenDownMs = Date.now() - stoppedAt;
+    // A worker that boots while the database is away waits for it.
+    late = start(['worker'], { ...env, JOBS_WORKER_NAME: 'late' });
     await sleep(12_000);
     alive(worker, 'the worker');
+    alive(late, 'the worker booted during the outage');
     alive(api, 'the API process');
     assert.equal(await readiness(), 503);
     await pg.start();
+    const startedAt = Date.now();
     await waitFor('readiness 200 after the long outage', async () => (await readiness()) === 200, 30_000, 100);
-    await waitFor('the one-shot run that fell due during the outage', () => succeeded('due-in-outage', 1), 60_000, 200);
+    const readyMs = Date.now() - startedAt;
+    await waitFor('the one-shot run that fell due during the outage', () => succeeded('due-in-outage', 1), 60_000, 50);
+    const ranMs = Date.now() - startedAt;
+    console.log(`# long outage: readiness 503 ${seenDownMs} ms after the stop; after the start, readiness 200 in ${readyMs} ms, the overdue run done in ${ranMs} ms`);
     assert.equal((await http('POST', '/jobs/after-first/executions', { times: 3 })).status, 202);
     await waitFor('the runs queued after the second restart', () => succeeded('after-first', 6), 60_000, 200);
+    await waitFor(
+      'the worker booted during the outage to register',
+      async () => (await http('GET', '/workers')).body.workers.some((w: { name: string; state: string }) => w.name === 'late' && w.state === 'active'),
+      60_000,
+      200,
+    );
     alive(worker, 'the worker');
     alive(api, 'the API process');
 
@@ -143,7 +160,9 @@ describe('a PostgreSQL outage', { skip, timeout: scaled(240_000) }, () => {
     // A signal is the one way out: a graceful stop exits 0.
     worker.child.kill('SIGTERM');
     api.child.kill('SIGTERM');
+    late.child.kill('SIGTERM');
     assert.equal(await worker.exit, 0, worker.out.join('').slice(-2000));
+    assert.equal(await late.exit, 0, late.out.join('').slice(-2000));
     assert.equal(await api.exit, 0, api.out.join('').slice(-2000));
     assert.equal(lines(worker, 'stopped').length, 1);
   });

@@ -63,6 +63,8 @@ export interface Config {
   // Outages and storage.
   /** Longest wait between attempts to connect again to a database that went away, in ms. */
   dbRetryMaxMs: number;
+  /** How long a boot keeps trying to reach the database before it gives up, in seconds. */
+  dbBootWaitSeconds: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -168,5 +170,6 @@ export function loadConfig(env: Env = process.env): Config {
     healthAuth: boolean(env, 'JOBS_HEALTH_AUTH', false),
     // Outages and storage.
     dbRetryMaxMs: integer(env, 'JOBS_DB_RETRY_MAX_MS', 5000, 100, 600_000),
+    dbBootWaitSeconds: integer(env, 'JOBS_DB_BOOT_WAIT_SECONDS', 60, 0, 86400),
   };
 }
