@@ -90,7 +90,9 @@ describe('a full or read-only disk under the embedded store', { skip, timeout: s
     assert.equal((await http.get('/api/v1/readiness')).status, 503);
 
     await fs.rm(filler);
-    await waitFor('readiness 200 once space is freed', async () => (await http.get('/api/v1/readiness')).status === 200, 20_000, 100);
+    const freedAt = Date.now();
+    await waitFor('readiness 200 once space is freed', async () => (await http.get('/api/v1/readiness')).status === 200, 20_000, 50);
+    console.log(`# readiness 200 again ${Date.now() - freedAt} ms after space was freed`);
     assert.equal((await create('after')).status, 201);
 
     // Every acknowledged job is there, and still is after a restart.
