@@ -77,7 +77,17 @@ describe('two processes on one embedded data folder', { timeout: scaled(180_000)
 
     const second = await start();
     // It either stops or, opening the folder as well, comes to serve.
-    const code = await Promise.race([second.exit, ready(second).then(() => 'serving' as const)]);
+    const code = await waitFor(
+      'the second process to stop or serve',
+      async () =>
+        second.child.exitCode !== null
+          ? { code: second.child.exitCode }
+          : (await http(second, 'GET', '/readiness').catch(() => ({ status: 0 }))).status === 200
+            ? { code: 'serving' }
+            : null,
+      90_000,
+      200,
+    ).then((r) => r.code);
     const text = second.out.join('');
     assert.equal(code, 1, `the second process must stop with code 1, got ${code}:\n${text.slice(-2000)}`);
     const dir = db.env.JOBS_DATA_DIR;
