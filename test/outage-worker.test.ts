@@ -146,6 +146,13 @@ describe('a PostgreSQL outage', { skip, timeout: scaled(240_000) }, () => {
     );
     alive(worker, 'the worker');
     alive(api, 'the API process');
+    // Nobody was taken for gone for heartbeats the outage made impossible.
+    const workers = (await http('GET', '/workers?limit=100')).body.workers as Array<{ id: string; state: string }>;
+    assert.ok(
+      workers.every((w) => w.state === 'active'),
+      `workers after the outages: ${JSON.stringify(workers.map((w) => [w.id, w.state]))}`,
+    );
+    assert.equal(lines(worker, 'this worker was marked gone').length, 0);
 
     // Each outage said once that it began, not a line per attempt, and once that it ended.
     await waitFor('the worker to log that the database is back', async () => lines(worker, 'database reachable again').length >= 2, 10_000, 100);

@@ -9,6 +9,8 @@ import type { Logger } from '../observability/log.js';
 export class OutageLog {
   private since: number | null = null;
   private suppressed = 0;
+  /** When the last outage ended (ms since epoch), null before any. */
+  endedAt: number | null = null;
 
   constructor(private readonly log: Logger) {}
 
@@ -32,7 +34,8 @@ export class OutageLog {
   /** A periodic task reached the database: ends an outage under way. */
   succeeded() {
     if (this.since === null) return;
-    this.log.warn({ down_ms: Date.now() - this.since, failed_attempts: this.suppressed + 1 }, 'database reachable again');
+    this.endedAt = Date.now();
+    this.log.warn({ down_ms: this.endedAt - this.since, failed_attempts: this.suppressed + 1 }, 'database reachable again');
     this.since = null;
   }
 }

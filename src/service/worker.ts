@@ -165,7 +165,11 @@ export class LostWorkerMonitor {
     try {
       const now = Date.now();
       const late = this.heartbeatIntervalMs + Math.max(2000, this.heartbeatIntervalMs / 2);
-      const gone = await this.store.markWorkersGone(new Date(now - 3 * this.heartbeatIntervalMs), new Date(now - late));
+      // Out of an outage, every worker's heartbeat is late, through no fault of theirs: nobody
+      // is taken for gone until they have had three heartbeats to report again.
+      const ended = this.outage.endedAt;
+      const justBack = this.outage.down || (ended !== null && now - ended < 3 * this.heartbeatIntervalMs);
+      const gone = justBack ? [] : await this.store.markWorkersGone(new Date(now - 3 * this.heartbeatIntervalMs), new Date(now - late));
       if (gone.length) this.log.warn({ workers: gone }, 'workers gone');
       // Every gone worker's running runs, not only the newly gone: a settlement cut short
       // by an error is finished on the next check.
