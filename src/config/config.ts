@@ -87,6 +87,11 @@ export interface Config {
   scripts: ScriptSettings;
   /** JOBS_ALLOWED_HOSTS: Host names accepted besides loopback ones when no tokens are configured. */
   allowedHosts: string[];
+  // Outages and storage.
+  /** Longest wait between attempts to connect again to a database that went away, in ms. */
+  dbRetryMaxMs: number;
+  /** How long a boot keeps trying to reach the database before it gives up, in seconds. */
+  dbBootWaitSeconds: number;
 }
 
 /** Quotas: every one answers a request beyond it with a 4xx naming its setting. */
@@ -451,5 +456,8 @@ export function loadConfig(env: Env = process.env): Config {
     outbound: outboundSettings(env),
     scripts: scriptSettings(env),
     allowedHosts: hostNames(env, 'JOBS_ALLOWED_HOSTS'),
+    // Outages and storage.
+    dbRetryMaxMs: integer(env, 'JOBS_DB_RETRY_MAX_MS', 5000, 100, 600_000),
+    dbBootWaitSeconds: integer(env, 'JOBS_DB_BOOT_WAIT_SECONDS', 60, 0, 86400),
   };
 }

@@ -2,19 +2,25 @@ import { openEmbedded } from './embedded.js';
 import { openMongo, type MongoConnection } from './mongo.js';
 import { openPostgres } from './postgres.js';
 import type { SqlClient } from './sql-client.js';
+import type { StorageCheck } from './storage.js';
 
 /** Where the data lives: the one choice of a deployment (no URL, `postgres://`, `mongodb://`). */
-export type DatabaseTarget = { kind: 'embedded'; dataDir: string; sharedBuffers: string } | { kind: 'postgres'; url: string } | { kind: 'mongodb'; url: string };
+export type DatabaseTarget =
+  { kind: 'embedded'; dataDir: string; sharedBuffers: string } | { kind: 'postgres'; url: string; retryMaxMs?: number } | { kind: 'mongodb'; url: string };
 
 /** An open database: a SQL client (PostgreSQL, or PGlite for the embedded one) or a MongoDB connection. */
-export type Database = { kind: 'embedded' | 'postgres'; sql: SqlClient } | ({ kind: 'mongodb' } & MongoConnection);
+export type Database = { kind: 'embedded' | 'postgres'; sql: SqlClient; storage: StorageCheck } | ({ kind: 'mongodb' } & MongoConnection);
 
 export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   switch (target.kind) {
-    case 'embedded':
-      return { kind: 'embedded', sql: await openEmbedded(target.dataDir, target.sharedBuffers) };
-    case 'postgres':
-      return { kind: 'postgres', sql: await openPostgres(target.url) };
+    case 'embedded': {
+      const sql = await openEmbedded(target.dataDir, target.sharedBuffers);
+      return { kind: 'embedded', sql, storage: sql.storage };
+    }
+    case 'postgres': {
+      const sql = await openPostgres(target.url, { retryMaxMs: target.retryMaxMs ?? 5000 });
+      return { kind: 'postgres', sql, storage: sql.storage };
+    }
     case 'mongodb':
       return { kind: 'mongodb', ...(await openMongo(target.url)) };
   }

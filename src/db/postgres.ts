@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { ConfigError } from '../config/config.js';
-import { PgClient } from './sql-client.js';
+import { PgClient, type PgClientOptions } from './sql-client.js';
 import { pgTypes } from './timestamps.js';
 
 /**
@@ -22,7 +22,7 @@ export function postgresTarget(url: string): { connectionString: string; schema:
  * A pool on the PostgreSQL server a URL names, its connections' search_path set to the URL's
  * schema (created first when missing), timestamptz values parsed by the fast parser.
  */
-export async function openPostgres(url: string): Promise<PgClient> {
+export async function openPostgres(url: string, options: PgClientOptions = { retryMaxMs: 5000 }): Promise<PgClient> {
   const { connectionString, schema } = postgresTarget(url);
   if (schema) {
     const admin = new pg.Client({ connectionString });
@@ -41,5 +41,6 @@ export async function openPostgres(url: string): Promise<PgClient> {
       types: pgTypes,
       ...(schema ? { options: `-c search_path="${schema}"` } : {}),
     }),
+    options,
   );
 }

@@ -1,5 +1,8 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import pg from 'pg';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { StorageWatch } from './storage.js';
 
 export interface QueryOptions {
   /**
@@ -62,24 +65,63 @@ function pgQuery(text: string, params: unknown[] | undefined, options: QueryOpti
   return { name, text, values: params };
 }
 
+export interface PgClientOptions {
+  /** Longest wait between two attempts to connect a dedicated connection again, in ms. */
+  retryMaxMs: number;
+}
+
+/** The first wait before connecting a dedicated connection again; doubled per failed attempt. */
+const firstRetryMs = 250;
+
 export class PgClient implements SqlClient {
   readonly agendaPool: pg.Pool;
-  constructor(private readonly pool: pg.Pool) {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly options: PgClientOptions = { retryMaxMs: 5000 },
+  ) {
     this.agendaPool = pool;
     // An idle client that loses its connection must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
   }
 
+  /**
+   * Storage faults of this client's statements, for readiness. The probe writes a few pages
+   * of a temporary table, which the server has to find room for.
+   */
+  readonly storage = new StorageWatch(async () => {
+    const conn = await this.pool.connect();
+    try {
+      await conn.query('BEGIN');
+      await conn.query('CREATE TEMP TABLE jobs_storage_probe (b text) ON COMMIT DROP');
+      await conn.query("INSERT INTO jobs_storage_probe SELECT string_agg(md5(i::text || random()::text), '') FROM generate_series(1, 200) i, generate_series(1, 16) j GROUP BY j");
+      await conn.query('COMMIT');
+    } catch (err) {
+      await conn.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      conn.release();
+    }
+  });
+
+  private noted = (err: unknown): never => {
+    this.storage.note(err);
+    throw err;
+  };
+
   async query<T>(text: string, params?: unknown[], options?: QueryOptions) {
-    const r = await this.pool.query(pgQuery(text, params, options));
+    const r = await this.pool.query(pgQuery(text, params, options)).catch(this.noted);
     return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
   }
 
   async exec(text: string) {
-    await this.pool.query(text);
+    await this.pool.query(text).catch(this.noted);
   }
 
-  async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
+  transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
+    return this.transact(fn).catch(this.noted);
+  }
+
+  private async transact<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
     const conn = await this.pool.connect();
     const tx: SqlClient = {
       agendaPool: this.pool,
@@ -122,14 +164,16 @@ export class PgClient implements SqlClient {
   }
 
   /**
-   * A connection of its own, outside the pool, set up by `setup` and again after it is lost
-   * (every second until it connects and `setup` succeeds). Resolves with whether the first
-   * setup succeeded and a function that ends the connection.
+   * A connection of its own, outside the pool, set up by `setup` and again after it is lost,
+   * for as long as it takes: the waits between attempts double from 250 ms up to
+   * `retryMaxMs`. Resolves with whether the first setup succeeded and a function that ends
+   * the connection.
    */
   private async dedicated(setup: (c: pg.Client) => Promise<void>, onReconnect: () => void, onError: (err: Error) => void): Promise<{ first: boolean; end: () => Promise<void> }> {
     let stopped = false;
     let client: pg.Client | undefined;
     let retry: NodeJS.Timeout | undefined;
+    let delay = firstRetryMs;
     const connect = async (): Promise<void> => {
       const c = new pg.Client(this.pool.options);
       client = c;
@@ -140,14 +184,16 @@ export class PgClient implements SqlClient {
         c.end().catch(() => undefined);
         if (stopped) return;
         if (err) onError(err);
-        retry = setTimeout(() => connect().then(onReconnect, () => undefined), 1000);
+        retry = setTimeout(() => connect().then(onReconnect, () => undefined), delay);
         retry.unref();
+        delay = Math.min(delay * 2, this.options.retryMaxMs);
       };
       c.on('error', lost);
       c.on('end', () => lost());
       try {
         await c.connect();
         await setup(c);
+        delay = firstRetryMs;
       } catch (err) {
         lost(err as Error);
         throw err;
@@ -234,9 +280,38 @@ async function pgliteQuery<T>(db: PGliteLike, text: string, params?: unknown[]) 
  */
 export class PGliteClient implements SqlClient {
   readonly agendaPool: pg.Pool;
+  private readonly closed: Array<() => void> = [];
+  /**
+   * Storage faults of this client's statements, for readiness. The probe writes and syncs
+   * 64 KiB in the data folder: the file system PGlite writes to.
+   */
+  readonly storage: StorageWatch;
 
-  constructor(private readonly db: PGlite) {
-    const query = (text: string, params?: unknown[]) => pgliteQuery(db, text, params);
+  private noted = (err: unknown): never => {
+    this.storage.note(err);
+    throw err;
+  };
+
+  constructor(
+    private readonly db: PGlite,
+    dataDir?: string,
+  ) {
+    this.storage = new StorageWatch(async () => {
+      if (!dataDir) return;
+      const file = path.join(dataDir, 'jobs-service.probe');
+      try {
+        const fh = await fs.open(file, 'w');
+        try {
+          await fh.write(Buffer.alloc(64 * 1024));
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+      } finally {
+        await fs.rm(file, { force: true });
+      }
+    });
+    const query = (text: string, params?: unknown[]) => pgliteQuery(db, text, params).catch(this.noted);
     const client = { query, release: () => undefined };
     // Only the members Agenda's backend calls: query, connect().query/release, end, on.
     this.agendaPool = {
@@ -257,15 +332,15 @@ export class PGliteClient implements SqlClient {
       relaxedDurability: false,
       postgresqlconf: [`shared_buffers=${sharedBuffers}`, 'max_connections=8'],
     });
-    return new PGliteClient(db);
+    return new PGliteClient(db, dataDir);
   }
 
   query<T>(text: string, params?: unknown[]) {
-    return pgliteQuery<T>(this.db, text, params);
+    return pgliteQuery<T>(this.db, text, params).catch(this.noted);
   }
 
   async exec(text: string) {
-    await this.db.exec(text);
+    await this.db.exec(text).catch(this.noted);
   }
 
   async listen(channel: string, onNotify: () => void): Promise<() => Promise<void>> {
@@ -286,6 +361,10 @@ export class PGliteClient implements SqlClient {
   }
 
   transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
+    return this.transact(fn).catch(this.noted);
+  }
+
+  private transact<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
     return this.db.transaction(async (t) => {
       const tx: SqlClient = {
         agendaPool: this.agendaPool,
@@ -301,7 +380,13 @@ export class PGliteClient implements SqlClient {
     });
   }
 
+  /** Calls `fn` once the database is closed. */
+  onClose(fn: () => void) {
+    this.closed.push(fn);
+  }
+
   async close() {
     if (!this.db.closed) await this.db.close();
+    for (const fn of this.closed.splice(0)) fn();
   }
 }

@@ -10,6 +10,7 @@ import { isMongoUnavailable } from '../db/mongo.js';
 import type { Logger } from '../observability/log.js';
 import type { OpenApiDocument } from '../contract/openapi.js';
 import { operationsOf } from '../contract/openapi.js';
+import { storageFault } from '../db/storage.js';
 import { Problem, type FieldError } from '../operations/problem.js';
 import { basePath, ContractError, type Operation, type OperationInput, type OperationResult } from '../operations/types.js';
 import { Authenticator, type Principal } from './auth.js';
@@ -271,7 +272,10 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
       await next();
     } catch (err) {
       if (err instanceof Problem) sendProblem(ctx, err);
-      else if (isDatabaseDown(err)) {
+      else if (storageFault(err)) {
+        opts.log.error({ err, request_id: requestId }, 'database cannot write');
+        sendProblem(ctx, new Problem(503, 'Storage unavailable', `the database cannot write: ${storageFault(err)}; try again once it is fixed`));
+      } else if (isDatabaseDown(err)) {
         opts.log.warn({ err, request_id: requestId }, 'database unavailable');
         sendProblem(ctx, new Problem(503, 'Service unavailable', 'the database cannot be reached; try again shortly'));
       } else {

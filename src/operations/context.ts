@@ -2,6 +2,7 @@ import type { Catalog } from '../scheduling/catalog.js';
 import type { Config } from '../config/config.js';
 import type { components } from '../generated/openapi.js';
 import type { Metrics } from './metrics.js';
+import type { StorageCheck } from '../db/storage.js';
 import { Problem } from './problem.js';
 import type { OpenApiDocument } from '../contract/openapi.js';
 import type { Scheduler } from '../scheduling/core.js';
@@ -23,6 +24,8 @@ export interface Services {
   doc: OpenApiDocument;
   yaml: string;
   metrics: Metrics;
+  /** Whether the database's storage takes writes (readiness); absent where the store cannot tell. */
+  storage?: StorageCheck;
 }
 
 /** A date-time query parameter as a Date; 400 naming the field when it is not one. */

@@ -12,6 +12,9 @@ export function healthOperations(s: Services): Record<string, Operation> {
       } catch (err) {
         throw new Problem(503, 'Not ready', `the database cannot be reached: ${(err as Error).message}`);
       }
+      // A full or read-only disk: reads work, writes do not, until a write succeeds again.
+      const storage = await s.storage?.check();
+      if (storage) throw new Problem(503, 'Not ready', `the database cannot write: ${storage}`);
       return { status: 200, body: {} };
     },
   };

@@ -1,5 +1,6 @@
 import type { Config } from '../config/config.js';
 import { openDatabase, type DatabaseTarget } from '../db/open.js';
+import type { StorageCheck } from '../db/storage.js';
 import type { EngineBackend } from '../engine/agenda.js';
 import { SqlStore } from '../store/sql/sql-store.js';
 import type { Store } from '../store/types.js';
@@ -8,10 +9,13 @@ export interface OpenedStore {
   store: Store;
   /** The same database for the engine: Agenda's backend keeps its rows beside the store's. */
   engine: EngineBackend;
+  /** Whether the database's storage takes writes, for readiness; absent where the store cannot tell (MongoDB). */
+  storage?: StorageCheck;
 }
 
 function targetOf(config: Config): DatabaseTarget {
   if (config.storeKind === 'embedded') return { kind: 'embedded', dataDir: config.dataDir, sharedBuffers: config.embeddedSharedBuffers };
+  if (config.storeKind === 'postgres') return { kind: 'postgres', url: config.databaseUrl!, retryMaxMs: config.dbRetryMaxMs };
   return { kind: config.storeKind, url: config.databaseUrl! };
 }
 
@@ -29,6 +33,6 @@ export async function openStore(config: Config): Promise<OpenedStore> {
       throw err;
     }
   }
-  const { kind, sql } = database;
-  return { store: new SqlStore(kind, sql), engine: { kind: 'sql', sql, embedded: kind === 'embedded' } };
+  const { kind, sql, storage } = database;
+  return { store: new SqlStore(kind, sql), engine: { kind: 'sql', sql, embedded: kind === 'embedded' }, storage };
 }

@@ -22,6 +22,7 @@ import { Runner } from '../scheduling/runner.js';
 import { openStore } from './backend.js';
 import type { AuditRecord, Store } from '../store/types.js';
 import { applyBootState, warnWhenPaused } from './paused.js';
+import { OutageLog } from './outage.js';
 import { LostWorkerMonitor, WorkerAgent } from './worker.js';
 
 export interface Service {
@@ -77,15 +78,22 @@ export async function createService(config: Config, options: ServiceOptions = {}
   let port = config.port;
   let defaultJobs: CheckedDefaultJobs | null = null;
   if (options.defaultJobs !== false) ({ jobs: defaultJobs, port } = await checkDefaultJobsAtBoot(config.defaultJobsDir, catalog, config.host, port, config.limits));
-  const { store, engine: engineBackend } = await openStore(config);
+  const { store, engine: engineBackend, storage } = await openStore(config);
   let started: Engine | undefined;
+  // One account of database outages for the process's periodic work: logged once, and once
+  // more when the database answers again.
+  const outage = new OutageLog(log);
   try {
     const engine = createEngine(engineBackend, {
       pollIntervalMs: config.pollIntervalMs,
       lockLifetimeMs: config.lockLifetimeMs,
       maxConcurrency: config.concurrency,
       name: config.workerName ?? `${os.hostname()}:${process.pid}`,
-      onError: (err, where) => log.warn({ err, where }, 'dispatch engine error'),
+      onError: (err, where) => {
+        // Looking for due runs and listening are retried on their own: part of an outage.
+        if (outage.down || where === 'claim' || where === 'notification channel') outage.failed(err, `dispatch engine: ${where}`);
+        else log.warn({ err, where }, 'dispatch engine error');
+      },
       readyTimeoutMs: config.engineReadyTimeoutMs,
     });
     started = engine;
@@ -140,7 +148,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
     // The contract check comes before anything runs: a mismatch refuses the boot untouched.
     const { app, compileValidators } = await createHttpApp({
       doc,
-      operations: buildOperations({ config, store, scheduler, catalog, doc, yaml, metrics }),
+      operations: buildOperations({ config, store, scheduler, catalog, doc, yaml, metrics, storage }),
       log,
       bodyLimit: config.bodyLimit,
       bodyMaxDepth: config.bodyMaxDepth,
@@ -189,16 +197,23 @@ export async function createService(config: Config, options: ServiceOptions = {}
         handlers: catalog.names(),
         heartbeatIntervalMs: config.heartbeatIntervalMs,
         cancelPollIntervalMs: options.cancelPollIntervalMs ?? Math.min(500, config.heartbeatIntervalMs),
+        outage,
       });
       await worker.start();
       const w = worker;
       scheduler.onStateChange = () => w.tick();
     }
-    const monitor = new LostWorkerMonitor(store, runner, log, {
-      heartbeatIntervalMs: config.heartbeatIntervalMs,
-      goneAfterMs: config.workerGoneAfterSeconds * 1000,
-      retentionMs: config.workerRetentionSeconds * 1000,
-    });
+    const monitor = new LostWorkerMonitor(
+      store,
+      runner,
+      log,
+      {
+        heartbeatIntervalMs: config.heartbeatIntervalMs,
+        goneAfterMs: config.workerGoneAfterSeconds * 1000,
+        retentionMs: config.workerRetentionSeconds * 1000,
+      },
+      outage,
+    );
     monitor.start();
     const auditPurge = startAuditRetention(store, log, config.audit.retentionDays);
     const state = await store.getServiceState();

@@ -4,6 +4,7 @@ import type { Engine } from '../engine/types.js';
 import type { Logger } from '../observability/log.js';
 import type { Runner } from '../scheduling/runner.js';
 import type { Store, WorkerHeartbeat, WorkerRecord } from '../store/types.js';
+import { OutageLog } from './outage.js';
 
 export interface WorkerOptions {
   name: string | null;
@@ -13,6 +14,8 @@ export interface WorkerOptions {
   heartbeatIntervalMs: number;
   /** ms between looks for cancel requests of the runs in progress here. */
   cancelPollIntervalMs: number;
+  /** Where a failed heartbeat is reported (a database outage is logged once); a log of its own by default. */
+  outage?: OutageLog;
 }
 
 function sample(running: number): WorkerHeartbeat {
@@ -37,6 +40,7 @@ export class WorkerAgent {
   private beat?: NodeJS.Timeout;
   private cancelPoll?: NodeJS.Timeout;
   private stopped = false;
+  private readonly outage: OutageLog;
 
   constructor(
     private readonly store: Store,
@@ -44,7 +48,9 @@ export class WorkerAgent {
     private readonly runner: Runner,
     private readonly log: Logger,
     private readonly options: WorkerOptions,
-  ) {}
+  ) {
+    this.outage = options.outage ?? new OutageLog(log);
+  }
 
   private record(): WorkerRecord {
     const now = new Date();
@@ -65,9 +71,8 @@ export class WorkerAgent {
   private async register() {
     for (;;) {
       this.token = await this.store.registerWorker(this.record());
-      const session = await this.store.holdWorkerSession(this.id, (err) =>
-        this.log.warn({ err, worker_id: this.id }, 'the connection that shows this worker alive was lost; connecting again'),
-      );
+      // Lost and taken again on its own; a failure to take it again is part of an outage.
+      const session = await this.store.holdWorkerSession(this.id, (err) => this.outage.failed(err, 'worker session'));
       if (session !== false) {
         this.session = session ?? undefined;
         break;
@@ -136,8 +141,10 @@ export class WorkerAgent {
       const take = service === 'running' && me?.state === 'active';
       if (take) await this.engine.startProcessing();
       else await this.engine.stopProcessing();
+      this.outage.succeeded();
     } catch (err) {
-      this.log.warn({ err }, 'worker heartbeat failed');
+      // Tried again at the next heartbeat, for as long as the database is away.
+      this.outage.failed(err, 'worker heartbeat');
     }
   }
 
@@ -146,7 +153,7 @@ export class WorkerAgent {
     try {
       for (const id of await this.store.cancelRequested(this.id)) this.runner.stopLocal(id, 'cancel');
     } catch (err) {
-      this.log.warn({ err }, 'cannot read cancel requests');
+      this.outage.failed(err, 'cancel requests');
     }
   }
 
@@ -189,6 +196,7 @@ export class LostWorkerMonitor {
     private readonly runner: Runner,
     private readonly log: Logger,
     private readonly options: MonitorOptions,
+    private readonly outage: OutageLog = new OutageLog(log),
   ) {}
 
   start() {
@@ -207,7 +215,11 @@ export class LostWorkerMonitor {
       const now = Date.now();
       const beat = this.options.heartbeatIntervalMs;
       const late = beat + Math.max(2000, beat / 2);
-      const gone = await this.store.markWorkersGone(new Date(now - this.goneAfterMs), new Date(now - late), this.runner.workerId);
+      // Out of an outage, every worker's heartbeat is late, through no fault of theirs: nobody
+      // is taken for gone until they have had three heartbeats to report again.
+      const ended = this.outage.endedAt;
+      const justBack = this.outage.down || (ended !== null && now - ended < 3 * beat);
+      const gone = justBack ? [] : await this.store.markWorkersGone(new Date(now - this.goneAfterMs), new Date(now - late), this.runner.workerId);
       if (gone.length) this.log.warn({ workers: gone }, 'workers gone');
       // Every gone worker's running runs, not only the newly gone: a settlement cut short
       // by an error is finished on the next check.
@@ -218,8 +230,9 @@ export class LostWorkerMonitor {
         const removed = await this.store.deleteGoneWorkers(new Date(now - this.options.retentionMs));
         if (removed > 0) this.log.info({ removed }, 'gone workers removed');
       }
+      this.outage.succeeded();
     } catch (err) {
-      this.log.warn({ err }, 'lost-worker check failed');
+      this.outage.failed(err, 'lost-worker check');
     }
   }
 

@@ -1,0 +1,17 @@
+/**
+ * Whether an error says the database cannot be reached at the moment (refused, reset or
+ * timed-out connections, a server shutting down or starting up, MongoDB's server selection):
+ * what waiting and trying again can cure, unlike a wrong password or a bad statement.
+ */
+export function unreachable(err: unknown): boolean {
+  const e = err as { code?: unknown; name?: unknown; message?: unknown } | null | undefined;
+  const code = typeof e?.code === 'string' ? e.code : '';
+  const message = typeof e?.message === 'string' ? e.message : '';
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006'].includes(
+      code,
+    ) ||
+    /Connection terminated|timeout exceeded when trying to connect|the database system is (starting up|shutting down|in recovery mode)/i.test(message) ||
+    (typeof e?.name === 'string' && /^Mongo(Network|NetworkTimeout|ServerSelection|ServerClosed|NotConnected)Error$/.test(e.name))
+  );
+}
