@@ -1,3 +1,5 @@
+import { isMongoUnavailable } from './mongo.js';
+
 /**
  * Whether an error says the database cannot be reached at the moment (refused, reset or
  * timed-out connections, a server shutting down or starting up, MongoDB's server selection):
@@ -12,6 +14,6 @@ export function unreachable(err: unknown): boolean {
       code,
     ) ||
     /Connection terminated|timeout exceeded when trying to connect|the database system is (starting up|shutting down|in recovery mode)/i.test(message) ||
-    (typeof e?.name === 'string' && /^Mongo(Network|NetworkTimeout|ServerSelection|ServerClosed|NotConnected)Error$/.test(e.name))
+    isMongoUnavailable(err)
   );
 }

@@ -6,7 +6,7 @@ import type { ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
 import { roles, type Role } from '../config/tokens.js';
 import { defaultBodyMaxDepth } from '../config/config.js';
-import { isMongoUnavailable } from '../db/mongo.js';
+import { unreachable } from '../db/errors.js';
 import type { Logger } from '../observability/log.js';
 import type { OpenApiDocument } from '../contract/openapi.js';
 import { operationsOf } from '../contract/openapi.js';
@@ -90,13 +90,7 @@ function sendProblem(ctx: Koa.Context, p: Problem) {
 
 /** Connection failures of the database are the service being unavailable, not a bug. */
 function isDatabaseDown(err: unknown): boolean {
-  const code = (err as { code?: string })?.code;
-  const msg = (err as Error)?.message ?? '';
-  return (
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '08006', '08001'].includes(code ?? '') ||
-    /Connection terminated|timeout exceeded when trying to connect|PGlite is closed/i.test(msg) ||
-    isMongoUnavailable(err)
-  );
+  return unreachable(err) || /PGlite is closed/i.test((err as Error)?.message ?? '');
 }
 
 /** What one request came to, once its answer is set: for metrics and the audit log. */
