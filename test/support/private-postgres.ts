@@ -48,20 +48,21 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+/** `parent`: the folder to make the server's folder in (a small tmpfs, say); the system's temporary folder by default. */
+export async function startPrivatePostgres(options: { parent?: string } = {}): Promise<PrivatePostgres> {
   const bin = await postgresBinaries();
   if (!bin) throw new Error('no PostgreSQL binaries under /usr/lib/postgresql');
   const asRoot = process.getuid?.() === 0;
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'jobs-service-pg-'));
+  const dir = await fs.mkdtemp(path.join(options.parent ?? os.tmpdir(), 'jobs-service-pg-'));
   if (asRoot) await run('chown', ['postgres:postgres', dir]);
   const as = (cmd: string, args: string[]) => (asRoot ? run('runuser', ['-u', 'postgres', '--', cmd, ...args]) : run(cmd, args));
   const data = path.join(dir, 'data');
   await as(path.join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
   const port = await freePort();
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`;
+  const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`;
   const pgCtl = (...args: string[]) => as(path.join(bin, 'pg_ctl'), ['-D', data, '-w', '-t', '60', ...args]);
   const start = async () => {
-    await pgCtl('-o', options, '-l', path.join(dir, 'log'), 'start');
+    await pgCtl('-o', serverOptions, '-l', path.join(dir, 'log'), 'start');
   };
   const stop = async (mode: 'fast' | 'immediate' = 'fast') => {
     await pgCtl('-m', mode, 'stop');
