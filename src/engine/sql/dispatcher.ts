@@ -319,7 +319,9 @@ export class SqlDispatcher {
   /**
    * Writes back the rows of finished runs in one statement: rows with no next run are
    * deleted, unless their next_run_at was changed under the run (a job rescheduled while it
-   * ran), which are only unlocked; the others are unlocked at their next fire. The rows are
+   * ran), which are only unlocked; the others are unlocked at their next fire. The stored time
+   * is compared to the millisecond, as the claim read it into a Date (a finer one written by
+   * hand would otherwise never match: the row would be unlocked and fired for ever). The rows are
    * locked in id order first (two workers' statements cannot deadlock), and only those still
    * claimed by the holder that claimed them (a try whose answer was lost is harmless). A
    * failed write puts its rows back for the next try.
@@ -335,7 +337,7 @@ export class SqlDispatcher {
            SELECT a.id FROM agenda_jobs a JOIN v ON a.id = v.id AND a.last_modified_by = v.by ORDER BY a.id FOR UPDATE OF a
          ), gone AS (
            DELETE FROM agenda_jobs a USING v
-            WHERE a.id = v.id AND v.next IS NULL AND a.next_run_at IS NOT DISTINCT FROM v.claimed AND a.id IN (SELECT id FROM l)
+            WHERE a.id = v.id AND v.next IS NULL AND date_trunc('milliseconds', a.next_run_at) IS NOT DISTINCT FROM v.claimed AND a.id IN (SELECT id FROM l)
            RETURNING a.id
          )
          UPDATE agenda_jobs a SET locked_at = NULL, next_run_at = COALESCE(v.next, a.next_run_at), last_finished_at = $5
