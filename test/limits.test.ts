@@ -299,6 +299,10 @@ for (const { name, skip } of stores) {
         'query.periodically',
         /must be at least 60 seconds \(JOBS_MIN_INTERVAL_SECONDS\), got '30 seconds'/,
       );
+      // cron too: every 30 seconds, or two fires 30 seconds apart once an hour; five minutes apart is fine.
+      assertProblem(await svc.http.post(`${api}/jobs`).send({ handler: 'echo', cron: '*/30 * * * * *' }), 400, 'body.cron', /30 seconds apart.*\(JOBS_MIN_INTERVAL_SECONDS\)/);
+      assertProblem(await svc.http.post(`${api}/jobs`).send({ handler: 'echo', cron: '0,30 0 * * * *' }), 400, 'body.cron', /30 seconds apart/);
+      await svc.http.post(`${api}/jobs`).send({ handler: 'echo', cron: '0 */5 * * * *', state: 'paused' }).expect(201);
       assertProblem(await svc.http.post(`${api}/jobs`).send({ handler: 'echo', retries: 6 }), 400, 'body.retries', /from 0 to 5 \(JOBS_MAX_RETRIES\)/);
       assertProblem(
         await svc.http.post(`${api}/jobs`).send({ handler: 'echo', retry_backoff: 601 }),

@@ -11,7 +11,7 @@ import { CursorError } from '../store/cursor.js';
 import { finalStatuses, type ExecutionRecord, type WorkerRecord, type WorkerState } from '../store/types.js';
 import { WriteCoalescer } from './coalescer.js';
 import { policyOf, type Runner } from './runner.js';
-import { checkCron, checkTimezone, nextCronFire, nextFireAfter, parseDuration, parseGraceTime, parseWhen, TimeSpecError } from './timespec.js';
+import { checkCron, checkTimezone, nextCronFire, nextFireAfter, parseDuration, parseGraceTime, parseWhen, shortestCronGapSeconds, TimeSpecError } from './timespec.js';
 
 /** Everything a job can be created with, whichever route or file it came from. */
 export interface ScheduleRequest {
@@ -133,6 +133,12 @@ export class Scheduler {
     }
     const timezone = req.cron === undefined ? null : attempt(() => checkTimezone(req.timezone ?? 'UTC'));
     const cron = req.cron === undefined || timezone === undefined ? null : attempt(() => checkCron(req.cron!, timezone ?? 'UTC'));
+    if (cron && this.limits.minIntervalSeconds > 1) {
+      const gap = shortestCronGapSeconds(cron, timezone ?? 'UTC', now);
+      if (gap < this.limits.minIntervalSeconds) {
+        errors.push({ field: 'cron', reason: `fires ${gap} seconds apart; fires must be at least ${this.limits.minIntervalSeconds} seconds apart (JOBS_MIN_INTERVAL_SECONDS)` });
+      }
+    }
     const when = req.when === undefined ? null : attempt(() => parseWhen(req.when!, now));
     if (when && when.getTime() <= now.getTime() && !ctx.allowPastWhen) {
       errors.push({ field: 'when', reason: `${when.toISOString()} is in the past` });

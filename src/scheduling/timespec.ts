@@ -171,6 +171,22 @@ export function checkCron(expr: string, tz: string): string {
   return fields.join(' ');
 }
 
+/**
+ * The shortest time between two of the next `fires` fires of a cron expression, in seconds: a
+ * bounded look (an expression whose fires bunch up only later in the year is not caught).
+ */
+export function shortestCronGapSeconds(expr: string, tz: string, from: Date, fires = 60): number {
+  const it = CronExpressionParser.parse(expr, { tz, currentDate: from });
+  let last = it.next().getTime();
+  let shortest = Infinity;
+  for (let i = 1; i < fires && it.hasNext(); i++) {
+    const at = it.next().getTime();
+    shortest = Math.min(shortest, (at - last) / 1000);
+    last = at;
+  }
+  return shortest;
+}
+
 export function nextCronFire(expr: string, tz: string, after: Date): Date {
   const parse = (from: Date) => CronExpressionParser.parse(expr, { tz, currentDate: from });
   const offset = (at: number) => new CronDate(new Date(at), tz).getUTCOffset();
