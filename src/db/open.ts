@@ -2,14 +2,14 @@ import { openEmbedded } from './embedded.js';
 import { openMongo, type MongoConnection } from './mongo.js';
 import { openPostgres } from './postgres.js';
 import type { SqlClient } from './sql-client.js';
-import type { StorageCheck } from './storage.js';
+import type { StorageWatch } from './storage.js';
 
 /** Where the data lives: the one choice of a deployment (no URL, `postgres://`, `mongodb://`). */
 export type DatabaseTarget =
   { kind: 'embedded'; dataDir: string; sharedBuffers: string } | { kind: 'postgres'; url: string; retryMaxMs?: number } | { kind: 'mongodb'; url: string };
 
 /** An open database: a SQL client (PostgreSQL, or PGlite for the embedded one) or a MongoDB connection. */
-export type Database = { kind: 'embedded' | 'postgres'; sql: SqlClient; storage: StorageCheck } | ({ kind: 'mongodb' } & MongoConnection);
+export type Database = { kind: 'embedded' | 'postgres'; sql: SqlClient; storage: StorageWatch } | ({ kind: 'mongodb' } & MongoConnection);
 
 export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   switch (target.kind) {

@@ -130,6 +130,8 @@ export interface HttpAppOptions {
   observe?: (outcome: RequestOutcome) => Promise<void> | void;
   /** Peers whose X-Forwarded-For names the client (JOBS_TRUSTED_PROXIES). */
   trustedProxies?: readonly string[];
+  /** Told of a request that failed for want of storage, so that readiness reports it. */
+  onStorageFault?: (err: unknown) => void;
 }
 
 /**
@@ -268,6 +270,7 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
       if (err instanceof Problem) sendProblem(ctx, err);
       else if (storageFault(err)) {
         opts.log.error({ err, request_id: requestId }, 'database cannot write');
+        opts.onStorageFault?.(err);
         sendProblem(ctx, new Problem(503, 'Storage unavailable', `the database cannot write: ${storageFault(err)}; try again once it is fixed`));
       } else if (isDatabaseDown(err)) {
         opts.log.warn({ err, request_id: requestId }, 'database unavailable');

@@ -1,6 +1,6 @@
 import type { Config } from '../config/config.js';
 import { openDatabase, type DatabaseTarget } from '../db/open.js';
-import type { StorageCheck } from '../db/storage.js';
+import { StorageWatch } from '../db/storage.js';
 import type { EngineBackend } from '../engine/agenda.js';
 import { SqlStore } from '../store/sql/sql-store.js';
 import type { Store } from '../store/types.js';
@@ -9,8 +9,8 @@ export interface OpenedStore {
   store: Store;
   /** The same database for the engine: Agenda's backend keeps its rows beside the store's. */
   engine: EngineBackend;
-  /** Whether the database's storage takes writes, for readiness; absent where the store cannot tell (MongoDB). */
-  storage?: StorageCheck;
+  /** Whether the database's storage takes writes, for readiness. */
+  storage: StorageWatch;
 }
 
 function targetOf(config: Config): DatabaseTarget {
@@ -27,7 +27,14 @@ export async function openStore(config: Config): Promise<OpenedStore> {
     try {
       // Loaded only here: the MongoDB store pulls in the driver, which the other stores do not need.
       const { MongoStore } = await import('../store/mongo/mongo-store.js');
-      return { store: new MongoStore(client, db), engine: { kind: 'mongo', db, changeStreams } };
+      // The driver has no one place that sees every failed write: the failures the requests
+      // meet are noted (HttpAppOptions.onStorageFault), and this write of its own clears them.
+      const storage = new StorageWatch(async () => {
+        const probe = db.collection<{ at: Date; pad: string }>('storage_probe');
+        const { insertedId } = await probe.insertOne({ at: new Date(), pad: 'x'.repeat(64 * 1024) });
+        await probe.deleteOne({ _id: insertedId });
+      });
+      return { store: new MongoStore(client, db), engine: { kind: 'mongo', db, changeStreams }, storage };
     } catch (err) {
       await client.close().catch(() => undefined);
       throw err;

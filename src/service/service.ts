@@ -155,6 +155,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       auth: new Authenticator(config.auth.mode, config.auth.tokens, config.allowedHosts),
       observe,
       trustedProxies: config.audit.trustedProxies,
+      onStorageFault: (err) => storage?.note(err),
     });
 
     // Schema creation (ours and Agenda's) and default jobs, one process at a time.
