@@ -45,7 +45,42 @@ async function main() {
   process.on('uncaughtException', (err) => fatal(err, 'uncaught exception'));
   process.on('unhandledRejection', (reason) => fatal(reason, 'unhandled promise rejection'));
   const defaultJobsDir = config.defaultJobsDir;
-  let service;
+  let service: Awaited<ReturnType<typeof createService>> | undefined;
+  // A signal during the boot is kept and acted on once the boot has finished (or at once
+  // between two attempts to reach the database): a half-made service is not torn down.
+  let signalled: NodeJS.Signals | null = null;
+  let stopping = false;
+  // The process runs until a signal, whatever its connections do: while the database is
+  // away a worker holds no socket and its timers are unref'd, and would otherwise end.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+  const secondSignal = (signal: NodeJS.Signals): never => {
+    // A second signal: stop at once, as a process killed by it.
+    log.warn({ signal }, 'second signal: stopping without waiting for running runs');
+    flushLogs();
+    process.exit(128 + os.constants.signals[signal]);
+  };
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) secondSignal(signal);
+    if (!service) {
+      if (signalled) secondSignal(signal);
+      signalled = signal;
+      log.info({ signal }, 'stopping once the boot has finished');
+      return;
+    }
+    stopping = true;
+    log.info({ signal, grace_s: config.shutdownGraceSeconds }, 'stopping: no new runs; running runs may finish within the grace');
+    try {
+      await service.close();
+    } catch (err) {
+      fatal(err, 'shutdown failed');
+    }
+    clearInterval(keepAlive);
+    log.info({ exit_code: exitCodes.stopped }, 'stopped');
+    flushLogs();
+    process.exit(exitCodes.stopped);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
   // A database that cannot be reached at boot (restarting, or started after this process) is
   // waited for, up to JOBS_DB_BOOT_WAIT_SECONDS, as a running process waits out an outage.
   const bootDeadline = Date.now() + config.dbBootWaitSeconds * 1000;
@@ -57,6 +92,11 @@ async function main() {
       if (attempts > 0) log.warn({ failed_attempts: attempts, waited_ms: Date.now() - started }, 'database reachable: booting');
       break;
     } catch (err) {
+      if (signalled) {
+        log.info({ exit_code: exitCodes.stopped }, 'stopped before the database answered');
+        flushLogs();
+        process.exit(exitCodes.stopped);
+      }
       if (unreachable(err) && Date.now() + delay < bootDeadline) {
         if (attempts++ === 0) log.error({ err, wait_s: config.dbBootWaitSeconds }, 'database unreachable at boot: trying again until it answers (JOBS_DB_BOOT_WAIT_SECONDS)');
         await new Promise((r) => setTimeout(r, delay));
@@ -78,39 +118,16 @@ async function main() {
     process.exit(exitCodes.fatal);
   }
 
+  if (signalled) {
+    await stop(signalled);
+    return;
+  }
   if (mode === 'serve') {
     const port = await service.listen();
     log.info({ url: `http://${config.host}:${port}/api/v1`, ui: `http://${config.host}:${port}/api/v1/ui`, boot_ms: Date.now() - started }, 'listening');
   } else {
     log.info({ worker_id: service.worker?.id, boot_ms: Date.now() - started }, 'worker running');
   }
-
-  // The process runs until a signal, whatever its connections do: while the database is
-  // away a worker holds no socket and its timers are unref'd, and would otherwise end.
-  const keepAlive = setInterval(() => undefined, 1 << 30);
-
-  let stopping = false;
-  const stop = async (signal: NodeJS.Signals) => {
-    if (stopping) {
-      // A second signal: stop at once, as a process killed by it.
-      log.warn({ signal }, 'second signal: stopping without waiting for running runs');
-      flushLogs();
-      process.exit(128 + os.constants.signals[signal]);
-    }
-    stopping = true;
-    log.info({ signal, grace_s: config.shutdownGraceSeconds }, 'stopping: no new runs; running runs may finish within the grace');
-    try {
-      await service.close();
-    } catch (err) {
-      fatal(err, 'shutdown failed');
-    }
-    clearInterval(keepAlive);
-    log.info({ exit_code: exitCodes.stopped }, 'stopped');
-    flushLogs();
-    process.exit(exitCodes.stopped);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
 }
 
 await main();

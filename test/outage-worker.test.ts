@@ -186,3 +186,22 @@ describe('a PostgreSQL outage', { skip, timeout: scaled(240_000) }, () => {
     assert.equal(lines(worker, 'stopped').length, 1);
   });
 });
+
+describe('a signal while the boot waits for the database', { skip, timeout: scaled(120_000) }, () => {
+  it('stops the process with code 0, at once, without waiting for the database', async () => {
+    // A port nothing listens on: the boot keeps trying (JOBS_DB_BOOT_WAIT_SECONDS).
+    const port = await freePort();
+    const defaults = await tempDir('defaults');
+    try {
+      const p = start(['worker'], { DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/postgres`, JOBS_DEFAULT_JOBS_DIR: defaults, JOBS_DB_BOOT_WAIT_SECONDS: '600' });
+      await waitFor('the boot to wait for the database', async () => lines(p, 'database unreachable at boot').length > 0, scaled(60_000), 100);
+      const signalledAt = Date.now();
+      p.child.kill('SIGTERM');
+      assert.equal(await p.exit, 0, p.out.join('').slice(-2000));
+      assert.equal(lines(p, 'stopped before the database answered').length, 1, p.out.join('').slice(-2000));
+      console.log(`# stopped ${Date.now() - signalledAt} ms after SIGTERM during the boot wait`);
+    } finally {
+      await fs.rm(defaults, { recursive: true, force: true });
+    }
+  });
+});
