@@ -16,9 +16,17 @@ export function selectSteps<T extends { name: string }>(steps: readonly T[], sel
 
 export type OutputLevel = 'info' | 'warn' | 'error';
 
+/**
+ * Text a handler produced, as the stores can keep it: NUL and lone surrogates (which PostgreSQL's
+ * text and jsonb refuse, so the run's end could never be written) become U+FFFD.
+ */
+export function storableText(text: string): string {
+  return text.replace(/\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+}
+
 /** A line of a run's output, as the handler's logger and the wrapper write it: time, level, message. */
 export function outputLine(level: OutputLevel, message: string): string {
-  return `${new Date().toISOString()} ${level} ${message}`;
+  return `${new Date().toISOString()} ${level} ${storableText(message)}`;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { failedStatuses, RunEndsError, type ExecutionEnd, type ExecutionRecord, type ExecutionStatus } from '../../store/types.js';
 import { WriteCoalescer } from '../coalescer.js';
-import { outputLine } from './context.js';
+import { outputLine, storableText } from './context.js';
 import type { RunDeps } from './deps.js';
 import type { Ran } from './execute.js';
 import { isDuplicateKey, untilLanded } from './retry.js';
@@ -65,8 +65,8 @@ export class RunRecorder {
       status,
       finished_at: finished,
       duration_ms: finished.getTime() - started.getTime(),
-      error,
-      stack,
+      error: error === null ? null : storableText(error),
+      stack: stack === null ? null : storableText(stack),
       progress: status === 'succeeded' ? 100 : null,
       output: output.splice(0, output.length),
       job_id: execution.job_id && execution.trigger !== 'flow' ? execution.job_id : null,
