@@ -127,7 +127,10 @@ export class RunRecorder {
         throw err;
       }
     });
-    if (job && execution.trigger !== 'flow' && execution.attempt <= job.retries) {
+    // Only the job that made the run retries it: one deleted and made again under the same id
+    // since (another handler, other retries) must not run this run's kwargs as its own.
+    const sameJob = job !== null && job.handler === execution.handler && job.created_at.getTime() <= execution.created_at.getTime();
+    if (job && sameJob && execution.trigger !== 'flow' && execution.attempt <= job.retries) {
       const delay = job.retry_backoff * 1000 * 2 ** (execution.attempt - 1);
       const at = new Date(Date.now() + delay);
       const retry: ExecutionRecord = {
