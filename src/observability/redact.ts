@@ -33,11 +33,24 @@ export function isSecretRef(value: unknown): value is { $secret: string } {
   return keys.length === 1 && keys[0] === '$secret' && typeof (value as { $secret: unknown }).$secret === 'string';
 }
 
-// scheme://user:password@ — the password (no '/', '@' or space in it) is replaced.
-const urlPassword = /\b([a-z][a-z0-9+.-]{0,30}:\/\/[^\s/@:]{0,256}:)[^\s/@]{1,1024}@/gi;
+// scheme://user:password@ and scheme://token@ — the userinfo, up to its last '@' (a password may
+// hold one), is replaced but for the user's name before a ':'. Characters a URL cannot hold
+// unencoded end it, so JSON around a URL is not taken in.
+const urlUserinfo = /\b([a-z][a-z0-9+.-]{0,30}:\/\/)([^\s/?#"'<>\\`{}|^]{1,1024})@/gi;
+/** The secret part of a URL's userinfo (up to its last `@`): the password after the user's name, or all of it (a token given as the user). */
+const userinfoSecret = (info: string) => (info.includes(':') ? info.slice(info.indexOf(':') + 1) : info);
+const redactUserinfo = (_whole: string, scheme: string, info: string) => `${scheme}${info.includes(':') ? info.slice(0, info.indexOf(':') + 1) : ''}${redacted}@`;
+/** A query parameter's name as its server reads it (`pass%77ord` is `password`). */
+const queryName = (name: string) => {
+  try {
+    return decodeURIComponent(name.replace(/\+/g, ' '));
+  } catch {
+    return name;
+  }
+};
 // ?api_key=... / &token=... in a URL: the value of a query parameter whose name is a credential's.
 const queryParam = /([?&])([^=&#\s"']{1,100})=([^&#\s"']{1,4096})/g;
-const redactQuery = (whole: string, sep: string, name: string) => (isSensitiveKey(name) ? `${sep}${name}=${redacted}` : whole);
+const redactQuery = (whole: string, sep: string, name: string) => (isSensitiveKey(queryName(name)) ? `${sep}${name}=${redacted}` : whole);
 // "key": "value" with a JSON string value, as JSON.stringify writes a credential into a line.
 const jsonPair = /"([^"\\]{1,100})"(\s{0,10}:\s{0,10})("(?:[^"\\]|\\.){0,10000}")/g;
 // A value redacted already: kept, so a secret's marker still names it.
@@ -49,14 +62,14 @@ const headerLine = /\b(authorization|proxy-authorization|cookie|set-cookie|x-api
 export function redactText(text: string): string {
   if (text.length === 0) return text;
   return text
-    .replace(urlPassword, `$1${redacted}@`)
+    .replace(urlUserinfo, redactUserinfo)
     .replace(queryParam, redactQuery)
     .replace(jsonPair, (whole, key: string, sep: string, value: string) => (isSensitiveKey(key) && !marker.test(value) ? `"${key}"${sep}"${redacted}"` : whole))
     .replace(headerLine, `$1$2${redacted}`);
 }
 
 function redactString(value: string): string {
-  if (value.includes('@')) value = value.replace(urlPassword, `$1${redacted}@`);
+  if (value.includes('@')) value = value.replace(urlUserinfo, redactUserinfo);
   return value.includes('=') ? value.replace(queryParam, redactQuery) : value;
 }
 
@@ -119,6 +132,33 @@ export const shortestRedactedValue = 4;
  * The values one run must not show, each with what shows instead: replaced in every text
  * given to `text()`, as written and as JSON writes it inside a string.
  */
+/**
+ * A value cut by a line's end (output kept to a number of bytes, a long line cut in pieces) shows
+ * only in part: a line that ends with the value's start, or starts with its end (at least
+ * shortestRedactedValue characters of it), has that part replaced too.
+ */
+function maskCutEnds(text: string, value: string, marker: string): string {
+  const n = shortestRedactedValue;
+  if (text.length < n || value.length <= n) return text;
+  // The text's end as the value's start: the earliest such position is the longest part.
+  const head = value.slice(0, n);
+  for (let p = text.indexOf(head, Math.max(0, text.length - value.length + 1)); p >= 0; p = text.indexOf(head, p + 1)) {
+    if (value.startsWith(text.slice(p))) {
+      text = text.slice(0, p) + marker;
+      break;
+    }
+  }
+  // The text's start as the value's end.
+  const tail = text.slice(0, n);
+  for (let q = value.indexOf(tail, 1); q >= 0; q = value.indexOf(tail, q + 1)) {
+    if (text.startsWith(value.slice(q))) {
+      text = marker + text.slice(value.length - q);
+      break;
+    }
+  }
+  return text;
+}
+
 export class Redactor {
   private readonly values = new Map<string, string>();
   private ordered: Array<[string, string]> | null = null;
@@ -141,8 +181,8 @@ export class Redactor {
       else if (typeof v === 'object' && v !== null) for (const [k, item] of Object.entries(v)) stack.push({ v: item, sensitive: sensitive || isSensitiveKey(k) });
       else if (typeof v === 'string') {
         if (sensitive) this.add(v, redacted);
-        for (const m of v.matchAll(urlPassword)) this.add(m[0].slice(m[1].length, -1), redacted);
-        for (const m of v.matchAll(queryParam)) if (isSensitiveKey(m[2])) this.add(m[3], redacted);
+        for (const m of v.matchAll(urlUserinfo)) this.add(userinfoSecret(m[2]), redacted);
+        for (const m of v.matchAll(queryParam)) if (isSensitiveKey(queryName(m[2]))) this.add(m[3], redacted);
       } else if (sensitive && typeof v === 'number') this.add(String(v), redacted);
     }
   }
@@ -155,7 +195,10 @@ export class Redactor {
     if (this.values.size > 0) {
       // Longest first, so a value that contains another is replaced whole.
       this.ordered ??= [...this.values].sort((a, b) => b[0].length - a[0].length);
-      for (const [value, marker] of this.ordered) if (text.includes(value)) text = text.split(value).join(marker);
+      for (const [value, marker] of this.ordered) {
+        if (text.includes(value)) text = text.split(value).join(marker);
+        text = maskCutEnds(text, value, marker);
+      }
     }
     return redactText(text);
   }

@@ -58,6 +58,29 @@ describe('redaction', () => {
     assert.equal(redactText('nothing here'), 'nothing here');
   });
 
+  it("a run redactor also replaces the part of a value a cut left at a line's end or start", () => {
+    const r = new Redactor();
+    r.add('LONGSECRETVALUE_abcdefghijklmnop', '[secret:tok]');
+    assert.equal(r.text('AAAAAAAALONGSECRET'), 'AAAAAAAA[secret:tok]');
+    assert.equal(r.text('ghijklmnop and the rest'), '[secret:tok] and the rest');
+    assert.equal(r.text('LONGSECRETVALUE_abcdefghijklmnop whole'), '[secret:tok] whole');
+    assert.equal(r.text('LON'), 'LON', 'fewer characters than a value must have to be looked for');
+    assert.equal(r.text('a line with nothing of it'), 'a line with nothing of it');
+  });
+
+  it('redacts the whole userinfo of a URL: a token given as the user, a password holding @; and credential parameters written percent-encoded', () => {
+    assert.equal(redactText('GET http://ghp_TOKEN123456@127.0.0.1:1/a'), 'GET http://[redacted]@127.0.0.1:1/a');
+    assert.equal(redactText('http://user:p@ssWORDsecret@h/b'), 'http://user:[redacted]@h/b');
+    assert.equal(redactText('http://h/c?pass%77ord=QUERYSECRET1&x=1'), 'http://h/c?pass%77ord=[redacted]&x=1');
+    assert.equal(redactText('http://h/e?api%5Fkey=QUERYSECRET3'), 'http://h/e?api%5Fkey=[redacted]');
+    // JSON around a URL is not taken for its userinfo.
+    assert.equal(redactText('{"url":"http://h/x","mail":"a@b"}'), '{"url":"http://h/x","mail":"a@b"}');
+    assert.deepEqual(redactKwargs({ url: 'http://ghp_TOKEN123456@h/' }), { url: 'http://[redacted]@h/' });
+    const r = new Redactor();
+    r.addInline({ url: 'http://user:p@ssWORDsecret@h/?pass%77ord=QUERYSECRET1' });
+    assert.equal(r.text('sent p@ssWORDsecret and QUERYSECRET1'), 'sent [redacted] and [redacted]');
+  });
+
   it('a run redactor replaces known values, as written and JSON-escaped, longest first', () => {
     const r = new Redactor();
     r.add('ab"cd', '[secret:q]');
