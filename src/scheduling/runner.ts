@@ -209,12 +209,19 @@ export class Runner {
     }
     const now = new Date();
     const patch = { status: 'running' as const, started_at: now, worker_id: this.workerId };
-    // Only the worker that moves a run from queued to running executes it.
+    // Only the worker that moves a run from queued to running executes it. The move is tried
+    // until it lands; a try whose answer was lost may have moved runs: those are this worker's,
+    // started at this very time, and run here (else they would stay running with no handler).
+    const moves = [...queued.keys()].map((id) => ({ id, patch }));
     const moved = new Set(
-      await this.store.transitionExecutions(
-        'queued',
-        [...queued.keys()].map((id) => ({ id, patch })),
-      ),
+      await this.recorder.land('run starts', { runs: [...queued.keys()] }, async (attempt) => {
+        if (attempt === 1) return this.store.transitionExecutions('queued', moves);
+        const seen = await this.store.getExecutions([...queued.keys()]);
+        const landed = seen.filter((e) => e.status === 'running' && e.worker_id === this.workerId && e.started_at?.getTime() === now.getTime()).map((e) => e.id);
+        const still = new Set(seen.filter((e) => e.status === 'queued').map((e) => e.id));
+        const more = still.size ? await this.store.transitionExecutions('queued', moves.filter((m) => still.has(m.id))) : [];
+        return [...landed, ...more];
+      }),
     );
     const toRun = new Map<Lease, ExecutionRecord>();
     const jobUpdates: Array<{ job_id: string; patch: JobPatch }> = [];
