@@ -219,7 +219,12 @@ export class Runner {
         const seen = await this.store.getExecutions([...queued.keys()]);
         const landed = seen.filter((e) => e.status === 'running' && e.worker_id === this.workerId && e.started_at?.getTime() === now.getTime()).map((e) => e.id);
         const still = new Set(seen.filter((e) => e.status === 'queued').map((e) => e.id));
-        const more = still.size ? await this.store.transitionExecutions('queued', moves.filter((m) => still.has(m.id))) : [];
+        const more = still.size
+          ? await this.store.transitionExecutions(
+              'queued',
+              moves.filter((m) => still.has(m.id)),
+            )
+          : [];
         return [...landed, ...more];
       }),
     );
@@ -366,7 +371,8 @@ export class Runner {
    * Shutdown: lets running runs finish for up to `graceMs`, then fires their signals and
    * waits the cancel grace for them to be recorded as cancelled.
    */
-  async drain(graceMs: number) {
+  /** Resolves with the runs whose ends could not be written within the grace (none: all were). */
+  async drain(graceMs: number): Promise<string[]> {
     // Waits for runs to be recorded, not only for their handlers to return: the store is
     // closed right after.
     const settled = (ms: number) => {
@@ -375,12 +381,13 @@ export class Runner {
         clearTimeout(timer),
       );
     };
-    if (await settled(graceMs)) return;
+    if (await settled(graceMs)) return [];
     for (const id of [...this.active.keys()]) this.stopLocal(id, 'shutdown');
-    if (await settled(this.options.cancelGraceMs + 5000)) return;
+    if (await settled(this.options.cancelGraceMs + 5000)) return [];
     // What could not be written (the database away the whole grace) is given up: these runs
     // stay running until their worker is taken for gone.
     this.stopped = true;
     this.log.error({ runs: [...this.recording] }, 'shutdown: the ends of these runs could not be written within the grace');
+    return [...this.recording];
   }
 }

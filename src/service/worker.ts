@@ -129,6 +129,8 @@ export class WorkerAgent {
         // Taken for gone (a stall past the window): its runs were settled and may run
         // elsewhere. Stop them here at once, then come back as a new worker rather than
         // report under the old registration, whose writes are refused from now on.
+        // No claims meanwhile: they would carry the gone id, and others release such rows.
+        await this.engine.stopProcessing();
         const stopped = this.runner.stopAllLocal('fenced');
         this.log.warn({ worker_id: this.id, token: this.token, runs_stopped: stopped }, 'this worker was declared gone; its runs are stopped here; registering again');
         await this.session?.release();
@@ -163,8 +165,10 @@ export class WorkerAgent {
     clearInterval(this.beat);
     clearInterval(this.cancelPoll);
     await this.engine.stopProcessing();
-    await this.runner.drain(graceMs);
-    await this.store.setWorkerState(this.id, 'gone').catch(() => undefined);
+    const unwritten = await this.runner.drain(graceMs);
+    // Runs whose ends could not be written stay running until this worker is taken for gone
+    // (the window), not settled lost at once: the database may come back before.
+    if (unwritten.length === 0) await this.store.setWorkerState(this.id, 'gone').catch(() => undefined);
     await this.session?.release();
   }
 }

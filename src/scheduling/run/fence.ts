@@ -1,6 +1,7 @@
 import type { ExecutionRecord } from '../../store/types.js';
 import { WriteCoalescer } from '../coalescer.js';
 import type { RunDeps } from './deps.js';
+import { untilLanded } from './retry.js';
 
 /**
  * The writes a worker makes to the runs it runs, each conditional on the run still running
@@ -17,10 +18,17 @@ export class RunFence {
     const { token } = this.deps.worker();
     for (const [workerId, of] of byWorker) {
       if (token === null || !workerId) continue;
-      const fenced = await this.deps.store.fenceRuns(
-        workerId,
-        token,
-        of.map((r) => r.id),
+      // Tried again while the database is away: a start refused for a blip would fail a run
+      // whose handler never ran. A try whose answer was lost drew tokens; the next draws again.
+      const { log, options, stopped } = this.deps;
+      const fenced = await untilLanded(
+        () =>
+          this.deps.store.fenceRuns(
+            workerId,
+            token,
+            of.map((r) => r.id),
+          ),
+        { log, what: 'run starts (fencing tokens)', fields: { runs: of.map((r) => r.id) }, maxDelayMs: options.endRetryMaxMs, stopped },
       );
       for (const [id, t] of fenced) tokens.set(id, t);
     }
