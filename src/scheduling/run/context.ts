@@ -21,7 +21,7 @@ export type OutputLevel = 'info' | 'warn' | 'error';
  * text and jsonb refuse, so the run's end could never be written) become U+FFFD.
  */
 export function storableText(text: string): string {
-  return text.replace(/\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+  return text.replaceAll('\u0000', '\uFFFD').replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
 }
 
 /** A line of a run's output, as the handler's logger and the wrapper write it: time, level, message. */
