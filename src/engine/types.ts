@@ -56,6 +56,20 @@ export interface RunWrite {
   jobs: FireJobPatch[];
   /** Schedule rows this process holds, stored with their `nextRunAt` and a fresh lock. */
   schedules: Lease[];
+  /**
+   * The schedule rows the fires come from: nothing is written (NotHeldError) unless this
+   * process still holds every one, so a worker declared gone mid-fire, whose rows were released
+   * and claimed elsewhere, cannot record the same fire a second time.
+   */
+  held?: Lease[];
+}
+
+/** A fire's write refused: its schedule rows are no longer held by the process that claimed them. */
+export class NotHeldError extends Error {
+  constructor(rows: number) {
+    super(`the fires were not recorded: of their ${rows} schedule rows, this worker no longer holds them all (declared gone meanwhile; they are claimed again elsewhere)`);
+    this.name = 'NotHeldError';
+  }
 }
 
 /** The store's part of a RunWrite, for an engine that cannot write it in one transaction. */

@@ -1,5 +1,5 @@
 import type { Catalog } from './catalog.js';
-import type { Engine, FireJobPatch, Lease } from '../engine/types.js';
+import { NotHeldError, type Engine, type FireJobPatch, type Lease } from '../engine/types.js';
 import type { Logger } from '../observability/log.js';
 import type { ExecutionRecord, ExecutionStatus, JobPatch, JobRecord, Store } from '../store/types.js';
 import { RunCancels } from './run/cancel.js';
@@ -177,10 +177,21 @@ export class Runner {
     }
     // The whole claim's fires in one write: on SQL one statement, so a crash leaves each
     // fire whole or absent, never a queued run without its run row.
-    await this.engine.recordRuns(
-      { executions: inserts, runs: enqueues.map((e) => ({ handler: e.handler, executionId: e.id, at: now })), jobs: jobUpdates, schedules: touches },
-      this.store,
-    );
+    try {
+      await this.engine.recordRuns(
+        { executions: inserts, runs: enqueues.map((e) => ({ handler: e.handler, executionId: e.id, at: now })), jobs: jobUpdates, schedules: touches, held: leases },
+        this.store,
+      );
+    } catch (err) {
+      if (!(err instanceof NotHeldError)) throw err;
+      // Declared gone while firing: the rows fire elsewhere. Nothing was written; this worker
+      // stops and registers again, as on any refused write.
+      this.log.warn({ err, jobs: jobIds }, 'fires not recorded: their rows were taken from this worker');
+      this.onFenced?.();
+      // Rows still this worker's (if any) are unlocked due now, to fire again, not removed.
+      for (const lease of leases) lease.nextRunAt = now;
+      return new Map();
+    }
     if (enqueues.length) crashAt('fire-recorded');
     return toRun;
   }

@@ -1,10 +1,21 @@
 import type { AgendaBackend, Job, NotificationChannel } from 'agenda';
-import type { Db } from 'mongodb';
+import type { Db, Document } from 'mongodb';
 import type { ExecutionDoc } from '../../store/mongo/docs.js';
 import { AgendaEngine, type KeptScheduleRow } from '../agenda-engine.js';
 import { agendaReady, newAgenda } from '../agenda.js';
 import { ServiceMongoBackend } from './backend.js';
-import type { DispatchMode, EngineData, EngineOptions, Lease, RunFn, RunRow, RunWrite, RunWriteStore, ScheduleRow } from '../types.js';
+import {
+  NotHeldError,
+  type DispatchMode,
+  type EngineData,
+  type EngineOptions,
+  type Lease,
+  type RunFn,
+  type RunRow,
+  type RunWrite,
+  type RunWriteStore,
+  type ScheduleRow,
+} from '../types.js';
 
 /** Agenda's collection (its table on PostgreSQL is agenda_jobs too). */
 const collection = 'agenda_jobs';
@@ -37,6 +48,8 @@ function leaseOf(job: Job<EngineData>): Lease & { released: boolean } {
  * replica set or a sharded cluster, and polls on a standalone server.
  */
 export class MongoEngine extends AgendaEngine {
+  /** The row and the claimer of each lease Agenda handed over (its lastModifiedBy at the lock). */
+  private readonly holds = new WeakMap<Lease, { id: NonNullable<Job['attrs']['_id']>; by: string }>();
   constructor(
     private readonly db: Db,
     private readonly changeStreams: boolean,
@@ -98,6 +111,7 @@ export class MongoEngine extends AgendaEngine {
         handler,
         async (job: Job<EngineData>) => {
           const lease = leaseOf(job);
+          if (job.attrs._id !== undefined && job.attrs.lastModifiedBy) this.holds.set(lease, { id: job.attrs._id, by: job.attrs.lastModifiedBy });
           try {
             await run([lease])[0];
           } catch (err) {
@@ -151,6 +165,14 @@ export class MongoEngine extends AgendaEngine {
    * on is never fired twice), the run records, then the run rows.
    */
   async recordRuns(write: RunWrite, store: RunWriteStore) {
+    // The rows the fires come from, still locked by their claimer: checked before anything is
+    // written (a read, then the writes: not atomic as on SQL, but a worker declared gone
+    // before its fire is written records nothing).
+    const held = (write.held ?? []).map((l) => this.holds.get(l)).filter((h): h is { id: NonNullable<Job['attrs']['_id']>; by: string } => h !== undefined);
+    if (held.length) {
+      const n = await this.db.collection(collection).countDocuments({ $or: held.map((h) => ({ _id: h.id, lastModifiedBy: h.by, lockedAt: { $ne: null } })) } as Document);
+      if (n < held.length) throw new NotHeldError(held.length);
+    }
     await Promise.all(write.schedules.map((l) => l.touch()));
     await store.updateJobs(write.jobs.map(({ job_id, ...patch }) => ({ job_id, patch })));
     await store.insertExecutions(write.executions);

@@ -67,6 +67,7 @@ export class SqlDispatcher {
   private readonly idle = new Set<() => void>();
   /** The row of each lease handed out. */
   private readonly rows = new WeakMap<Lease, string>();
+  private readonly holders = new WeakMap<Lease, string>();
 
   constructor(
     private readonly sql: SqlClient,
@@ -81,6 +82,11 @@ export class SqlDispatcher {
   /** The id of the row a lease of this dispatcher holds. */
   rowOf(lease: Lease): string | undefined {
     return this.rows.get(lease);
+  }
+
+  /** Who claimed the row of a lease (the row's last_modified_by at the claim). */
+  holderOf(lease: Lease): string | undefined {
+    return this.holders.get(lease);
   }
 
   /**
@@ -262,6 +268,7 @@ export class SqlDispatcher {
         },
       };
       this.rows.set(lease, row.id);
+      this.holders.set(lease, by);
       return lease;
     });
     let runs: Array<Promise<void>>;

@@ -4,7 +4,7 @@ import { executionToRow } from '../../store/sql/rows.js';
 import { insertRowsSql } from '../../store/sql/statements.js';
 import { AgendaEngine, type KeptScheduleRow } from '../agenda-engine.js';
 import { agendaReady, newAgenda } from '../agenda.js';
-import type { DispatchMode, EngineOptions, RunFn, RunRow, RunWrite, ScheduleRow } from '../types.js';
+import { NotHeldError, type DispatchMode, type EngineOptions, type RunFn, type RunRow, type RunWrite, type ScheduleRow } from '../types.js';
 import { SqlDispatcher } from './dispatcher.js';
 
 /**
@@ -149,6 +149,21 @@ export class SqlEngine extends AgendaEngine {
     const params: unknown[] = [];
     const param = (v: unknown) => `$${params.push(v)}`;
     const parts: string[] = [];
+    // The rows the fires come from, still locked by their claimer: locked here first (in id
+    // order), counted, and the statement fails as a whole (division by zero, 22012) when one
+    // is missing, so nothing of the fires is written.
+    const held = (write.held ?? [])
+      .map((l) => ({ id: dispatcher.rowOf(l), by: dispatcher.holderOf(l) }))
+      .filter((h): h is { id: string; by: string } => h.id !== undefined && h.by !== undefined);
+    let guard = '';
+    if (held.length) {
+      parts.push(
+        `hl AS (SELECT a.id FROM agenda_jobs a JOIN unnest(${param(held.map((h) => h.id))}::uuid[], ${param(held.map((h) => h.by))}::text[]) AS hv(id, by)
+                  ON a.id = hv.id AND a.last_modified_by = hv.by AND a.locked_at IS NOT NULL ORDER BY a.id FOR UPDATE OF a),
+         hg AS (SELECT 1 / (CASE WHEN count(*) = ${held.length} THEN 1 ELSE 0 END) AS ok FROM hl)`,
+      );
+      guard = '(SELECT ok FROM hg) AS held, ';
+    }
     if (executions.length) {
       const ins = insertRowsSql(
         'execution',
@@ -176,7 +191,7 @@ export class SqlEngine extends AgendaEngine {
                 WHERE a.id = v.id RETURNING 1)`,
       );
     }
-    let tail = 'SELECT 1';
+    let tail = 'SELECT 1 AS done';
     if (runs.length) {
       parts.push(
         `r AS (INSERT INTO agenda_jobs (name, next_run_at, data, disabled, type, priority)
@@ -186,8 +201,14 @@ export class SqlEngine extends AgendaEngine {
       );
       tail = this.notifyWhenDue('r', param(this.soon()));
     }
-    // Data-modifying CTEs run to their end whether the final SELECT reads them or not.
-    await this.sql.query(`WITH ${parts.join(',\n')}\n${tail}`, params);
+    // Data-modifying CTEs run to their end whether the final SELECT reads them or not; the
+    // guard is read in a select list without FROM, so it is always evaluated.
+    try {
+      await this.sql.query(`WITH ${parts.join(',\n')}\nSELECT ${guard}(SELECT count(*) FROM (${tail}) t) AS n`, params);
+    } catch (err) {
+      if ((err as { code?: unknown }).code === '22012' && held.length) throw new NotHeldError(held.length);
+      throw err;
+    }
   }
 
   /**

@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { SqlClient } from '../src/db/sql-client.js';
+import { capturedLogger, noticeSkippedStores, sleep, startService, stores, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
+
+/**
+ * A worker declared gone in the middle of a fire, whose schedule row was released and claimed
+ * by another worker meanwhile, records nothing of that fire: the other worker fires it, so the
+ * due time is not recorded twice. The other worker's claim is made by hand on the row, at the
+ * point where this worker has claimed the row and read the job.
+ */
+noticeSkippedStores();
+for (const { name, skip } of stores) {
+  const sqlOnly = name === 'mongodb' ? 'the other worker is a claim written by hand in SQL' : skip;
+  describe(`a fire whose row was taken by another worker on ${name}`, { skip: sqlOnly }, () => {
+    let db: TestDatabase;
+    let svc: Running;
+    const captured = capturedLogger('info');
+
+    before(async () => {
+      db = await testDatabase(name);
+      svc = await startService(db, {}, { log: captured.log });
+    });
+
+    after(async () => {
+      await svc?.close();
+      await db?.drop();
+    });
+
+    it('is not recorded by the worker that lost the row', async () => {
+      const { scheduler, store, engine } = svc.service;
+      const sql = (engine as unknown as { sql: SqlClient }).sql;
+      const read = store.getJobsWithActiveRuns.bind(store);
+      let taken = false;
+      store.getJobsWithActiveRuns = async (ids: string[]) => {
+        const jobs = await read(ids);
+        if (!taken && ids.includes('tick')) {
+          taken = true;
+          await sql.query(`UPDATE agenda_jobs SET last_modified_by = 'another-worker', locked_at = now() WHERE data->>'job_id' = 'tick'`);
+        }
+        return jobs;
+      };
+      try {
+        await scheduler.postScheduleJob({ handler: 'echo', job_id: 'tick', periodically: '1 hour', kwargs: {} }, { source: 'api' });
+        const now = new Date();
+        await store.updateJob('tick', { next_run_at: now });
+        await engine.scheduleJob('tick', 'echo', now, false);
+        await waitFor('the claim of the row', async () => taken);
+        await waitFor('the refused fire', async () => captured.lines.some((l) => l.includes('fires not recorded')));
+        await sleep(500);
+        const runs = (await store.listExecutions({ job_id: 'tick' }, null, 10)).items;
+        assert.deepEqual(runs, [], 'no run recorded by the worker whose row was taken');
+      } finally {
+        store.getJobsWithActiveRuns = read;
+      }
+    });
+  });
+}
