@@ -1,30 +1,19 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
+import { fillDisk, mountTmpfs } from './support/tmpfs.js';
 import { postgresBinaries, startPrivatePostgres, type PrivatePostgres } from './support/private-postgres.js';
 import { scaled, startService, tempDir, waitFor, type Running } from './helpers.js';
-
-const run = promisify(execFile);
 
 /**
  * A PostgreSQL server of the test's own on a small tmpfs, filled up: writes answer 503 (the
  * disk is full, or the server stopped on it), never 500; readiness says so; once space is freed
  * the server and the service come back and nothing acknowledged is lost.
  */
-const mnt = await tempDir('pgdisk');
-const mounted = await run('mount', ['-t', 'tmpfs', '-o', 'size=160m,mode=1777', 'tmpfs', mnt]).then(
-  () => true,
-  (err: Error) => err.message.split('\n')[0],
-);
-const skip =
-  mounted !== true
-    ? `cannot mount a tmpfs (${mounted}): a full disk cannot be made here`
-    : !(await postgresBinaries())
-      ? 'no PostgreSQL binaries to start a server of its own'
-      : false;
+const disk = await mountTmpfs('pgdisk', 'size=160m,mode=1777');
+const mnt = disk.dir;
+const skip = disk.skip || (!(await postgresBinaries()) && 'no PostgreSQL binaries to start a server of its own');
 if (skip) console.log(`# SKIPPED PostgreSQL disk test: ${skip}`);
 
 describe('a full disk under PostgreSQL', { skip, timeout: scaled(300_000) }, () => {
@@ -41,29 +30,9 @@ describe('a full disk under PostgreSQL', { skip, timeout: scaled(300_000) }, () 
   after(async () => {
     await running?.close().catch(() => undefined);
     await pg?.destroy().catch(() => undefined);
-    await run('umount', [mnt]).catch(() => undefined);
-    await fs.rm(mnt, { recursive: true, force: true });
+    await disk.remove();
     if (defaults) await fs.rm(defaults, { recursive: true, force: true });
   });
-
-  async function fill() {
-    const fh = await fs.open(filler, 'a');
-    try {
-      for (const size of [1 << 20, 4096]) {
-        const chunk = Buffer.alloc(size, 7);
-        for (;;) {
-          try {
-            await fh.write(chunk);
-          } catch (err) {
-            if ((err as NodeJS.ErrnoException).code === 'ENOSPC') break;
-            throw err;
-          }
-        }
-      }
-    } finally {
-      await fh.close().catch(() => undefined);
-    }
-  }
 
   it('answers 503 while the disk is full, readiness says so, and nothing acknowledged is lost', async () => {
     const db = { store: 'postgres' as const, env: { DATABASE_URL: pg!.url }, drop: async () => undefined };
@@ -77,7 +46,7 @@ describe('a full disk under PostgreSQL', { skip, timeout: scaled(300_000) }, () 
     };
     for (let i = 0; i < 5; i++) assert.equal((await create(`before-${i}`)).status, 201);
 
-    await fill();
+    await fillDisk(filler);
     let refused;
     for (let i = 0; i < 3000 && !refused; i++) {
       const res = await create(`full-${i}`);

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { projectRoot } from '../src/config/config.js';
 import { pgliteTemplate } from './support/pglite-template.js';
+import { fillDisk, mountTmpfs } from './support/tmpfs.js';
 import { scaled, startService, tempDir, waitFor, type Running } from './helpers.js';
 
 const run = promisify(execFile);
@@ -15,12 +16,9 @@ const run = promisify(execFile);
  * cause, readiness says so until space is freed, nothing acknowledged is lost; a boot on the
  * folder mounted read-only names the folder and the cause.
  */
-const mnt = await tempDir('disk');
-const mounted = await run('mount', ['-t', 'tmpfs', '-o', 'size=80m', 'tmpfs', mnt]).then(
-  () => true,
-  (err: Error) => err.message.split('\n')[0],
-);
-const skip = mounted === true ? false : `cannot mount a tmpfs (${mounted}): a full disk cannot be made here`;
+const disk = await mountTmpfs('disk', 'size=80m');
+const mnt = disk.dir;
+const skip = disk.skip;
 if (skip) console.log(`# SKIPPED disk tests: ${skip}`);
 
 describe('a full or read-only disk under the embedded store', { skip, timeout: scaled(240_000) }, () => {
@@ -36,30 +34,9 @@ describe('a full or read-only disk under the embedded store', { skip, timeout: s
 
   after(async () => {
     await running?.close().catch(() => undefined);
-    await run('umount', [mnt]).catch(() => undefined);
-    await fs.rm(mnt, { recursive: true, force: true });
+    await disk.remove();
     if (defaults) await fs.rm(defaults, { recursive: true, force: true });
   });
-
-  /** Writes to the filler file until the disk says it is full. */
-  async function fill() {
-    const fh = await fs.open(filler, 'a');
-    try {
-      for (const size of [1 << 20, 4096]) {
-        const chunk = Buffer.alloc(size, 7);
-        for (;;) {
-          try {
-            await fh.write(chunk);
-          } catch (err) {
-            if ((err as NodeJS.ErrnoException).code === 'ENOSPC') break;
-            throw err;
-          }
-        }
-      }
-    } finally {
-      await fh.close().catch(() => undefined);
-    }
-  }
 
   it('answers 503 naming the cause, reports it in readiness, and loses nothing acknowledged', async () => {
     running = await startService({ store: 'embedded', env: { JOBS_DATA_DIR: dataDir }, drop: async () => undefined }, { JOBS_DEFAULT_JOBS_DIR: defaults });
@@ -72,7 +49,7 @@ describe('a full or read-only disk under the embedded store', { skip, timeout: s
     };
     for (let i = 0; i < 5; i++) assert.equal((await create(`before-${i}`)).status, 201);
 
-    await fill();
+    await fillDisk(filler);
     let refused;
     for (let i = 0; i < 2000 && !refused; i++) {
       const res = await create(`full-${i}`);

@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { projectRoot } from '../src/config/config.js';
-import { noticeSkippedStores, scaled, sleep, startService, stores, tempDir, testDatabase, waitFor, type TestDatabase } from './helpers.js';
+import { noticeSkippedStores, scaled, sleep, startService, stores, testDatabase, waitFor, type TestDatabase } from './helpers.js';
+import { workerCrashingAt } from './support/crashing-worker.js';
 
 noticeSkippedStores();
 
@@ -11,33 +9,8 @@ noticeSkippedStores();
 const lockLifetimeMs = 120_000;
 
 /** A worker process that kills itself (kill -9) as soon as it has claimed rows, before it starts any. */
-async function workerKilledAfterClaim(db: TestDatabase, heartbeatMs = scaled(300)): Promise<{ signal: string | null; pid: number; killedAt: number; log: string }> {
-  const defaults = await tempDir('defaults');
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/main.ts'), 'worker'], {
-    cwd: projectRoot,
-    env: {
-      ...process.env,
-      ...db.env,
-      LOG_LEVEL: 'warn',
-      JOBS_POLL_INTERVAL_MS: '100',
-      JOBS_HEARTBEAT_MS: String(heartbeatMs),
-      JOBS_LOCK_LIFETIME_MS: String(lockLifetimeMs),
-      JOBS_DEFAULT_JOBS_DIR: defaults,
-      JOBS_TEST_CRASH_AT: 'claimed',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let log = '';
-  child.stdout!.on('data', (b: Buffer) => (log += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (log += b.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), scaled(60_000));
-  return new Promise((resolve) =>
-    child.on('exit', (_code, signal) => {
-      clearTimeout(timer);
-      resolve({ signal, pid: child.pid!, killedAt: Date.now(), log });
-    }),
-  );
-}
+const workerKilledAfterClaim = (db: TestDatabase, heartbeatMs = scaled(300)) =>
+  workerCrashingAt(db, 'claimed', { JOBS_HEARTBEAT_MS: String(heartbeatMs), JOBS_LOCK_LIFETIME_MS: String(lockLifetimeMs) });
 
 for (const { name, skip } of stores) {
   describe(`a worker killed while it holds claimed rows (${name})`, { skip }, () => {

@@ -1,42 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { projectRoot } from '../src/config/config.js';
 import type { ExecutionRecord } from '../src/store/types.js';
-import { noticeSkippedStores, scaled, startService, stores, tempDir, testDatabase, waitFor, type TestDatabase } from './helpers.js';
+import { noticeSkippedStores, scaled, startService, stores, testDatabase, waitFor, type TestDatabase } from './helpers.js';
+import { workerCrashingAt } from './support/crashing-worker.js';
 
 noticeSkippedStores();
-
-/** A worker process on the test's database, killed by itself (kill -9) at the crash point named. */
-async function workerCrashingAt(db: TestDatabase, point: string, env: Record<string, string> = {}): Promise<{ signal: string | null; code: number | null; log: string }> {
-  const defaults = await tempDir('defaults');
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/main.ts'), 'worker'], {
-    cwd: projectRoot,
-    env: {
-      ...process.env,
-      ...db.env,
-      LOG_LEVEL: 'warn',
-      JOBS_POLL_INTERVAL_MS: '100',
-      JOBS_HEARTBEAT_MS: String(scaled(300)),
-      JOBS_LOCK_LIFETIME_MS: String(scaled(5000)),
-      JOBS_DEFAULT_JOBS_DIR: defaults,
-      ...env,
-      JOBS_TEST_CRASH_AT: point,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let log = '';
-  child.stdout!.on('data', (b: Buffer) => (log += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (log += b.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), scaled(60_000));
-  return new Promise((resolve) =>
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, log });
-    }),
-  );
-}
 
 async function runsOf(store: { listExecutions: (f: { job_id: string }, a: null, l: number) => Promise<{ items: ExecutionRecord[] }> }, jobId: string) {
   return (await store.listExecutions({ job_id: jobId }, null, 500)).items;
