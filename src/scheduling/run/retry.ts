@@ -1,31 +1,25 @@
 import type { Logger } from '../../observability/log.js';
+import { unreachable } from '../../db/errors.js';
 import { RunEndsError } from '../../store/types.js';
 
-/** SQLSTATE classes and codes, and Node and MongoDB errors, of a database that is away for a while or a write that lost a race. */
-const transientCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'ENOSPC', '40P01', '40001', '55P03', '57P01', '57P02', '57P03']);
+/**
+ * Beside a database that cannot be reached (`unreachable`, which also knows MongoDB's errors):
+ * a full disk, a write chosen as a deadlock's or a serialisation's victim, a lock not granted,
+ * and SQLSTATE classes 08 (connection), 53 (insufficient resources) and 58 (system error).
+ */
+const transientCodes = new Set(['ENOTFOUND', 'ENOSPC', '40P01', '40001', '55P03']);
 const transientClasses = ['08', '53', '58'];
-const transientNames = new Set([
-  'MongoNetworkError',
-  'MongoNetworkTimeoutError',
-  'MongoServerSelectionError',
-  'MongoPoolClearedError',
-  'PoolClearedOnNetworkError',
-  'MongoNotConnectedError',
-  'MongoWriteConcernError',
-]);
 
 /** Whether trying the same write again later may succeed: the database was away, restarting, full, or the write was chosen as a deadlock's victim. */
 export function isTransient(err: unknown): boolean {
   // Some runs of a batch written, others not: worth another try when one of theirs is.
   if (err instanceof RunEndsError) return [...err.failed.values()].some(isTransient);
-  const e = err as { code?: unknown; name?: string; message?: string; hasErrorLabel?: (l: string) => boolean } | undefined;
+  if (unreachable(err)) return true;
+  const e = err as { code?: unknown; name?: string; message?: string } | undefined;
   const code = typeof e?.code === 'string' ? e.code : '';
   if (transientCodes.has(code) || transientClasses.some((c) => code.length === 5 && code.startsWith(c))) return true;
-  if (e?.name && transientNames.has(e.name)) return true;
-  if (typeof e?.hasErrorLabel === 'function' && (e.hasErrorLabel('RetryableWriteError') || e.hasErrorLabel('TransientTransactionError'))) return true;
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly/i.test(
-    e?.message ?? '',
-  );
+  if (e?.name === 'MongoWriteConcernError') return true;
+  return /connection timeout|Client has encountered a connection error|Connection ended unexpectedly/i.test(e?.message ?? '');
 }
 
 export interface LandOptions {
