@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs/promises';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { noticeSkippedStores, sleep, startService, stores, tempDir, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
+import { noticeSkippedStores, sleep, stores, waitFor, type Running } from './helpers.js';
+import { startScriptService, type ScriptService } from './support/script-service.js';
 
 /**
  * A failed run is retried by the job that made it only: a job deleted while its run ran and
@@ -12,27 +11,15 @@ import { noticeSkippedStores, sleep, startService, stores, tempDir, testDatabase
 noticeSkippedStores();
 for (const { name, skip } of stores) {
   describe(`a retry after the job was made again on ${name}`, { skip }, () => {
-    let db: TestDatabase;
     let svc: Running;
-    let scripts: string;
+    let service: ScriptService;
 
     before(async () => {
-      scripts = await tempDir('scripts');
-      await fs.writeFile(path.join(scripts, 'fail-late.sh'), '#!/bin/sh\nsleep 1\nexit 1\n', { mode: 0o755 });
-      // run-script reads its folder and isolation from the environment at each call.
-      process.env.JOBS_SCRIPTS_DIR = scripts;
-      process.env.JOBS_SCRIPT_ISOLATION = 'group';
-      db = await testDatabase(name);
-      svc = await startService(db, { JOBS_SCRIPTS_DIR: scripts });
+      service = await startScriptService(name, { 'fail-late.sh': '#!/bin/sh\nsleep 1\nexit 1\n' });
+      svc = service.svc;
     });
 
-    after(async () => {
-      await svc?.close();
-      await db?.drop();
-      await fs.rm(scripts, { recursive: true, force: true });
-      delete process.env.JOBS_SCRIPTS_DIR;
-      delete process.env.JOBS_SCRIPT_ISOLATION;
-    });
+    after(() => service?.close());
 
     it('is not made by the new job', async () => {
       const api = '/api/v1';

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs/promises';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { noticeSkippedStores, startService, stores, tempDir, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
+import { noticeSkippedStores, stores, waitFor, type Running } from './helpers.js';
+import { startScriptService, type ScriptService } from './support/script-service.js';
 
 /**
  * Text the stores cannot keep as it is (NUL, which PostgreSQL's text and jsonb refuse) in a
@@ -11,27 +10,15 @@ import { noticeSkippedStores, startService, stores, tempDir, testDatabase, waitF
 noticeSkippedStores();
 for (const { name, skip } of stores) {
   describe(`a run that prints NUL on ${name}`, { skip }, () => {
-    let db: TestDatabase;
     let svc: Running;
-    let scripts: string;
+    let service: ScriptService;
 
     before(async () => {
-      scripts = await tempDir('scripts');
-      await fs.writeFile(path.join(scripts, 'nul.sh'), "#!/bin/sh\nprintf 'a\\000b\\n'\nprintf 'c\\000d\\n' >&2\nexit 3\n", { mode: 0o755 });
-      // run-script reads its folder and isolation from the environment at each call.
-      process.env.JOBS_SCRIPTS_DIR = scripts;
-      process.env.JOBS_SCRIPT_ISOLATION = 'group';
-      db = await testDatabase(name);
-      svc = await startService(db, { JOBS_SCRIPTS_DIR: scripts, JOBS_SCRIPT_ISOLATION: 'group' });
+      service = await startScriptService(name, { 'nul.sh': "#!/bin/sh\nprintf 'a\\000b\\n'\nprintf 'c\\000d\\n' >&2\nexit 3\n" });
+      svc = service.svc;
     });
 
-    after(async () => {
-      await svc?.close();
-      await db?.drop();
-      await fs.rm(scripts, { recursive: true, force: true });
-      delete process.env.JOBS_SCRIPTS_DIR;
-      delete process.env.JOBS_SCRIPT_ISOLATION;
-    });
+    after(() => service?.close());
 
     it('ends, with its output and error kept and U+FFFD for each NUL', async () => {
       await svc.http.post('/api/v1/jobs/run-script?job_id=nul&state=paused').send({ script: 'nul.sh' }).expect(201);
