@@ -142,6 +142,8 @@ export function createClient(options: ClientOptions) {
     get: (jobId: string) => call('getJob', { params: { path: { job_id: jobId } } }),
     /** POST /jobs: any handler, kwargs and scheduling options in the body. */
     create: (body: CreateJobRequest) => call('createJob', { body }),
+    /** POST /jobs/bulk: many jobs in one request, each a POST /jobs body; all are created or none. */
+    createMany: (list: CreateJobRequest[]) => call('createJobs', { body: { jobs: list } }),
     /** POST /jobs/{handler}: a handler's own route, kwargs as the body and the options as the query. */
     schedule: <H extends HandlerWithRoute>(handler: H, kwargs: HandlerKwargs<H>, scheduling: SchedulingOptions = {}) => {
       const operationId = handlerRoutes[handler] as 'scheduleEcho';

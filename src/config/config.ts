@@ -92,6 +92,8 @@ export interface Config {
   dbRetryMaxMs: number;
   /** How long a boot keeps trying to reach the database before it gives up, in seconds. */
   dbBootWaitSeconds: number;
+  /** JOBS_ANALYZE_AFTER_ROWS: rows written to a table (and a fifth of its size) before it is analysed again on SQL stores; 0: never. */
+  analyzeAfterRows: number;
 }
 
 /** Quotas: every one answers a request beyond it with a 4xx naming its setting. */
@@ -116,6 +118,8 @@ export interface Limits {
   maxRetryBackoffSeconds: number;
   /** JOBS_PAGE_MAX_BYTES: a list page's items as JSON, in bytes (fewer items and the cursor past it). */
   pageMaxBytes: number;
+  /** JOBS_MAX_BULK_JOBS: jobs one `POST /jobs/bulk` may create. */
+  maxBulkJobs: number;
 }
 
 export interface HttpServerSettings {
@@ -152,6 +156,7 @@ export const limitDefaults = {
   JOBS_MAX_RETRIES: 100,
   JOBS_MAX_RETRY_BACKOFF_SECONDS: 86400,
   JOBS_PAGE_MAX_BYTES: 1048576,
+  JOBS_MAX_BULK_JOBS: 10000,
   JOBS_HTTP_MAX_CONNECTIONS: 1000,
   JOBS_HTTP_HEADERS_TIMEOUT_MS: 10000,
   JOBS_HTTP_REQUEST_TIMEOUT_MS: 30000,
@@ -181,6 +186,7 @@ function limitsOf(env: Env): Pick<Config, 'limits' | 'http' | 'audit'> {
       maxRetries: n('JOBS_MAX_RETRIES', 0, 100),
       maxRetryBackoffSeconds: n('JOBS_MAX_RETRY_BACKOFF_SECONDS', 0, 86400),
       pageMaxBytes: n('JOBS_PAGE_MAX_BYTES', 1024, 1024 * 1024 * 1024),
+      maxBulkJobs: n('JOBS_MAX_BULK_JOBS', 1, 1_000_000),
     },
     http: {
       maxConnections: n('JOBS_HTTP_MAX_CONNECTIONS', 1, 1_000_000),
@@ -459,5 +465,6 @@ export function loadConfig(env: Env = process.env): Config {
     // Outages and storage.
     dbRetryMaxMs: integer(env, 'JOBS_DB_RETRY_MAX_MS', 5000, 100, 600_000),
     dbBootWaitSeconds: integer(env, 'JOBS_DB_BOOT_WAIT_SECONDS', 60, 0, 86400),
+    analyzeAfterRows: integer(env, 'JOBS_ANALYZE_AFTER_ROWS', 5000, 0, 1_000_000_000),
   };
 }

@@ -163,6 +163,32 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/jobs/bulk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create many jobs at once, all or nothing
+         * @description Each entry is the body of `POST /jobs` and is checked as that route checks it; the jobs
+         *     are stored together, or none of them is. An invalid entry answers 400 naming every bad
+         *     field as `body.jobs[i].field`; a `job_id` that exists already, or that two entries share,
+         *     creates none of them (409 or 400). At most `JOBS_MAX_BULK_JOBS` entries (10,000 by
+         *     default) within the body limit (`JOBS_BODY_LIMIT`).
+         *
+         *     Requires the `write` role (or a higher one) when API tokens are configured.
+         */
+        post: operations["createJobs"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/jobs/clean-failed": {
         parameters: {
             query?: never;
@@ -1006,6 +1032,14 @@ export type components = {
             jobs_count: number;
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor: string | null;
+        };
+        CreateJobsRequest: {
+            jobs: components["schemas"]["CreateJobRequest"][];
+        };
+        JobsCreated: {
+            jobs: components["schemas"]["Job"][];
+            /** @description Jobs created. */
+            jobs_count: number;
         };
         JobCreated: {
             job: components["schemas"]["Job"];
@@ -2019,6 +2053,68 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createJobs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "jobs": [
+                 *         {
+                 *           "job_id": "report-eu",
+                 *           "handler": "echo",
+                 *           "kwargs": {
+                 *             "message": "eu"
+                 *           },
+                 *           "cron": "0 6 * * *",
+                 *           "timezone": "Europe/Prague"
+                 *         },
+                 *         {
+                 *           "job_id": "report-us",
+                 *           "handler": "echo",
+                 *           "kwargs": {
+                 *             "message": "us"
+                 *           },
+                 *           "cron": "0 6 * * *",
+                 *           "timezone": "America/New_York"
+                 *         },
+                 *         {
+                 *           "handler": "echo",
+                 *           "kwargs": {
+                 *             "message": "once"
+                 *           },
+                 *           "when": "2030-01-01T00:00:00Z"
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateJobsRequest"];
+            };
+        };
+        responses: {
+            /** @description Every job is stored and scheduled, in the order given */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobsCreated"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["JobExists"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             503: components["responses"]["Unavailable"];

@@ -14,6 +14,7 @@ export const operationRoutes = {
   "listJobs": { method: "get", path: "/jobs" },
   "createJob": { method: "post", path: "/jobs" },
   "deleteAllJobs": { method: "delete", path: "/jobs" },
+  "createJobs": { method: "post", path: "/jobs/bulk" },
   "cleanFailed": { method: "delete", path: "/jobs/clean-failed" },
   "getJob": { method: "get", path: "/jobs/{job_id}" },
   "setJobState": { method: "put", path: "/jobs/{job_id}" },

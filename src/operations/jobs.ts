@@ -13,6 +13,7 @@ type ListQuery = NonNullable<operations['listJobs']['parameters']['query']>;
 type StateQuery = operations['setJobState']['parameters']['query'];
 type JobPath = operations['getJob']['parameters']['path'];
 type CreateBody = operations['createJob']['requestBody']['content']['application/json'];
+type CreateManyBody = operations['createJobs']['requestBody']['content']['application/json'];
 /** The scheduling options every handler route takes in its query (the Bayesian form). */
 type HandlerRouteQuery = NonNullable<operations['scheduleFlowScheduling']['parameters']['query']>;
 
@@ -38,6 +39,18 @@ export function jobOperations(s: Services): Record<string, Operation> {
       await checkSecretRefs(s, b.kwargs, 'body.kwargs', caller);
       const job = await locating(inBody, () => s.scheduler.postScheduleJob({ ...b, kwargs: b.kwargs ?? {} }, { source: 'api', role }));
       return created(job);
+    },
+
+    createJobs: async ({ body, caller, role }) => {
+      const b = body as CreateManyBody;
+      for (const [i, job] of b.jobs.entries()) await checkSecretRefs(s, job.kwargs, `body.jobs[${i}].kwargs`, caller);
+      const jobs = await locating(inBody, () =>
+        s.scheduler.postScheduleJobs(
+          b.jobs.map((job) => ({ ...job, kwargs: job.kwargs ?? {} })),
+          { source: 'api', role },
+        ),
+      );
+      return { status: 201, body: { jobs: jobs.map((j) => jobBody(j)), jobs_count: jobs.length } satisfies Schemas['JobsCreated'] };
     },
 
     deleteAllJobs: () => {

@@ -219,6 +219,61 @@ export class Scheduler {
     return job;
   }
 
+  /**
+   * post_schedule_job for many jobs, all or nothing: every request is checked first (every bad
+   * field of every job, named `jobs[i].field`), then one statement stores the jobs and one their
+   * schedule rows. A job_id taken already, or twice in the list, stores none of them.
+   */
+  async postScheduleJobs(reqs: ScheduleRequest[], ctx: ScheduleContext): Promise<JobRecord[]> {
+    const max = this.limits.maxBulkJobs;
+    if (reqs.length > max) throw new InvalidError([{ field: 'jobs', reason: `holds ${reqs.length} jobs; at most ${max} at once (JOBS_MAX_BULK_JOBS)` }]);
+    for (const req of reqs) this.catalog.checkRole(req.handler, req.kwargs ?? {}, ctx.role ?? null);
+    const now = new Date();
+    const errors: FieldError[] = [];
+    const jobs: JobRecord[] = [];
+    const first = new Map<string, number>();
+    reqs.forEach((req, i) => {
+      try {
+        const job = this.buildJob(req, ctx, now);
+        const seen = first.get(job.job_id);
+        if (seen !== undefined) errors.push({ field: `jobs[${i}].job_id`, reason: `'${job.job_id}' is also the job_id of jobs[${seen}]` });
+        else first.set(job.job_id, i);
+        jobs.push(job);
+      } catch (err) {
+        if (!(err instanceof InvalidError)) throw err;
+        errors.push(...err.errors.map((e) => ({ field: `jobs[${i}].${e.field}`, reason: e.reason })));
+      }
+    });
+    if (errors.length) throw new InvalidError(errors);
+    const taken = (ids: Iterable<string>) => {
+      const list = [...ids];
+      return new ConflictError(
+        'job-exists',
+        `${list.length} of these job_ids exist already (${list.slice(0, 5).join(', ')}${list.length > 5 ? ', ...' : ''}); no job was created`,
+        list.map((id) => ({ field: `jobs[${first.get(id)}].job_id`, reason: 'is taken' })),
+      );
+    };
+    const existing = await this.store.getJobs(jobs.map((j) => j.job_id));
+    if (existing.length) throw taken(existing.map((j) => j.job_id));
+    const inserted = new Set(await this.store.insertJobs(jobs));
+    const undo = async (ids: Iterable<string>) => {
+      for (const id of ids) await this.store.deleteJob(id);
+    };
+    if (inserted.size < jobs.length) {
+      // Created meanwhile by another request: the ones stored here go again.
+      await undo(inserted);
+      throw taken(jobs.map((j) => j.job_id).filter((id) => !inserted.has(id)));
+    }
+    try {
+      await this.engine.scheduleJobs(jobs.map((j) => ({ jobId: j.job_id, handler: j.handler, nextRunAt: j.next_run_at, disabled: j.state === 'paused' })));
+    } catch (err) {
+      // Without their schedule rows the jobs would never run: take them back out.
+      await undo(inserted);
+      throw err;
+    }
+    return jobs;
+  }
+
   /** Creates or redefines a job by id (default jobs): edits take effect, the history stays. */
   async upsertJob(req: ScheduleRequest, ctx: ScheduleContext): Promise<JobRecord> {
     const built = this.buildJob(req, ctx);

@@ -2,6 +2,7 @@ import type { Config } from '../config/config.js';
 import { openDatabase, type DatabaseTarget } from '../db/open.js';
 import { StorageWatch } from '../db/storage.js';
 import type { EngineBackend } from '../engine/agenda.js';
+import { configureAnalyze } from '../store/sql/analyze.js';
 import { SqlStore } from '../store/sql/sql-store.js';
 import type { Store } from '../store/types.js';
 
@@ -41,5 +42,6 @@ export async function openStore(config: Config): Promise<OpenedStore> {
     }
   }
   const { kind, sql, storage } = database;
+  configureAnalyze(sql, config.analyzeAfterRows);
   return { store: new SqlStore(kind, sql), engine: { kind: 'sql', sql, embedded: kind === 'embedded' }, storage };
 }

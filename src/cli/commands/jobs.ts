@@ -1,6 +1,8 @@
+import fs from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import type { CreateJobRequest, Failure, Job } from '../../client/index.js';
 import type { CliContext } from '../context.js';
+import { exitCodes } from '../exit-codes.js';
 import * as fmt from '../format.js';
 import { graceTime, integer, jsonObject } from '../options.js';
 
@@ -20,8 +22,29 @@ interface CreateOptions {
   paused?: boolean;
 }
 
-/** `jobsctl jobs ...`: list, get, create, pause, resume, delete, clean-failed. */
-export function addJobCommands(program: Command, { ctx, show, morePages }: CliContext) {
+/** The jobs of a bulk create: a JSON array of `POST /jobs` bodies, or `{"jobs": [...]}`, from a file or stdin (`-`). */
+async function readJobsFile(file: string, stdin: NodeJS.ReadableStream): Promise<CreateJobRequest[]> {
+  let text: string;
+  if (file === '-') {
+    const chunks: Buffer[] = [];
+    for await (const chunk of stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+    text = Buffer.concat(chunks).toString('utf8');
+  } else {
+    text = await fs.readFile(file, 'utf8');
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${file === '-' ? 'stdin' : file} is not JSON: ${(err as Error).message}`, { cause: err });
+  }
+  const list = Array.isArray(value) ? value : (value as { jobs?: unknown } | null)?.jobs;
+  if (!Array.isArray(list)) throw new Error(`${file === '-' ? 'stdin' : file} must hold a JSON array of jobs, or an object with a "jobs" array`);
+  return list as CreateJobRequest[];
+}
+
+/** `jobsctl jobs ...`: list, get, create, create-many, pause, resume, delete, clean-failed. */
+export function addJobCommands(program: Command, { ctx, show, morePages, io }: CliContext) {
   const jobs = program.command('jobs').description('list, show, create, pause, resume and delete jobs');
   jobs
     .command('list')
@@ -94,6 +117,22 @@ export function addJobCommands(program: Command, { ctx, show, morePages }: CliCo
       };
       const created = await client.jobs.create(body);
       show(json, created, () => fmt.jobDetails(created.job));
+    });
+  jobs
+    .command('create-many')
+    .description('create many jobs at once, all or none: a JSON array of POST /jobs bodies (or {"jobs": [...]}) from a file, or - for stdin')
+    .argument('<file>', 'JSON file, or - for stdin')
+    .action(async (file: string, _o: unknown, cmd: Command) => {
+      const { client, json } = ctx(cmd);
+      let list: CreateJobRequest[];
+      try {
+        list = await readJobsFile(file, io.stdin ?? process.stdin);
+      } catch (err) {
+        // A file that cannot be read or is not a list of jobs is a usage error.
+        cmd.error(`jobsctl: ${(err as Error).message}`, { exitCode: exitCodes.usage });
+      }
+      const created = await client.jobs.createMany(list);
+      show(json, created, () => `created ${created.jobs_count} job(s)\n${fmt.jobsTable(created.jobs)}`);
     });
   for (const [verb, state] of [
     ['pause', 'paused'],

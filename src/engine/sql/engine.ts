@@ -2,6 +2,7 @@ import { PostgresBackend } from '@agendajs/postgres-backend';
 import type { SqlClient } from '../../db/sql-client.js';
 import { executionToRow } from '../../store/sql/rows.js';
 import { insertRowsSql } from '../../store/sql/statements.js';
+import { wroteRows } from '../../store/sql/analyze.js';
 import { AgendaEngine, type KeptScheduleRow } from '../agenda-engine.js';
 import { agendaReady, newAgenda } from '../agenda.js';
 import { NotHeldError, type DispatchMode, type EngineOptions, type RunFn, type RunRow, type RunWrite, type ScheduleRow } from '../types.js';
@@ -108,6 +109,7 @@ export class SqlEngine extends AgendaEngine {
        ${this.notifyWhenDue('up')}`,
       [kept.map((r) => r.jobId), kept.map((r) => r.handler), kept.map((r) => r.nextRunAt), kept.map((r) => r.disabled), this.soon()],
     );
+    wroteRows(this.sql, 'agenda_jobs', kept.length);
   }
 
   /** One statement inserts every run row. */
@@ -122,6 +124,7 @@ export class SqlEngine extends AgendaEngine {
        ${this.notifyWhenDue('ins', '$4')}`,
       [runs.map((r) => r.executionId), runs.map((r) => r.handler), runs.map((r) => r.at), this.soon()],
     );
+    wroteRows(this.sql, 'agenda_jobs', runs.length);
   }
 
   /** Rows due before this are announced at once; later ones are found by the poll. */
@@ -209,6 +212,8 @@ export class SqlEngine extends AgendaEngine {
       if ((err as { code?: unknown }).code === '22012' && held.length) throw new NotHeldError(held.length);
       throw err;
     }
+    wroteRows(this.sql, 'execution', executions.length);
+    wroteRows(this.sql, 'agenda_jobs', runs.length);
   }
 
   /**

@@ -17,6 +17,7 @@ import {
 import { keysetPage, type Keyset } from './keyset.js';
 import { executionTimes, executionToRow, jsonDates, rowToExecution, rowToJob, sqlList, type Row } from './rows.js';
 import { updateRows, insertRowsSql, insertSql, setSql } from './statements.js';
+import { wroteRows } from './analyze.js';
 
 /**
  * Runs newest first: execution_job_idx, execution_status_idx, execution_parent_idx,
@@ -125,6 +126,7 @@ export class SqlExecutionStore implements ExecutionStore {
   async insertExecution(e: ExecutionRecord) {
     const { text, params } = insertSql('execution', executionToRow(e));
     await this.db.query(text, params);
+    wroteRows(this.db, 'execution', 1);
   }
 
   async insertExecutions(executions: ExecutionRecord[]) {
@@ -134,6 +136,7 @@ export class SqlExecutionStore implements ExecutionStore {
       executions.map((e) => executionToRow(e)),
     );
     await this.db.query(text, params);
+    wroteRows(this.db, 'execution', executions.length);
   }
 
   async activeExecutions(jobId: string) {

@@ -4,6 +4,7 @@ import { activeStatuses, firstOfEachId, type JobPatch, type JobRecord, type Page
 import { keysetPage, type Keyset } from './keyset.js';
 import { executionTimes, jobToRow, jsonDates, rowToExecution, rowToJob, sqlList, type Row } from './rows.js';
 import { updateRows, insertRowsSql, insertSql, setSql } from './statements.js';
+import { wroteRows } from './analyze.js';
 
 /** Primary key order (job_pkey). */
 const jobsById: Keyset<JobRecord> = {
@@ -45,6 +46,7 @@ export class SqlJobStore implements JobStore {
     if (rows.length === 0) return [];
     const { text, params } = insertRowsSql('job', rows, 'ON CONFLICT (job_id) DO NOTHING RETURNING job_id');
     const inserted = new Set((await this.db.query<{ job_id: string }>(text, params)).rows.map((x) => x.job_id));
+    wroteRows(this.db, 'job', inserted.size);
     return jobs.map((j) => j.job_id).filter((id) => inserted.delete(id));
   }
 
@@ -52,6 +54,7 @@ export class SqlJobStore implements JobStore {
     const row = jobToRow(job);
     const { text, params } = insertSql('job', row);
     const r = await this.db.query<Row>(`${text} ON CONFLICT (job_id) DO UPDATE SET ${upsertUpdates(row)} RETURNING *`, params);
+    wroteRows(this.db, 'job', 1);
     return rowToJob(r.rows[0]);
   }
 
@@ -60,6 +63,7 @@ export class SqlJobStore implements JobStore {
     const rows = jobs.map((j) => jobToRow(j));
     const { text, params } = insertRowsSql('job', rows, `ON CONFLICT (job_id) DO UPDATE SET ${upsertUpdates(rows[0])}`);
     await this.db.query(text, params);
+    wroteRows(this.db, 'job', rows.length);
   }
 
   async getJob(jobId: string) {

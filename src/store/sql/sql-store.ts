@@ -1,3 +1,4 @@
+import { analyzeSettled } from './analyze.js';
 import type { SqlClient } from '../../db/sql-client.js';
 import { auditStoreMethods, type AuditStore } from '../audit.js';
 import { delegate } from '../delegate.js';
@@ -73,6 +74,7 @@ export class SqlStore implements Store {
   }
 
   async close() {
+    await analyzeSettled(this.db);
     await this.db.close();
   }
 }

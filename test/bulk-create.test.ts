@@ -1,0 +1,231 @@
+/**
+ * POST /jobs/bulk: many jobs in one request, all or nothing, each entry checked as POST /jobs
+ * checks it; through the API on every store, and through the SDK and jobsctl.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { main } from '../src/cli/program.js';
+import { createClient, ProblemError } from '../src/client/index.js';
+import { noticeSkippedStores, startService, stores, tempDir, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
+
+noticeSkippedStores();
+
+const api = '/api/v1';
+
+interface Problem {
+  status: number;
+  detail: string;
+  errors?: Array<{ field: string; reason: string }>;
+}
+
+type Res = { status: number; headers: Record<string, string>; body: unknown };
+
+function assertProblem(res: Res, status: number, field: string, reason: RegExp) {
+  assert.equal(res.status, status, JSON.stringify(res.body).slice(0, 500));
+  assert.match(res.headers['content-type'], /^application\/problem\+json/);
+  const e = (res.body as Problem).errors?.find((x) => x.field === field);
+  assert.ok(e, `expected a field error on ${field}, got ${JSON.stringify((res.body as Problem).errors)}`);
+  assert.match(e.reason, reason);
+}
+
+for (const { name, skip } of stores) {
+  describe(`bulk create on ${name}`, { skip, timeout: 300_000 }, () => {
+    let db: TestDatabase;
+    let svc: Running;
+    before(async () => {
+      db = await testDatabase(name);
+      svc = await startService(db, { JOBS_MAX_BULK_JOBS: '1000' });
+    });
+    after(async () => {
+      await svc?.close();
+      await db?.drop();
+    });
+
+    /** How many of the jobs named `prefix` 0 .. n-1 exist. */
+    const count = async (prefix: string, n = 10) => {
+      let found = 0;
+      for (let i = 0; i < n; i++) if ((await svc.http.get(`${api}/jobs/${prefix}${i}`)).status === 200) found += 1;
+      return found;
+    };
+
+    it('creates every job of the list, in its order, scheduled; one-shot jobs run', async () => {
+      const jobs = Array.from({ length: 1000 }, (_, i) => ({ job_id: `many-${String(i).padStart(4, '0')}`, handler: 'echo', kwargs: { n: i }, periodically: '1 hour' }));
+      const res = await svc.http.post(`${api}/jobs/bulk`).send({ jobs });
+      assert.equal(res.status, 201, JSON.stringify(res.body).slice(0, 500));
+      const body = res.body as { jobs: Array<{ job_id: string; handler: string; kwargs: { n: number }; next_run_time: string | null }>; jobs_count: number };
+      assert.equal(body.jobs_count, 1000);
+      assert.deepEqual(
+        body.jobs.map((j) => j.job_id),
+        jobs.map((j) => j.job_id),
+      );
+      assert.deepEqual(body.jobs[7].kwargs, { n: 7 });
+      const listed = await svc.http.get(`${api}/jobs?job_type=user&limit=1000`).expect(200);
+      assert.equal((listed.body as { jobs: Array<{ job_id: string }> }).jobs.filter((j) => j.job_id.startsWith('many-')).length, 1000);
+      const one = await svc.http.get(`${api}/jobs/many-0500`).expect(200);
+      assert.equal((one.body as { handler: string }).handler, 'echo');
+      assert.ok((one.body as { stats: { next_execution: { scheduled_at: string } | null } }).stats.next_execution, 'the job has its next run');
+
+      // One-shot jobs without `when` run at once: their schedule rows exist and fire.
+      const now = await svc.http
+        .post(`${api}/jobs/bulk`)
+        .send({ jobs: [0, 1, 2].map((i) => ({ job_id: `now-${i}`, handler: 'echo', kwargs: { message: `bulk ${i}` } })) })
+        .expect(201);
+      assert.equal((now.body as { jobs_count: number }).jobs_count, 3);
+      for (const i of [0, 1, 2]) {
+        await waitFor(`the run of now-${i}`, async () => {
+          const r = await svc.http.get(`${api}/jobs/now-${i}/executions`);
+          return (r.body as { executions?: Array<{ status: string }> }).executions?.some((e) => e.status === 'succeeded');
+        });
+      }
+    });
+
+    it('names every bad field of every entry and creates none of them', async () => {
+      const res = await svc.http.post(`${api}/jobs/bulk`).send({
+        jobs: [
+          { job_id: 'bad-0', handler: 'echo' },
+          { job_id: 'bad-1', handler: 'echo', periodically: 'now and then' },
+          { job_id: 'bad-2', handler: 'http-request', kwargs: { url: 42 } },
+          { job_id: 'bad-3', handler: 'no-such-handler' },
+        ],
+      });
+      assertProblem(res, 400, 'body.jobs[1].periodically', /./);
+      assertProblem(res, 400, 'body.jobs[2].kwargs.url', /./);
+      assertProblem(res, 400, 'body.jobs[3].handler', /no handler named 'no-such-handler'/);
+      assert.equal(await count('bad-'), 0);
+    });
+
+    it('refuses a job_id given twice, or taken already, and creates none of them', async () => {
+      const twice = await svc.http.post(`${api}/jobs/bulk`).send({
+        jobs: [
+          { job_id: 'dup-0', handler: 'echo' },
+          { job_id: 'dup-1', handler: 'echo' },
+          { job_id: 'dup-0', handler: 'echo' },
+        ],
+      });
+      assertProblem(twice, 400, 'body.jobs[2].job_id', /also the job_id of jobs\[0\]/);
+      assert.equal(await count('dup-'), 0);
+
+      await svc.http.post(`${api}/jobs`).send({ job_id: 'taken-1', handler: 'echo', when: '2099-01-01T00:00:00Z' }).expect(201);
+      const taken = await svc.http.post(`${api}/jobs/bulk`).send({
+        jobs: [
+          { job_id: 'taken-0', handler: 'echo', when: '2099-01-01T00:00:00Z' },
+          { job_id: 'taken-1', handler: 'echo', when: '2099-01-01T00:00:00Z' },
+          { job_id: 'taken-2', handler: 'echo', when: '2099-01-01T00:00:00Z' },
+        ],
+      });
+      assertProblem(taken, 409, 'body.jobs[1].job_id', /is taken/);
+      assert.equal(await count('taken-'), 1);
+    });
+
+    it('refuses more jobs than JOBS_MAX_BULK_JOBS, an empty list and a body that is not a list of jobs', async () => {
+      const over = await svc.http.post(`${api}/jobs/bulk`).send({ jobs: Array.from({ length: 1001 }, (_, i) => ({ job_id: `over-${i}`, handler: 'echo' })) });
+      assertProblem(over, 400, 'body.jobs', /at most 1000 at once \(JOBS_MAX_BULK_JOBS\)/);
+      assert.equal(await count('over-', 3), 0);
+      const empty = await svc.http.post(`${api}/jobs/bulk`).send({ jobs: [] });
+      assert.equal(empty.status, 400);
+      assert.match(empty.headers['content-type'], /^application\/problem\+json/);
+      const notList = await svc.http.post(`${api}/jobs/bulk`).send([{ handler: 'echo' }]);
+      assert.equal(notList.status, 400);
+      assert.match(notList.headers['content-type'], /^application\/problem\+json/);
+    });
+  });
+}
+
+/** A stream that keeps what is written to it. */
+function captured(): Writable & { text: string } {
+  const stream = Object.assign(
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        stream.text += chunk.toString();
+        done();
+      },
+    }),
+    { text: '' },
+  );
+  return stream;
+}
+
+// The SDK and jobsctl only speak HTTP: one store is enough for them.
+for (const { name, skip } of stores.filter((s) => s.name === 'embedded')) {
+  describe(`bulk create through the SDK and jobsctl on ${name}`, { skip, timeout: 300_000 }, () => {
+    let db: TestDatabase;
+    let svc: Running;
+    let url: string;
+    before(async () => {
+      db = await testDatabase(name);
+      svc = await startService(db, { PORT: '0', HOST: '127.0.0.1' });
+      url = `http://127.0.0.1:${await svc.service.listen()}/api/v1`;
+    });
+    after(async () => {
+      await svc?.close();
+      await db?.drop();
+    });
+
+    it('jobs.createMany creates the list, and answers a ProblemError naming the field', async () => {
+      const client = createClient({ baseUrl: url });
+      const created = await client.jobs.createMany([
+        { job_id: 'sdk-1', handler: 'echo', when: '2099-01-01T00:00:00Z' },
+        { job_id: 'sdk-2', handler: 'echo', cron: '0 3 * * *', timezone: 'Europe/Prague' },
+      ]);
+      assert.equal(created.jobs_count, 2);
+      assert.equal((await client.jobs.get('sdk-2')).cron, '0 3 * * *');
+      await assert.rejects(
+        () =>
+          client.jobs.createMany([
+            { job_id: 'sdk-3', handler: 'echo' },
+            { job_id: 'sdk-1', handler: 'echo' },
+          ]),
+        (err) => err instanceof ProblemError && err.problem.status === 409 && JSON.stringify(err.problem).includes('body.jobs[1].job_id'),
+      );
+      await assert.rejects(
+        () => client.jobs.get('sdk-3'),
+        (err) => err instanceof ProblemError && err.problem.status === 404,
+      );
+    });
+
+    it('jobsctl jobs create-many reads a file or stdin', async () => {
+      const dir = await tempDir('bulk');
+      const file = path.join(dir, 'jobs.json');
+      await fs.writeFile(
+        file,
+        JSON.stringify([
+          { job_id: 'cli-1', handler: 'echo', when: '2099-01-01T00:00:00Z' },
+          { job_id: 'cli-2', handler: 'echo', when: '2099-01-01T00:00:00Z' },
+        ]),
+      );
+      const run = async (args: string[], stdin?: string) => {
+        const stdout = captured();
+        const stderr = captured();
+        const io = {
+          stdout,
+          stderr,
+          ...(stdin === undefined
+            ? {}
+            : {
+                stdin: (async function* () {
+                  yield Buffer.from(stdin);
+                })() as unknown as NodeJS.ReadableStream,
+              }),
+        };
+        const code = await main(['--url', url, ...args], io);
+        return { code, stdout: stdout.text, stderr: stderr.text };
+      };
+      const fromFile = await run(['jobs', 'create-many', file]);
+      assert.equal(fromFile.code, 0, fromFile.stderr);
+      assert.match(fromFile.stdout, /created 2 job\(s\)/);
+      assert.match(fromFile.stdout, /cli-2/);
+      const fromStdin = await run(['--json', 'jobs', 'create-many', '-'], JSON.stringify({ jobs: [{ job_id: 'cli-3', handler: 'echo', when: '2099-01-01T00:00:00Z' }] }));
+      assert.equal(fromStdin.code, 0, fromStdin.stderr);
+      assert.equal((JSON.parse(fromStdin.stdout) as { jobs_count: number }).jobs_count, 1);
+      const taken = await run(['jobs', 'create-many', file]);
+      assert.equal(taken.code, 1, taken.stdout);
+      assert.match(taken.stderr, /job_id/);
+      const notJson = await run(['jobs', 'create-many', '-'], 'not json');
+      assert.equal(notJson.code, 2);
+      assert.match(notJson.stderr, /not JSON/);
+    });
+  });
+}
