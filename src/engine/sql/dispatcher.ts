@@ -38,6 +38,34 @@ interface Completion {
 }
 
 /**
+ * One statement claims up to `limit` rows: those whose lock expired (agenda_jobs_locked_at_idx)
+ * and those due now in next_run_at order, one probe of agenda_jobs_find_and_lock_idx per
+ * handler. Its plan does not depend on statistics (the bench's server runs without autovacuum,
+ * PGlite never analyses): `name = ANY(...)` on the index's leading column let PostgreSQL scan
+ * and sort a whole due backlog to take 20 rows; the per-handler probes read `limit` entries
+ * each. The stale rows' name is compared under "C" (equal for text), which no index of the
+ * table serves, so they are found through the locked rows only, not through every row of
+ * the handlers. Rows a probe locks beyond `limit` are let go when the statement ends.
+ */
+export const claimStatement = `WITH stale AS (
+    SELECT id FROM agenda_jobs
+     WHERE locked_at <= $3 AND name COLLATE "C" = ANY($1::text[]) AND disabled = FALSE
+     LIMIT $4 FOR UPDATE SKIP LOCKED
+  ), due AS (
+    SELECT x.id, x.next_run_at FROM unnest($1::text[]) AS n(name)
+     CROSS JOIN LATERAL (
+       SELECT a.id, a.next_run_at FROM agenda_jobs a
+        WHERE a.name = n.name AND a.disabled = FALSE AND a.locked_at IS NULL AND a.next_run_at <= $2
+        ORDER BY a.next_run_at LIMIT $4 FOR UPDATE SKIP LOCKED
+     ) x
+  ), c AS (
+    SELECT id FROM stale UNION ALL (SELECT id FROM due ORDER BY next_run_at) LIMIT $4
+  )
+  UPDATE agenda_jobs a SET locked_at = $2, last_run_at = $2, last_modified_by = $5
+    FROM c WHERE a.id = c.id
+  RETURNING a.id::text AS id, a.name, a.data, a.next_run_at`;
+
+/**
  * Claims due rows of Agenda's table, many in one claim, and hands them to the run wrapper.
  *
  * Agenda's own processor on PostgreSQL locks one row per query and waits for each answer
@@ -200,38 +228,10 @@ export class SqlDispatcher {
     this.wake(until);
   }
 
-  /**
-   * One statement claims up to `limit` rows: those whose lock expired (agenda_jobs_locked_at_idx)
-   * and those due now in next_run_at order, one probe of agenda_jobs_find_and_lock_idx per
-   * handler. Its plan does not depend on statistics (the bench's server runs without autovacuum,
-   * PGlite never analyses): `name = ANY(...)` on the index's leading column let PostgreSQL scan
-   * and sort a whole due backlog to take 20 rows; the per-handler probes read `limit` entries
-   * each. The stale rows' name is compared under "C" (equal for text), which no index of the
-   * table serves, so they are found through the locked rows only, not through every row of
-   * the handlers. Rows a probe locks beyond `limit` are let go when the statement ends.
-   */
+  /** See claimStatement. */
   private async claim(names: string[], now: Date, limit: number, by: string): Promise<Claimed[]> {
     const deadline = new Date(now.getTime() - this.options.lockLifetimeMs);
-    const r = await this.sql.query<Claimed>(
-      `WITH stale AS (
-         SELECT id FROM agenda_jobs
-          WHERE locked_at <= $3 AND name COLLATE "C" = ANY($1::text[]) AND disabled = FALSE
-          LIMIT $4 FOR UPDATE SKIP LOCKED
-       ), due AS (
-         SELECT x.id, x.next_run_at FROM unnest($1::text[]) AS n(name)
-          CROSS JOIN LATERAL (
-            SELECT a.id, a.next_run_at FROM agenda_jobs a
-             WHERE a.name = n.name AND a.disabled = FALSE AND a.locked_at IS NULL AND a.next_run_at <= $2
-             ORDER BY a.next_run_at LIMIT $4 FOR UPDATE SKIP LOCKED
-          ) x
-       ), c AS (
-         SELECT id FROM stale UNION ALL (SELECT id FROM due ORDER BY next_run_at) LIMIT $4
-       )
-       UPDATE agenda_jobs a SET locked_at = $2, last_run_at = $2, last_modified_by = $5
-         FROM c WHERE a.id = c.id
-       RETURNING a.id::text AS id, a.name, a.data, a.next_run_at`,
-      [names, now, deadline, limit, by],
-    );
+    const r = await this.sql.query<Claimed>(claimStatement, [names, now, deadline, limit, by]);
     return r.rows;
   }
 

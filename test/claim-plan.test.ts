@@ -1,0 +1,122 @@
+/**
+ * The claim's plan does not depend on statistics: with a due backlog of thousands of rows and
+ * no ANALYZE ever run (PGlite never analyses; a server may run without autovacuum) it reads
+ * about what it takes, not the backlog. And bulk writes are followed by an ANALYZE of the
+ * tables they wrote, past JOBS_ANALYZE_AFTER_ROWS.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { SqlClient } from '../src/db/sql-client.js';
+import { claimStatement } from '../src/engine/sql/dispatcher.js';
+import type { SqlStore } from '../src/store/sql/sql-store.js';
+import { noticeSkippedStores, startService, stores, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
+
+noticeSkippedStores();
+
+const api = '/api/v1';
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Actual Rows'?: number;
+  'Actual Loops'?: number;
+  Plans?: PlanNode[];
+}
+
+/** Rows every scan of agenda_jobs returned, over all its loops. */
+function agendaRowsRead(node: PlanNode): number {
+  const own = node['Relation Name'] === 'agenda_jobs' && /Scan/.test(node['Node Type']) ? (node['Actual Rows'] ?? 0) * (node['Actual Loops'] ?? 1) : 0;
+  return own + (node.Plans ?? []).reduce((a, p) => a + agendaRowsRead(p), 0);
+}
+
+/** Whether a table of this schema has statistics (only ANALYZE writes pg_stats). */
+async function analysed(db: SqlClient, table: string): Promise<boolean> {
+  const r = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stats WHERE schemaname = current_schema() AND tablename = $1', [table]);
+  return r.rows[0].n > 0;
+}
+
+/** Runs the claim under EXPLAIN ANALYZE and rolls it back: the rows it claimed and the rows it read. */
+async function explainClaim(db: SqlClient, names: string[], limit: number): Promise<{ claimed: number; read: number }> {
+  let plan: PlanNode | undefined;
+  await db
+    .transaction(async (tx) => {
+      const now = new Date();
+      const r = await tx.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${claimStatement}`, [names, now, new Date(now.getTime() - 30_000), limit, 'plan-test']);
+      const raw = r.rows[0]['QUERY PLAN'];
+      plan = (typeof raw === 'string' ? JSON.parse(raw) : raw)[0].Plan as PlanNode;
+      throw new Error('rollback');
+    })
+    .catch((err: Error) => {
+      if (err.message !== 'rollback') throw err;
+    });
+  assert.ok(plan);
+  return { claimed: plan['Actual Rows'] ?? 0, read: agendaRowsRead(plan) };
+}
+
+async function bulk(svc: Running, prefix: string, n: number, from = 0) {
+  for (let i = from; i < from + n; i += 1000) {
+    const jobs = Array.from({ length: Math.min(1000, from + n - i) }, (_, k) => ({ job_id: `${prefix}-${i + k}`, handler: 'echo' }));
+    await svc.http.post(`${api}/jobs/bulk`).send({ jobs }).expect(201);
+  }
+}
+
+for (const { name, skip } of stores.filter((s) => s.name !== 'mongodb')) {
+  describe(`the claim's plan on ${name}`, { skip, timeout: 300_000 }, () => {
+    let db: TestDatabase;
+    let svc: Running;
+    let sql: SqlClient;
+    before(async () => {
+      db = await testDatabase(name);
+      svc = await startService(db, { JOBS_ANALYZE_AFTER_ROWS: '0' });
+      // Paused: the due jobs stay due, for the claim to be looked at.
+      await svc.http.put(`${api}/service/state?state=paused`).expect(200);
+      sql = (svc.service.store as SqlStore).db;
+    });
+    after(async () => {
+      await svc?.close();
+      await db?.drop();
+    });
+
+    it('reads about the rows it claims from a backlog of 5,000 due rows, with statistics and without', async () => {
+      await bulk(svc, 'due', 5000);
+      const names = (await svc.http.get(`${api}/handlers`).expect(200)).body.handlers.map((h: { name: string }) => h.name) as string[];
+      assert.ok(names.length > 1, 'several handlers: the claim probes each');
+      if (name === 'embedded') assert.equal(await analysed(sql, 'agenda_jobs'), false, 'PGlite has no statistics of its own');
+      for (const stats of ['without', 'with']) {
+        if (stats === 'with') await sql.query('ANALYZE agenda_jobs');
+        const { claimed, read } = await explainClaim(sql, names, 20);
+        assert.equal(claimed, 20, `${stats} statistics: 20 rows claimed`);
+        // One probe per handler, each reading at most the limit; the old plan read all 5,000.
+        assert.ok(read >= 20, `${stats} statistics: the claimed rows were read (${read})`);
+        assert.ok(read <= 20 * names.length + 20, `${stats} statistics: ${read} rows of agenda_jobs read to claim 20`);
+      }
+    });
+  });
+
+  describe(`ANALYZE after bulk writes on ${name}`, { skip, timeout: 300_000 }, () => {
+    let db: TestDatabase;
+    let svc: Running;
+    let sql: SqlClient;
+    before(async () => {
+      db = await testDatabase(name);
+      svc = await startService(db, { JOBS_ANALYZE_AFTER_ROWS: '1000' });
+      await svc.http.put(`${api}/service/state?state=paused`).expect(200);
+      sql = (svc.service.store as SqlStore).db;
+    });
+    after(async () => {
+      await svc?.close();
+      await db?.drop();
+    });
+
+    it('analyses the job and dispatch tables once JOBS_ANALYZE_AFTER_ROWS rows were written to them', async () => {
+      await bulk(svc, 'few', 500);
+      // PGlite never analyses by itself; a server's autovacuum might, so only PGlite shows the "before".
+      if (name === 'embedded') {
+        assert.equal(await analysed(sql, 'job'), false);
+        assert.equal(await analysed(sql, 'agenda_jobs'), false);
+      }
+      await bulk(svc, 'more', 500);
+      await waitFor('statistics of job and agenda_jobs', async () => (await analysed(sql, 'job')) && (await analysed(sql, 'agenda_jobs')));
+    });
+  });
+}
