@@ -212,7 +212,9 @@ export class SqlEngine extends AgendaEngine {
       if ((err as { code?: unknown }).code === '22012' && held.length) throw new NotHeldError(held.length);
       throw err;
     }
-    wroteRows(this.sql, 'execution', executions.length);
+    // Queued runs come in bulk (a batch of runs, a flow); the records of fires come one claim
+    // at a time and are left to autovacuum, so no ANALYZE falls into a dispatch.
+    wroteRows(this.sql, 'execution', runs.length);
     wroteRows(this.sql, 'agenda_jobs', runs.length);
   }
 
