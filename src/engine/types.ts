@@ -14,6 +14,8 @@ export interface EngineOptions {
   lockLifetimeMs: number;
   /** Runs at once per process, across handlers. */
   maxConcurrency: number;
+  /** PostgreSQL and PGlite: due rows claimed beyond the free concurrency, started as runs end (JOBS_CLAIM_AHEAD; 0 when unset). */
+  claimAhead?: number;
   name: string;
   /** Errors of the engine that no caller awaits (lost connections, failed lock queries). */
   onError: (err: Error, where: string) => void;

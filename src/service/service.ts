@@ -88,6 +88,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       pollIntervalMs: config.pollIntervalMs,
       lockLifetimeMs: config.lockLifetimeMs,
       maxConcurrency: config.concurrency,
+      claimAhead: config.claimAhead,
       name: config.workerName ?? `${os.hostname()}:${process.pid}`,
       onError: (err, where) => {
         // Looking for due runs and listening are retried on their own: part of an outage.

@@ -19,6 +19,20 @@ export interface SqlDispatcherOptions {
   onError: (err: Error, where: string) => void;
   /** Longest wait between two tries of writing the rows of ended runs back, in ms. */
   retryMaxMs: number;
+  /**
+   * Rows claimed beyond the free concurrency (JOBS_CLAIM_AHEAD), held in a local queue and
+   * started as runs end, so a start does not wait for a claim. 0: claims take the free
+   * concurrency only.
+   */
+  claimAhead: number;
+}
+
+/** A claimed row waiting in the local queue for a free run slot. */
+interface Waiting {
+  row: Claimed;
+  by: string;
+  /** When it was claimed (Date.now()). */
+  at: number;
 }
 
 interface Claimed {
@@ -96,6 +110,8 @@ export class SqlDispatcher {
   /** The row of each lease handed out. */
   private readonly rows = new WeakMap<Lease, string>();
   private readonly holders = new WeakMap<Lease, string>();
+  /** Claimed rows not handed to the run wrapper yet, oldest first. */
+  private waiting: Waiting[] = [];
 
   constructor(
     private readonly sql: SqlClient,
@@ -137,13 +153,33 @@ export class SqlDispatcher {
     this.wake(0);
   }
 
-  /** Stops claiming; runs in progress go on, and their rows are still written back. */
+  /** Stops claiming; runs in progress go on, and their rows are still written back. Rows waiting in the local queue are unlocked. */
   async stop() {
     this.started = false;
     clearTimeout(this.timer);
     this.timer = undefined;
     this.wakeAt = Infinity;
     await this.cycle;
+    this.letGo(this.waiting.splice(0, this.waiting.length));
+  }
+
+  /**
+   * The longest a claimed row waits in the local queue before it is unlocked for any worker:
+   * two poll intervals, and well within the lock lifetime, so an idle worker is not kept from
+   * rows another holds for handlers that take long.
+   */
+  private get waitLimitMs() {
+    return Math.min(2 * this.options.pollIntervalMs, this.options.lockLifetimeMs / 3);
+  }
+
+  /** Unlocks rows claimed but never handed out, at their stored next run (due now when it had none). */
+  private letGo(rows: Waiting[]) {
+    if (rows.length === 0) return;
+    for (const w of rows) {
+      const at = w.row.next_run_at ? new Date(w.row.next_run_at) : new Date();
+      this.pending.push({ id: w.row.id, claimedAt: at, nextRunAt: at, by: w.by });
+    }
+    this.scheduleFlush();
   }
 
   async close() {
@@ -211,14 +247,27 @@ export class SqlDispatcher {
 
   private async claimCycle() {
     if (!this.started) return;
-    const free = this.free;
     const names = this.options.names();
-    if (free <= 0 || names.length === 0) return; // a run's end wakes the loop again
+    // Rows that waited too long go back; the rest start as far as the free concurrency allows.
+    const now0 = Date.now();
+    const stale = this.waiting.filter((w) => now0 - w.at > this.waitLimitMs);
+    if (stale.length) {
+      this.waiting = this.waiting.filter((w) => now0 - w.at <= this.waitLimitMs);
+      this.letGo(stale);
+    }
+    if (this.free > 0 && this.waiting.length) this.startWaiting(this.waiting.splice(0, this.free));
+    const room = Math.max(0, this.free) + this.options.claimAhead - this.waiting.length;
+    if (room <= 0 || names.length === 0) return; // a run's end wakes the loop again
     const now = new Date();
     const by = this.options.holder();
-    const rows = await this.claim(names, now, free, by);
-    if (rows.length) this.startAll(rows, by);
-    if (rows.length === free) {
+    const rows = await this.claim(names, now, room, by);
+    if (rows.length) {
+      const runNow = rows.slice(0, Math.max(0, this.free));
+      if (runNow.length) this.startAll(runNow, by);
+      const at = Date.now();
+      for (const row of rows.slice(runNow.length)) this.waiting.push({ row, by, at });
+    }
+    if (rows.length === room) {
       // Full claim: more may be due right now.
       this.again = true;
       return;
@@ -226,6 +275,13 @@ export class SqlDispatcher {
     const next = await this.nextDue(names);
     const until = next === null ? this.options.pollIntervalMs : Math.min(this.options.pollIntervalMs, next.getTime() - Date.now());
     this.wake(until);
+  }
+
+  /** Hands rows of the local queue to the run wrapper, one hand-over per claimer. */
+  private startWaiting(list: Waiting[]) {
+    const byHolder = new Map<string, Claimed[]>();
+    for (const w of list) byHolder.set(w.by, [...(byHolder.get(w.by) ?? []), w.row]);
+    for (const [by, rows] of byHolder) this.startAll(rows, by);
   }
 
   /** See claimStatement. */

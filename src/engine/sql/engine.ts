@@ -51,6 +51,7 @@ export class SqlEngine extends AgendaEngine {
       channel: this.channel,
       onError: options.onError,
       retryMaxMs: Math.max(1000, options.pollIntervalMs),
+      claimAhead: options.claimAhead ?? 0,
     });
     return 'LISTEN/NOTIFY';
   }
