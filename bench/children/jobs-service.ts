@@ -46,18 +46,21 @@ try {
     async seed(a) {
       const s = a as unknown as SeedArgs;
       const started = performance.now();
-      await pool(s.n, s.concurrency ?? 16, async (i) => {
-        const due = s.when === 'soon' ? Date.now() + 100 : Date.parse(s.when);
-        await svc.scheduler.postScheduleJob(
-          {
+      // What POST /jobs/bulk ends in, in batches of 1,000 (as the peers' bulk APIs are used).
+      const batch = 1000;
+      await pool(Math.ceil(s.n / batch), s.concurrency ?? 1, async (b) => {
+        const reqs = Array.from({ length: Math.min(batch, s.n - b * batch) }, (_, k) => {
+          const i = b * batch + k;
+          const due = s.when === 'soon' ? Date.now() + 100 : Date.parse(s.when);
+          return {
             handler: s.handler,
             job_id: `${s.prefix}${(s.offset ?? 0) + i}`,
             kwargs: { ...(s.kwargs ?? {}), due },
             when: new Date(due).toISOString(),
             ...(s.retries !== undefined ? { retries: s.retries } : {}),
-          },
-          { source: 'api' },
-        );
+          };
+        });
+        await svc.scheduler.postScheduleJobs(reqs, { source: 'api' });
       });
       return { ms: performance.now() - started };
     },

@@ -90,7 +90,8 @@ export const jobsService: System = {
           handler: spec.handler,
           when: spec.dueAt === 'soon' ? 'soon' : new Date(spec.dueAt).toISOString(),
           retries: spec.retry ? 1 : undefined,
-          concurrency: ns.store === 'postgres' ? 16 : 4,
+          // Batches of 1,000 at once (one statement each for the jobs and one for their schedule rows).
+          concurrency: ns.store === 'postgres' ? 2 : 1,
         });
         await analyze(ns, (text) => sql(text));
         return r.ms;
