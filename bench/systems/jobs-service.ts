@@ -12,12 +12,17 @@ import type { DeployOptions, RecordCheck, SeedSpec, System } from './types.js';
 
 export const pollMs = 200;
 
+/** JOBS_CLAIM_AHEAD of the bench: the concurrency, unless the bench's own environment sets it (to compare). */
+const claimAhead = (concurrency: number) => process.env.JOBS_CLAIM_AHEAD ?? String(concurrency);
+
 export function serviceEnv(ns: Namespace, options: Pick<DeployOptions, 'processing' | 'concurrency' | 'lockMs'>): Record<string, string> {
   const env: Record<string, string> = {
     PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
     JOBS_CONCURRENCY: String(options.concurrency),
+    // A local queue of one concurrency's worth, as the peers' are tuned (graphile-worker's localQueue).
+    JOBS_CLAIM_AHEAD: claimAhead(options.concurrency),
     JOBS_POLL_INTERVAL_MS: String(pollMs),
     JOB_SERVICE_PAUSED: options.processing ? 'false' : 'true',
     // The bench never measures a shutdown: runs still going when a deployment closes (the
@@ -55,6 +60,7 @@ export const jobsService: System = {
   settings(store: StoreKind, o: DeployOptions) {
     return {
       JOBS_CONCURRENCY: o.concurrency,
+      JOBS_CLAIM_AHEAD: Number(claimAhead(o.concurrency)),
       JOBS_POLL_INTERVAL_MS: pollMs,
       dispatch: store === 'postgres' ? 'LISTEN/NOTIFY' : 'in-process channel',
       JOBS_HEARTBEAT_MS: o.lockMs ? Math.round(o.lockMs / 3) : 5000,

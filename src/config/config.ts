@@ -92,7 +92,7 @@ export interface Config {
   dbRetryMaxMs: number;
   /** How long a boot keeps trying to reach the database before it gives up, in seconds. */
   dbBootWaitSeconds: number;
-  /** JOBS_CLAIM_AHEAD: due rows a worker claims beyond its free concurrency (SQL stores), started as runs end; JOBS_CONCURRENCY unless set. */
+  /** JOBS_CLAIM_AHEAD: due rows a worker claims beyond its free concurrency (SQL stores), started as runs end; 0 (off) unless set. */
   claimAhead: number;
   /** JOBS_ANALYZE_AFTER_ROWS: rows written to a table (and a fifth of its size) before it is analysed again on SQL stores; 0: never. */
   analyzeAfterRows: number;
@@ -467,7 +467,7 @@ export function loadConfig(env: Env = process.env): Config {
     // Outages and storage.
     dbRetryMaxMs: integer(env, 'JOBS_DB_RETRY_MAX_MS', 5000, 100, 600_000),
     dbBootWaitSeconds: integer(env, 'JOBS_DB_BOOT_WAIT_SECONDS', 60, 0, 86400),
-    claimAhead: integer(env, 'JOBS_CLAIM_AHEAD', integer(env, 'JOBS_CONCURRENCY', 20, 1, 10_000), 0, 100_000),
+    claimAhead: integer(env, 'JOBS_CLAIM_AHEAD', 0, 0, 100_000),
     analyzeAfterRows: integer(env, 'JOBS_ANALYZE_AFTER_ROWS', 5000, 0, 1_000_000_000),
   };
 }

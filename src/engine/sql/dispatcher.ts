@@ -165,11 +165,11 @@ export class SqlDispatcher {
 
   /**
    * The longest a claimed row waits in the local queue before it is unlocked for any worker:
-   * two poll intervals, and well within the lock lifetime, so an idle worker is not kept from
-   * rows another holds for handlers that take long.
+   * two poll intervals but at least 2 s (shorter, a slow machine's queue would be let go and
+   * claimed again over and over), and at most a third of the lock lifetime.
    */
   private get waitLimitMs() {
-    return Math.min(2 * this.options.pollIntervalMs, this.options.lockLifetimeMs / 3);
+    return Math.min(Math.max(2 * this.options.pollIntervalMs, 2000), this.options.lockLifetimeMs / 3);
   }
 
   /** Unlocks rows claimed but never handed out, at their stored next run (due now when it had none). */
