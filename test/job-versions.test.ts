@@ -1,12 +1,27 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { noticeSkippedStores, startService, stores, tempDir, testDatabase, type Running, type TestDatabase } from './helpers.js';
+import { main } from '../src/cli/program.js';
+import { createClient, ProblemError } from '../src/client/index.js';
+import { noticeSkippedStores, scaled, startService, stores, tempDir, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
 
 noticeSkippedStores();
 
 const api = '/api/v1';
+
+/** jobsctl's `main` in this process against `url`, its output kept. */
+async function jobsctl(url: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const sink = () => {
+    const w = Object.assign(new Writable({ write: (c: Buffer, _e, done) => ((w.text += c.toString()), done()) }), { text: '' });
+    return w;
+  };
+  const stdout = sink();
+  const stderr = sink();
+  const code = await main(['--url', url, ...args], { stdout, stderr });
+  return { code, stdout: stdout.text, stderr: stderr.text };
+}
 
 for (const { name, skip } of stores) {
   describe(`changing a job, with its versions, on ${name}`, { skip }, () => {
@@ -129,6 +144,52 @@ for (const { name, skip } of stores) {
       const run = (await svc.http.post(`${api}/jobs/edit-me/executions`).send({}).expect(202)).body;
       const e = (await svc.http.get(`${api}/executions/${run.execution_ids[0]}`).expect(200)).body;
       assert.equal(e.job_version, 3);
+    });
+
+    it('the client SDK and jobsctl change a job, list its versions, roll back and say why it ran', async () => {
+      const url = `http://127.0.0.1:${await svc.service.listen()}/api/v1`;
+      const client = createClient({ baseUrl: url });
+      const when = new Date(Date.now() + scaled(1500)).toISOString();
+      const { job } = await client.jobs.create({ job_id: 'cli-edit', handler: 'echo', kwargs: { n: 1 }, when });
+      const { job: changed } = await client.jobs.update('cli-edit', { kwargs: { n: 2 } }, { ifVersion: 1 });
+      assert.equal(changed.version, 2);
+      assert.equal(changed.next_run_time, job.next_run_time, 'the schedule did not change: the next fire stays');
+      await assert.rejects(client.jobs.update('cli-edit', { retries: 1 }, { ifVersion: 1 }), (e: unknown) => e instanceof ProblemError && e.problem.status === 412);
+      const versions = await client.jobs.versions('cli-edit');
+      assert.deepEqual(versions.versions.at(-1)?.changed, ['kwargs']);
+
+      const update = await jobsctl(url, ['jobs', 'update', 'cli-edit', '--retries', '2', '--if-version', '2']);
+      assert.equal(update.code, 0, update.stderr);
+      assert.match(update.stdout, /version:\s+3/);
+      const stale = await jobsctl(url, ['jobs', 'update', 'cli-edit', '--retries', '3', '--if-version', '2']);
+      assert.equal(stale.code, 1);
+      assert.match(stale.stderr, /412|version 3, not 2/);
+      const listed = await jobsctl(url, ['jobs', 'versions', 'cli-edit']);
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.match(listed.stdout, /^3 \(now\)\s.*retries$/m);
+      const rolled = await jobsctl(url, ['--json', 'jobs', 'rollback', 'cli-edit', '1']);
+      assert.equal(rolled.code, 0, rolled.stderr);
+      const back = JSON.parse(rolled.stdout).job;
+      assert.equal(back.version, 4);
+      assert.deepEqual(back.kwargs, { n: 1 });
+      assert.equal(back.retries, 0);
+
+      await waitFor('the one-shot run', async () => (await client.jobs.executions('cli-edit')).executions.some((e) => e.status === 'succeeded'));
+      const why = await jobsctl(url, ['why', 'cli-edit', when]);
+      assert.equal(why.code, 0, why.stderr);
+      assert.match(why.stdout, /fire due .* \(version \d\): it ran/);
+      assert.match(why.stdout, /run .*: succeeded/);
+      const ledger = await jobsctl(url, ['why', 'cli-edit']);
+      assert.equal(ledger.code, 0, ledger.stderr);
+      assert.match(ledger.stdout, /FIRE\s+OUTCOME\s+VERSION/);
+      assert.match(ledger.stdout, /\sran\s/);
+      const fires = await client.jobs.fires('cli-edit');
+      assert.deepEqual(
+        fires.fires.map((f) => f.outcome),
+        ['ran'],
+      );
+      const usage = await jobsctl(url, ['jobs', 'update', 'cli-edit', '--unset', 'handler']);
+      assert.equal(usage.code, 2);
     });
   });
 }
