@@ -85,13 +85,15 @@ export function historyStoreContract(open: () => Store): void {
         fire('hs-retry', 63, { attempt: 2 }),
         fire('hs-manual', 64, { trigger: 'manual' }),
         fire('hs-child', 65, { trigger: 'flow' }),
+        // A trigger this release's own code does not start, whose fires the ledger counts.
+        fire('hs-backfill', 66, { trigger: 'backfill' as string as 'schedule' }),
         fire('hs-late', 90),
         fire('hs-elsewhere', 62, { job_id: 'hs-other' }),
       ]);
       const fires = await store.listFires('hs-job', at(era, 61), at(era, 90), 10);
       assert.deepEqual(
         fires.map((e) => e.id),
-        ['hs-f1', 'hs-f2'],
+        ['hs-f1', 'hs-f2', 'hs-backfill'],
       );
       assert.equal(fires[0].active_execution_id, 'hs-f0');
       assert.equal(fires[0].job_version, 2);
@@ -108,7 +110,7 @@ export function historyStoreContract(open: () => Store): void {
         (await store.listPauses('hs-job', at(era, 0), at(era, 100))).map((p) => p.job_id),
         [null],
       );
-      assert.equal((await store.listFires('hs-job', at(era, 0), at(era, 100), 10)).length, 3);
+      assert.equal((await store.listFires('hs-job', at(era, 0), at(era, 100), 10)).length, 4);
     });
   });
 }

@@ -1,5 +1,5 @@
-import type { HistoryStore } from '../history.js';
-import type { JobVersionRecord, PauseRecord } from '../records.js';
+import { fireTriggers, type HistoryStore } from '../history.js';
+import type { ExecutionTrigger, JobVersionRecord, PauseRecord } from '../records.js';
 import type { Collections } from './collections.js';
 import { docToExecution, type JobVersionDoc, type PauseDoc } from './docs.js';
 
@@ -68,7 +68,7 @@ export class MongoHistoryStore implements HistoryStore {
   async listFires(jobId: string, since: Date, until: Date, limit: number) {
     // execution_job_scheduled_idx
     const docs = await this.c.executions
-      .find({ job_id: jobId, attempt: 1, scheduled_at: { $gte: since, $lt: until }, trigger: { $nin: ['manual', 'flow'] } })
+      .find({ job_id: jobId, attempt: 1, scheduled_at: { $gte: since, $lt: until }, trigger: { $in: fireTriggers as ExecutionTrigger[] } })
       .sort({ scheduled_at: 1, created_at: 1 })
       .limit(limit)
       .toArray();
