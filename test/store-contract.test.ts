@@ -19,6 +19,7 @@ import { badCursorContract } from './store/cursors.js';
 import { executionStoreContract, queuedCountContract } from './store/executions.js';
 import { runEndContract } from './store/run-ends.js';
 import { failureStoreContract } from './store/failures.js';
+import { historyStoreContract } from './store/history.js';
 import { jobStoreContract } from './store/jobs.js';
 import { sqlMigrationContract } from './store/migrations.js';
 import { secretStoreContract } from './store/secrets.js';
@@ -58,6 +59,7 @@ for (const { name, skip } of stores) {
     queuedCountContract(open);
     auditStoreContract(open);
     secretStoreContract(open);
+    historyStoreContract(open);
     badCursorContract(open);
   });
 

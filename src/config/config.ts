@@ -122,6 +122,10 @@ export interface Limits {
   pageMaxBytes: number;
   /** JOBS_MAX_BULK_JOBS: jobs one `POST /jobs/bulk` may create. */
   maxBulkJobs: number;
+  /** JOBS_LEDGER_MAX_FIRES: fires one answer of the fire ledger lists (the rest from its `next_since`). */
+  ledgerMaxFires: number;
+  /** JOBS_LEDGER_MAX_RANGE_SECONDS: the longest `until - since` the fire ledger is asked for. */
+  ledgerMaxRangeSeconds: number;
 }
 
 export interface HttpServerSettings {
@@ -159,6 +163,8 @@ export const limitDefaults = {
   JOBS_MAX_RETRY_BACKOFF_SECONDS: 86400,
   JOBS_PAGE_MAX_BYTES: 1048576,
   JOBS_MAX_BULK_JOBS: 10000,
+  JOBS_LEDGER_MAX_FIRES: 1000,
+  JOBS_LEDGER_MAX_RANGE_SECONDS: 2678400,
   JOBS_HTTP_MAX_CONNECTIONS: 1000,
   JOBS_HTTP_HEADERS_TIMEOUT_MS: 10000,
   JOBS_HTTP_REQUEST_TIMEOUT_MS: 30000,
@@ -189,6 +195,8 @@ function limitsOf(env: Env): Pick<Config, 'limits' | 'http' | 'audit'> {
       maxRetryBackoffSeconds: n('JOBS_MAX_RETRY_BACKOFF_SECONDS', 0, 86400),
       pageMaxBytes: n('JOBS_PAGE_MAX_BYTES', 1024, 1024 * 1024 * 1024),
       maxBulkJobs: n('JOBS_MAX_BULK_JOBS', 1, 1_000_000),
+      ledgerMaxFires: n('JOBS_LEDGER_MAX_FIRES', 1, 100_000),
+      ledgerMaxRangeSeconds: n('JOBS_LEDGER_MAX_RANGE_SECONDS', 60, 31_622_400 * 10),
     },
     http: {
       maxConnections: n('JOBS_HTTP_MAX_CONNECTIONS', 1, 1_000_000),

@@ -7,6 +7,7 @@
  */
 import type { AuditStore } from './audit.js';
 import type { ExecutionStore } from './executions.js';
+import type { HistoryStore } from './history.js';
 import type { FailureStore } from './failures.js';
 import type { JobStore } from './jobs.js';
 import type { SecretStore } from './secrets.js';
@@ -28,11 +29,13 @@ export type {
   FailureRecord,
   JobPatch,
   JobRecord,
+  JobVersionRecord,
   JobSource,
   JobState,
   JobStats,
   Kwargs,
   Page,
+  PauseRecord,
   ServicePause,
   ServiceState,
   ServiceStats,
@@ -44,9 +47,9 @@ export type {
 export { activeStatuses, executionStatuses, failedStatuses, finalStatuses, firstOfEachId, workerStates } from './records.js';
 export { outputTrimmedNote, RunEndsError } from './executions.js';
 export type { SecretMeta, SecretRecord } from './secrets.js';
-export type { AuditStore, ExecutionStore, FailureStore, JobStore, SecretStore, ServiceStateStore, WorkerStore };
+export type { AuditStore, ExecutionStore, FailureStore, HistoryStore, JobStore, SecretStore, ServiceStateStore, WorkerStore };
 
-export interface Store extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore, SecretStore {
+export interface Store extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore, SecretStore, HistoryStore {
   readonly kind: 'embedded' | 'postgres' | 'mongodb';
   /** Creates tables or collections and indexes, or brings them up to date; safe to call on every boot. */
   migrate(): Promise<void>;

@@ -1,6 +1,6 @@
 import type { Collection, Db, IndexDescription } from 'mongodb';
 import { activeStatuses, workerStates, type WorkerState } from '../records.js';
-import type { AuditDoc, ExecutionDoc, FailureDoc, JobDoc, ServiceStateDoc, WorkerDoc } from './docs.js';
+import type { AuditDoc, ExecutionDoc, FailureDoc, JobDoc, JobVersionDoc, PauseDoc, ServiceStateDoc, WorkerDoc } from './docs.js';
 import type { SecretDoc } from './secrets.js';
 
 export interface LockDoc {
@@ -21,6 +21,8 @@ export interface Collections {
   secrets: Collection<SecretDoc>;
   /** Counters by name: `fencing` hands out worker registration and run tokens. */
   counters: Collection<CounterDoc>;
+  jobVersions: Collection<JobVersionDoc>;
+  pauses: Collection<PauseDoc>;
 }
 
 export interface CounterDoc {
@@ -39,6 +41,8 @@ export function collectionsOf(db: Db): Collections {
     locks: db.collection<LockDoc>('locks'),
     secrets: db.collection<SecretDoc>('secrets'),
     counters: db.collection<CounterDoc>('counters'),
+    jobVersions: db.collection<JobVersionDoc>('job_versions'),
+    pauses: db.collection<PauseDoc>('pauses'),
   };
 }
 
@@ -54,7 +58,7 @@ export const aliveStates: readonly WorkerState[] = workerStates.filter((s) => s 
  * index that exists with the same name and definition does nothing, so the whole list is
  * applied on every boot, in the order written, where PostgreSQL runs numbered migrations.
  */
-export const indexes: Array<{ collection: 'jobs' | 'executions' | 'failures' | 'workers' | 'audit'; indexes: IndexDescription[] }> = [
+export const indexes: Array<{ collection: 'jobs' | 'executions' | 'failures' | 'workers' | 'audit' | 'jobVersions' | 'pauses'; indexes: IndexDescription[] }> = [
   { collection: 'jobs', indexes: [{ name: 'job_source_idx', key: { source: 1 }, partialFilterExpression: { source: 'file' } }] },
   {
     collection: 'executions',
@@ -70,6 +74,7 @@ export const indexes: Array<{ collection: 'jobs' | 'executions' | 'failures' | '
       { name: 'execution_batch_idx', key: { batch_id: 1, created_at: -1, _id: -1 } },
       { name: 'execution_active_idx', key: { job_id: 1, created_at: 1 }, partialFilterExpression: { status: { $in: [...activeStatuses] } } },
       { name: 'execution_worker_idx', key: { worker_id: 1 }, partialFilterExpression: { status: 'running' } },
+      { name: 'execution_job_scheduled_idx', key: { job_id: 1, scheduled_at: 1 }, partialFilterExpression: { attempt: 1 } },
     ],
   },
   { collection: 'failures', indexes: [{ name: 'failure_time_idx', key: { time: -1, _id: -1 } }] },
@@ -89,6 +94,8 @@ export const indexes: Array<{ collection: 'jobs' | 'executions' | 'failures' | '
       { name: 'audit_token_idx', key: { token_name: 1, time: -1, _id: -1 } },
     ],
   },
+  { collection: 'jobVersions', indexes: [{ name: 'job_version_idx', key: { job_id: 1, version: 1 } }] },
+  { collection: 'pauses', indexes: [{ name: 'pause_job_idx', key: { job_id: 1, paused_at: 1 } }] },
 ];
 
 /** Creates every index (and with it its collection) that is missing. */

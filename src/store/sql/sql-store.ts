@@ -4,6 +4,7 @@ import { auditStoreMethods, type AuditStore } from '../audit.js';
 import { delegate } from '../delegate.js';
 import { executionStoreMethods, type ExecutionStore } from '../executions.js';
 import { failureStoreMethods, type FailureStore } from '../failures.js';
+import { historyStoreMethods, type HistoryStore } from '../history.js';
 import { jobStoreMethods, type JobStore } from '../jobs.js';
 import { secretStoreMethods, type SecretStore } from '../secrets.js';
 import { serviceStateStoreMethods, type ServiceStateStore } from '../service-state.js';
@@ -12,6 +13,7 @@ import { workerStoreMethods, type WorkerStore } from '../workers.js';
 import { SqlAuditStore } from './audit.js';
 import { SqlExecutionStore } from './executions.js';
 import { SqlFailureStore } from './failures.js';
+import { SqlHistoryStore } from './history.js';
 import { SqlJobStore } from './jobs.js';
 import { runMigrations } from './migrate.js';
 import { SqlSecretStore } from './secrets.js';
@@ -21,7 +23,7 @@ import { SqlWorkerStore } from './workers.js';
 // The record stores' methods, delegated in the constructor: the interface types what the
 // constructor defines, which is the merging this rule warns of, on purpose.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- typed delegation, see above
-export interface SqlStore extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore, SecretStore {}
+export interface SqlStore extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore, SecretStore, HistoryStore {}
 
 /**
  * The store on PostgreSQL, also used for the embedded PGlite: one record store per table
@@ -42,6 +44,7 @@ export class SqlStore implements Store {
     delegate<AuditStore>(this, new SqlAuditStore(db), auditStoreMethods);
     delegate<ServiceStateStore>(this, new SqlServiceStateStore(db), serviceStateStoreMethods);
     delegate<SecretStore>(this, new SqlSecretStore(db), secretStoreMethods);
+    delegate<HistoryStore>(this, new SqlHistoryStore(db), historyStoreMethods);
   }
 
   /** The end of the last bootLock call of this process: calls take turns here too. */

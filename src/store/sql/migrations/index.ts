@@ -5,6 +5,7 @@ import * as m000005 from './000005-audit-client.js';
 import * as m000006 from './000006-worker-fencing.js';
 import * as m000009 from './000009-audit-overrides.js';
 import * as m000010 from './000010-fillfactor.js';
+import * as m000013 from './000013-job-versions.js';
 
 export interface Migration {
   /** The number in the file name: migrations run in this order, each once. */
@@ -29,4 +30,5 @@ export const migrations: readonly Migration[] = [
   { version: 6, ...m000006 },
   { version: 9, ...m000009 },
   { version: 10, ...m000010 },
+  { version: 13, ...m000013 },
 ];
