@@ -205,8 +205,8 @@ describe('a fire past the job queue is recorded missed, naming the limit', () =>
       next_run_at: now,
     } as unknown as JobRecord;
     const queued = Array.from({ length: 3 }, (_, i) => ({ ...blankExecution(), id: `q${i}`, job_id: 'busy', handler: 'echo', status: 'queued' as const }));
-    assert.equal(planFire(job, queued.slice(0, 2), now, 3).action, 'run');
-    const plan = planFire(job, queued, now, 3);
+    assert.equal(planFire(job, queued.slice(0, 2), now, { maxQueued: 3 }).action, 'run');
+    const plan = planFire(job, queued, now, { maxQueued: 3 });
     assert.equal(plan.action, 'missed');
     assert.match((plan as { reason: string }).reason, /^missed: 3 runs of this job were queued, the limit \(JOBS_MAX_QUEUED_RUNS_PER_JOB\)$/);
   });

@@ -111,6 +111,11 @@ export function jobDetails(job: Job | JobDetail): string {
     ['misfire grace', job.misfire_grace_time === null ? null : `${job.misfire_grace_time}s`],
     ['timeout', job.timeout === null ? null : `${job.timeout}s`],
     ['concurrency', job.concurrency_policy],
+    ['catch-up', job.catch_up],
+    ['window', job.start_at || job.end_at ? `${time(job.start_at) || '-'} to ${time(job.end_at) || '-'}` : null],
+    ['max runs', job.max_runs],
+    ['jitter', job.jitter ? `${job.jitter}s` : null],
+    ['schedule ended', job.schedule_ended],
     ['retries', job.retries ? `${job.retries} (backoff ${job.retry_backoff}s)` : '0'],
     ['source', job.source],
     ['created', time(job.created_at)],
@@ -124,6 +129,27 @@ export function jobDetails(job: Job | JobDetail): string {
     );
   }
   return details(pairs);
+}
+
+/** Fire times in UTC and, for a schedule with a time zone, in that zone (with its offset). */
+export function firesTable(fires: string[], timezone: string | null, empty: string): string {
+  const local = (iso: string) =>
+    new Intl.DateTimeFormat('sv-SE', {
+      timeZone: timezone!,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      timeZoneName: 'shortOffset',
+    }).format(new Date(iso));
+  const head = timezone ? ['FIRE (UTC)', `IN ${timezone}`] : ['FIRE (UTC)'];
+  return table(
+    head,
+    fires.map((f) => (timezone ? [time(f), local(f)] : [time(f)])),
+    empty,
+  );
 }
 
 export function executionsTable(executions: Execution[]): string {

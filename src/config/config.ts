@@ -116,6 +116,12 @@ export interface Limits {
   maxRetryBackoffSeconds: number;
   /** JOBS_PAGE_MAX_BYTES: a list page's items as JSON, in bytes (fewer items and the cursor past it). */
   pageMaxBytes: number;
+  /** JOBS_CATCH_UP_MAX_FIRES: runs one catch-up (`catch_up: all`) or one backfill may start. */
+  maxCatchUpFires: number;
+  /** JOBS_MAX_NEXT_FIRES: the largest `count` of next-fires and a schedule preview. */
+  maxNextFires: number;
+  /** JOBS_MAX_JITTER_SECONDS: the largest `jitter`. */
+  maxJitterSeconds: number;
 }
 
 export interface HttpServerSettings {
@@ -152,6 +158,9 @@ export const limitDefaults = {
   JOBS_MAX_RETRIES: 100,
   JOBS_MAX_RETRY_BACKOFF_SECONDS: 86400,
   JOBS_PAGE_MAX_BYTES: 1048576,
+  JOBS_CATCH_UP_MAX_FIRES: 100,
+  JOBS_MAX_NEXT_FIRES: 1000,
+  JOBS_MAX_JITTER_SECONDS: 3600,
   JOBS_HTTP_MAX_CONNECTIONS: 1000,
   JOBS_HTTP_HEADERS_TIMEOUT_MS: 10000,
   JOBS_HTTP_REQUEST_TIMEOUT_MS: 30000,
@@ -181,6 +190,9 @@ function limitsOf(env: Env): Pick<Config, 'limits' | 'http' | 'audit'> {
       maxRetries: n('JOBS_MAX_RETRIES', 0, 100),
       maxRetryBackoffSeconds: n('JOBS_MAX_RETRY_BACKOFF_SECONDS', 0, 86400),
       pageMaxBytes: n('JOBS_PAGE_MAX_BYTES', 1024, 1024 * 1024 * 1024),
+      maxCatchUpFires: n('JOBS_CATCH_UP_MAX_FIRES', 1, 100_000),
+      maxNextFires: n('JOBS_MAX_NEXT_FIRES', 1, 100_000),
+      maxJitterSeconds: n('JOBS_MAX_JITTER_SECONDS', 0, 604_800),
     },
     http: {
       maxConnections: n('JOBS_HTTP_MAX_CONNECTIONS', 1, 1_000_000),

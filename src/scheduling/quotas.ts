@@ -16,6 +16,9 @@ export const defaultLimits: Limits = {
   maxRetries: limitDefaults.JOBS_MAX_RETRIES,
   maxRetryBackoffSeconds: limitDefaults.JOBS_MAX_RETRY_BACKOFF_SECONDS,
   pageMaxBytes: limitDefaults.JOBS_PAGE_MAX_BYTES,
+  maxCatchUpFires: limitDefaults.JOBS_CATCH_UP_MAX_FIRES,
+  maxNextFires: limitDefaults.JOBS_MAX_NEXT_FIRES,
+  maxJitterSeconds: limitDefaults.JOBS_MAX_JITTER_SECONDS,
 };
 
 /** The nesting of objects and arrays in a JSON value, walked with a stack of its own, stopping past `max`. */

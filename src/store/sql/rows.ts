@@ -34,6 +34,11 @@ export function rowToJob(r: Row): JobRecord {
     concurrency_policy: (r.concurrency_policy as JobRecord['concurrency_policy']) ?? null,
     retries: Number(r.retries ?? 0),
     retry_backoff: Number(r.retry_backoff ?? 0),
+    catch_up: (r.catch_up as JobRecord['catch_up'] | undefined) ?? 'none',
+    start_at: (r.start_at as Date | null | undefined) ?? null,
+    end_at: (r.end_at as Date | null | undefined) ?? null,
+    max_runs: r.max_runs === null || r.max_runs === undefined ? null : Number(r.max_runs),
+    jitter: r.jitter === null || r.jitter === undefined ? null : Number(r.jitter),
     next_run_at: (r.next_run_at as Date | null) ?? null,
     last_run_at: (r.last_run_at as Date | null) ?? null,
     last_status: (r.last_status as JobRecord['last_status']) ?? null,
@@ -81,6 +86,7 @@ export function rowToExecution(r: Row): ExecutionRecord {
     // A run stored before migration 000006 is its own first attempt.
     idempotency_key: (r.idempotency_key as string | null) ?? (r.id as string),
     fencing_token: r.fencing_token === null || r.fencing_token === undefined ? null : Number(r.fencing_token),
+    jitter_ms: r.jitter_ms === null || r.jitter_ms === undefined ? null : Number(r.jitter_ms),
   };
 }
 
