@@ -111,15 +111,18 @@ export function jobDetails(job: Job | JobDetail): string {
     ['misfire grace', job.misfire_grace_time === null ? null : `${job.misfire_grace_time}s`],
     ['timeout', job.timeout === null ? null : `${job.timeout}s`],
     ['concurrency', job.concurrency_policy],
-    ['catch-up', job.catch_up],
-    ['window', job.start_at || job.end_at ? `${time(job.start_at) || '-'} to ${time(job.end_at) || '-'}` : null],
-    ['max runs', job.max_runs],
-    ['jitter', job.jitter ? `${job.jitter}s` : null],
-    ['schedule ended', job.schedule_ended],
     ['retries', job.retries ? `${job.retries} (backoff ${job.retry_backoff}s)` : '0'],
     ['source', job.source],
     ['created', time(job.created_at)],
   ];
+  // The schedule's bounds only when set, after the schedule line.
+  const bounds: Array<[string, Cell]> = [];
+  if (job.catch_up !== 'none') bounds.push(['catch-up', job.catch_up]);
+  if (job.start_at || job.end_at) bounds.push(['window', `${time(job.start_at)} to ${time(job.end_at)}`]);
+  if (job.max_runs !== null) bounds.push(['max runs', job.max_runs]);
+  if (job.jitter) bounds.push(['jitter', `${job.jitter}s`]);
+  if (job.schedule_ended) bounds.push(['schedule ended', job.schedule_ended]);
+  pairs.splice(4, 0, ...bounds);
   if ('stats' in job) {
     const s = job.stats;
     pairs.push(

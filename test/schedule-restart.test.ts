@@ -1,0 +1,146 @@
+/**
+ * Catch-up after a real stop, on every store: the service process (API and worker) is killed
+ * (kill -9) while its jobs fire every second, stays down for several fires, and a new process
+ * on the same database catches up as each job's catch_up says, bounded by
+ * JOBS_CATCH_UP_MAX_FIRES.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { projectRoot } from '../src/config/config.js';
+import { noticeSkippedStores, scaled, sleep, stores, tempDir, testDatabase, waitFor, type TestDatabase } from './helpers.js';
+
+noticeSkippedStores();
+
+interface Run {
+  status: string;
+  trigger: string;
+  scheduled_at: string;
+  error: string | null;
+}
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+for (const { name, skip } of stores) {
+  describe(`catch-up after a killed worker on ${name}`, { skip }, () => {
+    let db: TestDatabase;
+    let defaults: string;
+    let port: number;
+    let child: ChildProcess | undefined;
+    let log = '';
+    before(async () => {
+      db = await testDatabase(name);
+      defaults = await tempDir('defaults');
+      port = await freePort();
+    });
+    after(async () => {
+      if (child) console.log(log.slice(-4000));
+      child?.kill('SIGKILL');
+      await db?.drop();
+    });
+
+    const start = (env: Record<string, string> = {}) => {
+      const proc = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/main.ts')], {
+        cwd: projectRoot,
+        env: {
+          ...process.env,
+          ...db.env,
+          PORT: String(port),
+          LOG_LEVEL: 'warn',
+          JOBS_POLL_INTERVAL_MS: '100',
+          JOBS_HEARTBEAT_MS: String(scaled(300)),
+          JOBS_LOCK_LIFETIME_MS: String(scaled(5000)),
+          JOBS_DEFAULT_JOBS_DIR: defaults,
+          ...env,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      proc.stdout!.on('data', (b: Buffer) => (log += b.toString()));
+      proc.stderr!.on('data', (b: Buffer) => (log += b.toString()));
+      return proc;
+    };
+    const http = async (method: string, url: string, body?: unknown) => {
+      const res = await fetch(`http://127.0.0.1:${port}/api/v1${url}`, {
+        method,
+        headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : undefined };
+    };
+    const ready = () => waitFor('the service to answer', async () => (await http('GET', '/readiness').catch(() => ({ status: 0 }))).status === 200, 120_000, 200);
+    const runsOf = async (jobId: string): Promise<Run[]> => (await http('GET', `/jobs/${jobId}/executions?limit=1000`)).body.executions;
+
+    it('a new process runs the fires missed while the worker was dead: all (up to the bound), last (once), none (one missed record)', async () => {
+      child = start();
+      await ready();
+      for (const policy of ['all', 'last', 'none']) {
+        const r = await http('POST', '/jobs', { job_id: `dead-${policy}`, handler: 'echo', periodically: '1 second', misfire_grace_time: 1, catch_up: policy });
+        assert.equal(r.status, 201, JSON.stringify(r.body));
+      }
+      for (const policy of ['all', 'last', 'none']) {
+        await waitFor(`a run of dead-${policy}`, async () => (await runsOf(`dead-${policy}`)).some((r) => r.status === 'succeeded'), 60_000);
+      }
+      const exited = new Promise((r) => child!.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+      const killedAt = Date.now();
+      // Down for at least six fires, and longer on a loaded machine.
+      await sleep(Math.max(6000, scaled(6000)));
+      child = start({ JOBS_CATCH_UP_MAX_FIRES: '3' });
+      await ready();
+      const since = (runs: Run[]) => runs.filter((r) => new Date(r.scheduled_at).getTime() > killedAt);
+      const caught = (runs: Run[]) => since(runs).filter((r) => r.trigger === 'catch_up');
+
+      const all = await waitFor(
+        'the catch-up of dead-all',
+        async () => {
+          const runs = await runsOf('dead-all');
+          const c = caught(runs);
+          return c.length >= 3 && c.every((r) => r.status === 'succeeded') ? runs : undefined;
+        },
+        120_000,
+      );
+      const allCaught = caught(all);
+      assert.equal(allCaught.length, 3, 'the latest JOBS_CATCH_UP_MAX_FIRES fires ran');
+      const times = allCaught.map((r) => new Date(r.scheduled_at).getTime()).sort((a, b) => a - b);
+      assert.deepEqual(
+        times.map((t) => t - times[0]),
+        [0, 1000, 2000],
+        'consecutive fires of the job grid',
+      );
+      const skipped = all.find((r) => r.status === 'missed' && r.trigger === 'catch_up');
+      assert.ok(skipped, 'the older fires make one missed record');
+      assert.match(skipped.error!, /JOBS_CATCH_UP_MAX_FIRES/);
+      assert.ok(new Date(skipped.scheduled_at).getTime() < times[0]);
+
+      const last = await waitFor('the catch-up of dead-last', async () => {
+        const c = caught(await runsOf('dead-last'));
+        return c.length && c.every((r) => r.status === 'succeeded') ? c : undefined;
+      });
+      await sleep(scaled(1000));
+      assert.equal(caught(await runsOf('dead-last')).length, 1, "'last' runs one fire");
+
+      const none = await waitFor('the missed record of dead-none', async () => {
+        const runs = since(await runsOf('dead-none'));
+        return runs.some((r) => r.status === 'missed') ? runs : undefined;
+      });
+      assert.equal(caught(none).length, 0, "'none' catches nothing up");
+      assert.match(none.find((r) => r.status === 'missed')!.error!, /beyond the misfire grace time of 1 s/);
+      assert.ok(new Date(last[0].scheduled_at).getTime() >= times[0], 'the latest missed fire');
+
+      const exitedAgain = new Promise((r) => child!.once('exit', r));
+      child.kill('SIGTERM');
+      await exitedAgain;
+      child = undefined;
+    });
+  });
+}
