@@ -647,19 +647,22 @@ function sameDefinition(a: JobRecord, b: JobRecord) {
     'concurrency_policy',
     'retries',
     'retry_backoff',
+    'catch_up',
+    'max_runs',
+    'jitter',
     'source',
     'source_file',
   ];
   return (
-    keys.every((k) => a[k] === b[k]) &&
-    (a.when?.getTime() ?? null) === (b.when?.getTime() ?? null) &&
-    (a.next_run_at?.getTime() ?? null) === (b.next_run_at?.getTime() ?? null) &&
-    isDeepStrictEqual(a.kwargs, b.kwargs)
+    keys.every((k) => a[k] === b[k]) && sameSchedule(a, b) && (a.next_run_at?.getTime() ?? null) === (b.next_run_at?.getTime() ?? null) && isDeepStrictEqual(a.kwargs, b.kwargs)
   );
 }
 
 function sameSchedule(a: JobRecord, b: JobRecord) {
-  return a.interval_seconds === b.interval_seconds && a.cron === b.cron && a.timezone === b.timezone && (a.when?.getTime() ?? null) === (b.when?.getTime() ?? null);
+  const same = (x: Date | null, y: Date | null) => (x?.getTime() ?? null) === (y?.getTime() ?? null);
+  return (
+    a.interval_seconds === b.interval_seconds && a.cron === b.cron && a.timezone === b.timezone && same(a.when, b.when) && same(a.start_at, b.start_at) && same(a.end_at, b.end_at)
+  );
 }
 
 /** Why a job has no next fire: its end_at passed, or its fires started max_runs runs. */
