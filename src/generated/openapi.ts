@@ -1017,7 +1017,9 @@ export type components = {
          *     recorded `missed` beyond the grace (within it, one run of the first overdue fire).
          *     `last`: one run, of the latest overdue fire. `all`: one run per overdue fire, the
          *     latest JOBS_CATCH_UP_MAX_FIRES of them (older ones make one `missed` record). Runs of a
-         *     catch-up have the trigger `catch_up` and their fire's time as `scheduled_at`.
+         *     catch-up have the trigger `catch_up` and their fire's time as `scheduled_at`. Under
+         *     `concurrency_policy: forbid` a fire that finds a run active is recorded `missed`,
+         *     catch-up or not.
          * @default none
          * @enum {string}
          */

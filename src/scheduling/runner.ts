@@ -179,7 +179,8 @@ export class Runner {
         continue;
       }
       if (plan.cancel.length > 0) await this.cancelMany(plan.cancel, 'replaced');
-      if (plan.skipped) inserts.push(this.missed(this.newExecution(job, { trigger: plan.trigger, scheduled_at: plan.skipped.dueAt, created_at: now }), plan.skipped.reason));
+      // The older fires a catch-up leaves out: a missed record of the schedule, not a catch-up.
+      if (plan.skipped) inserts.push(this.missed(this.newExecution(job, { trigger: 'schedule', scheduled_at: plan.skipped.dueAt, created_at: now }), plan.skipped.reason));
       if (plan.inline) {
         // The common one-shot case runs on the row locked for it: one row, one run.
         const execution: ExecutionRecord = { ...base, trigger: plan.trigger, scheduled_at: plan.fires[0], status: 'running', started_at: now, worker_id: this.workerId };
