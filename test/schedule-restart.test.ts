@@ -16,6 +16,7 @@ noticeSkippedStores();
 
 interface Run {
   status: string;
+  created_at: string;
   trigger: string;
   scheduled_at: string;
   error: string | null;
@@ -106,19 +107,25 @@ for (const { name, skip } of stores) {
       await sleep(Math.max(6000, scaled(6000)));
       child = start({ JOBS_CATCH_UP_MAX_FIRES: '3' });
       await ready();
-      const since = (runs: Run[]) => runs.filter((r) => new Date(r.scheduled_at).getTime() > killedAt);
-      const caught = (runs: Run[]) => since(runs).filter((r) => r.trigger === 'catch_up');
+      // The first fire of the new process catches up (on a loaded machine later fires may be
+      // late enough to catch up too): the records its claim wrote share their created_at.
+      const since = (runs: Run[]) => runs.filter((r) => new Date(r.scheduled_at).getTime() > killedAt - 1000);
+      const firstCatchUp = (runs: Run[]) => {
+        const caught = since(runs).filter((r) => r.trigger === 'catch_up');
+        const first = Math.min(...caught.map((r) => new Date(r.created_at).getTime()));
+        return caught.filter((r) => new Date(r.created_at).getTime() === first);
+      };
 
       const all = await waitFor(
         'the catch-up of dead-all',
         async () => {
           const runs = await runsOf('dead-all');
-          const c = caught(runs);
-          return c.length >= 3 && c.every((r) => r.status === 'succeeded') ? runs : undefined;
+          const c = firstCatchUp(runs);
+          return c.length > 0 && c.every((r) => r.status === 'succeeded') ? runs : undefined;
         },
         120_000,
       );
-      const allCaught = caught(all);
+      const allCaught = firstCatchUp(all);
       assert.equal(allCaught.length, 3, 'the latest JOBS_CATCH_UP_MAX_FIRES fires ran');
       const times = allCaught.map((r) => new Date(r.scheduled_at).getTime()).sort((a, b) => a - b);
       assert.deepEqual(
@@ -126,25 +133,26 @@ for (const { name, skip } of stores) {
         [0, 1000, 2000],
         'consecutive fires of the job grid',
       );
-      const skipped = all.find((r) => r.status === 'missed' && /JOBS_CATCH_UP_MAX_FIRES/.test(r.error ?? ''));
+      const skipped = all.find((r) => r.status === 'missed' && r.created_at === allCaught[0].created_at);
       assert.ok(skipped, 'the older fires make one missed record');
+      assert.match(skipped.error!, /JOBS_CATCH_UP_MAX_FIRES/);
       assert.equal(skipped.trigger, 'schedule', 'a fire not caught up is a missed fire of the schedule');
-      assert.ok(new Date(skipped.scheduled_at).getTime() < times[0]);
+      assert.ok(new Date(skipped.scheduled_at).getTime() < times[0] - 1000 && new Date(skipped.scheduled_at).getTime() < killedAt + 2000, 'from the first fire the worker missed');
 
       const last = await waitFor('the catch-up of dead-last', async () => {
-        const c = caught(await runsOf('dead-last'));
+        const c = firstCatchUp(await runsOf('dead-last'));
         return c.length && c.every((r) => r.status === 'succeeded') ? c : undefined;
       });
-      await sleep(scaled(1000));
-      assert.equal(caught(await runsOf('dead-last')).length, 1, "'last' runs one fire");
+      assert.equal(last.length, 1, "'last' runs one fire");
+      assert.ok(new Date(last[0].scheduled_at).getTime() >= times[0], 'the latest missed fire');
 
       const none = await waitFor('the missed record of dead-none', async () => {
         const runs = since(await runsOf('dead-none'));
-        return runs.some((r) => r.status === 'missed') ? runs : undefined;
+        return runs.some((r) => r.status === 'missed' && /misfire grace/.test(r.error ?? '')) ? runs : undefined;
       });
-      assert.equal(caught(none).length, 0, "'none' catches nothing up");
-      assert.match(none.find((r) => r.status === 'missed')!.error!, /beyond the misfire grace time of 1 s/);
-      assert.ok(new Date(last[0].scheduled_at).getTime() >= times[0], 'the latest missed fire');
+      const missed = none.filter((r) => r.status === 'missed' && /misfire grace/.test(r.error ?? ''));
+      assert.match(missed[0].error!, /beyond the misfire grace time of 1 s/);
+      assert.equal(none.filter((r) => r.trigger === 'catch_up').length, 0, "'none' catches nothing up");
 
       const exitedAgain = new Promise((r) => child!.once('exit', r));
       child.kill('SIGTERM');

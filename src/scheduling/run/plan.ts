@@ -117,11 +117,17 @@ export function planFire(job: JobRecord | undefined, active: readonly ExecutionR
   if (left - fires.length <= 0) next = null;
   const plan: Start = { action: 'run', dueAt, next, cancel, inline: inline && fires.length === 1, fires, trigger: 'catch_up' };
   if (catchUp === 'all' && (older || fires.length < overdue.length)) {
-    const why = older ? `the bound of ${bound} (JOBS_CATCH_UP_MAX_FIRES)` : room === left ? `max_runs ${job.max_runs}` : 'the queue of the job (JOBS_MAX_QUEUED_RUNS_PER_JOB)';
-    const last = older ? overdue[0] : fires[0];
+    const why =
+      fires.length === overdue.length
+        ? `the bound of ${bound} (JOBS_CATCH_UP_MAX_FIRES)`
+        : fires.length === left
+          ? `max_runs ${job.max_runs}`
+          : wanted === 1
+            ? 'concurrency_policy replace (the latest fire alone)'
+            : 'the queue of the job (JOBS_MAX_QUEUED_RUNS_PER_JOB)';
     plan.skipped = {
       dueAt,
-      reason: `missed: the fires from ${dueAt.toISOString()} to before ${last.toISOString()} were overdue beyond ${why}; the latest ${fires.length} were caught up`,
+      reason: `missed: the fires from ${dueAt.toISOString()} to before ${fires[0].toISOString()} were overdue beyond ${why}; the latest ${fires.length} were caught up`,
     };
   }
   return plan;
