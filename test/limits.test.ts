@@ -57,6 +57,9 @@ describe('the limits are settings with documented defaults', () => {
       maxBulkJobs: 10000,
       ledgerMaxFires: 1000,
       ledgerMaxRangeSeconds: 2678400,
+      maxCatchUpFires: 100,
+      maxNextFires: 1000,
+      maxJitterSeconds: 3600,
     });
     assert.deepEqual(c.http, { maxConnections: 1000, headersTimeoutMs: 10000, requestTimeoutMs: 30000, keepAliveTimeoutMs: 5000 });
     assert.deepEqual(c.audit, { retentionDays: 90, deniedWindowSeconds: 60, pathMaxLength: 1000, trustedProxies: [] });
@@ -208,8 +211,8 @@ describe('a fire past the job queue is recorded missed, naming the limit', () =>
       next_run_at: now,
     } as unknown as JobRecord;
     const queued = Array.from({ length: 3 }, (_, i) => ({ ...blankExecution(), id: `q${i}`, job_id: 'busy', handler: 'echo', status: 'queued' as const }));
-    assert.equal(planFire(job, queued.slice(0, 2), now, 3).action, 'run');
-    const plan = planFire(job, queued, now, 3);
+    assert.equal(planFire(job, queued.slice(0, 2), now, { maxQueued: 3 }).action, 'run');
+    const plan = planFire(job, queued, now, { maxQueued: 3 });
     assert.equal(plan.action, 'missed');
     assert.match((plan as { reason: string }).reason, /^missed: 3 runs of this job were queued, the limit \(JOBS_MAX_QUEUED_RUNS_PER_JOB\)$/);
   });

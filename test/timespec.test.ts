@@ -1,6 +1,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkCron, checkTimezone, nextCronFire, nextFireAfter, parseDuration, parseGraceTime, parseWhen, TimeSpecError, type Recurrence } from '../src/scheduling/timespec.js';
+import {
+  checkCron,
+  checkTimezone,
+  firesBetween,
+  latestFires,
+  nextCronFire,
+  nextFireAfter,
+  parseDuration,
+  parseGraceTime,
+  parseWhen,
+  TimeSpecError,
+  withinWindow,
+  type Recurrence,
+} from '../src/scheduling/timespec.js';
 
 // Every date here is fixed: nothing depends on the wall clock or the machine's time zone.
 
@@ -830,5 +843,84 @@ describe('parseGraceTime within what the stores hold', () => {
     assert.equal(parseGraceTime(2147483647), 2147483647);
     throwsSpec(() => parseGraceTime(2147483648), 'misfire_grace_time', /^must be at most 2147483647 seconds, got 2147483648$/);
     throwsSpec(() => parseGraceTime('36000 days'), 'misfire_grace_time', /^must be at most 2147483647 seconds/);
+  });
+});
+
+describe('firesBetween', () => {
+  const cron = (expr: string, timezone: string): Recurrence => ({ kind: 'cron', expr, timezone });
+  const isoList = (ds: Date[]) => ds.map((d) => d.toISOString());
+
+  it('lists the same fires as nextCronFire step by step, over the clock changes of several zones', () => {
+    const days = [
+      ['2027-03-12T00:00:00Z', '2027-03-16T00:00:00Z'],
+      ['2027-03-26T00:00:00Z', '2027-03-30T00:00:00Z'],
+      ['2027-10-29T00:00:00Z', '2027-11-09T00:00:00Z'],
+      ['2027-04-01T00:00:00Z', '2027-04-06T00:00:00Z'],
+      ['2026-10-01T00:00:00Z', '2026-10-08T00:00:00Z'],
+    ];
+    for (const tz of ['Europe/Berlin', 'America/New_York', 'Australia/Sydney', 'America/Sao_Paulo']) {
+      for (const expr of ['30 2 * * *', '0 * * * *', '0 9 * * *', '30 1 * * *', '0 2 * * 0', '*/20 2-3 * * *']) {
+        for (const [a, b] of days) {
+          const stepped: Date[] = [];
+          for (let at = nextCronFire(expr, tz, new Date(new Date(a).getTime() - 1)); at < new Date(b); at = nextCronFire(expr, tz, at)) stepped.push(at);
+          assert.deepEqual(isoList(firesBetween(cron(expr, tz), new Date(a), new Date(a), new Date(b), 10_000)), isoList(stepped), `${expr} in ${tz} from ${a}`);
+        }
+      }
+    }
+  });
+
+  it('fires a skipped local time once after a spring-forward and a repeated one once at a fall-back', () => {
+    const berlin = firesBetween(cron('30 2 * * *', 'Europe/Berlin'), new Date(0), new Date('2027-03-27T00:00:00Z'), new Date('2027-03-30T00:00:00Z'), 10);
+    assert.deepEqual(isoList(berlin), ['2027-03-27T01:30:00.000Z', '2027-03-28T01:30:00.000Z', '2027-03-29T00:30:00.000Z']);
+    const ny = firesBetween(cron('30 1 * * *', 'America/New_York'), new Date(0), new Date('2027-11-06T12:00:00Z'), new Date('2027-11-08T12:00:00Z'), 10);
+    assert.deepEqual(isoList(ny), ['2027-11-07T05:30:00.000Z', '2027-11-08T06:30:00.000Z']);
+    const spring = firesBetween(cron('0 * * * *', 'America/New_York'), new Date(0), new Date('2027-03-14T05:00:00Z'), new Date('2027-03-15T04:00:00Z'), 100);
+    assert.equal(spring.length, 23);
+    const fall = firesBetween(cron('0 * * * *', 'America/New_York'), new Date(0), new Date('2027-11-07T04:00:00Z'), new Date('2027-11-08T05:00:00Z'), 100);
+    assert.equal(fall.length, 25);
+  });
+
+  it('puts interval fires on the grid through the anchor, on either side of it', () => {
+    const hourly: Recurrence = { kind: 'interval', seconds: 3600 };
+    const anchor = new Date('2030-01-01T00:30:00Z');
+    assert.deepEqual(isoList(firesBetween(hourly, anchor, new Date('2026-01-10T00:00:00Z'), new Date('2026-01-10T02:00:00Z'), 10)), [
+      '2026-01-10T00:30:00.000Z',
+      '2026-01-10T01:30:00.000Z',
+    ]);
+    assert.deepEqual(isoList(firesBetween(hourly, anchor, anchor, new Date('2030-01-01T02:30:00Z'), 10)), ['2030-01-01T00:30:00.000Z', '2030-01-01T01:30:00.000Z']);
+    assert.equal(firesBetween(hourly, anchor, anchor, new Date('2031-01-01T00:00:00Z'), 3).length, 3, 'at most max');
+    assert.deepEqual(firesBetween({ kind: 'once' }, anchor, new Date(0), new Date('2030-01-01T00:30:00Z'), 5), [], 'to is exclusive');
+  });
+});
+
+describe('latestFires', () => {
+  it('keeps the latest fires of a range and says whether older ones were left out', () => {
+    const everySecond: Recurrence = { kind: 'interval', seconds: 1 };
+    const from = new Date('2027-01-01T00:00:00Z');
+    const r = latestFires(everySecond, from, from, new Date('2027-01-01T00:00:10Z'), 3);
+    assert.deepEqual(
+      r.fires.map((d) => d.toISOString()),
+      ['2027-01-01T00:00:07.000Z', '2027-01-01T00:00:08.000Z', '2027-01-01T00:00:09.000Z'],
+    );
+    assert.equal(r.dropped, true);
+    assert.equal(latestFires(everySecond, from, from, new Date('2027-01-01T00:00:02Z'), 3).dropped, false);
+    // A year of every minute: a bounded look still ends at the latest fires.
+    const minutely: Recurrence = { kind: 'cron', expr: '* * * * *', timezone: 'Europe/Berlin' };
+    const year = latestFires(minutely, from, from, new Date('2028-01-01T00:00:00Z'), 5);
+    assert.deepEqual(
+      year.fires.map((d) => d.toISOString()),
+      ['2027-12-31T23:55:00.000Z', '2027-12-31T23:56:00.000Z', '2027-12-31T23:57:00.000Z', '2027-12-31T23:58:00.000Z', '2027-12-31T23:59:00.000Z'],
+    );
+    assert.equal(year.dropped, true);
+  });
+});
+
+describe('withinWindow', () => {
+  it('moves a fire before start_at to the first at or after it, and drops one after end_at', () => {
+    const daily: Recurrence = { kind: 'cron', expr: '0 6 * * *', timezone: 'UTC' };
+    const start = new Date('2027-05-03T12:00:00Z');
+    assert.equal(withinWindow(daily, new Date('2027-05-01T06:00:00Z'), { start_at: start, end_at: null })?.toISOString(), '2027-05-04T06:00:00.000Z');
+    assert.equal(withinWindow(daily, new Date('2027-05-05T06:00:00Z'), { start_at: start, end_at: new Date('2027-05-05T05:59:59Z') }), null);
+    assert.equal(withinWindow({ kind: 'once' }, new Date('2027-05-01T06:00:00Z'), { start_at: start, end_at: null })?.toISOString(), start.toISOString());
   });
 });

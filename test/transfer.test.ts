@@ -39,6 +39,17 @@ const jobs: Array<Record<string, unknown>> = [
     misfire_grace_time: 45,
   },
   {
+    job_id: 'bounded',
+    handler: 'echo',
+    cron: '0 * * * *',
+    timezone: 'America/New_York',
+    catch_up: 'all',
+    start_at: '2098-01-01T00:00:00.000Z',
+    end_at: '2099-01-01T00:00:00.000Z',
+    max_runs: 40,
+    jitter: 12,
+  },
+  {
     job_id: 'nested',
     handler: 'echo',
     kwargs: {
@@ -101,6 +112,11 @@ const definitionFields = [
   'concurrency_policy',
   'retries',
   'retry_backoff',
+  'catch_up',
+  'start_at',
+  'end_at',
+  'max_runs',
+  'jitter',
   'source',
   'source_file',
 ] as const;

@@ -116,6 +116,14 @@ export function jobDetails(job: Job | JobDetail): string {
     ['version', String(job.version)],
     ['created', time(job.created_at)],
   ];
+  // The schedule's bounds only when set, after the schedule line.
+  const bounds: Array<[string, Cell]> = [];
+  if (job.catch_up !== 'none') bounds.push(['catch-up', job.catch_up]);
+  if (job.start_at || job.end_at) bounds.push(['window', `${time(job.start_at)} to ${time(job.end_at)}`]);
+  if (job.max_runs !== null) bounds.push(['max runs', job.max_runs]);
+  if (job.jitter) bounds.push(['jitter', `${job.jitter}s`]);
+  if (job.schedule_ended) bounds.push(['schedule ended', job.schedule_ended]);
+  pairs.splice(4, 0, ...bounds);
   if ('stats' in job) {
     const s = job.stats;
     pairs.push(
@@ -125,6 +133,27 @@ export function jobDetails(job: Job | JobDetail): string {
     );
   }
   return details(pairs);
+}
+
+/** Fire times in UTC and, for a schedule with a time zone, in that zone (with its offset). */
+export function firesTable(fires: string[], timezone: string | null, empty: string): string {
+  const local = (iso: string) =>
+    new Intl.DateTimeFormat('sv-SE', {
+      timeZone: timezone!,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      timeZoneName: 'shortOffset',
+    }).format(new Date(iso));
+  const head = timezone ? ['FIRE (UTC)', `IN ${timezone}`] : ['FIRE (UTC)'];
+  return table(
+    head,
+    fires.map((f) => (timezone ? [time(f), local(f)] : [time(f)])),
+    empty,
+  );
 }
 
 export function executionsTable(executions: Execution[]): string {

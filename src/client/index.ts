@@ -41,6 +41,9 @@ export type Stats = Schemas['Stats'];
 export type ServiceState = Schemas['ServiceState'];
 export type HandlerInfo = Schemas['HandlerInfo'];
 export type Secret = Schemas['Secret'];
+export type NextFires = Schemas['NextFires'];
+export type SchedulePreviewRequest = Schemas['SchedulePreviewRequest'];
+export type BackfillAccepted = Schemas['BackfillAccepted'];
 export type SecretList = Schemas['SecretList'];
 
 /** The statuses a run ends in; a run in any other status may still change. */
@@ -186,6 +189,16 @@ export function createClient(options: ClientOptions) {
     /** Queues `times` runs now (a batch when more than one). */
     run: (jobId: string, run: RunOptions = {}) =>
       call('runJob', { params: { path: { job_id: jobId } }, body: { times: run.times ?? 1, ...(run.kwargs ? { kwargs: run.kwargs } : {}) } }),
+    /** The job's next `count` fires (default 10), in its time zone; `schedule_ended` says why there are none. */
+    nextFires: (jobId: string, count?: number) => call('getNextFires', { params: { path: { job_id: jobId }, query: count === undefined ? {} : { count } } }),
+    /** Queues a run (trigger `backfill`) per fire of the job's schedule from `since` to before `until`, as one batch. */
+    backfill: (jobId: string, since: Date | string, until: Date | string) =>
+      call('backfillJob', { params: { path: { job_id: jobId } }, body: { since: isoOf(since), until: isoOf(until) } }),
+  };
+
+  const schedules = {
+    /** The first fires a job created now with these schedule fields would have; nothing is stored. */
+    preview: (fields: SchedulePreviewRequest) => call('previewSchedule', { body: fields }),
   };
 
   const executions = {
@@ -271,6 +284,7 @@ export function createClient(options: ClientOptions) {
     api,
     call,
     jobs,
+    schedules,
     executions,
     batches,
     workers,
@@ -296,6 +310,8 @@ export function createClient(options: ClientOptions) {
     waitForBatch: (batchId: string, wait: WaitOptions<Batch> = {}) => poll(`batch ${batchId}`, () => batches.get(batchId), batchFinished, wait),
   };
 }
+
+const isoOf = (t: Date | string) => (typeof t === 'string' ? t : t.toISOString());
 
 /** Every run of the batch has ended (finished_at stays null when none of them started). */
 export function batchFinished(batch: Batch): boolean {

@@ -126,6 +126,12 @@ export interface Limits {
   ledgerMaxFires: number;
   /** JOBS_LEDGER_MAX_RANGE_SECONDS: the longest `until - since` the fire ledger is asked for. */
   ledgerMaxRangeSeconds: number;
+  /** JOBS_CATCH_UP_MAX_FIRES: runs one catch-up (`catch_up: all`) or one backfill may start. */
+  maxCatchUpFires: number;
+  /** JOBS_MAX_NEXT_FIRES: the largest `count` of next-fires and a schedule preview. */
+  maxNextFires: number;
+  /** JOBS_MAX_JITTER_SECONDS: the largest `jitter`. */
+  maxJitterSeconds: number;
 }
 
 export interface HttpServerSettings {
@@ -165,6 +171,9 @@ export const limitDefaults = {
   JOBS_MAX_BULK_JOBS: 10000,
   JOBS_LEDGER_MAX_FIRES: 1000,
   JOBS_LEDGER_MAX_RANGE_SECONDS: 2678400,
+  JOBS_CATCH_UP_MAX_FIRES: 100,
+  JOBS_MAX_NEXT_FIRES: 1000,
+  JOBS_MAX_JITTER_SECONDS: 3600,
   JOBS_HTTP_MAX_CONNECTIONS: 1000,
   JOBS_HTTP_HEADERS_TIMEOUT_MS: 10000,
   JOBS_HTTP_REQUEST_TIMEOUT_MS: 30000,
@@ -197,6 +206,9 @@ function limitsOf(env: Env): Pick<Config, 'limits' | 'http' | 'audit'> {
       maxBulkJobs: n('JOBS_MAX_BULK_JOBS', 1, 1_000_000),
       ledgerMaxFires: n('JOBS_LEDGER_MAX_FIRES', 1, 100_000),
       ledgerMaxRangeSeconds: n('JOBS_LEDGER_MAX_RANGE_SECONDS', 60, 31_622_400 * 10),
+      maxCatchUpFires: n('JOBS_CATCH_UP_MAX_FIRES', 1, 100_000),
+      maxNextFires: n('JOBS_MAX_NEXT_FIRES', 1, 100_000),
+      maxJitterSeconds: n('JOBS_MAX_JITTER_SECONDS', 0, 604_800),
     },
     http: {
       maxConnections: n('JOBS_HTTP_MAX_CONNECTIONS', 1, 1_000_000),

@@ -307,6 +307,89 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/jobs/{job_id}/next-fires": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example ping-example */
+                job_id: components["parameters"]["JobIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The next fires of a job
+         * @description The job's next `count` fire times (UTC), computed in its time zone and exact across
+         *     daylight-saving changes: from its next run on (a paused job: from now, as if resumed
+         *     now), none after `end_at`, no more than `max_runs` has left. `schedule_ended` says why
+         *     the list is empty when the schedule is over. `count` is at most JOBS_MAX_NEXT_FIRES.
+         *
+         *     Requires the `read` role (or a higher one) when API tokens are configured.
+         */
+        get: operations["getNextFires"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/{job_id}/backfill": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example ping-example */
+                job_id: components["parameters"]["JobIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run the fires of a past time range
+         * @description Queues one run per fire of the job's schedule from `since` (inclusive) to `until`
+         *     (exclusive, not in the future), within its `start_at`/`end_at`: each with the trigger
+         *     `backfill`, its fire's time as `scheduled_at`, all in one batch. A range of more than
+         *     JOBS_CATCH_UP_MAX_FIRES fires answers 400; more runs than the queue limits allow, 429.
+         *     Backfilled runs do not count against `max_runs`; the concurrency policy (which decides
+         *     at fire time) does not apply to them. A one-shot job has no schedule to backfill (400).
+         *
+         *     Requires the `write` role (or a higher one) when API tokens are configured.
+         */
+        post: operations["backfillJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/schedules/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The first fires of a schedule not yet saved
+         * @description Takes the schedule fields of a create (`periodically`, `cron` with `timezone`, `when`,
+         *     `start_at`, `end_at`), checks them exactly as a create does (400 naming every bad
+         *     field), and answers the first `count` fires a job created now would have. Nothing is
+         *     stored.
+         *
+         *     Requires the `read` role (or a higher one) when API tokens are configured.
+         */
+        post: operations["previewSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/jobs/{job_id}/versions": {
         parameters: {
             query?: never;
@@ -1043,7 +1126,40 @@ export type components = {
             retries?: number;
             /** @description Seconds before the first retry. */
             retry_backoff?: number;
+            catch_up?: components["schemas"]["CatchUp"];
+            /**
+             * @description No fire before this time (ISO-8601, UTC unless it carries an offset). An interval job without `when` is anchored here.
+             * @example 2027-01-01T00:00:00Z
+             */
+            start_at?: string | null;
+            /**
+             * @description No fire after this time; must be later than `start_at` and not past.
+             * @example 2027-12-31T23:59:59Z
+             */
+            end_at?: string | null;
+            /** @description Runs the job's fires may start (scheduled and caught-up runs; not retries, manual runs or backfills); then it has no next fire. */
+            max_runs?: number | null;
+            /** @description Seconds: each scheduled run starts after a random delay up to this (at most JOBS_MAX_JITTER_SECONDS), recorded as the run's `jitter_ms`. */
+            jitter?: number | null;
         };
+        /**
+         * @description What a fire found overdue does (later than `misfire_grace_time`, or with later fires
+         *     overdue too: the service was down, the job or the service paused). `none`: one run
+         *     recorded `missed` beyond the grace (within it, one run of the first overdue fire).
+         *     `last`: one run, of the latest overdue fire. `all`: one run per overdue fire, the
+         *     latest JOBS_CATCH_UP_MAX_FIRES of them (older ones make one `missed` record). Runs of a
+         *     catch-up have the trigger `catch_up` and their fire's time as `scheduled_at`. Under
+         *     `concurrency_policy: forbid` a fire that finds a run active is recorded `missed`,
+         *     catch-up or not.
+         * @default none
+         * @enum {string}
+         */
+        CatchUp: "none" | "last" | "all";
+        /**
+         * @description Why the job has no next fire: `end_at` passed, or its fires started `max_runs` runs; null while it has one (and for a one-shot job that ran).
+         * @enum {string|null}
+         */
+        ScheduleEnd: "end_at" | "max_runs" | null;
         /**
          * @description Any field of a create but `job_id`; `null` unsets a field. Every field of
          *     CreateJobRequest but `job_id` is here too (a test checks it).
@@ -1154,7 +1270,26 @@ export type components = {
             retries: number;
             /** @description Seconds before the first retry; doubled for each further one. */
             retry_backoff: number;
-            /** Format: date-time */
+            catch_up: components["schemas"]["CatchUp"];
+            /**
+             * Format: date-time
+             * @description No fire before this time.
+             */
+            start_at: string | null;
+            /**
+             * Format: date-time
+             * @description No fire after this time.
+             */
+            end_at: string | null;
+            /** @description Runs the job's fires may start; null for no limit. */
+            max_runs: number | null;
+            /** @description Seconds of random delay before each scheduled run; null: none. */
+            jitter: number | null;
+            schedule_ended: components["schemas"]["ScheduleEnd"];
+            /**
+             * Format: date-time
+             * @description Null while paused, and once the schedule is over (see schedule_ended).
+             */
             next_run_time: string | null;
             /** Format: date-time */
             last_run_time: string | null;
@@ -1228,14 +1363,63 @@ export type components = {
         Removed: {
             removed: string[];
         };
+        Fires: {
+            /** @description Fire times, oldest first, in UTC; computed in the schedule's time zone, exact across clock changes. */
+            fires: string[];
+        };
+        NextFires: components["schemas"]["Fires"] & {
+            job_id: string;
+            /** @description The zone of a cron schedule; null for others. */
+            timezone: string | null;
+            schedule_ended: components["schemas"]["ScheduleEnd"];
+        };
+        /** @description The schedule fields of a create, checked as a create checks them. */
+        SchedulePreviewRequest: {
+            /** @example 1 hour */
+            periodically?: string;
+            /** @example 30 2 * * * */
+            cron?: string;
+            /** @example Europe/Berlin */
+            timezone?: string;
+            when?: string;
+            start_at?: string | null;
+            end_at?: string | null;
+            /**
+             * @description Fires to list, at most JOBS_MAX_NEXT_FIRES.
+             * @default 10
+             */
+            count?: number;
+        };
+        BackfillRequest: {
+            /**
+             * Format: date-time
+             * @description First time of the range (inclusive).
+             */
+            since: string;
+            /**
+             * Format: date-time
+             * @description End of the range (exclusive); not in the future.
+             */
+            until: string;
+        };
+        BackfillAccepted: {
+            /** @description Runs queued */
+            count: number;
+            /** @description The runs' batch (`GET /batches/{batch_id}`); null when the range held no fire. */
+            batch_id: string | null;
+            execution_ids: string[];
+        };
         Execution: {
             id: string;
             job_id: string | null;
             handler: string;
             kwargs: components["schemas"]["Kwargs"];
             status: components["schemas"]["ExecutionStatus"];
-            /** @enum {string} */
-            trigger: "schedule" | "flow" | "manual";
+            /**
+             * @description What started it: its job's schedule, a flow, a request, a fire run late under the job's `catch_up` (`catch_up`), or `POST /jobs/{job_id}/backfill` (`backfill`).
+             * @enum {string}
+             */
+            trigger: "schedule" | "flow" | "manual" | "catch_up" | "backfill";
             parent_id: string | null;
             /** @description Set on runs started together with `times` > 1. */
             batch_id: string | null;
@@ -1277,6 +1461,8 @@ export type components = {
             fencing_token?: number | null;
             /** @description The version of its job's definition the run was made from; null for a run without a job. */
             job_version: number | null;
+            /** @description The random delay (ms) its job's `jitter` put between the fire and the run's start; null without jitter. */
+            jitter_ms: number | null;
         };
         ExecutionList: {
             executions: components["schemas"]["Execution"][];
@@ -2584,6 +2770,131 @@ export interface operations {
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyQueued"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getNextFires: {
+        parameters: {
+            query?: {
+                /** @description Fires to list (at most JOBS_MAX_NEXT_FIRES). */
+                count?: number;
+            };
+            header?: never;
+            path: {
+                /** @example ping-example */
+                job_id: components["parameters"]["JobIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The next fires */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "job_id": "nightly",
+                     *       "timezone": "Europe/Berlin",
+                     *       "schedule_ended": null,
+                     *       "fires": [
+                     *         "2027-03-27T01:30:00.000Z",
+                     *         "2027-03-28T01:30:00.000Z",
+                     *         "2027-03-29T00:30:00.000Z"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["NextFires"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    backfillJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example ping-example */
+                job_id: components["parameters"]["JobIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "since": "2027-03-01T00:00:00Z",
+                 *       "until": "2027-03-08T00:00:00Z"
+                 *     }
+                 */
+                "application/json": components["schemas"]["BackfillRequest"];
+            };
+        };
+        responses: {
+            /** @description The runs are queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "count": 7,
+                     *       "batch_id": "9b2f0c1e-4d0a-4c55-9d1e-2f7c8a1b3c4d",
+                     *       "execution_ids": [
+                     *         "…"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["BackfillAccepted"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyQueued"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    previewSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SchedulePreviewRequest"];
+            };
+        };
+        responses: {
+            /** @description The first fires */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Fires"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             503: components["responses"]["Unavailable"];
         };
     };

@@ -5,7 +5,7 @@ import type { Metrics } from './metrics.js';
 import type { StorageCheck } from '../db/storage.js';
 import { Problem } from './problem.js';
 import type { OpenApiDocument } from '../contract/openapi.js';
-import type { Scheduler } from '../scheduling/core.js';
+import { scheduleEnded, type Scheduler } from '../scheduling/core.js';
 import type { AuditRecord, ExecutionRecord, FailureRecord, JobRecord, Store } from '../store/types.js';
 import { isoTime, isoOrNull } from './iso-time.js';
 import { redactKwargs, redactText } from '../observability/redact.js';
@@ -51,6 +51,12 @@ export function jobBody(job: JobRecord): Schemas['Job'] {
     concurrency_policy: job.concurrency_policy,
     retries: job.retries,
     retry_backoff: job.retry_backoff,
+    catch_up: job.catch_up,
+    start_at: isoOrNull(job.start_at),
+    end_at: isoOrNull(job.end_at),
+    max_runs: job.max_runs,
+    jitter: job.jitter,
+    schedule_ended: scheduleEnded(job),
     next_run_time: job.state === 'paused' ? null : isoOrNull(job.next_run_at),
     last_run_time: isoOrNull(job.last_run_at),
     last_status: job.last_status,
@@ -100,6 +106,7 @@ export function executionBody(e: ExecutionRecord): Schemas['Execution'] {
     idempotency_key: e.idempotency_key,
     fencing_token: e.fencing_token,
     job_version: e.job_version,
+    jitter_ms: e.jitter_ms,
   };
 }
 

@@ -7,6 +7,7 @@ import { handlerOperations } from './handlers.js';
 import { healthOperations } from './health.js';
 import { jobOperations } from './jobs.js';
 import { monitoringOperations } from './monitoring.js';
+import { scheduleOperations } from './schedules.js';
 import { secretOperations } from './secrets.js';
 import { serviceOperations } from './service.js';
 import { workerOperations } from './workers.js';
@@ -24,6 +25,7 @@ export function buildOperations(s: Services): Record<string, Operation> {
     ...healthOperations(s),
     ...serviceOperations(s),
     ...jobOperations(s),
+    ...scheduleOperations(s),
     ...executionOperations(s),
     ...handlerOperations(s),
     ...workerOperations(s),

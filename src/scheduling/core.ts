@@ -9,11 +9,26 @@ import { defaultLimits, flowShape, kwargsQuotaErrors } from './quotas.js';
 import type { ConcurrencyPolicy, FailureRecord, JobPatch, JobRecord, JobSource, JobStats, JobState, JobVersionRecord, Kwargs, Page, ServiceState, Store } from '../store/types.js';
 import { applyChange, changedFields, definitionOf } from './definition.js';
 import { expectedFires, ledger, type LedgerFire } from './ledger.js';
+import { catchUpPolicies, type CatchUp } from '../store/records.js';
 import { CursorError } from '../store/cursor.js';
 import { finalStatuses, type ExecutionRecord, type WorkerRecord, type WorkerState } from '../store/types.js';
 import { WriteCoalescer } from './coalescer.js';
-import { policyOf, type Runner } from './runner.js';
-import { checkCron, checkTimezone, nextCronFire, nextFireAfter, parseDuration, parseGraceTime, parseWhen, shortestCronGapSeconds, TimeSpecError } from './timespec.js';
+import { policyOf, recurrenceOf, type Runner } from './runner.js';
+import {
+  checkCron,
+  checkTimezone,
+  firesBetween,
+  maxGraceSeconds,
+  nextCronFire,
+  nextFireAfter,
+  parseDuration,
+  parseGraceTime,
+  parseWhen,
+  shortestCronGapSeconds,
+  TimeSpecError,
+  withinWindow,
+  type Recurrence,
+} from './timespec.js';
 
 /** Everything a job can be created with, whichever route or file it came from. */
 export interface ScheduleRequest {
@@ -30,6 +45,25 @@ export interface ScheduleRequest {
   concurrency_policy?: ConcurrencyPolicy;
   retries?: number;
   retry_backoff?: number;
+  catch_up?: CatchUp;
+  start_at?: string | null;
+  end_at?: string | null;
+  max_runs?: number | null;
+  jitter?: number | null;
+}
+
+/** The fields of a create that decide when a job fires: what a schedule preview takes. */
+export type ScheduleFields = Pick<ScheduleRequest, 'periodically' | 'cron' | 'timezone' | 'when' | 'start_at' | 'end_at'>;
+
+/** A checked schedule: how it repeats, its window and its first fire (null: none in the window). */
+interface Schedule {
+  intervalSeconds: number | null;
+  cron: string | null;
+  timezone: string | null;
+  when: Date | null;
+  startAt: Date | null;
+  endAt: Date | null;
+  first: Date | null;
 }
 
 /**
@@ -137,6 +171,84 @@ export class Scheduler {
     }
     const state = req.state ?? 'running';
     if (state !== 'running' && state !== 'paused') errors.push({ field: 'state', reason: "must be 'running' or 'paused'" });
+    const schedule = this.buildSchedule(req, errors, now, ctx.allowPastWhen ?? false);
+    const grace = req.misfire_grace_time === undefined ? null : attempt(() => parseGraceTime(req.misfire_grace_time!));
+    const wholeNumber = (name: 'timeout' | 'retries' | 'retry_backoff', min: number, max: number, setting?: string) => {
+      const v = req[name];
+      if (v === undefined) return;
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+        errors.push({ field: name, reason: `must be a whole number from ${min} to ${max}${setting ? ` (${setting})` : ''}` });
+      }
+    };
+    wholeNumber('timeout', 1, 604800);
+    // The settings are named only when they are lower than what the contract allows.
+    wholeNumber('retries', 0, this.limits.maxRetries, this.limits.maxRetries < 100 ? 'JOBS_MAX_RETRIES' : undefined);
+    wholeNumber('retry_backoff', 0, this.limits.maxRetryBackoffSeconds, this.limits.maxRetryBackoffSeconds < 86400 ? 'JOBS_MAX_RETRY_BACKOFF_SECONDS' : undefined);
+    if (req.concurrency_policy !== undefined && !['allow', 'forbid', 'replace'].includes(req.concurrency_policy)) {
+      errors.push({ field: 'concurrency_policy', reason: "must be 'allow', 'forbid' or 'replace'" });
+    }
+    if (req.catch_up !== undefined && !catchUpPolicies.includes(req.catch_up)) {
+      errors.push({ field: 'catch_up', reason: "must be 'none', 'last' or 'all'" });
+    }
+    if (req.max_runs !== undefined && req.max_runs !== null && (!Number.isInteger(req.max_runs) || req.max_runs < 1 || req.max_runs > maxGraceSeconds)) {
+      errors.push({ field: 'max_runs', reason: `must be a whole number from 1 to ${maxGraceSeconds}, or null for no limit` });
+    }
+    const maxJitter = this.limits.maxJitterSeconds;
+    if (req.jitter !== undefined && req.jitter !== null && (!Number.isInteger(req.jitter) || req.jitter < 0 || req.jitter > maxJitter)) {
+      errors.push({ field: 'jitter', reason: `must be a whole number of seconds from 0 to ${maxJitter} (JOBS_MAX_JITTER_SECONDS), or null for none` });
+    }
+    if (errors.length > 0) throw new InvalidError(errors);
+
+    const { intervalSeconds, cron, timezone, when } = schedule!;
+    return {
+      job_id: jobId,
+      handler: req.handler,
+      kwargs,
+      state,
+      periodically: req.periodically ?? null,
+      interval_seconds: intervalSeconds ?? null,
+      cron: cron ?? null,
+      timezone: cron ? (timezone ?? 'UTC') : null,
+      when: when ?? null,
+      misfire_grace_time: grace ?? null,
+      timeout: req.timeout ?? null,
+      concurrency_policy: req.concurrency_policy ?? null,
+      retries: req.retries ?? 0,
+      retry_backoff: req.retry_backoff ?? 0,
+      catch_up: req.catch_up ?? 'none',
+      start_at: schedule!.startAt,
+      end_at: schedule!.endAt,
+      max_runs: req.max_runs ?? null,
+      jitter: req.jitter ? req.jitter : null,
+      next_run_at: schedule!.first,
+      last_run_at: null,
+      last_status: null,
+      source: ctx.source,
+      source_file: ctx.sourceFile ?? null,
+      created_at: now,
+      updated_at: now,
+      version: 1,
+    };
+  }
+
+  /**
+   * Checks the schedule fields of a create (or a preview) into `errors`, every bad field named;
+   * undefined when any is bad. First fire: at `when` (for cron, the first cron time from `when`
+   * on); else one period later for interval jobs (at `start_at` when that is later), the next
+   * cron time for cron jobs, now for one-shot jobs; then moved into the window: not before
+   * `start_at`, none at all (null) after `end_at`.
+   */
+  buildSchedule(req: ScheduleFields, errors: FieldError[], now = new Date(), allowPast = false): Schedule | undefined {
+    const before = errors.length;
+    const attempt = <T>(fn: () => T): T | undefined => {
+      try {
+        return fn();
+      } catch (err) {
+        if (err instanceof TimeSpecError) errors.push({ field: err.field, reason: err.reason });
+        else throw err;
+        return undefined;
+      }
+    };
     if (req.periodically !== undefined && req.cron !== undefined) {
       errors.push({ field: 'cron', reason: 'cannot be combined with periodically: give one of them' });
     }
@@ -156,28 +268,29 @@ export class Scheduler {
       }
     }
     const when = req.when === undefined ? null : attempt(() => parseWhen(req.when!, now));
-    if (when && when.getTime() <= now.getTime() && !ctx.allowPastWhen) {
+    if (when && when.getTime() <= now.getTime() && !allowPast) {
       errors.push({ field: 'when', reason: `${when.toISOString()} is in the past` });
     }
-    const grace = req.misfire_grace_time === undefined ? null : attempt(() => parseGraceTime(req.misfire_grace_time!));
-    const wholeNumber = (name: 'timeout' | 'retries' | 'retry_backoff', min: number, max: number, setting?: string) => {
-      const v = req[name];
-      if (v === undefined) return;
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-        errors.push({ field: name, reason: `must be a whole number from ${min} to ${max}${setting ? ` (${setting})` : ''}` });
+    const instant = (field: 'start_at' | 'end_at') => {
+      const text = req[field];
+      if (text === undefined || text === null) return null;
+      try {
+        return parseWhen(text, now);
+      } catch (err) {
+        if (err instanceof TimeSpecError) errors.push({ field, reason: err.reason });
+        else throw err;
+        return undefined;
       }
     };
-    wholeNumber('timeout', 1, 604800);
-    // The settings are named only when they are lower than what the contract allows.
-    wholeNumber('retries', 0, this.limits.maxRetries, this.limits.maxRetries < 100 ? 'JOBS_MAX_RETRIES' : undefined);
-    wholeNumber('retry_backoff', 0, this.limits.maxRetryBackoffSeconds, this.limits.maxRetryBackoffSeconds < 86400 ? 'JOBS_MAX_RETRY_BACKOFF_SECONDS' : undefined);
-    if (req.concurrency_policy !== undefined && !['allow', 'forbid', 'replace'].includes(req.concurrency_policy)) {
-      errors.push({ field: 'concurrency_policy', reason: "must be 'allow', 'forbid' or 'replace'" });
+    const startAt = instant('start_at');
+    const endAt = instant('end_at');
+    if (startAt && endAt && endAt.getTime() <= startAt.getTime()) {
+      errors.push({ field: 'end_at', reason: `${endAt.toISOString()} is not after start_at ${startAt.toISOString()}` });
+    } else if (endAt && endAt.getTime() <= now.getTime() && !allowPast) {
+      errors.push({ field: 'end_at', reason: `${endAt.toISOString()} is in the past: the job would never fire` });
     }
-    if (errors.length > 0) throw new InvalidError(errors);
+    if (errors.length > before) return undefined;
 
-    // First run: at `when` (for cron, the first cron time from `when` on); else one period
-    // later for interval jobs, the next cron time for cron jobs, now for one-shot jobs.
     let first: Date;
     if (cron) first = nextCronFire(cron, timezone ?? 'UTC', when && when > now ? new Date(when.getTime() - 1) : now);
     else if (when && intervalSeconds && when <= now) first = nextFireAfter({ kind: 'interval', seconds: intervalSeconds }, when, now)!;
@@ -185,29 +298,21 @@ export class Scheduler {
     else if (intervalSeconds) first = new Date(now.getTime() + intervalSeconds * 1000);
     else first = now;
 
+    const recurrence: Recurrence = cron
+      ? { kind: 'cron', expr: cron, timezone: timezone ?? 'UTC' }
+      : intervalSeconds
+        ? { kind: 'interval', seconds: intervalSeconds }
+        : { kind: 'once' };
+    // An interval job with a start and no `when` is anchored at its start.
+    if (intervalSeconds && startAt && !when && startAt.getTime() > first.getTime()) first = startAt;
     return {
-      job_id: jobId,
-      handler: req.handler,
-      kwargs,
-      state,
-      periodically: req.periodically ?? null,
-      interval_seconds: intervalSeconds ?? null,
+      intervalSeconds: intervalSeconds ?? null,
       cron: cron ?? null,
       timezone: cron ? (timezone ?? 'UTC') : null,
       when: when ?? null,
-      misfire_grace_time: grace ?? null,
-      timeout: req.timeout ?? null,
-      concurrency_policy: req.concurrency_policy ?? null,
-      retries: req.retries ?? 0,
-      retry_backoff: req.retry_backoff ?? 0,
-      next_run_at: first,
-      last_run_at: null,
-      last_status: null,
-      source: ctx.source,
-      source_file: ctx.sourceFile ?? null,
-      created_at: now,
-      updated_at: now,
-      version: 1,
+      startAt: startAt ?? null,
+      endAt: endAt ?? null,
+      first: withinWindow(recurrence, first, { start_at: startAt ?? null, end_at: endAt ?? null }),
     };
   }
 
@@ -640,6 +745,95 @@ export class Scheduler {
   }
 
   /**
+   * The next `count` fires of a job, in its time zone, exact across clock changes: from its
+   * next run on (for a paused job: from now, as if resumed now), none after `end_at`, no more
+   * than its `max_runs` has left. `ended` says why there are none when the schedule is over.
+   */
+  async nextFires(jobId: string, count: number, now = new Date()): Promise<{ job: JobRecord; fires: Date[]; ended: ScheduleEnd | null }> {
+    this.checkCount(count);
+    const found = (await this.store.getJobsWithActiveRuns([jobId]))[0];
+    if (!found) throw new NotFoundError('job', jobId, `no job with job_id '${jobId}'`);
+    const { job, counted } = found;
+    const ended = scheduleEnded(job, now);
+    const left = job.max_runs === null ? count : Math.max(0, Math.min(count, job.max_runs - (counted ?? 0)));
+    let from = job.next_run_at;
+    if (from && job.state === 'paused' && from.getTime() < now.getTime()) {
+      from = withinWindow(recurrenceOf(job), nextFireAfter(recurrenceOf(job), from, now), job);
+    }
+    return { job, fires: from ? upcomingFires(recurrenceOf(job), from, job.end_at, left) : [], ended };
+  }
+
+  /**
+   * The first `count` fires a job created now with these schedule fields would have: the
+   * fields are checked as a create checks them (every bad one named), nothing is stored.
+   */
+  previewSchedule(fields: ScheduleFields, count: number, now = new Date()): Date[] {
+    this.checkCount(count);
+    const errors: FieldError[] = [];
+    const schedule = this.buildSchedule(fields, errors, now);
+    if (!schedule) throw new InvalidError(errors);
+    const rec: Recurrence = schedule.cron
+      ? { kind: 'cron', expr: schedule.cron, timezone: schedule.timezone ?? 'UTC' }
+      : schedule.intervalSeconds
+        ? { kind: 'interval', seconds: schedule.intervalSeconds }
+        : { kind: 'once' };
+    return schedule.first ? upcomingFires(rec, schedule.first, schedule.endAt, count) : [];
+  }
+
+  private checkCount(count: number) {
+    const max = this.limits.maxNextFires;
+    if (!Number.isInteger(count) || count < 1 || count > max) {
+      throw new InvalidError([{ field: 'count', reason: `must be a whole number from 1 to ${max} (JOBS_MAX_NEXT_FIRES), got ${count}` }]);
+    }
+  }
+
+  /**
+   * Runs the fires of a job's schedule from `since` (inclusive) to `until` (exclusive), in its
+   * window, each as a queued run with the trigger `backfill`, the fire's time as its due time
+   * and one batch id; at most JOBS_CATCH_UP_MAX_FIRES of them (a longer range is refused) and
+   * within the queue's limits. They do not count against max_runs, and the concurrency policy,
+   * which decides at fire time, does not apply to them.
+   */
+  async backfill(jobId: string, since: Date, until: Date, role: Role | null = null, now = new Date()): Promise<{ executions: ExecutionRecord[]; batchId: string | null }> {
+    const job = await this.getJob(jobId);
+    if (this.catalog.has(job.handler)) this.catalog.checkRole(job.handler, job.kwargs, role);
+    const rec = recurrenceOf(job);
+    const errors: FieldError[] = [];
+    if (!this.catalog.has(job.handler)) errors.push({ field: 'job_id', reason: `the job's handler '${job.handler}' is not loaded` });
+    if (rec.kind === 'once') errors.push({ field: 'job_id', reason: 'is a one-shot job: it has no schedule whose fires could be backfilled' });
+    if (until.getTime() <= since.getTime()) errors.push({ field: 'until', reason: `${until.toISOString()} is not after since ${since.toISOString()}` });
+    else if (until.getTime() > now.getTime() + 1000) errors.push({ field: 'until', reason: `${until.toISOString()} is in the future: fires to come run on schedule` });
+    if (errors.length) throw new InvalidError(errors);
+    const max = this.limits.maxCatchUpFires;
+    const from = new Date(Math.max(since.getTime(), job.start_at?.getTime() ?? -8.64e15));
+    const to = new Date(Math.min(until.getTime(), job.end_at ? job.end_at.getTime() + 1 : 8.64e15));
+    // Interval fires lie on the job's grid: through its next run, else its first.
+    const anchor = job.next_run_at ?? job.when ?? job.start_at ?? job.created_at;
+    const fires = firesBetween(rec, anchor, from, to, max + 1);
+    if (fires.length > max) {
+      throw new InvalidError([{ field: 'until', reason: `the range holds more than ${max} fires, the limit (JOBS_CATCH_UP_MAX_FIRES): ask for a shorter one` }]);
+    }
+    if (fires.length === 0) return { executions: [], batchId: null };
+    const active = await this.store.activeExecutions(jobId);
+    const queued = active.filter((e) => e.status === 'queued').length;
+    const { maxQueuedRunsPerJob, maxQueuedRuns } = this.limits;
+    if (queued + fires.length > maxQueuedRunsPerJob) {
+      throw new QuotaError(
+        'JOBS_MAX_QUEUED_RUNS_PER_JOB',
+        `job '${jobId}' has ${queued} queued runs; ${fires.length} more would pass the limit of ${maxQueuedRunsPerJob} (JOBS_MAX_QUEUED_RUNS_PER_JOB)`,
+      );
+    }
+    const queuedInAll = await this.store.queuedCount();
+    if (queuedInAll + fires.length > maxQueuedRuns) {
+      throw new QuotaError('JOBS_MAX_QUEUED_RUNS', `${queuedInAll} runs are queued; ${fires.length} more would pass the limit of ${maxQueuedRuns} (JOBS_MAX_QUEUED_RUNS)`);
+    }
+    const batchId = randomUUID();
+    const executions = fires.map((fire) => this.runner.newExecution(job, { trigger: 'backfill', scheduled_at: fire, created_at: now, batch_id: batchId }));
+    await this.runner.enqueue(executions);
+    return { executions, batchId };
+  }
+
+  /**
    * Cancels a run: a queued one at once (it never starts), a running one through its signal.
    * A ConflictError for a run that has ended.
    */
@@ -702,17 +896,41 @@ function sameDefinition(a: JobRecord, b: JobRecord) {
     'concurrency_policy',
     'retries',
     'retry_backoff',
+    'catch_up',
+    'max_runs',
+    'jitter',
     'source',
     'source_file',
   ];
   return (
-    keys.every((k) => a[k] === b[k]) &&
-    (a.when?.getTime() ?? null) === (b.when?.getTime() ?? null) &&
-    (a.next_run_at?.getTime() ?? null) === (b.next_run_at?.getTime() ?? null) &&
-    isDeepStrictEqual(a.kwargs, b.kwargs)
+    keys.every((k) => a[k] === b[k]) && sameSchedule(a, b) && (a.next_run_at?.getTime() ?? null) === (b.next_run_at?.getTime() ?? null) && isDeepStrictEqual(a.kwargs, b.kwargs)
   );
 }
 
 function sameSchedule(a: JobRecord, b: JobRecord) {
-  return a.interval_seconds === b.interval_seconds && a.cron === b.cron && a.timezone === b.timezone && (a.when?.getTime() ?? null) === (b.when?.getTime() ?? null);
+  const same = (x: Date | null, y: Date | null) => (x?.getTime() ?? null) === (y?.getTime() ?? null);
+  return (
+    a.interval_seconds === b.interval_seconds && a.cron === b.cron && a.timezone === b.timezone && same(a.when, b.when) && same(a.start_at, b.start_at) && same(a.end_at, b.end_at)
+  );
+}
+
+/** Why a job has no next fire: its end_at passed, or its fires started max_runs runs. */
+export type ScheduleEnd = 'end_at' | 'max_runs';
+
+/**
+ * Why a job's schedule is over, for reads: null while it has a next fire, and for a one-shot
+ * job that simply ran. A periodic job loses its next fire only at its end_at or its max_runs.
+ */
+export function scheduleEnded(job: JobRecord, now = new Date()): ScheduleEnd | null {
+  if (job.next_run_at !== null) return null;
+  const endPassed = job.end_at !== null && job.end_at.getTime() <= now.getTime();
+  if (recurrenceOf(job).kind === 'once') return endPassed && job.last_run_at === null ? 'end_at' : null;
+  if (endPassed) return 'end_at';
+  if (job.max_runs !== null) return 'max_runs';
+  return job.end_at !== null ? 'end_at' : null;
+}
+
+/** Up to `count` fires from `first` (a fire) on, none after `endAt`. */
+function upcomingFires(rec: Recurrence, first: Date, endAt: Date | null, count: number): Date[] {
+  return firesBetween(rec, first, first, new Date(endAt ? endAt.getTime() + 1 : 8.64e15), count);
 }

@@ -19,6 +19,9 @@ export const defaultLimits: Limits = {
   maxBulkJobs: limitDefaults.JOBS_MAX_BULK_JOBS,
   ledgerMaxFires: limitDefaults.JOBS_LEDGER_MAX_FIRES,
   ledgerMaxRangeSeconds: limitDefaults.JOBS_LEDGER_MAX_RANGE_SECONDS,
+  maxCatchUpFires: limitDefaults.JOBS_CATCH_UP_MAX_FIRES,
+  maxNextFires: limitDefaults.JOBS_MAX_NEXT_FIRES,
+  maxJitterSeconds: limitDefaults.JOBS_MAX_JITTER_SECONDS,
 };
 
 /** The nesting of objects and arrays in a JSON value, walked with a stack of its own, stopping past `max`. */

@@ -121,6 +121,7 @@ export class Runner {
     const fetched = await this.store.getJobsWithActiveRuns(jobIds);
     const jobs = new Map(fetched.map((f) => [f.job.job_id, f.job]));
     const active = new Map(fetched.map((f) => [f.job.job_id, f.active]));
+    const counted = new Map(fetched.map((f) => [f.job.job_id, f.counted]));
     const now = new Date();
 
     const toRun = new Map<Lease, ExecutionRecord>();
@@ -128,22 +129,39 @@ export class Runner {
     const enqueues: ExecutionRecord[] = [];
     const jobUpdates: FireJobPatch[] = [];
     const touches: Lease[] = [];
+    /** When each queued run's row comes due: the fire, or later by the job's jitter. */
+    const dueRows = new Map<string, Date>();
     // Room left in the queue of every job, read once a fire of this claim would queue a run.
     let room: number | undefined;
     const maxQueued = this.options.maxQueuedRuns;
     for (const lease of leases) {
       const job = jobs.get((lease.data as { job_id: string }).job_id);
       const runs = job ? (active.get(job.job_id) ?? []) : [];
-      let plan = planFire(job, runs, now, this.options.maxQueuedRunsPerJob);
+      let plan = planFire(job, runs, now, {
+        counted: job ? counted.get(job.job_id) : null,
+        maxQueued: this.options.maxQueuedRunsPerJob,
+        maxCatchUp: this.options.maxCatchUpFires,
+      });
       if (plan.action === 'run' && !plan.inline && maxQueued !== undefined) {
         room ??= maxQueued - (await this.store.queuedCount());
         if (room <= 0) plan = { action: 'missed', dueAt: plan.dueAt, next: plan.next, reason: `missed: ${maxQueued} runs were queued in all, the limit (JOBS_MAX_QUEUED_RUNS)` };
-        else room -= 1;
+        else {
+          // Catch-up runs past the room left: the latest fires are kept.
+          if (plan.fires.length > room) plan = { ...plan, fires: plan.fires.slice(plan.fires.length - room) };
+          room -= plan.fires.length;
+        }
       }
       // A deleted or paused job: the row is left with no next run and goes. A fire consumed
       // already (a row whose lock expired after its worker died) keeps the job's next run.
       if (plan.action === 'none' || !job) {
         if (plan.action === 'none' && plan.rowNextRunAt) lease.nextRunAt = plan.rowNextRunAt;
+        continue;
+      }
+      if (plan.action === 'end') {
+        // Past end_at or max_runs: no run, and no next fire (the row goes).
+        lease.nextRunAt = null;
+        jobUpdates.push({ job_id: job.job_id, next_run_at: null });
+        this.log.info({ job_id: job.job_id, reason: plan.reason }, 'schedule ended');
         continue;
       }
       const { dueAt, next } = plan;
@@ -162,25 +180,40 @@ export class Runner {
         continue;
       }
       if (plan.cancel.length > 0) await this.cancelMany(plan.cancel, 'replaced');
+      // The older fires a catch-up leaves out: a missed record of the schedule, not a catch-up.
+      if (plan.skipped) inserts.push(this.missed(this.newExecution(job, { trigger: 'schedule', scheduled_at: plan.skipped.dueAt, created_at: now }), plan.skipped.reason));
       if (plan.inline) {
         // The common one-shot case runs on the row locked for it: one row, one run.
-        const execution: ExecutionRecord = { ...base, status: 'running', started_at: now, worker_id: this.workerId };
+        const execution: ExecutionRecord = { ...base, trigger: plan.trigger, scheduled_at: plan.fires[0], status: 'running', started_at: now, worker_id: this.workerId };
         inserts.push(execution);
         toRun.set(lease, execution);
         patch.last_run_at = now;
         patch.last_status = 'running';
         continue;
       }
-      // Periodic fires queue their run on a row of its own, so the schedule row is free to
-      // fire again (and the policy can see this run) while it runs.
-      inserts.push(base);
-      enqueues.push(base);
+      // Periodic fires queue their runs on rows of their own, so the schedule row is free to
+      // fire again (and the policy can see these runs) while they run.
+      plan.fires.forEach((fire, i) => {
+        const run = i === 0 ? base : this.newExecution(job, { trigger: plan.trigger, scheduled_at: fire, created_at: now });
+        Object.assign(run, { trigger: plan.trigger, scheduled_at: fire });
+        const jitterMs = job.jitter ? Math.floor(Math.random() * job.jitter * 1000) : 0;
+        if (job.jitter) run.jitter_ms = jitterMs;
+        dueRows.set(run.id, new Date(now.getTime() + jitterMs));
+        inserts.push(run);
+        enqueues.push(run);
+      });
     }
     // The whole claim's fires in one write: on SQL one statement, so a crash leaves each
     // fire whole or absent, never a queued run without its run row.
     try {
       await this.engine.recordRuns(
-        { executions: inserts, runs: enqueues.map((e) => ({ handler: e.handler, executionId: e.id, at: now })), jobs: jobUpdates, schedules: touches, held: leases },
+        {
+          executions: inserts,
+          runs: enqueues.map((e) => ({ handler: e.handler, executionId: e.id, at: dueRows.get(e.id) ?? now })),
+          jobs: jobUpdates,
+          schedules: touches,
+          held: leases,
+        },
         this.store,
       );
     } catch (err) {

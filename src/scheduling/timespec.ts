@@ -222,3 +222,80 @@ export function nextFireAfter(rec: Recurrence, due: Date, now: Date): Date | nul
   const from = due.getTime() > now.getTime() ? due : now;
   return nextCronFire(rec.expr, rec.timezone, from);
 }
+
+/**
+ * The fires of a schedule from `from` (inclusive) to `to` (exclusive), oldest first, at most
+ * `max`. Interval fires lie on the grid through `anchor` (any fire of the job: its next run);
+ * cron fires are the expression's times in its zone, exact across clock changes: a time a
+ * spring-forward skips (02:30 on such a day in Europe/Berlin) fires once, at the same minute
+ * after the gap (03:30), and a time a fall-back repeats fires once, at its first occurrence.
+ * A one-shot job's only fire is `anchor`.
+ */
+export function firesBetween(rec: Recurrence, anchor: Date, from: Date, to: Date, max: number): Date[] {
+  const out: Date[] = [];
+  if (max <= 0 || from.getTime() >= to.getTime()) return out;
+  if (rec.kind === 'once') {
+    if (anchor.getTime() >= from.getTime() && anchor.getTime() < to.getTime()) out.push(anchor);
+    return out;
+  }
+  if (rec.kind === 'interval') {
+    const step = rec.seconds * 1000;
+    // The first grid point at or after `from`, whichever side of the anchor it lies.
+    let at = anchor.getTime() + Math.ceil((from.getTime() - anchor.getTime()) / step) * step;
+    for (; at < to.getTime() && out.length < max; at += step) out.push(new Date(at));
+    return out;
+  }
+  // One iterator: the same times as nextCronFire step by step (test/timespec.test.ts compares
+  // them over clock changes), a reparse fewer per fire.
+  const it = CronExpressionParser.parse(rec.expr, { tz: rec.timezone, currentDate: new Date(from.getTime() - 1) });
+  while (out.length < max && it.hasNext()) {
+    const at = it.next().toDate();
+    if (at.getTime() >= to.getTime()) break;
+    out.push(at);
+  }
+  return out;
+}
+
+/**
+ * The latest `max` fires from `from` (inclusive) to `to` (exclusive), oldest first, and whether
+ * earlier ones in that range were left out. A bounded look: a cron schedule is read forward
+ * for at most `max` + 1000 fires, then again from a point `max` of its gaps before `to`.
+ */
+export function latestFires(rec: Recurrence, anchor: Date, from: Date, to: Date, max: number): { fires: Date[]; dropped: boolean } {
+  if (rec.kind === 'once') return { fires: firesBetween(rec, anchor, from, to, 1), dropped: false };
+  if (rec.kind === 'interval') {
+    const step = rec.seconds * 1000;
+    const first = anchor.getTime() + Math.ceil((from.getTime() - anchor.getTime()) / step) * step;
+    const count = first < to.getTime() ? Math.ceil((to.getTime() - first) / step) : 0;
+    const skip = Math.max(0, count - max);
+    return { fires: firesBetween(rec, anchor, new Date(first + skip * step), to, max), dropped: skip > 0 };
+  }
+  const cap = max + 1000;
+  let start = from;
+  let dropped = false;
+  for (let pass = 0; ; pass++) {
+    const seen = firesBetween(rec, anchor, start, to, cap);
+    if (seen.length < cap || pass > 0) return { fires: seen.slice(-max), dropped: dropped || seen.length > max };
+    const gap = (seen[seen.length - 1].getTime() - seen[0].getTime()) / (seen.length - 1);
+    start = new Date(Math.max(from.getTime(), to.getTime() - 2 * (max + 1) * Math.max(gap, 1000)));
+    dropped = true;
+  }
+}
+
+/** When a job may fire: not before `start_at`, not after `end_at` (either null: unbounded). */
+export interface FireWindow {
+  start_at: Date | null;
+  end_at: Date | null;
+}
+
+/** `fire` when it lies in the window, else null (a fire before start_at moves to the first one at or after it). */
+export function withinWindow(rec: Recurrence, fire: Date | null, window: FireWindow): Date | null {
+  if (fire === null) return null;
+  let at = fire;
+  if (window.start_at && at.getTime() < window.start_at.getTime()) {
+    at = rec.kind === 'once' ? window.start_at : (firesBetween(rec, fire, window.start_at, new Date(8.64e15), 1)[0] ?? null);
+    if (at === null) return null;
+  }
+  if (window.end_at && at.getTime() > window.end_at.getTime()) return null;
+  return at;
+}

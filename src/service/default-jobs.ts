@@ -76,8 +76,13 @@ const allowed = new Set([
   'concurrency_policy',
   'retries',
   'retry_backoff',
+  'catch_up',
+  'start_at',
+  'end_at',
+  'max_runs',
+  'jitter',
 ]);
-const stringFields = ['job_id', 'handler', 'periodically', 'cron', 'timezone', 'when', 'state', 'concurrency_policy'] as const;
+const stringFields = ['job_id', 'handler', 'periodically', 'cron', 'timezone', 'when', 'state', 'concurrency_policy', 'catch_up', 'start_at', 'end_at'] as const;
 
 /** Reads one job file's YAML into a request; the scheduling core validates it further. */
 export function parseFile(file: string, text: string): ScheduleRequest {

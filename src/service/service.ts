@@ -107,6 +107,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       defaultTimeoutSeconds: config.defaultTimeoutSeconds,
       maxQueuedRunsPerJob: config.limits.maxQueuedRunsPerJob,
       maxQueuedRuns: config.limits.maxQueuedRuns,
+      maxCatchUpFires: config.limits.maxCatchUpFires,
       maxFlowRuns: config.limits.maxFlowRuns,
       undispatchedAgeMs: config.undispatchedAgeMs,
       endRetryMaxMs: config.endRetryMaxMs,

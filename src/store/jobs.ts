@@ -20,10 +20,12 @@ export interface JobStore {
   /** The jobs of these ids that exist, in no particular order. */
   getJobs(jobIds: string[]): Promise<JobRecord[]>;
   /**
-   * The jobs of these ids that exist, each with its queued and running runs (oldest first):
+   * The jobs of these ids that exist, each with its queued and running runs (oldest first)
+   * and, for a job with `max_runs`, how many runs its fires started (first attempts of
+   * `countedTriggers` that were not missed, counted up to max_runs; null without max_runs):
    * what firing a claim of schedule rows needs, read together (one statement on SQL).
    */
-  getJobsWithActiveRuns(jobIds: string[]): Promise<Array<{ job: JobRecord; active: ExecutionRecord[] }>>;
+  getJobsWithActiveRuns(jobIds: string[]): Promise<Array<{ job: JobRecord; active: ExecutionRecord[]; counted: number | null }>>;
   /** updateJob for many jobs at once (the dispatch path writes the fires of a claim together). */
   /**
    * `version`: the job's version the patch's next_run_at was computed from; a job changed since

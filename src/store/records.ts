@@ -26,8 +26,15 @@ export type ConcurrencyPolicy = 'allow' | 'forbid' | 'replace';
 export type WorkerState = 'active' | 'blocked' | 'gone';
 export const workerStates: readonly WorkerState[] = ['active', 'blocked', 'gone'];
 
-/** What caused a run: its job's schedule, a flow handler starting a child, or a request. */
-export type ExecutionTrigger = 'schedule' | 'flow' | 'manual';
+/**
+ * What caused a run: its job's schedule, a flow handler starting a child, a request, a fire
+ * missed while the service was down or the job paused and run late (`catch_up`), or a fire of
+ * a past range asked for (`backfill`).
+ */
+export type ExecutionTrigger = 'schedule' | 'flow' | 'manual' | 'catch_up' | 'backfill';
+/** What a fire found late beyond the misfire grace (or several fires overdue) does: see planFire. */
+export type CatchUp = 'none' | 'last' | 'all';
+export const catchUpPolicies: readonly CatchUp[] = ['none', 'last', 'all'];
 
 export type Kwargs = Record<string, unknown>;
 
@@ -58,6 +65,16 @@ export interface JobRecord {
   retries: number;
   /** Seconds before the first retry; doubled for each further attempt. */
   retry_backoff: number;
+  /** What fires missed beyond the grace do: one missed record (none), one run (last), a run each (all). */
+  catch_up: CatchUp;
+  /** No fire before this time; null: none. */
+  start_at: Date | null;
+  /** No fire after this time; null: none. */
+  end_at: Date | null;
+  /** Fires that may start a run (schedule and catch-up runs, first attempts); null: no limit. */
+  max_runs: number | null;
+  /** Seconds: each scheduled run starts after a random delay up to this; null: none. */
+  jitter: number | null;
   next_run_at: Date | null;
   last_run_at: Date | null;
   last_status: ExecutionStatus | null;
@@ -108,6 +125,8 @@ export interface ExecutionRecord {
   job_version: number | null;
   /** A fire missed under `forbid`: the run that was active then. */
   active_execution_id: string | null;
+  /** The random delay (ms) its job's `jitter` put between the fire and the run's start; null: none. */
+  jitter_ms: number | null;
 }
 
 export type ExecutionPatch = Partial<Omit<ExecutionRecord, 'id' | 'created_at'>>;
@@ -260,6 +279,9 @@ export interface ExecutionEnd {
   /** The job whose last status becomes this run's status; null for none (a flow's child run). */
   job_id: string | null;
 }
+
+/** The triggers of runs that count against a job's `max_runs` (first attempts only). */
+export const countedTriggers: readonly ExecutionTrigger[] = ['schedule', 'catch_up'];
 
 /** Of jobs sharing an id, the first (insertJobs inserts that one). */
 export function firstOfEachId(jobs: JobRecord[]): JobRecord[] {

@@ -45,6 +45,11 @@ export function jobDefinition(job: JobRecord): ScheduleRequest {
   if (job.concurrency_policy !== null) def.concurrency_policy = job.concurrency_policy;
   if (job.retries !== 0) def.retries = job.retries;
   if (job.retry_backoff !== 0) def.retry_backoff = job.retry_backoff;
+  if (job.catch_up !== 'none') def.catch_up = job.catch_up;
+  if (job.start_at !== null) def.start_at = job.start_at.toISOString();
+  if (job.end_at !== null) def.end_at = job.end_at.toISOString();
+  if (job.max_runs !== null) def.max_runs = job.max_runs;
+  if (job.jitter !== null) def.jitter = job.jitter;
   return def;
 }
 

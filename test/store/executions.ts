@@ -135,9 +135,28 @@ export function executionStoreContract(open: () => Store): void {
       const got = await store.getJobsWithActiveRuns(['wa-b', 'wa-none', 'wa-a']);
       got.sort((x, y) => compareText(x.job.job_id, y.job.job_id));
       assert.deepEqual(got, [
-        { job: jobs[0], active: [runs[1], runs[0]] },
-        { job: jobs[1], active: [] },
+        { job: jobs[0], active: [runs[1], runs[0]], counted: 0 },
+        { job: jobs[1], active: [], counted: null },
       ]);
+    });
+
+    it('getJobsWithActiveRuns counts the runs a job with max_runs started: first attempts of fires and catch-ups not missed, up to max_runs', async () => {
+      assert.equal(await insertJob(job('mr-a', 1, { max_runs: 3 })), true);
+      assert.equal(await insertJob(job('mr-b', 1, { max_runs: 10 })), true);
+      const of = (id: string, i: number, over: Parameters<typeof execution>[3]) => execution(id, 1, i, { job_id: 'mr-b', ...over });
+      await store.insertExecutions([
+        ...range(5).map((i) => execution(`mr-a${i}`, 1, 110 + i, { job_id: 'mr-a', trigger: 'schedule', status: 'succeeded' })),
+        of('mr-b1', 120, { trigger: 'schedule', status: 'succeeded' }),
+        of('mr-b2', 121, { trigger: 'catch_up', status: 'queued' }),
+        of('mr-b3', 122, { trigger: 'schedule', status: 'failed' }),
+        of('mr-b4', 123, { trigger: 'schedule', status: 'missed' }),
+        of('mr-b5', 124, { trigger: 'schedule', status: 'succeeded', attempt: 2 }),
+        of('mr-b6', 125, { trigger: 'manual', status: 'succeeded' }),
+        of('mr-b7', 126, { trigger: 'backfill', status: 'succeeded' }),
+      ]);
+      const got = new Map((await store.getJobsWithActiveRuns(['mr-a', 'mr-b'])).map((x) => [x.job.job_id, x.counted]));
+      assert.equal(got.get('mr-a'), 3, 'counted up to max_runs only');
+      assert.equal(got.get('mr-b'), 3, 'a schedule run, a catch-up run and a failed one; not a missed fire, a retry, a manual run or a backfill');
     });
 
     it("finishExecutions ends running runs only, with their last output and their jobs' last status", async () => {

@@ -69,6 +69,11 @@ export function job(jobId: string, era: number, over: Partial<JobRecord> = {}): 
     concurrency_policy: 'forbid',
     retries: 2,
     retry_backoff: 15,
+    catch_up: 'none',
+    start_at: null,
+    end_at: null,
+    max_runs: null,
+    jitter: null,
     next_run_at: at(era, 2),
     last_run_at: null,
     last_status: null,
@@ -95,6 +100,11 @@ export function fullJob(jobId: string, era: number): JobRecord {
     concurrency_policy: 'replace',
     retries: 5,
     retry_backoff: 120,
+    catch_up: 'all',
+    start_at: at(era, 1),
+    end_at: new Date(at(era, 9).getTime() + 456),
+    max_runs: 12,
+    jitter: 30,
     next_run_at: at(era, 4),
     last_run_at: at(era, 5),
     last_status: 'timed_out',
@@ -155,6 +165,7 @@ export function execution(id: string, era: number, i: number, over: Partial<Exec
     fencing_token: null,
     job_version: null,
     active_execution_id: null,
+    jitter_ms: null,
     ...over,
   };
 }
@@ -183,6 +194,7 @@ export function fullExecution(id: string, era: number, i: number, over: Partial<
     output: ['first line', 'a,b', '{x}', '"q"', 'NULL', 'back\\slash', '', 'ünïcödé ✓'],
     output_truncated: true,
     created_at: new Date(at(era, i).getTime() + 5),
+    jitter_ms: 2345,
     ...over,
   });
 }

@@ -76,10 +76,11 @@ export function sqlMigrationContract(name: Extract<StoreName, 'embedded' | 'post
       const e = execution('mg-run', 1, 0, { job_id: 'mg-old', status: 'succeeded' });
       const w = worker('mg-w', 1, 0);
       // The job, the run and the worker as that release wrote them: without the columns of
-      // 000006 (an old run reads as its own first attempt, not yet fenced) and 000013 (a job at
-      // its first version, a run of no known version).
-      const { version: _version, ...oldJob } = j;
-      const { idempotency_key: _key, fencing_token: _token, job_version: _jv, active_execution_id: _active, ...oldRun } = e;
+      // 000006 (an old run reads as its own first attempt, not yet fenced), 000013 (a job at its
+      // first version, a run of no known version) and 000021 (an old job has no catch-up, window,
+      // max runs or jitter; an old run no jitter).
+      const { version: _version, catch_up: _catchUp, start_at: _start, end_at: _end, max_runs: _max, jitter: _jitter, ...oldJob } = j;
+      const { idempotency_key: _key, fencing_token: _token, job_version: _jv, active_execution_id: _active, jitter_ms: _jitterMs, ...oldRun } = e;
       for (const [table, row] of [
         ['job', jobToRow(oldJob)],
         ['execution', executionToRow(oldRun)],

@@ -25,6 +25,11 @@ function job(fields: Partial<JobRecord>): JobRecord {
     concurrency_policy: null,
     retries: 0,
     retry_backoff: 0,
+    catch_up: 'none',
+    start_at: null,
+    end_at: null,
+    max_runs: null,
+    jitter: null,
     next_run_at: null,
     last_run_at: null,
     last_status: null,
@@ -63,7 +68,7 @@ describe('planFire', () => {
 
   it('a one-shot `when` runs inline on its row, once, with no next fire', () => {
     const plan = planFire(job({ when: t('2026-03-01T12:00:00Z'), next_run_at: t('2026-03-01T12:00:00Z') }), [], t('2026-03-01T12:00:00.200Z'));
-    assert.deepEqual(plan, { action: 'run', dueAt: t('2026-03-01T12:00:00Z'), next: null, cancel: [], inline: true });
+    assert.deepEqual(plan, { action: 'run', dueAt: t('2026-03-01T12:00:00Z'), next: null, cancel: [], inline: true, fires: [t('2026-03-01T12:00:00Z')], trigger: 'schedule' });
   });
 
   it('a periodic fire queues a run of its own, never inline', () => {
@@ -121,7 +126,7 @@ describe('planFire', () => {
     const oneShot = job({ next_run_at: t('2026-03-01T12:00:00Z') });
     assert.equal(policyOf(oneShot), 'allow');
     const plan = planFire(oneShot, [activeRun('r1', 'running')], t('2026-03-01T12:00:00Z'));
-    assert.deepEqual(plan, { action: 'run', dueAt: t('2026-03-01T12:00:00Z'), next: null, cancel: [], inline: false });
+    assert.deepEqual(plan, { action: 'run', dueAt: t('2026-03-01T12:00:00Z'), next: null, cancel: [], inline: false, fires: [t('2026-03-01T12:00:00Z')], trigger: 'schedule' });
     const periodic = planFire(every(60, '2026-03-01T12:00:00Z', { concurrency_policy: 'allow' }), [activeRun('r1', 'running')], t('2026-03-01T12:00:00Z'));
     assert.equal(periodic.action === 'run' && periodic.cancel.length, 0);
   });
@@ -160,5 +165,55 @@ describe('planFire', () => {
     const plan = planFire(j, [], t('2026-03-01T11:20:00Z'));
     assert.equal(plan.action, 'missed');
     assert.equal(plan.action === 'missed' && plan.next?.toISOString(), '2026-03-01T12:00:00.000Z');
+  });
+});
+
+describe('planFire: window, max_runs and catch-up', () => {
+  const every = (fields: Partial<JobRecord>) => job({ periodically: '1 second', interval_seconds: 1, ...fields });
+  const due = t('2027-01-01T00:00:00Z');
+
+  it('ends the schedule past end_at or at max_runs, and stops the next fire at the last run', () => {
+    assert.deepEqual(planFire(every({ next_run_at: due, end_at: t('2026-12-31T23:59:59Z') }), [], due), { action: 'end', reason: 'end_at' });
+    assert.deepEqual(planFire(every({ next_run_at: due, max_runs: 2 }), [], due, { counted: 2 }), { action: 'end', reason: 'max_runs' });
+    const last = planFire(every({ next_run_at: due, max_runs: 2 }), [], due, { counted: 1 });
+    assert.equal(last.action, 'run');
+    assert.equal((last as { next: Date | null }).next, null, 'the last run allowed leaves no next fire');
+    const beforeEnd = planFire(every({ next_run_at: due, end_at: t('2027-01-01T00:00:00.500Z') }), [], due);
+    assert.equal((beforeEnd as { next: Date | null }).next, null, 'the next fire would be past end_at');
+  });
+
+  it("catches up the fires of a downtime: 'all' each (the latest within the bound), 'last' one, 'none' one missed record", () => {
+    const now = t('2027-01-01T00:00:05.200Z');
+    const all = planFire(every({ next_run_at: due, misfire_grace_time: 1, catch_up: 'all' }), [], now, { maxCatchUp: 4 });
+    assert.equal(all.action, 'run');
+    const a = all as { fires: Date[]; trigger: string; skipped?: { reason: string }; next: Date };
+    assert.equal(a.trigger, 'catch_up');
+    assert.deepEqual(
+      a.fires.map((d) => d.toISOString()),
+      ['2027-01-01T00:00:02.000Z', '2027-01-01T00:00:03.000Z', '2027-01-01T00:00:04.000Z', '2027-01-01T00:00:05.000Z'],
+    );
+    assert.match(a.skipped!.reason, /JOBS_CATCH_UP_MAX_FIRES/);
+    assert.equal(a.next.toISOString(), '2027-01-01T00:00:06.000Z');
+    const last = planFire(every({ next_run_at: due, misfire_grace_time: 1, catch_up: 'last' }), [], now) as { fires: Date[]; skipped?: unknown };
+    assert.deepEqual(
+      last.fires.map((d) => d.toISOString()),
+      ['2027-01-01T00:00:05.000Z'],
+    );
+    assert.equal(last.skipped, undefined);
+    assert.equal(planFire(every({ next_run_at: due, misfire_grace_time: 1, catch_up: 'none' }), [], now).action, 'missed');
+    const capped = planFire(every({ next_run_at: due, misfire_grace_time: 1, catch_up: 'all', max_runs: 5 }), [], now, { counted: 3, maxCatchUp: 10 }) as {
+      fires: Date[];
+      next: Date | null;
+    };
+    assert.equal(capped.fires.length, 2, 'no more runs than max_runs leaves');
+    assert.equal(capped.next, null);
+    const onTime = planFire(every({ next_run_at: due, catch_up: 'all' }), [], t('2027-01-01T00:00:00.100Z')) as { fires: Date[]; trigger: string };
+    assert.deepEqual([onTime.fires.length, onTime.trigger], [1, 'schedule'], 'a fire on time is no catch-up');
+  });
+
+  it('queues a one-shot run with jitter instead of running it on its row', () => {
+    const once = job({ next_run_at: due, jitter: 5 });
+    assert.equal((planFire(once, [], due) as { inline: boolean }).inline, false);
+    assert.equal((planFire(job({ next_run_at: due }), [], due) as { inline: boolean }).inline, true);
   });
 });

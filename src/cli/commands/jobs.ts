@@ -20,6 +20,11 @@ interface CreateOptions {
   retries?: number;
   retryBackoff?: number;
   paused?: boolean;
+  catchUp?: 'none' | 'last' | 'all';
+  startAt?: string;
+  endAt?: string;
+  maxRuns?: number;
+  jitter?: number;
 }
 
 /** The jobs of a bulk create: a JSON array of `POST /jobs` bodies, or `{"jobs": [...]}`, from a file or stdin (`-`). */
@@ -53,7 +58,7 @@ interface UpdateOptions extends Omit<CreateOptions, 'handler' | 'id' | 'paused'>
 /** The fields `jobs update --unset` may clear, by the names of the API. */
 const unsettable = ['periodically', 'cron', 'timezone', 'when', 'misfire_grace_time', 'timeout', 'concurrency_policy', 'retries', 'retry_backoff'];
 
-/** `jobsctl jobs ...`: list, get, create, create-many, update, versions, rollback, pause, resume, delete, clean-failed. */
+/** `jobsctl jobs ...`: list, get, create, create-many, update, versions, rollback, next-fires, backfill, pause, resume, delete, clean-failed. */
 export function addJobCommands(program: Command, cli: CliContext) {
   const { ctx, show, morePages, io } = cli;
   const jobs = program.command('jobs').description('list, show, create, pause, resume and delete jobs');
@@ -109,6 +114,11 @@ export function addJobCommands(program: Command, cli: CliContext) {
     .option('--retries <n>', 'further attempts after a failed, timed-out or lost run', integer(0))
     .option('--retry-backoff <seconds>', 'seconds before the first retry, doubled for each further one', integer(0))
     .option('--paused', 'create it paused')
+    .addOption(new Option('--catch-up <policy>', 'fires missed while down or paused: none (one missed record), last (run once), all (run each)').choices(['none', 'last', 'all']))
+    .option('--start-at <time>', 'no fire before this time (ISO-8601)')
+    .option('--end-at <time>', 'no fire after this time (ISO-8601)')
+    .option('--max-runs <n>', 'runs its fires may start, then it has no next fire', integer(1))
+    .option('--jitter <seconds>', 'each scheduled run starts after a random delay up to this', integer(0))
     .action(async (o: CreateOptions, cmd: Command) => {
       const { client, json } = ctx(cmd);
       const body: CreateJobRequest = {
@@ -125,6 +135,11 @@ export function addJobCommands(program: Command, cli: CliContext) {
         retries: o.retries,
         retry_backoff: o.retryBackoff,
         state: o.paused ? 'paused' : undefined,
+        catch_up: o.catchUp,
+        start_at: o.startAt,
+        end_at: o.endAt,
+        max_runs: o.maxRuns,
+        jitter: o.jitter,
       };
       const created = await client.jobs.create(body);
       show(json, created, () => fmt.jobDetails(created.job));
@@ -217,6 +232,27 @@ export function addJobCommands(program: Command, cli: CliContext) {
       const { client, json } = ctx(cmd);
       const r = await client.jobs.rollback(id, version, { ifVersion: o.ifVersion, detach: o.detach });
       show(json, r, () => `job ${r.job.job_id} is at version ${r.job.version}, the definition of version ${version}\n`);
+    });
+  jobs
+    .command('next-fires')
+    .description("a job's next fire times, in UTC and in its time zone")
+    .argument('<job>', 'job id')
+    .option('--count <n>', 'fires to list (default 10)', integer(1))
+    .action(async (id: string, o: { count?: number }, cmd: Command) => {
+      const { client, json } = ctx(cmd);
+      const r = await client.jobs.nextFires(id, o.count);
+      show(json, r, () => fmt.firesTable(r.fires, r.timezone, r.schedule_ended ? `no next fire: the schedule ended (${r.schedule_ended})` : 'no next fire'));
+    });
+  jobs
+    .command('backfill')
+    .description("run the fires of a past range of a job's schedule, as one batch")
+    .argument('<job>', 'job id')
+    .requiredOption('--since <time>', 'first time of the range (ISO-8601, inclusive)')
+    .requiredOption('--until <time>', 'end of the range (ISO-8601, exclusive; not in the future)')
+    .action(async (id: string, o: { since: string; until: string }, cmd: Command) => {
+      const { client, json } = ctx(cmd);
+      const r = await client.jobs.backfill(id, o.since, o.until);
+      show(json, r, () => (r.batch_id ? `queued ${r.count} run(s) in batch ${r.batch_id}\n` : 'the range holds no fire: nothing queued\n'));
     });
   for (const [verb, state] of [
     ['pause', 'paused'],

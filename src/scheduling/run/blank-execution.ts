@@ -33,5 +33,6 @@ export function blankExecution(): ExecutionRecord {
     fencing_token: null,
     job_version: null,
     active_execution_id: null,
+    jitter_ms: null,
   };
 }

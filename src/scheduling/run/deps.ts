@@ -15,6 +15,8 @@ export interface RunnerOptions {
   /** Queued runs a fire may add to: per job and in all (JOBS_MAX_QUEUED_RUNS_PER_JOB, JOBS_MAX_QUEUED_RUNS). */
   maxQueuedRunsPerJob?: number;
   maxQueuedRuns?: number;
+  /** Runs one catch-up may start (JOBS_CATCH_UP_MAX_FIRES). */
+  maxCatchUpFires?: number;
   /** Child runs one run may start (JOBS_MAX_FLOW_RUNS), for handlers that do not declare them. */
   maxFlowRuns?: number;
   /** A queued run without a run row for this long (ms) is given one (or cancelled when its job is gone). */

@@ -43,6 +43,11 @@ export function jobToDoc(job: JobRecord): JobDoc {
     concurrency_policy: job.concurrency_policy ?? null,
     retries: job.retries ?? 0,
     retry_backoff: job.retry_backoff ?? 0,
+    catch_up: job.catch_up ?? 'none',
+    start_at: job.start_at ?? null,
+    end_at: job.end_at ?? null,
+    max_runs: job.max_runs ?? null,
+    jitter: job.jitter ?? null,
     next_run_at: job.next_run_at ?? null,
     last_run_at: job.last_run_at ?? null,
     last_status: job.last_status ?? null,
@@ -70,6 +75,12 @@ export function docToJob(d: JobDoc): JobRecord {
     concurrency_policy: d.concurrency_policy ?? null,
     retries: Number(d.retries ?? 0),
     retry_backoff: Number(d.retry_backoff ?? 0),
+    // Documents stored before these fields existed read as no catch-up, no bounds, no jitter.
+    catch_up: d.catch_up ?? 'none',
+    start_at: d.start_at ?? null,
+    end_at: d.end_at ?? null,
+    max_runs: num(d.max_runs),
+    jitter: num(d.jitter),
     next_run_at: d.next_run_at ?? null,
     last_run_at: d.last_run_at ?? null,
     last_status: d.last_status ?? null,
@@ -111,6 +122,7 @@ export function executionToDoc(e: ExecutionRecord): ExecutionDoc {
     fencing_token: e.fencing_token ?? null,
     job_version: e.job_version ?? null,
     active_execution_id: e.active_execution_id ?? null,
+    jitter_ms: e.jitter_ms ?? null,
   };
 }
 
@@ -143,6 +155,7 @@ export function docToExecution(d: ExecutionDoc): ExecutionRecord {
     fencing_token: num(d.fencing_token),
     job_version: num(d.job_version),
     active_execution_id: d.active_execution_id ?? null,
+    jitter_ms: num(d.jitter_ms),
   };
 }
 

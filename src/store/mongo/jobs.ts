@@ -1,7 +1,7 @@
 import { MongoBulkWriteError } from 'mongodb';
 import type { ExecutionStore } from '../executions.js';
 import type { JobStore } from '../jobs.js';
-import { firstOfEachId, type ExecutionRecord, type JobPatch, type JobRecord, type Page } from '../records.js';
+import { countedTriggers, firstOfEachId, type ExecutionRecord, type JobPatch, type JobRecord, type Page } from '../records.js';
 import type { Collections } from './collections.js';
 import { defined, docToJob, jobToDoc, type JobDoc } from './docs.js';
 import { keysetPage, type Keyset } from './keyset.js';
@@ -89,7 +89,15 @@ export class MongoJobStore implements JobStore {
     const [jobs, active] = await Promise.all([this.getJobs(jobIds), this.executions.activeExecutionsOf(jobIds)]);
     const byJob = new Map<string, ExecutionRecord[]>();
     for (const e of active) (byJob.get(e.job_id!) ?? byJob.set(e.job_id!, []).get(e.job_id!)!).push(e);
-    return jobs.map((job) => ({ job, active: byJob.get(job.job_id) ?? [] }));
+    // Jobs with max_runs: their counted runs (execution_job_idx), stopping at max_runs.
+    const counted = await Promise.all(
+      jobs.map((job) =>
+        job.max_runs === null
+          ? null
+          : this.c.executions.countDocuments({ job_id: job.job_id, trigger: { $in: [...countedTriggers] }, attempt: 1, status: { $ne: 'missed' } }, { limit: job.max_runs }),
+      ),
+    );
+    return jobs.map((job, i) => ({ job, active: byJob.get(job.job_id) ?? [], counted: counted[i] }));
   }
 
   async updateJobs(updates: Array<{ job_id: string; patch: JobPatch; version?: number }>) {

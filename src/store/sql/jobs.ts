@@ -1,6 +1,6 @@
 import type { SqlClient } from '../../db/sql-client.js';
 import type { JobStore } from '../jobs.js';
-import { activeStatuses, firstOfEachId, type JobPatch, type JobRecord, type Page } from '../records.js';
+import { activeStatuses, countedTriggers, firstOfEachId, type JobPatch, type JobRecord, type Page } from '../records.js';
 import { keysetPage, type Keyset } from './keyset.js';
 import { executionTimes, jobToRow, jsonDates, rowToExecution, rowToJob, sqlList, type Row } from './rows.js';
 import { updateRows, insertRowsSql, insertSql, setSql } from './statements.js';
@@ -22,8 +22,12 @@ const selectJobs = 'SELECT * FROM job WHERE job_id = ANY($1::text[])';
 // job_pkey, then execution_active_idx per job; the active runs as one JSON array (job and
 // execution share column names). job.job_id is COLLATE "C" and execution.job_id is not:
 // compared as they are, the collations conflict and no index on execution.job_id applies.
+// The runs counted against max_runs: execution_job_idx, stopping at max_runs of them.
 const selectJobsWithActiveRuns = `SELECT j.*, (SELECT jsonb_agg(to_jsonb(e) ORDER BY e.created_at) FROM execution e
-                 WHERE e.job_id = j.job_id COLLATE "default" AND e.status IN (${sqlList(activeStatuses)})) AS active
+                 WHERE e.job_id = j.job_id COLLATE "default" AND e.status IN (${sqlList(activeStatuses)})) AS active,
+            CASE WHEN j.max_runs IS NULL THEN NULL ELSE (SELECT count(*) FROM (SELECT 1 FROM execution c
+                 WHERE c.job_id = j.job_id COLLATE "default" AND c.trigger IN (${sqlList(countedTriggers)}) AND c.attempt = 1 AND c.status <> 'missed'
+                 LIMIT j.max_runs) n) END AS counted
      FROM job j WHERE j.job_id = ANY($1::text[])`;
 const deleteJobById = `WITH v AS (DELETE FROM job_version WHERE job_id = $1), p AS (DELETE FROM pause WHERE job_id = $1)
   DELETE FROM job WHERE job_id = $1`;
@@ -102,6 +106,7 @@ export class SqlJobStore implements JobStore {
     return r.rows.map((row) => ({
       job: rowToJob(row),
       active: ((row.active as Row[] | null) ?? []).map((e) => rowToExecution(jsonDates(e, executionTimes))),
+      counted: row.counted === null || row.counted === undefined ? null : Number(row.counted),
     }));
   }
 

@@ -34,6 +34,11 @@ export function rowToJob(r: Row): JobRecord {
     concurrency_policy: (r.concurrency_policy as JobRecord['concurrency_policy']) ?? null,
     retries: Number(r.retries ?? 0),
     retry_backoff: Number(r.retry_backoff ?? 0),
+    catch_up: (r.catch_up as JobRecord['catch_up'] | undefined) ?? 'none',
+    start_at: (r.start_at as Date | null | undefined) ?? null,
+    end_at: (r.end_at as Date | null | undefined) ?? null,
+    max_runs: r.max_runs === null || r.max_runs === undefined ? null : Number(r.max_runs),
+    jitter: r.jitter === null || r.jitter === undefined ? null : Number(r.jitter),
     next_run_at: (r.next_run_at as Date | null) ?? null,
     last_run_at: (r.last_run_at as Date | null) ?? null,
     last_status: (r.last_status as JobRecord['last_status']) ?? null,
@@ -85,6 +90,7 @@ export function rowToExecution(r: Row): ExecutionRecord {
     fencing_token: r.fencing_token === null || r.fencing_token === undefined ? null : Number(r.fencing_token),
     job_version: r.job_version === null || r.job_version === undefined ? null : Number(r.job_version),
     active_execution_id: (r.active_execution_id as string | null | undefined) ?? null,
+    jitter_ms: r.jitter_ms === null || r.jitter_ms === undefined ? null : Number(r.jitter_ms),
   };
 }
 

@@ -22,6 +22,11 @@ export const columnTypes: Record<'job' | 'execution', Record<string, string>> = 
     concurrency_policy: 'text',
     retries: 'integer',
     retry_backoff: 'integer',
+    catch_up: 'text',
+    start_at: 'timestamptz',
+    end_at: 'timestamptz',
+    max_runs: 'integer',
+    jitter: 'integer',
     next_run_at: 'timestamptz',
     last_run_at: 'timestamptz',
     last_status: 'text',
@@ -56,6 +61,7 @@ export const columnTypes: Record<'job' | 'execution', Record<string, string>> = 
     fencing_token: 'bigint',
     job_version: 'integer',
     active_execution_id: 'text',
+    jitter_ms: 'integer',
   },
 };
 
