@@ -16,6 +16,7 @@ export const defaultLimits: Limits = {
   maxRetries: limitDefaults.JOBS_MAX_RETRIES,
   maxRetryBackoffSeconds: limitDefaults.JOBS_MAX_RETRY_BACKOFF_SECONDS,
   pageMaxBytes: limitDefaults.JOBS_PAGE_MAX_BYTES,
+  maxBulkRuns: limitDefaults.JOBS_MAX_BULK_RUNS,
 };
 
 /** The nesting of objects and arrays in a JSON value, walked with a stack of its own, stopping past `max`. */

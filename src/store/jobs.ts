@@ -26,6 +26,10 @@ export interface JobStore {
   updateJobs(updates: Array<{ job_id: string; patch: JobPatch }>): Promise<void>;
   deleteJob(jobId: string): Promise<boolean>;
   listJobsFromFiles(): Promise<Array<Pick<JobRecord, 'job_id' | 'source_file'>>>;
+  /** Jobs with on_success, on_failure, on_finish or after_all set: the graph a new chain is checked against for cycles. */
+  chainedJobs(): Promise<JobRecord[]>;
+  /** Jobs with after_all set (fan-in). */
+  fanInJobs(): Promise<JobRecord[]>;
 }
 
 /** The methods of JobStore by name: what a store made of record stores delegates (see delegate.ts). */
@@ -41,4 +45,6 @@ export const jobStoreMethods: Record<keyof JobStore, true> = {
   updateJobs: true,
   deleteJob: true,
   listJobsFromFiles: true,
+  chainedJobs: true,
+  fanInJobs: true,
 };

@@ -74,6 +74,10 @@ export function job(jobId: string, era: number, over: Partial<JobRecord> = {}): 
     last_status: null,
     source: 'api',
     source_file: null,
+    on_success: [],
+    on_failure: [],
+    on_finish: [],
+    after_all: [],
     created_at: at(era, 0),
     updated_at: at(era, 0),
     ...over,
@@ -99,6 +103,10 @@ export function fullJob(jobId: string, era: number): JobRecord {
     last_status: 'timed_out',
     source: 'file',
     source_file: '/etc/jobs/default-jobs/full.yaml',
+    on_success: [{ job_id: 'rx-next', kwargs: { url: '$.kwargs.url', n: 3, flag: true } }],
+    on_failure: [{ job_id: 'rx-alert' }],
+    on_finish: [{ job_id: 'rx-log', kwargs: { status: '$.result.status' } }],
+    after_all: ['rx-a', 'rx-b'],
     created_at: new Date(at(era, 6).getTime() + 123),
     updated_at: new Date(at(era, 7).getTime() + 999),
   });
@@ -152,6 +160,9 @@ export function execution(id: string, era: number, i: number, over: Partial<Exec
     created_at: at(era, i),
     idempotency_key: id,
     fencing_token: null,
+    restarted_from: null,
+    triggered_by: null,
+    chains_pending: false,
     ...over,
   };
 }
@@ -180,6 +191,9 @@ export function fullExecution(id: string, era: number, i: number, over: Partial<
     output: ['first line', 'a,b', '{x}', '"q"', 'NULL', 'back\\slash', '', 'ünïcödé ✓'],
     output_truncated: true,
     created_at: new Date(at(era, i).getTime() + 5),
+    restarted_from: 'rx-original',
+    triggered_by: { execution_id: 'rx-upstream', job_id: 'rx-up-job', on: 'failure' },
+    chains_pending: true,
     ...over,
   });
 }

@@ -31,5 +31,8 @@ export function blankExecution(): ExecutionRecord {
     created_at: now,
     idempotency_key: id,
     fencing_token: null,
+    restarted_from: null,
+    triggered_by: null,
+    chains_pending: false,
   };
 }

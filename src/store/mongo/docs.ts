@@ -43,6 +43,10 @@ export function jobToDoc(job: JobRecord): JobDoc {
     last_status: job.last_status ?? null,
     source: job.source ?? 'api',
     source_file: job.source_file ?? null,
+    on_success: job.on_success ?? [],
+    on_failure: job.on_failure ?? [],
+    on_finish: job.on_finish ?? [],
+    after_all: job.after_all ?? [],
     created_at: job.created_at,
     updated_at: job.updated_at,
   };
@@ -69,6 +73,10 @@ export function docToJob(d: JobDoc): JobRecord {
     last_status: d.last_status ?? null,
     source: d.source,
     source_file: d.source_file ?? null,
+    on_success: d.on_success ?? [],
+    on_failure: d.on_failure ?? [],
+    on_finish: d.on_finish ?? [],
+    after_all: d.after_all ?? [],
     created_at: d.created_at,
     updated_at: d.updated_at,
   };
@@ -101,6 +109,9 @@ export function executionToDoc(e: ExecutionRecord): ExecutionDoc {
     created_at: e.created_at,
     idempotency_key: e.idempotency_key ?? e.id,
     fencing_token: e.fencing_token ?? null,
+    restarted_from: e.restarted_from ?? null,
+    triggered_by: e.triggered_by ?? null,
+    chains_pending: e.chains_pending ?? false,
   };
 }
 
@@ -131,6 +142,9 @@ export function docToExecution(d: ExecutionDoc): ExecutionRecord {
     created_at: d.created_at,
     idempotency_key: d.idempotency_key ?? d._id,
     fencing_token: num(d.fencing_token),
+    restarted_from: d.restarted_from ?? null,
+    triggered_by: d.triggered_by ?? null,
+    chains_pending: Boolean(d.chains_pending),
   };
 }
 

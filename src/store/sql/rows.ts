@@ -7,12 +7,14 @@ export type Row = Record<string, unknown>;
 // JSON columns are sent as text: pg and PGlite both cast text parameters to jsonb.
 export const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
 
+const chainColumns = new Set(['on_success', 'on_failure', 'on_finish', 'after_all']);
+
 export function jobToRow(job: JobPatch & { job_id?: string; created_at?: Date }): Row {
   const row: Row = {};
   for (const [k, v] of Object.entries(job)) {
     if (v === undefined) continue;
     if (k === 'when') row.when_at = v;
-    else if (k === 'kwargs') row.kwargs = json(v);
+    else if (k === 'kwargs' || chainColumns.has(k)) row[k] = json(v);
     else row[k] = v;
   }
   return row;
@@ -39,6 +41,10 @@ export function rowToJob(r: Row): JobRecord {
     last_status: (r.last_status as JobRecord['last_status']) ?? null,
     source: r.source as JobRecord['source'],
     source_file: (r.source_file as string | null) ?? null,
+    on_success: (r.on_success as JobRecord['on_success'] | null) ?? [],
+    on_failure: (r.on_failure as JobRecord['on_failure'] | null) ?? [],
+    on_finish: (r.on_finish as JobRecord['on_finish'] | null) ?? [],
+    after_all: (r.after_all as string[] | null) ?? [],
     created_at: r.created_at as Date,
     updated_at: r.updated_at as Date,
   };
@@ -48,7 +54,7 @@ export function executionToRow(e: ExecutionPatch & { id?: string; created_at?: D
   const row: Row = {};
   for (const [k, v] of Object.entries(e)) {
     if (v === undefined) continue;
-    row[k] = k === 'kwargs' || k === 'selection' ? json(v) : v;
+    row[k] = k === 'kwargs' || k === 'selection' || k === 'triggered_by' ? json(v) : v;
   }
   return row;
 }
@@ -81,6 +87,9 @@ export function rowToExecution(r: Row): ExecutionRecord {
     // A run stored before migration 000006 is its own first attempt.
     idempotency_key: (r.idempotency_key as string | null) ?? (r.id as string),
     fencing_token: r.fencing_token === null || r.fencing_token === undefined ? null : Number(r.fencing_token),
+    restarted_from: (r.restarted_from as string | null) ?? null,
+    triggered_by: (r.triggered_by as ExecutionRecord['triggered_by']) ?? null,
+    chains_pending: Boolean(r.chains_pending),
   };
 }
 

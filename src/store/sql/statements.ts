@@ -27,6 +27,10 @@ export const columnTypes: Record<'job' | 'execution', Record<string, string>> = 
     last_status: 'text',
     source: 'text',
     source_file: 'text',
+    on_success: 'jsonb',
+    on_failure: 'jsonb',
+    on_finish: 'jsonb',
+    after_all: 'jsonb',
     updated_at: 'timestamptz',
   },
   execution: {
@@ -53,6 +57,9 @@ export const columnTypes: Record<'job' | 'execution', Record<string, string>> = 
     output_truncated: 'boolean',
     idempotency_key: 'text',
     fencing_token: 'bigint',
+    restarted_from: 'text',
+    triggered_by: 'jsonb',
+    chains_pending: 'boolean',
   },
 };
 
