@@ -300,9 +300,7 @@ export class Scheduler {
       }
       graph = [...graph.filter((g) => g.job_id !== job.job_id), job];
     }
-    const targets = new Map(
-      (await this.store.getJobs([...new Set(chained.flatMap((j) => linkFields.flatMap((f) => j[f].map((l) => l.job_id))))])).map((t) => [t.job_id, t]),
-    );
+    const targets = new Map((await this.store.getJobs([...new Set(chained.flatMap((j) => linkFields.flatMap((f) => j[f].map((l) => l.job_id))))])).map((t) => [t.job_id, t]));
     for (const job of chained) {
       for (const f of linkFields) {
         job[f].forEach((link, i) => {

@@ -216,7 +216,8 @@ export class RunChains {
         const mine = active.filter((a) => a.job_id === r.job_id);
         const target = targets.get(r.job_id!);
         let reason: string | null = null;
-        if (target && mine.length && policyOf(target) === 'forbid') reason = `missed: run ${mine[0].id} of job '${r.job_id}' is ${mine[0].status} and the job's concurrency_policy is forbid`;
+        if (target && mine.length && policyOf(target) === 'forbid')
+          reason = `missed: run ${mine[0].id} of job '${r.job_id}' is ${mine[0].status} and the job's concurrency_policy is forbid`;
         else if (mine.filter((a) => a.status === 'queued').length >= (options.maxQueuedRunsPerJob ?? Infinity))
           reason = `missed: job '${r.job_id}' has ${options.maxQueuedRunsPerJob} queued runs, the limit (JOBS_MAX_QUEUED_RUNS_PER_JOB)`;
         else if (room <= 0) reason = `missed: ${options.maxQueuedRuns} runs were queued in all, the limit (JOBS_MAX_QUEUED_RUNS)`;
@@ -238,7 +239,10 @@ export class RunChains {
       return 0;
     }
     for (const r of fresh) {
-      log.info({ execution_id: r.id, job_id: r.job_id, status: r.status, triggered_by: r.triggered_by, error: r.error }, r.status === 'queued' ? 'chained run queued' : 'chained run not started');
+      log.info(
+        { execution_id: r.id, job_id: r.job_id, status: r.status, triggered_by: r.triggered_by, error: r.error },
+        r.status === 'queued' ? 'chained run queued' : 'chained run not started',
+      );
     }
     return fresh.length;
   }

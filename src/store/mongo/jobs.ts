@@ -107,9 +107,7 @@ export class MongoJobStore implements JobStore {
   }
 
   async chainedJobs() {
-    const docs = await this.c.jobs
-      .find({ $or: ['on_success', 'on_failure', 'on_finish', 'after_all'].map((f) => ({ [`${f}.0`]: { $exists: true } })) })
-      .toArray();
+    const docs = await this.c.jobs.find({ $or: ['on_success', 'on_failure', 'on_finish', 'after_all'].map((f) => ({ [`${f}.0`]: { $exists: true } })) }).toArray();
     return docs.map(docToJob);
   }
 
