@@ -18,7 +18,14 @@ interface CreateOptions {
   retries?: number;
   retryBackoff?: number;
   paused?: boolean;
+  onSuccess: string[];
+  onFailure: string[];
+  onFinish: string[];
+  afterAll: string[];
 }
+
+/** A repeatable option's values, in the order given. */
+const collect = (value: string, previous: string[]) => [...previous, value];
 
 /** `jobsctl jobs ...`: list, get, create, pause, resume, delete, clean-failed. */
 export function addJobCommands(program: Command, { ctx, show, morePages }: CliContext) {
@@ -74,6 +81,10 @@ export function addJobCommands(program: Command, { ctx, show, morePages }: CliCo
     .addOption(new Option('--policy <policy>', 'what a fire does while a run is active').choices(['allow', 'forbid', 'replace']))
     .option('--retries <n>', 'further attempts after a failed, timed-out or lost run', integer(0))
     .option('--retry-backoff <seconds>', 'seconds before the first retry, doubled for each further one', integer(0))
+    .option('--on-success <job>', 'start this job when a run succeeds (repeat for more)', collect, [])
+    .option('--on-failure <job>', 'start this job when a run fails and no retry follows (repeat for more)', collect, [])
+    .option('--on-finish <job>', 'start this job when a run ends in any way (repeat for more)', collect, [])
+    .option('--after-all <job>', 'fan-in: run once every such job has succeeded since the last run (repeat for more)', collect, [])
     .option('--paused', 'create it paused')
     .action(async (o: CreateOptions, cmd: Command) => {
       const { client, json } = ctx(cmd);
@@ -91,6 +102,10 @@ export function addJobCommands(program: Command, { ctx, show, morePages }: CliCo
         retries: o.retries,
         retry_backoff: o.retryBackoff,
         state: o.paused ? 'paused' : undefined,
+        ...(o.onSuccess.length ? { on_success: o.onSuccess.map((job_id) => ({ job_id })) } : {}),
+        ...(o.onFailure.length ? { on_failure: o.onFailure.map((job_id) => ({ job_id })) } : {}),
+        ...(o.onFinish.length ? { on_finish: o.onFinish.map((job_id) => ({ job_id })) } : {}),
+        ...(o.afterAll.length ? { after_all: o.afterAll } : {}),
       };
       const created = await client.jobs.create(body);
       show(json, created, () => fmt.jobDetails(created.job));
