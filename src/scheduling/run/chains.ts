@@ -193,9 +193,10 @@ export class RunChains {
       : [{ field: 'handler', reason: `'${target.handler}' is not loaded` }];
     if (errors.length) {
       const error = `not started: the kwargs mapped by the chain are invalid: ${errors.map((e) => `${e.field}: ${e.reason}`).join('; ')}`;
-      return { ...run, status: 'failed', finished_at: now, error };
+      return { ...run, status: 'failed', finished_at: now, error, chains_pending: false };
     }
-    if (target.state === 'paused') return { ...run, status: 'missed', finished_at: now, error: 'missed: the job is paused' };
+    // A run that never ran starts no chains of its own.
+    if (target.state === 'paused') return { ...run, status: 'missed', finished_at: now, error: 'missed: the job is paused', chains_pending: false };
     return run;
   }
 
@@ -222,7 +223,7 @@ export class RunChains {
           reason = `missed: job '${r.job_id}' has ${options.maxQueuedRunsPerJob} queued runs, the limit (JOBS_MAX_QUEUED_RUNS_PER_JOB)`;
         else if (room <= 0) reason = `missed: ${options.maxQueuedRuns} runs were queued in all, the limit (JOBS_MAX_QUEUED_RUNS)`;
         else room -= 1;
-        if (reason) Object.assign(r, { status: 'missed', finished_at: r.created_at, error: reason });
+        if (reason) Object.assign(r, { status: 'missed', finished_at: r.created_at, error: reason, chains_pending: false });
       }
     }
     const toQueue = fresh.filter((r) => r.status === 'queued');
