@@ -76,6 +76,10 @@ const allowed = new Set([
   'concurrency_policy',
   'retries',
   'retry_backoff',
+  'on_success',
+  'on_failure',
+  'on_finish',
+  'after_all',
 ]);
 const stringFields = ['job_id', 'handler', 'periodically', 'cron', 'timezone', 'when', 'state', 'concurrency_policy'] as const;
 

@@ -45,6 +45,10 @@ export function jobDefinition(job: JobRecord): ScheduleRequest {
   if (job.concurrency_policy !== null) def.concurrency_policy = job.concurrency_policy;
   if (job.retries !== 0) def.retries = job.retries;
   if (job.retry_backoff !== 0) def.retry_backoff = job.retry_backoff;
+  for (const f of ['on_success', 'on_failure', 'on_finish'] as const) {
+    if (job[f].length) def[f] = job[f].map((l) => (l.kwargs ? { job_id: l.job_id, kwargs: redactKwargs(l.kwargs) } : { job_id: l.job_id }));
+  }
+  if (job.after_all.length) def.after_all = job.after_all;
   return def;
 }
 
