@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { blankExecution } from '../src/scheduling/run/blank-execution.js';
 import { noticeSkippedStores, scaled, sleep, startService, stores, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
+import { workerCrashingAt } from './support/crashing-worker.js';
 
 noticeSkippedStores();
 
@@ -283,6 +284,53 @@ for (const { name, skip } of stores) {
       // A run of a job without chains is not marked: its end writes nothing more.
       const plain = (await runsOf('held'))[0];
       assert.equal((await store.getExecution(plain.id))!.chains_pending, false);
+    });
+  });
+}
+
+for (const { name, skip } of stores) {
+  describe(`a run's end cut off from its chains by kill -9 (${name})`, { skip }, () => {
+    let db: TestDatabase;
+    before(async () => {
+      db = await testDatabase(name);
+    });
+    after(() => db.drop());
+
+    it('has its chained run written once, by the sweep of another process', async () => {
+      // The jobs are made by an API-only process; a worker runs the source and kills itself
+      // right after the run's end is written, before its chains are.
+      const apiOnly = await startService(db, { JOBS_WORKER: 'false' });
+      await apiOnly.http.post(`${api}/jobs`).send({ handler: 'echo', job_id: 'target', kwargs: {}, when: later }).expect(201);
+      await apiOnly.http
+        .post(`${api}/jobs`)
+        .send({ handler: 'echo', job_id: 'source', kwargs: { message: 'before the crash' }, on_success: [{ job_id: 'target', kwargs: { message: '$.kwargs.message' } }] })
+        .expect(201);
+      await apiOnly.close();
+
+      const crashed = await workerCrashingAt(db, 'chains-pending');
+      assert.equal(crashed.signal, 'SIGKILL', `the worker killed itself at the crash point (exit ${crashed.code}): ${crashed.log.slice(-2000)}`);
+
+      const s = await startService(db, { JOBS_UNDISPATCHED_AGE_MS: String(scaled(1000)), JOBS_CHAIN_SWEEP_MS: '200' });
+      try {
+        const [source] = (await s.service.store.listExecutions({ job_id: 'source' }, null, 10)).items;
+        assert.equal(source.status, 'succeeded', 'the end was written before the kill');
+        const runs = await waitFor(
+          'the chained run to end',
+          async () => {
+            const r = (await s.service.store.listExecutions({ job_id: 'target' }, null, 10)).items;
+            return r.some((e) => e.status === 'succeeded') ? r : undefined;
+          },
+          30_000,
+          100,
+        );
+        await sleep(scaled(1500));
+        assert.equal((await s.service.store.listExecutions({ job_id: 'target' }, null, 10)).items.length, 1, 'exactly one chained run');
+        assert.deepEqual(runs[0].triggered_by, { execution_id: source.id, job_id: 'source', on: 'success' });
+        assert.deepEqual(runs[0].kwargs, { message: 'before the crash' });
+        assert.equal((await s.service.store.getExecution(source.id))!.chains_pending, false);
+      } finally {
+        await s.close();
+      }
     });
   });
 }

@@ -109,7 +109,8 @@ export class RunRecorder {
   async afterRun(execution: ExecutionRecord) {
     await this.afterFailure(execution);
     // After the retry (whether one follows decides on_failure); a crash before it leaves the
-    // flag set for the chain sweep.
+    // flag set for the chain sweep. JOBS_TEST_CRASH_AT=chains-pending (tests only) dies here.
+    if (execution.chains_pending && process.env.JOBS_TEST_CRASH_AT === 'chains-pending') process.kill(process.pid, 'SIGKILL');
     if (execution.chains_pending) await this.land('chained runs', { execution_id: execution.id, job_id: execution.job_id }, () => this.chain(execution));
   }
 
