@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { createClient, type ProblemError } from '../src/client/index.js';
 import { blankExecution } from '../src/scheduling/run/blank-execution.js';
 import { noticeSkippedStores, scaled, sleep, startService, stores, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
 import { workerCrashingAt } from './support/crashing-worker.js';
@@ -252,6 +253,35 @@ for (const { name, skip } of stores) {
       // A run of http-request may not override its url: a mapping onto it is refused, as a run's override would be.
       const locked = await job({ handler: 'echo', job_id: 'c11', kwargs: {}, on_success: [{ job_id: 'flaky', kwargs: { url: 'http://127.0.0.1:1/elsewhere' } }] }).expect(400);
       assert.equal(locked.body.errors[0].field, 'body.on_success.0.kwargs.url');
+    });
+
+    it('the client SDK restarts, retries and cancels, and reads the chain fields', async () => {
+      const client = createClient({ baseUrl: `http://127.0.0.1:${await svc.service.listen()}/api/v1` });
+      const { job } = await client.jobs.create({
+        handler: 'echo',
+        job_id: 'sdk-up',
+        kwargs: { n: 1 },
+        when: later,
+        on_finish: [{ job_id: 'sdk-down', kwargs: { n: '$.kwargs.n' } }],
+      });
+      assert.deepEqual(job.on_finish, [{ job_id: 'sdk-down', kwargs: { n: '$.kwargs.n' } }]);
+      await client.jobs.create({ handler: 'echo', job_id: 'sdk-down', kwargs: {}, when: later });
+      const [id] = (await client.runJob('sdk-up')).execution_ids;
+      await client.waitForExecution(id, { timeoutMs: scaled(20_000), intervalMs: 100 });
+      const again = await client.executions.restart(id);
+      assert.equal(again.restarted_from, id);
+      await client.waitForExecution(again.id, { timeoutMs: scaled(20_000), intervalMs: 100 });
+      const retried = await client.executions.retryMany({ job_id: 'sdk-up', status: 'succeeded' });
+      assert.equal(retried.count, 2);
+      await client.waitForBatch(retried.batch_id!, { timeoutMs: scaled(20_000), intervalMs: 100 });
+      const down = await waitFor('a chained run per end of sdk-up', async () => {
+        const r = (await client.executions.list({ job_id: 'sdk-down' })).executions;
+        return r.length >= 4 ? r : undefined;
+      });
+      assert.ok(down.every((r) => r.trigger === 'chain' && r.triggered_by?.job_id === 'sdk-up' && r.kwargs.n === 1));
+      const none = await client.executions.cancelMany({ job_id: 'sdk-up', status: 'queued' });
+      assert.deepEqual(none, { count: 0, batch_id: null });
+      await assert.rejects(client.executions.restart('no-such-run'), (e: ProblemError) => e.status === 404);
     });
 
     it('writes the chains of an end left without them (a crash after the end) once, however many sweeps', async () => {
