@@ -404,6 +404,60 @@ for (const { name, skip } of stores.filter((s) => s.name === 'embedded')) {
       }
     });
 
+    it('jobs create with chains; executions restart, retry and cancel with filters', async () => {
+      await client.jobs.create({ handler: 'echo', job_id: 'cli-next', kwargs: {}, when: '2099-01-01T00:00:00Z' });
+      const created = await run(
+        'jobs',
+        'create',
+        '--handler',
+        'echo',
+        '--id',
+        'cli-chained',
+        '--when',
+        '2099-01-01T00:00:00Z',
+        '--on-success',
+        'cli-next',
+        '--on-finish',
+        'cli-next',
+      );
+      assert.equal(created.code, 0, show(created));
+      assert.match(created.stdout, /^on success:\s+cli-next$/m);
+      assert.match(created.stdout, /^on finish:\s+cli-next$/m);
+      const cycle = await run('jobs', 'create', '--handler', 'echo', '--id', 'cli-loop', '--on-success', 'cli-loop');
+      assert.equal(cycle.code, 1, show(cycle));
+      assert.match(cycle.stderr, /body\.on_success: makes a cycle: cli-loop -> cli-loop/);
+
+      const first = (await client.jobs.run('cli-chained')).execution_ids[0];
+      await client.waitForExecution(first, { timeoutMs: 30_000, intervalMs: 100 });
+      const restart = await run('executions', 'restart', first);
+      assert.equal(restart.code, 0, show(restart));
+      const again = new RegExp(`^run (\\S+) queued \\(restart of ${first}\\)$`).exec(restart.stdout.trimEnd())![1];
+      await client.waitForExecution(again, { timeoutMs: 30_000, intervalMs: 100 });
+      const got = await run('executions', 'get', again);
+      assert.match(got.stdout, new RegExp(`^restart of:\\s+${first}$`, 'm'), show(got));
+      assert.match(got.stdout, /^trigger:\s+restart$/m);
+      const chained = (await client.executions.list({ job_id: 'cli-next' })).executions[0];
+      const chainedGot = await run('executions', 'get', chained.id);
+      assert.match(chainedGot.stdout, /^triggered by:\s+\S+ \(job cli-chained, on (success|finish)\)$/m, show(chainedGot));
+
+      const retry = await run('executions', 'retry', '--job', 'cli-chained', '--status', 'succeeded');
+      assert.equal(retry.code, 0, show(retry));
+      assert.match(retry.stdout, /^2 run\(s\) queued again as batch \S+$/m);
+
+      await run('service', 'pause');
+      try {
+        await client.jobs.run('cli-chained', { times: 2 });
+        const cancel = await run('executions', 'cancel', '--job', 'cli-chained', '--status', 'queued');
+        assert.equal(cancel.code, 0, show(cancel));
+        assert.match(cancel.stdout, /^[2-4] run\(s\) cancelled or asked to stop$/m);
+      } finally {
+        await run('service', 'resume');
+      }
+      const noFilter = await run('executions', 'retry');
+      assert.equal(noFilter.code, 2, show(noFilter));
+      assert.match(noFilter.stderr, /at least one of --job/);
+    });
+
     it('usage errors exit 2 and say what is wrong', async () => {
       const cases: Array<[string[], RegExp]> = [
         [['frobnicate'], /unknown command 'frobnicate'/],

@@ -60,6 +60,7 @@ describe('the limits are settings with documented defaults', () => {
       maxCatchUpFires: 100,
       maxNextFires: 1000,
       maxJitterSeconds: 3600,
+      maxBulkRuns: 1000,
     });
     assert.deepEqual(c.http, { maxConnections: 1000, headersTimeoutMs: 10000, requestTimeoutMs: 30000, keepAliveTimeoutMs: 5000 });
     assert.deepEqual(c.audit, { retentionDays: 90, deniedWindowSeconds: 60, pathMaxLength: 1000, trustedProxies: [] });

@@ -91,6 +91,14 @@ const jobs: Array<Record<string, unknown>> = [
   },
   { job_id: 'team:reports@eu-1', handler: 'flow-scheduling', kwargs: { flow_name: 'echo', flow_arguments: [{ a: 1 }, { b: [2] }] }, periodically: '1 week' },
   { job_id: 'Mixed-Case', handler: 'echo', periodically: '2 days' },
+  {
+    job_id: 'chained',
+    handler: 'echo',
+    periodically: '1 day',
+    on_success: [{ job_id: 'parked', kwargs: { from: '$.kwargs.n', fixed: 1 } }],
+    on_failure: [{ job_id: 'cron-utc' }],
+    after_all: ['interval-report'],
+  },
   { job_id: 'mixed-case', handler: 'echo', periodically: '3 days' },
   { job_id: 'ticker', handler: 'echo', kwargs: { tick: true }, periodically: '1 second' },
   { job_id: 'done-once', handler: 'echo', kwargs: { once: true } },
@@ -240,6 +248,11 @@ describe('export and import of job definitions', () => {
     assert.deepEqual(
       [guarded.periodically, guarded.when, guarded.timeout, guarded.retries, guarded.retry_backoff, guarded.concurrency_policy, guarded.misfire_grace_time],
       ['1 hour', '2099-01-01T00:00:00.000Z', 120, 3, 30, 'replace', 45],
+    );
+    const chained = (await read('chained')).def;
+    assert.deepEqual(
+      [chained.on_success, chained.on_failure, chained.on_finish, chained.after_all],
+      [[{ job_id: 'parked', kwargs: { from: '$.kwargs.n', fixed: 1 } }], [{ job_id: 'cron-utc' }], undefined, ['interval-report']],
     );
     assert.deepEqual((await read('nested')).def.kwargs, jobs.find((j) => j.job_id === 'nested')!.kwargs);
     assert.match((await read('house-keeping')).text, /# It was the default job of house-keeping\.yaml; imported, it is an ordinary job\./);

@@ -98,6 +98,8 @@ export function jobsTable(jobs: Job[]): string {
   );
 }
 
+const links = (l: Job['on_success']) => (l.length ? l.map((x) => (x.kwargs ? `${x.job_id} ${JSON.stringify(x.kwargs)}` : x.job_id)).join(', ') : null);
+
 export function jobDetails(job: Job | JobDetail): string {
   const pairs: Array<[string, Cell]> = [
     ['job', job.job_id],
@@ -114,6 +116,15 @@ export function jobDetails(job: Job | JobDetail): string {
     ['retries', job.retries ? `${job.retries} (backoff ${job.retry_backoff}s)` : '0'],
     ['source', job.source],
     ['version', String(job.version)],
+    // Chains only when set, so a job without them reads as before.
+    ...(
+      [
+        ['on success', links(job.on_success)],
+        ['on failure', links(job.on_failure)],
+        ['on finish', links(job.on_finish)],
+        ['after all', job.after_all.length ? job.after_all.join(', ') : null],
+      ] as Array<[string, Cell]>
+    ).filter(([, v]) => v !== null),
     ['created', time(job.created_at)],
   ];
   // The schedule's bounds only when set, after the schedule line.
@@ -174,6 +185,12 @@ export function executionDetails(e: Execution): string {
     ['attempt', e.attempt],
     ['batch', e.batch_id],
     ['parent', e.parent_id],
+    ...(
+      [
+        ['restart of', e.restarted_from],
+        ['triggered by', e.triggered_by ? `${e.triggered_by.execution_id} (job ${e.triggered_by.job_id}, on ${e.triggered_by.on})` : null],
+      ] as Array<[string, Cell]>
+    ).filter(([, v]) => v !== null),
     ['worker', e.worker_id],
     ['scheduled', time(e.scheduled_at)],
     ['started', time(e.started_at)],

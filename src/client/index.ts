@@ -35,6 +35,11 @@ export type ExecutionList = Schemas['ExecutionList'];
 export type ExecutionOutput = Schemas['ExecutionOutput'];
 export type RunAccepted = Schemas['RunAccepted'];
 export type Batch = Schemas['Batch'];
+export type ChainLink = Schemas['ChainLink'];
+export type TriggeredBy = Schemas['TriggeredBy'];
+/** The filters of GET /executions that a bulk retry or cancel matches runs by. */
+export type BulkFilter = Schemas['BulkFilter'];
+export type BulkResult = Schemas['BulkResult'];
 export type Worker = Schemas['Worker'];
 export type WorkerList = Schemas['WorkerList'];
 export type Stats = Schemas['Stats'];
@@ -208,6 +213,12 @@ export function createClient(options: ClientOptions) {
     output: (executionId: string) => call('getExecutionOutput', { params: { path: { execution_id: executionId } } }),
     /** A queued run comes back cancelled; a running one comes back running, its worker stopping it. */
     cancel: (executionId: string) => call('cancelExecution', { params: { path: { execution_id: executionId } } }),
+    /** Runs an ended run again (same kwargs and step selection): the new run, queued, with restarted_from set. */
+    restart: (executionId: string) => call('restartExecution', { params: { path: { execution_id: executionId } } }),
+    /** Runs again every ended run the filter matches (by default those that did not succeed), as one batch. */
+    retryMany: (filter: BulkFilter) => call('retryExecutions', { body: filter }),
+    /** Cancels every queued or running run the filter matches. */
+    cancelMany: (filter: BulkFilter) => call('cancelExecutions', { body: filter }),
   };
 
   const batches = {

@@ -65,6 +65,8 @@ export interface Config {
   undispatchedAgeMs: number;
   /** Longest wait between two tries of a run's end that could not be written, in ms. */
   endRetryMaxMs: number;
+  /** How often ended runs whose chains were not written, and fan-in jobs, are checked, in ms. */
+  chainSweepMs: number;
   /** JOBS_METRICS_AUTH: /metrics needs a read token. */
   metricsAuth: boolean;
   /** JOBS_HEALTH_AUTH: liveness and readiness need a read token. */
@@ -132,6 +134,8 @@ export interface Limits {
   maxNextFires: number;
   /** JOBS_MAX_JITTER_SECONDS: the largest `jitter`. */
   maxJitterSeconds: number;
+  /** JOBS_MAX_BULK_RUNS: runs one bulk retry or cancel may match. */
+  maxBulkRuns: number;
 }
 
 export interface HttpServerSettings {
@@ -174,6 +178,7 @@ export const limitDefaults = {
   JOBS_CATCH_UP_MAX_FIRES: 100,
   JOBS_MAX_NEXT_FIRES: 1000,
   JOBS_MAX_JITTER_SECONDS: 3600,
+  JOBS_MAX_BULK_RUNS: 1000,
   JOBS_HTTP_MAX_CONNECTIONS: 1000,
   JOBS_HTTP_HEADERS_TIMEOUT_MS: 10000,
   JOBS_HTTP_REQUEST_TIMEOUT_MS: 30000,
@@ -209,6 +214,7 @@ function limitsOf(env: Env): Pick<Config, 'limits' | 'http' | 'audit'> {
       maxCatchUpFires: n('JOBS_CATCH_UP_MAX_FIRES', 1, 100_000),
       maxNextFires: n('JOBS_MAX_NEXT_FIRES', 1, 100_000),
       maxJitterSeconds: n('JOBS_MAX_JITTER_SECONDS', 0, 604_800),
+      maxBulkRuns: n('JOBS_MAX_BULK_RUNS', 1, 1_000_000),
     },
     http: {
       maxConnections: n('JOBS_HTTP_MAX_CONNECTIONS', 1, 1_000_000),
@@ -475,6 +481,7 @@ export function loadConfig(env: Env = process.env): Config {
     auth: authOf(env, host),
     undispatchedAgeMs: integer(env, 'JOBS_UNDISPATCHED_AGE_MS', 10_000, 100, 3_600_000),
     endRetryMaxMs: integer(env, 'JOBS_END_RETRY_MAX_MS', 5000, 10, 600_000),
+    chainSweepMs: integer(env, 'JOBS_CHAIN_SWEEP_MS', 1000, 100, 3_600_000),
     metricsAuth: boolean(env, 'JOBS_METRICS_AUTH', false),
     healthAuth: boolean(env, 'JOBS_HEALTH_AUTH', false),
     maxOutputBytes: integer(env, 'JOBS_OUTPUT_MAX_BYTES', 4 * 1024 * 1024, 1024, 12 * 1024 * 1024),

@@ -722,6 +722,88 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/executions/{execution_id}/restart": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                execution_id: components["parameters"]["ExecutionIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run an ended run again
+         * @description Queues a new run of an ended run's job with the same kwargs and step selection
+         *     (`trigger: restart`, `restarted_from`: the ended run). The job's concurrency policy and
+         *     the queue quotas (`JOBS_MAX_QUEUED_RUNS_PER_JOB`, `JOBS_MAX_QUEUED_RUNS`) hold as for
+         *     `POST /jobs/{job_id}/executions`. A queued or running run answers 409, as do a flow's
+         *     child run (restart its parent) and a run whose job was deleted since.
+         *
+         *     Requires the `write` role (or a higher one) when API tokens are configured.
+         */
+        post: operations["restartExecution"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/executions/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run again every ended run a filter matches
+         * @description Queues a new run (`trigger: restart`, `restarted_from` set) of every ended run matching
+         *     the filters of `GET /executions`, all in one new batch. Without `status` it retries the
+         *     runs that did not succeed (failed, timed_out, lost, cancelled, missed); `status` may name
+         *     any ended status, `succeeded` included. Flow child runs and runs whose job was deleted
+         *     since are left out. All or nothing: more than `JOBS_MAX_BULK_RUNS` matching runs, or
+         *     more queued runs than `JOBS_MAX_QUEUED_RUNS_PER_JOB` / `JOBS_MAX_QUEUED_RUNS` allow,
+         *     answer 429 and queue nothing.
+         *
+         *     Requires the `write` role (or a higher one) when API tokens are configured.
+         */
+        post: operations["retryExecutions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/executions/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel every queued or running run a filter matches
+         * @description Cancels every queued and running run matching the filters of `GET /executions`, as
+         *     `POST /executions/{execution_id}/cancel` does for one (queued runs at once, running runs
+         *     through their worker). `status`, when given, must be `queued` or `running`. More than
+         *     `JOBS_MAX_BULK_RUNS` matching runs answer 429 and cancel nothing. `count` is the runs
+         *     cancelled or asked to stop; `batch_id` echoes the filter's batch (null without one).
+         *
+         *     Requires the `write` role (or a higher one) when API tokens are configured.
+         */
+        post: operations["cancelExecutions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/batches/{batch_id}": {
         parameters: {
             query?: never;
@@ -1141,6 +1223,14 @@ export type components = {
             max_runs?: number | null;
             /** @description Seconds: each scheduled run starts after a random delay up to this (at most JOBS_MAX_JITTER_SECONDS), recorded as the run's `jitter_ms`. */
             jitter?: number | null;
+            /** @description Jobs started when a run of this job succeeds. */
+            on_success?: components["schemas"]["ChainLink"][];
+            /** @description Jobs started when a run fails, times out or is lost and no retry follows. */
+            on_failure?: components["schemas"]["ChainLink"][];
+            /** @description Jobs started when a run ends in any way but missed (after its last retry). */
+            on_finish?: components["schemas"]["ChainLink"][];
+            /** @description Fan-in: this job runs once every listed job has succeeded since its last run. */
+            after_all?: string[];
         };
         /**
          * @description What a fire found overdue does (later than `misfire_grace_time`, or with later fires
@@ -1303,6 +1393,14 @@ export type components = {
              * @enum {string}
              */
             source: "api" | "file";
+            /** @description Jobs started when a run of this job succeeds. */
+            on_success: components["schemas"]["ChainLink"][];
+            /** @description Jobs started when a run fails, times out or is lost and no retry follows. */
+            on_failure: components["schemas"]["ChainLink"][];
+            /** @description Jobs started when a run ends in any way but missed (after its last retry). */
+            on_finish: components["schemas"]["ChainLink"][];
+            /** @description Fan-in: this job runs once every listed job has succeeded since its last run. */
+            after_all: string[];
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -1416,11 +1514,15 @@ export type components = {
             kwargs: components["schemas"]["Kwargs"];
             status: components["schemas"]["ExecutionStatus"];
             /**
-             * @description What started it: its job's schedule, a flow, a request, a fire run late under the job's `catch_up` (`catch_up`), or `POST /jobs/{job_id}/backfill` (`backfill`).
+             * @description What started the run: its schedule, a flow (child run), a request, a restart or bulk retry of an ended run, or another run's end (on_success, on_failure, on_finish, after_all).
              * @enum {string}
              */
-            trigger: "schedule" | "flow" | "manual" | "catch_up" | "backfill";
+            trigger: "schedule" | "flow" | "manual" | "catch_up" | "backfill" | "restart" | "chain";
             parent_id: string | null;
+            /** @description The ended run this one runs again (trigger restart). */
+            restarted_from: string | null;
+            /** @description The run whose end started this one (trigger chain); null otherwise. */
+            triggered_by: components["schemas"]["TriggeredBy"] | null;
             /** @description Set on runs started together with `times` > 1. */
             batch_id: string | null;
             /** @description 1 for the first try, one more per retry. */
@@ -1463,6 +1565,60 @@ export type components = {
             job_version: number | null;
             /** @description The random delay (ms) its job's `jitter` put between the fire and the run's start; null without jitter. */
             jitter_ms: number | null;
+        };
+        /**
+         * @description A job a run's end starts. The started run gets its job's kwargs with `kwargs` merged
+         *     over them (only kwargs its handler lets a run override, `x-run-overridable`). Each value
+         *     of `kwargs` is a literal, or a reference to the ending run: `$.kwargs.<path>` (its
+         *     kwargs; `$.kwargs` alone is all of them) or `$.result.<field>`, where the result is how
+         *     the run ended: execution_id, job_id, status, error, attempt, started_at, finished_at,
+         *     duration_ms. A reference to nothing leaves its kwarg out. Targets need not exist yet; a
+         *     chain to a job missing when the run ends starts nothing (logged).
+         * @example {
+         *       "job_id": "notify-done",
+         *       "kwargs": {
+         *         "message": "$.kwargs.url",
+         *         "status": "$.result.status",
+         *         "channel": "ops"
+         *       }
+         *     }
+         */
+        ChainLink: {
+            job_id: string;
+            /** @description The started run's kwargs, by name. */
+            kwargs?: {
+                [key: string]: unknown;
+            };
+        };
+        TriggeredBy: {
+            /** @description The run whose end started this one; for after_all the last of the runs it waited for. */
+            execution_id: string;
+            job_id: string;
+            /** @enum {string} */
+            on: "success" | "failure" | "finish" | "after_all";
+        };
+        /** @description The filters of `GET /executions`; every run matching all given filters. */
+        BulkFilter: {
+            status?: components["schemas"]["ExecutionStatus"];
+            handler?: string;
+            job_id?: string;
+            batch_id?: string;
+            /**
+             * Format: date-time
+             * @description Runs created at or after this time.
+             */
+            since?: string;
+            /**
+             * Format: date-time
+             * @description Runs created before this time.
+             */
+            until?: string;
+        };
+        BulkResult: {
+            /** @description Runs queued again (retry) or cancelled and asked to stop (cancel). */
+            count: number;
+            /** @description retry: the batch of the new runs (GET /batches/{batch_id}); cancel: the filter's batch_id. */
+            batch_id: string | null;
         };
         ExecutionList: {
             executions: components["schemas"]["Execution"][];
@@ -1857,6 +2013,42 @@ export type components = {
                  *       "title": "Too many queued runs",
                  *       "status": 429,
                  *       "detail": "job 'nightly-report' has 1000 queued runs; 1 more would pass the limit of 1000 (JOBS_MAX_QUEUED_RUNS_PER_JOB)"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description More runs match than JOBS_MAX_BULK_RUNS, or queuing them would pass JOBS_MAX_QUEUED_RUNS_PER_JOB or JOBS_MAX_QUEUED_RUNS; the detail names the limit */
+        TooManyRuns: {
+            headers: {
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Too many runs match",
+                 *       "status": 429,
+                 *       "detail": "more than 1000 runs match; narrow the filter (the limit is JOBS_MAX_BULK_RUNS)"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The run has not ended, is a flow's child run, its job was deleted since, or the job forbids a run while one is active */
+        RunNotRestartable: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Run has not ended",
+                 *       "status": 409,
+                 *       "detail": "run 0b7e8c1e-4f5a-4d8e-9a51-3c2f0f6b9d10 is running; only an ended run can be restarted",
+                 *       "instance": "/api/v1/executions/0b7e8c1e-4f5a-4d8e-9a51-3c2f0f6b9d10/restart"
                  *     }
                  */
                 "application/problem+json": components["schemas"]["Problem"];
@@ -3527,6 +3719,101 @@ export interface operations {
             409: components["responses"]["RunEnded"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    restartExecution: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                execution_id: components["parameters"]["ExecutionIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new run is queued */
+            202: {
+                headers: {
+                    /** @description The new run. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Execution"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["RunNotRestartable"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyQueued"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    retryExecutions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkFilter"];
+            };
+        };
+        responses: {
+            /** @description The runs queued, as one batch (`batch_id` null when nothing matched) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkResult"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRuns"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    cancelExecutions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkFilter"];
+            };
+        };
+        responses: {
+            /** @description The runs cancelled or asked to stop */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkResult"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRuns"];
             503: components["responses"]["Unavailable"];
         };
     };

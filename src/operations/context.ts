@@ -6,7 +6,7 @@ import type { StorageCheck } from '../db/storage.js';
 import { Problem } from './problem.js';
 import type { OpenApiDocument } from '../contract/openapi.js';
 import { scheduleEnded, type Scheduler } from '../scheduling/core.js';
-import type { AuditRecord, ExecutionRecord, FailureRecord, JobRecord, Store } from '../store/types.js';
+import type { AuditRecord, ChainLink, ExecutionRecord, FailureRecord, JobRecord, Store } from '../store/types.js';
 import { isoTime, isoOrNull } from './iso-time.js';
 import { redactKwargs, redactText } from '../observability/redact.js';
 
@@ -36,6 +36,9 @@ export function queryDate(field: string, v: string | undefined): Date | undefine
   return d;
 }
 
+/** A chain link as reads show it: literal credentials in its kwargs redacted as a job's are. */
+const linkBody = (l: ChainLink): Schemas['ChainLink'] => (l.kwargs ? { job_id: l.job_id, kwargs: redactKwargs(l.kwargs) } : { job_id: l.job_id });
+
 export function jobBody(job: JobRecord): Schemas['Job'] {
   return {
     job_id: job.job_id,
@@ -61,6 +64,10 @@ export function jobBody(job: JobRecord): Schemas['Job'] {
     last_run_time: isoOrNull(job.last_run_at),
     last_status: job.last_status,
     source: job.source,
+    on_success: job.on_success.map(linkBody),
+    on_failure: job.on_failure.map(linkBody),
+    on_finish: job.on_finish.map(linkBody),
+    after_all: job.after_all,
     created_at: isoTime(job.created_at),
     updated_at: isoTime(job.updated_at),
     version: job.version,
@@ -107,6 +114,8 @@ export function executionBody(e: ExecutionRecord): Schemas['Execution'] {
     fencing_token: e.fencing_token,
     job_version: e.job_version,
     jitter_ms: e.jitter_ms,
+    restarted_from: e.restarted_from,
+    triggered_by: e.triggered_by,
   };
 }
 

@@ -26,6 +26,8 @@ const conflictTitles: Record<Conflict, string> = {
   'job-exists': 'Job exists',
   'run-in-progress': 'Run in progress',
   'run-ended': 'Run has ended',
+  'run-not-ended': 'Run has not ended',
+  'run-not-restartable': 'Run cannot be restarted',
   'worker-gone': 'Worker gone',
   'job-from-file': 'Job from a file',
 };
@@ -49,7 +51,9 @@ export function problemOf(err: unknown, locate: Locate = asIs): unknown {
   if (err instanceof InvalidError) return Problem.invalid(located(err.errors, locate));
   if (err instanceof NotFoundError) return new Problem(404, `${titles[err.subject]} not found`, err.message);
   if (err instanceof GoneError) return new Problem(410, `${titles[err.subject]} gone`, err.message);
-  if (err instanceof QuotaError) return new Problem(429, 'Too many queued runs', err.message, undefined, { 'Retry-After': '60' });
+  if (err instanceof QuotaError) {
+    return new Problem(429, err.limit === 'JOBS_MAX_BULK_RUNS' ? 'Too many runs match' : 'Too many queued runs', err.message, undefined, { 'Retry-After': '60' });
+  }
   if (err instanceof ConflictError) {
     return new Problem(409, conflictTitles[err.conflict], err.message, err.errors.length ? located(err.errors, locate) : undefined);
   }

@@ -15,6 +15,19 @@ type JobListQuery = NonNullable<operations['listJobExecutions']['parameters']['q
 type ExecutionPath = operations['getExecution']['parameters']['path'];
 type RunBody = NonNullable<operations['runJob']['requestBody']>['content']['application/json'];
 type BatchPath = operations['getBatch']['parameters']['path'];
+type BulkBody = Schemas['BulkFilter'];
+
+/** A bulk request's filters, as GET /executions reads them. */
+function bulkFilter(b: BulkBody): ExecutionFilter {
+  return {
+    job_id: b.job_id,
+    status: b.status,
+    handler: b.handler,
+    batch_id: b.batch_id,
+    since: queryDate('body.since', b.since),
+    until: queryDate('body.until', b.until),
+  };
+}
 
 /** A manual run's fields: the job from the path, the kwargs from the body. */
 const runFields: Locate = (f) => (f === 'job_id' ? 'path.job_id' : inBody(f));
@@ -80,6 +93,18 @@ export function executionOperations(s: Services): Record<string, Operation> {
     cancelExecution: async ({ params, role }) => {
       const { execution, immediate } = await s.scheduler.cancelExecution((params as ExecutionPath).execution_id, role);
       return { status: immediate ? 200 : 202, body: executionBody(execution) };
+    },
+    restartExecution: async ({ params, role }) => {
+      const run = await s.scheduler.restartExecution((params as ExecutionPath).execution_id, role);
+      return { status: 202, headers: { Location: `/api/v1/executions/${run.id}` }, body: executionBody(run) };
+    },
+    retryExecutions: async ({ body, role }) => {
+      const { count, batchId } = await locating(inBody, () => s.scheduler.retryExecutions(bulkFilter(body as BulkBody), role));
+      return { status: 200, body: { count, batch_id: batchId } satisfies Schemas['BulkResult'] };
+    },
+    cancelExecutions: async ({ body, role }) => {
+      const { count, batchId } = await locating(inBody, () => s.scheduler.cancelExecutions(bulkFilter(body as BulkBody), role));
+      return { status: 200, body: { count, batch_id: batchId } satisfies Schemas['BulkResult'] };
     },
     getBatch: async ({ params }) => {
       const id = (params as BatchPath).batch_id;

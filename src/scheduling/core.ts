@@ -6,10 +6,27 @@ import type { Engine } from '../engine/types.js';
 import { ConflictError, GoneError, InvalidError, NotFoundError, QuotaError, StaleVersionError, type FieldError } from './errors.js';
 import type { Limits } from '../config/config.js';
 import { defaultLimits, flowShape, kwargsQuotaErrors } from './quotas.js';
-import type { ConcurrencyPolicy, FailureRecord, JobPatch, JobRecord, JobSource, JobStats, JobState, JobVersionRecord, Kwargs, Page, ServiceState, Store } from '../store/types.js';
 import { applyChange, changedFields, definitionOf } from './definition.js';
 import { expectedFires, ledger, type LedgerFire } from './ledger.js';
 import { catchUpPolicies, type CatchUp } from '../store/records.js';
+import type {
+  ChainLink,
+  ConcurrencyPolicy,
+  ExecutionFilter,
+  FailureRecord,
+  JobPatch,
+  JobRecord,
+  JobSource,
+  JobStats,
+  JobState,
+  JobVersionRecord,
+  Kwargs,
+  Page,
+  ServiceState,
+  Store,
+} from '../store/types.js';
+import { activeStatuses, hasChains } from '../store/types.js';
+import { cycleThrough, mappingErrors } from './run/chains.js';
 import { CursorError } from '../store/cursor.js';
 import { finalStatuses, type ExecutionRecord, type WorkerRecord, type WorkerState } from '../store/types.js';
 import { WriteCoalescer } from './coalescer.js';
@@ -50,6 +67,10 @@ export interface ScheduleRequest {
   end_at?: string | null;
   max_runs?: number | null;
   jitter?: number | null;
+  on_success?: ChainLink[];
+  on_failure?: ChainLink[];
+  on_finish?: ChainLink[];
+  after_all?: string[];
 }
 
 /** The fields of a create that decide when a job fires: what a schedule preview takes. */
@@ -65,6 +86,11 @@ interface Schedule {
   endAt: Date | null;
   first: Date | null;
 }
+
+/** The chain fields of a job, in the order errors name them. */
+const linkFields = ['on_success', 'on_failure', 'on_finish'] as const;
+/** Most entries of one chain field (on_success, on_failure, on_finish, after_all). */
+export const maxChainLinks = 100;
 
 /**
  * Where a job comes from. Errors name fields as a job file does (`job_id`, `periodically`,
@@ -197,6 +223,7 @@ export class Scheduler {
     if (req.jitter !== undefined && req.jitter !== null && (!Number.isInteger(req.jitter) || req.jitter < 0 || req.jitter > maxJitter)) {
       errors.push({ field: 'jitter', reason: `must be a whole number of seconds from 0 to ${maxJitter} (JOBS_MAX_JITTER_SECONDS), or null for none` });
     }
+    errors.push(...chainErrors(req));
     if (errors.length > 0) throw new InvalidError(errors);
 
     const { intervalSeconds, cron, timezone, when } = schedule!;
@@ -225,6 +252,10 @@ export class Scheduler {
       last_status: null,
       source: ctx.source,
       source_file: ctx.sourceFile ?? null,
+      on_success: req.on_success ?? [],
+      on_failure: req.on_failure ?? [],
+      on_finish: req.on_finish ?? [],
+      after_all: req.after_all ?? [],
       created_at: now,
       updated_at: now,
       version: 1,
@@ -333,6 +364,7 @@ export class Scheduler {
   async postScheduleJob(req: ScheduleRequest, ctx: ScheduleContext): Promise<JobRecord> {
     this.catalog.checkRole(req.handler, req.kwargs ?? {}, ctx.role ?? null);
     const job = this.buildJob(req, ctx);
+    await this.checkChains([job], ctx.role ?? null);
     if (!(await this.creates.add(job))) {
       throw new ConflictError('job-exists', `a job with job_id '${job.job_id}' exists already; delete it first or choose another job_id`, [
         { field: 'job_id', reason: 'is taken' },
@@ -400,6 +432,7 @@ export class Scheduler {
   /** Creates or redefines a job by id (default jobs): edits take effect, the history stays. */
   async upsertJob(req: ScheduleRequest, ctx: ScheduleContext): Promise<JobRecord> {
     const built = this.buildJob(req, ctx);
+    await this.checkChains([built], ctx.role ?? null);
     const existing = await this.store.getJob(built.job_id);
     if (existing && sameSchedule(existing, built)) {
       // Same timing as before: keep the next run already planned instead of starting over.
@@ -420,6 +453,7 @@ export class Scheduler {
    */
   async upsertJobs(items: Array<{ req: ScheduleRequest; ctx: ScheduleContext }>): Promise<{ jobs: JobRecord[]; changed: JobRecord[] }> {
     const built = items.map(({ req, ctx }) => this.buildJob(req, ctx));
+    await this.checkChains(built, null);
     const existing = new Map((await this.store.getJobs(built.map((j) => j.job_id))).map((j) => [j.job_id, j]));
     const changed: JobRecord[] = [];
     const result: JobRecord[] = [];
@@ -449,6 +483,38 @@ export class Scheduler {
     await this.store.insertJobVersions(changed.flatMap((j) => (existing.has(j.job_id) ? this.versionsOfChange(existing.get(j.job_id)!, j, null) : [])));
     await this.engine.scheduleJobs(changed.map((j) => ({ jobId: j.job_id, handler: j.handler, nextRunAt: j.next_run_at, disabled: j.state === 'paused' })));
     return { jobs: result, changed };
+  }
+
+  /**
+   * The chains of jobs about to be stored: no cycle through the stored jobs' chains and fan-ins
+   * (a job's ends would start each other for ever), and each target job that exists may be
+   * started by the caller with the kwargs its link maps. An InvalidError naming the field.
+   */
+  async checkChains(jobs: JobRecord[], role: Role | null): Promise<void> {
+    const chained = jobs.filter((j) => hasChains(j) || j.after_all.length > 0);
+    if (chained.length === 0) return;
+    const errors: FieldError[] = [];
+    let graph = await this.store.chainedJobs();
+    for (const job of chained) {
+      const cycle = cycleThrough(job, graph);
+      if (cycle) {
+        const field = linkFields.find((f) => job[f].some((l) => l.job_id === cycle[1])) ?? (job.after_all.includes(cycle[cycle.length - 2]) ? 'after_all' : 'on_success');
+        errors.push({ field, reason: `makes a cycle: ${cycle.join(' -> ')}; a chain may not lead back to the job it starts from` });
+      }
+      graph = [...graph.filter((g) => g.job_id !== job.job_id), job];
+    }
+    const targets = new Map((await this.store.getJobs([...new Set(chained.flatMap((j) => linkFields.flatMap((f) => j[f].map((l) => l.job_id))))])).map((t) => [t.job_id, t]));
+    for (const job of chained) {
+      for (const f of linkFields) {
+        job[f].forEach((link, i) => {
+          const target = targets.get(link.job_id);
+          if (!target || !this.catalog.has(target.handler)) return;
+          this.catalog.checkRole(target.handler, target.kwargs, role);
+          if (link.kwargs) errors.push(...this.catalog.checkOverrides(target.handler, link.kwargs, `${f}.${i}.kwargs`));
+        });
+      }
+    }
+    if (errors.length) throw new InvalidError(errors);
   }
 
   async getJob(jobId: string): Promise<JobRecord> {
@@ -852,6 +918,124 @@ export class Scheduler {
     return { execution: after!, immediate };
   }
 
+  /** The queue quotas for `count` more runs of one job. */
+  private async checkQueueRoom(perJob: Map<string, number>, count: number) {
+    const { maxQueuedRunsPerJob, maxQueuedRuns } = this.limits;
+    const active = await this.store.activeExecutionsOf([...perJob.keys()]);
+    for (const [jobId, more] of perJob) {
+      const queued = active.filter((e) => e.job_id === jobId && e.status === 'queued').length;
+      if (queued + more > maxQueuedRunsPerJob) {
+        throw new QuotaError(
+          'JOBS_MAX_QUEUED_RUNS_PER_JOB',
+          `job '${jobId}' has ${queued} queued runs; ${more} more would pass the limit of ${maxQueuedRunsPerJob} (JOBS_MAX_QUEUED_RUNS_PER_JOB)`,
+        );
+      }
+    }
+    const queuedInAll = await this.store.queuedCount();
+    if (queuedInAll + count > maxQueuedRuns) {
+      throw new QuotaError('JOBS_MAX_QUEUED_RUNS', `${queuedInAll} runs are queued; ${count} more would pass the limit of ${maxQueuedRuns} (JOBS_MAX_QUEUED_RUNS)`);
+    }
+    return active;
+  }
+
+  /** A new queued run of an ended run: same job, handler, kwargs and step selection, linked to it. */
+  private againOf(run: ExecutionRecord, job: JobRecord, now: Date, batchId: string | null): ExecutionRecord {
+    return {
+      ...this.runner.newExecution(job, { trigger: 'restart', scheduled_at: now, created_at: now }),
+      handler: run.handler,
+      kwargs: run.kwargs,
+      selection: run.selection,
+      restarted_from: run.id,
+      batch_id: batchId,
+    };
+  }
+
+  /**
+   * Runs an ended run again (same kwargs and step selection), as a new run linked to it by
+   * restarted_from. A ConflictError for a run not ended, a flow's child run, or a run whose job
+   * is gone or forbids a run while one is active; the queue quotas hold.
+   */
+  async restartExecution(id: string, role: Role | null = null): Promise<ExecutionRecord> {
+    const run = await this.store.getExecution(id);
+    if (!run) throw new NotFoundError('execution', id, `no execution with id '${id}'`);
+    this.catalog.checkRole(run.handler, run.kwargs, role);
+    if (!finalStatuses.includes(run.status)) throw new ConflictError('run-not-ended', `run ${id} is ${run.status}; only an ended run can be restarted`);
+    const job = await this.restartableJob(run);
+    const active = await this.checkQueueRoom(new Map([[job.job_id, 1]]), 1);
+    if (active.length > 0 && policyOf(job) === 'forbid') {
+      throw new ConflictError('run-in-progress', `run ${active[0].id} of job '${job.job_id}' is ${active[0].status} and the job's concurrency_policy is forbid`);
+    }
+    const again = this.againOf(run, job, new Date(), null);
+    await this.runner.enqueue([again]);
+    return again;
+  }
+
+  /** The job a run is restarted as: it must still be the job that made the run. */
+  private async restartableJob(run: ExecutionRecord): Promise<JobRecord> {
+    if (run.trigger === 'flow' || !run.job_id) {
+      throw new ConflictError('run-not-restartable', `run ${run.id} is a child run of a flow; restart the flow's run instead`);
+    }
+    const job = await this.store.getJob(run.job_id);
+    if (!job || job.handler !== run.handler || job.created_at.getTime() > run.created_at.getTime()) {
+      throw new ConflictError('run-not-restartable', `the job '${run.job_id}' of run ${run.id} was deleted since; its runs cannot be restarted`);
+    }
+    return job;
+  }
+
+  /**
+   * Every run matching a filter of GET /executions, at most JOBS_MAX_BULK_RUNS of them (a
+   * QuotaError when more match). `statuses`: the statuses a bulk action applies to.
+   */
+  private async bulkMatch(filter: ExecutionFilter, statuses: readonly string[], action: string): Promise<ExecutionRecord[]> {
+    if (filter.status !== undefined && !statuses.includes(filter.status)) {
+      throw new InvalidError([{ field: 'status', reason: `${action} applies to runs that are ${statuses.join(', ')}; got '${filter.status}'` }]);
+    }
+    const max = this.limits.maxBulkRuns;
+    const matched: ExecutionRecord[] = [];
+    let after: string | null = null;
+    do {
+      const page: Page<ExecutionRecord> = await this.store.listExecutions(filter, after, 500);
+      matched.push(...page.items.filter((e) => statuses.includes(e.status) && e.trigger !== 'flow'));
+      if (matched.length > max) {
+        throw new QuotaError('JOBS_MAX_BULK_RUNS', `more than ${max} runs match; narrow the filter (the limit is JOBS_MAX_BULK_RUNS)`);
+      }
+      after = page.next;
+    } while (after);
+    return matched;
+  }
+
+  /**
+   * Bulk retry: runs again every ended run the filter matches (by default those that did not
+   * succeed: failed, timed_out, lost, cancelled, missed), as one batch; all or none, within
+   * the queue quotas. Runs whose job is gone are left out.
+   */
+  async retryExecutions(filter: ExecutionFilter, role: Role | null = null): Promise<{ count: number; batchId: string | null }> {
+    const statuses = filter.status === 'succeeded' ? finalStatuses : finalStatuses.filter((s) => s !== 'succeeded');
+    const runs = await this.bulkMatch(filter, statuses, 'retry');
+    for (const run of runs) this.catalog.checkRole(run.handler, run.kwargs, role);
+    const jobs = new Map((await this.store.getJobs([...new Set(runs.map((r) => r.job_id!))])).map((j) => [j.job_id, j]));
+    const again = runs.filter((r) => {
+      const job = jobs.get(r.job_id!);
+      return job && job.handler === r.handler && job.created_at.getTime() <= r.created_at.getTime();
+    });
+    if (again.length === 0) return { count: 0, batchId: null };
+    const perJob = new Map<string, number>();
+    for (const r of again) perJob.set(r.job_id!, (perJob.get(r.job_id!) ?? 0) + 1);
+    await this.checkQueueRoom(perJob, again.length);
+    const now = new Date();
+    const batchId = randomUUID();
+    await this.runner.enqueue(again.map((r) => this.againOf(r, jobs.get(r.job_id!)!, now, batchId)));
+    return { count: again.length, batchId };
+  }
+
+  /** Bulk cancel: cancels every queued or running run the filter matches; the count of runs cancelled or asked to stop. */
+  async cancelExecutions(filter: ExecutionFilter, role: Role | null = null): Promise<{ count: number; batchId: string | null }> {
+    const runs = await this.bulkMatch(filter, activeStatuses, 'cancel');
+    for (const run of runs) this.catalog.checkRole(run.handler, run.kwargs, role);
+    await this.runner.cancelMany(runs, 'cancel');
+    return { count: runs.length, batchId: filter.batch_id ?? null };
+  }
+
   async setWorkerState(id: string, state: Exclude<WorkerState, 'gone'>): Promise<WorkerRecord> {
     const worker = await this.store.getWorker(id);
     if (!worker) throw new NotFoundError('worker', id, `no worker with id '${id}'`);
@@ -903,8 +1087,44 @@ function sameDefinition(a: JobRecord, b: JobRecord) {
     'source_file',
   ];
   return (
-    keys.every((k) => a[k] === b[k]) && sameSchedule(a, b) && (a.next_run_at?.getTime() ?? null) === (b.next_run_at?.getTime() ?? null) && isDeepStrictEqual(a.kwargs, b.kwargs)
+    keys.every((k) => a[k] === b[k]) &&
+    sameSchedule(a, b) &&
+    isDeepStrictEqual([a.on_success, a.on_failure, a.on_finish, a.after_all], [b.on_success, b.on_failure, b.on_finish, b.after_all]) &&
+    (a.next_run_at?.getTime() ?? null) === (b.next_run_at?.getTime() ?? null) &&
+    isDeepStrictEqual(a.kwargs, b.kwargs)
   );
+}
+
+/** Shape errors of the chain fields: lists of links ({job_id, kwargs?}) and of job ids. */
+function chainErrors(req: ScheduleRequest): FieldError[] {
+  const errors: FieldError[] = [];
+  const idError = (id: unknown, field: string) => {
+    if (typeof id !== 'string' || !jobIdPattern.test(id)) errors.push({ field, reason: 'must be a job_id (1 to 200 letters, digits or . _ : @ -)' });
+  };
+  const list = (field: string, v: unknown): v is unknown[] => {
+    if (v === undefined) return false;
+    if (!Array.isArray(v)) errors.push({ field, reason: 'must be a list' });
+    else if (v.length > maxChainLinks) errors.push({ field, reason: `has ${v.length} entries; at most ${maxChainLinks}` });
+    else return true;
+    return false;
+  };
+  for (const f of linkFields) {
+    const links = req[f] as unknown;
+    if (!list(f, links)) continue;
+    links.forEach((l, i) => {
+      if (l === null || typeof l !== 'object' || Array.isArray(l)) return errors.push({ field: `${f}.${i}`, reason: 'must be an object {job_id, kwargs?}' });
+      const link = l as Record<string, unknown>;
+      for (const k of Object.keys(link)) if (k !== 'job_id' && k !== 'kwargs') errors.push({ field: `${f}.${i}.${k}`, reason: 'is not a field of a chain link (job_id, kwargs)' });
+      idError(link.job_id, `${f}.${i}.job_id`);
+      errors.push(...mappingErrors(link.kwargs, `${f}.${i}.kwargs`));
+    });
+  }
+  const ups = req.after_all as unknown;
+  if (list('after_all', ups)) {
+    ups.forEach((id, i) => idError(id, `after_all.${i}`));
+    if (new Set(ups).size !== ups.length) errors.push({ field: 'after_all', reason: 'lists a job more than once' });
+  }
+  return errors;
 }
 
 function sameSchedule(a: JobRecord, b: JobRecord) {

@@ -46,6 +46,10 @@ export type Conflict =
   | 'run-in-progress'
   /** The run has a final status already. */
   | 'run-ended'
+  /** The run has not ended (a restart needs an ended run). */
+  | 'run-not-ended'
+  /** The run cannot be run again: a flow's child, or its job is gone. */
+  | 'run-not-restartable'
   /** The worker is gone and cannot change state. */
   | 'worker-gone'
   /** The job came from a default-jobs file: a change would be undone at the next boot unless it detaches the job. */

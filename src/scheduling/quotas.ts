@@ -22,6 +22,7 @@ export const defaultLimits: Limits = {
   maxCatchUpFires: limitDefaults.JOBS_CATCH_UP_MAX_FIRES,
   maxNextFires: limitDefaults.JOBS_MAX_NEXT_FIRES,
   maxJitterSeconds: limitDefaults.JOBS_MAX_JITTER_SECONDS,
+  maxBulkRuns: limitDefaults.JOBS_MAX_BULK_RUNS,
 };
 
 /** The nesting of objects and arrays in a JSON value, walked with a stack of its own, stopping past `max`. */

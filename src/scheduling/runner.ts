@@ -1,8 +1,9 @@
 import type { Catalog } from './catalog.js';
 import { NotHeldError, type Engine, type FireJobPatch, type Lease } from '../engine/types.js';
 import type { Logger } from '../observability/log.js';
-import type { ExecutionRecord, ExecutionStatus, JobPatch, JobRecord, Store } from '../store/types.js';
+import { hasChains, type ExecutionRecord, type ExecutionStatus, type JobPatch, type JobRecord, type Store } from '../store/types.js';
 import { RunCancels } from './run/cancel.js';
+import { RunChains } from './run/chains.js';
 import type { ActiveRun, RunDeps, RunnerOptions } from './run/deps.js';
 import { executeHandler } from './run/execute.js';
 import { planFire } from './run/plan.js';
@@ -48,6 +49,7 @@ export class Runner {
   private readonly deps: RunDeps;
   private readonly recorder: RunRecorder;
   private readonly cancels: RunCancels;
+  private readonly chains: RunChains;
 
   constructor(
     private readonly store: Store,
@@ -70,7 +72,8 @@ export class Runner {
       fenced: () => this.onFenced?.(),
       stopped: () => this.stopped,
     };
-    this.recorder = new RunRecorder(this.deps);
+    this.chains = new RunChains(this.deps, catalog);
+    this.recorder = new RunRecorder(this.deps, (run) => this.chains.start(run));
     this.cancels = new RunCancels(this.deps, this.recorder);
   }
 
@@ -233,7 +236,7 @@ export class Runner {
   private missed(execution: ExecutionRecord, reason: string): ExecutionRecord {
     this.log.info({ job_id: execution.job_id, due: execution.scheduled_at, reason }, 'run missed');
     this.options.observer?.onRunFinished(execution, 'missed', null);
-    return { ...execution, status: 'missed', finished_at: execution.created_at, error: reason };
+    return { ...execution, status: 'missed', finished_at: execution.created_at, error: reason, chains_pending: false };
   }
 
   /** Starts the queued runs of run rows; resolves with those this worker moved to running. */
@@ -315,6 +318,8 @@ export class Runner {
       kwargs: job.kwargs,
       timeout: this.timeoutFor(job),
       job_version: job.version,
+      // Only a run of a job with chains costs its end anything more (see RunChains).
+      chains_pending: hasChains(job),
       ...fields,
     };
   }
@@ -358,7 +363,22 @@ export class Runner {
     // outage): its end is written by the tries that go on here.
     const lost = await this.cancels.settleLost((id) => this.recording.has(id));
     await this.sweepUndispatched();
+    await this.sweepChains();
     return lost;
+  }
+
+  private lastChainSweep = 0;
+
+  /**
+   * Ends whose chains were not written (the process died in between) are given them, and
+   * fan-in jobs whose after_all jobs have all succeeded since their last run are started. At
+   * most every JOBS_CHAIN_SWEEP_MS.
+   */
+  async sweepChains(force = false): Promise<number> {
+    const now = Date.now();
+    if (!force && now - this.lastChainSweep < (this.options.chainSweepMs ?? 1000)) return 0;
+    this.lastChainSweep = now;
+    return (await this.chains.sweep(force ? 0 : this.options.undispatchedAgeMs)) + (await this.chains.fanIn());
   }
 
   /** Unlocks the engine's rows held by workers marked gone. */

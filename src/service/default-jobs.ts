@@ -81,6 +81,10 @@ const allowed = new Set([
   'end_at',
   'max_runs',
   'jitter',
+  'on_success',
+  'on_failure',
+  'on_finish',
+  'after_all',
 ]);
 const stringFields = ['job_id', 'handler', 'periodically', 'cron', 'timezone', 'when', 'state', 'concurrency_policy', 'catch_up', 'start_at', 'end_at'] as const;
 

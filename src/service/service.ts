@@ -111,6 +111,8 @@ export async function createService(config: Config, options: ServiceOptions = {}
       maxFlowRuns: config.limits.maxFlowRuns,
       undispatchedAgeMs: config.undispatchedAgeMs,
       endRetryMaxMs: config.endRetryMaxMs,
+      chainSweepMs: config.chainSweepMs,
+      limits: config.limits,
       observer: metrics,
     });
     const scheduler = new Scheduler(store, engine, catalog, runner, config.limits);

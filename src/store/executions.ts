@@ -49,6 +49,8 @@ export interface ExecutionStore {
   getJobWithStats(jobId: string): Promise<{ job: JobRecord; stats: JobStats } | null>;
   /** Runs waiting for a worker (status queued). */
   queuedCount(): Promise<number>;
+  /** Ended runs whose chains are not written yet (chains_pending), ended before `before`, oldest first. */
+  chainsPending(before: Date, limit: number): Promise<ExecutionRecord[]>;
 }
 
 /** The first line of an output whose older lines were dropped to keep it within `maxBytes`. */
@@ -91,4 +93,5 @@ export const executionStoreMethods: Record<keyof ExecutionStore, true> = {
   batchSummary: true,
   getJobWithStats: true,
   queuedCount: true,
+  chainsPending: true,
 };

@@ -35,6 +35,10 @@ export interface JobStore {
   /** Deletes a job with its versions and pauses (its runs stay). */
   deleteJob(jobId: string): Promise<boolean>;
   listJobsFromFiles(): Promise<Array<Pick<JobRecord, 'job_id' | 'source_file'>>>;
+  /** Jobs with on_success, on_failure, on_finish or after_all set: the graph a new chain is checked against for cycles. */
+  chainedJobs(): Promise<JobRecord[]>;
+  /** Jobs with after_all set (fan-in). */
+  fanInJobs(): Promise<JobRecord[]>;
 }
 
 /** The methods of JobStore by name: what a store made of record stores delegates (see delegate.ts). */
@@ -51,4 +55,6 @@ export const jobStoreMethods: Record<keyof JobStore, true> = {
   updateJobs: true,
   deleteJob: true,
   listJobsFromFiles: true,
+  chainedJobs: true,
+  fanInJobs: true,
 };

@@ -28,13 +28,33 @@ export const workerStates: readonly WorkerState[] = ['active', 'blocked', 'gone'
 
 /**
  * What caused a run: its job's schedule, a flow handler starting a child, a request, a fire
- * missed while the service was down or the job paused and run late (`catch_up`), or a fire of
- * a past range asked for (`backfill`).
+ * missed while the service was down or the job paused and run late (`catch_up`), a fire of a
+ * past range asked for (`backfill`), a restart (or bulk retry) of an ended run, or another
+ * run's end (a chain or fan-in).
  */
-export type ExecutionTrigger = 'schedule' | 'flow' | 'manual' | 'catch_up' | 'backfill';
+export type ExecutionTrigger = 'schedule' | 'flow' | 'manual' | 'catch_up' | 'backfill' | 'restart' | 'chain';
 /** What a fire found late beyond the misfire grace (or several fires overdue) does: see planFire. */
 export type CatchUp = 'none' | 'last' | 'all';
 export const catchUpPolicies: readonly CatchUp[] = ['none', 'last', 'all'];
+
+/** How a run's end starts another job: on_success, on_failure, on_finish, or a fan-in (after_all). */
+export type ChainOn = 'success' | 'failure' | 'finish' | 'after_all';
+
+/**
+ * One job a run's end starts. `kwargs` maps each kwarg of the started run to a value: a string
+ * `$.kwargs.<path>` or `$.result.<field>` reads the ending run, anything else is a literal.
+ */
+export interface ChainLink {
+  job_id: string;
+  kwargs?: Record<string, unknown>;
+}
+
+/** The run whose end started this one, its job, and how. */
+export interface TriggeredBy {
+  execution_id: string;
+  job_id: string;
+  on: ChainOn;
+}
 
 export type Kwargs = Record<string, unknown>;
 
@@ -81,10 +101,21 @@ export interface JobRecord {
   source: JobSource;
   /** The default-jobs file a job came from: source 'file', or source 'api' once a change detached it (its file then no longer applies). */
   source_file: string | null;
+  /** Jobs started when a run of this job succeeds, fails (no retry left) or ends in any way. */
+  on_success: ChainLink[];
+  on_failure: ChainLink[];
+  on_finish: ChainLink[];
+  /** Fan-in: this job runs once every one of these jobs has succeeded since its last run. */
+  after_all: string[];
   created_at: Date;
   updated_at: Date;
   /** 1 at create, one more for each change of the definition (PATCH, rollback, its file changed). */
   version: number;
+}
+
+/** Whether a run's end of this job starts other jobs (on_success, on_failure, on_finish). */
+export function hasChains(job: Pick<JobRecord, 'on_success' | 'on_failure' | 'on_finish'>): boolean {
+  return job.on_success.length + job.on_failure.length + job.on_finish.length > 0;
 }
 
 export type JobPatch = Partial<Omit<JobRecord, 'job_id' | 'created_at'>>;
@@ -127,6 +158,12 @@ export interface ExecutionRecord {
   active_execution_id: string | null;
   /** The random delay (ms) its job's `jitter` put between the fire and the run's start; null: none. */
   jitter_ms: number | null;
+  /** The ended run this one runs again (restart, bulk retry). */
+  restarted_from: string | null;
+  /** The run whose end started this one (trigger chain). */
+  triggered_by: TriggeredBy | null;
+  /** The run's job has chains that its end has not started yet: set at creation, cleared once they are written. */
+  chains_pending: boolean;
 }
 
 export type ExecutionPatch = Partial<Omit<ExecutionRecord, 'id' | 'created_at'>>;

@@ -19,6 +19,8 @@ export type {
   AuditOutcome,
   AuditRecord,
   BatchSummary,
+  ChainLink,
+  ChainOn,
   ConcurrencyPolicy,
   ExecutionEnd,
   ExecutionFilter,
@@ -40,11 +42,12 @@ export type {
   ServiceState,
   ServiceStats,
   StepSelection,
+  TriggeredBy,
   WorkerHeartbeat,
   WorkerRecord,
   WorkerState,
 } from './records.js';
-export { activeStatuses, executionStatuses, failedStatuses, finalStatuses, firstOfEachId, workerStates } from './records.js';
+export { activeStatuses, executionStatuses, failedStatuses, finalStatuses, firstOfEachId, hasChains, workerStates } from './records.js';
 export { outputTrimmedNote, RunEndsError } from './executions.js';
 export type { SecretMeta, SecretRecord } from './secrets.js';
 export type { AuditStore, ExecutionStore, FailureStore, HistoryStore, JobStore, SecretStore, ServiceStateStore, WorkerStore };

@@ -50,6 +50,10 @@ export function jobDefinition(job: JobRecord): ScheduleRequest {
   if (job.end_at !== null) def.end_at = job.end_at.toISOString();
   if (job.max_runs !== null) def.max_runs = job.max_runs;
   if (job.jitter !== null) def.jitter = job.jitter;
+  for (const f of ['on_success', 'on_failure', 'on_finish'] as const) {
+    if (job[f].length) def[f] = job[f].map((l) => (l.kwargs ? { job_id: l.job_id, kwargs: redactKwargs(l.kwargs) } : { job_id: l.job_id }));
+  }
+  if (job.after_all.length) def.after_all = job.after_all;
   return def;
 }
 

@@ -79,6 +79,10 @@ export function job(jobId: string, era: number, over: Partial<JobRecord> = {}): 
     last_status: null,
     source: 'api',
     source_file: null,
+    on_success: [],
+    on_failure: [],
+    on_finish: [],
+    after_all: [],
     created_at: at(era, 0),
     updated_at: at(era, 0),
     version: 1,
@@ -110,6 +114,10 @@ export function fullJob(jobId: string, era: number): JobRecord {
     last_status: 'timed_out',
     source: 'file',
     source_file: '/etc/jobs/default-jobs/full.yaml',
+    on_success: [{ job_id: 'rx-next', kwargs: { url: '$.kwargs.url', n: 3, flag: true } }],
+    on_failure: [{ job_id: 'rx-alert' }],
+    on_finish: [{ job_id: 'rx-log', kwargs: { status: '$.result.status' } }],
+    after_all: ['rx-a', 'rx-b'],
     created_at: new Date(at(era, 6).getTime() + 123),
     updated_at: new Date(at(era, 7).getTime() + 999),
   });
@@ -166,6 +174,9 @@ export function execution(id: string, era: number, i: number, over: Partial<Exec
     job_version: null,
     active_execution_id: null,
     jitter_ms: null,
+    restarted_from: null,
+    triggered_by: null,
+    chains_pending: false,
     ...over,
   };
 }
@@ -195,6 +206,9 @@ export function fullExecution(id: string, era: number, i: number, over: Partial<
     output_truncated: true,
     created_at: new Date(at(era, i).getTime() + 5),
     jitter_ms: 2345,
+    restarted_from: 'rx-original',
+    triggered_by: { execution_id: 'rx-upstream', job_id: 'rx-up-job', on: 'failure' },
+    chains_pending: true,
     ...over,
   });
 }

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import type { ExecutionStatus } from '../../client/index.js';
+import type { BulkFilter, ExecutionStatus } from '../../client/index.js';
 import type { CliContext } from '../context.js';
 import * as fmt from '../format.js';
 import { executionStatuses, integer } from '../options.js';
@@ -16,9 +16,9 @@ interface ListExecutionOptions {
   cursor?: string;
 }
 
-/** `jobsctl executions ...`: list, get, output, cancel. */
+/** `jobsctl executions ...`: list, get, output, cancel, retry, restart. */
 export function addExecutionCommands(program: Command, { ctx, show, morePages, err }: CliContext) {
-  const executions = program.command('executions').description('list, show, read the output of and cancel runs');
+  const executions = program.command('executions').description('list, show, read the output of, cancel, retry and restart runs');
   executions
     .command('list')
     .description('runs, newest first')
@@ -66,15 +66,60 @@ export function addExecutionCommands(program: Command, { ctx, show, morePages, e
       show(json, o, () => o.lines.map((l) => `${l}\n`).join(''));
       if (!json && o.truncated) err('(older lines were dropped)\n');
     });
+  const filters = (c: Command) =>
+    c
+      .option('--job <job>', 'runs of this job')
+      .addOption(new Option('--status <status>', 'runs in this status').choices(executionStatuses))
+      .option('--handler <name>', 'runs of this handler')
+      .option('--batch <batch>', 'runs of this batch')
+      .option('--since <time>', 'created at or after (ISO-8601)')
+      .option('--until <time>', 'created before (ISO-8601)');
+  const bulkFilter = (o: BulkOptions): BulkFilter | null => {
+    const f: BulkFilter = { job_id: o.job, status: o.status, handler: o.handler, batch_id: o.batch, since: o.since, until: o.until };
+    return Object.values(f).some((v) => v !== undefined) ? f : null;
+  };
+  filters(
+    executions.command('cancel').description('cancel a queued or running run, or every one the filters match (at least one filter)').argument('[run]', 'execution id'),
+  ).action(async (id: string | undefined, o: BulkOptions, cmd: Command) => {
+    const { client, json } = ctx(cmd);
+    const filter = bulkFilter(o);
+    if (id !== undefined) {
+      if (filter) cmd.error('error: give a run id or filters, not both.', { exitCode: 2 });
+      const e = await client.executions.cancel(id);
+      show(json, e, () => (e.status === 'cancelled' ? `run ${e.id} cancelled\n` : `run ${e.id} is ${e.status}; its worker is stopping it\n`));
+      return;
+    }
+    if (!filter) cmd.error('error: give a run id, or at least one of --job, --status, --handler, --batch, --since, --until.', { exitCode: 2 });
+    const r = await client.executions.cancelMany(filter);
+    show(json, r, () => `${r.count} run(s) cancelled or asked to stop\n`);
+  });
+  filters(executions.command('retry').description('run again every ended run the filters match (at least one filter); without --status the runs that did not succeed')).action(
+    async (o: BulkOptions, cmd: Command) => {
+      const { client, json } = ctx(cmd);
+      const filter = bulkFilter(o);
+      if (!filter) cmd.error('error: give at least one of --job, --status, --handler, --batch, --since, --until.', { exitCode: 2 });
+      const r = await client.executions.retryMany(filter);
+      show(json, r, () => (r.batch_id ? `${r.count} run(s) queued again as batch ${r.batch_id}\n` : 'no run matches\n'));
+    },
+  );
   executions
-    .command('cancel')
-    .description('cancel a queued or running run')
+    .command('restart')
+    .description('run an ended run again, with the same kwargs and step selection')
     .argument('<run>', 'execution id')
     .action(async (id: string, _o: unknown, cmd: Command) => {
       const { client, json } = ctx(cmd);
-      const e = await client.executions.cancel(id);
-      show(json, e, () => (e.status === 'cancelled' ? `run ${e.id} cancelled\n` : `run ${e.id} is ${e.status}; its worker is stopping it\n`));
+      const e = await client.executions.restart(id);
+      show(json, e, () => `run ${e.id} queued (restart of ${e.restarted_from})\n`);
     });
+}
+
+interface BulkOptions {
+  job?: string;
+  status?: ExecutionStatus;
+  handler?: string;
+  batch?: string;
+  since?: string;
+  until?: string;
 }
 
 /** `jobsctl batch <batch>`: the runs of one batch, counted by status. */

@@ -20,12 +20,19 @@ interface CreateOptions {
   retries?: number;
   retryBackoff?: number;
   paused?: boolean;
+  onSuccess: string[];
+  onFailure: string[];
+  onFinish: string[];
+  afterAll: string[];
   catchUp?: 'none' | 'last' | 'all';
   startAt?: string;
   endAt?: string;
   maxRuns?: number;
   jitter?: number;
 }
+
+/** A repeatable option's values, in the order given. */
+const collect = (value: string, previous: string[]) => [...previous, value];
 
 /** The jobs of a bulk create: a JSON array of `POST /jobs` bodies, or `{"jobs": [...]}`, from a file or stdin (`-`). */
 async function readJobsFile(file: string, stdin: NodeJS.ReadableStream): Promise<CreateJobRequest[]> {
@@ -48,7 +55,7 @@ async function readJobsFile(file: string, stdin: NodeJS.ReadableStream): Promise
   return list as CreateJobRequest[];
 }
 
-interface UpdateOptions extends Omit<CreateOptions, 'handler' | 'id' | 'paused'> {
+interface UpdateOptions extends Omit<CreateOptions, 'handler' | 'id' | 'paused' | 'onSuccess' | 'onFailure' | 'onFinish' | 'afterAll'> {
   handler?: string;
   unset?: string[];
   ifVersion?: number;
@@ -113,6 +120,10 @@ export function addJobCommands(program: Command, cli: CliContext) {
     .addOption(new Option('--policy <policy>', 'what a fire does while a run is active').choices(['allow', 'forbid', 'replace']))
     .option('--retries <n>', 'further attempts after a failed, timed-out or lost run', integer(0))
     .option('--retry-backoff <seconds>', 'seconds before the first retry, doubled for each further one', integer(0))
+    .option('--on-success <job>', 'start this job when a run succeeds (repeat for more)', collect, [])
+    .option('--on-failure <job>', 'start this job when a run fails and no retry follows (repeat for more)', collect, [])
+    .option('--on-finish <job>', 'start this job when a run ends in any way (repeat for more)', collect, [])
+    .option('--after-all <job>', 'fan-in: run once every such job has succeeded since the last run (repeat for more)', collect, [])
     .option('--paused', 'create it paused')
     .addOption(new Option('--catch-up <policy>', 'fires missed while down or paused: none (one missed record), last (run once), all (run each)').choices(['none', 'last', 'all']))
     .option('--start-at <time>', 'no fire before this time (ISO-8601)')
@@ -135,6 +146,10 @@ export function addJobCommands(program: Command, cli: CliContext) {
         retries: o.retries,
         retry_backoff: o.retryBackoff,
         state: o.paused ? 'paused' : undefined,
+        ...(o.onSuccess.length ? { on_success: o.onSuccess.map((job_id) => ({ job_id })) } : {}),
+        ...(o.onFailure.length ? { on_failure: o.onFailure.map((job_id) => ({ job_id })) } : {}),
+        ...(o.onFinish.length ? { on_finish: o.onFinish.map((job_id) => ({ job_id })) } : {}),
+        ...(o.afterAll.length ? { after_all: o.afterAll } : {}),
         catch_up: o.catchUp,
         start_at: o.startAt,
         end_at: o.endAt,

@@ -34,5 +34,8 @@ export function blankExecution(): ExecutionRecord {
     job_version: null,
     active_execution_id: null,
     jitter_ms: null,
+    restarted_from: null,
+    triggered_by: null,
+    chains_pending: false,
   };
 }

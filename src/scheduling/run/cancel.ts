@@ -29,6 +29,7 @@ export class RunCancels {
           // A run that never started ends here: logged and counted like any other end.
           log.info({ execution_id: run.id, job_id: run.job_id, handler: run.handler, status: 'cancelled', error }, 'run finished');
           options.observer?.onRunFinished(run, 'cancelled', null);
+          await this.recorder.afterRun({ ...run, status: 'cancelled', error, finished_at: now });
           continue;
         }
       }

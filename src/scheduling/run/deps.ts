@@ -1,3 +1,4 @@
+import type { Limits } from '../../config/config.js';
 import type { SecretsKeyring } from '../../config/secrets-key.js';
 import type { Logger } from '../../observability/log.js';
 import type { ExecutionRecord, JobRecord, Store } from '../../store/types.js';
@@ -25,6 +26,10 @@ export interface RunnerOptions {
   endRetryMaxMs: number;
   /** Told of each run started and settled here (metrics). */
   observer?: RunObserver;
+  /** How often (ms) ended runs whose chains were not written, and fan-in jobs, are checked (JOBS_CHAIN_SWEEP_MS). */
+  chainSweepMs?: number;
+  /** The kwargs quotas a chained run's mapped kwargs are held to. */
+  limits?: Limits;
   /** Opens the secrets kwargs refer to; without it a run that refers to one fails. */
   secretsKeyring?: SecretsKeyring | null;
 }

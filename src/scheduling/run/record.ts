@@ -35,7 +35,11 @@ export class RunRecorder {
     return untilLanded(fn, { log, what, fields, maxDelayMs: options.endRetryMaxMs, stopped });
   }
 
-  constructor(private readonly deps: RunDeps) {}
+  constructor(
+    private readonly deps: RunDeps,
+    /** Starts the jobs a run's end chains to (a no-op for a run without chains_pending). */
+    private readonly chain: (run: ExecutionRecord) => Promise<void> = async () => undefined,
+  ) {}
 
   /** Writes the end of a run whose handler ran here, and what follows it. */
   async record(execution: ExecutionRecord, ran: Ran): Promise<ExecutionStatus> {
@@ -98,11 +102,19 @@ export class RunRecorder {
   }
 
   /**
-   * What follows a failed final status (the job's last status is written with it): a failure
-   * record, a retry. Each write is tried until it lands: the final status is written already,
+   * What follows a final status (the job's last status is written with it): for a failed run a
+   * failure record and a retry, then the runs its chains start. Each write is tried until it lands: the final status is written already,
    * so nothing would come back to them.
    */
   async afterRun(execution: ExecutionRecord) {
+    await this.afterFailure(execution);
+    // After the retry (whether one follows decides on_failure); a crash before it leaves the
+    // flag set for the chain sweep. JOBS_TEST_CRASH_AT=chains-pending (tests only) dies here.
+    if (execution.chains_pending && process.env.JOBS_TEST_CRASH_AT === 'chains-pending') process.kill(process.pid, 'SIGKILL');
+    if (execution.chains_pending) await this.land('chained runs', { execution_id: execution.id, job_id: execution.job_id }, () => this.chain(execution));
+  }
+
+  private async afterFailure(execution: ExecutionRecord) {
     const { store, log } = this.deps;
     const { status } = execution;
     if (!failedStatuses.includes(status)) return;
@@ -141,6 +153,8 @@ export class RunRecorder {
         batch_id: execution.batch_id,
         parent_id: execution.parent_id,
         selection: execution.selection,
+        restarted_from: execution.restarted_from,
+        triggered_by: execution.triggered_by,
       };
       await this.land('retry', { ...fields, retry_id: retry.id }, async (attempt) => {
         if (attempt > 1 && (await store.getExecution(retry.id))) return;

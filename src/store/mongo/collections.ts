@@ -59,7 +59,13 @@ export const aliveStates: readonly WorkerState[] = workerStates.filter((s) => s 
  * applied on every boot, in the order written, where PostgreSQL runs numbered migrations.
  */
 export const indexes: Array<{ collection: 'jobs' | 'executions' | 'failures' | 'workers' | 'audit' | 'jobVersions' | 'pauses'; indexes: IndexDescription[] }> = [
-  { collection: 'jobs', indexes: [{ name: 'job_source_idx', key: { source: 1 }, partialFilterExpression: { source: 'file' } }] },
+  {
+    collection: 'jobs',
+    indexes: [
+      { name: 'job_source_idx', key: { source: 1 }, partialFilterExpression: { source: 'file' } },
+      { name: 'job_fan_in_idx', key: { _id: 1 }, partialFilterExpression: { 'after_all.0': { $exists: true } } },
+    ],
+  },
   {
     collection: 'executions',
     indexes: [
@@ -75,6 +81,7 @@ export const indexes: Array<{ collection: 'jobs' | 'executions' | 'failures' | '
       { name: 'execution_active_idx', key: { job_id: 1, created_at: 1 }, partialFilterExpression: { status: { $in: [...activeStatuses] } } },
       { name: 'execution_worker_idx', key: { worker_id: 1 }, partialFilterExpression: { status: 'running' } },
       { name: 'execution_job_scheduled_idx', key: { job_id: 1, scheduled_at: 1 }, partialFilterExpression: { attempt: 1 } },
+      { name: 'execution_chains_pending_idx', key: { finished_at: 1 }, partialFilterExpression: { chains_pending: true } },
     ],
   },
   { collection: 'failures', indexes: [{ name: 'failure_time_idx', key: { time: -1, _id: -1 } }] },

@@ -53,6 +53,10 @@ export function jobToDoc(job: JobRecord): JobDoc {
     last_status: job.last_status ?? null,
     source: job.source ?? 'api',
     source_file: job.source_file ?? null,
+    on_success: job.on_success ?? [],
+    on_failure: job.on_failure ?? [],
+    on_finish: job.on_finish ?? [],
+    after_all: job.after_all ?? [],
     created_at: job.created_at,
     updated_at: job.updated_at,
     version: job.version ?? 1,
@@ -86,6 +90,10 @@ export function docToJob(d: JobDoc): JobRecord {
     last_status: d.last_status ?? null,
     source: d.source,
     source_file: d.source_file ?? null,
+    on_success: d.on_success ?? [],
+    on_failure: d.on_failure ?? [],
+    on_finish: d.on_finish ?? [],
+    after_all: d.after_all ?? [],
     created_at: d.created_at,
     updated_at: d.updated_at,
     // A job stored before versions were kept is at its first.
@@ -123,6 +131,9 @@ export function executionToDoc(e: ExecutionRecord): ExecutionDoc {
     job_version: e.job_version ?? null,
     active_execution_id: e.active_execution_id ?? null,
     jitter_ms: e.jitter_ms ?? null,
+    restarted_from: e.restarted_from ?? null,
+    triggered_by: e.triggered_by ?? null,
+    chains_pending: e.chains_pending ?? false,
   };
 }
 
@@ -156,6 +167,9 @@ export function docToExecution(d: ExecutionDoc): ExecutionRecord {
     job_version: num(d.job_version),
     active_execution_id: d.active_execution_id ?? null,
     jitter_ms: num(d.jitter_ms),
+    restarted_from: d.restarted_from ?? null,
+    triggered_by: d.triggered_by ?? null,
+    chains_pending: Boolean(d.chains_pending),
   };
 }
 

@@ -291,4 +291,14 @@ export class MongoExecutionStore implements ExecutionStore {
     // execution_status_idx
     return this.c.executions.countDocuments({ status: 'queued' });
   }
+
+  async chainsPending(before: Date, limit: number) {
+    // execution_chains_pending_idx
+    const docs = await this.c.executions
+      .find({ chains_pending: true, finished_at: { $lt: before }, status: { $nin: [...activeStatuses] } })
+      .sort({ finished_at: 1 })
+      .limit(limit)
+      .toArray();
+    return docs.map(docToExecution);
+  }
 }

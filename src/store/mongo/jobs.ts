@@ -131,4 +131,15 @@ export class MongoJobStore implements JobStore {
     const docs = await this.c.jobs.find({ source: 'file' }, { projection: { _id: 1, source_file: 1 } }).toArray();
     return docs.map((d) => ({ job_id: d._id, source_file: d.source_file ?? null }));
   }
+
+  async chainedJobs() {
+    const docs = await this.c.jobs.find({ $or: ['on_success', 'on_failure', 'on_finish', 'after_all'].map((f) => ({ [`${f}.0`]: { $exists: true } })) }).toArray();
+    return docs.map(docToJob);
+  }
+
+  async fanInJobs() {
+    // job_fan_in_idx
+    const docs = await this.c.jobs.find({ 'after_all.0': { $exists: true } }).toArray();
+    return docs.map(docToJob);
+  }
 }

@@ -27,7 +27,8 @@ import { wroteRows } from './analyze.js';
 // A list never reads the runs' output (up to JOBS_OUTPUT_MAX_BYTES each): every column but it.
 const executionListColumns = `id, job_id, handler, kwargs, status, trigger, parent_id, batch_id, selection, attempt, timeout, worker_id,
   cancel_requested_at, scheduled_at, started_at, finished_at, duration_ms, progress, error, stack, output_truncated, created_at,
-  idempotency_key, fencing_token, job_version, active_execution_id, jitter_ms, '{}'::text[] AS output`;
+  idempotency_key, fencing_token, job_version, active_execution_id, jitter_ms, restarted_from, triggered_by, chains_pending,
+  '{}'::text[] AS output`;
 
 const executionsNewestFirst: Keyset<ExecutionRecord> = {
   table: 'execution',
@@ -118,6 +119,9 @@ const selectJobWithStats = `SELECT j.*, a.total, a.succeeded, a.failed, a.avg_ms
    WHERE j.job_id = $1`;
 // execution_status_idx
 const countQueued = "SELECT count(*) AS n FROM execution WHERE status = 'queued'";
+// execution_chains_pending_idx
+const selectChainsPending = `SELECT * FROM execution WHERE chains_pending AND finished_at < $1 AND status NOT IN (${active})
+   ORDER BY finished_at LIMIT $2`;
 
 /** Execution records on PostgreSQL and PGlite: the `execution` table. */
 export class SqlExecutionStore implements ExecutionStore {
@@ -274,5 +278,10 @@ export class SqlExecutionStore implements ExecutionStore {
   async queuedCount() {
     const r = await this.db.query<Row>(countQueued, []);
     return Number(r.rows[0].n);
+  }
+
+  async chainsPending(before: Date, limit: number) {
+    const r = await this.db.query<Row>(selectChainsPending, [before, limit], { prepare: true });
+    return r.rows.map(rowToExecution);
   }
 }

@@ -33,6 +33,10 @@ const deleteJobById = `WITH v AS (DELETE FROM job_version WHERE job_id = $1), p 
   DELETE FROM job WHERE job_id = $1`;
 // job_source_idx
 const selectJobsFromFiles = "SELECT job_id, source_file FROM job WHERE source = 'file'";
+// job_chained_idx, job_fan_in_idx
+const selectChainedJobs = `SELECT * FROM job
+   WHERE on_success <> '[]'::jsonb OR on_failure <> '[]'::jsonb OR on_finish <> '[]'::jsonb OR after_all <> '[]'::jsonb`;
+const selectFanInJobs = "SELECT * FROM job WHERE after_all <> '[]'::jsonb";
 
 /** A redefined job keeps its history: created_at, last run and last status survive an upsert. */
 const keptOnUpsert = new Set(['job_id', 'created_at', 'last_run_at', 'last_status']);
@@ -133,5 +137,13 @@ export class SqlJobStore implements JobStore {
   async listJobsFromFiles() {
     const r = await this.db.query<Row>(selectJobsFromFiles, []);
     return r.rows.map((x) => ({ job_id: x.job_id as string, source_file: (x.source_file as string | null) ?? null }));
+  }
+
+  async chainedJobs() {
+    return (await this.db.query<Row>(selectChainedJobs, [])).rows.map(rowToJob);
+  }
+
+  async fanInJobs() {
+    return (await this.db.query<Row>(selectFanInJobs, [], { prepare: true })).rows.map(rowToJob);
   }
 }

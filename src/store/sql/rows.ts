@@ -7,12 +7,14 @@ export type Row = Record<string, unknown>;
 // JSON columns are sent as text: pg and PGlite both cast text parameters to jsonb.
 export const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
 
+const chainColumns = new Set(['on_success', 'on_failure', 'on_finish', 'after_all']);
+
 export function jobToRow(job: JobPatch & { job_id?: string; created_at?: Date }): Row {
   const row: Row = {};
   for (const [k, v] of Object.entries(job)) {
     if (v === undefined) continue;
     if (k === 'when') row.when_at = v;
-    else if (k === 'kwargs') row.kwargs = json(v);
+    else if (k === 'kwargs' || chainColumns.has(k)) row[k] = json(v);
     else row[k] = v;
   }
   return row;
@@ -44,6 +46,10 @@ export function rowToJob(r: Row): JobRecord {
     last_status: (r.last_status as JobRecord['last_status']) ?? null,
     source: r.source as JobRecord['source'],
     source_file: (r.source_file as string | null) ?? null,
+    on_success: (r.on_success as JobRecord['on_success'] | null) ?? [],
+    on_failure: (r.on_failure as JobRecord['on_failure'] | null) ?? [],
+    on_finish: (r.on_finish as JobRecord['on_finish'] | null) ?? [],
+    after_all: (r.after_all as string[] | null) ?? [],
     created_at: r.created_at as Date,
     updated_at: r.updated_at as Date,
     // A job stored before migration 000013 is at its first version.
@@ -55,7 +61,7 @@ export function executionToRow(e: ExecutionPatch & { id?: string; created_at?: D
   const row: Row = {};
   for (const [k, v] of Object.entries(e)) {
     if (v === undefined) continue;
-    row[k] = k === 'kwargs' || k === 'selection' ? json(v) : v;
+    row[k] = k === 'kwargs' || k === 'selection' || k === 'triggered_by' ? json(v) : v;
   }
   return row;
 }
@@ -91,6 +97,9 @@ export function rowToExecution(r: Row): ExecutionRecord {
     job_version: r.job_version === null || r.job_version === undefined ? null : Number(r.job_version),
     active_execution_id: (r.active_execution_id as string | null | undefined) ?? null,
     jitter_ms: r.jitter_ms === null || r.jitter_ms === undefined ? null : Number(r.jitter_ms),
+    restarted_from: (r.restarted_from as string | null) ?? null,
+    triggered_by: (r.triggered_by as ExecutionRecord['triggered_by']) ?? null,
+    chains_pending: Boolean(r.chains_pending),
   };
 }
 

@@ -32,6 +32,10 @@ export const columnTypes: Record<'job' | 'execution', Record<string, string>> = 
     last_status: 'text',
     source: 'text',
     source_file: 'text',
+    on_success: 'jsonb',
+    on_failure: 'jsonb',
+    on_finish: 'jsonb',
+    after_all: 'jsonb',
     updated_at: 'timestamptz',
     version: 'integer',
   },
@@ -62,6 +66,9 @@ export const columnTypes: Record<'job' | 'execution', Record<string, string>> = 
     job_version: 'integer',
     active_execution_id: 'text',
     jitter_ms: 'integer',
+    restarted_from: 'text',
+    triggered_by: 'jsonb',
+    chains_pending: 'boolean',
   },
 };
 

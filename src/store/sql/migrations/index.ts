@@ -7,6 +7,7 @@ import * as m000009 from './000009-audit-overrides.js';
 import * as m000010 from './000010-fillfactor.js';
 import * as m000013 from './000013-job-versions.js';
 import * as m000021 from './000021-schedule-bounds.js';
+import * as m000019 from './000019-chains.js';
 
 export interface Migration {
   /** The number in the file name: migrations run in this order, each once. */
@@ -33,4 +34,5 @@ export const migrations: readonly Migration[] = [
   { version: 10, ...m000010 },
   { version: 13, ...m000013 },
   { version: 21, ...m000021 },
+  { version: 19, ...m000019 },
 ];
