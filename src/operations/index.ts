@@ -7,6 +7,7 @@ import { handlerOperations } from './handlers.js';
 import { healthOperations } from './health.js';
 import { jobOperations } from './jobs.js';
 import { monitoringOperations } from './monitoring.js';
+import { notificationOperations } from './notifications.js';
 import { secretOperations } from './secrets.js';
 import { serviceOperations } from './service.js';
 import { workerOperations } from './workers.js';
@@ -30,6 +31,7 @@ export function buildOperations(s: Services): Record<string, Operation> {
     ...documentOperations(s),
     ...monitoringOperations(s),
     ...secretOperations(s),
+    ...notificationOperations(s),
   };
   for (const [id, op] of Object.entries(ops)) {
     ops[id] = async (input) => {

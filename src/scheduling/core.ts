@@ -11,6 +11,7 @@ import { CursorError } from '../store/cursor.js';
 import { finalStatuses, type ExecutionRecord, type WorkerRecord, type WorkerState } from '../store/types.js';
 import { WriteCoalescer } from './coalescer.js';
 import { policyOf, type Runner } from './runner.js';
+import { checkDeadline, checkNotify, checkPauseAfterFailures, normalDeadline, normalNotify, type RuleLimits } from '../notifications/rules.js';
 import { checkCron, checkTimezone, nextCronFire, nextFireAfter, parseDuration, parseGraceTime, parseWhen, shortestCronGapSeconds, TimeSpecError } from './timespec.js';
 
 /** Everything a job can be created with, whichever route or file it came from. */
@@ -28,6 +29,9 @@ export interface ScheduleRequest {
   concurrency_policy?: ConcurrencyPolicy;
   retries?: number;
   retry_backoff?: number;
+  notify?: unknown[] | null;
+  pause_after_failures?: number | null;
+  deadline?: { start_within?: number | null; run_within?: number | null } | null;
 }
 
 /**
@@ -89,6 +93,8 @@ export class Scheduler {
     private readonly runner: Runner,
     /** The quotas of JOBS_MAX_* and JOBS_MIN_INTERVAL_SECONDS. */
     readonly limits: Limits = defaultLimits,
+    /** The limits of notification rules (JOBS_NOTIFY_*) and whether e-mail can be sent. */
+    readonly ruleLimits: RuleLimits = { maxRules: 10, maxRecipients: 10, maxPauseAfterFailures: 1000, email: false },
   ) {}
 
   /**
@@ -158,6 +164,8 @@ export class Scheduler {
     if (req.concurrency_policy !== undefined && !['allow', 'forbid', 'replace'].includes(req.concurrency_policy)) {
       errors.push({ field: 'concurrency_policy', reason: "must be 'allow', 'forbid' or 'replace'" });
     }
+    if (req.notify !== undefined && req.notify !== null) errors.push(...checkNotify(req.notify, 'notify', this.ruleLimits));
+    errors.push(...checkPauseAfterFailures(req.pause_after_failures, this.ruleLimits), ...checkDeadline(req.deadline));
     if (errors.length > 0) throw new InvalidError(errors);
 
     // First run: at `when` (for cron, the first cron time from `when` on); else one period
@@ -191,6 +199,10 @@ export class Scheduler {
       source_file: ctx.sourceFile ?? null,
       created_at: now,
       updated_at: now,
+      notify: req.notify ? normalNotify(req.notify) : [],
+      pause_after_failures: req.pause_after_failures ?? null,
+      deadline: normalDeadline(req.deadline),
+      failure_streak: 0,
     };
   }
 
@@ -279,7 +291,8 @@ export class Scheduler {
     const job = await this.getJob(jobId);
     this.catalog.checkRole(job.handler, job.kwargs, role);
     if (job.state === state) return job;
-    const updated = (await this.store.updateJob(jobId, { state }))!;
+    // A resumed job counts its failures in a row afresh: pause_after_failures means as many new ones.
+    const updated = (await this.store.updateJob(jobId, state === 'running' && job.failure_streak > 0 ? { state, failure_streak: 0 } : { state }))!;
     await this.engine.scheduleJob(jobId, job.handler, updated.next_run_at, state === 'paused');
     return updated;
   }
@@ -460,7 +473,10 @@ function sameDefinition(a: JobRecord, b: JobRecord) {
     keys.every((k) => a[k] === b[k]) &&
     (a.when?.getTime() ?? null) === (b.when?.getTime() ?? null) &&
     (a.next_run_at?.getTime() ?? null) === (b.next_run_at?.getTime() ?? null) &&
-    isDeepStrictEqual(a.kwargs, b.kwargs)
+    isDeepStrictEqual(a.kwargs, b.kwargs) &&
+    a.pause_after_failures === b.pause_after_failures &&
+    isDeepStrictEqual(a.notify, b.notify) &&
+    isDeepStrictEqual(a.deadline, b.deadline)
   );
 }
 

@@ -193,6 +193,8 @@ export class Runner {
       return new Map();
     }
     if (enqueues.length) crashAt('fire-recorded');
+    const notifications = this.options.notifications;
+    if (notifications) for (const e of inserts) if (e.status === 'missed' && e.notifies) await notifications.runEnded(e);
     return toRun;
   }
 
@@ -280,6 +282,7 @@ export class Runner {
       handler: job.handler,
       kwargs: job.kwargs,
       timeout: this.timeoutFor(job),
+      notifies: this.options.notifications?.watches(job) ?? false,
       ...fields,
     };
   }

@@ -76,6 +76,9 @@ const allowed = new Set([
   'concurrency_policy',
   'retries',
   'retry_backoff',
+  'notify',
+  'pause_after_failures',
+  'deadline',
 ]);
 const stringFields = ['job_id', 'handler', 'periodically', 'cron', 'timezone', 'when', 'state', 'concurrency_policy'] as const;
 

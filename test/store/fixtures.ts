@@ -76,6 +76,10 @@ export function job(jobId: string, era: number, over: Partial<JobRecord> = {}): 
     source_file: null,
     created_at: at(era, 0),
     updated_at: at(era, 0),
+    notify: [],
+    pause_after_failures: null,
+    deadline: null,
+    failure_streak: 0,
     ...over,
   };
 }
@@ -98,6 +102,13 @@ export function fullJob(jobId: string, era: number): JobRecord {
     last_run_at: at(era, 5),
     last_status: 'timed_out',
     source: 'file',
+    notify: [
+      { on: ['failed', 'recovered'], webhook: { url: 'https://hooks.example.com/jobs', secret: { $secret: 'hook-key' } } },
+      { on: ['late'], email: { to: ['ops@example.com'] } },
+    ],
+    pause_after_failures: 3,
+    deadline: { start_within: 60, run_within: 3600 },
+    failure_streak: 2,
     source_file: '/etc/jobs/default-jobs/full.yaml',
     created_at: new Date(at(era, 6).getTime() + 123),
     updated_at: new Date(at(era, 7).getTime() + 999),
@@ -152,6 +163,7 @@ export function execution(id: string, era: number, i: number, over: Partial<Exec
     created_at: at(era, i),
     idempotency_key: id,
     fencing_token: null,
+    notifies: false,
     ...over,
   };
 }

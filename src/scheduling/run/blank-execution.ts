@@ -31,5 +31,6 @@ export function blankExecution(): ExecutionRecord {
     created_at: now,
     idempotency_key: id,
     fencing_token: null,
+    notifies: false,
   };
 }

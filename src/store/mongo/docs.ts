@@ -45,6 +45,10 @@ export function jobToDoc(job: JobRecord): JobDoc {
     source_file: job.source_file ?? null,
     created_at: job.created_at,
     updated_at: job.updated_at,
+    notify: job.notify ?? [],
+    pause_after_failures: job.pause_after_failures ?? null,
+    deadline: job.deadline ?? null,
+    failure_streak: job.failure_streak ?? 0,
   };
 }
 
@@ -71,6 +75,10 @@ export function docToJob(d: JobDoc): JobRecord {
     source_file: d.source_file ?? null,
     created_at: d.created_at,
     updated_at: d.updated_at,
+    notify: d.notify ?? [],
+    pause_after_failures: num(d.pause_after_failures),
+    deadline: d.deadline ?? null,
+    failure_streak: Number(d.failure_streak ?? 0),
   };
 }
 
@@ -101,6 +109,7 @@ export function executionToDoc(e: ExecutionRecord): ExecutionDoc {
     created_at: e.created_at,
     idempotency_key: e.idempotency_key ?? e.id,
     fencing_token: e.fencing_token ?? null,
+    notifies: e.notifies ?? false,
   };
 }
 
@@ -131,6 +140,7 @@ export function docToExecution(d: ExecutionDoc): ExecutionRecord {
     created_at: d.created_at,
     idempotency_key: d.idempotency_key ?? d._id,
     fencing_token: num(d.fencing_token),
+    notifies: d.notifies ?? false,
   };
 }
 

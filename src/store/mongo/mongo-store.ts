@@ -5,6 +5,7 @@ import { delegate } from '../delegate.js';
 import { executionStoreMethods, type ExecutionStore } from '../executions.js';
 import { failureStoreMethods, type FailureStore } from '../failures.js';
 import { jobStoreMethods, type JobStore } from '../jobs.js';
+import { notificationStoreMethods, type NotificationStore } from '../notifications.js';
 import { secretStoreMethods, type SecretStore } from '../secrets.js';
 import { serviceStateStoreMethods, type ServiceStateStore } from '../service-state.js';
 import type { Store } from '../types.js';
@@ -14,6 +15,7 @@ import { collectionsOf, ensureIndexes, type Collections } from './collections.js
 import { MongoExecutionStore } from './executions.js';
 import { MongoFailureStore } from './failures.js';
 import { MongoJobStore } from './jobs.js';
+import { MongoNotificationStore } from './notifications.js';
 import { MongoSecretStore } from './secrets.js';
 import { MongoServiceStateStore } from './service-state.js';
 import { MongoWorkerStore } from './workers.js';
@@ -32,7 +34,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // The record stores' methods, delegated in the constructor: the interface types what the
 // constructor defines, which is the merging this rule warns of, on purpose.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- typed delegation, see above
-export interface MongoStore extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore, SecretStore {}
+export interface MongoStore extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore, SecretStore, NotificationStore {}
 
 /**
  * The store on MongoDB: the same records as the SQL store, one collection per table, one
@@ -60,6 +62,7 @@ export class MongoStore implements Store {
     delegate<AuditStore>(this, new MongoAuditStore(this.c), auditStoreMethods);
     delegate<ServiceStateStore>(this, new MongoServiceStateStore(this.c), serviceStateStoreMethods);
     delegate<SecretStore>(this, new MongoSecretStore(this.c), secretStoreMethods);
+    delegate<NotificationStore>(this, new MongoNotificationStore(this.c), notificationStoreMethods);
   }
 
   async migrate() {

@@ -29,7 +29,7 @@ const deleteJobById = 'DELETE FROM job WHERE job_id = $1';
 const selectJobsFromFiles = "SELECT job_id, source_file FROM job WHERE source = 'file'";
 
 /** A redefined job keeps its history: created_at, last run and last status survive an upsert. */
-const keptOnUpsert = new Set(['job_id', 'created_at', 'last_run_at', 'last_status']);
+const keptOnUpsert = new Set(['job_id', 'created_at', 'last_run_at', 'last_status', 'failure_streak']);
 const upsertUpdates = (row: Row) =>
   Object.keys(row)
     .filter((c) => !keptOnUpsert.has(c))

@@ -12,7 +12,7 @@ export function jobToRow(job: JobPatch & { job_id?: string; created_at?: Date })
   for (const [k, v] of Object.entries(job)) {
     if (v === undefined) continue;
     if (k === 'when') row.when_at = v;
-    else if (k === 'kwargs') row.kwargs = json(v);
+    else if (k === 'kwargs' || k === 'notify' || k === 'deadline') row[k] = json(v);
     else row[k] = v;
   }
   return row;
@@ -41,6 +41,10 @@ export function rowToJob(r: Row): JobRecord {
     source_file: (r.source_file as string | null) ?? null,
     created_at: r.created_at as Date,
     updated_at: r.updated_at as Date,
+    notify: (r.notify as JobRecord['notify'] | null | undefined) ?? [],
+    pause_after_failures: r.pause_after_failures === null || r.pause_after_failures === undefined ? null : Number(r.pause_after_failures),
+    deadline: (r.deadline as JobRecord['deadline'] | undefined) ?? null,
+    failure_streak: Number(r.failure_streak ?? 0),
   };
 }
 
@@ -81,6 +85,7 @@ export function rowToExecution(r: Row): ExecutionRecord {
     // A run stored before migration 000006 is its own first attempt.
     idempotency_key: (r.idempotency_key as string | null) ?? (r.id as string),
     fencing_token: r.fencing_token === null || r.fencing_token === undefined ? null : Number(r.fencing_token),
+    notifies: Boolean(r.notifies),
   };
 }
 

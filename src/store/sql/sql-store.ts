@@ -4,6 +4,7 @@ import { delegate } from '../delegate.js';
 import { executionStoreMethods, type ExecutionStore } from '../executions.js';
 import { failureStoreMethods, type FailureStore } from '../failures.js';
 import { jobStoreMethods, type JobStore } from '../jobs.js';
+import { notificationStoreMethods, type NotificationStore } from '../notifications.js';
 import { secretStoreMethods, type SecretStore } from '../secrets.js';
 import { serviceStateStoreMethods, type ServiceStateStore } from '../service-state.js';
 import type { Store } from '../types.js';
@@ -13,6 +14,7 @@ import { SqlExecutionStore } from './executions.js';
 import { SqlFailureStore } from './failures.js';
 import { SqlJobStore } from './jobs.js';
 import { runMigrations } from './migrate.js';
+import { SqlNotificationStore } from './notifications.js';
 import { SqlSecretStore } from './secrets.js';
 import { SqlServiceStateStore } from './service-state.js';
 import { SqlWorkerStore } from './workers.js';
@@ -20,7 +22,7 @@ import { SqlWorkerStore } from './workers.js';
 // The record stores' methods, delegated in the constructor: the interface types what the
 // constructor defines, which is the merging this rule warns of, on purpose.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- typed delegation, see above
-export interface SqlStore extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore, SecretStore {}
+export interface SqlStore extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore, SecretStore, NotificationStore {}
 
 /**
  * The store on PostgreSQL, also used for the embedded PGlite: one record store per table
@@ -41,6 +43,7 @@ export class SqlStore implements Store {
     delegate<AuditStore>(this, new SqlAuditStore(db), auditStoreMethods);
     delegate<ServiceStateStore>(this, new SqlServiceStateStore(db), serviceStateStoreMethods);
     delegate<SecretStore>(this, new SqlSecretStore(db), secretStoreMethods);
+    delegate<NotificationStore>(this, new SqlNotificationStore(db), notificationStoreMethods);
   }
 
   /** The end of the last bootLock call of this process: calls take turns here too. */

@@ -28,6 +28,10 @@ export const columnTypes: Record<'job' | 'execution', Record<string, string>> = 
     source: 'text',
     source_file: 'text',
     updated_at: 'timestamptz',
+    notify: 'jsonb',
+    pause_after_failures: 'integer',
+    deadline: 'jsonb',
+    failure_streak: 'integer',
   },
   execution: {
     job_id: 'text',
@@ -53,6 +57,7 @@ export const columnTypes: Record<'job' | 'execution', Record<string, string>> = 
     output_truncated: 'boolean',
     idempotency_key: 'text',
     fencing_token: 'bigint',
+    notifies: 'boolean',
   },
 };
 
