@@ -10,7 +10,10 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type net from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { Writable } from 'node:stream';
 import { SMTPServer } from 'smtp-server';
+import { main } from '../src/cli/program.js';
+import { createClient } from '../src/client/index.js';
 import type { components } from '../src/generated/openapi.js';
 import { noticeSkippedStores, startService, stores, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
 
@@ -104,6 +107,26 @@ async function smtpReceiver() {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.server.address() as net.AddressInfo).port;
   return { port, mails, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+/** Runs jobsctl's main in this process with its output kept. */
+async function jobsctl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const keep = () => {
+    const w = Object.assign(
+      new Writable({
+        write(chunk: Buffer | string, _e, done) {
+          w.text += chunk.toString();
+          done();
+        },
+      }),
+      { text: '' },
+    );
+    return w;
+  };
+  const stdout = keep();
+  const stderr = keep();
+  const code = await main(args, { stdout, stderr });
+  return { code, stdout: stdout.text, stderr: stderr.text };
 }
 
 noticeSkippedStores();
@@ -415,6 +438,59 @@ for (const { name, skip } of stores) {
       const missed = await waitFor('the missed notice', async () => hooksOf(`/hook/${id}`).find((r) => r.json.event === 'missed'), 20_000);
       assert.equal((missed.json.execution as { status: string }).status, 'missed');
       assert.equal(hooksOf(`/hook/${id}`).filter((r) => r.json.event === 'late').length, 1);
+    });
+
+    it('jobsctl and the SDK: create with rules, list deliveries, get and set the defaults', async () => {
+      const port = await svc.service.listen();
+      const url = `http://127.0.0.1:${port}/api/v1`;
+      const id = jobId('cli');
+      hooks.setTarget(500);
+      const created = await jobsctl([
+        '--url',
+        url,
+        'jobs',
+        'create',
+        '--handler',
+        'http-request',
+        '--id',
+        id,
+        '--kwargs',
+        JSON.stringify({ url: `${hooks.url}/target`, method: 'POST' }),
+        '--when',
+        '2099-01-01T00:00:00Z',
+        '--notify',
+        JSON.stringify([{ on: ['failed'], webhook: { url: `${hooks.url}/hook/${id}`, secret: signingKey } }]),
+        '--pause-after-failures',
+        '2',
+        '--start-within',
+        '30',
+      ]);
+      assert.equal(created.code, 0, created.stderr);
+      assert.match(created.stdout, new RegExp(`notify:\\s+failed -> webhook ${hooks.url.replace(/\./g, '\\.')}/\\[redacted\\]`));
+      assert.match(created.stdout, /pause after:\s+2 failed runs in a row/);
+      assert.match(created.stdout, /deadline:\s+start within 30s/);
+      await runOnce(id);
+      const client = createClient({ baseUrl: url });
+      const listed = await waitFor('the delivery', async () => {
+        const r = await client.notifications.deliveries({ job_id: id });
+        return r.deliveries[0]?.status === 'delivered' ? r : null;
+      });
+      assert.equal(listed.deliveries[0].event, 'failed');
+      const table = await jobsctl(['--url', url, 'notifications', 'deliveries', '--job', id]);
+      assert.equal(table.code, 0, table.stderr);
+      assert.match(table.stdout, new RegExp(`${id}\\s.*failed\\s.*webhook\\s.*delivered\\s.*1`));
+      const asJson = JSON.parse((await jobsctl(['--url', url, '--json', 'notifications', 'deliveries', '--status', 'delivered', '--job', id])).stdout);
+      assert.equal(asJson.deliveries[0].id, listed.deliveries[0].id);
+
+      const set = await jobsctl(['--url', url, 'service', 'notify', 'set', JSON.stringify([{ on: ['late'], email: { to: 'ops@example.com' } }])]);
+      assert.equal(set.code, 0, set.stderr);
+      assert.match(set.stdout, /late -> email ops@example\.com/);
+      assert.deepEqual((await client.service.notify()).notify, [{ on: ['late'], email: { to: ['ops@example.com'] } }]);
+      const bad = await jobsctl(['--url', url, 'service', 'notify', 'set', JSON.stringify([{ on: ['late'] }])]);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /notify\.0/);
+      await client.service.setNotify([]);
+      assert.match((await jobsctl(['--url', url, 'service', 'notify', 'get'])).stdout, /no default notification rules/);
     });
 
     it('adds no work to runs of jobs without rules', async () => {

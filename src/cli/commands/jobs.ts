@@ -1,8 +1,8 @@
 import { Option, type Command } from 'commander';
-import type { CreateJobRequest, Failure, Job } from '../../client/index.js';
+import type { CreateJobRequest, Failure, Job, NotifyRule } from '../../client/index.js';
 import type { CliContext } from '../context.js';
 import * as fmt from '../format.js';
-import { graceTime, integer, jsonObject } from '../options.js';
+import { graceTime, integer, jsonList, jsonObject } from '../options.js';
 
 interface CreateOptions {
   handler: string;
@@ -18,6 +18,10 @@ interface CreateOptions {
   retries?: number;
   retryBackoff?: number;
   paused?: boolean;
+  notify?: NotifyRule[];
+  pauseAfterFailures?: number;
+  startWithin?: number;
+  runWithin?: number;
 }
 
 /** `jobsctl jobs ...`: list, get, create, pause, resume, delete, clean-failed. */
@@ -75,6 +79,10 @@ export function addJobCommands(program: Command, { ctx, show, morePages }: CliCo
     .option('--retries <n>', 'further attempts after a failed, timed-out or lost run', integer(0))
     .option('--retry-backoff <seconds>', 'seconds before the first retry, doubled for each further one', integer(0))
     .option('--paused', 'create it paused')
+    .option('--notify <json>', 'notification rules, a JSON list: [{"on": ["failed"], "webhook": {"url": ..., "secret": ...}}]', jsonList)
+    .option('--pause-after-failures <n>', 'pause the job after this many failed runs in a row', integer(1))
+    .option('--start-within <seconds>', 'a run not started this long after its due time is late (notified)', integer(1))
+    .option('--run-within <seconds>', 'a run running longer than this is late (notified)', integer(1))
     .action(async (o: CreateOptions, cmd: Command) => {
       const { client, json } = ctx(cmd);
       const body: CreateJobRequest = {
@@ -91,6 +99,9 @@ export function addJobCommands(program: Command, { ctx, show, morePages }: CliCo
         retries: o.retries,
         retry_backoff: o.retryBackoff,
         state: o.paused ? 'paused' : undefined,
+        notify: o.notify,
+        pause_after_failures: o.pauseAfterFailures,
+        deadline: o.startWithin || o.runWithin ? { start_within: o.startWithin ?? null, run_within: o.runWithin ?? null } : undefined,
       };
       const created = await client.jobs.create(body);
       show(json, created, () => fmt.jobDetails(created.job));
