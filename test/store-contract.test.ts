@@ -21,6 +21,7 @@ import { runEndContract } from './store/run-ends.js';
 import { failureStoreContract } from './store/failures.js';
 import { jobStoreContract } from './store/jobs.js';
 import { sqlMigrationContract } from './store/migrations.js';
+import { notificationStoreContract } from './store/notifications.js';
 import { secretStoreContract } from './store/secrets.js';
 import { serviceStateStoreContract, serviceStatsContract } from './store/service-state.js';
 import { workerStoreContract } from './store/workers.js';
@@ -58,6 +59,7 @@ for (const { name, skip } of stores) {
     queuedCountContract(open);
     auditStoreContract(open);
     secretStoreContract(open);
+    notificationStoreContract(open);
     badCursorContract(open);
   });
 
