@@ -138,6 +138,7 @@ for (const { name, skip } of stores) {
     let hooks: Awaited<ReturnType<typeof receiver>>;
     let smtp: Awaited<ReturnType<typeof smtpReceiver>>;
     let n = 0;
+    const secretsKey = randomBytes(32).toString('base64');
 
     before(async () => {
       hooks = await receiver();
@@ -150,7 +151,7 @@ for (const { name, skip } of stores) {
         JOBS_NOTIFY_POLL_MS: '100',
         JOBS_NOTIFY_BACKOFF_MS: '200',
         JOBS_NOTIFY_MAX_ATTEMPTS: '4',
-        JOBS_SECRETS_KEY: randomBytes(32).toString('base64'),
+        JOBS_SECRETS_KEY: secretsKey,
       });
     });
 
@@ -412,6 +413,33 @@ for (const { name, skip } of stores) {
       assert.deepEqual(await svc.service.store.markOnce([`late:run:${id}:${run.id}`], new Date()), []);
       hooks.setTarget(500);
     });
+
+    it(
+      'two processes on one database: a late run is notified once, a delivery sent once',
+      { skip: name === 'embedded' ? 'one process owns an embedded database' : false },
+      async () => {
+        const second = await startService(db, {
+          JOBS_WORKER: 'false',
+          JOBS_NOTIFY_POLL_MS: '50',
+          JOBS_SECRETS_KEY: secretsKey,
+        });
+        try {
+          hooks.setTarget(200);
+          const id = jobId('two-processes');
+          await createJob(id, { notify: [{ on: ['late'], webhook: { url: `${hooks.url}/hook/${id}`, secret: signingKey } }], deadline: { run_within: 1 } }, '/target/slow');
+          const run = await runOnce(id);
+          assert.equal(run.status, 'succeeded');
+          await waitFor('the late notice', async () => hooksOf(`/hook/${id}`)[0]);
+          await Promise.all([svc.service.notifier.tick(), second.service.notifier.tick()]);
+          assert.equal(hooksOf(`/hook/${id}`).length, 1);
+          const [d] = await deliveries(id);
+          assert.equal(d.attempts.length, 1);
+        } finally {
+          await second.close();
+          hooks.setTarget(500);
+        }
+      },
+    );
 
     it('tells of a fire not started within start_within, then of its missed record', async () => {
       const id = jobId('overdue');
