@@ -37,6 +37,9 @@ const jobs: Array<Record<string, unknown>> = [
     retry_backoff: 30,
     concurrency_policy: 'replace',
     misfire_grace_time: 45,
+    notify: [{ on: ['failed', 'late'], webhook: { url: 'https://hooks.example.org/jobs', secret: null } }],
+    pause_after_failures: 4,
+    deadline: { start_within: 60, run_within: null },
   },
   {
     job_id: 'nested',
@@ -103,6 +106,9 @@ const definitionFields = [
   'retry_backoff',
   'source',
   'source_file',
+  'notify',
+  'pause_after_failures',
+  'deadline',
 ] as const;
 
 async function allJobs(store: Store): Promise<JobRecord[]> {
@@ -224,6 +230,10 @@ describe('export and import of job definitions', () => {
     assert.deepEqual(
       [guarded.periodically, guarded.when, guarded.timeout, guarded.retries, guarded.retry_backoff, guarded.concurrency_policy, guarded.misfire_grace_time],
       ['1 hour', '2099-01-01T00:00:00.000Z', 120, 3, 30, 'replace', 45],
+    );
+    assert.deepEqual(
+      [guarded.notify, guarded.pause_after_failures, guarded.deadline],
+      [[{ on: ['failed', 'late'], webhook: { url: 'https://hooks.example.org/jobs', secret: null } }], 4, { start_within: 60, run_within: null }],
     );
     assert.deepEqual((await read('nested')).def.kwargs, jobs.find((j) => j.job_id === 'nested')!.kwargs);
     assert.match((await read('house-keeping')).text, /# It was the default job of house-keeping\.yaml; imported, it is an ordinary job\./);
