@@ -66,7 +66,7 @@ export const indexes: Array<{ collection: 'jobs' | 'executions' | 'failures' | '
     collection: 'jobs',
     indexes: [
       { name: 'job_source_idx', key: { source: 1 }, partialFilterExpression: { source: 'file' } },
-      { name: 'job_deadline_idx', key: { _id: 1 }, partialFilterExpression: { deadline: { $type: 'object' } } },
+      { name: 'job_deadline_idx', key: { deadline: 1 }, partialFilterExpression: { deadline: { $type: 'object' } } },
     ],
   },
   {
