@@ -22,6 +22,7 @@ import { failureStoreContract } from './store/failures.js';
 import { historyStoreContract } from './store/history.js';
 import { jobStoreContract } from './store/jobs.js';
 import { sqlMigrationContract } from './store/migrations.js';
+import { notificationStoreContract } from './store/notifications.js';
 import { secretStoreContract } from './store/secrets.js';
 import { serviceStateStoreContract, serviceStatsContract } from './store/service-state.js';
 import { workerStoreContract } from './store/workers.js';
@@ -60,6 +61,7 @@ for (const { name, skip } of stores) {
     auditStoreContract(open);
     secretStoreContract(open);
     historyStoreContract(open);
+    notificationStoreContract(open);
     badCursorContract(open);
   });
 

@@ -37,6 +37,9 @@ const jobs: Array<Record<string, unknown>> = [
     retry_backoff: 30,
     concurrency_policy: 'replace',
     misfire_grace_time: 45,
+    notify: [{ on: ['failed', 'late'], webhook: { url: 'https://hooks.example.org/jobs', secret: null } }],
+    pause_after_failures: 4,
+    deadline: { start_within: 60, run_within: null },
   },
   {
     job_id: 'bounded',
@@ -127,6 +130,9 @@ const definitionFields = [
   'jitter',
   'source',
   'source_file',
+  'notify',
+  'pause_after_failures',
+  'deadline',
 ] as const;
 
 async function allJobs(store: Store): Promise<JobRecord[]> {
@@ -253,6 +259,10 @@ describe('export and import of job definitions', () => {
     assert.deepEqual(
       [chained.on_success, chained.on_failure, chained.on_finish, chained.after_all],
       [[{ job_id: 'parked', kwargs: { from: '$.kwargs.n', fixed: 1 } }], [{ job_id: 'cron-utc' }], undefined, ['interval-report']],
+    );
+    assert.deepEqual(
+      [guarded.notify, guarded.pause_after_failures, guarded.deadline],
+      [[{ on: ['failed', 'late'], webhook: { url: 'https://hooks.example.org/jobs', secret: null } }], 4, { start_within: 60, run_within: null }],
     );
     assert.deepEqual((await read('nested')).def.kwargs, jobs.find((j) => j.job_id === 'nested')!.kwargs);
     assert.match((await read('house-keeping')).text, /# It was the default job of house-keeping\.yaml; imported, it is an ordinary job\./);

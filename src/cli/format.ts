@@ -1,6 +1,6 @@
 /** How jobsctl shows things to people: tables, times, durations and problems. */
 import Table from 'cli-table3';
-import type { Batch, Execution, FieldError, Job, JobDetail, Problem, Worker } from '../client/index.js';
+import type { Batch, Delivery, Execution, FieldError, Job, JobDetail, NotifyRule, Problem, Worker } from '../client/index.js';
 
 /** Borderless, like `kubectl get`: columns two spaces apart, no colours. */
 const plain = {
@@ -99,6 +99,24 @@ export function jobsTable(jobs: Job[]): string {
 }
 
 const links = (l: Job['on_success']) => (l.length ? l.map((x) => (x.kwargs ? `${x.job_id} ${JSON.stringify(x.kwargs)}` : x.job_id)).join(', ') : null);
+/** A notification rule on one line: `failed, late -> webhook https://host/[redacted]`. */
+export function ruleText(r: NotifyRule): string {
+  const url = (u: unknown) => (typeof u === 'string' ? u : `secret ${(u as { $secret: string }).$secret}`);
+  const to = r.webhook ? `webhook ${url(r.webhook.url)}` : r.slack ? `slack ${url(r.slack.url)}` : `email ${[r.email?.to ?? []].flat().join(', ')}`;
+  return `${r.on.join(', ')} -> ${to}`;
+}
+
+function deadlineText(d: NonNullable<Job['deadline']>): string {
+  return [d.start_within ? `start within ${d.start_within}s` : null, d.run_within ? `run within ${d.run_within}s` : null].filter(Boolean).join(', ');
+}
+
+export function deliveriesTable(deliveries: Delivery[]): string {
+  return table(
+    ['CREATED', 'JOB', 'EVENT', 'CHANNEL', 'STATUS', 'TRIES', 'LAST ERROR', 'ID'],
+    deliveries.map((d) => [time(d.created_at), d.job_id, d.event, d.channel, d.status, d.attempts.length, d.attempts.at(-1)?.error ?? null, d.id]),
+    'no deliveries',
+  );
+}
 
 export function jobDetails(job: Job | JobDetail): string {
   const pairs: Array<[string, Cell]> = [
@@ -114,6 +132,9 @@ export function jobDetails(job: Job | JobDetail): string {
     ['timeout', job.timeout === null ? null : `${job.timeout}s`],
     ['concurrency', job.concurrency_policy],
     ['retries', job.retries ? `${job.retries} (backoff ${job.retry_backoff}s)` : '0'],
+    ['notify', job.notify.length ? job.notify.map(ruleText).join('; ') : null],
+    ['pause after', job.pause_after_failures === null ? null : `${job.pause_after_failures} failed runs in a row`],
+    ['deadline', job.deadline ? deadlineText(job.deadline) : null],
     ['source', job.source],
     ['version', String(job.version)],
     // Chains only when set, so a job without them reads as before.

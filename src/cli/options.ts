@@ -26,6 +26,18 @@ export function jsonObject(value: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
+/** A JSON list of objects (notification rules). */
+export function jsonList<T = Record<string, unknown>>(value: string): T[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch (err) {
+    throw new InvalidArgumentError(`not JSON: ${(err as Error).message}.`);
+  }
+  if (!Array.isArray(parsed) || parsed.some((x) => !x || typeof x !== 'object' || Array.isArray(x))) throw new InvalidArgumentError('must be a JSON list of objects.');
+  return parsed as T[];
+}
+
 export function httpUrl(value: string): string {
   let u: URL;
   try {

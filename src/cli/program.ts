@@ -10,7 +10,7 @@ import { addExecutionCommands, addBatchCommand } from './commands/executions.js'
 import { addJobCommands } from './commands/jobs.js';
 import { addRunCommand } from './commands/run.js';
 import { addSecretCommands } from './commands/secrets.js';
-import { addHandlersCommand, addServiceCommands } from './commands/service.js';
+import { addHandlersCommand, addNotificationCommands, addServiceCommands } from './commands/service.js';
 import { addWorkerCommands } from './commands/workers.js';
 import { addWhyCommand } from './commands/why.js';
 import { cliContext, type Globals, type Io } from './context.js';
@@ -48,6 +48,7 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
   addServiceCommands(program, cli);
   addHandlersCommand(program, cli);
   addSecretCommands(program, cli);
+  addNotificationCommands(program, cli);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -50,6 +50,13 @@ export type NextFires = Schemas['NextFires'];
 export type SchedulePreviewRequest = Schemas['SchedulePreviewRequest'];
 export type BackfillAccepted = Schemas['BackfillAccepted'];
 export type SecretList = Schemas['SecretList'];
+export type NotifyRule = Schemas['NotifyRule'];
+export type NotifyEvent = Schemas['NotifyEvent'];
+export type NotifyDefaults = Schemas['NotifyDefaults'];
+export type NotificationEvent = Schemas['NotificationEvent'];
+export type Delivery = Schemas['Delivery'];
+export type DeliveryList = Schemas['DeliveryList'];
+export type DeliveryStatus = Schemas['DeliveryStatus'];
 
 /** The statuses a run ends in; a run in any other status may still change. */
 export const finalStatuses: readonly ExecutionStatus[] = ['succeeded', 'failed', 'cancelled', 'timed_out', 'missed', 'lost'];
@@ -86,6 +93,7 @@ export interface ChangeOptions {
   /** The version the change is made to (sent as If-Match): another answers ProblemError 412. */
   ifVersion?: number;
 }
+export type ListDeliveriesQuery = NonNullable<operations['listDeliveries']['parameters']['query']>;
 
 export interface ClientOptions {
   /** The service's API root, e.g. `http://127.0.0.1:34000/api/v1`. */
@@ -238,6 +246,10 @@ export function createClient(options: ClientOptions) {
     pause: () => service.setState('paused'),
     resume: () => service.setState('running'),
     stats: () => call('getStats'),
+    /** The service-wide notification rules (admin), redacted. */
+    notify: () => call('getServiceNotify'),
+    /** Replaces the service-wide notification rules (admin); [] removes them. */
+    setNotify: (notify: NotifyRule[]) => call('setServiceNotify', { body: { notify } }),
     liveness: () => call('getLiveness'),
     /** Throws ProblemError (503) while the service cannot reach its database. */
     readiness: () => call('getReadiness'),
@@ -263,6 +275,11 @@ export function createClient(options: ClientOptions) {
     delete: async (name: string): Promise<void> => {
       await call('deleteSecret', { params: { path: { name } } });
     },
+  };
+
+  /** Notifications queued and sent, newest first, by job_id and status. */
+  const notifications = {
+    deliveries: (query: ListDeliveriesQuery = {}) => call('listDeliveries', { params: { query } }),
   };
 
   async function poll<T>(what: string, read: () => Promise<T>, done: (state: T) => boolean, wait: WaitOptions<T>): Promise<T> {
@@ -303,6 +320,7 @@ export function createClient(options: ClientOptions) {
     handlers,
     audit,
     secrets,
+    notifications,
     /** The Prometheus text of GET /metrics. */
     metrics: () => call('getMetrics') as Promise<string>,
     /** The OpenAPI document the service serves. */

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from './errors.js';
@@ -87,6 +88,8 @@ export interface Config {
   outbound: OutboundSettings;
   /** run-script's limits and isolation. */
   scripts: ScriptSettings;
+  /** Notifications: their delivery, retries, rules and the SMTP server for e-mail. */
+  notify: NotifySettings;
   /** JOBS_ALLOWED_HOSTS: Host names accepted besides loopback ones when no tokens are configured. */
   allowedHosts: string[];
   // Outages and storage.
@@ -319,6 +322,49 @@ export interface OutboundSettings {
   maxRedirects: number;
 }
 
+export interface SmtpSettings {
+  /** JOBS_SMTP_HOST: the SMTP server e-mail notifications go through; e-mail rules are refused without it. */
+  host: string;
+  /** JOBS_SMTP_PORT (default 587, or 465 with JOBS_SMTP_SECURE). */
+  port: number;
+  /** JOBS_SMTP_SECURE: TLS from the start (port 465); otherwise STARTTLS when the server offers it. */
+  secure: boolean;
+  /** JOBS_SMTP_USER and JOBS_SMTP_PASSWORD: login, when both are set. */
+  user: string | null;
+  password: string | null;
+  /** JOBS_SMTP_PASSWORD_SECRET: the name of a stored secret holding the password, instead of JOBS_SMTP_PASSWORD. */
+  passwordSecret: string | null;
+  /** JOBS_SMTP_FROM: the sender address. */
+  from: string;
+  /** JOBS_SMTP_TLS_REJECT_UNAUTHORIZED: refuse a server certificate that does not verify (default true). */
+  rejectUnauthorized: boolean;
+}
+
+export interface NotifySettings {
+  /** JOBS_NOTIFY_POLL_MS: how often each process sends due deliveries, looks for late runs and reads the default rules. */
+  pollMs: number;
+  /** JOBS_NOTIFY_MAX_ATTEMPTS: tries of a delivery before it is recorded as failed. */
+  maxAttempts: number;
+  /** JOBS_NOTIFY_BACKOFF_MS: wait before the second try, doubled for each further one... */
+  backoffMs: number;
+  /** JOBS_NOTIFY_MAX_BACKOFF_MS: ...up to this. */
+  maxBackoffMs: number;
+  /** JOBS_NOTIFY_TIMEOUT_MS: how long one try may take. */
+  timeoutMs: number;
+  /** JOBS_NOTIFY_BATCH: deliveries a process takes at once. */
+  batch: number;
+  /** JOBS_NOTIFY_MAX_RULES: rules per job, and in the service's defaults. */
+  maxRules: number;
+  /** JOBS_NOTIFY_MAX_RECIPIENTS: addresses per e-mail rule. */
+  maxRecipients: number;
+  /** JOBS_NOTIFY_MAX_PAUSE_AFTER_FAILURES: the largest pause_after_failures. */
+  maxPauseAfterFailures: number;
+  /** JOBS_NOTIFY_RETENTION_DAYS: delivered and failed deliveries older than this are deleted; 0 keeps them. */
+  retentionDays: number;
+  /** null when JOBS_SMTP_HOST is unset. */
+  smtp: SmtpSettings | null;
+}
+
 export interface ScriptSettings {
   /** JOBS_SCRIPT_ENV_ALLOW: names kwargs.env may set. */
   envAllow: string[];
@@ -402,6 +448,41 @@ const unsafeScriptEnvNames = [
   'JAVA_TOOL_OPTIONS',
 ];
 const unsafeScriptEnvPrefixes = ['LD_', 'DYLD_', 'NODE_', 'PYTHON', 'PERL5', 'RUBY', 'BASH_FUNC_', 'GLIBC_', 'MALLOC_', '_JAVA_', 'GIT_'];
+
+function notifySettings(env: Env): NotifySettings {
+  const host = env.JOBS_SMTP_HOST?.trim();
+  const secure = boolean(env, 'JOBS_SMTP_SECURE', false);
+  const user = env.JOBS_SMTP_USER?.trim() || null;
+  const password = env.JOBS_SMTP_PASSWORD || null;
+  const passwordSecret = env.JOBS_SMTP_PASSWORD_SECRET?.trim() || null;
+  if (password && passwordSecret) throw new ConfigError('JOBS_SMTP_PASSWORD_SECRET', 'cannot be combined with JOBS_SMTP_PASSWORD: set one of them');
+  const from = env.JOBS_SMTP_FROM?.trim() || `jobs-service@${os.hostname()}`;
+  if (host && !/^[^\s@<>]+@[^\s@<>]+$/.test(from)) throw new ConfigError('JOBS_SMTP_FROM', `must be an e-mail address, got '${from}'`);
+  return {
+    pollMs: integer(env, 'JOBS_NOTIFY_POLL_MS', 2000, 50, 600_000),
+    maxAttempts: integer(env, 'JOBS_NOTIFY_MAX_ATTEMPTS', 6, 1, 100),
+    backoffMs: integer(env, 'JOBS_NOTIFY_BACKOFF_MS', 10_000, 0, 86_400_000),
+    maxBackoffMs: integer(env, 'JOBS_NOTIFY_MAX_BACKOFF_MS', 3_600_000, 0, 86_400_000),
+    timeoutMs: integer(env, 'JOBS_NOTIFY_TIMEOUT_MS', 10_000, 100, 600_000),
+    batch: integer(env, 'JOBS_NOTIFY_BATCH', 20, 1, 1000),
+    maxRules: integer(env, 'JOBS_NOTIFY_MAX_RULES', 10, 0, 1000),
+    maxRecipients: integer(env, 'JOBS_NOTIFY_MAX_RECIPIENTS', 10, 1, 1000),
+    maxPauseAfterFailures: integer(env, 'JOBS_NOTIFY_MAX_PAUSE_AFTER_FAILURES', 1000, 1, 1_000_000),
+    retentionDays: integer(env, 'JOBS_NOTIFY_RETENTION_DAYS', 30, 0, 36500),
+    smtp: host
+      ? {
+          host,
+          port: integer(env, 'JOBS_SMTP_PORT', secure ? 465 : 587, 1, 65535),
+          secure,
+          user,
+          password,
+          passwordSecret,
+          from,
+          rejectUnauthorized: boolean(env, 'JOBS_SMTP_TLS_REJECT_UNAUTHORIZED', true),
+        }
+      : null,
+  };
+}
 
 function scriptSettings(env: Env): ScriptSettings {
   const envAllow = (env.JOBS_SCRIPT_ENV_ALLOW ?? '')
@@ -490,6 +571,7 @@ export function loadConfig(env: Env = process.env): Config {
     ...limitsOf(env),
     outbound: outboundSettings(env),
     scripts: scriptSettings(env),
+    notify: notifySettings(env),
     allowedHosts: hostNames(env, 'JOBS_ALLOWED_HOSTS'),
     // Outages and storage.
     dbRetryMaxMs: integer(env, 'JOBS_DB_RETRY_MAX_MS', 5000, 100, 600_000),

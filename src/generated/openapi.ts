@@ -125,6 +125,62 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/service/notify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The service-wide notification rules
+         * @description Rules applied to every job besides its own `notify` rules. Channel URLs are shown
+         *     without their path and query, inline secrets as `[redacted]`; secret references as
+         *     they are.
+         *
+         *     Requires the `admin` role (or a higher one) when API tokens are configured.
+         */
+        get: operations["getServiceNotify"];
+        /**
+         * Replace the service-wide notification rules
+         * @description Checked as a job's `notify` is (every bad field named, nothing changed). An empty list
+         *     removes the defaults. Every process reads them again within `JOBS_NOTIFY_POLL_MS`;
+         *     runs made before that follow the rules known when they were made.
+         *
+         *     Requires the `admin` role (or a higher one) when API tokens are configured.
+         */
+        put: operations["setServiceNotify"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/notifications/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Notifications queued and sent, newest first
+         * @description One delivery per event and channel: `pending` (waiting for its next try), `sending`,
+         *     `delivered` or `failed` (no tries left, `JOBS_NOTIFY_MAX_ATTEMPTS`). Each try is
+         *     recorded in `attempts`. The channel settings (`target`) are shown redacted.
+         *
+         *     Requires the `read` role (or a higher one) when API tokens are configured.
+         */
+        get: operations["listDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/jobs": {
         parameters: {
             query?: never;
@@ -1231,6 +1287,10 @@ export type components = {
             on_finish?: components["schemas"]["ChainLink"][];
             /** @description Fan-in: this job runs once every listed job has succeeded since its last run. */
             after_all?: string[];
+            /** @description Notification rules (see NotifyRule); besides them, the service's (`GET /service/notify`). */
+            notify?: components["schemas"]["NotifyRule"][] | null;
+            pause_after_failures?: components["schemas"]["PauseAfterFailures"];
+            deadline?: components["schemas"]["Deadline"];
         };
         /**
          * @description What a fire found overdue does (later than `misfire_grace_time`, or with later fires
@@ -1407,6 +1467,10 @@ export type components = {
             updated_at: string;
             /** @description 1 at create, one more for each change of the definition (`PATCH`, a rollback, its default-jobs file changed). */
             version: number;
+            /** @description The job's notification rules, redacted: URLs without path and query, inline secrets as `[redacted]`. */
+            notify: components["schemas"]["NotifyRule"][];
+            pause_after_failures: components["schemas"]["PauseAfterFailures"];
+            deadline: components["schemas"]["Deadline"];
         };
         JobDetail: components["schemas"]["Job"] & {
             stats: components["schemas"]["JobStats"];
@@ -1896,6 +1960,197 @@ export type components = {
              * @default 30 days
              */
             older_than?: string;
+        };
+        /**
+         * @description failed, timed_out, lost, missed: a run ended so (missed: a fire recorded as not run);
+         *     recovered: the first run that succeeded after failed ones; late: a run did not start
+         *     within `deadline.start_within` seconds of its due time, or ran longer than
+         *     `deadline.run_within`; paused: the job paused itself after `pause_after_failures`
+         *     failed runs in a row (also sent to rules on the failure that caused it).
+         * @enum {string}
+         */
+        NotifyEvent: "failed" | "timed_out" | "lost" | "missed" | "recovered" | "late" | "paused";
+        /** @description A string, or a secret reference standing for one (opened when a notification is sent). */
+        SecretString: string | components["schemas"]["SecretRef"];
+        /**
+         * @description On which events, to which channel: exactly one of `webhook`, `slack`, `email`. URLs
+         *     must pass the outbound policy (`JOBS_OUTBOUND_*`); e-mail needs `JOBS_SMTP_HOST`.
+         *     Referring to a secret needs the admin role, as in kwargs.
+         * @example {
+         *       "on": [
+         *         "failed",
+         *         "recovered"
+         *       ],
+         *       "webhook": {
+         *         "url": "https://hooks.example.com/jobs",
+         *         "secret": {
+         *           "$secret": "hook-signing-key"
+         *         }
+         *       }
+         *     }
+         */
+        NotifyRule: {
+            on: components["schemas"]["NotifyEvent"][];
+            /**
+             * @description POSTs a NotificationEvent as JSON. With `secret`, the request carries
+             *     `X-Jobs-Timestamp` (Unix seconds) and `X-Jobs-Signature: sha256=<hex>`, the
+             *     HMAC-SHA256 keyed by the secret of `<timestamp>.<raw body>`.
+             */
+            webhook?: {
+                url: components["schemas"]["SecretString"];
+                secret?: (string | null) | components["schemas"]["SecretRef"];
+            };
+            /** @description POSTs `{"text": message}`, the payload of a Slack (or compatible) incoming webhook. */
+            slack?: {
+                url: components["schemas"]["SecretString"];
+            };
+            /** @description Sends an e-mail through JOBS_SMTP_HOST; the subject and first line are the message, the event follows as JSON. */
+            email?: {
+                to: string | string[];
+            };
+        };
+        /**
+         * @description Pause the job after this many failed, timed-out or lost runs in a row (a `paused` notification says so); null: never. Resuming counts afresh.
+         * @example 3
+         */
+        PauseAfterFailures: number | null;
+        /**
+         * @description A run is late (event `late`, notified once) when it has not started `start_within` seconds after its due time, or runs longer than `run_within` seconds.
+         * @example {
+         *       "start_within": 120,
+         *       "run_within": 1800
+         *     }
+         */
+        Deadline: {
+            start_within?: number | null;
+            run_within?: number | null;
+        } | null;
+        NotifyDefaultsRequest: {
+            notify: components["schemas"]["NotifyRule"][];
+        };
+        /**
+         * @example {
+         *       "notify": [
+         *         {
+         *           "on": [
+         *             "failed"
+         *           ],
+         *           "slack": {
+         *             "url": "https://hooks.slack.com/[redacted]"
+         *           }
+         *         }
+         *       ],
+         *       "updated_at": "2026-11-30T09:00:00.000Z",
+         *       "updated_by": "ops-admin"
+         *     }
+         */
+        NotifyDefaults: {
+            notify: components["schemas"]["NotifyRule"][];
+            /** Format: date-time */
+            updated_at: string | null;
+            /** @description The token name that set them; null without tokens or before any were set. */
+            updated_by: string | null;
+        };
+        /**
+         * @description The body of a webhook notification (the Slack text and the e-mail are made from
+         *     `message`). To verify a signed one: take `X-Jobs-Timestamp` and the raw body, compute
+         *     `hex(HMAC-SHA256(secret, timestamp + "." + body))`, compare it in constant time with
+         *     `X-Jobs-Signature` after its `sha256=`, and refuse a timestamp more than a few minutes
+         *     from your clock. A delivery tried again carries the same `event_id` (and
+         *     `X-Jobs-Delivery`): receivers can drop repeats by it.
+         * @example {
+         *       "event_id": "6b1f0a52-3f0e-4d55-9d4c-0c4b1e6f9a10",
+         *       "event": "failed",
+         *       "time": "2026-11-30T09:00:03.120Z",
+         *       "message": "job nightly-export (http-request): run 0d3c... failed: POST https://exports.example.com/run answered 500",
+         *       "subject": "[jobs-service] failed: job nightly-export",
+         *       "job": {
+         *         "job_id": "nightly-export",
+         *         "handler": "http-request",
+         *         "state": "running",
+         *         "failure_streak": 1,
+         *         "pause_after_failures": 3
+         *       },
+         *       "execution": {
+         *         "id": "0d3c6d0e-8f1a-4a51-a1c4-3e2b9a7c5d11",
+         *         "status": "failed",
+         *         "trigger": "schedule",
+         *         "attempt": 1,
+         *         "scheduled_at": "2026-11-30T09:00:00.000Z",
+         *         "started_at": "2026-11-30T09:00:00.010Z",
+         *         "finished_at": "2026-11-30T09:00:03.100Z",
+         *         "error": "POST https://exports.example.com/run answered 500"
+         *       }
+         *     }
+         */
+        NotificationEvent: {
+            /** Format: uuid */
+            event_id: string;
+            event: components["schemas"]["NotifyEvent"];
+            /** Format: date-time */
+            time: string;
+            message: string;
+            subject: string;
+            job: {
+                job_id: string;
+                handler: string;
+                state: components["schemas"]["JobState"];
+                /** @description Failed runs in a row. */
+                failure_streak: number;
+                pause_after_failures: number | null;
+            };
+            /** @description The run; null for a fire that has not started (late). */
+            execution: {
+                id: string;
+                status: components["schemas"]["ExecutionStatus"];
+                trigger: string;
+                attempt: number;
+                /** Format: date-time */
+                scheduled_at: string;
+                /** Format: date-time */
+                started_at: string | null;
+                /** Format: date-time */
+                finished_at: string | null;
+                error: string | null;
+            } | null;
+            /** @description For `late`: why. */
+            late?: string | null;
+        };
+        /** @enum {string} */
+        DeliveryStatus: "pending" | "sending" | "delivered" | "failed";
+        DeliveryAttempt: {
+            /** Format: date-time */
+            at: string;
+            ok: boolean;
+            /** @description The HTTP status or SMTP reply code; null without an answer. */
+            code: number | null;
+            error: string | null;
+            duration_ms: number;
+        };
+        Delivery: {
+            id: string;
+            job_id: string | null;
+            execution_id: string | null;
+            event: components["schemas"]["NotifyEvent"];
+            /** @enum {string} */
+            channel: "webhook" | "slack" | "email";
+            /** @description The rule's channel settings, redacted. */
+            target: {
+                [key: string]: unknown;
+            };
+            payload: components["schemas"]["NotificationEvent"];
+            status: components["schemas"]["DeliveryStatus"];
+            attempts: components["schemas"]["DeliveryAttempt"][];
+            /** Format: date-time */
+            next_attempt_at: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            delivered_at: string | null;
+        };
+        DeliveryList: {
+            deliveries: components["schemas"]["Delivery"][];
+            next_cursor: string | null;
         };
         /** @description Letters, digits, dot, underscore and hyphen; starts with a letter or digit. */
         SecretName: string;
@@ -2576,6 +2831,126 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ServiceStateBody"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getServiceNotify: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The default rules */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotifyDefaults"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    setServiceNotify: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "notify": [
+                 *         {
+                 *           "on": [
+                 *             "failed",
+                 *             "timed_out",
+                 *             "lost",
+                 *             "recovered"
+                 *           ],
+                 *           "slack": {
+                 *             "url": {
+                 *               "$secret": "slack-ops"
+                 *             }
+                 *           }
+                 *         },
+                 *         {
+                 *           "on": [
+                 *             "late",
+                 *             "paused"
+                 *           ],
+                 *           "email": {
+                 *             "to": [
+                 *               "ops@example.com"
+                 *             ]
+                 *           }
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["NotifyDefaultsRequest"];
+            };
+        };
+        responses: {
+            /** @description The default rules as stored */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotifyDefaults"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listDeliveries: {
+        parameters: {
+            query?: {
+                /** @description Only deliveries of this job. */
+                job_id?: string;
+                status?: components["schemas"]["DeliveryStatus"];
+                /** @description Entries per page. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryList"];
                 };
             };
             400: components["responses"]["Invalid"];

@@ -9,6 +9,8 @@ import { scheduleEnded, type Scheduler } from '../scheduling/core.js';
 import type { AuditRecord, ChainLink, ExecutionRecord, FailureRecord, JobRecord, Store } from '../store/types.js';
 import { isoTime, isoOrNull } from './iso-time.js';
 import { redactKwargs, redactText } from '../observability/redact.js';
+import { redactNotify } from '../notifications/rules.js';
+import type { Notifier } from '../notifications/notifier.js';
 
 /** Error texts as reads show them: credentials redacted (src/observability/redact.ts). */
 const textOrNull = (t: string | null) => (t === null ? null : redactText(t));
@@ -26,6 +28,8 @@ export interface Services {
   metrics: Metrics;
   /** Whether the database's storage takes writes (readiness); absent where the store cannot tell. */
   storage?: StorageCheck;
+  /** Told of new default rules, so this process follows them at once. */
+  notifier?: Pick<Notifier, 'setDefaults'>;
 }
 
 /** A date-time query parameter as a Date; 400 naming the field when it is not one. */
@@ -71,6 +75,9 @@ export function jobBody(job: JobRecord): Schemas['Job'] {
     created_at: isoTime(job.created_at),
     updated_at: isoTime(job.updated_at),
     version: job.version,
+    notify: redactNotify(job.notify) as Schemas['NotifyRule'][],
+    pause_after_failures: job.pause_after_failures,
+    deadline: job.deadline,
   };
 }
 

@@ -8,6 +8,7 @@ import { healthOperations } from './health.js';
 import { jobOperations } from './jobs.js';
 import { monitoringOperations } from './monitoring.js';
 import { scheduleOperations } from './schedules.js';
+import { notificationOperations } from './notifications.js';
 import { secretOperations } from './secrets.js';
 import { serviceOperations } from './service.js';
 import { workerOperations } from './workers.js';
@@ -32,6 +33,7 @@ export function buildOperations(s: Services): Record<string, Operation> {
     ...documentOperations(s),
     ...monitoringOperations(s),
     ...secretOperations(s),
+    ...notificationOperations(s),
   };
   for (const [id, op] of Object.entries(ops)) {
     ops[id] = async (input) => {

@@ -79,6 +79,7 @@ export function jobOperations(s: Services): Record<string, Operation> {
     createJob: async ({ body, caller, role }) => {
       const b = body as CreateBody;
       await checkSecretRefs(s, b.kwargs, 'body.kwargs', caller);
+      await checkSecretRefs(s, b.notify, 'body.notify', caller);
       const job = await locating(inBody, () => s.scheduler.postScheduleJob({ ...b, kwargs: b.kwargs ?? {} }, { source: 'api', role }));
       return created(job);
     },

@@ -46,6 +46,7 @@ import {
   withinWindow,
   type Recurrence,
 } from './timespec.js';
+import { checkDeadline, checkNotify, checkPauseAfterFailures, normalDeadline, normalNotify, type RuleLimits } from '../notifications/rules.js';
 
 /** Everything a job can be created with, whichever route or file it came from. */
 export interface ScheduleRequest {
@@ -71,6 +72,9 @@ export interface ScheduleRequest {
   on_failure?: ChainLink[];
   on_finish?: ChainLink[];
   after_all?: string[];
+  notify?: unknown[] | null;
+  pause_after_failures?: number | null;
+  deadline?: { start_within?: number | null; run_within?: number | null } | null;
 }
 
 /** The fields of a create that decide when a job fires: what a schedule preview takes. */
@@ -165,6 +169,8 @@ export class Scheduler {
     private readonly runner: Runner,
     /** The quotas of JOBS_MAX_* and JOBS_MIN_INTERVAL_SECONDS. */
     readonly limits: Limits = defaultLimits,
+    /** The limits of notification rules (JOBS_NOTIFY_*) and whether e-mail can be sent. */
+    readonly ruleLimits: RuleLimits = { maxRules: 10, maxRecipients: 10, maxPauseAfterFailures: 1000, email: false },
   ) {}
 
   /**
@@ -224,6 +230,8 @@ export class Scheduler {
       errors.push({ field: 'jitter', reason: `must be a whole number of seconds from 0 to ${maxJitter} (JOBS_MAX_JITTER_SECONDS), or null for none` });
     }
     errors.push(...chainErrors(req));
+    if (req.notify !== undefined && req.notify !== null) errors.push(...checkNotify(req.notify, 'notify', this.ruleLimits));
+    errors.push(...checkPauseAfterFailures(req.pause_after_failures, this.ruleLimits), ...checkDeadline(req.deadline));
     if (errors.length > 0) throw new InvalidError(errors);
 
     const { intervalSeconds, cron, timezone, when } = schedule!;
@@ -256,6 +264,10 @@ export class Scheduler {
       on_failure: req.on_failure ?? [],
       on_finish: req.on_finish ?? [],
       after_all: req.after_all ?? [],
+      notify: req.notify ? normalNotify(req.notify) : [],
+      pause_after_failures: req.pause_after_failures ?? null,
+      deadline: normalDeadline(req.deadline),
+      failure_streak: 0,
       created_at: now,
       updated_at: now,
       version: 1,
@@ -533,7 +545,8 @@ export class Scheduler {
     const job = await this.getJob(jobId);
     this.catalog.checkRole(job.handler, job.kwargs, role);
     if (job.state === state) return job;
-    const updated = (await this.store.updateJob(jobId, { state }))!;
+    // A resumed job counts its failures in a row afresh: pause_after_failures means as many new ones.
+    const updated = (await this.store.updateJob(jobId, state === 'running' && job.failure_streak > 0 ? { state, failure_streak: 0 } : { state }))!;
     await this.engine.scheduleJob(jobId, job.handler, updated.next_run_at, state === 'paused');
     await this.recordPause(jobId, state, updated.updated_at);
     return updated;
@@ -1091,7 +1104,10 @@ function sameDefinition(a: JobRecord, b: JobRecord) {
     sameSchedule(a, b) &&
     isDeepStrictEqual([a.on_success, a.on_failure, a.on_finish, a.after_all], [b.on_success, b.on_failure, b.on_finish, b.after_all]) &&
     (a.next_run_at?.getTime() ?? null) === (b.next_run_at?.getTime() ?? null) &&
-    isDeepStrictEqual(a.kwargs, b.kwargs)
+    isDeepStrictEqual(a.kwargs, b.kwargs) &&
+    a.pause_after_failures === b.pause_after_failures &&
+    isDeepStrictEqual(a.notify, b.notify) &&
+    isDeepStrictEqual(a.deadline, b.deadline)
   );
 }
 

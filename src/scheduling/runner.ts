@@ -230,6 +230,8 @@ export class Runner {
       return new Map();
     }
     if (enqueues.length) crashAt('fire-recorded');
+    const notifications = this.options.notifications;
+    if (notifications) for (const e of inserts) if (e.status === 'missed' && e.notifies) await notifications.runEnded(e);
     return toRun;
   }
 
@@ -320,6 +322,7 @@ export class Runner {
       job_version: job.version,
       // Only a run of a job with chains costs its end anything more (see RunChains).
       chains_pending: hasChains(job),
+      notifies: this.options.notifications?.watches(job) ?? false,
       ...fields,
     };
   }

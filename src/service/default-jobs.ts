@@ -85,6 +85,9 @@ const allowed = new Set([
   'on_failure',
   'on_finish',
   'after_all',
+  'notify',
+  'pause_after_failures',
+  'deadline',
 ]);
 const stringFields = ['job_id', 'handler', 'periodically', 'cron', 'timezone', 'when', 'state', 'concurrency_policy', 'catch_up', 'start_at', 'end_at'] as const;
 

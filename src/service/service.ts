@@ -19,6 +19,7 @@ import { buildOperations } from '../operations/index.js';
 import { WriteCoalescer } from '../scheduling/coalescer.js';
 import { Scheduler } from '../scheduling/core.js';
 import { Runner } from '../scheduling/runner.js';
+import { Notifier } from '../notifications/notifier.js';
 import { openStore } from './backend.js';
 import type { AuditRecord, Store } from '../store/types.js';
 import { applyBootState, warnWhenPaused } from './paused.js';
@@ -31,6 +32,8 @@ export interface Service {
   scheduler: Scheduler;
   engine: Engine;
   runner: Runner;
+  /** Notifications: queued on run ends, sent by every process. */
+  notifier: Notifier;
   /** This process as a worker; undefined when it runs no jobs (JOBS_WORKER=false). */
   worker: WorkerAgent | undefined;
   log: Logger;
@@ -99,6 +102,12 @@ export async function createService(config: Config, options: ServiceOptions = {}
     });
     started = engine;
     const metrics = new Metrics(store, log);
+    const notifier = new Notifier(store, log, {
+      settings: config.notify,
+      outbound: config.outbound,
+      secretsKeyring: config.secretsKeyring,
+      paused: (job) => engine.scheduleJob(job.job_id, job.handler, job.next_run_at, true),
+    });
     const runner = new Runner(store, engine, catalog, log, {
       maxOutputLines: config.maxOutputLines,
       maxOutputBytes: config.maxOutputBytes,
@@ -114,8 +123,14 @@ export async function createService(config: Config, options: ServiceOptions = {}
       chainSweepMs: config.chainSweepMs,
       limits: config.limits,
       observer: metrics,
+      notifications: notifier,
     });
-    const scheduler = new Scheduler(store, engine, catalog, runner, config.limits);
+    const scheduler = new Scheduler(store, engine, catalog, runner, config.limits, {
+      maxRules: config.notify.maxRules,
+      maxRecipients: config.notify.maxRecipients,
+      maxPauseAfterFailures: config.notify.maxPauseAfterFailures,
+      email: config.notify.smtp !== null,
+    });
     // Metrics for every request; an audit record for every call that may change something,
     // written before the answer goes out. Records of calls answered together are written
     // together. A failed audit write is logged and never changes the answer.
@@ -152,7 +167,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
     // The contract check comes before anything runs: a mismatch refuses the boot untouched.
     const { app, compileValidators } = await createHttpApp({
       doc,
-      operations: buildOperations({ config, store, scheduler, catalog, doc, yaml, metrics, storage }),
+      operations: buildOperations({ config, store, scheduler, catalog, doc, yaml, metrics, storage, notifier }),
       log,
       bodyLimit: config.bodyLimit,
       bodyMaxDepth: config.bodyMaxDepth,
@@ -193,6 +208,9 @@ export async function createService(config: Config, options: ServiceOptions = {}
       const gone = await store.markWorkersGone(far, far);
       if (gone.length) log.warn({ workers: gone }, 'workers of an earlier process on this data folder marked gone');
     }
+    // The default rules before the first run is made: they decide which runs are watched.
+    notifier.setDefaults((await store.getNotifyDefaults()).notify);
+    notifier.start();
     let worker: WorkerAgent | undefined;
     if (config.worker) {
       runner.defineAll();
@@ -233,6 +251,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       scheduler,
       engine,
       runner,
+      notifier,
       worker,
       log,
       metrics,
@@ -258,6 +277,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
             });
           }
           await denied.close();
+          await notifier.stop();
           await engine.close();
           await store.close();
         })()),

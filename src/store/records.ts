@@ -64,6 +64,27 @@ export interface StepSelection {
   run_subsequent: boolean;
 }
 
+/** What a notification is about: a run's final status, a recovery, a late run, an automatic pause. */
+export type NotifyEvent = 'failed' | 'timed_out' | 'lost' | 'missed' | 'recovered' | 'late' | 'paused';
+export const notifyEvents: readonly NotifyEvent[] = ['failed', 'timed_out', 'lost', 'missed', 'recovered', 'late', 'paused'];
+
+/** A string, or a secret reference standing for one (opened when a notification is sent). */
+export type SecretString = string | { $secret: string };
+
+/** One rule of a job's (or the service's) notifications: on which events, to which channel (exactly one). */
+export interface NotifyRule {
+  on: NotifyEvent[];
+  webhook?: { url: SecretString; secret?: SecretString | null };
+  slack?: { url: SecretString };
+  email?: { to: string[] };
+}
+
+/** A job's deadline, in seconds: a run must start within `start_within` of its due time and run at most `run_within`. */
+export interface Deadline {
+  start_within: number | null;
+  run_within: number | null;
+}
+
 export interface JobRecord {
   job_id: string;
   handler: string;
@@ -111,6 +132,13 @@ export interface JobRecord {
   updated_at: Date;
   /** 1 at create, one more for each change of the definition (PATCH, rollback, its file changed). */
   version: number;
+  /** Notification rules of this job ([]: none besides the service's defaults). */
+  notify: NotifyRule[];
+  /** Pause the job after this many failed, timed-out or lost runs in a row; null: never. */
+  pause_after_failures: number | null;
+  deadline: Deadline | null;
+  /** Failed, timed-out or lost runs in a row, counted for jobs whose runs are watched (ExecutionRecord.notifies). */
+  failure_streak: number;
 }
 
 /** Whether a run's end of this job starts other jobs (on_success, on_failure, on_finish). */
@@ -164,6 +192,11 @@ export interface ExecutionRecord {
   triggered_by: TriggeredBy | null;
   /** The run's job has chains that its end has not started yet: set at creation, cleared once they are written. */
   chains_pending: boolean;
+  /**
+   * Whether the run's end is looked at for notifications and auto-pause: set when the run is
+   * made, from its job's rules and the service's defaults, so other runs' ends cost nothing more.
+   */
+  notifies: boolean;
 }
 
 export type ExecutionPatch = Partial<Omit<ExecutionRecord, 'id' | 'created_at'>>;
@@ -324,4 +357,50 @@ export const countedTriggers: readonly ExecutionTrigger[] = ['schedule', 'catch_
 export function firstOfEachId(jobs: JobRecord[]): JobRecord[] {
   const seen = new Set<string>();
   return jobs.filter((j) => !seen.has(j.job_id) && (seen.add(j.job_id), true));
+}
+
+export type DeliveryStatus = 'pending' | 'sending' | 'delivered' | 'failed';
+export const deliveryStatuses: readonly DeliveryStatus[] = ['pending', 'sending', 'delivered', 'failed'];
+export type DeliveryChannel = 'webhook' | 'slack' | 'email';
+
+/** One try of sending a notification. */
+export interface DeliveryAttempt {
+  at: Date;
+  ok: boolean;
+  /** The receiver's HTTP status, or the SMTP server's reply code; null when it did not answer. */
+  code: number | null;
+  error: string | null;
+  duration_ms: number;
+}
+
+/** A notification to send to one channel: queued in the store, sent and retried by every process. */
+export interface DeliveryRecord {
+  id: string;
+  job_id: string | null;
+  execution_id: string | null;
+  event: NotifyEvent;
+  channel: DeliveryChannel;
+  /** The rule's channel settings, secret references kept as references. */
+  target: Record<string, unknown>;
+  /** What is sent: the webhook body (the Slack text and the e-mail are made from it). */
+  payload: Record<string, unknown>;
+  status: DeliveryStatus;
+  attempts: DeliveryAttempt[];
+  next_attempt_at: Date;
+  /** While `sending`: when a process that died sending it is given up on and it is sent again. */
+  locked_until: Date | null;
+  created_at: Date;
+  delivered_at: Date | null;
+}
+
+export interface DeliveryFilter {
+  job_id?: string;
+  status?: DeliveryStatus;
+}
+
+/** The service-wide notification rules, applied to every job besides its own. */
+export interface NotifyDefaults {
+  notify: NotifyRule[];
+  updated_at: Date | null;
+  updated_by: string | null;
 }

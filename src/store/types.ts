@@ -2,7 +2,7 @@
  * The store: the one narrow interface through which the service keeps its own model
  * (job definitions, execution records, failure records, workers, audit records, service
  * state). It is made of one record store per kind of record (jobs.ts, executions.ts,
- * workers.ts, failures.ts, audit.ts, service-state.ts, secrets.ts) plus the lifecycle below. PostgreSQL
+ * workers.ts, failures.ts, audit.ts, service-state.ts, secrets.ts, notifications.ts) plus the lifecycle below. PostgreSQL
  * (and the embedded PGlite) and MongoDB each implement it; the scheduling core knows nothing else.
  */
 import type { AuditStore } from './audit.js';
@@ -10,6 +10,7 @@ import type { ExecutionStore } from './executions.js';
 import type { HistoryStore } from './history.js';
 import type { FailureStore } from './failures.js';
 import type { JobStore } from './jobs.js';
+import type { NotificationStore } from './notifications.js';
 import type { SecretStore } from './secrets.js';
 import type { ServiceStateStore } from './service-state.js';
 import type { WorkerStore } from './workers.js';
@@ -22,6 +23,12 @@ export type {
   ChainLink,
   ChainOn,
   ConcurrencyPolicy,
+  Deadline,
+  DeliveryAttempt,
+  DeliveryChannel,
+  DeliveryFilter,
+  DeliveryRecord,
+  DeliveryStatus,
   ExecutionEnd,
   ExecutionFilter,
   ExecutionPatch,
@@ -36,8 +43,12 @@ export type {
   JobState,
   JobStats,
   Kwargs,
+  NotifyDefaults,
+  NotifyEvent,
+  NotifyRule,
   Page,
   PauseRecord,
+  SecretString,
   ServicePause,
   ServiceState,
   ServiceStats,
@@ -47,12 +58,13 @@ export type {
   WorkerRecord,
   WorkerState,
 } from './records.js';
-export { activeStatuses, executionStatuses, failedStatuses, finalStatuses, firstOfEachId, hasChains, workerStates } from './records.js';
+export { activeStatuses, deliveryStatuses, notifyEvents, executionStatuses, failedStatuses, finalStatuses, firstOfEachId, hasChains, workerStates } from './records.js';
 export { outputTrimmedNote, RunEndsError } from './executions.js';
 export type { SecretMeta, SecretRecord } from './secrets.js';
-export type { AuditStore, ExecutionStore, FailureStore, HistoryStore, JobStore, SecretStore, ServiceStateStore, WorkerStore };
+export type { RunEndCount } from './notifications.js';
+export type { AuditStore, ExecutionStore, FailureStore, HistoryStore, JobStore, NotificationStore, SecretStore, ServiceStateStore, WorkerStore };
 
-export interface Store extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore, SecretStore, HistoryStore {
+export interface Store extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore, SecretStore, HistoryStore, NotificationStore {
   readonly kind: 'embedded' | 'postgres' | 'mongodb';
   /** Creates tables or collections and indexes, or brings them up to date; safe to call on every boot. */
   migrate(): Promise<void>;

@@ -5,11 +5,11 @@ import YAML from 'yaml';
 import type { Config } from '../config/config.js';
 import { checkJobFiles, DefaultJobError, jobFileNames } from '../service/default-jobs.js';
 import type { Logger } from '../observability/log.js';
-import { redactKwargs } from '../observability/redact.js';
+import { isSecretRef, redacted, redactKwargs, redactText } from '../observability/redact.js';
 import type { ScheduleContext, ScheduleRequest, Scheduler } from '../scheduling/core.js';
 import { createService } from '../service/service.js';
 import { openStore } from '../service/backend.js';
-import type { JobRecord, Store } from '../store/types.js';
+import type { JobRecord, NotifyRule, SecretString, Store } from '../store/types.js';
 
 /**
  * Moving job definitions between stores: `exportJobs` writes each job as a file in the form
@@ -54,8 +54,23 @@ export function jobDefinition(job: JobRecord): ScheduleRequest {
     if (job[f].length) def[f] = job[f].map((l) => (l.kwargs ? { job_id: l.job_id, kwargs: redactKwargs(l.kwargs) } : { job_id: l.job_id }));
   }
   if (job.after_all.length) def.after_all = job.after_all;
+  if (job.notify.length) def.notify = exportedNotify(job);
+  if (job.pause_after_failures !== null) def.pause_after_failures = job.pause_after_failures;
+  if (job.deadline !== null) def.deadline = job.deadline;
   return def;
 }
+
+/** Notification rules as exported: inline webhook secrets as [redacted], URL credentials as kwargs have them; references as they are. */
+function exportedNotify(job: JobRecord): NotifyRule[] {
+  return job.notify.map((r) => {
+    const url = (u: SecretString) => (isSecretRef(u) ? u : redactText(u));
+    if (r.webhook) return { on: r.on, webhook: { url: url(r.webhook.url), secret: r.webhook.secret && !isSecretRef(r.webhook.secret) ? redacted : (r.webhook.secret ?? null) } };
+    if (r.slack) return { on: r.on, slack: { url: url(r.slack.url) } };
+    return r;
+  });
+}
+
+const redactsNotify = (job: JobRecord) => JSON.stringify(exportedNotify(job)) !== JSON.stringify(job.notify);
 
 // Windows refuses these names whatever the extension.
 const reservedName = /^(con|prn|aux|nul|com\d|lpt\d)(\.|$)/i;
@@ -78,6 +93,7 @@ function firedOnce(job: JobRecord) {
 
 function header(job: JobRecord, store: Store, now: Date): string {
   const lines = [`Exported from the ${store.kind} store of jobs-service at ${now.toISOString()} (npm run export).`];
+  if (redactsNotify(job)) lines.push('Webhook secrets its notification rules held inline are written as [redacted]: put them back, or refer to secrets.');
   if (JSON.stringify(redactKwargs(job.kwargs)) !== JSON.stringify(job.kwargs)) {
     lines.push('Credentials its kwargs held inline are written as [redacted]: put them back, or refer to secrets ({"$secret": NAME}).');
   }

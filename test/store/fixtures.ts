@@ -86,6 +86,10 @@ export function job(jobId: string, era: number, over: Partial<JobRecord> = {}): 
     created_at: at(era, 0),
     updated_at: at(era, 0),
     version: 1,
+    notify: [],
+    pause_after_failures: null,
+    deadline: null,
+    failure_streak: 0,
     ...over,
   };
 }
@@ -113,6 +117,13 @@ export function fullJob(jobId: string, era: number): JobRecord {
     last_run_at: at(era, 5),
     last_status: 'timed_out',
     source: 'file',
+    notify: [
+      { on: ['failed', 'recovered'], webhook: { url: 'https://hooks.example.com/jobs', secret: { $secret: 'hook-key' } } },
+      { on: ['late'], email: { to: ['ops@example.com'] } },
+    ],
+    pause_after_failures: 3,
+    deadline: { start_within: 60, run_within: 3600 },
+    failure_streak: 2,
     source_file: '/etc/jobs/default-jobs/full.yaml',
     on_success: [{ job_id: 'rx-next', kwargs: { url: '$.kwargs.url', n: 3, flag: true } }],
     on_failure: [{ job_id: 'rx-alert' }],
@@ -177,6 +188,7 @@ export function execution(id: string, era: number, i: number, over: Partial<Exec
     restarted_from: null,
     triggered_by: null,
     chains_pending: false,
+    notifies: false,
     ...over,
   };
 }

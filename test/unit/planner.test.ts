@@ -42,6 +42,10 @@ function job(fields: Partial<JobRecord>): JobRecord {
     created_at: t('2026-01-01T00:00:00Z'),
     updated_at: t('2026-01-01T00:00:00Z'),
     version: 1,
+    notify: [],
+    pause_after_failures: null,
+    deadline: null,
+    failure_streak: 0,
     ...fields,
   };
 }

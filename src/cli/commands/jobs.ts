@@ -1,10 +1,10 @@
 import fs from 'node:fs/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { CreateJobRequest, Failure, Job, UpdateJobRequest } from '../../client/index.js';
+import type { CreateJobRequest, Failure, Job, NotifyRule, UpdateJobRequest } from '../../client/index.js';
 import type { CliContext } from '../context.js';
 import { exitCodes } from '../exit-codes.js';
 import * as fmt from '../format.js';
-import { graceTime, integer, jsonObject } from '../options.js';
+import { graceTime, integer, jsonList, jsonObject } from '../options.js';
 
 interface CreateOptions {
   handler: string;
@@ -29,6 +29,10 @@ interface CreateOptions {
   endAt?: string;
   maxRuns?: number;
   jitter?: number;
+  notify?: NotifyRule[];
+  pauseAfterFailures?: number;
+  startWithin?: number;
+  runWithin?: number;
 }
 
 /** A repeatable option's values, in the order given. */
@@ -130,6 +134,10 @@ export function addJobCommands(program: Command, cli: CliContext) {
     .option('--end-at <time>', 'no fire after this time (ISO-8601)')
     .option('--max-runs <n>', 'runs its fires may start, then it has no next fire', integer(1))
     .option('--jitter <seconds>', 'each scheduled run starts after a random delay up to this', integer(0))
+    .option('--notify <json>', 'notification rules, a JSON list: [{"on": ["failed"], "webhook": {"url": ..., "secret": ...}}]', jsonList)
+    .option('--pause-after-failures <n>', 'pause the job after this many failed runs in a row', integer(1))
+    .option('--start-within <seconds>', 'a run not started this long after its due time is late (notified)', integer(1))
+    .option('--run-within <seconds>', 'a run running longer than this is late (notified)', integer(1))
     .action(async (o: CreateOptions, cmd: Command) => {
       const { client, json } = ctx(cmd);
       const body: CreateJobRequest = {
@@ -155,6 +163,9 @@ export function addJobCommands(program: Command, cli: CliContext) {
         end_at: o.endAt,
         max_runs: o.maxRuns,
         jitter: o.jitter,
+        notify: o.notify,
+        pause_after_failures: o.pauseAfterFailures,
+        deadline: o.startWithin || o.runWithin ? { start_within: o.startWithin ?? null, run_within: o.runWithin ?? null } : undefined,
       };
       const created = await client.jobs.create(body);
       show(json, created, () => fmt.jobDetails(created.job));

@@ -37,5 +37,6 @@ export function blankExecution(): ExecutionRecord {
     restarted_from: null,
     triggered_by: null,
     chains_pending: false,
+    notifies: false,
   };
 }

@@ -32,6 +32,16 @@ export interface RunnerOptions {
   limits?: Limits;
   /** Opens the secrets kwargs refer to; without it a run that refers to one fails. */
   secretsKeyring?: SecretsKeyring | null;
+  /** Notifications and auto-pause; without it no run is watched. */
+  notifications?: RunNotifications;
+}
+
+/** What the runs' phases tell of runs whose end is watched (ExecutionRecord.notifies). */
+export interface RunNotifications {
+  /** Whether runs of this job are watched: it has rules or pause_after_failures, or the service has default rules. */
+  watches(job: JobRecord): boolean;
+  /** A watched run ended or was recorded missed: counted on its job, and queued to whom its rules say. Never throws. */
+  runEnded(execution: ExecutionRecord): Promise<void>;
 }
 
 /** A run whose handler this process is running. */

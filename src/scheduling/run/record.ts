@@ -102,9 +102,10 @@ export class RunRecorder {
   }
 
   /**
-   * What follows a final status (the job's last status is written with it): for a failed run a
-   * failure record and a retry, then the runs its chains start. Each write is tried until it lands: the final status is written already,
-   * so nothing would come back to them.
+   * What follows a final status: for a watched run, its notifications and auto-pause; after a
+   * failed one (the job's last status is written with it), a failure record and a retry; then
+   * the runs its chains start. Each write of those is tried until it lands: the final status is
+   * written already, so nothing would come back to them.
    */
   async afterRun(execution: ExecutionRecord) {
     await this.afterFailure(execution);
@@ -117,6 +118,8 @@ export class RunRecorder {
   private async afterFailure(execution: ExecutionRecord) {
     const { store, log } = this.deps;
     const { status } = execution;
+    // Only watched runs cost anything here: their job's rules were there when the run was made.
+    if (execution.notifies && execution.job_id && execution.trigger !== 'flow') await this.deps.options.notifications?.runEnded(execution);
     if (!failedStatuses.includes(status)) return;
     const fields = { execution_id: execution.id, job_id: execution.job_id };
     const job = execution.job_id ? await this.land('failure record', fields, () => store.getJob(execution.job_id!)) : null;

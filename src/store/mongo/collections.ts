@@ -1,6 +1,7 @@
 import type { Collection, Db, IndexDescription } from 'mongodb';
 import { activeStatuses, workerStates, type WorkerState } from '../records.js';
 import type { AuditDoc, ExecutionDoc, FailureDoc, JobDoc, JobVersionDoc, PauseDoc, ServiceStateDoc, WorkerDoc } from './docs.js';
+import type { DeliveryDoc, NotifyDefaultsDoc, NotifyMarkDoc } from './notifications.js';
 import type { SecretDoc } from './secrets.js';
 
 export interface LockDoc {
@@ -23,6 +24,9 @@ export interface Collections {
   counters: Collection<CounterDoc>;
   jobVersions: Collection<JobVersionDoc>;
   pauses: Collection<PauseDoc>;
+  deliveries: Collection<DeliveryDoc>;
+  notifyDefaults: Collection<NotifyDefaultsDoc>;
+  notifyMarks: Collection<NotifyMarkDoc>;
 }
 
 export interface CounterDoc {
@@ -43,6 +47,9 @@ export function collectionsOf(db: Db): Collections {
     counters: db.collection<CounterDoc>('counters'),
     jobVersions: db.collection<JobVersionDoc>('job_versions'),
     pauses: db.collection<PauseDoc>('pauses'),
+    deliveries: db.collection<DeliveryDoc>('notification_deliveries'),
+    notifyDefaults: db.collection<NotifyDefaultsDoc>('notify_defaults'),
+    notifyMarks: db.collection<NotifyMarkDoc>('notify_marks'),
   };
 }
 
@@ -58,14 +65,27 @@ export const aliveStates: readonly WorkerState[] = workerStates.filter((s) => s 
  * index that exists with the same name and definition does nothing, so the whole list is
  * applied on every boot, in the order written, where PostgreSQL runs numbered migrations.
  */
-export const indexes: Array<{ collection: 'jobs' | 'executions' | 'failures' | 'workers' | 'audit' | 'jobVersions' | 'pauses'; indexes: IndexDescription[] }> = [
+export const indexes: Array<{
+  collection: 'jobs' | 'executions' | 'failures' | 'workers' | 'audit' | 'jobVersions' | 'pauses' | 'deliveries' | 'notifyMarks';
+  indexes: IndexDescription[];
+}> = [
   {
     collection: 'jobs',
     indexes: [
       { name: 'job_source_idx', key: { source: 1 }, partialFilterExpression: { source: 'file' } },
       { name: 'job_fan_in_idx', key: { _id: 1 }, partialFilterExpression: { 'after_all.0': { $exists: true } } },
+      { name: 'job_deadline_idx', key: { deadline: 1 }, partialFilterExpression: { deadline: { $type: 'object' } } },
     ],
   },
+  {
+    collection: 'deliveries',
+    indexes: [
+      { name: 'notification_delivery_due_idx', key: { next_attempt_at: 1 }, partialFilterExpression: { status: { $in: ['pending', 'sending'] } } },
+      { name: 'notification_delivery_created_idx', key: { created_at: -1, _id: -1 } },
+      { name: 'notification_delivery_job_idx', key: { job_id: 1, created_at: -1, _id: -1 } },
+    ],
+  },
+  { collection: 'notifyMarks', indexes: [{ name: 'notify_mark_created_idx', key: { created_at: 1 } }] },
   {
     collection: 'executions',
     indexes: [

@@ -60,6 +60,10 @@ export function jobToDoc(job: JobRecord): JobDoc {
     created_at: job.created_at,
     updated_at: job.updated_at,
     version: job.version ?? 1,
+    notify: job.notify ?? [],
+    pause_after_failures: job.pause_after_failures ?? null,
+    deadline: job.deadline ?? null,
+    failure_streak: job.failure_streak ?? 0,
   };
 }
 
@@ -98,6 +102,10 @@ export function docToJob(d: JobDoc): JobRecord {
     updated_at: d.updated_at,
     // A job stored before versions were kept is at its first.
     version: Number(d.version ?? 1),
+    notify: d.notify ?? [],
+    pause_after_failures: num(d.pause_after_failures),
+    deadline: d.deadline ?? null,
+    failure_streak: Number(d.failure_streak ?? 0),
   };
 }
 
@@ -134,6 +142,7 @@ export function executionToDoc(e: ExecutionRecord): ExecutionDoc {
     restarted_from: e.restarted_from ?? null,
     triggered_by: e.triggered_by ?? null,
     chains_pending: e.chains_pending ?? false,
+    notifies: e.notifies ?? false,
   };
 }
 
@@ -170,6 +179,7 @@ export function docToExecution(d: ExecutionDoc): ExecutionRecord {
     restarted_from: d.restarted_from ?? null,
     triggered_by: d.triggered_by ?? null,
     chains_pending: Boolean(d.chains_pending),
+    notifies: d.notifies ?? false,
   };
 }
 

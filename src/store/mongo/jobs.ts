@@ -9,10 +9,10 @@ import { keysetPage, type Keyset } from './keyset.js';
 /** _id_ (job_id order: binary, as PostgreSQL's under the C collation). */
 const jobsById: Keyset<JobDoc, JobRecord> = { order: 'id', toItem: docToJob, keyOf: (j) => [j.job_id] };
 
-/** upsertJob's update: a redefined job keeps its history, so created_at, last run and last status are only written on insert. */
+/** upsertJob's update: a redefined job keeps its history, so created_at, last run, last status and failures in a row are only written on insert. */
 function upsertUpdate(job: JobRecord) {
-  const { _id, created_at, last_run_at, last_status, ...rest } = jobToDoc(job);
-  return { filter: { _id }, update: { $set: rest, $setOnInsert: { created_at, last_run_at, last_status } } };
+  const { _id, created_at, last_run_at, last_status, failure_streak, ...rest } = jobToDoc(job);
+  return { filter: { _id }, update: { $set: rest, $setOnInsert: { created_at, last_run_at, last_status, failure_streak } } };
 }
 
 /** Job definitions on MongoDB: the `jobs` collection. */

@@ -6,6 +6,7 @@ import { executionStoreMethods, type ExecutionStore } from '../executions.js';
 import { failureStoreMethods, type FailureStore } from '../failures.js';
 import { historyStoreMethods, type HistoryStore } from '../history.js';
 import { jobStoreMethods, type JobStore } from '../jobs.js';
+import { notificationStoreMethods, type NotificationStore } from '../notifications.js';
 import { secretStoreMethods, type SecretStore } from '../secrets.js';
 import { serviceStateStoreMethods, type ServiceStateStore } from '../service-state.js';
 import type { Store } from '../types.js';
@@ -16,6 +17,7 @@ import { MongoExecutionStore } from './executions.js';
 import { MongoFailureStore } from './failures.js';
 import { MongoHistoryStore } from './history.js';
 import { MongoJobStore } from './jobs.js';
+import { MongoNotificationStore } from './notifications.js';
 import { MongoSecretStore } from './secrets.js';
 import { MongoServiceStateStore } from './service-state.js';
 import { MongoWorkerStore } from './workers.js';
@@ -34,7 +36,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // The record stores' methods, delegated in the constructor: the interface types what the
 // constructor defines, which is the merging this rule warns of, on purpose.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- typed delegation, see above
-export interface MongoStore extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore, SecretStore, HistoryStore {}
+export interface MongoStore extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore, SecretStore, HistoryStore, NotificationStore {}
 
 /**
  * The store on MongoDB: the same records as the SQL store, one collection per table, one
@@ -63,6 +65,7 @@ export class MongoStore implements Store {
     delegate<ServiceStateStore>(this, new MongoServiceStateStore(this.c), serviceStateStoreMethods);
     delegate<SecretStore>(this, new MongoSecretStore(this.c), secretStoreMethods);
     delegate<HistoryStore>(this, new MongoHistoryStore(this.c), historyStoreMethods);
+    delegate<NotificationStore>(this, new MongoNotificationStore(this.c), notificationStoreMethods);
   }
 
   async migrate() {

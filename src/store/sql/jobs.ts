@@ -39,7 +39,7 @@ const selectChainedJobs = `SELECT * FROM job
 const selectFanInJobs = "SELECT * FROM job WHERE after_all <> '[]'::jsonb";
 
 /** A redefined job keeps its history: created_at, last run and last status survive an upsert. */
-const keptOnUpsert = new Set(['job_id', 'created_at', 'last_run_at', 'last_status']);
+const keptOnUpsert = new Set(['job_id', 'created_at', 'last_run_at', 'last_status', 'failure_streak']);
 const upsertUpdates = (row: Row) =>
   Object.keys(row)
     .filter((c) => !keptOnUpsert.has(c))

@@ -15,6 +15,7 @@ export function jobToRow(job: JobPatch & { job_id?: string; created_at?: Date })
     if (v === undefined) continue;
     if (k === 'when') row.when_at = v;
     else if (k === 'kwargs' || chainColumns.has(k)) row[k] = json(v);
+    else if (k === 'kwargs' || k === 'notify' || k === 'deadline') row[k] = json(v);
     else row[k] = v;
   }
   return row;
@@ -54,6 +55,10 @@ export function rowToJob(r: Row): JobRecord {
     updated_at: r.updated_at as Date,
     // A job stored before migration 000013 is at its first version.
     version: r.version === null || r.version === undefined ? 1 : Number(r.version),
+    notify: (r.notify as JobRecord['notify'] | null | undefined) ?? [],
+    pause_after_failures: r.pause_after_failures === null || r.pause_after_failures === undefined ? null : Number(r.pause_after_failures),
+    deadline: (r.deadline as JobRecord['deadline'] | undefined) ?? null,
+    failure_streak: Number(r.failure_streak ?? 0),
   };
 }
 
@@ -100,6 +105,7 @@ export function rowToExecution(r: Row): ExecutionRecord {
     restarted_from: (r.restarted_from as string | null) ?? null,
     triggered_by: (r.triggered_by as ExecutionRecord['triggered_by']) ?? null,
     chains_pending: Boolean(r.chains_pending),
+    notifies: Boolean(r.notifies),
   };
 }
 

@@ -6,6 +6,7 @@ import { executionStoreMethods, type ExecutionStore } from '../executions.js';
 import { failureStoreMethods, type FailureStore } from '../failures.js';
 import { historyStoreMethods, type HistoryStore } from '../history.js';
 import { jobStoreMethods, type JobStore } from '../jobs.js';
+import { notificationStoreMethods, type NotificationStore } from '../notifications.js';
 import { secretStoreMethods, type SecretStore } from '../secrets.js';
 import { serviceStateStoreMethods, type ServiceStateStore } from '../service-state.js';
 import type { Store } from '../types.js';
@@ -16,6 +17,7 @@ import { SqlFailureStore } from './failures.js';
 import { SqlHistoryStore } from './history.js';
 import { SqlJobStore } from './jobs.js';
 import { runMigrations } from './migrate.js';
+import { SqlNotificationStore } from './notifications.js';
 import { SqlSecretStore } from './secrets.js';
 import { SqlServiceStateStore } from './service-state.js';
 import { SqlWorkerStore } from './workers.js';
@@ -23,7 +25,7 @@ import { SqlWorkerStore } from './workers.js';
 // The record stores' methods, delegated in the constructor: the interface types what the
 // constructor defines, which is the merging this rule warns of, on purpose.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- typed delegation, see above
-export interface SqlStore extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore, SecretStore, HistoryStore {}
+export interface SqlStore extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore, SecretStore, HistoryStore, NotificationStore {}
 
 /**
  * The store on PostgreSQL, also used for the embedded PGlite: one record store per table
@@ -45,6 +47,7 @@ export class SqlStore implements Store {
     delegate<ServiceStateStore>(this, new SqlServiceStateStore(db), serviceStateStoreMethods);
     delegate<SecretStore>(this, new SqlSecretStore(db), secretStoreMethods);
     delegate<HistoryStore>(this, new SqlHistoryStore(db), historyStoreMethods);
+    delegate<NotificationStore>(this, new SqlNotificationStore(db), notificationStoreMethods);
   }
 
   /** The end of the last bootLock call of this process: calls take turns here too. */

@@ -38,6 +38,10 @@ export const columnTypes: Record<'job' | 'execution', Record<string, string>> = 
     after_all: 'jsonb',
     updated_at: 'timestamptz',
     version: 'integer',
+    notify: 'jsonb',
+    pause_after_failures: 'integer',
+    deadline: 'jsonb',
+    failure_streak: 'integer',
   },
   execution: {
     job_id: 'text',
@@ -69,6 +73,7 @@ export const columnTypes: Record<'job' | 'execution', Record<string, string>> = 
     restarted_from: 'text',
     triggered_by: 'jsonb',
     chains_pending: 'boolean',
+    notifies: 'boolean',
   },
 };
 

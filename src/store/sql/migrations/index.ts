@@ -8,6 +8,7 @@ import * as m000010 from './000010-fillfactor.js';
 import * as m000013 from './000013-job-versions.js';
 import * as m000021 from './000021-schedule-bounds.js';
 import * as m000019 from './000019-chains.js';
+import * as m000016 from './000016-notifications.js';
 
 export interface Migration {
   /** The number in the file name: migrations run in this order, each once. */
@@ -35,4 +36,5 @@ export const migrations: readonly Migration[] = [
   { version: 13, ...m000013 },
   { version: 21, ...m000021 },
   { version: 19, ...m000019 },
+  { version: 16, ...m000016 },
 ];
