@@ -164,7 +164,8 @@ export function createClient(options: ClientOptions) {
     /** Runs of every job, newest first, filtered by job_id, status, handler, batch_id, parent_id, since, until. */
     list: (query: ListExecutionsQuery = {}) => call('listExecutions', { params: { query } }),
     get: (executionId: string) => call('getExecution', { params: { path: { execution_id: executionId } } }),
-    output: (executionId: string) => call('getExecutionOutput', { params: { path: { execution_id: executionId } } }),
+    /** The lines a run logged so far (see followOutput for a live stream). */
+    output: (executionId: string) => call('getExecutionOutput', { params: { path: { execution_id: executionId } } }) as Promise<ExecutionOutput>,
     /** A queued run comes back cancelled; a running one comes back running, its worker stopping it. */
     cancel: (executionId: string) => call('cancelExecution', { params: { path: { execution_id: executionId } } }),
   };
