@@ -24,6 +24,8 @@ export class EventPublisher {
   private tail: Promise<void> = Promise.resolve();
   private pending = 0;
   private dropped = 0;
+  /** Called after each write: this process's reader need not wait for its poll (MongoDB has no notifications). */
+  onWritten: (() => void) | undefined;
 
   constructor(
     private readonly store: Store,
@@ -54,6 +56,7 @@ export class EventPublisher {
       try {
         await write();
         this.dropped = 0;
+        this.onWritten?.();
       } catch (err) {
         this.log.warn({ err }, 'event not written; streams miss it');
       } finally {
