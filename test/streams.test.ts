@@ -19,8 +19,6 @@ const readToken = 'streams-read-token-0123456789';
 /** Collects what an async iterator yields until `done` says so or the time runs out. */
 async function collect<T>(it: AsyncIterable<T>, done: (seen: T[]) => boolean, timeoutMs: number): Promise<T[]> {
   const seen: T[] = [];
-  const deadline = setTimeout(() => undefined, 0);
-  clearTimeout(deadline);
   const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutMs).unref());
   const iterator = it[Symbol.asyncIterator]();
   for (;;) {
