@@ -6,6 +6,7 @@
  * (and the embedded PGlite) and MongoDB each implement it; the scheduling core knows nothing else.
  */
 import type { AuditStore } from './audit.js';
+import type { EventStore } from './events.js';
 import type { ExecutionStore } from './executions.js';
 import type { HistoryStore } from './history.js';
 import type { FailureStore } from './failures.js';
@@ -62,9 +63,11 @@ export { activeStatuses, deliveryStatuses, notifyEvents, executionStatuses, fail
 export { outputTrimmedNote, RunEndsError } from './executions.js';
 export type { SecretMeta, SecretRecord } from './secrets.js';
 export type { RunEndCount } from './notifications.js';
-export type { AuditStore, ExecutionStore, FailureStore, HistoryStore, JobStore, NotificationStore, SecretStore, ServiceStateStore, WorkerStore };
+export type { EventInput, EventRecord, EventType, FollowedRun, RunEventType, StreamedEventType } from './events.js';
+export { streamedEventTypes } from './events.js';
+export type { AuditStore, EventStore, ExecutionStore, FailureStore, HistoryStore, JobStore, NotificationStore, SecretStore, ServiceStateStore, WorkerStore };
 
-export interface Store extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore, SecretStore, HistoryStore, NotificationStore {
+export interface Store extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore, SecretStore, HistoryStore, NotificationStore, EventStore {
   readonly kind: 'embedded' | 'postgres' | 'mongodb';
   /** Creates tables or collections and indexes, or brings them up to date; safe to call on every boot. */
   migrate(): Promise<void>;

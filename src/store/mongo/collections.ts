@@ -2,6 +2,7 @@ import type { Collection, Db, IndexDescription } from 'mongodb';
 import { activeStatuses, workerStates, type WorkerState } from '../records.js';
 import type { AuditDoc, ExecutionDoc, FailureDoc, JobDoc, JobVersionDoc, PauseDoc, ServiceStateDoc, WorkerDoc } from './docs.js';
 import type { DeliveryDoc, NotifyDefaultsDoc, NotifyMarkDoc } from './notifications.js';
+import type { EventDoc } from './events.js';
 import type { SecretDoc } from './secrets.js';
 
 export interface LockDoc {
@@ -27,6 +28,8 @@ export interface Collections {
   deliveries: Collection<DeliveryDoc>;
   notifyDefaults: Collection<NotifyDefaultsDoc>;
   notifyMarks: Collection<NotifyMarkDoc>;
+  /** The event log of the live streams (events.ts). */
+  events: Collection<EventDoc>;
 }
 
 export interface CounterDoc {
@@ -50,6 +53,7 @@ export function collectionsOf(db: Db): Collections {
     deliveries: db.collection<DeliveryDoc>('notification_deliveries'),
     notifyDefaults: db.collection<NotifyDefaultsDoc>('notify_defaults'),
     notifyMarks: db.collection<NotifyMarkDoc>('notify_marks'),
+    events: db.collection<EventDoc>('events'),
   };
 }
 
@@ -66,7 +70,7 @@ export const aliveStates: readonly WorkerState[] = workerStates.filter((s) => s 
  * applied on every boot, in the order written, where PostgreSQL runs numbered migrations.
  */
 export const indexes: Array<{
-  collection: 'jobs' | 'executions' | 'failures' | 'workers' | 'audit' | 'jobVersions' | 'pauses' | 'deliveries' | 'notifyMarks';
+  collection: 'jobs' | 'executions' | 'failures' | 'workers' | 'audit' | 'jobVersions' | 'pauses' | 'deliveries' | 'notifyMarks' | 'events';
   indexes: IndexDescription[];
 }> = [
   {
@@ -123,6 +127,7 @@ export const indexes: Array<{
   },
   { collection: 'jobVersions', indexes: [{ name: 'job_version_idx', key: { job_id: 1, version: 1 } }] },
   { collection: 'pauses', indexes: [{ name: 'pause_job_idx', key: { job_id: 1, paused_at: 1 } }] },
+  { collection: 'events', indexes: [{ name: 'event_at_idx', key: { at: 1 } }] },
 ];
 
 /** Creates every index (and with it its collection) that is missing. */

@@ -2,6 +2,7 @@ import { analyzeSettled } from './analyze.js';
 import type { SqlClient } from '../../db/sql-client.js';
 import { auditStoreMethods, type AuditStore } from '../audit.js';
 import { delegate } from '../delegate.js';
+import { eventStoreMethods, type EventStore } from '../events.js';
 import { executionStoreMethods, type ExecutionStore } from '../executions.js';
 import { failureStoreMethods, type FailureStore } from '../failures.js';
 import { historyStoreMethods, type HistoryStore } from '../history.js';
@@ -12,6 +13,7 @@ import { serviceStateStoreMethods, type ServiceStateStore } from '../service-sta
 import type { Store } from '../types.js';
 import { workerStoreMethods, type WorkerStore } from '../workers.js';
 import { SqlAuditStore } from './audit.js';
+import { SqlEventStore } from './events.js';
 import { SqlExecutionStore } from './executions.js';
 import { SqlFailureStore } from './failures.js';
 import { SqlHistoryStore } from './history.js';
@@ -25,7 +27,7 @@ import { SqlWorkerStore } from './workers.js';
 // The record stores' methods, delegated in the constructor: the interface types what the
 // constructor defines, which is the merging this rule warns of, on purpose.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- typed delegation, see above
-export interface SqlStore extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore, SecretStore, HistoryStore, NotificationStore {}
+export interface SqlStore extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore, SecretStore, HistoryStore, NotificationStore, EventStore {}
 
 /**
  * The store on PostgreSQL, also used for the embedded PGlite: one record store per table
@@ -48,6 +50,7 @@ export class SqlStore implements Store {
     delegate<SecretStore>(this, new SqlSecretStore(db), secretStoreMethods);
     delegate<HistoryStore>(this, new SqlHistoryStore(db), historyStoreMethods);
     delegate<NotificationStore>(this, new SqlNotificationStore(db), notificationStoreMethods);
+    delegate<EventStore>(this, new SqlEventStore(db), eventStoreMethods);
   }
 
   /** The end of the last bootLock call of this process: calls take turns here too. */
