@@ -967,6 +967,14 @@ export type components = {
              * @enum {string}
              */
             source: "api" | "file";
+            /**
+             * @description Jobs of the `container` handler: their image's pull, started when the job is created:
+             *     importing, ready, or error (see `image_error`). null for every other handler.
+             * @enum {string|null}
+             */
+            image_status: "importing" | "ready" | "error" | null;
+            /** @description The engine's reason when `image_status` is error; null otherwise. */
+            image_error: string | null;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -1329,6 +1337,54 @@ export type components = {
             env?: {
                 [key: string]: string | components["schemas"]["SecretRef"];
             };
+        };
+        /**
+         * @description Runs an image on the container engine at JOBS_CONTAINER_ENGINE (Docker, or Podman's
+         *     Docker-compatible service). Creating a job pulls its image: the job's `image_status`
+         *     follows it. Creating, changing or running these jobs needs the admin role unless
+         *     JOBS_CONTAINER_ROLE says otherwise.
+         * @example {
+         *       "image": "busybox:1.36",
+         *       "command": [
+         *         "sh",
+         *         "-c",
+         *         "echo hello from a container"
+         *       ],
+         *       "memory": 67108864,
+         *       "cpus": 0.5
+         *     }
+         */
+        ContainerKwargs: {
+            /** @description The image by repository name, with a tag or digest (`busybox:1.36`, `registry.example/team/app@sha256:...`); no tag means `latest`. */
+            image: string;
+            /** @description The argv run in the container, replacing the image's command; the image's own when omitted. */
+            command?: string[];
+            /** @description Environment variables of the container. A value may be a secret: {"$secret": NAME}. */
+            env?: {
+                [key: string]: string | components["schemas"]["SecretRef"];
+            };
+            /** @description The working directory in the container (absolute). */
+            workdir?: string;
+            /** @description user or user:group, by name or number. */
+            user?: string;
+            /** @description CPUs the container may use (0.5: half of one); unlimited when omitted. */
+            cpus?: number;
+            /** @description Bytes of memory the container may use (at least 4 MiB); unlimited when omitted. */
+            memory?: number;
+            /**
+             * @description The container's network: none (no network, the default), bridge (the engine's default network) or host (the host's own, refused unless JOBS_CONTAINER_NETWORKS lists it).
+             * @default none
+             * @enum {string}
+             */
+            network?: "none" | "bridge" | "host";
+            /**
+             * @description When the image is pulled: `missing` (the default) when the engine lacks it, `always`
+             *     at job creation and before every run, `never` (the engine must have it: a run fails
+             *     clearly when it does not).
+             * @default missing
+             * @enum {string}
+             */
+            pull?: "always" | "missing" | "never";
         };
         /**
          * @example {

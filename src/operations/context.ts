@@ -55,6 +55,8 @@ export function jobBody(job: JobRecord): Schemas['Job'] {
     last_run_time: isoOrNull(job.last_run_at),
     last_status: job.last_status,
     source: job.source,
+    image_status: job.image_status,
+    image_error: job.image_error === null ? null : redactText(job.image_error),
     created_at: isoTime(job.created_at),
     updated_at: isoTime(job.updated_at),
   };

@@ -6,7 +6,7 @@ import type { Engine } from '../engine/types.js';
 import { ConflictError, GoneError, InvalidError, NotFoundError, QuotaError, type FieldError } from './errors.js';
 import type { Limits } from '../config/config.js';
 import { defaultLimits, flowShape, kwargsQuotaErrors } from './quotas.js';
-import type { ConcurrencyPolicy, FailureRecord, JobRecord, JobSource, JobStats, JobState, Kwargs, Page, ServiceState, Store } from '../store/types.js';
+import type { ConcurrencyPolicy, FailureRecord, JobPatch, JobRecord, JobSource, JobStats, JobState, Kwargs, Page, ServiceState, Store } from '../store/types.js';
 import { CursorError } from '../store/cursor.js';
 import { finalStatuses, type ExecutionRecord, type WorkerRecord, type WorkerState } from '../store/types.js';
 import { WriteCoalescer } from './coalescer.js';
@@ -189,6 +189,8 @@ export class Scheduler {
       last_status: null,
       source: ctx.source,
       source_file: ctx.sourceFile ?? null,
+      image_status: this.catalog.get(req.handler)?.prepare ? 'importing' : null,
+      image_error: null,
       created_at: now,
       updated_at: now,
     };
@@ -216,7 +218,33 @@ export class Scheduler {
         { field: 'job_id', reason: 'is taken' },
       ]);
     }
+    this.prepare(job);
     return job;
+  }
+
+  /** Pulls under way for jobs' images (prepare()), until each has written its outcome. */
+  readonly preparing = new Set<Promise<void>>();
+
+  /**
+   * Begins making a job's image ready where its handler has one (container): the job's
+   * image_status goes from importing to ready, or to error with the engine's reason.
+   */
+  private prepare(job: JobRecord) {
+    const handler = this.catalog.get(job.handler);
+    if (!handler?.prepare) return;
+    const write = (patch: JobPatch) =>
+      this.store.updateJob(job.job_id, patch).then(
+        () => undefined,
+        () => undefined,
+      );
+    const p: Promise<void> = handler
+      .prepare(job.kwargs)
+      .then(
+        () => write({ image_status: 'ready', image_error: null, updated_at: new Date() }),
+        (err: unknown) => write({ image_status: 'error', image_error: (err instanceof Error ? err.message : String(err)).slice(0, 4000), updated_at: new Date() }),
+      )
+      .finally(() => this.preparing.delete(p));
+    this.preparing.add(p);
   }
 
   /** Creates or redefines a job by id (default jobs): edits take effect, the history stays. */
@@ -230,6 +258,7 @@ export class Scheduler {
     const job = await this.store.upsertJob(built);
     if (existing && existing.handler !== job.handler) await this.engine.removeJob(job.job_id);
     await this.engine.scheduleJob(job.job_id, job.handler, job.next_run_at, job.state === 'paused');
+    this.prepare(job);
     return job;
   }
 
@@ -260,6 +289,7 @@ export class Scheduler {
     }
     await this.store.upsertJobs(changed);
     await this.engine.scheduleJobs(changed.map((j) => ({ jobId: j.job_id, handler: j.handler, nextRunAt: j.next_run_at, disabled: j.state === 'paused' })));
+    for (const job of changed) this.prepare(job);
     return { jobs: result, changed };
   }
 

@@ -37,6 +37,8 @@ export interface StepSelection {
   run_subsequent: boolean;
 }
 
+export type ImageStatus = 'importing' | 'ready' | 'error';
+
 export interface JobRecord {
   job_id: string;
   handler: string;
@@ -64,6 +66,10 @@ export interface JobRecord {
   source: JobSource;
   /** The default-jobs file a job came from, when source = 'file'. */
   source_file: string | null;
+  /** The pull of its image, for handlers that run one (container); null for others. */
+  image_status: ImageStatus | null;
+  /** The engine's reason when image_status is 'error'. */
+  image_error: string | null;
   created_at: Date;
   updated_at: Date;
 }

@@ -74,6 +74,8 @@ export function job(jobId: string, era: number, over: Partial<JobRecord> = {}): 
     last_status: null,
     source: 'api',
     source_file: null,
+    image_status: null,
+    image_error: null,
     created_at: at(era, 0),
     updated_at: at(era, 0),
     ...over,
@@ -99,6 +101,8 @@ export function fullJob(jobId: string, era: number): JobRecord {
     last_status: 'timed_out',
     source: 'file',
     source_file: '/etc/jobs/default-jobs/full.yaml',
+    image_status: 'error',
+    image_error: 'pulling busybox:1.36: connection refused',
     created_at: new Date(at(era, 6).getTime() + 123),
     updated_at: new Date(at(era, 7).getTime() + 999),
   });

@@ -30,6 +30,8 @@ function job(fields: Partial<JobRecord>): JobRecord {
     last_status: null,
     source: 'api',
     source_file: null,
+    image_status: null,
+    image_error: null,
     created_at: t('2026-01-01T00:00:00Z'),
     updated_at: t('2026-01-01T00:00:00Z'),
     ...fields,

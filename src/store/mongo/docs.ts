@@ -43,6 +43,8 @@ export function jobToDoc(job: JobRecord): JobDoc {
     last_status: job.last_status ?? null,
     source: job.source ?? 'api',
     source_file: job.source_file ?? null,
+    image_status: job.image_status ?? null,
+    image_error: job.image_error ?? null,
     created_at: job.created_at,
     updated_at: job.updated_at,
   };
@@ -69,6 +71,8 @@ export function docToJob(d: JobDoc): JobRecord {
     last_status: d.last_status ?? null,
     source: d.source,
     source_file: d.source_file ?? null,
+    image_status: d.image_status ?? null,
+    image_error: d.image_error ?? null,
     created_at: d.created_at,
     updated_at: d.updated_at,
   };

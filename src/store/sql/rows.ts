@@ -39,6 +39,8 @@ export function rowToJob(r: Row): JobRecord {
     last_status: (r.last_status as JobRecord['last_status']) ?? null,
     source: r.source as JobRecord['source'],
     source_file: (r.source_file as string | null) ?? null,
+    image_status: (r.image_status as JobRecord['image_status']) ?? null,
+    image_error: (r.image_error as string | null) ?? null,
     created_at: r.created_at as Date,
     updated_at: r.updated_at as Date,
   };

@@ -27,6 +27,8 @@ export const columnTypes: Record<'job' | 'execution', Record<string, string>> = 
     last_status: 'text',
     source: 'text',
     source_file: 'text',
+    image_status: 'text',
+    image_error: 'text',
     updated_at: 'timestamptz',
   },
   execution: {
