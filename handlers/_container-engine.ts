@@ -166,14 +166,18 @@ function processAlive(pid: number): boolean {
 }
 
 /**
- * Removes containers of runs that no live worker is running: a run that ended, a run whose
- * worker is gone, or one whose worker process on this host has died. Answers the ids removed.
+ * Removes containers of runs that no live worker is running: a run of this service that ended
+ * or whose worker is gone, or any run whose worker process on this host has died. A container
+ * of a run this service does not know, whose worker may be alive, is another service's: left
+ * alone. Answers what was removed.
  */
-export async function removeLeftovers(running: (ids: string[]) => Promise<Set<string>>): Promise<Array<{ container: string; execution: string }>> {
+export async function removeLeftovers(
+  runs: (ids: string[]) => Promise<Map<string, 'running' | 'ended'>>,
+): Promise<Array<{ container: string; execution: string }>> {
   const listed = await engine().listContainers({ all: true, filters: JSON.stringify({ label: [LABEL_EXECUTION] }) });
   if (listed.length === 0) return [];
   const ids = [...new Set(listed.map((c) => c.Labels?.[LABEL_EXECUTION]).filter((x): x is string => Boolean(x)))];
-  const live = await running(ids);
+  const known = await runs(ids);
   const host = os.hostname();
   const removed: Array<{ container: string; execution: string }> = [];
   for (const c of listed) {
@@ -181,7 +185,7 @@ export async function removeLeftovers(running: (ids: string[]) => Promise<Set<st
     if (!execution) continue;
     const pid = Number(c.Labels?.[LABEL_PID]);
     const deadHere = c.Labels?.[LABEL_HOST] === host && pid !== process.pid && !processAlive(pid);
-    if (live.has(execution) && !deadHere) continue;
+    if (!deadHere && known.get(execution) !== 'ended') continue;
     try {
       await engine().getContainer(c.Id).remove({ force: true, v: true });
       removed.push({ container: c.Id, execution });

@@ -228,7 +228,7 @@ export default defineHandler<ContainerKwargs>({
     await ensureImage(kwargs.image, kwargs.pull ?? 'missing');
   },
   async recover(view) {
-    const removed = await removeLeftovers((ids) => view.running(ids));
+    const removed = await removeLeftovers((ids) => view.runs(ids));
     for (const r of removed) view.log.warn(`[container] removed container ${r.container.slice(0, 12)} left by run ${r.execution}, which no live worker runs`);
   },
   async execute(kwargs, context) {

@@ -101,7 +101,7 @@ export interface Handler<K extends Kwargs = Kwargs> {
   prepare?(kwargs: K): Promise<void>;
   /**
    * Called once when a worker starts, before it takes runs: removes what runs of this handler
-   * left behind when their worker died (containers), asking `running` which of those runs are
+   * left behind when their worker died (containers), asking `runs` which of those runs are
    * still being run by a live worker.
    */
   recover?(view: RecoveryView): Promise<void>;
@@ -109,8 +109,12 @@ export interface Handler<K extends Kwargs = Kwargs> {
 
 /** What a handler's recover() may ask of the service. */
 export interface RecoveryView {
-  /** Of these execution ids, those still running on a worker that is not gone. */
-  running(executionIds: string[]): Promise<Set<string>>;
+  /**
+   * Of these execution ids, those this service knows: `running` while a worker that is not
+   * gone runs it, `ended` otherwise. Ids it does not know are left out (the run of another
+   * service sharing the engine, or one deleted since).
+   */
+  runs(executionIds: string[]): Promise<Map<string, 'running' | 'ended'>>;
   log: { info(message: string): void; warn(message: string): void };
 }
 

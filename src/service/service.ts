@@ -315,17 +315,20 @@ function startAuditRetention(store: Store, log: Logger, days: number): NodeJS.Ti
  * handler talks to may be away while the service itself can run.
  */
 async function recoverHandlers(catalog: Catalog, store: Store, log: Logger) {
-  const running = async (ids: string[]) => {
-    const runs = (await store.getExecutions(ids)).filter((e) => e.status === 'running' && e.worker_id);
+  const runs = async (ids: string[]) => {
+    const found = await store.getExecutions(ids);
     const workers = new Map<string, boolean>();
-    for (const id of new Set(runs.map((e) => e.worker_id!))) workers.set(id, (await store.getWorker(id))?.state !== 'gone');
-    return new Set(runs.filter((e) => workers.get(e.worker_id!)).map((e) => e.id));
+    for (const id of new Set(found.filter((e) => e.status === 'running' && e.worker_id).map((e) => e.worker_id!))) {
+      const worker = await store.getWorker(id);
+      workers.set(id, worker !== null && worker.state !== 'gone');
+    }
+    return new Map(found.map((e) => [e.id, e.status === 'running' && e.worker_id && workers.get(e.worker_id) ? 'running' : 'ended'] as const));
   };
   for (const name of catalog.names()) {
     const handler = catalog.get(name)!;
     if (!handler.recover) continue;
     try {
-      await handler.recover({ running, log: { info: (m) => log.info({ handler: name }, m), warn: (m) => log.warn({ handler: name }, m) } });
+      await handler.recover({ runs, log: { info: (m) => log.info({ handler: name }, m), warn: (m) => log.warn({ handler: name }, m) } });
     } catch (err) {
       log.warn({ handler: name, err: (err as Error).message }, 'leftovers of earlier runs could not be looked for');
     }

@@ -12,17 +12,15 @@ const run = promisify(execFile);
 export const TEST_IMAGE = 'localhost/jobs-busybox:test';
 
 /**
- * A container engine of a test's own: Podman's Docker-compatible service on a socket in a
- * temporary folder, with storage, run state and containers.conf of its own (runc, cgroupfs, no
- * default ulimits, no network unless asked), and TEST_IMAGE imported into it. Nothing in /etc
- * is read or changed but Podman's defaults.
+ * A container engine for the tests: the one .ci/run started (TEST_CONTAINER_ENGINE, holding
+ * TEST_IMAGE), or else one of the test's own, made the same way: Podman's Docker-compatible
+ * service on a socket in a temporary folder, with storage, run state and containers.conf of its
+ * own (runc, cgroupfs, no default ulimits, no network unless asked), and TEST_IMAGE imported
+ * into it. Nothing in /etc is read or changed but Podman's defaults.
  */
 export interface TestEngine {
   /** For JOBS_CONTAINER_ENGINE. */
   address: string;
-  socket: string;
-  /** `podman` with this engine's storage and configuration, for checks from outside the API. */
-  podman(args: string[]): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -69,6 +67,12 @@ function ping(socket: string): Promise<boolean> {
  * or the service does not come up): the caller skips its tests with that reason.
  */
 export async function startTestEngine(): Promise<TestEngine | { skip: string }> {
+  const shared = process.env.TEST_CONTAINER_ENGINE?.trim();
+  if (shared) {
+    const socket = shared.replace(/^unix:\/\//, '');
+    if (!(await ping(socket))) return { skip: `the container engine at TEST_CONTAINER_ENGINE=${shared} does not answer` };
+    return { address: shared, stop: async () => undefined };
+  }
   if (process.platform !== 'linux') return { skip: `container tests need Linux; this is ${process.platform}` };
   if (process.getuid?.() !== 0) return { skip: 'container tests run podman as root; this process is not root' };
   const podmanBin = await which('podman');
@@ -134,5 +138,5 @@ export async function startTestEngine(): Promise<TestEngine | { skip: string }> 
     const e = err as { stderr?: string; message: string };
     return { skip: `the container engine could not start here: ${(e.stderr || e.message).trim().slice(0, 1000)}` };
   }
-  return { address: `unix://${socket}`, socket, podman, stop };
+  return { address: `unix://${socket}`, stop };
 }
