@@ -171,9 +171,7 @@ function processAlive(pid: number): boolean {
  * of a run this service does not know, whose worker may be alive, is another service's: left
  * alone. Answers what was removed.
  */
-export async function removeLeftovers(
-  runs: (ids: string[]) => Promise<Map<string, 'running' | 'ended'>>,
-): Promise<Array<{ container: string; execution: string }>> {
+export async function removeLeftovers(runs: (ids: string[]) => Promise<Map<string, 'running' | 'ended'>>): Promise<Array<{ container: string; execution: string }>> {
   const listed = await engine().listContainers({ all: true, filters: JSON.stringify({ label: [LABEL_EXECUTION] }) });
   if (listed.length === 0) return [];
   const ids = [...new Set(listed.map((c) => c.Labels?.[LABEL_EXECUTION]).filter((x): x is string => Boolean(x)))];

@@ -7,10 +7,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import Docker from 'dockerode';
 import type { Response } from 'supertest';
 import { engineOptions } from '../handlers/_container-engine.js';
+import { main } from '../src/cli/program.js';
+import { createClient } from '../src/client/index.js';
 import { projectRoot } from '../src/config/config.js';
 import { closedPort, noticeSkippedStores, scaled, startService, stores, tempDir, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
 import { startTestEngine, TEST_IMAGE, type TestEngine } from './support/podman.js';
@@ -27,6 +30,20 @@ const engineSkip: string | false = 'skip' in started ? `SKIPPED container tests:
 if (engineSkip) console.log(`# ${engineSkip}`);
 const engine = 'skip' in started ? undefined : (started as TestEngine);
 after(async () => engine?.stop());
+
+/** A stream that keeps what is written to it (jobsctl's output). */
+function captured(): Writable & { text: string } {
+  const stream = Object.assign(
+    new Writable({
+      write(chunk: string | Buffer, _encoding, done) {
+        stream.text += chunk.toString();
+        done();
+      },
+    }),
+    { text: '' },
+  );
+  return stream;
+}
 
 function assertProblem(res: Response, status: number, field: string) {
   assert.equal(res.status, status, `${res.status}: ${res.text}`);
@@ -171,6 +188,20 @@ for (const { name, skip } of stores) {
         );
         assert.deepEqual(await containersOf(r.id), [], 'the container was removed');
       }
+    });
+
+    it('shows the image status through the SDK and jobsctl', async () => {
+      const port = await svc.service.listen();
+      const baseUrl = `http://127.0.0.1:${port}/api/v1`;
+      const client = createClient({ baseUrl, token: T.admin });
+      const job = await client.jobs.get('five');
+      assert.equal(job.image_status, 'ready');
+      assert.equal(job.image_error, null);
+      const stdout = captured();
+      const stderr = captured();
+      const code = await main(['--url', baseUrl, '--token', T.admin, 'jobs', 'get', 'five'], { stdout, stderr });
+      assert.equal(code, 0, stderr.text);
+      assert.match(stdout.text, /image\s+ready/);
     });
 
     it('records a non-zero exit as failed, with its code', async () => {

@@ -115,6 +115,8 @@ export function jobDetails(job: Job | JobDetail): string {
     ['source', job.source],
     ['created', time(job.created_at)],
   ];
+  // Container jobs only: the pull of their image.
+  if (job.image_status) pairs.push(['image', job.image_error ? `${job.image_status}: ${job.image_error}` : job.image_status]);
   if ('stats' in job) {
     const s = job.stats;
     pairs.push(
