@@ -44,6 +44,7 @@ function allowedNetworks(): Set<string> {
 
 /** Set by the service for every run; kwargs.env cannot override them. */
 const RESERVED_ENV = new Set(['JOBS_EXECUTION_ID', 'JOBS_JOB_ID', 'JOBS_IDEMPOTENCY_KEY', 'JOBS_FENCING_TOKEN']);
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,199}$/;
 /** After the container has exited, how long its output may still be arriving. */
 const DRAIN_MS = 2000;
 
@@ -55,7 +56,9 @@ function problems(kwargs: ContainerKwargs): FieldError[] {
     errors.push({ field: 'network', reason: `${network} is not allowed: JOBS_CONTAINER_NETWORKS lists ${[...allowed].join(', ') || 'none'}` });
   }
   for (const [name, value] of Object.entries(kwargs.env ?? {})) {
-    if (RESERVED_ENV.has(name)) errors.push({ field: `env.${name}`, reason: 'is set by the service for every run and cannot be overridden' });
+    if (!ENV_NAME.test(name))
+      errors.push({ field: `env.${name}`, reason: 'is not a valid environment variable name (letters, digits and _, not starting with a digit, at most 200)' });
+    else if (RESERVED_ENV.has(name)) errors.push({ field: `env.${name}`, reason: 'is set by the service for every run and cannot be overridden' });
     else if (typeof value === 'string' && value.includes('\0')) errors.push({ field: `env.${name}`, reason: 'must not contain a NUL character' });
   }
   (kwargs.command ?? []).forEach((a, i) => {

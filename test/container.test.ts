@@ -138,6 +138,7 @@ for (const { name, skip } of stores) {
       assertProblem(await as('admin', 'post', '/jobs', { handler: 'container', kwargs: { command: ['true'] } }), 400, 'body.kwargs.image');
       assertProblem(await as('admin', 'post', '/jobs', { handler: 'container', kwargs: { ...kwargs, network: 'host' } }), 400, 'body.kwargs.network');
       assertProblem(await as('admin', 'post', '/jobs', { handler: 'container', kwargs: { ...kwargs, env: { JOBS_EXECUTION_ID: 'x' } } }), 400, 'body.kwargs.env.JOBS_EXECUTION_ID');
+      assertProblem(await as('admin', 'post', '/jobs', { handler: 'container', kwargs: { ...kwargs, env: { 'A=B': 'x' } } }), 400, 'body.kwargs.env.A=B');
       assertProblem(await as('admin', 'post', '/jobs', { handler: 'container', kwargs: { ...kwargs, memory: 1024 } }), 400, 'body.kwargs.memory');
       assertProblem(await as('admin', 'post', '/jobs', { handler: 'container', kwargs: { ...kwargs, pull: 'sometimes' } }), 400, 'body.kwargs.pull');
       // Other handlers' jobs carry no image status.
@@ -201,7 +202,7 @@ for (const { name, skip } of stores) {
       const stderr = captured();
       const code = await main(['--url', baseUrl, '--token', T.admin, 'jobs', 'get', 'five'], { stdout, stderr });
       assert.equal(code, 0, stderr.text);
-      assert.match(stdout.text, /image\s+ready/);
+      assert.match(stdout.text, /image:\s+ready/);
     });
 
     it('records a non-zero exit as failed, with its code', async () => {

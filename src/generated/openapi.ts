@@ -1359,7 +1359,7 @@ export type components = {
             image: string;
             /** @description The argv run in the container, replacing the image's command; the image's own when omitted. */
             command?: string[];
-            /** @description Environment variables of the container. A value may be a secret: {"$secret": NAME}. */
+            /** @description Environment variables of the container, each name of letters, digits and _ (not starting with a digit). A value may be a secret: {"$secret": NAME}. */
             env?: {
                 [key: string]: string | components["schemas"]["SecretRef"];
             };
