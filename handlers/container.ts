@@ -149,15 +149,17 @@ async function run(kwargs: ContainerKwargs, context: HandlerContext) {
     throw new Error(`creating a container of ${ref} failed: ${engineMessage(err)}`, { cause: err });
   }
   let stopped = false;
-  const onAbort = () => {
-    stopped = true;
-    const why = describeReason(signal.reason);
-    log.warn(`[container] stopping the container of ${ref}${why ? ` (${why})` : ''}: SIGTERM, then SIGKILL after ${grace} s`);
+  const stopContainer = () =>
     container.stop({ t: grace }).catch((err: unknown) => {
       const code = (err as { statusCode?: number }).statusCode;
       // 304: already stopped; 404: already gone.
       if (code !== 304 && code !== 404) log.warn(`[container] stopping the container of ${ref} failed: ${engineMessage(err)}`);
     });
+  const onAbort = () => {
+    stopped = true;
+    const why = describeReason(signal.reason);
+    log.warn(`[container] stopping the container of ${ref}${why ? ` (${why})` : ''}: SIGTERM, then SIGKILL after ${grace} s`);
+    void stopContainer();
   };
   try {
     let lastStderr = '';
@@ -186,6 +188,8 @@ async function run(kwargs: ContainerKwargs, context: HandlerContext) {
     } catch (e) {
       throw new Error(`starting a container of ${ref} failed: ${engineMessage(e)}`, { cause: e });
     }
+    // A stop that reached the engine before the start did nothing: stop the started container.
+    if (stopped) void stopContainer();
     const result = (await container.wait()) as { StatusCode?: number; Error?: { Message?: string } | null };
     let drainTimer: NodeJS.Timeout | undefined;
     await Promise.race([ended, new Promise<void>((resolve) => (drainTimer = setTimeout(resolve, DRAIN_MS)))]);
