@@ -77,8 +77,11 @@ function useSettings(env: Record<string, string>) {
   };
 }
 
+const secretsKey = randomBytes(32).toString('base64');
+
 const settings = () => ({
   JOBS_API_TOKENS: tokens,
+  JOBS_SECRETS_KEY: secretsKey,
   JOBS_CONTAINER_ENGINE: engine!.address,
   JOBS_CONTAINER_STOP_GRACE_SECONDS: '1',
   JOBS_CONTAINER_PULL_TIMEOUT_SECONDS: String(Math.ceil(scaled(60))),
@@ -90,7 +93,7 @@ for (const { name, skip } of stores) {
   describe(`container jobs on ${name}`, { skip: skip || engineSkip, timeout: scaled(300_000) }, () => {
     let db: TestDatabase;
     let svc: Running;
-    const as = (who: keyof typeof T, method: 'get' | 'post', url: string, body?: object) => {
+    const as = (who: keyof typeof T, method: 'get' | 'post' | 'put', url: string, body?: object) => {
       const req = svc.http[method](`${api}${url}`).set('Authorization', `Bearer ${T[who]}`);
       return body === undefined ? req : req.send(body);
     };
@@ -205,13 +208,50 @@ for (const { name, skip } of stores) {
       assert.match(stdout.text, /image:\s+ready/);
     });
 
-    it('records a non-zero exit as failed, with its code', async () => {
-      await createJob('fails', { image: TEST_IMAGE, command: ['sh', '-c', 'echo "about to fail" >&2; exit 3'] });
+    it('records a non-zero exit as failed, with its code (job made through POST /jobs/container)', async () => {
+      const res = await as('admin', 'post', '/jobs/container?job_id=fails&state=paused', { image: TEST_IMAGE, command: ['sh', '-c', 'echo "about to fail" >&2; exit 3'] });
+      assert.equal(res.status, 201, res.text);
+      assert.ok(['importing', 'ready'].includes(res.body.job.image_status), res.text);
       const id = (await runNow('fails')).execution_ids[0];
       const r = await until(id, ['failed', 'succeeded']);
       assert.equal(r.status, 'failed');
       assert.match(r.error, /exited with code 3: about to fail/);
       assert.deepEqual(await containersOf(id), []);
+    });
+
+    it('passes a secret through env without showing it in the output', async () => {
+      const value = `s3cr3t-${randomBytes(6).toString('hex')}`;
+      await as('admin', 'put', '/secrets/container-token', { value }).expect((r) => assert.ok(r.status === 201 || r.status === 200, r.text));
+      await createJob('with-secret', {
+        image: TEST_IMAGE,
+        command: ['sh', '-c', 'echo "token=$TOKEN"; test "$TOKEN" = "$EXPECTED"'],
+        env: { TOKEN: { $secret: 'container-token' }, EXPECTED: value },
+      });
+      const id = (await runNow('with-secret')).execution_ids[0];
+      const r = await until(id, ['succeeded', 'failed']);
+      assert.equal(r.status, 'succeeded', r.error);
+      const lines = await output(id);
+      assert.ok(
+        lines.some((l) => l.includes('token=[secret:container-token]')),
+        JSON.stringify(lines),
+      );
+      assert.ok(!lines.some((l) => l.includes(`token=${value}`)));
+    });
+
+    it('keeps the output within JOBS_CONTAINER_OUTPUT_LINES: the head, a line on what was left out, the tail', async () => {
+      const restoreLines = useSettings({ JOBS_CONTAINER_OUTPUT_LINES: '20' });
+      try {
+        await createJob('chatty', { image: TEST_IMAGE, command: ['seq', '1', '500'] });
+        const id = (await runNow('chatty')).execution_ids[0];
+        const r = await until(id, ['succeeded', 'failed']);
+        assert.equal(r.status, 'succeeded', r.error);
+        const lines = (await output(id)).map((l) => l.replace(/^\S+ \w+ /, ''));
+        assert.deepEqual(lines.slice(0, 10), ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10']);
+        assert.match(lines[10], /\[container\] output of .* beyond .* 20 lines \(JOBS_CONTAINER_OUTPUT_BYTES, JOBS_CONTAINER_OUTPUT_LINES\): 480 lines .* left out/);
+        assert.deepEqual(lines.slice(11), ['491', '492', '493', '494', '495', '496', '497', '498', '499', '500']);
+      } finally {
+        restoreLines();
+      }
     });
 
     it('stops and removes a container running `sleep 600` at the job timeout', async () => {

@@ -222,9 +222,6 @@ export class Scheduler {
     return job;
   }
 
-  /** Pulls under way for jobs' images (prepare()), until each has written its outcome. */
-  readonly preparing = new Set<Promise<void>>();
-
   /**
    * Begins making a job's image ready where its handler has one (container): the job's
    * image_status goes from importing to ready, or to error with the engine's reason.
@@ -237,14 +234,11 @@ export class Scheduler {
         () => undefined,
         () => undefined,
       );
-    const p: Promise<void> = handler
-      .prepare(job.kwargs)
-      .then(
-        () => write({ image_status: 'ready', image_error: null, updated_at: new Date() }),
-        (err: unknown) => write({ image_status: 'error', image_error: (err instanceof Error ? err.message : String(err)).slice(0, 4000), updated_at: new Date() }),
-      )
-      .finally(() => this.preparing.delete(p));
-    this.preparing.add(p);
+    // Not awaited: a pull may take minutes; its outcome is written when it comes.
+    void handler.prepare(job.kwargs).then(
+      () => write({ image_status: 'ready', image_error: null, updated_at: new Date() }),
+      (err: unknown) => write({ image_status: 'error', image_error: (err instanceof Error ? err.message : String(err)).slice(0, 4000), updated_at: new Date() }),
+    );
   }
 
   /** Creates or redefines a job by id (default jobs): edits take effect, the history stays. */
