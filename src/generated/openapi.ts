@@ -428,8 +428,10 @@ export type paths = {
          *     SIGKILL after `JOBS_CONTAINER_STOP_GRACE_SECONDS`, and is removed. No host mounts,
          *     network `none` unless asked, `cpus` and `memory` limits as given.
          *
-         *     Requires the `admin` role when API tokens are configured (the handler's; the operation
-         *     itself needs `write`, so `JOBS_CONTAINER_ROLE` can lower it).
+         *     The `container` handler needs `admin` (`JOBS_CONTAINER_ROLE` changes it), checked after
+         *     the operation's own role.
+         *
+         *     Requires the `write` role (or a higher one) when API tokens are configured.
          */
         post: operations["scheduleContainer"];
         delete?: never;
