@@ -4,6 +4,9 @@
  * the newest lines that fit the other half are held, and logged when the output ends, after a
  * line saying how much was left out. Memory stays within the budget whatever the script prints.
  */
+import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+
 export type Level = 'info' | 'warn';
 
 interface Held {
@@ -27,6 +30,8 @@ export class OutputBudget {
     private readonly maxBytes: number,
     private readonly maxLines: number,
     private readonly emit: (level: Level, text: string) => void,
+    /** Who speaks in the line about what was left out, and the settings that bound it. */
+    private readonly source = { tag: 'run-script', settings: 'JOBS_SCRIPT_OUTPUT_BYTES, JOBS_SCRIPT_OUTPUT_LINES' },
   ) {
     this.halfBytes = Math.floor(maxBytes / 2);
     this.halfLines = Math.max(1, Math.floor(maxLines / 2));
@@ -61,12 +66,12 @@ export class OutputBudget {
     }
   }
 
-  /** Logs what was held back; `name` names the script in the line about what was left out. */
+  /** Logs what was held back; `name` names the script or image in the line about what was left out. */
   end(name: string) {
     if (this.droppedLines > 0) {
       this.emit(
         'warn',
-        `[run-script] output of ${name} beyond ${this.maxBytes} bytes or ${this.maxLines} lines (JOBS_SCRIPT_OUTPUT_BYTES, JOBS_SCRIPT_OUTPUT_LINES): ` +
+        `[${this.source.tag}] output of ${name} beyond ${this.maxBytes} bytes or ${this.maxLines} lines (${this.source.settings}): ` +
           `${this.droppedLines} lines (${this.droppedBytes} bytes) left out here; the last ${this.tail.length - this.tailStart} follow`,
       );
     }
@@ -75,4 +80,40 @@ export class OutputBudget {
     this.tailStart = 0;
     this.tailBytes = 0;
   }
+}
+
+/**
+ * Calls `emit` for every line of a stream; a line longer than `pieceChars` is emitted in pieces,
+ * so no partial line grows unbounded. `flush()` emits a trailing line without newline.
+ */
+export function lineReader(stream: Readable, pieceChars: number, emit: (line: string) => void) {
+  const decoder = new StringDecoder('utf8');
+  // At most pieceChars: text is cut where it arrives, never joined into one long string.
+  let pending = '';
+  const push = (text: string) => {
+    let start = 0;
+    while (start < text.length) {
+      const nl = text.indexOf('\n', start);
+      let segment = text.slice(start, nl < 0 ? text.length : nl);
+      while (pending.length + segment.length > pieceChars) {
+        const take = pieceChars - pending.length;
+        emit(pending + segment.slice(0, take));
+        pending = '';
+        segment = segment.slice(take);
+      }
+      pending += segment;
+      if (nl < 0) break;
+      emit(pending.endsWith('\r') ? pending.slice(0, -1) : pending);
+      pending = '';
+      start = nl + 1;
+    }
+  };
+  stream.on('data', (chunk: Buffer) => push(decoder.write(chunk)));
+  const flush = () => {
+    push(decoder.end());
+    if (pending) emit(pending.endsWith('\r') ? pending.slice(0, -1) : pending);
+    pending = '';
+  };
+  stream.on('end', flush);
+  return { flush };
 }

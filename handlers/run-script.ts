@@ -2,10 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
 import { constants as osConstants } from 'node:os';
 import { defineHandler, type HandlerContext, type Kwargs } from '../src/handlers/index.js';
-import { OutputBudget } from './_output-budget.js';
+import { lineReader, OutputBudget } from './_output-budget.js';
 import { command as isolatedCommand, isolation, type Isolation } from './_script-isolation.js';
 
 interface RunScriptKwargs extends Kwargs {
@@ -214,42 +213,6 @@ function scriptEnv(kwargs: RunScriptKwargs, context: HandlerContext): Record<str
   env.JOBS_IDEMPOTENCY_KEY = context.idempotencyKey;
   env.JOBS_FENCING_TOKEN = String(context.fencingToken);
   return env;
-}
-
-/**
- * Calls `emit` for every line of a stream; a line longer than `pieceChars` is emitted in pieces,
- * so no partial line grows unbounded. `flush()` emits a trailing line without newline.
- */
-function lineReader(stream: Readable, pieceChars: number, emit: (line: string) => void) {
-  const decoder = new StringDecoder('utf8');
-  // At most pieceChars: text is cut where it arrives, never joined into one long string.
-  let pending = '';
-  const push = (text: string) => {
-    let start = 0;
-    while (start < text.length) {
-      const nl = text.indexOf('\n', start);
-      let segment = text.slice(start, nl < 0 ? text.length : nl);
-      while (pending.length + segment.length > pieceChars) {
-        const take = pieceChars - pending.length;
-        emit(pending + segment.slice(0, take));
-        pending = '';
-        segment = segment.slice(take);
-      }
-      pending += segment;
-      if (nl < 0) break;
-      emit(pending.endsWith('\r') ? pending.slice(0, -1) : pending);
-      pending = '';
-      start = nl + 1;
-    }
-  };
-  stream.on('data', (chunk: Buffer) => push(decoder.write(chunk)));
-  const flush = () => {
-    push(decoder.end());
-    if (pending) emit(pending.endsWith('\r') ? pending.slice(0, -1) : pending);
-    pending = '';
-  };
-  stream.on('end', flush);
-  return { flush };
 }
 
 /** The signal an exit code above 128 stands for, as the namespace's shell reports a killed script. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { limitDefaults, loadConfig, projectRoot } from '../src/config/config.js';
 import { loadOpenApi, operationsOf } from '../src/contract/openapi.js';
@@ -157,11 +158,14 @@ describe('a handler that starts child runs without declaring them is stopped at 
     const db = await testDatabase('embedded');
     const dir = await tempDir('handlers');
     const sdk = pathToFileURL(path.join(projectRoot, 'src', 'handlers', 'index.ts')).href;
+    const dockerode = pathToFileURL(createRequire(import.meta.url).resolve('dockerode')).href;
     let svc: Running | undefined;
     try {
       for (const f of await fs.promises.readdir(path.join(projectRoot, 'handlers'))) {
         const text = await fs.promises.readFile(path.join(projectRoot, 'handlers', f), 'utf8');
-        await fs.promises.writeFile(path.join(dir, f), text.replaceAll("'../src/handlers/index.js'", `'${sdk}'`));
+        // Copies resolve no package from their folder: the container handler's client by its path.
+        const copied = text.replaceAll("'../src/handlers/index.js'", `'${sdk}'`).replaceAll("from 'dockerode'", `from '${dockerode}'`);
+        await fs.promises.writeFile(path.join(dir, f), copied);
       }
       await fs.promises.writeFile(
         path.join(dir, 'spawner.ts'),

@@ -156,6 +156,8 @@ export function jobDetails(job: Job | JobDetail): string {
   if (job.jitter) bounds.push(['jitter', `${job.jitter}s`]);
   if (job.schedule_ended) bounds.push(['schedule ended', job.schedule_ended]);
   pairs.splice(4, 0, ...bounds);
+  // Container jobs only: the pull of their image.
+  if (job.image_status) pairs.push(['image', job.image_error ? `${job.image_status}: ${job.image_error}` : job.image_status]);
   if ('stats' in job) {
     const s = job.stats;
     pairs.push(

@@ -92,6 +92,7 @@ export interface Config {
   scripts: ScriptSettings;
   /** Notifications: their delivery, retries, rules and the SMTP server for e-mail. */
   notify: NotifySettings;
+  containers: ContainerSettings;
   /** JOBS_ALLOWED_HOSTS: Host names accepted besides loopback ones when no tokens are configured. */
   allowedHosts: string[];
   // Outages and storage.
@@ -538,6 +539,53 @@ function scriptSettings(env: Env): ScriptSettings {
   };
 }
 
+export interface ContainerSettings {
+  /** JOBS_CONTAINER_ENGINE: the Docker Engine API's socket path or URL. */
+  engine: string;
+  /** JOBS_CONTAINER_ROLE: the role creating, changing or running container jobs needs. */
+  role: 'read' | 'write' | 'admin';
+  /** JOBS_CONTAINER_NETWORKS: networks kwargs.network may name besides none. */
+  networks: string[];
+  /** JOBS_CONTAINER_STOP_GRACE_SECONDS: SIGTERM-to-SIGKILL grace of a stopped container. */
+  stopGraceSeconds: number;
+  /** JOBS_CONTAINER_PULL_TIMEOUT_SECONDS: a pull longer than this is an error. */
+  pullTimeoutSeconds: number;
+  /** JOBS_CONTAINER_OUTPUT_BYTES and _LINES: output kept per run. */
+  outputBytes: number;
+  outputLines: number;
+}
+
+function containerSettings(env: Env): ContainerSettings {
+  const engine = env.JOBS_CONTAINER_ENGINE?.trim() || '/var/run/docker.sock';
+  if (!engine.startsWith('/') && !/^unix:\/\/\//.test(engine)) {
+    let url: URL | null;
+    try {
+      url = new URL(engine);
+    } catch {
+      url = null;
+    }
+    if (!url || !['http:', 'https:', 'tcp:'].includes(url.protocol) || !url.hostname) {
+      throw new ConfigError('JOBS_CONTAINER_ENGINE', `must be a socket path, unix:///path, http://host:port, https://host:port or tcp://host:port, got '${engine}'`);
+    }
+  }
+  const role = env.JOBS_CONTAINER_ROLE?.trim().toLowerCase() || 'admin';
+  if (role !== 'read' && role !== 'write' && role !== 'admin') throw new ConfigError('JOBS_CONTAINER_ROLE', `must be read, write or admin, got '${env.JOBS_CONTAINER_ROLE}'`);
+  const networks = (env.JOBS_CONTAINER_NETWORKS?.trim() || 'none,bridge')
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
+  for (const n of networks) if (!['none', 'bridge', 'host'].includes(n)) throw new ConfigError('JOBS_CONTAINER_NETWORKS', `'${n}' is not none, bridge or host`);
+  return {
+    engine,
+    role,
+    networks,
+    stopGraceSeconds: integer(env, 'JOBS_CONTAINER_STOP_GRACE_SECONDS', 5, 0, 3600),
+    pullTimeoutSeconds: integer(env, 'JOBS_CONTAINER_PULL_TIMEOUT_SECONDS', 600, 1, 86_400),
+    outputBytes: integer(env, 'JOBS_CONTAINER_OUTPUT_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    outputLines: integer(env, 'JOBS_CONTAINER_OUTPUT_LINES', 2000, 10, 10_000_000),
+  };
+}
+
 /** A comma-separated list of host names (no port), lowercased. */
 function hostNames(env: Env, name: string): string[] {
   const names = (env[name] ?? '')
@@ -599,6 +647,7 @@ export function loadConfig(env: Env = process.env): Config {
     outbound: outboundSettings(env),
     scripts: scriptSettings(env),
     notify: notifySettings(env),
+    containers: containerSettings(env),
     allowedHosts: hostNames(env, 'JOBS_ALLOWED_HOSTS'),
     // Outages and storage.
     dbRetryMaxMs: integer(env, 'JOBS_DB_RETRY_MAX_MS', 5000, 100, 600_000),

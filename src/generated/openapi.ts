@@ -714,6 +714,38 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/jobs/container": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Register an image and schedule runs of it on the container engine
+         * @description Registers an image: the service starts pulling it at once, and the job's `image_status`
+         *     goes from `importing` to `ready`, or to `error` with the engine's reason in
+         *     `image_error`. Each run creates a container of the image on the engine at
+         *     `JOBS_CONTAINER_ENGINE` (Docker, or Podman's Docker-compatible service), streams its
+         *     stdout and stderr into the run's output, and removes it; exit code 0 is success, another
+         *     fails the run naming the code. On timeout or cancel the container gets SIGTERM, then
+         *     SIGKILL after `JOBS_CONTAINER_STOP_GRACE_SECONDS`, and is removed. No host mounts,
+         *     network `none` unless asked, `cpus` and `memory` limits as given.
+         *
+         *     The `container` handler needs `admin` (`JOBS_CONTAINER_ROLE` changes it), checked after
+         *     the operation's own role.
+         *
+         *     Requires the `write` role (or a higher one) when API tokens are configured.
+         */
+        post: operations["scheduleContainer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/executions": {
         parameters: {
             query?: never;
@@ -1515,6 +1547,14 @@ export type components = {
             on_finish: components["schemas"]["ChainLink"][];
             /** @description Fan-in: this job runs once every listed job has succeeded since its last run. */
             after_all: string[];
+            /**
+             * @description Jobs of the `container` handler: their image's pull, started when the job is created:
+             *     importing, ready, or error (see `image_error`). null for every other handler.
+             * @enum {string|null}
+             */
+            image_status: "importing" | "ready" | "error" | null;
+            /** @description The engine's reason when `image_status` is error; null otherwise. */
+            image_error: string | null;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -2051,6 +2091,54 @@ export type components = {
             env?: {
                 [key: string]: string | components["schemas"]["SecretRef"];
             };
+        };
+        /**
+         * @description Runs an image on the container engine at JOBS_CONTAINER_ENGINE (Docker, or Podman's
+         *     Docker-compatible service). Creating a job pulls its image: the job's `image_status`
+         *     follows it. Creating, changing or running these jobs needs the admin role unless
+         *     JOBS_CONTAINER_ROLE says otherwise.
+         * @example {
+         *       "image": "busybox:1.36",
+         *       "command": [
+         *         "sh",
+         *         "-c",
+         *         "echo hello from a container"
+         *       ],
+         *       "memory": 67108864,
+         *       "cpus": 0.5
+         *     }
+         */
+        ContainerKwargs: {
+            /** @description The image by repository name, with a tag or digest (`busybox:1.36`, `registry.example/team/app@sha256:...`); no tag means `latest`. */
+            image: string;
+            /** @description The argv run in the container, replacing the image's command; the image's own when omitted. */
+            command?: string[];
+            /** @description Environment variables of the container, each name of letters, digits and _ (not starting with a digit). A value may be a secret: {"$secret": NAME}. */
+            env?: {
+                [key: string]: string | components["schemas"]["SecretRef"];
+            };
+            /** @description The working directory in the container (absolute). */
+            workdir?: string;
+            /** @description user or user:group, by name or number. */
+            user?: string;
+            /** @description CPUs the container may use (0.5: half of one); unlimited when omitted. */
+            cpus?: number;
+            /** @description Bytes of memory the container may use (at least 4 MiB); unlimited when omitted. */
+            memory?: number;
+            /**
+             * @description The container's network: none (no network, the default), bridge (the engine's default network) or host (the host's own, refused unless JOBS_CONTAINER_NETWORKS lists it).
+             * @default none
+             * @enum {string}
+             */
+            network?: "none" | "bridge" | "host";
+            /**
+             * @description When the image is pulled: `missing` (the default) when the engine lacks it, `always`
+             *     at job creation and before every run, `never` (the engine must have it: a run fails
+             *     clearly when it does not).
+             * @default missing
+             * @enum {string}
+             */
+            pull?: "always" | "missing" | "never";
         };
         /**
          * @example {
@@ -4097,6 +4185,71 @@ export interface operations {
                  *     }
                  */
                 "application/json": components["schemas"]["RunScriptKwargs"];
+            };
+        };
+        responses: {
+            201: components["responses"]["JobCreated"];
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["JobExists"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    scheduleContainer: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Whether the job is active and fires as scheduled (`running`, the contract's name for it) or waits until resumed (`paused`).
+                 * @example running
+                 */
+                state?: components["parameters"]["State"];
+                /** @description A unique id for the job; generated when omitted. An id in use answers 409. */
+                job_id?: components["parameters"]["JobId"];
+                /** @description Repeat every interval: "1 week", "2 days", "5:00:00" (h:mm:ss), "90 seconds". Without it (and without cron) the job runs once. */
+                periodically?: components["parameters"]["Periodically"];
+                /** @description Repeat on a cron schedule: 5 fields (minute hour day month weekday) or 6 with seconds first. */
+                cron?: components["parameters"]["Cron"];
+                /** @description IANA time zone of the cron schedule; UTC when omitted. */
+                timezone?: components["parameters"]["Timezone"];
+                /** @description First run time, UTC unless it says otherwise: ISO-8601 or "Mon Feb 20, 14:56". Must be in the future. Without it a one-shot job runs now and a periodic job one period from now. */
+                when?: components["parameters"]["When"];
+                /** @description How late a run may start (seconds, or a duration like "10 minutes"); a run later than this is recorded as missed and skipped. Omitted: no limit. */
+                misfire_grace_time?: components["parameters"]["MisfireGraceTime"];
+                /** @description Seconds a run may take; then its signal fires and it ends timed_out. */
+                timeout?: components["parameters"]["Timeout"];
+                /**
+                 * @description What a fire or a manual run does while a run of the job is active: `allow` runs anyway,
+                 *     `forbid` records the fire as missed (a manual run answers 409; the default for periodic
+                 *     jobs), `replace` cancels the active run first. One-shot jobs default to `allow`.
+                 */
+                concurrency_policy?: components["parameters"]["ConcurrencyPolicyParam"];
+                /** @description Further attempts after a failed, timed-out or lost run. */
+                retries?: components["parameters"]["Retries"];
+                /** @description Seconds before the first retry; doubled for each further attempt. */
+                retry_backoff?: components["parameters"]["RetryBackoff"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "image": "busybox:1.36",
+                 *       "command": [
+                 *         "sh",
+                 *         "-c",
+                 *         "echo hello from a container"
+                 *       ],
+                 *       "memory": 67108864,
+                 *       "cpus": 0.5
+                 *     }
+                 */
+                "application/json": components["schemas"]["ContainerKwargs"];
             };
         };
         responses: {

@@ -38,6 +38,7 @@ export const operationRoutes = {
   "scheduleEcho": { method: "post", path: "/jobs/echo" },
   "scheduleCleanupExecutions": { method: "post", path: "/jobs/cleanup-executions" },
   "scheduleRunScript": { method: "post", path: "/jobs/run-script" },
+  "scheduleContainer": { method: "post", path: "/jobs/container" },
   "listExecutions": { method: "get", path: "/executions" },
   "getExecution": { method: "get", path: "/executions/{execution_id}" },
   "getExecutionOutput": { method: "get", path: "/executions/{execution_id}/output" },
@@ -71,4 +72,5 @@ export const handlerRoutes = {
   "echo": "scheduleEcho",
   "cleanup-executions": "scheduleCleanupExecutions",
   "run-script": "scheduleRunScript",
+  "container": "scheduleContainer",
 } as const;

@@ -88,6 +88,34 @@ export interface Handler<K extends Kwargs = Kwargs> {
    * level, against JOBS_MAX_FLOW_RUNS and JOBS_MAX_FLOW_DEPTH before a job is stored or run.
    */
   children?(kwargs: K): Array<{ handler: string; kwargs: Kwargs }>;
+  /**
+   * The role its jobs need when a setting of the handler's own says so; the schema's x-role
+   * otherwise. Read once, when the catalog loads.
+   */
+  role?(): 'read' | 'write' | 'admin' | undefined;
+  /**
+   * The image a job of these kwargs runs, made ready on the engine (pulled): begun when such a
+   * job is created, its progress shown on the job as image_status. Rejects with the engine's
+   * reason. Jobs of handlers without it have no image_status.
+   */
+  prepare?(kwargs: K): Promise<void>;
+  /**
+   * Called once when a worker starts, before it takes runs: removes what runs of this handler
+   * left behind when their worker died (containers), asking `runs` which of those runs are
+   * still being run by a live worker.
+   */
+  recover?(view: RecoveryView): Promise<void>;
+}
+
+/** What a handler's recover() may ask of the service. */
+export interface RecoveryView {
+  /**
+   * Of these execution ids, those this service knows: `running` while a worker that is not
+   * gone runs it, `ended` otherwise. Ids it does not know are left out (the run of another
+   * service sharing the engine, or one deleted since).
+   */
+  runs(executionIds: string[]): Promise<Map<string, 'running' | 'ended'>>;
+  log: { info(message: string): void; warn(message: string): void };
 }
 
 export function defineHandler<K extends Kwargs>(handler: Handler<K>): Handler<K> {

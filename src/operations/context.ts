@@ -75,6 +75,8 @@ export function jobBody(job: JobRecord): Schemas['Job'] {
     on_failure: job.on_failure.map(linkBody),
     on_finish: job.on_finish.map(linkBody),
     after_all: job.after_all,
+    image_status: job.image_status,
+    image_error: job.image_error === null ? null : redactText(job.image_error),
     created_at: isoTime(job.created_at),
     updated_at: isoTime(job.updated_at),
     version: job.version,

@@ -91,7 +91,13 @@ export class Catalog implements CatalogView {
       throw new CatalogError(`handler ${handler.name} names kwargs schema '${handler.kwargsSchema}', which openapi.yaml lacks under components.schemas`);
     }
     this.handlers.set(handler.name, handler);
-    this.policies.set(handler.name, policyOf(handler.name, handler.kwargsSchema, schema as Record<string, unknown>));
+    const policy = policyOf(handler.name, handler.kwargsSchema, schema as Record<string, unknown>);
+    const role = handler.role?.();
+    if (role !== undefined) {
+      if (!(roles as unknown[]).includes(role)) throw new CatalogError(`handler ${handler.name}: role() must answer read, write or admin, not '${String(role)}'`);
+      policy.role = role;
+    }
+    this.policies.set(handler.name, policy);
   }
 
   /** The handler's declared role, overrides and children (see HandlerPolicy). */

@@ -268,6 +268,8 @@ export class Scheduler {
       pause_after_failures: req.pause_after_failures ?? null,
       deadline: normalDeadline(req.deadline),
       failure_streak: 0,
+      image_status: this.catalog.get(req.handler)?.prepare ? 'importing' : null,
+      image_error: null,
       created_at: now,
       updated_at: now,
       version: 1,
@@ -383,6 +385,7 @@ export class Scheduler {
       ]);
     }
     if (job.state === 'paused') await this.store.startPause(job.job_id, job.created_at);
+    this.prepare(job);
     return job;
   }
 
@@ -438,7 +441,27 @@ export class Scheduler {
       await undo(inserted);
       throw err;
     }
+    for (const job of jobs) this.prepare(job);
     return jobs;
+  }
+
+  /**
+   * Begins making a job's image ready where its handler has one (container): the job's
+   * image_status goes from importing to ready, or to error with the engine's reason.
+   */
+  private prepare(job: JobRecord) {
+    const handler = this.catalog.get(job.handler);
+    if (!handler?.prepare) return;
+    const write = (patch: JobPatch) =>
+      this.store.updateJob(job.job_id, patch).then(
+        () => undefined,
+        () => undefined,
+      );
+    // Not awaited: a pull may take minutes; its outcome is written when it comes.
+    void handler.prepare(job.kwargs).then(
+      () => write({ image_status: 'ready', image_error: null, updated_at: new Date() }),
+      (err: unknown) => write({ image_status: 'error', image_error: (err instanceof Error ? err.message : String(err)).slice(0, 4000), updated_at: new Date() }),
+    );
   }
 
   /** Creates or redefines a job by id (default jobs): edits take effect, the history stays. */
@@ -456,6 +479,7 @@ export class Scheduler {
     if (existing && redefined) await this.store.insertJobVersions(this.versionsOfChange(existing, job, null));
     if (existing && existing.handler !== job.handler) await this.engine.removeJob(job.job_id);
     await this.engine.scheduleJob(job.job_id, job.handler, job.next_run_at, job.state === 'paused');
+    this.prepare(job);
     return job;
   }
 
@@ -494,6 +518,7 @@ export class Scheduler {
     await this.store.upsertJobs(changed);
     await this.store.insertJobVersions(changed.flatMap((j) => (existing.has(j.job_id) ? this.versionsOfChange(existing.get(j.job_id)!, j, null) : [])));
     await this.engine.scheduleJobs(changed.map((j) => ({ jobId: j.job_id, handler: j.handler, nextRunAt: j.next_run_at, disabled: j.state === 'paused' })));
+    for (const job of changed) this.prepare(job);
     return { jobs: result, changed };
   }
 

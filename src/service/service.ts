@@ -223,6 +223,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
     let worker: WorkerAgent | undefined;
     if (config.worker) {
       runner.defineAll();
+      await recoverHandlers(catalog, store, log);
       worker = new WorkerAgent(store, engine, runner, log, {
         name: config.workerName,
         version,
@@ -344,4 +345,30 @@ function startAuditRetention(store: Store, log: Logger, days: number): NodeJS.Ti
   const timer = setInterval(() => void purge(), auditPurgeEveryMs);
   timer.unref();
   return timer;
+}
+
+/**
+ * Lets each handler with recover() remove what runs of it left behind (containers of a worker
+ * that died) before this worker takes runs. A failure is logged, not fatal: the engine a
+ * handler talks to may be away while the service itself can run.
+ */
+async function recoverHandlers(catalog: Catalog, store: Store, log: Logger) {
+  const runs = async (ids: string[]) => {
+    const found = await store.getExecutions(ids);
+    const workers = new Map<string, boolean>();
+    for (const id of new Set(found.filter((e) => e.status === 'running' && e.worker_id).map((e) => e.worker_id!))) {
+      const worker = await store.getWorker(id);
+      workers.set(id, worker !== null && worker.state !== 'gone');
+    }
+    return new Map(found.map((e) => [e.id, e.status === 'running' && e.worker_id && workers.get(e.worker_id) ? 'running' : 'ended'] as const));
+  };
+  for (const name of catalog.names()) {
+    const handler = catalog.get(name)!;
+    if (!handler.recover) continue;
+    try {
+      await handler.recover({ runs, log: { info: (m) => log.info({ handler: name }, m), warn: (m) => log.warn({ handler: name }, m) } });
+    } catch (err) {
+      log.warn({ handler: name, err: (err as Error).message }, 'leftovers of earlier runs could not be looked for');
+    }
+  }
 }

@@ -84,6 +84,7 @@ export interface Deadline {
   start_within: number | null;
   run_within: number | null;
 }
+export type ImageStatus = 'importing' | 'ready' | 'error';
 
 export interface JobRecord {
   job_id: string;
@@ -128,6 +129,10 @@ export interface JobRecord {
   on_finish: ChainLink[];
   /** Fan-in: this job runs once every one of these jobs has succeeded since its last run. */
   after_all: string[];
+  /** The pull of its image, for handlers that run one (container); null for others. */
+  image_status: ImageStatus | null;
+  /** The engine's reason when image_status is 'error'. */
+  image_error: string | null;
   created_at: Date;
   updated_at: Date;
   /** 1 at create, one more for each change of the definition (PATCH, rollback, its file changed). */

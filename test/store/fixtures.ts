@@ -83,6 +83,8 @@ export function job(jobId: string, era: number, over: Partial<JobRecord> = {}): 
     on_failure: [],
     on_finish: [],
     after_all: [],
+    image_status: null,
+    image_error: null,
     created_at: at(era, 0),
     updated_at: at(era, 0),
     version: 1,
@@ -129,6 +131,8 @@ export function fullJob(jobId: string, era: number): JobRecord {
     on_failure: [{ job_id: 'rx-alert' }],
     on_finish: [{ job_id: 'rx-log', kwargs: { status: '$.result.status' } }],
     after_all: ['rx-a', 'rx-b'],
+    image_status: 'error',
+    image_error: 'pulling busybox:1.36: connection refused',
     created_at: new Date(at(era, 6).getTime() + 123),
     updated_at: new Date(at(era, 7).getTime() + 999),
   });

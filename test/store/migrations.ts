@@ -77,11 +77,13 @@ export function sqlMigrationContract(name: Extract<StoreName, 'embedded' | 'post
       const w = worker('mg-w', 1, 0);
       // The job, the run and the worker as that release wrote them: without the columns of
       // 000006 (an old run reads as its own first attempt, not yet fenced), 000013 (a job at its
-      // first version, a run of no known version) and 000021 (an old job has no catch-up, window,
-      // max runs or jitter; an old run no jitter), 000016 (no notifications) and 000019 (no chains).
+      // first version, a run of no known version), 000021 (an old job has no catch-up, window,
+      // max runs or jitter; an old run no jitter), 000016 (no notifications), 000019 (no chains)
+      // and 000023 (no image status: null when read).
       const { version: _version, catch_up: _catchUp, start_at: _start, end_at: _end, max_runs: _max, jitter: _jitter, ...job1 } = j;
       const { notify: _notify, pause_after_failures: _pause, deadline: _deadline, failure_streak: _streak, ...job2 } = job1;
-      const { on_success: _s, on_failure: _f, on_finish: _e, after_all: _a, ...oldJob } = job2;
+      const { on_success: _s, on_failure: _f, on_finish: _e, after_all: _a, ...job3 } = job2;
+      const { image_status: _status, image_error: _error, ...oldJob } = job3;
       const { idempotency_key: _key, fencing_token: _token, job_version: _jv, active_execution_id: _active, jitter_ms: _jitterMs, ...run1 } = e;
       const { notifies: _notifies, ...run2 } = run1;
       const { restarted_from: _r, triggered_by: _t, chains_pending: _p, ...oldRun } = run2;

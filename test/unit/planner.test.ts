@@ -39,6 +39,8 @@ function job(fields: Partial<JobRecord>): JobRecord {
     on_failure: [],
     on_finish: [],
     after_all: [],
+    image_status: null,
+    image_error: null,
     created_at: t('2026-01-01T00:00:00Z'),
     updated_at: t('2026-01-01T00:00:00Z'),
     version: 1,

@@ -58,6 +58,8 @@ export function jobToDoc(job: JobRecord): JobDoc {
     on_failure: job.on_failure ?? [],
     on_finish: job.on_finish ?? [],
     after_all: job.after_all ?? [],
+    image_status: job.image_status ?? null,
+    image_error: job.image_error ?? null,
     created_at: job.created_at,
     updated_at: job.updated_at,
     version: job.version ?? 1,
@@ -99,6 +101,8 @@ export function docToJob(d: JobDoc): JobRecord {
     on_failure: d.on_failure ?? [],
     on_finish: d.on_finish ?? [],
     after_all: d.after_all ?? [],
+    image_status: d.image_status ?? null,
+    image_error: d.image_error ?? null,
     created_at: d.created_at,
     updated_at: d.updated_at,
     // A job stored before versions were kept is at its first.

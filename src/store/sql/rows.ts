@@ -51,6 +51,8 @@ export function rowToJob(r: Row): JobRecord {
     on_failure: (r.on_failure as JobRecord['on_failure'] | null) ?? [],
     on_finish: (r.on_finish as JobRecord['on_finish'] | null) ?? [],
     after_all: (r.after_all as string[] | null) ?? [],
+    image_status: (r.image_status as JobRecord['image_status']) ?? null,
+    image_error: (r.image_error as string | null) ?? null,
     created_at: r.created_at as Date,
     updated_at: r.updated_at as Date,
     // A job stored before migration 000013 is at its first version.

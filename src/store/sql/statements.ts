@@ -36,6 +36,8 @@ export const columnTypes: Record<'job' | 'execution', Record<string, string>> = 
     on_failure: 'jsonb',
     on_finish: 'jsonb',
     after_all: 'jsonb',
+    image_status: 'text',
+    image_error: 'text',
     updated_at: 'timestamptz',
     version: 'integer',
     notify: 'jsonb',

@@ -10,6 +10,7 @@ import * as m000021 from './000021-schedule-bounds.js';
 import * as m000019 from './000019-chains.js';
 import * as m000016 from './000016-notifications.js';
 import * as m000024 from './000024-events.js';
+import * as m000023 from './000023-job-image.js';
 
 export interface Migration {
   /** The number in the file name: migrations run in this order, each once. */
@@ -39,4 +40,5 @@ export const migrations: readonly Migration[] = [
   { version: 19, ...m000019 },
   { version: 16, ...m000016 },
   { version: 24, ...m000024 },
+  { version: 23, ...m000023 },
 ];
