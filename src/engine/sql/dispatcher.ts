@@ -255,9 +255,17 @@ export class SqlDispatcher {
       this.waiting = this.waiting.filter((w) => now0 - w.at <= this.waitLimitMs);
       this.letGo(stale);
     }
-    if (this.free > 0 && this.waiting.length) this.startWaiting(this.waiting.splice(0, this.free));
+    // A hand-over costs the same few statements for one row or many: waiting rows start once
+    // half the concurrency is free (or all of them fit), not one at a time as runs end.
+    const batch = Math.min(this.waiting.length, Math.ceil(this.options.maxConcurrency / 2));
+    if (this.waiting.length && this.free >= Math.max(1, batch)) this.startWaiting(this.waiting.splice(0, this.free));
     const room = Math.max(0, this.free) + this.options.claimAhead - this.waiting.length;
-    if (room <= 0 || names.length === 0) return; // a run's end wakes the loop again
+    // Likewise a claim: with rows waiting, a few free places are not worth a statement yet.
+    if (room <= 0 || names.length === 0 || (this.waiting.length && room < Math.ceil(this.options.maxConcurrency / 2))) {
+      // A run's end wakes the loop again; rows left waiting are looked at within their wait limit.
+      if (this.waiting.length) this.wake(this.waitLimitMs);
+      return;
+    }
     const now = new Date();
     const by = this.options.holder();
     const rows = await this.claim(names, now, room, by);
