@@ -1192,7 +1192,7 @@ export type components = {
             until: string;
         };
         BackfillAccepted: {
-            /** @description Runs queued */
+            /** @description Runs queued, one per fire of the range. */
             count: number;
             /** @description The runs' batch (`GET /batches/{batch_id}`); null when the range held no fire. */
             batch_id: string | null;
