@@ -259,7 +259,7 @@ export function firesBetween(rec: Recurrence, anchor: Date, from: Date, to: Date
 /**
  * The latest `max` fires from `from` (inclusive) to `to` (exclusive), oldest first, and whether
  * earlier ones in that range were left out. A bounded look: a cron schedule is read forward
- * for at most `max` + 1000 fires, then again from a point `max` of its gaps before `to`.
+ * for at most 2 `max` + 10 fires, then again from a point 2 (`max` + 1) of its gaps before `to`.
  */
 export function latestFires(rec: Recurrence, anchor: Date, from: Date, to: Date, max: number): { fires: Date[]; dropped: boolean } {
   if (rec.kind === 'once') return { fires: firesBetween(rec, anchor, from, to, 1), dropped: false };
@@ -270,11 +270,11 @@ export function latestFires(rec: Recurrence, anchor: Date, from: Date, to: Date,
     const skip = Math.max(0, count - max);
     return { fires: firesBetween(rec, anchor, new Date(first + skip * step), to, max), dropped: skip > 0 };
   }
-  const cap = max + 1000;
+  const cap = 2 * max + 10;
   let start = from;
   let dropped = false;
   for (let pass = 0; ; pass++) {
-    const seen = firesBetween(rec, anchor, start, to, cap);
+    const seen = firesBetween(rec, anchor, start, to, pass === 0 ? cap : 4 * cap);
     if (seen.length < cap || pass > 0) return { fires: seen.slice(-max), dropped: dropped || seen.length > max };
     const gap = (seen[seen.length - 1].getTime() - seen[0].getTime()) / (seen.length - 1);
     start = new Date(Math.max(from.getTime(), to.getTime() - 2 * (max + 1) * Math.max(gap, 1000)));
