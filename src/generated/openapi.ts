@@ -968,7 +968,7 @@ export type components = {
             retries?: number;
             /** @description Seconds before the first retry. */
             retry_backoff?: number;
-            /** @description Notification rules (see NotifyRule); besides them, the service's (`GET /service/notify`). */
+            /** @description Notification rules (see NotifyRule); besides them, the service's (`GET /service/notify`). At most `JOBS_NOTIFY_MAX_RULES`. */
             notify?: components["schemas"]["NotifyRule"][] | null;
             pause_after_failures?: components["schemas"]["PauseAfterFailures"];
             deadline?: components["schemas"]["Deadline"];
@@ -1471,6 +1471,7 @@ export type components = {
             run_within?: number | null;
         } | null;
         NotifyDefaultsRequest: {
+            /** @description At most `JOBS_NOTIFY_MAX_RULES`. */
             notify: components["schemas"]["NotifyRule"][];
         };
         /**
