@@ -34,6 +34,7 @@ export type Worker = Schemas['Worker'];
 export type WorkerList = Schemas['WorkerList'];
 export type Stats = Schemas['Stats'];
 export type ServiceState = Schemas['ServiceState'];
+export type Caller = Schemas['Caller'];
 export type HandlerInfo = Schemas['HandlerInfo'];
 export type Secret = Schemas['Secret'];
 export type SecretList = Schemas['SecretList'];
@@ -186,6 +187,8 @@ export function createClient(options: ClientOptions) {
     pause: () => service.setState('paused'),
     resume: () => service.setState('running'),
     stats: () => call('getStats'),
+    /** The calling token's name and role; role admin and name null when no token is checked. */
+    caller: () => call('getCaller'),
     liveness: () => call('getLiveness'),
     /** Throws ProblemError (503) while the service cannot reach its database. */
     readiness: () => call('getReadiness'),

@@ -125,6 +125,31 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/service/caller": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who is calling, with which role
+         * @description The name and role of the token this call carries, and whether tokens are checked at
+         *     all. With no tokens checked (loopback without tokens, or `JOBS_AUTH=off`) every call may
+         *     do everything: `role` is `admin` and `name` null. The dashboard shows only the actions
+         *     the role may take; the API refuses the others whatever a client shows.
+         *
+         *     Requires the `read` role (or a higher one) when API tokens are configured.
+         */
+        get: operations["getCaller"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/jobs": {
         parameters: {
             query?: never;
@@ -878,6 +903,24 @@ export type components = {
             paused_at?: string | null;
             /** @description Who paused it; only while paused. */
             paused_by?: string | null;
+        };
+        /**
+         * @example {
+         *       "name": "ops",
+         *       "role": "write",
+         *       "tokens_checked": true
+         *     }
+         */
+        Caller: {
+            /** @description The token's name; null when no token is checked. */
+            name: string | null;
+            /**
+             * @description What the caller may do: read < write < admin.
+             * @enum {string}
+             */
+            role: "read" | "write" | "admin";
+            /** @description false: calls need no token here (loopback without tokens, or JOBS_AUTH=off). */
+            tokens_checked: boolean;
         };
         /**
          * @description `running` (the contract's word for an active job: it fires as scheduled) or `paused`. A run's status `running` is another thing.
@@ -1933,6 +1976,32 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ServiceStateBody"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getCaller: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Caller"];
                 };
             };
             400: components["responses"]["Invalid"];

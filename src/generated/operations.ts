@@ -11,6 +11,7 @@ export const operationRoutes = {
   "listAudit": { method: "get", path: "/audit" },
   "getServiceState": { method: "get", path: "/service/state" },
   "setServiceState": { method: "put", path: "/service/state" },
+  "getCaller": { method: "get", path: "/service/caller" },
   "listJobs": { method: "get", path: "/jobs" },
   "createJob": { method: "post", path: "/jobs" },
   "deleteAllJobs": { method: "delete", path: "/jobs" },
