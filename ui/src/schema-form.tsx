@@ -1,3 +1,4 @@
+/** @jsxRuntime automatic @jsxImportSource preact */
 /**
  * Forms generated from a JSON schema of openapi.yaml (a handler's kwargs, the create options):
  * one input per property, of the kind its schema says, prefilled from the schema's example (or
@@ -99,7 +100,8 @@ export function fieldsOf(schema: JsonSchema, omit: readonly string[] = []): Fiel
 }
 
 function toText(field: Field, value: unknown): string | boolean {
-  if (field.kind === 'boolean') return value === true;
+  // A box nobody set is '' (left out when sent); one the example or the viewer set is a boolean.
+  if (field.kind === 'boolean') return typeof value === 'boolean' ? value : '';
   if (value === undefined || value === null) return '';
   if (field.kind === 'json') return JSON.stringify(value, null, 2);
   return String(value);
@@ -129,8 +131,8 @@ export function readValues(fields: Field[], values: FormValues): ReadResult {
   for (const f of fields) {
     const raw = values[f.name];
     if (f.kind === 'boolean') {
-      // An unticked box that defaults to false says nothing the API would not assume.
-      if (raw === true || f.schema.default === true || f.required) value[f.name] = raw === true;
+      if (typeof raw === 'boolean') value[f.name] = raw;
+      else if (f.required) value[f.name] = false;
       continue;
     }
     const text = typeof raw === 'string' ? raw.trim() : '';
