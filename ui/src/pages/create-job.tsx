@@ -8,7 +8,7 @@ import { deref, errorsFor, fieldsOf, initialValues, readValues, SchemaForm, type
 type ScheduleKind = 'periodically' | 'cron' | 'when' | 'none';
 const scheduleFields = ['periodically', 'cron', 'when', 'timezone'] as const;
 /** The create options shown under "Options": every field of CreateJobRequest but these. */
-const notOptions = ['handler', 'kwargs', ...scheduleFields];
+const notOptions = ['handler', 'kwargs', 'job_id', ...scheduleFields];
 
 /** The fire times a schedule would give, from POST /schedules/preview once the contract has it. */
 function usePreview(body: Record<string, unknown> | null) {
@@ -44,12 +44,15 @@ function CreateForm({ handler, optionsSchema }: { handler: HandlerInfo; optionsS
   const optionFields = useMemo(() => fieldsOf(optionsSchema, notOptions), [optionsSchema]);
   const [kwargs, setKwargs] = useState<FormValues>(() => initialValues(kwargFields, schema));
   const [options, setOptions] = useState<FormValues>(() => initialValues(optionFields, optionsSchema, {}));
+  const idFields = useMemo(() => fieldsOf(optionsSchema).filter((f) => f.name === 'job_id'), [optionsSchema]);
+  const [id, setId] = useState<FormValues>({ job_id: '' });
   const [kind, setKind] = useState<ScheduleKind>('periodically');
   const [schedule, setSchedule] = useState<Record<(typeof scheduleFields)[number], string>>({ periodically: '1 hour', cron: '0 3 * * *', when: '', timezone: '' });
-  const [errors, setErrors] = useState<{ kwargs: Record<string, string>; options: Record<string, string>; schedule: Record<string, string> }>({
+  const [errors, setErrors] = useState<Record<'kwargs' | 'options' | 'schedule' | 'id', Record<string, string>>>({
     kwargs: {},
     options: {},
     schedule: {},
+    id: {},
   });
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -63,10 +66,11 @@ function CreateForm({ handler, optionsSchema }: { handler: HandlerInfo; optionsS
     e.preventDefault();
     const k = readValues(kwargFields, kwargs);
     const o = readValues(optionFields, options);
-    setErrors({ kwargs: k.errors, options: o.errors, schedule: {} });
+    const i = readValues(idFields, id);
+    setErrors({ kwargs: k.errors, options: o.errors, schedule: {}, id: {} });
     setError(null);
     if (Object.keys(k.errors).length || Object.keys(o.errors).length) return;
-    const body = { handler: handler.name, kwargs: k.value, ...(scheduleBody ?? {}), ...o.value } as CreateJobRequest;
+    const body = { handler: handler.name, ...i.value, kwargs: k.value, ...(scheduleBody ?? {}), ...o.value } as CreateJobRequest;
     setBusy(true);
     try {
       const { job } = await client.jobs.create(body);
@@ -77,6 +81,7 @@ function CreateForm({ handler, optionsSchema }: { handler: HandlerInfo; optionsS
           kwargs: errorsFor(err.errors, kwargFields, 'kwargs'),
           options: errorsFor(err.errors, optionFields, null),
           schedule: errorsFor(err.errors, scheduleErrorFields, null),
+          id: errorsFor(err.errors, idFields, null),
         });
       }
       setError(messageOf(err));
@@ -110,6 +115,7 @@ function CreateForm({ handler, optionsSchema }: { handler: HandlerInfo; optionsS
   return (
     <form onSubmit={submit} aria-label="new job" noValidate>
       <p class="muted">{handler.description}</p>
+      <SchemaForm id="job" fields={idFields} values={id} errors={errors.id} onChange={setId} disabled={busy} />
       <fieldset>
         <legend>Kwargs of {handler.name}</legend>
         <SchemaForm id="kwargs" fields={kwargFields} values={kwargs} errors={errors.kwargs} onChange={setKwargs} disabled={busy} wholeLabel="kwargs (JSON object)" />
@@ -122,7 +128,7 @@ function CreateForm({ handler, optionsSchema }: { handler: HandlerInfo; optionsS
               ['periodically', 'Interval'],
               ['cron', 'Cron'],
               ['when', 'Once'],
-              ['none', 'On demand'],
+              ['none', 'Now'],
             ] as const
           ).map(([value, label]) => (
             <label key={value}>
@@ -143,7 +149,7 @@ function CreateForm({ handler, optionsSchema }: { handler: HandlerInfo; optionsS
         )}
         {kind === 'when' && scheduleInput('when', 'At', 'A date and time, e.g. 2027-01-04T09:00:00Z or "Mon Feb 20, 14:56".')}
         {(kind === 'cron' || kind === 'when') && scheduleInput('timezone', 'Time zone', 'An IANA zone such as Europe/Paris; UTC when empty.', 'UTC')}
-        {kind === 'none' && <p class="muted">The job runs only when asked (Run now, or POST /jobs/{'{job_id}'}/executions).</p>}
+        {kind === 'none' && <p class="muted">No schedule: the job runs once, right away. Run it again any time with Run now.</p>}
         {preview.available && scheduleBody && (
           <div aria-live="polite">
             <h3>Next fires</h3>

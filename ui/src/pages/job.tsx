@@ -349,7 +349,7 @@ export function RunsTable({
               {showJob && <td>{r.job_id ? <Link to={`/jobs/${encodeURIComponent(r.job_id)}`}>{r.job_id}</Link> : <span class="muted">{r.handler}</span>}</td>}
               <td>
                 <Status status={r.status} />
-                {r.progress !== null && r.status === 'running' && <span class="muted small"> {Math.round(r.progress * 100)} %</span>}
+                {r.progress !== null && r.status === 'running' && <span class="muted small"> {Math.round(r.progress)} %</span>}
               </td>
               <td>{r.trigger}</td>
               <td>

@@ -129,7 +129,7 @@ export function RunPage({ executionId }: { executionId: string }) {
       {r.status === 'running' && r.progress !== null && (
         <p>
           <label for="run-progress">Progress </label>
-          <progress id="run-progress" max={1} value={r.progress} /> {Math.round(r.progress * 100)} %
+          <progress id="run-progress" max={100} value={r.progress} /> {Math.round(r.progress)} %
         </p>
       )}
       <ol class="timeline" aria-label="timeline">
