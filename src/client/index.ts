@@ -12,9 +12,11 @@ import createFetchClient, { type Client, type MaybeOptionalInit } from 'openapi-
 import type { components, operations, paths } from '../generated/openapi.js';
 import { handlerRoutes, operationRoutes } from '../generated/operations.js';
 import { networkReason, problemOf, ProblemError, ServiceUnreachableError, WaitTimeoutError } from './errors.js';
+import { outputEvent, resumingStream, type EventsFilter, type EventsOptions, type FollowOptions, type OutputStreamEvent } from './streams.js';
 
 export { ProblemError, ServiceUnreachableError, WaitTimeoutError, type FieldError, type Problem } from './errors.js';
 export { handlerRoutes, operationRoutes } from '../generated/operations.js';
+export { parseEventStream, type EventsFilter, type EventsOptions, type FollowOptions, type OutputStreamEvent, type SseMessage, type StreamOptions } from './streams.js';
 export type { components, operations, paths } from '../generated/openapi.js';
 
 type Schemas = components['schemas'];
@@ -37,6 +39,11 @@ export type ServiceState = Schemas['ServiceState'];
 export type Caller = Schemas['Caller'];
 export type HandlerInfo = Schemas['HandlerInfo'];
 export type Secret = Schemas['Secret'];
+export type Event = Schemas['Event'];
+export type EventType = Schemas['EventType'];
+export type OutputEvent = Schemas['OutputEvent'];
+export type StatusEvent = Schemas['StatusEvent'];
+export type EndEvent = Schemas['EndEvent'];
 export type SecretList = Schemas['SecretList'];
 
 /** The statuses a run ends in; a run in any other status may still change. */
@@ -165,7 +172,8 @@ export function createClient(options: ClientOptions) {
     /** Runs of every job, newest first, filtered by job_id, status, handler, batch_id, parent_id, since, until. */
     list: (query: ListExecutionsQuery = {}) => call('listExecutions', { params: { query } }),
     get: (executionId: string) => call('getExecution', { params: { path: { execution_id: executionId } } }),
-    output: (executionId: string) => call('getExecutionOutput', { params: { path: { execution_id: executionId } } }),
+    /** The lines a run logged so far (see followOutput for a live stream). */
+    output: (executionId: string) => call('getExecutionOutput', { params: { path: { execution_id: executionId } } }) as Promise<ExecutionOutput>,
     /** A queued run comes back cancelled; a running one comes back running, its worker stopping it. */
     cancel: (executionId: string) => call('cancelExecution', { params: { path: { execution_id: executionId } } }),
   };
@@ -216,6 +224,60 @@ export function createClient(options: ClientOptions) {
     },
   };
 
+  /** Opens a text/event-stream route; an error answer throws ProblemError, no answer ServiceUnreachableError. */
+  async function openStream(
+    operationId: 'getExecutionOutput' | 'streamEvents',
+    params: Record<string, unknown>,
+    lastEventId: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<ReadableStream<Uint8Array>> {
+    const { method, path } = operationRoutes[operationId];
+    let result: { data?: unknown; error?: unknown; response: Response };
+    try {
+      result = await api.request(
+        method,
+        path as never,
+        {
+          params: { ...params, header: lastEventId === undefined ? undefined : { 'Last-Event-ID': lastEventId } },
+          headers: { Accept: 'text/event-stream, application/problem+json' },
+          parseAs: 'stream',
+          signal,
+        } as never,
+      );
+    } catch (err) {
+      if (err instanceof TypeError) throw new ServiceUnreachableError(baseUrl, networkReason(err), { cause: err });
+      throw err;
+    }
+    if (!result.response.ok) throw new ProblemError(problemOf(result.response, result.error), operationId);
+    return result.data as ReadableStream<Uint8Array>;
+  }
+  const fatal = (err: unknown) => err instanceof ProblemError && err.status !== 503;
+
+  /**
+   * A run's output live, from any process that runs it: \`output\` events (new lines, numbered),
+   * \`status\` changes, and \`end\`, after which the iteration stops. A lost connection is resumed
+   * where it broke (Last-Event-ID).
+   */
+  async function* followOutput(executionId: string, options: FollowOptions = {}): AsyncGenerator<OutputStreamEvent> {
+    const open = (last: string | undefined, signal: AbortSignal | undefined) =>
+      openStream('getExecutionOutput', { path: { execution_id: executionId }, query: { follow: true } }, last, signal);
+    const first = options.lastEventId === undefined ? undefined : String(options.lastEventId);
+    for await (const m of resumingStream(open, first, options, (m) => m.event === 'end', fatal)) {
+      const e = outputEvent(m);
+      if (e) yield e;
+    }
+  }
+
+  /**
+   * Changes of runs, jobs and the service as they happen, filtered; runs until the signal
+   * aborts. A lost connection is resumed after the last event received (Last-Event-ID).
+   */
+  async function* events(filter: EventsFilter = {}, options: EventsOptions = {}): AsyncGenerator<Event> {
+    const query = { ...filter, types: filter.types?.join(',') };
+    const open = (last: string | undefined, signal: AbortSignal | undefined) => openStream('streamEvents', { query }, last, signal);
+    for await (const m of resumingStream(open, options.lastEventId, options, () => false, fatal)) yield JSON.parse(m.data) as Event;
+  }
+
   async function poll<T>(what: string, read: () => Promise<T>, done: (state: T) => boolean, wait: WaitOptions<T>): Promise<T> {
     const interval = wait.intervalMs ?? 500;
     const deadline = wait.timeoutMs === undefined ? Infinity : Date.now() + wait.timeoutMs;
@@ -253,6 +315,8 @@ export function createClient(options: ClientOptions) {
     handlers,
     audit,
     secrets,
+    followOutput,
+    events,
     /** The Prometheus text of GET /metrics. */
     metrics: () => call('getMetrics') as Promise<string>,
     /** The OpenAPI document the service serves. */

@@ -79,6 +79,8 @@ export interface Config {
   limits: Limits;
   /** The HTTP server's connection cap and timeouts. */
   http: HttpServerSettings;
+  /** The live event streams (JOBS_SSE_*). */
+  sse: SseSettings;
   /** How audit records are kept. */
   audit: AuditSettings;
   /** The outbound policy of http-request (handlers/_outbound.ts). */
@@ -116,6 +118,19 @@ export interface Limits {
   maxRetryBackoffSeconds: number;
   /** JOBS_PAGE_MAX_BYTES: a list page's items as JSON, in bytes (fewer items and the cursor past it). */
   pageMaxBytes: number;
+}
+
+export interface SseSettings {
+  /** JOBS_SSE_MAX_CLIENTS: open event streams at once in this process; more answer 503. */
+  maxClients: number;
+  /** JOBS_SSE_BUFFER_BYTES: bytes of events a stream may have waiting for its client; a client further behind is disconnected. */
+  bufferBytes: number;
+  /** JOBS_SSE_HEARTBEAT: seconds between two comment lines that keep a quiet stream (and proxies) open. */
+  heartbeatMs: number;
+  /** JOBS_SSE_POLL_INTERVAL_MS: how often this process looks for new events besides the database's notifications (the only way on MongoDB). */
+  pollIntervalMs: number;
+  /** JOBS_SSE_RETENTION: seconds events are kept for Last-Event-ID to resume from. */
+  retentionMs: number;
 }
 
 export interface HttpServerSettings {
@@ -156,12 +171,17 @@ export const limitDefaults = {
   JOBS_HTTP_HEADERS_TIMEOUT_MS: 10000,
   JOBS_HTTP_REQUEST_TIMEOUT_MS: 30000,
   JOBS_HTTP_KEEP_ALIVE_TIMEOUT_MS: 5000,
+  JOBS_SSE_MAX_CLIENTS: 100,
+  JOBS_SSE_BUFFER_BYTES: 1048576,
+  JOBS_SSE_HEARTBEAT: 15,
+  JOBS_SSE_POLL_INTERVAL_MS: 1000,
+  JOBS_SSE_RETENTION: 3600,
   JOBS_AUDIT_RETENTION_DAYS: 90,
   JOBS_AUDIT_DENIED_WINDOW_SECONDS: 60,
   JOBS_AUDIT_PATH_MAX_LENGTH: 1000,
 } as const;
 
-function limitsOf(env: Env): Pick<Config, 'limits' | 'http' | 'audit'> {
+function limitsOf(env: Env): Pick<Config, 'limits' | 'http' | 'sse' | 'audit'> {
   const d = limitDefaults;
   const n = (name: keyof typeof limitDefaults, min: number, max: number) => integer(env, name, d[name], min, max);
   const trustedProxies = (env.JOBS_TRUSTED_PROXIES ?? '')
@@ -187,6 +207,13 @@ function limitsOf(env: Env): Pick<Config, 'limits' | 'http' | 'audit'> {
       headersTimeoutMs: n('JOBS_HTTP_HEADERS_TIMEOUT_MS', 100, 600_000),
       requestTimeoutMs: n('JOBS_HTTP_REQUEST_TIMEOUT_MS', 100, 3_600_000),
       keepAliveTimeoutMs: n('JOBS_HTTP_KEEP_ALIVE_TIMEOUT_MS', 100, 600_000),
+    },
+    sse: {
+      maxClients: n('JOBS_SSE_MAX_CLIENTS', 1, 100_000),
+      bufferBytes: n('JOBS_SSE_BUFFER_BYTES', 1024, 256 * 1024 * 1024),
+      heartbeatMs: n('JOBS_SSE_HEARTBEAT', 1, 3600) * 1000,
+      pollIntervalMs: n('JOBS_SSE_POLL_INTERVAL_MS', 20, 60_000),
+      retentionMs: n('JOBS_SSE_RETENTION', 1, 30 * 86400) * 1000,
     },
     audit: {
       retentionDays: n('JOBS_AUDIT_RETENTION_DAYS', 0, 36500),

@@ -93,6 +93,42 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A live stream of run, job and service changes
+         * @description A `text/event-stream` (Server-Sent Events) of changes, from every process of the
+         *     deployment: each event's name is its `type` and its data an `Event`.
+         *
+         *     - runs: `execution.created`, `execution.started`, `execution.progress`, `execution.ended`
+         *     - jobs: `job.created`, `job.updated`, `job.paused`, `job.resumed`, `job.deleted`
+         *     - the service: `service.paused`, `service.resumed`
+         *
+         *     The filters keep only matching events (an event without the field filtered on, such as
+         *     `service.paused` under `job_id`, does not match). Each event's `id` can be sent back as
+         *     `Last-Event-ID` to resume after it: events of the last `JOBS_SSE_RETENTION` seconds are
+         *     replayed. Comment lines (`: heartbeat`) every `JOBS_SSE_HEARTBEAT` seconds; a client
+         *     reading too slowly for `JOBS_SSE_BUFFER_BYTES` is disconnected; beyond
+         *     `JOBS_SSE_MAX_CLIENTS` open streams a new one answers 503; streams close when the
+         *     service stops. Browsers: read it with `fetch` and the `Authorization` header; the client
+         *     SDK's `events` does.
+         *
+         *     Requires the `read` role (or a higher one) when API tokens are configured.
+         */
+        get: operations["streamEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/service/state": {
         parameters: {
             query?: never;
@@ -491,10 +527,28 @@ export type paths = {
             cookie?: never;
         };
         /**
-         * The lines a run logged
+         * The lines a run logged, or a live stream of them
          * @description What the handler logged during the run, oldest first (the newest `JOBS_OUTPUT_LINES` are
          *     kept, and of those the newest within `JOBS_OUTPUT_MAX_BYTES`, after a first line saying
          *     that earlier output was dropped; `truncated` says when older ones were dropped).
+         *
+         *     With `follow=true` the answer is a `text/event-stream` (Server-Sent Events) that follows
+         *     the run live, whichever process runs it:
+         *
+         *     - `output` (data `OutputEvent`): new lines; the event's `id` is the number of lines the
+         *       run has written up to and including them. Sending that id back as `Last-Event-ID`
+         *       resumes after them (lines that fell out of the kept output meanwhile are counted in
+         *       `dropped`).
+         *     - `status` (data `StatusEvent`): the run's status or progress, first as it stands, then
+         *       on each change.
+         *     - `end` (data `EndEvent`): the run ended; the stream then closes. A run that has already
+         *       ended answers its output and `end` at once.
+         *
+         *     Comment lines (`: heartbeat`) are sent every `JOBS_SSE_HEARTBEAT` seconds. A client that
+         *     reads too slowly for `JOBS_SSE_BUFFER_BYTES` of pending events is disconnected; beyond
+         *     `JOBS_SSE_MAX_CLIENTS` open streams, a new one answers 503. Streams close when the
+         *     service stops. Browsers: read the stream with `fetch` and the `Authorization` header
+         *     (EventSource cannot send it); the client SDK's `followOutput` does.
          *
          *     Requires the `read` role (or a higher one) when API tokens are configured.
          */
@@ -1118,6 +1172,55 @@ export type components = {
             /** @description Older lines were dropped to keep the newest within the limit. */
             truncated: boolean;
         };
+        /** @description Data of an `output` event: lines the run wrote. */
+        OutputEvent: {
+            execution_id: string;
+            /** @description The number of lines the run wrote before the first of these. */
+            offset: number;
+            lines: string[];
+            /** @description Lines written since the previous event (or the resumed id) that fell out of the kept output before they could be sent. */
+            dropped: number;
+        };
+        /** @description Data of a `status` event: the run's status and progress. */
+        StatusEvent: {
+            execution_id: string;
+            status: components["schemas"]["ExecutionStatus"];
+            progress: number | null;
+        };
+        /** @description Data of the `end` event: how the run ended; the stream closes after it. */
+        EndEvent: {
+            execution_id: string;
+            status: components["schemas"]["ExecutionStatus"];
+            error: string | null;
+            /** Format: date-time */
+            finished_at: string | null;
+            /** @description The number of lines the run wrote in all. */
+            lines: number;
+        };
+        /** @enum {string} */
+        EventType: "execution.created" | "execution.started" | "execution.progress" | "execution.ended" | "job.created" | "job.updated" | "job.paused" | "job.resumed" | "job.deleted" | "service.paused" | "service.resumed";
+        /**
+         * @description One change. Fields that do not apply to the type are null: `status` and `progress` are
+         *     a run's (`execution.*`), `state` a job's or the service's (`job.*`, `service.*`).
+         */
+        Event: {
+            /** @description Send back as `Last-Event-ID` to resume after this event. */
+            id: string;
+            type: components["schemas"]["EventType"];
+            /** Format: date-time */
+            at: string;
+            job_id: string | null;
+            execution_id: string | null;
+            batch_id: string | null;
+            handler: string | null;
+            status: components["schemas"]["ExecutionStatus"] | null;
+            progress: number | null;
+            /**
+             * @description The job's or the service's state after the change.
+             * @enum {string|null}
+             */
+            state: "running" | "paused" | null;
+        };
         RunRequest: {
             kwargs?: components["schemas"]["Kwargs"];
             /** @default 1 */
@@ -1739,6 +1842,8 @@ export type components = {
         };
     };
     parameters: {
+        /** @description The `id` of the last event received, to resume a stream after it. */
+        LastEventId: string;
         /** @example ping-example */
         JobIdPath: string;
         ExecutionIdPath: string;
@@ -1921,6 +2026,52 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["AuditList"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    streamEvents: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Only these event types (see `EventType`), comma-separated.
+                 * @example execution.started,execution.ended
+                 */
+                types?: string;
+                job_id?: string;
+                execution_id?: string;
+                batch_id?: string;
+                handler?: string;
+            };
+            header?: {
+                /** @description The `id` of the last event received, to resume a stream after it. */
+                "Last-Event-ID"?: components["parameters"]["LastEventId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stream */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example id: 1042
+                     *     event: execution.started
+                     *     data: {"id":"1042","type":"execution.started","at":"2026-11-30T10:00:00.120Z","job_id":"nightly-report","execution_id":"3f1c","batch_id":null,"handler":"echo","status":"running","progress":null,"state":null}
+                     *
+                     *     : heartbeat
+                     */
+                    "text/event-stream": string;
                 };
             };
             400: components["responses"]["Invalid"];
@@ -2738,8 +2889,14 @@ export interface operations {
     };
     getExecutionOutput: {
         parameters: {
-            query?: never;
-            header?: never;
+            query?: {
+                /** @description Answer a `text/event-stream` that follows the run until it ends. */
+                follow?: boolean;
+            };
+            header?: {
+                /** @description The `id` of the last event received, to resume a stream after it. */
+                "Last-Event-ID"?: components["parameters"]["LastEventId"];
+            };
             path: {
                 execution_id: components["parameters"]["ExecutionIdPath"];
             };
@@ -2747,13 +2904,27 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The run's output */
+            /** @description The run's output; with `follow=true` a live stream of it */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ExecutionOutput"];
+                    /**
+                     * @example event: status
+                     *     data: {"execution_id":"3f1c","status":"running","progress":null}
+                     *
+                     *     id: 2
+                     *     event: output
+                     *     data: {"execution_id":"3f1c","offset":0,"lines":["starting","step 1 done"],"dropped":0}
+                     *
+                     *     : heartbeat
+                     *
+                     *     event: end
+                     *     data: {"execution_id":"3f1c","status":"succeeded","error":null,"finished_at":"2026-11-30T10:00:03.120Z","lines":2}
+                     */
+                    "text/event-stream": string;
                 };
             };
             400: components["responses"]["Invalid"];

@@ -9,6 +9,7 @@ export const operationRoutes = {
   "getReadiness": { method: "get", path: "/readiness" },
   "getMetrics": { method: "get", path: "/metrics", parseAs: "text" },
   "listAudit": { method: "get", path: "/audit" },
+  "streamEvents": { method: "get", path: "/events", parseAs: "text" },
   "getServiceState": { method: "get", path: "/service/state" },
   "setServiceState": { method: "put", path: "/service/state" },
   "getCaller": { method: "get", path: "/service/caller" },

@@ -257,6 +257,12 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
 
   const app = new Koa();
   app.proxy = false;
+  // Errors of an answer already under way (a streamed body): a client that went away, or a
+  // stream ended for being too slow, is no fault of the service.
+  app.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'ERR_STREAM_PREMATURE_CLOSE' || err.code === 'ECONNRESET' || err.code === 'EPIPE') return;
+    opts.log.error({ err }, 'answer failed');
+  });
   const router = new Router();
 
   // Problems, request ids, metrics and audit, and one log line per request.

@@ -6,6 +6,7 @@ import type { StorageCheck } from '../db/storage.js';
 import { Problem } from './problem.js';
 import type { OpenApiDocument } from '../contract/openapi.js';
 import type { Scheduler } from '../scheduling/core.js';
+import type { LiveStreams } from './streams.js';
 import type { AuditRecord, ExecutionRecord, FailureRecord, JobRecord, Store } from '../store/types.js';
 import { isoTime, isoOrNull } from './iso-time.js';
 import { redactKwargs, redactText } from '../observability/redact.js';
@@ -24,6 +25,8 @@ export interface Services {
   doc: OpenApiDocument;
   yaml: string;
   metrics: Metrics;
+  /** The live event streams (GET /events, a followed run's output). */
+  live: LiveStreams;
   /** Whether the database's storage takes writes (readiness); absent where the store cannot tell. */
   storage?: StorageCheck;
 }

@@ -1,4 +1,5 @@
 import type { Operation } from './types.js';
+import { followOutput } from './streams.js';
 import type { operations } from '../generated/openapi.js';
 import { Problem } from './problem.js';
 import { inBody, locating, type Locate } from './domain-problems.js';
@@ -73,8 +74,10 @@ export function executionOperations(s: Services): Record<string, Operation> {
       };
     },
     getExecution: async ({ params }) => ({ status: 200, body: executionBody(await find((params as ExecutionPath).execution_id)) }),
-    getExecutionOutput: async ({ params }) => {
-      const e = await find((params as ExecutionPath).execution_id);
+    getExecutionOutput: async (input) => {
+      const id = (input.params as ExecutionPath).execution_id;
+      if ((input.query as { follow?: boolean }).follow === true) return followOutput(s, input, id);
+      const e = await find(id);
       return { status: 200, body: { execution_id: e.id, lines: e.output.map(redactText), truncated: e.output_truncated } satisfies Schemas['ExecutionOutput'] };
     },
     cancelExecution: async ({ params, role }) => {

@@ -4,11 +4,13 @@ import { Problem } from './problem.js';
 import { CursorError } from '../store/cursor.js';
 import { auditBody, queryDate, type Schemas, type Services } from './context.js';
 import { pageWithin } from './quotas.js';
+import { streamEvents } from './streams.js';
 
 type AuditQuery = NonNullable<operations['listAudit']['parameters']['query']>;
 
 export function monitoringOperations(s: Services): Record<string, Operation> {
   return {
+    streamEvents: (input) => streamEvents(s, input),
     getMetrics: async () => ({ status: 200, body: await s.metrics.render(), type: s.metrics.contentType }),
     listAudit: async ({ query }) => {
       const q = query as AuditQuery;

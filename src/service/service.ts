@@ -24,6 +24,9 @@ import type { AuditRecord, Store } from '../store/types.js';
 import { applyBootState, warnWhenPaused } from './paused.js';
 import { OutageLog } from './outage.js';
 import { LostWorkerMonitor, WorkerAgent } from './worker.js';
+import { EventHub } from '../scheduling/events/hub.js';
+import { EventPublisher, publishingEngine, publishingStore } from '../scheduling/events/publish.js';
+import { SseStreams } from '../operations/sse.js';
 
 export interface Service {
   app: Koa;
@@ -78,13 +81,16 @@ export async function createService(config: Config, options: ServiceOptions = {}
   let port = config.port;
   let defaultJobs: CheckedDefaultJobs | null = null;
   if (options.defaultJobs !== false) ({ jobs: defaultJobs, port } = await checkDefaultJobsAtBoot(config.defaultJobsDir, catalog, config.host, port, config.limits));
-  const { store, engine: engineBackend, storage } = await openStore(config);
+  const { store: rawStore, engine: engineBackend, storage } = await openStore(config);
+  // Every write of a run, a job or the service's state goes to the event log too (src/events).
+  const publisher = new EventPublisher(rawStore, log);
+  const store = publishingStore(rawStore, publisher);
   let started: Engine | undefined;
   // One account of database outages for the process's periodic work: logged once, and once
   // more when the database answers again.
   const outage = new OutageLog(log);
   try {
-    const engine = createEngine(engineBackend, {
+    const bareEngine = createEngine(engineBackend, {
       pollIntervalMs: config.pollIntervalMs,
       lockLifetimeMs: config.lockLifetimeMs,
       maxConcurrency: config.concurrency,
@@ -96,7 +102,9 @@ export async function createService(config: Config, options: ServiceOptions = {}
       },
       readyTimeoutMs: config.engineReadyTimeoutMs,
     });
-    started = engine;
+    started = bareEngine;
+    const engine = publishingEngine(bareEngine, rawStore, publisher);
+    const live = { hub: new EventHub(rawStore, log, config.sse), streams: new SseStreams(config.sse, log), log };
     const metrics = new Metrics(store, log);
     const runner = new Runner(store, engine, catalog, log, {
       maxOutputLines: config.maxOutputLines,
@@ -148,7 +156,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
     // The contract check comes before anything runs: a mismatch refuses the boot untouched.
     const { app, compileValidators } = await createHttpApp({
       doc,
-      operations: buildOperations({ config, store, scheduler, catalog, doc, yaml, metrics, storage }),
+      operations: buildOperations({ config, store, scheduler, catalog, doc, yaml, metrics, storage, live }),
       log,
       bodyLimit: config.bodyLimit,
       bodyMaxDepth: config.bodyMaxDepth,
@@ -217,6 +225,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
     );
     monitor.start();
     const auditPurge = startAuditRetention(store, log, config.audit.retentionDays);
+    live.hub.startPruning();
     const state = await store.getServiceState();
     log.info({ store: config.storeKind, state, worker: worker?.id ?? null, handlers: catalog.names() }, 'scheduler started');
     await warnWhenPaused(store, log, state, serviceUrl(config.host, port));
@@ -246,6 +255,10 @@ export async function createService(config: Config, options: ServiceOptions = {}
           monitor.stop();
           clearInterval(auditPurge);
           await worker?.stop(config.shutdownGraceSeconds * 1000);
+          // The streams end cleanly (what was sent is delivered) before the server closes.
+          await live.streams.close();
+          await live.hub.close();
+          await publisher.flushed();
           if (server) {
             const s = server;
             await new Promise<void>((resolve) => {

@@ -6,6 +6,7 @@
  * (and the embedded PGlite) and MongoDB each implement it; the scheduling core knows nothing else.
  */
 import type { AuditStore } from './audit.js';
+import type { EventStore } from './events.js';
 import type { ExecutionStore } from './executions.js';
 import type { FailureStore } from './failures.js';
 import type { JobStore } from './jobs.js';
@@ -44,9 +45,11 @@ export type {
 export { activeStatuses, executionStatuses, failedStatuses, finalStatuses, firstOfEachId, workerStates } from './records.js';
 export { outputTrimmedNote, RunEndsError } from './executions.js';
 export type { SecretMeta, SecretRecord } from './secrets.js';
-export type { AuditStore, ExecutionStore, FailureStore, JobStore, SecretStore, ServiceStateStore, WorkerStore };
+export type { EventInput, EventRecord, EventType, FollowedRun, RunEventType, StreamedEventType } from './events.js';
+export { streamedEventTypes } from './events.js';
+export type { AuditStore, EventStore, ExecutionStore, FailureStore, JobStore, SecretStore, ServiceStateStore, WorkerStore };
 
-export interface Store extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore, SecretStore {
+export interface Store extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore, SecretStore, EventStore {
   readonly kind: 'embedded' | 'postgres' | 'mongodb';
   /** Creates tables or collections and indexes, or brings them up to date; safe to call on every boot. */
   migrate(): Promise<void>;

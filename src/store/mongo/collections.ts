@@ -1,6 +1,7 @@
 import type { Collection, Db, IndexDescription } from 'mongodb';
 import { activeStatuses, workerStates, type WorkerState } from '../records.js';
 import type { AuditDoc, ExecutionDoc, FailureDoc, JobDoc, ServiceStateDoc, WorkerDoc } from './docs.js';
+import type { EventDoc } from './events.js';
 import type { SecretDoc } from './secrets.js';
 
 export interface LockDoc {
@@ -21,6 +22,8 @@ export interface Collections {
   secrets: Collection<SecretDoc>;
   /** Counters by name: `fencing` hands out worker registration and run tokens. */
   counters: Collection<CounterDoc>;
+  /** The event log of the live streams (events.ts). */
+  events: Collection<EventDoc>;
 }
 
 export interface CounterDoc {
@@ -39,6 +42,7 @@ export function collectionsOf(db: Db): Collections {
     locks: db.collection<LockDoc>('locks'),
     secrets: db.collection<SecretDoc>('secrets'),
     counters: db.collection<CounterDoc>('counters'),
+    events: db.collection<EventDoc>('events'),
   };
 }
 
@@ -54,7 +58,7 @@ export const aliveStates: readonly WorkerState[] = workerStates.filter((s) => s 
  * index that exists with the same name and definition does nothing, so the whole list is
  * applied on every boot, in the order written, where PostgreSQL runs numbered migrations.
  */
-export const indexes: Array<{ collection: 'jobs' | 'executions' | 'failures' | 'workers' | 'audit'; indexes: IndexDescription[] }> = [
+export const indexes: Array<{ collection: 'jobs' | 'executions' | 'failures' | 'workers' | 'audit' | 'events'; indexes: IndexDescription[] }> = [
   { collection: 'jobs', indexes: [{ name: 'job_source_idx', key: { source: 1 }, partialFilterExpression: { source: 'file' } }] },
   {
     collection: 'executions',
@@ -89,6 +93,7 @@ export const indexes: Array<{ collection: 'jobs' | 'executions' | 'failures' | '
       { name: 'audit_token_idx', key: { token_name: 1, time: -1, _id: -1 } },
     ],
   },
+  { collection: 'events', indexes: [{ name: 'event_at_idx', key: { at: 1 } }] },
 ];
 
 /** Creates every index (and with it its collection) that is missing. */

@@ -2,7 +2,8 @@ import type { AuditRecord, ExecutionRecord, FailureRecord, JobRecord, ServiceSta
 
 /** The record types as stored: the id is the document's `_id`, every other field keeps its name. */
 export type JobDoc = Omit<JobRecord, 'job_id'> & { _id: string };
-export type ExecutionDoc = Omit<ExecutionRecord, 'id'> & { _id: string };
+/** `output_lines`: the lines the run has written in all (absent on a run stored before it was counted). */
+export type ExecutionDoc = Omit<ExecutionRecord, 'id'> & { _id: string; output_lines?: number };
 export type FailureDoc = Omit<FailureRecord, 'id'> & { _id: string };
 /** `token`: the registration's fencing token (absent on a worker stored before it was kept). */
 export type WorkerDoc = Omit<WorkerRecord, 'id'> & { _id: string; token?: number };

@@ -74,6 +74,7 @@ export function appendOutputStages(lines: string[], maxLines: number, maxBytes: 
       $set: {
         output_truncated: { $or: [{ $eq: ['$output_truncated', true] }, { $gt: [{ $add: [{ $size: old }, lines.length] }, maxLines] }] },
         output: { $slice: [{ $concatArrays: [old, { $literal: lines }] }, -maxLines] },
+        output_lines: { $add: [{ $ifNull: ['$output_lines', 0] }, lines.length] },
       },
     },
     {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { MongoServerError, type Db, type MongoClient } from 'mongodb';
 import { auditStoreMethods, type AuditStore } from '../audit.js';
 import { delegate } from '../delegate.js';
+import { eventStoreMethods, type EventStore } from '../events.js';
 import { executionStoreMethods, type ExecutionStore } from '../executions.js';
 import { failureStoreMethods, type FailureStore } from '../failures.js';
 import { jobStoreMethods, type JobStore } from '../jobs.js';
@@ -11,6 +12,7 @@ import type { Store } from '../types.js';
 import { workerStoreMethods, type WorkerStore } from '../workers.js';
 import { MongoAuditStore } from './audit.js';
 import { collectionsOf, ensureIndexes, type Collections } from './collections.js';
+import { MongoEventStore } from './events.js';
 import { MongoExecutionStore } from './executions.js';
 import { MongoFailureStore } from './failures.js';
 import { MongoJobStore } from './jobs.js';
@@ -32,7 +34,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // The record stores' methods, delegated in the constructor: the interface types what the
 // constructor defines, which is the merging this rule warns of, on purpose.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- typed delegation, see above
-export interface MongoStore extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore, SecretStore {}
+export interface MongoStore extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore, SecretStore, EventStore {}
 
 /**
  * The store on MongoDB: the same records as the SQL store, one collection per table, one
@@ -58,6 +60,7 @@ export class MongoStore implements Store {
     delegate<FailureStore>(this, new MongoFailureStore(this.c), failureStoreMethods);
     delegate<WorkerStore>(this, new MongoWorkerStore(this.c), workerStoreMethods);
     delegate<AuditStore>(this, new MongoAuditStore(this.c), auditStoreMethods);
+    delegate<EventStore>(this, new MongoEventStore(this.c), eventStoreMethods);
     delegate<ServiceStateStore>(this, new MongoServiceStateStore(this.c), serviceStateStoreMethods);
     delegate<SecretStore>(this, new MongoSecretStore(this.c), secretStoreMethods);
   }

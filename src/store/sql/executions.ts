@@ -61,7 +61,8 @@ export function cappedOutput(old: string, oldTruncated: string, lines: string, m
                           WITH ORDINALITY AS u(l, n)) x)`;
 }
 const appendOutputLines = `UPDATE execution t
-    SET (output, output_truncated) = ${cappedOutput('t.output', 't.output_truncated', '$2::text[]', '$3::int', '$4::int', '$5::text')}
+    SET (output, output_truncated) = ${cappedOutput('t.output', 't.output_truncated', '$2::text[]', '$3::int', '$4::int', '$5::text')},
+        output_lines = t.output_lines + cardinality($2::text[])
   WHERE id = $1`;
 // One statement for many ends ($1, JSON): the run rows (execution_pkey), their output kept
 // to the newest $2 lines within $5 bytes (note $6), and the jobs' last status (job_pkey). $4 is
@@ -79,7 +80,8 @@ const finishRunningExecutions = `WITH v AS (
      UPDATE execution t
         SET status = v.status, finished_at = v.finished_at, duration_ms = v.duration_ms, error = v.error, stack = v.stack,
             progress = COALESCE(v.progress, t.progress),
-            (output, output_truncated) = ${cappedOutput('t.output', 't.output_truncated', 'v.output', '$2::int', '$5::int', '$6::text')}
+            (output, output_truncated) = ${cappedOutput('t.output', 't.output_truncated', 'v.output', '$2::int', '$5::int', '$6::text')},
+            output_lines = t.output_lines + coalesce(cardinality(v.output), 0)
        FROM v WHERE t.id = v.id AND t.status = 'running' AND t.id IN (SELECT id FROM l)
      RETURNING t.id, v.job_id, v.status
    ), jl AS (

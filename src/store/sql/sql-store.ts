@@ -1,6 +1,7 @@
 import type { SqlClient } from '../../db/sql-client.js';
 import { auditStoreMethods, type AuditStore } from '../audit.js';
 import { delegate } from '../delegate.js';
+import { eventStoreMethods, type EventStore } from '../events.js';
 import { executionStoreMethods, type ExecutionStore } from '../executions.js';
 import { failureStoreMethods, type FailureStore } from '../failures.js';
 import { jobStoreMethods, type JobStore } from '../jobs.js';
@@ -9,6 +10,7 @@ import { serviceStateStoreMethods, type ServiceStateStore } from '../service-sta
 import type { Store } from '../types.js';
 import { workerStoreMethods, type WorkerStore } from '../workers.js';
 import { SqlAuditStore } from './audit.js';
+import { SqlEventStore } from './events.js';
 import { SqlExecutionStore } from './executions.js';
 import { SqlFailureStore } from './failures.js';
 import { SqlJobStore } from './jobs.js';
@@ -20,7 +22,7 @@ import { SqlWorkerStore } from './workers.js';
 // The record stores' methods, delegated in the constructor: the interface types what the
 // constructor defines, which is the merging this rule warns of, on purpose.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- typed delegation, see above
-export interface SqlStore extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore, SecretStore {}
+export interface SqlStore extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore, SecretStore, EventStore {}
 
 /**
  * The store on PostgreSQL, also used for the embedded PGlite: one record store per table
@@ -41,6 +43,7 @@ export class SqlStore implements Store {
     delegate<AuditStore>(this, new SqlAuditStore(db), auditStoreMethods);
     delegate<ServiceStateStore>(this, new SqlServiceStateStore(db), serviceStateStoreMethods);
     delegate<SecretStore>(this, new SqlSecretStore(db), secretStoreMethods);
+    delegate<EventStore>(this, new SqlEventStore(db), eventStoreMethods);
   }
 
   /** The end of the last bootLock call of this process: calls take turns here too. */

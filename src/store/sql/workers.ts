@@ -49,7 +49,8 @@ const fenceOwnedRuns = `UPDATE execution t SET fencing_token = nextval('fencing_
 const writeOwnedProgress = `UPDATE execution t SET progress = $4 WHERE t.id = $3 AND ${ownedRun}`;
 // As appendOutput: keeps the newest $5 lines within $6 bytes (note $7).
 const appendOwnedOutput = `UPDATE execution t
-    SET (output, output_truncated) = ${cappedOutput('t.output', 't.output_truncated', '$4::text[]', '$5::int', '$6::int', '$7::text')}
+    SET (output, output_truncated) = ${cappedOutput('t.output', 't.output_truncated', '$4::text[]', '$5::int', '$6::int', '$7::text')},
+        output_lines = t.output_lines + cardinality($4::text[])
   WHERE t.id = $3 AND ${ownedRun}`;
 export const countWorkersByState = 'SELECT state, count(*) AS n FROM worker GROUP BY state';
 

@@ -1,0 +1,222 @@
+import type { Logger } from '../../observability/log.js';
+import type { Engine } from '../../engine/index.js';
+import {
+  finalStatuses,
+  RunEndsError,
+  type EventInput,
+  type ExecutionPatch,
+  type ExecutionRecord,
+  type ExecutionStatus,
+  type JobRecord,
+  type RunEventType,
+  type Store,
+} from '../../store/types.js';
+
+/** Writes waiting for the event log beyond which new ones are dropped (the database is away). */
+const maxPendingWrites = 10_000;
+
+/**
+ * Writes this process's changes to the event log, in the order they happened, after the write
+ * they describe and without holding it up: a failed event write is logged, never the change's
+ * failure. The event log is what every process's streams read (hub.ts).
+ */
+export class EventPublisher {
+  private tail: Promise<void> = Promise.resolve();
+  private pending = 0;
+  private dropped = 0;
+
+  constructor(
+    private readonly store: Store,
+    private readonly log: Logger,
+  ) {}
+
+  runs(type: RunEventType, ids: string[]) {
+    if (ids.length) this.enqueue(() => this.store.appendRunEvents(type, ids));
+  }
+
+  events(events: EventInput[]) {
+    if (events.length) this.enqueue(() => this.store.appendEvents(events));
+  }
+
+  /** Resolves once every event published so far is written (or given up). */
+  flushed(): Promise<void> {
+    return this.tail;
+  }
+
+  private enqueue(write: () => Promise<void>) {
+    if (this.pending >= maxPendingWrites) {
+      if (this.dropped++ === 0) this.log.warn({ pending: this.pending }, 'events not written: too many waiting for the database; streams miss them');
+      return;
+    }
+    this.pending++;
+    this.tail = this.tail.then(async () => {
+      try {
+        await write();
+        this.dropped = 0;
+      } catch (err) {
+        this.log.warn({ err }, 'event not written; streams miss it');
+      } finally {
+        this.pending--;
+      }
+    });
+  }
+}
+
+const runEvent = (type: EventInput['type'], e: ExecutionRecord): EventInput => ({
+  type,
+  job_id: e.job_id,
+  execution_id: e.id,
+  batch_id: e.batch_id,
+  handler: e.handler,
+  status: e.status,
+  progress: e.progress,
+  state: null,
+});
+
+/** created, then started or ended when the run was stored so (a one-shot fire, a missed run). */
+export function runsStored(executions: ExecutionRecord[]): EventInput[] {
+  const out: EventInput[] = [];
+  for (const e of executions) {
+    out.push(runEvent('execution.created', e));
+    if (e.status === 'running') out.push(runEvent('execution.started', e));
+    else if (finalStatuses.includes(e.status)) out.push(runEvent('execution.ended', e));
+  }
+  return out;
+}
+
+const jobEvent = (type: EventInput['type'], j: Pick<JobRecord, 'job_id' | 'handler' | 'state'>): EventInput => ({
+  type,
+  job_id: j.job_id,
+  execution_id: null,
+  batch_id: null,
+  handler: j.handler,
+  status: null,
+  progress: null,
+  state: j.state,
+});
+
+const statusEvent = (status: ExecutionStatus | undefined): RunEventType | null =>
+  status === 'running' ? 'execution.started' : status && finalStatuses.includes(status) ? 'execution.ended' : null;
+
+// What dispatch writes of a job on every fire and end; a change of these alone is no job.updated.
+const bookkeeping = new Set(['next_run_at', 'last_run_at', 'last_status', 'updated_at']);
+
+/**
+ * The store, publishing an event after each write that changes a run, a job or the service's
+ * state. Every process writes through it, so the log holds the changes of all of them.
+ */
+export function publishingStore(store: Store, publisher: EventPublisher): Store {
+  const wrapped: Partial<Store> = {
+    insertExecution: async (e) => {
+      await store.insertExecution(e);
+      publisher.events(runsStored([e]));
+    },
+    insertExecutions: async (es) => {
+      await store.insertExecutions(es);
+      publisher.events(runsStored(es));
+    },
+    transitionExecution: async (id, from, patch) => {
+      const moved = await store.transitionExecution(id, from, patch);
+      const type = statusEvent(patch.status);
+      if (moved && type) publisher.runs(type, [id]);
+      return moved;
+    },
+    transitionExecutions: async (from, moves) => {
+      const moved = await store.transitionExecutions(from, moves);
+      const ids = new Set(moved);
+      for (const type of ['execution.started', 'execution.ended'] as const) {
+        publisher.runs(
+          type,
+          moves.filter((m) => ids.has(m.id) && statusEvent(m.patch.status) === type).map((m) => m.id),
+        );
+      }
+      return moved;
+    },
+    updateExecution: async (id, patch: ExecutionPatch) => {
+      await store.updateExecution(id, patch);
+      const type = statusEvent(patch.status) ?? (patch.progress !== undefined ? 'execution.progress' : null);
+      if (type) publisher.runs(type, [id]);
+    },
+    finishExecutions: async (ends, maxLines, maxBytes) => {
+      try {
+        const ended = await store.finishExecutions(ends, maxLines, maxBytes);
+        publisher.runs('execution.ended', ended);
+        return ended;
+      } catch (err) {
+        if (err instanceof RunEndsError) publisher.runs('execution.ended', err.ended);
+        throw err;
+      }
+    },
+    appendOutput: async (id, lines, maxLines, maxBytes) => {
+      await store.appendOutput(id, lines, maxLines, maxBytes);
+      publisher.runs('output', [id]);
+    },
+    appendRunOutput: async (workerId, token, id, lines, maxLines, maxBytes) => {
+      const ok = await store.appendRunOutput(workerId, token, id, lines, maxLines, maxBytes);
+      if (ok) publisher.runs('output', [id]);
+      return ok;
+    },
+    writeRunProgress: async (workerId, token, id, progress) => {
+      const ok = await store.writeRunProgress(workerId, token, id, progress);
+      if (ok) publisher.runs('execution.progress', [id]);
+      return ok;
+    },
+    insertJobs: async (jobs) => {
+      const ids = await store.insertJobs(jobs);
+      const inserted = new Set(ids);
+      publisher.events(jobs.filter((j) => inserted.delete(j.job_id)).map((j) => jobEvent('job.created', j)));
+      return ids;
+    },
+    upsertJob: async (job) => {
+      const stored = await store.upsertJob(job);
+      publisher.events([jobEvent(stored.created_at.getTime() === stored.updated_at.getTime() ? 'job.created' : 'job.updated', stored)]);
+      return stored;
+    },
+    upsertJobs: async (jobs) => {
+      await store.upsertJobs(jobs);
+      publisher.events(jobs.map((j) => jobEvent(j.created_at.getTime() === j.updated_at.getTime() ? 'job.created' : 'job.updated', j)));
+    },
+    updateJob: async (jobId, patch) => {
+      const job = await store.updateJob(jobId, patch);
+      if (job) {
+        if (patch.state !== undefined) publisher.events([jobEvent(job.state === 'paused' ? 'job.paused' : 'job.resumed', job)]);
+        else if (Object.keys(patch).some((k) => !bookkeeping.has(k))) publisher.events([jobEvent('job.updated', job)]);
+      }
+      return job;
+    },
+    deleteJob: async (jobId) => {
+      const job = await store.getJob(jobId);
+      const deleted = await store.deleteJob(jobId);
+      if (deleted) publisher.events([{ ...jobEvent('job.deleted', { job_id: jobId, handler: job?.handler ?? '', state: 'paused' }), handler: job?.handler ?? null, state: null }]);
+      return deleted;
+    },
+    setServiceState: async (state, by) => {
+      await store.setServiceState(state, by);
+      publisher.events([
+        { type: state === 'paused' ? 'service.paused' : 'service.resumed', job_id: null, execution_id: null, batch_id: null, handler: null, status: null, progress: null, state },
+      ]);
+    },
+  };
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      if (typeof prop === 'string' && prop in wrapped) return wrapped[prop as keyof Store];
+      const v: unknown = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+/** The engine, publishing the runs each fire stores (on SQL they are written by the engine itself). */
+export function publishingEngine(engine: Engine, rawStore: Store, publisher: EventPublisher): Engine {
+  const recordRuns: Engine['recordRuns'] = async (write) => {
+    await engine.recordRuns(write, rawStore);
+    publisher.events(runsStored(write.executions));
+  };
+  return new Proxy(engine, {
+    get(target, prop, receiver) {
+      if (prop === 'recordRuns') return recordRuns;
+      const v: unknown = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}

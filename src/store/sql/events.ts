@@ -1,0 +1,93 @@
+import type { SqlClient } from '../../db/sql-client.js';
+import type { EventInput, EventRecord, EventStore, RunEventType } from '../events.js';
+import type { ExecutionStatus } from '../records.js';
+import { rowToExecution, type Row } from './rows.js';
+
+const eventColumns = 'type, job_id, execution_id, batch_id, handler, status, progress, state';
+// Inserted rows announce themselves with one NOTIFY per statement ($1: the channel).
+const notifyAfter = (cte: string) => `SELECT pg_notify($1, '') FROM (SELECT 1 FROM ${cte} LIMIT 1) x`;
+const insertEvents = `WITH e AS (
+    INSERT INTO event (${eventColumns})
+    SELECT ${eventColumns} FROM jsonb_to_recordset($2::jsonb)
+        AS v(type text, job_id text, execution_id text, batch_id text, handler text, status text, progress real, state text)
+    RETURNING 1)
+  ${notifyAfter('e')}`;
+// execution_pkey: the fields come from the runs as stored.
+const insertRunEvents = `WITH e AS (
+    INSERT INTO event (${eventColumns})
+    SELECT $3, t.job_id, t.id, t.batch_id, t.handler, t.status, t.progress, NULL FROM execution t WHERE t.id = ANY($2::text[])
+    RETURNING 1)
+  ${notifyAfter('e')}`;
+// event_pkey
+const selectEventsAfter = `SELECT * FROM event WHERE id > $1 OR id = ANY($2::bigint[]) ORDER BY id LIMIT $3`;
+const selectLastEventId = 'SELECT coalesce(max(id), 0) AS id FROM event';
+// event_at_idx
+const deleteEventsBefore = 'DELETE FROM event WHERE at < $1';
+const selectFollowedRun = 'SELECT * FROM execution WHERE id = $1';
+
+function rowToEvent(r: Row): EventRecord {
+  return {
+    id: Number(r.id),
+    at: r.at as Date,
+    type: r.type as EventRecord['type'],
+    job_id: (r.job_id as string | null) ?? null,
+    execution_id: (r.execution_id as string | null) ?? null,
+    batch_id: (r.batch_id as string | null) ?? null,
+    handler: (r.handler as string | null) ?? null,
+    status: (r.status as ExecutionStatus | null) ?? null,
+    progress: r.progress === null || r.progress === undefined ? null : Number(r.progress),
+    state: (r.state as EventRecord['state']) ?? null,
+  };
+}
+
+/** The event log on PostgreSQL and PGlite: the `event` table, announced by NOTIFY. */
+export class SqlEventStore implements EventStore {
+  private channelName: Promise<string> | undefined;
+
+  constructor(private readonly db: SqlClient) {}
+
+  /** One channel per schema, so deployments sharing a database do not wake each other. */
+  private channel(): Promise<string> {
+    return (this.channelName ??= this.db
+      .query<{ s: string }>('SELECT current_schema() AS s')
+      .then((r) => `jobs_service_events_${r.rows[0]?.s ?? 'public'}`.slice(0, 63))
+      .catch((err: unknown) => {
+        this.channelName = undefined;
+        throw err;
+      }));
+  }
+
+  async appendEvents(events: EventInput[]) {
+    if (events.length === 0) return;
+    await this.db.query(insertEvents, [await this.channel(), JSON.stringify(events)]);
+  }
+
+  async appendRunEvents(type: RunEventType, ids: string[]) {
+    if (ids.length === 0) return;
+    await this.db.query(insertRunEvents, [await this.channel(), ids, type]);
+  }
+
+  async readEvents(after: number, also: number[], limit: number) {
+    const r = await this.db.query<Row>(selectEventsAfter, [after, also, limit]);
+    return r.rows.map(rowToEvent);
+  }
+
+  async lastEventId() {
+    const r = await this.db.query<Row>(selectLastEventId);
+    return Number(r.rows[0]?.id ?? 0);
+  }
+
+  async deleteEventsBefore(before: Date) {
+    return (await this.db.query(deleteEventsBefore, [before])).rowCount;
+  }
+
+  async followedRun(id: string) {
+    const r = await this.db.query<Row>(selectFollowedRun, [id], { prepare: true });
+    const row = r.rows[0];
+    return row ? { execution: rowToExecution(row), lines: Number(row.output_lines ?? 0) } : null;
+  }
+
+  async watchEvents(onWake: () => void, onError: (err: Error) => void) {
+    return this.db.listen(await this.channel(), onWake, onError);
+  }
+}
