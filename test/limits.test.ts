@@ -54,6 +54,8 @@ describe('the limits are settings with documented defaults', () => {
       maxRetries: 100,
       maxRetryBackoffSeconds: 86400,
       pageMaxBytes: 1048576,
+      ledgerMaxFires: 1000,
+      ledgerMaxRangeSeconds: 2678400,
     });
     assert.deepEqual(c.http, { maxConnections: 1000, headersTimeoutMs: 10000, requestTimeoutMs: 30000, keepAliveTimeoutMs: 5000 });
     assert.deepEqual(c.audit, { retentionDays: 90, deniedWindowSeconds: 60, pathMaxLength: 1000, trustedProxies: [] });

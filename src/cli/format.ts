@@ -113,6 +113,7 @@ export function jobDetails(job: Job | JobDetail): string {
     ['concurrency', job.concurrency_policy],
     ['retries', job.retries ? `${job.retries} (backoff ${job.retry_backoff}s)` : '0'],
     ['source', job.source],
+    ['version', String(job.version)],
     ['created', time(job.created_at)],
   ];
   if ('stats' in job) {

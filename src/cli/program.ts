@@ -12,6 +12,7 @@ import { addRunCommand } from './commands/run.js';
 import { addSecretCommands } from './commands/secrets.js';
 import { addHandlersCommand, addServiceCommands } from './commands/service.js';
 import { addWorkerCommands } from './commands/workers.js';
+import { addWhyCommand } from './commands/why.js';
 import { cliContext, type Globals, type Io } from './context.js';
 import { exitCodes } from './exit-codes.js';
 import * as fmt from './format.js';
@@ -39,6 +40,7 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
 
   // The order here is the order of `jobsctl --help`.
   addJobCommands(program, cli);
+  addWhyCommand(program, cli);
   addRunCommand(program, cli);
   addExecutionCommands(program, cli);
   addBatchCommand(program, cli);

@@ -26,6 +26,11 @@ export type JobList = Schemas['JobList'];
 export type Failure = Schemas['Failure'];
 export type CreateJobRequest = Schemas['CreateJobRequest'];
 export type JobState = Schemas['JobState'];
+export type UpdateJobRequest = Schemas['UpdateJobRequest'];
+export type JobVersion = Schemas['JobVersion'];
+export type JobVersionList = Schemas['JobVersionList'];
+export type Fire = Schemas['Fire'];
+export type FireLedger = Schemas['FireLedger'];
 export type Execution = Schemas['Execution'];
 export type ExecutionStatus = Schemas['ExecutionStatus'];
 export type ExecutionList = Schemas['ExecutionList'];
@@ -74,6 +79,13 @@ export type ListExecutionsQuery = NonNullable<operations['listExecutions']['para
 export type ListJobExecutionsQuery = NonNullable<operations['listJobExecutions']['parameters']['query']>;
 export type ListWorkersQuery = NonNullable<operations['listWorkers']['parameters']['query']>;
 export type ListAuditQuery = NonNullable<operations['listAudit']['parameters']['query']>;
+export type ListJobVersionsQuery = NonNullable<operations['listJobVersions']['parameters']['query']>;
+export type ListJobFiresQuery = NonNullable<operations['listJobFires']['parameters']['query']>;
+
+export interface ChangeOptions {
+  /** The version the change is made to (sent as If-Match): another answers ProblemError 412. */
+  ifVersion?: number;
+}
 
 export interface ClientOptions {
   /** The service's API root, e.g. `http://127.0.0.1:34000/api/v1`. */
@@ -106,6 +118,8 @@ export interface RunOptions {
 }
 
 export type JobsClient = ReturnType<typeof createClient>;
+
+const ifMatch = (options: ChangeOptions) => (options.ifVersion === undefined ? {} : { 'If-Match': `"${options.ifVersion}"` });
 
 export function createClient(options: ClientOptions) {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -155,6 +169,18 @@ export function createClient(options: ClientOptions) {
       const operationId = handlerRoutes[handler] as 'scheduleEcho';
       return call(operationId, { params: { query: scheduling }, body: kwargs as HandlerKwargs<'echo'> });
     },
+    /** PATCH /jobs/{job_id}: the fields given change (null unsets one), the rest stays; a new version. */
+    update: (jobId: string, change: UpdateJobRequest, options: ChangeOptions = {}) =>
+      call('updateJob', { params: { path: { job_id: jobId }, header: ifMatch(options) }, body: change }),
+    /** The job's versions, oldest first. */
+    versions: (jobId: string, query: ListJobVersionsQuery = {}) => call('listJobVersions', { params: { path: { job_id: jobId }, query } }),
+    /** The definition of `version` becomes the job's again, as a new version. */
+    rollback: (jobId: string, version: number, options: ChangeOptions & { detach?: boolean } = {}) =>
+      call('rollbackJob', {
+        params: { path: { job_id: jobId, version }, header: ifMatch(options), query: options.detach ? { detach: true } : {} },
+      }),
+    /** The fire ledger: every fire the schedule expected in [since, until) and its outcome. */
+    fires: (jobId: string, query: ListJobFiresQuery = {}) => call('listJobFires', { params: { path: { job_id: jobId }, query } }),
     setState: (jobId: string, state: JobState) => call('setJobState', { params: { path: { job_id: jobId }, query: { state } } }),
     pause: (jobId: string) => jobs.setState(jobId, 'paused'),
     resume: (jobId: string) => jobs.setState(jobId, 'running'),

@@ -118,6 +118,10 @@ export interface Limits {
   maxRetryBackoffSeconds: number;
   /** JOBS_PAGE_MAX_BYTES: a list page's items as JSON, in bytes (fewer items and the cursor past it). */
   pageMaxBytes: number;
+  /** JOBS_LEDGER_MAX_FIRES: fires one answer of the fire ledger lists (the rest from its `next_since`). */
+  ledgerMaxFires: number;
+  /** JOBS_LEDGER_MAX_RANGE_SECONDS: the longest `until - since` the fire ledger is asked for. */
+  ledgerMaxRangeSeconds: number;
 }
 
 export interface SseSettings {
@@ -167,6 +171,8 @@ export const limitDefaults = {
   JOBS_MAX_RETRIES: 100,
   JOBS_MAX_RETRY_BACKOFF_SECONDS: 86400,
   JOBS_PAGE_MAX_BYTES: 1048576,
+  JOBS_LEDGER_MAX_FIRES: 1000,
+  JOBS_LEDGER_MAX_RANGE_SECONDS: 2678400,
   JOBS_HTTP_MAX_CONNECTIONS: 1000,
   JOBS_HTTP_HEADERS_TIMEOUT_MS: 10000,
   JOBS_HTTP_REQUEST_TIMEOUT_MS: 30000,
@@ -201,6 +207,8 @@ function limitsOf(env: Env): Pick<Config, 'limits' | 'http' | 'sse' | 'audit'> {
       maxRetries: n('JOBS_MAX_RETRIES', 0, 100),
       maxRetryBackoffSeconds: n('JOBS_MAX_RETRY_BACKOFF_SECONDS', 0, 86400),
       pageMaxBytes: n('JOBS_PAGE_MAX_BYTES', 1024, 1024 * 1024 * 1024),
+      ledgerMaxFires: n('JOBS_LEDGER_MAX_FIRES', 1, 100_000),
+      ledgerMaxRangeSeconds: n('JOBS_LEDGER_MAX_RANGE_SECONDS', 60, 31_622_400 * 10),
     },
     http: {
       maxConnections: n('JOBS_HTTP_MAX_CONNECTIONS', 1, 1_000_000),

@@ -42,6 +42,8 @@ export interface FireJobPatch {
   next_run_at: Date | null;
   last_run_at?: Date;
   last_status?: ExecutionStatus;
+  /** The job's version the fire read: a job changed since keeps its own next_run_at. */
+  version?: number;
 }
 
 /**

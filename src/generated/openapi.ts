@@ -284,7 +284,22 @@ export type paths = {
         delete: operations["deleteJob"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change a job's definition, keeping the previous one as a version
+         * @description Sets the fields the body gives, checked exactly as a create checks them: every bad
+         *     field answers 400 naming it, and nothing changes. A field set to `null` goes back to
+         *     its default; `kwargs` replaces the kwargs as a whole; giving `periodically` or `cron`
+         *     replaces the schedule (the other schedule fields not given are unset). The next fire
+         *     is planned again when the schedule changed; a run in progress goes on as it was. Each
+         *     change that changes something makes a new `version` (`GET /jobs/{job_id}/versions`).
+         *
+         *     `If-Match` with the version read (the `ETag` of the job's reads) answers 412 when the
+         *     job changed since. A job from a default-jobs file answers 409 unless the body says
+         *     `detach: true`: it then becomes a job of the API, which the next boot leaves alone.
+         *
+         *     Requires the `write` role (or a higher one) when API tokens are configured.
+         */
+        patch: operations["updateJob"];
         trace?: never;
     };
     "/jobs/{job_id}/executions": {
@@ -321,6 +336,96 @@ export type paths = {
          *     Requires the `write` role (or a higher one) when API tokens are configured.
          */
         post: operations["runJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/{job_id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example ping-example */
+                job_id: components["parameters"]["JobIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The definitions a job has had, oldest first
+         * @description Every version of the job: when it was made, by whom (the token's name, as the audit
+         *     record names it; null for a create, a change from its default-jobs file or without
+         *     tokens), which fields changed from the version before, and the whole definition. Pages
+         *     of `limit` versions from `from` on; `next_from` continues.
+         *
+         *     Requires the `read` role (or a higher one) when API tokens are configured.
+         */
+        get: operations["listJobVersions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/{job_id}/versions/{version}/rollback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example ping-example */
+                job_id: components["parameters"]["JobIdPath"];
+                version: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make an earlier version's definition the job's again, as a new version
+         * @description The definition of `version` (every field; its state aside: a paused job stays paused)
+         *     becomes the job's, checked as a change is, as a new version. Same `If-Match` and
+         *     default-jobs file rules as `PATCH /jobs/{job_id}` (a file job needs `?detach=true`).
+         *
+         *     Requires the `write` role (or a higher one) when API tokens are configured.
+         */
+        post: operations["rollbackJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/{job_id}/fires": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example ping-example */
+                job_id: components["parameters"]["JobIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The fire ledger: every fire the job's schedule expected, and what became of it
+         * @description Each time the schedule in force then (its version) expected a fire in [`since`,
+         *     `until`), oldest first, with its outcome: `ran` (the run), `missed` (beyond the misfire
+         *     grace, a queue limit, or no record at all: the service was down), `skipped_concurrency`
+         *     (under `forbid`, with the run that was active), `skipped_paused` (the job was paused),
+         *     `service_paused`, `caught_up`, `backfilled`, or `pending` (not decided yet). Read from
+         *     the runs' records, the versions and the times the job and the service were paused.
+         *
+         *     `until` defaults to now, `since` to a day before `until`; the range is at most
+         *     `JOBS_LEDGER_MAX_RANGE_SECONDS`, an answer at most `JOBS_LEDGER_MAX_FIRES` fires, with
+         *     `next_since` to continue from.
+         *
+         *     Requires the `read` role (or a higher one) when API tokens are configured.
+         */
+        get: operations["listJobFires"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1011,6 +1116,76 @@ export type components = {
             retry_backoff?: number;
         };
         /**
+         * @description Any field of a create but `job_id`; `null` unsets a field. Every field of
+         *     CreateJobRequest but `job_id` is here too (a test checks it).
+         */
+        UpdateJobRequest: {
+            handler?: string;
+            kwargs?: components["schemas"]["Kwargs"];
+            periodically?: string | null;
+            cron?: string | null;
+            timezone?: string | null;
+            when?: string | null;
+            misfire_grace_time?: (number | null) | string;
+            state?: components["schemas"]["JobState"];
+            timeout?: number | null;
+            /** @enum {string|null} */
+            concurrency_policy?: "allow" | "forbid" | "replace" | null;
+            retries?: number | null;
+            retry_backoff?: number | null;
+            /** @description A job from a default-jobs file becomes a job of the API (`source` api), which the next boot leaves alone. */
+            detach?: boolean;
+        };
+        JobVersion: {
+            version: number;
+            /** Format: date-time */
+            changed_at: string;
+            /** @description The token's name; null for a create, a file's change or without tokens. */
+            changed_by: string | null;
+            /** @description The fields that differ from the version before (every field for version 1). */
+            changed: string[];
+            /** @description The whole definition, as a create body gives it (kwargs redacted as in every read). */
+            definition: {
+                [key: string]: unknown;
+            };
+        };
+        JobVersionList: {
+            job_id: string;
+            /** @description The job's version now. */
+            version: number;
+            versions: components["schemas"]["JobVersion"][];
+            /** @description Pass as `from` for the next page; null on the last. */
+            next_from: number | null;
+        };
+        Fire: {
+            /**
+             * Format: date-time
+             * @description When the fire was due.
+             */
+            time: string;
+            /** @enum {string} */
+            outcome: "ran" | "missed" | "skipped_concurrency" | "skipped_paused" | "service_paused" | "caught_up" | "backfilled" | "pending";
+            /** @description The version whose schedule expected it. */
+            version: number;
+            /** @description The run or the missed record of this fire. */
+            execution_id?: string;
+            /** @description skipped_concurrency: the run that was active. */
+            active_execution_id?: string;
+        };
+        FireLedger: {
+            job_id: string;
+            /** Format: date-time */
+            since: string;
+            /** Format: date-time */
+            until: string;
+            fires: components["schemas"]["Fire"][];
+            /**
+             * Format: date-time
+             * @description More fires follow: pass as `since`.
+             */
+            next_since: string | null;
+        };
+        /**
          * @description What a fire or a manual run does while a run of the job is active: run anyway, record the fire as missed (a manual run answers 409), or cancel the active run first.
          * @enum {string}
          */
@@ -1068,6 +1243,8 @@ export type components = {
             created_at: string;
             /** Format: date-time */
             updated_at: string;
+            /** @description 1 at create, one more for each change of the definition (`PATCH`, a rollback, its default-jobs file changed). */
+            version: number;
         };
         JobDetail: components["schemas"]["Job"] & {
             stats: components["schemas"]["JobStats"];
@@ -1161,6 +1338,8 @@ export type components = {
              * @description Drawn when the run starts, larger than every token drawn before it (a retry's is larger than the attempt it retries); null until the run starts.
              */
             fencing_token?: number | null;
+            /** @description The version of its job's definition the run was made from; null for a run without a job. */
+            job_version: number | null;
         };
         ExecutionList: {
             executions: components["schemas"]["Execution"][];
@@ -1550,6 +1729,47 @@ export type components = {
         };
     };
     responses: {
+        /** @description The job comes from a default-jobs file, which the next boot applies again; send `detach` to change it */
+        JobFromFile: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Job from a file",
+                 *       "status": 409,
+                 *       "detail": "job 'nightly-report' comes from the default-jobs file /etc/jobs/default-jobs/reports.yaml, which the next boot applies again; send detach: true to make it a job of the API and change it",
+                 *       "errors": [
+                 *         {
+                 *           "field": "body.detach",
+                 *           "reason": "must be true to change a job that comes from a file"
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The job is no longer at the version `If-Match` names; `ETag` gives its version now */
+        VersionChanged: {
+            headers: {
+                ETag: components["headers"]["ETag"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Version changed",
+                 *       "status": 412,
+                 *       "detail": "job 'nightly-report' is at version 4, not 3: read it again and apply the change to that version"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description Queuing these runs would pass JOBS_MAX_QUEUED_RUNS_PER_JOB or JOBS_MAX_QUEUED_RUNS; the detail names the limit */
         TooManyQueued: {
             headers: {
@@ -1844,6 +2064,11 @@ export type components = {
     parameters: {
         /** @description The `id` of the last event received, to resume a stream after it. */
         LastEventId: string;
+        /**
+         * @description The version the change is made to, as the job's `ETag` gives it (`"3"`); another version answers 412.
+         * @example "3"
+         */
+        IfMatch: string;
         /** @example ping-example */
         JobIdPath: string;
         ExecutionIdPath: string;
@@ -1885,7 +2110,13 @@ export type components = {
         SecretNamePath: components["schemas"]["SecretName"];
     };
     requestBodies: never;
-    headers: never;
+    headers: {
+        /**
+         * @description The job's version, quoted; send it back as `If-Match` to change that version only.
+         * @example "3"
+         */
+        ETag: string;
+    };
     pathItems: never;
 };
 export type $defs = Record<string, never>;
@@ -2285,6 +2516,7 @@ export interface operations {
             /** @description The job */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2363,6 +2595,49 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    updateJob: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The version the change is made to, as the job's `ETag` gives it (`"3"`); another version answers 412.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @example ping-example */
+                job_id: components["parameters"]["JobIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateJobRequest"];
+            };
+        };
+        responses: {
+            /** @description The job as changed (or as it was, when nothing differs) */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobCreated"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["JobFromFile"];
+            412: components["responses"]["VersionChanged"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     listJobExecutions: {
         parameters: {
             query?: {
@@ -2433,6 +2708,119 @@ export interface operations {
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyQueued"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listJobVersions: {
+        parameters: {
+            query?: {
+                /** @description The first version to list. */
+                from?: number;
+                /** @description Entries per page. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path: {
+                /** @example ping-example */
+                job_id: components["parameters"]["JobIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job's versions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobVersionList"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    rollbackJob: {
+        parameters: {
+            query?: {
+                /** @description A job from a default-jobs file becomes a job of the API. */
+                detach?: boolean;
+            };
+            header?: {
+                /**
+                 * @description The version the change is made to, as the job's `ETag` gives it (`"3"`); another version answers 412.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @example ping-example */
+                job_id: components["parameters"]["JobIdPath"];
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job as rolled back */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobCreated"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["JobFromFile"];
+            412: components["responses"]["VersionChanged"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listJobFires: {
+        parameters: {
+            query?: {
+                /** @example 2026-11-29T00:00:00Z */
+                since?: string;
+                /** @example 2026-11-30T00:00:00Z */
+                until?: string;
+            };
+            header?: never;
+            path: {
+                /** @example ping-example */
+                job_id: components["parameters"]["JobIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The fires */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FireLedger"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             503: components["responses"]["Unavailable"];
         };
     };

@@ -60,6 +60,7 @@ export function jobBody(job: JobRecord): Schemas['Job'] {
     source: job.source,
     created_at: isoTime(job.created_at),
     updated_at: isoTime(job.updated_at),
+    version: job.version,
   };
 }
 
@@ -101,6 +102,7 @@ export function executionBody(e: ExecutionRecord): Schemas['Execution'] {
     created_at: isoTime(e.created_at),
     idempotency_key: e.idempotency_key,
     fencing_token: e.fencing_token,
+    job_version: e.job_version,
   };
 }
 

@@ -1,4 +1,15 @@
-import { ConflictError, GoneError, InvalidError, NotFoundError, QuotaError, RoleError, type Conflict, type FieldError, type Subject } from '../scheduling/errors.js';
+import {
+  ConflictError,
+  GoneError,
+  InvalidError,
+  NotFoundError,
+  QuotaError,
+  RoleError,
+  StaleVersionError,
+  type Conflict,
+  type FieldError,
+  type Subject,
+} from '../scheduling/errors.js';
 import { Problem } from './problem.js';
 
 /**
@@ -16,6 +27,7 @@ const conflictTitles: Record<Conflict, string> = {
   'run-in-progress': 'Run in progress',
   'run-ended': 'Run has ended',
   'worker-gone': 'Worker gone',
+  'job-from-file': 'Job from a file',
 };
 
 /** Fields as the API names them: every field somewhere in the request. */
@@ -41,6 +53,7 @@ export function problemOf(err: unknown, locate: Locate = asIs): unknown {
   if (err instanceof ConflictError) {
     return new Problem(409, conflictTitles[err.conflict], err.message, err.errors.length ? located(err.errors, locate) : undefined);
   }
+  if (err instanceof StaleVersionError) return new Problem(412, 'Version changed', err.message, undefined, { ETag: `"${err.actual}"` });
   if (err instanceof RoleError) {
     return new Problem(403, 'Forbidden', err.message, undefined, {
       'WWW-Authenticate': 'Bearer realm="jobs-service", error="insufficient_scope"',

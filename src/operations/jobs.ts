@@ -8,13 +8,46 @@ import type { Kwargs } from '../store/types.js';
 import { executionBody, failureBody, jobBody, type Schemas, type Services } from './context.js';
 import { isoTime } from './iso-time.js';
 import { checkSecretRefs } from './secrets.js';
+import { redactKwargs } from '../observability/redact.js';
 
 type ListQuery = NonNullable<operations['listJobs']['parameters']['query']>;
 type StateQuery = operations['setJobState']['parameters']['query'];
 type JobPath = operations['getJob']['parameters']['path'];
+type UpdateBody = operations['updateJob']['requestBody']['content']['application/json'];
+type VersionsQuery = NonNullable<operations['listJobVersions']['parameters']['query']>;
+type RollbackPath = operations['rollbackJob']['parameters']['path'];
+type RollbackQuery = NonNullable<operations['rollbackJob']['parameters']['query']>;
+type FiresQuery = NonNullable<operations['listJobFires']['parameters']['query']>;
 type CreateBody = operations['createJob']['requestBody']['content']['application/json'];
 /** The scheduling options every handler route takes in its query (the Bayesian form). */
 type HandlerRouteQuery = NonNullable<operations['scheduleFlowScheduling']['parameters']['query']>;
+
+/** A job's version as its reads' ETag gives it. */
+const etagOf = (job: { version: number }) => `"${job.version}"`;
+
+/** The version an If-Match header names; undefined when there is none or it is `*`. */
+function ifMatchOf(headers: Record<string, string | string[] | undefined>): number | undefined {
+  const raw = headers['if-match'];
+  const value = (Array.isArray(raw) ? raw[0] : raw)?.trim();
+  if (value === undefined || value === '' || value === '*') return undefined;
+  const m = /^(?:W\/)?"?(\d{1,10})"?$/.exec(value);
+  if (!m || Number(m[1]) < 1 || Number(m[1]) > 2147483647) {
+    throw Problem.invalid([{ field: 'header.If-Match', reason: `must be a version the job's ETag gave, such as "3"; got '${value}'` }]);
+  }
+  return Number(m[1]);
+}
+
+/** A date-time of the query, or the default. */
+function queryTime(value: string | undefined, field: string, fallback: Date): Date {
+  if (value === undefined) return fallback;
+  const t = new Date(value);
+  if (Number.isNaN(t.getTime())) throw Problem.invalid([{ field: `query.${field}`, reason: `must be a date-time such as 2026-11-29T00:00:00Z, got '${value}'` }]);
+  return t;
+}
+
+function changed(job: Parameters<typeof jobBody>[0]) {
+  return { status: 200, headers: { ETag: etagOf(job) }, body: { job: jobBody(job) } satisfies Schemas['JobCreated'] };
+}
 
 function created(job: Parameters<typeof jobBody>[0]) {
   return {
@@ -54,6 +87,7 @@ export function jobOperations(s: Services): Record<string, Operation> {
       const next = job.state === 'running' ? job.next_run_at : null;
       return {
         status: 200,
+        headers: { ETag: etagOf(job) },
         body: {
           ...jobBody(job),
           stats: {
@@ -71,6 +105,66 @@ export function jobOperations(s: Services): Record<string, Operation> {
     setJobState: async ({ params, query, role }) => {
       const job = await s.scheduler.setJobState((params as JobPath).job_id, (query as StateQuery).state, role);
       return { status: 200, body: { job_id: job.job_id, state: job.state } satisfies Schemas['JobStateResult'] };
+    },
+
+    updateJob: async ({ params, body, headers, caller, role }) => {
+      const { detach, ...change } = body as UpdateBody;
+      if (change.kwargs) await checkSecretRefs(s, change.kwargs, 'body.kwargs', caller);
+      const ifVersion = ifMatchOf(headers);
+      const job = await locating(inBody, () => s.scheduler.patchJob((params as JobPath).job_id, change, { by: caller, role, ifVersion, detach }));
+      return changed(job);
+    },
+
+    listJobVersions: async ({ params, query }) => {
+      const q = query as VersionsQuery;
+      const { job, versions, next } = await s.scheduler.listJobVersions((params as JobPath).job_id, q.from ?? 1, q.limit ?? 100);
+      return {
+        status: 200,
+        body: {
+          job_id: job.job_id,
+          version: job.version,
+          versions: versions.map((v) => ({
+            version: v.version,
+            changed_at: isoTime(v.changed_at),
+            changed_by: v.changed_by,
+            changed: v.changed,
+            definition: { ...v.definition, kwargs: redactKwargs((v.definition.kwargs ?? {}) as Kwargs) },
+          })),
+          next_from: next,
+        } satisfies Schemas['JobVersionList'],
+      };
+    },
+
+    rollbackJob: async ({ params, query, headers, caller, role }) => {
+      const p = params as unknown as RollbackPath;
+      const ifVersion = ifMatchOf(headers);
+      const job = await locating(inQuery, () =>
+        s.scheduler.rollbackJob(p.job_id, Number(p.version), { by: caller, role, ifVersion, detach: (query as RollbackQuery).detach === true }),
+      );
+      return changed(job);
+    },
+
+    listJobFires: async ({ params, query }) => {
+      const q = query as FiresQuery;
+      const until = queryTime(q.until, 'until', new Date());
+      const since = queryTime(q.since, 'since', new Date(until.getTime() - 86400_000));
+      const r = await locating(inQuery, () => s.scheduler.fires((params as JobPath).job_id, since, until));
+      return {
+        status: 200,
+        body: {
+          job_id: r.job.job_id,
+          since: isoTime(since),
+          until: isoTime(until),
+          fires: r.fires.map((f) => ({
+            time: isoTime(f.time),
+            outcome: f.outcome,
+            version: f.version,
+            ...(f.execution_id ? { execution_id: f.execution_id } : {}),
+            ...(f.active_execution_id ? { active_execution_id: f.active_execution_id } : {}),
+          })),
+          next_since: r.nextSince ? isoTime(r.nextSince) : null,
+        } satisfies Schemas['FireLedger'],
+      };
     },
 
     deleteJob: async ({ params, role }) => ({

@@ -3,10 +3,12 @@ import { randomUUID } from 'node:crypto';
 import type { Catalog } from './catalog.js';
 import type { Role } from '../config/tokens.js';
 import type { Engine } from '../engine/types.js';
-import { ConflictError, GoneError, InvalidError, NotFoundError, QuotaError, type FieldError } from './errors.js';
+import { ConflictError, GoneError, InvalidError, NotFoundError, QuotaError, StaleVersionError, type FieldError } from './errors.js';
 import type { Limits } from '../config/config.js';
 import { defaultLimits, flowShape, kwargsQuotaErrors } from './quotas.js';
-import type { ConcurrencyPolicy, FailureRecord, JobRecord, JobSource, JobStats, JobState, Kwargs, Page, ServiceState, Store } from '../store/types.js';
+import type { ConcurrencyPolicy, FailureRecord, JobPatch, JobRecord, JobSource, JobStats, JobState, JobVersionRecord, Kwargs, Page, ServiceState, Store } from '../store/types.js';
+import { applyChange, changedFields, definitionOf } from './definition.js';
+import { expectedFires, ledger, type LedgerFire } from './ledger.js';
 import { CursorError } from '../store/cursor.js';
 import { finalStatuses, type ExecutionRecord, type WorkerRecord, type WorkerState } from '../store/types.js';
 import { WriteCoalescer } from './coalescer.js';
@@ -48,6 +50,20 @@ export interface ScheduleContext {
    */
   role?: Role | null;
 }
+
+/** Who changes a job, and on what terms. */
+export interface ChangeContext {
+  /** The calling token's name, kept as the version's changed_by; null when no token is checked. */
+  by: string | null;
+  role: Role | null;
+  /** The version the caller read (If-Match): another answers a StaleVersionError. */
+  ifVersion?: number;
+  /** A job from a default-jobs file becomes an API job, which the next boot leaves alone. */
+  detach?: boolean;
+}
+
+/** Versions a job keeps at most: the listing and the ledger read no more. */
+const maxVersionsRead = 10_000;
 
 export type JobType = 'all' | 'failed' | 'user';
 
@@ -191,6 +207,7 @@ export class Scheduler {
       source_file: ctx.sourceFile ?? null,
       created_at: now,
       updated_at: now,
+      version: 1,
     };
   }
 
@@ -216,6 +233,7 @@ export class Scheduler {
         { field: 'job_id', reason: 'is taken' },
       ]);
     }
+    if (job.state === 'paused') await this.store.startPause(job.job_id, job.created_at);
     return job;
   }
 
@@ -227,7 +245,10 @@ export class Scheduler {
       // Same timing as before: keep the next run already planned instead of starting over.
       built.next_run_at = existing.next_run_at;
     }
+    const redefined = existing !== null && !sameDefinition(existing, built);
+    if (existing) built.version = existing.version + (redefined ? 1 : 0);
     const job = await this.store.upsertJob(built);
+    if (existing && redefined) await this.store.insertJobVersions(this.versionsOfChange(existing, job, null));
     if (existing && existing.handler !== job.handler) await this.engine.removeJob(job.job_id);
     await this.engine.scheduleJob(job.job_id, job.handler, job.next_run_at, job.state === 'paused');
     return job;
@@ -244,6 +265,11 @@ export class Scheduler {
     const result: JobRecord[] = [];
     for (const job of built) {
       const old = existing.get(job.job_id);
+      // Detached from its file by a change (source api, its file kept): the file no longer applies.
+      if (old && old.source === 'api' && old.source_file !== null) {
+        result.push(old);
+        continue;
+      }
       if (old && sameSchedule(old, job)) job.next_run_at = old.next_run_at;
       if (old && sameDefinition(old, job)) {
         result.push(old);
@@ -253,12 +279,14 @@ export class Scheduler {
         job.created_at = old.created_at;
         job.last_run_at = old.last_run_at;
         job.last_status = old.last_status;
+        job.version = old.version + 1;
         if (old.handler !== job.handler) await this.engine.removeJob(job.job_id);
       }
       changed.push(job);
       result.push(job);
     }
     await this.store.upsertJobs(changed);
+    await this.store.insertJobVersions(changed.flatMap((j) => (existing.has(j.job_id) ? this.versionsOfChange(existing.get(j.job_id)!, j, null) : [])));
     await this.engine.scheduleJobs(changed.map((j) => ({ jobId: j.job_id, handler: j.handler, nextRunAt: j.next_run_at, disabled: j.state === 'paused' })));
     return { jobs: result, changed };
   }
@@ -281,7 +309,172 @@ export class Scheduler {
     if (job.state === state) return job;
     const updated = (await this.store.updateJob(jobId, { state }))!;
     await this.engine.scheduleJob(jobId, job.handler, updated.next_run_at, state === 'paused');
+    await this.recordPause(jobId, state, updated.updated_at);
     return updated;
+  }
+
+  /** Keeps when a job (or, with null, the service) was paused and resumed, for the fire ledger. */
+  private async recordPause(jobId: string | null, state: JobState | ServiceState, at: Date) {
+    if (state === 'paused') await this.store.startPause(jobId, at);
+    else await this.store.endPause(jobId, at);
+  }
+
+  /**
+   * Changes a job's definition: `change` holds the fields to set (null unsets one), checked
+   * as a create checks them, every bad field in one InvalidError and nothing changed. The next
+   * fire is planned again when the schedule changed; a run in progress goes on as it was. The
+   * previous definition stays as a version.
+   */
+  async patchJob(jobId: string, change: Record<string, unknown>, ctx: ChangeContext, keepPastWhen = false): Promise<JobRecord> {
+    for (let attempt = 1; ; attempt++) {
+      const job = await this.getJob(jobId);
+      this.catalog.checkRole(job.handler, job.kwargs, ctx.role);
+      if (ctx.ifVersion !== undefined && ctx.ifVersion !== job.version) throw new StaleVersionError(jobId, ctx.ifVersion, job.version);
+      const detaching = job.source === 'file' && ctx.detach === true;
+      if (job.source === 'file' && !detaching) {
+        throw new ConflictError(
+          'job-from-file',
+          `job '${jobId}' comes from the default-jobs file ${job.source_file ?? ''}, which the next boot applies again; send detach: true to make it a job of the API and change it`,
+          [{ field: 'detach', reason: 'must be true to change a job that comes from a file' }],
+        );
+      }
+      const errors: FieldError[] = [];
+      if ('job_id' in change && change.job_id !== jobId) errors.push({ field: 'job_id', reason: 'cannot be changed; create a job with the new job_id instead' });
+      const before = definitionOf(job);
+      const now = new Date();
+      let built: JobRecord;
+      try {
+        built = this.buildJob(
+          { ...(applyChange(before, change) as unknown as ScheduleRequest), job_id: jobId },
+          { source: 'api', allowPastWhen: keepPastWhen || !('when' in change) },
+          now,
+        );
+      } catch (err) {
+        if (err instanceof InvalidError) throw new InvalidError([...errors, ...err.errors]);
+        throw err;
+      }
+      if (errors.length) throw new InvalidError(errors);
+      this.catalog.checkRole(built.handler, built.kwargs, ctx.role);
+      const changed = changedFields(before, definitionOf(built));
+      if (changed.length === 0 && !detaching) return job;
+      const { job_id: _id, created_at: _created, last_run_at: _last, last_status: _status, ...fields } = built;
+      const patch: JobPatch = {
+        ...fields,
+        next_run_at: sameSchedule(job, built) ? job.next_run_at : built.next_run_at,
+        source: detaching ? 'api' : job.source,
+        // The file is kept: the next boot knows the job was detached from it and leaves it alone.
+        source_file: job.source_file,
+        version: job.version + 1,
+        updated_at: now,
+      };
+      const updated = await this.store.updateJobAtVersion(jobId, job.version, patch);
+      if (!updated) {
+        // Changed (or deleted) since it was read: read again, unless the caller named its version.
+        if (ctx.ifVersion === undefined && attempt < 3) continue;
+        const current = await this.getJob(jobId);
+        throw new StaleVersionError(jobId, ctx.ifVersion ?? job.version, current.version);
+      }
+      if (job.handler !== updated.handler) await this.engine.removeJob(jobId);
+      await this.engine.scheduleJob(jobId, updated.handler, updated.next_run_at, updated.state === 'paused');
+      if (job.state !== updated.state) await this.recordPause(jobId, updated.state, now);
+      await this.store.insertJobVersions(this.versionsOfChange(job, updated, ctx.by, detaching ? ['source'] : []));
+      return updated;
+    }
+  }
+
+  /**
+   * The versions a change writes: the new one, and the previous one when that is the job's
+   * first (a create writes none, to keep creating jobs one write).
+   */
+  private versionsOfChange(before: JobRecord, after: JobRecord, by: string | null, extra: string[] = []): JobVersionRecord[] {
+    const def = definitionOf(after);
+    const next: JobVersionRecord = {
+      job_id: after.job_id,
+      version: after.version,
+      changed_at: after.updated_at,
+      changed_by: by,
+      changed: [...changedFields(definitionOf(before), def), ...extra].sort(),
+      definition: def,
+      first_fire: after.next_run_at,
+    };
+    return before.version === 1 ? [this.firstVersion(before), next] : [next];
+  }
+
+  /** Version 1 of a job as its create made it, its first fire planned again from its create time. */
+  private firstVersion(job: JobRecord): JobVersionRecord {
+    const def = definitionOf(job);
+    let firstFire: Date | null = null;
+    try {
+      firstFire = this.buildJob(
+        { ...(applyChange(def, {}) as unknown as ScheduleRequest), job_id: job.job_id },
+        { source: 'api', allowPastWhen: true },
+        job.created_at,
+      ).next_run_at;
+    } catch {
+      // A handler no longer loaded, a limit tightened since: no fires are expected of it.
+    }
+    return { job_id: job.job_id, version: 1, changed_at: job.created_at, changed_by: null, changed: Object.keys(def).sort(), definition: def, first_fire: firstFire };
+  }
+
+  /** A job's versions, oldest first, from `from` on: `limit` of them and the next to ask for. */
+  async listJobVersions(jobId: string, from = 1, limit = 100): Promise<{ job: JobRecord; versions: JobVersionRecord[]; next: number | null }> {
+    const job = await this.getJob(jobId);
+    const stored = await this.store.listJobVersions(jobId, from, limit + 1);
+    // A job never changed (or whose last change was not recorded) has its current version only in its row.
+    if (job.version >= from && !stored.some((v) => v.version === job.version)) {
+      stored.push(
+        job.version === 1
+          ? this.firstVersion(job)
+          : { job_id: jobId, version: job.version, changed_at: job.updated_at, changed_by: null, changed: [], definition: definitionOf(job), first_fire: job.next_run_at },
+      );
+    }
+    const versions = stored.filter((v) => v.version <= job.version).sort((a, b) => a.version - b.version);
+    const more = versions.length > limit;
+    return { job, versions: versions.slice(0, limit), next: more ? versions[limit].version : null };
+  }
+
+  /** Makes the definition of an earlier version the job's again, as a new version (its state stays). */
+  async rollbackJob(jobId: string, version: number, ctx: ChangeContext): Promise<JobRecord> {
+    const job = await this.getJob(jobId);
+    const found = version === 1 ? ((await this.store.getJobVersion(jobId, 1)) ?? this.firstVersion(job)) : await this.store.getJobVersion(jobId, version);
+    if (!found || version > job.version) throw new NotFoundError('job', jobId, `job '${jobId}' has no version ${version}; it is at version ${job.version}`);
+    const { state: _state, ...def } = found.definition;
+    // Every field of that definition, the ones unset then as null, so none of today's stays.
+    const change = Object.fromEntries(Object.keys(definitionOf(job)).map((k) => [k, k in def ? def[k] : null]));
+    delete change.state;
+    for (const [k, v] of Object.entries(def)) change[k] = v;
+    // A `when` of that version is past by now: the job takes its next fire after now.
+    return this.patchJob(jobId, change, ctx, true);
+  }
+
+  /**
+   * The fire ledger of a job over [since, until): every fire the schedule in force at the time
+   * expected, with what became of it. At most `limit` fires; `next_since` continues after them.
+   */
+  async fires(jobId: string, since: Date, until: Date, limit = this.limits.ledgerMaxFires): Promise<{ job: JobRecord; fires: LedgerFire[]; nextSince: Date | null }> {
+    const errors: FieldError[] = [];
+    if (until.getTime() <= since.getTime()) errors.push({ field: 'until', reason: 'must be later than since' });
+    else if (until.getTime() - since.getTime() > this.limits.ledgerMaxRangeSeconds * 1000) {
+      errors.push({ field: 'until', reason: `must be at most ${this.limits.ledgerMaxRangeSeconds} seconds after since (JOBS_LEDGER_MAX_RANGE_SECONDS)` });
+    }
+    if (errors.length) throw new InvalidError(errors);
+    const { job, versions } = await this.listJobVersions(jobId, 1, maxVersionsRead);
+    const expected = expectedFires(versions, since, until, limit + 1, (p) => {
+      try {
+        return parseDuration('periodically', p);
+      } catch {
+        return null;
+      }
+    });
+    const shown = expected.slice(0, limit);
+    const last = shown.at(-1);
+    const to = expected.length > limit && last ? new Date(last.time.getTime() + 1) : until;
+    const [runs, pauses] = await Promise.all([this.store.listFires(jobId, since, to, limit * 2 + 10), this.store.listPauses(jobId, since, to)]);
+    return {
+      job,
+      fires: ledger(shown, runs, pauses, new Date(), job.state === 'running' ? job.next_run_at : null),
+      nextSince: expected.length > limit && last ? new Date(last.time.getTime() + 1) : null,
+    };
   }
 
   /** Removes a job and its schedule; a GoneError when there is no such job (410 in the Bayesian code). */
@@ -434,6 +627,7 @@ export class Scheduler {
    */
   async setServiceState(state: ServiceState, by: string | null = null): Promise<ServiceState> {
     await this.store.setServiceState(state, by);
+    await this.recordPause(null, state, new Date());
     await this.onStateChange();
     return state;
   }

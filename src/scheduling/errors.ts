@@ -47,7 +47,9 @@ export type Conflict =
   /** The run has a final status already. */
   | 'run-ended'
   /** The worker is gone and cannot change state. */
-  | 'worker-gone';
+  | 'worker-gone'
+  /** The job came from a default-jobs file: a change would be undone at the next boot unless it detaches the job. */
+  | 'job-from-file';
 
 /** The request is well formed but clashes with what is stored; `errors` names the fields at fault, if any. */
 export class ConflictError extends Error {
@@ -58,6 +60,18 @@ export class ConflictError extends Error {
   ) {
     super(message);
     this.name = 'ConflictError';
+  }
+}
+
+/** A change asked for a version of the job (If-Match) that is no longer its version. */
+export class StaleVersionError extends Error {
+  constructor(
+    readonly jobId: string,
+    readonly expected: number,
+    readonly actual: number,
+  ) {
+    super(`job '${jobId}' is at version ${actual}, not ${expected}: read it again and apply the change to that version`);
+    this.name = 'StaleVersionError';
   }
 }
 

@@ -16,6 +16,8 @@ export const defaultLimits: Limits = {
   maxRetries: limitDefaults.JOBS_MAX_RETRIES,
   maxRetryBackoffSeconds: limitDefaults.JOBS_MAX_RETRY_BACKOFF_SECONDS,
   pageMaxBytes: limitDefaults.JOBS_PAGE_MAX_BYTES,
+  ledgerMaxFires: limitDefaults.JOBS_LEDGER_MAX_FIRES,
+  ledgerMaxRangeSeconds: limitDefaults.JOBS_LEDGER_MAX_RANGE_SECONDS,
 };
 
 /** The nesting of objects and arrays in a JSON value, walked with a stack of its own, stopping past `max`. */

@@ -151,12 +151,13 @@ export class Runner {
       // keeps its schedule even if this process dies.
       lease.nextRunAt = next;
       if (next) touches.push(lease);
-      const patch: FireJobPatch = { job_id: job.job_id, next_run_at: next };
+      // The next fire is of this version's schedule: a job changed meanwhile keeps its own.
+      const patch: FireJobPatch = { job_id: job.job_id, next_run_at: next, version: job.version };
       jobUpdates.push(patch);
 
       const base = this.newExecution(job, { trigger: 'schedule', scheduled_at: dueAt, created_at: now });
       if (plan.action === 'missed') {
-        inserts.push(this.missed(base, plan.reason));
+        inserts.push({ ...this.missed(base, plan.reason), active_execution_id: plan.activeId ?? null });
         patch.last_status = 'missed';
         continue;
       }
@@ -280,6 +281,7 @@ export class Runner {
       handler: job.handler,
       kwargs: job.kwargs,
       timeout: this.timeoutFor(job),
+      job_version: job.version,
       ...fields,
     };
   }

@@ -10,6 +10,8 @@ import type { ServiceState, Store } from '../store/types.js';
 export async function applyBootState(store: Store, state: ServiceState): Promise<void> {
   if ((await store.getServiceState()) === state) return;
   await store.setServiceState(state, pausedAtBoot);
+  if (state === 'paused') await store.startPause(null, new Date());
+  else await store.endPause(null, new Date());
   await store.insertAudits([
     {
       id: randomUUID(),

@@ -15,6 +15,8 @@ export interface JobStore {
   /** Jobs in job_id order, after the given job_id. */
   listJobs(after: string | null, limit: number): Promise<Page<JobRecord>>;
   updateJob(jobId: string, patch: JobPatch): Promise<JobRecord | null>;
+  /** updateJob only while the job is at `version` (optimistic concurrency); null when it is not (or gone). */
+  updateJobAtVersion(jobId: string, version: number, patch: JobPatch): Promise<JobRecord | null>;
   /** The jobs of these ids that exist, in no particular order. */
   getJobs(jobIds: string[]): Promise<JobRecord[]>;
   /**
@@ -23,7 +25,12 @@ export interface JobStore {
    */
   getJobsWithActiveRuns(jobIds: string[]): Promise<Array<{ job: JobRecord; active: ExecutionRecord[] }>>;
   /** updateJob for many jobs at once (the dispatch path writes the fires of a claim together). */
-  updateJobs(updates: Array<{ job_id: string; patch: JobPatch }>): Promise<void>;
+  /**
+   * `version`: the job's version the patch's next_run_at was computed from; a job changed since
+   * (PATCH) keeps its own next_run_at, the rest of the patch is written.
+   */
+  updateJobs(updates: Array<{ job_id: string; patch: JobPatch; version?: number }>): Promise<void>;
+  /** Deletes a job with its versions and pauses (its runs stay). */
   deleteJob(jobId: string): Promise<boolean>;
   listJobsFromFiles(): Promise<Array<Pick<JobRecord, 'job_id' | 'source_file'>>>;
 }
@@ -36,6 +43,7 @@ export const jobStoreMethods: Record<keyof JobStore, true> = {
   getJob: true,
   listJobs: true,
   updateJob: true,
+  updateJobAtVersion: true,
   getJobs: true,
   getJobsWithActiveRuns: true,
   updateJobs: true,

@@ -62,10 +62,12 @@ export interface JobRecord {
   last_run_at: Date | null;
   last_status: ExecutionStatus | null;
   source: JobSource;
-  /** The default-jobs file a job came from, when source = 'file'. */
+  /** The default-jobs file a job came from: source 'file', or source 'api' once a change detached it (its file then no longer applies). */
   source_file: string | null;
   created_at: Date;
   updated_at: Date;
+  /** 1 at create, one more for each change of the definition (PATCH, rollback, its file changed). */
+  version: number;
 }
 
 export type JobPatch = Partial<Omit<JobRecord, 'job_id' | 'created_at'>>;
@@ -102,9 +104,35 @@ export interface ExecutionRecord {
   idempotency_key: string;
   /** Drawn when the run starts, larger than any drawn before (a later attempt's is larger); null until then. */
   fencing_token: number | null;
+  /** The version of its job's definition the run was made from; null for runs without a job. */
+  job_version: number | null;
+  /** A fire missed under `forbid`: the run that was active then. */
+  active_execution_id: string | null;
 }
 
 export type ExecutionPatch = Partial<Omit<ExecutionRecord, 'id' | 'created_at'>>;
+
+/** One definition of a job, kept when it is made (a create's is written at its first change). */
+export interface JobVersionRecord {
+  job_id: string;
+  version: number;
+  changed_at: Date;
+  /** The token name of the call that made it (as its audit record names it); null when unknown or auth is off. */
+  changed_by: string | null;
+  /** The definition fields that differ from the version before (every field for version 1). */
+  changed: string[];
+  /** The definition as a create body would give it (kwargs unredacted, `when` as ISO text). */
+  definition: Record<string, unknown>;
+  /** The first fire of this version's schedule (the job's next run when it took effect); null for none. */
+  first_fire: Date | null;
+}
+
+/** A time the job (job_id) or the whole service (job_id null) was paused; resumed_at null while it is. */
+export interface PauseRecord {
+  job_id: string | null;
+  paused_at: Date;
+  resumed_at: Date | null;
+}
 
 export interface FailureRecord {
   id: string;

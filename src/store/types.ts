@@ -8,6 +8,7 @@
 import type { AuditStore } from './audit.js';
 import type { EventStore } from './events.js';
 import type { ExecutionStore } from './executions.js';
+import type { HistoryStore } from './history.js';
 import type { FailureStore } from './failures.js';
 import type { JobStore } from './jobs.js';
 import type { SecretStore } from './secrets.js';
@@ -29,11 +30,13 @@ export type {
   FailureRecord,
   JobPatch,
   JobRecord,
+  JobVersionRecord,
   JobSource,
   JobState,
   JobStats,
   Kwargs,
   Page,
+  PauseRecord,
   ServicePause,
   ServiceState,
   ServiceStats,
@@ -47,9 +50,9 @@ export { outputTrimmedNote, RunEndsError } from './executions.js';
 export type { SecretMeta, SecretRecord } from './secrets.js';
 export type { EventInput, EventRecord, EventType, FollowedRun, RunEventType, StreamedEventType } from './events.js';
 export { streamedEventTypes } from './events.js';
-export type { AuditStore, EventStore, ExecutionStore, FailureStore, JobStore, SecretStore, ServiceStateStore, WorkerStore };
+export type { AuditStore, EventStore, ExecutionStore, FailureStore, HistoryStore, JobStore, SecretStore, ServiceStateStore, WorkerStore };
 
-export interface Store extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore, SecretStore, EventStore {
+export interface Store extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore, SecretStore, EventStore, HistoryStore {
   readonly kind: 'embedded' | 'postgres' | 'mongodb';
   /** Creates tables or collections and indexes, or brings them up to date; safe to call on every boot. */
   migrate(): Promise<void>;

@@ -76,6 +76,7 @@ export function job(jobId: string, era: number, over: Partial<JobRecord> = {}): 
     source_file: null,
     created_at: at(era, 0),
     updated_at: at(era, 0),
+    version: 1,
     ...over,
   };
 }
@@ -152,6 +153,8 @@ export function execution(id: string, era: number, i: number, over: Partial<Exec
     created_at: at(era, i),
     idempotency_key: id,
     fencing_token: null,
+    job_version: null,
+    active_execution_id: null,
     ...over,
   };
 }

@@ -32,6 +32,7 @@ function job(fields: Partial<JobRecord>): JobRecord {
     source_file: null,
     created_at: t('2026-01-01T00:00:00Z'),
     updated_at: t('2026-01-01T00:00:00Z'),
+    version: 1,
     ...fields,
   };
 }

@@ -1,5 +1,5 @@
-import { Option, type Command } from 'commander';
-import type { CreateJobRequest, Failure, Job } from '../../client/index.js';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { CreateJobRequest, Failure, Job, UpdateJobRequest } from '../../client/index.js';
 import type { CliContext } from '../context.js';
 import * as fmt from '../format.js';
 import { graceTime, integer, jsonObject } from '../options.js';
@@ -20,8 +20,19 @@ interface CreateOptions {
   paused?: boolean;
 }
 
-/** `jobsctl jobs ...`: list, get, create, pause, resume, delete, clean-failed. */
-export function addJobCommands(program: Command, { ctx, show, morePages }: CliContext) {
+interface UpdateOptions extends Omit<CreateOptions, 'handler' | 'id' | 'paused'> {
+  handler?: string;
+  unset?: string[];
+  ifVersion?: number;
+  detach?: boolean;
+}
+
+/** The fields `jobs update --unset` may clear, by the names of the API. */
+const unsettable = ['periodically', 'cron', 'timezone', 'when', 'misfire_grace_time', 'timeout', 'concurrency_policy', 'retries', 'retry_backoff'];
+
+/** `jobsctl jobs ...`: list, get, create, update, versions, rollback, pause, resume, delete, clean-failed. */
+export function addJobCommands(program: Command, cli: CliContext) {
+  const { ctx, show, morePages } = cli;
   const jobs = program.command('jobs').description('list, show, create, pause, resume and delete jobs');
   jobs
     .command('list')
@@ -94,6 +105,79 @@ export function addJobCommands(program: Command, { ctx, show, morePages }: CliCo
       };
       const created = await client.jobs.create(body);
       show(json, created, () => fmt.jobDetails(created.job));
+    });
+  jobs
+    .command('update')
+    .description('change a job: the options given change, the rest stays; the previous definition is kept as a version')
+    .argument('<job>', 'job id')
+    .option('--handler <name>', 'the handler that runs it')
+    .option('--kwargs <json>', "the handler's arguments, a JSON object (replaces them all)", jsonObject)
+    .option('--every <interval>', 'repeat every interval instead of the schedule it has')
+    .option('--cron <expression>', 'repeat on a cron schedule instead of the schedule it has')
+    .option('--timezone <zone>', 'IANA zone of the cron schedule')
+    .option('--when <time>', 'first run time (ISO-8601)')
+    .option('--grace <seconds>', 'how late a run may start before it is recorded as missed', graceTime)
+    .option('--timeout <seconds>', 'seconds a run may take', integer(1))
+    .addOption(new Option('--policy <policy>', 'what a fire does while a run is active').choices(['allow', 'forbid', 'replace']))
+    .option('--retries <n>', 'further attempts after a failed, timed-out or lost run', integer(0))
+    .option('--retry-backoff <seconds>', 'seconds before the first retry', integer(0))
+    .option('--unset <fields>', `fields back to their default, comma-separated: ${unsettable.join(', ')}`, (v: string) => v.split(',').map((f) => f.trim()))
+    .option('--if-version <n>', 'change only if the job is still at this version (else the service answers 412)', integer(1))
+    .option('--detach', 'a job from a default-jobs file becomes a job of the API, which the next boot leaves alone')
+    .action(async (id: string, o: UpdateOptions, cmd: Command) => {
+      const { client, json } = ctx(cmd);
+      const body: Record<string, unknown> = {
+        handler: o.handler,
+        kwargs: o.kwargs,
+        periodically: o.every,
+        cron: o.cron,
+        timezone: o.timezone,
+        when: o.when,
+        misfire_grace_time: o.grace,
+        timeout: o.timeout,
+        concurrency_policy: o.policy,
+        retries: o.retries,
+        retry_backoff: o.retryBackoff,
+        detach: o.detach,
+      };
+      for (const f of o.unset ?? []) {
+        if (!unsettable.includes(f)) throw new InvalidArgumentError(`--unset: '${f}' is not one of ${unsettable.join(', ')}`);
+        body[f] = null;
+      }
+      const change = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)) as UpdateJobRequest;
+      if (Object.keys(change).length === 0) throw new InvalidArgumentError('give at least one field to change');
+      const r = await client.jobs.update(id, change, { ifVersion: o.ifVersion });
+      show(json, r, () => fmt.jobDetails(r.job));
+    });
+  jobs
+    .command('versions')
+    .description("a job's versions, oldest first: when, by whom, what changed")
+    .argument('<job>', 'job id')
+    .option('--from <n>', 'the first version to list', integer(1))
+    .option('--limit <n>', 'versions per page', integer(1))
+    .action(async (id: string, o: { from?: number; limit?: number }, cmd: Command) => {
+      const { client, json } = ctx(cmd);
+      const r = await client.jobs.versions(id, { from: o.from, limit: o.limit });
+      show(json, r, () =>
+        fmt.table(
+          ['VERSION', 'CHANGED AT', 'BY', 'CHANGED'],
+          r.versions.map((v) => [`${v.version}${v.version === r.version ? ' (now)' : ''}`, fmt.time(v.changed_at), v.changed_by, v.changed.join(', ')]),
+          'no versions',
+        ),
+      );
+      if (r.next_from !== null && !json) cli.err(`more: jobsctl jobs versions ${id} --from ${r.next_from}\n`);
+    });
+  jobs
+    .command('rollback')
+    .description("make an earlier version's definition the job's again, as a new version")
+    .argument('<job>', 'job id')
+    .argument('<version>', 'the version to go back to', integer(1))
+    .option('--if-version <n>', 'only if the job is still at this version', integer(1))
+    .option('--detach', 'a job from a default-jobs file becomes a job of the API')
+    .action(async (id: string, version: number, o: { ifVersion?: number; detach?: boolean }, cmd: Command) => {
+      const { client, json } = ctx(cmd);
+      const r = await client.jobs.rollback(id, version, { ifVersion: o.ifVersion, detach: o.detach });
+      show(json, r, () => `job ${r.job.job_id} is at version ${r.job.version}, the definition of version ${version}\n`);
     });
   for (const [verb, state] of [
     ['pause', 'paused'],

@@ -174,7 +174,7 @@ export class MongoEngine extends AgendaEngine {
       if (n < held.length) throw new NotHeldError(held.length);
     }
     await Promise.all(write.schedules.map((l) => l.touch()));
-    await store.updateJobs(write.jobs.map(({ job_id, ...patch }) => ({ job_id, patch })));
+    await store.updateJobs(write.jobs.map(({ job_id, version, ...patch }) => ({ job_id, patch, version })));
     await store.insertExecutions(write.executions);
     await this.enqueueRuns(write.runs);
   }

@@ -31,5 +31,7 @@ export function blankExecution(): ExecutionRecord {
     created_at: now,
     idempotency_key: id,
     fencing_token: null,
+    job_version: null,
+    active_execution_id: null,
   };
 }

@@ -30,8 +30,8 @@ interface Start {
 export type FirePlan =
   /** Nothing to fire (a deleted or paused job, a fire consumed already); the row keeps `rowNextRunAt`. */
   | { action: 'none'; rowNextRunAt: Date | null }
-  /** The fire is recorded `missed` with `reason` and runs nothing. */
-  | { action: 'missed'; dueAt: Date; next: Date | null; reason: string }
+  /** The fire is recorded `missed` with `reason` and runs nothing; `activeId`: the run active under `forbid`. */
+  | { action: 'missed'; dueAt: Date; next: Date | null; reason: string; activeId?: string }
   | Start;
 
 /**
@@ -59,7 +59,7 @@ export function planFire(job: JobRecord | undefined, active: readonly ExecutionR
     const policy = policyOf(job);
     if (policy === 'forbid') {
       const reason = `missed: run ${active[0].id} of this job was still ${active[0].status} when this fire came due (concurrency_policy forbid)`;
-      return { action: 'missed', dueAt, next, reason };
+      return { action: 'missed', dueAt, next, reason, activeId: active[0].id };
     }
     if (policy === 'replace') cancel = [...active];
   }

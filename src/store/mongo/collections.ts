@@ -1,6 +1,6 @@
 import type { Collection, Db, IndexDescription } from 'mongodb';
 import { activeStatuses, workerStates, type WorkerState } from '../records.js';
-import type { AuditDoc, ExecutionDoc, FailureDoc, JobDoc, ServiceStateDoc, WorkerDoc } from './docs.js';
+import type { AuditDoc, ExecutionDoc, FailureDoc, JobDoc, JobVersionDoc, PauseDoc, ServiceStateDoc, WorkerDoc } from './docs.js';
 import type { EventDoc } from './events.js';
 import type { SecretDoc } from './secrets.js';
 
@@ -24,6 +24,8 @@ export interface Collections {
   counters: Collection<CounterDoc>;
   /** The event log of the live streams (events.ts). */
   events: Collection<EventDoc>;
+  jobVersions: Collection<JobVersionDoc>;
+  pauses: Collection<PauseDoc>;
 }
 
 export interface CounterDoc {
@@ -43,6 +45,8 @@ export function collectionsOf(db: Db): Collections {
     secrets: db.collection<SecretDoc>('secrets'),
     counters: db.collection<CounterDoc>('counters'),
     events: db.collection<EventDoc>('events'),
+    jobVersions: db.collection<JobVersionDoc>('job_versions'),
+    pauses: db.collection<PauseDoc>('pauses'),
   };
 }
 
@@ -58,7 +62,7 @@ export const aliveStates: readonly WorkerState[] = workerStates.filter((s) => s 
  * index that exists with the same name and definition does nothing, so the whole list is
  * applied on every boot, in the order written, where PostgreSQL runs numbered migrations.
  */
-export const indexes: Array<{ collection: 'jobs' | 'executions' | 'failures' | 'workers' | 'audit' | 'events'; indexes: IndexDescription[] }> = [
+export const indexes: Array<{ collection: 'jobs' | 'executions' | 'failures' | 'workers' | 'audit' | 'events' | 'jobVersions' | 'pauses'; indexes: IndexDescription[] }> = [
   { collection: 'jobs', indexes: [{ name: 'job_source_idx', key: { source: 1 }, partialFilterExpression: { source: 'file' } }] },
   {
     collection: 'executions',
@@ -74,6 +78,7 @@ export const indexes: Array<{ collection: 'jobs' | 'executions' | 'failures' | '
       { name: 'execution_batch_idx', key: { batch_id: 1, created_at: -1, _id: -1 } },
       { name: 'execution_active_idx', key: { job_id: 1, created_at: 1 }, partialFilterExpression: { status: { $in: [...activeStatuses] } } },
       { name: 'execution_worker_idx', key: { worker_id: 1 }, partialFilterExpression: { status: 'running' } },
+      { name: 'execution_job_scheduled_idx', key: { job_id: 1, scheduled_at: 1 }, partialFilterExpression: { attempt: 1 } },
     ],
   },
   { collection: 'failures', indexes: [{ name: 'failure_time_idx', key: { time: -1, _id: -1 } }] },
@@ -94,6 +99,8 @@ export const indexes: Array<{ collection: 'jobs' | 'executions' | 'failures' | '
     ],
   },
   { collection: 'events', indexes: [{ name: 'event_at_idx', key: { at: 1 } }] },
+  { collection: 'jobVersions', indexes: [{ name: 'job_version_idx', key: { job_id: 1, version: 1 } }] },
+  { collection: 'pauses', indexes: [{ name: 'pause_job_idx', key: { job_id: 1, paused_at: 1 } }] },
 ];
 
 /** Creates every index (and with it its collection) that is missing. */

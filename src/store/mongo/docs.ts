@@ -1,4 +1,4 @@
-import type { AuditRecord, ExecutionRecord, FailureRecord, JobRecord, ServiceState, WorkerRecord } from '../records.js';
+import type { AuditRecord, ExecutionRecord, FailureRecord, JobRecord, JobVersionRecord, PauseRecord, ServiceState, WorkerRecord } from '../records.js';
 
 /** The record types as stored: the id is the document's `_id`, every other field keeps its name. */
 export type JobDoc = Omit<JobRecord, 'job_id'> & { _id: string };
@@ -15,6 +15,11 @@ export interface ServiceStateDoc {
   paused_at?: Date | null;
   paused_by?: string | null;
 }
+
+/** A job version as stored: `_id` is `job_id` and `version` joined, so one version is stored once. */
+export type JobVersionDoc = JobVersionRecord & { _id: string };
+/** A pause as stored; `job_id` null for the service's. */
+export type PauseDoc = PauseRecord & { _id: string };
 
 export const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
@@ -46,6 +51,7 @@ export function jobToDoc(job: JobRecord): JobDoc {
     source_file: job.source_file ?? null,
     created_at: job.created_at,
     updated_at: job.updated_at,
+    version: job.version ?? 1,
   };
 }
 
@@ -72,6 +78,8 @@ export function docToJob(d: JobDoc): JobRecord {
     source_file: d.source_file ?? null,
     created_at: d.created_at,
     updated_at: d.updated_at,
+    // A job stored before versions were kept is at its first.
+    version: Number(d.version ?? 1),
   };
 }
 
@@ -102,6 +110,8 @@ export function executionToDoc(e: ExecutionRecord): ExecutionDoc {
     created_at: e.created_at,
     idempotency_key: e.idempotency_key ?? e.id,
     fencing_token: e.fencing_token ?? null,
+    job_version: e.job_version ?? null,
+    active_execution_id: e.active_execution_id ?? null,
   };
 }
 
@@ -132,6 +142,8 @@ export function docToExecution(d: ExecutionDoc): ExecutionRecord {
     created_at: d.created_at,
     idempotency_key: d.idempotency_key ?? d._id,
     fencing_token: num(d.fencing_token),
+    job_version: num(d.job_version),
+    active_execution_id: d.active_execution_id ?? null,
   };
 }
 

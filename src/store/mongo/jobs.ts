@@ -69,6 +69,15 @@ export class MongoJobStore implements JobStore {
     return doc ? docToJob(doc) : null;
   }
 
+  async updateJobAtVersion(jobId: string, version: number, patch: JobPatch) {
+    const doc = await this.c.jobs.findOneAndUpdate(
+      { _id: jobId, version },
+      { $set: { ...defined(patch), updated_at: patch.updated_at ?? new Date() } },
+      { returnDocument: 'after' },
+    );
+    return doc ? docToJob(doc) : null;
+  }
+
   async getJobs(jobIds: string[]) {
     if (jobIds.length === 0) return [];
     // _id_
@@ -83,19 +92,28 @@ export class MongoJobStore implements JobStore {
     return jobs.map((job) => ({ job, active: byJob.get(job.job_id) ?? [] }));
   }
 
-  async updateJobs(updates: Array<{ job_id: string; patch: JobPatch }>) {
+  async updateJobs(updates: Array<{ job_id: string; patch: JobPatch; version?: number }>) {
     if (updates.length === 0) return;
     const now = new Date();
-    // _id_; one round trip, each update atomic on its document.
+    // _id_; one round trip, each update atomic on its document. A next fire computed from an
+    // older version is not written over the job's own (the version's update matches nothing).
     await this.c.jobs.bulkWrite(
-      updates.map((u) => ({
-        updateOne: { filter: { _id: u.job_id }, update: { $set: { ...defined(u.patch), updated_at: u.patch.updated_at ?? now } } },
-      })),
+      updates.flatMap((u) => {
+        const { next_run_at, ...rest } = u.patch;
+        const guarded = u.version !== undefined && next_run_at !== undefined;
+        const set = guarded ? rest : u.patch;
+        return [
+          { updateOne: { filter: { _id: u.job_id }, update: { $set: { ...defined(set), updated_at: u.patch.updated_at ?? now } } } },
+          ...(guarded ? [{ updateOne: { filter: { _id: u.job_id, version: u.version }, update: { $set: { next_run_at } } } }] : []),
+        ];
+      }),
       { ordered: false },
     );
   }
 
   async deleteJob(jobId: string) {
+    await this.c.jobVersions.deleteMany({ job_id: jobId });
+    await this.c.pauses.deleteMany({ job_id: jobId });
     const r = await this.c.jobs.deleteOne({ _id: jobId });
     return r.deletedCount === 1;
   }

@@ -5,6 +5,7 @@ import { delegate } from '../delegate.js';
 import { eventStoreMethods, type EventStore } from '../events.js';
 import { executionStoreMethods, type ExecutionStore } from '../executions.js';
 import { failureStoreMethods, type FailureStore } from '../failures.js';
+import { historyStoreMethods, type HistoryStore } from '../history.js';
 import { jobStoreMethods, type JobStore } from '../jobs.js';
 import { secretStoreMethods, type SecretStore } from '../secrets.js';
 import { serviceStateStoreMethods, type ServiceStateStore } from '../service-state.js';
@@ -15,6 +16,7 @@ import { collectionsOf, ensureIndexes, type Collections } from './collections.js
 import { MongoEventStore } from './events.js';
 import { MongoExecutionStore } from './executions.js';
 import { MongoFailureStore } from './failures.js';
+import { MongoHistoryStore } from './history.js';
 import { MongoJobStore } from './jobs.js';
 import { MongoSecretStore } from './secrets.js';
 import { MongoServiceStateStore } from './service-state.js';
@@ -34,7 +36,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // The record stores' methods, delegated in the constructor: the interface types what the
 // constructor defines, which is the merging this rule warns of, on purpose.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- typed delegation, see above
-export interface MongoStore extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore, SecretStore, EventStore {}
+export interface MongoStore extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore, SecretStore, EventStore, HistoryStore {}
 
 /**
  * The store on MongoDB: the same records as the SQL store, one collection per table, one
@@ -63,6 +65,7 @@ export class MongoStore implements Store {
     delegate<EventStore>(this, new MongoEventStore(this.c), eventStoreMethods);
     delegate<ServiceStateStore>(this, new MongoServiceStateStore(this.c), serviceStateStoreMethods);
     delegate<SecretStore>(this, new MongoSecretStore(this.c), secretStoreMethods);
+    delegate<HistoryStore>(this, new MongoHistoryStore(this.c), historyStoreMethods);
   }
 
   async migrate() {

@@ -26,7 +26,7 @@ import { updateRows, insertRowsSql, insertSql, setSql } from './statements.js';
 // A list never reads the runs' output (up to JOBS_OUTPUT_MAX_BYTES each): every column but it.
 const executionListColumns = `id, job_id, handler, kwargs, status, trigger, parent_id, batch_id, selection, attempt, timeout, worker_id,
   cancel_requested_at, scheduled_at, started_at, finished_at, duration_ms, progress, error, stack, output_truncated, created_at,
-  idempotency_key, fencing_token, '{}'::text[] AS output`;
+  idempotency_key, fencing_token, job_version, active_execution_id, '{}'::text[] AS output`;
 
 const executionsNewestFirst: Keyset<ExecutionRecord> = {
   table: 'execution',

@@ -24,7 +24,8 @@ const selectJobs = 'SELECT * FROM job WHERE job_id = ANY($1::text[])';
 const selectJobsWithActiveRuns = `SELECT j.*, (SELECT jsonb_agg(to_jsonb(e) ORDER BY e.created_at) FROM execution e
                  WHERE e.job_id = j.job_id COLLATE "default" AND e.status IN (${sqlList(activeStatuses)})) AS active
      FROM job j WHERE j.job_id = ANY($1::text[])`;
-const deleteJobById = 'DELETE FROM job WHERE job_id = $1';
+const deleteJobById = `WITH v AS (DELETE FROM job_version WHERE job_id = $1), p AS (DELETE FROM pause WHERE job_id = $1)
+  DELETE FROM job WHERE job_id = $1`;
 // job_source_idx
 const selectJobsFromFiles = "SELECT job_id, source_file FROM job WHERE source = 'file'";
 
@@ -78,6 +79,13 @@ export class SqlJobStore implements JobStore {
     return r.rows[0] ? rowToJob(r.rows[0]) : null;
   }
 
+  async updateJobAtVersion(jobId: string, version: number, patch: JobPatch) {
+    const row = jobToRow({ ...patch, updated_at: patch.updated_at ?? new Date() });
+    const { text, params } = setSql(row, 3);
+    const r = await this.db.query<Row>(`UPDATE job SET ${text} WHERE job_id = $1 AND version = $2 RETURNING *`, [jobId, version, ...params]);
+    return r.rows[0] ? rowToJob(r.rows[0]) : null;
+  }
+
   async getJobs(jobIds: string[]) {
     if (jobIds.length === 0) return [];
     const r = await this.db.query<Row>(selectJobs, [jobIds]);
@@ -93,8 +101,13 @@ export class SqlJobStore implements JobStore {
     }));
   }
 
-  async updateJobs(updates: Array<{ job_id: string; patch: JobPatch }>) {
+  async updateJobs(updates: Array<{ job_id: string; patch: JobPatch; version?: number }>) {
     const now = new Date();
+    // A next fire computed from an older version is not written over the job's own.
+    for (const u of updates.filter((x) => x.version !== undefined && x.patch.next_run_at !== undefined)) {
+      await this.db.query('UPDATE job SET next_run_at = $3 WHERE job_id = $1 AND version = $2', [u.job_id, u.version, u.patch.next_run_at]);
+    }
+    updates = updates.map((u) => (u.version === undefined ? u : { job_id: u.job_id, patch: { ...u.patch, next_run_at: undefined } }));
     await updateRows(
       this.db,
       'job',

@@ -41,6 +41,8 @@ export function rowToJob(r: Row): JobRecord {
     source_file: (r.source_file as string | null) ?? null,
     created_at: r.created_at as Date,
     updated_at: r.updated_at as Date,
+    // A job stored before migration 000013 is at its first version.
+    version: r.version === null || r.version === undefined ? 1 : Number(r.version),
   };
 }
 
@@ -81,6 +83,8 @@ export function rowToExecution(r: Row): ExecutionRecord {
     // A run stored before migration 000006 is its own first attempt.
     idempotency_key: (r.idempotency_key as string | null) ?? (r.id as string),
     fencing_token: r.fencing_token === null || r.fencing_token === undefined ? null : Number(r.fencing_token),
+    job_version: r.job_version === null || r.job_version === undefined ? null : Number(r.job_version),
+    active_execution_id: (r.active_execution_id as string | null | undefined) ?? null,
   };
 }
 

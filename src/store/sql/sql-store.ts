@@ -4,6 +4,7 @@ import { delegate } from '../delegate.js';
 import { eventStoreMethods, type EventStore } from '../events.js';
 import { executionStoreMethods, type ExecutionStore } from '../executions.js';
 import { failureStoreMethods, type FailureStore } from '../failures.js';
+import { historyStoreMethods, type HistoryStore } from '../history.js';
 import { jobStoreMethods, type JobStore } from '../jobs.js';
 import { secretStoreMethods, type SecretStore } from '../secrets.js';
 import { serviceStateStoreMethods, type ServiceStateStore } from '../service-state.js';
@@ -13,6 +14,7 @@ import { SqlAuditStore } from './audit.js';
 import { SqlEventStore } from './events.js';
 import { SqlExecutionStore } from './executions.js';
 import { SqlFailureStore } from './failures.js';
+import { SqlHistoryStore } from './history.js';
 import { SqlJobStore } from './jobs.js';
 import { runMigrations } from './migrate.js';
 import { SqlSecretStore } from './secrets.js';
@@ -22,7 +24,7 @@ import { SqlWorkerStore } from './workers.js';
 // The record stores' methods, delegated in the constructor: the interface types what the
 // constructor defines, which is the merging this rule warns of, on purpose.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- typed delegation, see above
-export interface SqlStore extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore, SecretStore, EventStore {}
+export interface SqlStore extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore, SecretStore, EventStore, HistoryStore {}
 
 /**
  * The store on PostgreSQL, also used for the embedded PGlite: one record store per table
@@ -44,6 +46,7 @@ export class SqlStore implements Store {
     delegate<ServiceStateStore>(this, new SqlServiceStateStore(db), serviceStateStoreMethods);
     delegate<SecretStore>(this, new SqlSecretStore(db), secretStoreMethods);
     delegate<EventStore>(this, new SqlEventStore(db), eventStoreMethods);
+    delegate<HistoryStore>(this, new SqlHistoryStore(db), historyStoreMethods);
   }
 
   /** The end of the last bootLock call of this process: calls take turns here too. */

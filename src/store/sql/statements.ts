@@ -28,6 +28,7 @@ export const columnTypes: Record<'job' | 'execution', Record<string, string>> = 
     source: 'text',
     source_file: 'text',
     updated_at: 'timestamptz',
+    version: 'integer',
   },
   execution: {
     job_id: 'text',
@@ -53,6 +54,8 @@ export const columnTypes: Record<'job' | 'execution', Record<string, string>> = 
     output_truncated: 'boolean',
     idempotency_key: 'text',
     fencing_token: 'bigint',
+    job_version: 'integer',
+    active_execution_id: 'text',
   },
 };
 

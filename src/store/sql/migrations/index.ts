@@ -4,6 +4,7 @@ import * as m000004 from './000004-secrets.js';
 import * as m000005 from './000005-audit-client.js';
 import * as m000006 from './000006-worker-fencing.js';
 import * as m000009 from './000009-audit-overrides.js';
+import * as m000013 from './000013-job-versions.js';
 import * as m000024 from './000024-events.js';
 
 export interface Migration {
@@ -28,5 +29,6 @@ export const migrations: readonly Migration[] = [
   { version: 5, ...m000005 },
   { version: 6, ...m000006 },
   { version: 9, ...m000009 },
+  { version: 13, ...m000013 },
   { version: 24, ...m000024 },
 ];
