@@ -199,6 +199,10 @@ export type paths = {
          *     `all` lists the jobs followed by the failure records. Pages hold `limit` entries;
          *     pass `next_cursor` back as `cursor` for the next page.
          *
+         *     `search`, `handler`, `state`, `source` and `last_status` keep only the jobs that match
+         *     all of them (and then list no failure records); the cursor of a filtered page is for
+         *     the same filters.
+         *
          *     Requires the `read` role (or a higher one) when API tokens are configured.
          */
         get: operations["listJobs"];
@@ -2398,6 +2402,19 @@ export interface operations {
         parameters: {
             query?: {
                 job_type?: "all" | "failed" | "user";
+                /**
+                 * @description Only jobs whose `job_id` starts with this text.
+                 * @example nightly-
+                 */
+                search?: string;
+                /** @description Only jobs of this handler. */
+                handler?: string;
+                /** @description Only jobs in this state. */
+                state?: components["schemas"]["JobState"];
+                /** @description Only jobs created through the API (`api`) or from a default-jobs file (`file`). */
+                source?: "api" | "file";
+                /** @description Only jobs whose latest run has this status. */
+                last_status?: components["schemas"]["ExecutionStatus"];
                 /** @description Entries per page. */
                 limit?: components["parameters"]["Limit"];
                 /** @description The `next_cursor` of the previous page. */

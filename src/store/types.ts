@@ -51,6 +51,7 @@ export type { SecretMeta, SecretRecord } from './secrets.js';
 export type { EventInput, EventRecord, EventType, FollowedRun, RunEventType, StreamedEventType } from './events.js';
 export { streamedEventTypes } from './events.js';
 export type { AuditStore, EventStore, ExecutionStore, FailureStore, HistoryStore, JobStore, SecretStore, ServiceStateStore, WorkerStore };
+export type { JobFilter } from './jobs.js';
 
 export interface Store extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore, SecretStore, EventStore, HistoryStore {
   readonly kind: 'embedded' | 'postgres' | 'mongodb';

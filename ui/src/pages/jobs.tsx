@@ -48,8 +48,8 @@ export function JobsPage() {
   });
   const { cursor, Pager, reset } = usePager();
   const handlers = useAsync(() => client.handlers.list(), []);
-  const query = { job_type: 'user', limit: 50, ...(cursor ? { cursor } : {}) } as ListJobsQuery & Record<string, string | number>;
-  for (const [k, v] of Object.entries(filters)) if (v) query[k] = v;
+  const query: ListJobsQuery = { job_type: 'user', limit: 50, ...(cursor ? { cursor } : {}) };
+  for (const [k, v] of Object.entries(filters)) if (v) Object.assign(query, { [k]: v });
   const page = useAsync(() => client.jobs.list(query), [cursor, JSON.stringify(filters)], 10000);
   const jobs = (page.data?.jobs ?? []) as Job[];
   const strips = useStrips(jobs);

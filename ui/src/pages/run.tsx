@@ -5,43 +5,66 @@ import { ActionButton, ErrorBox, JsonView, Link, Status, Time, useAsync, useMay,
 import { duration } from '../format.js';
 
 /**
- * The run's output, followed while the run is active: each look asks for the output again and
- * shows what it holds (the service keeps the newest lines within its limit), until the run ends.
+ * The run's output: while the run is active, followed live through the output stream (the
+ * client's followOutput: server-sent events, resumed after a lost connection); once it has
+ * ended, read once. Should the stream be refused, each look asks for the output again.
  */
-function useOutput(run: Execution | undefined) {
+function useOutput(run: Execution | undefined, onStatus: () => void) {
   const { client } = useSession();
   const [lines, setLines] = useState<string[]>([]);
   const [truncated, setTruncated] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [streaming, setStreaming] = useState(false);
   const id = run?.id;
   const active = run ? !isFinal(run.status) : false;
   useEffect(() => {
     if (!id) return;
-    let gone = false;
+    const stop = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const look = async () => {
       try {
         const out = await client.executions.output(id);
-        if (gone) return;
+        if (stop.signal.aborted) return;
         setLines(out.lines);
         setTruncated(out.truncated);
         setError(null);
       } catch (err) {
-        if (!gone) setError(messageOf(err));
+        if (!stop.signal.aborted) setError(messageOf(err));
       }
-      if (!gone && active) timer = setTimeout(look, 700);
+      if (!stop.signal.aborted && active) timer = setTimeout(look, 1000);
     };
-    void look();
+    const follow = async () => {
+      let kept: string[] = [];
+      try {
+        setStreaming(true);
+        for await (const e of client.followOutput(id, { signal: stop.signal })) {
+          if (e.event === 'output') {
+            if (e.data.dropped > 0 || e.data.offset > kept.length) setTruncated(true);
+            kept = [...kept.slice(0, Math.min(kept.length, e.data.offset)), ...e.data.lines];
+            setLines(kept);
+            setError(null);
+          } else onStatus();
+        }
+        setStreaming(false);
+        await look();
+      } catch (err) {
+        setStreaming(false);
+        if (stop.signal.aborted) return;
+        setError(`live output unavailable (${messageOf(err)}); looking every second`);
+        await look();
+      }
+    };
+    void (active ? follow() : look());
     return () => {
-      gone = true;
+      stop.abort();
       clearTimeout(timer);
     };
   }, [id, active, client]);
-  return { lines, truncated, error, live: active };
+  return { lines, truncated, error, live: active, streaming };
 }
 
-function Output({ run }: { run: Execution }) {
-  const { lines, truncated, error, live } = useOutput(run);
+function Output({ run, onStatus }: { run: Execution; onStatus: () => void }) {
+  const { lines, truncated, error, live, streaming } = useOutput(run, onStatus);
   const box = useRef<HTMLPreElement>(null);
   const [follow, setFollow] = useState(true);
   useEffect(() => {
@@ -50,7 +73,10 @@ function Output({ run }: { run: Execution }) {
   return (
     <>
       <div class="title-row">
-        <h2>Output {live && <span class="live-dot" aria-label="live" title="following the run's output as it is written" />}</h2>
+        <h2>
+          Output{' '}
+          {live && <span class="live-dot" role="img" aria-label="live" title={streaming ? "streaming the run's output as it is written" : 'looking for new output every second'} />}
+        </h2>
         <label class="field-check">
           <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.currentTarget.checked)} /> Follow
         </label>
@@ -68,7 +94,7 @@ export function RunPage({ executionId }: { executionId: string }) {
   const { client } = useSession();
   const may = useMay();
   const [active, setActive] = useState(true);
-  const run = useAsync(() => client.executions.get(executionId), [executionId], active ? 1000 : undefined);
+  const run = useAsync(() => client.executions.get(executionId), [executionId], active ? 5000 : undefined);
   const handlers = useAsync(() => client.handlers.list(), []);
   const r = run.data;
   useEffect(() => {
@@ -177,7 +203,7 @@ export function RunPage({ executionId }: { executionId: string }) {
           )}
         </>
       )}
-      <Output run={r} />
+      <Output run={r} onStatus={run.reload} />
       <h2>Kwargs</h2>
       <JsonView value={r.kwargs} />
     </section>
