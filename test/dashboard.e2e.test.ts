@@ -124,6 +124,8 @@ describe('dashboard end to end on embedded', { timeout: scaled(120_000) }, () =>
     assert.deepEqual(job.kwargs, { script: 'ticker.sh', args: [] });
     assert.equal(job.periodically, '1 day');
 
+    // The run page follows the output through the live stream (server-sent events).
+    const stream = page.waitForResponse((r) => /\/api\/v1\/executions\/[^/]+\/output\?follow=true$/.test(r.url()), { timeout: scaled(30_000) });
     const runId = await step('run it now from its page', async () => {
       await page.getByRole('button', { name: 'Run now…' }).click();
       await page.getByRole('form', { name: 'Run now' }).getByRole('button', { name: 'Run' }).click();
@@ -138,6 +140,10 @@ describe('dashboard end to end on embedded', { timeout: scaled(120_000) }, () =>
       // Later lines arrive on the same page, with no reload, while the run is still running.
       await waitFor('more output lines on the page', async () => (await output.innerText()).split('\n').filter((l) => /\btick \d+$/.test(l)).length >= first + 3, 20_000);
       assert.equal(await page.locator('h1 .status').innerText(), 'running');
+      const followed = await stream;
+      assert.equal(followed.status(), 200);
+      assert.match((await followed.allHeaders())['content-type'], /^text\/event-stream/);
+      assert.equal(new URL(followed.url()).pathname, `${api}/executions/${runId}/output`);
       assert.equal((await svc.http.get(`${api}/executions/${runId}`).expect(200)).body.status, 'running');
     });
     await shoot(page, 'live-run');
