@@ -209,6 +209,13 @@ export function BarChart({ bars, title, height = 140, unit = '' }: { bars: Bar[]
           );
         })}
       </svg>
+      {bars.length > 2 && (
+        <div class="axis" aria-hidden="true">
+          <span>{bars[0].label}</span>
+          <span>{bars[Math.floor(bars.length / 2)].label}</span>
+          <span>{bars[bars.length - 1].label}</span>
+        </div>
+      )}
       <figcaption>{title}</figcaption>
     </figure>
   );

@@ -55,7 +55,7 @@ export function scheduleOf(job: Pick<Job, 'cron' | 'periodically' | 'when' | 'ti
   }
   if (job.periodically) return `Every ${job.periodically}`;
   if (job.when) return `Once, ${when(job.when).text}`;
-  return 'On demand';
+  return 'Once, when created';
 }
 
 export function percent(part: number, whole: number): string {
