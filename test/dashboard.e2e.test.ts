@@ -165,6 +165,19 @@ describe('dashboard end to end on embedded', { timeout: scaled(120_000) }, () =>
     });
     await shoot(page, 'job');
 
+    await step('edit the job: a new interval, made to the version shown', async () => {
+      await page.getByRole('button', { name: 'Edit…' }).click();
+      const form = page.getByRole('form', { name: 'Edit job' });
+      assert.equal(await form.locator('#edit-script').inputValue(), 'ticker.sh', "the form holds the job's kwargs");
+      await form.getByLabel('Every').fill('2 days');
+      await form.getByRole('button', { name: 'Save' }).click();
+      await form.waitFor({ state: 'detached' });
+      await page.getByText('Every 2 days').first().waitFor();
+    });
+    const edited = (await svc.http.get(`${api}/jobs/ticker`).expect(200)).body;
+    assert.equal(edited.periodically, '2 days');
+    assert.equal(edited.version, 2);
+
     await step('pause the service from the overview', async () => {
       await page.getByRole('link', { name: 'Overview' }).click();
       page.once('dialog', (d) => void d.accept());
@@ -232,7 +245,7 @@ describe('dashboard with tokens on embedded', { timeout: scaled(120_000) }, () =
     assert.equal(await page.evaluate(() => sessionStorage.getItem('jobs-service.token')), readToken);
     assert.equal(await page.evaluate(() => localStorage.getItem('jobs-service.token')), null);
 
-    const writeActions = /pause|resume|new job|run now|delete|cancel|block|clean up|retry|create/i;
+    const writeActions = /pause|resume|new job|run now|edit|delete|cancel|block|clean up|retry|create/i;
     const pages: Array<[string, string, string]> = [
       ['Overview', '/', 'Overview'],
       ['Jobs', '/jobs', 'Jobs'],

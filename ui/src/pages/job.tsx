@@ -1,9 +1,9 @@
-import type { Execution, HandlerInfo, JobDetail } from 'jobs-service/client';
+import type { Execution, HandlerInfo, JobDetail, UpdateJobRequest } from 'jobs-service/client';
 import { useState } from 'preact/hooks';
 import { operationAt } from '../api.js';
 import { ActionButton, BarChart, ErrorBox, Empty, JsonView, Link, Status, Time, useAsync, useMay, usePager, useSession } from '../components.js';
-import { duration, percent, percentile, scheduleOf } from '../format.js';
-import { errorsFor, fieldsOf, initialValues, readValues, SchemaForm, type FormValues, type JsonSchema } from '../schema-form.js';
+import { cronInWords, duration, percent, percentile, scheduleOf } from '../format.js';
+import { deref, errorsFor, fieldsOf, initialValues, readValues, SchemaForm, type FormValues, type JsonSchema } from '../schema-form.js';
 import { messageOf, ProblemError } from '../api.js';
 
 /** The kwargs a run may override (x-run-overridable): the form of "Run now". */
@@ -99,6 +99,110 @@ function RunNow({ job, handler, onRan }: { job: JobDetail; handler: HandlerInfo 
   );
 }
 
+type ScheduleKind = 'periodically' | 'cron' | 'when';
+
+/**
+ * Edit: the kwargs (the handler's form, filled with the job's own) and the schedule, sent as
+ * PATCH /jobs/{job_id} made to the version shown (If-Match): a job changed since answers 412,
+ * said as such; a job from a default-jobs file changes only when detached from it.
+ */
+function EditJob({ job, handler, onSaved }: { job: JobDetail; handler: HandlerInfo | undefined; onSaved: () => void }) {
+  const { client, schemas } = useSession();
+  const schema = deref((handler?.kwargs_schema ?? {}) as JsonSchema, schemas);
+  const fields = fieldsOf(schema);
+  const [open, setOpen] = useState(false);
+  const [values, setValues] = useState<FormValues>(() => initialValues(fields, schema, job.kwargs));
+  const [kind, setKind] = useState<ScheduleKind>(job.cron ? 'cron' : job.when && !job.periodically ? 'when' : 'periodically');
+  const [schedule, setSchedule] = useState({ periodically: job.periodically ?? '', cron: job.cron ?? '', when: job.when ?? '', timezone: job.timezone ?? '' });
+  const [detach, setDetach] = useState(false);
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  if (!open)
+    return (
+      <button type="button" onClick={() => setOpen(true)}>
+        Edit…
+      </button>
+    );
+  const words = kind === 'cron' && schedule.cron ? cronInWords(schedule.cron) : null;
+  return (
+    <form
+      class="panel"
+      aria-label="Edit job"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        const read = readValues(fields, values);
+        setErrors(read.errors);
+        if (Object.keys(read.errors).length) return;
+        const change: Record<string, unknown> = {
+          kwargs: read.value,
+          periodically: kind === 'periodically' ? schedule.periodically : null,
+          cron: kind === 'cron' ? schedule.cron : null,
+          when: kind === 'when' ? schedule.when : null,
+          timezone: kind !== 'periodically' && schedule.timezone ? schedule.timezone : null,
+          ...(detach ? { detach: true } : {}),
+        };
+        setBusy(true);
+        setError(null);
+        try {
+          await client.jobs.update(job.job_id, change as UpdateJobRequest, { ifVersion: job.version });
+          setOpen(false);
+          onSaved();
+        } catch (err) {
+          if (err instanceof ProblemError) {
+            setErrors(errorsFor(err.errors, fields, 'kwargs'));
+            if (err.status === 412) return setError('The job changed since this page read it: reload the page and edit again.');
+          }
+          setError(messageOf(err));
+        } finally {
+          setBusy(false);
+        }
+      }}
+    >
+      <h3>Edit {job.job_id}</h3>
+      <SchemaForm id="edit" fields={fields} values={values} errors={errors} onChange={setValues} disabled={busy} wholeLabel="kwargs (JSON object)" />
+      <div class="radios" role="radiogroup" aria-label="kind of schedule">
+        {(
+          [
+            ['periodically', 'Interval'],
+            ['cron', 'Cron'],
+            ['when', 'Once'],
+          ] as const
+        ).map(([value, label]) => (
+          <label key={value}>
+            <input type="radio" name="edit-kind" checked={kind === value} onChange={() => setKind(value)} /> {label}
+          </label>
+        ))}
+      </div>
+      <div class="field">
+        <label for="edit-schedule">{kind === 'periodically' ? 'Every' : kind === 'cron' ? 'Cron expression' : 'At'}</label>
+        <input id="edit-schedule" value={schedule[kind]} onInput={(e) => setSchedule({ ...schedule, [kind]: e.currentTarget.value })} />
+        {words && <small class={words.ok ? 'help' : 'field-error'}>{words.text}</small>}
+      </div>
+      {kind !== 'periodically' && (
+        <div class="field">
+          <label for="edit-timezone">Time zone</label>
+          <input id="edit-timezone" value={schedule.timezone} placeholder="UTC" onInput={(e) => setSchedule({ ...schedule, timezone: e.currentTarget.value })} />
+        </div>
+      )}
+      {job.source === 'file' && (
+        <label class="field-check">
+          <input type="checkbox" checked={detach} onChange={(e) => setDetach(e.currentTarget.checked)} /> Detach from its default-jobs file (the next boot leaves it alone)
+        </label>
+      )}
+      <ErrorBox error={error} />
+      <div class="buttons">
+        <button type="submit" class="primary" disabled={busy}>
+          Save
+        </button>
+        <button type="button" onClick={() => setOpen(false)}>
+          Close
+        </button>
+      </div>
+    </form>
+  );
+}
+
 /** Durations of the runs over time, coloured by status: oldest first. */
 function RunsChart({ runs }: { runs: Execution[] }) {
   const ordered = [...runs].reverse();
@@ -163,7 +267,7 @@ export function JobPage({ jobId }: { jobId: string }) {
           {j.job_id} {j.state === 'paused' && <span class="tag">paused</span>}
         </h1>
         <div class="buttons">
-          {may('runJob') && mayHandler && (
+          {may('runJob') && mayHandler && handler && (
             <RunNow
               job={j}
               handler={handler}
@@ -174,6 +278,7 @@ export function JobPage({ jobId }: { jobId: string }) {
               }}
             />
           )}
+          {may('updateJob') && mayHandler && handler && <EditJob key={j.version} job={j} handler={handler} onSaved={job.reload} />}
           {may('setJobState') && mayHandler && (
             <ActionButton
               onAction={async () => {
