@@ -335,6 +335,29 @@ for (const { name, skip } of stores.filter((s) => s.name === 'embedded')) {
       assert.deepEqual(output.stdout.trimEnd().split('\n'), (await client.executions.output(id)).lines);
       assert.match(output.stdout, /"message":"(three|hello)"/);
 
+      // --follow of an ended run: its lines, then its end on stderr; a failed run exits 4.
+      const followed = await run('executions', 'output', id, '--follow');
+      assert.equal(followed.code, 0, show(followed));
+      assert.deepEqual(followed.stdout.trimEnd().split('\n'), (await client.executions.output(id)).lines);
+      assert.match(followed.stderr, new RegExp(`run ${id} succeeded`));
+      const failedFollow = await run('executions', 'output', failedRuns[0].id, '--follow');
+      assert.equal(failedFollow.code, 4, show(failedFollow));
+      assert.match(failedFollow.stderr, / failed/);
+      // The run's events, replayed from the start of the log.
+      const events = await run('--json', 'events', '--execution', id, '--after', '0', '--max', '2');
+      assert.equal(events.code, 0, show(events));
+      const seen = events.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { type: string; execution_id: string });
+      assert.deepEqual(
+        seen.map((e) => [e.type, e.execution_id]),
+        [
+          ['execution.created', id],
+          ['execution.started', id],
+        ],
+      );
+
       const cancel = await run('executions', 'cancel', id);
       assert.equal(cancel.code, 1, show(cancel));
       assert.match(cancel.stderr, /Run has ended \(409\)\n\s+run \S+ ended succeeded/);

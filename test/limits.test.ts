@@ -58,6 +58,7 @@ describe('the limits are settings with documented defaults', () => {
       ledgerMaxRangeSeconds: 2678400,
     });
     assert.deepEqual(c.http, { maxConnections: 1000, headersTimeoutMs: 10000, requestTimeoutMs: 30000, keepAliveTimeoutMs: 5000 });
+    assert.deepEqual(c.sse, { maxClients: 100, bufferBytes: 1048576, heartbeatMs: 15000, pollIntervalMs: 1000, retentionMs: 3600000 });
     assert.deepEqual(c.audit, { retentionDays: 90, deniedWindowSeconds: 60, pathMaxLength: 1000, trustedProxies: [] });
     assert.throws(() => loadConfig({ JOBS_MAX_RETRIES: '101' }), /JOBS_MAX_RETRIES/);
     assert.throws(() => loadConfig({ JOBS_TRUSTED_PROXIES: '10.0.0.1, proxy.local' }), /JOBS_TRUSTED_PROXIES/);

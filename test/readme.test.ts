@@ -225,6 +225,7 @@ fi
       assert.match(stdout, /^greeter /m);
       assert.match(stdout, /^succeeded \d+$/m);
       assert.match(stdout, /\{ succeeded: 3 \}/);
+      assert.match(stdout, /^followed succeeded$/m);
       assert.match(stdout, /^409 Job exists/m);
       assert.equal((await svc.http.get('/api/v1/jobs/greeter')).status, 404, 'the example deletes its job');
     });

@@ -16,6 +16,7 @@ import type { Store } from '../src/store/types.js';
 import { noticeSkippedStores, stores, testDatabase, type TestDatabase } from './helpers.js';
 import { auditStoreContract } from './store/audit.js';
 import { badCursorContract } from './store/cursors.js';
+import { eventStoreContract } from './store/events.js';
 import { executionStoreContract, queuedCountContract } from './store/executions.js';
 import { runEndContract } from './store/run-ends.js';
 import { failureStoreContract } from './store/failures.js';
@@ -59,6 +60,7 @@ for (const { name, skip } of stores) {
     auditStoreContract(open);
     secretStoreContract(open);
     badCursorContract(open);
+    eventStoreContract(open);
   });
 
   if (name !== 'mongodb') {

@@ -127,6 +127,20 @@ for (const { name, skip } of stores) {
       assert.equal(((await id.json()) as { errors: Array<{ field: string }> }).errors[0].field, 'header.last-event-id');
     });
 
+    it('keeps a quiet stream open with heartbeat comments, as text/event-stream without caching', async () => {
+      const ac = new AbortController();
+      const res = await fetch(`${baseUrl}/events?types=service.paused`, { headers: { Authorization: `Bearer ${readToken}` }, signal: ac.signal });
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+      assert.equal(res.headers.get('cache-control'), 'no-cache');
+      const reader = res.body!.getReader();
+      let text = '';
+      const deadline = Date.now() + scaled(10_000);
+      while (!text.includes(': heartbeat\n\n') && Date.now() < deadline) text += new TextDecoder().decode((await reader.read()).value);
+      ac.abort();
+      assert.match(text, /^: heartbeat\n\n/);
+    });
+
     it('streams job and service changes, filtered by type and job, and resumes after Last-Event-ID', async () => {
       const ac = new AbortController();
       const mine = collect(

@@ -1,6 +1,6 @@
 /** How jobsctl shows things to people: tables, times, durations and problems. */
 import Table from 'cli-table3';
-import type { Batch, Execution, FieldError, Job, JobDetail, Problem, Worker } from '../client/index.js';
+import type { Batch, Event, Execution, FieldError, Job, JobDetail, Problem, Worker } from '../client/index.js';
 
 /** Borderless, like `kubectl get`: columns two spaces apart, no colours. */
 const plain = {
@@ -196,6 +196,18 @@ export function workerDetails(w: Worker): string {
 const firstLine = (s: string | null) => (s ? s.split('\n')[0].slice(0, 80) : null);
 
 /** A problem for people: the title and status, then the detail or every failing field. */
+/** One event of `jobsctl events`: its time, type, and the ids and state it is about. */
+export function eventLine(e: Event): string {
+  const parts = [time(e.at), e.type];
+  if (e.job_id !== null) parts.push(`job=${e.job_id}`);
+  if (e.execution_id !== null) parts.push(`run=${e.execution_id}`);
+  if (e.batch_id !== null) parts.push(`batch=${e.batch_id}`);
+  if (e.status !== null) parts.push(`status=${e.status}`);
+  if (e.progress !== null) parts.push(`progress=${e.progress}`);
+  if (e.state !== null) parts.push(`state=${e.state}`);
+  return parts.join(' ');
+}
+
 export function problemText(p: Problem): string {
   const lines = [`${p.title} (${p.status})`];
   const errors: FieldError[] = p.errors ?? [];

@@ -6,7 +6,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { ProblemError, ServiceUnreachableError } from '../client/index.js';
-import { addExecutionCommands, addBatchCommand } from './commands/executions.js';
+import { addExecutionCommands, addBatchCommand, addEventsCommand } from './commands/executions.js';
 import { addJobCommands } from './commands/jobs.js';
 import { addRunCommand } from './commands/run.js';
 import { addSecretCommands } from './commands/secrets.js';
@@ -44,6 +44,7 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
   addRunCommand(program, cli);
   addExecutionCommands(program, cli);
   addBatchCommand(program, cli);
+  addEventsCommand(program, cli);
   addWorkerCommands(program, cli);
   addServiceCommands(program, cli);
   addHandlersCommand(program, cli);

@@ -105,6 +105,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
     started = bareEngine;
     const engine = publishingEngine(bareEngine, rawStore, publisher);
     const live = { hub: new EventHub(rawStore, log, config.sse), streams: new SseStreams(config.sse, log), log };
+    publisher.onWritten = () => live.hub.wake();
     const metrics = new Metrics(store, log);
     const runner = new Runner(store, engine, catalog, log, {
       maxOutputLines: config.maxOutputLines,

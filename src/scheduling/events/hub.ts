@@ -44,6 +44,8 @@ export class EventHub {
   private again = false;
   private failing = false;
   private closed = false;
+  /** The cursor is set: reads may run. */
+  private ready = false;
   private pruneTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -108,13 +110,14 @@ export class EventHub {
 
   /** Reads what is new now (a process's own writes need not wait for the poll). */
   wake() {
-    if (this.running) void this.read();
+    if (this.ready) void this.read();
   }
 
   private start(): Promise<void> {
     return (this.running ??= (async () => {
       try {
         this.cursor = await this.store.lastEventId();
+        this.ready = true;
       } catch (err) {
         this.running = null;
         throw err;
@@ -136,6 +139,7 @@ export class EventHub {
     const was = this.running;
     if (!was) return;
     this.running = null;
+    this.ready = false;
     clearInterval(this.timer);
     this.gaps.clear();
     const unwatch = this.unwatch;

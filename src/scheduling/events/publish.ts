@@ -24,18 +24,21 @@ export class EventPublisher {
   private tail: Promise<void> = Promise.resolve();
   private pending = 0;
   private dropped = 0;
+  /** Called after each write: this process's reader need not wait for its poll (MongoDB has no notifications). */
+  onWritten: (() => void) | undefined;
 
   constructor(
     private readonly store: Store,
     private readonly log: Logger,
   ) {}
 
-  runs(type: RunEventType, ids: string[]) {
-    if (ids.length) this.enqueue(() => this.store.appendRunEvents(type, ids));
+  /** Resolves once the events are written or given up; callers need not wait. */
+  runs(type: RunEventType, ids: string[]): Promise<void> {
+    return ids.length ? this.enqueue(() => this.store.appendRunEvents(type, ids)) : Promise.resolve();
   }
 
-  events(events: EventInput[]) {
-    if (events.length) this.enqueue(() => this.store.appendEvents(events));
+  events(events: EventInput[]): Promise<void> {
+    return events.length ? this.enqueue(() => this.store.appendEvents(events)) : Promise.resolve();
   }
 
   /** Resolves once every event published so far is written (or given up). */
@@ -43,22 +46,24 @@ export class EventPublisher {
     return this.tail;
   }
 
-  private enqueue(write: () => Promise<void>) {
+  private enqueue(write: () => Promise<void>): Promise<void> {
     if (this.pending >= maxPendingWrites) {
       if (this.dropped++ === 0) this.log.warn({ pending: this.pending }, 'events not written: too many waiting for the database; streams miss them');
-      return;
+      return Promise.resolve();
     }
     this.pending++;
     this.tail = this.tail.then(async () => {
       try {
         await write();
         this.dropped = 0;
+        this.onWritten?.();
       } catch (err) {
         this.log.warn({ err }, 'event not written; streams miss it');
       } finally {
         this.pending--;
       }
     });
+    return this.tail;
   }
 }
 
@@ -107,25 +112,27 @@ const bookkeeping = new Set(['next_run_at', 'last_run_at', 'last_status', 'updat
  */
 export function publishingStore(store: Store, publisher: EventPublisher): Store {
   const wrapped: Partial<Store> = {
+    // A run's creation is in the log before the write returns, so before any process can
+    // start it: its created event comes before its started one.
     insertExecution: async (e) => {
       await store.insertExecution(e);
-      publisher.events(runsStored([e]));
+      await publisher.events(runsStored([e]));
     },
     insertExecutions: async (es) => {
       await store.insertExecutions(es);
-      publisher.events(runsStored(es));
+      await publisher.events(runsStored(es));
     },
     transitionExecution: async (id, from, patch) => {
       const moved = await store.transitionExecution(id, from, patch);
       const type = statusEvent(patch.status);
-      if (moved && type) publisher.runs(type, [id]);
+      if (moved && type) void publisher.runs(type, [id]);
       return moved;
     },
     transitionExecutions: async (from, moves) => {
       const moved = await store.transitionExecutions(from, moves);
       const ids = new Set(moved);
       for (const type of ['execution.started', 'execution.ended'] as const) {
-        publisher.runs(
+        void publisher.runs(
           type,
           moves.filter((m) => ids.has(m.id) && statusEvent(m.patch.status) === type).map((m) => m.id),
         );
@@ -135,64 +142,65 @@ export function publishingStore(store: Store, publisher: EventPublisher): Store 
     updateExecution: async (id, patch: ExecutionPatch) => {
       await store.updateExecution(id, patch);
       const type = statusEvent(patch.status) ?? (patch.progress !== undefined ? 'execution.progress' : null);
-      if (type) publisher.runs(type, [id]);
+      if (type) void publisher.runs(type, [id]);
     },
     finishExecutions: async (ends, maxLines, maxBytes) => {
       try {
         const ended = await store.finishExecutions(ends, maxLines, maxBytes);
-        publisher.runs('execution.ended', ended);
+        void publisher.runs('execution.ended', ended);
         return ended;
       } catch (err) {
-        if (err instanceof RunEndsError) publisher.runs('execution.ended', err.ended);
+        if (err instanceof RunEndsError) void publisher.runs('execution.ended', err.ended);
         throw err;
       }
     },
     appendOutput: async (id, lines, maxLines, maxBytes) => {
       await store.appendOutput(id, lines, maxLines, maxBytes);
-      publisher.runs('output', [id]);
+      void publisher.runs('output', [id]);
     },
     appendRunOutput: async (workerId, token, id, lines, maxLines, maxBytes) => {
       const ok = await store.appendRunOutput(workerId, token, id, lines, maxLines, maxBytes);
-      if (ok) publisher.runs('output', [id]);
+      if (ok) void publisher.runs('output', [id]);
       return ok;
     },
     writeRunProgress: async (workerId, token, id, progress) => {
       const ok = await store.writeRunProgress(workerId, token, id, progress);
-      if (ok) publisher.runs('execution.progress', [id]);
+      if (ok) void publisher.runs('execution.progress', [id]);
       return ok;
     },
     insertJobs: async (jobs) => {
       const ids = await store.insertJobs(jobs);
       const inserted = new Set(ids);
-      publisher.events(jobs.filter((j) => inserted.delete(j.job_id)).map((j) => jobEvent('job.created', j)));
+      void publisher.events(jobs.filter((j) => inserted.delete(j.job_id)).map((j) => jobEvent('job.created', j)));
       return ids;
     },
     upsertJob: async (job) => {
       const stored = await store.upsertJob(job);
-      publisher.events([jobEvent(stored.created_at.getTime() === stored.updated_at.getTime() ? 'job.created' : 'job.updated', stored)]);
+      void publisher.events([jobEvent(stored.created_at.getTime() === stored.updated_at.getTime() ? 'job.created' : 'job.updated', stored)]);
       return stored;
     },
     upsertJobs: async (jobs) => {
       await store.upsertJobs(jobs);
-      publisher.events(jobs.map((j) => jobEvent(j.created_at.getTime() === j.updated_at.getTime() ? 'job.created' : 'job.updated', j)));
+      void publisher.events(jobs.map((j) => jobEvent(j.created_at.getTime() === j.updated_at.getTime() ? 'job.created' : 'job.updated', j)));
     },
     updateJob: async (jobId, patch) => {
       const job = await store.updateJob(jobId, patch);
       if (job) {
-        if (patch.state !== undefined) publisher.events([jobEvent(job.state === 'paused' ? 'job.paused' : 'job.resumed', job)]);
-        else if (Object.keys(patch).some((k) => !bookkeeping.has(k))) publisher.events([jobEvent('job.updated', job)]);
+        if (patch.state !== undefined) void publisher.events([jobEvent(job.state === 'paused' ? 'job.paused' : 'job.resumed', job)]);
+        else if (Object.keys(patch).some((k) => !bookkeeping.has(k))) void publisher.events([jobEvent('job.updated', job)]);
       }
       return job;
     },
     deleteJob: async (jobId) => {
       const job = await store.getJob(jobId);
       const deleted = await store.deleteJob(jobId);
-      if (deleted) publisher.events([{ ...jobEvent('job.deleted', { job_id: jobId, handler: job?.handler ?? '', state: 'paused' }), handler: job?.handler ?? null, state: null }]);
+      if (deleted)
+        void publisher.events([{ ...jobEvent('job.deleted', { job_id: jobId, handler: job?.handler ?? '', state: 'paused' }), handler: job?.handler ?? null, state: null }]);
       return deleted;
     },
     setServiceState: async (state, by) => {
       await store.setServiceState(state, by);
-      publisher.events([
+      void publisher.events([
         { type: state === 'paused' ? 'service.paused' : 'service.resumed', job_id: null, execution_id: null, batch_id: null, handler: null, status: null, progress: null, state },
       ]);
     },
@@ -210,7 +218,7 @@ export function publishingStore(store: Store, publisher: EventPublisher): Store 
 export function publishingEngine(engine: Engine, rawStore: Store, publisher: EventPublisher): Engine {
   const recordRuns: Engine['recordRuns'] = async (write) => {
     await engine.recordRuns(write, rawStore);
-    publisher.events(runsStored(write.executions));
+    await publisher.events(runsStored(write.executions));
   };
   return new Proxy(engine, {
     get(target, prop, receiver) {
