@@ -94,7 +94,7 @@ for (const { name, skip } of stores) {
         const asJob = await svc.http.get(`${api}/jobs/flow-scheduling`);
         assertProblem(asJob, 404);
         assert.match(asJob.body.detail, /no job with job_id 'flow-scheduling'/);
-        assertProblem(await svc.http.patch(`${api}/jobs/some-job`), 405);
+        assertProblem(await svc.http.post(`${api}/jobs/some-job`), 405);
         assertProblem(await svc.http.get(`${api}v2/jobs`), 404);
         // A trailing slash is the same path.
         assert.equal((await svc.http.get(`${api}/jobs/`)).status, 200);

@@ -22,6 +22,27 @@ function allOperations(): Record<string, Operation> {
 }
 
 describe('the contract between openapi.yaml and the code', () => {
+  it('a change (UpdateJobRequest) takes every field a create takes but job_id, and a job read gives each', () => {
+    const schemas = (doc as unknown as { components: { schemas: Record<string, { properties?: Record<string, unknown> }> } }).components.schemas;
+    const create = Object.keys(schemas.CreateJobRequest.properties ?? {}).filter((k) => k !== 'job_id');
+    const update = Object.keys(schemas.UpdateJobRequest.properties ?? {});
+    assert.deepEqual(
+      create.filter((k) => !update.includes(k)),
+      [],
+      'every create field is patchable',
+    );
+    assert.deepEqual(
+      update.filter((k) => !create.includes(k)),
+      ['detach'],
+    );
+    const job = Object.keys(schemas.Job.properties ?? {});
+    assert.deepEqual(
+      create.filter((k) => !job.includes(k)),
+      [],
+      'every field a create sets is read back',
+    );
+  });
+
   it('every operation of the document has an operationId', () => {
     assert.ok(Object.keys(allOperations()).length >= 25);
   });

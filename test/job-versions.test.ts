@@ -140,6 +140,23 @@ for (const { name, skip } of stores) {
       await svc.http.post(`${api}/jobs/edit-me/versions/1/rollback`).set('If-Match', '"2"').expect(412);
     });
 
+    it('a version shows its definition redacted as job reads are, and rolls back to the value itself', async () => {
+      await svc.http
+        .post(`${api}/jobs`)
+        .send({ job_id: 'secretive', handler: 'echo', kwargs: { password: 'hunter2' } })
+        .expect(201);
+      await svc.http
+        .patch(`${api}/jobs/secretive`)
+        .send({ kwargs: { password: 'other' } })
+        .expect(200);
+      const listed = await svc.http.get(`${api}/jobs/secretive/versions`).expect(200);
+      assert.ok(!JSON.stringify(listed.body).includes('hunter2'), JSON.stringify(listed.body));
+      assert.ok(!JSON.stringify(listed.body).includes('other'), JSON.stringify(listed.body));
+      await svc.http.post(`${api}/jobs/secretive/versions/1/rollback`).expect(200);
+      const store = svc.service.store;
+      assert.deepEqual((await store.getJob('secretive'))?.kwargs, { password: 'hunter2' });
+    });
+
     it('a run records the version it was made from', async () => {
       const run = (await svc.http.post(`${api}/jobs/edit-me/executions`).send({}).expect(202)).body;
       const e = (await svc.http.get(`${api}/executions/${run.execution_ids[0]}`).expect(200)).body;

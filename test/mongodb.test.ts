@@ -53,6 +53,7 @@ describe('the service on MongoDB', { skip: reason }, () => {
       'execution_created_idx',
       'execution_handler_idx',
       'execution_job_idx',
+      'execution_job_scheduled_idx',
       'execution_parent_idx',
       'execution_status_idx',
       'execution_worker_idx',
@@ -60,6 +61,8 @@ describe('the service on MongoDB', { skip: reason }, () => {
     assert.ok((await names('jobs')).includes('job_source_idx'));
     assert.ok((await names('failures')).includes('failure_time_idx'));
     assert.deepEqual((await names('workers')).sort(), ['_id_', 'worker_alive_idx', 'worker_started_idx']);
+    assert.deepEqual((await names('job_versions')).sort(), ['_id_', 'job_version_idx']);
+    assert.deepEqual((await names('pauses')).sort(), ['_id_', 'pause_job_idx']);
     const agendaIndexes = await agendaJobs.indexes();
     const unique = agendaIndexes.find((i) => i.name === 'agenda_jobs_service_job_idx');
     assert.equal(unique?.unique, true, 'one schedule row per job, enforced by the database');

@@ -20,6 +20,7 @@ import { eventStoreContract } from './store/events.js';
 import { executionStoreContract, queuedCountContract } from './store/executions.js';
 import { runEndContract } from './store/run-ends.js';
 import { failureStoreContract } from './store/failures.js';
+import { historyStoreContract } from './store/history.js';
 import { jobStoreContract } from './store/jobs.js';
 import { sqlMigrationContract } from './store/migrations.js';
 import { secretStoreContract } from './store/secrets.js';
@@ -59,6 +60,7 @@ for (const { name, skip } of stores) {
     queuedCountContract(open);
     auditStoreContract(open);
     secretStoreContract(open);
+    historyStoreContract(open);
     badCursorContract(open);
     eventStoreContract(open);
   });

@@ -4,11 +4,10 @@ import type { operations } from '../generated/openapi.js';
 import { operationsOf } from '../contract/openapi.js';
 import { Problem } from './problem.js';
 import { inBody, inQuery, locating, onHandlerRoute } from './domain-problems.js';
-import type { Kwargs } from '../store/types.js';
+import type { JobRecord, Kwargs } from '../store/types.js';
 import { executionBody, failureBody, jobBody, type Schemas, type Services } from './context.js';
 import { isoTime } from './iso-time.js';
 import { checkSecretRefs } from './secrets.js';
-import { redactKwargs } from '../observability/redact.js';
 
 type ListQuery = NonNullable<operations['listJobs']['parameters']['query']>;
 type StateQuery = operations['setJobState']['parameters']['query'];
@@ -43,6 +42,16 @@ function queryTime(value: string | undefined, field: string, fallback: Date): Da
   const t = new Date(value);
   if (Number.isNaN(t.getTime())) throw Problem.invalid([{ field: `query.${field}`, reason: `must be a date-time such as 2026-11-29T00:00:00Z, got '${value}'` }]);
   return t;
+}
+
+/**
+ * A stored definition as job reads show it: through jobBody, so whatever a read redacts (kwargs,
+ * and any field added to jobs that holds credentials) is redacted here too.
+ */
+function definitionBody(job: JobRecord, def: Record<string, unknown>): Record<string, unknown> {
+  const when = typeof def.when === 'string' ? new Date(def.when) : null;
+  const shown = jobBody({ ...job, ...def, when } as JobRecord) as unknown as Record<string, unknown>;
+  return Object.fromEntries(Object.keys(def).map((k) => [k, k in shown ? shown[k] : null]));
 }
 
 function changed(job: Parameters<typeof jobBody>[0]) {
@@ -129,7 +138,7 @@ export function jobOperations(s: Services): Record<string, Operation> {
             changed_at: isoTime(v.changed_at),
             changed_by: v.changed_by,
             changed: v.changed,
-            definition: { ...v.definition, kwargs: redactKwargs((v.definition.kwargs ?? {}) as Kwargs) },
+            definition: definitionBody(job, v.definition),
           })),
           next_from: next,
         } satisfies Schemas['JobVersionList'],

@@ -1,5 +1,8 @@
 import type { ExecutionRecord, JobVersionRecord, PauseRecord } from './records.js';
 
+/** The triggers of runs that are fires of a job's schedule (catch_up and backfill: fires run late, or again). */
+export const fireTriggers: readonly string[] = ['schedule', 'catch_up', 'backfill'];
+
 /**
  * What a job's history is read from besides its runs: the definitions it had (versions) and
  * the times it or the service was paused. Written when they happen (a change, a pause, a
@@ -18,7 +21,7 @@ export interface HistoryStore {
   /** The pauses of this job and of the service that overlap [since, until), oldest first. */
   listPauses(jobId: string, since: Date, until: Date): Promise<PauseRecord[]>;
   /**
-   * The first attempts of a job's fires (every run but manual ones and flow children) due in
+   * The first attempts of a job's fires (runs of trigger schedule, catch_up or backfill) due in
    * [since, until), by due time, at most `limit`.
    */
   listFires(jobId: string, since: Date, until: Date, limit: number): Promise<ExecutionRecord[]>;

@@ -6,7 +6,7 @@ import type { SqlClient } from '../../src/db/sql-client.js';
 import { openStore } from '../../src/service/backend.js';
 import { MigrationError, runMigrations } from '../../src/store/sql/migrate.js';
 import { migrations } from '../../src/store/sql/migrations/index.js';
-import { executionToRow, json } from '../../src/store/sql/rows.js';
+import { executionToRow, jobToRow, json } from '../../src/store/sql/rows.js';
 import { SqlStore } from '../../src/store/sql/sql-store.js';
 import { insertSql } from '../../src/store/sql/statements.js';
 import { testDatabase, type StoreName, type TestDatabase } from '../helpers.js';
@@ -75,11 +75,13 @@ export function sqlMigrationContract(name: Extract<StoreName, 'embedded' | 'post
       const j = job('mg-old', 1);
       const e = execution('mg-run', 1, 0, { job_id: 'mg-old', status: 'succeeded' });
       const w = worker('mg-w', 1, 0);
-      assert.deepEqual(await store.insertJobs([j]), ['mg-old']);
-      // The run and the worker as that release wrote them, without the columns of 000006 (an
-      // old run reads as its own first attempt, not yet fenced).
-      const { idempotency_key: _key, fencing_token: _token, ...oldRun } = e;
+      // The job, the run and the worker as that release wrote them: without the columns of
+      // 000006 (an old run reads as its own first attempt, not yet fenced) and 000013 (a job at
+      // its first version, a run of no known version).
+      const { version: _version, ...oldJob } = j;
+      const { idempotency_key: _key, fencing_token: _token, job_version: _jv, active_execution_id: _active, ...oldRun } = e;
       for (const [table, row] of [
+        ['job', jobToRow(oldJob)],
         ['execution', executionToRow(oldRun)],
         ['worker', { ...w, memory: json(w.memory) }],
       ] as const) {

@@ -111,6 +111,7 @@ describe('planFire', () => {
       dueAt: t('2026-03-01T12:00:00Z'),
       next: t('2026-03-01T12:01:00Z'),
       reason: 'missed: run r1 of this job was still running when this fire came due (concurrency_policy forbid)',
+      activeId: 'r1',
     });
     const queued = planFire(every(60, '2026-03-01T12:00:00Z', { concurrency_policy: 'forbid' }), [activeRun('r2', 'queued')], t('2026-03-01T12:00:00Z'));
     assert.match(queued.action === 'missed' ? queued.reason : '', /run r2 of this job was still queued/);

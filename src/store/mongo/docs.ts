@@ -16,7 +16,7 @@ export interface ServiceStateDoc {
   paused_by?: string | null;
 }
 
-/** A job version as stored: `_id` is `job_id` and `version` joined, so one version is stored once. */
+/** A job version as stored: `_id` is `job_id#version` (no job_id holds a `#`), so one version is stored once. */
 export type JobVersionDoc = JobVersionRecord & { _id: string };
 /** A pause as stored; `job_id` null for the service's. */
 export type PauseDoc = PauseRecord & { _id: string };

@@ -1,5 +1,5 @@
-import type { HistoryStore } from '../history.js';
-import type { JobVersionRecord, PauseRecord } from '../records.js';
+import { fireTriggers, type HistoryStore } from '../history.js';
+import type { ExecutionTrigger, JobVersionRecord, PauseRecord } from '../records.js';
 import type { Collections } from './collections.js';
 import { docToExecution, type JobVersionDoc, type PauseDoc } from './docs.js';
 
@@ -15,8 +15,8 @@ export class MongoHistoryStore implements HistoryStore {
     // _id_: an upsert that only inserts, so a version stored already stays as it is.
     await this.c.jobVersions.bulkWrite(
       versions.map((v) => {
-        const _id = `${v.job_id}\u0000${v.version}`;
-        return { updateOne: { filter: { _id }, update: { $setOnInsert: { _id, ...v } }, upsert: true } };
+        // The filter's _id is the inserted document's.
+        return { updateOne: { filter: { _id: `${v.job_id}#${v.version}` }, update: { $setOnInsert: v }, upsert: true } };
       }),
       { ordered: false },
     );
@@ -39,17 +39,17 @@ export class MongoHistoryStore implements HistoryStore {
 
   async startPause(jobId: string | null, at: Date) {
     // One open pause per job (or for the service): its _id names it, so a second insert fails.
-    const _id = `open:${jobId ?? ''}`;
-    await this.c.pauses.updateOne({ _id }, { $setOnInsert: { _id, job_id: jobId, paused_at: at, resumed_at: null } }, { upsert: true });
+    const _id = `open#${jobId ?? ''}`;
+    await this.c.pauses.updateOne({ _id }, { $setOnInsert: { job_id: jobId, paused_at: at, resumed_at: null } }, { upsert: true });
   }
 
   async endPause(jobId: string | null, at: Date) {
-    const open = await this.c.pauses.findOne({ _id: `open:${jobId ?? ''}` });
+    const open = await this.c.pauses.findOne({ _id: `open#${jobId ?? ''}` });
     if (!open) return;
     // Closed under an id of its own, then the open one goes; a crash between leaves both, and
     // the ledger reads the open one as still paused until the next resume closes it.
     await this.c.pauses.updateOne(
-      { _id: `${jobId ?? ''}:${open.paused_at.getTime()}` },
+      { _id: `closed#${jobId ?? ''}#${open.paused_at.getTime()}` },
       { $setOnInsert: { job_id: jobId, paused_at: open.paused_at, resumed_at: at } },
       { upsert: true },
     );
@@ -68,7 +68,7 @@ export class MongoHistoryStore implements HistoryStore {
   async listFires(jobId: string, since: Date, until: Date, limit: number) {
     // execution_job_scheduled_idx
     const docs = await this.c.executions
-      .find({ job_id: jobId, attempt: 1, scheduled_at: { $gte: since, $lt: until }, trigger: { $nin: ['manual', 'flow'] } })
+      .find({ job_id: jobId, attempt: 1, scheduled_at: { $gte: since, $lt: until }, trigger: { $in: fireTriggers as ExecutionTrigger[] } })
       .sort({ scheduled_at: 1, created_at: 1 })
       .limit(limit)
       .toArray();

@@ -1,7 +1,7 @@
 import type { SqlClient } from '../../db/sql-client.js';
-import type { HistoryStore } from '../history.js';
+import { fireTriggers, type HistoryStore } from '../history.js';
 import type { JobVersionRecord, PauseRecord } from '../records.js';
-import { rowToExecution, type Row } from './rows.js';
+import { rowToExecution, sqlList, type Row } from './rows.js';
 
 const insertVersions = `INSERT INTO job_version (job_id, version, changed_at, changed_by, changed, definition, first_fire)
   SELECT v.job_id, v.version, v.changed_at, v.changed_by, v.changed::text[], v.definition, v.first_fire
@@ -20,7 +20,7 @@ const selectPauses = `SELECT job_id, paused_at, resumed_at FROM pause
   WHERE (job_id = $1 OR job_id IS NULL) AND paused_at < $3 AND (resumed_at IS NULL OR resumed_at > $2) ORDER BY paused_at`;
 // execution_job_scheduled_idx
 const selectFires = `SELECT * FROM execution WHERE job_id = $1 AND attempt = 1 AND scheduled_at >= $2 AND scheduled_at < $3
-  AND trigger NOT IN ('manual', 'flow') ORDER BY scheduled_at, created_at LIMIT $4`;
+  AND trigger IN (${sqlList(fireTriggers)}) ORDER BY scheduled_at, created_at LIMIT $4`;
 
 function rowToVersion(r: Row): JobVersionRecord {
   return {
