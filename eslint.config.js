@@ -58,6 +58,17 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard reaches the service only through the client, by its package name.
+    files: ['ui/**/*.ts', 'ui/**/*.tsx'],
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/src/*', '!jobs-service/client'], message: 'the dashboard imports the API client as jobs-service/client, nothing else of the service' }] },
+      ],
+    },
+  },
+  {
     // Tests match the columns of printed tables, where the run of spaces is what is checked.
     files: ['test/**/*.ts'],
     rules: { 'no-regex-spaces': 'off' },

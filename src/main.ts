@@ -124,7 +124,15 @@ async function main() {
   }
   if (mode === 'serve') {
     const port = await service.listen();
-    log.info({ url: `http://${config.host}:${port}/api/v1`, ui: `http://${config.host}:${port}/api/v1/ui`, boot_ms: Date.now() - started }, 'listening');
+    log.info(
+      {
+        url: `http://${config.host}:${port}/api/v1`,
+        dashboard: `http://${config.host}:${port}/dashboard/`,
+        ui: `http://${config.host}:${port}/api/v1/ui`,
+        boot_ms: Date.now() - started,
+      },
+      'listening',
+    );
   } else {
     log.info({ worker_id: service.worker?.id, boot_ms: Date.now() - started }, 'worker running');
   }

@@ -9,17 +9,12 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import fs from 'node:fs/promises';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { scaled, startService, tempDir, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
+import type { Page } from 'playwright-core';
+import { scaled, startService, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
+import { browserSkip, openBrowser, type Browser } from './support/browser.js';
 
-const chromiumPath = '/usr/bin/chromium';
-const skip = existsSync(chromiumPath)
-  ? false
-  : `Chromium is missing (${chromiumPath} does not exist), so the Swagger UI end-to-end test did not run; install it with: apt-get update && apt-get install -y chromium`;
+const skip = browserSkip('the Swagger UI end-to-end test');
 if (skip) console.log(`# SKIPPED ${skip}`);
 
 const api = '/api/v1';
@@ -39,89 +34,6 @@ interface ExecutionBody {
   status: string;
   trigger: string;
   parent_id: string | null;
-}
-
-/** A headless Chromium that may reach only the service on `port`, with the page's errors and any blocked request kept. */
-interface Browser {
-  context: BrowserContext;
-  page: Page;
-  /** Requests the page tried to send anywhere but this service; they are blocked. */
-  foreign: string[];
-  /** Errors the page's own scripts threw or logged. */
-  pageErrors: string[];
-  profileDir: string;
-  /** Runs one step as a person would; on failure saves a screenshot and names it in the error. */
-  step<T>(what: string, fn: () => Promise<T>): Promise<T>;
-  close(): Promise<void>;
-}
-
-async function openBrowser(port: number): Promise<Browser> {
-  const foreign: string[] = [];
-  const pageErrors: string[] = [];
-  const profileDir = await tempDir('chromium-profile');
-  // launchPersistentContext is how playwright takes a user data dir of our own: it
-  // refuses --user-data-dir among the args.
-  const context = await chromium.launchPersistentContext(profileDir, {
-    executablePath: chromiumPath,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      // Debian's launcher means to add this when /dev/shm is small, but its check can
-      // misfire; small /dev/shm (containers) crashes the renderer without it.
-      '--disable-dev-shm-usage',
-    ],
-    viewport: { width: 1280, height: 900 },
-    timeout: scaled(20_000),
-  });
-  // Only loopback is reachable here, and the UI is meant to need nothing else: block and
-  // record anything that goes elsewhere instead of waiting for it to time out.
-  await context.route('**/*', (route) => {
-    const url = new URL(route.request().url());
-    if (url.hostname === '127.0.0.1' && url.port === String(port)) return route.continue();
-    if (url.protocol === 'data:' || url.protocol === 'blob:') return route.continue();
-    foreign.push(route.request().url());
-    return route.abort('blockedbyclient');
-  });
-  const page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(scaled(10_000));
-  page.on('pageerror', (err) => pageErrors.push(err.message));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') pageErrors.push(msg.text());
-  });
-  return {
-    context,
-    page,
-    foreign,
-    pageErrors,
-    profileDir,
-    async step<T>(what: string, fn: () => Promise<T>): Promise<T> {
-      try {
-        return await fn();
-      } catch (err) {
-        let shot: string;
-        try {
-          const dir = await tempDir('ui-e2e-failure');
-          shot = path.join(dir, `${what.replace(/\W+/g, '-')}.png`);
-          await page.screenshot({ path: shot, fullPage: true });
-        } catch (shotErr) {
-          shot = `(screenshot failed: ${(shotErr as Error).message})`;
-        }
-        const extra = pageErrors.length ? `; page errors: ${pageErrors.join(' | ')}` : '';
-        throw new Error(`UI step "${what}" failed: ${(err as Error).message}\nscreenshot: ${shot}${extra}`, { cause: err });
-      }
-    },
-    async close() {
-      await context.close().catch(() => undefined);
-      await fs.rm(profileDir, { recursive: true, force: true });
-    },
-  };
 }
 
 // The skip sits on the test itself (a skipped suite alone is not counted in the "skipped"

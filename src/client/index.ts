@@ -46,6 +46,7 @@ export type Worker = Schemas['Worker'];
 export type WorkerList = Schemas['WorkerList'];
 export type Stats = Schemas['Stats'];
 export type ServiceState = Schemas['ServiceState'];
+export type Caller = Schemas['Caller'];
 export type HandlerInfo = Schemas['HandlerInfo'];
 export type Secret = Schemas['Secret'];
 export type NextFires = Schemas['NextFires'];
@@ -258,6 +259,8 @@ export function createClient(options: ClientOptions) {
     notify: () => call('getServiceNotify'),
     /** Replaces the service-wide notification rules (admin); [] removes them. */
     setNotify: (notify: NotifyRule[]) => call('setServiceNotify', { body: { notify } }),
+    /** The calling token's name and role; role admin and name null when no token is checked. */
+    caller: () => call('getCaller'),
     liveness: () => call('getLiveness'),
     /** Throws ProblemError (503) while the service cannot reach its database. */
     readiness: () => call('getReadiness'),

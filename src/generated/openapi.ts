@@ -161,6 +161,31 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/service/caller": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who is calling, with which role
+         * @description The name and role of the token this call carries, and whether tokens are checked at
+         *     all. With no tokens checked (loopback without tokens, or `JOBS_AUTH=off`) every call may
+         *     do everything: `role` is `admin` and `name` null. The dashboard shows only the actions
+         *     the role may take; the API refuses the others whatever a client shows.
+         *
+         *     Requires the `read` role (or a higher one) when API tokens are configured.
+         */
+        get: operations["getCaller"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/service/notify": {
         parameters: {
             query?: never;
@@ -229,6 +254,10 @@ export type paths = {
          * @description `user` lists the jobs in `job_id` order; `failed` lists failure records, newest first;
          *     `all` lists the jobs followed by the failure records. Pages hold `limit` entries;
          *     pass `next_cursor` back as `cursor` for the next page.
+         *
+         *     `search`, `handler`, `state`, `source` and `last_status` keep only the jobs that match
+         *     all of them (and then list no failure records); the cursor of a filtered page is for
+         *     the same filters.
          *
          *     Requires the `read` role (or a higher one) when API tokens are configured.
          */
@@ -1318,6 +1347,24 @@ export type components = {
             paused_by?: string | null;
         };
         /**
+         * @example {
+         *       "name": "ops",
+         *       "role": "write",
+         *       "tokens_checked": true
+         *     }
+         */
+        Caller: {
+            /** @description The token's name; null when no token is checked. */
+            name: string | null;
+            /**
+             * @description What the caller may do: read < write < admin.
+             * @enum {string}
+             */
+            role: "read" | "write" | "admin";
+            /** @description false: calls need no token here (loopback without tokens, or JOBS_AUTH=off). */
+            tokens_checked: boolean;
+        };
+        /**
          * @description `running` (the contract's word for an active job: it fires as scheduled) or `paused`. A run's status `running` is another thing.
          * @enum {string}
          */
@@ -1373,7 +1420,7 @@ export type components = {
             on_finish?: components["schemas"]["ChainLink"][];
             /** @description Fan-in: this job runs once every listed job has succeeded since its last run. */
             after_all?: string[];
-            /** @description Notification rules (see NotifyRule); besides them, the service's (`GET /service/notify`). */
+            /** @description Notification rules (see NotifyRule); besides them, the service's (`GET /service/notify`). At most `JOBS_NOTIFY_MAX_RULES`. */
             notify?: components["schemas"]["NotifyRule"][] | null;
             pause_after_failures?: components["schemas"]["PauseAfterFailures"];
             deadline?: components["schemas"]["Deadline"];
@@ -1659,7 +1706,7 @@ export type components = {
             until: string;
         };
         BackfillAccepted: {
-            /** @description Runs queued */
+            /** @description Runs queued, one per fire of the range. */
             count: number;
             /** @description The runs' batch (`GET /batches/{batch_id}`); null when the range held no fire. */
             batch_id: string | null;
@@ -2217,6 +2264,7 @@ export type components = {
             run_within?: number | null;
         } | null;
         NotifyDefaultsRequest: {
+            /** @description At most `JOBS_NOTIFY_MAX_RULES`. */
             notify: components["schemas"]["NotifyRule"][];
         };
         /**
@@ -3080,6 +3128,32 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    getCaller: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Caller"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     getServiceNotify: {
         parameters: {
             query?: never;
@@ -3204,6 +3278,19 @@ export interface operations {
         parameters: {
             query?: {
                 job_type?: "all" | "failed" | "user";
+                /**
+                 * @description Only jobs whose `job_id` starts with this text.
+                 * @example nightly-
+                 */
+                search?: string;
+                /** @description Only jobs of this handler. */
+                handler?: string;
+                /** @description Only jobs in this state. */
+                state?: components["schemas"]["JobState"];
+                /** @description Only jobs created through the API (`api`) or from a default-jobs file (`file`). */
+                source?: "api" | "file";
+                /** @description Only jobs whose latest run has this status. */
+                last_status?: components["schemas"]["ExecutionStatus"];
                 /** @description Entries per page. */
                 limit?: components["parameters"]["Limit"];
                 /** @description The `next_cursor` of the previous page. */

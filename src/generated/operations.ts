@@ -12,6 +12,7 @@ export const operationRoutes = {
   "streamEvents": { method: "get", path: "/events", parseAs: "text" },
   "getServiceState": { method: "get", path: "/service/state" },
   "setServiceState": { method: "put", path: "/service/state" },
+  "getCaller": { method: "get", path: "/service/caller" },
   "getServiceNotify": { method: "get", path: "/service/notify" },
   "setServiceNotify": { method: "put", path: "/service/notify" },
   "listDeliveries": { method: "get", path: "/notifications/deliveries" },

@@ -5,6 +5,7 @@ import { OpenAPIBackend, type Context as OpenApiContext, type Document } from 'o
 import type { ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
 import { roles, type Role } from '../config/tokens.js';
+import { addDashboardRoutes } from './dashboard.js';
 import { defaultBodyMaxDepth } from '../config/config.js';
 import { unreachable } from '../db/errors.js';
 import type { Logger } from '../observability/log.js';
@@ -341,7 +342,7 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
     };
     await api.handleRequest(req, ctx, req);
   });
-  router.get('/', (ctx) => ctx.redirect(`${basePath}/ui`));
+  addDashboardRoutes(router);
   app.use(router.routes());
   app.use(async (ctx) => {
     throw new Problem(404, 'Not found', `no route ${ctx.method} ${ctx.path}; the API lives under ${basePath}`);

@@ -71,7 +71,8 @@ export function jobOperations(s: Services): Record<string, Operation> {
   const ops: Record<string, Operation> = {
     listJobs: async ({ query }) => {
       const q = query as ListQuery;
-      const page = await locating(inQuery, () => s.scheduler.listJobs(q.job_type ?? 'all', q.cursor ?? null, q.limit ?? 100));
+      const filter = { search: q.search, handler: q.handler, state: q.state, source: q.source, last_status: q.last_status };
+      const page = await locating(inQuery, () => s.scheduler.listJobs(q.job_type ?? 'all', q.cursor ?? null, q.limit ?? 100, filter));
       const jobs = page.items.map((i) => (i.kind === 'job' ? jobBody(i.job) : failureBody(i.failure)));
       return { status: 200, body: { jobs, jobs_count: jobs.length, next_cursor: page.next } satisfies Schemas['JobList'] };
     },

@@ -28,6 +28,10 @@ export async function serviceStateBody(store: Store, state: Schemas['ServiceStat
 export function serviceOperations(s: Services): Record<string, Operation> {
   return {
     getServiceState: async () => ({ status: 200, body: await serviceStateBody(s.store, await s.scheduler.getServiceState()) }),
+    getCaller: ({ caller, role }) => ({
+      status: 200,
+      body: { name: caller, role: role ?? 'admin', tokens_checked: role !== null } satisfies Schemas['Caller'],
+    }),
     setServiceState: async ({ query, caller }) => {
       const { state } = query as SetQuery;
       return { status: 200, body: { state: await s.scheduler.setServiceState(state, caller ?? 'anonymous') } satisfies Schemas['ServiceStateBody'] };

@@ -14,6 +14,7 @@ import type {
   ConcurrencyPolicy,
   ExecutionFilter,
   FailureRecord,
+  JobFilter,
   JobPatch,
   JobRecord,
   JobSource,
@@ -756,10 +757,11 @@ export class Scheduler {
 
   /**
    * One page of jobs. `user` pages jobs by job_id, `failed` pages failure records newest
-   * first, `all` is the user jobs followed by the failure records.
+   * first, `all` is the user jobs followed by the failure records. A filter keeps the jobs
+   * that match it, and no failure records.
    */
-  async listJobs(type: JobType, cursor: string | null, limit: number): Promise<{ items: ListedJob[]; next: string | null }> {
-    const page = await this.listJobsPage(type, cursor, limit);
+  async listJobs(type: JobType, cursor: string | null, limit: number, filter: JobFilter = {}): Promise<{ items: ListedJob[]; next: string | null }> {
+    const page = await this.listJobsPage(type, cursor, limit, filter);
     // At most JOBS_PAGE_MAX_BYTES of records (at least one): large kwargs make shorter pages, not larger answers.
     let bytes = 0;
     for (const [i, item] of page.items.entries()) {
@@ -769,7 +771,13 @@ export class Scheduler {
     return { items: page.items, next: page.next };
   }
 
-  private async listJobsPage(type: JobType, cursor: string | null, limit: number): Promise<{ items: ListedJob[]; next: string | null; cursorAfter: (i: number) => string }> {
+  private async listJobsPage(
+    type: JobType,
+    cursor: string | null,
+    limit: number,
+    filter: JobFilter,
+  ): Promise<{ items: ListedJob[]; next: string | null; cursorAfter: (i: number) => string }> {
+    const filtered = Object.values(filter).some((v) => v !== undefined);
     const cursors: Array<() => string> = [];
     const after = (i: number) => cursors[i]();
     try {
@@ -784,15 +792,16 @@ export class Scheduler {
       }
       const items: ListedJob[] = [];
       if (phase === 'user') {
-        const page: Page<JobRecord> = await this.store.listJobs(from, limit);
+        const page: Page<JobRecord> = await this.store.listJobs(from, limit, filter);
         items.push(...page.items.map((job) => ({ kind: 'job' as const, job })));
         page.items.forEach((_, i) => cursors.push(() => `user.${page.cursorAfter!(i)}`));
         if (page.next) return { items, next: `user.${page.next}`, cursorAfter: after };
-        if (type === 'user') return { items, next: null, cursorAfter: after };
+        if (type === 'user' || filtered) return { items, next: null, cursorAfter: after };
         if (items.length === limit) return { items, next: 'failed.', cursorAfter: after };
         phase = 'failed';
         from = null;
       }
+      if (filtered) return { items, next: null, cursorAfter: after };
       const page = await this.store.listFailures(from, limit - items.length);
       items.push(...page.items.map((failure) => ({ kind: 'failure' as const, failure })));
       page.items.forEach((_, i) => cursors.push(() => `failed.${page.cursorAfter!(i)}`));

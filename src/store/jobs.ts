@@ -1,5 +1,14 @@
 import type { ExecutionRecord, JobPatch, JobRecord, Page } from './records.js';
 
+/** What a list of jobs keeps: `search` is a prefix of job_id; every other field an equality. */
+export interface JobFilter {
+  search?: string;
+  handler?: string;
+  state?: JobRecord['state'];
+  source?: JobRecord['source'];
+  last_status?: NonNullable<JobRecord['last_status']>;
+}
+
 /** Job definitions: one record per job, keyed by job_id. */
 export interface JobStore {
   /**
@@ -12,8 +21,8 @@ export interface JobStore {
   /** upsertJob for many jobs at once (default jobs at boot). */
   upsertJobs(jobs: JobRecord[]): Promise<void>;
   getJob(jobId: string): Promise<JobRecord | null>;
-  /** Jobs in job_id order, after the given job_id. */
-  listJobs(after: string | null, limit: number): Promise<Page<JobRecord>>;
+  /** Jobs in job_id order, after the given job_id, matching every field of `filter` that is set. */
+  listJobs(after: string | null, limit: number, filter?: JobFilter): Promise<Page<JobRecord>>;
   updateJob(jobId: string, patch: JobPatch): Promise<JobRecord | null>;
   /** updateJob only while the job is at `version` (optimistic concurrency); null when it is not (or gone). */
   updateJobAtVersion(jobId: string, version: number, patch: JobPatch): Promise<JobRecord | null>;

@@ -66,6 +66,7 @@ export type { RunEndCount } from './notifications.js';
 export type { EventInput, EventRecord, EventType, FollowedRun, RunEventType, StreamedEventType } from './events.js';
 export { streamedEventTypes } from './events.js';
 export type { AuditStore, EventStore, ExecutionStore, FailureStore, HistoryStore, JobStore, NotificationStore, SecretStore, ServiceStateStore, WorkerStore };
+export type { JobFilter } from './jobs.js';
 
 export interface Store extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore, SecretStore, HistoryStore, NotificationStore, EventStore {
   readonly kind: 'embedded' | 'postgres' | 'mongodb';

@@ -8,14 +8,14 @@ export interface ScriptService {
   close(): Promise<void>;
 }
 
-export async function startScriptService(store: StoreName, scripts: Record<string, string>): Promise<ScriptService> {
+export async function startScriptService(store: StoreName, scripts: Record<string, string>, env: Record<string, string> = {}): Promise<ScriptService> {
   const dir = await tempDir('scripts');
   for (const [name, text] of Object.entries(scripts)) await fs.writeFile(path.join(dir, name), text, { mode: 0o755 });
   // run-script reads its folder and isolation from the environment at each call.
   process.env.JOBS_SCRIPTS_DIR = dir;
   process.env.JOBS_SCRIPT_ISOLATION = 'group';
   const db = await testDatabase(store);
-  const svc = await startService(db, { JOBS_SCRIPTS_DIR: dir });
+  const svc = await startService(db, { ...env, JOBS_SCRIPTS_DIR: dir });
   return {
     svc,
     close: async () => {

@@ -66,7 +66,7 @@ const relative = (file: string | undefined) => (file ? path.relative(process.cwd
 function legOfFile(file: string): Leg | undefined {
   if (isUnitFile(file)) return 'unit';
   if (file === 'test/multiprocess.test.ts') return 'multi-process';
-  if (file === 'test/ui.e2e.test.ts') return 'ui';
+  if (file.endsWith('.e2e.test.ts')) return 'ui';
   return undefined;
 }
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { CreateJobRequest, Failure, Job, NotifyRule, UpdateJobRequest } from '../../client/index.js';
+import type { CreateJobRequest, Failure, Job, ListJobsQuery, NotifyRule, UpdateJobRequest } from '../../client/index.js';
 import type { CliContext } from '../context.js';
 import { exitCodes } from '../exit-codes.js';
 import * as fmt from '../format.js';
@@ -79,27 +79,38 @@ export function addJobCommands(program: Command, cli: CliContext) {
     .addOption(new Option('--type <type>', 'jobs (user), failure records (failed) or both (all)').choices(['user', 'failed', 'all']).default('user'))
     .option('--limit <n>', 'entries per page', integer(1))
     .option('--cursor <cursor>', 'the next page, as printed after the previous one')
-    .action(async (o: { type: 'user' | 'failed' | 'all'; limit?: number; cursor?: string }, cmd: Command) => {
-      const { client, json } = ctx(cmd);
-      const page = await client.jobs.list({ job_type: o.type, limit: o.limit, cursor: o.cursor });
-      show(json, page, () => {
-        const isJob = (x: Job | Failure): x is Job => 'job_id' in x;
-        const found = page.jobs.filter(isJob);
-        const failures = page.jobs.filter((x): x is Failure => !isJob(x));
-        const parts: string[] = [];
-        if (o.type !== 'failed') parts.push(fmt.jobsTable(found));
-        if (o.type !== 'user')
-          parts.push(
-            fmt.table(
-              ['FAILED RUN', 'JOB', 'HANDLER', 'TIME', 'ERROR'],
-              failures.map((f) => [f.execution_id, f.failed_job_id, f.handler, fmt.time(f.time), f.error.split('\n')[0].slice(0, 80)]),
-              'no failure records',
-            ),
-          );
-        return parts.join('\n');
-      });
-      morePages(json, page.next_cursor);
-    });
+    .option('--search <prefix>', 'only jobs whose job_id starts with this')
+    .option('--handler <name>', 'only jobs of this handler')
+    .addOption(new Option('--state <state>', 'only jobs in this state').choices(['running', 'paused']))
+    .addOption(new Option('--source <source>', 'only jobs from the API or from a default-jobs file').choices(['api', 'file']))
+    .option('--last-status <status>', 'only jobs whose latest run has this status')
+    .action(
+      async (
+        o: { type: 'user' | 'failed' | 'all'; limit?: number; cursor?: string } & Pick<ListJobsQuery, 'search' | 'handler' | 'state' | 'source'> & { lastStatus?: string },
+        cmd: Command,
+      ) => {
+        const { client, json } = ctx(cmd);
+        const filter = { search: o.search, handler: o.handler, state: o.state, source: o.source, last_status: o.lastStatus as ListJobsQuery['last_status'] };
+        const page = await client.jobs.list({ job_type: o.type, limit: o.limit, cursor: o.cursor, ...filter });
+        show(json, page, () => {
+          const isJob = (x: Job | Failure): x is Job => 'job_id' in x;
+          const found = page.jobs.filter(isJob);
+          const failures = page.jobs.filter((x): x is Failure => !isJob(x));
+          const parts: string[] = [];
+          if (o.type !== 'failed') parts.push(fmt.jobsTable(found));
+          if (o.type !== 'user')
+            parts.push(
+              fmt.table(
+                ['FAILED RUN', 'JOB', 'HANDLER', 'TIME', 'ERROR'],
+                failures.map((f) => [f.execution_id, f.failed_job_id, f.handler, fmt.time(f.time), f.error.split('\n')[0].slice(0, 80)]),
+                'no failure records',
+              ),
+            );
+          return parts.join('\n');
+        });
+        morePages(json, page.next_cursor);
+      },
+    );
   jobs
     .command('get')
     .description('one job with its next and last run and the stats of its runs')

@@ -34,6 +34,20 @@ export function addServiceCommands(program: Command, { ctx, show }: CliContext) 
         ]),
       );
     });
+  service
+    .command('caller')
+    .description('the token this call carries: its name and role')
+    .action(async (_o: unknown, cmd: Command) => {
+      const { client, json } = ctx(cmd);
+      const r = await client.service.caller();
+      show(json, r, () =>
+        fmt.details([
+          ['name', r.name ?? '(no token checked)'],
+          ['role', r.role],
+          ['tokens checked', r.tokens_checked ? 'yes' : 'no'],
+        ]),
+      );
+    });
   for (const [verb, state] of [
     ['pause', 'paused'],
     ['resume', 'running'],

@@ -1,6 +1,6 @@
-import { MongoBulkWriteError } from 'mongodb';
+import { MongoBulkWriteError, type Document } from 'mongodb';
 import type { ExecutionStore } from '../executions.js';
-import type { JobStore } from '../jobs.js';
+import type { JobFilter, JobStore } from '../jobs.js';
 import { countedTriggers, firstOfEachId, type ExecutionRecord, type JobPatch, type JobRecord, type Page } from '../records.js';
 import type { Collections } from './collections.js';
 import { defined, docToJob, jobToDoc, type JobDoc } from './docs.js';
@@ -60,8 +60,12 @@ export class MongoJobStore implements JobStore {
     return doc ? docToJob(doc) : null;
   }
 
-  listJobs(after: string | null, limit: number): Promise<Page<JobRecord>> {
-    return keysetPage(this.c.jobs, jobsById, {}, after, limit);
+  listJobs(after: string | null, limit: number, filter: JobFilter = {}): Promise<Page<JobRecord>> {
+    // _id_ in job_id order (an anchored regex is a range of it); the other filters are checked on the documents it walks through.
+    const where: Document = {};
+    if (filter.search) where._id = { $regex: `^${filter.search.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}` };
+    for (const field of ['handler', 'state', 'source', 'last_status'] as const) if (filter[field]) where[field] = filter[field];
+    return keysetPage(this.c.jobs, jobsById, where, after, limit);
   }
 
   async updateJob(jobId: string, patch: JobPatch) {

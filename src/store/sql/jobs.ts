@@ -1,5 +1,5 @@
 import type { SqlClient } from '../../db/sql-client.js';
-import type { JobStore } from '../jobs.js';
+import type { JobFilter, JobStore } from '../jobs.js';
 import { activeStatuses, countedTriggers, firstOfEachId, type JobPatch, type JobRecord, type Page } from '../records.js';
 import { keysetPage, type Keyset } from './keyset.js';
 import { executionTimes, jobToRow, jsonDates, rowToExecution, rowToJob, sqlList, type Row } from './rows.js';
@@ -80,8 +80,12 @@ export class SqlJobStore implements JobStore {
     return r.rows[0] ? rowToJob(r.rows[0]) : null;
   }
 
-  listJobs(after: string | null, limit: number): Promise<Page<JobRecord>> {
-    return keysetPage(this.db, jobsById, [], after, limit);
+  listJobs(after: string | null, limit: number, filter: JobFilter = {}): Promise<Page<JobRecord>> {
+    // job_pkey in job_id order; the filters are checked on the rows it walks through.
+    const conditions: Array<[string, unknown]> = [];
+    if (filter.search) conditions.push(['starts_with(job_id, ?)', filter.search]);
+    for (const column of ['handler', 'state', 'source', 'last_status'] as const) if (filter[column]) conditions.push([`${column} = ?`, filter[column]]);
+    return keysetPage(this.db, conditions.length ? { ...jobsById, prepare: false } : jobsById, conditions, after, limit);
   }
 
   async updateJob(jobId: string, patch: JobPatch) {

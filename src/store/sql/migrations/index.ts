@@ -6,11 +6,11 @@ import * as m000006 from './000006-worker-fencing.js';
 import * as m000009 from './000009-audit-overrides.js';
 import * as m000010 from './000010-fillfactor.js';
 import * as m000013 from './000013-job-versions.js';
-import * as m000021 from './000021-schedule-bounds.js';
-import * as m000019 from './000019-chains.js';
 import * as m000016 from './000016-notifications.js';
-import * as m000024 from './000024-events.js';
+import * as m000019 from './000019-chains.js';
+import * as m000021 from './000021-schedule-bounds.js';
 import * as m000023 from './000023-job-image.js';
+import * as m000024 from './000024-events.js';
 
 export interface Migration {
   /** The number in the file name: migrations run in this order, each once. */
@@ -36,9 +36,9 @@ export const migrations: readonly Migration[] = [
   { version: 9, ...m000009 },
   { version: 10, ...m000010 },
   { version: 13, ...m000013 },
-  { version: 21, ...m000021 },
-  { version: 19, ...m000019 },
   { version: 16, ...m000016 },
-  { version: 24, ...m000024 },
+  { version: 19, ...m000019 },
+  { version: 21, ...m000021 },
   { version: 23, ...m000023 },
+  { version: 24, ...m000024 },
 ];
