@@ -1461,6 +1461,33 @@ export type components = {
             concurrency_policy?: "allow" | "forbid" | "replace" | null;
             retries?: number | null;
             retry_backoff?: number | null;
+            catch_up?: components["schemas"]["CatchUp"];
+            /**
+             * @description No fire before this time (ISO-8601, UTC unless it carries an offset). An interval job without `when` is anchored here.
+             * @example 2027-01-01T00:00:00Z
+             */
+            start_at?: string | null;
+            /**
+             * @description No fire after this time; must be later than `start_at` and not past.
+             * @example 2027-12-31T23:59:59Z
+             */
+            end_at?: string | null;
+            /** @description Runs the job's fires may start (scheduled and caught-up runs; not retries, manual runs or backfills); then it has no next fire. */
+            max_runs?: number | null;
+            /** @description Seconds: each scheduled run starts after a random delay up to this (at most JOBS_MAX_JITTER_SECONDS), recorded as the run's `jitter_ms`. */
+            jitter?: number | null;
+            /** @description Jobs started when a run of this job succeeds. */
+            on_success?: components["schemas"]["ChainLink"][] | null;
+            /** @description Jobs started when a run fails, times out or is lost and no retry follows. */
+            on_failure?: components["schemas"]["ChainLink"][] | null;
+            /** @description Jobs started when a run ends in any way but missed (after its last retry). */
+            on_finish?: components["schemas"]["ChainLink"][] | null;
+            /** @description Fan-in: this job runs once every listed job has succeeded since its last run. */
+            after_all?: string[] | null;
+            /** @description Notification rules (see NotifyRule); besides them, the service's (`GET /service/notify`). At most `JOBS_NOTIFY_MAX_RULES`. */
+            notify?: components["schemas"]["NotifyRule"][] | null;
+            pause_after_failures?: components["schemas"]["PauseAfterFailures"];
+            deadline?: components["schemas"]["Deadline"];
             /** @description A job from a default-jobs file becomes a job of the API (`source` api), which the next boot leaves alone. */
             detach?: boolean;
         };

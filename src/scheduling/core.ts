@@ -416,6 +416,7 @@ export class Scheduler {
       }
     });
     if (errors.length) throw new InvalidError(errors);
+    await this.checkChains(jobs, ctx.role ?? null);
     const taken = (ids: Iterable<string>) => {
       const list = [...ids];
       return new ConflictError(
@@ -622,6 +623,9 @@ export class Scheduler {
       this.catalog.checkRole(built.handler, built.kwargs, ctx.role);
       const changed = changedFields(before, definitionOf(built));
       if (changed.length === 0 && !detaching) return job;
+      await this.checkChains([built], ctx.role);
+      // A container job's image is pulled again only when its handler or kwargs changed.
+      const repull = built.image_status !== null && (changed.includes('kwargs') || changed.includes('handler'));
       const { job_id: _id, created_at: _created, last_run_at: _last, last_status: _status, ...fields } = built;
       const patch: JobPatch = {
         ...fields,
@@ -631,6 +635,8 @@ export class Scheduler {
         source_file: job.source_file,
         version: job.version + 1,
         updated_at: now,
+        failure_streak: job.failure_streak,
+        ...(repull ? {} : { image_status: built.image_status === null ? null : job.image_status, image_error: built.image_status === null ? null : job.image_error }),
       };
       const updated = await this.store.updateJobAtVersion(jobId, job.version, patch);
       if (!updated) {
@@ -643,6 +649,7 @@ export class Scheduler {
       await this.engine.scheduleJob(jobId, updated.handler, updated.next_run_at, updated.state === 'paused');
       if (job.state !== updated.state) await this.recordPause(jobId, updated.state, now);
       await this.store.insertJobVersions(this.versionsOfChange(job, updated, ctx.by, detaching ? ['source'] : []));
+      if (repull) this.prepare(updated);
       return updated;
     }
   }

@@ -20,6 +20,8 @@ const notDefinition: ReadonlySet<string> = new Set([
   // Read-only state kept on container jobs.
   'image_status',
   'image_error',
+  // Counted by the runs' ends, for notifications and auto-pause.
+  'failure_streak',
 ]);
 
 /** A job's definition as a create body gives it: dates as ISO text, unset fields null. */
