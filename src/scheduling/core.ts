@@ -972,7 +972,7 @@ export class Scheduler {
     return { execution: after!, immediate };
   }
 
-  /** The queue quotas for `count` more runs of one job. */
+  /** The queue quotas for `count` more runs, `perJob` of them per job; resolves with those jobs' active runs. */
   private async checkQueueRoom(perJob: Map<string, number>, count: number) {
     const { maxQueuedRunsPerJob, maxQueuedRuns } = this.limits;
     const active = await this.store.activeExecutionsOf([...perJob.keys()]);
@@ -1016,9 +1016,11 @@ export class Scheduler {
     if (!finalStatuses.includes(run.status)) throw new ConflictError('run-not-ended', `run ${id} is ${run.status}; only an ended run can be restarted`);
     const job = await this.restartableJob(run);
     const active = await this.checkQueueRoom(new Map([[job.job_id, 1]]), 1);
-    if (active.length > 0 && policyOf(job) === 'forbid') {
+    const policy = policyOf(job);
+    if (active.length > 0 && policy === 'forbid') {
       throw new ConflictError('run-in-progress', `run ${active[0].id} of job '${job.job_id}' is ${active[0].status} and the job's concurrency_policy is forbid`);
     }
+    if (active.length > 0 && policy === 'replace') await this.runner.cancelMany(active, 'replaced');
     const again = this.againOf(run, job, new Date(), null);
     await this.runner.enqueue([again]);
     return again;
