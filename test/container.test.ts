@@ -335,6 +335,7 @@ for (const { name, skip } of stores) {
       child.stderr!.on('data', (b: Buffer) => (log += b.toString()));
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       let svc: Running | undefined;
+      let restore: (() => void) | undefined;
       try {
         await waitFor(`the service on port ${port}: ${log}`, async () => (await fetch(`${base}/liveness`)).ok, 60_000, 200);
         const create = await fetch(`${base}/jobs`, {
@@ -350,10 +351,12 @@ for (const { name, skip } of stores) {
         await exited;
         assert.equal((await containersOf(id)).length, 1, 'the container outlived its worker');
 
-        const restore = useSettings(settings());
-        svc = await startService(db, settings()).finally(restore);
+        // The handler reads the engine's address when the boot's look for leftovers runs.
+        restore = useSettings(settings());
+        svc = await startService(db, settings());
         await waitFor('the leftover container to be removed', async () => (await containersOf(id)).length === 0, 30_000);
       } finally {
+        restore?.();
         if (child.exitCode === null && child.signalCode === null) {
           child.kill('SIGKILL');
           await exited;

@@ -100,9 +100,9 @@ export interface Handler<K extends Kwargs = Kwargs> {
    */
   prepare?(kwargs: K): Promise<void>;
   /**
-   * Called once when a worker starts, before it takes runs: removes what runs of this handler
-   * left behind when their worker died (containers), asking `runs` which of those runs are
-   * still being run by a live worker.
+   * Called once when a worker starts, without holding its boot: removes what runs of this
+   * handler left behind when their worker died (containers), asking `runs` which of those runs
+   * are still being run by a live worker.
    */
   recover?(view: RecoveryView): Promise<void>;
 }

@@ -223,7 +223,9 @@ export async function createService(config: Config, options: ServiceOptions = {}
     let worker: WorkerAgent | undefined;
     if (config.worker) {
       runner.defineAll();
-      await recoverHandlers(catalog, store, log);
+      // Not awaited: an engine that does not answer must not hold the boot. Runs started
+      // meanwhile are running on a live worker, so their containers are never taken for leftovers.
+      void recoverHandlers(catalog, store, log);
       worker = new WorkerAgent(store, engine, runner, log, {
         name: config.workerName,
         version,
@@ -349,8 +351,8 @@ function startAuditRetention(store: Store, log: Logger, days: number): NodeJS.Ti
 
 /**
  * Lets each handler with recover() remove what runs of it left behind (containers of a worker
- * that died) before this worker takes runs. A failure is logged, not fatal: the engine a
- * handler talks to may be away while the service itself can run.
+ * that died) as this worker starts. A failure is logged, not fatal: the engine a handler talks
+ * to may be away while the service itself can run.
  */
 async function recoverHandlers(catalog: Catalog, store: Store, log: Logger) {
   const runs = async (ids: string[]) => {
