@@ -205,11 +205,19 @@ export function publishingStore(store: Store, publisher: EventPublisher): Store 
       ]);
     },
   };
+  // A method assigned on the wrapper (a test standing in for one) replaces the wrapper's, as on
+  // a plain object, and leaves the store underneath untouched.
+  const assigned = new Map<PropertyKey, unknown>();
   return new Proxy(store, {
     get(target, prop, receiver) {
+      if (assigned.has(prop)) return assigned.get(prop);
       if (typeof prop === 'string' && prop in wrapped) return wrapped[prop as keyof Store];
       const v: unknown = Reflect.get(target, prop, receiver);
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+    set(_target, prop, value) {
+      assigned.set(prop, value);
+      return true;
     },
   });
 }
@@ -220,8 +228,14 @@ export function publishingEngine(engine: Engine, rawStore: Store, publisher: Eve
     await engine.recordRuns(write, rawStore);
     await publisher.events(runsStored(write.executions));
   };
+  const assigned = new Map<PropertyKey, unknown>();
   return new Proxy(engine, {
+    set(_target, prop, value) {
+      assigned.set(prop, value);
+      return true;
+    },
     get(target, prop, receiver) {
+      if (assigned.has(prop)) return assigned.get(prop);
       if (prop === 'recordRuns') return recordRuns;
       const v: unknown = Reflect.get(target, prop, receiver);
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
