@@ -39,9 +39,15 @@ export function expectedFires(
     const end = Math.min(until.getTime(), versions[i + 1]?.changed_at.getTime() ?? Infinity);
     const periodically = v.definition.periodically as string | null | undefined;
     const rec = recurrenceOfDefinition(v.definition, periodically ? intervalOf(periodically) : null);
+    // The version's window: no fire before start_at nor after end_at.
+    const startAt = typeof v.definition.start_at === 'string' ? new Date(v.definition.start_at).getTime() : -Infinity;
+    const endAt = typeof v.definition.end_at === 'string' ? new Date(v.definition.end_at).getTime() : Infinity;
+    const from = Math.max(since.getTime(), startAt);
     let f: Date | null = v.first_fire;
+    // Straight to the first fire of the range, not every fire since the version began.
+    if (f && f.getTime() < from) f = nextFireAfter(rec, f, new Date(from - 1));
     let n = 0;
-    while (f && f.getTime() < end && n < limit) {
+    while (f && f.getTime() < Math.min(end, endAt + 1) && n < limit) {
       if (f.getTime() >= since.getTime()) {
         if (!fires.has(f.getTime())) fires.set(f.getTime(), { time: f, version: v.version });
         n += 1;
