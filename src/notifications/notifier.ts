@@ -305,9 +305,11 @@ export class Notifier implements RunNotifications {
         if (job.state === 'running' && due && now.getTime() - due.getTime() > limit && !runs.some((e) => e.scheduled_at.getTime() === due.getTime())) {
           late('start', due.toISOString(), null, `the fire due at ${due.toISOString()} has not started within ${startWithin} s (deadline.start_within)`);
         }
-        for (const e of runs) {
+        // A backfill or catch-up run stands for a past fire: it is late by design, not by fault.
+        // A jittered run is due at its fire plus its jitter.
+        for (const e of runs.filter((r) => r.trigger !== 'backfill' && r.trigger !== 'catch_up')) {
           const startedAt = e.started_at ?? now;
-          if (startedAt.getTime() - e.scheduled_at.getTime() > limit) {
+          if (startedAt.getTime() - e.scheduled_at.getTime() - (e.jitter_ms ?? 0) > limit) {
             const how = e.started_at ? `started at ${e.started_at.toISOString()}` : 'has not started';
             late('start', e.scheduled_at.toISOString(), e, `run ${e.id} due at ${e.scheduled_at.toISOString()} ${how}, not within ${startWithin} s (deadline.start_within)`);
           }

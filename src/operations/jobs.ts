@@ -7,7 +7,7 @@ import { inBody, inQuery, locating, onHandlerRoute } from './domain-problems.js'
 import type { JobRecord, Kwargs } from '../store/types.js';
 import { executionBody, failureBody, jobBody, type Schemas, type Services } from './context.js';
 import { isoTime } from './iso-time.js';
-import { checkSecretRefs } from './secrets.js';
+import { checkRunOverrides, checkSecretRefs } from './secrets.js';
 
 type ListQuery = NonNullable<operations['listJobs']['parameters']['query']>;
 type StateQuery = operations['setJobState']['parameters']['query'];
@@ -50,9 +50,29 @@ function queryTime(value: string | undefined, field: string, fallback: Date): Da
  * and any field added to jobs that holds credentials) is redacted here too.
  */
 function definitionBody(job: JobRecord, def: Record<string, unknown>): Record<string, unknown> {
-  const when = typeof def.when === 'string' ? new Date(def.when) : null;
-  const shown = jobBody({ ...job, ...def, when } as JobRecord) as unknown as Record<string, unknown>;
+  // Stored as ISO text; a job read takes dates.
+  const date = (v: unknown) => (typeof v === 'string' ? new Date(v) : null);
+  const shown = jobBody({ ...job, ...def, when: date(def.when), start_at: date(def.start_at), end_at: date(def.end_at) } as JobRecord) as unknown as Record<string, unknown>;
   return Object.fromEntries(Object.keys(def).map((k) => [k, k in shown ? shown[k] : null]));
+}
+
+/**
+ * The secret references of a create or change body: in its kwargs, its notification rules and
+ * the kwargs its chain links map. Each sends a secret's value where the job says, so each needs
+ * the admin role and a secret that exists.
+ */
+async function checkBodySecrets(s: Services, b: Record<string, unknown>, at: string, caller: string | null): Promise<void> {
+  for (const field of ['kwargs', 'notify', 'on_success', 'on_failure', 'on_finish']) {
+    if (b[field] !== undefined && b[field] !== null) await checkSecretRefs(s, b[field], `${at}.${field}`, caller);
+  }
+  // A link that maps kwargs runs its target with kwargs of its own: as a run request would.
+  for (const field of ['on_success', 'on_failure', 'on_finish']) {
+    const links = b[field];
+    if (!Array.isArray(links)) continue;
+    for (const link of links as Array<{ job_id?: unknown; kwargs?: unknown }>) {
+      if (link && typeof link.job_id === 'string') await checkRunOverrides(s, link.job_id, link.kwargs, caller);
+    }
+  }
 }
 
 function changed(job: Parameters<typeof jobBody>[0]) {
@@ -79,15 +99,14 @@ export function jobOperations(s: Services): Record<string, Operation> {
 
     createJob: async ({ body, caller, role }) => {
       const b = body as CreateBody;
-      await checkSecretRefs(s, b.kwargs, 'body.kwargs', caller);
-      await checkSecretRefs(s, b.notify, 'body.notify', caller);
+      await checkBodySecrets(s, b as Record<string, unknown>, 'body', caller);
       const job = await locating(inBody, () => s.scheduler.postScheduleJob({ ...b, kwargs: b.kwargs ?? {} }, { source: 'api', role }));
       return created(job);
     },
 
     createJobs: async ({ body, caller, role }) => {
       const b = body as CreateManyBody;
-      for (const [i, job] of b.jobs.entries()) await checkSecretRefs(s, job.kwargs, `body.jobs[${i}].kwargs`, caller);
+      for (const [i, job] of b.jobs.entries()) await checkBodySecrets(s, job as Record<string, unknown>, `body.jobs[${i}]`, caller);
       const jobs = await locating(inBody, () =>
         s.scheduler.postScheduleJobs(
           b.jobs.map((job) => ({ ...job, kwargs: job.kwargs ?? {} })),
@@ -133,7 +152,7 @@ export function jobOperations(s: Services): Record<string, Operation> {
 
     updateJob: async ({ params, body, headers, caller, role }) => {
       const { detach, ...change } = body as UpdateBody;
-      if (change.kwargs) await checkSecretRefs(s, change.kwargs, 'body.kwargs', caller);
+      await checkBodySecrets(s, change as Record<string, unknown>, 'body', caller);
       const ifVersion = ifMatchOf(headers);
       const job = await locating(inBody, () => s.scheduler.patchJob((params as JobPath).job_id, change, { by: caller, role, ifVersion, detach }));
       return changed(job);

@@ -443,7 +443,10 @@ export class Scheduler {
       await undo(inserted);
       throw err;
     }
-    for (const job of jobs) this.prepare(job);
+    for (const job of jobs) {
+      if (job.state === 'paused') await this.store.startPause(job.job_id, job.created_at);
+      this.prepare(job);
+    }
     return jobs;
   }
 
@@ -635,7 +638,8 @@ export class Scheduler {
         source_file: job.source_file,
         version: job.version + 1,
         updated_at: now,
-        failure_streak: job.failure_streak,
+        // Resumed by this change: its failures in a row count from zero, as a resume does.
+        failure_streak: job.state === 'paused' && built.state === 'running' ? 0 : job.failure_streak,
         ...(repull ? {} : { image_status: built.image_status === null ? null : job.image_status, image_error: built.image_status === null ? null : job.image_error }),
       };
       const updated = await this.store.updateJobAtVersion(jobId, job.version, patch);

@@ -3,6 +3,7 @@ import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import jsYaml from 'js-yaml';
 import type { Catalog } from '../scheduling/catalog.js';
+import type { RuleLimits } from '../notifications/rules.js';
 import { Scheduler, type ScheduleContext, type ScheduleRequest } from '../scheduling/core.js';
 import { InvalidError } from '../scheduling/errors.js';
 import type { Engine } from '../engine/types.js';
@@ -136,7 +137,7 @@ export type JobBuilder = Pick<Scheduler, 'buildJob'>;
  * A scheduling core on no store: buildJob needs only the handler catalog, so default-job files
  * are checked with it before the store opens. Anything else it might touch throws.
  */
-export function storelessBuilder(catalog: Catalog, limits?: Limits): JobBuilder {
+export function storelessBuilder(catalog: Catalog, limits?: Limits, ruleLimits?: RuleLimits): JobBuilder {
   const none = new Proxy(
     {},
     {
@@ -145,7 +146,7 @@ export function storelessBuilder(catalog: Catalog, limits?: Limits): JobBuilder 
       },
     },
   );
-  return new Scheduler(none as Store, none as Engine, catalog, none as Runner, limits);
+  return new Scheduler(none as Store, none as Engine, catalog, none as Runner, limits, ruleLimits);
 }
 
 /**
@@ -254,7 +255,14 @@ function freePort(host: string): Promise<number> {
  * from HOST and PORT. With PORT=0 (a port the system picks) and a file that uses it, a free
  * port is picked now, for the file and for the service to listen on.
  */
-export async function checkDefaultJobsAtBoot(dir: string, catalog: Catalog, host: string, port: number, limits?: Limits): Promise<{ jobs: CheckedDefaultJobs; port: number }> {
+export async function checkDefaultJobsAtBoot(
+  dir: string,
+  catalog: Catalog,
+  host: string,
+  port: number,
+  limits?: Limits,
+  ruleLimits?: RuleLimits,
+): Promise<{ jobs: CheckedDefaultJobs; port: number }> {
   let usesUrl = false;
   const variables = {
     get SERVICE_URL() {
@@ -262,7 +270,7 @@ export async function checkDefaultJobsAtBoot(dir: string, catalog: Catalog, host
       return serviceUrl(host, port);
     },
   };
-  const builder = storelessBuilder(catalog, limits);
+  const builder = storelessBuilder(catalog, limits, ruleLimits);
   let jobs = await checkDefaultJobs(dir, builder, variables);
   if (usesUrl && port === 0) {
     port = await freePort(host);

@@ -83,7 +83,14 @@ export async function createService(config: Config, options: ServiceOptions = {}
   catalog.compile(documentAjv(doc));
   let port = config.port;
   let defaultJobs: CheckedDefaultJobs | null = null;
-  if (options.defaultJobs !== false) ({ jobs: defaultJobs, port } = await checkDefaultJobsAtBoot(config.defaultJobsDir, catalog, config.host, port, config.limits));
+  // The limits of notification rules, and whether e-mail can be sent: job files are checked by them too.
+  const ruleLimits = {
+    maxRules: config.notify.maxRules,
+    maxRecipients: config.notify.maxRecipients,
+    maxPauseAfterFailures: config.notify.maxPauseAfterFailures,
+    email: config.notify.smtp !== null,
+  };
+  if (options.defaultJobs !== false) ({ jobs: defaultJobs, port } = await checkDefaultJobsAtBoot(config.defaultJobsDir, catalog, config.host, port, config.limits, ruleLimits));
   const { store: rawStore, engine: engineBackend, storage } = await openStore(config);
   // Every write of a run, a job or the service's state goes to the event log too (src/events).
   const publisher = new EventPublisher(rawStore, log);
@@ -115,7 +122,11 @@ export async function createService(config: Config, options: ServiceOptions = {}
       settings: config.notify,
       outbound: config.outbound,
       secretsKeyring: config.secretsKeyring,
-      paused: (job) => engine.scheduleJob(job.job_id, job.handler, job.next_run_at, true),
+      // The fire ledger counts the fires of an automatic pause as skipped while paused.
+      paused: async (job) => {
+        await engine.scheduleJob(job.job_id, job.handler, job.next_run_at, true);
+        await store.startPause(job.job_id, new Date());
+      },
     });
     const runner = new Runner(store, engine, catalog, log, {
       maxOutputLines: config.maxOutputLines,
@@ -134,12 +145,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       observer: metrics,
       notifications: notifier,
     });
-    const scheduler = new Scheduler(store, engine, catalog, runner, config.limits, {
-      maxRules: config.notify.maxRules,
-      maxRecipients: config.notify.maxRecipients,
-      maxPauseAfterFailures: config.notify.maxPauseAfterFailures,
-      email: config.notify.smtp !== null,
-    });
+    const scheduler = new Scheduler(store, engine, catalog, runner, config.limits, ruleLimits);
     // Metrics for every request; an audit record for every call that may change something,
     // written before the answer goes out. Records of calls answered together are written
     // together. A failed audit write is logged and never changes the answer.

@@ -191,6 +191,21 @@ export function publishingStore(store: Store, publisher: EventPublisher): Store 
       }
       return job;
     },
+    updateJobAtVersion: async (jobId, version, patch) => {
+      const job = await store.updateJobAtVersion(jobId, version, patch);
+      if (job) {
+        // A change may pause or resume the job as well: say both.
+        if (patch.state !== undefined && patch.state !== null) void publisher.events([jobEvent(job.state === 'paused' ? 'job.paused' : 'job.resumed', job)]);
+        void publisher.events([jobEvent('job.updated', job)]);
+      }
+      return job;
+    },
+    countRunEnd: async (jobId, failed) => {
+      const counted = await store.countRunEnd(jobId, failed);
+      // The failure that pauses a job (pause_after_failures) pauses it in this same write.
+      if (counted && counted.state_before === 'running' && counted.job.state === 'paused') void publisher.events([jobEvent('job.paused', counted.job)]);
+      return counted;
+    },
     deleteJob: async (jobId) => {
       const job = await store.getJob(jobId);
       const deleted = await store.deleteJob(jobId);
