@@ -28,7 +28,7 @@ type Who = 'none' | 'unknown' | 'reader' | 'writer' | 'admin';
 
 /** Fixed, so that npm test sends the same requests each time; FUZZ_SEED=random picks a new one (printed). */
 const seed = process.env.FUZZ_SEED === 'random' ? Date.now() % 2 ** 31 : Number(process.env.FUZZ_SEED ?? 20261129);
-const runs = Number(process.env.FUZZ_RUNS ?? 600);
+const runs = Number(process.env.FUZZ_RUNS ?? 300);
 
 type Schema = Record<string, unknown> & {
   $ref?: string;
