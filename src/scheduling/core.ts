@@ -843,19 +843,7 @@ export class Scheduler {
     if (loaded && overrides) this.catalog.checkRole(job.handler, kwargs, role);
     const errors = loaded ? this.checkKwargs(job.handler, kwargs, times) : [{ field: 'job_id', reason: `the job's handler '${job.handler}' is not loaded` }];
     if (errors.length) throw new InvalidError(errors);
-    const active = await this.store.activeExecutions(jobId);
-    const queued = active.filter((e) => e.status === 'queued').length;
-    const { maxQueuedRunsPerJob, maxQueuedRuns } = this.limits;
-    if (queued + times > maxQueuedRunsPerJob) {
-      throw new QuotaError(
-        'JOBS_MAX_QUEUED_RUNS_PER_JOB',
-        `job '${jobId}' has ${queued} queued runs; ${times} more would pass the limit of ${maxQueuedRunsPerJob} (JOBS_MAX_QUEUED_RUNS_PER_JOB)`,
-      );
-    }
-    const queuedInAll = await this.store.queuedCount();
-    if (queuedInAll + times > maxQueuedRuns) {
-      throw new QuotaError('JOBS_MAX_QUEUED_RUNS', `${queuedInAll} runs are queued; ${times} more would pass the limit of ${maxQueuedRuns} (JOBS_MAX_QUEUED_RUNS)`);
-    }
+    const active = await this.checkQueueRoom(new Map([[jobId, times]]), times);
     const policy = policyOf(job);
     if (active.length > 0 && policy === 'forbid') {
       throw new ConflictError('run-in-progress', `run ${active[0].id} of job '${jobId}' is ${active[0].status} and the job's concurrency_policy is forbid`);
