@@ -35,6 +35,21 @@ interface CreateOptions {
   runWithin?: number;
 }
 
+/** The options of a run's rules that create and update share: each with one parser and one meaning. */
+function runOptions(command: Command): Command {
+  return command
+    .option('--grace <seconds>', 'how late a run may start before it is recorded as missed (seconds or "10 minutes")', graceTime)
+    .option('--timeout <seconds>', 'seconds a run may take', integer(1))
+    .addOption(new Option('--policy <policy>', 'what a fire does while a run is active').choices(['allow', 'forbid', 'replace']))
+    .option('--retries <n>', 'further attempts after a failed, timed-out or lost run', integer(0))
+    .option('--retry-backoff <seconds>', 'seconds before the first retry, doubled for each further one', integer(0));
+}
+
+/** Those options as the fields of a create or change body (undefined: not given). */
+function runFields(o: Pick<CreateOptions, 'grace' | 'timeout' | 'policy' | 'retries' | 'retryBackoff'>) {
+  return { misfire_grace_time: o.grace, timeout: o.timeout, concurrency_policy: o.policy, retries: o.retries, retry_backoff: o.retryBackoff };
+}
+
 /** A repeatable option's values, in the order given. */
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -120,21 +135,18 @@ export function addJobCommands(program: Command, cli: CliContext) {
       const job = await client.jobs.get(id);
       show(json, job, () => fmt.jobDetails(job));
     });
-  jobs
-    .command('create')
-    .description('create a job: once now without a schedule, at --when, --every interval or on --cron')
-    .requiredOption('--handler <name>', 'the handler that runs it (see: jobsctl handlers)')
-    .option('--id <job_id>', 'the job id; generated when omitted')
-    .option('--kwargs <json>', "the handler's arguments, a JSON object", jsonObject)
-    .option('--every <interval>', 'repeat every interval: "5 minutes", "1 day", "5:00:00"')
-    .option('--cron <expression>', 'repeat on a cron schedule ("30 2 * * *")')
-    .option('--timezone <zone>', 'IANA zone of the cron schedule (default UTC)')
-    .option('--when <time>', 'first run time (ISO-8601, UTC unless it has an offset)')
-    .option('--grace <seconds>', 'how late a run may start before it is recorded as missed (seconds or "10 minutes")', graceTime)
-    .option('--timeout <seconds>', 'seconds a run may take', integer(1))
-    .addOption(new Option('--policy <policy>', 'what a fire does while a run is active').choices(['allow', 'forbid', 'replace']))
-    .option('--retries <n>', 'further attempts after a failed, timed-out or lost run', integer(0))
-    .option('--retry-backoff <seconds>', 'seconds before the first retry, doubled for each further one', integer(0))
+  runOptions(
+    jobs
+      .command('create')
+      .description('create a job: once now without a schedule, at --when, --every interval or on --cron')
+      .requiredOption('--handler <name>', 'the handler that runs it (see: jobsctl handlers)')
+      .option('--id <job_id>', 'the job id; generated when omitted')
+      .option('--kwargs <json>', "the handler's arguments, a JSON object", jsonObject)
+      .option('--every <interval>', 'repeat every interval: "5 minutes", "1 day", "5:00:00"')
+      .option('--cron <expression>', 'repeat on a cron schedule ("30 2 * * *")')
+      .option('--timezone <zone>', 'IANA zone of the cron schedule (default UTC)')
+      .option('--when <time>', 'first run time (ISO-8601, UTC unless it has an offset)'),
+  )
     .option('--on-success <job>', 'start this job when a run succeeds (repeat for more)', collect, [])
     .option('--on-failure <job>', 'start this job when a run fails and no retry follows (repeat for more)', collect, [])
     .option('--on-finish <job>', 'start this job when a run ends in any way (repeat for more)', collect, [])
@@ -159,11 +171,7 @@ export function addJobCommands(program: Command, cli: CliContext) {
         cron: o.cron,
         timezone: o.timezone,
         when: o.when,
-        misfire_grace_time: o.grace,
-        timeout: o.timeout,
-        concurrency_policy: o.policy,
-        retries: o.retries,
-        retry_backoff: o.retryBackoff,
+        ...runFields(o),
         state: o.paused ? 'paused' : undefined,
         ...(o.onSuccess.length ? { on_success: o.onSuccess.map((job_id) => ({ job_id })) } : {}),
         ...(o.onFailure.length ? { on_failure: o.onFailure.map((job_id) => ({ job_id })) } : {}),
@@ -197,21 +205,18 @@ export function addJobCommands(program: Command, cli: CliContext) {
       const created = await client.jobs.createMany(list);
       show(json, created, () => `created ${created.jobs_count} job(s)\n${fmt.jobsTable(created.jobs)}`);
     });
-  jobs
-    .command('update')
-    .description('change a job: the options given change, the rest stays; the previous definition is kept as a version')
-    .argument('<job>', 'job id')
-    .option('--handler <name>', 'the handler that runs it')
-    .option('--kwargs <json>', "the handler's arguments, a JSON object (replaces them all)", jsonObject)
-    .option('--every <interval>', 'repeat every interval instead of the schedule it has')
-    .option('--cron <expression>', 'repeat on a cron schedule instead of the schedule it has')
-    .option('--timezone <zone>', 'IANA zone of the cron schedule')
-    .option('--when <time>', 'first run time (ISO-8601)')
-    .option('--grace <seconds>', 'how late a run may start before it is recorded as missed', graceTime)
-    .option('--timeout <seconds>', 'seconds a run may take', integer(1))
-    .addOption(new Option('--policy <policy>', 'what a fire does while a run is active').choices(['allow', 'forbid', 'replace']))
-    .option('--retries <n>', 'further attempts after a failed, timed-out or lost run', integer(0))
-    .option('--retry-backoff <seconds>', 'seconds before the first retry', integer(0))
+  runOptions(
+    jobs
+      .command('update')
+      .description('change a job: the options given change, the rest stays; the previous definition is kept as a version')
+      .argument('<job>', 'job id')
+      .option('--handler <name>', 'the handler that runs it')
+      .option('--kwargs <json>', "the handler's arguments, a JSON object (replaces them all)", jsonObject)
+      .option('--every <interval>', 'repeat every interval instead of the schedule it has')
+      .option('--cron <expression>', 'repeat on a cron schedule instead of the schedule it has')
+      .option('--timezone <zone>', 'IANA zone of the cron schedule')
+      .option('--when <time>', 'first run time (ISO-8601)'),
+  )
     .option('--unset <fields>', `fields back to their default, comma-separated: ${unsettable.join(', ')}`, (v: string) => v.split(',').map((f) => f.trim()))
     .option('--if-version <n>', 'change only if the job is still at this version (else the service answers 412)', integer(1))
     .option('--detach', 'a job from a default-jobs file becomes a job of the API, which the next boot leaves alone')
@@ -224,11 +229,7 @@ export function addJobCommands(program: Command, cli: CliContext) {
         cron: o.cron,
         timezone: o.timezone,
         when: o.when,
-        misfire_grace_time: o.grace,
-        timeout: o.timeout,
-        concurrency_policy: o.policy,
-        retries: o.retries,
-        retry_backoff: o.retryBackoff,
+        ...runFields(o),
         detach: o.detach,
       };
       for (const f of o.unset ?? []) {
