@@ -1,5 +1,5 @@
 import type { Agenda } from 'agenda';
-import type { DispatchMode, Engine, EngineOptions, RunFn, RunRow, RunWrite, RunWriteStore, ScheduleRow } from './types.js';
+import type { DispatchMode, Engine, EngineOptions, RecordedRuns, RunFn, RunRow, RunWrite, RunWriteStore, ScheduleRow } from './types.js';
 
 /** A schedule row that stays: its job has a next run. */
 export type KeptScheduleRow = ScheduleRow & { nextRunAt: Date };
@@ -22,7 +22,7 @@ export abstract class AgendaEngine implements Engine {
 
   abstract init(): Promise<DispatchMode>;
   abstract define(handlers: string[], run: RunFn, holder?: () => string | null): void;
-  abstract recordRuns(write: RunWrite, store: RunWriteStore): Promise<void>;
+  abstract recordRuns(write: RunWrite, store: RunWriteStore): Promise<RecordedRuns | void>;
   abstract undispatched(before: Date, limit: number): Promise<string[]>;
   abstract lockHolders(): Promise<string[]>;
   abstract releaseLocks(holders: string[]): Promise<number>;

@@ -1,4 +1,4 @@
-import type { ExecutionRecord, ExecutionStatus, Store } from '../store/types.js';
+import type { EventInput, ExecutionRecord, ExecutionStatus, Store } from '../store/types.js';
 import type { Lease } from './lease.js';
 
 export type { EngineData, Lease } from './lease.js';
@@ -66,6 +66,20 @@ export interface RunWrite {
    * and claimed elsewhere, cannot record the same fire a second time.
    */
   held?: Lease[];
+  /**
+   * The worker that runs the fires' `running` runs and its registration's token. An engine that
+   * can (SQL) draws their fencing tokens in the same write, refused (NotHeldError) unless the
+   * registration is still live, and answers with them; the runs then start with no write of
+   * their own.
+   */
+  fence?: { workerId: string; token: number };
+  /** Events of the written runs, written with them by an engine that `writesRunEvents`. */
+  events?: EventInput[];
+}
+
+/** What a RunWrite stored that the writer did not know: the fencing tokens drawn, by run id. */
+export interface RecordedRuns {
+  tokens: Map<string, number>;
 }
 
 /** A fire's write refused: its schedule rows are no longer held by the process that claimed them. */
@@ -123,7 +137,9 @@ export interface Engine {
    * rows, then jobs, so a crash leaves at worst queued runs without a run row, which
    * `undispatched` finds.
    */
-  recordRuns(write: RunWrite, store: RunWriteStore): Promise<void>;
+  recordRuns(write: RunWrite, store: RunWriteStore): Promise<RecordedRuns | void>;
+  /** True when recordRuns writes `write.events` in its own write (SQL), not the caller. */
+  readonly writesRunEvents?: boolean;
   /**
    * Ids of queued runs created before `before` that have no run row (a crash between two
    * writes, a row removed by hand), oldest first, at most `limit`.

@@ -37,6 +37,8 @@ export class Runner {
   private readonly inFlight = new Set<Promise<ExecutionStatus>>();
   /** Runs executed here whose end is not written yet, by id: never settled as lost by this process. */
   private readonly recording = new Set<string>();
+  /** Runs whose fencing token was drawn by the write that stored them (see RunWrite.fence). */
+  private readonly prefenced = new WeakSet<ExecutionRecord>();
   /** Set once a shutdown gives up on what is left to write. */
   private stopped = false;
   /** The worker this process runs as; null in a process that runs no jobs. */
@@ -208,17 +210,27 @@ export class Runner {
     }
     // The whole claim's fires in one write: on SQL one statement, so a crash leaves each
     // fire whole or absent, never a queued run without its run row.
+    const fence = this.workerId !== null && this.workerToken !== null ? { workerId: this.workerId, token: this.workerToken } : undefined;
     try {
-      await this.engine.recordRuns(
+      const recorded = await this.engine.recordRuns(
         {
           executions: inserts,
           runs: enqueues.map((e) => ({ handler: e.handler, executionId: e.id, at: dueRows.get(e.id) ?? now })),
           jobs: jobUpdates,
           schedules: touches,
           held: leases,
+          fence,
         },
         this.store,
       );
+      // Runs whose fencing tokens the fire drew start without a write of their own.
+      for (const execution of toRun.values()) {
+        const token = recorded?.tokens.get(execution.id);
+        if (token !== undefined) {
+          execution.fencing_token = token;
+          this.prefenced.add(execution);
+        }
+      }
     } catch (err) {
       if (!(err instanceof NotHeldError)) throw err;
       // Declared gone while firing: the rows fire elsewhere. Nothing was written; this worker
@@ -307,7 +319,7 @@ export class Runner {
   private async executeAndRecord(execution: ExecutionRecord, lease: Lease): Promise<ExecutionStatus> {
     // A third of the lock's lifetime, so a renewal that fails once still leaves time for the next.
     const heartbeatMs = Math.max(250, Math.floor(this.engine.lockLifetimeMs / 3));
-    const ran = await executeHandler(this.deps, this.catalog, heartbeatMs, execution, lease);
+    const ran = await executeHandler(this.deps, this.catalog, heartbeatMs, execution, lease, this.prefenced.has(execution));
     return this.recorder.record(execution, ran);
   }
 

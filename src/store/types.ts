@@ -70,6 +70,8 @@ export type { JobFilter } from './jobs.js';
 
 export interface Store extends JobStore, ExecutionStore, FailureStore, WorkerStore, AuditStore, ServiceStateStore, SecretStore, HistoryStore, NotificationStore, EventStore {
   readonly kind: 'embedded' | 'postgres' | 'mongodb';
+  /** True when finishExecutions writes the runs' `execution.ended` events itself, in the same write. */
+  readonly writesEndEvents?: boolean;
   /** Creates tables or collections and indexes, or brings them up to date; safe to call on every boot. */
   migrate(): Promise<void>;
   /**

@@ -3,9 +3,10 @@ import type { SqlClient } from '../../db/sql-client.js';
 import { executionToRow } from '../../store/sql/rows.js';
 import { insertRowsSql } from '../../store/sql/statements.js';
 import { wroteRows } from '../../store/sql/analyze.js';
+import { eventChannelOf, eventsCte, notifyEvents } from '../../store/sql/events.js';
 import { AgendaEngine, type KeptScheduleRow } from '../agenda-engine.js';
 import { agendaReady, newAgenda } from '../agenda.js';
-import { NotHeldError, type DispatchMode, type EngineOptions, type RunFn, type RunRow, type RunWrite, type ScheduleRow } from '../types.js';
+import { NotHeldError, type DispatchMode, type EngineOptions, type RecordedRuns, type RunFn, type RunRow, type RunWrite, type ScheduleRow } from '../types.js';
 import { SqlDispatcher } from './dispatcher.js';
 
 /**
@@ -22,6 +23,10 @@ export class SqlEngine extends AgendaEngine {
   private dispatcher?: SqlDispatcher;
   /** The NOTIFY channel of this deployment's rows: one per schema, so deployments sharing a database do not wake each other. */
   private channel = 'jobs_service_due';
+  /** The NOTIFY channel of this schema's event log (store/sql/events.ts). */
+  private eventChannel = eventChannelOf('public');
+  /** Fires write their runs' events in their own statement. */
+  readonly writesRunEvents = true;
 
   constructor(
     private readonly sql: SqlClient,
@@ -42,6 +47,7 @@ export class SqlEngine extends AgendaEngine {
     await this.createIndexes();
     const schema = (await this.sql.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]?.s ?? 'public';
     this.channel = `jobs_service_due_${schema}`.slice(0, 63);
+    this.eventChannel = eventChannelOf(schema);
     this.dispatcher = new SqlDispatcher(this.sql, (leases) => this.run!(leases), {
       names: () => [...this.handlers],
       maxConcurrency: options.maxConcurrency,
@@ -139,34 +145,48 @@ export class SqlEngine extends AgendaEngine {
   }
 
   /**
-   * One statement writes it all, so a crash leaves a fire whole or absent: the run records,
-   * the run rows of the queued ones (with the NOTIFY when one is due soon), the jobs' next
-   * fires and last statuses (locked in job_id order, as every batch that writes job rows
-   * does, so two workers' statements cannot deadlock), and the schedule rows' next fires
-   * with a fresh lock.
+   * One statement writes it all, so a crash leaves a fire whole or absent: the run records
+   * (with the fencing tokens of those that start now, and their events), the run rows of the
+   * queued ones (with the NOTIFY when one is due soon), the jobs' next fires and last statuses
+   * (locked in job_id order, as every batch that writes job rows does, so two workers'
+   * statements cannot deadlock), and the schedule rows' next fires with a fresh lock.
    */
-  async recordRuns(write: RunWrite) {
+  async recordRuns(write: RunWrite): Promise<RecordedRuns> {
     const { executions, runs, jobs, schedules } = write;
+    const tokens = new Map<string, number>();
     const dispatcher = this.initialised();
     const rows = schedules.map((l) => ({ id: dispatcher.rowOf(l), next: l.nextRunAt })).filter((r): r is { id: string; next: Date | null } => r.id !== undefined);
-    if (executions.length + runs.length + jobs.length + rows.length === 0) return;
+    if (executions.length + runs.length + jobs.length + rows.length === 0) return { tokens };
     const params: unknown[] = [];
     const param = (v: unknown) => `$${params.push(v)}`;
     const parts: string[] = [];
+    const guards: string[] = [];
     // The rows the fires come from, still locked by their claimer: locked here first (in id
     // order), counted, and the statement fails as a whole (division by zero, 22012) when one
     // is missing, so nothing of the fires is written.
     const held = (write.held ?? [])
       .map((l) => ({ id: dispatcher.rowOf(l), by: dispatcher.holderOf(l) }))
       .filter((h): h is { id: string; by: string } => h.id !== undefined && h.by !== undefined);
-    let guard = '';
     if (held.length) {
       parts.push(
         `hl AS (SELECT a.id FROM agenda_jobs a JOIN unnest(${param(held.map((h) => h.id))}::uuid[], ${param(held.map((h) => h.by))}::text[]) AS hv(id, by)
                   ON a.id = hv.id AND a.last_modified_by = hv.by AND a.locked_at IS NOT NULL ORDER BY a.id FOR UPDATE OF a),
          hg AS (SELECT 1 / (CASE WHEN count(*) = ${held.length} THEN 1 ELSE 0 END) AS ok FROM hl)`,
       );
-      guard = '(SELECT ok FROM hg) AS held, ';
+      guards.push('(SELECT ok FROM hg) AS held');
+    }
+    // Runs that start now draw their fencing tokens here, as a start does (RunFence), and only
+    // while the worker's registration is live: the same refusal as a row no longer held.
+    const fence = write.fence;
+    const starting = fence ? executions.filter((e) => e.status === 'running' && e.worker_id === fence.workerId) : [];
+    const computed: Record<string, string> = {};
+    if (fence && starting.length) {
+      const w = param(fence.workerId);
+      parts.push(
+        `wg AS (SELECT 1 / (CASE WHEN EXISTS (SELECT 1 FROM worker w WHERE w.id = ${w} AND w.token = ${param(fence.token)} AND w.state <> 'gone') THEN 1 ELSE 0 END) AS ok)`,
+      );
+      guards.push('(SELECT ok FROM wg) AS live');
+      computed.fencing_token = `CASE WHEN v.status = 'running' AND v.worker_id = ${w} THEN nextval('fencing_token_seq') END`;
     }
     if (executions.length) {
       const ins = insertRowsSql(
@@ -174,9 +194,15 @@ export class SqlEngine extends AgendaEngine {
         executions.map((e) => executionToRow(e)),
         '',
         params.length + 1,
+        computed,
       );
       params.push(...ins.params);
-      parts.push(`e AS (${ins.text} RETURNING 1)`);
+      parts.push(`e AS (${ins.text} RETURNING id, fencing_token)`);
+      guards.push(`(SELECT json_agg(json_build_array(e.id, e.fencing_token)) FROM e WHERE e.fencing_token IS NOT NULL) AS tokens`);
+    }
+    if (write.events?.length) {
+      parts.push(eventsCte('ev', param(JSON.stringify(write.events))));
+      guards.push(`${notifyEvents('ev', param(this.eventChannel))} AS announced`);
     }
     if (jobs.length) {
       const v = param(JSON.stringify(jobs));
@@ -206,17 +232,24 @@ export class SqlEngine extends AgendaEngine {
       tail = this.notifyWhenDue('r', param(this.soon()));
     }
     // Data-modifying CTEs run to their end whether the final SELECT reads them or not; the
-    // guard is read in a select list without FROM, so it is always evaluated.
+    // guards are read in a select list without FROM, so they are always evaluated.
+    let answer: { tokens: Array<[string, number | string]> | null } | undefined;
     try {
-      await this.sql.query(`WITH ${parts.join(',\n')}\nSELECT ${guard}(SELECT count(*) FROM (${tail}) t) AS n`, params);
+      const r = await this.sql.query<{ tokens: Array<[string, number | string]> | null }>(
+        `WITH ${parts.join(',\n')}\nSELECT ${guards.map((g) => `${g}, `).join('')}(SELECT count(*) FROM (${tail}) t) AS n`,
+        params,
+      );
+      answer = r.rows[0];
     } catch (err) {
-      if ((err as { code?: unknown }).code === '22012' && held.length) throw new NotHeldError(held.length);
+      if ((err as { code?: unknown }).code === '22012' && (held.length || starting.length)) throw new NotHeldError(held.length);
       throw err;
     }
+    for (const [id, token] of answer?.tokens ?? []) tokens.set(id, Number(token));
     // Queued runs come in bulk (a batch of runs, a flow); the records of fires come one claim
     // at a time and are left to autovacuum, so no ANALYZE falls into a dispatch.
     wroteRows(this.sql, 'execution', runs.length);
     wroteRows(this.sql, 'agenda_jobs', runs.length);
+    return { tokens };
   }
 
   /**

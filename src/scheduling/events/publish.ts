@@ -147,10 +147,10 @@ export function publishingStore(store: Store, publisher: EventPublisher): Store 
     finishExecutions: async (ends, maxLines, maxBytes) => {
       try {
         const ended = await store.finishExecutions(ends, maxLines, maxBytes);
-        void publisher.runs('execution.ended', ended);
+        if (!store.writesEndEvents) void publisher.runs('execution.ended', ended);
         return ended;
       } catch (err) {
-        if (err instanceof RunEndsError) void publisher.runs('execution.ended', err.ended);
+        if (err instanceof RunEndsError && !store.writesEndEvents) void publisher.runs('execution.ended', err.ended);
         throw err;
       }
     },
@@ -240,8 +240,12 @@ export function publishingStore(store: Store, publisher: EventPublisher): Store 
 /** The engine, publishing the runs each fire stores (on SQL they are written by the engine itself). */
 export function publishingEngine(engine: Engine, rawStore: Store, publisher: EventPublisher): Engine {
   const recordRuns: Engine['recordRuns'] = async (write) => {
-    await engine.recordRuns(write, rawStore);
+    // An engine that writes the events with the runs saves a write, and a round trip before
+    // the runs start.
+    if (engine.writesRunEvents) return engine.recordRuns({ ...write, events: runsStored(write.executions) }, rawStore);
+    const recorded = await engine.recordRuns(write, rawStore);
     await publisher.events(runsStored(write.executions));
+    return recorded;
   };
   const assigned = new Map<PropertyKey, unknown>();
   return new Proxy(engine, {

@@ -24,7 +24,15 @@ export interface Ran {
  * shutdown), the heartbeat that renews the lease and flushes buffered output, and the cancel
  * grace. Resolves once the handler returned or was given up on, with the lease released.
  */
-export async function executeHandler(deps: RunDeps, catalog: Catalog, heartbeatMs: number, execution: ExecutionRecord, lease: Lease): Promise<Ran> {
+export async function executeHandler(
+  deps: RunDeps,
+  catalog: Catalog,
+  heartbeatMs: number,
+  execution: ExecutionRecord,
+  lease: Lease,
+  /** Its fencing token was drawn when it was stored (RunWrite.fence), just before this start. */
+  fenced = false,
+): Promise<Ran> {
   const { log, options, store } = deps;
   const handler = catalog.get(execution.handler);
   const started = execution.started_at ?? new Date();
@@ -75,7 +83,7 @@ export async function executeHandler(deps: RunDeps, catalog: Catalog, heartbeatM
     if (!handler) throw new Error(`no handler named '${execution.handler}' is loaded in this worker`);
     // The run's fencing token, drawn as it starts; none: it was taken from this worker
     // (declared gone) between its claim and now, so the handler does not run.
-    const token = await fence.start(execution);
+    const token = fenced ? execution.fencing_token : await fence.start(execution);
     if (token === null) {
       controller.abort('fenced' satisfies StopReason);
       deps.fenced();

@@ -4,13 +4,43 @@ import type { ExecutionStatus } from '../records.js';
 import { rowToExecution, type Row } from './rows.js';
 
 const eventColumns = 'type, job_id, execution_id, batch_id, handler, status, progress, state';
+
+/** The NOTIFY channel of a schema's event log: deployments sharing a database do not wake each other. */
+export const eventChannelOf = (schema: string) => `jobs_service_events_${schema}`.slice(0, 63);
+
+const channels = new WeakMap<SqlClient, Promise<string>>();
+
+/** The event log's channel of the schema a client works in, asked once per client. */
+export function eventChannel(db: SqlClient): Promise<string> {
+  let channel = channels.get(db);
+  if (!channel) {
+    channel = db
+      .query<{ s: string }>('SELECT current_schema() AS s')
+      .then((r) => eventChannelOf(r.rows[0]?.s ?? 'public'))
+      .catch((err: unknown) => {
+        channels.delete(db);
+        throw err;
+      });
+    channels.set(db, channel);
+  }
+  return channel;
+}
+
+/**
+ * A CTE `name` inserting events given as one JSON parameter (`param`), for a statement that
+ * writes what they describe; with `notifyEvents` after it, its readers are woken.
+ */
+export const eventsCte = (name: string, param: string) => `${name} AS (
+    INSERT INTO event (${eventColumns})
+    SELECT ${eventColumns} FROM jsonb_to_recordset(${param}::jsonb)
+        AS v(type text, job_id text, execution_id text, batch_id text, handler text, status text, progress real, state text)
+    RETURNING 1)`;
+
+/** One NOTIFY on `channel` (a parameter) when the CTE `cte` inserted any event. */
+export const notifyEvents = (cte: string, channel: string) => `(SELECT count(*) FROM (SELECT pg_notify(${channel}, '') FROM (SELECT 1 FROM ${cte} LIMIT 1) x) y)`;
 // Inserted rows announce themselves with one NOTIFY per statement ($1: the channel).
 const notifyAfter = (cte: string) => `SELECT pg_notify($1, '') FROM (SELECT 1 FROM ${cte} LIMIT 1) x`;
-const insertEvents = `WITH e AS (
-    INSERT INTO event (${eventColumns})
-    SELECT ${eventColumns} FROM jsonb_to_recordset($2::jsonb)
-        AS v(type text, job_id text, execution_id text, batch_id text, handler text, status text, progress real, state text)
-    RETURNING 1)
+const insertEvents = `WITH ${eventsCte('e', '$2')}
   ${notifyAfter('e')}`;
 // execution_pkey: the fields come from the runs as stored.
 const insertRunEvents = `WITH e AS (
@@ -42,19 +72,10 @@ function rowToEvent(r: Row): EventRecord {
 
 /** The event log on PostgreSQL and PGlite: the `event` table, announced by NOTIFY. */
 export class SqlEventStore implements EventStore {
-  private channelName: Promise<string> | undefined;
-
   constructor(private readonly db: SqlClient) {}
 
-  /** One channel per schema, so deployments sharing a database do not wake each other. */
   private channel(): Promise<string> {
-    return (this.channelName ??= this.db
-      .query<{ s: string }>('SELECT current_schema() AS s')
-      .then((r) => `jobs_service_events_${r.rows[0]?.s ?? 'public'}`.slice(0, 63))
-      .catch((err: unknown) => {
-        this.channelName = undefined;
-        throw err;
-      }));
+    return eventChannel(this.db);
   }
 
   async appendEvents(events: EventInput[]) {

@@ -18,6 +18,7 @@ import { keysetPage, type Keyset } from './keyset.js';
 import { executionTimes, executionToRow, jsonDates, rowToExecution, rowToJob, sqlList, type Row } from './rows.js';
 import { updateRows, insertRowsSql, insertSql, setSql } from './statements.js';
 import { wroteRows } from './analyze.js';
+import { eventChannel } from './events.js';
 
 /**
  * Runs newest first: execution_job_idx, execution_status_idx, execution_parent_idx,
@@ -85,7 +86,11 @@ const finishRunningExecutions = `WITH v AS (
             (output, output_truncated) = ${cappedOutput('t.output', 't.output_truncated', 'v.output', '$2::int', '$5::int', '$6::text')},
             output_lines = t.output_lines + coalesce(cardinality(v.output), 0)
        FROM v WHERE t.id = v.id AND t.status = 'running' AND t.id IN (SELECT id FROM l)
-     RETURNING t.id, v.job_id, v.status
+     RETURNING t.id, v.job_id, v.status, t.job_id AS run_job_id, t.batch_id, t.handler, t.progress
+   ), ev AS (
+     INSERT INTO event (type, job_id, execution_id, batch_id, handler, status, progress, state)
+     SELECT 'execution.ended', m.run_job_id, m.id, m.batch_id, m.handler, m.status, m.progress, NULL FROM moved m
+     RETURNING 1
    ), jl AS (
      SELECT j.job_id FROM job j WHERE j.job_id IN (SELECT m.job_id COLLATE "C" FROM moved m) ORDER BY j.job_id FOR UPDATE
    ), jobs AS (
@@ -94,7 +99,10 @@ const finishRunningExecutions = `WITH v AS (
    )
    SELECT id FROM moved
    UNION ALL
-   SELECT l.id FROM l JOIN v ON v.id = l.id WHERE l.status = v.status AND l.finished_at = v.finished_at`;
+   SELECT l.id FROM l JOIN v ON v.id = l.id WHERE l.status = v.status AND l.finished_at = v.finished_at
+   UNION ALL
+   -- The ended events, written with the ends; one NOTIFY wakes the event log's readers.
+   SELECT NULL FROM (SELECT pg_notify($7, '') FROM (SELECT 1 FROM ev LIMIT 1) x) y`;
 // execution_created_idx
 const deleteFinishedBefore = `DELETE FROM execution WHERE created_at < $1 AND status NOT IN (${active})`;
 const requestCancelOfRunning = "UPDATE execution SET cancel_requested_at = $2 WHERE id = $1 AND status = 'running'";
@@ -220,8 +228,16 @@ export class SqlExecutionStore implements ExecutionStore {
   }
 
   private async finish(ends: ExecutionEnd[], maxLines: number, maxBytes: number) {
-    const r = await this.db.query<{ id: string }>(finishRunningExecutions, [JSON.stringify(ends), maxLines, new Date(), ends.length, maxBytes, outputTrimmedNote(maxBytes)]);
-    return r.rows.map((x) => x.id);
+    const r = await this.db.query<{ id: string | null }>(finishRunningExecutions, [
+      JSON.stringify(ends),
+      maxLines,
+      new Date(),
+      ends.length,
+      maxBytes,
+      outputTrimmedNote(maxBytes),
+      await eventChannel(this.db),
+    ]);
+    return r.rows.flatMap((x) => (x.id === null ? [] : [x.id]));
   }
 
   listExecutions(filter: ExecutionFilter, after: string | null, limit: number): Promise<Page<ExecutionRecord>> {

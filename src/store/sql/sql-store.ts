@@ -53,6 +53,9 @@ export class SqlStore implements Store {
     delegate<EventStore>(this, new SqlEventStore(db), eventStoreMethods);
   }
 
+  /** finishExecutions writes the runs' ended events with their ends (one statement). */
+  readonly writesEndEvents = true;
+
   /** The end of the last bootLock call of this process: calls take turns here too. */
   private bootTurn: Promise<unknown> = Promise.resolve();
 

@@ -120,15 +120,23 @@ const insertTypes: Record<'job' | 'execution' | 'audit', Record<string, string>>
  * to parse. `tail` follows (ON CONFLICT ..., RETURNING ...); `param` numbers the parameter, for
  * a statement that has others before it.
  */
-export function insertRowsSql(table: 'job' | 'execution' | 'audit', rows: Row[], tail = '', param = 1): { text: string; params: unknown[] } {
+export function insertRowsSql(
+  table: 'job' | 'execution' | 'audit',
+  rows: Row[],
+  tail = '',
+  param = 1,
+  /** SQL computing a column instead of taking it from the rows (`v` is the row). */
+  computed: Record<string, string> = {},
+): { text: string; params: unknown[] } {
   const cols = Object.keys(rows[0]);
   const types = insertTypes[table];
   for (const c of cols) if (!types[c]) throw new Error(`${table}.${c} cannot be inserted from JSON rows`);
   const records = rows.map((row) => jsonRecord(row, cols, types));
   const list = cols.map((c) => `"${c}"`).join(', ');
+  const values = cols.map((c) => computed[c] ?? `v."${c}"`).join(', ');
   return {
     text: `INSERT INTO ${table} (${list})
-           SELECT ${list} FROM jsonb_to_recordset($${param}::jsonb) AS v(${cols.map((c) => `"${c}" ${types[c]}`).join(', ')}) ${tail}`,
+           SELECT ${values} FROM jsonb_to_recordset($${param}::jsonb) AS v(${cols.map((c) => `"${c}" ${types[c]}`).join(', ')}) ${tail}`,
     params: [JSON.stringify(records)],
   };
 }
