@@ -64,6 +64,7 @@ for (const { name, skip } of stores) {
         active: new Map(),
         newExecution: () => assert.fail('no new run was expected'),
         worker: () => ({ id: null, token: null }),
+        finishRuns: (ends, maxLines, maxBytes) => store.finishExecutions(ends, maxLines, maxBytes),
         stopped: () => false,
         fenced: () => assert.fail('no fenced write was expected'),
       };

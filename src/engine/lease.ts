@@ -14,7 +14,8 @@ export interface Lease {
   /**
    * Called by the run wrapper when the handler has returned, before its end is recorded: the
    * engine may take another run in its place and let the row go (`nextRunAt` is final by
-   * then). Engines without it wait for the whole run.
+   * then). Engines without it wait for the whole run. `endOf`: the run whose end is written
+   * next, which an engine may let go the row with (Engine.finishRuns) rather than on its own.
    */
-  release?(): void;
+  release?(endOf?: string): void;
 }

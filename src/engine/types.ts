@@ -1,4 +1,4 @@
-import type { EventInput, ExecutionRecord, ExecutionStatus, Store } from '../store/types.js';
+import type { EventInput, ExecutionEnd, ExecutionRecord, ExecutionStatus, Store } from '../store/types.js';
 import type { Lease } from './lease.js';
 
 export type { EngineData, Lease } from './lease.js';
@@ -138,6 +138,12 @@ export interface Engine {
    * `undispatched` finds.
    */
   recordRuns(write: RunWrite, store: RunWriteStore): Promise<RecordedRuns | void>;
+  /**
+   * Writes ends of runs as the store's finishExecutions does, and lets go, in the same write,
+   * the rows of those runs whose release waits for their end (Lease.release's `endOf`). An
+   * engine without it lets rows go on its own.
+   */
+  finishRuns?(ends: ExecutionEnd[], maxLines: number, maxBytes: number): Promise<string[]>;
   /** True when recordRuns writes `write.events` in its own write (SQL), not the caller. */
   readonly writesRunEvents?: boolean;
   /**

@@ -70,6 +70,7 @@ export class Runner {
         removeRun: (executionId) => this.engine.removeRun(executionId),
       },
       newExecution: (job, fields) => this.newExecution(job, fields),
+      finishRuns: (ends, maxLines, maxBytes) => (this.engine.finishRuns ? this.engine.finishRuns(ends, maxLines, maxBytes) : this.store.finishExecutions(ends, maxLines, maxBytes)),
       worker: () => ({ id: this.workerId, token: this.workerToken }),
       fenced: () => this.onFenced?.(),
       stopped: () => this.stopped,

@@ -112,6 +112,11 @@ export class SqlDispatcher {
   private readonly holders = new WeakMap<Lease, string>();
   /** Claimed rows not handed to the run wrapper yet, oldest first. */
   private waiting: Waiting[] = [];
+  /**
+   * Rows let go by runs whose end is being written, by run id: written by that end's own
+   * statement (releaseCtes), or, should it not take them, once the run has settled.
+   */
+  private readonly deferred = new Map<string, Completion>();
 
   constructor(
     private readonly sql: SqlClient,
@@ -319,6 +324,8 @@ export class SqlDispatcher {
   private startAll(rows: Claimed[], by: string) {
     this.running += rows.length;
     const released = rows.map(() => false);
+    /** The run whose end writes each row's release, if its release was deferred to it. */
+    const ends: Array<string | undefined> = rows.map(() => undefined);
     const leases = rows.map((row, i): Lease => {
       const claimed = row.next_run_at ? new Date(row.next_run_at) : null;
       // As with Agenda, a row fired is gone once its run ends unless the wrapper gives it
@@ -332,13 +339,19 @@ export class SqlDispatcher {
         // The row goes (or waits for its next fire) once the handler returned, while the
         // run's end is written: a worker dying in between leaves a running record, which is
         // settled as lost.
-        release: () => {
+        release: (endOf?: string) => {
           if (released[i]) return;
           released[i] = true;
           this.running -= 1;
           this.recording += 1;
-          this.pending.push({ id: row.id, claimedAt: claimed, nextRunAt: lease.nextRunAt, by });
-          this.scheduleFlush();
+          const completion = { id: row.id, claimedAt: claimed, nextRunAt: lease.nextRunAt, by };
+          if (endOf) {
+            ends[i] = endOf;
+            this.deferred.set(endOf, completion);
+          } else {
+            this.pending.push(completion);
+            this.scheduleFlush();
+          }
           this.wake(0);
         },
       };
@@ -364,6 +377,14 @@ export class SqlDispatcher {
           // Runs that were not started (a fire only queued, recorded missed, or skipped)
           // let their row go here.
           lease.release!();
+          // A release left to the run's end that its end did not write goes on its own.
+          const end = ends[i];
+          const left = end === undefined ? undefined : this.deferred.get(end);
+          if (end !== undefined && left) {
+            this.deferred.delete(end);
+            this.pending.push(left);
+            this.scheduleFlush();
+          }
           this.recording -= 1;
           if (this.running === 0 && this.recording === 0) {
             for (const resolve of this.idle) resolve();
@@ -372,6 +393,32 @@ export class SqlDispatcher {
           this.wake(0);
         });
     });
+  }
+
+  /**
+   * The statement part that releases the rows of the runs `runIds` whose release was deferred
+   * to their end (see Lease.release), for the statement writing those ends; parameters are
+   * numbered from `first`. `settle(true)` once that statement committed, `settle(false)`
+   * when it failed: the releases wait for the next try. Null: none of them has one.
+   */
+  releaseCtes(runIds: string[], first: number): { ctes: string; params: unknown[]; settle(ok: boolean): void } | null {
+    const taken: Array<[string, Completion]> = [];
+    for (const id of runIds) {
+      const c = this.deferred.get(id);
+      if (c) {
+        this.deferred.delete(id);
+        taken.push([id, c]);
+      }
+    }
+    if (taken.length === 0) return null;
+    return {
+      ctes: releaseStatement('r', first),
+      params: releaseParams(taken.map(([, c]) => c)),
+      settle: (ok) => {
+        if (ok) return;
+        for (const [id, c] of taken) if (!this.deferred.has(id)) this.deferred.set(id, c);
+      },
+    };
   }
 
   /**
@@ -398,37 +445,46 @@ export class SqlDispatcher {
       });
   }
 
-  /**
-   * Writes back the rows of finished runs in one statement: rows with no next run are
-   * deleted, unless their next_run_at was changed under the run (a job rescheduled while it
-   * ran), which are only unlocked; the others are unlocked at their next fire. The stored time
-   * is compared to the millisecond, as the claim read it into a Date (a finer one written by
-   * hand would otherwise never match: the row would be unlocked and fired for ever). The rows are
-   * locked in id order first (two workers' statements cannot deadlock), and only those still
-   * claimed by the holder that claimed them (a try whose answer was lost is harmless). A
-   * failed write puts its rows back for the next try.
-   */
+  /** Writes back the rows let go with no run end to carry them (releaseStatement), in one statement. A failed write puts its rows back for the next try. */
   private async flush() {
     const ended = this.pending.splice(0, this.pending.length);
     if (ended.length === 0) return;
     try {
-      await this.sql.query(
-        `WITH v AS (
-           SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[], $4::text[]) AS v(id, claimed, next, by)
-         ), l AS (
-           SELECT a.id FROM agenda_jobs a JOIN v ON a.id = v.id AND a.last_modified_by = v.by ORDER BY a.id FOR UPDATE OF a
-         ), gone AS (
-           DELETE FROM agenda_jobs a USING v
-            WHERE a.id = v.id AND v.next IS NULL AND date_trunc('milliseconds', a.next_run_at) IS NOT DISTINCT FROM v.claimed AND a.id IN (SELECT id FROM l)
-           RETURNING a.id
-         )
-         UPDATE agenda_jobs a SET locked_at = NULL, next_run_at = COALESCE(v.next, a.next_run_at), last_finished_at = $5
-           FROM v WHERE a.id = v.id AND a.id IN (SELECT id FROM l) AND a.id NOT IN (SELECT id FROM gone)`,
-        [ended.map((c) => c.id), ended.map((c) => c.claimedAt), ended.map((c) => c.nextRunAt), ended.map((c) => c.by), new Date()],
-      );
+      await this.sql.query(`WITH ${releaseStatement('r', 1)} SELECT 1`, releaseParams(ended));
     } catch (err) {
       this.pending.unshift(...ended);
       throw err;
     }
   }
+}
+
+function releaseParams(list: Completion[]): unknown[] {
+  return [list.map((c) => c.id), list.map((c) => c.claimedAt), list.map((c) => c.nextRunAt), list.map((c) => c.by), new Date()];
+}
+
+/**
+ * CTEs (named from `p`) that write back the rows of finished runs: rows with no next run are
+ * deleted, unless their next_run_at was changed under the run (a job rescheduled while it
+ * ran), which are only unlocked; the others are unlocked at their next fire. The stored time
+ * is compared to the millisecond, as the claim read it into a Date (a finer one written by
+ * hand would otherwise never match: the row would be unlocked and fired for ever). The rows are
+ * locked in id order first (two workers' statements cannot deadlock), and only those still
+ * claimed by the holder that claimed them (a try whose answer was lost is harmless).
+ * Parameters: `first` .. `first` + 4 (releaseParams).
+ */
+function releaseStatement(p: string, first: number): string {
+  const [ids, claimed, next, by, at] = [0, 1, 2, 3, 4].map((i) => `$${first + i}`);
+  return `${p}v AS (
+      SELECT * FROM unnest(${ids}::uuid[], ${claimed}::timestamptz[], ${next}::timestamptz[], ${by}::text[]) AS v(id, claimed, next, by)
+    ), ${p}l AS (
+      SELECT a.id FROM agenda_jobs a JOIN ${p}v v ON a.id = v.id AND a.last_modified_by = v.by ORDER BY a.id FOR UPDATE OF a
+    ), ${p}gone AS (
+      DELETE FROM agenda_jobs a USING ${p}v v
+       WHERE a.id = v.id AND v.next IS NULL AND date_trunc('milliseconds', a.next_run_at) IS NOT DISTINCT FROM v.claimed AND a.id IN (SELECT id FROM ${p}l)
+      RETURNING a.id
+    ), ${p}kept AS (
+      UPDATE agenda_jobs a SET locked_at = NULL, next_run_at = COALESCE(v.next, a.next_run_at), last_finished_at = ${at}
+        FROM ${p}v v WHERE a.id = v.id AND a.id IN (SELECT id FROM ${p}l) AND a.id NOT IN (SELECT id FROM ${p}gone)
+      RETURNING 1
+    )`;
 }

@@ -4,6 +4,8 @@ import { executionToRow } from '../../store/sql/rows.js';
 import { insertRowsSql } from '../../store/sql/statements.js';
 import { wroteRows } from '../../store/sql/analyze.js';
 import { eventChannelOf, eventsCte, notifyEvents } from '../../store/sql/events.js';
+import { SqlExecutionStore } from '../../store/sql/executions.js';
+import type { ExecutionEnd } from '../../store/types.js';
 import { AgendaEngine, type KeptScheduleRow } from '../agenda-engine.js';
 import { agendaReady, newAgenda } from '../agenda.js';
 import { NotHeldError, type DispatchMode, type EngineOptions, type RecordedRuns, type RunFn, type RunRow, type RunWrite, type ScheduleRow } from '../types.js';
@@ -28,11 +30,15 @@ export class SqlEngine extends AgendaEngine {
   /** Fires write their runs' events in their own statement. */
   readonly writesRunEvents = true;
 
+  /** The run records' statements, for finishRuns. */
+  private readonly executions: SqlExecutionStore;
+
   constructor(
     private readonly sql: SqlClient,
     options: EngineOptions,
   ) {
     super(options);
+    this.executions = new SqlExecutionStore(sql);
   }
 
   private initialised(): SqlDispatcher {
@@ -284,6 +290,17 @@ export class SqlEngine extends AgendaEngine {
     // Rows due now are announced, as a new row is: every worker looks at once.
     if (r.rows[0]?.due) await this.sql.query(`SELECT pg_notify('${this.channel}', '')`, []);
     return Number(r.rows[0]?.n ?? 0);
+  }
+
+  /** See Engine.finishRuns: the ends and the release of their rows, one statement. */
+  finishRuns(ends: ExecutionEnd[], maxLines: number, maxBytes: number): Promise<string[]> {
+    const dispatcher = this.initialised();
+    return this.executions.finishExecutions(ends, maxLines, maxBytes, (batch, first) =>
+      dispatcher.releaseCtes(
+        batch.map((e) => e.id),
+        first,
+      ),
+    );
   }
 
   /** Removes a job's schedule row: agenda_jobs_service_job_idx. */

@@ -1,7 +1,7 @@
 import type { Limits } from '../../config/config.js';
 import type { SecretsKeyring } from '../../config/secrets-key.js';
 import type { Logger } from '../../observability/log.js';
-import type { ExecutionRecord, JobRecord, Store } from '../../store/types.js';
+import type { ExecutionEnd, ExecutionRecord, JobRecord, Store } from '../../store/types.js';
 import type { RunObserver } from '../observer.js';
 
 export interface RunnerOptions {
@@ -70,6 +70,8 @@ export interface RunDeps {
   worker(): { id: string | null; token: number | null };
   /** A write of a run was refused: this worker's registration was declared gone. */
   fenced(): void;
+  /** Writes ends of runs (Store.finishExecutions), with the release of their rows where the engine can (Engine.finishRuns). */
+  finishRuns(ends: ExecutionEnd[], maxLines: number, maxBytes: number): Promise<string[]>;
   /** A new execution record of a job, queued, with the job's kwargs and timeout. */
   newExecution(job: JobRecord, fields: Pick<ExecutionRecord, 'trigger' | 'scheduled_at' | 'created_at'> & Partial<ExecutionRecord>): ExecutionRecord;
 }

@@ -119,6 +119,7 @@ export async function executeHandler(
   await writing.catch(() => undefined);
   deps.active.delete(execution.id);
   // The handler is done: its place may go to the next run while this one's end is written.
-  lease.release?.();
+  // Its row goes with that end where the engine can write both at once (Engine.finishRuns).
+  lease.release?.(execution.id);
   return { outcome, signal, output, started };
 }

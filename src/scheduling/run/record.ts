@@ -20,7 +20,7 @@ export class RunRecorder {
     // Ordered by id, as every batch that writes execution rows is, so that two workers' batches lock rows in one order.
     const sorted = [...ends].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     try {
-      const moved = new Set(await this.land('run ends', { runs: sorted.map((e) => e.id) }, () => this.deps.store.finishExecutions(sorted, maxOutputLines, maxOutputBytes)));
+      const moved = new Set(await this.land('run ends', { runs: sorted.map((e) => e.id) }, () => this.deps.finishRuns(sorted, maxOutputLines, maxOutputBytes)));
       return ends.map((e) => moved.has(e.id));
     } catch (err) {
       if (!(err instanceof RunEndsError)) throw err;

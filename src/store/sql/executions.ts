@@ -73,7 +73,10 @@ const appendOutputLines = `UPDATE execution t
 // are locked first, runs in id order, then jobs in job_id order, so that two workers' batches
 // cannot deadlock. An end already written by an earlier try of the same end (same status and
 // finish time: the answer was lost, not the write) counts as ended by this call.
-const finishRunningExecutions = `WITH v AS (
+/** More CTEs for the statement that writes ends of runs, with their parameters (numbered from `first`). */
+export type FinishExtra = (ends: ExecutionEnd[], first: number) => { ctes: string; params: unknown[]; settle(ok: boolean): void } | null;
+
+const finishRunningExecutions = (extra = '') => `WITH ${extra ? `${extra},` : ''} v AS (
      SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(id text, status text, finished_at timestamptz, duration_ms bigint,
                                                       error text, stack text, progress real, output text[], job_id text)
       LIMIT $4
@@ -204,10 +207,11 @@ export class SqlExecutionStore implements ExecutionStore {
     await this.db.query(appendOutputLines, [id, lines, maxLines, maxBytes, outputTrimmedNote(maxBytes)]);
   }
 
-  async finishExecutions(ends: ExecutionEnd[], maxLines: number, maxBytes: number) {
+  /** `extra`: what the engine writes with each statement of ends (the release of the runs' rows). */
+  async finishExecutions(ends: ExecutionEnd[], maxLines: number, maxBytes: number, extra?: FinishExtra) {
     if (ends.length === 0) return [];
     try {
-      return await this.finish(ends, maxLines, maxBytes);
+      return await this.finish(ends, maxLines, maxBytes, extra);
     } catch (err) {
       if (ends.length === 1) throw err;
       // The statement is all or nothing: a run it could not write (or a deadlock) must not
@@ -216,7 +220,7 @@ export class SqlExecutionStore implements ExecutionStore {
       const failed = new Map<string, Error>();
       for (const e of ends) {
         try {
-          ended.push(...(await this.finish([e], maxLines, maxBytes)));
+          ended.push(...(await this.finish([e], maxLines, maxBytes, extra)));
         } catch (one) {
           failed.set(e.id, one as Error);
         }
@@ -227,17 +231,18 @@ export class SqlExecutionStore implements ExecutionStore {
     }
   }
 
-  private async finish(ends: ExecutionEnd[], maxLines: number, maxBytes: number) {
-    const r = await this.db.query<{ id: string | null }>(finishRunningExecutions, [
-      JSON.stringify(ends),
-      maxLines,
-      new Date(),
-      ends.length,
-      maxBytes,
-      outputTrimmedNote(maxBytes),
-      await eventChannel(this.db),
-    ]);
-    return r.rows.flatMap((x) => (x.id === null ? [] : [x.id]));
+  private async finish(ends: ExecutionEnd[], maxLines: number, maxBytes: number, extra?: FinishExtra) {
+    const params: unknown[] = [JSON.stringify(ends), maxLines, new Date(), ends.length, maxBytes, outputTrimmedNote(maxBytes), await eventChannel(this.db)];
+    const more = extra?.(ends, params.length + 1) ?? null;
+    if (more) params.push(...more.params);
+    try {
+      const r = await this.db.query<{ id: string | null }>(finishRunningExecutions(more?.ctes), params);
+      more?.settle(true);
+      return r.rows.flatMap((x) => (x.id === null ? [] : [x.id]));
+    } catch (err) {
+      more?.settle(false);
+      throw err;
+    }
   }
 
   listExecutions(filter: ExecutionFilter, after: string | null, limit: number): Promise<Page<ExecutionRecord>> {
