@@ -41,7 +41,14 @@ async function explainClaim(db: SqlClient, names: string[], limit: number): Prom
   await db
     .transaction(async (tx) => {
       const now = new Date();
-      const r = await tx.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${claimStatement}`, [names, now, new Date(now.getTime() - 30_000), limit, 'plan-test']);
+      const r = await tx.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${claimStatement}`, [
+        names,
+        now,
+        new Date(now.getTime() - 30_000),
+        limit,
+        'plan-test',
+        limit,
+      ]);
       const raw = r.rows[0]['QUERY PLAN'];
       plan = (typeof raw === 'string' ? JSON.parse(raw) : raw)[0].Plan as PlanNode;
       throw new Error('rollback');

@@ -1,3 +1,5 @@
+import type { JobWithActiveRuns } from '../store/jobs.js';
+
 /** What the engine keeps for one service job (a schedule row) or one queued run (a run row). */
 export type EngineData = { job_id: string } | { execution_id: string };
 
@@ -18,4 +20,9 @@ export interface Lease {
    * next, which an engine may let go the row with (Engine.finishRuns) rather than on its own.
    */
   release?(endOf?: string): void;
+  /**
+   * A schedule row's job as it stood when the row was claimed, read by the claim itself (SQL)
+   * for a row started at once: null, no such job; undefined, not read (the runner reads it).
+   */
+  readonly fire?: JobWithActiveRuns | null;
 }

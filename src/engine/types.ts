@@ -144,6 +144,13 @@ export interface Engine {
    * engine without it lets rows go on its own.
    */
   finishRuns?(ends: ExecutionEnd[], maxLines: number, maxBytes: number): Promise<string[]>;
+  /**
+   * Moves queued runs to running on this worker, as of `at`, in one write with what a start
+   * writes besides (their fencing tokens, their jobs' last status, their events), refused
+   * (NotHeldError) unless the worker's registration is live. Resolves with the token of each
+   * run it moved. An engine without it leaves those writes to the store, one by one.
+   */
+  startRuns?(ids: string[], at: Date, fence: { workerId: string; token: number }): Promise<Map<string, number>>;
   /** True when recordRuns writes `write.events` in its own write (SQL), not the caller. */
   readonly writesRunEvents?: boolean;
   /**

@@ -124,7 +124,9 @@ export class Runner {
   /** Fires the jobs of schedule rows; resolves with the runs to execute here. */
   private async fireMany(leases: Lease[]): Promise<Map<Lease, ExecutionRecord>> {
     const jobIds = leases.map((l) => (l.data as { job_id: string }).job_id);
-    const fetched = await this.store.getJobsWithActiveRuns(jobIds);
+    // The claim read the jobs of rows it started at once (SQL); the others are read now.
+    const unread = leases.filter((l) => l.fire === undefined).map((l) => (l.data as { job_id: string }).job_id);
+    const fetched = [...leases.flatMap((l) => (l.fire ? [l.fire] : [])), ...(unread.length ? await this.store.getJobsWithActiveRuns(unread) : [])];
     const jobs = new Map(fetched.map((f) => [f.job.job_id, f.job]));
     const active = new Map(fetched.map((f) => [f.job.job_id, f.active]));
     const counted = new Map(fetched.map((f) => [f.job.job_id, f.counted]));
@@ -276,8 +278,22 @@ export class Runner {
     // until it lands; a try whose answer was lost may have moved runs: those are this worker's,
     // started at this very time, and run here (else they would stay running with no handler).
     const moves = [...queued.keys()].map((id) => ({ id, patch }));
+    const fence = this.workerId !== null && this.workerToken !== null ? { workerId: this.workerId, token: this.workerToken } : undefined;
+    // Where the engine can (SQL), the first try writes the whole start at once: the moves,
+    // fencing tokens, jobs' last status and events.
+    const whole: { tokens: Map<string, number> | null; refused: boolean } = { tokens: null, refused: false };
     const moved = new Set(
       await this.recorder.land('run starts', { runs: [...queued.keys()] }, async (attempt) => {
+        if (attempt === 1 && fence && this.engine.startRuns) {
+          try {
+            whole.tokens = await this.engine.startRuns([...queued.keys()], now, fence);
+            return [...whole.tokens.keys()];
+          } catch (err) {
+            if (!(err instanceof NotHeldError)) throw err;
+            whole.refused = true;
+            return [];
+          }
+        }
         if (attempt === 1) return this.store.transitionExecutions('queued', moves);
         const seen = await this.store.getExecutions([...queued.keys()]);
         const landed = seen.filter((e) => e.status === 'running' && e.worker_id === this.workerId && e.started_at?.getTime() === now.getTime()).map((e) => e.id);
@@ -291,16 +307,32 @@ export class Runner {
         return [...landed, ...more];
       }),
     );
+    if (whole.refused) {
+      // Declared gone: nothing moved. This worker stops and registers again, as on any refused
+      // write; the rows are unlocked due now, to start elsewhere.
+      this.log.warn({ runs: ids }, 'runs not started: this worker was declared gone');
+      this.onFenced?.();
+      for (const lease of leases) lease.nextRunAt = now;
+      return new Map();
+    }
+    const drawn = whole.tokens;
     const toRun = new Map<Lease, ExecutionRecord>();
     const jobUpdates: Array<{ job_id: string; patch: JobPatch }> = [];
     leases.forEach((lease, i) => {
       const e = queued.get(ids[i]);
       if (!e || !moved.has(e.id)) return;
-      toRun.set(lease, { ...e, ...patch });
+      const run: ExecutionRecord = { ...e, ...patch };
+      const token = drawn?.get(e.id);
+      if (token !== undefined) {
+        run.fencing_token = token;
+        this.prefenced.add(run);
+      }
+      toRun.set(lease, run);
       if (e.job_id && e.trigger !== 'flow') jobUpdates.push({ job_id: e.job_id, patch: { last_run_at: now, last_status: 'running' } });
     });
-    // The runs are running now: the jobs' last status must not keep them from being executed.
-    await this.recorder.land('last status of jobs', { jobs: jobUpdates.map((u) => u.job_id) }, () => this.store.updateJobs(jobUpdates));
+    // The runs are running now: the jobs' last status must not keep them from being executed
+    // (written with the moves when the engine wrote the whole start).
+    if (!drawn) await this.recorder.land('last status of jobs', { jobs: jobUpdates.map((u) => u.job_id) }, () => this.store.updateJobs(jobUpdates));
     return toRun;
   }
 

@@ -10,6 +10,13 @@ export interface JobFilter {
 }
 
 /** Job definitions: one record per job, keyed by job_id. */
+/** A job as a fire decides on it: its runs queued or running, and its counted runs (max_runs; else null). */
+export interface JobWithActiveRuns {
+  job: JobRecord;
+  active: ExecutionRecord[];
+  counted: number | null;
+}
+
 export interface JobStore {
   /**
    * Inserts jobs; answers the ids inserted, in order. A job whose id exists already is left
@@ -34,7 +41,7 @@ export interface JobStore {
    * `countedTriggers` that were not missed, counted up to max_runs; null without max_runs):
    * what firing a claim of schedule rows needs, read together (one statement on SQL).
    */
-  getJobsWithActiveRuns(jobIds: string[]): Promise<Array<{ job: JobRecord; active: ExecutionRecord[]; counted: number | null }>>;
+  getJobsWithActiveRuns(jobIds: string[]): Promise<JobWithActiveRuns[]>;
   /** updateJob for many jobs at once (the dispatch path writes the fires of a claim together). */
   /**
    * `version`: the job's version the patch's next_run_at was computed from; a job changed since

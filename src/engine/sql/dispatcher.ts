@@ -1,5 +1,8 @@
 import type { SqlClient } from '../../db/sql-client.js';
 import type { EngineData, Lease } from '../lease.js';
+import type { JobWithActiveRuns } from '../../store/jobs.js';
+import { jobWithActiveRuns, jobWithActiveRunsColumns } from '../../store/sql/jobs.js';
+import type { Row } from '../../store/sql/rows.js';
 
 export interface SqlDispatcherOptions {
   /** Handlers this process runs: only their rows are claimed. */
@@ -40,6 +43,8 @@ interface Claimed {
   name: string;
   data: EngineData;
   next_run_at: Date | null;
+  /** The row's job, read by the claim (schedule rows only); dropped once the row waits. */
+  fire?: JobWithActiveRuns | null;
 }
 
 /** What the end of a run does to its row: remove it, or unlock it at its next fire. */
@@ -59,7 +64,10 @@ interface Completion {
  * and sort a whole due backlog to take 20 rows; the per-handler probes read `limit` entries
  * each. The stale rows' name is compared under "C" (equal for text), which no index of the
  * table serves, so they are found through the locked rows only, not through every row of
- * the handlers. Rows a probe locks beyond `limit` are let go when the statement ends.
+ * the handlers. Rows a probe locks beyond `limit` are let go when the statement ends. The
+ * jobs of the first $6 schedule rows (those that start at once: the free concurrency) come
+ * with them, as a fire decides on them (job_pkey, then execution_active_idx), so such a claim
+ * needs no read of its own; rows beyond wait in the local queue and are read when they start.
  */
 export const claimStatement = `WITH stale AS (
     SELECT id FROM agenda_jobs
@@ -74,10 +82,16 @@ export const claimStatement = `WITH stale AS (
      ) x
   ), c AS (
     SELECT id FROM stale UNION ALL (SELECT id FROM due ORDER BY next_run_at) LIMIT $4
+  ), claimed AS (
+    UPDATE agenda_jobs a SET locked_at = $2, last_run_at = $2, last_modified_by = $5
+      FROM c WHERE a.id = c.id
+    RETURNING a.id::text AS row_id, a.name AS row_name, a.data AS row_data, a.next_run_at AS row_next_run_at
+  ), ranked AS (
+    SELECT claimed.*, row_number() OVER (ORDER BY claimed.row_next_run_at NULLS FIRST, claimed.row_id) AS row_rank FROM claimed
   )
-  UPDATE agenda_jobs a SET locked_at = $2, last_run_at = $2, last_modified_by = $5
-    FROM c WHERE a.id = c.id
-  RETURNING a.id::text AS id, a.name, a.data, a.next_run_at`;
+  SELECT ranked.*, ${jobWithActiveRunsColumns}
+    FROM ranked LEFT JOIN job j ON j.job_id = (ranked.row_data->>'job_id') COLLATE "C" AND ranked.row_rank <= $6
+   ORDER BY ranked.row_rank`;
 
 /**
  * Claims due rows of Agenda's table, many in one claim, and hands them to the run wrapper.
@@ -278,7 +292,8 @@ export class SqlDispatcher {
       const runNow = rows.slice(0, Math.max(0, this.free));
       if (runNow.length) this.startAll(runNow, by);
       const at = Date.now();
-      for (const row of rows.slice(runNow.length)) this.waiting.push({ row, by, at });
+      // A row that waits is fired later: its job is read again then.
+      for (const row of rows.slice(runNow.length)) this.waiting.push({ row: { ...row, fire: undefined }, by, at });
     }
     if (rows.length === room) {
       // Full claim: more may be due right now.
@@ -300,8 +315,17 @@ export class SqlDispatcher {
   /** See claimStatement. */
   private async claim(names: string[], now: Date, limit: number, by: string): Promise<Claimed[]> {
     const deadline = new Date(now.getTime() - this.options.lockLifetimeMs);
-    const r = await this.sql.query<Claimed>(claimStatement, [names, now, deadline, limit, by]);
-    return r.rows;
+    const r = await this.sql.query<Row>(claimStatement, [names, now, deadline, limit, by, Math.max(0, this.free)]);
+    return r.rows.map((x) => {
+      const data = x.row_data as EngineData;
+      return {
+        id: x.row_id as string,
+        name: x.row_name as string,
+        data,
+        next_run_at: (x.row_next_run_at as Date | null) ?? null,
+        fire: 'job_id' in data ? (x.job_id ? jobWithActiveRuns(x) : null) : undefined,
+      };
+    });
   }
 
   /** The earliest unlocked due time among this process's handlers, one index probe per handler. */
@@ -332,6 +356,7 @@ export class SqlDispatcher {
       // a next run; a lock refresh keeps the stored time until then.
       const lease: Lease = {
         data: row.data,
+        fire: row.fire,
         nextRunAt: null,
         touch: async () => {
           await this.sql.query('UPDATE agenda_jobs SET locked_at = $2, next_run_at = COALESCE($3, next_run_at) WHERE id = $1::uuid', [row.id, new Date(), lease.nextRunAt]);

@@ -292,6 +292,45 @@ export class SqlEngine extends AgendaEngine {
     return Number(r.rows[0]?.n ?? 0);
   }
 
+  /**
+   * See Engine.startRuns. The runs are locked in id order, as every batch that writes run rows
+   * is, then their jobs in job_id order; a registration no longer live fails the statement as a
+   * whole (division by zero, 22012, when a queued run is found), so nothing moves.
+   */
+  async startRuns(ids: string[], at: Date, fence: { workerId: string; token: number }): Promise<Map<string, number>> {
+    if (ids.length === 0) return new Map();
+    let r;
+    try {
+      r = await this.sql.query<{ id: string | null; token: string | null }>(
+        `WITH wg AS (
+           SELECT 1 / (CASE WHEN EXISTS (SELECT 1 FROM worker w WHERE w.id = $2 AND w.token = $3 AND w.state <> 'gone') THEN 1 ELSE 0 END) AS ok
+         ), l AS (
+           SELECT t.id FROM execution t WHERE t.id = ANY($1::text[]) ORDER BY t.id FOR UPDATE
+         ), moved AS (
+           UPDATE execution t SET status = 'running', started_at = $4, worker_id = $2, fencing_token = nextval('fencing_token_seq')
+            WHERE t.id IN (SELECT id FROM l) AND t.status = 'queued' AND (SELECT ok FROM wg) = 1
+           RETURNING t.id, t.job_id, t.trigger, t.batch_id, t.handler, t.progress, t.fencing_token
+         ), ev AS (
+           INSERT INTO event (type, job_id, execution_id, batch_id, handler, status, progress, state)
+           SELECT 'execution.started', m.job_id, m.id, m.batch_id, m.handler, 'running', m.progress, NULL FROM moved m
+           RETURNING 1
+         ), jl AS (
+           SELECT j.job_id FROM job j WHERE j.job_id IN (SELECT m.job_id COLLATE "C" FROM moved m WHERE m.trigger <> 'flow') ORDER BY j.job_id FOR UPDATE
+         ), jobs AS (
+           UPDATE job j SET last_run_at = $4, last_status = 'running', updated_at = $4 WHERE j.job_id IN (SELECT job_id FROM jl)
+         )
+         SELECT m.id, m.fencing_token AS token FROM moved m
+         UNION ALL
+         SELECT NULL, NULL FROM (SELECT pg_notify($5, '') FROM (SELECT 1 FROM ev LIMIT 1) x) y`,
+        [ids, fence.workerId, fence.token, at, this.eventChannel],
+      );
+    } catch (err) {
+      if ((err as { code?: unknown }).code === '22012') throw new NotHeldError(ids.length);
+      throw err;
+    }
+    return new Map(r.rows.flatMap((x) => (x.id === null ? [] : [[x.id, Number(x.token)] as [string, number]])));
+  }
+
   /** See Engine.finishRuns: the ends and the release of their rows, one statement. */
   finishRuns(ends: ExecutionEnd[], maxLines: number, maxBytes: number): Promise<string[]> {
     const dispatcher = this.initialised();

@@ -1,5 +1,5 @@
 import type { SqlClient } from '../../db/sql-client.js';
-import type { JobFilter, JobStore } from '../jobs.js';
+import type { JobFilter, JobStore, JobWithActiveRuns } from '../jobs.js';
 import { activeStatuses, countedTriggers, firstOfEachId, type JobPatch, type JobRecord, type Page } from '../records.js';
 import { keysetPage, type Keyset } from './keyset.js';
 import { executionTimes, jobToRow, jsonDates, rowToExecution, rowToJob, sqlList, type Row } from './rows.js';
@@ -23,12 +23,26 @@ const selectJobs = 'SELECT * FROM job WHERE job_id = ANY($1::text[])';
 // execution share column names). job.job_id is COLLATE "C" and execution.job_id is not:
 // compared as they are, the collations conflict and no index on execution.job_id applies.
 // The runs counted against max_runs: execution_job_idx, stopping at max_runs of them.
-const selectJobsWithActiveRuns = `SELECT j.*, (SELECT jsonb_agg(to_jsonb(e) ORDER BY e.created_at) FROM execution e
+/**
+ * The select list of a job row `j` with its active runs (execution_active_idx) and, for a job
+ * with max_runs, its counted runs: what a fire decides on (jobWithActiveRuns reads it).
+ */
+export const jobWithActiveRunsColumns = `j.*, (SELECT jsonb_agg(to_jsonb(e) ORDER BY e.created_at) FROM execution e
                  WHERE e.job_id = j.job_id COLLATE "default" AND e.status IN (${sqlList(activeStatuses)})) AS active,
             CASE WHEN j.max_runs IS NULL THEN NULL ELSE (SELECT count(*) FROM (SELECT 1 FROM execution c
                  WHERE c.job_id = j.job_id COLLATE "default" AND c.trigger IN (${sqlList(countedTriggers)}) AND c.attempt = 1 AND c.status <> 'missed'
-                 LIMIT j.max_runs) n) END AS counted
-     FROM job j WHERE j.job_id = ANY($1::text[])`;
+                 LIMIT j.max_runs) n) END AS counted`;
+
+/** A row of jobWithActiveRunsColumns. */
+export function jobWithActiveRuns(row: Row): JobWithActiveRuns {
+  return {
+    job: rowToJob(row),
+    active: ((row.active as Row[] | null) ?? []).map((e) => rowToExecution(jsonDates(e, executionTimes))),
+    counted: row.counted === null || row.counted === undefined ? null : Number(row.counted),
+  };
+}
+
+const selectJobsWithActiveRuns = `SELECT ${jobWithActiveRunsColumns} FROM job j WHERE j.job_id = ANY($1::text[])`;
 const deleteJobById = `WITH v AS (DELETE FROM job_version WHERE job_id = $1), p AS (DELETE FROM pause WHERE job_id = $1)
   DELETE FROM job WHERE job_id = $1`;
 // job_source_idx
@@ -111,11 +125,7 @@ export class SqlJobStore implements JobStore {
   async getJobsWithActiveRuns(jobIds: string[]) {
     if (jobIds.length === 0) return [];
     const r = await this.db.query<Row>(selectJobsWithActiveRuns, [jobIds]);
-    return r.rows.map((row) => ({
-      job: rowToJob(row),
-      active: ((row.active as Row[] | null) ?? []).map((e) => rowToExecution(jsonDates(e, executionTimes))),
-      counted: row.counted === null || row.counted === undefined ? null : Number(row.counted),
-    }));
+    return r.rows.map(jobWithActiveRuns);
   }
 
   async updateJobs(updates: Array<{ job_id: string; patch: JobPatch; version?: number }>) {
