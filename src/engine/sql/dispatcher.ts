@@ -89,7 +89,7 @@ export const claimStatement = `WITH stale AS (
   ), ranked AS (
     SELECT claimed.*, row_number() OVER (ORDER BY claimed.row_next_run_at NULLS FIRST, claimed.row_id) AS row_rank FROM claimed
   )
-  SELECT ranked.*, ${jobWithActiveRunsColumns}
+  SELECT ranked.*, ranked.row_rank <= $6 AS row_read, ${jobWithActiveRunsColumns}
     FROM ranked LEFT JOIN job j ON j.job_id = (ranked.row_data->>'job_id') COLLATE "C" AND ranked.row_rank <= $6
    ORDER BY ranked.row_rank`;
 
@@ -323,7 +323,8 @@ export class SqlDispatcher {
         name: x.row_name as string,
         data,
         next_run_at: (x.row_next_run_at as Date | null) ?? null,
-        fire: 'job_id' in data ? (x.job_id ? jobWithActiveRuns(x) : null) : undefined,
+        // Rows past $6 were not read: their job is read when they start.
+        fire: 'job_id' in data && x.row_read ? (x.job_id ? jobWithActiveRuns(x) : null) : undefined,
       };
     });
   }
