@@ -16,6 +16,8 @@ export interface EngineOptions {
   maxConcurrency: number;
   /** PostgreSQL and PGlite: due rows claimed beyond the free concurrency, started as runs end (JOBS_CLAIM_AHEAD; 0 when unset). */
   claimAhead?: number;
+  /** SQL: the claim reads the jobs of the rows it fires at once from the service's job table (which must exist). */
+  claimReadsJobs?: boolean;
   name: string;
   /** Errors of the engine that no caller awaits (lost connections, failed lock queries). */
   onError: (err: Error, where: string) => void;

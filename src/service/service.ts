@@ -105,6 +105,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       lockLifetimeMs: config.lockLifetimeMs,
       maxConcurrency: config.concurrency,
       claimAhead: config.claimAhead,
+      claimReadsJobs: true,
       name: config.workerName ?? `${os.hostname()}:${process.pid}`,
       onError: (err, where) => {
         // Looking for due runs and listening are retried on their own: part of an outage.

@@ -28,6 +28,8 @@ export interface SqlDispatcherOptions {
    * concurrency only.
    */
   claimAhead: number;
+  /** The claim reads the jobs (the service's job table) of the rows it starts at once. */
+  readJobs: boolean;
 }
 
 /** A claimed row waiting in the local queue for a free run slot. */
@@ -69,7 +71,7 @@ interface Completion {
  * with them, as a fire decides on them (job_pkey, then execution_active_idx), so such a claim
  * needs no read of its own; rows beyond wait in the local queue and are read when they start.
  */
-export const claimStatement = `WITH stale AS (
+const claimSql = (readJobs: boolean) => `WITH stale AS (
     SELECT id FROM agenda_jobs
      WHERE locked_at <= $3 AND name COLLATE "C" = ANY($1::text[]) AND disabled = FALSE
      LIMIT $4 FOR UPDATE SKIP LOCKED
@@ -89,9 +91,18 @@ export const claimStatement = `WITH stale AS (
   ), ranked AS (
     SELECT claimed.*, row_number() OVER (ORDER BY claimed.row_next_run_at NULLS FIRST, claimed.row_id) AS row_rank FROM claimed
   )
-  SELECT ranked.*, ranked.row_rank <= $6 AS row_read, ${jobWithActiveRunsColumns}
-    FROM ranked LEFT JOIN job j ON j.job_id = (ranked.row_data->>'job_id') COLLATE "C" AND ranked.row_rank <= $6
+  ${
+    readJobs
+      ? `SELECT ranked.*, ranked.row_rank <= $6 AS row_read, ${jobWithActiveRunsColumns}
+           FROM ranked LEFT JOIN job j ON j.job_id = (ranked.row_data->>'job_id') COLLATE "C" AND ranked.row_rank <= $6`
+      : 'SELECT ranked.*, $6::int < 0 AS row_read FROM ranked'
+  }
    ORDER BY ranked.row_rank`;
+
+/** The claim of a service's dispatcher, which reads the jobs of the rows it starts at once. */
+export const claimStatement = claimSql(true);
+/** The claim of an engine used without the service's tables. */
+const claimWithoutJobs = claimSql(false);
 
 /**
  * Claims due rows of Agenda's table, many in one claim, and hands them to the run wrapper.
@@ -315,7 +326,7 @@ export class SqlDispatcher {
   /** See claimStatement. */
   private async claim(names: string[], now: Date, limit: number, by: string): Promise<Claimed[]> {
     const deadline = new Date(now.getTime() - this.options.lockLifetimeMs);
-    const r = await this.sql.query<Row>(claimStatement, [names, now, deadline, limit, by, Math.max(0, this.free)]);
+    const r = await this.sql.query<Row>(this.options.readJobs ? claimStatement : claimWithoutJobs, [names, now, deadline, limit, by, Math.max(0, this.free)]);
     return r.rows.map((x) => {
       const data = x.row_data as EngineData;
       return {

@@ -64,6 +64,7 @@ export class SqlEngine extends AgendaEngine {
       onError: options.onError,
       retryMaxMs: Math.max(1000, options.pollIntervalMs),
       claimAhead: options.claimAhead ?? 0,
+      readJobs: options.claimReadsJobs ?? false,
     });
     return 'LISTEN/NOTIFY';
   }
