@@ -17,7 +17,7 @@
  * A status filter on a list of ended runs reads execution_created_idx (or the job's,
  * handler's... index) and skips the others. Fillfactor 50: a run's row is rewritten twice
  * in its first seconds, and runs created together share pages (measured with
- * bench/run-cost.ts: 94% of the updates HOT at 50, 76% at 80). Additive: an older release
+ * bench/run-cost.ts: 83 to 94% of the updates HOT at 50, 76% at 80). Additive: an older release
  * reads the same columns, more slowly where it looked for the dropped indexes.
  *
  * The trigger's statements name execution_active without a schema: the service sets the
