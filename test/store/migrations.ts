@@ -143,6 +143,35 @@ export function sqlMigrationContract(name: Extract<StoreName, 'embedded' | 'post
       await assert.rejects(runMigrations(store.db), names);
     });
 
+    it('migration 25 moves the runs under way of an existing database into execution_active', async () => {
+      const [store] = await fresh();
+      await runMigrations(
+        store.db,
+        migrations.filter((m) => m.version < 25),
+      );
+      const runs = [
+        execution('m25-queued', 1, 0, { job_id: 'm25', status: 'queued' }),
+        execution('m25-running', 1, 1, { job_id: 'm25', status: 'running', worker_id: 'm25-w', started_at: new Date(), cancel_requested_at: new Date() }),
+        execution('m25-done', 1, 2, { job_id: 'm25', status: 'succeeded', finished_at: new Date() }),
+      ];
+      for (const e of runs) {
+        const { text, params } = insertSql('execution', executionToRow(e));
+        await store.db.query(text, params);
+      }
+      assert.deepEqual(await runMigrations(store.db), [25]);
+      const r = await store.db.query<{ id: string; status: string; worker_id: string | null }>('SELECT id, status, worker_id FROM execution_active ORDER BY id');
+      assert.deepEqual(r.rows, [
+        { id: 'm25-queued', status: 'queued', worker_id: null },
+        { id: 'm25-running', status: 'running', worker_id: 'm25-w' },
+      ]);
+      assert.deepEqual((await store.activeExecutions('m25')).map((e) => e.id).sort(), ['m25-queued', 'm25-running']);
+      assert.deepEqual(await store.cancelRequested('m25-w'), ['m25-running']);
+      assert.equal(await store.queuedCount(), 1);
+      // From here on the trigger keeps it: the queued run ends, and leaves the table.
+      assert.equal(await store.transitionExecution('m25-queued', 'queued', { status: 'cancelled', finished_at: new Date() }), true);
+      assert.equal(await store.queuedCount(), 0);
+    });
+
     it(
       'two processes migrating one database at once do not conflict: the migrations run once',
       { skip: name === 'embedded' ? 'one process owns an embedded database: there are no concurrent boots to order' : false },

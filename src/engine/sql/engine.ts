@@ -260,12 +260,13 @@ export class SqlEngine extends AgendaEngine {
   }
 
   /**
-   * Queued runs without a run row: execution_status_idx, then agenda_jobs_run_idx per run,
-   * among the oldest `candidates` queued runs only, so a large backlog costs a bounded look.
+   * Queued runs without a run row: execution_active (the runs under way only), then
+   * agenda_jobs_run_idx per run, among the oldest `candidates` queued runs only, so a large
+   * backlog costs a bounded look.
    */
   async undispatched(before: Date, limit: number, candidates = 10_000): Promise<string[]> {
     const r = await this.sql.query<{ id: string }>(
-      `SELECT e.id FROM (SELECT id, created_at FROM execution WHERE status = 'queued' AND created_at < $1 ORDER BY created_at LIMIT $3) e
+      `SELECT e.id FROM (SELECT id, created_at FROM execution_active WHERE status = 'queued' AND created_at < $1 ORDER BY created_at LIMIT $3) e
         WHERE NOT EXISTS (SELECT 1 FROM agenda_jobs a WHERE a.data ? 'execution_id' AND a.data->>'execution_id' = e.id)
         ORDER BY e.created_at LIMIT $2`,
       [before, limit, candidates],

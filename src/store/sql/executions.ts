@@ -21,9 +21,10 @@ import { wroteRows } from './analyze.js';
 import { eventChannel } from './events.js';
 
 /**
- * Runs newest first: execution_job_idx, execution_status_idx, execution_parent_idx,
- * execution_handler_idx, execution_batch_idx or execution_created_idx, each ending in
- * (created_at DESC, id DESC).
+ * Runs newest first: execution_job_idx, execution_parent_idx, execution_handler_idx,
+ * execution_batch_idx or execution_created_idx, each ending in (created_at DESC, id DESC).
+ * No index names status (migration 25): a status filter skips the other runs, except for the
+ * statuses of runs under way, which execution_active holds.
  */
 // A list never reads the runs' output (up to JOBS_OUTPUT_MAX_BYTES each): every column but it.
 const executionListColumns = `id, job_id, handler, kwargs, status, trigger, parent_id, batch_id, selection, attempt, timeout, worker_id,
@@ -43,9 +44,11 @@ const executionsNewestFirst: Keyset<ExecutionRecord> = {
 
 const active = sqlList(activeStatuses);
 
-// execution_active_idx, whose condition is `status IN (active)`.
-const selectActiveOfJob = `SELECT * FROM execution WHERE job_id = $1 AND status IN (${active}) ORDER BY created_at`;
-const selectActiveOfJobs = `SELECT * FROM execution WHERE job_id = ANY($1::text[]) AND status IN (${active}) ORDER BY created_at`;
+// execution_active_job_idx, then execution_pkey.
+const selectActiveOfJob = `SELECT e.* FROM execution_active a JOIN execution e ON e.id = a.id
+   WHERE a.job_id = $1 AND e.status IN (${active}) ORDER BY e.created_at`;
+const selectActiveOfJobs = `SELECT e.* FROM execution_active a JOIN execution e ON e.id = a.id
+   WHERE a.job_id = ANY($1::text[]) AND e.status IN (${active}) ORDER BY e.created_at`;
 const selectExecution = 'SELECT * FROM execution WHERE id = $1';
 const selectExecutions = 'SELECT * FROM execution WHERE id = ANY($1::text[])';
 /**
@@ -109,11 +112,11 @@ const finishRunningExecutions = (extra = '') => `WITH ${extra ? `${extra},` : ''
 // execution_created_idx
 const deleteFinishedBefore = `DELETE FROM execution WHERE created_at < $1 AND status NOT IN (${active})`;
 const requestCancelOfRunning = "UPDATE execution SET cancel_requested_at = $2 WHERE id = $1 AND status = 'running'";
-// execution_worker_idx
-const selectCancelRequested = "SELECT id FROM execution WHERE worker_id = $1 AND status = 'running' AND cancel_requested_at IS NOT NULL";
-// execution_worker_idx (only running runs are in it), then the worker's primary key.
-const selectRunningOnGoneWorkers = `SELECT e.* FROM execution e JOIN worker w ON w.id = e.worker_id
-    WHERE e.status = 'running' AND w.state = 'gone'`;
+// execution_active_cancel_idx (only runs asked to cancel are in it).
+const selectCancelRequested = "SELECT id FROM execution_active WHERE cancel_requested_at IS NOT NULL AND worker_id = $1 AND status = 'running'";
+// execution_active whole (the runs under way), the workers' primary key, then execution_pkey.
+const selectRunningOnGoneWorkers = `SELECT e.* FROM execution_active a JOIN worker w ON w.id = a.worker_id JOIN execution e ON e.id = a.id
+    WHERE a.status = 'running' AND e.status = 'running' AND w.state = 'gone'`;
 // execution_batch_idx
 const selectBatchGroups = `SELECT status, count(*) AS n, min(job_id) AS job_id, min(created_at) AS submitted, min(started_at) AS started,
          max(finished_at) AS finished
@@ -130,9 +133,9 @@ const selectJobWithStats = `SELECT j.*, a.total, a.succeeded, a.failed, a.avg_ms
        FROM execution WHERE job_id = $1) a
     LEFT JOIN LATERAL (SELECT * FROM execution WHERE job_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1) l ON true
    WHERE j.job_id = $1`;
-// execution_status_idx
-const countQueued = "SELECT count(*) AS n FROM execution WHERE status = 'queued'";
-// execution_chains_pending_idx
+// execution_active whole: the runs under way.
+const countQueued = "SELECT count(*) AS n FROM execution_active WHERE status = 'queued'";
+// execution_chains_pending_idx (the runs whose chains are not written yet), then a sort.
 const selectChainsPending = `SELECT * FROM execution WHERE chains_pending AND finished_at < $1 AND status NOT IN (${active})
    ORDER BY finished_at LIMIT $2`;
 
@@ -248,7 +251,11 @@ export class SqlExecutionStore implements ExecutionStore {
   listExecutions(filter: ExecutionFilter, after: string | null, limit: number): Promise<Page<ExecutionRecord>> {
     const conditions: Array<[string, unknown]> = [];
     if (filter.job_id !== undefined) conditions.push(['job_id = ?', filter.job_id]);
-    if (filter.status !== undefined) conditions.push(['status = ?', filter.status]);
+    if (filter.status !== undefined) {
+      conditions.push(['status = ?', filter.status]);
+      // Runs under way are few among all: found through execution_active rather than skipped to.
+      if (activeStatuses.includes(filter.status)) conditions.push(['id IN (SELECT id FROM execution_active WHERE status = ?)', filter.status]);
+    }
     if (filter.parent_id !== undefined) conditions.push(['parent_id = ?', filter.parent_id]);
     if (filter.handler !== undefined) conditions.push(['handler = ?', filter.handler]);
     if (filter.batch_id !== undefined) conditions.push(['batch_id = ?', filter.batch_id]);

@@ -19,16 +19,17 @@ const jobsById: Keyset<JobRecord> = {
 
 const selectJob = 'SELECT * FROM job WHERE job_id = $1';
 const selectJobs = 'SELECT * FROM job WHERE job_id = ANY($1::text[])';
-// job_pkey, then execution_active_idx per job; the active runs as one JSON array (job and
-// execution share column names). job.job_id is COLLATE "C" and execution.job_id is not:
-// compared as they are, the collations conflict and no index on execution.job_id applies.
-// The runs counted against max_runs: execution_job_idx, stopping at max_runs of them.
+// job_pkey, then execution_active_job_idx and execution_pkey per job; the active runs as one
+// JSON array (job and execution share column names). job.job_id is COLLATE "C" and
+// execution.job_id is not: compared as they are, the collations conflict and no index on
+// execution.job_id applies. The runs counted against max_runs: execution_job_idx, stopping
+// at max_runs of them.
 /**
- * The select list of a job row `j` with its active runs (execution_active_idx) and, for a job
- * with max_runs, its counted runs: what a fire decides on (jobWithActiveRuns reads it).
+ * The select list of a job row `j` with its active runs and, for a job with max_runs, its
+ * counted runs: what a fire decides on (jobWithActiveRuns reads it).
  */
-export const jobWithActiveRunsColumns = `j.*, (SELECT jsonb_agg(to_jsonb(e) ORDER BY e.created_at) FROM execution e
-                 WHERE e.job_id = j.job_id COLLATE "default" AND e.status IN (${sqlList(activeStatuses)})) AS active,
+export const jobWithActiveRunsColumns = `j.*, (SELECT jsonb_agg(to_jsonb(e) ORDER BY e.created_at) FROM execution_active a JOIN execution e ON e.id = a.id
+                 WHERE a.job_id = j.job_id COLLATE "default" AND e.status IN (${sqlList(activeStatuses)})) AS active,
             CASE WHEN j.max_runs IS NULL THEN NULL ELSE (SELECT count(*) FROM (SELECT 1 FROM execution c
                  WHERE c.job_id = j.job_id COLLATE "default" AND c.trigger IN (${sqlList(countedTriggers)}) AND c.attempt = 1 AND c.status <> 'missed'
                  LIMIT j.max_runs) n) END AS counted`;

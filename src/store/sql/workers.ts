@@ -34,10 +34,10 @@ const markSilentWorkersGone = `UPDATE worker w SET state = 'gone'
                   AND (l.classid, l.objid) = (SELECT k1::oid, k2::oid FROM (SELECT ${sessionLockKeys('w.id')}) AS k(k1, k2)))))
   RETURNING id`;
 // worker_gone_idx; a gone worker with a run still running waits for its settlement
-// (execution_worker_idx).
+// (execution_active: the runs under way).
 const deleteOldGoneWorkers = `DELETE FROM worker w
   WHERE state = 'gone' AND heartbeat_at < $1
-    AND NOT EXISTS (SELECT 1 FROM execution e WHERE e.worker_id = w.id AND e.status = 'running')`;
+    AND NOT EXISTS (SELECT 1 FROM execution_active a WHERE a.worker_id = w.id AND a.status = 'running')`;
 // The condition of every write a worker makes to its runs: the run is running on this
 // registration (worker_pkey), which is not gone.
 const ownedRun = `t.status = 'running' AND t.worker_id = $1

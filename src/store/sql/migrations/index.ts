@@ -11,6 +11,7 @@ import * as m000019 from './000019-chains.js';
 import * as m000021 from './000021-schedule-bounds.js';
 import * as m000023 from './000023-job-image.js';
 import * as m000024 from './000024-events.js';
+import * as m000025 from './000025-active-runs.js';
 
 export interface Migration {
   /** The number in the file name: migrations run in this order, each once. */
@@ -41,4 +42,5 @@ export const migrations: readonly Migration[] = [
   { version: 21, ...m000021 },
   { version: 23, ...m000023 },
   { version: 24, ...m000024 },
+  { version: 25, ...m000025 },
 ];
