@@ -126,6 +126,17 @@ export class MongoEngine extends AgendaEngine {
       });
     }
     if (ops.length) await this.rows.bulkWrite(ops, { ordered: false });
+    this.dueSoon(kept.filter((r) => !r.disabled).map((r) => r.nextRunAt));
+  }
+
+  /**
+   * Rows written here that fall due within a poll interval are claimed here without waiting
+   * for the poll (a standalone server has no change stream; with one, this is only sooner).
+   */
+  private dueSoon(times: Date[]) {
+    let first = Infinity;
+    for (const t of times) first = Math.min(first, t.getTime());
+    if (first !== Infinity) this.dispatcher?.wake(Math.min(this.options.pollIntervalMs, first - Date.now()));
   }
 
   /** One insertMany of Agenda's documents (`disabled` null, as Agenda's save of a created job writes it). */
@@ -135,6 +146,7 @@ export class MongoEngine extends AgendaEngine {
       runs.map((r) => ({ name: r.handler, data: { execution_id: r.executionId }, nextRunAt: r.at, disabled: null, ...agendaRowRest(by) })),
       { ordered: false },
     );
+    this.dueSoon(runs.map((r) => r.at));
   }
 
   /**
