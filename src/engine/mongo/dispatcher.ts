@@ -35,6 +35,11 @@ export interface AgendaRow {
    * same update. Agenda's repository ignores fields it does not know.
    */
   claimToken?: string;
+  /**
+   * The row's `nextRunAt` when that claim locked it, copied in the same update: the end of its
+   * run removes the row only if it still holds this time (it was not rescheduled meanwhile).
+   */
+  claimedNextRunAt?: Date | null;
 }
 
 /** The fields of a new row besides its name, data, next run and state, as Agenda's `saveJob` inserts them (unset ones null). */
@@ -95,7 +100,7 @@ export interface MongoDispatcherOptions {
 interface Claimed {
   _id: ObjectId;
   data: EngineData;
-  nextRunAt: Date | null;
+  claimedNextRunAt?: Date | null;
 }
 
 /** Which claim of which row a lease stands for. */
@@ -188,7 +193,8 @@ export class MongoDispatcher {
    * here. A later time is left to the poll, which also keeps the timer within setTimeout's range.
    */
   private heard(notice: RowNotice) {
-    if (!notice.nextRunAt || !this.options.names().includes(notice.jobName)) return;
+    // With no room, the end of a run wakes the loop anyway.
+    if (!notice.nextRunAt || this.free <= 0 || !this.options.names().includes(notice.jobName)) return;
     this.wake(Math.min(this.options.pollIntervalMs, new Date(notice.nextRunAt).getTime() - Date.now()));
   }
 
@@ -272,8 +278,10 @@ export class MongoDispatcher {
     // A run's end wakes the loop again.
     if (room <= 0 || names.length === 0) return;
     const by = this.options.holder();
-    const { rows, token, candidates } = await this.claim(names, new Date(), room, by);
+    const { rows, token, candidates, failure } = await this.claim(names, new Date(), room, by);
     if (rows.length) this.startAll(rows, token);
+    // The next look comes after a poll interval (see loop).
+    if (failure) throw failure;
     if (candidates === room) {
       // As many candidates as room: more may be due now (or another worker took some of them).
       this.again = true;
@@ -287,10 +295,10 @@ export class MongoDispatcher {
   /**
    * Locks up to `limit` claimable rows under a new claim token and reads back those it locked.
    * A failed `updateMany` (not a retryable write) may have locked some rows: they are read back
-   * all the same; rows locked and never read back stay locked until their lock expires, or until
-   * this worker is declared gone.
+   * all the same, and the failure is answered with them; rows locked and never read back stay
+   * locked until their lock expires, or until this worker is declared gone.
    */
-  private async claim(names: string[], now: Date, limit: number, by: string): Promise<{ rows: Claimed[]; token: string; candidates: number }> {
+  private async claim(names: string[], now: Date, limit: number, by: string): Promise<{ rows: Claimed[]; token: string; candidates: number; failure?: unknown }> {
     const deadline = new Date(now.getTime() - this.options.lockLifetimeMs);
     // Expired locks first, through agenda_jobs_locked_idx (its filter, {lockedAt: {$type: 'date'}}, is part of the query).
     const stale = await this.rows.find({ lockedAt: { $type: 'date', $lte: deadline }, name: { $in: names }, disabled: { $ne: true } }, { projection: { _id: 1 }, limit }).toArray();
@@ -309,20 +317,19 @@ export class MongoDispatcher {
     let failure: unknown;
     try {
       // The filter is checked again per document as it is written: a row another worker
-      // locked since the finds is left out.
-      await this.rows.updateMany({ _id: { $in: ids }, ...claimable(names, now, deadline) }, { $set: { lockedAt: now, lastRunAt: now, lastModifiedBy: by, claimToken: token } });
+      // locked since the finds is left out. A pipeline update, so the row's nextRunAt is
+      // copied as it is locked (a reschedule between this update and the read below cannot
+      // pass for the claimed time); strings are $literal, as a '$' would make them field paths.
+      await this.rows.updateMany({ _id: { $in: ids }, ...claimable(names, now, deadline) }, [
+        { $set: { lockedAt: now, lastRunAt: now, lastModifiedBy: { $literal: by }, claimToken: { $literal: token }, claimedNextRunAt: { $ifNull: ['$nextRunAt', null] } } },
+      ]);
     } catch (err) {
       failure = err;
     }
     // Only rows this update locked carry its token; one released since (its worker declared
     // gone) is left to whoever claims it next.
-    const rows = await this.rows.find({ _id: { $in: ids }, claimToken: token, lockedAt: { $ne: null } }, { projection: { _id: 1, data: 1, nextRunAt: 1 } }).toArray();
-    if (failure) {
-      this.options.onError(failure as Error, 'claim');
-      // Nothing more is tried at once: the next look comes after a poll interval.
-      return { rows, token, candidates: 0 };
-    }
-    return { rows, token, candidates: ids.length };
+    const rows = await this.rows.find({ _id: { $in: ids }, claimToken: token, lockedAt: { $ne: null } }, { projection: { _id: 1, data: 1, claimedNextRunAt: 1 } }).toArray();
+    return { rows, token, candidates: ids.length, failure };
   }
 
   /** The earliest unlocked due time among this process's handlers (findAndLockNextJobIndex). */
@@ -360,7 +367,7 @@ export class MongoDispatcher {
     this.running += rows.length;
     const released = rows.map(() => false);
     const leases = rows.map((row, i): Lease => {
-      const claimedAt = row.nextRunAt ? new Date(row.nextRunAt) : null;
+      const claimedAt = row.claimedNextRunAt ? new Date(row.claimedNextRunAt) : null;
       const hold: Hold = { id: row._id, token };
       // As with Agenda, a row fired is gone once its run ends unless the wrapper gives it a
       // next run; a lock renewal keeps the stored time until then.
