@@ -327,8 +327,11 @@ export class MongoDispatcher {
       failure = err;
     }
     // Only rows this update locked carry its token; one released since (its worker declared
-    // gone) is left to whoever claims it next.
-    const rows = await this.rows.find({ _id: { $in: ids }, claimToken: token, lockedAt: { $ne: null } }, { projection: { _id: 1, data: 1, claimedNextRunAt: 1 } }).toArray();
+    // gone) is left to whoever claims it next. Read on the primary, which took the update,
+    // whatever read preference the URL sets (a secondary may not have it yet).
+    const rows = await this.rows
+      .find({ _id: { $in: ids }, claimToken: token, lockedAt: { $ne: null } }, { projection: { _id: 1, data: 1, claimedNextRunAt: 1 }, readPreference: 'primary' })
+      .toArray();
     return { rows, token, candidates: ids.length, failure };
   }
 

@@ -159,10 +159,13 @@ export class MongoEngine extends AgendaEngine {
     const dispatcher = this.dispatcher;
     // The rows the fires come from, still locked by the claim that handed them out: checked
     // before anything is written (a read, then the writes: not atomic as on SQL, but a worker
-    // declared gone before its fire is written records nothing).
+    // declared gone before its fire is written records nothing). Read on the primary, where
+    // the locks were written.
     const held = (write.held ?? []).map((l) => dispatcher?.holdOf(l)).filter((h): h is Hold => h !== undefined);
     if (held.length) {
-      const found = await this.rows.find({ _id: { $in: held.map((h) => h.id) }, lockedAt: { $ne: null } }, { projection: { _id: 1, claimToken: 1 } }).toArray();
+      const found = await this.rows
+        .find({ _id: { $in: held.map((h) => h.id) }, lockedAt: { $ne: null } }, { projection: { _id: 1, claimToken: 1 }, readPreference: 'primary' })
+        .toArray();
       const tokens = new Map(found.map((d) => [d._id.toHexString(), d.claimToken]));
       if (held.some((h) => tokens.get(h.id.toHexString()) !== h.token)) throw new NotHeldError(held.length);
     }
