@@ -166,8 +166,8 @@ export class MongoEngine extends AgendaEngine {
       const found = await this.rows
         .find({ _id: { $in: held.map((h) => h.id) }, lockedAt: { $ne: null } }, { projection: { _id: 1, claimToken: 1 }, readPreference: 'primary' })
         .toArray();
-      const tokens = new Map(found.map((d) => [d._id.toHexString(), d.claimToken]));
-      if (held.some((h) => tokens.get(h.id.toHexString()) !== h.token)) throw new NotHeldError(held.length);
+      const tokens = new Map(found.map((d) => [String(d._id), d.claimToken]));
+      if (held.some((h) => tokens.get(String(h.id)) !== h.token)) throw new NotHeldError(held.length);
     }
     if (dispatcher && write.schedules.length) await dispatcher.touchMany(write.schedules);
     await store.updateJobs(write.jobs.map(({ job_id, version, ...patch }) => ({ job_id, patch, version })));
