@@ -34,6 +34,8 @@ for (const { name, skip } of stores) {
     /** What the run function does with the lease of a row, by its id; nothing by default (the row goes). */
     const plans = new Map<string, (lease: Lease, fire: number) => Promise<void>>();
     const fires = (id: string) => fired.filter((f) => f === id).length;
+    /** The number of leases of each claim handed to the run function, in order. */
+    const claims: number[] = [];
 
     /** The engine's rows whose data holds `key` = `id`, read straight from the database. */
     const rows = async (key: 'job_id' | 'execution_id', id: string): Promise<number> => {
@@ -74,13 +76,14 @@ for (const { name, skip } of stores) {
         const names = (await backend.db.collection('agenda_jobs').indexes()).map((i) => i.name);
         assert.ok(names.includes('agenda_jobs_service_job_idx') && names.includes('agenda_jobs_run_idx'), names.join(', '));
       }
-      engine.define(['h'], (leases) =>
-        leases.map(async (lease) => {
+      engine.define(['h'], (leases) => {
+        claims.push(leases.length);
+        return leases.map(async (lease) => {
           const id = idOf(lease.data);
           fired.push(id);
           await plans.get(id)?.(lease, fires(id));
-        }),
-      );
+        });
+      });
       assert.equal(engine.isProcessing, false);
       await engine.startProcessing();
       assert.equal(engine.isProcessing, true);
@@ -218,6 +221,53 @@ for (const { name, skip } of stores) {
       assert.equal(fires('run-4') + fires('run-5'), 0);
       await engine.startProcessing();
       await waitFor('both runs fired', async () => fires('run-4') === 1 && fires('run-5') === 1);
+    });
+
+    it('a claim hands over as many due rows as the free concurrency at once', async () => {
+      await engine.stopProcessing();
+      const ids = Array.from({ length: 10 }, (_, i) => `run-many-${i}`);
+      await engine.enqueueRuns(ids.map((executionId) => ({ handler: 'h', executionId, at: new Date() })));
+      claims.length = 0;
+      await engine.startProcessing();
+      await waitFor('every run fired', async () => ids.every((id) => fires(id) === 1));
+      assert.equal(claims[0], 4, `the first claim takes the whole concurrency (claims: ${claims.join(', ')})`);
+      await waitFor('their rows removed', async () => (await Promise.all(ids.map((id) => rows('execution_id', id)))).every((n) => n === 0));
+      await settle();
+      assert.deepEqual(
+        ids.map((id) => fires(id)),
+        ids.map(() => 1),
+      );
+    });
+
+    it('two engines on one database start each due row once', async () => {
+      const other = createEngine(backend, {
+        pollIntervalMs,
+        lockLifetimeMs: 10_000,
+        maxConcurrency: 3,
+        name: 'engine-test-other',
+        onError: (err, where) => console.log(`# engine error (other, ${where}): ${err.message}`),
+      });
+      try {
+        await other.init();
+        other.define(['h'], (leases) =>
+          leases.map(async (lease) => {
+            fired.push(idOf(lease.data));
+          }),
+        );
+        await other.startProcessing();
+        const ids = Array.from({ length: 40 }, (_, i) => `run-both-${i}`);
+        await engine.enqueueRuns(ids.map((executionId) => ({ handler: 'h', executionId, at: new Date() })));
+        await waitFor('every run fired', async () => ids.every((id) => fires(id) >= 1));
+        await waitFor('their rows removed', async () => (await Promise.all(ids.map((id) => rows('execution_id', id)))).every((n) => n === 0));
+        await settle();
+        assert.deepEqual(
+          ids.filter((id) => fires(id) !== 1),
+          [],
+          'no row fired twice',
+        );
+      } finally {
+        await other.close();
+      }
     });
   });
 }

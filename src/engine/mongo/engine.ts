@@ -1,55 +1,27 @@
-import type { AgendaBackend, Job, NotificationChannel } from 'agenda';
-import type { Db, Document } from 'mongodb';
+import type { AnyBulkWriteOperation, Collection, Db } from 'mongodb';
 import type { ExecutionDoc } from '../../store/mongo/docs.js';
 import { AgendaEngine, type KeptScheduleRow } from '../agenda-engine.js';
 import { agendaReady, newAgenda } from '../agenda.js';
-import { ServiceMongoBackend } from './backend.js';
-import {
-  NotHeldError,
-  type DispatchMode,
-  type EngineData,
-  type EngineOptions,
-  type Lease,
-  type RunFn,
-  type RunRow,
-  type RunWrite,
-  type RunWriteStore,
-  type ScheduleRow,
-} from '../types.js';
+import { agendaRowRest, MongoDispatcher, type AgendaRow, type Hold, type NoticeChannel } from './dispatcher.js';
+import { NotHeldError, type DispatchMode, type EngineOptions, type RunFn, type RunRow, type RunWrite, type RunWriteStore, type ScheduleRow } from '../types.js';
 
 /** Agenda's collection (its table on PostgreSQL is agenda_jobs too). */
 const collection = 'agenda_jobs';
 
 /**
- * The lease of a row Agenda locked: its Job, whose next run and lock the run wrapper sets and
- * renews. Agenda holds the row until the whole run is recorded; `released` says the handler
- * returned (the row's next run is final by then).
- */
-function leaseOf(job: Job<EngineData>): Lease & { released: boolean } {
-  return {
-    data: job.attrs.data,
-    released: false,
-    release() {
-      this.released = true;
-    },
-    get nextRunAt() {
-      return job.attrs.nextRunAt ?? null;
-    },
-    set nextRunAt(at: Date | null) {
-      job.attrs.nextRunAt = at;
-    },
-    touch: () => job.touch(),
-  };
-}
-
-/**
- * The engine on MongoDB: Agenda 6 with its MongoDB backend does it all. Its processor locks
- * due rows one at a time and runs each as a claim of one; it wakes on change streams on a
- * replica set or a sharded cluster, and polls on a standalone server.
+ * The engine on MongoDB. Agenda's MongoDB backend connects, creates Agenda's index
+ * (findAndLockNextJobIndex) and removes rows (`cancel`); the rows are Agenda's documents, and
+ * the engine claims due rows itself (MongoDispatcher), many in one claim, as SqlEngine does on
+ * PostgreSQL. Agenda's processor is not started. On a replica set or a sharded cluster the
+ * dispatcher wakes on Agenda's change stream channel; on a standalone server it polls.
  */
 export class MongoEngine extends AgendaEngine {
-  /** The row and the claimer of each lease Agenda handed over (its lastModifiedBy at the lock). */
-  private readonly holds = new WeakMap<Lease, { id: NonNullable<Job['attrs']['_id']>; by: string }>();
+  private readonly handlers = new Set<string>();
+  private run?: RunFn;
+  private holder: () => string | null = () => null;
+  /** Set by init. */
+  private dispatcher?: MongoDispatcher;
+
   constructor(
     private readonly db: Db,
     private readonly changeStreams: boolean,
@@ -58,31 +30,51 @@ export class MongoEngine extends AgendaEngine {
     super(options);
   }
 
-  async init(): Promise<DispatchMode> {
-    const { backend, channel, mode } = await this.connection();
-    this.instance = newAgenda(backend, this.options, channel);
-    await agendaReady(this.instance, this.options.readyTimeoutMs);
-    await this.createIndexes();
-    return mode;
+  private get rows(): Collection<AgendaRow> {
+    return this.db.collection<AgendaRow>(collection);
   }
 
-  private async connection(): Promise<{ backend: AgendaBackend; channel?: NotificationChannel; mode: DispatchMode }> {
+  private initialised(): MongoDispatcher {
+    if (!this.dispatcher) throw new Error('the engine is not initialised');
+    return this.dispatcher;
+  }
+
+  async init(): Promise<DispatchMode> {
+    const options = this.options;
     // Loaded only here: the MongoDB driver costs tens of MB that the other stores do not need.
     const { MongoBackend, MongoChangeStreamNotificationChannel } = await import('@agendajs/mongo-backend');
-    const { ObjectId } = await import('mongodb');
-    const agendas = new MongoBackend({ mongo: this.db, collection });
-    const backend = new ServiceMongoBackend(agendas, this.db.collection(collection), ObjectId, this.options.onError);
+    this.instance = newAgenda(new MongoBackend({ mongo: this.db, collection }), options);
+    await agendaReady(this.instance, options.readyTimeoutMs);
+    await this.createIndexes();
     // Change streams need a replica set (or a sharded cluster); a standalone server polls.
-    if (!this.changeStreams) return { backend, mode: 'polling' };
-    return { backend, channel: new MongoChangeStreamNotificationChannel({ db: this.db, collection }), mode: 'change streams' };
+    let channel: NoticeChannel | undefined;
+    if (this.changeStreams) {
+      const stream = new MongoChangeStreamNotificationChannel({ db: this.db, collection });
+      // An EventEmitter error without a listener would end the process; the channel reconnects by itself.
+      stream.on('error', (err: Error) => options.onError(err, 'notification channel'));
+      channel = stream;
+    }
+    this.dispatcher = new MongoDispatcher(this.rows, (leases) => this.run!(leases), {
+      names: () => [...this.handlers],
+      maxConcurrency: options.maxConcurrency,
+      pollIntervalMs: options.pollIntervalMs,
+      lockLifetimeMs: options.lockLifetimeMs,
+      holder: () => this.holder() ?? options.name,
+      channel,
+      onError: options.onError,
+      retryMaxMs: Math.max(1000, options.pollIntervalMs),
+    });
+    return channel ? 'change streams' : 'polling';
   }
 
   /**
-   * One schedule row per service job, enforced by the database, not only by Agenda's upsert
-   * without a unique index; and an index for the data filters that find a job's row and a run's row.
+   * One schedule row per service job, enforced by the database, not only by an upsert without
+   * a unique index; an index for the data filters that find a run's row; and one of locked rows
+   * only (expired locks, lock holders), which Agenda's index serves only by a scan of every row
+   * of a handler.
    */
   private async createIndexes() {
-    await this.db.collection(collection).createIndexes([
+    await this.rows.createIndexes([
       {
         name: 'agenda_jobs_service_job_idx',
         key: { 'data.job_id': 1 },
@@ -90,72 +82,71 @@ export class MongoEngine extends AgendaEngine {
         partialFilterExpression: { 'data.job_id': { $exists: true } },
       },
       { name: 'agenda_jobs_run_idx', key: { 'data.execution_id': 1 }, partialFilterExpression: { 'data.execution_id': { $exists: true } } },
+      { name: 'agenda_jobs_locked_idx', key: { lockedAt: 1 }, partialFilterExpression: { lockedAt: { $type: 'date' } } },
     ]);
   }
 
-  /**
-   * Agenda's processor runs the rows of each handler, one lease per run. A run the wrapper
-   * could not record (the store failed) before its handler returned keeps its row, due again
-   * after a poll interval, as on SQL: Agenda, told of no failure, would remove a row left
-   * without a next run (a queued run then stays queued, a periodic job stops firing). Agenda
-   * writes its name to lastModifiedBy when it locks a row: the name follows the holder (the
-   * worker's id).
-   */
+  /** The dispatcher claims rows of these handlers once processing starts. */
   define(handlers: string[], run: RunFn, holder?: () => string | null) {
-    if (holder) {
-      const fallback = this.options.name;
-      Object.defineProperty(this.agenda.attrs, 'name', { get: () => holder() ?? fallback, set: () => undefined, configurable: true, enumerable: true });
-    }
-    for (const handler of handlers) {
-      this.agenda.define<EngineData>(
-        handler,
-        async (job: Job<EngineData>) => {
-          const lease = leaseOf(job);
-          if (job.attrs._id !== undefined && job.attrs.lastModifiedBy) this.holds.set(lease, { id: job.attrs._id, by: job.attrs.lastModifiedBy });
-          try {
-            await run([lease])[0];
-          } catch (err) {
-            this.options.onError(err as Error, 'run');
-            if (!lease.released) lease.nextRunAt = new Date(Date.now() + this.options.pollIntervalMs);
-          }
-        },
-        { lockLifetime: this.options.lockLifetimeMs },
-      );
-    }
+    this.run = run;
+    if (holder) this.holder = holder;
+    for (const h of handlers) this.handlers.add(h);
   }
 
   protected async startDispatch() {
-    await this.agenda.start();
+    await this.initialised().start();
   }
 
   protected async stopDispatch() {
-    await this.agenda.stop(false);
+    await this.initialised().stop();
   }
 
+  protected override async closeDispatch() {
+    await this.dispatcher?.close();
+  }
+
+  /**
+   * One unordered bulkWrite: a deleteMany of the rows of `gone`, and an upsert per row of
+   * `kept` on agenda_jobs_service_job_idx. An existing row gets its handler, next run and state
+   * only: a row locked by a fire under way keeps its lock (Agenda's unique save `$set`s
+   * `lockedAt: null` among every field). A new row is Agenda's document, its `data` built from
+   * the filter's equality on `data.job_id`.
+   */
   protected async writeSchedules(gone: ScheduleRow[], kept: KeptScheduleRow[]) {
-    for (const r of gone) await this.removeJob(r.jobId);
+    const by = this.holder() ?? this.options.name;
+    const ops: Array<AnyBulkWriteOperation<AgendaRow>> = [];
+    if (gone.length) ops.push({ deleteMany: { filter: { 'data.job_id': { $in: gone.map((r) => r.jobId) } } } });
     for (const { jobId, handler, nextRunAt, disabled } of kept) {
-      // MongoJobRepository saves a unique job with $set of every field, lockedAt: null among
-      // them, which would unlock a row a worker is firing right now. An existing row only
-      // needs its next run and its state; the save below is for a new row.
-      // agenda_jobs_service_job_idx.
-      const r = await this.db.collection(collection).updateOne({ name: handler, 'data.job_id': jobId }, { $set: { nextRunAt, disabled } });
-      if (r.matchedCount === 1) continue;
-      const job = this.agenda.create<EngineData>(handler, { job_id: jobId });
-      job.unique({ 'data.job_id': jobId });
-      job.schedule(nextRunAt);
-      if (disabled) job.disable();
-      else job.enable();
-      await job.save();
+      ops.push({
+        updateOne: {
+          filter: { 'data.job_id': jobId },
+          update: { $set: { name: handler, nextRunAt, disabled }, $setOnInsert: agendaRowRest(by) },
+          upsert: true,
+        },
+      });
     }
+    if (ops.length) await this.rows.bulkWrite(ops, { ordered: false });
+    this.dueSoon(kept.filter((r) => !r.disabled).map((r) => r.nextRunAt));
   }
 
+  /**
+   * Rows written here that fall due within a poll interval are claimed here without waiting
+   * for the poll (a standalone server has no change stream; with one, this is only sooner).
+   */
+  private dueSoon(times: Date[]) {
+    let first = Infinity;
+    for (const t of times) first = Math.min(first, t.getTime());
+    if (first !== Infinity) this.dispatcher?.wake(Math.min(this.options.pollIntervalMs, first - Date.now()));
+  }
+
+  /** One insertMany of Agenda's documents (`disabled` null, as Agenda's save of a created job writes it). */
   protected async writeRuns(runs: RunRow[]) {
-    for (const r of runs) {
-      const job = this.agenda.create<EngineData>(r.handler, { execution_id: r.executionId });
-      job.schedule(r.at);
-      await job.save();
-    }
+    const by = this.holder() ?? this.options.name;
+    await this.rows.insertMany(
+      runs.map((r) => ({ name: r.handler, data: { execution_id: r.executionId }, nextRunAt: r.at, disabled: null, ...agendaRowRest(by) })),
+      { ordered: false },
+    );
+    this.dueSoon(runs.map((r) => r.at));
   }
 
   /**
@@ -165,15 +156,20 @@ export class MongoEngine extends AgendaEngine {
    * on is never fired twice), the run records, then the run rows.
    */
   async recordRuns(write: RunWrite, store: RunWriteStore) {
-    // The rows the fires come from, still locked by their claimer: checked before anything is
-    // written (a read, then the writes: not atomic as on SQL, but a worker declared gone
-    // before its fire is written records nothing).
-    const held = (write.held ?? []).map((l) => this.holds.get(l)).filter((h): h is { id: NonNullable<Job['attrs']['_id']>; by: string } => h !== undefined);
+    const dispatcher = this.dispatcher;
+    // The rows the fires come from, still locked by the claim that handed them out: checked
+    // before anything is written (a read, then the writes: not atomic as on SQL, but a worker
+    // declared gone before its fire is written records nothing). Read on the primary, where
+    // the locks were written.
+    const held = (write.held ?? []).map((l) => dispatcher?.holdOf(l)).filter((h): h is Hold => h !== undefined);
     if (held.length) {
-      const n = await this.db.collection(collection).countDocuments({ $or: held.map((h) => ({ _id: h.id, lastModifiedBy: h.by, lockedAt: { $ne: null } })) } as Document);
-      if (n < held.length) throw new NotHeldError(held.length);
+      const found = await this.rows
+        .find({ _id: { $in: held.map((h) => h.id) }, lockedAt: { $ne: null } }, { projection: { _id: 1, claimToken: 1 }, readPreference: 'primary' })
+        .toArray();
+      const tokens = new Map(found.map((d) => [String(d._id), d.claimToken]));
+      if (held.some((h) => tokens.get(String(h.id)) !== h.token)) throw new NotHeldError(held.length);
     }
-    await Promise.all(write.schedules.map((l) => l.touch()));
+    if (dispatcher && write.schedules.length) await dispatcher.touchMany(write.schedules);
     await store.updateJobs(write.jobs.map(({ job_id, version, ...patch }) => ({ job_id, patch, version })));
     await store.insertExecutions(write.executions);
     await this.enqueueRuns(write.runs);
@@ -196,14 +192,17 @@ export class MongoEngine extends AgendaEngine {
     return docs.map((d) => d._id);
   }
 
+  /** agenda_jobs_locked_idx: only locked rows. */
   async lockHolders(): Promise<string[]> {
-    const holders = await this.db.collection(collection).distinct('lastModifiedBy', { lockedAt: { $ne: null } });
+    const holders = await this.rows.distinct('lastModifiedBy', { lockedAt: { $type: 'date' } });
     return holders.filter((h): h is string => typeof h === 'string');
   }
 
   async releaseLocks(holders: string[]): Promise<number> {
     if (holders.length === 0) return 0;
-    const r = await this.db.collection(collection).updateMany({ lockedAt: { $ne: null }, lastModifiedBy: { $in: holders } }, { $set: { lockedAt: null } });
+    const r = await this.rows.updateMany({ lockedAt: { $type: 'date' }, lastModifiedBy: { $in: holders } }, { $set: { lockedAt: null } });
+    // Rows due now are claimed at once here; other workers hear of them on the change stream or at their next poll.
+    if (r.modifiedCount) this.dispatcher?.wake(0);
     return r.modifiedCount;
   }
 
