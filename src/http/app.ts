@@ -46,6 +46,9 @@ export function checkContract(doc: OpenApiDocument, operations: Record<string, O
   if (problems.length) throw new ContractError(`openapi.yaml and the operations disagree: ${problems.join('; ')}`);
 }
 
+/** An X-Request-Id the service takes over from the caller; others get a UUID. */
+const requestIdPattern = /^[\w.:-]{1,100}$/;
+
 const locations: Record<string, string> = { requestBody: 'body', query: 'query', path: 'path', header: 'header', cookie: 'cookie' };
 
 /** ajv errors of openapi-backend's request validation as field errors (`body.flow_name`, `query.state`). */
@@ -290,7 +293,8 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
   // Problems, request ids, metrics and audit, and one log line per request.
   app.use(async (ctx, next) => {
     const started = process.hrtime.bigint();
-    const requestId = (typeof ctx.get('x-request-id') === 'string' && /^[\w.:-]{1,100}$/.test(ctx.get('x-request-id')) && ctx.get('x-request-id')) || randomUUID();
+    const asked = ctx.get('x-request-id');
+    const requestId = (asked && requestIdPattern.test(asked) && asked) || randomUUID();
     ctx.set('X-Request-Id', requestId);
     const st = state(ctx);
     try {
@@ -326,25 +330,30 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
           status: ctx.status,
           body: ctx.body,
           principal: st.principal ?? null,
-          clientAddress: clientAddressOf(ctx.req.socket.remoteAddress, ctx.get('x-forwarded-for') || undefined, opts.trustedProxies ?? []),
+          // Worked out only when asked for: only audited calls record it.
+          get clientAddress() {
+            return clientAddressOf(ctx.req.socket.remoteAddress, ctx.get('x-forwarded-for') || undefined, opts.trustedProxies ?? []);
+          },
           seconds,
         });
       } catch (err) {
         opts.log.error({ err, request_id: requestId }, 'recording the request failed');
       }
     }
-    opts.log.info(
-      {
-        request_id: requestId,
-        operation: st.operationId ?? null,
-        token: st.principal?.name ?? null,
-        method: ctx.method,
-        path: ctx.path,
-        status: ctx.status,
-        ms: seconds * 1000,
-      },
-      'request',
-    );
+    // The line's fields are gathered only when it is written (LOG_LEVEL info or finer).
+    if (opts.log.isLevelEnabled('info'))
+      opts.log.info(
+        {
+          request_id: requestId,
+          operation: st.operationId ?? null,
+          token: st.principal?.name ?? null,
+          method: ctx.method,
+          path: ctx.path,
+          status: ctx.status,
+          ms: seconds * 1000,
+        },
+        'request',
+      );
   });
 
   // Before routing: without tokens, only loopback Host names (see Authenticator.checkHost).

@@ -144,8 +144,8 @@ export function jobOperations(s: Services): Record<string, Operation> {
       return {
         status: 200,
         headers: { ETag: etagOf(job) },
-        body: {
-          ...jobBody(job),
+        // The job's body with its stats added, not copied into a new object.
+        body: Object.assign(jobBody(job), {
           stats: {
             total: stats.total,
             succeeded: stats.succeeded,
@@ -154,7 +154,7 @@ export function jobOperations(s: Services): Record<string, Operation> {
             ...(stats.latest ? { latest_execution: executionBody(stats.latest) } : {}),
             next_execution: next ? { scheduled_at: isoTime(next) } : null,
           },
-        } satisfies Schemas['JobDetail'],
+        }) satisfies Schemas['JobDetail'],
       };
     },
 
