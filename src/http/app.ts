@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Koa from 'koa';
 import Router from '@koa/router';
-import { OpenAPIBackend, type Context as OpenApiContext, type Document } from 'openapi-backend';
+import { OpenAPIBackend, type Document, type Operation as OpenApiOperation, type Request } from 'openapi-backend';
 import type { ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
 import { roles, type Role } from '../config/tokens.js';
@@ -45,6 +45,9 @@ export function checkContract(doc: OpenApiDocument, operations: Record<string, O
   for (const id of Object.keys(operations)) if (!declared.has(id)) problems.push(`implementation '${id}' has no operationId in openapi.yaml`);
   if (problems.length) throw new ContractError(`openapi.yaml and the operations disagree: ${problems.join('; ')}`);
 }
+
+/** An X-Request-Id the service takes over from the caller; others get a UUID. */
+const requestIdPattern = /^[\w.:-]{1,100}$/;
 
 const locations: Record<string, string> = { requestBody: 'body', query: 'query', path: 'path', header: 'header', cookie: 'cookie' };
 
@@ -190,64 +193,86 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
 
   const auth = opts.auth ?? new Authenticator('open');
   const state = (ctx: Koa.Context) => ctx.state as RequestState;
-  api.registerSecurityHandler('bearerAuth', (c: OpenApiContext, ctx: Koa.Context) =>
-    auth.authorize(ctx.get('authorization') || undefined, (c.operation as unknown as { 'x-role': Role })['x-role'], c.operation.operationId!, (p) => {
-      state(ctx).principal = p;
-    }),
-  );
+  const notFound = (ctx: Koa.Context) => new Problem(404, 'Not found', `no route ${ctx.method} ${ctx.path} in ${basePath}; see ${basePath}/openapi.json`);
+  const methodNotAllowed = (ctx: Koa.Context, path: string) => {
+    const allowed = api.router
+      .getOperations()
+      .filter((op) => api.router.matchOperation({ method: op.method, path, headers: {} }) === op)
+      .map((op) => op.method.toUpperCase());
+    return new Problem(405, 'Method not allowed', `${ctx.method} is not allowed on ${ctx.path}`, undefined, { Allow: [...new Set(allowed)].join(', ') });
+  };
+  /** Whether an operation's security requirements (any one of them, each scheme of it) are met; bearerAuth is the only scheme. */
+  const satisfied = (security: Array<Record<string, unknown>>, bearer: boolean) =>
+    security.some((requirement) => Object.keys(requirement).every((scheme) => scheme === 'bearerAuth' && bearer));
 
-  for (const [operationId, operation] of Object.entries(opts.operations)) {
-    api.register(operationId, async (c: OpenApiContext, ctx: Koa.Context) => {
-      const result = await operation({
-        params: c.request.params as Record<string, string>,
-        query: (c.request.query ?? {}) as Record<string, unknown>,
-        body: state(ctx).body,
-        headers: ctx.headers,
-        operationId,
-        caller: state(ctx).principal?.name ?? null,
-        role: auth.enforced ? (state(ctx).principal?.role ?? null) : null,
-      });
-      ctx.status = result.status;
-      for (const [k, v] of Object.entries(result.headers ?? {})) ctx.set(k, v);
-      if (result.type) ctx.type = result.type;
-      if (result.body !== undefined) ctx.body = result.body;
-    });
-  }
-  api.register({
-    postRoutingHandler: (c: OpenApiContext, ctx: Koa.Context) => {
-      if (!c.operation) return;
-      state(ctx).operationId = c.operation.operationId;
-      state(ctx).params = c.request.params as Record<string, string>;
-    },
-    // The body is read only once the caller is known to be allowed, and before validation.
-    postSecurityHandler: async (c: OpenApiContext, ctx: Koa.Context, req: { body?: unknown }) => {
-      if (c.security.authorized || !c.operation.security?.length) {
-        const principal = c.security.bearerAuth as Principal | undefined;
-        if (principal && !('error' in principal)) state(ctx).principal = principal;
-        req.body = state(ctx).body = await readJsonBody(ctx, opts.bodyLimit, opts.bodyMaxDepth ?? defaultBodyMaxDepth);
+  /**
+   * One request to the API, in openapi-backend's order: routing (404, 405), the caller's token
+   * (the body is read only once the caller is known to be allowed), 401 or 403, validation of
+   * the parameters and body against the operation's compiled validators (400, values coerced
+   * to their types), then the operation. openapi-backend's own handleRequest parses the
+   * request four times and goes through lodash and a chain of promises on every call; the
+   * router (routing.ts), the validators and the order of the checks are the same here.
+   */
+  const handle = async (ctx: Koa.Context, req: Request) => {
+    const st = state(ctx);
+    let operation: OpenApiOperation;
+    try {
+      operation = api.router.matchOperation(req, true);
+    } catch (err) {
+      // A bad query value is answered as such, on any path, before routing.
+      const { path } = api.router.parseRequest(req);
+      throw err instanceof Error && err.message.startsWith('405') ? methodNotAllowed(ctx, path) : notFound(ctx);
+    }
+    const operationId = operation.operationId!;
+    const parsed = api.router.parseRequest(req, operation);
+    st.operationId = operationId;
+    st.params = parsed.params as Record<string, string>;
+
+    const security = (operation.security ?? []) as Array<Record<string, unknown>>;
+    let rejected: unknown;
+    let bearer = false;
+    if (security.some((requirement) => 'bearerAuth' in requirement)) {
+      try {
+        const principal = auth.authorize(ctx.get('authorization') || undefined, (operation as unknown as { 'x-role': Role })['x-role'], operationId, (p) => {
+          st.principal = p;
+        });
+        st.principal = principal;
+        bearer = true;
+      } catch (err) {
+        rejected = err;
       }
-    },
-    unauthorizedHandler: (c: OpenApiContext) => {
-      const rejected = (c.security.bearerAuth as { error?: unknown } | undefined)?.error;
+    }
+    if (security.length > 0 && !satisfied(security, bearer)) {
       throw rejected instanceof Problem
         ? rejected
         : new Problem(401, 'Unauthorized', 'this operation needs a token', undefined, { 'WWW-Authenticate': 'Bearer realm="jobs-service"' });
-    },
-    validationFail: (c: OpenApiContext) => {
-      throw Problem.invalid(requestFieldErrors((c.validation.errors ?? []) as ErrorObject[]));
-    },
-    notFound: (_c: OpenApiContext, ctx: Koa.Context) => {
-      throw new Problem(404, 'Not found', `no route ${ctx.method} ${ctx.path} in ${basePath}; see ${basePath}/openapi.json`);
-    },
-    methodNotAllowed: (c: OpenApiContext, ctx: Koa.Context) => {
-      const path = c.request.path;
-      const allowed = api.router
-        .getOperations()
-        .filter((op) => api.router.matchOperation({ method: op.method, path, headers: {} }) === op)
-        .map((op) => op.method.toUpperCase());
-      throw new Problem(405, 'Method not allowed', `${ctx.method} is not allowed on ${ctx.path}`, undefined, { Allow: [...new Set(allowed)].join(', ') });
-    },
-  });
+    }
+    const body = (st.body = await readJsonBody(ctx, opts.bodyLimit, opts.bodyMaxDepth ?? defaultBodyMaxDepth));
+
+    // The path parameters are validated (and coerced) on a copy: operations take them as the path wrote them.
+    const parameters: Record<string, unknown> = { path: { ...parsed.params }, query: parsed.query, header: parsed.headers, cookie: parsed.cookies };
+    const contentType = ctx.get('content-type').split(';')[0].trim().toLowerCase();
+    if (typeof body === 'object' || contentType === 'application/json') parameters.requestBody = body;
+    const errors: ErrorObject[] = [];
+    for (const validate of api.validator.getRequestValidatorsForOperation(operationId) ?? []) {
+      if (!validate(parameters) && validate.errors) errors.push(...validate.errors);
+    }
+    if (errors.length) throw Problem.invalid(requestFieldErrors(errors));
+
+    const result = await opts.operations[operationId]({
+      params: parsed.params as Record<string, string>,
+      query: parameters.query as Record<string, unknown>,
+      body,
+      headers: ctx.headers,
+      operationId,
+      caller: st.principal?.name ?? null,
+      role: auth.enforced ? (st.principal?.role ?? null) : null,
+    });
+    ctx.status = result.status;
+    for (const [k, v] of Object.entries(result.headers ?? {})) ctx.set(k, v);
+    if (result.type) ctx.type = result.type;
+    if (result.body !== undefined) ctx.body = result.body;
+  };
   await api.init();
   compileRouting(api.router);
   if (opts.checkDocument) {
@@ -268,7 +293,8 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
   // Problems, request ids, metrics and audit, and one log line per request.
   app.use(async (ctx, next) => {
     const started = process.hrtime.bigint();
-    const requestId = (typeof ctx.get('x-request-id') === 'string' && /^[\w.:-]{1,100}$/.test(ctx.get('x-request-id')) && ctx.get('x-request-id')) || randomUUID();
+    const asked = ctx.get('x-request-id');
+    const requestId = (asked && requestIdPattern.test(asked) && asked) || randomUUID();
     ctx.set('X-Request-Id', requestId);
     const st = state(ctx);
     try {
@@ -304,25 +330,30 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
           status: ctx.status,
           body: ctx.body,
           principal: st.principal ?? null,
-          clientAddress: clientAddressOf(ctx.req.socket.remoteAddress, ctx.get('x-forwarded-for') || undefined, opts.trustedProxies ?? []),
+          // Worked out only when asked for: only audited calls record it.
+          get clientAddress() {
+            return clientAddressOf(ctx.req.socket.remoteAddress, ctx.get('x-forwarded-for') || undefined, opts.trustedProxies ?? []);
+          },
           seconds,
         });
       } catch (err) {
         opts.log.error({ err, request_id: requestId }, 'recording the request failed');
       }
     }
-    opts.log.info(
-      {
-        request_id: requestId,
-        operation: st.operationId ?? null,
-        token: st.principal?.name ?? null,
-        method: ctx.method,
-        path: ctx.path,
-        status: ctx.status,
-        ms: seconds * 1000,
-      },
-      'request',
-    );
+    // The line's fields are gathered only when it is written (LOG_LEVEL info or finer).
+    if (opts.log.isLevelEnabled('info'))
+      opts.log.info(
+        {
+          request_id: requestId,
+          operation: st.operationId ?? null,
+          token: st.principal?.name ?? null,
+          method: ctx.method,
+          path: ctx.path,
+          status: ctx.status,
+          ms: seconds * 1000,
+        },
+        'request',
+      );
   });
 
   // Before routing: without tokens, only loopback Host names (see Authenticator.checkHost).
@@ -331,17 +362,14 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
     await next();
   });
 
-  router.all(`${basePath}{/*rest}`, async (ctx) => {
-    // The body is read by postSecurityHandler, once the operation and the caller are known.
-    const req = {
+  router.all(`${basePath}{/*rest}`, (ctx) =>
+    handle(ctx, {
       method: ctx.method,
       path: ctx.path,
       query: ctx.query as Record<string, string | string[]>,
       headers: ctx.headers as Record<string, string | string[]>,
-      body: undefined,
-    };
-    await api.handleRequest(req, ctx, req);
-  });
+    }),
+  );
   addDashboardRoutes(router);
   app.use(router.routes());
   app.use(async (ctx) => {

@@ -53,8 +53,8 @@ function unsupported(operations: Operation[]): string[] {
  * parameters, and deep-clones headers and query three times per request: together more CPU
  * than the rest of a simple request. The document never changes after init, so the same rules
  * are applied here from tables built once: exact paths first, then templates by specificity;
- * 404 when no path matches, 405 when a path matches but no method does. handleRequest, the
- * security handlers and the validators stay openapi-backend's.
+ * 404 when no path matches, 405 when a path matches but no method does. The validators stay
+ * openapi-backend's; app.ts runs the steps of a request itself.
  *
  * The parser covers what openapi.yaml uses (path and query parameters of plain types); a
  * document that needs more (cookies, styles, arrays in the query) is refused at boot.

@@ -8,6 +8,8 @@ import type { JobRecord, Kwargs } from '../store/types.js';
 import { executionBody, failureBody, jobBody, type Schemas, type Services } from './context.js';
 import { isoTime } from './iso-time.js';
 import { checkRunOverrides, checkSecretRefs } from './secrets.js';
+import { pageJsonWithin } from './quotas.js';
+import type { ListedJob } from '../scheduling/core.js';
 
 type ListQuery = NonNullable<operations['listJobs']['parameters']['query']>;
 type StateQuery = operations['setJobState']['parameters']['query'];
@@ -21,6 +23,9 @@ type CreateBody = operations['createJob']['requestBody']['content']['application
 type CreateManyBody = operations['createJobs']['requestBody']['content']['application/json'];
 /** The scheduling options every handler route takes in its query (the Bayesian form). */
 type HandlerRouteQuery = NonNullable<operations['scheduleFlowScheduling']['parameters']['query']>;
+
+/** A listed item as the list answers it, in JSON. */
+const jobJson = (i: ListedJob) => JSON.stringify(i.kind === 'job' ? jobBody(i.job) : failureBody(i.failure));
 
 /** A job's version as its reads' ETag gives it. */
 const etagOf = (job: { version: number }) => `"${job.version}"`;
@@ -93,8 +98,16 @@ export function jobOperations(s: Services): Record<string, Operation> {
       const q = query as ListQuery;
       const filter = { search: q.search, handler: q.handler, state: q.state, source: q.source, last_status: q.last_status };
       const page = await locating(inQuery, () => s.scheduler.listJobs(q.job_type ?? 'all', q.cursor ?? null, q.limit ?? 100, filter));
-      const jobs = page.items.map((i) => (i.kind === 'job' ? jobBody(i.job) : failureBody(i.failure)));
-      return { status: 200, body: { jobs, jobs_count: jobs.length, next_cursor: page.next } satisfies Schemas['JobList'] };
+      // At most JOBS_PAGE_MAX_BYTES of jobs (at least one): large kwargs make shorter pages, not
+      // larger answers. The JSON measured is the JSON sent, so each job is serialised once.
+      const shown = pageJsonWithin(page, jobJson, s.config.limits.pageMaxBytes);
+      const next: Schemas['JobList']['next_cursor'] = shown.next;
+      return {
+        status: 200,
+        type: 'application/json',
+        // Schemas['JobList'], written out around the jobs' JSON.
+        body: `{"jobs":[${shown.items.join(',')}],"jobs_count":${shown.items.length},"next_cursor":${JSON.stringify(next)}}`,
+      };
     },
 
     createJob: async ({ body, caller, role }) => {
@@ -131,8 +144,8 @@ export function jobOperations(s: Services): Record<string, Operation> {
       return {
         status: 200,
         headers: { ETag: etagOf(job) },
-        body: {
-          ...jobBody(job),
+        // The job's body with its stats added, not copied into a new object.
+        body: Object.assign(jobBody(job), {
           stats: {
             total: stats.total,
             succeeded: stats.succeeded,
@@ -141,7 +154,7 @@ export function jobOperations(s: Services): Record<string, Operation> {
             ...(stats.latest ? { latest_execution: executionBody(stats.latest) } : {}),
             next_execution: next ? { scheduled_at: isoTime(next) } : null,
           },
-        } satisfies Schemas['JobDetail'],
+        }) satisfies Schemas['JobDetail'],
       };
     },
 

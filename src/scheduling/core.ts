@@ -133,6 +133,8 @@ const maxVersionsRead = 10_000;
 export type JobType = 'all' | 'failed' | 'user';
 
 export type ListedJob = { kind: 'job'; job: JobRecord } | { kind: 'failure'; failure: FailureRecord };
+/** A page of listJobs; cursorAfter(i) continues after item i (the answer cuts a page to JOBS_PAGE_MAX_BYTES). */
+export type ListedPage = { items: ListedJob[]; next: string | null; cursorAfter: (i: number) => string };
 
 /** Job ids a route of their own takes (`DELETE /jobs/clean-failed`): such a job could never be deleted. */
 export const reservedJobIds: readonly string[] = ['clean-failed'];
@@ -769,25 +771,10 @@ export class Scheduler {
   /**
    * One page of jobs. `user` pages jobs by job_id, `failed` pages failure records newest
    * first, `all` is the user jobs followed by the failure records. A filter keeps the jobs
-   * that match it, and no failure records.
+   * that match it, and no failure records. The page is not cut to JOBS_PAGE_MAX_BYTES here:
+   * the answer is, as it measures the JSON it sends.
    */
-  async listJobs(type: JobType, cursor: string | null, limit: number, filter: JobFilter = {}): Promise<{ items: ListedJob[]; next: string | null }> {
-    const page = await this.listJobsPage(type, cursor, limit, filter);
-    // At most JOBS_PAGE_MAX_BYTES of records (at least one): large kwargs make shorter pages, not larger answers.
-    let bytes = 0;
-    for (const [i, item] of page.items.entries()) {
-      bytes += Buffer.byteLength(JSON.stringify(item.kind === 'job' ? item.job : item.failure)) + 1;
-      if (bytes > this.limits.pageMaxBytes && i > 0) return { items: page.items.slice(0, i), next: page.cursorAfter(i - 1) };
-    }
-    return { items: page.items, next: page.next };
-  }
-
-  private async listJobsPage(
-    type: JobType,
-    cursor: string | null,
-    limit: number,
-    filter: JobFilter,
-  ): Promise<{ items: ListedJob[]; next: string | null; cursorAfter: (i: number) => string }> {
+  async listJobs(type: JobType, cursor: string | null, limit: number, filter: JobFilter = {}): Promise<ListedPage> {
     const filtered = Object.values(filter).some((v) => v !== undefined);
     const cursors: Array<() => string> = [];
     const after = (i: number) => cursors[i]();
