@@ -51,7 +51,7 @@ export class SqlJobStore implements JobStore {
   constructor(private readonly db: SqlClient) {}
 
   async insertJobs(jobs: JobRecord[]) {
-    const rows = firstOfEachId(jobs).map((j) => jobToRow(j));
+    const rows = firstOfEachId(jobs).map((j) => jobToRow(j, false));
     if (rows.length === 0) return [];
     const { text, params } = insertRowsSql('job', rows, 'ON CONFLICT (job_id) DO NOTHING RETURNING job_id');
     const inserted = new Set((await this.db.query<{ job_id: string }>(text, params)).rows.map((x) => x.job_id));
@@ -69,7 +69,7 @@ export class SqlJobStore implements JobStore {
 
   async upsertJobs(jobs: JobRecord[]) {
     if (jobs.length === 0) return;
-    const rows = jobs.map((j) => jobToRow(j));
+    const rows = jobs.map((j) => jobToRow(j, false));
     const { text, params } = insertRowsSql('job', rows, `ON CONFLICT (job_id) DO UPDATE SET ${upsertUpdates(rows[0])}`);
     await this.db.query(text, params);
     wroteRows(this.db, 'job', rows.length);
