@@ -425,7 +425,10 @@ export class Scheduler {
         list.map((id) => ({ field: `jobs[${first.get(id)}].job_id`, reason: 'is taken' })),
       );
     };
-    const existing = await this.store.getJobs(jobs.map((j) => j.job_id));
+    // Ids the request named may be taken: refused before anything is written. A generated id
+    // (a random UUID) is not read for; the insert below still finds one taken and undoes.
+    const named = jobs.filter((j, i) => reqs[i].job_id === j.job_id).map((j) => j.job_id);
+    const existing = await this.store.getJobs(named);
     if (existing.length) throw taken(existing.map((j) => j.job_id));
     const inserted = new Set(await this.store.insertJobs(jobs));
     const undo = async (ids: Iterable<string>) => {
