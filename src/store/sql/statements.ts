@@ -96,22 +96,19 @@ export function jsonRecord(row: Row, cols: string[], types: Record<string, strin
 }
 
 /**
- * Dates as JSON writes them (toISOString), the last one remembered: the rows of one batch
- * share most of their times (created_at and updated_at are one instant), and JSON.stringify
- * would otherwise call Date.prototype.toJSON for each of them.
+ * Dates as JSON writes them (toISOString), each instant once: the rows of one batch share most
+ * of their times (created_at and updated_at are one instant, and often when and next_run_at),
+ * and JSON.stringify would otherwise call Date.prototype.toJSON for every one of them.
  */
 class DateTexts {
-  private time = NaN;
-  private text = '';
+  private readonly texts = new Map<number, string>();
   of(d: Date): string | null {
     const t = d.getTime();
-    if (t !== this.time) {
-      // An invalid date is null in JSON, as toJSON has it.
-      if (Number.isNaN(t)) return null;
-      this.time = t;
-      this.text = d.toISOString();
-    }
-    return this.text;
+    // An invalid date is null in JSON, as toJSON has it.
+    if (Number.isNaN(t)) return null;
+    let text = this.texts.get(t);
+    if (text === undefined) this.texts.set(t, (text = d.toISOString()));
+    return text;
   }
 }
 
