@@ -100,7 +100,7 @@ export function jsonRecord(row: Row, cols: string[], types: Record<string, strin
  * of their times (created_at and updated_at are one instant, and often when and next_run_at),
  * and JSON.stringify would otherwise call Date.prototype.toJSON for every one of them.
  */
-class DateTexts {
+export class DateTexts {
   private readonly texts = new Map<number, string>();
   of(d: Date): string | null {
     const t = d.getTime();
@@ -146,9 +146,20 @@ const insertTypes: Record<'job' | 'execution' | 'audit', Record<string, string>>
 export function insertRowsSql(table: 'job' | 'execution' | 'audit', rows: Row[], tail = '', param = 1): { text: string; params: unknown[] } {
   const cols = Object.keys(rows[0]);
   const types = insertTypes[table];
-  for (const c of cols) if (!types[c]) throw new Error(`${table}.${c} cannot be inserted from JSON rows`);
   const dates = new DateTexts();
-  const records = rows.map((row) => jsonRecord(row, cols, types, dates));
+  return insertRecordsSql(
+    table,
+    cols,
+    rows.map((row) => jsonRecord(row, cols, types, dates)),
+    tail,
+    param,
+  );
+}
+
+/** insertRowsSql for rows already in jsonRecord's form: `cols` are the columns written, a record's missing keys NULL. */
+export function insertRecordsSql(table: 'job' | 'execution' | 'audit', cols: string[], records: Row[], tail = '', param = 1): { text: string; params: unknown[] } {
+  const types = insertTypes[table];
+  for (const c of cols) if (!types[c]) throw new Error(`${table}.${c} cannot be inserted from JSON rows`);
   const list = cols.map((c) => `"${c}"`).join(', ');
   return {
     text: `INSERT INTO ${table} (${list})
