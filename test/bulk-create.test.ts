@@ -182,6 +182,23 @@ for (const { name, skip } of stores) {
       assert.deepEqual(bareStored.on_success, []);
     });
 
+    it('checks the secret references of the entries that have any, naming the entry', async () => {
+      const res = await svc.http.post(`${api}/jobs/bulk`).send({
+        jobs: [
+          { job_id: 'secret-0', handler: 'echo', when: '2099-01-01T00:00:00Z' },
+          { job_id: 'secret-1', handler: 'echo', kwargs: {}, when: '2099-01-01T00:00:00Z' },
+          { job_id: 'secret-2', handler: 'echo', kwargs: { message: { $secret: 'no-such-secret' } }, when: '2099-01-01T00:00:00Z' },
+        ],
+      });
+      assert.equal(res.status, 400, JSON.stringify(res.body));
+      const errors = (res.body as Problem).errors ?? [];
+      assert.ok(
+        errors.some((e) => e.field.startsWith('body.jobs[2].kwargs') && /no-such-secret/.test(e.reason)),
+        JSON.stringify(errors),
+      );
+      assert.equal(await count('secret-', 3), 0);
+    });
+
     it('names a chain that would make a cycle by its entry', async () => {
       const res = await svc.http.post(`${api}/jobs/bulk`).send({
         jobs: [
