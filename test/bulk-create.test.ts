@@ -120,6 +120,154 @@ for (const { name, skip } of stores) {
       assert.equal(await count('taken-'), 1);
     });
 
+    it('stores each entry as POST /jobs stores the same body, its options given or left out', async () => {
+      for (const id of ['same-target', 'same-upstream']) await svc.http.post(`${api}/jobs`).send({ job_id: id, handler: 'echo', when: '2099-01-01T00:00:00Z' }).expect(201);
+      const full = {
+        handler: 'echo',
+        kwargs: { message: 'full', nested: { list: [1, 'two', null] } },
+        cron: '0 6 * * *',
+        timezone: 'Europe/Prague',
+        misfire_grace_time: 30,
+        timeout: 60,
+        concurrency_policy: 'replace',
+        retries: 2,
+        retry_backoff: 5,
+        catch_up: 'last',
+        start_at: '2098-01-01T00:00:00Z',
+        end_at: '2099-06-01T00:00:00Z',
+        max_runs: 5,
+        jitter: 3,
+        state: 'paused',
+        on_success: [{ job_id: 'same-target' }],
+        after_all: ['same-upstream'],
+        pause_after_failures: 3,
+        deadline: { start_within: 60 },
+      };
+      const bare = { handler: 'echo', when: '2099-01-01T00:00:00Z' };
+      const bulk = await svc.http.post(`${api}/jobs/bulk`).send({
+        jobs: [
+          { ...full, job_id: 'same-bulk-full' },
+          { ...bare, job_id: 'same-bulk-bare' },
+        ],
+      });
+      assert.equal(bulk.status, 201, JSON.stringify(bulk.body));
+      await svc.http
+        .post(`${api}/jobs`)
+        .send({ ...full, job_id: 'same-one-full' })
+        .expect(201);
+      await svc.http
+        .post(`${api}/jobs`)
+        .send({ ...bare, job_id: 'same-one-bare' })
+        .expect(201);
+      // Everything but the id and the times of the create itself.
+      const shown = (j: Record<string, unknown>) => {
+        const { job_id: _id, created_at: _c, updated_at: _u, stats: _s, ...rest } = j;
+        return rest;
+      };
+      const created = (bulk.body as { jobs: Array<Record<string, unknown>> }).jobs;
+      for (const kind of ['full', 'bare']) {
+        const [fromBulk, fromOne] = await Promise.all([svc.http.get(`${api}/jobs/same-bulk-${kind}`).expect(200), svc.http.get(`${api}/jobs/same-one-${kind}`).expect(200)]);
+        assert.deepEqual(shown(fromBulk.body as Record<string, unknown>), shown(fromOne.body as Record<string, unknown>), kind);
+        // The answer of the bulk create shows what a read shows.
+        assert.deepEqual(shown(created[kind === 'full' ? 0 : 1]), shown(fromBulk.body as Record<string, unknown>), kind);
+      }
+      const stored = (await svc.http.get(`${api}/jobs/same-bulk-full`).expect(200)).body as Record<string, unknown>;
+      assert.deepEqual(stored.kwargs, full.kwargs);
+      assert.equal(stored.timeout, 60);
+      assert.equal(stored.state, 'paused');
+      assert.deepEqual(stored.deadline, { start_within: 60, run_within: null });
+      const bareStored = (await svc.http.get(`${api}/jobs/same-bulk-bare`).expect(200)).body as Record<string, unknown>;
+      assert.equal(bareStored.timeout, null);
+      assert.deepEqual(bareStored.kwargs, {});
+      assert.deepEqual(bareStored.on_success, []);
+    });
+
+    it('checks the secret references of the entries that have any, naming the entry', async () => {
+      const res = await svc.http.post(`${api}/jobs/bulk`).send({
+        jobs: [
+          { job_id: 'secret-0', handler: 'echo', when: '2099-01-01T00:00:00Z' },
+          { job_id: 'secret-1', handler: 'echo', kwargs: {}, when: '2099-01-01T00:00:00Z' },
+          { job_id: 'secret-2', handler: 'echo', kwargs: { message: { $secret: 'no-such-secret' } }, when: '2099-01-01T00:00:00Z' },
+        ],
+      });
+      assert.equal(res.status, 400, JSON.stringify(res.body));
+      const errors = (res.body as Problem).errors ?? [];
+      assert.ok(
+        errors.some((e) => e.field.startsWith('body.jobs[2].kwargs') && /no-such-secret/.test(e.reason)),
+        JSON.stringify(errors),
+      );
+      assert.equal(await count('secret-', 3), 0);
+    });
+
+    it('names a chain that would make a cycle by its entry', async () => {
+      const res = await svc.http.post(`${api}/jobs/bulk`).send({
+        jobs: [
+          { job_id: 'cycle-0', handler: 'echo', when: '2099-01-01T00:00:00Z' },
+          { job_id: 'cycle-1', handler: 'echo', when: '2099-01-01T00:00:00Z', on_success: [{ job_id: 'cycle-2' }] },
+          { job_id: 'cycle-2', handler: 'echo', when: '2099-01-01T00:00:00Z', on_success: [{ job_id: 'cycle-1' }] },
+        ],
+      });
+      assertProblem(res, 400, 'body.jobs[2].on_success', /makes a cycle: cycle-2 -> cycle-1 -> cycle-2/);
+      assert.equal(await count('cycle-', 3), 0);
+    });
+
+    it('takes every row back out when an id is taken between the check and the insert, named or generated', async () => {
+      const store = svc.service.store;
+      const insertJobs = store.insertJobs;
+      // Another create lands first, under the last id of the list: for generated ids only a
+      // collision could do that, and the insert's own check is what keeps the list whole.
+      store.insertJobs = async (jobs) => {
+        const last = jobs[jobs.length - 1];
+        await insertJobs([{ ...last, kwargs: { meanwhile: true } }]);
+        return insertJobs(jobs);
+      };
+      try {
+        const named = await svc.http.post(`${api}/jobs/bulk`).send({ jobs: [0, 1, 2].map((i) => ({ job_id: `race-${i}`, handler: 'echo', when: '2099-01-01T00:00:00Z' })) });
+        assertProblem(named, 409, 'body.jobs[2].job_id', /is taken/);
+        assert.equal(await count('race-', 3), 1);
+        assert.deepEqual((await svc.http.get(`${api}/jobs/race-2`).expect(200)).body.kwargs, { meanwhile: true });
+
+        const before = (await svc.http.get(`${api}/jobs?job_type=user&limit=1000`).expect(200)).body as { jobs: Array<{ job_id: string }> };
+        const generated = await svc.http
+          .post(`${api}/jobs/bulk`)
+          .send({ jobs: [0, 1, 2].map(() => ({ handler: 'echo', kwargs: { generated: true }, when: '2099-01-01T00:00:00Z' })) });
+        assertProblem(generated, 409, 'body.jobs[2].job_id', /is taken/);
+        const after = (await svc.http.get(`${api}/jobs?job_type=user&limit=1000`).expect(200)).body as { jobs: Array<{ job_id: string; kwargs: unknown }> };
+        // Only the job that came meanwhile is new.
+        const added = after.jobs.filter((j) => !before.jobs.some((b) => b.job_id === j.job_id));
+        assert.deepEqual(
+          added.map((j) => j.kwargs),
+          [{ meanwhile: true }],
+        );
+      } finally {
+        store.insertJobs = insertJobs;
+      }
+    });
+
+    it('leaves one audit record for the request and one job.created event for each job', async () => {
+      const after = await svc.service.store.lastEventId();
+      const ids = Array.from({ length: 300 }, (_, i) => `audited-${i}`);
+      const res = await svc.http
+        .post(`${api}/jobs/bulk`)
+        .set('X-Request-Id', 'bulk-audit-1')
+        .send({ jobs: ids.map((job_id) => ({ job_id, handler: 'echo', when: '2099-01-01T00:00:00Z' })) })
+        .expect(201);
+      assert.equal((res.body as { jobs_count: number }).jobs_count, 300);
+      const records = await waitFor('the audit record', async () => {
+        const page = await svc.service.store.listAudit({ operation: 'createJobs' }, null, 1000);
+        const mine = page.items.filter((a) => a.request_id === 'bulk-audit-1');
+        return mine.length ? mine : undefined;
+      });
+      assert.equal(records.length, 1);
+      assert.equal(records[0].status, 201);
+      assert.equal(records[0].outcome, 'success');
+      const created = await waitFor('the events', async () => {
+        const events = (await svc.service.store.readEvents(after, [], 10_000)).filter((e) => e.type === 'job.created' && e.job_id?.startsWith('audited-'));
+        return events.length >= ids.length ? events : undefined;
+      });
+      assert.deepEqual(created.map((e) => e.job_id).sort(), [...ids].sort());
+    });
+
     it('refuses more jobs than JOBS_MAX_BULK_JOBS, an empty list and a body that is not a list of jobs', async () => {
       const over = await svc.http.post(`${api}/jobs/bulk`).send({ jobs: Array.from({ length: 1001 }, (_, i) => ({ job_id: `over-${i}`, handler: 'echo' })) });
       assertProblem(over, 400, 'body.jobs', /at most 1000 at once \(JOBS_MAX_BULK_JOBS\)/);

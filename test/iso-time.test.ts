@@ -40,4 +40,13 @@ describe('isoTime', () => {
       assert.equal(isoTime(new Date(t)), new Date(t).toISOString());
     }
   });
+
+  it('answers each instant right when a few repeat in turn, as the rows of a page or a bulk create do', () => {
+    const instants = [Date.UTC(2026, 10, 30, 4), Date.UTC(2099, 0, 1), Date.UTC(2026, 10, 30, 4, 0, 0, 1), Date.UTC(1999, 11, 31, 23, 59, 59, 999)];
+    for (let k = 0; k < 1000; k++) {
+      // Two, then three, then four distinct instants in turn: more than the two remembered.
+      const t = instants[(k * 7) % (2 + (k % 3))];
+      assert.equal(isoTime(new Date(t)), new Date(t).toISOString(), String(t));
+    }
+  });
 });

@@ -127,8 +127,9 @@ export class Child {
   /** Asks the child to stop cleanly; kills it when it does not within `ms`. */
   async stop(ms = 15000): Promise<void> {
     if (this.exitCode !== undefined) return;
-    await Promise.race([this.rpc('close').catch(() => undefined), this.exited]);
+    // The limit covers the close itself too: a close that never answers must not hold the bench.
     const timer = setTimeout(() => this.proc.kill('SIGKILL'), ms);
+    await Promise.race([this.rpc('close').catch(() => undefined), this.exited]);
     await this.exited;
     clearTimeout(timer);
   }

@@ -10,14 +10,18 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { distBenchDir, projectRoot } from '../lib/paths.js';
+import type { Child } from '../lib/proc.js';
 import { emit, progress, row, skipped, withTarget } from '../lib/report.js';
 import type { Context } from './context.js';
 import { acquire, repetitions, scaled } from './context.js';
 
 const run = promisify(execFile);
 
-/** Jobs per request of the bulk create case. */
-const bulkSize = 1000;
+/**
+ * Jobs per request of the bulk create case. --quick: 100, since a one-second run at 16
+ * connections would otherwise often end before any 1,000-job request has been answered.
+ */
+const bulkSizeOf = (quick: boolean) => (quick ? 100 : 1000);
 
 interface LoadResult {
   rps: number;
@@ -48,10 +52,26 @@ async function load(specs: Array<Record<string, unknown>>): Promise<LoadResult[]
     .map((l) => JSON.parse(l) as LoadResult);
 }
 
+/** Runs `work` with the service's CPU profile and statement counts taken: FILE.cpuprofile and sql-FILE.json in `dir`. */
+async function profiled<T>(dir: string, name: string, server: Child, work: () => Promise<T>): Promise<T> {
+  await fs.mkdir(dir, { recursive: true });
+  await server.rpc('sqlStats', { reset: true });
+  await server.rpc('profile', { action: 'start' });
+  const result = await work();
+  progress(`  cpu profile: ${await server.rpc<string>('profile', { action: 'stop', file: path.resolve(dir, `${name}.cpuprofile`) })}`);
+  const stats = await server.rpc<Array<{ text: string; calls: number; ms: number; avg_ms: number }>>('sqlStats', { reset: true });
+  const file = path.resolve(dir, `sql-${name}.json`);
+  await fs.writeFile(file, JSON.stringify(stats, null, 2));
+  progress(`  ${stats.reduce((a, s) => a + s.calls, 0)} statements; top by client time in ${file}:`);
+  for (const s of stats.slice(0, 8)) progress(`    ${String(s.calls).padStart(6)} x ${String(s.avg_ms).padStart(6)} ms  ${s.text.slice(0, 140)}`);
+  return result;
+}
+
 export async function api(ctx: Context) {
   const scenario = 'api';
   const stored = ctx.quick ? 200 : scaled(100_000);
   const duration = ctx.quick ? 1 : 10;
+  const bulkSize = bulkSizeOf(ctx.quick);
   const { warmup, runs } = repetitions(ctx);
   for (const system of ctx.systems) {
     const supported = system.supports(ctx.store, scenario);
@@ -59,7 +79,9 @@ export async function api(ctx: Context) {
       emit(skipped({ scenario, system: system.name, store: ctx.store, metric: 'get_rps', unit: 'req/s' }, supported));
       continue;
     }
-    const lease = await acquire(ctx, system, { processes: 1, processing: true, concurrency: 20 });
+    // --profile: a CPU profile and the SQL statements of the service over the last run of each case.
+    const profiling = system.name === 'jobs-service' && ctx.profileDir !== undefined;
+    const lease = await acquire(ctx, system, { processes: 1, processing: true, concurrency: 20, profile: profiling });
     const d = lease.d;
     try {
       const due = Date.now() + 365 * 86400_000;
@@ -90,21 +112,32 @@ export async function api(ctx: Context) {
       ] as const;
       // The floor has no bulk route.
       const cases = all_cases.filter((c) => c.name !== 'bulk_create' || system.name === 'jobs-service');
-      const specs = cases.flatMap((c) =>
-        Array.from({ length: warmup + runs }, () => ({ url, connections: 16, duration, method: c.method, paths: c.paths, ...('body' in c ? { body: c.body } : {}) })),
-      );
-      const all = await load(specs);
-      if (all.length !== specs.length) throw new Error(`the load generator returned ${all.length} results for ${specs.length} runs`);
-      for (const [i, c] of cases.entries()) {
+      const specOf = (c: (typeof cases)[number]) => ({ url, connections: 16, duration, method: c.method, paths: c.paths, ...('body' in c ? { body: c.body } : {}) });
+      for (const c of cases) {
+        const specs = Array.from({ length: warmup + runs }, () => specOf(c));
+        let all: LoadResult[];
+        if (profiling) {
+          all = await load(specs.slice(1));
+          all.push(...(await profiled(ctx.profileDir!, `api-${c.name}`, server, () => load(specs.slice(0, 1)))));
+        } else all = await load(specs);
+        if (all.length !== specs.length) throw new Error(`the load generator returned ${all.length} results for ${specs.length} runs`);
         const results: LoadResult[] = [];
         for (let r = 0; r < warmup + runs; r++) {
-          const res = all[i * (warmup + runs) + r];
+          const res = all[r];
           progress(
-            `  ${c.name} run ${r}${r < warmup ? ' (warm-up)' : ''}: ${Math.round(res.rps)} req/s, p50 ${res.p50} ms, p99 ${res.p99} ms, non-2xx ${res.non2xx}, errors ${res.errors}`,
+            `  ${c.name} run ${r}${r < warmup ? ' (warm-up)' : ''}: ${res.total} requests, ${Math.round(res.rps)} req/s, p50 ${res.p50} ms, p99 ${res.p99} ms, non-2xx ${res.non2xx}, errors ${res.errors}`,
           );
-          if (r >= warmup) results.push(res);
+          if (r >= warmup) results.push(res.total > 0 ? res : { ...res, rps: NaN, p50: NaN, p99: NaN });
         }
-        const base = { scenario, system: system.name, store: ctx.store, n: stored };
+        // A run that answered no request within its time has no rate or latency (not 0): the row says so.
+        const empty = results.filter((x) => x.total === 0).length;
+        const base = {
+          scenario,
+          system: system.name,
+          store: ctx.store,
+          n: stored,
+          ...(empty ? { note: `${empty} of ${results.length} runs completed no request in ${duration} s` } : {}),
+        };
         const rps = row(
           { ...base, metric: `${c.name}_rps`, unit: 'req/s' },
           results.map((x) => x.rps),
@@ -120,7 +153,7 @@ export async function api(ctx: Context) {
           emit(
             target(
               row(
-                { ...base, metric: 'bulk_create_jobs_per_second', unit: 'jobs/s', note: `POST /jobs/bulk, ${bulkSize} jobs per request` },
+                { ...base, metric: 'bulk_create_jobs_per_second', unit: 'jobs/s', note: [`POST /jobs/bulk, ${bulkSize} jobs per request`, base.note].filter(Boolean).join('; ') },
                 results.map((x) => x.rps * bulkSize),
               ),
               '>= 20000',

@@ -418,7 +418,7 @@ export class Scheduler {
       }
     });
     if (errors.length) throw new InvalidError(errors);
-    await this.checkChains(jobs, ctx.role ?? null);
+    await this.checkChains(jobs, ctx.role ?? null, (job, field) => `jobs[${first.get(job.job_id)}].${field}`);
     const taken = (ids: Iterable<string>) => {
       const list = [...ids];
       return new ConflictError(
@@ -427,7 +427,10 @@ export class Scheduler {
         list.map((id) => ({ field: `jobs[${first.get(id)}].job_id`, reason: 'is taken' })),
       );
     };
-    const existing = await this.store.getJobs(jobs.map((j) => j.job_id));
+    // Ids the request named may be taken: refused before anything is written. A generated id
+    // (a random UUID) is not read for; the insert below still finds one taken and undoes.
+    const named = jobs.filter((j, i) => reqs[i].job_id === j.job_id).map((j) => j.job_id);
+    const existing = await this.store.getJobs(named);
     if (existing.length) throw taken(existing.map((j) => j.job_id));
     const inserted = new Set(await this.store.insertJobs(jobs));
     const undo = async (ids: Iterable<string>) => {
@@ -534,7 +537,7 @@ export class Scheduler {
    * (a job's ends would start each other for ever), and each target job that exists may be
    * started by the caller with the kwargs its link maps. An InvalidError naming the field.
    */
-  async checkChains(jobs: JobRecord[], role: Role | null): Promise<void> {
+  async checkChains(jobs: JobRecord[], role: Role | null, fieldOf: (job: JobRecord, field: string) => string = (_, field) => field): Promise<void> {
     const chained = jobs.filter((j) => hasChains(j) || j.after_all.length > 0);
     if (chained.length === 0) return;
     const errors: FieldError[] = [];
@@ -543,7 +546,7 @@ export class Scheduler {
       const cycle = cycleThrough(job, graph);
       if (cycle) {
         const field = linkFields.find((f) => job[f].some((l) => l.job_id === cycle[1])) ?? (job.after_all.includes(cycle[cycle.length - 2]) ? 'after_all' : 'on_success');
-        errors.push({ field, reason: `makes a cycle: ${cycle.join(' -> ')}; a chain may not lead back to the job it starts from` });
+        errors.push({ field: fieldOf(job, field), reason: `makes a cycle: ${cycle.join(' -> ')}; a chain may not lead back to the job it starts from` });
       }
       graph = [...graph.filter((g) => g.job_id !== job.job_id), job];
     }
@@ -554,7 +557,7 @@ export class Scheduler {
           const target = targets.get(link.job_id);
           if (!target || !this.catalog.has(target.handler)) return;
           this.catalog.checkRole(target.handler, target.kwargs, role);
-          if (link.kwargs) errors.push(...this.catalog.checkOverrides(target.handler, link.kwargs, `${f}.${i}.kwargs`));
+          if (link.kwargs) errors.push(...this.catalog.checkOverrides(target.handler, link.kwargs, fieldOf(job, `${f}.${i}.kwargs`)));
         });
       }
     }
