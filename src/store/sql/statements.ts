@@ -160,11 +160,20 @@ export function insertRowsSql(
     rows.map((row) => jsonRecord(row, cols, types, dates)),
     tail,
     param,
+    computed,
   );
 }
 
 /** insertRowsSql for rows already in jsonRecord's form: `cols` are the columns written, a record's missing keys NULL. */
-export function insertRecordsSql(table: 'job' | 'execution' | 'audit', cols: string[], records: Row[], tail = '', param = 1): { text: string; params: unknown[] } {
+export function insertRecordsSql(
+  table: 'job' | 'execution' | 'audit',
+  cols: string[],
+  records: Row[],
+  tail = '',
+  param = 1,
+  /** SQL computing a column instead of taking it from the records (`v` is the record). */
+  computed: Record<string, string> = {},
+): { text: string; params: unknown[] } {
   const types = insertTypes[table];
   for (const c of cols) if (!types[c]) throw new Error(`${table}.${c} cannot be inserted from JSON rows`);
   const list = cols.map((c) => `"${c}"`).join(', ');
