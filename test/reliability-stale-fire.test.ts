@@ -30,15 +30,16 @@ for (const { name, skip } of stores) {
     it('is not recorded by the worker that lost the row', async () => {
       const { scheduler, store, engine } = svc.service;
       const sql = (engine as unknown as { sql: SqlClient }).sql;
-      const read = store.getJobsWithActiveRuns.bind(store);
+      // Between the claim and the fire's write (the claim reads the job itself), the row is
+      // taken by another worker.
+      const recordRuns = engine.recordRuns.bind(engine);
       let taken = false;
-      store.getJobsWithActiveRuns = async (ids: string[]) => {
-        const jobs = await read(ids);
-        if (!taken && ids.includes('tick')) {
+      engine.recordRuns = async (write, runStore) => {
+        if (!taken && write.jobs.some((j) => j.job_id === 'tick')) {
           taken = true;
           await sql.query(`UPDATE agenda_jobs SET last_modified_by = 'another-worker', locked_at = now() WHERE data->>'job_id' = 'tick'`);
         }
-        return jobs;
+        return recordRuns(write, runStore);
       };
       try {
         await scheduler.postScheduleJob({ handler: 'echo', job_id: 'tick', periodically: '1 hour', kwargs: {} }, { source: 'api' });
@@ -51,7 +52,7 @@ for (const { name, skip } of stores) {
         const runs = (await store.listExecutions({ job_id: 'tick' }, null, 10)).items;
         assert.deepEqual(runs, [], 'no run recorded by the worker whose row was taken');
       } finally {
-        store.getJobsWithActiveRuns = read;
+        engine.recordRuns = recordRuns;
       }
     });
   });

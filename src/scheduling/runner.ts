@@ -279,32 +279,32 @@ export class Runner {
     // started at this very time, and run here (else they would stay running with no handler).
     const moves = [...queued.keys()].map((id) => ({ id, patch }));
     const fence = this.workerId !== null && this.workerToken !== null ? { workerId: this.workerId, token: this.workerToken } : undefined;
-    // Where the engine can (SQL), the first try writes the whole start at once: the moves,
-    // fencing tokens, jobs' last status and events.
-    const whole: { tokens: Map<string, number> | null; refused: boolean } = { tokens: null, refused: false };
+    // Where the engine can (SQL), each try writes the whole start at once: the moves, fencing
+    // tokens, jobs' last status and started events (`whole.engine`); the tokens it drew.
+    const whole = { tokens: new Map<string, number>(), engine: Boolean(fence && this.engine.startRuns), refused: false };
+    const move = async (ids: string[]): Promise<string[]> => {
+      if (!whole.engine)
+        return this.store.transitionExecutions(
+          'queued',
+          moves.filter((m) => ids.includes(m.id)),
+        );
+      try {
+        const drawn = await this.engine.startRuns!(ids, now, fence!);
+        for (const [id, token] of drawn) whole.tokens.set(id, token);
+        return [...drawn.keys()];
+      } catch (err) {
+        if (!(err instanceof NotHeldError)) throw err;
+        whole.refused = true;
+        return [];
+      }
+    };
     const moved = new Set(
       await this.recorder.land('run starts', { runs: [...queued.keys()] }, async (attempt) => {
-        if (attempt === 1 && fence && this.engine.startRuns) {
-          try {
-            whole.tokens = await this.engine.startRuns([...queued.keys()], now, fence);
-            return [...whole.tokens.keys()];
-          } catch (err) {
-            if (!(err instanceof NotHeldError)) throw err;
-            whole.refused = true;
-            return [];
-          }
-        }
-        if (attempt === 1) return this.store.transitionExecutions('queued', moves);
+        if (attempt === 1) return move([...queued.keys()]);
         const seen = await this.store.getExecutions([...queued.keys()]);
         const landed = seen.filter((e) => e.status === 'running' && e.worker_id === this.workerId && e.started_at?.getTime() === now.getTime()).map((e) => e.id);
-        const still = new Set(seen.filter((e) => e.status === 'queued').map((e) => e.id));
-        const more = still.size
-          ? await this.store.transitionExecutions(
-              'queued',
-              moves.filter((m) => still.has(m.id)),
-            )
-          : [];
-        return [...landed, ...more];
+        const still = seen.filter((e) => e.status === 'queued').map((e) => e.id);
+        return [...landed, ...(still.length ? await move(still) : [])];
       }),
     );
     if (whole.refused) {
@@ -316,13 +316,14 @@ export class Runner {
       return new Map();
     }
     const drawn = whole.tokens;
+    const engineWrote = whole.engine;
     const toRun = new Map<Lease, ExecutionRecord>();
     const jobUpdates: Array<{ job_id: string; patch: JobPatch }> = [];
     leases.forEach((lease, i) => {
       const e = queued.get(ids[i]);
       if (!e || !moved.has(e.id)) return;
       const run: ExecutionRecord = { ...e, ...patch };
-      const token = drawn?.get(e.id);
+      const token = drawn.get(e.id);
       if (token !== undefined) {
         run.fencing_token = token;
         this.prefenced.add(run);
@@ -332,7 +333,7 @@ export class Runner {
     });
     // The runs are running now: the jobs' last status must not keep them from being executed
     // (written with the moves when the engine wrote the whole start).
-    if (!drawn) await this.recorder.land('last status of jobs', { jobs: jobUpdates.map((u) => u.job_id) }, () => this.store.updateJobs(jobUpdates));
+    if (!engineWrote) await this.recorder.land('last status of jobs', { jobs: jobUpdates.map((u) => u.job_id) }, () => this.store.updateJobs(jobUpdates));
     return toRun;
   }
 

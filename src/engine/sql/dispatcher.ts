@@ -47,6 +47,8 @@ interface Claimed {
   next_run_at: Date | null;
   /** The row's job, read by the claim (schedule rows only); dropped once the row waits. */
   fire?: JobWithActiveRuns | null;
+  /** The claim's time, written to the row's last_run_at. */
+  claim: Date;
 }
 
 /** What the end of a run does to its row: remove it, or unlock it at its next fire. */
@@ -56,6 +58,11 @@ interface Completion {
   nextRunAt: Date | null;
   /** The holder that claimed the row: a row claimed since by another is not touched. */
   by: string;
+  /**
+   * When it was claimed (the claim writes it to last_run_at): a row claimed again since, even by
+   * the same holder, is not touched (a write-back tried again after its answer was lost).
+   */
+  claim: Date;
 }
 
 /**
@@ -68,33 +75,38 @@ interface Completion {
  * table serves, so they are found through the locked rows only, not through every row of
  * the handlers. Rows a probe locks beyond `limit` are let go when the statement ends. The
  * jobs of the first $6 schedule rows (those that start at once: the free concurrency) come
- * with them, as a fire decides on them (job_pkey, then execution_active_idx), so such a claim
+ * with them, as a fire decides on them (job_pkey, then execution_active_job_idx), so such a claim
  * needs no read of its own; rows beyond wait in the local queue and are read when they start.
+ * A row another worker changed after this statement's snapshot (its lock found the row's
+ * newer version: another claim, fired and let go meanwhile) is not read either: the job as
+ * the snapshot saw it would not show that fire.
  */
 const claimSql = (readJobs: boolean) => `WITH stale AS (
-    SELECT id FROM agenda_jobs
+    SELECT id, xmin::text AS version FROM agenda_jobs
      WHERE locked_at <= $3 AND name COLLATE "C" = ANY($1::text[]) AND disabled = FALSE
      LIMIT $4 FOR UPDATE SKIP LOCKED
   ), due AS (
-    SELECT x.id, x.next_run_at FROM unnest($1::text[]) AS n(name)
+    SELECT x.id, x.next_run_at, x.version FROM unnest($1::text[]) AS n(name)
      CROSS JOIN LATERAL (
-       SELECT a.id, a.next_run_at FROM agenda_jobs a
+       SELECT a.id, a.next_run_at, a.xmin::text AS version FROM agenda_jobs a
         WHERE a.name = n.name AND a.disabled = FALSE AND a.locked_at IS NULL AND a.next_run_at <= $2
         ORDER BY a.next_run_at LIMIT $4 FOR UPDATE SKIP LOCKED
      ) x
   ), c AS (
-    SELECT id FROM stale UNION ALL (SELECT id FROM due ORDER BY next_run_at) LIMIT $4
+    SELECT id, version FROM stale UNION ALL (SELECT id, version FROM due ORDER BY next_run_at) LIMIT $4
   ), claimed AS (
     UPDATE agenda_jobs a SET locked_at = $2, last_run_at = $2, last_modified_by = $5
       FROM c WHERE a.id = c.id
-    RETURNING a.id::text AS row_id, a.name AS row_name, a.data AS row_data, a.next_run_at AS row_next_run_at
+    RETURNING a.id::text AS row_id, a.name AS row_name, a.data AS row_data, a.next_run_at AS row_next_run_at, c.version AS row_version
   ), ranked AS (
     SELECT claimed.*, row_number() OVER (ORDER BY claimed.row_next_run_at NULLS FIRST, claimed.row_id) AS row_rank FROM claimed
   )
   ${
     readJobs
-      ? `SELECT ranked.*, ranked.row_rank <= $6 AS row_read, ${jobWithActiveRunsColumns}
-           FROM ranked LEFT JOIN job j ON j.job_id = (ranked.row_data->>'job_id') COLLATE "C" AND ranked.row_rank <= $6`
+      ? `SELECT ranked.*, ranked.row_rank <= $6 AND ranked.row_version = seen.version AS row_read, ${jobWithActiveRunsColumns}
+           FROM ranked
+           LEFT JOIN LATERAL (SELECT s.xmin::text AS version FROM agenda_jobs s WHERE s.id = ranked.row_id::uuid) seen ON true
+           LEFT JOIN job j ON j.job_id = (ranked.row_data->>'job_id') COLLATE "C" AND ranked.row_rank <= $6 AND ranked.row_version = seen.version`
       : 'SELECT ranked.*, $6::int < 0 AS row_read FROM ranked'
   }
    ORDER BY ranked.row_rank`;
@@ -207,7 +219,7 @@ export class SqlDispatcher {
     if (rows.length === 0) return;
     for (const w of rows) {
       const at = w.row.next_run_at ? new Date(w.row.next_run_at) : new Date();
-      this.pending.push({ id: w.row.id, claimedAt: at, nextRunAt: at, by: w.by });
+      this.pending.push({ id: w.row.id, claimedAt: at, nextRunAt: at, by: w.by, claim: w.row.claim });
     }
     this.scheduleFlush();
   }
@@ -334,6 +346,7 @@ export class SqlDispatcher {
         name: x.row_name as string,
         data,
         next_run_at: (x.row_next_run_at as Date | null) ?? null,
+        claim: now,
         // Rows past $6 were not read: their job is read when they start.
         fire: 'job_id' in data && x.row_read ? (x.job_id ? jobWithActiveRuns(x) : null) : undefined,
       };
@@ -381,7 +394,7 @@ export class SqlDispatcher {
           released[i] = true;
           this.running -= 1;
           this.recording += 1;
-          const completion = { id: row.id, claimedAt: claimed, nextRunAt: lease.nextRunAt, by };
+          const completion = { id: row.id, claimedAt: claimed, nextRunAt: lease.nextRunAt, by, claim: row.claim };
           if (endOf) {
             ends[i] = endOf;
             this.deferred.set(endOf, completion);
@@ -438,7 +451,7 @@ export class SqlDispatcher {
    * numbered from `first`. `settle(true)` once that statement committed, `settle(false)`
    * when it failed: the releases wait for the next try. Null: none of them has one.
    */
-  releaseCtes(runIds: string[], first: number): { ctes: string; params: unknown[]; settle(ok: boolean): void } | null {
+  releaseCtes(runIds: string[], first: number): { ctes: string; params: unknown[]; settle(ok: boolean): void; read: string } | null {
     const taken: Array<[string, Completion]> = [];
     for (const id of runIds) {
       const c = this.deferred.get(id);
@@ -450,6 +463,7 @@ export class SqlDispatcher {
     if (taken.length === 0) return null;
     return {
       ctes: releaseStatement('r', first),
+      read: 'SELECT 1 FROM rkept',
       params: releaseParams(taken.map(([, c]) => c)),
       settle: (ok) => {
         if (ok) return;
@@ -496,7 +510,7 @@ export class SqlDispatcher {
 }
 
 function releaseParams(list: Completion[]): unknown[] {
-  return [list.map((c) => c.id), list.map((c) => c.claimedAt), list.map((c) => c.nextRunAt), list.map((c) => c.by), new Date()];
+  return [list.map((c) => c.id), list.map((c) => c.claimedAt), list.map((c) => c.nextRunAt), list.map((c) => c.by), new Date(), list.map((c) => c.claim)];
 }
 
 /**
@@ -506,15 +520,16 @@ function releaseParams(list: Completion[]): unknown[] {
  * is compared to the millisecond, as the claim read it into a Date (a finer one written by
  * hand would otherwise never match: the row would be unlocked and fired for ever). The rows are
  * locked in id order first (two workers' statements cannot deadlock), and only those still
- * claimed by the holder that claimed them (a try whose answer was lost is harmless).
- * Parameters: `first` .. `first` + 4 (releaseParams).
+ * held by the claim that took them, holder and time (a try whose answer was lost is harmless,
+ * even once the same worker has claimed the row again).
+ * Parameters: `first` .. `first` + 5 (releaseParams).
  */
 function releaseStatement(p: string, first: number): string {
-  const [ids, claimed, next, by, at] = [0, 1, 2, 3, 4].map((i) => `$${first + i}`);
+  const [ids, claimed, next, by, at, claim] = [0, 1, 2, 3, 4, 5].map((i) => `$${first + i}`);
   return `${p}v AS (
-      SELECT * FROM unnest(${ids}::uuid[], ${claimed}::timestamptz[], ${next}::timestamptz[], ${by}::text[]) AS v(id, claimed, next, by)
+      SELECT * FROM unnest(${ids}::uuid[], ${claimed}::timestamptz[], ${next}::timestamptz[], ${by}::text[], ${claim}::timestamptz[]) AS v(id, claimed, next, by, claim)
     ), ${p}l AS (
-      SELECT a.id FROM agenda_jobs a JOIN ${p}v v ON a.id = v.id AND a.last_modified_by = v.by ORDER BY a.id FOR UPDATE OF a
+      SELECT a.id FROM agenda_jobs a JOIN ${p}v v ON a.id = v.id AND a.last_modified_by = v.by AND a.last_run_at = v.claim ORDER BY a.id FOR UPDATE OF a
     ), ${p}gone AS (
       DELETE FROM agenda_jobs a USING ${p}v v
        WHERE a.id = v.id AND v.next IS NULL AND date_trunc('milliseconds', a.next_run_at) IS NOT DISTINCT FROM v.claimed AND a.id IN (SELECT id FROM ${p}l)

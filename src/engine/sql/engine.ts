@@ -12,6 +12,14 @@ import { NotHeldError, type DispatchMode, type EngineOptions, type RecordedRuns,
 import { SqlDispatcher } from './dispatcher.js';
 
 /**
+ * The worker's registration, while live, locked FOR SHARE until the statement's transaction
+ * ends: a declaration that it is gone committed meanwhile is seen (the row is read again at
+ * its newest version), and one still to come waits until the runs written here are visible
+ * to the settlement of its runs. A plain read would see only the statement's snapshot.
+ */
+const liveRegistration = (workerId: string, token: string) => `SELECT 1 FROM worker w WHERE w.id = ${workerId} AND w.token = ${token} AND w.state <> 'gone' FOR SHARE`;
+
+/**
  * The engine on PostgreSQL and PGlite. Agenda's backend only creates its table
  * (agenda_jobs); the engine writes the rows with its own statements and claims due rows
  * itself (SqlDispatcher), waking on its own NOTIFY. Agenda's processor and its notification
@@ -189,9 +197,7 @@ export class SqlEngine extends AgendaEngine {
     const computed: Record<string, string> = {};
     if (fence && starting.length) {
       const w = param(fence.workerId);
-      parts.push(
-        `wg AS (SELECT 1 / (CASE WHEN EXISTS (SELECT 1 FROM worker w WHERE w.id = ${w} AND w.token = ${param(fence.token)} AND w.state <> 'gone') THEN 1 ELSE 0 END) AS ok)`,
-      );
+      parts.push(`wg AS (SELECT 1 / count(*)::int AS ok FROM (${liveRegistration(w, param(fence.token))}) x)`);
       guards.push('(SELECT ok FROM wg) AS live');
       computed.fencing_token = `CASE WHEN v.status = 'running' AND v.worker_id = ${w} THEN nextval('fencing_token_seq') END`;
     }
@@ -305,7 +311,7 @@ export class SqlEngine extends AgendaEngine {
     try {
       r = await this.sql.query<{ id: string | null; token: string | null }>(
         `WITH wg AS (
-           SELECT 1 / (CASE WHEN EXISTS (SELECT 1 FROM worker w WHERE w.id = $2 AND w.token = $3 AND w.state <> 'gone') THEN 1 ELSE 0 END) AS ok
+           SELECT 1 / count(*)::int AS ok FROM (${liveRegistration('$2', '$3')}) x
          ), l AS (
            SELECT t.id FROM execution t WHERE t.id = ANY($1::text[]) ORDER BY t.id FOR UPDATE
          ), moved AS (

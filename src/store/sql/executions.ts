@@ -77,9 +77,13 @@ const appendOutputLines = `UPDATE execution t
 // cannot deadlock. An end already written by an earlier try of the same end (same status and
 // finish time: the answer was lost, not the write) counts as ended by this call.
 /** More CTEs for the statement that writes ends of runs, with their parameters (numbered from `first`). */
-export type FinishExtra = (ends: ExecutionEnd[], first: number) => { ctes: string; params: unknown[]; settle(ok: boolean): void } | null;
+export type FinishExtra = (ends: ExecutionEnd[], first: number) => { ctes: string; params: unknown[]; settle(ok: boolean): void; read: string } | null;
 
-const finishRunningExecutions = (extra = '') => `WITH ${extra ? `${extra},` : ''} v AS (
+/**
+ * `extra`: CTEs written with the ends, `read` a query over them that the statement runs before
+ * it locks the jobs (rows of the engine, then jobs, as a fire locks them).
+ */
+const finishRunningExecutions = (extra = '', read = '') => `WITH ${extra ? `${extra},` : ''} v AS (
      SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(id text, status text, finished_at timestamptz, duration_ms bigint,
                                                       error text, stack text, progress real, output text[], job_id text)
       LIMIT $4
@@ -108,7 +112,8 @@ const finishRunningExecutions = (extra = '') => `WITH ${extra ? `${extra},` : ''
    SELECT l.id FROM l JOIN v ON v.id = l.id WHERE l.status = v.status AND l.finished_at = v.finished_at
    UNION ALL
    -- The ended events, written with the ends; one NOTIFY wakes the event log's readers.
-   SELECT NULL FROM (SELECT pg_notify($7, '') FROM (SELECT 1 FROM ev LIMIT 1) x) y`;
+   SELECT NULL FROM (SELECT pg_notify($7, '') FROM (SELECT 1 FROM ev LIMIT 1) x) y
+   ${read ? `UNION ALL SELECT NULL FROM (SELECT count(*) AS n FROM (${read}) r) x WHERE x.n < 0` : ''}`;
 // execution_created_idx
 const deleteFinishedBefore = `DELETE FROM execution WHERE created_at < $1 AND status NOT IN (${active})`;
 const requestCancelOfRunning = "UPDATE execution SET cancel_requested_at = $2 WHERE id = $1 AND status = 'running'";
@@ -239,7 +244,7 @@ export class SqlExecutionStore implements ExecutionStore {
     const more = extra?.(ends, params.length + 1) ?? null;
     if (more) params.push(...more.params);
     try {
-      const r = await this.db.query<{ id: string | null }>(finishRunningExecutions(more?.ctes), params);
+      const r = await this.db.query<{ id: string | null }>(finishRunningExecutions(more?.ctes, more?.read), params);
       more?.settle(true);
       return r.rows.flatMap((x) => (x.id === null ? [] : [x.id]));
     } catch (err) {
