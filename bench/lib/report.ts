@@ -75,11 +75,11 @@ function fmt(v: number | null): string {
 }
 
 /** One line per metric (scenario, store, metric, unit, target), systems side by side, and whether the target is met. */
-function matrix(rows: Row[], extra?: { header: string; cell: (of: (system: string) => Row | undefined) => string }): string[][] {
+function matrix(rows: Row[], extras: Array<{ header: string; cell: (of: (system: string) => Row | undefined) => string }> = []): string[][] {
   const systems = [...new Set(rows.map((r) => r.system))];
   const ordered = ['jobs-service', ...systems.filter((s) => s !== 'jobs-service').sort()].filter((s) => systems.includes(s));
   const keys = [...new Set(rows.map((r) => `${r.scenario}\u0000${r.store}\u0000${r.metric}`))];
-  const header = ['scenario', 'store', 'metric', 'unit', 'target', ...ordered, ...(extra ? [extra.header] : []), 'met'];
+  const header = ['scenario', 'store', 'metric', 'unit', 'target', ...ordered, ...extras.map((e) => e.header), 'met'];
   const lines: string[][] = [header];
   for (const key of keys) {
     const [scenario, store, metric] = key.split('\u0000');
@@ -93,7 +93,7 @@ function matrix(rows: Row[], extra?: { header: string; cell: (of: (system: strin
       return `${fmt(r.value)}${range}`;
     });
     const any = ours ?? rows.find((r) => r.scenario === scenario && r.store === store && r.metric === metric)!;
-    lines.push([scenario, store, metric, any.unit, ours?.target ?? '', ...cells, ...(extra ? [extra.cell(of)] : []), ours?.met === undefined ? '' : ours.met ? 'yes' : 'NO']);
+    lines.push([scenario, store, metric, any.unit, ours?.target ?? '', ...cells, ...extras.map((e) => e.cell(of)), ours?.met === undefined ? '' : ours.met ? 'yes' : 'NO']);
   }
   return lines;
 }
@@ -115,9 +115,13 @@ export function table(rows: Row[]): string {
   return [...text, ...(notes.length ? ['', 'notes:', ...notes] : [])].join('\n');
 }
 
-/** The same as a Markdown table, with jobs-service's figure over raw Agenda's beside it. */
+/** The same as a Markdown table, with jobs-service's figure over each other system's beside it. */
 export function markdown(rows: Row[]): string {
-  const lines = matrix(rows, { header: 'jobs-service / agenda', cell: (of) => ratio(of('jobs-service')?.value, of('agenda')?.value) });
+  const peers = [...new Set(rows.map((r) => r.system))].filter((s) => s !== 'jobs-service').sort();
+  const lines = matrix(
+    rows,
+    peers.map((peer) => ({ header: `jobs-service / ${peer}`, cell: (of) => ratio(of('jobs-service')?.value, of(peer)?.value) })),
+  );
   const md = lines.map((l) => `| ${l.join(' | ')} |`);
   md.splice(1, 0, `|${lines[0].map(() => '---').join('|')}|`);
   const notes = notesOf(rows).map((n) => `- ${n}`);
