@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { DispatchLoop } from '../dispatch-loop.js';
 import type { AnyBulkWriteOperation, Collection, Filter, ObjectId } from 'mongodb';
 import type { EngineData, Lease } from '../lease.js';
 
@@ -140,23 +141,8 @@ function claimable(names: string[], now: Date, deadline: Date): Filter<AgendaRow
  * the lock rules are Agenda's: a row is due when unlocked and `nextRunAt` has passed, or when
  * its lock is older than the lock lifetime.
  */
-export class MongoDispatcher {
-  /** Claimed rows whose handler has not returned (or whose run has not settled, for runs not started). */
-  private running = 0;
-  /** Runs whose handler returned and whose end is still being written. */
-  private recording = 0;
-  private started = false;
-  private timer?: NodeJS.Timeout;
-  private wakeAt = Infinity;
-  private cycle?: Promise<void>;
-  private again = false;
-  private pending: Completion[] = [];
-  private flushing?: Promise<void>;
-  /** The wait before the next try of a write-back that failed; 0 after one that succeeded. */
-  private flushDelay = 0;
-  private closed = false;
+export class MongoDispatcher extends DispatchLoop<Completion> {
   private unsubscribe?: () => void;
-  private readonly idle = new Set<() => void>();
   /** The row and claim of each lease handed out. */
   private readonly holds = new WeakMap<Lease, Hold>();
 
@@ -164,16 +150,13 @@ export class MongoDispatcher {
     private readonly rows: Collection<AgendaRow>,
     private readonly run: (leases: Lease[]) => Array<Promise<void>>,
     private readonly options: MongoDispatcherOptions,
-  ) {}
+  ) {
+    super(options);
+  }
 
   /** The row and claim of a lease of this dispatcher. */
   holdOf(lease: Lease): Hold | undefined {
     return this.holds.get(lease);
-  }
-
-  /** Rows this process may claim now; see SqlDispatcher.free. */
-  private get free() {
-    return this.options.maxConcurrency - this.running - Math.max(0, this.recording - this.options.maxConcurrency);
   }
 
   async start() {
@@ -200,11 +183,7 @@ export class MongoDispatcher {
 
   /** Stops claiming; runs in progress go on, and their rows are still written back. */
   async stop() {
-    this.started = false;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    this.wakeAt = Infinity;
-    await this.cycle;
+    await this.stopClaiming();
   }
 
   async close() {
@@ -212,66 +191,10 @@ export class MongoDispatcher {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     await this.options.channel?.disconnect().catch((err: unknown) => this.options.onError(err as Error, 'notification channel'));
-    await this.settled();
-    this.closed = true;
-    await this.flushing;
-    // The last tries: rows not written back now are unlocked by the lock lifetime, or at once
-    // when this worker is marked gone.
-    for (let i = 0; i < 3 && this.pending.length; i++) {
-      try {
-        await this.flush();
-      } catch (err) {
-        this.options.onError(err as Error, 'complete');
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    await this.closeWriteBack();
   }
 
-  /** Resolves once no run of this dispatcher is under way or being recorded. */
-  private settled(): Promise<void> {
-    if (this.running === 0 && this.recording === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idle.add(resolve));
-  }
-
-  /** Looks at the collection in `delay` ms, or sooner if a look was planned already. */
-  wake(delay: number) {
-    if (!this.started) return;
-    const at = Date.now() + Math.max(0, delay);
-    if (at >= this.wakeAt) return;
-    clearTimeout(this.timer);
-    this.wakeAt = at;
-    this.timer = setTimeout(
-      () => {
-        this.timer = undefined;
-        this.wakeAt = Infinity;
-        this.loop();
-      },
-      Math.max(0, delay),
-    );
-    this.timer.unref();
-  }
-
-  private loop() {
-    if (this.cycle) {
-      this.again = true;
-      return;
-    }
-    this.cycle = (async () => {
-      try {
-        do {
-          this.again = false;
-          await this.claimCycle();
-        } while (this.again && this.started);
-      } catch (err) {
-        this.options.onError(err as Error, 'claim');
-        this.wake(this.options.pollIntervalMs);
-      } finally {
-        this.cycle = undefined;
-      }
-    })();
-  }
-
-  private async claimCycle() {
+  protected async claimCycle() {
     if (!this.started) return;
     const names = this.options.names();
     const room = this.free;
@@ -413,35 +336,10 @@ export class MongoDispatcher {
           // Runs that were not started (a fire only queued, recorded missed, or skipped) let
           // their row go here.
           lease.release!();
-          this.recording -= 1;
-          if (this.running === 0 && this.recording === 0) {
-            for (const resolve of this.idle) resolve();
-            this.idle.clear();
-          }
+          this.recorded();
           this.wake(0);
         });
     });
-  }
-
-  /** Ends of runs that arrive together are written together, one flush at a time; see SqlDispatcher.scheduleFlush. */
-  private scheduleFlush() {
-    if (this.flushing) return;
-    const delay = this.flushDelay;
-    this.flushing = new Promise<void>((resolve) => (delay ? setTimeout(resolve, delay) : setImmediate(resolve)))
-      .then(() => this.flush())
-      .then(
-        () => {
-          this.flushDelay = 0;
-        },
-        (err) => {
-          this.options.onError(err as Error, 'complete');
-          this.flushDelay = Math.min(this.options.retryMaxMs, Math.max(50, this.flushDelay * 2));
-        },
-      )
-      .finally(() => {
-        this.flushing = undefined;
-        if (this.pending.length && !this.closed) this.scheduleFlush();
-      });
   }
 
   /**
@@ -455,7 +353,7 @@ export class MongoDispatcher {
    * try whose answer was lost is harmless when tried again. A failed write puts its rows back
    * for the next try.
    */
-  private async flush() {
+  protected async flush() {
     const ended = this.pending.splice(0, this.pending.length);
     if (ended.length === 0) return;
     const now = new Date();

@@ -1,4 +1,5 @@
 import type { SqlClient } from '../../db/sql-client.js';
+import { DispatchLoop } from '../dispatch-loop.js';
 import type { EngineData, Lease } from '../lease.js';
 import type { JobWithActiveRuns } from '../../store/jobs.js';
 import { jobWithActiveRuns, jobWithActiveRunsColumns } from '../../store/sql/jobs.js';
@@ -127,23 +128,8 @@ const claimWithoutJobs = claimSql(false);
  * due when unlocked and `next_run_at` has passed, or when its lock is older than the lock
  * lifetime (its worker died).
  */
-export class SqlDispatcher {
-  /** Claimed rows whose handler has not returned (or whose run has not settled, for runs not started). */
-  private running = 0;
-  /** Runs whose handler returned and whose end is still being written. */
-  private recording = 0;
-  private started = false;
-  private timer?: NodeJS.Timeout;
-  private wakeAt = Infinity;
-  private cycle?: Promise<void>;
-  private again = false;
-  private pending: Completion[] = [];
-  private flushing?: Promise<void>;
-  /** The wait before the next try of a write-back that failed; 0 after one that succeeded. */
-  private flushDelay = 0;
-  private closed = false;
+export class SqlDispatcher extends DispatchLoop<Completion> {
   private unlisten?: () => Promise<void>;
-  private readonly idle = new Set<() => void>();
   /** The row of each lease handed out. */
   private readonly rows = new WeakMap<Lease, string>();
   private readonly holders = new WeakMap<Lease, string>();
@@ -159,7 +145,9 @@ export class SqlDispatcher {
     private readonly sql: SqlClient,
     private readonly run: (leases: Lease[]) => Array<Promise<void>>,
     private readonly options: SqlDispatcherOptions,
-  ) {}
+  ) {
+    super(options);
+  }
 
   get active() {
     return this.running;
@@ -175,15 +163,6 @@ export class SqlDispatcher {
     return this.holders.get(lease);
   }
 
-  /**
-   * Rows this process may claim now: its free concurrency, less the runs whose ends wait to be
-   * written beyond one concurrency's worth (so a slow database holds the claims back instead
-   * of letting unwritten ends pile up).
-   */
-  private get free() {
-    return this.options.maxConcurrency - this.running - Math.max(0, this.recording - this.options.maxConcurrency);
-  }
-
   async start() {
     if (this.started) return;
     this.started = true;
@@ -197,11 +176,7 @@ export class SqlDispatcher {
 
   /** Stops claiming; runs in progress go on, and their rows are still written back. Rows waiting in the local queue are unlocked. */
   async stop() {
-    this.started = false;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    this.wakeAt = Infinity;
-    await this.cycle;
+    await this.stopClaiming();
     this.letGo(this.waiting.splice(0, this.waiting.length));
   }
 
@@ -228,66 +203,10 @@ export class SqlDispatcher {
     await this.stop();
     await this.unlisten?.();
     this.unlisten = undefined;
-    await this.settled();
-    this.closed = true;
-    await this.flushing;
-    // The last tries: rows not written back now are unlocked by the lock lifetime, or at once
-    // when this worker is marked gone.
-    for (let i = 0; i < 3 && this.pending.length; i++) {
-      try {
-        await this.flush();
-      } catch (err) {
-        this.options.onError(err as Error, 'complete');
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    await this.closeWriteBack();
   }
 
-  /** Resolves once no run of this dispatcher is under way or being recorded. */
-  private settled(): Promise<void> {
-    if (this.running === 0 && this.recording === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idle.add(resolve));
-  }
-
-  /** Looks at the table in `delay` ms, or sooner if a look was planned already. */
-  wake(delay: number) {
-    if (!this.started) return;
-    const at = Date.now() + Math.max(0, delay);
-    if (at >= this.wakeAt) return;
-    clearTimeout(this.timer);
-    this.wakeAt = at;
-    this.timer = setTimeout(
-      () => {
-        this.timer = undefined;
-        this.wakeAt = Infinity;
-        this.loop();
-      },
-      Math.max(0, delay),
-    );
-    this.timer.unref();
-  }
-
-  private loop() {
-    if (this.cycle) {
-      this.again = true;
-      return;
-    }
-    this.cycle = (async () => {
-      try {
-        do {
-          this.again = false;
-          await this.claimCycle();
-        } while (this.again && this.started);
-      } catch (err) {
-        this.options.onError(err as Error, 'claim');
-        this.wake(this.options.pollIntervalMs);
-      } finally {
-        this.cycle = undefined;
-      }
-    })();
-  }
-
-  private async claimCycle() {
+  protected async claimCycle() {
     if (!this.started) return;
     const names = this.options.names();
     // Rows that waited too long go back; the rest start as far as the free concurrency allows.
@@ -435,11 +354,7 @@ export class SqlDispatcher {
             this.pending.push(left);
             this.scheduleFlush();
           }
-          this.recording -= 1;
-          if (this.running === 0 && this.recording === 0) {
-            for (const resolve of this.idle) resolve();
-            this.idle.clear();
-          }
+          this.recorded();
           this.wake(0);
         });
     });
@@ -472,32 +387,8 @@ export class SqlDispatcher {
     };
   }
 
-  /**
-   * Ends of runs that arrive together are written together, one flush at a time. A flush that
-   * fails is tried again, waiting longer each time, until it lands or the dispatcher closes.
-   */
-  private scheduleFlush() {
-    if (this.flushing) return;
-    const delay = this.flushDelay;
-    this.flushing = new Promise<void>((resolve) => (delay ? setTimeout(resolve, delay) : setImmediate(resolve)))
-      .then(() => this.flush())
-      .then(
-        () => {
-          this.flushDelay = 0;
-        },
-        (err) => {
-          this.options.onError(err as Error, 'complete');
-          this.flushDelay = Math.min(this.options.retryMaxMs, Math.max(50, this.flushDelay * 2));
-        },
-      )
-      .finally(() => {
-        this.flushing = undefined;
-        if (this.pending.length && !this.closed) this.scheduleFlush();
-      });
-  }
-
   /** Writes back the rows let go with no run end to carry them (releaseStatement), in one statement. A failed write puts its rows back for the next try. */
-  private async flush() {
+  protected async flush() {
     const ended = this.pending.splice(0, this.pending.length);
     if (ended.length === 0) return;
     try {

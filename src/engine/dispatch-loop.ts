@@ -1,0 +1,157 @@
+/** What the claim loop of a dispatcher needs to know (both engines' dispatchers give it). */
+export interface DispatchLoopOptions {
+  maxConcurrency: number;
+  /** Longest sleep between two looks for due rows, in ms. */
+  pollIntervalMs: number;
+  onError: (err: Error, where: string) => void;
+  /** Longest wait between two tries of writing the rows of ended runs back, in ms. */
+  retryMaxMs: number;
+}
+
+/**
+ * The loop both dispatchers (SQL and MongoDB) run: one claim cycle at a time, woken by a timer
+ * or at once, the count of runs under way and being recorded, and the write-back of released
+ * rows (`pending`), one at a time, tried again with a growing wait until it lands. A dispatcher
+ * says how it claims (`claimCycle`) and how it writes rows back (`flush`).
+ */
+export abstract class DispatchLoop<Completion> {
+  /** Claimed rows whose handler has not returned (or whose run has not settled, for runs not started). */
+  protected running = 0;
+  /** Runs whose handler returned and whose end is still being written. */
+  protected recording = 0;
+  protected started = false;
+  /** Set by a claim cycle that should be followed by another at once. */
+  protected again = false;
+  /** Rows to write back. */
+  protected pending: Completion[] = [];
+  private timer?: NodeJS.Timeout;
+  private wakeAt = Infinity;
+  private cycle?: Promise<void>;
+  private flushing?: Promise<void>;
+  /** The wait before the next try of a write-back that failed; 0 after one that succeeded. */
+  private flushDelay = 0;
+  private closed = false;
+  private readonly idle = new Set<() => void>();
+
+  constructor(private readonly settings: DispatchLoopOptions) {}
+
+  /** Looks for due rows (claimCycle) while claiming is started; a failed cycle is logged and tried after a poll interval. */
+  protected abstract claimCycle(): Promise<void>;
+  /** Writes back the rows in `pending`; a failed write puts them back. */
+  protected abstract flush(): Promise<void>;
+
+  /**
+   * Rows this process may claim now: its free concurrency, less the runs whose ends wait to be
+   * written beyond one concurrency's worth (so a slow database holds the claims back instead
+   * of letting unwritten ends pile up).
+   */
+  protected get free() {
+    const max = this.settings.maxConcurrency;
+    return max - this.running - Math.max(0, this.recording - max);
+  }
+
+  /** Looks for due rows in `delay` ms, or sooner if a look was planned already. */
+  wake(delay: number) {
+    if (!this.started) return;
+    const at = Date.now() + Math.max(0, delay);
+    if (at >= this.wakeAt) return;
+    clearTimeout(this.timer);
+    this.wakeAt = at;
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.wakeAt = Infinity;
+        this.loop();
+      },
+      Math.max(0, delay),
+    );
+    this.timer.unref();
+  }
+
+  private loop() {
+    if (this.cycle) {
+      this.again = true;
+      return;
+    }
+    this.cycle = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.claimCycle();
+        } while (this.again && this.started);
+      } catch (err) {
+        this.settings.onError(err as Error, 'claim');
+        this.wake(this.settings.pollIntervalMs);
+      } finally {
+        this.cycle = undefined;
+      }
+    })();
+  }
+
+  /** Stops claiming, once the cycle under way has ended. */
+  protected async stopClaiming() {
+    this.started = false;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.wakeAt = Infinity;
+    await this.cycle;
+  }
+
+  /**
+   * Waits for every run to be recorded and its row written back, then gives the write-back its
+   * last tries: rows not written back now are unlocked by the lock lifetime, or at once when
+   * this worker is marked gone.
+   */
+  protected async closeWriteBack() {
+    await this.settled();
+    this.closed = true;
+    await this.flushing;
+    for (let i = 0; i < 3 && this.pending.length; i++) {
+      try {
+        await this.flush();
+      } catch (err) {
+        this.settings.onError(err as Error, 'complete');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  }
+
+  /** Resolves once no run of this dispatcher is under way or being recorded. */
+  private settled(): Promise<void> {
+    if (this.running === 0 && this.recording === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idle.add(resolve));
+  }
+
+  /** A run is recorded: closeWriteBack may go on once none is left. */
+  protected recorded() {
+    this.recording -= 1;
+    if (this.running === 0 && this.recording === 0) {
+      for (const resolve of this.idle) resolve();
+      this.idle.clear();
+    }
+  }
+
+  /**
+   * Rows released together are written back together, one write at a time. A write that fails
+   * is tried again, waiting longer each time, until it lands or the dispatcher closes.
+   */
+  protected scheduleFlush() {
+    if (this.flushing) return;
+    const delay = this.flushDelay;
+    this.flushing = new Promise<void>((resolve) => (delay ? setTimeout(resolve, delay) : setImmediate(resolve)))
+      .then(() => this.flush())
+      .then(
+        () => {
+          this.flushDelay = 0;
+        },
+        (err) => {
+          this.settings.onError(err as Error, 'complete');
+          this.flushDelay = Math.min(this.settings.retryMaxMs, Math.max(50, this.flushDelay * 2));
+        },
+      )
+      .finally(() => {
+        this.flushing = undefined;
+        if (this.pending.length && !this.closed) this.scheduleFlush();
+      });
+  }
+}
