@@ -213,7 +213,7 @@ export class Runner {
     }
     // The whole claim's fires in one write: on SQL one statement, so a crash leaves each
     // fire whole or absent, never a queued run without its run row.
-    const fence = this.workerId !== null && this.workerToken !== null ? { workerId: this.workerId, token: this.workerToken } : undefined;
+    const fence = this.registration();
     try {
       const recorded = await this.engine.recordRuns(
         {
@@ -278,7 +278,7 @@ export class Runner {
     // until it lands; a try whose answer was lost may have moved runs: those are this worker's,
     // started at this very time, and run here (else they would stay running with no handler).
     const moves = [...queued.keys()].map((id) => ({ id, patch }));
-    const fence = this.workerId !== null && this.workerToken !== null ? { workerId: this.workerId, token: this.workerToken } : undefined;
+    const fence = this.registration();
     // Where the engine can (SQL), each try writes the whole start at once: the moves, fencing
     // tokens, jobs' last status and started events (`whole.engine`); the tokens it drew.
     const whole = { tokens: new Map<string, number>(), engine: Boolean(fence && this.engine.startRuns), refused: false };
@@ -335,6 +335,11 @@ export class Runner {
     // (written with the moves when the engine wrote the whole start).
     if (!engineWrote) await this.recorder.land('last status of jobs', { jobs: jobUpdates.map((u) => u.job_id) }, () => this.store.updateJobs(jobUpdates));
     return toRun;
+  }
+
+  /** The worker registration this process runs as, for the writes that check it is live (RunWrite.fence); none while unregistered. */
+  private registration(): { workerId: string; token: number } | undefined {
+    return this.workerId !== null && this.workerToken !== null ? { workerId: this.workerId, token: this.workerToken } : undefined;
   }
 
   /** Runs the handler of a stored `running` execution and records how it ended. */

@@ -3,7 +3,7 @@ import type { SqlClient } from '../../db/sql-client.js';
 import { executionToRow } from '../../store/sql/rows.js';
 import { insertRowsSql } from '../../store/sql/statements.js';
 import { wroteRows } from '../../store/sql/analyze.js';
-import { eventChannelOf, eventsCte, notifyEvents } from '../../store/sql/events.js';
+import { eventChannelOf, eventColumns, eventsCte, notifyEvents } from '../../store/sql/events.js';
 import { SqlExecutionStore } from '../../store/sql/executions.js';
 import type { ExecutionEnd } from '../../store/types.js';
 import { AgendaEngine, type KeptScheduleRow } from '../agenda-engine.js';
@@ -319,7 +319,7 @@ export class SqlEngine extends AgendaEngine {
             WHERE t.id IN (SELECT id FROM l) AND t.status = 'queued' AND (SELECT ok FROM wg) = 1
            RETURNING t.id, t.job_id, t.trigger, t.batch_id, t.handler, t.progress, t.fencing_token
          ), ev AS (
-           INSERT INTO event (type, job_id, execution_id, batch_id, handler, status, progress, state)
+           INSERT INTO event (${eventColumns})
            SELECT 'execution.started', m.job_id, m.id, m.batch_id, m.handler, 'running', m.progress, NULL FROM moved m
            RETURNING 1
          ), jl AS (

@@ -3,7 +3,8 @@ import type { EventInput, EventRecord, EventStore, RunEventType } from '../event
 import type { ExecutionStatus } from '../records.js';
 import { rowToExecution, type Row } from './rows.js';
 
-const eventColumns = 'type, job_id, execution_id, batch_id, handler, status, progress, state';
+/** The columns of an event a writer gives (id and time are the table's). */
+export const eventColumns = 'type, job_id, execution_id, batch_id, handler, status, progress, state';
 
 /** The NOTIFY channel of a schema's event log: deployments sharing a database do not wake each other. */
 export const eventChannelOf = (schema: string) => `jobs_service_events_${schema}`.slice(0, 63);

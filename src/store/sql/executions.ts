@@ -18,7 +18,7 @@ import { keysetPage, type Keyset } from './keyset.js';
 import { executionTimes, executionToRow, jsonDates, rowToExecution, rowToJob, sqlList, type Row } from './rows.js';
 import { updateRows, insertRowsSql, insertSql, setSql } from './statements.js';
 import { wroteRows } from './analyze.js';
-import { eventChannel } from './events.js';
+import { eventChannel, eventColumns } from './events.js';
 
 /**
  * Runs newest first: execution_job_idx, execution_parent_idx, execution_handler_idx,
@@ -98,7 +98,7 @@ const finishRunningExecutions = (extra = '', read = '') => `WITH ${extra ? `${ex
        FROM v WHERE t.id = v.id AND t.status = 'running' AND t.id IN (SELECT id FROM l)
      RETURNING t.id, v.job_id, v.status, t.job_id AS run_job_id, t.batch_id, t.handler, t.progress
    ), ev AS (
-     INSERT INTO event (type, job_id, execution_id, batch_id, handler, status, progress, state)
+     INSERT INTO event (${eventColumns})
      SELECT 'execution.ended', m.run_job_id, m.id, m.batch_id, m.handler, m.status, m.progress, NULL FROM moved m
      RETURNING 1
    ), jl AS (
