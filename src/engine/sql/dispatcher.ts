@@ -72,7 +72,10 @@ interface Completion {
  * handler. Its plan does not depend on statistics (the bench's server runs without autovacuum,
  * PGlite never analyses): `name = ANY(...)` on the index's leading column let PostgreSQL scan
  * and sort a whole due backlog to take 20 rows; the per-handler probes read `limit` entries
- * each. The stale rows' name is compared under "C" (equal for text), which no index of the
+ * each. A probe's due bound is a row comparison, `(name, next_run_at) <= (handler, now)`,
+ * which only the (name, next_run_at, ...) index can take as its range: written on
+ * next_run_at alone, PostgreSQL walked agenda_jobs_next_run_at_idx (Agenda's) through the
+ * whole due backlog of the other handlers for each handler with nothing due. The stale rows' name is compared under "C" (equal for text), which no index of the
  * table serves, so they are found through the locked rows only, not through every row of
  * the handlers. Rows a probe locks beyond `limit` are let go when the statement ends. The
  * jobs of the first $6 schedule rows (those that start at once: the free concurrency) come
@@ -85,13 +88,13 @@ interface Completion {
 const claimSql = (readJobs: boolean) => `WITH stale AS (
     SELECT id, xmin::text AS version FROM agenda_jobs
      WHERE locked_at <= $3 AND name COLLATE "C" = ANY($1::text[]) AND disabled = FALSE
-     LIMIT $4 FOR UPDATE SKIP LOCKED
+     ORDER BY locked_at LIMIT $4 FOR UPDATE SKIP LOCKED
   ), due AS (
     SELECT x.id, x.next_run_at, x.version FROM unnest($1::text[]) AS n(name)
      CROSS JOIN LATERAL (
        SELECT a.id, a.next_run_at, a.xmin::text AS version FROM agenda_jobs a
-        WHERE a.name = n.name AND a.disabled = FALSE AND a.locked_at IS NULL AND a.next_run_at <= $2
-        ORDER BY a.next_run_at LIMIT $4 FOR UPDATE SKIP LOCKED
+        WHERE a.name = n.name AND a.disabled = FALSE AND a.locked_at IS NULL AND (a.name, a.next_run_at) <= (n.name, $2)
+        ORDER BY a.name, a.next_run_at LIMIT $4 FOR UPDATE SKIP LOCKED
      ) x
   ), c AS (
     SELECT id, version FROM stale UNION ALL (SELECT id, version FROM due ORDER BY next_run_at) LIMIT $4
@@ -279,8 +282,8 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
          FROM unnest($1::text[]) AS n(name)
          CROSS JOIN LATERAL (
            SELECT next_run_at FROM agenda_jobs a
-            WHERE a.name = n.name AND a.disabled = FALSE AND a.next_run_at IS NOT NULL AND a.locked_at IS NULL
-            ORDER BY a.next_run_at LIMIT 1
+            WHERE a.name = n.name AND a.disabled = FALSE AND (a.name, a.next_run_at) > (n.name, '-infinity'::timestamptz) AND a.locked_at IS NULL
+            ORDER BY a.name, a.next_run_at LIMIT 1
          ) x`,
       [names],
     );
