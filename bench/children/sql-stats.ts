@@ -1,10 +1,11 @@
 /**
  * Client-side statement statistics for the bench's --profile: every query sent through
  * node-postgres (pg.Client.prototype.query: the service's pool, Agenda's backend, the
- * notification listener) counted and timed by its text. Round trips per run, without
- * pg_stat_statements on the server.
+ * notification listener) or to an embedded PGlite (PGliteClient.prototype.query) counted and
+ * timed by its text. Round trips per run, without pg_stat_statements on the server.
  */
 import pg from 'pg';
+import { PGliteClient } from '../../src/db/sql-client.js';
 
 interface Stat {
   calls: number;
@@ -14,7 +15,11 @@ interface Stat {
 const stats = new Map<string, Stat>();
 
 export function installSqlStats() {
-  const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+  wrap(pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown });
+  wrap(PGliteClient.prototype as unknown as { query: (...args: unknown[]) => unknown });
+}
+
+function wrap(proto: { query: (...args: unknown[]) => unknown }) {
   const original = proto.query;
   proto.query = function (this: unknown, ...args: unknown[]) {
     const q = args[0];

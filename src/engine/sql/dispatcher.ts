@@ -85,10 +85,14 @@ interface Completion {
  * newer version: another claim, fired and let go meanwhile) is not read either: the job as
  * the snapshot saw it would not show that fire.
  */
-const claimSql = (readJobs: boolean) => `WITH stale AS (
-    SELECT id, xmin::text AS version FROM agenda_jobs
+const claimSql = (readJobs: boolean, stale: boolean) => `WITH stale AS (
+    ${
+      stale
+        ? `SELECT id, xmin::text AS version FROM agenda_jobs
      WHERE locked_at <= $3 AND name COLLATE "C" = ANY($1::text[]) AND disabled = FALSE
-     ORDER BY locked_at LIMIT $4 FOR UPDATE SKIP LOCKED
+     ORDER BY locked_at LIMIT $4 FOR UPDATE SKIP LOCKED`
+        : 'SELECT NULL::uuid AS id, NULL::text AS version WHERE $3::timestamptz IS NULL'
+    }
   ), due AS (
     SELECT x.id, x.next_run_at, x.version FROM unnest($1::text[]) AS n(name)
      CROSS JOIN LATERAL (
@@ -116,9 +120,11 @@ const claimSql = (readJobs: boolean) => `WITH stale AS (
    ORDER BY ranked.row_rank`;
 
 /** The claim of a service's dispatcher, which reads the jobs of the rows it starts at once. */
-export const claimStatement = claimSql(true);
-/** The claim of an engine used without the service's tables. */
-const claimWithoutJobs = claimSql(false);
+export const claimStatement = claimSql(true, true);
+/** The same without the probe for expired locks (see SqlDispatcher.claim). */
+export const claimDueStatement = claimSql(true, false);
+/** The claims of an engine used without the service's tables. */
+const claimWithoutJobs = [claimSql(false, true), claimSql(false, false)];
 
 /**
  * Claims due rows of Agenda's table, many in one claim, and hands them to the run wrapper.
@@ -143,6 +149,8 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
    * statement (releaseCtes), or, should it not take them, once the run has settled.
    */
   private readonly deferred = new Map<string, Completion>();
+  /** When a claim last looked for rows whose lock expired (Date.now()). */
+  private staleLookedAt = 0;
 
   constructor(
     private readonly sql: SqlClient,
@@ -257,10 +265,18 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
     for (const [by, rows] of byHolder) this.startAll(rows, by);
   }
 
-  /** See claimStatement. */
+  /**
+   * See claimStatement. Rows whose lock expired are looked for at most once per poll interval:
+   * without statistics (PGlite never analyses) that probe may read the whole table, and a
+   * lock only expires after the lock lifetime, so a claim every few milliseconds need not
+   * look each time.
+   */
   private async claim(names: string[], now: Date, limit: number, by: string): Promise<Claimed[]> {
     const deadline = new Date(now.getTime() - this.options.lockLifetimeMs);
-    const r = await this.sql.query<Row>(this.options.readJobs ? claimStatement : claimWithoutJobs, [names, now, deadline, limit, by, Math.max(0, this.free)]);
+    const stale = now.getTime() - this.staleLookedAt >= this.options.pollIntervalMs;
+    if (stale) this.staleLookedAt = now.getTime();
+    const text = this.options.readJobs ? (stale ? claimStatement : claimDueStatement) : claimWithoutJobs[stale ? 0 : 1];
+    const r = await this.sql.query<Row>(text, [names, now, deadline, limit, by, Math.max(0, this.free)]);
     return r.rows.map((x) => {
       const data = x.row_data as EngineData;
       return {
