@@ -31,10 +31,15 @@ interface PlanNode {
  * whose lock expired.
  */
 function agendaRowsRead(node: PlanNode, stale = true): number {
+  return rowsRead(node, 'agenda_jobs', stale);
+}
+
+/** Rows the scans of `table` read (see agendaRowsRead). */
+function rowsRead(node: PlanNode, table: string, stale = true): number {
   if (!stale && node['Subplan Name'] === 'CTE stale') return 0;
   const perLoop = (node['Actual Rows'] ?? 0) + (node['Rows Removed by Filter'] ?? 0);
-  const own = node['Relation Name'] === 'agenda_jobs' && /Scan/.test(node['Node Type']) ? perLoop * (node['Actual Loops'] ?? 1) : 0;
-  return own + (node.Plans ?? []).reduce((a, p) => a + agendaRowsRead(p, stale), 0);
+  const own = node['Relation Name'] === table && /Scan/.test(node['Node Type']) ? perLoop * (node['Actual Loops'] ?? 1) : 0;
+  return own + (node.Plans ?? []).reduce((a, p) => a + rowsRead(p, table, stale), 0);
 }
 
 /** Whether a table of this schema has statistics (only ANALYZE writes pg_stats). */
@@ -43,13 +48,45 @@ async function analysed(db: SqlClient, table: string): Promise<boolean> {
   return r.rows[0].n > 0;
 }
 
-/** Runs the claim under EXPLAIN ANALYZE and rolls it back: the rows it claimed and the rows it read. */
-async function explainClaim(db: SqlClient, names: string[], limit: number, statement = claimStatement): Promise<{ claimed: number; read: number; due: number }> {
+const literal = (v: string) => `'${v.replace(/'/g, "''")}'`;
+
+/**
+ * Runs the claim under EXPLAIN ANALYZE and rolls it back: the rows it claimed and the rows it
+ * read. `generic`: as a prepared statement run with its generic plan (the one PostgreSQL may
+ * settle on for a statement the service prepares), which knows none of the parameters.
+ */
+async function explainClaim(
+  db: SqlClient,
+  names: string[],
+  limit: number,
+  statement = claimStatement,
+  generic = false,
+): Promise<{ claimed: number; read: number; due: number; jobs: number }> {
   let plan: PlanNode | undefined;
   await db
     .transaction(async (tx) => {
       const now = new Date();
-      const r = await tx.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${statement}`, [names, now, new Date(now.getTime() - 30_000), limit, 'plan-test', limit]);
+      const values = [names, now, new Date(now.getTime() - 30_000), limit, 'plan-test', limit];
+      let r;
+      if (generic) {
+        await tx.query('SET LOCAL plan_cache_mode = force_generic_plan');
+        await tx.query(`PREPARE claim_plan_test (text[], timestamptz, timestamptz, int, text, int) AS ${statement}`);
+        const args = [
+          `ARRAY[${names.map(literal).join(', ')}]::text[]`,
+          `${literal(now.toISOString())}::timestamptz`,
+          `${literal((values[2] as Date).toISOString())}::timestamptz`,
+          String(limit),
+          literal('plan-test'),
+          String(limit),
+        ];
+        try {
+          r = await tx.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE claim_plan_test (${args.join(', ')})`);
+        } finally {
+          await tx.query('DEALLOCATE claim_plan_test');
+        }
+      } else {
+        r = await tx.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${statement}`, values);
+      }
       const raw = r.rows[0]['QUERY PLAN'];
       plan = (typeof raw === 'string' ? JSON.parse(raw) : raw)[0].Plan as PlanNode;
       throw new Error('rollback');
@@ -58,7 +95,7 @@ async function explainClaim(db: SqlClient, names: string[], limit: number, state
       if (err.message !== 'rollback') throw err;
     });
   assert.ok(plan);
-  return { claimed: plan['Actual Rows'] ?? 0, read: agendaRowsRead(plan), due: agendaRowsRead(plan, false) };
+  return { claimed: plan['Actual Rows'] ?? 0, read: agendaRowsRead(plan), due: agendaRowsRead(plan, false), jobs: rowsRead(plan, 'job') };
 }
 
 async function bulk(svc: Running, prefix: string, n: number, from = 0) {
@@ -107,6 +144,12 @@ for (const { name, skip } of stores.filter((s) => s.name !== 'mongodb')) {
         const between = await explainClaim(sql, names, 20, claimDueStatement);
         assert.equal(between.claimed, 20, `${stats} statistics: 20 rows claimed without the probe for expired locks`);
         assert.ok(between.read <= 20 * names.length + 20, `${stats} statistics: ${between.read} rows read in all without the probe for expired locks`);
+        // The service prepares that claim: its generic plan must read no more.
+        const prepared = await explainClaim(sql, names, 20, claimDueStatement, true);
+        assert.equal(prepared.claimed, 20, `${stats} statistics, generic plan: 20 rows claimed`);
+        assert.ok(prepared.read <= 20 * names.length + 20, `${stats} statistics, generic plan: ${prepared.read} rows read in all`);
+        assert.ok(prepared.jobs <= 20, `${stats} statistics, generic plan: ${prepared.jobs} jobs read for 20 rows claimed`);
+        assert.ok(between.jobs <= 20, `${stats} statistics: ${between.jobs} jobs read for 20 rows claimed`);
       }
     });
   });

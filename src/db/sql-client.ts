@@ -11,7 +11,9 @@ export interface QueryOptions {
    * text is fixed (the text names the prepared statement, and each connection keeps every one
    * it prepared) and whose parameters are single keys: with an array (`= ANY($1)`) or a LIMIT
    * as a parameter, a generic plan cannot know how many rows it will meet, and was seen to
-   * scan whole tables.
+   * scan whole tables, unless the statement reaches every table by the keys it is given
+   * (the dispatch path's claim, fire and end, whose generic plans test/claim-plan.test.ts and
+   * the bench's plans were checked for).
    */
   prepare?: boolean;
 }
@@ -56,12 +58,21 @@ export const sessionLockKeys = (name: string) => `hashtext('jobs-service:' || cu
 
 /** Names of prepared statements, one per statement text, shared by every connection of a process. */
 const statementNames = new Map<string, string>();
+/**
+ * The most statement texts a process prepares. The dispatch path's statements are built from
+ * parts (a fire with or without queued runs, a claim's group size), so their texts are many
+ * but bounded; texts past this run unprepared, so no connection keeps an unbounded number.
+ */
+const maxPreparedStatements = 1000;
 
 /** A query for pg: by name when the statement is to be prepared. */
 function pgQuery(text: string, params: unknown[] | undefined, options: QueryOptions | undefined): pg.QueryConfig {
   if (!options?.prepare) return { text, values: params };
   let name = statementNames.get(text);
-  if (!name) statementNames.set(text, (name = `jobs_service_${statementNames.size + 1}`));
+  if (!name) {
+    if (statementNames.size >= maxPreparedStatements) return { text, values: params };
+    statementNames.set(text, (name = `jobs_service_${statementNames.size + 1}`));
+  }
   return { name, text, values: params };
 }
 

@@ -84,6 +84,11 @@ interface Completion {
  * A row another worker changed after this statement's snapshot (its lock found the row's
  * newer version: another claim, fired and let go meanwhile) is not read either: the job as
  * the snapshot saw it would not show that fire.
+ *
+ * The service prepares the claim (without the probe for expired locks), and PostgreSQL may
+ * then run it with a generic plan, which knows neither the limit nor the names: every table
+ * is reached through a key it is given (`= ANY(ARRAY(...))`, per-row subqueries), so no such
+ * plan can hash-join a whole table against the few rows claimed.
  */
 const claimSql = (readJobs: boolean, stale: boolean) => `WITH stale AS (
     ${
@@ -104,20 +109,24 @@ const claimSql = (readJobs: boolean, stale: boolean) => `WITH stale AS (
     SELECT id, version FROM stale UNION ALL (SELECT id, version FROM due ORDER BY next_run_at) LIMIT $4
   ), claimed AS (
     UPDATE agenda_jobs a SET locked_at = $2, last_run_at = $2, last_modified_by = $5
-      FROM c WHERE a.id = c.id
-    RETURNING a.id::text AS row_id, a.name AS row_name, a.data AS row_data, a.next_run_at AS row_next_run_at, c.version AS row_version
+     WHERE a.id = ANY(ARRAY(SELECT id FROM c))
+    RETURNING a.id AS id, a.name AS row_name, a.data AS row_data, a.next_run_at AS row_next_run_at
   ), ranked AS (
-    SELECT claimed.*, row_number() OVER (ORDER BY claimed.row_next_run_at NULLS FIRST, claimed.row_id) AS row_rank FROM claimed
+    SELECT claimed.id::text AS row_id, claimed.row_name, claimed.row_data, claimed.row_next_run_at, c.version AS row_version,
+           row_number() OVER (ORDER BY claimed.row_next_run_at NULLS FIRST, claimed.id::text) AS row_rank
+      FROM claimed JOIN c ON c.id = claimed.id
   )
   ${
     readJobs
-      ? `SELECT ranked.*, ranked.row_rank <= $6 AND ranked.row_version = seen.version AS row_read, ${jobWithActiveRunsColumns}
-           FROM ranked
-           LEFT JOIN LATERAL (SELECT s.xmin::text AS version FROM agenda_jobs s WHERE s.id = ranked.row_id::uuid) seen ON true
-           LEFT JOIN job j ON j.job_id = (ranked.row_data->>'job_id') COLLATE "C" AND ranked.row_rank <= $6 AND ranked.row_version = seen.version`
-      : 'SELECT ranked.*, $6::int < 0 AS row_read FROM ranked'
-  }
-   ORDER BY ranked.row_rank`;
+      ? `, fresh AS (
+    SELECT ranked.*, ranked.row_rank <= $6 AND ranked.row_version = (SELECT s.xmin::text FROM agenda_jobs s WHERE s.id = ranked.row_id::uuid) AS row_read FROM ranked
+  )
+  SELECT fresh.*, ${jobWithActiveRunsColumns}
+    FROM fresh
+    LEFT JOIN LATERAL (SELECT * FROM job WHERE job.job_id = (fresh.row_data->>'job_id') COLLATE "C" AND fresh.row_read LIMIT 1) j ON true
+   ORDER BY fresh.row_rank`
+      : 'SELECT ranked.*, $6::int < 0 AS row_read FROM ranked ORDER BY ranked.row_rank'
+  }`;
 
 /** The claim of a service's dispatcher, which reads the jobs of the rows it starts at once. */
 export const claimStatement = claimSql(true, true);
@@ -276,7 +285,7 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
     const stale = now.getTime() - this.staleLookedAt >= this.options.pollIntervalMs;
     if (stale) this.staleLookedAt = now.getTime();
     const text = this.options.readJobs ? (stale ? claimStatement : claimDueStatement) : claimWithoutJobs[stale ? 0 : 1];
-    const r = await this.sql.query<Row>(text, [names, now, deadline, limit, by, Math.max(0, this.free)]);
+    const r = await this.sql.query<Row>(text, [names, now, deadline, limit, by, Math.max(0, this.free)], { prepare: !stale });
     return r.rows.map((x) => {
       const data = x.row_data as EngineData;
       return {

@@ -183,10 +183,14 @@ export class SqlEngine extends AgendaEngine {
       .map((l) => ({ id: dispatcher.rowOf(l), by: dispatcher.holderOf(l) }))
       .filter((h): h is { id: string; by: string } => h.id !== undefined && h.by !== undefined);
     if (held.length) {
+      const ids = param(held.map((h) => h.id));
       parts.push(
-        `hl AS (SELECT a.id FROM agenda_jobs a JOIN unnest(${param(held.map((h) => h.id))}::uuid[], ${param(held.map((h) => h.by))}::text[]) AS hv(id, by)
-                  ON a.id = hv.id AND a.last_modified_by = hv.by AND a.locked_at IS NOT NULL ORDER BY a.id FOR UPDATE OF a),
-         hg AS (SELECT 1 / (CASE WHEN count(*) = ${held.length} THEN 1 ELSE 0 END) AS ok FROM hl)`,
+        // The ids are also given as `= ANY`, so a generic plan (the statement is prepared)
+        // reaches the rows by key, not through every locked row.
+        `hl AS (SELECT a.id FROM agenda_jobs a JOIN unnest(${ids}::uuid[], ${param(held.map((h) => h.by))}::text[]) AS hv(id, by)
+                  ON a.id = hv.id AND a.last_modified_by = hv.by AND a.locked_at IS NOT NULL
+                 WHERE a.id = ANY(${ids}::uuid[]) ORDER BY a.id FOR UPDATE OF a),
+         hg AS (SELECT 1 / (CASE WHEN count(*) = cardinality(${ids}::uuid[]) THEN 1 ELSE 0 END) AS ok FROM hl)`,
       );
       guards.push('(SELECT ok FROM hg) AS held');
     }
@@ -251,6 +255,7 @@ export class SqlEngine extends AgendaEngine {
       const r = await this.sql.query<{ tokens: Array<[string, number | string]> | null }>(
         `WITH ${parts.join(',\n')}\nSELECT ${guards.map((g) => `${g}, `).join('')}(SELECT count(*) FROM (${tail}) t) AS n`,
         params,
+        { prepare: true },
       );
       answer = r.rows[0];
     } catch (err) {

@@ -244,7 +244,7 @@ export class SqlExecutionStore implements ExecutionStore {
     const more = extra?.(ends, params.length + 1) ?? null;
     if (more) params.push(...more.params);
     try {
-      const r = await this.db.query<{ id: string | null }>(finishRunningExecutions(more?.ctes, more?.read), params);
+      const r = await this.db.query<{ id: string | null }>(finishRunningExecutions(more?.ctes, more?.read), params, { prepare: true });
       more?.settle(true);
       return r.rows.flatMap((x) => (x.id === null ? [] : [x.id]));
     } catch (err) {

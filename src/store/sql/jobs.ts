@@ -145,7 +145,7 @@ export class SqlJobStore implements JobStore {
 
   async getJobsWithActiveRuns(jobIds: string[]) {
     if (jobIds.length === 0) return [];
-    const r = await this.db.query<Row>(selectJobsWithActiveRuns, [jobIds]);
+    const r = await this.db.query<Row>(selectJobsWithActiveRuns, [jobIds], { prepare: true });
     return r.rows.map(jobWithActiveRuns);
   }
 
