@@ -65,13 +65,32 @@ const statementNames = new Map<string, string>();
  */
 const maxPreparedStatements = 1000;
 
+/** Counts the names given, so a text prepared again gets a name no connection has used. */
+let statementSeq = 0;
+
+/**
+ * PostgreSQL fixes the result columns of a prepared statement: once a migration (of a newer
+ * process, in a rolling upgrade) adds a column that a `*` of the statement expands to, each
+ * connection that prepared it answers 0A000 "cached plan must not change result type".
+ */
+function isStalePlan(err: unknown): boolean {
+  return (err as { code?: unknown }).code === '0A000' && /cached plan must not change result type/.test((err as Error).message ?? '');
+}
+
+/** The same query under a new statement name, which every connection prepares afresh. */
+function preparedAgain(config: pg.QueryConfig): pg.QueryConfig {
+  const name = `jobs_service_${++statementSeq}`;
+  statementNames.set(config.text, name);
+  return { ...config, name };
+}
+
 /** A query for pg: by name when the statement is to be prepared. */
 function pgQuery(text: string, params: unknown[] | undefined, options: QueryOptions | undefined): pg.QueryConfig {
   if (!options?.prepare) return { text, values: params };
   let name = statementNames.get(text);
   if (!name) {
     if (statementNames.size >= maxPreparedStatements) return { text, values: params };
-    statementNames.set(text, (name = `jobs_service_${statementNames.size + 1}`));
+    statementNames.set(text, (name = `jobs_service_${++statementSeq}`));
   }
   return { name, text, values: params };
 }
@@ -120,7 +139,14 @@ export class PgClient implements SqlClient {
   };
 
   async query<T>(text: string, params?: unknown[], options?: QueryOptions) {
-    const r = await this.pool.query(pgQuery(text, params, options)).catch(this.noted);
+    const config = pgQuery(text, params, options);
+    const r = await this.pool
+      .query(config)
+      .catch((err: unknown) => {
+        if (config.name && isStalePlan(err)) return this.pool.query(preparedAgain(config));
+        throw err;
+      })
+      .catch(this.noted);
     return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
   }
 
@@ -137,7 +163,12 @@ export class PgClient implements SqlClient {
     const tx: SqlClient = {
       agendaPool: this.pool,
       query: async <R>(text: string, params?: unknown[], options?: QueryOptions) => {
-        const r = await conn.query(pgQuery(text, params, options));
+        const config = pgQuery(text, params, options);
+        const r = await conn.query(config).catch((err: unknown) => {
+          // The failure ended the transaction: the caller's next try prepares the text afresh.
+          if (config.name && isStalePlan(err)) preparedAgain(config);
+          throw err;
+        });
         return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
       },
       exec: async (text: string) => void (await conn.query(text)),

@@ -283,9 +283,9 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
   private async claim(names: string[], now: Date, limit: number, by: string): Promise<Claimed[]> {
     const deadline = new Date(now.getTime() - this.options.lockLifetimeMs);
     const stale = now.getTime() - this.staleLookedAt >= this.options.pollIntervalMs;
-    if (stale) this.staleLookedAt = now.getTime();
     const text = this.options.readJobs ? (stale ? claimStatement : claimDueStatement) : claimWithoutJobs[stale ? 0 : 1];
     const r = await this.sql.query<Row>(text, [names, now, deadline, limit, by, Math.max(0, this.free)], { prepare: !stale });
+    if (stale) this.staleLookedAt = now.getTime();
     return r.rows.map((x) => {
       const data = x.row_data as EngineData;
       return {
@@ -307,7 +307,7 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
          FROM unnest($1::text[]) AS n(name)
          CROSS JOIN LATERAL (
            SELECT next_run_at FROM agenda_jobs a
-            WHERE a.name = n.name AND a.disabled = FALSE AND (a.name, a.next_run_at) > (n.name, '-infinity'::timestamptz) AND a.locked_at IS NULL
+            WHERE a.name = n.name AND a.disabled = FALSE AND (a.name, a.next_run_at) >= (n.name, '-infinity'::timestamptz) AND a.locked_at IS NULL
             ORDER BY a.name, a.next_run_at LIMIT 1
          ) x`,
       [names],
