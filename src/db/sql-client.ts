@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
-import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { PGlite, parse as pgliteResults, protocol, type Transaction } from '@electric-sql/pglite';
 import { StorageWatch } from './storage.js';
 
 export interface QueryOptions {
@@ -334,6 +334,11 @@ export class PGliteClient implements SqlClient {
     throw err;
   };
 
+  /** Statements prepared on this database (QueryOptions.prepare), by text: name and parameter types. */
+  private readonly statements = new Map<string, { name: string; types: number[] }>();
+  /** Names given: a statement whose describe failed is parsed again under another name. */
+  private statementSeq = 0;
+
   constructor(
     private readonly db: PGlite,
     dataDir?: string,
@@ -377,8 +382,54 @@ export class PGliteClient implements SqlClient {
     return new PGliteClient(db, dataDir);
   }
 
-  query<T>(text: string, params?: unknown[]) {
+  query<T>(text: string, params?: unknown[], options?: QueryOptions) {
+    if (options?.prepare && params?.length && (this.statements.has(text) || this.statements.size < maxPreparedStatements)) {
+      return this.prepared<T>(text, params).catch(this.noted);
+    }
     return pgliteQuery<T>(this.db, text, params).catch(this.noted);
+  }
+
+  /**
+   * PGlite's query() parses and plans every statement (its Parse is unnamed), which on the
+   * dispatch path took as long as running it. This sends the same wire messages as query()
+   * does, but parses and describes a statement once, under a name, and from then on only
+   * binds and executes it; the answer goes through PGlite's own result and type parsers.
+   * Like query(), it waits for a transaction in progress and holds the connection meanwhile.
+   */
+  private prepared<T>(text: string, params: unknown[]): Promise<{ rows: T[]; rowCount: number }> {
+    const db = this.db;
+    return db._runExclusiveTransaction(() =>
+      db._runExclusiveQuery(async () => {
+        const send = (message: Uint8Array) => db.execProtocolStream(message, { syncToFs: false });
+        const messages = [];
+        try {
+          let statement = this.statements.get(text);
+          if (!statement) {
+            const name = `jobs_service_${++this.statementSeq}`;
+            await send(protocol.serialize.parse({ name, text }));
+            const types = pgliteResults.parseDescribeStatementResults(await send(protocol.serialize.describe({ type: 'S', name })));
+            statement = { name, types };
+            this.statements.set(text, statement);
+          }
+          const types = statement.types;
+          const values = params.map((v, i) => {
+            if (v === null || v === undefined) return null;
+            const serialize = db.serializers[types[i]];
+            return serialize ? serialize(v) : String(v);
+          });
+          messages.push(
+            ...(await send(protocol.serialize.bind({ statement: statement.name, values }))),
+            ...(await send(protocol.serialize.describe({ type: 'P' }))),
+            ...(await send(protocol.serialize.execute({}))),
+          );
+        } finally {
+          messages.push(...(await send(protocol.serialize.sync())));
+        }
+        await db.syncToFs();
+        const r = pgliteResults.parseResults(messages, db.parsers)[0];
+        return { rows: r.rows as T[], rowCount: r.affectedRows ?? r.rows.length };
+      }),
+    );
   }
 
   async exec(text: string) {
