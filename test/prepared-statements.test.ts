@@ -3,7 +3,8 @@
  * result columns of a prepared statement; once a newer process's migration adds a column that
  * a `*` of it expands to, running it again fails with "cached plan must not change result
  * type" (0A000). The client prepares such a statement again under a new name, so an older
- * process goes on reading and dispatching through a rolling upgrade.
+ * process goes on reading and dispatching through a rolling upgrade. The embedded store
+ * prepares its statements too (through PGlite's wire protocol) and recovers the same way.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -14,8 +15,7 @@ noticeSkippedStores();
 
 const api = '/api/v1';
 
-// Only PostgreSQL prepares statements (the embedded client runs each one unnamed).
-for (const { name, skip } of stores.filter((s) => s.name === 'postgres')) {
+for (const { name, skip } of stores.filter((s) => s.name !== 'mongodb')) {
   describe(`prepared statements through a column added by another process on ${name}`, { skip, timeout: 120_000 }, () => {
     let db: TestDatabase;
     let svc: Running;
@@ -33,7 +33,7 @@ for (const { name, skip } of stores.filter((s) => s.name === 'postgres')) {
       await waitFor('the first run', async () => (await svc.http.get(`${api}/jobs/before/executions`).expect(200)).body.executions?.[0]?.status === 'succeeded');
       // Every connection of the pool prepares the job read.
       await Promise.all(Array.from({ length: 30 }, () => svc.http.get(`${api}/jobs/before`).expect(200)));
-      // Another process (a newer version's migration) adds a column to the job table.
+      // Another process (a newer version's migration; on PGlite, another statement) adds a column to the job table.
       await (svc.service.store as SqlStore).db.exec('ALTER TABLE job ADD COLUMN added_by_a_newer_version integer');
       const reads = await Promise.all(Array.from({ length: 30 }, () => svc.http.get(`${api}/jobs/before`)));
       assert.deepEqual(

@@ -396,40 +396,57 @@ export class PGliteClient implements SqlClient {
    * binds and executes it; the answer goes through PGlite's own result and type parsers.
    * Like query(), it waits for a transaction in progress and holds the connection meanwhile.
    */
-  private prepared<T>(text: string, params: unknown[]): Promise<{ rows: T[]; rowCount: number }> {
+  private async prepared<T>(text: string, params: unknown[]): Promise<{ rows: T[]; rowCount: number }> {
     const db = this.db;
+    // As query() does: a closed database says so ("PGlite is closed"), which readiness and
+    // the API's 503 recognise.
+    await db._checkReady();
     return db._runExclusiveTransaction(() =>
       db._runExclusiveQuery(async () => {
-        const send = (message: Uint8Array) => db.execProtocolStream(message, { syncToFs: false });
-        const messages = [];
         try {
-          let statement = this.statements.get(text);
-          if (!statement) {
-            const name = `jobs_service_${++this.statementSeq}`;
-            await send(protocol.serialize.parse({ name, text }));
-            const types = pgliteResults.parseDescribeStatementResults(await send(protocol.serialize.describe({ type: 'S', name })));
-            statement = { name, types };
-            this.statements.set(text, statement);
-          }
-          const types = statement.types;
-          const values = params.map((v, i) => {
-            if (v === null || v === undefined) return null;
-            const serialize = db.serializers[types[i]];
-            return serialize ? serialize(v) : String(v);
-          });
-          messages.push(
-            ...(await send(protocol.serialize.bind({ statement: statement.name, values }))),
-            ...(await send(protocol.serialize.describe({ type: 'P' }))),
-            ...(await send(protocol.serialize.execute({}))),
-          );
-        } finally {
-          messages.push(...(await send(protocol.serialize.sync())));
+          return await this.bindAndExecute<T>(text, params);
+        } catch (err) {
+          // A statement whose result columns changed under it (a column added since it was
+          // prepared) or that is gone is prepared again under a new name, once.
+          if (!isStalePlan(err) && (err as { code?: unknown }).code !== '26000') throw err;
+          this.statements.delete(text);
+          return await this.bindAndExecute<T>(text, params);
         }
-        await db.syncToFs();
-        const r = pgliteResults.parseResults(messages, db.parsers)[0];
-        return { rows: r.rows as T[], rowCount: r.affectedRows ?? r.rows.length };
       }),
     );
+  }
+
+  /** One run of a prepared statement (see prepared), preparing it first if it is not yet; the caller holds PGlite's locks. */
+  private async bindAndExecute<T>(text: string, params: unknown[]): Promise<{ rows: T[]; rowCount: number }> {
+    const db = this.db;
+    const send = (message: Uint8Array) => db.execProtocolStream(message, { syncToFs: false });
+    const messages = [];
+    try {
+      let statement = this.statements.get(text);
+      if (!statement) {
+        const name = `jobs_service_${++this.statementSeq}`;
+        await send(protocol.serialize.parse({ name, text }));
+        const types = pgliteResults.parseDescribeStatementResults(await send(protocol.serialize.describe({ type: 'S', name })));
+        statement = { name, types };
+        this.statements.set(text, statement);
+      }
+      const types = statement.types;
+      const values = params.map((v, i) => {
+        if (v === null || v === undefined) return null;
+        const serialize = db.serializers[types[i]];
+        return serialize ? serialize(v) : String(v);
+      });
+      messages.push(
+        ...(await send(protocol.serialize.bind({ statement: statement.name, values }))),
+        ...(await send(protocol.serialize.describe({ type: 'P' }))),
+        ...(await send(protocol.serialize.execute({}))),
+      );
+    } finally {
+      messages.push(...(await send(protocol.serialize.sync())));
+    }
+    await db.syncToFs();
+    const r = pgliteResults.parseResults(messages, db.parsers)[0];
+    return { rows: r.rows as T[], rowCount: r.affectedRows ?? r.rows.length };
   }
 
   async exec(text: string) {
