@@ -1,3 +1,5 @@
+import type { Lease } from './lease.js';
+
 /** What the claim loop of a dispatcher needs to know (both engines' dispatchers give it). */
 export interface DispatchLoopOptions {
   maxConcurrency: number;
@@ -129,6 +131,35 @@ export abstract class DispatchLoop<Completion> {
       for (const resolve of this.idle) resolve();
       this.idle.clear();
     }
+  }
+
+  /**
+   * Hands claimed leases to the run wrapper and settles each run: a run the wrapper could not
+   * record (the store failed) keeps a row not yet let go for a poll interval rather than losing
+   * it; once a run settles its lease is released (runs not started, a fire only queued,
+   * recorded missed or skipped, let their row go here), `settled(i)` runs, and the run counts
+   * as recorded.
+   */
+  protected handOver(run: (leases: Lease[]) => Array<Promise<void>>, leases: Lease[], released: boolean[], settled?: (i: number) => void) {
+    let runs: Array<Promise<void>>;
+    try {
+      runs = run(leases);
+    } catch (err) {
+      runs = leases.map(() => Promise.reject(err));
+    }
+    leases.forEach((lease, i) => {
+      runs[i]
+        .catch((err) => {
+          this.settings.onError(err as Error, 'run');
+          if (!released[i]) lease.nextRunAt = new Date(Date.now() + this.settings.pollIntervalMs);
+        })
+        .finally(() => {
+          lease.release!();
+          settled?.(i);
+          this.recorded();
+          this.wake(0);
+        });
+    });
   }
 
   /**

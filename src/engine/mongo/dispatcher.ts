@@ -318,28 +318,7 @@ export class MongoDispatcher extends DispatchLoop<Completion> {
       this.holds.set(lease, hold);
       return lease;
     });
-    let runs: Array<Promise<void>>;
-    try {
-      runs = this.run(leases);
-    } catch (err) {
-      runs = leases.map(() => Promise.reject(err));
-    }
-    leases.forEach((lease, i) => {
-      runs[i]
-        .catch((err) => {
-          // The wrapper could not record the run (the store failed): a row not yet let go is
-          // tried again after a poll interval rather than lost.
-          this.options.onError(err as Error, 'run');
-          if (!released[i]) lease.nextRunAt = new Date(Date.now() + this.options.pollIntervalMs);
-        })
-        .finally(() => {
-          // Runs that were not started (a fire only queued, recorded missed, or skipped) let
-          // their row go here.
-          lease.release!();
-          this.recorded();
-          this.wake(0);
-        });
-    });
+    this.handOver(this.run, leases, released);
   }
 
   /**
