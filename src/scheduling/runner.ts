@@ -435,8 +435,28 @@ export class Runner {
     return (await this.chains.sweep(force ? 0 : this.options.undispatchedAgeMs)) + (await this.chains.fanIn());
   }
 
-  /** Unlocks the engine's rows held by workers marked gone. */
+  /** The number of gone workers when this process last looked for their rows, and when (Date.now()). */
+  private goneLook = { count: -1, at: 0 };
+
+  /**
+   * Unlocks the engine's rows held by workers marked gone. Finding the holders reads the
+   * engine's locked rows (on PostgreSQL and PGlite the whole dispatch table, which no index on
+   * the lock columns serves), so it is done when the number of gone workers changed, and
+   * otherwise at most once a lock lifetime (after which any row is taken again anyway).
+   */
   async releaseGone(): Promise<number> {
+    const count = (await this.store.workerCounts()).gone ?? 0;
+    const now = Date.now();
+    if (count === 0 || (count === this.goneLook.count && now - this.goneLook.at < this.engine.lockLifetimeMs)) {
+      if (count === 0) this.goneLook = { count, at: now };
+      return 0;
+    }
+    const released = await this.releaseRowsOfGone();
+    this.goneLook = { count, at: now };
+    return released;
+  }
+
+  private async releaseRowsOfGone(): Promise<number> {
     const holders = (await this.engine.lockHolders()).filter((h) => h !== this.workerId);
     if (holders.length === 0) return 0;
     const workers = await Promise.all(holders.map((id) => this.store.getWorker(id)));
