@@ -1,7 +1,7 @@
 /**
  * What a run record costs: runs per second of raw Agenda 6 (its PostgreSQL backend, no run
- * record) against jobs-service (the same Agenda, plus an execution record written at start
- * and at end of every run), on the same database, the same handler (it does nothing), the
+ * record) against jobs-service (its own dispatch table on PostgreSQL and PGlite, plus an execution
+ * record written at start and at end of every run), on the same database, the same handler (it does nothing), the
  * same concurrency and poll interval.
  *
  *   npm run bench:records -- [--store postgres|embedded] [--runs N] [--repeat N] [--json]

@@ -51,7 +51,7 @@ for (const { name, skip } of stores.filter((s) => s.name !== 'mongodb')) {
     });
 
     const counts = async () => {
-      const locked = await sql.query<{ n: number }>('SELECT count(*)::int AS n FROM agenda_jobs WHERE locked_at IS NOT NULL');
+      const locked = await sql.query<{ n: number }>('SELECT count(*)::int AS n FROM dispatch WHERE locked_at IS NOT NULL');
       const running = await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM execution WHERE status = 'running'`);
       return { locked: locked.rows[0].n, running: running.rows[0].n };
     };

@@ -40,7 +40,7 @@ for (const { name, skip } of stores) {
     /** The engine's rows whose data holds `key` = `id`, read straight from the database. */
     const rows = async (key: 'job_id' | 'execution_id', id: string): Promise<number> => {
       if (backend.kind === 'sql') {
-        const r = await backend.sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM agenda_jobs WHERE data->>'${key}' = $1`, [id]);
+        const r = await backend.sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM dispatch WHERE ${key} = $1`, [id]);
         return r.rows[0].n;
       }
       return backend.db.collection('agenda_jobs').countDocuments({ [`data.${key}`]: id });
@@ -49,6 +49,8 @@ for (const { name, skip } of stores) {
     before(async () => {
       db = await testDatabase(name);
       ({ store, engine: backend } = await openStore(loadConfig({ ...db.env, LOG_LEVEL: 'silent' })));
+      // The engine's rows live in the store's schema (on PostgreSQL and PGlite, the dispatch table).
+      await store.migrate();
       engine = createEngine(backend, {
         pollIntervalMs,
         lockLifetimeMs: 10_000,
@@ -64,13 +66,13 @@ for (const { name, skip } of stores) {
       await db?.drop();
     });
 
-    it('init creates the indexes of its rows and says how due rows are heard of', async () => {
+    it('its rows are indexed by job, by run and by due time, and init says how due rows are heard of', async () => {
       const mode = await engine.init();
       if (backend.kind === 'sql') {
         assert.equal(mode, 'LISTEN/NOTIFY');
-        const r = await backend.sql.query<{ indexname: string }>(`SELECT indexname FROM pg_indexes WHERE tablename = 'agenda_jobs' AND schemaname = current_schema()`);
+        const r = await backend.sql.query<{ indexname: string }>(`SELECT indexname FROM pg_indexes WHERE tablename = 'dispatch' AND schemaname = current_schema()`);
         const names = r.rows.map((i) => i.indexname);
-        assert.ok(names.includes('agenda_jobs_service_job_idx') && names.includes('agenda_jobs_run_idx'), names.join(', '));
+        assert.ok(names.includes('dispatch_job_idx') && names.includes('dispatch_run_idx') && names.includes('dispatch_due_idx'), names.join(', '));
       } else {
         assert.equal(mode, backend.changeStreams ? 'change streams' : 'polling');
         const names = (await backend.db.collection('agenda_jobs').indexes()).map((i) => i.name);
@@ -106,8 +108,8 @@ for (const { name, skip } of stores) {
         // (by hand, by SQL's now()) must still be recognised as the one claimed when its run ends.
         if (backend.kind !== 'sql') throw new Error('a SQL store was expected');
         await backend.sql.query(
-          `INSERT INTO agenda_jobs (name, next_run_at, data, disabled, type, priority)
-           VALUES ('h', now() - interval '1 second' + interval '123 microseconds', jsonb_build_object('execution_id', 'run-micro'), FALSE, 'normal', 0)`,
+          `INSERT INTO dispatch (handler, next_run_at, execution_id)
+           VALUES ('h', now() - interval '1 second' + interval '123 microseconds', 'run-micro')`,
         );
         await waitFor('the run fired', async () => fires('run-micro') >= 1);
         await waitFor('its row removed', async () => (await rows('execution_id', 'run-micro')) === 0);

@@ -72,7 +72,7 @@ describe('run ends through a PostgreSQL restart', { skip }, () => {
       // The rows of ended runs are written back too (they were deleted or unlocked).
       await waitFor(
         'every run row to be written back',
-        async () => Number((await client.query('SELECT count(*) AS n FROM agenda_jobs WHERE locked_at IS NOT NULL')).rows[0].n) === 0,
+        async () => Number((await client.query('SELECT count(*) AS n FROM dispatch WHERE locked_at IS NOT NULL')).rows[0].n) === 0,
         10_000,
         100,
       );

@@ -37,7 +37,7 @@ for (const { name, skip } of stores) {
       engine.recordRuns = async (write, runStore) => {
         if (!taken && write.jobs.some((j) => j.job_id === 'tick')) {
           taken = true;
-          await sql.query(`UPDATE agenda_jobs SET last_modified_by = 'another-worker', locked_at = now() WHERE data->>'job_id' = 'tick'`);
+          await sql.query(`UPDATE dispatch SET locked_by = 'another-worker', locked_at = now() WHERE job_id = 'tick'`);
         }
         return recordRuns(write, runStore);
       };

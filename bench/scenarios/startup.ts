@@ -113,7 +113,7 @@ export async function startup(ctx: Context) {
                 check = await countRows(
                   ns,
                   `SELECT (SELECT count(*)::int FROM job) AS rows, (SELECT count(DISTINCT job_id)::int FROM job) AS jobs,
-                          (SELECT count(*)::int FROM agenda_jobs) AS engine_rows, (SELECT count(DISTINCT data->>'job_id')::int FROM agenda_jobs) AS engine_jobs`,
+                          (SELECT count(*)::int FROM dispatch) AS engine_rows, (SELECT count(DISTINCT job_id)::int FROM dispatch) AS engine_jobs`,
                 );
               }
             } else {

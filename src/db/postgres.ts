@@ -4,8 +4,8 @@ import { PgClient, type PgClientOptions } from './sql-client.js';
 import { pgTypes } from './timestamps.js';
 
 /**
- * Splits an optional `schema` parameter off a PostgreSQL URL: every table of the service and
- * of Agenda then lives in that schema (created when missing), so one database can hold
+ * Splits an optional `schema` parameter off a PostgreSQL URL: every table of the service then
+ * lives in that schema (created when missing), so one database can hold
  * several deployments or test runs side by side.
  */
 export function postgresTarget(url: string): { connectionString: string; schema: string | null } {

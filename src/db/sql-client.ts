@@ -35,7 +35,7 @@ export interface SqlClient {
    * back, since notifications sent meanwhile are gone). Resolves with a function that stops.
    */
   listen(channel: string, onNotify: () => void, onError: (err: Error) => void): Promise<() => Promise<void>>;
-  /** A `pg.Pool`-shaped object for Agenda's PostgreSQL backend on the same database. */
+  /** A `pg.Pool`-shaped object for Agenda's PostgreSQL backend on the same database (the bench's raw Agenda, and the migration test). */
   readonly agendaPool: pg.Pool;
   /**
    * Holds the advisory lock named by `key` (see sessionLockKeys) on a connection of its own
@@ -306,7 +306,7 @@ type PGliteLike = Pick<PGlite, 'query' | 'exec'> | Transaction;
 
 async function pgliteQuery<T>(db: PGliteLike, text: string, params?: unknown[]) {
   // PGlite's query() takes exactly one statement; parameterless text may hold several
-  // (Agenda's schema setup does), which only exec() accepts.
+  // (a migration does), which only exec() accepts.
   if (!params || params.length === 0) {
     const results = await db.exec(text);
     const last = results[results.length - 1];

@@ -18,8 +18,9 @@ export interface MongoEngineBackend {
 }
 
 /**
- * The database Agenda runs on: the store's own, so its rows live beside the service's model.
- * Whoever opens the store produces it; createEngine (./index.ts) turns it into an Engine.
+ * The database the engine keeps its rows in: the store's own, so they live beside the
+ * service's model. Whoever opens the store produces it; createEngine (./index.ts) turns it
+ * into an Engine.
  */
 export type EngineBackend = SqlEngineBackend | MongoEngineBackend;
 

@@ -1,24 +1,17 @@
-import type { Agenda } from 'agenda';
 import type { DispatchMode, Engine, EngineOptions, RecordedRuns, RunFn, RunRow, RunWrite, RunWriteStore, ScheduleRow } from './types.js';
 
 /** A schedule row that stays: its job has a next run. */
 export type KeptScheduleRow = ScheduleRow & { nextRunAt: Date };
 
 /**
- * What both engines share: Agenda's instance, the processing switch and the many-row forms
- * of the verbs. Each engine writes its rows and dispatches them in its own way.
+ * What both engines share: the processing switch and the many-row forms of the verbs. Each
+ * engine writes its rows (the SQL stores' dispatch table, Agenda's collection on MongoDB) and
+ * dispatches them in its own way.
  */
-export abstract class AgendaEngine implements Engine {
-  /** Set by init before Agenda is ready, so close stops it even when init failed. */
-  protected instance?: Agenda;
+export abstract class RowEngine implements Engine {
   private processing = false;
 
   constructor(protected readonly options: EngineOptions) {}
-
-  protected get agenda(): Agenda {
-    if (!this.instance) throw new Error('the engine is not initialised');
-    return this.instance;
-  }
 
   abstract init(): Promise<DispatchMode>;
   abstract define(handlers: string[], run: RunFn, holder?: () => string | null): void;
@@ -36,7 +29,7 @@ export abstract class AgendaEngine implements Engine {
   protected abstract writeSchedules(gone: ScheduleRow[], kept: KeptScheduleRow[]): Promise<void>;
   /** Inserts run rows (at least one). */
   protected abstract writeRuns(runs: RunRow[]): Promise<void>;
-  /** What the engine lets go of at close before Agenda stops. */
+  /** What the engine lets go of at close. */
   protected async closeDispatch(): Promise<void> {}
 
   get lockLifetimeMs() {
@@ -83,6 +76,5 @@ export abstract class AgendaEngine implements Engine {
   async close() {
     this.processing = false;
     await this.closeDispatch();
-    await this.instance?.stop(false);
   }
 }

@@ -164,6 +164,6 @@ export interface Engine {
   lockHolders(): Promise<string[]>;
   /** Unlocks every row locked by these holders (workers known gone): due rows are claimed again at once. Resolves with how many. */
   releaseLocks(holders: string[]): Promise<number>;
-  /** Stops dispatching for good and lets Agenda go: the service's close, once the worker has drained its runs. */
+  /** Stops dispatching for good (and lets Agenda go, on MongoDB): the service's close, once the worker has drained its runs. */
   close(): Promise<void>;
 }

@@ -193,7 +193,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       onStorageFault: (err) => storage?.note(err),
     });
 
-    // Schema creation (ours and Agenda's) and default jobs, one process at a time.
+    // Schema creation (the store's, and Agenda's index on MongoDB) and default jobs, one process at a time.
     const defaults = await store.bootLock(async () => {
       await store.migrate();
       const dispatch = await engine.init();

@@ -1,11 +1,12 @@
+import type { Agenda } from 'agenda';
 import type { AnyBulkWriteOperation, Collection, Db } from 'mongodb';
 import type { ExecutionDoc } from '../../store/mongo/docs.js';
-import { AgendaEngine, type KeptScheduleRow } from '../agenda-engine.js';
+import { RowEngine, type KeptScheduleRow } from '../row-engine.js';
 import { agendaReady, newAgenda } from '../agenda.js';
 import { agendaRowRest, MongoDispatcher, type AgendaRow, type Hold, type NoticeChannel } from './dispatcher.js';
 import { NotHeldError, type DispatchMode, type EngineOptions, type RunFn, type RunRow, type RunWrite, type RunWriteStore, type ScheduleRow } from '../types.js';
 
-/** Agenda's collection (its table on PostgreSQL is agenda_jobs too). */
+/** Agenda's collection. */
 const collection = 'agenda_jobs';
 
 /**
@@ -15,7 +16,9 @@ const collection = 'agenda_jobs';
  * PostgreSQL. Agenda's processor is not started. On a replica set or a sharded cluster the
  * dispatcher wakes on Agenda's change stream channel; on a standalone server it polls.
  */
-export class MongoEngine extends AgendaEngine {
+export class MongoEngine extends RowEngine {
+  /** Set by init before Agenda is ready, so close stops it even when init failed. */
+  private instance?: Agenda;
   private readonly handlers = new Set<string>();
   private run?: RunFn;
   private holder: () => string | null = () => null;
@@ -101,8 +104,18 @@ export class MongoEngine extends AgendaEngine {
     await this.initialised().stop();
   }
 
+  private get agenda(): Agenda {
+    if (!this.instance) throw new Error('the engine is not initialised');
+    return this.instance;
+  }
+
   protected override async closeDispatch() {
     await this.dispatcher?.close();
+  }
+
+  override async close() {
+    await super.close();
+    await this.instance?.stop(false);
   }
 
   /**

@@ -14,7 +14,7 @@ export interface SqlDispatcherOptions {
   /** A lock older than this was taken by a process that died; its row is claimed again. */
   lockLifetimeMs: number;
   /**
-   * Who holds a claim's locks, written to last_modified_by (Agenda writes its name there): the
+   * Who holds a claim's locks, written to locked_by: the
    * worker's id, so the rows of a worker known gone can be released at once.
    */
   holder: () => string;
@@ -48,7 +48,7 @@ interface Claimed {
   next_run_at: Date | null;
   /** The row's job, read by the claim (schedule rows only); dropped once the row waits. */
   fire?: JobWithActiveRuns | null;
-  /** The claim's time, written to the row's last_run_at. */
+  /** The claim's time, written to the row's claimed_at. */
   claim: Date;
 }
 
@@ -60,91 +60,80 @@ interface Completion {
   /** The holder that claimed the row: a row claimed since by another is not touched. */
   by: string;
   /**
-   * When it was claimed (the claim writes it to last_run_at): a row claimed again since, even by
+   * When it was claimed (the claim writes it to claimed_at): a row claimed again since, even by
    * the same holder, is not touched (a write-back tried again after its answer was lost).
    */
   claim: Date;
 }
 
 /**
- * One statement claims up to `limit` rows: those whose lock expired (agenda_jobs_locked_at_idx)
- * and those due now in next_run_at order, one probe of agenda_jobs_find_and_lock_idx per
- * handler. Its plan does not depend on statistics (the bench's server runs without autovacuum,
- * PGlite never analyses): `name = ANY(...)` on the index's leading column let PostgreSQL scan
- * and sort a whole due backlog to take 20 rows; the per-handler probes read `limit` entries
- * each. A probe's due bound is a row comparison, `(name, next_run_at) <= (handler, now)`,
- * which only the (name, next_run_at, ...) index can take as its range: written on
- * next_run_at alone, PostgreSQL walked agenda_jobs_next_run_at_idx (Agenda's) through the
- * whole due backlog of the other handlers for each handler with nothing due. The stale rows' name is compared under "C" (equal for text), which no index of the
- * table serves, so they are found through the locked rows only, not through every row of
- * the handlers. Rows a probe locks beyond `limit` are let go when the statement ends. The
- * jobs of the first $6 schedule rows (those that start at once: the free concurrency) come
- * with them, as a fire decides on them (job_pkey, then execution_active_job_idx), so such a claim
- * needs no read of its own; rows beyond wait in the local queue and are read when they start.
- * A row another worker changed after this statement's snapshot (its lock found the row's
- * newer version: another claim, fired and let go meanwhile) is not read either: the job as
- * the snapshot saw it would not show that fire.
+ * One statement claims up to `limit` rows of `dispatch`: those due now in next_run_at order,
+ * one probe of dispatch_due_idx (handler, disabled, next_run_at) per handler, unlocked or
+ * locked longer ago than the lock lifetime ($3: a worker that died). Its plan does not depend
+ * on statistics (the bench's server runs without autovacuum, PGlite never analyses):
+ * `handler = ANY(...)` on the index's leading column let PostgreSQL scan and sort a whole due
+ * backlog to take 20 rows; the per-handler probes read `limit` entries each, and past the
+ * rows locked meanwhile, which are at most the runs under way. Each probe's bounds are row
+ * comparisons on the index's three columns: written as equalities and a range, PostgreSQL
+ * (without statistics) estimated a handful of rows and read all of them through a bitmap,
+ * then sorted them; row comparisons it estimates as a wider range, which an ordered walk of
+ * the index stopped by the limit serves best. Rows a probe locks beyond
+ * `limit` are let go when the statement ends. The claim writes only columns no index names,
+ * so it is a HOT update. The jobs of the first $6 schedule rows (those that start at once:
+ * the free concurrency) come with them, as a fire decides on them (job_pkey, then
+ * execution_active_job_idx), so such a claim needs no read of its own; rows beyond wait in
+ * the local queue and are read when they start. A row another worker changed after this
+ * statement's snapshot (its lock found the row's newer version: another claim, fired and let
+ * go meanwhile) is not read either: the job as the snapshot saw it would not show that fire.
  *
- * The service prepares the claim (without the probe for expired locks), and PostgreSQL may
- * then run it with a generic plan, which knows neither the limit nor the names: every table
- * is reached through a key it is given (`= ANY(ARRAY(...))`, per-row subqueries), so no such
- * plan can hash-join a whole table against the few rows claimed.
+ * The statement is prepared, and PostgreSQL may then run it with a generic plan, which knows
+ * neither the limit nor the names: every table is reached through a key it is given
+ * (`= ANY(ARRAY(...))`, per-row subqueries), so no such plan can hash-join a whole table
+ * against the few rows claimed.
  */
-const claimSql = (readJobs: boolean, stale: boolean) => `WITH stale AS (
-    ${
-      stale
-        ? `SELECT id, xmin::text AS version FROM agenda_jobs
-     WHERE locked_at <= $3 AND name COLLATE "C" = ANY($1::text[]) AND disabled = FALSE
-     ORDER BY locked_at LIMIT $4 FOR UPDATE SKIP LOCKED`
-        : 'SELECT NULL::uuid AS id, NULL::text AS version WHERE $3::timestamptz IS NULL'
-    }
-  ), due AS (
+const claimSql = (readJobs: boolean) => `WITH due AS (
     SELECT x.id, x.next_run_at, x.version FROM unnest($1::text[]) AS n(name)
      CROSS JOIN LATERAL (
-       SELECT a.id, a.next_run_at, a.xmin::text AS version FROM agenda_jobs a
-        WHERE a.name = n.name AND a.disabled = FALSE AND a.locked_at IS NULL AND (a.name, a.next_run_at) <= (n.name, $2)
-        ORDER BY a.name, a.next_run_at LIMIT $4 FOR UPDATE SKIP LOCKED
+       SELECT a.id, a.next_run_at, a.xmin::text AS version FROM dispatch a
+        WHERE (a.handler, a.disabled, a.next_run_at) >= (n.name, FALSE, '-infinity'::timestamptz)
+          AND (a.handler, a.disabled, a.next_run_at) <= (n.name, FALSE, $2) AND COALESCE(a.locked_at, '-infinity') <= $3
+        ORDER BY a.handler, a.disabled, a.next_run_at LIMIT $4 FOR UPDATE SKIP LOCKED
      ) x
   ), c AS (
-    SELECT id, version FROM stale UNION ALL (SELECT id, version FROM due ORDER BY next_run_at) LIMIT $4
+    SELECT id, version FROM due ORDER BY next_run_at LIMIT $4
   ), claimed AS (
-    UPDATE agenda_jobs a SET locked_at = $2, last_run_at = $2, last_modified_by = $5
+    UPDATE dispatch a SET locked_at = $2, claimed_at = $2, locked_by = $5
      WHERE a.id = ANY(ARRAY(SELECT id FROM c))
-    RETURNING a.id AS id, a.name AS row_name, a.data AS row_data, a.next_run_at AS row_next_run_at
+    RETURNING a.id AS id, a.handler AS row_name, a.job_id AS row_job, a.execution_id AS row_run, a.next_run_at AS row_next_run_at
   ), ranked AS (
-    SELECT claimed.id::text AS row_id, claimed.row_name, claimed.row_data, claimed.row_next_run_at, c.version AS row_version,
+    SELECT claimed.id::text AS row_id, claimed.row_name, claimed.row_job, claimed.row_run, claimed.row_next_run_at, c.version AS row_version,
            row_number() OVER (ORDER BY claimed.row_next_run_at NULLS FIRST, claimed.id::text) AS row_rank
       FROM claimed JOIN c ON c.id = claimed.id
   )
   ${
     readJobs
       ? `, fresh AS (
-    SELECT ranked.*, ranked.row_rank <= $6 AND ranked.row_version = (SELECT s.xmin::text FROM agenda_jobs s WHERE s.id = ranked.row_id::uuid) AS row_read FROM ranked
+    SELECT ranked.*, ranked.row_rank <= $6 AND ranked.row_version = (SELECT s.xmin::text FROM dispatch s WHERE s.id = ranked.row_id::uuid) AS row_read FROM ranked
   )
   SELECT fresh.*, ${jobWithActiveRunsColumns}
     FROM fresh
-    LEFT JOIN LATERAL (SELECT * FROM job WHERE job.job_id = (fresh.row_data->>'job_id') COLLATE "C" AND fresh.row_read LIMIT 1) j ON true
+    LEFT JOIN LATERAL (SELECT * FROM job WHERE job.job_id = fresh.row_job COLLATE "C" AND fresh.row_read LIMIT 1) j ON true
    ORDER BY fresh.row_rank`
       : 'SELECT ranked.*, $6::int < 0 AS row_read FROM ranked ORDER BY ranked.row_rank'
   }`;
 
 /** The claim of a service's dispatcher, which reads the jobs of the rows it starts at once. */
-export const claimStatement = claimSql(true, true);
-/** The same without the probe for expired locks (see SqlDispatcher.claim). */
-export const claimDueStatement = claimSql(true, false);
-/** The claims of an engine used without the service's tables. */
-const claimWithoutJobs = [claimSql(false, true), claimSql(false, false)];
+export const claimStatement = claimSql(true);
+/** The claim of an engine used without the service's tables. */
+const claimWithoutJobs = claimSql(false);
 
 /**
- * Claims due rows of Agenda's table, many in one claim, and hands them to the run wrapper.
+ * Claims due rows of `dispatch`, many in one claim, and hands them to the run wrapper.
  *
- * Agenda's own processor on PostgreSQL locks one row per query and waits for each answer
- * before asking for the next, which caps a process at a few hundred runs per second
- * whatever the concurrency. This claims up to the free concurrency in one statement
- * (`FOR UPDATE SKIP LOCKED`, so workers never take the same row) and writes the ends of
- * runs back together. The rows, their columns and the lock rules are Agenda's: a row is
- * due when unlocked and `next_run_at` has passed, or when its lock is older than the lock
- * lifetime (its worker died).
+ * Claims take up to the free concurrency (and JOBS_CLAIM_AHEAD more) in one statement
+ * (`FOR UPDATE SKIP LOCKED`, so workers never take the same row) and write the ends of runs
+ * back together. A row is due when `next_run_at` has passed and it is unlocked, or its lock
+ * is older than the lock lifetime (its worker died).
  */
 export class SqlDispatcher extends DispatchLoop<Completion> {
   private unlisten?: () => Promise<void>;
@@ -158,8 +147,6 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
    * statement (releaseCtes), or, should it not take them, once the run has settled.
    */
   private readonly deferred = new Map<string, Completion>();
-  /** When a claim last looked for rows whose lock expired (Date.now()). */
-  private staleLookedAt = 0;
 
   constructor(
     private readonly sql: SqlClient,
@@ -178,7 +165,7 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
     return this.rows.get(lease);
   }
 
-  /** Who claimed the row of a lease (the row's last_modified_by at the claim). */
+  /** Who claimed the row of a lease (the row's locked_by at the claim). */
   holderOf(lease: Lease): string | undefined {
     return this.holders.get(lease);
   }
@@ -274,20 +261,13 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
     for (const [by, rows] of byHolder) this.startAll(rows, by);
   }
 
-  /**
-   * See claimStatement. Rows whose lock expired are looked for at most once per poll interval:
-   * without statistics (PGlite never analyses) that probe may read the whole table, and a
-   * lock only expires after the lock lifetime, so a claim every few milliseconds need not
-   * look each time.
-   */
+  /** See claimStatement. */
   private async claim(names: string[], now: Date, limit: number, by: string): Promise<Claimed[]> {
     const deadline = new Date(now.getTime() - this.options.lockLifetimeMs);
-    const stale = now.getTime() - this.staleLookedAt >= this.options.pollIntervalMs;
-    const text = this.options.readJobs ? (stale ? claimStatement : claimDueStatement) : claimWithoutJobs[stale ? 0 : 1];
-    const r = await this.sql.query<Row>(text, [names, now, deadline, limit, by, Math.max(0, this.free)], { prepare: !stale });
-    if (stale) this.staleLookedAt = now.getTime();
+    const text = this.options.readJobs ? claimStatement : claimWithoutJobs;
+    const r = await this.sql.query<Row>(text, [names, now, deadline, limit, by, Math.max(0, this.free)], { prepare: true });
     return r.rows.map((x) => {
-      const data = x.row_data as EngineData;
+      const data: EngineData = x.row_job !== null ? { job_id: x.row_job as string } : { execution_id: x.row_run as string };
       return {
         id: x.row_id as string,
         name: x.row_name as string,
@@ -306,9 +286,10 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
       `SELECT min(x.next_run_at) AS at
          FROM unnest($1::text[]) AS n(name)
          CROSS JOIN LATERAL (
-           SELECT next_run_at FROM agenda_jobs a
-            WHERE a.name = n.name AND a.disabled = FALSE AND (a.name, a.next_run_at) >= (n.name, '-infinity'::timestamptz) AND a.locked_at IS NULL
-            ORDER BY a.name, a.next_run_at LIMIT 1
+           SELECT next_run_at FROM dispatch a
+            WHERE (a.handler, a.disabled, a.next_run_at) >= (n.name, FALSE, '-infinity'::timestamptz)
+              AND (a.handler, a.disabled, a.next_run_at) <= (n.name, FALSE, 'infinity'::timestamptz) AND a.locked_at IS NULL
+            ORDER BY a.handler, a.disabled, a.next_run_at LIMIT 1
          ) x`,
       [names],
     );
@@ -324,14 +305,14 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
     const ends: Array<string | undefined> = rows.map(() => undefined);
     const leases = rows.map((row, i): Lease => {
       const claimed = row.next_run_at ? new Date(row.next_run_at) : null;
-      // As with Agenda, a row fired is gone once its run ends unless the wrapper gives it
+      // A row fired is gone once its run ends unless the wrapper gives it
       // a next run; a lock refresh keeps the stored time until then.
       const lease: Lease = {
         data: row.data,
         fire: row.fire,
         nextRunAt: null,
         touch: async () => {
-          await this.sql.query('UPDATE agenda_jobs SET locked_at = $2, next_run_at = COALESCE($3, next_run_at) WHERE id = $1::uuid', [row.id, new Date(), lease.nextRunAt]);
+          await this.sql.query('UPDATE dispatch SET locked_at = $2, next_run_at = COALESCE($3, next_run_at) WHERE id = $1::uuid', [row.id, new Date(), lease.nextRunAt]);
         },
         // The row goes (or waits for its next fire) once the handler returned, while the
         // run's end is written: a worker dying in between leaves a running record, which is
@@ -409,32 +390,31 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
 }
 
 function releaseParams(list: Completion[]): unknown[] {
-  return [list.map((c) => c.id), list.map((c) => c.claimedAt), list.map((c) => c.nextRunAt), list.map((c) => c.by), new Date(), list.map((c) => c.claim)];
+  return [list.map((c) => c.id), list.map((c) => c.claimedAt), list.map((c) => c.nextRunAt), list.map((c) => c.by), list.map((c) => c.claim)];
 }
 
 /**
  * CTEs (named from `p`) that write back the rows of finished runs: rows with no next run are
  * deleted, unless their next_run_at was changed under the run (a job rescheduled while it
- * ran), which are only unlocked; the others are unlocked at their next fire. The stored time
- * is compared to the millisecond, as the claim read it into a Date (a finer one written by
- * hand would otherwise never match: the row would be unlocked and fired for ever). The rows are
- * locked in id order first (two workers' statements cannot deadlock), and only those still
- * held by the claim that took them, holder and time (a try whose answer was lost is harmless,
- * even once the same worker has claimed the row again).
- * Parameters: `first` .. `first` + 5 (releaseParams).
+ * ran), which are only unlocked; the others are unlocked at their next fire. next_run_at
+ * keeps milliseconds (timestamptz(3)), so the time the claim read into a Date compares equal.
+ * The rows are locked in id order first (two workers' statements cannot deadlock), and only
+ * those still held by the claim that took them, holder and claim time (a try whose answer was
+ * lost is harmless, even once the same worker has claimed the row again).
+ * Parameters: `first` .. `first` + 4 (releaseParams).
  */
 function releaseStatement(p: string, first: number): string {
-  const [ids, claimed, next, by, at, claim] = [0, 1, 2, 3, 4, 5].map((i) => `$${first + i}`);
+  const [ids, claimed, next, by, claim] = [0, 1, 2, 3, 4].map((i) => `$${first + i}`);
   return `${p}v AS (
       SELECT * FROM unnest(${ids}::uuid[], ${claimed}::timestamptz[], ${next}::timestamptz[], ${by}::text[], ${claim}::timestamptz[]) AS v(id, claimed, next, by, claim)
     ), ${p}l AS (
-      SELECT a.id FROM agenda_jobs a JOIN ${p}v v ON a.id = v.id AND a.last_modified_by = v.by AND a.last_run_at = v.claim ORDER BY a.id FOR UPDATE OF a
+      SELECT a.id FROM dispatch a JOIN ${p}v v ON a.id = v.id AND a.locked_by = v.by AND a.claimed_at = v.claim ORDER BY a.id FOR UPDATE OF a
     ), ${p}gone AS (
-      DELETE FROM agenda_jobs a USING ${p}v v
-       WHERE a.id = v.id AND v.next IS NULL AND date_trunc('milliseconds', a.next_run_at) IS NOT DISTINCT FROM v.claimed AND a.id IN (SELECT id FROM ${p}l)
+      DELETE FROM dispatch a USING ${p}v v
+       WHERE a.id = v.id AND v.next IS NULL AND a.next_run_at IS NOT DISTINCT FROM v.claimed AND a.id IN (SELECT id FROM ${p}l)
       RETURNING a.id
     ), ${p}kept AS (
-      UPDATE agenda_jobs a SET locked_at = NULL, next_run_at = COALESCE(v.next, a.next_run_at), last_finished_at = ${at}
+      UPDATE dispatch a SET locked_at = NULL, next_run_at = COALESCE(v.next, a.next_run_at)
         FROM ${p}v v WHERE a.id = v.id AND a.id IN (SELECT id FROM ${p}l) AND a.id NOT IN (SELECT id FROM ${p}gone)
       RETURNING 1
     )`;

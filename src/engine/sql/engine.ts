@@ -1,4 +1,3 @@
-import { PostgresBackend } from '@agendajs/postgres-backend';
 import type { SqlClient } from '../../db/sql-client.js';
 import { executionToRow } from '../../store/sql/rows.js';
 import { insertRowsSql } from '../../store/sql/statements.js';
@@ -6,8 +5,7 @@ import { wroteRows } from '../../store/sql/analyze.js';
 import { eventChannelOf, eventColumns, eventsCte, notifyEvents } from '../../store/sql/events.js';
 import { SqlExecutionStore } from '../../store/sql/executions.js';
 import type { ExecutionEnd } from '../../store/types.js';
-import { AgendaEngine, type KeptScheduleRow } from '../agenda-engine.js';
-import { agendaReady, newAgenda } from '../agenda.js';
+import { RowEngine, type KeptScheduleRow } from '../row-engine.js';
 import { NotHeldError, type DispatchMode, type EngineOptions, type RecordedRuns, type RunFn, type RunRow, type RunWrite, type ScheduleRow } from '../types.js';
 import { SqlDispatcher } from './dispatcher.js';
 
@@ -20,12 +18,12 @@ import { SqlDispatcher } from './dispatcher.js';
 const liveRegistration = (workerId: string, token: string) => `SELECT 1 FROM worker w WHERE w.id = ${workerId} AND w.token = ${token} AND w.state <> 'gone' FOR SHARE`;
 
 /**
- * The engine on PostgreSQL and PGlite. Agenda's backend only creates its table
- * (agenda_jobs); the engine writes the rows with its own statements and claims due rows
- * itself (SqlDispatcher), waking on its own NOTIFY. Agenda's processor and its notification
- * channel stay off. PGlite delivers NOTIFY within its process.
+ * The engine on PostgreSQL and PGlite: the service's own `dispatch` table (migration 000026),
+ * written by the engine's statements and claimed by SqlDispatcher, which wakes on the
+ * engine's own NOTIFY. Agenda is not used on these stores. PGlite delivers NOTIFY within its
+ * process.
  */
-export class SqlEngine extends AgendaEngine {
+export class SqlEngine extends RowEngine {
   private readonly handlers = new Set<string>();
   private run?: RunFn;
   private holder: () => string | null = () => null;
@@ -56,9 +54,6 @@ export class SqlEngine extends AgendaEngine {
 
   async init(): Promise<DispatchMode> {
     const options = this.options;
-    this.instance = newAgenda(new PostgresBackend({ pool: this.sql.agendaPool, disableNotifications: true }), options);
-    await agendaReady(this.instance, options.readyTimeoutMs);
-    await this.createIndexes();
     const schema = (await this.sql.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]?.s ?? 'public';
     this.channel = `jobs_service_due_${schema}`.slice(0, 63);
     this.eventChannel = eventChannelOf(schema);
@@ -75,20 +70,6 @@ export class SqlEngine extends AgendaEngine {
       readJobs: options.claimReadsJobs ?? false,
     });
     return 'LISTEN/NOTIFY';
-  }
-
-  /**
-   * One schedule row per service job, enforced by the database, not only by Agenda's
-   * check-then-insert; and an index for the data filters that find a job's row and a run's row.
-   */
-  private async createIndexes() {
-    await this.sql.exec(`
-      CREATE UNIQUE INDEX IF NOT EXISTS agenda_jobs_service_job_idx ON agenda_jobs ((data->>'job_id')) WHERE data ? 'job_id';
-      CREATE INDEX IF NOT EXISTS agenda_jobs_run_idx ON agenda_jobs ((data->>'execution_id')) WHERE data ? 'execution_id';
-      -- Earlier versions found rows by containment through a GIN index on all of data, which
-      -- every insert paid for; the two expression indexes above serve every lookup.
-      DROP INDEX IF EXISTS agenda_jobs_data_idx;
-    `);
   }
 
   /** The dispatcher claims rows of these handlers once processing starts. */
@@ -113,40 +94,41 @@ export class SqlEngine extends AgendaEngine {
   /** One statement removes the rows of `gone`, one upserts those of `kept`. */
   protected async writeSchedules(gone: ScheduleRow[], kept: KeptScheduleRow[]) {
     if (gone.length) {
-      await this.sql.query(`DELETE FROM agenda_jobs WHERE data ? 'job_id' AND data->>'job_id' = ANY($1::text[])`, [gone.map((r) => r.jobId)]);
+      await this.sql.query('DELETE FROM dispatch WHERE job_id = ANY($1::text[])', [gone.map((r) => r.jobId)]);
     }
     if (kept.length === 0) return;
-    // Agenda's unique save looks the row up by a parameterised JSON path, which no index
-    // serves; this upsert goes straight to agenda_jobs_service_job_idx. A row locked by a
-    // fire under way keeps its lock.
+    // One row per job (dispatch_job_idx). A row locked by a fire under way keeps its lock.
     await this.sql.query(
       `WITH up AS (
-         INSERT INTO agenda_jobs (name, next_run_at, data, disabled, type, priority)
-         SELECT v.name, v.at, jsonb_build_object('job_id', v.job_id), v.disabled, 'normal', 0
+         INSERT INTO dispatch (handler, job_id, next_run_at, disabled)
+         SELECT v.name, v.job_id, v.at, v.disabled
            FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::boolean[]) AS v(job_id, name, at, disabled)
-         ON CONFLICT ((data->>'job_id')) WHERE data ? 'job_id'
-         DO UPDATE SET name = EXCLUDED.name, next_run_at = EXCLUDED.next_run_at, disabled = EXCLUDED.disabled
+         ON CONFLICT (job_id) WHERE job_id IS NOT NULL
+         DO UPDATE SET handler = EXCLUDED.handler, next_run_at = EXCLUDED.next_run_at, disabled = EXCLUDED.disabled
          RETURNING next_run_at, disabled
        )
        ${this.notifyWhenDue('up')}`,
       [kept.map((r) => r.jobId), kept.map((r) => r.handler), kept.map((r) => r.nextRunAt), kept.map((r) => r.disabled), this.soon()],
     );
-    wroteRows(this.sql, 'agenda_jobs', kept.length);
+    wroteRows(this.sql, 'dispatch', kept.length);
   }
 
-  /** One statement inserts every run row. */
+  /**
+   * One statement inserts every run row. A run has one row (dispatch_run_idx): one written
+   * meanwhile (two workers' sweeps giving the same queued run its row) stays as it is.
+   */
   protected async writeRuns(runs: RunRow[]) {
     await this.sql.query(
       `WITH ins AS (
-         INSERT INTO agenda_jobs (name, next_run_at, data, disabled, type, priority)
-         SELECT v.name, v.at, jsonb_build_object('execution_id', v.id), FALSE, 'normal', 0
-           FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS v(id, name, at)
+         INSERT INTO dispatch (handler, execution_id, next_run_at)
+         SELECT v.name, v.id, v.at FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS v(id, name, at)
+         ON CONFLICT (execution_id) WHERE execution_id IS NOT NULL DO NOTHING
          RETURNING next_run_at, disabled
        )
        ${this.notifyWhenDue('ins', '$4')}`,
       [runs.map((r) => r.executionId), runs.map((r) => r.handler), runs.map((r) => r.at), this.soon()],
     );
-    wroteRows(this.sql, 'agenda_jobs', runs.length);
+    wroteRows(this.sql, 'dispatch', runs.length);
   }
 
   /** Rows due before this are announced at once; later ones are found by the poll. */
@@ -187,8 +169,8 @@ export class SqlEngine extends AgendaEngine {
       parts.push(
         // The ids are also given as `= ANY`, so a generic plan (the statement is prepared)
         // reaches the rows by key, not through every locked row.
-        `hl AS (SELECT a.id FROM agenda_jobs a JOIN unnest(${ids}::uuid[], ${param(held.map((h) => h.by))}::text[]) AS hv(id, by)
-                  ON a.id = hv.id AND a.last_modified_by = hv.by AND a.locked_at IS NOT NULL
+        `hl AS (SELECT a.id FROM dispatch a JOIN unnest(${ids}::uuid[], ${param(held.map((h) => h.by))}::text[]) AS hv(id, by)
+                  ON a.id = hv.id AND a.locked_by = hv.by AND a.locked_at IS NOT NULL
                  WHERE a.id = ANY(${ids}::uuid[]) ORDER BY a.id FOR UPDATE OF a),
          hg AS (SELECT 1 / (CASE WHEN count(*) = cardinality(${ids}::uuid[]) THEN 1 ELSE 0 END) AS ok FROM hl)`,
       );
@@ -231,19 +213,23 @@ export class SqlEngine extends AgendaEngine {
                  FROM jv WHERE t.job_id = jv.job_id AND t.job_id IN (SELECT job_id FROM jl) RETURNING 1)`,
       );
     }
-    if (rows.length) {
+    // A row with a next fire keeps it, under a fresh lock; a row without one is left as the
+    // claim wrote it (just now) and goes at the run's end.
+    const moved = rows.filter((r) => r.next !== null);
+    if (moved.length) {
       parts.push(
-        `s AS (UPDATE agenda_jobs a SET locked_at = ${param(new Date())}, next_run_at = COALESCE(v.next, a.next_run_at)
-                 FROM unnest(${param(rows.map((r) => r.id))}::uuid[], ${param(rows.map((r) => r.next))}::timestamptz[]) AS v(id, next)
+        `s AS (UPDATE dispatch a SET locked_at = ${param(new Date())}, next_run_at = v.next
+                 FROM unnest(${param(moved.map((r) => r.id))}::uuid[], ${param(moved.map((r) => r.next))}::timestamptz[]) AS v(id, next)
                 WHERE a.id = v.id RETURNING 1)`,
       );
     }
     let tail = 'SELECT 1 AS done';
     if (runs.length) {
       parts.push(
-        `r AS (INSERT INTO agenda_jobs (name, next_run_at, data, disabled, type, priority)
-               SELECT v.name, v.at, jsonb_build_object('execution_id', v.id), FALSE, 'normal', 0
+        `r AS (INSERT INTO dispatch (handler, execution_id, next_run_at)
+               SELECT v.name, v.id, v.at
                  FROM unnest(${param(runs.map((r) => r.executionId))}::text[], ${param(runs.map((r) => r.handler))}::text[], ${param(runs.map((r) => r.at))}::timestamptz[]) AS v(id, name, at)
+               ON CONFLICT (execution_id) WHERE execution_id IS NOT NULL DO NOTHING
                RETURNING next_run_at, disabled)`,
       );
       tail = this.notifyWhenDue('r', param(this.soon()));
@@ -266,28 +252,31 @@ export class SqlEngine extends AgendaEngine {
     // Queued runs come in bulk (a batch of runs, a flow); the records of fires come one claim
     // at a time and are left to autovacuum, so no ANALYZE falls into a dispatch.
     wroteRows(this.sql, 'execution', runs.length);
-    wroteRows(this.sql, 'agenda_jobs', runs.length);
+    wroteRows(this.sql, 'dispatch', runs.length);
     return { tokens };
   }
 
   /**
    * Queued runs without a run row: execution_active (the runs under way only), then
-   * agenda_jobs_run_idx per run, among the oldest `candidates` queued runs only, so a large
+   * dispatch_run_idx per run, among the oldest `candidates` queued runs only, so a large
    * backlog costs a bounded look.
    */
   async undispatched(before: Date, limit: number, candidates = 10_000): Promise<string[]> {
     const r = await this.sql.query<{ id: string }>(
       `SELECT e.id FROM (SELECT id, created_at FROM execution_active WHERE status = 'queued' AND created_at < $1 ORDER BY created_at LIMIT $3) e
-        WHERE NOT EXISTS (SELECT 1 FROM agenda_jobs a WHERE a.data ? 'execution_id' AND a.data->>'execution_id' = e.id)
+        WHERE NOT EXISTS (SELECT 1 FROM dispatch a WHERE a.execution_id = e.id)
         ORDER BY e.created_at LIMIT $2`,
       [before, limit, candidates],
     );
     return r.rows.map((x) => x.id);
   }
 
-  /** agenda_jobs_locked_at_idx (Agenda's): only locked rows. */
+  /**
+   * Reads the table: no index names the lock columns (a claim is then a HOT update), and the
+   * table holds only the jobs' next fires and the queued runs.
+   */
   async lockHolders(): Promise<string[]> {
-    const r = await this.sql.query<{ by: string }>('SELECT DISTINCT last_modified_by AS by FROM agenda_jobs WHERE locked_at IS NOT NULL AND last_modified_by IS NOT NULL');
+    const r = await this.sql.query<{ by: string }>('SELECT DISTINCT locked_by AS by FROM dispatch WHERE locked_at IS NOT NULL AND locked_by IS NOT NULL');
     return r.rows.map((x) => x.by);
   }
 
@@ -295,7 +284,7 @@ export class SqlEngine extends AgendaEngine {
     if (holders.length === 0) return 0;
     const r = await this.sql.query<{ n: string; due: boolean | null }>(
       `WITH freed AS (
-         UPDATE agenda_jobs SET locked_at = NULL WHERE locked_at IS NOT NULL AND last_modified_by = ANY($1::text[]) RETURNING next_run_at
+         UPDATE dispatch SET locked_at = NULL WHERE locked_at IS NOT NULL AND locked_by = ANY($1::text[]) RETURNING next_run_at
        )
        SELECT count(*) AS n, bool_or(next_run_at <= $2) AS due FROM freed`,
       [holders, this.soon()],
@@ -355,13 +344,13 @@ export class SqlEngine extends AgendaEngine {
     );
   }
 
-  /** Removes a job's schedule row: agenda_jobs_service_job_idx. */
+  /** Removes a job's schedule row: dispatch_job_idx. */
   async removeJob(jobId: string) {
-    await this.sql.query(`DELETE FROM agenda_jobs WHERE data ? 'job_id' AND data->>'job_id' = $1`, [jobId]);
+    await this.sql.query('DELETE FROM dispatch WHERE job_id = $1', [jobId]);
   }
 
-  /** Removes the row of a queued run: agenda_jobs_run_idx. */
+  /** Removes the row of a queued run: dispatch_run_idx. */
   async removeRun(executionId: string) {
-    await this.sql.query(`DELETE FROM agenda_jobs WHERE data ? 'execution_id' AND data->>'execution_id' = $1`, [executionId]);
+    await this.sql.query('DELETE FROM dispatch WHERE execution_id = $1', [executionId]);
   }
 }

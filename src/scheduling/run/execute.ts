@@ -62,7 +62,7 @@ export async function executeHandler(
       flush().catch(() => undefined);
     }
   };
-  // Keeps the Agenda lock alive under long runs (so no other worker starts this row
+  // Keeps the row's lock alive under long runs (so no other worker starts this row
   // again) and writes buffered output as the run goes.
   const heartbeat = setInterval(() => {
     lease.touch().catch(() => undefined);

@@ -68,7 +68,7 @@ export interface FireContext {
  */
 export function planFire(job: JobRecord | undefined, active: readonly ExecutionRecord[], now: Date, ctx: FireContext = {}): FirePlan {
   if (!job || job.state === 'paused' || job.next_run_at === null || job.next_run_at.getTime() > now.getTime() + 1000) {
-    // A schedule row Agenda handed back after its lock expired keeps the job's own next run.
+    // A schedule row claimed again after its lock expired keeps the job's own next run.
     return { action: 'none', rowNextRunAt: job && job.state !== 'paused' ? job.next_run_at : null };
   }
   const maxQueued = ctx.maxQueued ?? Infinity;

@@ -57,8 +57,8 @@ export function configureAnalyze(db: SqlClient, afterRows: number) {
   analyzers.set(db, new BulkAnalyze(db, afterRows));
 }
 
-/** Notes `rows` written to `table` (job, execution, agenda_jobs): may start an ANALYZE of it. */
-export function wroteRows(db: SqlClient, table: 'job' | 'execution' | 'agenda_jobs', rows: number) {
+/** Notes `rows` written to `table` (job, execution, dispatch): may start an ANALYZE of it. */
+export function wroteRows(db: SqlClient, table: 'job' | 'execution' | 'dispatch', rows: number) {
   let a = analyzers.get(db);
   if (!a) analyzers.set(db, (a = new BulkAnalyze(db, defaultAnalyzeAfterRows)));
   a.wrote(table, rows);

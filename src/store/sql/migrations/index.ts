@@ -12,6 +12,7 @@ import * as m000021 from './000021-schedule-bounds.js';
 import * as m000023 from './000023-job-image.js';
 import * as m000024 from './000024-events.js';
 import * as m000025 from './000025-active-runs.js';
+import * as m000026 from './000026-dispatch.js';
 
 export interface Migration {
   /** The number in the file name: migrations run in this order, each once. */
@@ -43,4 +44,5 @@ export const migrations: readonly Migration[] = [
   { version: 23, ...m000023 },
   { version: 24, ...m000024 },
   { version: 25, ...m000025 },
+  { version: 26, ...m000026 },
 ];
