@@ -107,5 +107,23 @@ export function eventStoreContract(open: () => Store): void {
       const [e] = await store.readEvents(0, [], 10);
       assert.ok(e.id > before, `${e.id} > ${before}`);
     });
+
+    it('deletes the events older than a time, and keeps the newer ones', async () => {
+      await store.appendEvents([jobEvent('cut-old-1'), jobEvent('cut-old-2')]);
+      await new Promise((r) => setTimeout(r, 30));
+      const cutoff = new Date();
+      await new Promise((r) => setTimeout(r, 30));
+      await store.appendEvents([jobEvent('cut-new-1'), jobEvent('cut-new-2')]);
+      assert.ok((await store.deleteEventsBefore(cutoff)) >= 2);
+      const left = await store.readEvents(0, [], 1000);
+      assert.deepEqual(
+        left.filter((e) => e.job_id?.startsWith('cut-')).map((e) => e.job_id),
+        ['cut-new-1', 'cut-new-2'],
+      );
+      assert.ok(
+        left.every((e) => e.at >= cutoff),
+        'nothing older is left',
+      );
+    });
   });
 }

@@ -52,8 +52,11 @@ const insertRunEvents = `WITH e AS (
 // event_pkey
 const selectEventsAfter = `SELECT * FROM event WHERE id > $1 OR id = ANY($2::bigint[]) ORDER BY id LIMIT $3`;
 const selectLastEventId = 'SELECT coalesce(max(id), 0) AS id FROM event';
-// event_at_idx
-const deleteEventsBefore = 'DELETE FROM event WHERE at < $1';
+// event_pkey: the events before the first one still kept, in id order. Ids are drawn as
+// events are written, so an event a little older than one with a smaller id (written by a
+// transaction that began earlier and committed later) waits for the next pass.
+const deleteEventsBefore = `DELETE FROM event
+  WHERE id < coalesce((SELECT id FROM event WHERE at >= $1 ORDER BY id LIMIT 1), (SELECT max(id) + 1 FROM event))`;
 const selectFollowedRun = 'SELECT * FROM execution WHERE id = $1';
 
 function rowToEvent(r: Row): EventRecord {
