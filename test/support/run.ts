@@ -1,12 +1,13 @@
 /**
  * npm test, npm run test:unit, npm run test:integration: picks the test files and runs them
- * with node's test runner, each file in a process of its own, two at a time (every suite has
- * its own data folder or schema), under the summary reporter.
+ * with node's test runner, each file in a process of its own, three at a time (every suite
+ * has its own data folder or schema; the files wait on timers and on the database more than
+ * they compute), under the summary reporter.
  *
  *   node --import tsx test/support/run.ts [unit|integration|all] [test files...]
  *
- * The files that took longest last time start first, so that two lanes end together.
- * TEST_CONCURRENCY sets how many files run at once (default 2); TEST_TIME_SCALE stretches
+ * The files that took longest last time start first, so that the lanes end together.
+ * TEST_CONCURRENCY sets how many files run at once (default 3); TEST_TIME_SCALE stretches
  * every wait in the tests (test/support/time.ts).
  */
 import fs from 'node:fs';
@@ -41,8 +42,15 @@ files.sort((a, b) => (lastTimes[b] ?? Infinity) - (lastTimes[a] ?? Infinity) || 
 // The embedded store's template, made once here rather than by the first files at once.
 if (files.some((f) => !isUnitFile(f))) await pgliteTemplate();
 
-// Each file's process inherits this one's `--import tsx`.
-const stream = run({ files: files.map((f) => path.join(root, f)), concurrency: Number(process.env.TEST_CONCURRENCY ?? 2) });
+// Each file's process inherits this one's `--import tsx`, and runs WebAssembly in V8's
+// baseline tier only: every suite opens PGlite anew, and compiling its hot functions again in
+// the optimising tier cost each process more CPU than it saved (a fifth of the user time of
+// the files that use it), and hundreds of MB of memory at a moment no test chose.
+const stream = run({
+  files: files.map((f) => path.join(root, f)),
+  concurrency: Number(process.env.TEST_CONCURRENCY ?? 3),
+  execArgv: [...process.execArgv, '--liftoff-only'],
+});
 // Any failure, a file that did not load among them, fails the run.
 stream.on('test:fail', (data) => {
   if (data.todo === undefined) process.exitCode = 1;
