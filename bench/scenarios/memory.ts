@@ -28,7 +28,7 @@ function emitRss(ctx: Context, system: System, count: number, samples: number[],
   const metric = count === 0 ? 'rss_idle' : `rss_${count}_jobs`;
   const base = { scenario: 'memory', system: system.name, store: ctx.store, n: count };
   const r = row({ ...base, metric, unit: 'MB' }, samples);
-  emit(system.name === 'jobs-service' && ctx.store === 'embedded' && count === 0 ? withTarget(r, '<= 300') : r);
+  emit(system.name === 'jobs-service' && ctx.store === 'embedded' && count === 0 ? withTarget(r, '<= 250') : r);
   if (count > 0) emit(row({ ...base, metric: 'seed_jobs_per_second', unit: 'jobs/s' }, [count / (seedMs / 1000)]));
   return r.value ?? NaN;
 }
