@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { PGliteClient } from '../src/db/sql-client.js';
 import type { SqlStore } from '../src/store/sql/sql-store.js';
 import { noticeSkippedStores, startService, stores, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
 
@@ -46,3 +47,52 @@ for (const { name, skip } of stores.filter((s) => s.name !== 'mongodb')) {
     });
   });
 }
+
+for (const { name, skip } of stores.filter((s) => s.name !== 'mongodb')) {
+  describe(`JOBS_PREPARED_STATEMENTS=0 on ${name}`, { skip, timeout: 120_000 }, () => {
+    let db: TestDatabase;
+    let svc: Running;
+    before(async () => {
+      db = await testDatabase(name);
+      svc = await startService(db, { JOBS_PREPARED_STATEMENTS: '0' });
+    });
+    after(async () => {
+      await svc?.close();
+      await db?.drop();
+    });
+
+    it('reads and dispatches with no statement prepared on any connection', async () => {
+      await svc.http.post(`${api}/jobs`).send({ job_id: 'unprepared', handler: 'echo' }).expect(201);
+      await waitFor('its run', async () => (await svc.http.get(`${api}/jobs/unprepared/executions`).expect(200)).body.executions?.[0]?.status === 'succeeded');
+      await Promise.all(Array.from({ length: 10 }, () => svc.http.get(`${api}/jobs/unprepared`).expect(200)));
+      // Each connection of the pool answers for its own session; none prepared anything.
+      const sql = (svc.service.store as SqlStore).db;
+      const counts = await Promise.all(
+        Array.from(
+          { length: 10 },
+          async () => (await sql.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name LIKE 'jobs_service_%'")).rows[0].n,
+        ),
+      );
+      assert.deepEqual(
+        counts,
+        counts.map(() => 0),
+      );
+    });
+  });
+}
+
+describe('a prepared statement on a closed embedded store', () => {
+  it('fails as a closed PGlite, which the API answers with 503, not as an unknown error', async () => {
+    const db = await testDatabase('embedded');
+    const sql = await PGliteClient.open(db.env.JOBS_DATA_DIR!, '16MB');
+    try {
+      const text = 'SELECT $1::int + 1 AS n';
+      assert.equal((await sql.query<{ n: number }>(text, [1], { prepare: true })).rows[0].n, 2);
+      await sql.close();
+      await assert.rejects(sql.query(text, [2], { prepare: true }), /PGlite is closed/);
+    } finally {
+      await sql.close().catch(() => undefined);
+      await db.drop();
+    }
+  });
+});

@@ -104,7 +104,12 @@ export interface Config {
   claimAhead: number;
   /** JOBS_ANALYZE_AFTER_ROWS: rows written to a table (and a fifth of its size) before it is analysed again on SQL stores; 0: never. */
   analyzeAfterRows: number;
+  /** JOBS_PREPARED_STATEMENTS: the most statement texts a process prepares on SQL stores; 0: none. */
+  preparedStatements: number;
 }
+
+/** JOBS_PREPARED_STATEMENTS's default. */
+export const defaultPreparedStatements = 1000;
 
 /** Quotas: every one answers a request beyond it with a 4xx naming its setting. */
 export interface Limits {
@@ -654,5 +659,6 @@ export function loadConfig(env: Env = process.env): Config {
     dbBootWaitSeconds: integer(env, 'JOBS_DB_BOOT_WAIT_SECONDS', 60, 0, 86400),
     claimAhead: integer(env, 'JOBS_CLAIM_AHEAD', 0, 0, 100_000),
     analyzeAfterRows: integer(env, 'JOBS_ANALYZE_AFTER_ROWS', 5000, 0, 1_000_000_000),
+    preparedStatements: integer(env, 'JOBS_PREPARED_STATEMENTS', defaultPreparedStatements, 0, 100_000),
   };
 }

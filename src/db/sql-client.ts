@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { PGlite, parse as pgliteResults, protocol, type Transaction } from '@electric-sql/pglite';
+import { defaultPreparedStatements } from '../config/config.js';
 import { StorageWatch } from './storage.js';
 
 export interface QueryOptions {
@@ -59,11 +60,17 @@ export const sessionLockKeys = (name: string) => `hashtext('jobs-service:' || cu
 /** Names of prepared statements, one per statement text, shared by every connection of a process. */
 const statementNames = new Map<string, string>();
 /**
- * The most statement texts a process prepares. The dispatch path's statements are built from
- * parts (a fire with or without queued runs, a claim's group size), so their texts are many
- * but bounded; texts past this run unprepared, so no connection keeps an unbounded number.
+ * The most statement texts a process prepares (JOBS_PREPARED_STATEMENTS; 0: none). The
+ * dispatch path's statements are built from parts (a fire with or without queued runs), so
+ * their texts are many but bounded; texts past this run unprepared, so no connection keeps an
+ * unbounded number. The cap bounds memory (each connection keeps a plan per text), nothing else.
  */
-const maxPreparedStatements = 1000;
+let maxPreparedStatements = defaultPreparedStatements;
+
+/** Sets JOBS_PREPARED_STATEMENTS for this process. */
+export function limitPreparedStatements(max: number) {
+  maxPreparedStatements = max;
+}
 
 /** Counts the names given, so a text prepared again gets a name no connection has used. */
 let statementSeq = 0;
@@ -86,7 +93,7 @@ function preparedAgain(config: pg.QueryConfig): pg.QueryConfig {
 
 /** A query for pg: by name when the statement is to be prepared. */
 function pgQuery(text: string, params: unknown[] | undefined, options: QueryOptions | undefined): pg.QueryConfig {
-  if (!options?.prepare) return { text, values: params };
+  if (!options?.prepare || maxPreparedStatements === 0) return { text, values: params };
   let name = statementNames.get(text);
   if (!name) {
     if (statementNames.size >= maxPreparedStatements) return { text, values: params };
@@ -383,7 +390,7 @@ export class PGliteClient implements SqlClient {
   }
 
   query<T>(text: string, params?: unknown[], options?: QueryOptions) {
-    if (options?.prepare && params?.length && (this.statements.has(text) || this.statements.size < maxPreparedStatements)) {
+    if (options?.prepare && params?.length && maxPreparedStatements > 0 && (this.statements.has(text) || this.statements.size < maxPreparedStatements)) {
       return this.prepared<T>(text, params).catch(this.noted);
     }
     return pgliteQuery<T>(this.db, text, params).catch(this.noted);

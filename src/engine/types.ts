@@ -21,7 +21,7 @@ export interface EngineOptions {
   name: string;
   /** Errors of the engine that no caller awaits (lost connections, failed lock queries). */
   onError: (err: Error, where: string) => void;
-  /** How long init may wait for the engine's database before it fails, in ms (30 s when unset). */
+  /** MongoDB: how long init may wait for Agenda's backend to reach the database before it fails, in ms (30 s when unset). */
   readyTimeoutMs?: number;
 }
 

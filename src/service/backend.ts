@@ -1,5 +1,6 @@
 import type { Config } from '../config/config.js';
 import { openDatabase, type DatabaseTarget } from '../db/open.js';
+import { limitPreparedStatements } from '../db/sql-client.js';
 import { StorageWatch } from '../db/storage.js';
 import type { EngineBackend } from '../engine/agenda.js';
 import { configureAnalyze } from '../store/sql/analyze.js';
@@ -43,5 +44,6 @@ export async function openStore(config: Config): Promise<OpenedStore> {
   }
   const { kind, sql, storage } = database;
   configureAnalyze(sql, config.analyzeAfterRows);
+  limitPreparedStatements(config.preparedStatements);
   return { store: new SqlStore(kind, sql), engine: { kind: 'sql', sql, embedded: kind === 'embedded' }, storage };
 }
