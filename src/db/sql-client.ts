@@ -72,6 +72,9 @@ export function limitPreparedStatements(max: number) {
   maxPreparedStatements = max;
 }
 
+/** Whether a text is run prepared: one prepared already, or a new one within the cap (`count`: the texts prepared). */
+const mayPrepare = (known: boolean, count: number) => maxPreparedStatements > 0 && (known || count < maxPreparedStatements);
+
 /** Counts the names given, so a text prepared again gets a name no connection has used. */
 let statementSeq = 0;
 
@@ -93,12 +96,9 @@ function preparedAgain(config: pg.QueryConfig): pg.QueryConfig {
 
 /** A query for pg: by name when the statement is to be prepared. */
 function pgQuery(text: string, params: unknown[] | undefined, options: QueryOptions | undefined): pg.QueryConfig {
-  if (!options?.prepare || maxPreparedStatements === 0) return { text, values: params };
   let name = statementNames.get(text);
-  if (!name) {
-    if (statementNames.size >= maxPreparedStatements) return { text, values: params };
-    statementNames.set(text, (name = `jobs_service_${++statementSeq}`));
-  }
+  if (!options?.prepare || !mayPrepare(name !== undefined, statementNames.size)) return { text, values: params };
+  if (!name) statementNames.set(text, (name = `jobs_service_${++statementSeq}`));
   return { name, text, values: params };
 }
 
@@ -390,7 +390,7 @@ export class PGliteClient implements SqlClient {
   }
 
   query<T>(text: string, params?: unknown[], options?: QueryOptions) {
-    if (options?.prepare && params?.length && maxPreparedStatements > 0 && (this.statements.has(text) || this.statements.size < maxPreparedStatements)) {
+    if (options?.prepare && params?.length && mayPrepare(this.statements.has(text), this.statements.size)) {
       return this.prepared<T>(text, params).catch(this.noted);
     }
     return pgliteQuery<T>(this.db, text, params).catch(this.noted);

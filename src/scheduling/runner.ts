@@ -447,10 +447,11 @@ export class Runner {
   async releaseGone(): Promise<number> {
     const count = (await this.store.workerCounts()).gone ?? 0;
     const now = Date.now();
-    if (count === 0 || (count === this.goneLook.count && now - this.goneLook.at < this.engine.lockLifetimeMs)) {
-      if (count === 0) this.goneLook = { count, at: now };
+    if (count === 0) {
+      this.goneLook = { count, at: now };
       return 0;
     }
+    if (count === this.goneLook.count && now - this.goneLook.at < this.engine.lockLifetimeMs) return 0;
     const released = await this.releaseRowsOfGone();
     this.goneLook = { count, at: now };
     return released;

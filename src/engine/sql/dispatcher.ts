@@ -67,6 +67,13 @@ interface Completion {
 }
 
 /**
+ * The rows `a` of dispatch_due_idx of handler `name`, not disabled, due by `until`, as row
+ * comparisons on the index's three columns (see claimSql for why not equalities).
+ */
+const enabledRowsOf = (name: string, until: string) =>
+  `(a.handler, a.disabled, a.next_run_at) >= (${name}, FALSE, '-infinity'::timestamptz) AND (a.handler, a.disabled, a.next_run_at) <= (${name}, FALSE, ${until})`;
+
+/**
  * One statement claims up to `limit` rows of `dispatch`: those due now in next_run_at order,
  * one probe of dispatch_due_idx (handler, disabled, next_run_at) per handler, unlocked or
  * locked longer ago than the lock lifetime ($3: a worker that died). Its plan does not depend
@@ -95,8 +102,7 @@ const claimSql = (readJobs: boolean) => `WITH due AS (
     SELECT x.id, x.next_run_at, x.version FROM unnest($1::text[]) AS n(name)
      CROSS JOIN LATERAL (
        SELECT a.id, a.next_run_at, a.xmin::text AS version FROM dispatch a
-        WHERE (a.handler, a.disabled, a.next_run_at) >= (n.name, FALSE, '-infinity'::timestamptz)
-          AND (a.handler, a.disabled, a.next_run_at) <= (n.name, FALSE, $2) AND COALESCE(a.locked_at, '-infinity') <= $3
+        WHERE ${enabledRowsOf('n.name', '$2')} AND COALESCE(a.locked_at, '-infinity') <= $3
         ORDER BY a.handler, a.disabled, a.next_run_at LIMIT $4 FOR UPDATE SKIP LOCKED
      ) x
   ), c AS (
@@ -287,8 +293,7 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
          FROM unnest($1::text[]) AS n(name)
          CROSS JOIN LATERAL (
            SELECT next_run_at FROM dispatch a
-            WHERE (a.handler, a.disabled, a.next_run_at) >= (n.name, FALSE, '-infinity'::timestamptz)
-              AND (a.handler, a.disabled, a.next_run_at) <= (n.name, FALSE, 'infinity'::timestamptz) AND a.locked_at IS NULL
+            WHERE ${enabledRowsOf('n.name', "'infinity'::timestamptz")} AND a.locked_at IS NULL
             ORDER BY a.handler, a.disabled, a.next_run_at LIMIT 1
          ) x`,
       [names],

@@ -10,6 +10,16 @@ import { NotHeldError, type DispatchMode, type EngineOptions, type RecordedRuns,
 import { SqlDispatcher } from './dispatcher.js';
 
 /**
+ * Inserts run rows, given as three array parameters (run ids, handlers, due times), and returns
+ * what notifyWhenDue reads. A run has one row (dispatch_run_idx): one written meanwhile (two
+ * workers' sweeps giving the same queued run its row) stays as it is.
+ */
+const insertRunRows = (ids: string, handlers: string, ats: string) => `INSERT INTO dispatch (handler, execution_id, next_run_at)
+    SELECT v.name, v.id, v.at FROM unnest(${ids}::text[], ${handlers}::text[], ${ats}::timestamptz[]) AS v(id, name, at)
+    ON CONFLICT (execution_id) WHERE execution_id IS NOT NULL DO NOTHING
+    RETURNING next_run_at, disabled`;
+
+/**
  * The worker's registration, while live, locked FOR SHARE until the statement's transaction
  * ends: a declaration that it is gone committed meanwhile is seen (the row is read again at
  * its newest version), and one still to come waits until the runs written here are visible
@@ -113,18 +123,10 @@ export class SqlEngine extends RowEngine {
     wroteRows(this.sql, 'dispatch', kept.length);
   }
 
-  /**
-   * One statement inserts every run row. A run has one row (dispatch_run_idx): one written
-   * meanwhile (two workers' sweeps giving the same queued run its row) stays as it is.
-   */
+  /** One statement inserts every run row (insertRunRows). */
   protected async writeRuns(runs: RunRow[]) {
     await this.sql.query(
-      `WITH ins AS (
-         INSERT INTO dispatch (handler, execution_id, next_run_at)
-         SELECT v.name, v.id, v.at FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS v(id, name, at)
-         ON CONFLICT (execution_id) WHERE execution_id IS NOT NULL DO NOTHING
-         RETURNING next_run_at, disabled
-       )
+      `WITH ins AS (${insertRunRows('$1', '$2', '$3')})
        ${this.notifyWhenDue('ins', '$4')}`,
       [runs.map((r) => r.executionId), runs.map((r) => r.handler), runs.map((r) => r.at), this.soon()],
     );
@@ -225,13 +227,7 @@ export class SqlEngine extends RowEngine {
     }
     let tail = 'SELECT 1 AS done';
     if (runs.length) {
-      parts.push(
-        `r AS (INSERT INTO dispatch (handler, execution_id, next_run_at)
-               SELECT v.name, v.id, v.at
-                 FROM unnest(${param(runs.map((r) => r.executionId))}::text[], ${param(runs.map((r) => r.handler))}::text[], ${param(runs.map((r) => r.at))}::timestamptz[]) AS v(id, name, at)
-               ON CONFLICT (execution_id) WHERE execution_id IS NOT NULL DO NOTHING
-               RETURNING next_run_at, disabled)`,
-      );
+      parts.push(`r AS (${insertRunRows(param(runs.map((r) => r.executionId)), param(runs.map((r) => r.handler)), param(runs.map((r) => r.at)))})`);
       tail = this.notifyWhenDue('r', param(this.soon()));
     }
     // Data-modifying CTEs run to their end whether the final SELECT reads them or not; the
