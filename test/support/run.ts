@@ -35,7 +35,8 @@ if (files.length === 0) {
   console.error(`no ${which} test files`);
   process.exit(1);
 }
-// Longest first (times of the last run; a file never timed counts as long).
+// Longest first (times of the last run here, else of test/support/file-times.json; a file never
+// timed counts as long).
 const lastTimes = readFileTimes(root);
 files.sort((a, b) => (lastTimes[b] ?? Infinity) - (lastTimes[a] ?? Infinity) || a.localeCompare(b));
 

@@ -25,19 +25,29 @@ export const isUnitFile = (file: string) => unitFiles.includes(file) || file.sta
 /** Where each file's time of the last run is kept, for the runner to start the longest first. */
 const timesFile = (root: string) => path.join(root, 'node_modules', '.cache', 'jobs-service', 'test-times.json');
 
-/** The seconds each test file took in the last run, by its path under the project. */
-export function readFileTimes(root: string): Record<string, number> {
+/**
+ * The times of a full run with every leg, kept with the tests: a fresh clone (CI) has no run of
+ * its own, and in name order its longest file started last, after the others had ended.
+ */
+const keptTimesFile = (root: string) => path.join(root, 'test', 'support', 'file-times.json');
+
+const readTimes = (file: string): Record<string, number> => {
   try {
-    return JSON.parse(fs.readFileSync(timesFile(root), 'utf8')) as Record<string, number>;
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, number>;
   } catch {
     return {};
   }
+};
+
+/** The seconds each test file took in the last run here, else in the kept run, by its path under the project. */
+export function readFileTimes(root: string): Record<string, number> {
+  return { ...readTimes(keptTimesFile(root)), ...readTimes(timesFile(root)) };
 }
 
 function writeFileTimes(root: string, times: Record<string, number>) {
   try {
     fs.mkdirSync(path.dirname(timesFile(root)), { recursive: true });
-    fs.writeFileSync(timesFile(root), JSON.stringify({ ...readFileTimes(root), ...times }, null, 1));
+    fs.writeFileSync(timesFile(root), JSON.stringify({ ...readTimes(timesFile(root)), ...times }, null, 1));
   } catch {
     // Only an order hint: a read-only tree runs the files in name order.
   }
