@@ -125,6 +125,8 @@ export class WorkerAgent {
     if (this.stopped) return;
     try {
       let me = await this.store.heartbeatWorker(this.id, sample(this.runner.runningCount));
+      // A stop under way declares this worker gone itself: no registration again then.
+      if (this.stopped) return;
       if (!me) {
         // Taken for gone (a stall past the window): its runs were settled and may run
         // elsewhere. Stop them here at once, then come back as a new worker rather than
@@ -164,6 +166,9 @@ export class WorkerAgent {
     this.stopped = true;
     clearInterval(this.beat);
     clearInterval(this.cancelPoll);
+    // A heartbeat under way ends first: it could start processing again after the stop below,
+    // or, finding this worker gone, register it again with a session lock never released.
+    await (this.waiting ?? this.beating);
     await this.engine.stopProcessing();
     const unwritten = await this.runner.drain(graceMs);
     // Runs whose ends could not be written stay running until this worker is taken for gone
