@@ -46,9 +46,7 @@ for (const { name, skip } of stores.filter((s) => s.name !== 'mongodb')) {
       await waitFor('a run after the change', async () => (await svc.http.get(`${api}/jobs/after/executions`).expect(200)).body.executions?.[0]?.status === 'succeeded');
     });
   });
-}
 
-for (const { name, skip } of stores.filter((s) => s.name !== 'mongodb')) {
   describe(`JOBS_PREPARED_STATEMENTS=0 on ${name}`, { skip, timeout: 120_000 }, () => {
     let db: TestDatabase;
     let svc: Running;
