@@ -104,6 +104,8 @@ export interface Config {
   claimAhead: number;
   /** JOBS_ANALYZE_AFTER_ROWS: rows written to a table (and a fifth of its size) before it is analysed again on SQL stores; 0: never. */
   analyzeAfterRows: number;
+  /** JOBS_VACUUM_*: VACUUM of the tables where nothing else runs it (PGlite; PostgreSQL with autovacuum off). */
+  vacuum: { afterRows: number; intervalMs: number; freezeAge: number };
   /** JOBS_PREPARED_STATEMENTS: the most statement texts a process prepares on SQL stores; 0: none. */
   preparedStatements: number;
 }
@@ -659,6 +661,11 @@ export function loadConfig(env: Env = process.env): Config {
     dbBootWaitSeconds: integer(env, 'JOBS_DB_BOOT_WAIT_SECONDS', 60, 0, 86400),
     claimAhead: integer(env, 'JOBS_CLAIM_AHEAD', 0, 0, 100_000),
     analyzeAfterRows: integer(env, 'JOBS_ANALYZE_AFTER_ROWS', 5000, 0, 1_000_000_000),
+    vacuum: {
+      afterRows: integer(env, 'JOBS_VACUUM_AFTER_ROWS', 1000, 0, 1_000_000_000),
+      intervalMs: integer(env, 'JOBS_VACUUM_INTERVAL_SECONDS', 10, 1, 86400) * 1000,
+      freezeAge: integer(env, 'JOBS_VACUUM_FREEZE_AGE', 150_000_000, 1, 1_500_000_000),
+    },
     preparedStatements: integer(env, 'JOBS_PREPARED_STATEMENTS', defaultPreparedStatements, 0, 100_000),
   };
 }

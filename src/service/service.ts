@@ -21,6 +21,8 @@ import { Scheduler } from '../scheduling/core.js';
 import { Runner } from '../scheduling/runner.js';
 import { Notifier } from '../notifications/notifier.js';
 import { openStore } from './backend.js';
+import { SqlStore } from '../store/sql/sql-store.js';
+import { TableVacuum } from '../store/sql/vacuum.js';
 import type { AuditRecord, Store } from '../store/types.js';
 import { applyBootState, warnWhenPaused } from './paused.js';
 import { OutageLog } from './outage.js';
@@ -258,6 +260,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
     );
     monitor.start();
     const auditPurge = startAuditRetention(store, log, config.audit.retentionDays);
+    const vacuum = startVacuum(rawStore, config, log, outage);
     live.hub.startPruning();
     const state = await store.getServiceState();
     log.info({ store: config.storeKind, state, worker: worker?.id ?? null, handlers: catalog.names() }, 'scheduler started');
@@ -288,6 +291,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
         (closing ??= (async () => {
           monitor.stop();
           clearInterval(auditPurge);
+          await vacuum?.stop();
           await worker?.stop(config.shutdownGraceSeconds * 1000);
           // The streams end cleanly (what was sent is delivered) before the server closes.
           await live.streams.close();
@@ -354,6 +358,21 @@ function startAuditRetention(store: Store, log: Logger, days: number): NodeJS.Ti
   const timer = setInterval(() => void purge(), auditPurgeEveryMs);
   timer.unref();
   return timer;
+}
+
+/**
+ * VACUUM of the SQL stores' tables where nothing else runs it (see TableVacuum): always on
+ * the embedded store, on PostgreSQL when the server's autovacuum is off.
+ */
+function startVacuum(store: Store, config: Config, log: Logger, outage: OutageLog): TableVacuum | undefined {
+  if (!(store instanceof SqlStore)) return undefined;
+  const vacuum = new TableVacuum(store.db, store.kind === 'embedded', {
+    ...config.vacuum,
+    onError: (err) => (outage.down ? outage.failed(err, 'vacuum') : log.warn({ err }, 'vacuum failed')),
+    onVacuum: (what, ms) => log.debug({ table: what, ms: Math.round(ms) }, 'vacuumed'),
+  });
+  vacuum.start();
+  return vacuum;
 }
 
 /**
