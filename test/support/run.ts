@@ -8,7 +8,8 @@
  *
  * The files that took longest last time start first, so that the lanes end together.
  * TEST_CONCURRENCY sets how many files run at once (default 3); TEST_TIME_SCALE stretches
- * every wait in the tests (test/support/time.ts).
+ * every wait in the tests (test/support/time.ts); a file's process still alive after
+ * TEST_FILE_DEADLINE_SECONDS (default 300, stretched too) fails (test/support/file-deadline.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -46,11 +47,12 @@ if (files.some((f) => !isUnitFile(f))) await pgliteTemplate();
 // Each file's process inherits this one's `--import tsx`, and runs WebAssembly in V8's
 // baseline tier only: every suite opens PGlite anew, and compiling its hot functions again in
 // the optimising tier cost each process more CPU than it saved (a fifth of the user time of
-// the files that use it), and hundreds of MB of memory at a moment no test chose.
+// the files that use it), and hundreds of MB of memory at a moment no test chose. Each also
+// loads file-deadline.ts: a process that outlives its deadline fails instead of holding the run.
 const stream = run({
   files: files.map((f) => path.join(root, f)),
   concurrency: Number(process.env.TEST_CONCURRENCY ?? 3),
-  execArgv: [...process.execArgv, '--liftoff-only'],
+  execArgv: [...process.execArgv, '--liftoff-only', '--import', path.join(root, 'test/support/file-deadline.ts')],
 });
 // Any failure, a file that did not load among them, fails the run.
 stream.on('test:fail', (data) => {
