@@ -155,6 +155,14 @@ export function notificationStoreContract(open: () => Store): void {
       const results = await Promise.all([store.markOnce(keys, at(era, 500)), store.markOnce([...keys].reverse(), at(era, 500)), store.markOnce(keys.slice(0, 2), at(era, 500))]);
       const all = results.flat();
       assert.deepEqual([...all].sort(), keys);
+      // Callers giving the same keys in opposite orders at once: each key marked once, and no
+      // caller fails (inserted in the order given, two such callers deadlocked).
+      for (let round = 0; round < 20; round++) {
+        const many = range(100).map((i) => `nt-race-${round}-${String(i).padStart(3, '0')}`);
+        const shuffled = [...many].sort(() => Math.random() - 0.5);
+        const raced = await Promise.all([store.markOnce(many, at(era, 500)), store.markOnce([...many].reverse(), at(era, 500)), store.markOnce(shuffled, at(era, 500))]);
+        assert.deepEqual(raced.flat().sort(), many, `round ${round}: each key marked by one caller`);
+      }
       assert.deepEqual(await store.markOnce(keys, at(era, 501)), []);
       assert.deepEqual(await store.markOnce([], at(era, 501)), []);
       await store.deleteMarksBefore(at(era, 501));

@@ -118,7 +118,10 @@ export class SqlNotificationStore implements NotificationStore {
 
   async markOnce(keys: string[], at: Date) {
     if (keys.length === 0) return [];
-    return (await this.db.query<{ key: string }>(insertMarks, [keys, at])).rows.map((r) => r.key);
+    // In one order for every caller: two inserts of the same keys in opposite orders each
+    // waited for a key the other had inserted, and PostgreSQL ended one as a deadlock.
+    const sorted = [...new Set(keys)].sort();
+    return (await this.db.query<{ key: string }>(insertMarks, [sorted, at])).rows.map((r) => r.key);
   }
 
   async deleteMarksBefore(before: Date) {
