@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { SqlClient } from '../src/db/sql-client.js';
 import type { SqlStore } from '../src/store/sql/sql-store.js';
 import { tablesToVacuum } from '../src/store/sql/vacuum.js';
-import { noticeSkippedStores, startService, stores, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
+import { noticeSkippedStores, scaled, sleep, startService, stores, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
 
 noticeSkippedStores();
 
@@ -89,7 +89,7 @@ for (const { name, skip } of stores.filter((s) => s.name !== 'mongodb')) {
       await round('a');
       if (!ours) {
         // The server's autovacuum does it: the service leaves the tables alone.
-        await new Promise((r) => setTimeout(r, 3500));
+        await sleep(scaled(3500));
         assert.equal((await statsOf(sql, 'dispatch')).vacuumed, null, 'no VACUUM by the service where autovacuum runs');
         return;
       }

@@ -7,7 +7,7 @@ export interface VacuumOptions {
   intervalMs: number;
   /** JOBS_VACUUM_FREEZE_AGE: the age of the database's oldest unfrozen transaction id past which the embedded store vacuums it whole. */
   freezeAge: number;
-  onError(err: unknown, what: string): void;
+  onError(err: unknown): void;
   onVacuum?(what: string, ms: number): void;
 }
 
@@ -72,11 +72,12 @@ export class TableVacuum {
 
   private async pass() {
     try {
-      // Read at each check, so a server whose autovacuum is turned on or off is followed.
-      if (!this.embedded && (await this.db.query<{ on: string }>(autovacuumSetting)).rows[0]?.on !== 'off') return;
       if (this.embedded) {
         const r = await this.db.query<{ age: number }>(frozenAge);
         if (Number(r.rows[0]?.age ?? 0) >= this.options.freezeAge) await this.vacuum('VACUUM', 'database');
+      } else if ((await this.db.query<{ on: string }>(autovacuumSetting)).rows[0]?.on !== 'off') {
+        // Read at each check, so a server whose autovacuum is turned on or off is followed.
+        return;
       }
       if (this.options.afterRows <= 0) return;
       const stats = await this.db.query<TableRows>(deadRows);
@@ -86,7 +87,7 @@ export class TableVacuum {
       }
     } catch (err) {
       // The database away or the client closing: the next check tries again.
-      if (!this.stopped) this.options.onError(err, 'vacuum');
+      if (!this.stopped) this.options.onError(err);
     }
   }
 
