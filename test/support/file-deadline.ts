@@ -12,12 +12,10 @@ const seconds = Number(process.env.TEST_FILE_DEADLINE_SECONDS ?? 300);
 const file = process.argv.find((a) => a.endsWith('.test.ts')) ?? 'a test file';
 
 if (Number.isFinite(seconds) && seconds > 0) {
-  setTimeout(
-    () => {
-      const open = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap');
-      console.error(`# ${path.relative(process.cwd(), file)}: still running after ${scaled(seconds * 1000)} ms (TEST_FILE_DEADLINE_SECONDS); open: ${open.join(', ') || 'none'}`);
-      process.exit(1);
-    },
-    scaled(seconds * 1000),
-  ).unref();
+  const ms = scaled(seconds * 1000);
+  setTimeout(() => {
+    const open = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap');
+    console.error(`# ${path.relative(process.cwd(), file)}: still running after ${ms} ms (TEST_FILE_DEADLINE_SECONDS); open: ${open.join(', ') || 'none'}`);
+    process.exit(1);
+  }, ms).unref();
 }
