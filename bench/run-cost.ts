@@ -9,6 +9,10 @@
  *   WAL holds for the table's indexes;
  * - WAL bytes: the records that name the table, its indexes or its TOAST relation.
  *
+ * - database CPU: the user and system time of every `postgres` process of this machine over
+ *   the dispatch (/proc), so a server on another host, or anyone else's load on this one,
+ *   makes it wrong; backends that exit during the dispatch are not counted.
+ *
  * The WAL is read with pg_walinspect (installed into the bench's schema, dropped with it), so
  * the writes of anyone else on the server are not counted. Records that name no relation
  * (commits, ...) are reported beside, as is the server-wide LSN difference.
@@ -18,6 +22,8 @@
  * --setup: statements run in the service's schema after its boot, before the seeding: to
  * measure a variant of the schema (another fillfactor, an index dropped) without a migration.
  */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { buildForBench } from './lib/build.js';
 import { namespace, removeTempDirs } from './lib/db.js';
@@ -68,6 +74,34 @@ async function settled(read: () => Promise<Map<string, TableStats>>) {
   }
 }
 
+const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/** CPU ms used so far by the live processes whose command is `comm`, by pid (/proc/PID/stat). */
+function cpuOf(comm: string): Map<string, number> {
+  const by = new Map<string, number>();
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    const close = stat.lastIndexOf(')');
+    if (stat.slice(stat.indexOf('(') + 1, close) !== comm) continue;
+    // Fields after the command: state is the 3rd field of the line, utime the 14th, stime the 15th.
+    const fields = stat.slice(close + 2).split(' ');
+    by.set(pid, ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond);
+  }
+  return by;
+}
+
+/** CPU ms the processes of `after` used since `before` (a process new since then counts whole). */
+function cpuSince(before: Map<string, number>, after: Map<string, number>) {
+  let ms = 0;
+  for (const [pid, t] of after) ms += t - (before.get(pid) ?? 0);
+  return ms;
+}
+
 async function main() {
   await buildForBench(log);
   const ns = await namespace('postgres', 'runcost');
@@ -108,12 +142,14 @@ async function main() {
       const t0 = Date.now();
       const since = new Date(t0 - 60_000);
       const done0 = await d.completed(since);
+      const cpu0 = cpuOf('postgres');
       await d.start();
       while ((await d.completed(since)) < done0 + runs) {
         if (Date.now() - t0 > 120_000 + runs * 20) throw new Error(`the ${runs} runs did not finish`);
         await sleep(50);
       }
       const seconds = (Date.now() - t0) / 1000;
+      const databaseCpuMs = cpuSince(cpu0, cpuOf('postgres'));
       await d.stop();
       const after = await settled(stats);
       const lsn1 = (await q<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn'))[0].lsn;
@@ -171,7 +207,14 @@ async function main() {
         index_entries: sum('index_entries'),
         wal_bytes: sum('wal_bytes'),
       };
-      const extra = { runs, seconds, runs_per_second: runs / seconds, wal_without_relation_per_run: unnamed / runs, server_wal_per_run: serverWal / runs };
+      const extra = {
+        runs,
+        seconds,
+        runs_per_second: runs / seconds,
+        database_cpu_us_per_run: (databaseCpuMs * 1000) / runs,
+        wal_without_relation_per_run: unnamed / runs,
+        server_wal_per_run: serverWal / runs,
+      };
       if (args.json) {
         for (const r of [...rows, total]) console.log(JSON.stringify(r));
         console.log(JSON.stringify(extra));
@@ -196,6 +239,7 @@ async function main() {
             .join(''),
         );
       }
+      console.log(`database CPU (every postgres process of this machine): ${f(extra.database_cpu_us_per_run, 0)} us/run`);
       console.log(
         `WAL naming no relation (commits, ...): ${f(extra.wal_without_relation_per_run, 0)} B/run; server-wide LSN difference: ${f(extra.server_wal_per_run, 0)} B/run (includes anyone else's writes)`,
       );
