@@ -132,17 +132,25 @@ for (const { name, skip } of stores.filter((s) => s.name !== 'mongodb')) {
       const held = await holdFirst(sql, names, 20);
       for (const stats of ['without', 'with']) {
         if (stats === 'with') await sql.query('ANALYZE dispatch');
-        for (const generic of [false, true]) {
+        // 20: a claim at the default concurrency; 100: one with room for more (a higher
+        // concurrency, JOBS_CLAIM_AHEAD), which without statistics was planned as a read and
+        // sort of the handler's whole backlog whenever the limit came near the rows estimated.
+        for (const [limit, generic] of [
+          [20, false],
+          [20, true],
+          [100, false],
+          [100, true],
+        ] as const) {
           // The service prepares the claim: PostgreSQL may settle on its generic plan, which must read no more.
-          const what = `${stats} statistics${generic ? ', generic plan' : ''}`;
-          const { claimed, read, jobs } = await explainClaim(sql, names, 20, generic);
-          assert.equal(claimed, 20, `${what}: 20 rows claimed`);
+          const what = `${stats} statistics, limit ${limit}${generic ? ', generic plan' : ''}`;
+          const { claimed, read, jobs } = await explainClaim(sql, names, limit, generic);
+          assert.equal(claimed, limit, `${what}: ${limit} rows claimed`);
           // One probe per handler, each reading at most the limit and the rows held, rows dropped
           // by a filter counted: the plans before read all 5,000 (a sort of the backlog, then a
           // walk of an index on next_run_at alone through the other handlers' rows).
-          assert.ok(read >= 20, `${what}: the claimed rows were read (${read})`);
-          assert.ok(read <= 20 * names.length + 20 + held, `${what}: ${read} rows of dispatch read to claim 20 past ${held} held`);
-          assert.ok(jobs <= 20, `${what}: ${jobs} jobs read for 20 rows claimed`);
+          assert.ok(read >= limit, `${what}: the claimed rows were read (${read})`);
+          assert.ok(read <= limit * names.length + limit + held, `${what}: ${read} rows of dispatch read to claim ${limit} past ${held} held`);
+          assert.ok(jobs <= limit, `${what}: ${jobs} jobs read for ${limit} rows claimed`);
         }
       }
       await releaseHeld(sql);

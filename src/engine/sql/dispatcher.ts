@@ -84,7 +84,12 @@ const enabledRowsOf = (name: string, until: string) =>
  * comparisons on the index's three columns: written as equalities and a range, PostgreSQL
  * (without statistics) estimated a handful of rows and read all of them through a bitmap,
  * then sorted them; row comparisons it estimates as a wider range, which an ordered walk of
- * the index stopped by the limit serves best. Rows a probe locks beyond
+ * the index stopped by the limit serves best. Each probe's limit is a subquery, `(SELECT $4)`,
+ * which the planner cannot read: it then plans for a tenth of the rows it estimates, as in a
+ * generic plan. Given the limit, it compared it with the rows it estimated without statistics
+ * (a fraction of the table's pages) and, when the two came near (a limit of 40 or 100 on a few
+ * thousand due rows), read and sorted the handler's whole backlog through a bitmap to lock
+ * the first rows. Rows a probe locks beyond
  * `limit` are let go when the statement ends. The claim writes only columns no index names,
  * so it is a HOT update. The jobs of the first $6 schedule rows (those that start at once:
  * the free concurrency) come with them, as a fire decides on them (job_pkey, then
@@ -103,7 +108,7 @@ const claimSql = (readJobs: boolean) => `WITH due AS (
      CROSS JOIN LATERAL (
        SELECT a.id, a.next_run_at, a.xmin::text AS version FROM dispatch a
         WHERE ${enabledRowsOf('n.name', '$2')} AND COALESCE(a.locked_at, '-infinity') <= $3
-        ORDER BY a.handler, a.disabled, a.next_run_at LIMIT $4 FOR UPDATE SKIP LOCKED
+        ORDER BY a.handler, a.disabled, a.next_run_at LIMIT (SELECT $4::int) FOR UPDATE SKIP LOCKED
      ) x
   ), c AS (
     SELECT id, version FROM due ORDER BY next_run_at LIMIT $4
