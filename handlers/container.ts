@@ -2,6 +2,7 @@ import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import { defineHandler, type FieldError, type HandlerContext, type Kwargs } from '../src/handlers/index.js';
 import { engine, engineMessage, ensureImage, imageRef, removeLeftovers, runLabels } from './_container-engine.js';
+import { deliverRest, FrameReader, type EngineStream } from './_engine-stream.js';
 import { lineReader, OutputBudget } from './_output-budget.js';
 
 type Pull = 'always' | 'missing' | 'never';
@@ -125,8 +126,8 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal, what: string): P
 }
 
 /**
- * One run: create, attach, start, stream stdout and stderr into the output (bounded), wait,
- * remove. On cancel or timeout the container is stopped (SIGTERM, then SIGKILL after the grace)
+ * One run: create, start, stream stdout and stderr from the container's log into the output
+ * (bounded), wait, remove. On cancel or timeout the container is stopped (SIGTERM, then SIGKILL after the grace)
  * and removed; a non-zero exit fails the run with its code.
  */
 async function run(kwargs: ContainerKwargs, context: HandlerContext) {
@@ -170,17 +171,6 @@ async function run(kwargs: ContainerKwargs, context: HandlerContext) {
       if (line.trim()) lastStderr = line.slice(0, 1000);
       budget.line('warn', line);
     });
-    const attached = (await container.attach({ stream: true, stdout: true, stderr: true, logs: true })) as unknown as NodeJS.ReadableStream & { destroy(): void };
-    const ended = new Promise<void>((resolve) => {
-      attached.on('end', resolve);
-      attached.on('close', resolve);
-      attached.on('error', (e: Error) => {
-        log.warn(`[container] reading the output of ${ref} failed: ${e.message}`);
-        resolve();
-      });
-    });
-    docker.modem.demuxStream(attached, stdout, stderr);
-
     if (signal.aborted) throw new Error(`the container of ${ref} was stopped before it started (${describeReason(signal.reason)})`);
     signal.addEventListener('abort', onAbort, { once: true });
     try {
@@ -190,11 +180,42 @@ async function run(kwargs: ContainerKwargs, context: HandlerContext) {
     }
     // A stop that reached the engine before the start did nothing: stop the started container.
     if (stopped) void stopContainer();
+    // The output is read from the engine's log of the container, followed until it exits, then
+    // completed from the whole log once it has: each way of reading it live can lose it to a
+    // container that exits at once on Podman (an attach now and then got the service's own
+    // error, "read unixpacket ...: connection reset by peer", in place of the output; a
+    // followed log, "failed to obtain logs ... no such process"), and a stopped container's
+    // log does not race.
+    const toReaders = (stream: EngineStream, bytes: Buffer) => (stream === 1 ? stdout : stderr).write(bytes);
+    const live = new FrameReader(toReaders);
+    let ended: Promise<void> = Promise.resolve();
+    let following: (NodeJS.ReadableStream & { destroy?: () => void }) | undefined;
+    try {
+      following = (await container.logs({ follow: true, stdout: true, stderr: true })) as NodeJS.ReadableStream & { destroy?: () => void };
+      const stream = following;
+      ended = new Promise<void>((resolve) => {
+        stream.on('end', resolve);
+        stream.on('close', resolve);
+        // What the live read misses is read from the whole log below.
+        stream.on('error', () => resolve());
+      });
+      stream.on('data', (chunk: Buffer) => live.push(chunk));
+    } catch {
+      // Read from the whole log below.
+    }
     const result = (await container.wait()) as { StatusCode?: number; Error?: { Message?: string } | null };
     let drainTimer: NodeJS.Timeout | undefined;
     await Promise.race([ended, new Promise<void>((resolve) => (drainTimer = setTimeout(resolve, DRAIN_MS)))]);
     clearTimeout(drainTimer);
-    attached.destroy();
+    following?.destroy?.();
+    try {
+      const whole = (await container.logs({ follow: false, stdout: true, stderr: true })) as unknown as Buffer;
+      deliverRest(Buffer.isBuffer(whole) ? whole : Buffer.from(whole), live.delivered, toReaders);
+    } catch (e) {
+      log.warn(`[container] reading the output of ${ref} failed: ${engineMessage(e)}`);
+    }
+    // The line readers take what was written to their streams on a later turn of the loop.
+    await new Promise((resolve) => setImmediate(resolve));
     out.flush();
     err.flush();
     budget.end(ref);
