@@ -2,13 +2,18 @@
  * The claim's plan does not depend on statistics: with a due backlog of thousands of rows and
  * no ANALYZE ever run (PGlite never analyses; a server may run without autovacuum) it reads
  * about what it takes, not the backlog. And bulk writes are followed by an ANALYZE of the
- * tables they wrote, past JOBS_ANALYZE_AFTER_ROWS.
+ * tables they wrote, past JOBS_ANALYZE_AFTER_ROWS. The statement that writes many ends at
+ * once reads each of its runs once, whatever the statistics say of the running runs.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { SqlClient } from '../src/db/sql-client.js';
 import { claimStatement } from '../src/engine/sql/dispatcher.js';
 import type { SqlStore } from '../src/store/sql/sql-store.js';
+import { finishRunningExecutions, SqlExecutionStore } from '../src/store/sql/executions.js';
+import { eventChannel } from '../src/store/sql/events.js';
+import { outputTrimmedNote } from '../src/store/executions.js';
+import { blankExecution } from '../src/scheduling/run/blank-execution.js';
 import { noticeSkippedStores, startService, stores, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
 
 noticeSkippedStores();
@@ -17,6 +22,7 @@ const api = '/api/v1';
 
 interface PlanNode {
   'Node Type': string;
+  'CTE Name'?: string;
   'Relation Name'?: string;
   'Actual Rows'?: number;
   'Actual Loops'?: number;
@@ -39,6 +45,12 @@ function rowsRead(node: PlanNode, table: string): number {
 async function analysed(db: SqlClient, table: string): Promise<boolean> {
   const r = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stats WHERE schemaname = current_schema() AND tablename = $1', [table]);
   return r.rows[0].n > 0;
+}
+
+/** Rows read from CTEs over all their scans: a CTE scanned once per row of a join reads its rows that many times. */
+function cteRowsRead(node: PlanNode): number {
+  const own = node['Node Type'] === 'CTE Scan' ? (node['Actual Rows'] ?? 0) * (node['Actual Loops'] ?? 1) : 0;
+  return own + (node.Plans ?? []).reduce((a, p) => a + cteRowsRead(p), 0);
 }
 
 const literal = (v: string) => `'${v.replace(/'/g, "''")}'`;
@@ -181,6 +193,86 @@ for (const { name, skip } of stores.filter((s) => s.name !== 'mongodb')) {
       }
       await bulk(svc, 'more', 500);
       await waitFor('statistics of job and dispatch', async () => (await analysed(sql, 'job')) && (await analysed(sql, 'dispatch')));
+    });
+  });
+
+  describe(`the plan of 1,000 ends written at once on ${name}`, { skip, timeout: 300_000 }, () => {
+    let db: TestDatabase;
+    let svc: Running;
+    let sql: SqlClient;
+    before(async () => {
+      db = await testDatabase(name);
+      svc = await startService(db);
+      await svc.http.put(`${api}/service/state?state=paused`).expect(200);
+      sql = (svc.service.store as SqlStore).db;
+    });
+    after(async () => {
+      await svc?.close();
+      await db?.drop();
+    });
+
+    it('reads each run and each job once, with statistics that say no run is running, in a custom and a generic plan', async () => {
+      const store = new SqlExecutionStore(sql);
+      const n = 1000;
+      const run = (status: 'succeeded' | 'running') => ({ ...blankExecution(), job_id: null, handler: 'echo', status, worker_id: 'w', started_at: new Date() });
+      // The statistics then know only ended runs; the runs to end come after them.
+      await store.insertExecutions(Array.from({ length: n }, () => ({ ...run('succeeded'), finished_at: new Date() })));
+      await sql.query('ANALYZE execution');
+      const running = Array.from({ length: n }, () => run('running'));
+      await store.insertExecutions(running);
+      const ends = running.map((r) => ({
+        id: r.id,
+        status: 'succeeded',
+        finished_at: new Date(),
+        duration_ms: 1,
+        error: null,
+        stack: null,
+        progress: 100,
+        output: [],
+        job_id: null,
+      }));
+      const maxBytes = 65_536;
+      const args = [JSON.stringify(ends), 100, new Date(), n, maxBytes, outputTrimmedNote(maxBytes), await eventChannel(sql)];
+      for (const generic of [false, true]) {
+        let plan: PlanNode | undefined;
+        await sql
+          .transaction(async (tx) => {
+            let r;
+            if (generic) {
+              await tx.query('SET LOCAL plan_cache_mode = force_generic_plan');
+              await tx.query(`PREPARE end_plan_test AS ${finishRunningExecutions()}`);
+              const values = [
+                `${literal(args[0] as string)}::jsonb`,
+                '100',
+                `${literal((args[2] as Date).toISOString())}::timestamptz`,
+                String(n),
+                String(maxBytes),
+                literal(args[5] as string),
+                literal(args[6] as string),
+              ];
+              try {
+                r = await tx.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE end_plan_test (${values.join(', ')})`);
+              } finally {
+                await tx.query('DEALLOCATE end_plan_test');
+              }
+            } else {
+              r = await tx.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${finishRunningExecutions()}`, args);
+            }
+            const raw = r.rows[0]['QUERY PLAN'];
+            plan = (typeof raw === 'string' ? JSON.parse(raw) : raw)[0].Plan as PlanNode;
+            const ended = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM execution WHERE status = 'succeeded'`);
+            assert.equal(ended.rows[0].n, 2 * n, 'every run ended');
+            throw new Error('rollback');
+          })
+          .catch((err: Error) => {
+            if (err.message !== 'rollback') throw err;
+          });
+        assert.ok(plan);
+        // Each CTE is read a few times at most (the update, the events, the answer); a join
+        // that scans a CTE once per run reads it 1,000 times: a million rows.
+        const read = cteRowsRead(plan);
+        assert.ok(read <= 20 * n, `${generic ? 'generic' : 'custom'} plan: ${read} rows read from CTEs to end ${n} runs`);
+      }
     });
   });
 }

@@ -4,6 +4,7 @@ import type { EngineData, Lease } from '../lease.js';
 import type { JobWithActiveRuns } from '../../store/jobs.js';
 import { jobWithActiveRuns, jobWithActiveRunsColumns } from '../../store/sql/jobs.js';
 import type { Row } from '../../store/sql/rows.js';
+import { afterLocks } from '../../store/sql/statements.js';
 
 export interface SqlDispatcherOptions {
   /** Handlers this process runs: only their rows are claimed. */
@@ -421,11 +422,13 @@ function releaseStatement(p: string, first: number): string {
       SELECT a.id FROM dispatch a JOIN ${p}v v ON a.id = v.id AND a.locked_by = v.by AND a.claimed_at = v.claim ORDER BY a.id FOR UPDATE OF a
     ), ${p}gone AS (
       DELETE FROM dispatch a USING ${p}v v
-       WHERE a.id = v.id AND v.next IS NULL AND a.next_run_at IS NOT DISTINCT FROM v.claimed AND a.id IN (SELECT id FROM ${p}l)
+       WHERE a.id = v.id AND a.locked_by = v.by AND a.claimed_at = v.claim AND v.next IS NULL AND a.next_run_at IS NOT DISTINCT FROM v.claimed
+         AND ${afterLocks(`${p}l`)}
       RETURNING a.id
     ), ${p}kept AS (
       UPDATE dispatch a SET locked_at = NULL, next_run_at = COALESCE(v.next, a.next_run_at)
-        FROM ${p}v v WHERE a.id = v.id AND a.id IN (SELECT id FROM ${p}l) AND a.id NOT IN (SELECT id FROM ${p}gone)
+        FROM ${p}v v WHERE a.id = v.id AND a.locked_by = v.by AND a.claimed_at = v.claim AND a.id NOT IN (SELECT id FROM ${p}gone)
+         AND ${afterLocks(`${p}l`)}
       RETURNING 1
     )`;
 }

@@ -1,6 +1,6 @@
 import type { SqlClient } from '../../db/sql-client.js';
 import { executionToRow } from '../../store/sql/rows.js';
-import { insertRowsSql } from '../../store/sql/statements.js';
+import { afterLocks, insertRowsSql } from '../../store/sql/statements.js';
 import { wroteRows } from '../../store/sql/analyze.js';
 import { eventChannelOf, eventColumns, eventsCte, notifyEvents } from '../../store/sql/events.js';
 import { SqlExecutionStore } from '../../store/sql/executions.js';
@@ -212,7 +212,7 @@ export class SqlEngine extends RowEngine {
          jl AS (SELECT t.job_id FROM job t WHERE t.job_id IN (SELECT job_id FROM jv) ORDER BY t.job_id FOR UPDATE),
          j AS (UPDATE job t SET next_run_at = CASE WHEN jv.version IS NULL OR jv.version = t.version THEN jv.next_run_at ELSE t.next_run_at END, last_run_at = COALESCE(jv.last_run_at, t.last_run_at),
                                 last_status = COALESCE(jv.last_status, t.last_status), updated_at = ${param(new Date())}
-                 FROM jv WHERE t.job_id = jv.job_id AND t.job_id IN (SELECT job_id FROM jl) RETURNING 1)`,
+                 FROM jv WHERE t.job_id = jv.job_id AND ${afterLocks('jl')} RETURNING 1)`,
       );
     }
     // A row with a next fire keeps it, under a fresh lock; a row without one is left as the
@@ -306,7 +306,7 @@ export class SqlEngine extends RowEngine {
            SELECT t.id FROM execution t WHERE t.id = ANY($1::text[]) ORDER BY t.id FOR UPDATE
          ), moved AS (
            UPDATE execution t SET status = 'running', started_at = $4, worker_id = $2, fencing_token = nextval('fencing_token_seq')
-            WHERE t.id IN (SELECT id FROM l) AND t.status = 'queued' AND (SELECT ok FROM wg) = 1
+            WHERE t.id = ANY($1::text[]) AND t.status = 'queued' AND (SELECT ok FROM wg) = 1 AND ${afterLocks('l')}
            RETURNING t.id, t.job_id, t.trigger, t.batch_id, t.handler, t.progress, t.fencing_token
          ), ev AS (
            INSERT INTO event (${eventColumns})
@@ -315,7 +315,7 @@ export class SqlEngine extends RowEngine {
          ), jl AS (
            SELECT j.job_id FROM job j WHERE j.job_id IN (SELECT m.job_id COLLATE "C" FROM moved m WHERE m.trigger <> 'flow') ORDER BY j.job_id FOR UPDATE
          ), jobs AS (
-           UPDATE job j SET last_run_at = $4, last_status = 'running', updated_at = $4 WHERE j.job_id IN (SELECT job_id FROM jl)
+           UPDATE job j SET last_run_at = $4, last_status = 'running', updated_at = $4 WHERE j.job_id = ANY(ARRAY(SELECT job_id FROM jl))
          )
          SELECT m.id, m.fencing_token AS token FROM moved m
          UNION ALL

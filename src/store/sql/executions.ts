@@ -16,7 +16,7 @@ import {
 } from '../records.js';
 import { keysetPage, type Keyset } from './keyset.js';
 import { executionTimes, executionToRow, jsonDates, rowToExecution, rowToJob, sqlList, type Row } from './rows.js';
-import { updateRows, insertRowsSql, insertSql, setSql } from './statements.js';
+import { afterLocks, updateRows, insertRowsSql, insertSql, setSql } from './statements.js';
 import { wroteRows } from './analyze.js';
 import { eventChannel, eventColumns } from './events.js';
 
@@ -83,20 +83,25 @@ export type FinishExtra = (ends: ExecutionEnd[], first: number) => { ctes: strin
  * `extra`: CTEs written with the ends, `read` a query over them that the statement runs before
  * it locks the jobs (rows of the engine, then jobs, as a fire locks them).
  */
-const finishRunningExecutions = (extra = '', read = '') => `WITH ${extra ? `${extra},` : ''} v AS (
+export const finishRunningExecutions = (extra = '', read = '') => `WITH ${extra ? `${extra},` : ''} v AS (
      SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(id text, status text, finished_at timestamptz, duration_ms bigint,
                                                       error text, stack text, progress real, output text[], job_id text)
       LIMIT $4
    ), l AS (
-     SELECT t.id, t.status, t.finished_at FROM execution t WHERE t.id IN (SELECT id FROM v) ORDER BY t.id FOR UPDATE
+     -- The runs locked in id order, with their ends: the update below reaches each by key
+     -- from here and reads its status as locked. Filtered on its own status instead, the
+     -- update was planned (with statistics where no run was running) as a scan of the
+     -- running runs, each joined by a scan of the ends: 0.5 to 0.8 s for 1,000 ends.
+     SELECT v.*, t.status AS was_status, t.finished_at AS was_finished_at
+       FROM v JOIN execution t ON t.id = v.id ORDER BY t.id FOR UPDATE OF t
    ), moved AS (
      UPDATE execution t
-        SET status = v.status, finished_at = v.finished_at, duration_ms = v.duration_ms, error = v.error, stack = v.stack,
-            progress = COALESCE(v.progress, t.progress),
-            (output, output_truncated) = ${cappedOutput('t.output', 't.output_truncated', 'v.output', '$2::int', '$5::int', '$6::text')},
-            output_lines = t.output_lines + coalesce(cardinality(v.output), 0)
-       FROM v WHERE t.id = v.id AND t.status = 'running' AND t.id IN (SELECT id FROM l)
-     RETURNING t.id, v.job_id, v.status, t.job_id AS run_job_id, t.batch_id, t.handler, t.progress
+        SET status = l.status, finished_at = l.finished_at, duration_ms = l.duration_ms, error = l.error, stack = l.stack,
+            progress = COALESCE(l.progress, t.progress),
+            (output, output_truncated) = ${cappedOutput('t.output', 't.output_truncated', 'l.output', '$2::int', '$5::int', '$6::text')},
+            output_lines = t.output_lines + coalesce(cardinality(l.output), 0)
+       FROM l WHERE t.id = l.id AND l.was_status = 'running'
+     RETURNING t.id, l.job_id, l.status, t.job_id AS run_job_id, t.batch_id, t.handler, t.progress
    ), ev AS (
      INSERT INTO event (${eventColumns})
      SELECT 'execution.ended', m.run_job_id, m.id, m.batch_id, m.handler, m.status, m.progress, NULL FROM moved m
@@ -105,11 +110,11 @@ const finishRunningExecutions = (extra = '', read = '') => `WITH ${extra ? `${ex
      SELECT j.job_id FROM job j WHERE j.job_id IN (SELECT m.job_id COLLATE "C" FROM moved m) ORDER BY j.job_id FOR UPDATE
    ), jobs AS (
      UPDATE job j SET last_status = m.status, updated_at = $3 FROM moved m
-      WHERE j.job_id = m.job_id COLLATE "C" AND j.job_id IN (SELECT job_id FROM jl)
+      WHERE j.job_id = m.job_id COLLATE "C" AND ${afterLocks('jl')}
    )
    SELECT id FROM moved
    UNION ALL
-   SELECT l.id FROM l JOIN v ON v.id = l.id WHERE l.status = v.status AND l.finished_at = v.finished_at
+   SELECT l.id FROM l WHERE l.was_status = l.status AND l.was_finished_at = l.finished_at
    UNION ALL
    -- The ended events, written with the ends; one NOTIFY wakes the event log's readers.
    SELECT NULL FROM (SELECT pg_notify($7, '') FROM (SELECT 1 FROM ev LIMIT 1) x) y

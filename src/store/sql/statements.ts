@@ -6,6 +6,16 @@ import type { Row } from './rows.js';
  * per call (the fixed statements are consts beside the code that runs them).
  */
 
+/**
+ * A condition that is true once the CTE `locks` (a SELECT ... FOR UPDATE that locks rows in key
+ * order, so two statements cannot deadlock) has run to its end: read by an UPDATE or DELETE of
+ * the same rows, it takes them after they are all locked. It is evaluated once (an InitPlan).
+ * A semi-join on the CTE (`key IN (SELECT key FROM locks)`) did the same, but PostgreSQL, which
+ * estimates a CTE of locked rows at one row, planned it as a scan of the CTE for each row
+ * written: a statement ending 1,000 runs took 0.8 s, nearly all of it rescanning its CTEs.
+ */
+export const afterLocks = (locks: string) => `(SELECT count(*) FROM ${locks}) >= 0`;
+
 /** SQL types of the columns updateRows can set (for jsonb_to_recordset). */
 export const columnTypes: Record<'job' | 'execution', Record<string, string>> = {
   job: {
@@ -220,7 +230,7 @@ export async function updateRows(
             l AS (SELECT t.${key} FROM ${table} t WHERE t.${key} IN (SELECT k FROM v) ORDER BY t.${key} FOR UPDATE)
        UPDATE ${table} t SET ${cols.map((c) => `"${c}" = v."${c}"`).join(', ')}
          FROM v
-        WHERE t.${key} = v.k AND t.${key} IN (SELECT ${key} FROM l) ${extra}
+        WHERE t.${key} = v.k AND ${afterLocks('l')} ${extra}
         RETURNING t.${key} AS k`,
       [JSON.stringify(records), ...extraParams],
     );
