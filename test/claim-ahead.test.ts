@@ -95,4 +95,50 @@ for (const { name, skip } of stores.filter((s) => s.name !== 'mongodb')) {
       assert.equal(seen, 8, 'each job ran once');
     });
   });
+
+  describe(`a claim larger than one hand-over on ${name}`, { skip, timeout: 300_000 }, () => {
+    let db: TestDatabase;
+    let svc: Running;
+    let sql: SqlClient;
+    before(async () => {
+      db = await testDatabase(name);
+      svc = await startService(db, { JOBS_CONCURRENCY: '600' });
+      await svc.http.put(`${api}/service/state?state=paused`).expect(200);
+      sql = (svc.service.store as SqlStore).db;
+    });
+    after(async () => {
+      await svc?.close();
+      await db?.drop();
+    });
+
+    it('fires 600 due jobs claimed together, in groups side by side, each once and each recorded', async () => {
+      const jobs = Array.from({ length: 600 }, (_, i) => ({ job_id: `burst-${i}`, handler: 'echo', kwargs: { i } }));
+      await svc.http.post(`${api}/jobs/bulk`).send({ jobs }).expect(201);
+      await svc.http.put(`${api}/service/state?state=running`).expect(200);
+      await waitFor(
+        '600 runs to succeed',
+        async () => {
+          const r = await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM execution WHERE job_id LIKE 'burst-%' AND status = 'succeeded'`);
+          return r.rows[0].n >= 600;
+        },
+        120_000,
+        100,
+      );
+      const runs = await sql.query<{ job_id: string; n: number; ok: number }>(
+        `SELECT job_id, count(*)::int AS n, count(*) FILTER (WHERE status = 'succeeded')::int AS ok FROM execution WHERE job_id LIKE 'burst-%' GROUP BY job_id`,
+      );
+      assert.equal(runs.rows.length, 600, 'every job ran');
+      assert.deepEqual(
+        runs.rows.filter((r) => r.n !== 1 || r.ok !== 1),
+        [],
+        'each job ran once and succeeded',
+      );
+      const started = await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM event WHERE type = 'execution.started' AND job_id LIKE 'burst-%'`);
+      assert.equal(started.rows[0].n, 600, 'one started event per run');
+      await waitFor('the rows of the one-shot jobs to go', async () => {
+        const left = await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM dispatch WHERE job_id LIKE 'burst-%'`);
+        return left.rows[0].n === 0;
+      });
+    });
+  });
 }
