@@ -56,44 +56,66 @@ function cteRowsRead(node: PlanNode): number {
 const literal = (v: string) => `'${v.replace(/'/g, "''")}'`;
 
 /**
- * Runs the claim under EXPLAIN ANALYZE and rolls it back: the rows it claimed and the rows it
- * read. `generic`: as a prepared statement run with its generic plan (the one PostgreSQL may
- * settle on for a statement the service prepares), which knows none of the parameters.
+ * Runs `text` under EXPLAIN ANALYZE in a transaction that is rolled back, and returns its plan.
+ * `generic`: as a prepared statement (PREPARE, with `types` when given) executed with the
+ * arguments as SQL `literals`, with its generic plan (the one PostgreSQL may settle on for a
+ * statement the service prepares), which knows none of the parameters; else with `values`.
+ * `inside` looks at what the statement did before the rollback.
  */
-async function explainClaim(db: SqlClient, names: string[], limit: number, generic = false): Promise<{ claimed: number; read: number; jobs: number }> {
+async function explainRolledBack(
+  db: SqlClient,
+  statement: { text: string; values: unknown[]; literals: string[]; types?: string },
+  generic: boolean,
+  inside?: (tx: SqlClient) => Promise<void>,
+): Promise<PlanNode> {
   let plan: PlanNode | undefined;
   await db
     .transaction(async (tx) => {
-      const now = new Date();
-      const values = [names, now, new Date(now.getTime() - 30_000), limit, 'plan-test', limit];
       let r;
       if (generic) {
         await tx.query('SET LOCAL plan_cache_mode = force_generic_plan');
-        await tx.query(`PREPARE claim_plan_test (text[], timestamptz, timestamptz, int, text, int) AS ${claimStatement}`);
-        const args = [
-          `ARRAY[${names.map(literal).join(', ')}]::text[]`,
-          `${literal(now.toISOString())}::timestamptz`,
-          `${literal((values[2] as Date).toISOString())}::timestamptz`,
-          String(limit),
-          literal('plan-test'),
-          String(limit),
-        ];
+        await tx.query(`PREPARE plan_test ${statement.types ? `(${statement.types}) ` : ''}AS ${statement.text}`);
         try {
-          r = await tx.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE claim_plan_test (${args.join(', ')})`);
+          r = await tx.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE plan_test (${statement.literals.join(', ')})`);
         } finally {
-          await tx.query('DEALLOCATE claim_plan_test');
+          await tx.query('DEALLOCATE plan_test');
         }
       } else {
-        r = await tx.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${claimStatement}`, values);
+        r = await tx.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${statement.text}`, statement.values);
       }
       const raw = r.rows[0]['QUERY PLAN'];
       plan = (typeof raw === 'string' ? JSON.parse(raw) : raw)[0].Plan as PlanNode;
+      await inside?.(tx);
       throw new Error('rollback');
     })
     .catch((err: Error) => {
       if (err.message !== 'rollback') throw err;
     });
   assert.ok(plan);
+  return plan;
+}
+
+/** Runs the claim under EXPLAIN ANALYZE and rolls it back: the rows it claimed and the rows it read. */
+async function explainClaim(db: SqlClient, names: string[], limit: number, generic = false): Promise<{ claimed: number; read: number; jobs: number }> {
+  const now = new Date();
+  const deadline = new Date(now.getTime() - 30_000);
+  const plan = await explainRolledBack(
+    db,
+    {
+      text: claimStatement,
+      values: [names, now, deadline, limit, 'plan-test', limit],
+      literals: [
+        `ARRAY[${names.map(literal).join(', ')}]::text[]`,
+        `${literal(now.toISOString())}::timestamptz`,
+        `${literal(deadline.toISOString())}::timestamptz`,
+        String(limit),
+        literal('plan-test'),
+        String(limit),
+      ],
+      types: 'text[], timestamptz, timestamptz, int, text, int',
+    },
+    generic,
+  );
   return { claimed: plan['Actual Rows'] ?? 0, read: rowsRead(plan, 'dispatch'), jobs: rowsRead(plan, 'job') };
 }
 
@@ -233,41 +255,24 @@ for (const { name, skip } of stores.filter((s) => s.name !== 'mongodb')) {
       }));
       const maxBytes = 65_536;
       const args = [JSON.stringify(ends), 100, new Date(), n, maxBytes, outputTrimmedNote(maxBytes), await eventChannel(sql)];
+      const statement = {
+        text: finishRunningExecutions(),
+        values: args,
+        literals: [
+          `${literal(args[0] as string)}::jsonb`,
+          '100',
+          `${literal((args[2] as Date).toISOString())}::timestamptz`,
+          String(n),
+          String(maxBytes),
+          literal(args[5] as string),
+          literal(args[6] as string),
+        ],
+      };
       for (const generic of [false, true]) {
-        let plan: PlanNode | undefined;
-        await sql
-          .transaction(async (tx) => {
-            let r;
-            if (generic) {
-              await tx.query('SET LOCAL plan_cache_mode = force_generic_plan');
-              await tx.query(`PREPARE end_plan_test AS ${finishRunningExecutions()}`);
-              const values = [
-                `${literal(args[0] as string)}::jsonb`,
-                '100',
-                `${literal((args[2] as Date).toISOString())}::timestamptz`,
-                String(n),
-                String(maxBytes),
-                literal(args[5] as string),
-                literal(args[6] as string),
-              ];
-              try {
-                r = await tx.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE end_plan_test (${values.join(', ')})`);
-              } finally {
-                await tx.query('DEALLOCATE end_plan_test');
-              }
-            } else {
-              r = await tx.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${finishRunningExecutions()}`, args);
-            }
-            const raw = r.rows[0]['QUERY PLAN'];
-            plan = (typeof raw === 'string' ? JSON.parse(raw) : raw)[0].Plan as PlanNode;
-            const ended = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM execution WHERE status = 'succeeded'`);
-            assert.equal(ended.rows[0].n, 2 * n, 'every run ended');
-            throw new Error('rollback');
-          })
-          .catch((err: Error) => {
-            if (err.message !== 'rollback') throw err;
-          });
-        assert.ok(plan);
+        const plan = await explainRolledBack(sql, statement, generic, async (tx) => {
+          const ended = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM execution WHERE status = 'succeeded'`);
+          assert.equal(ended.rows[0].n, 2 * n, 'every run ended');
+        });
         // Each CTE is read a few times at most (the update, the events, the answer); a join
         // that scans a CTE once per run reads it 1,000 times: a million rows.
         const read = cteRowsRead(plan);
