@@ -18,7 +18,7 @@ import { acquire, repetitions, scaled } from './context.js';
 const concurrency = Number(process.env.BENCH_DISPATCH_CONCURRENCY ?? 20);
 
 /** --profile: the statements each jobs-service worker sent during the last run, per run. */
-async function writeSqlStats(dir: string, round: string, n: number, children: Child[]) {
+export async function writeSqlStats(dir: string, round: string, n: number, children: Child[]) {
   await fs.mkdir(dir, { recursive: true });
   for (const [i, c] of children.entries()) {
     const stats = await c.rpc<Array<{ text: string; calls: number; ms: number; avg_ms: number }>>('sqlStats', { reset: true });

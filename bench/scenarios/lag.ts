@@ -7,11 +7,13 @@
  * is mostly the time of a round; full runs measure again with room for the whole burst
  * (concurrency 1,000, rows `*_c1000`), where it is the time to fire 1,000 runs at once.
  */
+import path from 'node:path';
 import { sleep, waitUntil } from '../lib/proc.js';
 import { percentile } from '../lib/stats.js';
 import { emit, progress, row, skipped, withTarget } from '../lib/report.js';
 import type { Context } from './context.js';
 import { acquire, repetitions } from './context.js';
+import { writeSqlStats } from './dispatch.js';
 
 export async function lag(ctx: Context) {
   const n = ctx.quick ? 50 : 1000;
@@ -27,7 +29,8 @@ async function lagAt(ctx: Context, n: number, concurrency: number, suffix: strin
       emit(skipped({ scenario, system: system.name, store: ctx.store, metric: `start_lag_p99${suffix}`, unit: 'ms' }, supported));
       continue;
     }
-    const options = { processes: 1, processing: true, concurrency };
+    const profiling = system.name === 'jobs-service' && ctx.profileDir !== undefined;
+    const options = { processes: 1, processing: true, concurrency, profile: profiling };
     progress(`lag ${system.name} on ${ctx.store}: ${n} jobs due at once, concurrency ${concurrency}`);
     const lease = await acquire(ctx, system, options);
     const d = lease.d;
@@ -48,8 +51,19 @@ async function lagAt(ctx: Context, n: number, concurrency: number, suffix: strin
         // Seeding and the ANALYZE after it must both end before the jobs are due.
         const readyMs = Date.now() - t0;
         const overran = Date.now() > due - 200;
+        // --profile: the worker's CPU profile and statements over the last run, from its seeding's end.
+        const last = r === warmup + runs - 1;
+        const child = d.children[0];
+        if (profiling && last) {
+          await child.rpc('sqlStats', { reset: true });
+          await child.rpc('profile', { action: 'start' });
+        }
         const events = () => d.children.flatMap((c) => c.events.filter((e) => e.id.startsWith(prefix)));
         await waitUntil(() => new Set(events().map((e) => e.id)).size >= n || Date.now() > due + 60_000, lead + 90_000, 50, `${n} starts`);
+        if (profiling && last) {
+          await writeSqlStats(ctx.profileDir!, `lag${suffix || '_c20'}`, n, d.children);
+          progress(`  cpu profile: ${await child.rpc<string>('profile', { action: 'stop', file: path.resolve(ctx.profileDir!, `lag${suffix || '_c20'}.cpuprofile`) })}`);
+        }
         const lags = events().map((e) => e.t - due);
         const counted = new Set(events().map((e) => e.id)).size;
         progress(
