@@ -39,7 +39,7 @@ export class SqlAuditStore implements AuditStore {
 
   async addAuditCounts(counts: Array<{ id: string; count: number }>) {
     if (counts.length === 0) return;
-    await this.db.query('UPDATE audit SET count = audit.count + v.count FROM jsonb_to_recordset($1::jsonb) AS v(id text, count integer) WHERE audit.id = v.id', [
+    await this.db.query('UPDATE audit SET count = audit.count + v.count FROM json_to_recordset($1::json) AS v(id text, count integer) WHERE audit.id = v.id', [
       JSON.stringify(counts),
     ]);
   }

@@ -33,7 +33,7 @@ export function eventChannel(db: SqlClient): Promise<string> {
  */
 export const eventsCte = (name: string, param: string) => `${name} AS (
     INSERT INTO event (${eventColumns})
-    SELECT ${eventColumns} FROM jsonb_to_recordset(${param}::jsonb)
+    SELECT ${eventColumns} FROM json_to_recordset(${param}::json)
         AS v(type text, job_id text, execution_id text, batch_id text, handler text, status text, progress real, state text)
     RETURNING 1)`;
 

@@ -84,7 +84,7 @@ export type FinishExtra = (ends: ExecutionEnd[], first: number) => { ctes: strin
  * it locks the jobs (rows of the engine, then jobs, as a fire locks them).
  */
 export const finishRunningExecutions = (extra = '', read = '') => `WITH ${extra ? `${extra},` : ''} v AS (
-     SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(id text, status text, finished_at timestamptz, duration_ms bigint,
+     SELECT * FROM json_to_recordset($1::json) AS v(id text, status text, finished_at timestamptz, duration_ms bigint,
                                                       error text, stack text, progress real, output text[], job_id text)
       LIMIT $4
    ), l AS (

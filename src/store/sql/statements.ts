@@ -16,7 +16,7 @@ import type { Row } from './rows.js';
  */
 export const afterLocks = (locks: string) => `(SELECT count(*) FROM ${locks}) >= 0`;
 
-/** SQL types of the columns updateRows can set (for jsonb_to_recordset). */
+/** SQL types of the columns updateRows can set (for json_to_recordset). */
 export const columnTypes: Record<'job' | 'execution', Record<string, string>> = {
   job: {
     handler: 'text',
@@ -90,9 +90,9 @@ export const columnTypes: Record<'job' | 'execution', Record<string, string>> = 
 };
 
 /**
- * The `cols` of a row as one element of a jsonb_to_recordset parameter. JSON columns arriving
+ * The `cols` of a row as one element of a json_to_recordset parameter. JSON columns arriving
  * as JSON text (jobToRow, executionToRow) are nested as JSON. Null columns are left out:
- * jsonb_to_recordset gives NULL for a missing key as for a JSON null, and most columns of a
+ * json_to_recordset gives NULL for a missing key as for a JSON null, and most columns of a
  * new row are null, so the parameter is about half as long to write, send and parse.
  */
 export function jsonRecord(row: Row, cols: string[], types: Record<string, string>, dates = new DateTexts()): Row {
@@ -122,7 +122,7 @@ export class DateTexts {
   }
 }
 
-/** SQL types of every column insertRowsSql writes (for jsonb_to_recordset). */
+/** SQL types of every column insertRowsSql writes (for json_to_recordset). */
 const insertTypes: Record<'job' | 'execution' | 'audit', Record<string, string>> = {
   job: { job_id: 'text', created_at: 'timestamptz', last_run_at: 'timestamptz', last_status: 'text', ...columnTypes.job },
   execution: { id: 'text', created_at: 'timestamptz', ...columnTypes.execution },
@@ -147,7 +147,7 @@ const insertTypes: Record<'job' | 'execution' | 'audit', Record<string, string>>
 };
 
 /**
- * `INSERT INTO table (columns) SELECT ... FROM jsonb_to_recordset($1)` for rows that all have the
+ * `INSERT INTO table (columns) SELECT ... FROM json_to_recordset($1)` for rows that all have the
  * columns of the first: one short statement and one parameter however many rows, where a
  * VALUES list of a few hundred rows with thousands of parameters took PostgreSQL tens of ms
  * to parse. `tail` follows (ON CONFLICT ..., RETURNING ...); `param` numbers the parameter, for
@@ -190,7 +190,7 @@ export function insertRecordsSql(
   const values = cols.map((c) => computed[c] ?? `v."${c}"`).join(', ');
   return {
     text: `INSERT INTO ${table} (${list})
-           SELECT ${values} FROM jsonb_to_recordset($${param}::jsonb) AS v(${cols.map((c) => `"${c}" ${types[c]}`).join(', ')}) ${tail}`,
+           SELECT ${values} FROM json_to_recordset($${param}::json) AS v(${cols.map((c) => `"${c}" ${types[c]}`).join(', ')}) ${tail}`,
     params: [JSON.stringify(records)],
   };
 }
@@ -222,11 +222,11 @@ export async function updateRows(
     const dates = new DateTexts();
     const records = group.map((g) => ({ k: g.key, ...jsonRecord(g.row, cols, types, dates) }));
     // The LIMIT tells the planner how many rows the JSON holds: it takes 100 for any
-    // jsonb_to_recordset and would hash-join a whole table of a few thousand rows instead of
+    // json_to_recordset and would hash-join a whole table of a few thousand rows instead of
     // looking each row up by its key.
     // The rows are locked in key order first, so that two such batches cannot deadlock.
     const r = await db.query<{ k: string }>(
-      `WITH v AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(k text, ${cols.map((c) => `"${c}" ${types[c]}`).join(', ')}) LIMIT ${records.length}),
+      `WITH v AS (SELECT * FROM json_to_recordset($1::json) AS v(k text, ${cols.map((c) => `"${c}" ${types[c]}`).join(', ')}) LIMIT ${records.length}),
             l AS (SELECT t.${key} FROM ${table} t WHERE t.${key} IN (SELECT k FROM v) ORDER BY t.${key} FOR UPDATE)
        UPDATE ${table} t SET ${cols.map((c) => `"${c}" = v."${c}"`).join(', ')}
          FROM v
