@@ -93,11 +93,14 @@ for (const { name, skip } of stores.filter((s) => s.name !== 'mongodb')) {
         assert.equal((await statsOf(sql, 'dispatch')).vacuumed, null, 'no VACUUM by the service where autovacuum runs');
         return;
       }
-      const first = await waitFor('a VACUUM of dispatch and execution_active', async () => {
+      // A VACUUM may come in the middle of the round (its rows are deleted as it goes) and the
+      // server's statistics count deletes when each session reports them, after the fact: the
+      // dead rows it shows fall below the threshold once a VACUUM has come after the last of
+      // them, and a table left above it is vacuumed again within the interval.
+      const first = await waitFor('a VACUUM of dispatch and execution_active leaving dispatch under 200 dead rows', async () => {
         const [d, a] = [await statsOf(sql, 'dispatch'), await statsOf(sql, 'execution_active')];
-        return d.vacuumed && a.vacuumed && d;
+        return d.vacuumed && a.vacuumed && d.dead < 200 && d;
       });
-      assert.ok(first.dead < 200, `dead rows of dispatch after its VACUUM: ${first.dead}`);
       const peakA = peak;
       assert.ok(peakA >= 8 * 8192, `a round took ${peakA} bytes of dispatch: enough for a second one to show`);
       await round('b');
