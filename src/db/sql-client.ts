@@ -38,6 +38,8 @@ export interface SqlClient {
   listen(channel: string, onNotify: () => void, onError: (err: Error) => void): Promise<() => Promise<void>>;
   /** A `pg.Pool`-shaped object for Agenda's PostgreSQL backend on the same database (the bench's raw Agenda, and the migration test). */
   readonly agendaPool: pg.Pool;
+  /** The most statements it runs at once: a pool's connections, 1 for PGlite and a transaction. */
+  readonly connections: number;
   /**
    * Holds the advisory lock named by `key` (see sessionLockKeys) on a connection of its own
    * until released, taking it again after a lost connection: other processes can then tell
@@ -112,11 +114,13 @@ const firstRetryMs = 250;
 
 export class PgClient implements SqlClient {
   readonly agendaPool: pg.Pool;
+  readonly connections: number;
   constructor(
     private readonly pool: pg.Pool,
     private readonly options: PgClientOptions = { retryMaxMs: 5000 },
   ) {
     this.agendaPool = pool;
+    this.connections = pool.options.max ?? 10;
     // An idle client that loses its connection must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
   }
@@ -169,6 +173,7 @@ export class PgClient implements SqlClient {
     const conn = await this.pool.connect();
     const tx: SqlClient = {
       agendaPool: this.pool,
+      connections: 1,
       query: async <R>(text: string, params?: unknown[], options?: QueryOptions) => {
         const config = pgQuery(text, params, options);
         const r = await conn.query(config).catch((err: unknown) => {
@@ -329,6 +334,7 @@ async function pgliteQuery<T>(db: PGliteLike, text: string, params?: unknown[]) 
  */
 export class PGliteClient implements SqlClient {
   readonly agendaPool: pg.Pool;
+  readonly connections = 1;
   private readonly closed: Array<() => void> = [];
   /**
    * Storage faults of this client's statements, for readiness. The probe writes and syncs
@@ -485,6 +491,7 @@ export class PGliteClient implements SqlClient {
     return this.db.transaction(async (t) => {
       const tx: SqlClient = {
         agendaPool: this.agendaPool,
+        connections: 1,
         query: <R>(text: string, params?: unknown[]) => pgliteQuery<R>(t, text, params),
         exec: async (text: string) => void (await t.exec(text)),
         transaction: (inner) => inner(tx),

@@ -326,7 +326,9 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
   private startAll(rows: Claimed[], by: string) {
     const fires = rows.filter((r) => 'job_id' in r.data);
     const runs = rows.filter((r) => !('job_id' in r.data));
-    if (fires.length <= HAND_OVER_FIRES) return this.startGroup(rows, by);
+    // On one connection (PGlite) the groups would only queue behind each other, each with
+    // statements of its own: a burst of 1,000 started its last run 25% later than in one.
+    if (fires.length <= HAND_OVER_FIRES || this.sql.connections < 2) return this.startGroup(rows, by);
     for (let i = 0; i < fires.length; i += HAND_OVER_FIRES) this.startGroup(fires.slice(i, i + HAND_OVER_FIRES), by);
     if (runs.length) this.startGroup(runs, by);
   }
