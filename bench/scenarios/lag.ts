@@ -30,6 +30,8 @@ async function lagAt(ctx: Context, n: number, concurrency: number, suffix: strin
       continue;
     }
     const profiling = system.name === 'jobs-service' && ctx.profileDir !== undefined;
+    /** The name of this round's profile and statement files. */
+    const profileName = `lag${suffix || '_c20'}`;
     const options = { processes: 1, processing: true, concurrency, profile: profiling };
     progress(`lag ${system.name} on ${ctx.store}: ${n} jobs due at once, concurrency ${concurrency}`);
     const lease = await acquire(ctx, system, options);
@@ -61,8 +63,8 @@ async function lagAt(ctx: Context, n: number, concurrency: number, suffix: strin
         const events = () => d.children.flatMap((c) => c.events.filter((e) => e.id.startsWith(prefix)));
         await waitUntil(() => new Set(events().map((e) => e.id)).size >= n || Date.now() > due + 60_000, lead + 90_000, 50, `${n} starts`);
         if (profiling && last) {
-          await writeSqlStats(ctx.profileDir!, `lag${suffix || '_c20'}`, n, d.children);
-          progress(`  cpu profile: ${await child.rpc<string>('profile', { action: 'stop', file: path.resolve(ctx.profileDir!, `lag${suffix || '_c20'}.cpuprofile`) })}`);
+          await writeSqlStats(ctx.profileDir!, profileName, n, d.children);
+          progress(`  cpu profile: ${await child.rpc<string>('profile', { action: 'stop', file: path.resolve(ctx.profileDir!, `${profileName}.cpuprofile`) })}`);
         }
         const lags = events().map((e) => e.t - due);
         const counted = new Set(events().map((e) => e.id)).size;
