@@ -60,7 +60,8 @@ export const jobsService: System = {
   settings(store: StoreKind, o: DeployOptions) {
     return {
       JOBS_CONCURRENCY: o.concurrency,
-      JOBS_CLAIM_AHEAD: Number(claimAhead(o.concurrency)),
+      // The embedded store ignores it (one connection).
+      JOBS_CLAIM_AHEAD: store === 'embedded' ? 0 : Number(claimAhead(o.concurrency)),
       JOBS_POLL_INTERVAL_MS: pollMs,
       dispatch: store === 'postgres' ? 'LISTEN/NOTIFY' : 'in-process channel',
       JOBS_HEARTBEAT_MS: o.lockMs ? Math.round(o.lockMs / 3) : 5000,

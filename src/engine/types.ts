@@ -14,7 +14,7 @@ export interface EngineOptions {
   lockLifetimeMs: number;
   /** Runs at once per process, across handlers. */
   maxConcurrency: number;
-  /** PostgreSQL and PGlite: due rows claimed beyond the free concurrency, started as runs end (JOBS_CLAIM_AHEAD; 0 when unset). */
+  /** PostgreSQL: due rows claimed beyond the free concurrency, started as runs end (JOBS_CLAIM_AHEAD; 0 when unset; PGlite, one connection, claims none ahead). */
   claimAhead?: number;
   /** SQL: the claim reads the jobs of the rows it fires at once from the service's job table (which must exist). */
   claimReadsJobs?: boolean;

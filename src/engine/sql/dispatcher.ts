@@ -216,6 +216,16 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
     return Math.min(Math.max(2 * this.options.pollIntervalMs, 2000), this.options.lockLifetimeMs / 3);
   }
 
+  /**
+   * JOBS_CLAIM_AHEAD where the store runs statements side by side; 0 on one connection (PGlite).
+   * There a waiting row's start costs a read of its job that a claim of the free concurrency
+   * makes in the claim itself, and nothing runs meanwhile on the connection for the local queue
+   * to overlap: the embedded dispatch bench made 1,310 runs/s without it and 1,026 with 20.
+   */
+  private get claimAhead() {
+    return this.sql.connections < 2 ? 0 : this.options.claimAhead;
+  }
+
   /** Unlocks rows claimed but never handed out, at their stored next run (due now when it had none). */
   private letGo(rows: Waiting[]) {
     if (rows.length === 0) return;
@@ -247,7 +257,7 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
     // half the concurrency is free (or all of them fit), not one at a time as runs end.
     const batch = Math.min(this.waiting.length, Math.ceil(this.options.maxConcurrency / 2));
     if (this.waiting.length && this.free >= Math.max(1, batch)) this.startWaiting(this.waiting.splice(0, this.free));
-    const room = Math.max(0, this.free) + this.options.claimAhead - this.waiting.length;
+    const room = Math.max(0, this.free) + this.claimAhead - this.waiting.length;
     // Likewise a claim: with rows waiting, a few free places are not worth a statement yet.
     if (room <= 0 || names.length === 0 || (this.waiting.length && room < Math.ceil(this.options.maxConcurrency / 2))) {
       // A run's end wakes the loop again; rows left waiting are looked at within their wait limit.
