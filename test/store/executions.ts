@@ -445,8 +445,12 @@ export function executionStoreContract(open: () => Store): void {
       const boundary = execution('de-boundary', 0, 10, { job_id: 'de-job', status: 'succeeded' });
       const later = execution('de-later', 0, 11, { job_id: 'de-job', status: 'failed' });
       await store.insertExecutions([...old, boundary, later]);
+      await insertJob(job('de-job', 0));
       const deleted = await store.deleteExecutionsBefore(at(0, 10));
       assert.equal(deleted, old.length - 2);
+      // The job's counts lose the deleted runs.
+      const { total, succeeded, failed, average_duration_ms } = (await store.getJobWithStats('de-job'))!.stats;
+      assert.deepEqual({ total, succeeded, failed, average_duration_ms }, { total: 4, succeeded: 1, failed: 1, average_duration_ms: null });
       const left = (await allPages((a) => store.listExecutions({ job_id: 'de-job' }, a, 50), 50)).map((e) => e.id).sort();
       assert.deepEqual(left, ['de-boundary', 'de-later', 'de-queued', 'de-running']);
       assert.equal(await store.deleteExecutionsBefore(at(0, 10)), 0);
@@ -573,6 +577,12 @@ export function executionStoreContract(open: () => Store): void {
         job: theJob,
         stats: { total: 10, succeeded: 3, failed: 3, average_duration_ms: 300, latest: runs[8] },
       });
+      // The counts follow each later write: a run's end, and an ended run's status changed.
+      assert.equal(await store.transitionExecution('js-9b', 'running', { status: 'succeeded', finished_at: at(8, 20), duration_ms: 500 }), true);
+      await store.updateExecution('js-8', { status: 'failed', duration_ms: 10 });
+      const { latest, ...counts } = (await store.getJobWithStats('js-job'))!.stats;
+      assert.deepEqual(counts, { total: 10, succeeded: 4, failed: 4, average_duration_ms: 350 });
+      assert.equal(latest?.id, 'js-9b');
     });
   });
 }

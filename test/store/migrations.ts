@@ -178,6 +178,48 @@ export function sqlMigrationContract(name: Extract<StoreName, 'embedded' | 'post
       assert.equal(await store.queuedCount(), 0);
     });
 
+    it('migration 29 counts the ended runs of an existing database; the triggers keep the counts from then on', async () => {
+      const [store] = await fresh();
+      await runMigrations(
+        store.db,
+        migrations.filter((m) => m.version < 29),
+      );
+      await store.insertJobs([job('m29', 1)]);
+      const runs = [
+        execution('m29-a', 1, 0, { job_id: 'm29', status: 'succeeded', finished_at: new Date(), duration_ms: 100 }),
+        execution('m29-b', 1, 1, { job_id: 'm29', status: 'succeeded', finished_at: new Date(), duration_ms: 300 }),
+        execution('m29-c', 1, 2, { job_id: 'm29', status: 'timed_out', finished_at: new Date(), duration_ms: 900 }),
+        execution('m29-d', 1, 3, { job_id: 'm29', status: 'running', worker_id: 'm29-w', started_at: new Date() }),
+        execution('m29-e', 1, 4, { job_id: null, status: 'cancelled', finished_at: new Date() }),
+      ];
+      await store.insertExecutions(runs);
+      assert.deepEqual(
+        await runMigrations(
+          store.db,
+          migrations.filter((m) => m.version <= 29),
+        ),
+        [29],
+      );
+      const counts = await store.db.query<{ job_id: string; status: string; executions: string; timed: string; duration_ms: string }>(
+        'SELECT job_id, status, executions::text, timed::text, duration_ms::text FROM execution_count ORDER BY job_id, status',
+      );
+      assert.deepEqual(counts.rows, [
+        { job_id: '', status: 'cancelled', executions: '1', timed: '0', duration_ms: '0' },
+        { job_id: 'm29', status: 'succeeded', executions: '2', timed: '2', duration_ms: '400' },
+        { job_id: 'm29', status: 'timed_out', executions: '1', timed: '1', duration_ms: '900' },
+      ]);
+      const stats = async () => {
+        const { total, succeeded, failed, average_duration_ms } = (await store.getJobWithStats('m29'))!.stats;
+        return { total, succeeded, failed, average_duration_ms };
+      };
+      assert.deepEqual(await stats(), { total: 4, succeeded: 2, failed: 1, average_duration_ms: 200 });
+      assert.deepEqual((await store.stats()).executions, { cancelled: 1, succeeded: 2, timed_out: 1, running: 1 });
+      // From here on the triggers keep them: the running run ends.
+      assert.equal(await store.transitionExecution('m29-d', 'running', { status: 'succeeded', finished_at: new Date(), duration_ms: 500 }), true);
+      assert.deepEqual(await stats(), { total: 4, succeeded: 3, failed: 1, average_duration_ms: 300 });
+      assert.deepEqual((await store.stats()).executions, { cancelled: 1, succeeded: 3, timed_out: 1 });
+    });
+
     it(
       'two processes migrating one database at once do not conflict: the migrations run once',
       { skip: name === 'embedded' ? 'one process owns an embedded database: there are no concurrent boots to order' : false },

@@ -131,19 +131,20 @@ const selectRunningOnGoneWorkers = `SELECT e.* FROM execution_active a JOIN work
 const selectBatchGroups = `SELECT status, count(*) AS n, min(job_id) AS job_id, min(created_at) AS submitted, min(started_at) AS started,
          max(finished_at) AS finished
     FROM execution WHERE batch_id = $1 GROUP BY status`;
-// job_pkey, then execution_job_idx twice: the counts, and the newest run beside them as one
-// JSON value (job and execution share column names).
-const selectJobWithStats = `SELECT j.*, a.total, a.succeeded, a.failed, a.avg_ms, to_jsonb(l) AS latest
+// job_pkey; the job's counts of ended runs (execution_count's key) and its runs under way
+// (execution_active_job_idx); the newest run through execution_job_idx, as one JSON value
+// (job and execution share column names). Reads a few rows however many runs the job has.
+const selectJobWithStats = `SELECT j.*, a.total, a.succeeded, a.failed, a.timed, a.succeeded_ms, to_jsonb(l) AS latest
     FROM job j
    CROSS JOIN LATERAL (
-     SELECT count(*) AS total,
-            count(*) FILTER (WHERE status = 'succeeded') AS succeeded,
-            count(*) FILTER (WHERE status IN (${sqlList(failedStatuses)})) AS failed,
-            avg(duration_ms) FILTER (WHERE status = 'succeeded') AS avg_ms
-       FROM execution WHERE job_id = $1) a
+     SELECT COALESCE(sum(executions), 0) + (SELECT count(*) FROM execution_active x WHERE x.job_id = $1) AS total,
+            COALESCE(sum(executions) FILTER (WHERE status = 'succeeded'), 0) AS succeeded,
+            COALESCE(sum(executions) FILTER (WHERE status IN (${sqlList(failedStatuses)})), 0) AS failed,
+            sum(timed) FILTER (WHERE status = 'succeeded') AS timed,
+            sum(duration_ms) FILTER (WHERE status = 'succeeded') AS succeeded_ms
+       FROM execution_count WHERE job_id = $1) a
     LEFT JOIN LATERAL (SELECT * FROM execution WHERE job_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1) l ON true
    WHERE j.job_id = $1`;
-// execution_active whole: the runs under way.
 const countQueued = "SELECT count(*) AS n FROM execution_active WHERE status = 'queued'";
 // execution_chains_pending_idx (the runs whose chains are not written yet), then a sort.
 const selectChainsPending = `SELECT * FROM execution WHERE chains_pending AND finished_at < $1 AND status NOT IN (${active})
@@ -309,7 +310,7 @@ export class SqlExecutionStore implements ExecutionStore {
         total: Number(row.total),
         succeeded: Number(row.succeeded),
         failed: Number(row.failed),
-        average_duration_ms: row.avg_ms === null ? null : Math.round(Number(row.avg_ms)),
+        average_duration_ms: Number(row.timed ?? 0) > 0 ? Math.round(Number(row.succeeded_ms) / Number(row.timed)) : null,
         latest: row.latest ? rowToExecution(jsonDates(row.latest as Row, executionTimes)) : null,
       },
     };

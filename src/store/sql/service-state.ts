@@ -14,7 +14,10 @@ const upsertServiceState = `INSERT INTO service_state AS s (id, state, updated_a
     paused_by = CASE WHEN EXCLUDED.state <> 'paused' THEN NULL WHEN s.state = 'paused' THEN s.paused_by ELSE EXCLUDED.paused_by END`;
 const selectServicePause = "SELECT paused_at, paused_by FROM service_state WHERE id = 'service' AND state = 'paused'";
 const countJobs = 'SELECT count(*) AS n FROM job';
-const countExecutionsByStatus = 'SELECT status, count(*) AS n FROM execution GROUP BY status';
+// Ended runs from their counts (execution_count), runs under way from execution_active: a
+// few rows per job, not one per run.
+const countExecutionsByStatus = `SELECT status, sum(executions) AS n FROM execution_count GROUP BY status HAVING sum(executions) <> 0
+  UNION ALL SELECT status, count(*) AS n FROM execution_active GROUP BY status`;
 
 /** The service state on PostgreSQL and PGlite (the one-row `service_state` table) and the counts of every table. */
 export class SqlServiceStateStore implements ServiceStateStore {

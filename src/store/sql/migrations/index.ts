@@ -15,6 +15,7 @@ import * as m000025 from './000025-active-runs.js';
 import * as m000026 from './000026-dispatch.js';
 import * as m000027 from './000027-event-purge-by-id.js';
 import * as m000028 from './000028-active-runs-per-statement.js';
+import * as m000029 from './000029-execution-counts.js';
 
 export interface Migration {
   /** The number in the file name: migrations run in this order, each once. */
@@ -49,4 +50,5 @@ export const migrations: readonly Migration[] = [
   { version: 26, ...m000026 },
   { version: 27, ...m000027 },
   { version: 28, ...m000028 },
+  { version: 29, ...m000029 },
 ];
