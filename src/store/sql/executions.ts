@@ -134,7 +134,7 @@ const selectBatchGroups = `SELECT status, count(*) AS n, min(job_id) AS job_id, 
 // job_pkey; the job's counts of ended runs (execution_count's key) and its runs under way
 // (execution_active_job_idx); the newest run through execution_job_idx, as one JSON value
 // (job and execution share column names). Reads a few rows however many runs the job has.
-const selectJobWithStats = `SELECT j.*, a.total, a.succeeded, a.failed, a.timed, a.succeeded_ms, to_jsonb(l) AS latest
+export const selectJobWithStats = `SELECT j.*, a.total, a.succeeded, a.failed, a.timed, a.succeeded_ms, to_jsonb(l) AS latest
     FROM job j
    CROSS JOIN LATERAL (
      SELECT COALESCE(sum(executions), 0) + (SELECT count(*) FROM execution_active x WHERE x.job_id = $1) AS total,

@@ -16,7 +16,7 @@ const selectServicePause = "SELECT paused_at, paused_by FROM service_state WHERE
 const countJobs = 'SELECT count(*) AS n FROM job';
 // Ended runs from their counts (execution_count), runs under way from execution_active: a
 // few rows per job, not one per run.
-const countExecutionsByStatus = `SELECT status, sum(executions) AS n FROM execution_count GROUP BY status HAVING sum(executions) <> 0
+export const countExecutionsByStatus = `SELECT status, sum(executions) AS n FROM execution_count GROUP BY status HAVING sum(executions) <> 0
   UNION ALL SELECT status, count(*) AS n FROM execution_active GROUP BY status`;
 
 /** The service state on PostgreSQL and PGlite (the one-row `service_state` table) and the counts of every table. */
