@@ -10,7 +10,8 @@
  * moves the counts in the statement that moves the runs. Runs without a job count under the
  * job id ''. Rows are written in key order, so two statements never wait on each other's
  * counts in opposite orders. The counts are filled from the runs already stored, after the
- * triggers exist: creating them locks `execution` against writes until the migration commits.
+ * triggers exist: creating them locks `execution` against writes until the migration commits
+ * (5.8 s for 800,000 runs: writes of runs wait that long, once).
  *
  * Additive: an older release writes runs through the same triggers and reads `execution`.
  */
@@ -72,8 +73,12 @@ BEGIN
       FROM execution_old o WHERE o.status NOT IN ${active}
   )${addCounts};
   -- Counts of runs all deleted (a one-shot job's, a job's whole history past retention) go.
+  -- Reached by key (the job ids as an array: a plan cached after a large delete would
+  -- otherwise scan the whole table at each later one), and only the counts written above,
+  -- which this statement holds already: it takes no lock out of key order.
   DELETE FROM execution_count c WHERE c.executions = 0
-     AND (c.job_id, c.status) IN (SELECT DISTINCT COALESCE(o.job_id, ''), o.status FROM execution_old o);
+     AND c.job_id = ANY(ARRAY(SELECT DISTINCT COALESCE(o.job_id, '') FROM execution_old o WHERE o.status NOT IN ${active}))
+     AND (c.job_id, c.status) IN (SELECT COALESCE(o.job_id, ''), o.status FROM execution_old o WHERE o.status NOT IN ${active});
   RETURN NULL;
 END
 $$;
