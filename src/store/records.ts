@@ -285,6 +285,7 @@ export interface JobStats {
   succeeded: number;
   failed: number;
   average_duration_ms: number | null;
+  /** The newest run, without its output lines (empty, as in a list of runs). */
   latest: ExecutionRecord | null;
 }
 

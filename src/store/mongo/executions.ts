@@ -277,7 +277,7 @@ export class MongoExecutionStore implements ExecutionStore {
         },
       ])
       .toArray();
-    const latest = await this.c.executions.findOne({ job_id: jobId }, { sort: { created_at: -1, _id: -1 } });
+    const latest = await this.c.executions.findOne({ job_id: jobId }, { sort: { created_at: -1, _id: -1 }, projection: { output: 0 } });
     return {
       // No runs: no group at all, where SQL's aggregate answers one row of zeros.
       total: Number(agg?.total ?? 0),

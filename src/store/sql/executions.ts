@@ -139,8 +139,9 @@ const selectBatchGroups = `SELECT status, count(*) AS n, min(job_id) AS job_id, 
          max(finished_at) AS finished
     FROM execution WHERE batch_id = $1 GROUP BY status`;
 // job_pkey; the job's counts of ended runs (execution_count's key) and its runs under way
-// (execution_active_job_idx); the newest run through execution_job_idx, as one JSON value
-// (job and execution share column names). Reads a few rows however many runs the job has.
+// (execution_active_job_idx); the newest run through execution_job_idx, without its output
+// (up to JOBS_OUTPUT_MAX_BYTES), as one JSON value (job and execution share column names).
+// Reads a few rows however many runs the job has.
 export const selectJobWithStats = `SELECT j.*, a.total, a.succeeded, a.failed, a.timed, a.succeeded_ms, to_jsonb(l) AS latest
     FROM job j
    CROSS JOIN LATERAL (
@@ -150,7 +151,7 @@ export const selectJobWithStats = `SELECT j.*, a.total, a.succeeded, a.failed, a
             sum(timed) FILTER (WHERE status = 'succeeded') AS timed,
             sum(duration_ms) FILTER (WHERE status = 'succeeded') AS succeeded_ms
        FROM execution_count WHERE job_id = $1) a
-    LEFT JOIN LATERAL (SELECT * FROM execution WHERE job_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1) l ON true
+    LEFT JOIN LATERAL (SELECT ${executionListColumns} FROM execution WHERE job_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1) l ON true
    WHERE j.job_id = $1`;
 const countQueued = "SELECT count(*) AS n FROM execution_active WHERE status = 'queued'";
 // execution_chains_pending_idx (the runs whose chains are not written yet), then a sort.
