@@ -13,6 +13,7 @@ export interface JobFilter {
 /** A job as a fire decides on it: its runs queued or running, and its counted runs (max_runs; else null). */
 export interface JobWithActiveRuns {
   job: JobRecord;
+  /** Its queued and running runs, oldest first, without their output lines (empty). */
   active: ExecutionRecord[];
   counted: number | null;
 }

@@ -135,7 +135,15 @@ export function executionStoreContract(open: () => Store): void {
       const got = await store.getJobsWithActiveRuns(['wa-b', 'wa-none', 'wa-a']);
       got.sort((x, y) => compareText(x.job.job_id, y.job.job_id));
       assert.deepEqual(got, [
-        { job: jobs[0], active: [runs[1], runs[0]], counted: 0 },
+        // The runs come without their output (a fire never reads it).
+        {
+          job: jobs[0],
+          active: [
+            { ...runs[1], output: [] },
+            { ...runs[0], output: [] },
+          ],
+          counted: 0,
+        },
         { job: jobs[1], active: [], counted: null },
       ]);
     });

@@ -15,7 +15,7 @@ import {
   type Page,
 } from '../records.js';
 import { keysetPage, type Keyset } from './keyset.js';
-import { executionTimes, executionToRow, jsonDates, rowToExecution, rowToJob, sqlList, type Row } from './rows.js';
+import { executionListColumns, executionTimes, executionToRow, jsonDates, rowToExecution, rowToJob, sqlList, type Row } from './rows.js';
 import { afterLocks, updateRows, insertRowsSql, insertSql, setSql } from './statements.js';
 import { wroteRows } from './analyze.js';
 import { eventChannel, eventColumns } from './events.js';
@@ -26,11 +26,6 @@ import { eventChannel, eventColumns } from './events.js';
  * No index names status (migration 25): a status filter skips the other runs, except for the
  * statuses of runs under way, which execution_active holds.
  */
-// A list never reads the runs' output (up to JOBS_OUTPUT_MAX_BYTES each): every column but it.
-const executionListColumns = `id, job_id, handler, kwargs, status, trigger, parent_id, batch_id, selection, attempt, timeout, worker_id,
-  cancel_requested_at, scheduled_at, started_at, finished_at, duration_ms, progress, error, stack, output_truncated, created_at,
-  idempotency_key, fencing_token, job_version, active_execution_id, jitter_ms, restarted_from, triggered_by, chains_pending,
-  '{}'::text[] AS output`;
 
 const executionsNewestFirst: Keyset<ExecutionRecord> = {
   table: 'execution',
