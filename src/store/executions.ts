@@ -4,9 +4,9 @@ import type { BatchSummary, ExecutionEnd, ExecutionFilter, ExecutionPatch, Execu
 export interface ExecutionStore {
   insertExecution(execution: ExecutionRecord): Promise<void>;
   insertExecutions(executions: ExecutionRecord[]): Promise<void>;
-  /** Queued and running runs of a job. */
+  /** Queued and running runs of a job, without their output lines (empty). */
   activeExecutions(jobId: string): Promise<ExecutionRecord[]>;
-  /** Queued and running runs of any of these jobs. */
+  /** Queued and running runs of any of these jobs, without their output lines (empty). */
   activeExecutionsOf(jobIds: string[]): Promise<ExecutionRecord[]>;
   getExecution(id: string): Promise<ExecutionRecord | null>;
   /** The runs of these ids that exist, in no particular order. */
@@ -42,7 +42,7 @@ export interface ExecutionStore {
   requestCancel(id: string, at: Date): Promise<boolean>;
   /** Running runs of a worker whose cancel was asked for. */
   cancelRequested(workerId: string): Promise<string[]>;
-  /** Running runs whose worker is gone. */
+  /** Running runs whose worker is gone, without their output lines (empty). */
   runningOnGoneWorkers(): Promise<ExecutionRecord[]>;
   batchSummary(batchId: string): Promise<BatchSummary | null>;
   /** A job with its run statistics, read together (one statement on SQL); null when no such job. */

@@ -434,9 +434,10 @@ export function executionStoreContract(open: () => Store): void {
       });
     });
 
-    it('activeExecutions returns the queued and running runs of that job only', async () => {
+    it('activeExecutions returns the queued and running runs of that job only, without their output', async () => {
       const runs = executionStatuses.map((status, i) => execution(`ax-${status}`, 4, i, { job_id: 'ax-job', status }));
       await store.insertExecutions(runs);
+      await store.appendOutput('ax-running', ['written while running'], 100, 1 << 20);
       await store.insertExecution(execution('ax-other-queued', 4, 20, { job_id: 'ax-other', status: 'queued' }));
       await store.insertExecution(execution('ax-other-running', 4, 21, { job_id: 'ax-other', status: 'running' }));
       const active = (await store.activeExecutions('ax-job')).sort((a, b) => compareText(a.id, b.id));
@@ -445,6 +446,11 @@ export function executionStoreContract(open: () => Store): void {
         runs.filter((r) => r.status === 'queued' || r.status === 'running').sort((a, b) => compareText(a.id, b.id)),
       );
       assert.deepEqual(await store.activeExecutions('ax-none'), []);
+      assert.deepEqual((await store.getExecution('ax-running'))?.output, ['written while running']);
+      assert.deepEqual(
+        (await store.activeExecutionsOf(['ax-job'])).map((e) => e.output),
+        [[], []],
+      );
     });
 
     it('deleteExecutionsBefore deletes finished runs created before the date, never queued or running ones', async () => {

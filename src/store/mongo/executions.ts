@@ -104,7 +104,10 @@ export class MongoExecutionStore implements ExecutionStore {
 
   async activeExecutions(jobId: string) {
     // execution_active_idx
-    const docs = await this.c.executions.find({ job_id: jobId, status: active }).sort({ created_at: 1 }).toArray();
+    const docs = await this.c.executions
+      .find({ job_id: jobId, status: active }, { projection: { output: 0 } })
+      .sort({ created_at: 1 })
+      .toArray();
     return docs.map(docToExecution);
   }
 
@@ -112,7 +115,7 @@ export class MongoExecutionStore implements ExecutionStore {
     if (jobIds.length === 0) return [];
     // execution_active_idx
     const docs = await this.c.executions
-      .find({ job_id: { $in: jobIds }, status: active })
+      .find({ job_id: { $in: jobIds }, status: active }, { projection: { output: 0 } })
       .sort({ created_at: 1 })
       .toArray();
     return docs.map(docToExecution);
@@ -228,7 +231,7 @@ export class MongoExecutionStore implements ExecutionStore {
         { $match: { status: 'running', worker_id: { $type: 'string' } } },
         { $lookup: { from: 'workers', localField: 'worker_id', foreignField: '_id', as: 'worker' } },
         { $match: { 'worker.state': 'gone' } },
-        { $project: { worker: 0 } },
+        { $project: { worker: 0, output: 0 } },
       ])
       .toArray();
     return docs.map(docToExecution);

@@ -92,8 +92,7 @@ export class MongoJobStore implements JobStore {
   async getJobsWithActiveRuns(jobIds: string[]) {
     const [jobs, active] = await Promise.all([this.getJobs(jobIds), this.executions.activeExecutionsOf(jobIds)]);
     const byJob = new Map<string, ExecutionRecord[]>();
-    // Without their output, as the SQL stores answer them (a fire never reads it).
-    for (const e of active) (byJob.get(e.job_id!) ?? byJob.set(e.job_id!, []).get(e.job_id!)!).push({ ...e, output: [] });
+    for (const e of active) (byJob.get(e.job_id!) ?? byJob.set(e.job_id!, []).get(e.job_id!)!).push(e);
     // Jobs with max_runs: their counted runs (execution_job_idx), stopping at max_runs.
     const counted = await Promise.all(
       jobs.map((job) =>

@@ -15,7 +15,7 @@ import {
   type Page,
 } from '../records.js';
 import { keysetPage, type Keyset } from './keyset.js';
-import { executionListColumns, executionTimes, executionToRow, jsonDates, rowToExecution, rowToJob, sqlList, type Row } from './rows.js';
+import { executionListColumns, executionListColumnsOf, executionTimes, executionToRow, jsonDates, rowToExecution, rowToJob, sqlList, type Row } from './rows.js';
 import { afterLocks, updateRows, insertRowsSql, insertSql, setSql } from './statements.js';
 import { wroteRows } from './analyze.js';
 import { eventChannel, eventColumns } from './events.js';
@@ -39,10 +39,11 @@ const executionsNewestFirst: Keyset<ExecutionRecord> = {
 
 const active = sqlList(activeStatuses);
 
-// execution_active_job_idx, then execution_pkey.
-const selectActiveOfJob = `SELECT e.* FROM execution_active a JOIN execution e ON e.id = a.id
+// execution_active_job_idx, then execution_pkey; without the runs' output, which none of
+// their readers (quotas, policies, deadlines, lost runs) shows.
+const selectActiveOfJob = `SELECT ${executionListColumnsOf('e')} FROM execution_active a JOIN execution e ON e.id = a.id
    WHERE a.job_id = $1 AND e.status IN (${active}) ORDER BY e.created_at`;
-const selectActiveOfJobs = `SELECT e.* FROM execution_active a JOIN execution e ON e.id = a.id
+const selectActiveOfJobs = `SELECT ${executionListColumnsOf('e')} FROM execution_active a JOIN execution e ON e.id = a.id
    WHERE a.job_id = ANY($1::text[]) AND e.status IN (${active}) ORDER BY e.created_at`;
 const selectExecution = 'SELECT * FROM execution WHERE id = $1';
 const selectExecutions = 'SELECT * FROM execution WHERE id = ANY($1::text[])';
@@ -127,7 +128,7 @@ const requestCancelOfRunning = "UPDATE execution SET cancel_requested_at = $2 WH
 // execution_active_cancel_idx (only runs asked to cancel are in it).
 const selectCancelRequested = "SELECT id FROM execution_active WHERE cancel_requested_at IS NOT NULL AND worker_id = $1 AND status = 'running'";
 // execution_active whole (the runs under way), the workers' primary key, then execution_pkey.
-const selectRunningOnGoneWorkers = `SELECT e.* FROM execution_active a JOIN worker w ON w.id = a.worker_id JOIN execution e ON e.id = a.id
+const selectRunningOnGoneWorkers = `SELECT ${executionListColumnsOf('e')} FROM execution_active a JOIN worker w ON w.id = a.worker_id JOIN execution e ON e.id = a.id
     WHERE a.status = 'running' AND e.status = 'running' AND w.state = 'gone'`;
 // execution_batch_idx
 const selectBatchGroups = `SELECT status, count(*) AS n, min(job_id) AS job_id, min(created_at) AS submitted, min(started_at) AS started,

@@ -176,10 +176,16 @@ export const countsOf = <K extends string>(rows: Row[], key: string): Partial<Re
  * Every column of an execution row but its output (up to JOBS_OUTPUT_MAX_BYTES), which reads
  * that do not show it leave out: lists of runs, a job's newest run, the runs a fire decides on.
  */
-export const executionListColumns = `id, job_id, handler, kwargs, status, trigger, parent_id, batch_id, selection, attempt, timeout, worker_id,
-  cancel_requested_at, scheduled_at, started_at, finished_at, duration_ms, progress, error, stack, output_truncated, created_at,
-  idempotency_key, fencing_token, job_version, active_execution_id, jitter_ms, restarted_from, triggered_by, chains_pending,
-  '{}'::text[] AS output`;
+export const executionListColumnsOf = (table?: string): string =>
+  `${[
+    ...['id', 'job_id', 'handler', 'kwargs', 'status', 'trigger', 'parent_id', 'batch_id', 'selection', 'attempt', 'timeout', 'worker_id'],
+    ...['cancel_requested_at', 'scheduled_at', 'started_at', 'finished_at', 'duration_ms', 'progress', 'error', 'stack', 'output_truncated'],
+    ...['created_at', 'idempotency_key', 'fencing_token', 'job_version', 'active_execution_id', 'jitter_ms', 'restarted_from', 'triggered_by'],
+    'chains_pending',
+  ]
+    .map((c) => (table ? `${table}.${c}` : c))
+    .join(', ')}, '{}'::text[] AS output`;
+export const executionListColumns = executionListColumnsOf();
 
 /** The timestamp columns of an execution row. */
 export const executionTimes = ['cancel_requested_at', 'scheduled_at', 'started_at', 'finished_at', 'created_at'];
