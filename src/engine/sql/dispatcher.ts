@@ -216,6 +216,11 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
     return Math.min(Math.max(2 * this.options.pollIntervalMs, 2000), this.options.lockLifetimeMs / 3);
   }
 
+  /** Whether the store runs one statement at a time (PGlite, a transaction). */
+  private get oneConnection() {
+    return this.sql.connections < 2;
+  }
+
   /**
    * JOBS_CLAIM_AHEAD where the store runs statements side by side; 0 on one connection (PGlite).
    * There a waiting row's start costs a read of its job that a claim of the free concurrency
@@ -223,7 +228,7 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
    * to overlap: the embedded dispatch bench made 1,310 runs/s without it and 1,026 with 20.
    */
   private get claimAhead() {
-    return this.sql.connections < 2 ? 0 : this.options.claimAhead;
+    return this.oneConnection ? 0 : this.options.claimAhead;
   }
 
   /** Unlocks rows claimed but never handed out, at their stored next run (due now when it had none). */
@@ -338,7 +343,7 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
     const runs = rows.filter((r) => !('job_id' in r.data));
     // On one connection (PGlite) the groups would only queue behind each other, each with
     // statements of its own: a burst of 1,000 started its last run 25% later than in one.
-    if (fires.length <= HAND_OVER_FIRES || this.sql.connections < 2) return this.startGroup(rows, by);
+    if (fires.length <= HAND_OVER_FIRES || this.oneConnection) return this.startGroup(rows, by);
     for (let i = 0; i < fires.length; i += HAND_OVER_FIRES) this.startGroup(fires.slice(i, i + HAND_OVER_FIRES), by);
     if (runs.length) this.startGroup(runs, by);
   }

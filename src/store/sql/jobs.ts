@@ -2,7 +2,7 @@ import type { SqlClient } from '../../db/sql-client.js';
 import type { JobFilter, JobStore, JobWithActiveRuns } from '../jobs.js';
 import { activeStatuses, countedTriggers, firstOfEachId, type JobPatch, type JobRecord, type Page } from '../records.js';
 import { keysetPage, type Keyset } from './keyset.js';
-import { executionListColumns, executionTimes, jobToRow, jsonDates, rowToExecution, rowToJob, sqlList, type Row } from './rows.js';
+import { executionListColumnsOf, executionTimes, jobToRow, jsonDates, rowToExecution, rowToJob, sqlList, type Row } from './rows.js';
 import { DateTexts, updateRows, insertRecordsSql, insertRowsSql, insertSql, setSql } from './statements.js';
 import { wroteRows } from './analyze.js';
 
@@ -20,17 +20,17 @@ const jobsById: Keyset<JobRecord> = {
 const selectJob = 'SELECT * FROM job WHERE job_id = $1';
 const selectJobs = 'SELECT * FROM job WHERE job_id = ANY($1::text[])';
 // job_pkey, then execution_active_job_idx and execution_pkey per job; the active runs as one
-// JSON array without their output (a running run's may be megabytes; a fire never reads it). job.job_id is COLLATE "C" and
-// execution.job_id is not: compared as they are, the collations conflict and no index on
-// execution.job_id applies. The runs counted against max_runs: execution_job_idx, stopping
-// at max_runs of them.
+// JSON array, without their output (a running run's may be megabytes; a fire never reads it).
+// job.job_id is COLLATE "C" and execution.job_id is not: compared as they are, the collations
+// conflict and no index on execution.job_id applies. The runs counted against max_runs:
+// execution_job_idx, stopping at max_runs of them.
 /**
  * The select list of a job row `j` with its active runs and, for a job with max_runs, its
  * counted runs: what a fire decides on (jobWithActiveRuns reads it).
  */
-export const jobWithActiveRunsColumns = `j.*, (SELECT jsonb_agg(to_jsonb(r) ORDER BY r.created_at) FROM (SELECT ${executionListColumns} FROM execution e
-                 WHERE e.id = ANY(ARRAY(SELECT a.id FROM execution_active a WHERE a.job_id = j.job_id COLLATE "default"))
-                   AND e.status IN (${sqlList(activeStatuses)})) r) AS active,
+export const jobWithActiveRunsColumns = `j.*, (SELECT jsonb_agg(to_jsonb(r) ORDER BY r.created_at) FROM (SELECT ${executionListColumnsOf('e')}
+                 FROM execution_active a JOIN execution e ON e.id = a.id
+                 WHERE a.job_id = j.job_id COLLATE "default" AND e.status IN (${sqlList(activeStatuses)})) r) AS active,
             CASE WHEN j.max_runs IS NULL THEN NULL ELSE (SELECT count(*) FROM (SELECT 1 FROM execution c
                  WHERE c.job_id = j.job_id COLLATE "default" AND c.trigger IN (${sqlList(countedTriggers)}) AND c.attempt = 1 AND c.status <> 'missed'
                  LIMIT j.max_runs) n) END AS counted`;

@@ -56,17 +56,17 @@ $$;
 
 CREATE OR REPLACE FUNCTION execution_updated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+  -- The rows whose change moves execution_active (moves_active) or the counts (moves_count).
   WITH changed AS MATERIALIZED (
-    SELECT n.id, n.job_id, n.status, n.worker_id, n.cancel_requested_at, n.created_at, n.duration_ms,
-           o.job_id AS old_job_id, o.status AS old_status, o.duration_ms AS old_duration_ms,
-           o.status IS DISTINCT FROM n.status OR o.worker_id IS DISTINCT FROM n.worker_id
-             OR o.cancel_requested_at IS DISTINCT FROM n.cancel_requested_at OR o.job_id IS DISTINCT FROM n.job_id AS moves_active,
-           (o.status NOT IN ${active} OR n.status NOT IN ${active})
-             AND (o.status IS DISTINCT FROM n.status OR o.job_id IS DISTINCT FROM n.job_id OR o.duration_ms IS DISTINCT FROM n.duration_ms) AS moves_count
-      FROM execution_new n JOIN execution_old o ON o.id = n.id
-     WHERE o.status IS DISTINCT FROM n.status OR o.worker_id IS DISTINCT FROM n.worker_id
-        OR o.cancel_requested_at IS DISTINCT FROM n.cancel_requested_at OR o.job_id IS DISTINCT FROM n.job_id
-        OR o.duration_ms IS DISTINCT FROM n.duration_ms
+    SELECT * FROM (
+      SELECT n.id, n.job_id, n.status, n.worker_id, n.cancel_requested_at, n.created_at, n.duration_ms,
+             o.job_id AS old_job_id, o.status AS old_status, o.duration_ms AS old_duration_ms,
+             o.status IS DISTINCT FROM n.status OR o.worker_id IS DISTINCT FROM n.worker_id
+               OR o.cancel_requested_at IS DISTINCT FROM n.cancel_requested_at OR o.job_id IS DISTINCT FROM n.job_id AS moves_active,
+             (o.status NOT IN ${active} OR n.status NOT IN ${active})
+               AND (o.status IS DISTINCT FROM n.status OR o.job_id IS DISTINCT FROM n.job_id OR o.duration_ms IS DISTINCT FROM n.duration_ms) AS moves_count
+        FROM execution_new n JOIN execution_old o ON o.id = n.id
+    ) x WHERE x.moves_active OR x.moves_count
   ), ended AS (
     DELETE FROM execution_active a
      WHERE a.id = ANY(ARRAY(SELECT c.id FROM changed c WHERE c.moves_active AND c.status NOT IN ${active}))
