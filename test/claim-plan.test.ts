@@ -99,11 +99,13 @@ async function explainRolledBack(
 async function explainClaim(db: SqlClient, names: string[], limit: number, generic = false): Promise<{ claimed: number; read: number; jobs: number }> {
   const now = new Date();
   const deadline = new Date(now.getTime() - 30_000);
+  // Due by a quarter second from now, as with JOBS_CLAIM_EARLY_MS's default.
+  const until = new Date(now.getTime() + 250);
   const plan = await explainRolledBack(
     db,
     {
       text: claimStatement,
-      values: [names, now, deadline, limit, 'plan-test', limit],
+      values: [names, now, deadline, limit, 'plan-test', limit, until],
       literals: [
         `ARRAY[${names.map(literal).join(', ')}]::text[]`,
         `${literal(now.toISOString())}::timestamptz`,
@@ -111,8 +113,9 @@ async function explainClaim(db: SqlClient, names: string[], limit: number, gener
         String(limit),
         literal('plan-test'),
         String(limit),
+        `${literal(until.toISOString())}::timestamptz`,
       ],
-      types: 'text[], timestamptz, timestamptz, int, text, int',
+      types: 'text[], timestamptz, timestamptz, int, text, int, timestamptz',
     },
     generic,
   );

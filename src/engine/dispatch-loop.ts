@@ -52,6 +52,11 @@ export abstract class DispatchLoop<Completion> {
     return max - this.running - Math.max(0, this.recording - max);
   }
 
+  /** The wait before the next cycle after a failed one: `ms`, or sooner for rows a dispatcher holds until a time of their own. */
+  protected retryWakeMs(ms: number): number {
+    return ms;
+  }
+
   /** Looks for due rows in `delay` ms, or sooner if a look was planned already. */
   wake(delay: number) {
     if (!this.started) return;
@@ -83,7 +88,7 @@ export abstract class DispatchLoop<Completion> {
         } while (this.again && this.started);
       } catch (err) {
         this.settings.onError(err as Error, 'claim');
-        this.wake(this.settings.pollIntervalMs);
+        this.wake(this.retryWakeMs(this.settings.pollIntervalMs));
       } finally {
         this.cycle = undefined;
       }

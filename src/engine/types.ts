@@ -16,6 +16,8 @@ export interface EngineOptions {
   maxConcurrency: number;
   /** PostgreSQL: due rows claimed beyond the free concurrency, started as runs end (JOBS_CLAIM_AHEAD; 0 when unset; PGlite, one connection, claims none ahead). */
   claimAhead?: number;
+  /** SQL: how long before a row is due a claim may take it, holding it until its time (JOBS_CLAIM_EARLY_MS; 0 when unset). */
+  claimEarlyMs?: number;
   /** SQL: the claim reads the jobs of the rows it fires at once from the service's job table (which must exist). */
   claimReadsJobs?: boolean;
   name: string;

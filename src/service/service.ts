@@ -107,6 +107,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       lockLifetimeMs: config.lockLifetimeMs,
       maxConcurrency: config.concurrency,
       claimAhead: config.claimAhead,
+      claimEarlyMs: config.claimEarlyMs,
       claimReadsJobs: true,
       name: config.workerName ?? `${os.hostname()}:${process.pid}`,
       onError: (err, where) => {

@@ -30,6 +30,12 @@ export interface SqlDispatcherOptions {
    * concurrency only.
    */
   claimAhead: number;
+  /**
+   * How long before a row is due the claim may take it (JOBS_CLAIM_EARLY_MS): the row waits in
+   * the local queue until its time, so a burst's claim is made before the burst is due. 0: due
+   * rows only.
+   */
+  claimEarlyMs: number;
   /** The claim reads the jobs (the service's job table) of the rows it starts at once. */
   readJobs: boolean;
 }
@@ -46,8 +52,10 @@ const HAND_OVER_FIRES = 250;
 interface Waiting {
   row: Claimed;
   by: string;
-  /** When it was claimed (Date.now()). */
+  /** When it was claimed (Date.now()), or its due time for a row claimed before it was due. */
   at: number;
+  /** Its due time (ms) for a row claimed before it was due: it starts no sooner. */
+  due?: number;
 }
 
 interface Claimed {
@@ -83,7 +91,8 @@ const enabledRowsOf = (name: string, until: string) =>
   `(a.handler, a.disabled, a.next_run_at) >= (${name}, FALSE, '-infinity'::timestamptz) AND (a.handler, a.disabled, a.next_run_at) <= (${name}, FALSE, ${until})`;
 
 /**
- * One statement claims up to `limit` rows of `dispatch`: those due now in next_run_at order,
+ * One statement claims up to `limit` rows of `dispatch`: those due by $7 (now, or a little
+ * later: JOBS_CLAIM_EARLY_MS) in next_run_at order,
  * one probe of dispatch_due_idx (handler, disabled, next_run_at) per handler, unlocked or
  * locked longer ago than the lock lifetime ($3: a worker that died). Its plan does not depend
  * on statistics (the bench's server runs without autovacuum, PGlite never analyses):
@@ -100,8 +109,8 @@ const enabledRowsOf = (name: string, until: string) =>
  * thousand due rows), read and sorted the handler's whole backlog through a bitmap to lock
  * the first rows. Rows a probe locks beyond
  * `limit` are let go when the statement ends. The claim writes only columns no index names,
- * so it is a HOT update. The jobs of the first $6 schedule rows (those that start at once:
- * the free concurrency) come with them, as a fire decides on them (job_pkey, then
+ * so it is a HOT update. The jobs of the first $6 schedule rows due by $2 (those that start
+ * at once: the free concurrency) come with them, as a fire decides on them (job_pkey, then
  * execution_active_job_idx), so such a claim needs no read of its own; rows beyond wait in
  * the local queue and are read when they start. A row another worker changed after this
  * statement's snapshot (its lock found the row's newer version: another claim, fired and let
@@ -116,7 +125,7 @@ const claimSql = (readJobs: boolean) => `WITH due AS (
     SELECT x.id, x.next_run_at, x.version FROM unnest($1::text[]) AS n(name)
      CROSS JOIN LATERAL (
        SELECT a.id, a.next_run_at, a.xmin::text AS version FROM dispatch a
-        WHERE ${enabledRowsOf('n.name', '$2')} AND COALESCE(a.locked_at, '-infinity') <= $3
+        WHERE ${enabledRowsOf('n.name', '$7')} AND COALESCE(a.locked_at, '-infinity') <= $3
         ORDER BY a.handler, a.disabled, a.next_run_at LIMIT (SELECT $4::int) FOR UPDATE SKIP LOCKED
      ) x
   ), c AS (
@@ -133,7 +142,8 @@ const claimSql = (readJobs: boolean) => `WITH due AS (
   ${
     readJobs
       ? `, fresh AS (
-    SELECT ranked.*, ranked.row_rank <= $6 AND ranked.row_version = (SELECT s.xmin::text FROM dispatch s WHERE s.id = ranked.row_id::uuid) AS row_read FROM ranked
+    SELECT ranked.*, ranked.row_rank <= $6 AND ranked.row_next_run_at <= $2
+           AND ranked.row_version = (SELECT s.xmin::text FROM dispatch s WHERE s.id = ranked.row_id::uuid) AS row_read FROM ranked
   )
   SELECT fresh.*, ${jobWithActiveRunsColumns}
     FROM fresh
@@ -231,6 +241,15 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
     return this.oneConnection ? 0 : this.options.claimAhead;
   }
 
+  /**
+   * JOBS_CLAIM_EARLY_MS, at most half the wait limit: a row's lock, taken that long before it
+   * is due, stays well within the lock lifetime until the row is let go (its wait limit counts
+   * from its due time), so no other worker takes it as a dead worker's meanwhile.
+   */
+  private get claimEarlyMs() {
+    return Math.min(this.options.claimEarlyMs, this.waitLimitMs / 2);
+  }
+
   /** Unlocks rows claimed but never handed out, at their stored next run (due now when it had none). */
   private letGo(rows: Waiting[]) {
     if (rows.length === 0) return;
@@ -259,34 +278,79 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
       this.letGo(stale);
     }
     // A hand-over costs the same few statements for one row or many: waiting rows start once
-    // half the concurrency is free (or all of them fit), not one at a time as runs end.
-    const batch = Math.min(this.waiting.length, Math.ceil(this.options.maxConcurrency / 2));
-    if (this.waiting.length && this.free >= Math.max(1, batch)) this.startWaiting(this.waiting.splice(0, this.free));
+    // half the concurrency is free (or all of them fit), not one at a time as runs end. Rows
+    // claimed before they were due start at their time.
+    const ready = this.waiting.filter((w) => (w.due ?? 0) <= now0);
+    const batch = Math.min(ready.length, Math.ceil(this.options.maxConcurrency / 2));
+    if (ready.length && this.free >= Math.max(1, batch)) {
+      const starting = new Set(ready.slice(0, this.free));
+      this.waiting = this.waiting.filter((w) => !starting.has(w));
+      this.startWaiting([...starting]);
+    }
+    // A row claimed early that is due within a few ms: a timer may fire that much before the
+    // clock reaches a due time. Its start is not held back by a claim: the loop looks again then.
+    const soon = this.earliestEarly(now0);
+    if (soon - now0 <= 5) {
+      this.wake(soon - now0 + 1);
+      return;
+    }
+    // Rows claimed early count against the concurrency: they hold their places until their time.
     const room = Math.max(0, this.free) + this.claimAhead - this.waiting.length;
     // Likewise a claim: with rows waiting, a few free places are not worth a statement yet.
     if (room <= 0 || names.length === 0 || (this.waiting.length && room < Math.ceil(this.options.maxConcurrency / 2))) {
-      // A run's end wakes the loop again; rows left waiting are looked at within their wait limit.
-      if (this.waiting.length) this.wake(this.waitLimitMs);
+      // A run's end wakes the loop again; rows left waiting are looked at within their wait
+      // limit, rows not due yet at their time.
+      if (this.waiting.length) this.wake(this.waitingWakeMs(this.waitLimitMs));
       return;
     }
     const now = new Date();
+    const until = new Date(now.getTime() + this.claimEarlyMs);
     const by = this.options.holder();
-    const rows = await this.claim(names, now, room, by);
+    const rows = await this.claim(names, now, until, room, by);
     if (rows.length) {
-      const runNow = rows.slice(0, Math.max(0, this.free));
+      const due: Claimed[] = [];
+      const early: Claimed[] = [];
+      for (const r of rows) (r.next_run_at === null || r.next_run_at.getTime() <= now.getTime() ? due : early).push(r);
+      const runNow = due.slice(0, Math.max(0, this.free));
       if (runNow.length) this.startAll(runNow, by);
       const at = Date.now();
       // A row that waits is fired later: its job is read again then.
-      for (const row of rows.slice(runNow.length)) this.waiting.push({ row: { ...row, fire: undefined }, by, at });
+      for (const row of due.slice(runNow.length)) this.waiting.push({ row: { ...row, fire: undefined }, by, at });
+      for (const row of early) {
+        const time = row.next_run_at!.getTime();
+        this.waiting.push({ row: { ...row, fire: undefined }, by, at: time, due: time });
+      }
     }
     if (rows.length === room) {
       // Full claim: more may be due right now.
       this.again = true;
       return;
     }
+    // The next claim: when the earliest unlocked row is due, less the early claim's lead.
     const next = await this.nextDue(names);
-    const until = next === null ? this.options.pollIntervalMs : Math.min(this.options.pollIntervalMs, next.getTime() - Date.now());
-    this.wake(until);
+    const sleep = next === null ? this.options.pollIntervalMs : Math.min(this.options.pollIntervalMs, next.getTime() - this.claimEarlyMs - Date.now());
+    this.wake(this.waitingWakeMs(sleep));
+  }
+
+  /**
+   * `ms`, or sooner when a row claimed before it was due comes due sooner. Rows due already
+   * that wait for a free place are not counted: a run's end wakes the loop for them, and their
+   * wait limit bounds the wait.
+   */
+  private waitingWakeMs(ms: number): number {
+    const now = Date.now();
+    return Math.min(ms, this.earliestEarly(now) - now);
+  }
+
+  /** The earliest due time (ms) of the rows claimed early that are not due at `now`; Infinity if none. */
+  private earliestEarly(now: number): number {
+    let earliest = Infinity;
+    for (const w of this.waiting) if (w.due !== undefined && w.due > now && w.due < earliest) earliest = w.due;
+    return earliest;
+  }
+
+  protected override retryWakeMs(ms: number): number {
+    return this.waitingWakeMs(ms);
   }
 
   /** Hands rows of the local queue to the run wrapper, one hand-over per claimer. */
@@ -297,10 +361,10 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
   }
 
   /** See claimStatement. */
-  private async claim(names: string[], now: Date, limit: number, by: string): Promise<Claimed[]> {
+  private async claim(names: string[], now: Date, until: Date, limit: number, by: string): Promise<Claimed[]> {
     const deadline = new Date(now.getTime() - this.options.lockLifetimeMs);
     const text = this.options.readJobs ? claimStatement : claimWithoutJobs;
-    const r = await this.sql.query<Row>(text, [names, now, deadline, limit, by, Math.max(0, this.free)], { prepare: true });
+    const r = await this.sql.query<Row>(text, [names, now, deadline, limit, by, Math.max(0, this.free), until], { prepare: true });
     return r.rows.map((x) => {
       const data: EngineData = x.row_job !== null ? { job_id: x.row_job as string } : { execution_id: x.row_run as string };
       return {

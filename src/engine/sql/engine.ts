@@ -77,6 +77,7 @@ export class SqlEngine extends RowEngine {
       onError: options.onError,
       retryMaxMs: Math.max(1000, options.pollIntervalMs),
       claimAhead: options.claimAhead ?? 0,
+      claimEarlyMs: options.claimEarlyMs ?? 0,
       readJobs: options.claimReadsJobs ?? false,
     });
     return 'LISTEN/NOTIFY';

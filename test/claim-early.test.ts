@@ -1,0 +1,70 @@
+/**
+ * JOBS_CLAIM_EARLY_MS: a worker claims a row up to that long before it is due and holds it in
+ * its local queue; the run starts at its time, never sooner, and the job is read again then, so
+ * a job paused after the claim does not run.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { SqlClient } from '../src/db/sql-client.js';
+import type { SqlStore } from '../src/store/sql/sql-store.js';
+import { noticeSkippedStores, scaled, sleep, startService, stores, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
+
+noticeSkippedStores();
+
+const api = '/api/v1';
+
+for (const { name, skip } of stores.filter((s) => s.name !== 'mongodb')) {
+  describe(`claiming rows before they are due on ${name}`, { skip, timeout: 300_000 }, () => {
+    let db: TestDatabase;
+    let svc: Running;
+    let sql: SqlClient;
+    const earlyMs = scaled(4000);
+    before(async () => {
+      db = await testDatabase(name);
+      // A long poll interval and lock lifetime: only the early claim takes the rows before their time.
+      svc = await startService(db, {
+        JOBS_CLAIM_EARLY_MS: String(earlyMs),
+        JOBS_POLL_INTERVAL_MS: '10000',
+        JOBS_LOCK_LIFETIME_MS: '60000',
+      });
+      sql = (svc.service.store as SqlStore).db;
+    });
+    after(async () => {
+      await svc?.close();
+      await db?.drop();
+    });
+
+    const lockedAt = async (jobId: string) => {
+      const r = await sql.query<{ locked_at: Date | null }>('SELECT locked_at FROM dispatch WHERE job_id = $1', [jobId]);
+      return r.rows[0]?.locked_at ?? null;
+    };
+    const runsOf = async (jobId: string) =>
+      (await sql.query<{ status: string; started_at: Date | null; scheduled_at: Date }>('SELECT status, started_at, scheduled_at FROM execution WHERE job_id = $1', [jobId])).rows;
+
+    it('claims a row before it is due and starts its run at its time, not sooner', async () => {
+      const due = new Date(Date.now() + earlyMs + scaled(2000));
+      await svc.http.post(`${api}/jobs`).send({ job_id: 'early', handler: 'echo', when: due.toISOString() }).expect(201);
+      const locked = await waitFor('the row claimed', () => lockedAt('early'), earlyMs + scaled(10_000), 20);
+      assert.ok(locked.getTime() < due.getTime(), `claimed at ${locked.toISOString()}, before its time ${due.toISOString()}`);
+      assert.ok(Date.now() < due.getTime() || (await runsOf('early')).every((r) => r.started_at! >= due), 'no run before its time');
+      assert.deepEqual(await runsOf('early'), [], 'claimed, not fired');
+      const [run] = await waitFor('the run to succeed', async () => {
+        const runs = await runsOf('early');
+        return runs.length === 1 && runs[0].status === 'succeeded' && runs;
+      });
+      assert.ok(run.started_at!.getTime() >= due.getTime(), `started at ${run.started_at!.toISOString()}, due ${due.toISOString()}`);
+      assert.equal(run.scheduled_at.getTime(), due.getTime());
+    });
+
+    it('reads the job again at its time: a job paused after the claim does not run', async () => {
+      const due = new Date(Date.now() + earlyMs + scaled(2000));
+      await svc.http.post(`${api}/jobs`).send({ job_id: 'paused-early', handler: 'echo', when: due.toISOString() }).expect(201);
+      await waitFor('the row claimed', () => lockedAt('paused-early'), earlyMs + scaled(10_000), 20);
+      await svc.http.put(`${api}/jobs/paused-early?state=paused`).expect(200);
+      assert.ok(Date.now() < due.getTime(), 'paused before its time');
+      await sleep(due.getTime() - Date.now() + scaled(1500));
+      assert.deepEqual(await runsOf('paused-early'), [], 'no run of the paused job');
+      assert.equal((await svc.http.get(`${api}/jobs/paused-early`).expect(200)).body.state, 'paused');
+    });
+  });
+}
