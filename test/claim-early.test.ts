@@ -1,7 +1,8 @@
 /**
  * JOBS_CLAIM_EARLY_MS: a worker claims a row up to that long before it is due and holds it in
  * its local queue; the run starts at its time, never sooner, and the job is read again then, so
- * a job paused after the claim does not run.
+ * a job paused after the claim does not run; a row let go unfired keeps the time its job was
+ * moved to meanwhile.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -65,6 +66,32 @@ for (const { name, skip } of stores.filter((s) => s.name !== 'mongodb')) {
       await sleep(due.getTime() - Date.now() + scaled(1500));
       assert.deepEqual(await runsOf('paused-early'), [], 'no run of the paused job');
       assert.equal((await svc.http.get(`${api}/jobs/paused-early`).expect(200)).body.state, 'paused');
+    });
+
+    it('a row let go unfired keeps the time its job was moved to while the row was held', async () => {
+      const due = new Date(Date.now() + earlyMs + scaled(4000));
+      await svc.http.post(`${api}/jobs`).send({ job_id: 'moved', handler: 'echo', when: due.toISOString() }).expect(201);
+      await waitFor('the row claimed', () => lockedAt('moved'), earlyMs + scaled(10_000), 20);
+      // Moved earlier while held: the row takes the new time and keeps its lock.
+      const moved = new Date(due.getTime() - 1500);
+      await svc.http.patch(`${api}/jobs/moved`).send({ when: moved.toISOString() }).expect(200);
+      // Pausing the service lets the held rows go, unfired.
+      await svc.http.put(`${api}/service/state?state=paused`).expect(200);
+      try {
+        const row = await waitFor('the row let go', async () => {
+          const r = await sql.query<{ locked_at: Date | null; next_run_at: Date }>('SELECT locked_at, next_run_at FROM dispatch WHERE job_id = $1', ['moved']);
+          return r.rows[0]?.locked_at === null && r.rows[0];
+        });
+        assert.equal(row.next_run_at.toISOString(), moved.toISOString(), 'the time the job was moved to, not the one claimed');
+        assert.deepEqual(await runsOf('moved'), [], 'not fired');
+      } finally {
+        await svc.http.put(`${api}/service/state?state=running`).expect(200);
+      }
+      const [run] = await waitFor('the run at the new time', async () => {
+        const runs = await runsOf('moved');
+        return runs.length === 1 && runs[0].status === 'succeeded' && runs;
+      });
+      assert.equal(run.scheduled_at.toISOString(), moved.toISOString());
     });
   });
 }

@@ -511,7 +511,10 @@ function releaseParams(list: Completion[]): unknown[] {
 /**
  * CTEs (named from `p`) that write back the rows of finished runs: rows with no next run are
  * deleted, unless their next_run_at was changed under the run (a job rescheduled while it
- * ran), which are only unlocked; the others are unlocked at their next fire. next_run_at
+ * ran), which are only unlocked; the others are unlocked at their next fire, or at the time
+ * they hold if it is no longer the one claimed: the fire wrote that next fire, or the job was
+ * rescheduled while the row was held (a row let go unfired, say, keeps the new time, not the
+ * one its claim read). next_run_at
  * keeps milliseconds (timestamptz(3)), so the time the claim read into a Date compares equal.
  * The rows are locked in id order first (two workers' statements cannot deadlock), and only
  * those still held by the claim that took them, holder and claim time (a try whose answer was
@@ -530,7 +533,8 @@ function releaseStatement(p: string, first: number): string {
          AND ${afterLocks(`${p}l`)}
       RETURNING a.id
     ), ${p}kept AS (
-      UPDATE dispatch a SET locked_at = NULL, next_run_at = COALESCE(v.next, a.next_run_at)
+      UPDATE dispatch a SET locked_at = NULL,
+             next_run_at = CASE WHEN a.next_run_at IS DISTINCT FROM v.claimed THEN a.next_run_at ELSE COALESCE(v.next, a.next_run_at) END
         FROM ${p}v v WHERE a.id = v.id AND a.locked_by = v.by AND a.claimed_at = v.claim AND a.id NOT IN (SELECT id FROM ${p}gone)
          AND ${afterLocks(`${p}l`)}
       RETURNING 1
