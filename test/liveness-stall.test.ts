@@ -14,6 +14,7 @@ import pg from 'pg';
 import { projectRoot } from '../src/config/config.js';
 import { postgresTarget } from '../src/db/postgres.js';
 import { scaled, sleep, startService, tempDir, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
+import { processExists } from './support/processes.js';
 
 const skip = process.env.TEST_POSTGRES_URL ? false : 'TEST_POSTGRES_URL is not set: a worker process of its own needs a shared PostgreSQL';
 if (skip) console.log(`# SKIPPED stalled-worker tests: ${skip}`);
@@ -27,15 +28,6 @@ const stallMs = 9000;
 const windowSeconds = Math.ceil((stallMs + heartbeatMs + scaled(5000)) / 1000);
 // Runs flush their output every third of the lock lifetime.
 const lockLifetimeMs = 3000;
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('a stalled worker process on PostgreSQL', { skip }, () => {
   let db: TestDatabase;
@@ -189,7 +181,7 @@ describe('a stalled worker process on PostgreSQL', { skip }, () => {
     child.kill('SIGCONT');
     const resumedAt = Date.now();
     // It learns it was declared gone, stops its runs (their scripts die) and registers anew.
-    await waitFor('the scripts of the stopped worker to be stopped', async () => pids.every((p) => !alive(p)), 30_000, 100);
+    await waitFor('the scripts of the stopped worker to be stopped', async () => pids.every((p) => !processExists(p)), 30_000, 100);
     console.log(`# resumed past its window: its ${pids.length} scripts stopped ${Date.now() - resumedAt} ms after SIGCONT`);
     const again = await waitFor(
       'the resumed worker to register again',

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { processExists } from '../../test/support/processes.js';
 
 export type StoreKind = 'embedded' | 'postgres';
 
@@ -98,21 +99,12 @@ export async function analyze(ns: Namespace, sql: (text: string) => Promise<Arra
   if (rows.length) await sql(`ANALYZE ${rows.map((r) => r.t as string).join(', ')}`);
 }
 
-function alive(pid: number) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Drops schemas left by a bench process that no longer runs (an interrupted run). */
 export async function dropStaleSchemas() {
   const r = await adminQuery(`SELECT nspname FROM pg_namespace WHERE nspname LIKE 'jbench\\_%'`);
   for (const row of r.rows as Array<{ nspname: string }>) {
     const pid = Number(row.nspname.split('_')[1]);
-    if (pid !== process.pid && !alive(pid)) await adminQuery(`DROP SCHEMA IF EXISTS "${row.nspname}" CASCADE`);
+    if (pid !== process.pid && !processExists(pid)) await adminQuery(`DROP SCHEMA IF EXISTS "${row.nspname}" CASCADE`);
   }
 }
 

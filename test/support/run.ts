@@ -17,6 +17,7 @@ import path from 'node:path';
 import { run } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { pgliteTemplate } from './pglite-template.js';
+import { processExists } from './processes.js';
 import summaryReporter, { isUnitFile, readFileTimes } from './summary-reporter.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -94,7 +95,7 @@ function tmpfsFolder(): string | null {
     if (bavail * bsize < 2 * 1024 ** 3) return null;
     for (const name of fs.readdirSync(base)) {
       const pid = /^jobs-service-tests-(\d+)-/.exec(name)?.[1];
-      if (pid && !alive(Number(pid))) fs.rmSync(path.join(base, name), { recursive: true, force: true });
+      if (pid && !processExists(Number(pid))) fs.rmSync(path.join(base, name), { recursive: true, force: true });
     }
     const dir = fs.mkdtempSync(path.join(base, `jobs-service-tests-${process.pid}-`));
     // Open to every user, as /tmp is: the tests' private PostgreSQL servers run as postgres.
@@ -102,14 +103,5 @@ function tmpfsFolder(): string | null {
     return dir;
   } catch {
     return null;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
