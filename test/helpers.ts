@@ -119,6 +119,8 @@ export interface Running {
 
 /** Boots the real service (real store, real Agenda) with an empty default-jobs folder unless given. */
 export async function startService(db: TestDatabase, env: Record<string, string> = {}, options: { log?: Logger } = {}): Promise<Running> {
+  // A defaults folder made here goes with the service.
+  const made = env.JOBS_DEFAULT_JOBS_DIR === undefined;
   const defaults = env.JOBS_DEFAULT_JOBS_DIR ?? (await tempDir('defaults'));
   const config = loadConfig({
     PORT: '0',
@@ -138,7 +140,10 @@ export async function startService(db: TestDatabase, env: Record<string, string>
     service,
     config,
     http: supertest(service.app.callback()),
-    close: () => service.close(),
+    close: async () => {
+      await service.close();
+      if (made) await fs.rm(defaults, { recursive: true, force: true });
+    },
   };
 }
 
