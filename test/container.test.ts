@@ -16,6 +16,7 @@ import { main } from '../src/cli/program.js';
 import { createClient } from '../src/client/index.js';
 import { projectRoot } from '../src/config/config.js';
 import { closedPort, noticeSkippedStores, scaled, startService, stores, tempDir, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
+import { waitForListening } from './support/listening.js';
 import { startTestEngine, TEST_IMAGE, type TestEngine } from './support/podman.js';
 
 noticeSkippedStores();
@@ -322,22 +323,23 @@ for (const { name, skip } of stores) {
   describe(`containers left by a killed worker on ${name}`, { skip: skip || engineSkip, timeout: scaled(180_000) }, () => {
     it('are removed when a worker next starts', async () => {
       const db = await testDatabase(name);
-      const port = await closedPort();
-      const base = `http://127.0.0.1:${port}${api}`;
       const headers = { Authorization: `Bearer ${T.admin}`, 'Content-Type': 'application/json' };
       const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/main.ts')], {
         cwd: projectRoot,
-        env: { ...process.env, ...db.env, ...settings(), HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', JOBS_DEFAULT_JOBS_DIR: await tempDir('defaults') },
+        // At level info: it logs the port it listens on.
+        env: { ...process.env, ...db.env, ...settings(), HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', JOBS_DEFAULT_JOBS_DIR: await tempDir('defaults') },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
-      let log = '';
-      child.stdout!.on('data', (b: Buffer) => (log += b.toString()));
-      child.stderr!.on('data', (b: Buffer) => (log += b.toString()));
+      const log: string[] = [];
+      child.stdout!.on('data', (b: Buffer) => log.push(b.toString()));
+      child.stderr!.on('data', (b: Buffer) => log.push(b.toString()));
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       let svc: Running | undefined;
       let restore: (() => void) | undefined;
       try {
-        await waitFor(`the service on port ${port}: ${log}`, async () => (await fetch(`${base}/liveness`)).ok, 60_000, 200);
+        const port = await waitForListening(child, log);
+        const base = `http://127.0.0.1:${port}${api}`;
+        await waitFor(`the service on port ${port}`, async () => (await fetch(`${base}/liveness`)).ok, 60_000, 200);
         const create = await fetch(`${base}/jobs`, {
           method: 'POST',
           headers,

@@ -1,31 +1,24 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { projectRoot } from '../src/config/config.js';
 import { lockFileName } from '../src/db/folder-lock.js';
 import { scaled, tempDir, testDatabase, waitFor, type TestDatabase } from './helpers.js';
+import { listeningPort, waitForListening } from './support/listening.js';
 
 /**
  * One embedded data folder, one process: a second process on the folder refuses to start,
  * naming the folder and the pid that holds it; a process killed with SIGKILL leaves a lock
  * file that does not block the next start.
  */
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
 interface Proc {
   child: ChildProcess;
   out: string[];
   exit: Promise<number | null>;
-  port: number;
+  /** Known once the process has logged 'listening'. */
+  port?: number;
 }
 
 describe('two processes on one embedded data folder', { timeout: scaled(180_000) }, () => {
@@ -34,17 +27,16 @@ describe('two processes on one embedded data folder', { timeout: scaled(180_000)
   const procs: Proc[] = [];
 
   async function start(): Promise<Proc> {
-    const port = await freePort();
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/main.ts')], {
       cwd: projectRoot,
-      env: { ...process.env, ...db.env, JOBS_DEFAULT_JOBS_DIR: defaults, PORT: String(port), LOG_LEVEL: 'info', JOBS_HEARTBEAT_MS: '500' },
+      env: { ...process.env, ...db.env, JOBS_DEFAULT_JOBS_DIR: defaults, PORT: '0', LOG_LEVEL: 'info', JOBS_HEARTBEAT_MS: '500' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const out: string[] = [];
     child.stdout!.on('data', (b: Buffer) => out.push(b.toString()));
     child.stderr!.on('data', (b: Buffer) => out.push(b.toString()));
     const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const p = { child, out, exit, port };
+    const p: Proc = { child, out, exit };
     procs.push(p);
     return p;
   }
@@ -57,7 +49,10 @@ describe('two processes on one embedded data folder', { timeout: scaled(180_000)
     });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
-  const ready = (p: Proc) => waitFor('the process to be ready', async () => (await http(p, 'GET', '/readiness').catch(() => ({ status: 0 }))).status === 200, 90_000, 200);
+  const ready = async (p: Proc) => {
+    p.port = await waitForListening(p.child, p.out, 90_000);
+    await waitFor('the process to be ready', async () => (await http(p, 'GET', '/readiness').catch(() => ({ status: 0 }))).status === 200, 90_000, 200);
+  };
 
   before(async () => {
     db = await testDatabase('embedded');
@@ -76,13 +71,14 @@ describe('two processes on one embedded data folder', { timeout: scaled(180_000)
     assert.equal((await http(first, 'POST', '/jobs/echo?job_id=kept&state=paused', {})).status, 201);
 
     const second = await start();
-    // It either stops or, opening the folder as well, comes to serve.
+    // It either stops or, opening the folder as well, comes to serve: logs 'listening' and
+    // answers readiness on the port it logged.
     const code = await waitFor(
       'the second process to stop or serve',
       async () =>
         second.child.exitCode !== null
           ? { code: second.child.exitCode }
-          : (await http(second, 'GET', '/readiness').catch(() => ({ status: 0 }))).status === 200
+          : (second.port = listeningPort(second.out)) !== undefined && (await http(second, 'GET', '/readiness').catch(() => ({ status: 0 }))).status === 200
             ? { code: 'serving' }
             : null,
       90_000,

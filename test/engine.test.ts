@@ -12,7 +12,7 @@ import { createEngine, type Engine, type EngineBackend, type EngineData, type Le
 import { openStore } from '../src/service/backend.js';
 import type { Store } from '../src/store/types.js';
 import { MongoClient } from 'mongodb';
-import { noticeSkippedStores, sleep, stores, testDatabase, waitFor, type TestDatabase } from './helpers.js';
+import { closedPort, noticeSkippedStores, sleep, stores, testDatabase, waitFor, type TestDatabase } from './helpers.js';
 import { scaled } from './support/time.js';
 
 noticeSkippedStores();
@@ -294,7 +294,7 @@ describe("the dispatch engine's boot on a MongoDB server that cannot be reached"
   });
 
   it('init fails with the connection error, not waiting for ever', async () => {
-    const port = await freePort();
+    const port = await closedPort();
     client = new MongoClient(`mongodb://127.0.0.1:${port}/engine_test`, { serverSelectionTimeoutMS: 300, directConnection: true });
     const engine = createEngine({ kind: 'mongo', db: client.db(), changeStreams: false }, options(scaled(20_000)));
     const started = Date.now();
@@ -315,12 +315,3 @@ describe("the dispatch engine's boot on a MongoDB server that cannot be reached"
     await engine.close();
   });
 });
-
-/** A port on 127.0.0.1 where nothing listens (taken, then let go). */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { projectRoot } from '../src/config/config.js';
 import { postgresTarget } from '../src/db/postgres.js';
 import { scaled, sleep, tempDir, testDatabase, waitFor, type TestDatabase } from './helpers.js';
+import { waitForListening } from './support/listening.js';
 
 /**
  * Several service and worker processes on one PostgreSQL, as a deployment grows past one
@@ -16,27 +16,19 @@ import { scaled, sleep, tempDir, testDatabase, waitFor, type TestDatabase } from
 const skip = process.env.TEST_POSTGRES_URL ? false : 'TEST_POSTGRES_URL is not set: several processes need a shared PostgreSQL';
 if (skip) console.log(`# SKIPPED multi-process tests: ${skip}`);
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
 interface Proc {
   name: string;
   child: ChildProcess;
   log: string[];
 }
 
-/** Processes of one deployment on a PostgreSQL schema of their own, with an API process on `port`. */
+/** Processes of one deployment on a PostgreSQL schema of their own, with an API process on `port` (known once it has logged 'listening'). */
 class Deployment {
   db!: TestDatabase;
   sql!: pg.Client;
   defaults!: string;
   scripts!: string;
-  port!: number;
+  port?: number;
   readonly procs: Proc[] = [];
 
   constructor(private readonly settings: Record<string, string>) {}
@@ -46,7 +38,6 @@ class Deployment {
     this.defaults = await tempDir('defaults');
     this.scripts = await tempDir('scripts');
     await fs.writeFile(path.join(this.scripts, 'sleep.sh'), '#!/bin/sh\necho "sleeping $1"\nsleep "$1"\necho "woke up"\n', { mode: 0o755 });
-    this.port = await freePort();
     const { connectionString, schema } = postgresTarget(this.db.env.DATABASE_URL);
     this.sql = new pg.Client({ connectionString, options: `-c search_path="${schema}"` });
     await this.sql.connect();
@@ -83,8 +74,10 @@ class Deployment {
 
   /** An API process and `workers` worker processes, once all are up. */
   async boot(workers: number) {
-    this.start('api', [], { JOBS_WORKER: 'false', PORT: String(this.port) });
+    // At level info: the API process logs the port it listens on.
+    const api = this.start('api', [], { JOBS_WORKER: 'false', PORT: '0', LOG_LEVEL: 'info' });
     for (let n = 1; n <= workers; n++) this.start(`worker-${n}`, ['worker'], {});
+    this.port = await waitForListening(api.child, api.log);
     await waitFor('the API', async () => (await this.http('GET', '/readiness').catch(() => ({ status: 0 }))).status === 200, 60_000, 200);
     await waitFor(
       `${workers} active workers`,

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { projectRoot } from '../src/config/config.js';
-import { scaled, sleep, tempDir, waitFor } from './helpers.js';
+import { closedPort, scaled, sleep, tempDir, waitFor } from './helpers.js';
+import { waitForListening } from './support/listening.js';
 import { postgresBinaries, startPrivatePostgres, type PrivatePostgres } from './support/private-postgres.js';
 
 /**
@@ -16,14 +16,6 @@ import { postgresBinaries, startPrivatePostgres, type PrivatePostgres } from './
 const bin = await postgresBinaries();
 const skip = bin ? false : 'no PostgreSQL binaries under /usr/lib/postgresql: a private server cannot be made';
 if (skip) console.log(`# SKIPPED outage tests: ${skip}`);
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 interface Proc {
   child: ChildProcess;
@@ -56,7 +48,8 @@ describe('a PostgreSQL outage', { skip, timeout: scaled(240_000) }, () => {
   let api: Proc;
   let worker: Proc;
   let late: Proc;
-  let port: number;
+  /** The API process's, once it has logged 'listening'. */
+  let port: number | undefined;
   let env: Record<string, string>;
   let defaults: string;
 
@@ -77,7 +70,6 @@ describe('a PostgreSQL outage', { skip, timeout: scaled(240_000) }, () => {
   before(async () => {
     pg = await startPrivatePostgres();
     defaults = await tempDir('defaults');
-    port = await freePort();
     env = {
       DATABASE_URL: `${pg.url}?schema=outage`,
       JOBS_DEFAULT_JOBS_DIR: defaults,
@@ -85,7 +77,8 @@ describe('a PostgreSQL outage', { skip, timeout: scaled(240_000) }, () => {
       JOBS_POLL_INTERVAL_MS: '200',
       JOBS_DB_RETRY_MAX_MS: '1000',
     };
-    api = start([], { ...env, JOBS_WORKER: 'false', PORT: String(port) });
+    api = start([], { ...env, JOBS_WORKER: 'false', PORT: '0' });
+    port = await waitForListening(api.child, api.out);
     await waitFor('the API', async () => (await readiness().catch(() => 0)) === 200, 60_000, 200);
     worker = start(['worker'], env);
     await waitFor('an active worker', async () => (await http('GET', '/workers')).body.workers.some((w: { state: string }) => w.state === 'active'), 60_000, 200);
@@ -190,7 +183,7 @@ describe('a PostgreSQL outage', { skip, timeout: scaled(240_000) }, () => {
 describe('a signal while the boot waits for the database', { skip, timeout: scaled(120_000) }, () => {
   it('stops the process with code 0, at once, without waiting for the database', async () => {
     // A port nothing listens on: the boot keeps trying (JOBS_DB_BOOT_WAIT_SECONDS).
-    const port = await freePort();
+    const port = await closedPort();
     const defaults = await tempDir('defaults');
     try {
       const p = start(['worker'], { DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/postgres`, JOBS_DEFAULT_JOBS_DIR: defaults, JOBS_DB_BOOT_WAIT_SECONDS: '600' });

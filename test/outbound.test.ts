@@ -16,6 +16,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { outboundPolicy } from '../handlers/_outbound.js';
 import { loadConfig, projectRoot } from '../src/config/config.js';
 import { closedPort, scaled, startService, tempDir, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
+import { waitForListening } from './support/listening.js';
 
 const api = '/api/v1';
 const POLICY_KEYS = ['JOBS_OUTBOUND_ALLOW', 'JOBS_OUTBOUND_DENY', 'JOBS_OUTBOUND_PORTS', 'JOBS_OUTBOUND_SCHEMES', 'JOBS_OUTBOUND_MAX_BYTES', 'JOBS_OUTBOUND_CAPTURE_BYTES'];
@@ -391,25 +392,29 @@ describe('http-request timeout after garbage collections', { timeout: 120_000 },
       res.on('close', () => clearInterval(t));
     });
     await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
-    const port = await closedPort();
     const service = spawn(
       process.execPath,
       ['--expose-gc', '--import', 'tsx', '--import', 'data:text/javascript,setInterval(() => globalThis.gc(), 50).unref()', path.join(projectRoot, 'src/main.ts')],
       {
         cwd: projectRoot,
-        env: { ...process.env, ...db.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', JOBS_DEFAULT_JOBS_DIR: defaults, JOBS_POLL_INTERVAL_MS: '100' },
-        stdio: ['ignore', 'ignore', 'pipe'],
+        // At level info: it logs the port it listens on.
+        env: { ...process.env, ...db.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', JOBS_DEFAULT_JOBS_DIR: defaults, JOBS_POLL_INTERVAL_MS: '100' },
+        stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
+    const stdout: string[] = [];
+    service.stdout!.on('data', (b: Buffer) => stdout.push(b.toString()));
     let stderr = '';
     service.stderr!.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
-    const base = `http://127.0.0.1:${port}${api}`;
+    let base = '';
     const call = async (method: string, route: string, body?: unknown) => {
       const res = await fetch(`${base}${route}`, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
       // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the API's JSON, checked by the asserts
       return { status: res.status, body: (await res.json()) as any };
     };
     try {
+      const port = await waitForListening(service, stdout, 60_000, () => stderr);
+      base = `http://127.0.0.1:${port}${api}`;
       await waitFor('the service', async () => (await fetch(`${base}/readiness`).catch(() => null))?.ok, 60_000, 200);
       const url = `http://127.0.0.1:${(slow.address() as net.AddressInfo).port}/`;
       assert.equal((await call('POST', '/jobs/http-request?job_id=slow&state=paused', { url, request_timeout: 2 })).status, 201);

@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import { readdirSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -16,6 +15,7 @@ import { isolation } from '../handlers/_script-isolation.js';
 import { loadConfig, projectRoot } from '../src/config/config.js';
 import type { CatalogView, HandlerContext, Kwargs } from '../src/handlers/types.js';
 import { scaled, sleep, testDatabase, waitFor } from './helpers.js';
+import { waitForListening } from './support/listening.js';
 
 const ENV_KEYS = ['JOBS_SCRIPTS_DIR', 'JOBS_SCRIPT_ENV_ALLOW', 'JOBS_SCRIPT_KILL_GRACE_MS', 'JOBS_SCRIPT_ISOLATION'] as const;
 
@@ -193,23 +193,21 @@ describe('run-script in a PID namespace', { skip: available, timeout: 120_000 },
 
   it('kills every process of a run when the service is killed with SIGKILL', async () => {
     const db = await testDatabase('embedded');
-    const port = await new Promise<number>((resolve) => {
-      const srv = net.createServer().listen(0, '127.0.0.1', () => {
-        const { port } = srv.address() as net.AddressInfo;
-        srv.close(() => resolve(port));
-      });
-    });
     const defaults = await fs.mkdtemp(path.join(os.tmpdir(), 'jobs-service-isolation-defaults-'));
     const service = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/main.ts')], {
       cwd: projectRoot,
-      env: { ...process.env, ...db.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', JOBS_DEFAULT_JOBS_DIR: defaults, JOBS_POLL_INTERVAL_MS: '100' },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      // At level info: it logs the port it listens on.
+      env: { ...process.env, ...db.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', JOBS_DEFAULT_JOBS_DIR: defaults, JOBS_POLL_INTERVAL_MS: '100' },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
+    const stdout: string[] = [];
+    service.stdout!.on('data', (b: Buffer) => stdout.push(b.toString()));
     let stderr = '';
     service.stderr!.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
-    const api = `http://127.0.0.1:${port}/api/v1`;
     const marker = newMarker();
     try {
+      const port = await waitForListening(service, stdout, 60_000, () => stderr);
+      const api = `http://127.0.0.1:${port}/api/v1`;
       await waitFor('the service', async () => (await fetch(`${api}/readiness`).catch(() => null))?.ok, 60_000, 200);
       const created = await fetch(`${api}/jobs/run-script?job_id=escapes`, {
         method: 'POST',

@@ -6,11 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { projectRoot } from '../src/config/config.js';
 import { noticeSkippedStores, scaled, sleep, stores, tempDir, testDatabase, waitFor, type TestDatabase } from './helpers.js';
+import { waitForListening } from './support/listening.js';
 
 noticeSkippedStores();
 
@@ -22,21 +22,16 @@ interface Run {
   error: string | null;
 }
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
 for (const { name, skip } of stores) {
   describe(`catch-up after a killed worker on ${name}`, { skip }, () => {
     let db: TestDatabase;
     let defaults: string;
-    let port = 0;
+    /** The current process's, once it has logged 'listening'. */
+    let port: number | undefined;
     let child: ChildProcess | undefined;
     let log = '';
+    /** The current process's output (`log` has every process's). */
+    let output: string[] = [];
     before(async () => {
       db = await testDatabase(name);
       defaults = await tempDir('defaults');
@@ -53,8 +48,9 @@ for (const { name, skip } of stores) {
         env: {
           ...process.env,
           ...db.env,
-          PORT: String(port),
-          LOG_LEVEL: 'warn',
+          PORT: '0',
+          // At level info: it logs the port it listens on.
+          LOG_LEVEL: 'info',
           JOBS_POLL_INTERVAL_MS: '100',
           JOBS_HEARTBEAT_MS: String(scaled(300)),
           JOBS_LOCK_LIFETIME_MS: String(scaled(5000)),
@@ -63,8 +59,15 @@ for (const { name, skip } of stores) {
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
-      proc.stdout!.on('data', (b: Buffer) => (log += b.toString()));
-      proc.stderr!.on('data', (b: Buffer) => (log += b.toString()));
+      const out: string[] = [];
+      output = out;
+      port = undefined;
+      const keep = (b: Buffer) => {
+        out.push(b.toString());
+        log += b.toString();
+      };
+      proc.stdout!.on('data', keep);
+      proc.stderr!.on('data', keep);
       return proc;
     };
     const http = async (method: string, url: string, body?: unknown) => {
@@ -76,10 +79,10 @@ for (const { name, skip } of stores) {
       const text = await res.text();
       return { status: res.status, body: text ? JSON.parse(text) : undefined };
     };
-    // Ready once its own worker is active: a port picked free may be taken by another process
-    // meanwhile, and that one must not pass for this child.
-    const ready = (proc: ChildProcess) =>
-      waitFor(
+    // Ready once it listens on the port it logged and its own worker is active.
+    const ready = async (proc: ChildProcess) => {
+      port = await waitForListening(proc, output, 120_000);
+      await waitFor(
         'the service to answer',
         async () => {
           if (proc.exitCode !== null) throw new Error(`the service exited (${proc.exitCode}): ${log.slice(-2000)}`);
@@ -89,10 +92,10 @@ for (const { name, skip } of stores) {
         120_000,
         200,
       );
+    };
     const runsOf = async (jobId: string): Promise<Run[]> => (await http('GET', `/jobs/${jobId}/executions?limit=1000`)).body.executions;
 
     it('a new process runs the fires missed while the worker was dead: all (up to the bound), last (once), none (one missed record)', async () => {
-      port = await freePort();
       child = start();
       await ready(child);
       for (const policy of ['all', 'last', 'none']) {
@@ -117,7 +120,6 @@ for (const { name, skip } of stores) {
       const killedAt = Date.now();
       // Down for at least six fires, and longer on a loaded machine.
       await sleep(Math.max(6000, scaled(6000)));
-      port = await freePort();
       child = start({ JOBS_CATCH_UP_MAX_FIRES: '3' });
       await ready(child);
       // The first fire of the new process catches up (on a loaded machine later fires may be

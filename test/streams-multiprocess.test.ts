@@ -6,23 +6,15 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createClient, type Event, type JobsClient, type OutputStreamEvent } from '../src/client/index.js';
 import { projectRoot } from '../src/config/config.js';
 import { scaled, tempDir, testDatabase, waitFor, type TestDatabase } from './helpers.js';
+import { waitForListening } from './support/listening.js';
 
 const skip = process.env.TEST_POSTGRES_URL ? false : 'TEST_POSTGRES_URL is not set: several processes need a shared PostgreSQL';
 if (skip) console.log(`# SKIPPED multi-process stream tests: ${skip}`);
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 describe('live streams across processes on PostgreSQL', { skip, timeout: scaled(180_000) }, () => {
   let db: TestDatabase;
@@ -36,7 +28,6 @@ describe('live streams across processes on PostgreSQL', { skip, timeout: scaled(
     const scripts = await tempDir('scripts');
     dirs = [defaults, scripts];
     await fs.writeFile(path.join(scripts, 'count.sh'), '#!/bin/sh\ni=1\nwhile [ "$i" -le "$1" ]; do echo "line $i"; i=$((i+1)); sleep "$2"; done\n', { mode: 0o755 });
-    const port = await freePort();
     const start = (name: string, args: string[], extra: Record<string, string>) => {
       const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/main.ts'), ...args], {
         cwd: projectRoot,
@@ -59,9 +50,12 @@ describe('live streams across processes on PostgreSQL', { skip, timeout: scaled(
       child.stdout!.on('data', (b: Buffer) => proc.log.push(b.toString()));
       child.stderr!.on('data', (b: Buffer) => proc.log.push(b.toString()));
       children.push(proc);
+      return proc;
     };
-    start('api', [], { JOBS_WORKER: 'false', PORT: String(port) });
+    // At level info: the API process logs the port it listens on.
+    const api = start('api', [], { JOBS_WORKER: 'false', PORT: '0', LOG_LEVEL: 'info' });
     start('worker-1', ['worker'], {});
+    const port = await waitForListening(api.child, api.log);
     client = createClient({ baseUrl: `http://127.0.0.1:${port}/api/v1` });
     await waitFor(
       'the API',
