@@ -1,14 +1,15 @@
 /**
  * JOBS_CLAIM_EARLY_MS: a worker claims a row up to that long before it is due and holds it in
- * its local queue; the run starts at its time, never sooner, and the job is read again then, so
- * a job paused after the claim does not run; a row let go unfired keeps the time its job was
+ * its local queue; the run starts at its time, never sooner. It fires from the claim's read of
+ * the job only if the job is unchanged by then, else from a fresh read: a job paused or changed
+ * after the claim runs as it stands at its time. A row let go unfired keeps the time its job was
  * moved to meanwhile.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { SqlClient } from '../src/db/sql-client.js';
 import type { SqlStore } from '../src/store/sql/sql-store.js';
-import { noticeSkippedStores, scaled, sleep, startService, stores, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
+import { capturedLogger, noticeSkippedStores, scaled, sleep, startService, stores, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
 
 noticeSkippedStores();
 
@@ -20,14 +21,22 @@ for (const { name, skip } of stores.filter((s) => s.name !== 'mongodb')) {
     let svc: Running;
     let sql: SqlClient;
     const earlyMs = scaled(4000);
+    const captured = capturedLogger('debug');
+    /** Whether the worker fired `jobId` again from a fresh read, the claim's being out of date. */
+    const decidedAgain = (jobId: string) =>
+      captured.records().some((r) => r.msg === 'fires decided again: a job changed while its row waited' && (r.jobs as string[]).includes(jobId));
     before(async () => {
       db = await testDatabase(name);
       // A long poll interval and lock lifetime: only the early claim takes the rows before their time.
-      svc = await startService(db, {
-        JOBS_CLAIM_EARLY_MS: String(earlyMs),
-        JOBS_POLL_INTERVAL_MS: '10000',
-        JOBS_LOCK_LIFETIME_MS: '60000',
-      });
+      svc = await startService(
+        db,
+        {
+          JOBS_CLAIM_EARLY_MS: String(earlyMs),
+          JOBS_POLL_INTERVAL_MS: '10000',
+          JOBS_LOCK_LIFETIME_MS: '60000',
+        },
+        { log: captured.log },
+      );
       sql = (svc.service.store as SqlStore).db;
     });
     after(async () => {
@@ -55,6 +64,27 @@ for (const { name, skip } of stores.filter((s) => s.name !== 'mongodb')) {
       });
       assert.ok(run.started_at!.getTime() >= due.getTime(), `started at ${run.started_at!.toISOString()}, due ${due.toISOString()}`);
       assert.equal(run.scheduled_at.getTime(), due.getTime());
+      assert.equal(decidedAgain('early'), false, 'fired from the claim, the job unchanged');
+    });
+
+    it('fires a job changed after the claim as it stands at its time', async () => {
+      const due = new Date(Date.now() + earlyMs + scaled(2000));
+      await svc.http
+        .post(`${api}/jobs`)
+        .send({ job_id: 'changed-early', handler: 'echo', kwargs: { said: 'before' }, when: due.toISOString() })
+        .expect(201);
+      await waitFor('the row claimed', () => lockedAt('changed-early'), earlyMs + scaled(10_000), 20);
+      await svc.http
+        .patch(`${api}/jobs/changed-early`)
+        .send({ kwargs: { said: 'after' } })
+        .expect(200);
+      assert.ok(Date.now() < due.getTime(), 'changed before its time');
+      const [run] = await waitFor('the run to succeed', async () => {
+        const r = await sql.query<{ status: string; kwargs: unknown }>('SELECT status, kwargs FROM execution WHERE job_id = $1', ['changed-early']);
+        return r.rows.length === 1 && r.rows[0].status === 'succeeded' && r.rows;
+      });
+      assert.deepEqual(run.kwargs, { said: 'after' }, 'the kwargs the job had at its time');
+      assert.ok(decidedAgain('changed-early'), 'the claim read the job before the change: the fire was decided again');
     });
 
     it('reads the job again at its time: a job paused after the claim does not run', async () => {
@@ -66,6 +96,7 @@ for (const { name, skip } of stores.filter((s) => s.name !== 'mongodb')) {
       await sleep(due.getTime() - Date.now() + scaled(1500));
       assert.deepEqual(await runsOf('paused-early'), [], 'no run of the paused job');
       assert.equal((await svc.http.get(`${api}/jobs/paused-early`).expect(200)).body.state, 'paused');
+      assert.ok(decidedAgain('paused-early'), 'the claim read the job before the pause: the fire was decided again');
     });
 
     it('a row let go unfired keeps the time its job was moved to while the row was held', async () => {

@@ -105,17 +105,16 @@ async function explainClaim(db: SqlClient, names: string[], limit: number, gener
     db,
     {
       text: claimStatement,
-      values: [names, now, deadline, limit, 'plan-test', limit, until],
+      values: [names, now, deadline, limit, 'plan-test', until],
       literals: [
         `ARRAY[${names.map(literal).join(', ')}]::text[]`,
         `${literal(now.toISOString())}::timestamptz`,
         `${literal(deadline.toISOString())}::timestamptz`,
         String(limit),
         literal('plan-test'),
-        String(limit),
         `${literal(until.toISOString())}::timestamptz`,
       ],
-      types: 'text[], timestamptz, timestamptz, int, text, int, timestamptz',
+      types: 'text[], timestamptz, timestamptz, int, text, timestamptz',
     },
     generic,
   );

@@ -25,4 +25,10 @@ export interface Lease {
    * for a row started at once: null, no such job; undefined, not read (the runner reads it).
    */
   readonly fire?: JobWithActiveRuns | null;
+  /**
+   * Set when the row waited in the engine's local queue after `fire` was read (claimed beyond
+   * the free concurrency, or before it was due): the job may have changed since, so a fire from
+   * that read is written only if it has not (RunWrite.unchanged).
+   */
+  readonly waited?: boolean;
 }

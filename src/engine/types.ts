@@ -79,6 +79,12 @@ export interface RunWrite {
   fence?: { workerId: string; token: number };
   /** Events of the written runs, written with them by an engine that `writesRunEvents`. */
   events?: EventInput[];
+  /**
+   * Jobs the fires were decided on from a read made earlier (Lease.waited), with the version
+   * that read saw (JobWithActiveRuns.seen): nothing is written (JobsChangedError) unless each
+   * job row is still that version and has no run queued or running, as the read found it.
+   */
+  unchanged?: Array<{ job_id: string; seen: string }>;
 }
 
 /** What a RunWrite stored that the writer did not know: the fencing tokens drawn, by run id. */
@@ -91,6 +97,14 @@ export class NotHeldError extends Error {
   constructor(rows: number) {
     super(`the fires were not recorded: of their ${rows} schedule rows, this worker no longer holds them all (declared gone meanwhile; they are claimed again elsewhere)`);
     this.name = 'NotHeldError';
+  }
+}
+
+/** A fire's write refused: a job it was decided on changed since it was read (RunWrite.unchanged). */
+export class JobsChangedError extends Error {
+  constructor(jobs: number) {
+    super(`the fires were not recorded: of the ${jobs} jobs read before their rows waited, one or more changed since`);
+    this.name = 'JobsChangedError';
   }
 }
 

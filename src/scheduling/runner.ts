@@ -1,7 +1,8 @@
 import type { Catalog } from './catalog.js';
-import { NotHeldError, type Engine, type FireJobPatch, type Lease } from '../engine/types.js';
+import { JobsChangedError, NotHeldError, type Engine, type FireJobPatch, type Lease } from '../engine/types.js';
 import type { Logger } from '../observability/log.js';
 import { hasChains, type ExecutionRecord, type ExecutionStatus, type JobPatch, type JobRecord, type Store } from '../store/types.js';
+import type { JobWithActiveRuns } from '../store/jobs.js';
 import { RunCancels } from './run/cancel.js';
 import { RunChains } from './run/chains.js';
 import type { ActiveRun, RunDeps, RunnerOptions } from './run/deps.js';
@@ -24,6 +25,15 @@ export { selectSteps } from './run/context.js';
 export { blankExecution } from './run/blank-execution.js';
 export type { RunnerOptions } from './run/deps.js';
 export type { StopReason } from './run/stop.js';
+
+/**
+ * Whether a fire decided on `fire`, a read made earlier, can be written on condition that the
+ * job is unchanged (RunWrite.unchanged): the job existed and was running, with no run queued
+ * or running and no max_runs (a count of its runs that the condition does not cover).
+ */
+function checkable(fire: JobWithActiveRuns | null): boolean {
+  return fire !== null && fire.seen !== undefined && fire.job.state === 'running' && fire.active.length === 0 && fire.counted === null;
+}
 
 /**
  * The run wrapper: turns a locked dispatch row into a run and its record. A schedule row fires
@@ -121,12 +131,18 @@ export class Runner {
     });
   }
 
-  /** Fires the jobs of schedule rows; resolves with the runs to execute here. */
-  private async fireMany(leases: Lease[]): Promise<Map<Lease, ExecutionRecord>> {
+  /**
+   * Fires the jobs of schedule rows; resolves with the runs to execute here. `reread`: the jobs
+   * of rows that waited are read now, not taken from their claim (a fire from that read was
+   * refused: one of the jobs changed since).
+   */
+  private async fireMany(leases: Lease[], reread = false): Promise<Map<Lease, ExecutionRecord>> {
     const jobIds = leases.map((l) => (l.data as { job_id: string }).job_id);
-    // The claim read the jobs of rows it started at once (SQL); the others are read now.
-    const unread = leases.filter((l) => l.fire === undefined).map((l) => (l.data as { job_id: string }).job_id);
-    const fetched = [...leases.flatMap((l) => (l.fire ? [l.fire] : [])), ...(unread.length ? await this.store.getJobsWithActiveRuns(unread) : [])];
+    // The claim read the jobs of its rows (SQL). A read made before the row waited is used only
+    // where the write can tell it still holds (RunWrite.unchanged); the others are read now.
+    const fromClaim = (l: Lease) => l.fire !== undefined && (!l.waited || (!reread && checkable(l.fire)));
+    const unread = leases.filter((l) => !fromClaim(l)).map((l) => (l.data as { job_id: string }).job_id);
+    const fetched = [...leases.flatMap((l) => (l.fire && fromClaim(l) ? [l.fire] : [])), ...(unread.length ? await this.store.getJobsWithActiveRuns(unread) : [])];
     const jobs = new Map(fetched.map((f) => [f.job.job_id, f.job]));
     const active = new Map(fetched.map((f) => [f.job.job_id, f.active]));
     const counted = new Map(fetched.map((f) => [f.job.job_id, f.counted]));
@@ -137,6 +153,8 @@ export class Runner {
     const enqueues: ExecutionRecord[] = [];
     const jobUpdates: FireJobPatch[] = [];
     const touches: Lease[] = [];
+    /** Jobs whose schedule ended (past end_at or max_runs), logged once the write landed. */
+    const ended: Array<{ job_id: string; reason: string }> = [];
     /** When each queued run's row comes due: the fire, or later by the job's jitter. */
     const dueRows = new Map<string, Date>();
     // Room left in the queue of every job, read once a fire of this claim would queue a run.
@@ -169,7 +187,7 @@ export class Runner {
         // Past end_at or max_runs: no run, and no next fire (the row goes).
         lease.nextRunAt = null;
         jobUpdates.push({ job_id: job.job_id, next_run_at: null });
-        this.log.info({ job_id: job.job_id, reason: plan.reason }, 'schedule ended');
+        ended.push({ job_id: job.job_id, reason: plan.reason });
         continue;
       }
       const { dueAt, next } = plan;
@@ -214,6 +232,8 @@ export class Runner {
     // The whole claim's fires in one write: on SQL one statement, so a crash leaves each
     // fire whole or absent, never a queued run without its run row.
     const fence = this.registration();
+    const patched = new Set(jobUpdates.map((u) => u.job_id));
+    const unchanged = leases.flatMap((l) => (l.waited && l.fire && fromClaim(l) && patched.has(l.fire.job.job_id) ? [{ job_id: l.fire.job.job_id, seen: l.fire.seen! }] : []));
     try {
       const recorded = await this.engine.recordRuns(
         {
@@ -223,6 +243,7 @@ export class Runner {
           schedules: touches,
           held: leases,
           fence,
+          unchanged,
         },
         this.store,
       );
@@ -235,6 +256,13 @@ export class Runner {
         }
       }
     } catch (err) {
+      // A job changed while its row waited: nothing was written; the fires are decided again
+      // on a fresh read. (Cancels of runs a fire replaces may be asked twice: a repeated ask
+      // changes nothing.)
+      if (err instanceof JobsChangedError) {
+        this.log.debug({ jobs: jobIds }, 'fires decided again: a job changed while its row waited');
+        return this.fireMany(leases, true);
+      }
       if (!(err instanceof NotHeldError)) throw err;
       // Declared gone while firing: the rows fire elsewhere. Nothing was written; this worker
       // stops and registers again, as on any refused write.
@@ -245,15 +273,22 @@ export class Runner {
       return new Map();
     }
     if (enqueues.length) crashAt('fire-recorded');
+    // Told once written: a refused write is decided again, or not at all.
+    for (const e of ended) this.log.info(e, 'schedule ended');
+    for (const e of inserts) if (e.status === 'missed') this.reportMissed(e);
     const notifications = this.options.notifications;
     if (notifications) for (const e of inserts) if (e.status === 'missed' && e.notifies) await notifications.runEnded(e);
     return toRun;
   }
 
+  /** A missed run's record (reportMissed once it is written). */
   private missed(execution: ExecutionRecord, reason: string): ExecutionRecord {
-    this.log.info({ job_id: execution.job_id, due: execution.scheduled_at, reason }, 'run missed');
-    this.options.observer?.onRunFinished(execution, 'missed', null);
     return { ...execution, status: 'missed', finished_at: execution.created_at, error: reason, chains_pending: false };
+  }
+
+  private reportMissed(execution: ExecutionRecord) {
+    this.log.info({ job_id: execution.job_id, due: execution.scheduled_at, reason: execution.error }, 'run missed');
+    this.options.observer?.onRunFinished(execution, 'missed', null);
   }
 
   /** Starts the queued runs of run rows; resolves with those this worker moved to running. */

@@ -16,6 +16,12 @@ export interface JobWithActiveRuns {
   /** Its queued and running runs, oldest first, without their output lines (empty). */
   active: ExecutionRecord[];
   counted: number | null;
+  /**
+   * The job row's version as read (SQL: its `xmin`), so that a fire decided on this read later
+   * can be written on condition that the job is unchanged (RunWrite.unchanged); absent where
+   * the store cannot tell.
+   */
+  seen?: string;
 }
 
 export interface JobStore {

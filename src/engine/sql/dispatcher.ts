@@ -63,8 +63,10 @@ interface Claimed {
   name: string;
   data: EngineData;
   next_run_at: Date | null;
-  /** The row's job, read by the claim (schedule rows only); dropped once the row waits. */
+  /** The row's job, read by the claim (schedule rows only). */
   fire?: JobWithActiveRuns | null;
+  /** Whether it waited in the local queue after the claim (Lease.waited). */
+  waited?: boolean;
   /** The claim's time, written to the row's claimed_at. */
   claim: Date;
 }
@@ -91,7 +93,7 @@ const enabledRowsOf = (name: string, until: string) =>
   `(a.handler, a.disabled, a.next_run_at) >= (${name}, FALSE, '-infinity'::timestamptz) AND (a.handler, a.disabled, a.next_run_at) <= (${name}, FALSE, ${until})`;
 
 /**
- * One statement claims up to `limit` rows of `dispatch`: those due by $7 (now, or a little
+ * One statement claims up to `limit` rows of `dispatch`: those due by $6 (now, or a little
  * later: JOBS_CLAIM_EARLY_MS) in next_run_at order,
  * one probe of dispatch_due_idx (handler, disabled, next_run_at) per handler, unlocked or
  * locked longer ago than the lock lifetime ($3: a worker that died). Its plan does not depend
@@ -109,12 +111,14 @@ const enabledRowsOf = (name: string, until: string) =>
  * thousand due rows), read and sorted the handler's whole backlog through a bitmap to lock
  * the first rows. Rows a probe locks beyond
  * `limit` are let go when the statement ends. The claim writes only columns no index names,
- * so it is a HOT update. The jobs of the first $6 schedule rows due by $2 (those that start
- * at once: the free concurrency) come with them, as a fire decides on them (job_pkey, then
- * execution_active_job_idx), so such a claim needs no read of its own; rows beyond wait in
- * the local queue and are read when they start. A row another worker changed after this
- * statement's snapshot (its lock found the row's newer version: another claim, fired and let
- * go meanwhile) is not read either: the job as the snapshot saw it would not show that fire.
+ * so it is a HOT update. The jobs of the schedule rows come with them, as a fire decides on
+ * them (job_pkey, then execution_active_job_idx), with each job row's version (`xmin`): rows
+ * started at once need no read of their own, and rows that wait in the local queue (beyond
+ * the free concurrency, or claimed before they are due) are fired from this read when they
+ * start, by a write that checks their job is still that version (RunWrite.unchanged). A row
+ * another worker changed after this statement's snapshot (its lock found the row's newer
+ * version: another claim, fired and let go meanwhile) is not read: the job as the snapshot
+ * saw it would not show that fire.
  *
  * The statement is prepared, and PostgreSQL may then run it with a generic plan, which knows
  * neither the limit nor the names: every table is reached through a key it is given
@@ -125,7 +129,7 @@ const claimSql = (readJobs: boolean) => `WITH due AS (
     SELECT x.id, x.next_run_at, x.version FROM unnest($1::text[]) AS n(name)
      CROSS JOIN LATERAL (
        SELECT a.id, a.next_run_at, a.xmin::text AS version FROM dispatch a
-        WHERE ${enabledRowsOf('n.name', '$7')} AND COALESCE(a.locked_at, '-infinity') <= $3
+        WHERE ${enabledRowsOf('n.name', '$6')} AND COALESCE(a.locked_at, '-infinity') <= $3
         ORDER BY a.handler, a.disabled, a.next_run_at LIMIT (SELECT $4::int) FOR UPDATE SKIP LOCKED
      ) x
   ), c AS (
@@ -142,14 +146,13 @@ const claimSql = (readJobs: boolean) => `WITH due AS (
   ${
     readJobs
       ? `, fresh AS (
-    SELECT ranked.*, ranked.row_rank <= $6 AND ranked.row_next_run_at <= $2
-           AND ranked.row_version = (SELECT s.xmin::text FROM dispatch s WHERE s.id = ranked.row_id::uuid) AS row_read FROM ranked
+    SELECT ranked.*, ranked.row_version = (SELECT s.xmin::text FROM dispatch s WHERE s.id = ranked.row_id::uuid) AS row_read FROM ranked
   )
   SELECT fresh.*, ${jobWithActiveRunsColumns}
     FROM fresh
-    LEFT JOIN LATERAL (SELECT * FROM job WHERE job.job_id = fresh.row_job COLLATE "C" AND fresh.row_read LIMIT 1) j ON true
+    LEFT JOIN LATERAL (SELECT *, xmin FROM job WHERE job.job_id = fresh.row_job COLLATE "C" AND fresh.row_read LIMIT 1) j ON true
    ORDER BY fresh.row_rank`
-      : 'SELECT ranked.*, $6::int < 0 AS row_read FROM ranked ORDER BY ranked.row_rank'
+      : 'SELECT ranked.*, FALSE AS row_read FROM ranked ORDER BY ranked.row_rank'
   }`;
 
 /** The claim of a service's dispatcher, which reads the jobs of the rows it starts at once. */
@@ -314,11 +317,11 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
       const runNow = due.slice(0, Math.max(0, this.free));
       if (runNow.length) this.startAll(runNow, by);
       const at = Date.now();
-      // A row that waits is fired later: its job is read again then.
-      for (const row of due.slice(runNow.length)) this.waiting.push({ row: { ...row, fire: undefined }, by, at });
+      // A row that waits is fired later, from the claim's read if its job has not changed by then.
+      for (const row of due.slice(runNow.length)) this.waiting.push({ row: { ...row, waited: true }, by, at });
       for (const row of early) {
         const time = row.next_run_at!.getTime();
-        this.waiting.push({ row: { ...row, fire: undefined }, by, at: time, due: time });
+        this.waiting.push({ row: { ...row, waited: true }, by, at: time, due: time });
       }
     }
     if (rows.length === room) {
@@ -364,7 +367,7 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
   private async claim(names: string[], now: Date, until: Date, limit: number, by: string): Promise<Claimed[]> {
     const deadline = new Date(now.getTime() - this.options.lockLifetimeMs);
     const text = this.options.readJobs ? claimStatement : claimWithoutJobs;
-    const r = await this.sql.query<Row>(text, [names, now, deadline, limit, by, Math.max(0, this.free), until], { prepare: true });
+    const r = await this.sql.query<Row>(text, [names, now, deadline, limit, by, until], { prepare: true });
     return r.rows.map((x) => {
       const data: EngineData = x.row_job !== null ? { job_id: x.row_job as string } : { execution_id: x.row_run as string };
       return {
@@ -373,7 +376,7 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
         data,
         next_run_at: (x.row_next_run_at as Date | null) ?? null,
         claim: now,
-        // Rows past $6 were not read: their job is read when they start.
+        // A row not read (changed by another worker since the snapshot): its job is read when it starts.
         fire: 'job_id' in data && x.row_read ? (x.job_id ? jobWithActiveRuns(x) : null) : undefined,
       };
     });
@@ -425,6 +428,7 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
       const lease: Lease = {
         data: row.data,
         fire: row.fire,
+        waited: row.waited,
         nextRunAt: null,
         touch: async () => {
           await this.sql.query('UPDATE dispatch SET locked_at = $2, next_run_at = COALESCE($3, next_run_at) WHERE id = $1::uuid', [row.id, new Date(), lease.nextRunAt]);

@@ -6,7 +6,7 @@ import { eventChannelOf, eventColumns, eventsCte, notifyEvents } from '../../sto
 import { SqlExecutionStore } from '../../store/sql/executions.js';
 import type { ExecutionEnd } from '../../store/types.js';
 import { RowEngine, type KeptScheduleRow } from '../row-engine.js';
-import { NotHeldError, type DispatchMode, type EngineOptions, type RecordedRuns, type RunFn, type RunRow, type RunWrite, type ScheduleRow } from '../types.js';
+import { JobsChangedError, NotHeldError, type DispatchMode, type EngineOptions, type RecordedRuns, type RunFn, type RunRow, type RunWrite, type ScheduleRow } from '../types.js';
 import { SqlDispatcher } from './dispatcher.js';
 
 /**
@@ -210,11 +210,27 @@ export class SqlEngine extends RowEngine {
       const v = param(JSON.stringify(jobs));
       parts.push(
         `jv AS (SELECT * FROM json_to_recordset(${v}::json) AS v(job_id text, next_run_at timestamptz, last_run_at timestamptz, last_status text, version integer) LIMIT ${param(jobs.length)}),
-         jl AS (SELECT t.job_id FROM job t WHERE t.job_id IN (SELECT job_id FROM jv) ORDER BY t.job_id FOR UPDATE),
+         jl AS (SELECT t.job_id, t.xmin::text AS seen FROM job t WHERE t.job_id IN (SELECT job_id FROM jv) ORDER BY t.job_id FOR UPDATE),
          j AS (UPDATE job t SET next_run_at = CASE WHEN jv.version IS NULL OR jv.version = t.version THEN jv.next_run_at ELSE t.next_run_at END, last_run_at = COALESCE(jv.last_run_at, t.last_run_at),
                                 last_status = COALESCE(jv.last_status, t.last_status), updated_at = ${param(new Date())}
                  FROM jv WHERE t.job_id = jv.job_id AND ${afterLocks('jl')} RETURNING 1)`,
       );
+    }
+    // Jobs fired from a read made before their rows waited: each must still be the version read
+    // (xmin, as locked by jl: the latest committed version) with no run under way, else the
+    // statement fails as a whole (sqrt of -1, 2201F) and nothing is written. Their fires patch
+    // them, so they are all in jl.
+    const unchanged = write.unchanged ?? [];
+    if (unchanged.length) {
+      if (!jobs.length) throw new JobsChangedError(unchanged.length);
+      const ids = param(unchanged.map((u) => u.job_id));
+      parts.push(
+        `ug AS (SELECT sqrt(CASE WHEN count(*) = cardinality(${ids}::text[]) THEN 1 ELSE -1 END) AS ok
+                  FROM unnest(${ids}::text[], ${param(unchanged.map((u) => u.seen))}::text[]) AS u(job_id, seen)
+                  JOIN jl ON jl.job_id = u.job_id AND jl.seen = u.seen
+                 WHERE NOT EXISTS (SELECT 1 FROM execution_active x WHERE x.job_id = u.job_id))`,
+      );
+      guards.push('(SELECT ok FROM ug) AS unchanged');
     }
     // A row with a next fire keeps it, under a fresh lock; a row without one is left as the
     // claim wrote it (just now) and goes at the run's end.
@@ -243,6 +259,7 @@ export class SqlEngine extends RowEngine {
       answer = r.rows[0];
     } catch (err) {
       if ((err as { code?: unknown }).code === '22012' && (held.length || starting.length)) throw new NotHeldError(held.length);
+      if ((err as { code?: unknown }).code === '2201F' && unchanged.length) throw new JobsChangedError(unchanged.length);
       throw err;
     }
     for (const [id, token] of answer?.tokens ?? []) tokens.set(id, Number(token));

@@ -28,7 +28,7 @@ const selectJobs = 'SELECT * FROM job WHERE job_id = ANY($1::text[])';
  * The select list of a job row `j` with its active runs and, for a job with max_runs, its
  * counted runs: what a fire decides on (jobWithActiveRuns reads it).
  */
-export const jobWithActiveRunsColumns = `j.*, (SELECT jsonb_agg(to_jsonb(r) ORDER BY r.created_at) FROM (SELECT ${executionListColumnsOf('e')}
+export const jobWithActiveRunsColumns = `j.*, j.xmin::text AS job_seen, (SELECT jsonb_agg(to_jsonb(r) ORDER BY r.created_at) FROM (SELECT ${executionListColumnsOf('e')}
                  FROM execution_active a JOIN execution e ON e.id = a.id
                  WHERE a.job_id = j.job_id COLLATE "default" AND e.status IN (${sqlList(activeStatuses)})) r) AS active,
             CASE WHEN j.max_runs IS NULL THEN NULL ELSE (SELECT count(*) FROM (SELECT 1 FROM execution c
@@ -41,6 +41,7 @@ export function jobWithActiveRuns(row: Row): JobWithActiveRuns {
     job: rowToJob(row),
     active: ((row.active as Row[] | null) ?? []).map((e) => rowToExecution(jsonDates(e, executionTimes))),
     counted: row.counted === null || row.counted === undefined ? null : Number(row.counted),
+    seen: row.job_seen as string,
   };
 }
 
