@@ -261,6 +261,8 @@ export class Runner {
       // changes nothing.)
       if (err instanceof JobsChangedError) {
         this.log.debug({ jobs: jobIds }, 'fires decided again: a job changed while its row waited');
+        // Each row's next fire is decided again too (a job found paused or deleted leaves none).
+        for (const lease of leases) lease.nextRunAt = null;
         return this.fireMany(leases, true);
       }
       if (!(err instanceof NotHeldError)) throw err;

@@ -134,6 +134,16 @@ export function executionStoreContract(open: () => Store): void {
       await store.insertExecutions(runs);
       const got = await store.getJobsWithActiveRuns(['wa-b', 'wa-none', 'wa-a']);
       got.sort((x, y) => compareText(x.job.job_id, y.job.job_id));
+      // A store that tells the version of each job row it read (SQL) tells a new one once the row changes.
+      const seen = got.map((g) => g.seen);
+      for (const g of got) delete g.seen;
+      if (seen[1] !== undefined) {
+        await store.updateJob('wa-b', { kwargs: { changed: true } });
+        const [after] = await store.getJobsWithActiveRuns(['wa-b']);
+        assert.equal(typeof after.seen, 'string');
+        assert.notEqual(after.seen, seen[1], 'a changed job row reads as another version');
+        assert.equal((await store.getJobsWithActiveRuns(['wa-b']))[0].seen, after.seen, 'an unchanged one as the same');
+      }
       assert.deepEqual(got, [
         // The runs come without their output (a fire never reads it).
         {

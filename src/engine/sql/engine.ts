@@ -224,11 +224,13 @@ export class SqlEngine extends RowEngine {
     if (unchanged.length) {
       if (!jobs.length) throw new JobsChangedError(unchanged.length);
       const ids = param(unchanged.map((u) => u.job_id));
+      // The runs under way are looked up by key (`= ANY`) for all the jobs at once, so a
+      // generic plan cannot scan the whole of execution_active (a backlog of queued runs).
       parts.push(
-        `ug AS (SELECT sqrt(CASE WHEN count(*) = cardinality(${ids}::text[]) THEN 1 ELSE -1 END) AS ok
+        `ug AS (SELECT sqrt(CASE WHEN count(*) = cardinality(${ids}::text[])
+                                  AND NOT EXISTS (SELECT 1 FROM execution_active x WHERE x.job_id = ANY(${ids}::text[])) THEN 1 ELSE -1 END) AS ok
                   FROM unnest(${ids}::text[], ${param(unchanged.map((u) => u.seen))}::text[]) AS u(job_id, seen)
-                  JOIN jl ON jl.job_id = u.job_id AND jl.seen = u.seen
-                 WHERE NOT EXISTS (SELECT 1 FROM execution_active x WHERE x.job_id = u.job_id))`,
+                  JOIN jl ON jl.job_id = u.job_id AND jl.seen = u.seen)`,
       );
       guards.push('(SELECT ok FROM ug) AS unchanged');
     }
