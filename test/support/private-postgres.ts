@@ -58,16 +58,25 @@ export async function startPrivatePostgres(options: { parent?: string } = {}): P
   const as = (cmd: string, args: string[]) => (asRoot ? run('runuser', ['-u', 'postgres', '--', cmd, ...args]) : run(cmd, args));
   const data = path.join(dir, 'data');
   await as(path.join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
-  const port = await freePort();
-  const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`;
+  let port = 0;
   const pgCtl = (...args: string[]) => as(path.join(bin, 'pg_ctl'), ['-D', data, '-w', '-t', '60', ...args]);
   const start = async () => {
-    await pgCtl('-o', serverOptions, '-l', path.join(dir, 'log'), 'start');
+    await pgCtl('-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`, '-l', path.join(dir, 'log'), 'start');
   };
   const stop = async (mode: 'fast' | 'immediate' = 'fast') => {
     await pgCtl('-m', mode, 'stop');
   };
-  await start();
+  // The server cannot be told to take a port the kernel picks: a port found free may be taken
+  // by another process before the server binds it, so the first start tries another port.
+  for (let attempt = 1; ; attempt++) {
+    port = await freePort();
+    try {
+      await start();
+      break;
+    } catch (err) {
+      if (attempt === 3) throw err;
+    }
+  }
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
