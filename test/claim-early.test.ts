@@ -27,13 +27,16 @@ for (const { name, skip } of stores.filter((s) => s.name !== 'mongodb')) {
       captured.records().some((r) => r.msg === 'fires decided again: a job changed while its row waited' && (r.jobs as string[]).includes(jobId));
     before(async () => {
       db = await testDatabase(name);
-      // A long poll interval and lock lifetime: only the early claim takes the rows before their time.
+      // A long poll interval and lock lifetime: only the early claim takes the rows before their
+      // time. Both stretch with the machine, as the due times below do: a row is announced to the
+      // worker when it falls due within a poll interval, and one due later waits for the next
+      // poll, which would then claim it at its time, not before.
       svc = await startService(
         db,
         {
           JOBS_CLAIM_EARLY_MS: String(earlyMs),
-          JOBS_POLL_INTERVAL_MS: '10000',
-          JOBS_LOCK_LIFETIME_MS: '60000',
+          JOBS_POLL_INTERVAL_MS: String(scaled(20_000)),
+          JOBS_LOCK_LIFETIME_MS: String(scaled(60_000)),
         },
         { log: captured.log },
       );
