@@ -21,8 +21,8 @@ export interface Lease {
    */
   release?(endOf?: string): void;
   /**
-   * A schedule row's job as it stood when the row was claimed, read by the claim itself (SQL)
-   * for a row started at once: null, no such job; undefined, not read (the runner reads it).
+   * A schedule row's job as it stood when the row was claimed, read by the claim itself (SQL):
+   * null, no such job; undefined, not read (the runner reads it).
    */
   readonly fire?: JobWithActiveRuns | null;
   /**

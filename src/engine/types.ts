@@ -18,7 +18,7 @@ export interface EngineOptions {
   claimAhead?: number;
   /** SQL: how long before a row is due a claim may take it, holding it until its time (JOBS_CLAIM_EARLY_MS; 0 when unset). */
   claimEarlyMs?: number;
-  /** SQL: the claim reads the jobs of the rows it fires at once from the service's job table (which must exist). */
+  /** SQL: the claim reads the jobs of the schedule rows it claims from the service's job table (which must exist). */
   claimReadsJobs?: boolean;
   name: string;
   /** Errors of the engine that no caller awaits (lost connections, failed lock queries). */

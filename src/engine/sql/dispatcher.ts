@@ -36,7 +36,7 @@ export interface SqlDispatcherOptions {
    * rows only.
    */
   claimEarlyMs: number;
-  /** The claim reads the jobs (the service's job table) of the rows it starts at once. */
+  /** The claim reads the jobs (the service's job table) of the schedule rows it claims. */
   readJobs: boolean;
 }
 
@@ -155,7 +155,7 @@ const claimSql = (readJobs: boolean) => `WITH due AS (
       : 'SELECT ranked.*, FALSE AS row_read FROM ranked ORDER BY ranked.row_rank'
   }`;
 
-/** The claim of a service's dispatcher, which reads the jobs of the rows it starts at once. */
+/** The claim of a service's dispatcher, which reads the jobs of the schedule rows it claims. */
 export const claimStatement = claimSql(true);
 /** The claim of an engine used without the service's tables. */
 const claimWithoutJobs = claimSql(false);
