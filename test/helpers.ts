@@ -1,6 +1,5 @@
 import fs from 'node:fs/promises';
 import { cpSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -14,6 +13,7 @@ import { pgliteTemplate } from './support/pglite-template.js';
 import { scaled, sleep } from './support/time.js';
 
 export { scaled, sleep, timeScale } from './support/time.js';
+export { closedPort } from './support/ports.js';
 
 export type StoreName = 'embedded' | 'postgres' | 'mongodb';
 
@@ -182,13 +182,4 @@ export function capturedLogger(level: 'info' | 'debug' | 'trace' = 'debug'): { l
     },
   });
   return { log: createLogger(level, sink), lines, records: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
-}
-
-/** A port nothing listens on: bound by the system, then released. */
-export async function closedPort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }

@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { closedPort } from './ports.js';
 
 const run = promisify(execFile);
 
@@ -37,17 +37,6 @@ export async function postgresBinaries(): Promise<string | null> {
   return null;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /** `parent`: the folder to make the server's folder in (a small tmpfs, say); the system's temporary folder by default. */
 export async function startPrivatePostgres(options: { parent?: string } = {}): Promise<PrivatePostgres> {
   const bin = await postgresBinaries();
@@ -69,7 +58,7 @@ export async function startPrivatePostgres(options: { parent?: string } = {}): P
   // The server cannot be told to take a port the kernel picks: a port found free may be taken
   // by another process before the server binds it, so the first start tries another port.
   for (let attempt = 1; ; attempt++) {
-    port = await freePort();
+    port = await closedPort();
     try {
       await start();
       break;
