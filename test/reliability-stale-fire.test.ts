@@ -7,7 +7,8 @@ import { capturedLogger, noticeSkippedStores, sleep, startService, stores, testD
  * A worker declared gone in the middle of a fire, whose schedule row was released and claimed
  * by another worker meanwhile, records nothing of that fire: the other worker fires it, so the
  * due time is not recorded twice. The other worker's claim is made by hand on the row, at the
- * point where this worker has claimed the row and read the job.
+ * point where this worker has claimed the row and read the job. The same holds for a claim the
+ * row no longer has while the same worker holds it again.
  */
 noticeSkippedStores();
 for (const { name, skip } of stores) {
@@ -51,6 +52,36 @@ for (const { name, skip } of stores) {
         await sleep(500);
         const runs = (await store.listExecutions({ job_id: 'tick' }, null, 10)).items;
         assert.deepEqual(runs, [], 'no run recorded by the worker whose row was taken');
+      } finally {
+        engine.recordRuns = recordRuns;
+      }
+    });
+
+    it('is not recorded from a claim the row no longer has, though the same worker holds the row', async () => {
+      const { scheduler, store, engine } = svc.service;
+      const sql = (engine as unknown as { sql: SqlClient }).sql;
+      // As when a server crash took back a claim (claims commit without waiting for their
+      // flush) and this worker claimed the row again: the holder is the same, the claim not.
+      const recordRuns = engine.recordRuns.bind(engine);
+      let taken = false;
+      engine.recordRuns = async (write, runStore) => {
+        if (!taken && write.jobs.some((j) => j.job_id === 'tock')) {
+          taken = true;
+          await sql.query(`UPDATE dispatch SET claimed_at = claimed_at + interval '1 second', locked_at = now() WHERE job_id = 'tock'`);
+        }
+        return recordRuns(write, runStore);
+      };
+      const refusedBefore = captured.lines.filter((l) => l.includes('fires not recorded')).length;
+      try {
+        await scheduler.postScheduleJob({ handler: 'echo', job_id: 'tock', periodically: '1 hour', kwargs: {} }, { source: 'api' });
+        const now = new Date();
+        await store.updateJob('tock', { next_run_at: now });
+        await engine.scheduleJob('tock', 'echo', now, false);
+        await waitFor('the claim of the row', async () => taken);
+        await waitFor('the refused fire', async () => captured.lines.filter((l) => l.includes('fires not recorded')).length > refusedBefore);
+        await sleep(500);
+        const runs = (await store.listExecutions({ job_id: 'tock' }, null, 10)).items;
+        assert.deepEqual(runs, [], 'no run recorded from the claim taken back');
       } finally {
         engine.recordRuns = recordRuns;
       }

@@ -120,6 +120,13 @@ const enabledRowsOf = (name: string, until: string) =>
  * version: another claim, fired and let go meanwhile) is not read: the job as the snapshot
  * saw it would not show that fire.
  *
+ * The claim commits without waiting for its WAL to be flushed (`synchronous_commit` off for
+ * this statement's own transaction; it always runs alone). A claim that a crash of the server
+ * takes back only leaves its rows unlocked, to be claimed again, and nothing started from it:
+ * a fire checks that its rows are still held by this claim (`hl`, RunWrite.held) and waits
+ * for its own flush, which covers the claim's commit written before it. Waiting for the flush
+ * here cost a claim as long as its work, while fires and run ends waited behind it.
+ *
  * The statement is prepared, and PostgreSQL may then run it with a generic plan, which knows
  * neither the limit nor the names: every table is reached through a key it is given
  * (`= ANY(ARRAY(...))`, per-row subqueries), so no such plan can hash-join a whole table
@@ -133,7 +140,7 @@ const claimSql = (readJobs: boolean) => `WITH due AS (
         ORDER BY a.handler, a.disabled, a.next_run_at LIMIT (SELECT $4::int) FOR UPDATE SKIP LOCKED
      ) x
   ), c AS (
-    SELECT id, version FROM due ORDER BY next_run_at LIMIT $4
+    SELECT id, version FROM due WHERE set_config('synchronous_commit', 'off', true) = 'off' ORDER BY next_run_at LIMIT $4
   ), claimed AS (
     UPDATE dispatch a SET locked_at = $2, claimed_at = $2, locked_by = $5
      WHERE a.id = ANY(ARRAY(SELECT id FROM c))
@@ -173,6 +180,8 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
   /** The row of each lease handed out. */
   private readonly rows = new WeakMap<Lease, string>();
   private readonly holders = new WeakMap<Lease, string>();
+  /** The claim of each lease: its time, written to the row's claimed_at. */
+  private readonly claims = new WeakMap<Lease, Date>();
   /** Claimed rows not handed to the run wrapper yet, oldest first. */
   private waiting: Waiting[] = [];
   /**
@@ -201,6 +210,11 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
   /** Who claimed the row of a lease (the row's locked_by at the claim). */
   holderOf(lease: Lease): string | undefined {
     return this.holders.get(lease);
+  }
+
+  /** When the row of a lease was claimed (the row's claimed_at): a claim taken again since has another. */
+  claimOf(lease: Lease): Date | undefined {
+    return this.claims.get(lease);
   }
 
   async start() {
@@ -454,6 +468,7 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
       };
       this.rows.set(lease, row.id);
       this.holders.set(lease, by);
+      this.claims.set(lease, row.claim);
       return lease;
     });
     this.handOver(this.run, leases, released, (i) => {

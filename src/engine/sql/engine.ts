@@ -165,15 +165,16 @@ export class SqlEngine extends RowEngine {
     // order), counted, and the statement fails as a whole (division by zero, 22012) when one
     // is missing, so nothing of the fires is written.
     const held = (write.held ?? [])
-      .map((l) => ({ id: dispatcher.rowOf(l), by: dispatcher.holderOf(l) }))
-      .filter((h): h is { id: string; by: string } => h.id !== undefined && h.by !== undefined);
+      .map((l) => ({ id: dispatcher.rowOf(l), by: dispatcher.holderOf(l), claim: dispatcher.claimOf(l) }))
+      .filter((h): h is { id: string; by: string; claim: Date } => h.id !== undefined && h.by !== undefined && h.claim !== undefined);
     if (held.length) {
       const ids = param(held.map((h) => h.id));
       parts.push(
         // The ids are also given as `= ANY`, so a generic plan (the statement is prepared)
-        // reaches the rows by key, not through every locked row.
-        `hl AS (SELECT a.id FROM dispatch a JOIN unnest(${ids}::uuid[], ${param(held.map((h) => h.by))}::text[]) AS hv(id, by)
-                  ON a.id = hv.id AND a.locked_by = hv.by AND a.locked_at IS NOT NULL
+        // reaches the rows by key, not through every locked row. The claim's time names the
+        // claim itself: a row claimed again since, even by this holder, is not held by it.
+        `hl AS (SELECT a.id FROM dispatch a JOIN unnest(${ids}::uuid[], ${param(held.map((h) => h.by))}::text[], ${param(held.map((h) => h.claim))}::timestamptz[]) AS hv(id, by, claim)
+                  ON a.id = hv.id AND a.locked_by = hv.by AND a.claimed_at = hv.claim AND a.locked_at IS NOT NULL
                  WHERE a.id = ANY(${ids}::uuid[]) ORDER BY a.id FOR UPDATE OF a),
          hg AS (SELECT 1 / (CASE WHEN count(*) = cardinality(${ids}::uuid[]) THEN 1 ELSE 0 END) AS ok FROM hl)`,
       );
