@@ -41,6 +41,22 @@ export interface SqlClient {
   /** The most statements it runs at once: a pool's connections, 1 for PGlite and a transaction. */
   readonly connections: number;
   /**
+   * Whether a write's NOTIFY goes in the write's own statement (PGlite, a transaction) or is
+   * sent after it commits, through `announce` (a PostgreSQL pool). A NOTIFY in a transaction
+   * holds PostgreSQL's one notification lock from its commit's start until its WAL is flushed,
+   * so every writing transaction that notifies waits for the others' flushes in turn: on the
+   * dispatch path, fires and run ends queued behind each other's commits.
+   */
+  readonly notifiesInline: boolean;
+  /**
+   * Sends a NOTIFY on `channel` in a statement of its own, after writes that committed: its
+   * commit does not wait for a WAL flush, so it holds that lock for a moment only. One
+   * is sent at a time per channel, and one more when asked meanwhile, so every write asked
+   * for is followed by a NOTIFY sent after it. Not awaited; one that fails is dropped (every
+   * listener also polls).
+   */
+  announce(channel: string): void;
+  /**
    * Holds the advisory lock named by `key` (see sessionLockKeys) on a connection of its own
    * until released, taking it again after a lost connection: other processes can then tell
    * from pg_locks whether this process is still connected. Resolves false when another
@@ -58,6 +74,10 @@ export interface SessionLock {
  * and the name. pg_locks shows them as classid and objid (objsubid 2).
  */
 export const sessionLockKeys = (name: string) => `hashtext('jobs-service:' || current_schema()), hashtext(${name})`;
+
+// A NOTIFY gives its transaction an id, so its commit would wait for a WAL flush, holding the
+// notification lock meanwhile; nothing is lost if a crash takes back that commit.
+const notifyStatement = "SELECT pg_notify($1, '') FROM (SELECT set_config('synchronous_commit', 'off', true)) s";
 
 /** Names of prepared statements, one per statement text, shared by every connection of a process. */
 const statementNames = new Map<string, string>();
@@ -115,6 +135,9 @@ const firstRetryMs = 250;
 export class PgClient implements SqlClient {
   readonly agendaPool: pg.Pool;
   readonly connections: number;
+  readonly notifiesInline = false;
+  /** Channels with a NOTIFY under way, and whether another was asked for meanwhile. */
+  private readonly announcing = new Map<string, boolean>();
   constructor(
     private readonly pool: pg.Pool,
     private readonly options: PgClientOptions = { retryMaxMs: 5000 },
@@ -165,6 +188,25 @@ export class PgClient implements SqlClient {
     await this.pool.query(text).catch(this.noted);
   }
 
+  announce(channel: string) {
+    if (this.announcing.has(channel)) {
+      this.announcing.set(channel, true);
+      return;
+    }
+    this.announcing.set(channel, false);
+    const send = (): void =>
+      void this.pool
+        .query(notifyStatement, [channel])
+        .catch(() => undefined)
+        .then(() => {
+          if (this.announcing.get(channel) && !this.pool.ended) {
+            this.announcing.set(channel, false);
+            send();
+          } else this.announcing.delete(channel);
+        });
+    send();
+  }
+
   transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
     return this.transact(fn).catch(this.noted);
   }
@@ -174,6 +216,9 @@ export class PgClient implements SqlClient {
     const tx: SqlClient = {
       agendaPool: this.pool,
       connections: 1,
+      notifiesInline: true,
+      // Sent with the transaction's commit.
+      announce: (channel) => void conn.query(notifyStatement, [channel]).catch(() => undefined),
       query: async <R>(text: string, params?: unknown[], options?: QueryOptions) => {
         const config = pgQuery(text, params, options);
         const r = await conn.query(config).catch((err: unknown) => {
@@ -335,6 +380,8 @@ async function pgliteQuery<T>(db: PGliteLike, text: string, params?: unknown[]) 
 export class PGliteClient implements SqlClient {
   readonly agendaPool: pg.Pool;
   readonly connections = 1;
+  /** One connection: no commit waits for another's, and a statement of its own costs more. */
+  readonly notifiesInline = true;
   private readonly closed: Array<() => void> = [];
   /**
    * Storage faults of this client's statements, for readiness. The probe writes and syncs
@@ -466,6 +513,10 @@ export class PGliteClient implements SqlClient {
     await this.db.exec(text).catch(this.noted);
   }
 
+  announce(channel: string) {
+    void this.query(notifyStatement, [channel]).catch(() => undefined);
+  }
+
   async listen(channel: string, onNotify: () => void): Promise<() => Promise<void>> {
     const unsubscribe = await this.db.listen(channel, () => onNotify());
     return async () => {
@@ -492,6 +543,8 @@ export class PGliteClient implements SqlClient {
       const tx: SqlClient = {
         agendaPool: this.agendaPool,
         connections: 1,
+        notifiesInline: true,
+        announce: (channel) => void pgliteQuery(t, notifyStatement, [channel]).catch(() => undefined),
         query: <R>(text: string, params?: unknown[]) => pgliteQuery<R>(t, text, params),
         exec: async (text: string) => void (await t.exec(text)),
         transaction: (inner) => inner(tx),

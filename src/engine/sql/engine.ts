@@ -2,7 +2,7 @@ import type { SqlClient } from '../../db/sql-client.js';
 import { executionToRow } from '../../store/sql/rows.js';
 import { afterLocks, insertRowsSql } from '../../store/sql/statements.js';
 import { wroteRows } from '../../store/sql/analyze.js';
-import { eventChannelOf, eventColumns, eventsCte, notifyEvents } from '../../store/sql/events.js';
+import { announceWhen, eventChannelOf, eventColumns, eventsCte, notifyEvents } from '../../store/sql/events.js';
 import { SqlExecutionStore } from '../../store/sql/executions.js';
 import type { ExecutionEnd } from '../../store/types.js';
 import { RowEngine, type KeptScheduleRow } from '../row-engine.js';
@@ -109,7 +109,7 @@ export class SqlEngine extends RowEngine {
     }
     if (kept.length === 0) return;
     // One row per job (dispatch_job_idx). A row locked by a fire under way keeps its lock.
-    await this.sql.query(
+    const r = await this.sql.query(
       `WITH up AS (
          INSERT INTO dispatch (handler, job_id, next_run_at, disabled)
          SELECT v.name, v.job_id, v.at, v.disabled
@@ -121,16 +121,18 @@ export class SqlEngine extends RowEngine {
        ${this.notifyWhenDue('up')}`,
       [kept.map((r) => r.jobId), kept.map((r) => r.handler), kept.map((r) => r.nextRunAt), kept.map((r) => r.disabled), this.soon()],
     );
+    this.announceDue(r.rows.length);
     wroteRows(this.sql, 'dispatch', kept.length);
   }
 
   /** One statement inserts every run row (insertRunRows). */
   protected async writeRuns(runs: RunRow[]) {
-    await this.sql.query(
+    const r = await this.sql.query(
       `WITH ins AS (${insertRunRows('$1', '$2', '$3')})
        ${this.notifyWhenDue('ins', '$4')}`,
       [runs.map((r) => r.executionId), runs.map((r) => r.handler), runs.map((r) => r.at), this.soon()],
     );
+    this.announceDue(r.rows.length);
     wroteRows(this.sql, 'dispatch', runs.length);
   }
 
@@ -139,9 +141,17 @@ export class SqlEngine extends RowEngine {
     return new Date(Date.now() + this.options.pollIntervalMs);
   }
 
-  /** A SELECT after a CTE `name` of written rows that sends one NOTIFY when any is due soon ($5). */
+  /**
+   * A SELECT after a CTE `name` of written rows, of one row when any is due soon ($5): with
+   * its NOTIFY, or without, and `announceDue` sends it after the commit (SqlClient.notifiesInline).
+   */
   private notifyWhenDue(name: string, soonParam = '$5') {
-    return `SELECT pg_notify('${this.channel}', '') FROM (SELECT 1 FROM ${name} WHERE NOT ${name}.disabled AND ${name}.next_run_at <= ${soonParam} LIMIT 1) due`;
+    return announceWhen(`SELECT 1 FROM ${name} WHERE NOT ${name}.disabled AND ${name}.next_run_at <= ${soonParam}`, `'${this.channel}'`, this.sql.notifiesInline);
+  }
+
+  /** Sends the NOTIFY of a statement ending in notifyWhenDue, once it committed, when it found rows due soon. */
+  private announceDue(found: number) {
+    if (found > 0 && !this.sql.notifiesInline) this.sql.announce(this.channel);
   }
 
   /**
@@ -205,7 +215,7 @@ export class SqlEngine extends RowEngine {
     }
     if (write.events?.length) {
       parts.push(eventsCte('ev', param(JSON.stringify(write.events))));
-      guards.push(`${notifyEvents('ev', param(this.eventChannel))} AS announced`);
+      guards.push(`${notifyEvents('ev', param(this.eventChannel), this.sql.notifiesInline)} AS announced`);
     }
     if (jobs.length) {
       const v = param(JSON.stringify(jobs));
@@ -252,9 +262,9 @@ export class SqlEngine extends RowEngine {
     }
     // Data-modifying CTEs run to their end whether the final SELECT reads them or not; the
     // guards are read in a select list without FROM, so they are always evaluated.
-    let answer: { tokens: Array<[string, number | string]> | null } | undefined;
+    let answer: { tokens: Array<[string, number | string]> | null; announced?: number | string; n: number | string } | undefined;
     try {
-      const r = await this.sql.query<{ tokens: Array<[string, number | string]> | null }>(
+      const r = await this.sql.query<{ tokens: Array<[string, number | string]> | null; announced?: number | string; n: number | string }>(
         `WITH ${parts.join(',\n')}\nSELECT ${guards.map((g) => `${g}, `).join('')}(SELECT count(*) FROM (${tail}) t) AS n`,
         params,
         { prepare: true },
@@ -265,6 +275,8 @@ export class SqlEngine extends RowEngine {
       if ((err as { code?: unknown }).code === '2201F' && unchanged.length) throw new JobsChangedError(unchanged.length);
       throw err;
     }
+    if (Number(answer?.announced ?? 0) > 0 && !this.sql.notifiesInline) this.sql.announce(this.eventChannel);
+    if (runs.length) this.announceDue(Number(answer?.n ?? 0));
     for (const [id, token] of answer?.tokens ?? []) tokens.set(id, Number(token));
     // Queued runs come in bulk (a batch of runs, a flow); the records of fires come one claim
     // at a time and are left to autovacuum, so no ANALYZE falls into a dispatch.
@@ -340,13 +352,15 @@ export class SqlEngine extends RowEngine {
          )
          SELECT m.id, m.fencing_token AS token FROM moved m
          UNION ALL
-         SELECT NULL, NULL FROM (SELECT pg_notify($5, '') FROM (SELECT 1 FROM ev LIMIT 1) x) y`,
+         SELECT NULL, NULL FROM (${announceWhen('SELECT 1 FROM ev', '$5', this.sql.notifiesInline)}) y`,
         [ids, fence.workerId, fence.token, at, this.eventChannel],
       );
     } catch (err) {
       if ((err as { code?: unknown }).code === '22012') throw new NotHeldError(ids.length);
       throw err;
     }
+    // A row without an id: events were written.
+    if (!this.sql.notifiesInline && r.rows.some((x) => x.id === null)) this.sql.announce(this.eventChannel);
     return new Map(r.rows.flatMap((x) => (x.id === null ? [] : [[x.id, Number(x.token)] as [string, number]])));
   }
 

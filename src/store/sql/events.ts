@@ -37,18 +37,24 @@ export const eventsCte = (name: string, param: string) => `${name} AS (
         AS v(type text, job_id text, execution_id text, batch_id text, handler text, status text, progress real, state text)
     RETURNING 1)`;
 
-/** One NOTIFY on `channel` (a parameter) when the CTE `cte` inserted any event. */
-export const notifyEvents = (cte: string, channel: string) => `(SELECT count(*) FROM (SELECT pg_notify(${channel}, '') FROM (SELECT 1 FROM ${cte} LIMIT 1) x) y)`;
-// Inserted rows announce themselves with one NOTIFY per statement ($1: the channel).
-const notifyAfter = (cte: string) => `SELECT pg_notify($1, '') FROM (SELECT 1 FROM ${cte} LIMIT 1) x`;
-const insertEvents = `WITH ${eventsCte('e', '$2')}
-  ${notifyAfter('e')}`;
+/**
+ * A SELECT of one row when `rows` (a query) has any: with a NOTIFY on `channel` (SQL of a
+ * text value) where the client notifies in the write's statement (SqlClient.notifiesInline),
+ * else without, and the caller announces it once the statement has committed.
+ */
+export const announceWhen = (rows: string, channel: string, inline: boolean) => `SELECT ${inline ? `pg_notify(${channel}, '')` : `${channel}::text`} FROM (${rows} LIMIT 1) x`;
+
+/** 1 when the CTE `cte` inserted any event, else 0; see announceWhen for the NOTIFY on `channel` (a parameter). */
+export const notifyEvents = (cte: string, channel: string, inline: boolean) => `(SELECT count(*) FROM (${announceWhen(`SELECT 1 FROM ${cte}`, channel, inline)}) y)`;
+// Inserted rows are announced once per statement ($1: the channel).
+const insertEvents = (inline: boolean) => `WITH ${eventsCte('e', '$2')}
+  ${announceWhen('SELECT 1 FROM e', '$1', inline)}`;
 // execution_pkey: the fields come from the runs as stored.
-const insertRunEvents = `WITH e AS (
+const insertRunEvents = (inline: boolean) => `WITH e AS (
     INSERT INTO event (${eventColumns})
     SELECT $3, t.job_id, t.id, t.batch_id, t.handler, t.status, t.progress, NULL FROM execution t WHERE t.id = ANY($2::text[])
     RETURNING 1)
-  ${notifyAfter('e')}`;
+  ${announceWhen('SELECT 1 FROM e', '$1', inline)}`;
 // event_pkey
 const selectEventsAfter = `SELECT * FROM event WHERE id > $1 OR id = ANY($2::bigint[]) ORDER BY id LIMIT $3`;
 const selectLastEventId = 'SELECT coalesce(max(id), 0) AS id FROM event';
@@ -84,12 +90,19 @@ export class SqlEventStore implements EventStore {
 
   async appendEvents(events: EventInput[]) {
     if (events.length === 0) return;
-    await this.db.query(insertEvents, [await this.channel(), JSON.stringify(events)]);
+    await this.write(insertEvents(this.db.notifiesInline), [JSON.stringify(events)]);
   }
 
   async appendRunEvents(type: RunEventType, ids: string[]) {
     if (ids.length === 0) return;
-    await this.db.query(insertRunEvents, [await this.channel(), ids, type]);
+    await this.write(insertRunEvents(this.db.notifiesInline), [ids, type]);
+  }
+
+  /** Runs an insert of events ($1: the channel) and announces those it wrote. */
+  private async write(text: string, params: unknown[]) {
+    const channel = await this.channel();
+    const r = await this.db.query(text, [channel, ...params]);
+    if (r.rows.length && !this.db.notifiesInline) this.db.announce(channel);
   }
 
   async readEvents(after: number, also: number[], limit: number) {

@@ -18,7 +18,7 @@ import { keysetPage, type Keyset } from './keyset.js';
 import { executionListColumns, executionListColumnsOf, executionTimes, executionToRow, jsonDates, rowToExecution, rowToJob, sqlList, type Row } from './rows.js';
 import { afterLocks, updateRows, insertRowsSql, insertSql, setSql } from './statements.js';
 import { wroteRows } from './analyze.js';
-import { eventChannel, eventColumns } from './events.js';
+import { announceWhen, eventChannel, eventColumns } from './events.js';
 
 /**
  * Runs newest first: execution_job_idx, execution_parent_idx, execution_handler_idx,
@@ -79,7 +79,7 @@ export type FinishExtra = (ends: ExecutionEnd[], first: number) => { ctes: strin
  * `extra`: CTEs written with the ends, `read` a query over them that the statement runs before
  * it locks the jobs (rows of the engine, then jobs, as a fire locks them).
  */
-export const finishRunningExecutions = (extra = '', read = '') => `WITH ${extra ? `${extra},` : ''} v AS (
+export const finishRunningExecutions = (extra = '', read = '', inline = true) => `WITH ${extra ? `${extra},` : ''} v AS (
      SELECT * FROM json_to_recordset($1::json) AS v(id text, status text, finished_at timestamptz, duration_ms bigint,
                                                       error text, stack text, progress real, output text[], job_id text)
       LIMIT $4
@@ -112,8 +112,8 @@ export const finishRunningExecutions = (extra = '', read = '') => `WITH ${extra 
    UNION ALL
    SELECT l.id FROM l WHERE l.was_status = l.status AND l.was_finished_at = l.finished_at
    UNION ALL
-   -- The ended events, written with the ends; one NOTIFY wakes the event log's readers.
-   SELECT NULL FROM (SELECT pg_notify($7, '') FROM (SELECT 1 FROM ev LIMIT 1) x) y
+   -- The ended events, written with the ends: one NOTIFY ($7) wakes the event log's readers.
+   SELECT NULL FROM (${announceWhen('SELECT 1 FROM ev', '$7', inline)}) y
    ${read ? `UNION ALL SELECT NULL FROM (SELECT count(*) AS n FROM (${read}) r) x WHERE x.n < 0` : ''}`;
 // execution_created_idx, up to $2 runs per statement (deleteExecutionsBefore).
 const deleteFinishedBefore = `DELETE FROM execution WHERE id = ANY(ARRAY(
@@ -250,12 +250,16 @@ export class SqlExecutionStore implements ExecutionStore {
   }
 
   private async finish(ends: ExecutionEnd[], maxLines: number, maxBytes: number, extra?: FinishExtra) {
-    const params: unknown[] = [JSON.stringify(ends), maxLines, new Date(), ends.length, maxBytes, outputTrimmedNote(maxBytes), await eventChannel(this.db)];
+    const channel = await eventChannel(this.db);
+    const params: unknown[] = [JSON.stringify(ends), maxLines, new Date(), ends.length, maxBytes, outputTrimmedNote(maxBytes), channel];
     const more = extra?.(ends, params.length + 1) ?? null;
     if (more) params.push(...more.params);
     try {
-      const r = await this.db.query<{ id: string | null }>(finishRunningExecutions(more?.ctes, more?.read), params, { prepare: true });
+      const inline = this.db.notifiesInline;
+      const r = await this.db.query<{ id: string | null }>(finishRunningExecutions(more?.ctes, more?.read, inline), params, { prepare: true });
       more?.settle(true);
+      // A row without an id: events were written.
+      if (!inline && r.rows.some((x) => x.id === null)) this.db.announce(channel);
       return r.rows.flatMap((x) => (x.id === null ? [] : [x.id]));
     } catch (err) {
       more?.settle(false);
