@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { createClient, type Event, type JobsClient } from '../src/client/index.js';
-import { noticeSkippedStores, scaled, startService, stores, testDatabase, type Running, type TestDatabase } from './helpers.js';
+import { openPostgres } from '../src/db/postgres.js';
+import { noticeSkippedStores, scaled, startService, stores, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
 
 noticeSkippedStores();
 
@@ -95,3 +96,36 @@ for (const { name, skip } of stores) {
     );
   });
 }
+
+describe('NOTIFYs sent after writes on PostgreSQL', { skip: stores.find((s) => s.name === 'postgres')!.skip }, () => {
+  it('go one at a time per channel, at most one per JOBS_ANNOUNCE_GAP_MS, the last after the last write asked for', async () => {
+    const db = await testDatabase('postgres');
+    const gapMs = 200;
+    const sql = await openPostgres(db.env.DATABASE_URL, { retryMaxMs: 1000, announceGapMs: gapMs });
+    const received: number[] = [];
+    const channel = `announce_test_${process.pid}`;
+    const stop = await sql.listen(
+      channel,
+      () => received.push(Date.now()),
+      () => undefined,
+    );
+    try {
+      const started = Date.now();
+      let lastAsk = 0;
+      for (let i = 0; i < 60; i++) {
+        sql.announce(channel);
+        lastAsk = Date.now();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await waitFor('a NOTIFY after the last ask', async () => received.some((t) => t >= lastAsk), 10_000);
+      const elapsed = Date.now() - started;
+      // 60 asks over at least 1.2 s: without the gap, about one per ask.
+      assert.ok(received.length >= 2, `NOTIFYs received: ${received.length}`);
+      assert.ok(received.length <= Math.ceil(elapsed / gapMs) + 1, `${received.length} NOTIFYs in ${elapsed} ms with a gap of ${gapMs} ms`);
+    } finally {
+      await stop();
+      await sql.close();
+      await db.drop();
+    }
+  });
+});

@@ -98,6 +98,8 @@ export interface Config {
   // Outages and storage.
   /** Longest wait between attempts to connect again to a database that went away, in ms. */
   dbRetryMaxMs: number;
+  /** JOBS_ANNOUNCE_GAP_MS: PostgreSQL: the shortest time between two NOTIFYs a process sends on one channel after its writes, in ms. */
+  announceGapMs: number;
   /** How long a boot keeps trying to reach the database before it gives up, in seconds. */
   dbBootWaitSeconds: number;
   /** JOBS_CLAIM_AHEAD: due rows a worker claims beyond its free concurrency (SQL stores), started as runs end; 0 (off) unless set. */
@@ -660,6 +662,7 @@ export function loadConfig(env: Env = process.env): Config {
     allowedHosts: hostNames(env, 'JOBS_ALLOWED_HOSTS'),
     // Outages and storage.
     dbRetryMaxMs: integer(env, 'JOBS_DB_RETRY_MAX_MS', 5000, 100, 600_000),
+    announceGapMs: integer(env, 'JOBS_ANNOUNCE_GAP_MS', 20, 0, 10_000),
     dbBootWaitSeconds: integer(env, 'JOBS_DB_BOOT_WAIT_SECONDS', 60, 0, 86400),
     claimAhead: integer(env, 'JOBS_CLAIM_AHEAD', 0, 0, 100_000),
     claimEarlyMs: integer(env, 'JOBS_CLAIM_EARLY_MS', 250, 0, 60_000),

@@ -6,7 +6,7 @@ import type { StorageWatch } from './storage.js';
 
 /** Where the data lives: the one choice of a deployment (no URL, `postgres://`, `mongodb://`). */
 export type DatabaseTarget =
-  { kind: 'embedded'; dataDir: string; sharedBuffers: string } | { kind: 'postgres'; url: string; retryMaxMs?: number } | { kind: 'mongodb'; url: string };
+  { kind: 'embedded'; dataDir: string; sharedBuffers: string } | { kind: 'postgres'; url: string; retryMaxMs?: number; announceGapMs?: number } | { kind: 'mongodb'; url: string };
 
 /** An open database: a SQL client (PostgreSQL, or PGlite for the embedded one) or a MongoDB connection. */
 export type Database = { kind: 'embedded' | 'postgres'; sql: SqlClient; storage: StorageWatch } | ({ kind: 'mongodb' } & MongoConnection);
@@ -18,7 +18,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
       return { kind: 'embedded', sql, storage: sql.storage };
     }
     case 'postgres': {
-      const sql = await openPostgres(target.url, { retryMaxMs: target.retryMaxMs ?? 5000 });
+      const sql = await openPostgres(target.url, { retryMaxMs: target.retryMaxMs ?? 5000, announceGapMs: target.announceGapMs });
       return { kind: 'postgres', sql, storage: sql.storage };
     }
     case 'mongodb':

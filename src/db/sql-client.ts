@@ -52,7 +52,9 @@ export interface SqlClient {
    * Sends a NOTIFY on `channel` in a statement of its own, after writes that committed: its
    * commit does not wait for a WAL flush, so it holds that lock for a moment only. One
    * is sent at a time per channel, and one more when asked meanwhile, so every write asked
-   * for is followed by a NOTIFY sent after it. Not awaited; one that fails is dropped (every
+   * for is followed by a NOTIFY sent after it; on PostgreSQL the next one waits until
+   * JOBS_ANNOUNCE_GAP_MS have passed since the last was sent, so a busy worker sends a few a
+   * second rather than one per write. Not awaited; one that fails is dropped (every
    * listener also polls).
    */
   announce(channel: string): void;
@@ -127,6 +129,8 @@ function pgQuery(text: string, params: unknown[] | undefined, options: QueryOpti
 export interface PgClientOptions {
   /** Longest wait between two attempts to connect a dedicated connection again, in ms. */
   retryMaxMs: number;
+  /** The shortest time between two NOTIFYs sent on one channel by `announce`, in ms (JOBS_ANNOUNCE_GAP_MS; default 20). */
+  announceGapMs?: number;
 }
 
 /** The first wait before connecting a dedicated connection again; doubled per failed attempt. */
@@ -136,8 +140,10 @@ export class PgClient implements SqlClient {
   readonly agendaPool: pg.Pool;
   readonly connections: number;
   readonly notifiesInline = false;
-  /** Channels with a NOTIFY under way, and whether another was asked for meanwhile. */
+  /** Channels with a NOTIFY under way or waiting for its gap, and whether another was asked for meanwhile. */
   private readonly announcing = new Map<string, boolean>();
+  /** When the last NOTIFY on each channel was sent. */
+  private readonly lastAnnounced = new Map<string, number>();
   constructor(
     private readonly pool: pg.Pool,
     private readonly options: PgClientOptions = { retryMaxMs: 5000 },
@@ -194,17 +200,26 @@ export class PgClient implements SqlClient {
       return;
     }
     this.announcing.set(channel, false);
-    const send = (): void =>
+    this.announceNext(channel);
+  }
+
+  /** Sends the next NOTIFY on `channel` once the gap since the last has passed. */
+  private announceNext(channel: string) {
+    const send = () => {
+      this.lastAnnounced.set(channel, Date.now());
+      // A write asked for from here on may commit after this NOTIFY: it gets one more.
+      this.announcing.set(channel, false);
       void this.pool
         .query(notifyStatement, [channel])
         .catch(() => undefined)
         .then(() => {
-          if (this.announcing.get(channel) && !this.pool.ended) {
-            this.announcing.set(channel, false);
-            send();
-          } else this.announcing.delete(channel);
+          if (this.announcing.get(channel) && !this.pool.ended) this.announceNext(channel);
+          else this.announcing.delete(channel);
         });
-    send();
+    };
+    const wait = (this.lastAnnounced.get(channel) ?? -Infinity) + (this.options.announceGapMs ?? 20) - Date.now();
+    if (wait <= 0) send();
+    else setTimeout(send, wait).unref();
   }
 
   transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {

@@ -17,7 +17,7 @@ export interface OpenedStore {
 
 function targetOf(config: Config): DatabaseTarget {
   if (config.storeKind === 'embedded') return { kind: 'embedded', dataDir: config.dataDir, sharedBuffers: config.embeddedSharedBuffers };
-  if (config.storeKind === 'postgres') return { kind: 'postgres', url: config.databaseUrl!, retryMaxMs: config.dbRetryMaxMs };
+  if (config.storeKind === 'postgres') return { kind: 'postgres', url: config.databaseUrl!, retryMaxMs: config.dbRetryMaxMs, announceGapMs: config.announceGapMs };
   return { kind: config.storeKind, url: config.databaseUrl! };
 }
 
