@@ -28,63 +28,48 @@ for (const { name, skip } of stores) {
       await db?.drop();
     });
 
-    it('is not recorded by the worker that lost the row', async () => {
+    /**
+     * Fires job `jobId` once, with `take` (SQL on its dispatch row) run between the claim and
+     * the fire's write (the claim reads the job itself); resolves with the runs recorded.
+     */
+    async function fireTakenBetween(jobId: string, take: string) {
       const { scheduler, store, engine } = svc.service;
       const sql = (engine as unknown as { sql: SqlClient }).sql;
-      // Between the claim and the fire's write (the claim reads the job itself), the row is
-      // taken by another worker.
       const recordRuns = engine.recordRuns.bind(engine);
       let taken = false;
       engine.recordRuns = async (write, runStore) => {
-        if (!taken && write.jobs.some((j) => j.job_id === 'tick')) {
+        if (!taken && write.jobs.some((j) => j.job_id === jobId)) {
           taken = true;
-          await sql.query(`UPDATE dispatch SET locked_by = 'another-worker', locked_at = now() WHERE job_id = 'tick'`);
+          await sql.query(`${take} WHERE job_id = $1`, [jobId]);
         }
         return recordRuns(write, runStore);
       };
+      const refused = () => captured.lines.filter((l) => l.includes('fires not recorded')).length;
+      const refusedBefore = refused();
       try {
-        await scheduler.postScheduleJob({ handler: 'echo', job_id: 'tick', periodically: '1 hour', kwargs: {} }, { source: 'api' });
+        await scheduler.postScheduleJob({ handler: 'echo', job_id: jobId, periodically: '1 hour', kwargs: {} }, { source: 'api' });
         const now = new Date();
-        await store.updateJob('tick', { next_run_at: now });
-        await engine.scheduleJob('tick', 'echo', now, false);
+        await store.updateJob(jobId, { next_run_at: now });
+        await engine.scheduleJob(jobId, 'echo', now, false);
         await waitFor('the claim of the row', async () => taken);
-        await waitFor('the refused fire', async () => captured.lines.some((l) => l.includes('fires not recorded')));
+        await waitFor('the refused fire', async () => refused() > refusedBefore);
         await sleep(500);
-        const runs = (await store.listExecutions({ job_id: 'tick' }, null, 10)).items;
-        assert.deepEqual(runs, [], 'no run recorded by the worker whose row was taken');
+        return (await store.listExecutions({ job_id: jobId }, null, 10)).items;
       } finally {
         engine.recordRuns = recordRuns;
       }
+    }
+
+    it('is not recorded by the worker that lost the row', async () => {
+      const runs = await fireTakenBetween('tick', `UPDATE dispatch SET locked_by = 'another-worker', locked_at = now()`);
+      assert.deepEqual(runs, [], 'no run recorded by the worker whose row was taken');
     });
 
     it('is not recorded from a claim the row no longer has, though the same worker holds the row', async () => {
-      const { scheduler, store, engine } = svc.service;
-      const sql = (engine as unknown as { sql: SqlClient }).sql;
       // As when a server crash took back a claim (claims commit without waiting for their
       // flush) and this worker claimed the row again: the holder is the same, the claim not.
-      const recordRuns = engine.recordRuns.bind(engine);
-      let taken = false;
-      engine.recordRuns = async (write, runStore) => {
-        if (!taken && write.jobs.some((j) => j.job_id === 'tock')) {
-          taken = true;
-          await sql.query(`UPDATE dispatch SET claimed_at = claimed_at + interval '1 second', locked_at = now() WHERE job_id = 'tock'`);
-        }
-        return recordRuns(write, runStore);
-      };
-      const refusedBefore = captured.lines.filter((l) => l.includes('fires not recorded')).length;
-      try {
-        await scheduler.postScheduleJob({ handler: 'echo', job_id: 'tock', periodically: '1 hour', kwargs: {} }, { source: 'api' });
-        const now = new Date();
-        await store.updateJob('tock', { next_run_at: now });
-        await engine.scheduleJob('tock', 'echo', now, false);
-        await waitFor('the claim of the row', async () => taken);
-        await waitFor('the refused fire', async () => captured.lines.filter((l) => l.includes('fires not recorded')).length > refusedBefore);
-        await sleep(500);
-        const runs = (await store.listExecutions({ job_id: 'tock' }, null, 10)).items;
-        assert.deepEqual(runs, [], 'no run recorded from the claim taken back');
-      } finally {
-        engine.recordRuns = recordRuns;
-      }
+      const runs = await fireTakenBetween('tock', `UPDATE dispatch SET claimed_at = claimed_at + interval '1 second', locked_at = now()`);
+      assert.deepEqual(runs, [], 'no run recorded from the claim taken back');
     });
   });
 }
