@@ -49,8 +49,10 @@ export interface SqlClient {
    */
   readonly notifiesInline: boolean;
   /**
-   * Sends a NOTIFY on `channel` in a statement of its own, after writes that committed: its
-   * commit does not wait for a WAL flush, so it holds that lock for a moment only. One
+   * Announces a write that committed and says it wrote something to announce on `channel`.
+   * Where the write carried its NOTIFY (`notifiesInline`) there is nothing left to send.
+   * Otherwise it sends a NOTIFY in a statement of its own: its commit does not wait for a
+   * WAL flush, so it holds that lock for a moment only. One
    * is sent at a time per channel, and one more when asked meanwhile, so every write asked
    * for is followed by a NOTIFY sent after it; on PostgreSQL the next one waits until
    * JOBS_ANNOUNCE_GAP_MS have passed since the last was sent, so a busy worker sends a few a
@@ -232,8 +234,7 @@ export class PgClient implements SqlClient {
       agendaPool: this.pool,
       connections: 1,
       notifiesInline: true,
-      // Sent with the transaction's commit.
-      announce: (channel) => void conn.query(notifyStatement, [channel]).catch(() => undefined),
+      announce: () => undefined,
       query: async <R>(text: string, params?: unknown[], options?: QueryOptions) => {
         const config = pgQuery(text, params, options);
         const r = await conn.query(config).catch((err: unknown) => {
@@ -528,9 +529,8 @@ export class PGliteClient implements SqlClient {
     await this.db.exec(text).catch(this.noted);
   }
 
-  announce(channel: string) {
-    void this.query(notifyStatement, [channel]).catch(() => undefined);
-  }
+  /** The write carried its NOTIFY. */
+  announce() {}
 
   async listen(channel: string, onNotify: () => void): Promise<() => Promise<void>> {
     const unsubscribe = await this.db.listen(channel, () => onNotify());
@@ -559,7 +559,7 @@ export class PGliteClient implements SqlClient {
         agendaPool: this.agendaPool,
         connections: 1,
         notifiesInline: true,
-        announce: (channel) => void pgliteQuery(t, notifyStatement, [channel]).catch(() => undefined),
+        announce: () => undefined,
         query: <R>(text: string, params?: unknown[]) => pgliteQuery<R>(t, text, params),
         exec: async (text: string) => void (await t.exec(text)),
         transaction: (inner) => inner(tx),

@@ -27,6 +27,13 @@ const insertRunRows = (ids: string, handlers: string, ats: string) => `INSERT IN
  */
 const liveRegistration = (workerId: string, token: string) => `SELECT 1 FROM worker w WHERE w.id = ${workerId} AND w.token = ${token} AND w.state <> 'gone' FOR SHARE`;
 
+/** The answer of a fire: the fencing tokens drawn, whether events were written, the run rows due soon. */
+interface FireAnswer {
+  tokens: Array<[string, number | string]> | null;
+  announced?: number | string;
+  n: number | string;
+}
+
 /**
  * The engine on PostgreSQL and PGlite: the service's own `dispatch` table (migration 000026),
  * written by the engine's statements and claimed by SqlDispatcher, which wakes on the
@@ -149,9 +156,9 @@ export class SqlEngine extends RowEngine {
     return announceWhen(`SELECT 1 FROM ${name} WHERE NOT ${name}.disabled AND ${name}.next_run_at <= ${soonParam}`, `'${this.channel}'`, this.sql.notifiesInline);
   }
 
-  /** Sends the NOTIFY of a statement ending in notifyWhenDue, once it committed, when it found rows due soon. */
+  /** Announces a statement ending in notifyWhenDue, once it committed, when it found rows due soon. */
   private announceDue(found: number) {
-    if (found > 0 && !this.sql.notifiesInline) this.sql.announce(this.channel);
+    if (found > 0) this.sql.announce(this.channel);
   }
 
   /**
@@ -262,20 +269,18 @@ export class SqlEngine extends RowEngine {
     }
     // Data-modifying CTEs run to their end whether the final SELECT reads them or not; the
     // guards are read in a select list without FROM, so they are always evaluated.
-    let answer: { tokens: Array<[string, number | string]> | null; announced?: number | string; n: number | string } | undefined;
+    let answer: FireAnswer | undefined;
     try {
-      const r = await this.sql.query<{ tokens: Array<[string, number | string]> | null; announced?: number | string; n: number | string }>(
-        `WITH ${parts.join(',\n')}\nSELECT ${guards.map((g) => `${g}, `).join('')}(SELECT count(*) FROM (${tail}) t) AS n`,
-        params,
-        { prepare: true },
-      );
+      const r = await this.sql.query<FireAnswer>(`WITH ${parts.join(',\n')}\nSELECT ${guards.map((g) => `${g}, `).join('')}(SELECT count(*) FROM (${tail}) t) AS n`, params, {
+        prepare: true,
+      });
       answer = r.rows[0];
     } catch (err) {
       if ((err as { code?: unknown }).code === '22012' && (held.length || starting.length)) throw new NotHeldError(held.length);
       if ((err as { code?: unknown }).code === '2201F' && unchanged.length) throw new JobsChangedError(unchanged.length);
       throw err;
     }
-    if (Number(answer?.announced ?? 0) > 0 && !this.sql.notifiesInline) this.sql.announce(this.eventChannel);
+    if (Number(answer?.announced ?? 0) > 0) this.sql.announce(this.eventChannel);
     if (runs.length) this.announceDue(Number(answer?.n ?? 0));
     for (const [id, token] of answer?.tokens ?? []) tokens.set(id, Number(token));
     // Queued runs come in bulk (a batch of runs, a flow); the records of fires come one claim
@@ -360,7 +365,7 @@ export class SqlEngine extends RowEngine {
       throw err;
     }
     // A row without an id: events were written.
-    if (!this.sql.notifiesInline && r.rows.some((x) => x.id === null)) this.sql.announce(this.eventChannel);
+    if (r.rows.some((x) => x.id === null)) this.sql.announce(this.eventChannel);
     return new Map(r.rows.flatMap((x) => (x.id === null ? [] : [[x.id, Number(x.token)] as [string, number]])));
   }
 

@@ -102,7 +102,7 @@ export class SqlEventStore implements EventStore {
   private async write(text: string, params: unknown[]) {
     const channel = await this.channel();
     const r = await this.db.query(text, [channel, ...params]);
-    if (r.rows.length && !this.db.notifiesInline) this.db.announce(channel);
+    if (r.rows.length) this.db.announce(channel);
   }
 
   async readEvents(after: number, also: number[], limit: number) {

@@ -255,11 +255,10 @@ export class SqlExecutionStore implements ExecutionStore {
     const more = extra?.(ends, params.length + 1) ?? null;
     if (more) params.push(...more.params);
     try {
-      const inline = this.db.notifiesInline;
-      const r = await this.db.query<{ id: string | null }>(finishRunningExecutions(more?.ctes, more?.read, inline), params, { prepare: true });
+      const r = await this.db.query<{ id: string | null }>(finishRunningExecutions(more?.ctes, more?.read, this.db.notifiesInline), params, { prepare: true });
       more?.settle(true);
       // A row without an id: events were written.
-      if (!inline && r.rows.some((x) => x.id === null)) this.db.announce(channel);
+      if (r.rows.some((x) => x.id === null)) this.db.announce(channel);
       return r.rows.flatMap((x) => (x.id === null ? [] : [x.id]));
     } catch (err) {
       more?.settle(false);
