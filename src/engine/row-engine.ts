@@ -1,4 +1,5 @@
-import type { DispatchMode, Engine, EngineOptions, RecordedRuns, RunFn, RunRow, RunWrite, RunWriteStore, ScheduleRow } from './types.js';
+import { firstOfEachId } from '../store/types.js';
+import type { DispatchMode, Engine, EngineOptions, JobsCreate, JobsCreateStore, RecordedRuns, RunFn, RunRow, RunWrite, RunWriteStore, ScheduleRow } from './types.js';
 
 /** A schedule row that stays: its job has a next run. */
 export type KeptScheduleRow = ScheduleRow & { nextRunAt: Date };
@@ -50,6 +51,31 @@ export abstract class RowEngine implements Engine {
 
   get isProcessing() {
     return this.processing;
+  }
+
+  /**
+   * The jobs first, then their schedule rows: a job stored without its row would never run,
+   * so when the rows cannot be written the jobs are taken out again. Events are the caller's.
+   */
+  async createJobs({ jobs, all }: JobsCreate, store: JobsCreateStore) {
+    const ids = await store.insertJobs(jobs);
+    const stored = new Set(ids);
+    const unique = firstOfEachId(jobs);
+    const fresh = unique.filter((j) => stored.has(j.job_id));
+    const undo = async () => {
+      for (const j of fresh) await store.deleteJob(j.job_id);
+    };
+    if (all && fresh.length < unique.length) {
+      await undo();
+      return [];
+    }
+    try {
+      await this.scheduleJobs(fresh.map((j) => ({ jobId: j.job_id, handler: j.handler, nextRunAt: j.next_run_at, disabled: j.state === 'paused' })));
+    } catch (err) {
+      await undo();
+      throw err;
+    }
+    return ids;
   }
 
   async scheduleJob(jobId: string, handler: string, nextRunAt: Date | null, disabled: boolean) {

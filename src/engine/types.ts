@@ -1,4 +1,4 @@
-import type { EventInput, ExecutionEnd, ExecutionRecord, ExecutionStatus, Store } from '../store/types.js';
+import type { EventInput, ExecutionEnd, ExecutionRecord, ExecutionStatus, JobRecord, Store } from '../store/types.js';
 import type { Lease } from './lease.js';
 
 export type { EngineData, Lease } from './lease.js';
@@ -77,7 +77,7 @@ export interface RunWrite {
    * their own.
    */
   fence?: { workerId: string; token: number };
-  /** Events of the written runs, written with them by an engine that `writesRunEvents`. */
+  /** Events of the written runs, written with them by an engine that `writesEvents`. */
   events?: EventInput[];
   /**
    * Jobs the fires were decided on from a read made earlier (Lease.waited), with the version
@@ -111,6 +111,18 @@ export class JobsChangedError extends Error {
 /** The store's part of a RunWrite, for an engine that cannot write it in one transaction. */
 export type RunWriteStore = Pick<Store, 'insertExecutions' | 'updateJobs'>;
 
+/** New jobs and their schedule rows, stored by Engine.createJobs. */
+export interface JobsCreate {
+  jobs: JobRecord[];
+  /** All or nothing: when one job's id is taken, none is stored (and the answer is empty). */
+  all?: boolean;
+  /** `job.created` events, one per job, written with the jobs stored by an engine that `writesEvents`. */
+  events?: EventInput[];
+}
+
+/** The store's part of a JobsCreate, for an engine that cannot write it in one transaction. */
+export type JobsCreateStore = Pick<Store, 'insertJobs' | 'deleteJob'>;
+
 /**
  * Dispatch, as the scheduling core and the service use it: it keeps a row per job and per
  * queued run, locks rows as they fall due and hands them to the run wrapper as leases. It is
@@ -137,6 +149,12 @@ export interface Engine {
   /** Stops taking new runs; runs in progress go on to their end. */
   stopProcessing(): Promise<void>;
   readonly isProcessing: boolean;
+  /**
+   * Stores new jobs with the schedule rows of those that have a next run (SQL: in one
+   * statement). A job whose id is taken is not stored, nor the second of two with one id.
+   * Resolves with the ids stored, in the order given.
+   */
+  createJobs(write: JobsCreate, store: JobsCreateStore): Promise<string[]>;
   /** Creates, updates or (with no next run) removes the schedule row of a job. */
   scheduleJob(jobId: string, handler: string, nextRunAt: Date | null, disabled: boolean): Promise<void>;
   /** scheduleJob for many jobs; the last row of a job wins. */
@@ -169,8 +187,8 @@ export interface Engine {
    * run it moved. An engine without it leaves those writes to the store, one by one.
    */
   startRuns?(ids: string[], at: Date, fence: { workerId: string; token: number }): Promise<Map<string, number>>;
-  /** True when recordRuns writes `write.events` in its own write (SQL), not the caller. */
-  readonly writesRunEvents?: boolean;
+  /** True when recordRuns and createJobs write the events given in their own write (SQL), not the caller. */
+  readonly writesEvents?: boolean;
   /**
    * Ids of queued runs created before `before` that have no run row (a crash between two
    * writes, a row removed by hand), oldest first, at most `limit`.

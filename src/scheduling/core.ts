@@ -147,22 +147,13 @@ const jobIdPattern = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$/;
  */
 export class Scheduler {
   /**
-   * Jobs created at the same time are stored together: one statement for their rows and one
-   * for their schedule rows, however many requests are waiting. True for each job stored.
+   * Jobs created at the same time are stored together, with their schedule rows (one
+   * statement on SQL), however many requests are waiting. True for each job stored.
    */
   private readonly creates = new WriteCoalescer<JobRecord, boolean>(async (jobs) => {
-    const inserted = new Set(await this.store.insertJobs(jobs));
-    // Of two jobs with one id written together, only the first was inserted.
-    const stored = jobs.map((j) => inserted.delete(j.job_id));
-    const fresh = jobs.filter((_, i) => stored[i]);
-    try {
-      await this.engine.scheduleJobs(fresh.map((j) => ({ jobId: j.job_id, handler: j.handler, nextRunAt: j.next_run_at, disabled: j.state === 'paused' })));
-    } catch (err) {
-      // Without their schedule rows the jobs would never run: take them back out.
-      for (const j of fresh) await this.store.deleteJob(j.job_id);
-      throw err;
-    }
-    return stored;
+    const stored = new Set(await this.engine.createJobs({ jobs }, this.store));
+    // Of two jobs with one id written together, only the first was stored.
+    return jobs.map((j) => stored.delete(j.job_id));
   });
 
   constructor(
@@ -432,22 +423,9 @@ export class Scheduler {
     const named = jobs.filter((j, i) => reqs[i].job_id === j.job_id).map((j) => j.job_id);
     const existing = await this.store.getJobs(named);
     if (existing.length) throw taken(existing.map((j) => j.job_id));
-    const inserted = new Set(await this.store.insertJobs(jobs));
-    const undo = async (ids: Iterable<string>) => {
-      for (const id of ids) await this.store.deleteJob(id);
-    };
-    if (inserted.size < jobs.length) {
-      // Created meanwhile by another request: the ones stored here go again.
-      await undo(inserted);
-      throw taken(jobs.map((j) => j.job_id).filter((id) => !inserted.has(id)));
-    }
-    try {
-      await this.engine.scheduleJobs(jobs.map((j) => ({ jobId: j.job_id, handler: j.handler, nextRunAt: j.next_run_at, disabled: j.state === 'paused' })));
-    } catch (err) {
-      // Without their schedule rows the jobs would never run: take them back out.
-      await undo(inserted);
-      throw err;
-    }
+    const inserted = await this.engine.createJobs({ jobs, all: true }, this.store);
+    // Created meanwhile by another request: none of these was stored.
+    if (inserted.length < jobs.length) throw taken((await this.store.getJobs(jobs.map((j) => j.job_id))).map((j) => j.job_id));
     for (const job of jobs) {
       if (job.state === 'paused') await this.store.startPause(job.job_id, job.created_at);
       this.prepare(job);

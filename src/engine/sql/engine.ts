@@ -1,12 +1,25 @@
 import type { SqlClient } from '../../db/sql-client.js';
 import { executionToRow } from '../../store/sql/rows.js';
+import { insertJobsSql } from '../../store/sql/jobs.js';
+import { firstOfEachId } from '../../store/types.js';
 import { afterLocks, insertRowsSql } from '../../store/sql/statements.js';
 import { wroteRows } from '../../store/sql/analyze.js';
 import { announceWhen, eventChannelOf, eventColumns, eventsCte, notifyEvents } from '../../store/sql/events.js';
 import { SqlExecutionStore } from '../../store/sql/executions.js';
 import type { ExecutionEnd } from '../../store/types.js';
 import { RowEngine, type KeptScheduleRow } from '../row-engine.js';
-import { JobsChangedError, NotHeldError, type DispatchMode, type EngineOptions, type RecordedRuns, type RunFn, type RunRow, type RunWrite, type ScheduleRow } from '../types.js';
+import {
+  JobsChangedError,
+  NotHeldError,
+  type DispatchMode,
+  type JobsCreate,
+  type EngineOptions,
+  type RecordedRuns,
+  type RunFn,
+  type RunRow,
+  type RunWrite,
+  type ScheduleRow,
+} from '../types.js';
 import { SqlDispatcher } from './dispatcher.js';
 
 /**
@@ -50,8 +63,8 @@ export class SqlEngine extends RowEngine {
   private channel = 'jobs_service_due';
   /** The NOTIFY channel of this schema's event log (store/sql/events.ts). */
   private eventChannel = eventChannelOf('public');
-  /** Fires write their runs' events in their own statement. */
-  readonly writesRunEvents = true;
+  /** Fires and creates write their events in their own statement. */
+  readonly writesEvents = true;
 
   /** The run records' statements, for finishRuns. */
   private readonly executions: SqlExecutionStore;
@@ -130,6 +143,57 @@ export class SqlEngine extends RowEngine {
     );
     this.announceDue(r.rows.length);
     wroteRows(this.sql, 'dispatch', kept.length);
+  }
+
+  /**
+   * One statement stores the jobs, the schedule rows of those stored (upserted as
+   * writeSchedules does), and their events: a create is whole or absent, and answers after one
+   * round trip. With `all`, a job whose id is taken fails the statement (division by zero,
+   * 22012), so none is stored.
+   */
+  override async createJobs({ jobs, all, events }: JobsCreate) {
+    const unique = firstOfEachId(jobs);
+    if (unique.length === 0) return [];
+    const params: unknown[] = [];
+    const param = (v: unknown) => `$${params.push(v)}`;
+    const ins = insertJobsSql(unique, 'job_id, handler, next_run_at, state', 1);
+    params.push(...ins.params);
+    const parts = [
+      `j AS (${ins.text})`,
+      `d AS (INSERT INTO dispatch (handler, job_id, next_run_at, disabled)
+             SELECT j.handler, j.job_id, j.next_run_at, j.state = 'paused' FROM j WHERE j.next_run_at IS NOT NULL
+             ON CONFLICT (job_id) WHERE job_id IS NOT NULL
+             DO UPDATE SET handler = EXCLUDED.handler, next_run_at = EXCLUDED.next_run_at, disabled = EXCLUDED.disabled
+             RETURNING next_run_at, disabled)`,
+    ];
+    const guards = ['(SELECT json_agg(j.job_id) FROM j) AS ids'];
+    if (all) guards.push(`(SELECT 1 / (CASE WHEN count(*) = ${param(unique.length)}::int THEN 1 ELSE 0 END) FROM j) AS whole`);
+    const seen = new Set<string | null>();
+    const once = (events ?? []).filter((e) => !seen.has(e.job_id) && (seen.add(e.job_id), true));
+    if (once.length) {
+      // Events of the jobs stored only: the insert skips a job whose id is taken.
+      parts.push(`ev AS (INSERT INTO event (${eventColumns})
+                 SELECT ${eventColumns} FROM json_to_recordset(${param(JSON.stringify(once))}::json)
+                     AS v(type text, job_id text, execution_id text, batch_id text, handler text, status text, progress real, state text)
+                  WHERE v.job_id IN (SELECT job_id FROM j)
+                 RETURNING 1)`);
+      guards.push(`${notifyEvents('ev', param(this.eventChannel), this.sql.notifiesInline)} AS announced`);
+    }
+    const due = this.notifyWhenDue('d', param(this.soon()));
+    let answer: { ids: string[] | null; announced?: string | number; n: string | number } | undefined;
+    try {
+      const r = await this.sql.query<NonNullable<typeof answer>>(`WITH ${parts.join(',\n')}\nSELECT ${guards.join(', ')}, (SELECT count(*) FROM (${due}) t) AS n`, params);
+      answer = r.rows[0];
+    } catch (err) {
+      if (all && (err as { code?: unknown }).code === '22012') return [];
+      throw err;
+    }
+    if (Number(answer?.announced ?? 0) > 0) this.sql.announce(this.eventChannel);
+    this.announceDue(Number(answer?.n ?? 0));
+    const stored = new Set(answer?.ids ?? []);
+    wroteRows(this.sql, 'job', stored.size);
+    wroteRows(this.sql, 'dispatch', stored.size);
+    return jobs.map((j) => j.job_id).filter((id) => stored.delete(id));
   }
 
   /** One statement inserts every run row (insertRunRows). */

@@ -237,15 +237,23 @@ export function publishingStore(store: Store, publisher: EventPublisher): Store 
   });
 }
 
-/** The engine, publishing the runs each fire stores (on SQL they are written by the engine itself). */
+/** The engine, publishing the runs each fire stores and the jobs each create stores (on SQL written by the engine itself). */
 export function publishingEngine(engine: Engine, rawStore: Store, publisher: EventPublisher): Engine {
   const recordRuns: Engine['recordRuns'] = async (write) => {
     // An engine that writes the events with the runs saves a write, and a round trip before
     // the runs start.
-    if (engine.writesRunEvents) return engine.recordRuns({ ...write, events: runsStored(write.executions) }, rawStore);
+    if (engine.writesEvents) return engine.recordRuns({ ...write, events: runsStored(write.executions) }, rawStore);
     const recorded = await engine.recordRuns(write, rawStore);
     await publisher.events(runsStored(write.executions));
     return recorded;
+  };
+  const createJobs: Engine['createJobs'] = async (write) => {
+    const events = write.jobs.map((j) => jobEvent('job.created', j));
+    if (engine.writesEvents) return engine.createJobs({ ...write, events }, rawStore);
+    const ids = await engine.createJobs(write, rawStore);
+    const stored = new Set(ids);
+    void publisher.events(events.filter((e) => stored.delete(e.job_id!)));
+    return ids;
   };
   const assigned = new Map<PropertyKey, unknown>();
   return new Proxy(engine, {
@@ -256,6 +264,7 @@ export function publishingEngine(engine: Engine, rawStore: Store, publisher: Eve
     get(target, prop, receiver) {
       if (assigned.has(prop)) return assigned.get(prop);
       if (prop === 'recordRuns') return recordRuns;
+      if (prop === 'createJobs') return createJobs;
       const v: unknown = Reflect.get(target, prop, receiver);
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },

@@ -74,6 +74,24 @@ function jobRecord(job: JobRecord, dates: DateTexts): Row {
   return rec;
 }
 
+/**
+ * An INSERT of new jobs (distinct ids) from one JSON parameter (`$param`), skipping an id
+ * taken and returning `returning` of each job stored.
+ */
+export function insertJobsSql(jobs: JobRecord[], returning: string, param = 1) {
+  // Each job straight into the JSON parameter: a row object of some 40 columns per job,
+  // made and dropped again, was most of what a 1,000-job bulk create allocated here.
+  const cols = Object.keys(jobToRow(jobs[0], false));
+  const dates = new DateTexts();
+  return insertRecordsSql(
+    'job',
+    cols,
+    jobs.map((j) => jobRecord(j, dates)),
+    `ON CONFLICT (job_id) DO NOTHING RETURNING ${returning}`,
+    param,
+  );
+}
+
 /** Job definitions on PostgreSQL and PGlite: the `job` table. */
 export class SqlJobStore implements JobStore {
   constructor(private readonly db: SqlClient) {}
@@ -81,16 +99,7 @@ export class SqlJobStore implements JobStore {
   async insertJobs(jobs: JobRecord[]) {
     const unique = firstOfEachId(jobs);
     if (unique.length === 0) return [];
-    // Each job straight into the JSON parameter: a row object of some 40 columns per job,
-    // made and dropped again, was most of what a 1,000-job bulk create allocated here.
-    const cols = Object.keys(jobToRow(unique[0], false));
-    const dates = new DateTexts();
-    const { text, params } = insertRecordsSql(
-      'job',
-      cols,
-      unique.map((j) => jobRecord(j, dates)),
-      'ON CONFLICT (job_id) DO NOTHING RETURNING job_id',
-    );
+    const { text, params } = insertJobsSql(unique, 'job_id');
     const inserted = new Set((await this.db.query<{ job_id: string }>(text, params)).rows.map((x) => x.job_id));
     wroteRows(this.db, 'job', inserted.size);
     return jobs.map((j) => j.job_id).filter((id) => inserted.delete(id));
