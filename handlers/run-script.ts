@@ -97,6 +97,35 @@ const RESERVED_ENV = new Set(['JOBS_EXECUTION_ID', 'JOBS_JOB_ID', 'JOBS_IDEMPOTE
 /** After the script and its group are gone, how long stdout/stderr may stay open (held by an escaped process). */
 const DRAIN_MS = 1000;
 const POLL_MS = 50;
+/** After SIGKILL, how long to wait for the group's processes to die before settling anyway. */
+const KILL_WAIT_MS = 5000;
+
+/**
+ * Whether a process of group `pgid` is still alive (a zombie is not: it waits only to be
+ * reaped), read from /proc; false where /proc cannot be read. SIGKILL is delivered when the
+ * process is next scheduled, so on a busy host a killed process lives on for a moment.
+ */
+async function liveInGroup(pgid: number): Promise<boolean> {
+  let names: string[];
+  try {
+    names = await fs.promises.readdir('/proc');
+  } catch {
+    return false;
+  }
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = await fs.promises.readFile(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses.
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') return true;
+  }
+  return false;
+}
 
 function nameProblem(name: unknown): string | null {
   if (typeof name !== 'string' || name === '') return 'must be a non-empty file name';
@@ -290,6 +319,10 @@ function run(name: string, file: string, dir: string, iso: Isolation, kwargs: Ru
     let stoppedByAbort = false;
     let termSent = false;
     let killSent = false;
+    let killedAt = 0;
+    /** Set once no process of the group is alive after SIGKILL (or the wait for that ran out). */
+    let killDone = false;
+    let checkingKill = false;
     let polling = false;
     let draining = false;
     let settled = false;
@@ -322,6 +355,7 @@ function run(name: string, file: string, dir: string, iso: Isolation, kwargs: Ru
       else termWaiting = true;
       later(grace, () => {
         killSent = true;
+        killedAt = Date.now();
         // The runner records a stopped run by its reason, not by our error: say it here.
         if (toGroup('SIGKILL')) log.warn(`[run-script] the process group of ${name} outlived SIGTERM by ${grace} ms; sent SIGKILL`);
         settle();
@@ -377,6 +411,21 @@ function run(name: string, file: string, dir: string, iso: Isolation, kwargs: Ru
           later(POLL_MS, () => {
             polling = false;
             settle();
+          });
+        }
+        return;
+      }
+      // SIGKILLed: settled once its processes are dead, not merely signalled.
+      if (killSent && !killDone) {
+        if (!checkingKill) {
+          checkingKill = true;
+          void liveInGroup(pgid).then((live) => {
+            checkingKill = false;
+            if (!live || Date.now() - killedAt >= KILL_WAIT_MS) {
+              if (live) log.warn(`[run-script] a process of the group of ${name} is still alive ${KILL_WAIT_MS} ms after SIGKILL; the run ends without it`);
+              killDone = true;
+              settle();
+            } else later(POLL_MS, settle);
           });
         }
         return;
