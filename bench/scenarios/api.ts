@@ -111,7 +111,9 @@ export async function api(ctx: Context) {
         { name: 'bulk_create', method: 'POST', paths: ['/api/v1/jobs/bulk'], body: bulk, targets: {} },
       ] as const;
       // The floor has no bulk route.
-      const cases = all_cases.filter((c) => c.name !== 'bulk_create' || system.name === 'jobs-service');
+      // BENCH_API_CASES=get,create: only those cases (to compare one path between builds).
+      const only = process.env.BENCH_API_CASES?.split(',').filter(Boolean);
+      const cases = all_cases.filter((c) => (c.name !== 'bulk_create' || system.name === 'jobs-service') && (!only?.length || only.includes(c.name)));
       const specOf = (c: (typeof cases)[number]) => ({ url, connections: 16, duration, method: c.method, paths: c.paths, ...('body' in c ? { body: c.body } : {}) });
       for (const c of cases) {
         const specs = Array.from({ length: warmup + runs }, () => specOf(c));
