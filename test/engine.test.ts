@@ -212,6 +212,51 @@ for (const { name, skip } of stores) {
       assert.equal(fires('job-7'), 2);
     });
 
+    it("a lock renewal of a row claimed again since leaves the new claim's lock and time alone", async () => {
+      // The first run's lock is taken for dead (its worker stalled past the lock lifetime) and
+      // the row is claimed again; the first run's late heartbeat must not renew that claim's
+      // lock nor move the row to the time the first run gave it.
+      const gates = [0, 1, 2].map(() => {
+        let open!: () => void;
+        return { opened: new Promise<void>((resolve) => (open = resolve)), open };
+      });
+      let stale: Lease | undefined;
+      plans.set('job-8', async (lease, fire) => {
+        if (fire === 1) stale = lease;
+        await gates[fire].opened;
+      });
+      const expire = async () => {
+        const past = new Date(Date.now() - 3_600_000);
+        if (backend.kind === 'sql') await backend.sql.query(`UPDATE dispatch SET locked_at = $1 WHERE job_id = 'job-8'`, [past]);
+        else await backend.db.collection('agenda_jobs').updateOne({ 'data.job_id': 'job-8' }, { $set: { lockedAt: past } });
+      };
+      const held = async (): Promise<{ lockedAt: number; nextRunAt: number }> => {
+        if (backend.kind === 'sql') {
+          const r = await backend.sql.query<{ locked_at: Date; next_run_at: Date }>(`SELECT locked_at, next_run_at FROM dispatch WHERE job_id = 'job-8'`);
+          return { lockedAt: r.rows[0].locked_at.getTime(), nextRunAt: r.rows[0].next_run_at.getTime() };
+        }
+        const row = await backend.db.collection<{ lockedAt: Date; nextRunAt: Date }>('agenda_jobs').findOne({ 'data.job_id': 'job-8' });
+        return { lockedAt: row!.lockedAt.getTime(), nextRunAt: row!.nextRunAt.getTime() };
+      };
+      await engine.scheduleJob('job-8', 'h', new Date(), false);
+      await waitFor('the first fire', async () => fires('job-8') === 1);
+      await expire();
+      await waitFor('the row claimed again', async () => fires('job-8') === 2);
+      const claimedAgain = await held();
+      await sleep(20);
+      try {
+        stale!.nextRunAt = inAnHour();
+        await stale!.touch();
+        assert.deepEqual(await held(), claimedAgain);
+      } finally {
+        gates[2].open();
+        gates[1].open();
+      }
+      await waitFor('its row removed after the second', async () => (await rows('job_id', 'job-8')) === 0);
+      await settle();
+      assert.equal(fires('job-8'), 2);
+    });
+
     it('stopProcessing takes no new rows; startProcessing takes them again', async () => {
       await engine.stopProcessing();
       assert.equal(engine.isProcessing, false);

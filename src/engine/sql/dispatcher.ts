@@ -445,7 +445,15 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
         waited: row.waited,
         nextRunAt: null,
         touch: async () => {
-          await this.sql.query('UPDATE dispatch SET locked_at = $2, next_run_at = COALESCE($3, next_run_at) WHERE id = $1::uuid', [row.id, new Date(), lease.nextRunAt]);
+          // Only while this claim still holds the row: a run whose worker stalled past the
+          // lock lifetime must not renew, nor move, the lock of the claim that took it since.
+          await this.sql.query('UPDATE dispatch SET locked_at = $2, next_run_at = COALESCE($3, next_run_at) WHERE id = $1::uuid AND locked_by = $4 AND claimed_at = $5', [
+            row.id,
+            new Date(),
+            lease.nextRunAt,
+            by,
+            row.claim,
+          ]);
         },
         // The row goes (or waits for its next fire) once the handler returned, while the
         // run's end is written: a worker dying in between leaves a running record, which is
