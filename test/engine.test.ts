@@ -9,6 +9,7 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../src/config/config.js';
 import { createEngine, type Engine, type EngineBackend, type EngineData, type Lease } from '../src/engine/index.js';
+import { renewEveryMs } from '../src/engine/dispatch-loop.js';
 import { openStore } from '../src/service/backend.js';
 import type { Store } from '../src/store/types.js';
 import { MongoClient } from 'mongodb';
@@ -255,6 +256,64 @@ for (const { name, skip } of stores) {
       await waitFor('its row removed after the second', async () => (await rows('job_id', 'job-8')) === 0);
       await settle();
       assert.equal(fires('job-8'), 2);
+    });
+
+    it('renews the locks of its runs under way, all in one write, so a run outliving the lock lifetime is not started again', async () => {
+      const lifetime = 1200;
+      const options = (name: string) => ({
+        pollIntervalMs,
+        lockLifetimeMs: lifetime,
+        maxConcurrency: 3,
+        name,
+        onError: (err: Error, where: string) => console.log(`# engine error (${name}, ${where}): ${err.message}`),
+      });
+      const holder = createEngine(backend, options('engine-test-holder'));
+      const rival = createEngine(backend, options('engine-test-rival'));
+      const started: string[] = [];
+      let finish!: () => void;
+      const finished = new Promise<void>((resolve) => (finish = resolve));
+      const runLong = (leases: Lease[]) =>
+        leases.map(async (lease) => {
+          started.push(idOf(lease.data));
+          await finished;
+        });
+      // The renewals are counted on SQL, where both engines share the test's client.
+      let renewals = 0;
+      const sql = backend.kind === 'sql' ? (backend.sql as { query: typeof backend.sql.query }) : undefined;
+      const query = sql?.query;
+      if (sql && query) {
+        sql.query = ((text: string, ...rest: unknown[]) => {
+          if (/UPDATE dispatch a SET locked_at = \$1/.test(text)) renewals += 1;
+          return (query as (...a: unknown[]) => unknown).call(backend.kind === 'sql' ? backend.sql : undefined, text, ...rest);
+        }) as typeof query;
+      }
+      try {
+        await holder.init();
+        await rival.init();
+        holder.define(['long'], runLong);
+        rival.define(['long'], runLong);
+        await holder.startProcessing();
+        const ids = ['run-long-1', 'run-long-2', 'run-long-3'];
+        await engine.enqueueRuns(ids.map((executionId) => ({ handler: 'long', executionId, at: new Date() })));
+        await waitFor('the three runs started', async () => started.length === 3);
+        await rival.startProcessing();
+        const waited = Date.now();
+        await sleep(4 * lifetime);
+        const ticks = Math.ceil((Date.now() - waited) / renewEveryMs(lifetime)) + 1;
+        assert.deepEqual(started.sort(), ids, 'no run started again while its lock was renewed');
+        if (sql) {
+          assert.ok(renewals >= 1, 'the locks were renewed');
+          assert.ok(renewals <= ticks, `${renewals} renewals in ${ticks} ticks: one write per renewal for all three runs`);
+        }
+        finish();
+        await waitFor('their rows removed', async () => (await Promise.all(ids.map((id) => rows('execution_id', id)))).every((n) => n === 0));
+        assert.equal(started.length, 3);
+      } finally {
+        finish();
+        if (sql && query) sql.query = query;
+        await rival.close();
+        await holder.close();
+      }
     });
 
     it('stopProcessing takes no new rows; startProcessing takes them again', async () => {

@@ -8,13 +8,21 @@ export interface DispatchLoopOptions {
   onError: (err: Error, where: string) => void;
   /** Longest wait between two tries of writing the rows of ended runs back, in ms. */
   retryMaxMs: number;
+  /** A lock not renewed for this long (ms) is taken for its worker's death; runs under way renew theirs every third of it. */
+  lockLifetimeMs: number;
 }
+
+/** How often the locks of runs under way are renewed: every third of the lock lifetime, at most every 250 ms. */
+export const renewEveryMs = (lockLifetimeMs: number) => Math.max(250, Math.floor(lockLifetimeMs / 3));
 
 /**
  * The loop both dispatchers (SQL and MongoDB) run: one claim cycle at a time, woken by a timer
  * or at once, the count of runs under way and being recorded, and the write-back of released
- * rows (`pending`), one at a time, tried again with a growing wait until it lands. A dispatcher
- * says how it claims (`claimCycle`) and how it writes rows back (`flush`).
+ * rows (`pending`), one at a time, tried again with a growing wait until it lands, and the
+ * renewal of the locks of the runs under way: one write for all of them every third of the lock
+ * lifetime, where each run renewed its own (a statement per run per renewal: with a thousand long
+ * runs, a thousand statements every ten seconds). A dispatcher says how it claims (`claimCycle`),
+ * how it writes rows back (`flush`) and how it renews locks (`renew`).
  */
 export abstract class DispatchLoop<Completion> {
   /** Claimed rows whose handler has not returned (or whose run has not settled, for runs not started). */
@@ -34,6 +42,10 @@ export abstract class DispatchLoop<Completion> {
   private flushDelay = 0;
   private closed = false;
   private readonly idle = new Set<() => void>();
+  /** Leases handed to the run wrapper whose rows are not let go yet: their locks are renewed together. */
+  private readonly live = new Set<Lease>();
+  private renewal?: NodeJS.Timeout;
+  private renewing = false;
 
   constructor(private readonly settings: DispatchLoopOptions) {}
 
@@ -41,6 +53,41 @@ export abstract class DispatchLoop<Completion> {
   protected abstract claimCycle(): Promise<void>;
   /** Writes back the rows in `pending`; a failed write puts them back. */
   protected abstract flush(): Promise<void>;
+  /**
+   * Renews the locks of these leases, and stores the next runs they have set already, in one
+   * write: only rows still held by the claim that handed them out (a row claimed since by
+   * another, its worker having stalled past the lock lifetime, is left alone).
+   */
+  protected abstract renew(leases: Lease[]): Promise<void>;
+
+  /** The lease's row is let go (its handler returned): its lock is no longer renewed. */
+  protected stopRenewing(lease: Lease) {
+    this.live.delete(lease);
+  }
+
+  /** Renews the locks of the leases under way every third of the lock lifetime, while there are any. */
+  private holdLive(leases: Lease[]) {
+    for (const lease of leases) this.live.add(lease);
+    if (this.renewal) return;
+    this.renewal = setInterval(() => this.renewLive(), renewEveryMs(this.settings.lockLifetimeMs));
+    this.renewal.unref();
+  }
+
+  private renewLive() {
+    if (this.live.size === 0) {
+      clearInterval(this.renewal);
+      this.renewal = undefined;
+      return;
+    }
+    // A renewal still under way is not doubled: the next tick renews what is live then.
+    if (this.renewing) return;
+    this.renewing = true;
+    this.renew([...this.live])
+      .catch((err) => this.settings.onError(err as Error, 'renew'))
+      .finally(() => {
+        this.renewing = false;
+      });
+  }
 
   /**
    * Rows this process may claim now: its free concurrency, less the runs whose ends wait to be
@@ -146,6 +193,7 @@ export abstract class DispatchLoop<Completion> {
    * as recorded.
    */
   protected handOver(run: (leases: Lease[]) => Array<Promise<void>>, leases: Lease[], released: boolean[], settled?: (i: number) => void) {
+    this.holdLive(leases);
     let runs: Array<Promise<void>>;
     try {
       runs = run(leases);
@@ -159,6 +207,7 @@ export abstract class DispatchLoop<Completion> {
           if (!released[i]) lease.nextRunAt = new Date(Date.now() + this.settings.pollIntervalMs);
         })
         .finally(() => {
+          this.stopRenewing(lease);
           lease.release!();
           settled?.(i);
           this.recorded();

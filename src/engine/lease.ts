@@ -6,8 +6,10 @@ export type EngineData = { job_id: string } | { execution_id: string };
 /**
  * A row the engine locked for this process, as the run wrapper sees it. `nextRunAt` starts
  * null: a row left so is removed when its run ends (a one-shot fire, a queued run); the
- * wrapper sets it to keep the row for its next fire. `touch` renews the lock and stores a
- * next run already set, so the schedule survives this process dying mid-run.
+ * wrapper sets it to keep the row for its next fire. `touch` renews the lock at once and stores
+ * a next run already set, so the schedule survives this process dying mid-run; the engine also
+ * renews the locks of all its leases under way together, every third of the lock lifetime, until
+ * each is released.
  */
 export interface Lease {
   readonly data: EngineData;

@@ -1,5 +1,6 @@
 import type { Catalog } from './catalog.js';
 import { JobsChangedError, NotHeldError, type Engine, type FireJobPatch, type Lease } from '../engine/types.js';
+import { renewEveryMs } from '../engine/dispatch-loop.js';
 import type { Logger } from '../observability/log.js';
 import { hasChains, type ExecutionRecord, type ExecutionStatus, type JobPatch, type JobRecord, type Store } from '../store/types.js';
 import type { JobWithActiveRuns } from '../store/jobs.js';
@@ -393,8 +394,8 @@ export class Runner {
   }
 
   private async executeAndRecord(execution: ExecutionRecord, lease: Lease): Promise<ExecutionStatus> {
-    // A third of the lock's lifetime, so a renewal that fails once still leaves time for the next.
-    const heartbeatMs = Math.max(250, Math.floor(this.engine.lockLifetimeMs / 3));
+    // Buffered output is written as often as the engine renews the run's lock.
+    const heartbeatMs = renewEveryMs(this.engine.lockLifetimeMs);
     const ran = await executeHandler(this.deps, this.catalog, heartbeatMs, execution, lease, this.prefenced.has(execution));
     return this.recorder.record(execution, ran);
   }

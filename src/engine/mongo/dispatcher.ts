@@ -267,6 +267,10 @@ export class MongoDispatcher extends DispatchLoop<Completion> {
     return row?.nextRunAt ? new Date(row.nextRunAt) : null;
   }
 
+  protected renew(leases: Lease[]) {
+    return this.touchMany(leases);
+  }
+
   /** Renews the locks of leases of this dispatcher and stores their next runs already set: one unordered bulkWrite. */
   async touchMany(leases: Lease[]) {
     const now = new Date();
@@ -308,6 +312,7 @@ export class MongoDispatcher extends DispatchLoop<Completion> {
         release: () => {
           if (released[i]) return;
           released[i] = true;
+          this.stopRenewing(lease);
           this.running -= 1;
           this.recording += 1;
           this.pending.push({ id: row._id, token, claimedAt, nextRunAt: lease.nextRunAt });

@@ -444,23 +444,14 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
         fire: row.fire,
         waited: row.waited,
         nextRunAt: null,
-        touch: async () => {
-          // Only while this claim still holds the row: a run whose worker stalled past the
-          // lock lifetime must not renew, nor move, the lock of the claim that took it since.
-          await this.sql.query('UPDATE dispatch SET locked_at = $2, next_run_at = COALESCE($3, next_run_at) WHERE id = $1::uuid AND locked_by = $4 AND claimed_at = $5', [
-            row.id,
-            new Date(),
-            lease.nextRunAt,
-            by,
-            row.claim,
-          ]);
-        },
+        touch: () => this.renew([lease]),
         // The row goes (or waits for its next fire) once the handler returned, while the
         // run's end is written: a worker dying in between leaves a running record, which is
         // settled as lost.
         release: (endOf?: string) => {
           if (released[i]) return;
           released[i] = true;
+          this.stopRenewing(lease);
           this.running -= 1;
           this.recording += 1;
           const completion = { id: row.id, claimedAt: claimed, nextRunAt: lease.nextRunAt, by, claim: row.claim };
@@ -519,6 +510,32 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
   }
 
   /** Writes back the rows let go with no run end to carry them (releaseStatement), in one statement. A failed write puts its rows back for the next try. */
+  /**
+   * One statement renews the locks of the leases given and stores the next runs they set
+   * already, only where the claim that handed a row out still holds it (`id`, `locked_by`,
+   * `claimed_at`): a run whose worker stalled past the lock lifetime neither renews nor moves
+   * the row of the claim that took it since. The rows are locked in key order first, as the
+   * run ends' statements lock theirs, so the two cannot deadlock.
+   */
+  protected async renew(leases: Lease[]) {
+    const held = leases.flatMap((lease) => {
+      const id = this.rows.get(lease);
+      const by = this.holders.get(lease);
+      const claim = this.claims.get(lease);
+      return id && by && claim ? [{ id, by, claim, next: lease.nextRunAt }] : [];
+    });
+    if (held.length === 0) return;
+    await this.sql.query(
+      `WITH l AS (
+         SELECT a.id, v.next FROM unnest($2::uuid[], $3::text[], $4::timestamptz[], $5::timestamptz[]) AS v(id, by, claim, next)
+           JOIN dispatch a ON a.id = v.id AND a.locked_by = v.by AND a.claimed_at = v.claim
+          ORDER BY a.id FOR UPDATE OF a
+       )
+       UPDATE dispatch a SET locked_at = $1, next_run_at = COALESCE(l.next, a.next_run_at) FROM l WHERE a.id = l.id`,
+      [new Date(), held.map((h) => h.id), held.map((h) => h.by), held.map((h) => h.claim), held.map((h) => h.next)],
+    );
+  }
+
   protected async flush() {
     const ended = this.pending.splice(0, this.pending.length);
     if (ended.length === 0) return;

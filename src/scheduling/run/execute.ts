@@ -21,7 +21,7 @@ export interface Ran {
 
 /**
  * Runs the handler of a stored `running` execution: its AbortSignal (timeout, cancel,
- * shutdown), the heartbeat that renews the lease and flushes buffered output, and the cancel
+ * shutdown), the heartbeat that flushes buffered output, and the cancel
  * grace. Resolves once the handler returned or was given up on, with the lease released.
  */
 export async function executeHandler(
@@ -62,10 +62,9 @@ export async function executeHandler(
       flush().catch(() => undefined);
     }
   };
-  // Keeps the row's lock alive under long runs (so no other worker starts this row
-  // again) and writes buffered output as the run goes.
+  // Writes buffered output as the run goes. The row's lock is renewed by the engine, for all
+  // runs under way in one write (DispatchLoop.renew), so no other worker starts it again.
   const heartbeat = setInterval(() => {
-    lease.touch().catch(() => undefined);
     unwritten = 0;
     flush().catch(() => undefined);
   }, heartbeatMs);
