@@ -45,7 +45,7 @@ export abstract class DispatchLoop<Completion> {
   /** Leases handed to the run wrapper whose rows are not let go yet: their locks are renewed together. */
   private readonly live = new Set<Lease>();
   private renewal?: NodeJS.Timeout;
-  private renewing = false;
+  private renewing?: Promise<void>;
 
   constructor(private readonly settings: DispatchLoopOptions) {}
 
@@ -54,9 +54,9 @@ export abstract class DispatchLoop<Completion> {
   /** Writes back the rows in `pending`; a failed write puts them back. */
   protected abstract flush(): Promise<void>;
   /**
-   * Renews the locks of these leases, and stores the next runs they have set already, in one
-   * write: only rows still held by the claim that handed them out (a row claimed since by
-   * another, its worker having stalled past the lock lifetime, is left alone).
+   * Renews the locks of these leases in one write, the locks only: only rows still held by the
+   * claim that handed them out (a row claimed since by another, its worker having stalled past
+   * the lock lifetime, or released meanwhile, is left alone).
    */
   protected abstract renew(leases: Lease[]): Promise<void>;
 
@@ -81,11 +81,10 @@ export abstract class DispatchLoop<Completion> {
     }
     // A renewal still under way is not doubled: the next tick renews what is live then.
     if (this.renewing) return;
-    this.renewing = true;
-    this.renew([...this.live])
+    this.renewing = this.renew([...this.live])
       .catch((err) => this.settings.onError(err as Error, 'renew'))
       .finally(() => {
-        this.renewing = false;
+        this.renewing = undefined;
       });
   }
 
@@ -159,6 +158,10 @@ export abstract class DispatchLoop<Completion> {
   protected async closeWriteBack() {
     await this.settled();
     this.closed = true;
+    // No run is under way: no lock is left to renew, and the client may close after this.
+    clearInterval(this.renewal);
+    this.renewal = undefined;
+    await this.renewing;
     await this.flushing;
     for (let i = 0; i < 3 && this.pending.length; i++) {
       try {

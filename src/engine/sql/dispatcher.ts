@@ -444,7 +444,7 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
         fire: row.fire,
         waited: row.waited,
         nextRunAt: null,
-        touch: () => this.renew([lease]),
+        touch: () => this.renewLocks([lease], true),
         // The row goes (or waits for its next fire) once the handler returned, while the
         // run's end is written: a worker dying in between leaves a running record, which is
         // settled as lost.
@@ -509,15 +509,23 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
     };
   }
 
-  /** Writes back the rows let go with no run end to carry them (releaseStatement), in one statement. A failed write puts its rows back for the next try. */
+  /** The locks of the runs under way, every third of the lock lifetime (renewLocks). */
+  protected renew(leases: Lease[]) {
+    return this.renewLocks(leases, false);
+  }
+
   /**
-   * One statement renews the locks of the leases given and stores the next runs they set
-   * already, only where the claim that handed a row out still holds it (`id`, `locked_by`,
-   * `claimed_at`): a run whose worker stalled past the lock lifetime neither renews nor moves
-   * the row of the claim that took it since. The rows are locked in key order first, as the
-   * run ends' statements lock theirs, so the two cannot deadlock.
+   * One statement renews the locks of the leases given, only where the claim that handed a row
+   * out still holds it (`id`, `locked_by`, `claimed_at`, and a lock: a row let go keeps the
+   * first two): a run whose worker stalled past the lock lifetime neither renews nor moves the
+   * row of the claim that took it since, nor locks again a row released meanwhile. `withNext`
+   * (a lease's touch) also stores the next run the lease set. The periodic renewal writes the
+   * lock only (a fire writes its next run itself, and a renewal between the hand-over and the
+   * fire must not move the row before the fire is recorded), and skips rows another statement
+   * holds (a fire, a run end, a reschedule: they are renewed at the next tick), so it never
+   * waits on a row lock nor deadlocks with a write that locks rows in another order.
    */
-  protected async renew(leases: Lease[]) {
+  private async renewLocks(leases: Lease[], withNext: boolean) {
     const held = leases.flatMap((lease) => {
       const id = this.rows.get(lease);
       const by = this.holders.get(lease);
@@ -528,14 +536,15 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
     await this.sql.query(
       `WITH l AS (
          SELECT a.id, v.next FROM unnest($2::uuid[], $3::text[], $4::timestamptz[], $5::timestamptz[]) AS v(id, by, claim, next)
-           JOIN dispatch a ON a.id = v.id AND a.locked_by = v.by AND a.claimed_at = v.claim
-          ORDER BY a.id FOR UPDATE OF a
+           JOIN dispatch a ON a.id = v.id AND a.locked_by = v.by AND a.claimed_at = v.claim AND a.locked_at IS NOT NULL
+          ORDER BY a.id FOR UPDATE OF a${withNext ? '' : ' SKIP LOCKED'}
        )
-       UPDATE dispatch a SET locked_at = $1, next_run_at = COALESCE(l.next, a.next_run_at) FROM l WHERE a.id = l.id`,
+       UPDATE dispatch a SET locked_at = $1${withNext ? ', next_run_at = COALESCE(l.next, a.next_run_at)' : ''} FROM l WHERE a.id = l.id`,
       [new Date(), held.map((h) => h.id), held.map((h) => h.by), held.map((h) => h.claim), held.map((h) => h.next)],
     );
   }
 
+  /** Writes back the rows let go with no run end to carry them (releaseStatement), in one statement. A failed write puts its rows back for the next try. */
   protected async flush() {
     const ended = this.pending.splice(0, this.pending.length);
     if (ended.length === 0) return;
