@@ -306,7 +306,7 @@ for (const { name, skip } of stores) {
       if (sql && query) {
         sql.query = ((text: string, ...rest: unknown[]) => {
           if (/UPDATE dispatch a SET locked_at = \$1/.test(text)) renewals += 1;
-          return (query as (...a: unknown[]) => unknown).call(backend.kind === 'sql' ? backend.sql : undefined, text, ...rest);
+          return (query as (...a: unknown[]) => unknown).call(sql, text, ...rest);
         }) as typeof query;
       }
       try {

@@ -60,7 +60,7 @@ export abstract class DispatchLoop<Completion> {
    */
   protected abstract renew(leases: Lease[]): Promise<void>;
 
-  /** The lease's row is let go (its handler returned): its lock is no longer renewed. */
+  /** The lease's row is let go (its handler returned): its lock is no longer renewed. Each dispatcher's release calls it. */
   protected stopRenewing(lease: Lease) {
     this.live.delete(lease);
   }
@@ -210,7 +210,7 @@ export abstract class DispatchLoop<Completion> {
           if (!released[i]) lease.nextRunAt = new Date(Date.now() + this.settings.pollIntervalMs);
         })
         .finally(() => {
-          this.stopRenewing(lease);
+          // The release stops the renewal of the lease's lock (stopRenewing), as every release does.
           lease.release!();
           settled?.(i);
           this.recorded();

@@ -268,28 +268,29 @@ export class MongoDispatcher extends DispatchLoop<Completion> {
   }
 
   /**
-   * The locks of the runs under way, every third of the lock lifetime, in one unordered
-   * bulkWrite: the lock only (a fire writes its next run itself, and a renewal between the
-   * hand-over and the fire must not move the row before the fire is recorded), and only rows
-   * still held by the claim that handed them out.
+   * The locks of the runs under way, every third of the lock lifetime: the lock only (a fire
+   * writes its next run itself, and a renewal between the hand-over and the fire must not move
+   * the row before the fire is recorded).
    */
-  protected async renew(leases: Lease[]) {
-    const now = new Date();
-    const ops: Array<AnyBulkWriteOperation<AgendaRow>> = [];
-    for (const lease of leases) {
-      const hold = this.holds.get(lease);
-      if (hold) ops.push({ updateOne: { filter: this.held(hold), update: { $set: { lockedAt: now } } } });
-    }
-    if (ops.length) await this.rows.bulkWrite(ops, { ordered: false });
+  protected renew(leases: Lease[]) {
+    return this.lockMany(leases, false);
   }
 
-  /** Renews the locks of leases of this dispatcher and stores their next runs already set: one unordered bulkWrite. */
-  async touchMany(leases: Lease[]) {
+  /** Renews the locks of leases of this dispatcher and stores their next runs already set (a fire's schedule rows). */
+  touchMany(leases: Lease[]) {
+    return this.lockMany(leases, true);
+  }
+
+  /**
+   * One unordered bulkWrite renews the locks of the leases given, only of rows still held by the
+   * claim that handed them out; `withNext` also stores the next run a lease set.
+   */
+  private async lockMany(leases: Lease[], withNext: boolean) {
     const now = new Date();
     const ops: Array<AnyBulkWriteOperation<AgendaRow>> = [];
     for (const lease of leases) {
       const hold = this.holds.get(lease);
-      if (hold) ops.push({ updateOne: { filter: this.held(hold), update: { $set: this.touched(lease, now) } } });
+      if (hold) ops.push({ updateOne: { filter: this.held(hold), update: { $set: withNext ? this.touched(lease, now) : { lockedAt: now } } } });
     }
     if (ops.length) await this.rows.bulkWrite(ops, { ordered: false });
   }
@@ -316,9 +317,7 @@ export class MongoDispatcher extends DispatchLoop<Completion> {
       const lease: Lease = {
         data: row.data,
         nextRunAt: null,
-        touch: async () => {
-          await this.rows.updateOne(this.held(hold), { $set: this.touched(lease, new Date()) });
-        },
+        touch: () => this.lockMany([lease], true),
         // The row goes (or waits for its next fire) once the handler returned, while the run's
         // end is written: a worker dying in between leaves a running record, settled as lost.
         release: () => {
