@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { clientAddressOf } from '../src/http/audit.js';
 import type { AuditRecord } from '../src/store/types.js';
+import { SqlStore } from '../src/store/sql/sql-store.js';
 import { noticeSkippedStores, scaled, startService, stores, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
 
 noticeSkippedStores();
@@ -24,7 +25,7 @@ describe('clientAddressOf', () => {
 });
 
 for (const { name, skip } of stores) {
-  describe(`audit: denied calls counted, fields capped, retention, client address on ${name}`, { skip, timeout: scaled(300_000) }, () => {
+  describe(`audit: denied calls counted, fields capped, retention, client address, creates' records with their jobs on ${name}`, { skip, timeout: scaled(300_000) }, () => {
     let db: TestDatabase;
     let svc: Running;
     let base: string;
@@ -170,6 +171,72 @@ for (const { name, skip } of stores) {
       );
       // The other records of this suite, all younger than 30 days, are kept.
       assert.ok((await audits('scheduleEcho')).length > 0);
+    });
+
+    it('stores the record of a create with its job, one record per call whatever its answer', async () => {
+      const auth = { 'Content-Type': 'application/json', Authorization: `Bearer ${T.writer}` };
+      const taken = `taken-${randomUUID()}`;
+      assert.equal((await fetch(`${base}/jobs`, { method: 'POST', headers: auth, body: JSON.stringify({ job_id: taken, handler: 'echo', state: 'paused' }) })).status, 201);
+      // On SQL the records of created jobs are written by the statement that stores the jobs:
+      // no statement of its own inserts them.
+      const sql = svc.service.store instanceof SqlStore ? (svc.service.store.db as { query: (...a: unknown[]) => unknown }) : undefined;
+      const query = sql?.query;
+      const statements: Array<{ text: string; params: string }> = [];
+      if (sql && query)
+        sql.query = (text: unknown, params: unknown, ...rest: unknown[]) => (
+          statements.push({ text: String(text), params: JSON.stringify(params) }),
+          query.call(sql, text, params, ...rest)
+        );
+      const tag = randomUUID().slice(0, 8);
+      // Fresh ids, an id taken already, and one id asked for twice at once: the calls are
+      // written together, and only the first of the two is stored.
+      const ids = [...Array.from({ length: 12 }, (_, i) => `fresh-${tag}-${i}`), taken, taken, `twice-${tag}`, `twice-${tag}`];
+      let answers: Array<{ id: string; status: number; request: string }>;
+      try {
+        answers = await Promise.all(
+          ids.map(async (id) => {
+            const res = await fetch(`${base}/jobs`, { method: 'POST', headers: auth, body: JSON.stringify({ job_id: id, handler: 'echo', state: 'paused' }) });
+            await res.arrayBuffer();
+            return { id, status: res.status, request: res.headers.get('x-request-id')! };
+          }),
+        );
+      } finally {
+        if (sql && query) sql.query = query;
+      }
+      assert.deepEqual(answers.map((a) => a.status).sort(), [...Array(13).fill(201), 409, 409, 409]);
+      const bulk = await fetch(`${base}/jobs/bulk`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ jobs: [{ job_id: `bulk-${tag}`, handler: 'echo', state: 'paused' }] }),
+      });
+      assert.equal(bulk.status, 201);
+      const bulkTaken = await fetch(`${base}/jobs/bulk`, { method: 'POST', headers: auth, body: JSON.stringify({ jobs: [{ job_id: taken, handler: 'echo' }] }) });
+      assert.equal(bulkTaken.status, 409);
+      const records = await waitFor('a record of every call', async () => {
+        const all = [...(await audits('createJob')), ...(await audits('createJobs'))].filter((a) => a.token_name === 'ci');
+        return all.length >= answers.length + 3 ? all : undefined;
+      });
+      const byRequest = new Map(records.map((r) => [r.request_id, r]));
+      assert.equal(byRequest.size, records.length, 'one record per call');
+      for (const a of answers) {
+        const r = byRequest.get(a.request);
+        assert.deepEqual(r && [r.job_id, r.status, r.outcome, r.client_address, r.count], [a.id, a.status, a.status === 201 ? 'success' : 'rejected', '127.0.0.1', 1], a.id);
+      }
+      const bulkRecords = records.filter((r) => r.operation === 'createJobs').map((r) => [r.request_id, r.status, r.job_id]);
+      assert.deepEqual(
+        bulkRecords.sort(),
+        [
+          [bulk.headers.get('x-request-id'), 201, null],
+          [bulkTaken.headers.get('x-request-id'), 409, null],
+        ].sort(),
+      );
+      if (sql) {
+        const separate = statements.filter((t) => /^\s*INSERT INTO audit/.test(t.text));
+        const together = statements.filter((t) => /\bj AS \(INSERT INTO job\b/.test(t.text) && /\bau AS \(INSERT INTO audit\b/.test(t.text));
+        assert.ok(together.length >= 1, 'the creates wrote their records');
+        assert.ok(separate.length >= 1, 'the refused calls have records of their own');
+        for (const t of separate) assert.ok(!/\\"status\\":201/.test(t.params), `a statement of its own wrote a created job's record: ${t.params}`);
+      }
     });
   });
 }

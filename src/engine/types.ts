@@ -1,4 +1,4 @@
-import type { EventInput, ExecutionEnd, ExecutionRecord, ExecutionStatus, JobRecord, Store } from '../store/types.js';
+import type { AuditRecord, EventInput, ExecutionEnd, ExecutionRecord, ExecutionStatus, JobRecord, Store } from '../store/types.js';
 import type { Lease } from './lease.js';
 
 export type { EngineData, Lease } from './lease.js';
@@ -118,6 +118,16 @@ export interface JobsCreate {
   all?: boolean;
   /** `job.created` events, one per job, written with the jobs stored by an engine that `writesEvents`. */
   events?: EventInput[];
+  /**
+   * Audit records of the calls that create these jobs, by the index of the job each goes with
+   * (a call creating many jobs: its first), written with the jobs by an engine that
+   * `writesAudits`, each only if its job is stored. Should the database refuse the write with
+   * them, the jobs are written again without them: a record that cannot be written never
+   * fails a create, and the records are then the caller's.
+   */
+  audits?: Array<AuditRecord | undefined>;
+  /** Told once the audit records were written with the jobs. */
+  onAudited?: () => void;
 }
 
 /** The store's part of a JobsCreate, for an engine that cannot write it in one transaction. */
@@ -189,6 +199,8 @@ export interface Engine {
   startRuns?(ids: string[], at: Date, fence: { workerId: string; token: number }): Promise<Map<string, number>>;
   /** True when recordRuns and createJobs write the events given in their own write (SQL), not the caller. */
   readonly writesEvents?: boolean;
+  /** True when createJobs writes the audit records given (JobsCreate.audits) in its own write (SQL); else they are the caller's. */
+  readonly writesAudits?: boolean;
   /**
    * Ids of queued runs created before `before` that have no run row (a crash between two
    * writes, a row removed by hand), oldest first, at most `limit`.

@@ -14,9 +14,10 @@ import { operationsOf } from '../contract/openapi.js';
 import { storageFault } from '../db/storage.js';
 import { Problem, type FieldError } from '../operations/problem.js';
 import { basePath, ContractError, type Operation, type OperationInput, type OperationResult } from '../operations/types.js';
+import type { AuditRecord } from '../store/types.js';
 import { Authenticator, type Principal } from './auth.js';
 import { readJsonBody } from './body.js';
-import { clientAddressOf } from './audit.js';
+import { audited, clientAddressOf } from './audit.js';
 import { compileRouting } from './routing.js';
 
 export { basePath, ContractError };
@@ -117,6 +118,8 @@ export interface RequestOutcome {
   /** The caller's address (see clientAddressOf); null when the socket has none. */
   clientAddress: string | null;
   seconds: number;
+  /** The call's audit record as the operation stored it with its own write (OperationResult.audited). */
+  audited?: AuditRecord;
 }
 
 export interface HttpAppOptions {
@@ -132,6 +135,11 @@ export interface HttpAppOptions {
   auth?: Authenticator;
   /** Called once per request before the answer is sent; its errors are logged, never answered. */
   observe?: (outcome: RequestOutcome) => Promise<void> | void;
+  /**
+   * The audit record of a call's outcome. Given, each audited call's operation is handed the
+   * means to store its record with its own write (OperationInput.audit).
+   */
+  auditOf?: (outcome: RequestOutcome) => AuditRecord;
   /** Peers whose X-Forwarded-For names the client (JOBS_TRUSTED_PROXIES). */
   trustedProxies?: readonly string[];
   /** Told of a request that failed for want of storage, so that readiness reports it. */
@@ -166,10 +174,12 @@ export interface HttpApp {
 
 /** What the middlewares learn of a request as openapi-backend handles it. */
 interface RequestState {
+  requestId?: string;
   operationId?: string;
   params?: Record<string, string>;
   principal?: Principal;
   body?: unknown;
+  audited?: AuditRecord;
 }
 
 export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
@@ -204,6 +214,29 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
   /** Whether an operation's security requirements (any one of them, each scheme of it) are met; bearerAuth is the only scheme. */
   const satisfied = (security: Array<Record<string, unknown>>, bearer: boolean) =>
     security.some((requirement) => Object.keys(requirement).every((scheme) => scheme === 'bearerAuth' && bearer));
+
+  /** What a request came to, answered with `status` and `body`. */
+  const outcomeOf = (ctx: Koa.Context, status: number, body: unknown, seconds: number): RequestOutcome => {
+    const st = state(ctx);
+    return {
+      requestId: st.requestId!,
+      operationId: st.operationId ?? null,
+      method: ctx.method,
+      path: ctx.path,
+      params: st.params ?? {},
+      query: ctx.query,
+      requestBody: st.body,
+      status,
+      body,
+      principal: st.principal ?? null,
+      // Worked out only when asked for: only audited calls record it.
+      get clientAddress() {
+        return clientAddressOf(ctx.req.socket.remoteAddress, ctx.get('x-forwarded-for') || undefined, opts.trustedProxies ?? []);
+      },
+      seconds,
+      audited: st.audited,
+    };
+  };
 
   /**
    * One request to the API, in openapi-backend's order: routing (404, 405), the caller's token
@@ -259,6 +292,7 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
     }
     if (errors.length) throw Problem.invalid(requestFieldErrors(errors));
 
+    const auditOf = opts.auditOf;
     const result = await opts.operations[operationId]({
       params: parsed.params as Record<string, string>,
       query: parameters.query as Record<string, unknown>,
@@ -267,7 +301,9 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
       operationId,
       caller: st.principal?.name ?? null,
       role: auth.enforced ? (st.principal?.role ?? null) : null,
+      audit: auditOf && audited({ operationId, method: ctx.method }) ? { of: (r) => auditOf(outcomeOf(ctx, r.status, r.body, 0)) } : undefined,
     });
+    st.audited = result.audited;
     ctx.status = result.status;
     for (const [k, v] of Object.entries(result.headers ?? {})) ctx.set(k, v);
     if (result.type) ctx.type = result.type;
@@ -297,6 +333,7 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
     const requestId = (asked && requestIdPattern.test(asked) && asked) || randomUUID();
     ctx.set('X-Request-Id', requestId);
     const st = state(ctx);
+    st.requestId = requestId;
     try {
       await next();
     } catch (err) {
@@ -319,23 +356,7 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (opts.observe) {
       try {
-        await opts.observe({
-          requestId,
-          operationId: st.operationId ?? null,
-          method: ctx.method,
-          path: ctx.path,
-          params: st.params ?? {},
-          query: ctx.query,
-          requestBody: st.body,
-          status: ctx.status,
-          body: ctx.body,
-          principal: st.principal ?? null,
-          // Worked out only when asked for: only audited calls record it.
-          get clientAddress() {
-            return clientAddressOf(ctx.req.socket.remoteAddress, ctx.get('x-forwarded-for') || undefined, opts.trustedProxies ?? []);
-          },
-          seconds,
-        });
+        await opts.observe(outcomeOf(ctx, ctx.status, ctx.body, seconds));
       } catch (err) {
         opts.log.error({ err, request_id: requestId }, 'recording the request failed');
       }

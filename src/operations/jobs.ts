@@ -1,15 +1,15 @@
-import type { Operation } from './types.js';
+import type { CallAudit, Operation, OperationResult } from './types.js';
 import { ContractError } from './types.js';
 import type { operations } from '../generated/openapi.js';
 import { operationsOf } from '../contract/openapi.js';
 import { Problem } from './problem.js';
 import { inBody, inQuery, locating, onHandlerRoute } from './domain-problems.js';
-import type { JobRecord, Kwargs } from '../store/types.js';
+import type { AuditRecord, JobRecord, Kwargs } from '../store/types.js';
 import { executionBody, failureBody, jobBody, type Schemas, type Services } from './context.js';
 import { isoTime } from './iso-time.js';
 import { checkRunOverrides, checkSecretRefs } from './secrets.js';
 import { pageJsonWithin } from './quotas.js';
-import type { ListedJob } from '../scheduling/core.js';
+import type { CreateAudit, ListedJob } from '../scheduling/core.js';
 
 type ListQuery = NonNullable<operations['listJobs']['parameters']['query']>;
 type StateQuery = operations['setJobState']['parameters']['query'];
@@ -108,6 +108,20 @@ function created(job: Parameters<typeof jobBody>[0]) {
   };
 }
 
+function createdMany(jobs: JobRecord[]) {
+  return { status: 201, body: { jobs: jobs.map((j) => jobBody(j)), jobs_count: jobs.length } satisfies Schemas['JobsCreated'] };
+}
+
+/**
+ * A create's audit record, to be stored with its jobs (ScheduleContext.audit): `answer` is
+ * the call's answer should it create them. `stored` is the record once it is.
+ */
+function auditWith(audit: CallAudit | undefined, answer: (jobs: JobRecord[]) => OperationResult) {
+  const hook: { create?: CreateAudit; stored?: AuditRecord } = {};
+  if (audit) hook.create = { recordOf: (jobs) => audit.of(answer(jobs)), stored: (record) => (hook.stored = record) };
+  return hook;
+}
+
 export function jobOperations(s: Services): Record<string, Operation> {
   const ops: Record<string, Operation> = {
     listJobs: async ({ query }) => {
@@ -126,24 +140,26 @@ export function jobOperations(s: Services): Record<string, Operation> {
       };
     },
 
-    createJob: async ({ body, caller, role }) => {
+    createJob: async ({ body, caller, role, audit }) => {
       const b = body as CreateBody;
       await checkBodySecrets(s, b as Record<string, unknown>, 'body', caller);
-      const job = await locating(inBody, () => s.scheduler.postScheduleJob({ ...b, kwargs: b.kwargs ?? {} }, { source: 'api', role }));
-      return created(job);
+      const hook = auditWith(audit, ([job]) => created(job));
+      const job = await locating(inBody, () => s.scheduler.postScheduleJob({ ...b, kwargs: b.kwargs ?? {} }, { source: 'api', role, audit: hook.create }));
+      return { ...created(job), audited: hook.stored };
     },
 
-    createJobs: async ({ body, caller, role }) => {
+    createJobs: async ({ body, caller, role, audit }) => {
       const b = body as CreateManyBody;
       for (const [i, job] of b.jobs.entries())
         if (mayReferToSecrets(job as Record<string, unknown>)) await checkBodySecrets(s, job as Record<string, unknown>, `body.jobs[${i}]`, caller);
+      const hook = auditWith(audit, createdMany);
       const jobs = await locating(inBody, () =>
         s.scheduler.postScheduleJobs(
           b.jobs.map((job) => ({ ...job, kwargs: job.kwargs ?? {} })),
-          { source: 'api', role },
+          { source: 'api', role, audit: hook.create },
         ),
       );
-      return { status: 201, body: { jobs: jobs.map((j) => jobBody(j)), jobs_count: jobs.length } satisfies Schemas['JobsCreated'] };
+      return { ...createdMany(jobs), audited: hook.stored };
     },
 
     deleteAllJobs: () => {
@@ -254,9 +270,10 @@ export function jobOperations(s: Services): Record<string, Operation> {
     if (!s.catalog.has(handler)) {
       throw new ContractError(`${method.toUpperCase()} ${path} (${op.operationId}) names handler '${handler}', which the handlers folder lacks`);
     }
-    ops[op.operationId] = async ({ query, body, caller, role }) => {
+    ops[op.operationId] = async ({ query, body, caller, role, audit }) => {
       const q = query as HandlerRouteQuery;
       await checkSecretRefs(s, body, 'body', caller);
+      const hook = auditWith(audit, ([job]) => created(job));
       const job = await locating(onHandlerRoute, () =>
         s.scheduler.postScheduleJob(
           {
@@ -274,10 +291,10 @@ export function jobOperations(s: Services): Record<string, Operation> {
             retries: q.retries,
             retry_backoff: q.retry_backoff,
           },
-          { source: 'api', role },
+          { source: 'api', role, audit: hook.create },
         ),
       );
-      return created(job);
+      return { ...created(job), audited: hook.stored };
     };
   }
   return ops;

@@ -1,4 +1,5 @@
 import type { Role } from '../config/tokens.js';
+import type { AuditRecord } from '../store/types.js';
 
 /**
  * The signature every operation implements, whatever serves it: the HTTP app
@@ -18,6 +19,18 @@ export interface OperationInput {
   caller: string | null;
   /** The calling token's role; null when no token is checked. Handler roles are checked against it. */
   role: Role | null;
+  /**
+   * The call's audit record, for an audited call: an operation whose write can store it in
+   * the same statement does so (one write and one commit per call, not two), and answers
+   * with the record it stored (OperationResult.audited).
+   */
+  audit?: CallAudit;
+}
+
+/** The audit record of an audited call, to be stored with the call's own write. */
+export interface CallAudit {
+  /** The record of this call answered with `result`. */
+  of(result: OperationResult): AuditRecord;
 }
 
 export interface OperationResult {
@@ -26,6 +39,11 @@ export interface OperationResult {
   headers?: Record<string, string>;
   /** Content type when not JSON. */
   type?: string;
+  /**
+   * The call's audit record as the operation's write stored it (OperationInput.audit): the
+   * service writes no other record of the call unless its answer came to another status.
+   */
+  audited?: AuditRecord;
 }
 
 export type Operation = (input: OperationInput) => Promise<OperationResult> | OperationResult;

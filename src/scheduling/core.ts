@@ -10,6 +10,7 @@ import { applyChange, changedFields, definitionOf } from './definition.js';
 import { expectedFires, ledger, type LedgerFire } from './ledger.js';
 import { catchUpPolicies, type CatchUp } from '../store/records.js';
 import type {
+  AuditRecord,
   ChainLink,
   ConcurrencyPolicy,
   ExecutionFilter,
@@ -114,6 +115,16 @@ export interface ScheduleContext {
    * absent or null: trusted (default jobs, imports, no token checks).
    */
   role?: Role | null;
+  /** The audit record of the call (an API create), stored with the jobs where the engine can. */
+  audit?: CreateAudit;
+}
+
+/** The audit record of a call that creates jobs, for an engine that stores it with them (Engine.writesAudits). */
+export interface CreateAudit {
+  /** The call's record, should it create `jobs`. */
+  recordOf(jobs: JobRecord[]): AuditRecord;
+  /** Told of the record once it is stored with the jobs. */
+  stored(record: AuditRecord): void;
 }
 
 /** Who changes a job, and on what terms. */
@@ -150,10 +161,13 @@ export class Scheduler {
    * Jobs created at the same time are stored together, with their schedule rows (one
    * statement on SQL), however many requests are waiting. True for each job stored.
    */
-  private readonly creates = new WriteCoalescer<JobRecord, boolean>(async (jobs) => {
-    const stored = new Set(await this.engine.createJobs({ jobs }, this.store));
+  private readonly creates = new WriteCoalescer<{ job: JobRecord; audit?: AuditRecord }, { stored: boolean; audited: boolean }>(async (items) => {
+    const jobs = items.map((i) => i.job);
+    const audits = items.some((i) => i.audit) ? items.map((i) => i.audit) : undefined;
+    let audited = false;
+    const stored = new Set(await this.engine.createJobs({ jobs, audits, onAudited: () => (audited = true) }, this.store));
     // Of two jobs with one id written together, only the first was stored.
-    return jobs.map((j) => stored.delete(j.job_id));
+    return jobs.map((j) => ({ stored: stored.delete(j.job_id), audited }));
   });
 
   constructor(
@@ -373,11 +387,14 @@ export class Scheduler {
     this.catalog.checkRole(req.handler, req.kwargs ?? {}, ctx.role ?? null);
     const job = this.buildJob(req, ctx);
     await this.checkChains([job], ctx.role ?? null);
-    if (!(await this.creates.add(job))) {
+    const audit = this.engine.writesAudits ? ctx.audit?.recordOf([job]) : undefined;
+    const { stored, audited } = await this.creates.add({ job, audit });
+    if (!stored) {
       throw new ConflictError('job-exists', `a job with job_id '${job.job_id}' exists already; delete it first or choose another job_id`, [
         { field: 'job_id', reason: 'is taken' },
       ]);
     }
+    if (audit && audited) ctx.audit!.stored(audit);
     if (job.state === 'paused') await this.store.startPause(job.job_id, job.created_at);
     this.prepare(job);
     return job;
@@ -423,9 +440,12 @@ export class Scheduler {
     const named = jobs.filter((j, i) => reqs[i].job_id === j.job_id).map((j) => j.job_id);
     const existing = await this.store.getJobs(named);
     if (existing.length) throw taken(existing.map((j) => j.job_id));
-    const inserted = await this.engine.createJobs({ jobs, all: true }, this.store);
+    const audit = this.engine.writesAudits ? ctx.audit?.recordOf(jobs) : undefined;
+    let audited = false;
+    const inserted = await this.engine.createJobs({ jobs, all: true, audits: audit && [audit], onAudited: () => (audited = true) }, this.store);
     // Created meanwhile by another request: none of these was stored.
     if (inserted.length < jobs.length) throw taken((await this.store.getJobs(jobs.map((j) => j.job_id))).map((j) => j.job_id));
+    if (audit && audited) ctx.audit!.stored(audit);
     for (const job of jobs) {
       if (job.state === 'paused') await this.store.startPause(job.job_id, job.created_at);
       this.prepare(job);

@@ -152,7 +152,8 @@ export async function createService(config: Config, options: ServiceOptions = {}
     const scheduler = new Scheduler(store, engine, catalog, runner, config.limits, ruleLimits);
     // Metrics for every request; an audit record for every call that may change something,
     // written before the answer goes out. Records of calls answered together are written
-    // together. A failed audit write is logged and never changes the answer.
+    // together; a create stores its call's record in its own statement where the engine can
+    // (OperationInput.audit). A failed audit write is logged and never changes the answer.
     const audits = new WriteCoalescer<AuditRecord, void>(async (records) => {
       await store.insertAudits(records);
       return records.map(() => undefined);
@@ -161,10 +162,14 @@ export async function createService(config: Config, options: ServiceOptions = {}
     const denied = new DeniedCalls(config.audit.deniedWindowSeconds * 1000, (counts) =>
       store.addAuditCounts(counts).catch((err) => log.error({ err, counts: counts.length }, 'denied calls not counted in the audit')),
     );
+    const auditOf = (o: RequestOutcome) => auditRecordOf(o, new Date(), config.audit.pathMaxLength);
     const observe = async (o: RequestOutcome) => {
       metrics.observeRequest(o.operationId, o.status, o.seconds);
       if (!audited(o)) return;
-      const built = auditRecordOf(o, new Date(), config.audit.pathMaxLength);
+      // Stored with the call's own write. An answer that came to another status after that
+      // write (a later step failed) gets a record of its own besides.
+      if (o.audited?.status === o.status) return;
+      const built = auditOf(o);
       const record = o.status === 401 ? denied.admit(built) : built;
       if (!record) return;
       let timer: NodeJS.Timeout | undefined;
@@ -192,6 +197,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       bodyMaxDepth: config.bodyMaxDepth,
       auth: new Authenticator(config.auth.mode, config.auth.tokens, config.allowedHosts),
       observe,
+      auditOf,
       trustedProxies: config.audit.trustedProxies,
       onStorageFault: (err) => storage?.note(err),
     });

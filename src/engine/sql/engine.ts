@@ -6,6 +6,7 @@ import { afterLocks, insertRowsSql } from '../../store/sql/statements.js';
 import { wroteRows } from '../../store/sql/analyze.js';
 import { announceWhen, eventChannelOf, eventColumns, eventsCte, notifyEvents } from '../../store/sql/events.js';
 import { SqlExecutionStore } from '../../store/sql/executions.js';
+import { auditToRow } from '../../store/sql/audit.js';
 import type { ExecutionEnd } from '../../store/types.js';
 import { RowEngine, type KeptScheduleRow } from '../row-engine.js';
 import {
@@ -65,6 +66,8 @@ export class SqlEngine extends RowEngine {
   private eventChannel = eventChannelOf('public');
   /** Fires and creates write their events in their own statement. */
   readonly writesEvents = true;
+  /** Creates write their calls' audit records in their own statement. */
+  readonly writesAudits = true;
 
   /** The run records' statements, for finishRuns. */
   private readonly executions: SqlExecutionStore;
@@ -151,7 +154,8 @@ export class SqlEngine extends RowEngine {
    * round trip. With `all`, a job whose id is taken fails the statement (division by zero,
    * 22012), so none is stored.
    */
-  override async createJobs({ jobs, all, events }: JobsCreate) {
+  override async createJobs(write: JobsCreate): Promise<string[]> {
+    const { jobs, all, events, audits } = write;
     const unique = firstOfEachId(jobs);
     if (unique.length === 0) return [];
     const params: unknown[] = [];
@@ -179,15 +183,35 @@ export class SqlEngine extends RowEngine {
                  RETURNING 1)`);
       guards.push(`${notifyEvents('ev', param(this.eventChannel), this.sql.notifiesInline)} AS announced`);
     }
+    // The records of the calls whose jobs are stored: not of a job whose id is taken, nor of a
+    // second job of one id in this write (its call is refused, and audited as such).
+    const firsts = new Set(unique);
+    const kept = (audits ?? []).flatMap((record, i) => (record && firsts.has(jobs[i]) ? [{ record, jobId: jobs[i].job_id }] : []));
+    if (kept.length) {
+      const ids = param(kept.map((a) => a.record.id));
+      const of = param(kept.map((a) => a.jobId));
+      const au = insertRowsSql(
+        'audit',
+        kept.map((a) => auditToRow(a.record)),
+        `WHERE v.id IN (SELECT k.id FROM unnest(${ids}::text[], ${of}::text[]) AS k(id, job_id) WHERE k.job_id IN (SELECT job_id FROM j))`,
+        params.length + 1,
+      );
+      params.push(...au.params);
+      parts.push(`au AS (${au.text})`);
+    }
     const due = this.notifyWhenDue('d', param(this.soon()));
     let answer: { ids: string[] | null; announced?: string | number; n: string | number } | undefined;
     try {
       const r = await this.sql.query<NonNullable<typeof answer>>(`WITH ${parts.join(',\n')}\nSELECT ${guards.join(', ')}, (SELECT count(*) FROM (${due}) t) AS n`, params);
       answer = r.rows[0];
     } catch (err) {
-      if (all && (err as { code?: unknown }).code === '22012') return [];
+      const code = (err as { code?: unknown }).code;
+      if (all && code === '22012') return [];
+      // Refused by the server, so nothing was written: the jobs go again without the records.
+      if (kept.length && typeof code === 'string') return this.createJobs({ jobs, all, events });
       throw err;
     }
+    if (kept.length) write.onAudited?.();
     if (Number(answer?.announced ?? 0) > 0) this.sql.announce(this.eventChannel);
     this.announceDue(Number(answer?.n ?? 0));
     const stored = new Set(answer?.ids ?? []);

@@ -15,16 +15,16 @@ const auditNewestFirst: Keyset<AuditRecord> = {
   keyOf: (a) => [a.time.getTime(), a.id],
 };
 
+/** An audit record as a row of `audit` (for insertRowsSql). */
+export const auditToRow = (a: AuditRecord) => ({ ...a, overrides: json(a.overrides) });
+
 /** Audit records on PostgreSQL and PGlite: the `audit` table. */
 export class SqlAuditStore implements AuditStore {
   constructor(private readonly db: SqlClient) {}
 
   async insertAudits(records: AuditRecord[]) {
     if (records.length === 0) return;
-    const { text, params } = insertRowsSql(
-      'audit',
-      records.map((a) => ({ ...a, overrides: json(a.overrides) })),
-    );
+    const { text, params } = insertRowsSql('audit', records.map(auditToRow));
     await this.db.query(text, params);
   }
 
