@@ -41,8 +41,8 @@ const countRunEndSql = `WITH o AS (SELECT job_id, failure_streak, state FROM job
     FROM o WHERE j.job_id = o.job_id
   RETURNING j.*, o.failure_streak AS streak_before, o.state AS state_before`;
 const insertDelivery = `INSERT INTO notification_delivery (id, job_id, execution_id, event, channel, target, payload, status, attempts, next_attempt_at, created_at)
-  SELECT id, job_id, execution_id, event, channel, target, payload, status, '[]'::jsonb, next_attempt_at, created_at
-    FROM json_to_recordset($1::json) AS v(id text, job_id text, execution_id text, event text, channel text, target jsonb, payload jsonb,
+  SELECT id, job_id, execution_id, event, channel, target::jsonb, payload::jsonb, status, '[]'::jsonb, next_attempt_at, created_at
+    FROM json_to_recordset($1::json) AS v(id text, job_id text, execution_id text, event text, channel text, target json, payload json,
                                               status text, next_attempt_at timestamptz, created_at timestamptz)
   ON CONFLICT (id) DO NOTHING`;
 // notification_delivery_due_idx; SKIP LOCKED: processes claiming at once take different rows.
