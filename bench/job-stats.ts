@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { PgClient } from '../src/db/sql-client.js';
 import { runMigrations } from '../src/store/sql/migrate.js';
-import { selectJobWithStats } from '../src/store/sql/executions.js';
+import { selectJobsWithStats } from '../src/store/sql/executions.js';
 import { countExecutionsByStatus } from '../src/store/sql/service-state.js';
 import { adminQuery, postgresUrl } from './lib/db.js';
 
@@ -28,12 +28,12 @@ const queries: Record<string, [string, string, unknown[]]> = {
         SELECT count(*) AS total, count(*) FILTER (WHERE status = 'succeeded') AS succeeded,
                count(*) FILTER (WHERE status IN ('failed', 'timed_out', 'lost')) AS failed,
                avg(duration_ms) FILTER (WHERE status = 'succeeded') AS avg_ms
-          FROM execution WHERE job_id = $1) a
-       LEFT JOIN LATERAL (SELECT * FROM execution WHERE job_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1) l ON true
-      WHERE j.job_id = $1`,
+          FROM execution WHERE job_id = ($1::text[])[1]) a
+       LEFT JOIN LATERAL (SELECT * FROM execution WHERE job_id = ($1::text[])[1] ORDER BY created_at DESC, id DESC LIMIT 1) l ON true
+      WHERE j.job_id = ($1::text[])[1]`,
     `SELECT s.job_id, s.total, s.succeeded, s.failed, round(s.succeeded_ms / NULLIF(s.timed, 0)) AS avg_ms, s.latest ->> 'id' AS latest
-       FROM (${selectJobWithStats}) s`,
-    ['busy'],
+       FROM (${selectJobsWithStats}) s`,
+    [['busy']],
   ],
   'runs by status (GET /stats)': [
     'SELECT status, count(*) AS n FROM execution GROUP BY status ORDER BY status',

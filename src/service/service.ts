@@ -16,7 +16,7 @@ import { createLogger, type Logger } from '../observability/log.js';
 import { Metrics } from '../operations/metrics.js';
 import { loadOpenApi, type OpenApiOperation } from '../contract/openapi.js';
 import { buildOperations } from '../operations/index.js';
-import { WriteCoalescer } from '../scheduling/coalescer.js';
+import { Coalescer } from '../scheduling/coalescer.js';
 import { Scheduler } from '../scheduling/core.js';
 import { Runner } from '../scheduling/runner.js';
 import { Notifier } from '../notifications/notifier.js';
@@ -154,7 +154,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
     // written before the answer goes out. Records of calls answered together are written
     // together; a create stores its call's record in its own statement where the engine can
     // (OperationInput.audit). A failed audit write is logged and never changes the answer.
-    const audits = new WriteCoalescer<AuditRecord, void>(async (records) => {
+    const audits = new Coalescer<AuditRecord, void>(async (records) => {
       await store.insertAudits(records);
       return records.map(() => undefined);
     });

@@ -1,5 +1,5 @@
 import type { ExecutionRecord } from '../../store/types.js';
-import { WriteCoalescer } from '../coalescer.js';
+import { Coalescer } from '../coalescer.js';
 import type { RunDeps } from './deps.js';
 import { untilLanded } from './retry.js';
 
@@ -11,7 +11,7 @@ import { untilLanded } from './retry.js';
  */
 export class RunFence {
   /** Starts of runs that come together, fenced in one write; the token of each, or null. */
-  private readonly starts = new WriteCoalescer<ExecutionRecord, number | null>(async (runs) => {
+  private readonly starts = new Coalescer<ExecutionRecord, number | null>(async (runs) => {
     const byWorker = new Map<string, ExecutionRecord[]>();
     for (const r of runs) byWorker.set(r.worker_id ?? '', [...(byWorker.get(r.worker_id ?? '') ?? []), r]);
     const tokens = new Map<string, number>();

@@ -1,5 +1,5 @@
 import { failedStatuses, RunEndsError, type ExecutionEnd, type ExecutionRecord, type ExecutionStatus } from '../../store/types.js';
-import { WriteCoalescer } from '../coalescer.js';
+import { Coalescer } from '../coalescer.js';
 import { outputLine, storableText } from './context.js';
 import type { RunDeps } from './deps.js';
 import type { Ran } from './execute.js';
@@ -15,7 +15,7 @@ export class RunRecorder {
    * Ends of runs that come together, written together; for each run, true when this call ended
    * it, or the error of its own write (the others' ends are recorded all the same).
    */
-  private readonly finishes = new WriteCoalescer<ExecutionEnd, boolean | Error>(async (ends) => {
+  private readonly finishes = new Coalescer<ExecutionEnd, boolean | Error>(async (ends) => {
     const { maxOutputLines, maxOutputBytes } = this.deps.options;
     // Ordered by id, as every batch that writes execution rows is, so that two workers' batches lock rows in one order.
     const sorted = [...ends].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

@@ -138,17 +138,20 @@ const selectBatchGroups = `SELECT status, count(*) AS n, min(job_id) AS job_id, 
 // (execution_active_job_idx); the newest run through execution_job_idx, without its output
 // (up to JOBS_OUTPUT_MAX_BYTES), as one JSON value (job and execution share column names).
 // Reads a few rows however many runs the job has.
-export const selectJobWithStats = `SELECT j.*, a.total, a.succeeded, a.failed, a.timed, a.succeeded_ms, to_jsonb(l) AS latest
-    FROM job j
+// Per job asked for (`read_at`: its place in $1): job_pkey, execution_count's key,
+// execution_active_job_idx and execution_job_idx, each reached by the id, so a generic plan
+// probes them per job whatever the number of ids.
+export const selectJobsWithStats = `SELECT k.at AS read_at, j.*, a.total, a.succeeded, a.failed, a.timed, a.succeeded_ms, to_jsonb(l) AS latest
+    FROM unnest($1::text[]) WITH ORDINALITY AS k(id, at)
+    JOIN job j ON j.job_id = k.id COLLATE "C"
    CROSS JOIN LATERAL (
-     SELECT COALESCE(sum(executions), 0) + (SELECT count(*) FROM execution_active x WHERE x.job_id = $1) AS total,
+     SELECT COALESCE(sum(executions), 0) + (SELECT count(*) FROM execution_active x WHERE x.job_id = k.id) AS total,
             COALESCE(sum(executions) FILTER (WHERE status = 'succeeded'), 0) AS succeeded,
             COALESCE(sum(executions) FILTER (WHERE status IN (${sqlList(failedStatuses)})), 0) AS failed,
             sum(timed) FILTER (WHERE status = 'succeeded') AS timed,
             sum(duration_ms) FILTER (WHERE status = 'succeeded') AS succeeded_ms
-       FROM execution_count WHERE job_id = $1) a
-    LEFT JOIN LATERAL (SELECT ${executionListColumns} FROM execution WHERE job_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1) l ON true
-   WHERE j.job_id = $1`;
+       FROM execution_count WHERE job_id = k.id) a
+    LEFT JOIN LATERAL (SELECT ${executionListColumns} FROM execution WHERE job_id = k.id ORDER BY created_at DESC, id DESC LIMIT 1) l ON true`;
 const countQueued = "SELECT count(*) AS n FROM execution_active WHERE status = 'queued'";
 // execution_chains_pending_idx (the runs whose chains are not written yet), then a sort.
 const selectChainsPending = `SELECT * FROM execution WHERE chains_pending AND finished_at < $1 AND status NOT IN (${active})
@@ -312,19 +315,26 @@ export class SqlExecutionStore implements ExecutionStore {
   }
 
   async getJobWithStats(jobId: string): Promise<{ job: JobRecord; stats: JobStats } | null> {
-    const r = await this.db.query<Row>(selectJobWithStats, [jobId], { prepare: true });
-    const row = r.rows[0];
-    if (!row) return null;
-    return {
-      job: rowToJob(row),
-      stats: {
-        total: Number(row.total),
-        succeeded: Number(row.succeeded),
-        failed: Number(row.failed),
-        average_duration_ms: Number(row.timed ?? 0) > 0 ? Math.round(Number(row.succeeded_ms) / Number(row.timed)) : null,
-        latest: row.latest ? rowToExecution(jsonDates(row.latest as Row, executionTimes)) : null,
-      },
-    };
+    return (await this.getJobsWithStats([jobId]))[0];
+  }
+
+  async getJobsWithStats(jobIds: string[]): Promise<Array<{ job: JobRecord; stats: JobStats } | null>> {
+    const found: Array<{ job: JobRecord; stats: JobStats } | null> = jobIds.map(() => null);
+    if (jobIds.length === 0) return found;
+    const r = await this.db.query<Row>(selectJobsWithStats, [jobIds], { prepare: true });
+    for (const row of r.rows) {
+      found[Number(row.read_at) - 1] = {
+        job: rowToJob(row),
+        stats: {
+          total: Number(row.total),
+          succeeded: Number(row.succeeded),
+          failed: Number(row.failed),
+          average_duration_ms: Number(row.timed ?? 0) > 0 ? Math.round(Number(row.succeeded_ms) / Number(row.timed)) : null,
+          latest: row.latest ? rowToExecution(jsonDates(row.latest as Row, executionTimes)) : null,
+        },
+      };
+    }
+    return found;
   }
 
   async queuedCount() {
