@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { clientAddressOf } from '../src/http/audit.js';
 import type { AuditRecord } from '../src/store/types.js';
 import { SqlStore } from '../src/store/sql/sql-store.js';
+import { migrations } from '../src/store/sql/migrations/index.js';
 import { noticeSkippedStores, scaled, startService, stores, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
 
 noticeSkippedStores();
@@ -171,6 +172,39 @@ for (const { name, skip } of stores) {
       );
       // The other records of this suite, all younger than 30 days, are kept.
       assert.ok((await audits('scheduleEcho')).length > 0);
+    });
+
+    it('a create whose answer fails after its job is stored keeps one record, with the failed status', async (t) => {
+      if (!(svc.service.store instanceof SqlStore)) {
+        t.skip('only SQL stores the record with the job');
+        return;
+      }
+      const store = svc.service.store;
+      const id = `late-${randomUUID().slice(0, 8)}`;
+      // A paused job's pause is written after the job's statement: without its table, the job
+      // and its record are stored, then the call fails.
+      await store.db.exec('DROP TABLE pause');
+      let res: Response;
+      try {
+        res = await fetch(`${base}/jobs`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${T.writer}` },
+          body: JSON.stringify({ job_id: id, handler: 'echo', state: 'paused' }),
+        });
+        await res.arrayBuffer();
+      } finally {
+        for (const m of migrations) await store.db.exec(m.sql);
+      }
+      assert.equal(res.status, 500);
+      assert.ok(await store.getJob(id), 'the job was stored');
+      const records = await waitFor('the record settled', async () => {
+        const r = (await audits('createJob')).filter((a) => a.request_id === res.headers.get('x-request-id'));
+        return r.length === 1 && r[0].status === 500 ? r : undefined;
+      });
+      assert.deepEqual(
+        records.map((r) => [r.job_id, r.status, r.outcome]),
+        [[id, 500, 'error']],
+      );
     });
 
     it('stores the record of a create with its job, one record per call whatever its answer', async () => {

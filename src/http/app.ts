@@ -118,7 +118,7 @@ export interface RequestOutcome {
   /** The caller's address (see clientAddressOf); null when the socket has none. */
   clientAddress: string | null;
   seconds: number;
-  /** The call's audit record as the operation stored it with its own write (OperationResult.audited). */
+  /** The call's audit record as the operation stored it with its own write (CallAudit.stored). */
   audited?: AuditRecord;
 }
 
@@ -301,9 +301,11 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
       operationId,
       caller: st.principal?.name ?? null,
       role: auth.enforced ? (st.principal?.role ?? null) : null,
-      audit: auditOf && audited({ operationId, method: ctx.method }) ? { of: (r) => auditOf(outcomeOf(ctx, r.status, r.body, 0)) } : undefined,
+      audit:
+        auditOf && audited({ operationId, method: ctx.method })
+          ? { of: (r) => auditOf(outcomeOf(ctx, r.status, r.body, 0)), stored: (record) => void (st.audited = record) }
+          : undefined,
     });
-    st.audited = result.audited;
     ctx.status = result.status;
     for (const [k, v] of Object.entries(result.headers ?? {})) ctx.set(k, v);
     if (result.type) ctx.type = result.type;

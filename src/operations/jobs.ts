@@ -4,7 +4,7 @@ import type { operations } from '../generated/openapi.js';
 import { operationsOf } from '../contract/openapi.js';
 import { Problem } from './problem.js';
 import { inBody, inQuery, locating, onHandlerRoute } from './domain-problems.js';
-import type { AuditRecord, JobRecord, Kwargs } from '../store/types.js';
+import type { JobRecord, Kwargs } from '../store/types.js';
 import { executionBody, failureBody, jobBody, type Schemas, type Services } from './context.js';
 import { isoTime } from './iso-time.js';
 import { checkRunOverrides, checkSecretRefs } from './secrets.js';
@@ -112,14 +112,9 @@ function createdMany(jobs: JobRecord[]) {
   return { status: 201, body: { jobs: jobs.map((j) => jobBody(j)), jobs_count: jobs.length } satisfies Schemas['JobsCreated'] };
 }
 
-/**
- * A create's audit record, to be stored with its jobs (ScheduleContext.audit): `answer` is
- * the call's answer should it create them. `stored` is the record once it is.
- */
-function auditWith(audit: CallAudit | undefined, answer: (jobs: JobRecord[]) => OperationResult) {
-  const hook: { create?: CreateAudit; stored?: AuditRecord } = {};
-  if (audit) hook.create = { recordOf: (jobs) => audit.of(answer(jobs)), stored: (record) => (hook.stored = record) };
-  return hook;
+/** A create's audit record, to be stored with its jobs (ScheduleContext.audit): `answer` is the call's answer should it create them. */
+function auditWith(audit: CallAudit | undefined, answer: (jobs: JobRecord[]) => OperationResult): CreateAudit | undefined {
+  return audit && { recordOf: (jobs) => audit.of(answer(jobs)), stored: (record) => audit.stored(record) };
 }
 
 export function jobOperations(s: Services): Record<string, Operation> {
@@ -143,23 +138,23 @@ export function jobOperations(s: Services): Record<string, Operation> {
     createJob: async ({ body, caller, role, audit }) => {
       const b = body as CreateBody;
       await checkBodySecrets(s, b as Record<string, unknown>, 'body', caller);
-      const hook = auditWith(audit, ([job]) => created(job));
-      const job = await locating(inBody, () => s.scheduler.postScheduleJob({ ...b, kwargs: b.kwargs ?? {} }, { source: 'api', role, audit: hook.create }));
-      return { ...created(job), audited: hook.stored };
+      const job = await locating(inBody, () =>
+        s.scheduler.postScheduleJob({ ...b, kwargs: b.kwargs ?? {} }, { source: 'api', role, audit: auditWith(audit, ([j]) => created(j)) }),
+      );
+      return created(job);
     },
 
     createJobs: async ({ body, caller, role, audit }) => {
       const b = body as CreateManyBody;
       for (const [i, job] of b.jobs.entries())
         if (mayReferToSecrets(job as Record<string, unknown>)) await checkBodySecrets(s, job as Record<string, unknown>, `body.jobs[${i}]`, caller);
-      const hook = auditWith(audit, createdMany);
       const jobs = await locating(inBody, () =>
         s.scheduler.postScheduleJobs(
           b.jobs.map((job) => ({ ...job, kwargs: job.kwargs ?? {} })),
-          { source: 'api', role, audit: hook.create },
+          { source: 'api', role, audit: auditWith(audit, createdMany) },
         ),
       );
-      return { ...createdMany(jobs), audited: hook.stored };
+      return createdMany(jobs);
     },
 
     deleteAllJobs: () => {
@@ -273,7 +268,6 @@ export function jobOperations(s: Services): Record<string, Operation> {
     ops[op.operationId] = async ({ query, body, caller, role, audit }) => {
       const q = query as HandlerRouteQuery;
       await checkSecretRefs(s, body, 'body', caller);
-      const hook = auditWith(audit, ([job]) => created(job));
       const job = await locating(onHandlerRoute, () =>
         s.scheduler.postScheduleJob(
           {
@@ -291,10 +285,10 @@ export function jobOperations(s: Services): Record<string, Operation> {
             retries: q.retries,
             retry_backoff: q.retry_backoff,
           },
-          { source: 'api', role, audit: hook.create },
+          { source: 'api', role, audit: auditWith(audit, ([j]) => created(j)) },
         ),
       );
-      return { ...created(job), audited: hook.stored };
+      return created(job);
     };
   }
   return ops;

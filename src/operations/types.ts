@@ -21,8 +21,7 @@ export interface OperationInput {
   role: Role | null;
   /**
    * The call's audit record, for an audited call: an operation whose write can store it in
-   * the same statement does so (one write and one commit per call, not two), and answers
-   * with the record it stored (OperationResult.audited).
+   * the same statement does so (one write and one commit per call, not two), and says so.
    */
   audit?: CallAudit;
 }
@@ -31,6 +30,11 @@ export interface OperationInput {
 export interface CallAudit {
   /** The record of this call answered with `result`. */
   of(result: OperationResult): AuditRecord;
+  /**
+   * Told once the operation's write stored `record`: the service writes no other record of the
+   * call, and should its answer come to another status, gives that record the answer's.
+   */
+  stored(record: AuditRecord): void;
 }
 
 export interface OperationResult {
@@ -39,11 +43,6 @@ export interface OperationResult {
   headers?: Record<string, string>;
   /** Content type when not JSON. */
   type?: string;
-  /**
-   * The call's audit record as the operation's write stored it (OperationInput.audit): the
-   * service writes no other record of the call unless its answer came to another status.
-   */
-  audited?: AuditRecord;
 }
 
 export type Operation = (input: OperationInput) => Promise<OperationResult> | OperationResult;

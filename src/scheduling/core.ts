@@ -31,7 +31,7 @@ import { activeStatuses, hasChains } from '../store/types.js';
 import { cycleThrough, mappingErrors } from './run/chains.js';
 import { CursorError } from '../store/cursor.js';
 import { finalStatuses, type ExecutionRecord, type WorkerRecord, type WorkerState } from '../store/types.js';
-import { Coalescer } from './coalescer.js';
+import { Coalescer } from '../db/coalescer.js';
 import { policyOf, recurrenceOf, type Runner } from './runner.js';
 import {
   checkCron,
@@ -169,13 +169,6 @@ export class Scheduler {
     // Of two jobs with one id written together, only the first was stored.
     return jobs.map((j) => ({ stored: stored.delete(j.job_id), audited }));
   });
-
-  /**
-   * Reads of a job with its stats made at the same time go to the store together (one
-   * statement on SQL): at 16 requests at once, GET /jobs/{id} made one round trip per read.
-   * A read joins only a batch not yet sent, so it sees every write answered before it came.
-   */
-  private readonly reads = new Coalescer<string, { job: JobRecord; stats: JobStats } | null>((ids) => this.store.getJobsWithStats(ids));
 
   constructor(
     private readonly store: Store,
@@ -576,7 +569,7 @@ export class Scheduler {
   }
 
   async getJobWithStats(jobId: string): Promise<{ job: JobRecord; stats: JobStats }> {
-    const found = await this.reads.add(jobId);
+    const found = await this.store.getJobWithStats(jobId);
     if (!found) throw new NotFoundError('job', jobId, `no job with job_id '${jobId}'`);
     return found;
   }

@@ -16,7 +16,7 @@ import { createLogger, type Logger } from '../observability/log.js';
 import { Metrics } from '../operations/metrics.js';
 import { loadOpenApi, type OpenApiOperation } from '../contract/openapi.js';
 import { buildOperations } from '../operations/index.js';
-import { Coalescer } from '../scheduling/coalescer.js';
+import { Coalescer } from '../db/coalescer.js';
 import { Scheduler } from '../scheduling/core.js';
 import { Runner } from '../scheduling/runner.js';
 import { Notifier } from '../notifications/notifier.js';
@@ -167,9 +167,9 @@ export async function createService(config: Config, options: ServiceOptions = {}
       metrics.observeRequest(o.operationId, o.status, o.seconds);
       if (!audited(o)) return;
       // Stored with the call's own write. An answer that came to another status after that
-      // write (a later step failed) gets a record of its own besides.
+      // write (a later step failed) gives that record its status and outcome.
       if (o.audited?.status === o.status) return;
-      const built = auditOf(o);
+      const built = o.audited ? { ...auditOf(o), id: o.audited.id } : auditOf(o);
       const record = o.status === 401 ? denied.admit(built) : built;
       if (!record) return;
       let timer: NodeJS.Timeout | undefined;

@@ -2,6 +2,11 @@ import type { AuditFilter, AuditRecord, Page } from './records.js';
 
 /** Audit records: one per call that changes something. */
 export interface AuditStore {
+  /**
+   * Stores the records. On SQL a record whose id is stored already takes the new one's status
+   * and outcome: the record a create stored with its job (only SQL does), when the call's answer
+   * then came to another status.
+   */
   insertAudits(records: AuditRecord[]): Promise<void>;
   /** Newest first, keyset paged by (time, id). */
   listAudit(filter: AuditFilter, after: string | null, limit: number): Promise<Page<AuditRecord>>;

@@ -45,10 +45,11 @@ export interface ExecutionStore {
   /** Running runs whose worker is gone, without their output lines (empty). */
   runningOnGoneWorkers(): Promise<ExecutionRecord[]>;
   batchSummary(batchId: string): Promise<BatchSummary | null>;
-  /** A job with its run statistics, read together (one statement on SQL); null when no such job. */
+  /**
+   * A job with its run statistics, read together (one statement on SQL, shared by the reads
+   * made while one is under way); null when no such job.
+   */
   getJobWithStats(jobId: string): Promise<{ job: JobRecord; stats: JobStats } | null>;
-  /** getJobWithStats for many jobs, one answer per id in their order (one statement on SQL). */
-  getJobsWithStats(jobIds: string[]): Promise<Array<{ job: JobRecord; stats: JobStats } | null>>;
   /** Runs waiting for a worker (status queued). */
   queuedCount(): Promise<number>;
   /** Ended runs whose chains are not written yet (chains_pending), ended before `before`, oldest first. */
@@ -94,7 +95,6 @@ export const executionStoreMethods: Record<keyof ExecutionStore, true> = {
   runningOnGoneWorkers: true,
   batchSummary: true,
   getJobWithStats: true,
-  getJobsWithStats: true,
   queuedCount: true,
   chainsPending: true,
 };

@@ -4,6 +4,7 @@ import { insertJobsSql } from '../../store/sql/jobs.js';
 import { firstOfEachId } from '../../store/types.js';
 import { afterLocks, insertRowsSql } from '../../store/sql/statements.js';
 import { wroteRows } from '../../store/sql/analyze.js';
+import { refusedByServer } from '../../db/errors.js';
 import { announceWhen, eventChannelOf, eventColumns, eventsCte, notifyEvents } from '../../store/sql/events.js';
 import { SqlExecutionStore } from '../../store/sql/executions.js';
 import { auditToRow } from '../../store/sql/audit.js';
@@ -207,8 +208,9 @@ export class SqlEngine extends RowEngine {
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       if (all && code === '22012') return [];
-      // Refused by the server, so nothing was written: the jobs go again without the records.
-      if (kept.length && typeof code === 'string') return this.createJobs({ jobs, all, events });
+      // Refused by the server, so nothing was written: the jobs go again without the records,
+      // which are then the caller's (a record that cannot be written never fails a create).
+      if (kept.length && refusedByServer(err)) return this.createJobs({ jobs, all, events });
       throw err;
     }
     if (kept.length) write.onAudited?.();

@@ -1,5 +1,5 @@
 import type { ExecutionRecord } from '../../store/types.js';
-import { Coalescer } from '../coalescer.js';
+import { Coalescer } from '../../db/coalescer.js';
 import type { RunDeps } from './deps.js';
 import { untilLanded } from './retry.js';
 

@@ -1,5 +1,5 @@
 import { failedStatuses, RunEndsError, type ExecutionEnd, type ExecutionRecord, type ExecutionStatus } from '../../store/types.js';
-import { Coalescer } from '../coalescer.js';
+import { Coalescer } from '../../db/coalescer.js';
 import { outputLine, storableText } from './context.js';
 import type { RunDeps } from './deps.js';
 import type { Ran } from './execute.js';

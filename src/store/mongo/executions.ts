@@ -263,10 +263,6 @@ export class MongoExecutionStore implements ExecutionStore {
     return doc ? { job: docToJob(doc), stats: await this.jobStats(jobId) } : null;
   }
 
-  getJobsWithStats(jobIds: string[]): Promise<Array<{ job: JobRecord; stats: JobStats } | null>> {
-    return Promise.all(jobIds.map((id) => this.getJobWithStats(id)));
-  }
-
   private async jobStats(jobId: string): Promise<JobStats> {
     // execution_job_idx, for both queries.
     const [agg] = await this.c.executions

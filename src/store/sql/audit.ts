@@ -24,7 +24,7 @@ export class SqlAuditStore implements AuditStore {
 
   async insertAudits(records: AuditRecord[]) {
     if (records.length === 0) return;
-    const { text, params } = insertRowsSql('audit', records.map(auditToRow));
+    const { text, params } = insertRowsSql('audit', records.map(auditToRow), 'ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, outcome = EXCLUDED.outcome');
     await this.db.query(text, params);
   }
 

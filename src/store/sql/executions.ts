@@ -17,6 +17,7 @@ import {
 import { keysetPage, type Keyset } from './keyset.js';
 import { executionListColumns, executionListColumnsOf, executionTimes, executionToRow, jsonDates, rowToExecution, rowToJob, sqlList, type Row } from './rows.js';
 import { afterLocks, updateRows, insertRowsSql, insertSql, setSql } from './statements.js';
+import { Coalescer } from '../../db/coalescer.js';
 import { wroteRows } from './analyze.js';
 import { announceWhen, eventChannel, eventColumns } from './events.js';
 
@@ -314,11 +315,20 @@ export class SqlExecutionStore implements ExecutionStore {
     return batchSummaryOf(batchId, r.rows);
   }
 
-  async getJobWithStats(jobId: string): Promise<{ job: JobRecord; stats: JobStats } | null> {
-    return (await this.getJobsWithStats([jobId]))[0];
+  /**
+   * Reads of jobs made while one is under way go together in the next, one statement for all:
+   * GET /jobs/{id} under load made one round trip, one statement and one row description of
+   * some sixty columns per request. A read joins only a batch not yet sent, so it sees every
+   * write answered before it came.
+   */
+  private readonly reads = new Coalescer<string, { job: JobRecord; stats: JobStats } | null>((ids) => this.getJobsWithStats(ids));
+
+  getJobWithStats(jobId: string): Promise<{ job: JobRecord; stats: JobStats } | null> {
+    return this.reads.add(jobId);
   }
 
-  async getJobsWithStats(jobIds: string[]): Promise<Array<{ job: JobRecord; stats: JobStats } | null>> {
+  /** getJobWithStats for many jobs, one answer per id in their order. */
+  private async getJobsWithStats(jobIds: string[]): Promise<Array<{ job: JobRecord; stats: JobStats } | null>> {
     const found: Array<{ job: JobRecord; stats: JobStats } | null> = jobIds.map(() => null);
     if (jobIds.length === 0) return found;
     const r = await this.db.query<Row>(selectJobsWithStats, [jobIds], { prepare: true });
