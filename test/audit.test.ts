@@ -193,7 +193,8 @@ for (const { name, skip } of stores) {
         });
         await res.arrayBuffer();
       } finally {
-        for (const m of migrations) await store.db.exec(m.sql);
+        // The pause table comes back from its own migration (safe to run again).
+        await store.db.exec(migrations.find((m) => m.name === 'job-versions')!.sql);
       }
       assert.equal(res.status, 500);
       assert.ok(await store.getJob(id), 'the job was stored');

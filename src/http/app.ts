@@ -118,8 +118,19 @@ export interface RequestOutcome {
   /** The caller's address (see clientAddressOf); null when the socket has none. */
   clientAddress: string | null;
   seconds: number;
-  /** The call's audit record as the operation stored it with its own write (CallAudit.stored). */
-  audited?: AuditRecord;
+  /** The audit record the operation built to store with its own write, if it did (CallAudit). */
+  audit?: WriteAudit;
+}
+
+/**
+ * A call's audit record built for the operation's own write: `stored` once that write is known
+ * to have stored it. A write whose answer was lost may have stored it all the same, so the
+ * call's record is written under this record's id whatever happened (SQL insertAudits then
+ * gives a stored one the answer's status), and never twice.
+ */
+export interface WriteAudit {
+  record: AuditRecord;
+  stored: boolean;
 }
 
 export interface HttpAppOptions {
@@ -179,7 +190,7 @@ interface RequestState {
   params?: Record<string, string>;
   principal?: Principal;
   body?: unknown;
-  audited?: AuditRecord;
+  audit?: WriteAudit;
 }
 
 export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
@@ -234,7 +245,7 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
         return clientAddressOf(ctx.req.socket.remoteAddress, ctx.get('x-forwarded-for') || undefined, opts.trustedProxies ?? []);
       },
       seconds,
-      audited: st.audited,
+      audit: st.audit,
     };
   };
 
@@ -303,7 +314,10 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
       role: auth.enforced ? (st.principal?.role ?? null) : null,
       audit:
         auditOf && audited({ operationId, method: ctx.method })
-          ? { of: (r) => auditOf(outcomeOf(ctx, r.status, r.body, 0)), stored: (record) => void (st.audited = record) }
+          ? {
+              of: (r) => (st.audit = { record: auditOf(outcomeOf(ctx, r.status, r.body, 0)), stored: false }).record,
+              stored: (record) => void (st.audit = { record, stored: true }),
+            }
           : undefined,
     });
     ctx.status = result.status;

@@ -166,10 +166,11 @@ export async function createService(config: Config, options: ServiceOptions = {}
     const observe = async (o: RequestOutcome) => {
       metrics.observeRequest(o.operationId, o.status, o.seconds);
       if (!audited(o)) return;
-      // Stored with the call's own write. An answer that came to another status after that
-      // write (a later step failed) gives that record its status and outcome.
-      if (o.audited?.status === o.status) return;
-      const built = o.audited ? { ...auditOf(o), id: o.audited.id } : auditOf(o);
+      // Stored with the call's own write. Otherwise (an answer that came to another status
+      // after that write, or a write whose answer was lost) the record goes under the id of
+      // the one built for the write, which it replaces should the write have stored it.
+      if (o.audit?.stored && o.audit.record.status === o.status) return;
+      const built = o.audit ? { ...auditOf(o), id: o.audit.record.id } : auditOf(o);
       const record = o.status === 401 ? denied.admit(built) : built;
       if (!record) return;
       let timer: NodeJS.Timeout | undefined;
