@@ -2,8 +2,8 @@
  * Gathers calls and hands them to `fn` together: many runs ending at once cost one write,
  * not one each, and many reads at once one read. One call of `fn` is under way at a time;
  * calls made meanwhile wait for the next, so batches grow with the load instead of with a
- * timer. `fn` answers with one result per item,
- * in order; a failure of `fn` fails every call it was given.
+ * timer. `fn` answers with one result per item, in order; a failure of `fn` fails every call
+ * it was given.
  */
 export class Coalescer<T, R> {
   private items: Array<{ item: T; resolve: (r: R) => void; reject: (err: unknown) => void }> = [];

@@ -158,6 +158,9 @@ const countQueued = "SELECT count(*) AS n FROM execution_active WHERE status = '
 const selectChainsPending = `SELECT * FROM execution WHERE chains_pending AND finished_at < $1 AND status NOT IN (${active})
    ORDER BY finished_at LIMIT $2`;
 
+/** A job with its run statistics, as getJobWithStats answers. */
+type JobWithStats = { job: JobRecord; stats: JobStats };
+
 /** Execution records on PostgreSQL and PGlite: the `execution` table. */
 export class SqlExecutionStore implements ExecutionStore {
   constructor(private readonly db: SqlClient) {}
@@ -321,15 +324,15 @@ export class SqlExecutionStore implements ExecutionStore {
    * some sixty columns per request. A read joins only a batch not yet sent, so it sees every
    * write answered before it came.
    */
-  private readonly reads = new Coalescer<string, { job: JobRecord; stats: JobStats } | null>((ids) => this.getJobsWithStats(ids));
+  private readonly reads = new Coalescer<string, JobWithStats | null>((ids) => this.getJobsWithStats(ids));
 
-  getJobWithStats(jobId: string): Promise<{ job: JobRecord; stats: JobStats } | null> {
+  getJobWithStats(jobId: string): Promise<JobWithStats | null> {
     return this.reads.add(jobId);
   }
 
   /** getJobWithStats for many jobs, one answer per id in their order. */
-  private async getJobsWithStats(jobIds: string[]): Promise<Array<{ job: JobRecord; stats: JobStats } | null>> {
-    const found: Array<{ job: JobRecord; stats: JobStats } | null> = jobIds.map(() => null);
+  private async getJobsWithStats(jobIds: string[]): Promise<Array<JobWithStats | null>> {
+    const found: Array<JobWithStats | null> = jobIds.map(() => null);
     if (jobIds.length === 0) return found;
     const r = await this.db.query<Row>(selectJobsWithStats, [jobIds], { prepare: true });
     for (const row of r.rows) {
