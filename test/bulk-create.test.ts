@@ -85,6 +85,49 @@ for (const { name, skip } of stores) {
       }
     });
 
+    it('Prefer: return=minimal answers the ids in the order given; other preferences answer the jobs', async () => {
+      const jobs = [
+        { job_id: 'pref-0', handler: 'echo', when: '2099-01-01T00:00:00Z' },
+        { handler: 'echo', kwargs: { n: 1 }, when: '2099-01-01T00:00:00Z' },
+        { job_id: 'pref-2', handler: 'echo', periodically: '1 hour' },
+      ];
+      const res = await svc.http.post(`${api}/jobs/bulk`).set('Prefer', 'respond-async, Return=minimal; x=1').send({ jobs });
+      assert.equal(res.status, 201, JSON.stringify(res.body).slice(0, 500));
+      assert.equal(res.headers['preference-applied'], 'return=minimal');
+      const ids = res.body as { job_ids: string[]; jobs_count: number; jobs?: unknown };
+      assert.equal(ids.jobs_count, 3);
+      assert.equal(ids.jobs, undefined);
+      assert.equal(ids.job_ids[0], 'pref-0');
+      assert.equal(ids.job_ids[2], 'pref-2');
+      assert.match(ids.job_ids[1], /^[0-9a-f-]{36}$/);
+      const generated = await svc.http.get(`${api}/jobs/${ids.job_ids[1]}`).expect(200);
+      assert.deepEqual((generated.body as { kwargs: unknown }).kwargs, { n: 1 });
+      assert.ok((await svc.http.get(`${api}/jobs/pref-2`).expect(200)).body.next_run_time, 'the periodic job is scheduled');
+
+      // The ids are the only thing that changes: a bad entry is the same 400, and nothing is stored.
+      const bad = await svc.http
+        .post(`${api}/jobs/bulk`)
+        .set('Prefer', 'return=minimal')
+        .send({
+          jobs: [
+            { job_id: 'pref-3', handler: 'echo' },
+            { job_id: 'pref-4', handler: 'echo', periodically: 'often' },
+          ],
+        });
+      assertProblem(bad, 400, 'body.jobs[1].periodically', /.+/);
+      await svc.http.get(`${api}/jobs/pref-3`).expect(404);
+
+      for (const prefer of ['return=representation', 'wait=10', 'return=minimalist']) {
+        const full = await svc.http
+          .post(`${api}/jobs/bulk`)
+          .set('Prefer', prefer)
+          .send({ jobs: [{ handler: 'echo', when: '2099-01-01T00:00:00Z' }] })
+          .expect(201);
+        assert.equal(full.headers['preference-applied'], undefined, prefer);
+        assert.equal((full.body as { jobs: Array<{ handler: string }> }).jobs[0].handler, 'echo', prefer);
+      }
+    });
+
     it('names every bad field of every entry and creates none of them', async () => {
       const res = await svc.http.post(`${api}/jobs/bulk`).send({
         jobs: [
@@ -368,6 +411,18 @@ for (const { name, skip } of stores.filter((s) => s.name === 'embedded')) {
     after(async () => {
       await svc?.close();
       await db?.drop();
+    });
+
+    it('jobs.createManyIds answers only the ids, in the order given', async () => {
+      const client = createClient({ baseUrl: url });
+      const created = await client.jobs.createManyIds([
+        { job_id: 'ids-1', handler: 'echo', when: '2099-01-01T00:00:00Z' },
+        { handler: 'echo', when: '2099-01-01T00:00:00Z' },
+      ]);
+      assert.equal(created.jobs_count, 2);
+      assert.equal(created.job_ids.length, 2);
+      assert.equal(created.job_ids[0], 'ids-1');
+      assert.equal((await client.jobs.get(created.job_ids[1])).handler, 'echo');
     });
 
     it('jobs.createMany creates the list, and answers a ProblemError naming the field', async () => {

@@ -25,6 +25,8 @@ export type JobDetail = Schemas['JobDetail'];
 export type JobList = Schemas['JobList'];
 export type Failure = Schemas['Failure'];
 export type CreateJobRequest = Schemas['CreateJobRequest'];
+export type JobsCreated = Schemas['JobsCreated'];
+export type JobIdsCreated = Schemas['JobIdsCreated'];
 export type JobState = Schemas['JobState'];
 export type UpdateJobRequest = Schemas['UpdateJobRequest'];
 export type JobVersion = Schemas['JobVersion'];
@@ -180,8 +182,10 @@ export function createClient(options: ClientOptions) {
     get: (jobId: string) => call('getJob', { params: { path: { job_id: jobId } } }),
     /** POST /jobs: any handler, kwargs and scheduling options in the body. */
     create: (body: CreateJobRequest) => call('createJob', { body }),
-    /** POST /jobs/bulk: many jobs in one request, each a POST /jobs body; all are created or none. */
-    createMany: (list: CreateJobRequest[]) => call('createJobs', { body: { jobs: list } }),
+    /** POST /jobs/bulk: many jobs in one request, each a POST /jobs body; all are created or none. The answer holds the jobs. */
+    createMany: async (list: CreateJobRequest[]) => (await call('createJobs', { body: { jobs: list } })) as JobsCreated,
+    /** createMany answered with only the ids of the jobs created, in the order given (`Prefer: return=minimal`). */
+    createManyIds: async (list: CreateJobRequest[]) => (await call('createJobs', { params: { header: { Prefer: 'return=minimal' } }, body: { jobs: list } })) as JobIdsCreated,
     /** POST /jobs/{handler}: a handler's own route, kwargs as the body and the options as the query. */
     schedule: <H extends HandlerWithRoute>(handler: H, kwargs: HandlerKwargs<H>, scheduling: SchedulingOptions = {}) => {
       const operationId = handlerRoutes[handler] as 'scheduleEcho';

@@ -301,6 +301,11 @@ export type paths = {
          *     creates none of them (409 or 400). At most `JOBS_MAX_BULK_JOBS` entries (10,000 by
          *     default) within the body limit (`JOBS_BODY_LIMIT`).
          *
+         *     `Prefer: return=minimal` (RFC 7240) answers only the ids of the jobs created, in the
+         *     order given, with `Preference-Applied: return=minimal`: the whole jobs are several
+         *     times the size of the request, and a client that loads thousands of jobs seldom reads
+         *     them back. Without it (or with `return=representation`) the answer holds every job.
+         *
          *     Requires the `write` role (or a higher one) when API tokens are configured.
          */
         post: operations["createJobs"];
@@ -1683,6 +1688,13 @@ export type components = {
             /** @description Jobs created. */
             jobs_count: number;
         };
+        /** @description A bulk create's answer under `Prefer: return=minimal`. */
+        JobIdsCreated: {
+            /** @description The ids of the jobs created, in the order given (generated ones included). */
+            job_ids: string[];
+            /** @description Jobs created. */
+            jobs_count: number;
+        };
         JobCreated: {
             job: components["schemas"]["Job"];
         };
@@ -2852,6 +2864,12 @@ export type components = {
         /** @description The `id` of the last event received, to resume a stream after it. */
         LastEventId: string;
         /**
+         * @description Preferences (RFC 7240). `return=minimal` asks for a short answer; preferences the
+         *     route does not know are ignored.
+         * @example return=minimal
+         */
+        Prefer: string;
+        /**
          * @description The version the change is made to, as the job's `ETag` gives it (`"3"`); another version answers 412.
          * @example "3"
          */
@@ -3398,7 +3416,14 @@ export interface operations {
     createJobs: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Preferences (RFC 7240). `return=minimal` asks for a short answer; preferences the
+                 *     route does not know are ignored.
+                 * @example return=minimal
+                 */
+                Prefer?: components["parameters"]["Prefer"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3442,10 +3467,12 @@ export interface operations {
             /** @description Every job is stored and scheduled, in the order given */
             201: {
                 headers: {
+                    /** @description `return=minimal` when the answer holds only the ids (`Prefer: return=minimal`). */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["JobsCreated"];
+                    "application/json": components["schemas"]["JobsCreated"] | components["schemas"]["JobIdsCreated"];
                 };
             };
             400: components["responses"]["Invalid"];

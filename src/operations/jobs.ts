@@ -112,6 +112,28 @@ function createdMany(jobs: JobRecord[]) {
   return { status: 201, body: { jobs: jobs.map((j) => jobBody(j)), jobs_count: jobs.length } satisfies Schemas['JobsCreated'] };
 }
 
+/** `Prefer: return=minimal` of a request (RFC 7240: comma-separated preferences, names in any case, the first `return` counts). */
+function prefersMinimal(headers: Record<string, string | string[] | undefined>): boolean {
+  const raw = headers.prefer;
+  for (const preference of (Array.isArray(raw) ? raw.join(',') : (raw ?? '')).split(',')) {
+    const [name, value] = preference
+      .split(';')[0]
+      .split('=')
+      .map((t) => t.trim().replace(/^"(.*)"$/, '$1'));
+    if (name.toLowerCase() === 'return') return value === 'minimal';
+  }
+  return false;
+}
+
+/** A bulk create's answer under `Prefer: return=minimal`: the ids, in the order given. */
+function createdIds(jobs: JobRecord[]) {
+  return {
+    status: 201,
+    headers: { 'Preference-Applied': 'return=minimal' },
+    body: { job_ids: jobs.map((j) => j.job_id), jobs_count: jobs.length } satisfies Schemas['JobIdsCreated'],
+  };
+}
+
 /** A create's audit record, to be stored with its jobs (ScheduleContext.audit): `answer` is the call's answer should it create them. */
 function auditWith(audit: CallAudit | undefined, answer: (jobs: JobRecord[]) => OperationResult): CreateAudit | undefined {
   return audit && { recordOf: (jobs) => audit.of(answer(jobs)), stored: (record) => audit.stored(record) };
@@ -144,17 +166,18 @@ export function jobOperations(s: Services): Record<string, Operation> {
       return created(job);
     },
 
-    createJobs: async ({ body, caller, role, audit }) => {
+    createJobs: async ({ body, headers, caller, role, audit }) => {
       const b = body as CreateManyBody;
+      const answer = prefersMinimal(headers) ? createdIds : createdMany;
       for (const [i, job] of b.jobs.entries())
         if (mayReferToSecrets(job as Record<string, unknown>)) await checkBodySecrets(s, job as Record<string, unknown>, `body.jobs[${i}]`, caller);
       const jobs = await locating(inBody, () =>
         s.scheduler.postScheduleJobs(
           b.jobs.map((job) => ({ ...job, kwargs: job.kwargs ?? {} })),
-          { source: 'api', role, audit: auditWith(audit, createdMany) },
+          { source: 'api', role, audit: auditWith(audit, answer) },
         ),
       );
-      return createdMany(jobs);
+      return answer(jobs);
     },
 
     deleteAllJobs: () => {
