@@ -99,7 +99,8 @@ for (const { name, skip } of stores) {
       assert.equal(ids.jobs, undefined);
       assert.equal(ids.job_ids[0], 'pref-0');
       assert.equal(ids.job_ids[2], 'pref-2');
-      assert.match(ids.job_ids[1], /^[0-9a-f-]{36}$/);
+      // A generated id is a time-ordered UUID (version 7): new ids join job_pkey at its right edge.
+      assert.match(ids.job_ids[1], /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
       const generated = await svc.http.get(`${api}/jobs/${ids.job_ids[1]}`).expect(200);
       assert.deepEqual((generated.body as { kwargs: unknown }).kwargs, { n: 1 });
       assert.ok((await svc.http.get(`${api}/jobs/pref-2`).expect(200)).body.next_run_time, 'the periodic job is scheduled');

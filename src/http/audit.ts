@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { timeOrderedId } from '../store/ids.js';
 import net from 'node:net';
 import type { RequestOutcome } from './app.js';
 import type { AuditOutcome, AuditRecord } from '../store/types.js';
@@ -63,7 +63,7 @@ export function auditRecordOf(o: RequestOutcome, time = new Date(), pathMaxLengt
   // Only createJob carries the options in its body; the handler routes' bodies are kwargs.
   const asked = (o.operationId === 'createJob' && o.requestBody && typeof o.requestBody === 'object' ? o.requestBody : {}) as { job_id?: unknown };
   return {
-    id: randomUUID(),
+    id: timeOrderedId(),
     time,
     request_id: o.requestId,
     token_name: o.principal?.name ?? null,

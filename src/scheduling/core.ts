@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { randomUUID } from 'node:crypto';
+import { timeOrderedId } from '../store/ids.js';
 import type { Catalog } from './catalog.js';
 import type { Role } from '../config/tokens.js';
 import type { Engine } from '../engine/types.js';
@@ -203,7 +204,7 @@ export class Scheduler {
     } else {
       errors.push(...this.checkKwargs(req.handler, kwargs, 1));
     }
-    const jobId = req.job_id ?? randomUUID();
+    const jobId = req.job_id ?? timeOrderedId();
     if (!jobIdPattern.test(jobId)) {
       errors.push({ field: 'job_id', reason: 'must be 1 to 200 letters, digits or . _ : @ - and start with a letter or digit' });
     } else if (reservedJobIds.includes(jobId)) {

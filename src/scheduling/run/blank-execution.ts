@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { timeOrderedId } from '../../store/ids.js';
 import type { ExecutionRecord } from '../../store/types.js';
 
 /** A queued execution with every field at its default; callers fill in the job, handler and times. */
 export function blankExecution(): ExecutionRecord {
   const now = new Date();
-  const id = randomUUID();
+  const id = timeOrderedId();
   return {
     id,
     job_id: null,
