@@ -319,6 +319,24 @@ for (const { name, skip } of stores) {
       assert.deepEqual(await engine.createJobs({ jobs }, store), ['whole-0', 'whole-1']);
     });
 
+    it('gives schedule rows time-ordered ids (UUID v7) on SQL', { skip: name === 'mongodb' ? "Agenda's rows have ObjectIds, time-ordered already" : false }, async () => {
+      const sql = (svc.service.engine as unknown as { sql: SqlClient }).sql;
+      const before = Date.now();
+      await svc.http
+        .post(`${api}/jobs/bulk`)
+        .send({ jobs: [0, 1, 2].map((i) => ({ job_id: `ordered-${i}`, handler: 'echo', when: '2099-01-01T00:00:00Z' })) })
+        .expect(201);
+      const after = Date.now();
+      const rows = await sql.query<{ id: string }>(`SELECT id::text AS id FROM dispatch WHERE job_id LIKE 'ordered-%'`, []);
+      assert.equal(rows.rows.length, 3);
+      for (const { id } of rows.rows) {
+        assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+        const ms = parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+        // The database's clock, within a second of this process's.
+        assert.ok(ms >= before - 1000 && ms <= after + 1000, `${id}: ${ms} not within ${before}..${after}`);
+      }
+    });
+
     it(
       'leaves no job and no event when the schedule row cannot be written',
       { skip: name === 'mongodb' ? 'the refusal is a CHECK constraint of the SQL dispatch table' : false },

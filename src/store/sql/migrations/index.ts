@@ -16,6 +16,7 @@ import * as m000026 from './000026-dispatch.js';
 import * as m000027 from './000027-event-purge-by-id.js';
 import * as m000028 from './000028-active-runs-per-statement.js';
 import * as m000029 from './000029-execution-counts.js';
+import * as m000030 from './000030-dispatch-time-ordered-ids.js';
 
 export interface Migration {
   /** The number in the file name: migrations run in this order, each once. */
@@ -51,4 +52,5 @@ export const migrations: readonly Migration[] = [
   { version: 27, ...m000027 },
   { version: 28, ...m000028 },
   { version: 29, ...m000029 },
+  { version: 30, ...m000030 },
 ];
