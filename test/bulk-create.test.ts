@@ -500,6 +500,20 @@ for (const { name, skip } of stores.filter((s) => s.name === 'embedded')) {
       const fromStdin = await run(['--json', 'jobs', 'create-many', '-'], JSON.stringify({ jobs: [{ job_id: 'cli-3', handler: 'echo', when: '2099-01-01T00:00:00Z' }] }));
       assert.equal(fromStdin.code, 0, fromStdin.stderr);
       assert.equal((JSON.parse(fromStdin.stdout) as { jobs_count: number }).jobs_count, 1);
+      const ids = await run(
+        ['jobs', 'create-many', '--ids', '-'],
+        JSON.stringify([
+          { job_id: 'cli-4', handler: 'echo', when: '2099-01-01T00:00:00Z' },
+          { handler: 'echo', when: '2099-01-01T00:00:00Z' },
+        ]),
+      );
+      assert.equal(ids.code, 0, ids.stderr);
+      const lines = ids.stdout.trim().split('\n');
+      assert.equal(lines.length, 2, ids.stdout);
+      assert.equal(lines[0], 'cli-4');
+      assert.match(lines[1], /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/);
+      const idsJson = await run(['--json', 'jobs', 'create-many', '--ids', '-'], JSON.stringify([{ job_id: 'cli-5', handler: 'echo', when: '2099-01-01T00:00:00Z' }]));
+      assert.deepEqual(JSON.parse(idsJson.stdout), { job_ids: ['cli-5'], jobs_count: 1 });
       const taken = await run(['jobs', 'create-many', file]);
       assert.equal(taken.code, 1, taken.stdout);
       assert.match(taken.stderr, /job_id/);

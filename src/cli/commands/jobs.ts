@@ -193,7 +193,8 @@ export function addJobCommands(program: Command, cli: CliContext) {
     .command('create-many')
     .description('create many jobs at once, all or none: a JSON array of POST /jobs bodies (or {"jobs": [...]}) from a file, or - for stdin')
     .argument('<file>', 'JSON file, or - for stdin')
-    .action(async (file: string, _o: unknown, cmd: Command) => {
+    .option('--ids', 'show only the ids of the jobs created, one per line (the service answers them alone: Prefer: return=minimal)')
+    .action(async (file: string, o: { ids?: boolean }, cmd: Command) => {
       const { client, json } = ctx(cmd);
       let list: CreateJobRequest[];
       try {
@@ -201,6 +202,11 @@ export function addJobCommands(program: Command, cli: CliContext) {
       } catch (err) {
         // A file that cannot be read or is not a list of jobs is a usage error.
         cmd.error(`jobsctl: ${(err as Error).message}`, { exitCode: exitCodes.usage });
+      }
+      if (o.ids) {
+        const ids = await client.jobs.createManyIds(list);
+        show(json, ids, () => ids.job_ids.map((id) => `${id}\n`).join(''));
+        return;
       }
       const created = await client.jobs.createMany(list);
       show(json, created, () => `created ${created.jobs_count} job(s)\n${fmt.jobsTable(created.jobs)}`);
