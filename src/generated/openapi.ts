@@ -2887,7 +2887,7 @@ export type components = {
          * @example running
          */
         State: components["schemas"]["JobState"];
-        /** @description A unique id for the job; generated when omitted. An id in use answers 409. */
+        /** @description A unique id for the job; generated when omitted (a time-ordered UUID, version 7). An id in use answers 409. */
         JobId: components["schemas"]["JobId"];
         /** @description Repeat every interval: "1 week", "2 days", "5:00:00" (h:mm:ss), "90 seconds". Without it (and without cron) the job runs once. */
         Periodically: string;
@@ -3966,7 +3966,7 @@ export interface operations {
                  * @example running
                  */
                 state?: components["parameters"]["State"];
-                /** @description A unique id for the job; generated when omitted. An id in use answers 409. */
+                /** @description A unique id for the job; generated when omitted (a time-ordered UUID, version 7). An id in use answers 409. */
                 job_id?: components["parameters"]["JobId"];
                 /** @description Repeat every interval: "1 week", "2 days", "5:00:00" (h:mm:ss), "90 seconds". Without it (and without cron) the job runs once. */
                 periodically?: components["parameters"]["Periodically"];
@@ -4038,7 +4038,7 @@ export interface operations {
                  * @example running
                  */
                 state?: components["parameters"]["State"];
-                /** @description A unique id for the job; generated when omitted. An id in use answers 409. */
+                /** @description A unique id for the job; generated when omitted (a time-ordered UUID, version 7). An id in use answers 409. */
                 job_id?: components["parameters"]["JobId"];
                 /** @description Repeat every interval: "1 week", "2 days", "5:00:00" (h:mm:ss), "90 seconds". Without it (and without cron) the job runs once. */
                 periodically?: components["parameters"]["Periodically"];
@@ -4105,7 +4105,7 @@ export interface operations {
                  * @example running
                  */
                 state?: components["parameters"]["State"];
-                /** @description A unique id for the job; generated when omitted. An id in use answers 409. */
+                /** @description A unique id for the job; generated when omitted (a time-ordered UUID, version 7). An id in use answers 409. */
                 job_id?: components["parameters"]["JobId"];
                 /** @description Repeat every interval: "1 week", "2 days", "5:00:00" (h:mm:ss), "90 seconds". Without it (and without cron) the job runs once. */
                 periodically?: components["parameters"]["Periodically"];
@@ -4169,7 +4169,7 @@ export interface operations {
                  * @example running
                  */
                 state?: components["parameters"]["State"];
-                /** @description A unique id for the job; generated when omitted. An id in use answers 409. */
+                /** @description A unique id for the job; generated when omitted (a time-ordered UUID, version 7). An id in use answers 409. */
                 job_id?: components["parameters"]["JobId"];
                 /** @description Repeat every interval: "1 week", "2 days", "5:00:00" (h:mm:ss), "90 seconds". Without it (and without cron) the job runs once. */
                 periodically?: components["parameters"]["Periodically"];
@@ -4227,7 +4227,7 @@ export interface operations {
                  * @example running
                  */
                 state?: components["parameters"]["State"];
-                /** @description A unique id for the job; generated when omitted. An id in use answers 409. */
+                /** @description A unique id for the job; generated when omitted (a time-ordered UUID, version 7). An id in use answers 409. */
                 job_id?: components["parameters"]["JobId"];
                 /** @description Repeat every interval: "1 week", "2 days", "5:00:00" (h:mm:ss), "90 seconds". Without it (and without cron) the job runs once. */
                 periodically?: components["parameters"]["Periodically"];
@@ -4285,7 +4285,7 @@ export interface operations {
                  * @example running
                  */
                 state?: components["parameters"]["State"];
-                /** @description A unique id for the job; generated when omitted. An id in use answers 409. */
+                /** @description A unique id for the job; generated when omitted (a time-ordered UUID, version 7). An id in use answers 409. */
                 job_id?: components["parameters"]["JobId"];
                 /** @description Repeat every interval: "1 week", "2 days", "5:00:00" (h:mm:ss), "90 seconds". Without it (and without cron) the job runs once. */
                 periodically?: components["parameters"]["Periodically"];
@@ -4347,7 +4347,7 @@ export interface operations {
                  * @example running
                  */
                 state?: components["parameters"]["State"];
-                /** @description A unique id for the job; generated when omitted. An id in use answers 409. */
+                /** @description A unique id for the job; generated when omitted (a time-ordered UUID, version 7). An id in use answers 409. */
                 job_id?: components["parameters"]["JobId"];
                 /** @description Repeat every interval: "1 week", "2 days", "5:00:00" (h:mm:ss), "90 seconds". Without it (and without cron) the job runs once. */
                 periodically?: components["parameters"]["Periodically"];
