@@ -5,7 +5,7 @@ const pool = Buffer.alloc(16 * 256);
 let offset = pool.length;
 
 /**
- * A new id for a row that is written often (jobs without a `job_id`, runs): a UUID of version 7
+ * A new id for a row that is written often (runs, jobs without a `job_id`, audit records): a UUID of version 7
  * (RFC 9562), its first 48 bits the time in ms, the other 74 random. Ids made one after the
  * other sort nearly in time order, so a B-tree on them takes new ones at its right edge, where
  * random (version 4) ids land on any leaf: once an index outgrows the cache, each insert read
