@@ -255,8 +255,11 @@ for (const { name, skip } of stores) {
         const run = await runOnce(id);
         assert.equal(run.status, 'failed');
       }
-      const job = (await svc.http.get(`${api}/jobs/${id}`).expect(200)).body;
-      assert.equal(job.state, 'paused');
+      // The pause is written just after the run's end, so a read can fall between the two.
+      const job = await waitFor('the pause', async () => {
+        const j = (await svc.http.get(`${api}/jobs/${id}`).expect(200)).body;
+        return j.state === 'paused' ? j : null;
+      });
       assert.equal(job.next_run_time, null);
 
       const webhooks = await waitFor('4 webhooks', async () => (hooksOf(`/hook/${id}`).length >= 4 ? hooksOf(`/hook/${id}`) : null));
