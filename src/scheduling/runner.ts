@@ -462,7 +462,8 @@ export class Runner {
   private lastChainSweep = 0;
 
   /**
-   * Ends whose chains were not written (the process died in between) are given them, and
+   * Ends whose chains, failure record or retry were not written (the process died in between)
+   * are given them, and
    * fan-in jobs whose after_all jobs have all succeeded since their last run are started. At
    * most every JOBS_CHAIN_SWEEP_MS.
    */
@@ -470,7 +471,8 @@ export class Runner {
     const now = Date.now();
     if (!force && now - this.lastChainSweep < (this.options.chainSweepMs ?? 1000)) return 0;
     this.lastChainSweep = now;
-    return (await this.chains.sweep(force ? 0 : this.options.undispatchedAgeMs)) + (await this.chains.fanIn());
+    const swept = await this.chains.sweep(force ? 0 : this.options.undispatchedAgeMs, (run) => this.recorder.afterRun(run, true));
+    return swept + (await this.chains.fanIn());
   }
 
   /** The number of gone workers when this process last looked for their rows, and when (Date.now()). */

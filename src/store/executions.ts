@@ -52,7 +52,7 @@ export interface ExecutionStore {
   getJobWithStats(jobId: string): Promise<{ job: JobRecord; stats: JobStats } | null>;
   /** Runs waiting for a worker (status queued). */
   queuedCount(): Promise<number>;
-  /** Ended runs whose chains are not written yet (chains_pending), ended before `before`, oldest first. */
+  /** Ended runs whose chains, failure record or retry are not written yet (chains_pending), ended before `before`, oldest first. */
   chainsPending(before: Date, limit: number): Promise<ExecutionRecord[]>;
 }
 

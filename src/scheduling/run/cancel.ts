@@ -74,12 +74,14 @@ export class RunCancels {
           finished_at: now,
           error,
           duration_ms: run.started_at ? now.getTime() - run.started_at.getTime() : null,
+          // Its failure record and retry are pending until written (see RunRecorder.afterRun).
+          chains_pending: true,
         })
       ) {
         log.warn({ execution_id: run.id, job_id: run.job_id, worker_id: run.worker_id }, 'run lost');
         if (run.job_id && run.trigger !== 'flow') await store.updateJob(run.job_id, { last_status: 'lost' });
         options.observer?.onRunFinished(run, 'lost', null);
-        await this.recorder.afterRun({ ...run, status: 'lost', error, finished_at: now });
+        await this.recorder.afterRun({ ...run, status: 'lost', error, finished_at: now, chains_pending: true });
       }
     }
     return runs.length;

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { failedStatuses, hasChains, type ChainLink, type ChainOn, type ExecutionRecord, type JobRecord, type Kwargs } from '../../store/types.js';
 import type { Catalog } from '../catalog.js';
 import type { FieldError } from '../errors.js';
@@ -6,6 +5,7 @@ import { defaultLimits, kwargsQuotaErrors } from '../quotas.js';
 import type { RunDeps } from './deps.js';
 import { policyOf } from './plan.js';
 import { isDuplicateKey } from './retry.js';
+import { derivedRunId } from './derived-id.js';
 
 /** The fields of a run's result a chain's kwargs may read as `$.result.<field>`. */
 export const resultFields = ['execution_id', 'job_id', 'status', 'error', 'attempt', 'started_at', 'finished_at', 'duration_ms'] as const;
@@ -74,15 +74,6 @@ export function linksFor(job: JobRecord, run: ExecutionRecord): Array<{ link: Ch
 }
 
 /**
- * The id of the run a chain starts: the same for every try of the same end (this process, a
- * sweep, another worker), so the run is written once whoever writes it first.
- */
-export function chainRunId(...parts: string[]): string {
-  const h = createHash('sha256').update(parts.join('\u0000')).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${((parseInt(h[16], 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
-
-/**
  * The edges of the chain graph (a job to each job its ends start; each after_all job to its
  * fan-in job), with `job` in place of its stored version: the first cycle through `job`, as
  * the path of job ids, or null.
@@ -115,9 +106,10 @@ export function cycleThrough(job: JobRecord, stored: JobRecord[]): string[] | nu
 
 /**
  * Starting the jobs a run's end chains to, exactly once: a run of a job with chains is stored
- * with chains_pending; its end writes the chained runs (ids derived from the end, so a second
- * try writes nothing) and then clears the flag. A sweep takes up ends whose flag stayed set (the
- * process died between the end and its chains). Fan-in jobs are checked by the same sweep.
+ * with chains_pending, as is a failed run by its end (its failure record and retry follow);
+ * its end writes the chained runs (ids derived from the end, so a second try writes nothing)
+ * and then clears the flag. A sweep takes up ends whose flag stayed set (the process died
+ * between the end and what follows it). Fan-in jobs are checked by the same sweep.
  */
 export class RunChains {
   constructor(
@@ -142,7 +134,7 @@ export class RunChains {
           this.deps.log.warn({ execution_id: run.id, job_id: run.job_id, target: link.job_id, on }, 'chain not started: no such job');
           return;
         }
-        const id = chainRunId('chain', run.id, on, String(i), link.job_id);
+        const id = derivedRunId('chain', run.id, on, String(i), link.job_id);
         runs.push(this.chained(target, id, mapKwargs(link.kwargs, run), { execution_id: run.id, job_id: run.job_id!, on }));
       });
       await this.write(runs);
@@ -150,11 +142,14 @@ export class RunChains {
     await store.updateExecution(run.id, { chains_pending: false });
   }
 
-  /** Ends whose chains were not written (a crash after the end), ended more than `ageMs` ago. */
-  async sweep(ageMs: number): Promise<number> {
+  /**
+   * Ends whose flag stayed set (a crash after the end), ended more than `ageMs` ago: `followUp`
+   * writes what follows each (RunRecorder.afterRun, which ends with `start`).
+   */
+  async sweep(ageMs: number, followUp: (run: ExecutionRecord) => Promise<void>): Promise<number> {
     const pending = await this.deps.store.chainsPending(new Date(Date.now() - ageMs), 100);
-    for (const run of pending) await this.start(run);
-    if (pending.length) this.deps.log.warn({ runs: pending.map((r) => r.id) }, 'chains of ended runs written by the sweep');
+    for (const run of pending) await followUp(run);
+    if (pending.length) this.deps.log.warn({ runs: pending.map((r) => r.id) }, 'what follows ended runs written by the sweep');
     return pending.length;
   }
 
@@ -177,7 +172,7 @@ export class RunChains {
       }
       if (ups.length < job.after_all.length) continue;
       const latest = ups.reduce((a, b) => ((b.finished_at?.getTime() ?? 0) > (a.finished_at?.getTime() ?? 0) ? b : a));
-      const id = chainRunId('after_all', job.job_id, ...ups.map((u) => u.id).sort());
+      const id = derivedRunId('after_all', job.job_id, ...ups.map((u) => u.id).sort());
       started += await this.write([this.chained(job, id, {}, { execution_id: latest.id, job_id: latest.job_id!, on: 'after_all' })]);
     }
     return started;

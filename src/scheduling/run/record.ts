@@ -5,6 +5,7 @@ import type { RunDeps } from './deps.js';
 import type { Ran } from './execute.js';
 import { isDuplicateKey, untilLanded } from './retry.js';
 import { stopOutcome, type StopReason } from './stop.js';
+import { derivedRunId } from './derived-id.js';
 
 /**
  * Records how runs ended: the final status (written with a conditional update from
@@ -97,29 +98,36 @@ export class RunRecorder {
       'run finished',
     );
     options.observer?.onRunFinished(execution, status, finished.getTime() - started.getTime());
-    await this.afterRun({ ...execution, status, error, stack, finished_at: finished });
+    // The end of a failed run was written with chains_pending set (finishExecutions): what
+    // follows it is pending until afterRun clears the flag.
+    await this.afterRun({ ...execution, status, error, stack, finished_at: finished, chains_pending: execution.chains_pending || failed });
     return status;
   }
 
   /**
    * What follows a final status: for a watched run, its notifications and auto-pause; after a
    * failed one (the job's last status is written with it), a failure record and a retry; then
-   * the runs its chains start. Each write of those is tried until it lands: the final status is
-   * written already, so nothing would come back to them.
+   * the runs its chains start, and the flag chains_pending cleared. Each write of those is tried
+   * until it lands: the final status is written already, so nothing would come back to them.
+   * A process that dies before the flag is cleared leaves the run to the sweep (`swept`), which
+   * writes the failure record, the retry and the chained runs under the same ids; the
+   * notifications of such a run are not sent again (a failure would be counted twice).
    */
-  async afterRun(execution: ExecutionRecord) {
-    await this.afterFailure(execution);
+  async afterRun(execution: ExecutionRecord, swept = false) {
+    // JOBS_TEST_CRASH_AT=failed-end (tests only) dies after a failed run's end is written.
+    if (failedStatuses.includes(execution.status) && process.env.JOBS_TEST_CRASH_AT === 'failed-end' && !swept) process.kill(process.pid, 'SIGKILL');
+    await this.afterFailure(execution, swept);
     // After the retry (whether one follows decides on_failure); a crash before it leaves the
-    // flag set for the chain sweep. JOBS_TEST_CRASH_AT=chains-pending (tests only) dies here.
-    if (execution.chains_pending && process.env.JOBS_TEST_CRASH_AT === 'chains-pending') process.kill(process.pid, 'SIGKILL');
+    // flag set for the sweep. JOBS_TEST_CRASH_AT=chains-pending (tests only) dies here.
+    if (execution.chains_pending && process.env.JOBS_TEST_CRASH_AT === 'chains-pending' && !swept) process.kill(process.pid, 'SIGKILL');
     if (execution.chains_pending) await this.land('chained runs', { execution_id: execution.id, job_id: execution.job_id }, () => this.chain(execution));
   }
 
-  private async afterFailure(execution: ExecutionRecord) {
+  private async afterFailure(execution: ExecutionRecord, swept: boolean) {
     const { store, log } = this.deps;
     const { status } = execution;
     // Only watched runs cost anything here: their job's rules were there when the run was made.
-    if (execution.notifies && execution.job_id && execution.trigger !== 'flow') await this.deps.options.notifications?.runEnded(execution);
+    if (execution.notifies && execution.job_id && execution.trigger !== 'flow' && !swept) await this.deps.options.notifications?.runEnded(execution);
     if (!failedStatuses.includes(status)) return;
     const fields = { execution_id: execution.id, job_id: execution.job_id };
     const job = execution.job_id ? await this.land('failure record', fields, () => store.getJob(execution.job_id!)) : null;
@@ -133,12 +141,13 @@ export class RunRecorder {
       traceback: execution.stack,
       time: execution.finished_at ?? new Date(),
     };
-    // A try whose answer was lost may have written it: the failure's id is the run's.
-    await this.land('failure record', fields, async (attempt) => {
+    // A try whose answer was lost, or a process that died before the sweep, may have written
+    // it: the failure's id is the run's.
+    await this.land('failure record', fields, async () => {
       try {
         await store.insertFailure(failure);
       } catch (err) {
-        if (attempt > 1 && isDuplicateKey(err)) return;
+        if (isDuplicateKey(err)) return;
         throw err;
       }
     });
@@ -150,6 +159,8 @@ export class RunRecorder {
       const at = new Date(Date.now() + delay);
       const retry: ExecutionRecord = {
         ...this.deps.newExecution(job, { trigger: execution.trigger, scheduled_at: at, created_at: new Date() }),
+        // Derived from the run, so the sweep writes the same retry, once.
+        id: derivedRunId('retry', execution.id),
         kwargs: execution.kwargs,
         attempt: execution.attempt + 1,
         idempotency_key: execution.idempotency_key,
@@ -160,8 +171,13 @@ export class RunRecorder {
         triggered_by: execution.triggered_by,
       };
       await this.land('retry', { ...fields, retry_id: retry.id }, async (attempt) => {
-        if (attempt > 1 && (await store.getExecution(retry.id))) return;
-        await this.deps.rows.queue([retry]);
+        if ((attempt > 1 || swept) && (await store.getExecution(retry.id))) return;
+        try {
+          await this.deps.rows.queue([retry]);
+        } catch (err) {
+          // Written by the sweep or this end's other writer meanwhile: the id is derived from the run.
+          if (!isDuplicateKey(err)) throw err;
+        }
       });
       log.info({ job_id: job.job_id, execution_id: retry.id, attempt: retry.attempt, at }, 'retry queued');
     }

@@ -167,6 +167,8 @@ export class MongoExecutionStore implements ExecutionStore {
       ends.map(async (e) => {
         const end: ExecutionPatch = { status: e.status, finished_at: e.finished_at, duration_ms: e.duration_ms, error: e.error, stack: e.stack };
         if (e.progress !== null) end.progress = e.progress;
+        // What follows a failed run's end (failure record, retry) is pending until written.
+        if (failedStatuses.includes(e.status)) end.chains_pending = true;
         const literal = Object.fromEntries(Object.entries(end).map(([k, v]) => [k, { $literal: v }]));
         const r = await this.c.executions.updateOne({ _id: e.id, status: 'running' }, [{ $set: literal }, ...appendOutputStages(e.output, maxLines, maxBytes)]);
         if (r.matchedCount !== 1) {

@@ -95,6 +95,8 @@ export const finishRunningExecutions = (extra = '', read = '', inline = true) =>
      UPDATE execution t
         SET status = l.status, finished_at = l.finished_at, duration_ms = l.duration_ms, error = l.error, stack = l.stack,
             progress = COALESCE(l.progress, t.progress),
+            -- What follows a failed run's end (failure record, retry) is pending until written.
+            chains_pending = t.chains_pending OR l.status IN (${sqlList(failedStatuses)}),
             (output, output_truncated) = ${cappedOutput('t.output', 't.output_truncated', 'l.output', '$2::int', '$5::int', '$6::text')},
             output_lines = t.output_lines + coalesce(cardinality(l.output), 0)
        FROM l WHERE t.id = l.id AND l.was_status = 'running'
@@ -154,7 +156,7 @@ export const selectJobsWithStats = `SELECT k.at AS read_at, j.*, a.total, a.succ
        FROM execution_count WHERE job_id = k.id) a
     LEFT JOIN LATERAL (SELECT ${executionListColumns} FROM execution WHERE job_id = k.id ORDER BY created_at DESC, id DESC LIMIT 1) l ON true`;
 const countQueued = "SELECT count(*) AS n FROM execution_active WHERE status = 'queued'";
-// execution_chains_pending_idx (the runs whose chains are not written yet), then a sort.
+// execution_chains_pending_idx (the ended runs whose chains, failure record or retry are not written yet), then a sort.
 const selectChainsPending = `SELECT * FROM execution WHERE chains_pending AND finished_at < $1 AND status NOT IN (${active})
    ORDER BY finished_at LIMIT $2`;
 
