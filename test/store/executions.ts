@@ -219,6 +219,13 @@ export function executionStoreContract(open: () => Store): void {
       const b = await store.getExecution('fx-b');
       assert.deepEqual([b?.status, b?.progress, b?.output, b?.output_truncated], ['succeeded', 100, ['x'], false]);
       assert.equal((await store.getJob('nf-job'))?.last_status, 'failed', 'job_id null leaves the job alone');
+      // What follows a failed end (failure record, retry) is pending from the same write.
+      assert.deepEqual([a?.chains_pending, b?.chains_pending], [true, false]);
+      const pending = (await store.chainsPending(at(1, 96), 100)).map((r) => r.id);
+      assert.deepEqual(
+        pending.filter((id) => id.startsWith('fx-')),
+        ['fx-a'],
+      );
     });
 
     it('finishExecutions counts an end written already by an earlier try of the same end as ended by this call', async () => {
