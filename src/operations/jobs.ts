@@ -134,6 +134,16 @@ function createdIds(jobs: JobRecord[]) {
   };
 }
 
+/**
+ * `answer`, made once for the list of jobs it was last given: a bulk create's audit record
+ * takes its outcome from the answer the call then sends (the scheduler gives both the same
+ * list), and each job's JSON costs as much as its write.
+ */
+function answerOnce<R>(answer: (jobs: JobRecord[]) => R): (jobs: JobRecord[]) => R {
+  let last: { jobs: JobRecord[]; result: R } | undefined;
+  return (jobs) => (last?.jobs === jobs ? last.result : (last = { jobs, result: answer(jobs) }).result);
+}
+
 /** A create's audit record, to be stored with its jobs (ScheduleContext.audit): `answer` is the call's answer should it create them. */
 function auditWith(audit: CallAudit | undefined, answer: (jobs: JobRecord[]) => OperationResult): CreateAudit | undefined {
   return audit && { recordOf: (jobs) => audit.of(answer(jobs)), stored: (record) => audit.stored(record) };
@@ -168,7 +178,7 @@ export function jobOperations(s: Services): Record<string, Operation> {
 
     createJobs: async ({ body, headers, caller, role, audit }) => {
       const b = body as CreateManyBody;
-      const answer = prefersMinimal(headers) ? createdIds : createdMany;
+      const answer = answerOnce<OperationResult>(prefersMinimal(headers) ? createdIds : createdMany);
       for (const [i, job] of b.jobs.entries())
         if (mayReferToSecrets(job as Record<string, unknown>)) await checkBodySecrets(s, job as Record<string, unknown>, `body.jobs[${i}]`, caller);
       const jobs = await locating(inBody, () =>
