@@ -33,7 +33,7 @@ import { cycleThrough, mappingErrors } from './run/chains.js';
 import { CursorError } from '../store/cursor.js';
 import { finalStatuses, type ExecutionRecord, type WorkerRecord, type WorkerState } from '../store/types.js';
 import { Coalescer } from '../db/coalescer.js';
-import { policyOf, recurrenceOf, type Runner } from './runner.js';
+import { crashAt, policyOf, recurrenceOf, type Runner } from './runner.js';
 import {
   checkCron,
   checkTimezone,
@@ -486,7 +486,7 @@ export class Scheduler {
     if (existing) built.version = existing.version + (redefined ? 1 : 0);
     const job = await this.store.upsertJob(built);
     if (existing && redefined) await this.store.insertJobVersions(this.versionsOfChange(existing, job, null));
-    if (existing && existing.handler !== job.handler) await this.engine.removeJob(job.job_id);
+    // A new handler moves the row (scheduleJob upserts by job): removed first, a crash in between left a job without one.
     await this.engine.scheduleJob(job.job_id, job.handler, job.next_run_at, job.state === 'paused');
     this.prepare(job);
     return job;
@@ -519,7 +519,6 @@ export class Scheduler {
         job.last_run_at = old.last_run_at;
         job.last_status = old.last_status;
         job.version = old.version + 1;
-        if (old.handler !== job.handler) await this.engine.removeJob(job.job_id);
       }
       changed.push(job);
       result.push(job);
@@ -575,13 +574,32 @@ export class Scheduler {
     return found;
   }
 
+  /**
+   * Pauses or resumes a job: its row and its schedule row, two writes. They are ordered so that
+   * a crash (or a database gone) between them never leaves a running job whose schedule row is
+   * disabled, which nothing would fire again: a resume enables the schedule row first (a row
+   * enabled for a paused job fires nothing, and a fire that finds the job paused removes it),
+   * a pause writes the job first. The same request again, answered as a no-op, writes the
+   * schedule row as the job's state says, so a client's retry mends whatever a failure left.
+   */
   async setJobState(jobId: string, state: JobState, role: Role | null = null): Promise<JobRecord> {
     const job = await this.getJob(jobId);
     this.catalog.checkRole(job.handler, job.kwargs, role);
-    if (job.state === state) return job;
+    if (job.state === state) {
+      await this.engine.scheduleJob(jobId, job.handler, job.next_run_at, state === 'paused');
+      return job;
+    }
+    if (state === 'running') {
+      await this.engine.scheduleJob(jobId, job.handler, job.next_run_at, false);
+      crashAt('state-half-written');
+    }
     // A resumed job counts its failures in a row afresh: pause_after_failures means as many new ones.
-    const updated = (await this.store.updateJob(jobId, state === 'running' && job.failure_streak > 0 ? { state, failure_streak: 0 } : { state }))!;
-    await this.engine.scheduleJob(jobId, job.handler, updated.next_run_at, state === 'paused');
+    const updated = await this.store.updateJob(jobId, state === 'running' && job.failure_streak > 0 ? { state, failure_streak: 0 } : { state });
+    if (!updated) throw new NotFoundError('job', jobId, `no job with job_id '${jobId}'`);
+    if (state === 'paused') {
+      crashAt('state-half-written');
+      await this.engine.scheduleJob(jobId, job.handler, updated.next_run_at, true);
+    }
     await this.recordPause(jobId, state, updated.updated_at);
     return updated;
   }
@@ -629,7 +647,12 @@ export class Scheduler {
       if (errors.length) throw new InvalidError(errors);
       this.catalog.checkRole(built.handler, built.kwargs, ctx.role);
       const changed = changedFields(before, definitionOf(built));
-      if (changed.length === 0 && !detaching) return job;
+      if (changed.length === 0 && !detaching) {
+        // The same change again (a retry of one whose answer was lost, its schedule row maybe
+        // not written): the schedule row is written as the job says.
+        await this.engine.scheduleJob(jobId, job.handler, job.next_run_at, job.state === 'paused');
+        return job;
+      }
       await this.checkChains([built], ctx.role);
       // A container job's image is pulled again only when its handler or kwargs changed.
       const repull = built.image_status !== null && (changed.includes('kwargs') || changed.includes('handler'));
@@ -653,7 +676,7 @@ export class Scheduler {
         const current = await this.getJob(jobId);
         throw new StaleVersionError(jobId, ctx.ifVersion ?? job.version, current.version);
       }
-      if (job.handler !== updated.handler) await this.engine.removeJob(jobId);
+      // A new handler moves the row (scheduleJob upserts by job): removed first, a crash in between left a job without one.
       await this.engine.scheduleJob(jobId, updated.handler, updated.next_run_at, updated.state === 'paused');
       if (job.state !== updated.state) await this.recordPause(jobId, updated.state, now);
       await this.store.insertJobVersions(this.versionsOfChange(job, updated, ctx.by, detaching ? ['source'] : []));

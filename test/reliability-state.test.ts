@@ -1,0 +1,76 @@
+/**
+ * A pause or a resume is two writes (the job, its schedule row). A process killed (kill -9)
+ * between them leaves a state that fires nothing it should not, and the client's retry of the
+ * same request makes the job fire again: a running job is never left with a disabled row.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { noticeSkippedStores, scaled, sleep, startService, stores, testDatabase, waitFor, type TestDatabase } from './helpers.js';
+import { serviceCrashingAt } from './support/crashing-worker.js';
+
+noticeSkippedStores();
+
+const api = '/api/v1';
+
+for (const { name, skip } of stores) {
+  describe(`a pause or a resume cut in half by kill -9 (${name})`, { skip }, () => {
+    let db: TestDatabase;
+    before(async () => {
+      db = await testDatabase(name);
+    });
+    after(() => db.drop());
+
+    it('a resume: nothing fires until the retry, which makes the job fire again', async () => {
+      const setup = await startService(db, { JOBS_WORKER: 'false' });
+      await setup.http.post(`${api}/jobs`).send({ handler: 'echo', job_id: 'resumed', periodically: '1 second', state: 'paused' }).expect(201);
+      await setup.close();
+
+      // An API-only process takes the resume and dies between its two writes.
+      const crashed = await serviceCrashingAt(db, 'state-half-written', (base) => fetch(`${base}/jobs/resumed?state=running`, { method: 'PUT' }), {
+        JOBS_WORKER: 'false',
+      });
+      assert.equal(crashed.signal, 'SIGKILL', `the service killed itself at the crash point (exit ${crashed.code}): ${crashed.log.slice(-2000)}`);
+
+      const s = await startService(db);
+      try {
+        const runs = async () => (await s.service.store.listExecutions({ job_id: 'resumed' }, null, 100)).items;
+        // The schedule row was enabled first; the job row still says paused, so nothing runs.
+        assert.equal((await s.service.store.getJob('resumed'))!.state, 'paused');
+        await sleep(scaled(2500));
+        assert.equal((await runs()).length, 0, 'a paused job fires nothing, whatever its schedule row says');
+
+        // The client tries again: the job runs, every second.
+        await s.http.put(`${api}/jobs/resumed?state=running`).expect(200);
+        await waitFor('two runs of the resumed job', async () => (await runs()).filter((r) => r.status === 'succeeded').length >= 2, 20_000, 100);
+      } finally {
+        await s.close();
+      }
+    });
+
+    it('a pause: nothing fires after the crash, the job stays paused, and a resume makes it fire again', async () => {
+      const setup = await startService(db, { JOBS_WORKER: 'false' });
+      await setup.http.post(`${api}/jobs`).send({ handler: 'echo', job_id: 'paused', periodically: '1 second', start_at: '2099-01-01T00:00:00Z' }).expect(201);
+      // Due now: the schedule row fires as soon as a worker looks.
+      await setup.http.patch(`${api}/jobs/paused`).send({ start_at: null }).expect(200);
+      await setup.close();
+
+      const crashed = await serviceCrashingAt(db, 'state-half-written', (base) => fetch(`${base}/jobs/paused?state=paused`, { method: 'PUT' }), {
+        JOBS_WORKER: 'false',
+      });
+      assert.equal(crashed.signal, 'SIGKILL', `the service killed itself at the crash point (exit ${crashed.code}): ${crashed.log.slice(-2000)}`);
+
+      const s = await startService(db);
+      try {
+        const runs = async () => (await s.service.store.listExecutions({ job_id: 'paused' }, null, 100)).items;
+        // The job row was written first: it is paused, and its row (left enabled) fires nothing.
+        assert.equal((await s.service.store.getJob('paused'))!.state, 'paused');
+        await sleep(scaled(2500));
+        assert.equal((await runs()).length, 0, 'a paused job fires nothing');
+        await s.http.put(`${api}/jobs/paused?state=running`).expect(200);
+        await waitFor('a run of the resumed job', async () => (await runs()).some((r) => r.status === 'succeeded'), 20_000, 100);
+      } finally {
+        await s.close();
+      }
+    });
+  });
+}
