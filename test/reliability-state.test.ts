@@ -47,6 +47,29 @@ for (const { name, skip } of stores) {
       }
     });
 
+    it('a resume by a change of the job, cut after the job is written: the job fires again, with no retry', async () => {
+      const setup = await startService(db, { JOBS_WORKER: 'false' });
+      await setup.http.post(`${api}/jobs`).send({ handler: 'echo', job_id: 'changed', periodically: '1 second', state: 'paused' }).expect(201);
+      await setup.close();
+
+      const crashed = await serviceCrashingAt(
+        db,
+        'state-half-written',
+        (base) => fetch(`${base}/jobs/changed`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ state: 'running' }) }),
+        { JOBS_WORKER: 'false' },
+      );
+      assert.equal(crashed.signal, 'SIGKILL', `the service killed itself at the crash point (exit ${crashed.code}): ${crashed.log.slice(-2000)}`);
+
+      const s = await startService(db);
+      try {
+        assert.equal((await s.service.store.getJob('changed'))!.state, 'running', 'the job was written before the kill');
+        const runs = async () => (await s.service.store.listExecutions({ job_id: 'changed' }, null, 100)).items;
+        await waitFor('a run of the resumed job', async () => (await runs()).some((r) => r.status === 'succeeded'), 20_000, 100);
+      } finally {
+        await s.close();
+      }
+    });
+
     it('a pause: nothing fires after the crash, the job stays paused, and a resume makes it fire again', async () => {
       const setup = await startService(db, { JOBS_WORKER: 'false' });
       await setup.http.post(`${api}/jobs`).send({ handler: 'echo', job_id: 'paused', periodically: '1 second', start_at: '2099-01-01T00:00:00Z' }).expect(201);

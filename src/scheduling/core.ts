@@ -669,7 +669,11 @@ export class Scheduler {
         failure_streak: job.state === 'paused' && built.state === 'running' ? 0 : job.failure_streak,
         ...(repull ? {} : { image_status: built.image_status === null ? null : job.image_status, image_error: built.image_status === null ? null : job.image_error }),
       };
+      // Resumed by this change: its schedule row is enabled first, as setJobState does, so no
+      // crash between the writes leaves the running job with a disabled row.
+      if (job.state === 'paused' && built.state === 'running') await this.engine.scheduleJob(jobId, job.handler, job.next_run_at, false);
       const updated = await this.store.updateJobAtVersion(jobId, job.version, patch);
+      if (updated && job.state !== updated.state) crashAt('state-half-written');
       if (!updated) {
         // Changed (or deleted) since it was read: read again, unless the caller named its version.
         if (ctx.ifVersion === undefined && attempt < 3) continue;
