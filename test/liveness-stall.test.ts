@@ -158,7 +158,8 @@ describe('a stalled worker process on PostgreSQL', { skip }, () => {
       'the runs of the stopped worker to be settled lost',
       async () => {
         const rows = (await rowsOf('beyond')).filter((r) => mine.includes(r.id));
-        return rows.every((r) => r.status === 'lost') ? rows : undefined;
+        // Settled, and what follows written (failure records, retries: chains_pending cleared).
+        return rows.every((r) => r.status === 'lost' && !r.chains_pending) ? rows : undefined;
       },
       windowSeconds * 1000 + 30_000,
       200,

@@ -575,12 +575,13 @@ export class Scheduler {
   }
 
   /**
-   * Pauses or resumes a job: its row and its schedule row, two writes. They are ordered so that
-   * a crash (or a database gone) between them never leaves a running job whose schedule row is
-   * disabled, which nothing would fire again: a resume enables the schedule row first (a row
-   * enabled for a paused job fires nothing, and a fire that finds the job paused removes it),
-   * a pause writes the job first. The same request again, answered as a no-op, writes the
-   * schedule row as the job's state says, so a client's retry mends whatever a failure left.
+   * Pauses or resumes a job: its row, then its schedule row. A crash (or a database gone)
+   * between the two leaves the job in its new state with the row in the old one: a paused job
+   * whose row is enabled fires nothing (the fire that finds it paused removes the row), a
+   * resumed job whose row is disabled is not fired until the row is written. The row cannot go
+   * first on a resume: a worker claims an enabled row that is due at once, finds the job still
+   * paused and removes the row. So the same request again, answered as a no-op, writes the
+   * schedule row as the job's state says: a client's retry of a request that failed mends it.
    */
   async setJobState(jobId: string, state: JobState, role: Role | null = null): Promise<JobRecord> {
     const job = await this.getJob(jobId);
@@ -589,17 +590,11 @@ export class Scheduler {
       await this.engine.scheduleJob(jobId, job.handler, job.next_run_at, state === 'paused');
       return job;
     }
-    if (state === 'running') {
-      await this.engine.scheduleJob(jobId, job.handler, job.next_run_at, false);
-      crashAt('state-half-written');
-    }
     // A resumed job counts its failures in a row afresh: pause_after_failures means as many new ones.
     const updated = await this.store.updateJob(jobId, state === 'running' && job.failure_streak > 0 ? { state, failure_streak: 0 } : { state });
     if (!updated) throw new NotFoundError('job', jobId, `no job with job_id '${jobId}'`);
-    if (state === 'paused') {
-      crashAt('state-half-written');
-      await this.engine.scheduleJob(jobId, job.handler, updated.next_run_at, true);
-    }
+    crashAt('state-half-written');
+    await this.engine.scheduleJob(jobId, job.handler, updated.next_run_at, state === 'paused');
     await this.recordPause(jobId, state, updated.updated_at);
     return updated;
   }
@@ -669,9 +664,6 @@ export class Scheduler {
         failure_streak: job.state === 'paused' && built.state === 'running' ? 0 : job.failure_streak,
         ...(repull ? {} : { image_status: built.image_status === null ? null : job.image_status, image_error: built.image_status === null ? null : job.image_error }),
       };
-      // Resumed by this change: its schedule row is enabled first, as setJobState does, so no
-      // crash between the writes leaves the running job with a disabled row.
-      if (job.state === 'paused' && built.state === 'running') await this.engine.scheduleJob(jobId, job.handler, job.next_run_at, false);
       const updated = await this.store.updateJobAtVersion(jobId, job.version, patch);
       if (updated && job.state !== updated.state) crashAt('state-half-written');
       if (!updated) {
