@@ -5,12 +5,11 @@
  * JOBS_CATCH_UP_MAX_FIRES.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { projectRoot } from '../src/config/config.js';
 import { noticeSkippedStores, scaled, sleep, stores, tempDir, testDatabase, waitFor, type TestDatabase } from './helpers.js';
 import { waitForListening } from './support/listening.js';
+import { spawnService } from './support/crashing-worker.js';
 
 noticeSkippedStores();
 
@@ -43,22 +42,8 @@ for (const { name, skip } of stores) {
     });
 
     const start = (env: Record<string, string> = {}) => {
-      const proc = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/main.ts')], {
-        cwd: projectRoot,
-        env: {
-          ...process.env,
-          ...db.env,
-          PORT: '0',
-          // At level info: it logs the port it listens on.
-          LOG_LEVEL: 'info',
-          JOBS_POLL_INTERVAL_MS: '100',
-          JOBS_HEARTBEAT_MS: String(scaled(300)),
-          JOBS_LOCK_LIFETIME_MS: String(scaled(5000)),
-          JOBS_DEFAULT_JOBS_DIR: defaults,
-          ...env,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      // At level info: it logs the port it listens on.
+      const proc = spawnService(db, [], { PORT: '0', LOG_LEVEL: 'info', JOBS_DEFAULT_JOBS_DIR: defaults, ...env });
       const out: string[] = [];
       output = out;
       port = undefined;

@@ -3,7 +3,27 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { projectRoot } from '../../src/config/config.js';
 import { tempDir, type TestDatabase } from '../helpers.js';
+import { waitForListening } from './listening.js';
 import { scaled } from './time.js';
+
+/**
+ * `src/main.ts` with `args` (none: the service; `worker`: a worker only) in a process of its own
+ * on the test's database, with the suite's short intervals; `env` adds to or replaces them.
+ */
+export function spawnService(db: TestDatabase, args: string[], env: Record<string, string>) {
+  return spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/main.ts'), ...args], {
+    cwd: projectRoot,
+    env: {
+      ...process.env,
+      ...db.env,
+      JOBS_POLL_INTERVAL_MS: '100',
+      JOBS_HEARTBEAT_MS: String(scaled(300)),
+      JOBS_LOCK_LIFETIME_MS: String(scaled(5000)),
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
 
 /**
  * A worker process on the test's database that kills itself (kill -9) at the crash point
@@ -16,21 +36,7 @@ export async function workerCrashingAt(
   env: Record<string, string> = {},
 ): Promise<{ signal: string | null; code: number | null; pid: number; killedAt: number; log: string }> {
   const defaults = await tempDir('defaults');
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/main.ts'), 'worker'], {
-    cwd: projectRoot,
-    env: {
-      ...process.env,
-      ...db.env,
-      LOG_LEVEL: 'warn',
-      JOBS_POLL_INTERVAL_MS: '100',
-      JOBS_HEARTBEAT_MS: String(scaled(300)),
-      JOBS_LOCK_LIFETIME_MS: String(scaled(5000)),
-      JOBS_DEFAULT_JOBS_DIR: defaults,
-      ...env,
-      JOBS_TEST_CRASH_AT: point,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnService(db, ['worker'], { LOG_LEVEL: 'warn', JOBS_DEFAULT_JOBS_DIR: defaults, ...env, JOBS_TEST_CRASH_AT: point });
   let log = '';
   child.stdout!.on('data', (b: Buffer) => (log += b.toString()));
   child.stderr!.on('data', (b: Buffer) => (log += b.toString()));
@@ -56,42 +62,20 @@ export async function serviceCrashingAt(
   env: Record<string, string> = {},
 ): Promise<{ signal: string | null; code: number | null; log: string }> {
   const defaults = await tempDir('defaults');
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/main.ts')], {
-    cwd: projectRoot,
-    env: {
-      ...process.env,
-      ...db.env,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      JOBS_POLL_INTERVAL_MS: '100',
-      JOBS_HEARTBEAT_MS: String(scaled(300)),
-      JOBS_LOCK_LIFETIME_MS: String(scaled(5000)),
-      JOBS_DEFAULT_JOBS_DIR: defaults,
-      ...env,
-      JOBS_TEST_CRASH_AT: point,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let log = '';
+  // At level info: it logs the address it listens on.
+  const child = spawnService(db, [], { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', JOBS_DEFAULT_JOBS_DIR: defaults, ...env, JOBS_TEST_CRASH_AT: point });
+  const output: string[] = [];
+  child.stdout!.on('data', (b: Buffer) => output.push(b.toString()));
+  child.stderr!.on('data', (b: Buffer) => output.push(b.toString()));
   const exited = new Promise<{ signal: string | null; code: number | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  const listening = new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (b: Buffer) => {
-      log += b.toString();
-      const m = /"url":"(http:\/\/127\.0\.0\.1:\d+\/api\/v1)"/.exec(log);
-      if (m) resolve(m[1]);
-    });
-    void exited.then(() => reject(new Error(`the service exited before it listened: ${log.slice(-2000)}`)));
-  });
-  child.stderr!.on('data', (b: Buffer) => (log += b.toString()));
   const timer = setTimeout(() => child.kill('SIGKILL'), scaled(60_000));
   try {
-    await act(await listening);
+    await act(`http://127.0.0.1:${await waitForListening(child, output)}/api/v1`);
   } catch {
     // The process died under the request: its answer is lost, as a client's would be.
   }
   const how = await exited;
   clearTimeout(timer);
   await fs.rm(defaults, { recursive: true, force: true });
-  return { ...how, log };
+  return { ...how, log: output.join('') };
 }
