@@ -33,7 +33,8 @@ import { cycleThrough, mappingErrors } from './run/chains.js';
 import { CursorError } from '../store/cursor.js';
 import { finalStatuses, type ExecutionRecord, type WorkerRecord, type WorkerState } from '../store/types.js';
 import { Coalescer } from '../db/coalescer.js';
-import { crashAt, policyOf, recurrenceOf, type Runner } from './runner.js';
+import { policyOf, recurrenceOf, type Runner } from './runner.js';
+import { crashAt } from './crash-point.js';
 import {
   checkCron,
   checkTimezone,
@@ -486,7 +487,8 @@ export class Scheduler {
     if (existing) built.version = existing.version + (redefined ? 1 : 0);
     const job = await this.store.upsertJob(built);
     if (existing && redefined) await this.store.insertJobVersions(this.versionsOfChange(existing, job, null));
-    // A new handler moves the row (scheduleJob upserts by job): removed first, a crash in between left a job without one.
+    // scheduleJob upserts by job, handler included: the row is not removed first, which would
+    // leave the job without one should the process die in between.
     await this.engine.scheduleJob(job.job_id, job.handler, job.next_run_at, job.state === 'paused');
     this.prepare(job);
     return job;
@@ -665,14 +667,15 @@ export class Scheduler {
         ...(repull ? {} : { image_status: built.image_status === null ? null : job.image_status, image_error: built.image_status === null ? null : job.image_error }),
       };
       const updated = await this.store.updateJobAtVersion(jobId, job.version, patch);
-      if (updated && job.state !== updated.state) crashAt('state-half-written');
       if (!updated) {
         // Changed (or deleted) since it was read: read again, unless the caller named its version.
         if (ctx.ifVersion === undefined && attempt < 3) continue;
         const current = await this.getJob(jobId);
         throw new StaleVersionError(jobId, ctx.ifVersion ?? job.version, current.version);
       }
-      // A new handler moves the row (scheduleJob upserts by job): removed first, a crash in between left a job without one.
+      if (job.state !== updated.state) crashAt('state-half-written');
+      // scheduleJob upserts by job, handler included: the row is not removed first, which would
+      // leave the job without one should the process die in between.
       await this.engine.scheduleJob(jobId, updated.handler, updated.next_run_at, updated.state === 'paused');
       if (job.state !== updated.state) await this.recordPause(jobId, updated.state, now);
       await this.store.insertJobVersions(this.versionsOfChange(job, updated, ctx.by, detaching ? ['source'] : []));

@@ -12,15 +12,7 @@ import { planFire } from './run/plan.js';
 import { blankExecution } from './run/blank-execution.js';
 import { RunRecorder } from './run/record.js';
 import type { StopReason } from './run/stop.js';
-
-/**
- * Test only: JOBS_TEST_CRASH_AT names a point of the fire path (or between a pause's or
- * resume's two writes) where this process kills itself (kill -9), so a test can show what a
- * crash there leaves behind. Never set it in use.
- */
-export function crashAt(point: 'claimed' | 'fire-recorded' | 'state-half-written') {
-  if (process.env.JOBS_TEST_CRASH_AT === point) process.kill(process.pid, 'SIGKILL');
-}
+import { crashAt } from './crash-point.js';
 
 export { policyOf, recurrenceOf } from './run/plan.js';
 export { selectSteps } from './run/context.js';

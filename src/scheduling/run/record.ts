@@ -6,6 +6,7 @@ import type { Ran } from './execute.js';
 import { isDuplicateKey, untilLanded } from './retry.js';
 import { stopOutcome, type StopReason } from './stop.js';
 import { derivedRunId } from './derived-id.js';
+import { crashAt } from '../crash-point.js';
 
 /**
  * Records how runs ended: the final status (written with a conditional update from
@@ -114,12 +115,12 @@ export class RunRecorder {
    * notifications of such a run are not sent again (a failure would be counted twice).
    */
   async afterRun(execution: ExecutionRecord, swept = false) {
-    // JOBS_TEST_CRASH_AT=failed-end (tests only) dies after a failed run's end is written.
-    if (failedStatuses.includes(execution.status) && process.env.JOBS_TEST_CRASH_AT === 'failed-end' && !swept) process.kill(process.pid, 'SIGKILL');
+    // After a failed run's end is written (tests only).
+    if (failedStatuses.includes(execution.status) && !swept) crashAt('failed-end');
     await this.afterFailure(execution, swept);
     // After the retry (whether one follows decides on_failure); a crash before it leaves the
-    // flag set for the sweep. JOBS_TEST_CRASH_AT=chains-pending (tests only) dies here.
-    if (execution.chains_pending && process.env.JOBS_TEST_CRASH_AT === 'chains-pending' && !swept) process.kill(process.pid, 'SIGKILL');
+    // flag set for the sweep.
+    if (execution.chains_pending && !swept) crashAt('chains-pending');
     if (execution.chains_pending) await this.land('chained runs', { execution_id: execution.id, job_id: execution.job_id }, () => this.chain(execution));
   }
 
