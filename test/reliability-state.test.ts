@@ -1,7 +1,8 @@
 /**
  * A pause or a resume is two writes (the job, then its schedule row). A process killed
- * (kill -9) between them leaves a state that fires nothing it should not, and the client's
- * retry of the request that failed makes the schedule row agree with the job.
+ * (kill -9) between them leaves a state that fires nothing it should not; the client's
+ * retry of the request that failed makes the schedule row agree with the job, and, left alone,
+ * a worker's sweep gives a running job the row it lacks.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -42,6 +43,49 @@ for (const { name, skip } of stores) {
         // The client tries again: answered as a no-op, the request writes the row, and the job runs every second.
         await s.http.put(`${api}/jobs/resumed?state=running`).expect(200);
         await waitFor('two runs of the resumed job', async () => (await runs()).filter((r) => r.status === 'succeeded').length >= 2, 20_000, 100);
+      } finally {
+        await s.close();
+      }
+    });
+
+    it('a resume never retried: the sweep gives the job its schedule row, and it fires', async () => {
+      const setup = await startService(db, { JOBS_WORKER: 'false' });
+      await setup.http.post(`${api}/jobs`).send({ handler: 'echo', job_id: 'forgotten', periodically: '1 second', state: 'paused' }).expect(201);
+      for (const id of ['other-paused', 'other-running']) {
+        await setup.http
+          .post(`${api}/jobs`)
+          .send({ handler: 'echo', job_id: id, periodically: '1 hour', state: id === 'other-paused' ? 'paused' : 'running' })
+          .expect(201);
+      }
+      await setup.close();
+
+      const crashed = await serviceCrashingAt(db, 'state-half-written', (base) => fetch(`${base}/jobs/forgotten?state=running`, { method: 'PUT' }), {
+        JOBS_WORKER: 'false',
+      });
+      assert.equal(crashed.signal, 'SIGKILL', `the service killed itself at the crash point (exit ${crashed.code}): ${crashed.log.slice(-2000)}`);
+
+      // What the sweep will find: the running job whose row is still disabled, and no other.
+      const later = new Date(Date.now() + 60_000);
+      const look = await startService(db, { JOBS_WORKER: 'false' });
+      try {
+        const found = await look.service.engine.unscheduled(null, 100, later);
+        assert.deepEqual(found.ids, ['forgotten'], 'only the running job whose row is disabled is without a schedule row');
+        assert.equal(found.last, null, 'the slice reached the end of the jobs');
+        const slice = await look.service.engine.unscheduled(null, 2, later);
+        assert.deepEqual([slice.ids, slice.last], [['forgotten'], 'other-paused'], 'a slice of two ends at the second job in job_id order');
+        assert.deepEqual((await look.service.engine.unscheduled('other-paused', 2, later)).ids, [], 'the next slice holds no such job');
+      } finally {
+        await look.close();
+      }
+
+      // Nobody retries: a worker's sweep gives the job its row.
+      const s = await startService(db, { JOBS_UNDISPATCHED_AGE_MS: String(scaled(1000)) });
+      try {
+        const runs = async () => (await s.service.store.listExecutions({ job_id: 'forgotten' }, null, 100)).items;
+        await waitFor('two runs of the resumed job', async () => (await runs()).filter((r) => r.status === 'succeeded').length >= 2, scaled(20_000), 100);
+        assert.deepEqual((await s.service.engine.unscheduled(null, 100, new Date(Date.now() + 60_000))).ids, [], 'nothing is left without a row');
+        assert.equal((await s.service.store.getJob('other-paused'))!.state, 'paused', 'a paused job is left as it is');
+        assert.equal((await s.service.store.listExecutions({ job_id: 'other-paused' }, null, 10)).items.length, 0, 'a paused job fires nothing');
       } finally {
         await s.close();
       }

@@ -206,6 +206,13 @@ export interface Engine {
    * writes, a row removed by hand), oldest first, at most `limit`.
    */
   undispatched(before: Date, limit: number): Promise<string[]>;
+  /**
+   * Of the first `limit` jobs after `after` in job_id order (from the first when null), those
+   * running with a next fire, last written before `before`, whose schedule row is missing or
+   * disabled (a crash between a job's write and its row's, a row removed by hand), and the
+   * last job_id looked at (null once the end of the jobs was reached).
+   */
+  unscheduled(after: string | null, limit: number, before: Date): Promise<{ ids: string[]; last: string | null }>;
   /** Holders of the rows locked now (see `define`'s holder). */
   lockHolders(): Promise<string[]>;
   /** Unlocks every row locked by these holders (workers known gone): due rows are claimed again at once. Resolves with how many. */

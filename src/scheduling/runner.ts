@@ -14,6 +14,9 @@ import { RunRecorder } from './run/record.js';
 import type { StopReason } from './run/stop.js';
 import { crashAt } from './crash-point.js';
 
+/** Jobs a sweep for running jobs without a schedule row looks at (sweepUnscheduled). */
+const UNSCHEDULED_SLICE = 2000;
+
 export { policyOf, recurrenceOf } from './run/plan.js';
 export { selectSteps } from './run/context.js';
 export { blankExecution } from './run/blank-execution.js';
@@ -448,6 +451,7 @@ export class Runner {
     // outage): its end is written by the tries that go on here.
     const lost = await this.cancels.settleLost((id) => this.recording.has(id));
     await this.sweepUndispatched();
+    await this.sweepUnscheduled();
     await this.sweepChains();
     return lost;
   }
@@ -539,6 +543,33 @@ export class Runner {
       this.log.warn({ runs: dispatch.map((e) => e.id) }, 'queued runs without a run row were given one');
     }
     return runs.length;
+  }
+
+  private lastScheduleSweep = 0;
+  /** Where the walk of the jobs goes on (the last job_id looked at); null: from the first. */
+  private scheduleCursor: string | null = null;
+
+  /**
+   * Running jobs with a next fire and no enabled schedule row for undispatchedAgeMs (a crash
+   * between a job's write and its row's: a resume, a create on MongoDB; a row removed by hand)
+   * would never fire again: they get their row, as their job says. Each sweep looks at the next
+   * UNSCHEDULED_SLICE jobs in job_id order, at most every half of that age, so a large table
+   * costs a bounded look each time and is walked whole in turn.
+   */
+  async sweepUnscheduled(force = false): Promise<number> {
+    const age = this.options.undispatchedAgeMs;
+    const now = Date.now();
+    if (!force && now - this.lastScheduleSweep < Math.max(1000, age / 2)) return 0;
+    this.lastScheduleSweep = now;
+    const { ids, last } = await this.engine.unscheduled(this.scheduleCursor, UNSCHEDULED_SLICE, new Date(now - age));
+    this.scheduleCursor = last;
+    if (ids.length === 0) return 0;
+    // Read again: a job paused, changed or deleted since the look keeps what that wrote.
+    const jobs = (await this.store.getJobs(ids)).filter((j) => j.state === 'running' && j.next_run_at !== null);
+    if (jobs.length === 0) return 0;
+    await this.engine.scheduleJobs(jobs.map((j) => ({ jobId: j.job_id, handler: j.handler, nextRunAt: j.next_run_at, disabled: false })));
+    this.log.warn({ jobs: jobs.map((j) => j.job_id) }, 'running jobs without a schedule row were given one');
+    return jobs.length;
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { Agenda } from 'agenda';
 import type { AnyBulkWriteOperation, Collection, Db } from 'mongodb';
-import type { ExecutionDoc } from '../../store/mongo/docs.js';
+import type { ExecutionDoc, JobDoc } from '../../store/mongo/docs.js';
 import { RowEngine, type KeptScheduleRow } from '../row-engine.js';
 import { agendaReady, newAgenda } from '../agenda.js';
 import { agendaRowRest, MongoDispatcher, type AgendaRow, type Hold, type NoticeChannel } from './dispatcher.js';
@@ -203,6 +203,20 @@ export class MongoEngine extends RowEngine {
       ])
       .toArray();
     return docs.map((d) => d._id);
+  }
+
+  /** A slice of the jobs' _id_, their rows looked up by agenda_jobs_service_job_idx. */
+  async unscheduled(after: string | null, limit: number, before: Date) {
+    const slice = await this.db
+      .collection<Pick<JobDoc, '_id' | 'state' | 'next_run_at' | 'updated_at'>>('jobs')
+      .find(after === null ? {} : { _id: { $gt: after } }, { projection: { _id: 1, state: 1, next_run_at: 1, updated_at: 1 } })
+      .sort({ _id: 1 })
+      .limit(limit)
+      .toArray();
+    const candidates = slice.filter((j) => j.state === 'running' && j.next_run_at != null && j.updated_at < before).map((j) => j._id);
+    const enabled = candidates.length ? await this.rows.distinct('data.job_id', { 'data.job_id': { $in: candidates }, disabled: { $ne: true } }) : [];
+    const scheduled = new Set(enabled.map(String));
+    return { ids: candidates.filter((id) => !scheduled.has(id)), last: slice.length === limit ? slice[slice.length - 1]._id : null };
   }
 
   /** agenda_jobs_locked_idx: only locked rows. */
