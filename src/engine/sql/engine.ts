@@ -395,14 +395,14 @@ export class SqlEngine extends RowEngine {
     return r.rows.map((x) => x.id);
   }
 
-  /** A slice of job_pkey, each job's row looked up by dispatch_job_idx (job ids are never empty). */
+  /** A slice of job_pkey, each job's row looked up by dispatch_job_idx (its column has the default collation; job ids are never empty). */
   async unscheduled(after: string | null, limit: number, before: Date) {
     const r = await this.sql.query<{ last: string | null; full: boolean; ids: string[] }>(
       `WITH slice AS (SELECT j.job_id, j.state, j.next_run_at, j.updated_at FROM job j WHERE j.job_id > COALESCE($1::text, '') ORDER BY j.job_id LIMIT $2)
-       SELECT (SELECT max(s.job_id) FROM slice s) AS last, (SELECT count(*) FROM slice) = $2 AS full,
+       SELECT (SELECT s.job_id FROM slice s ORDER BY s.job_id DESC LIMIT 1) AS last, (SELECT count(*) FROM slice) = $2 AS full,
               ARRAY(SELECT s.job_id FROM slice s
-                     WHERE s.state = 'running' AND s.next_run_at IS NOT NULL AND s.updated_at < $3
-                       AND NOT EXISTS (SELECT 1 FROM dispatch a WHERE a.job_id = s.job_id AND NOT a.disabled)
+                      LEFT JOIN LATERAL (SELECT a.disabled FROM dispatch a WHERE a.job_id = s.job_id COLLATE "default" LIMIT 1) d ON TRUE
+                     WHERE s.state = 'running' AND s.next_run_at IS NOT NULL AND s.updated_at < $3 AND d.disabled IS DISTINCT FROM FALSE
                      ORDER BY s.job_id) AS ids`,
       [after, limit, before],
     );
