@@ -48,8 +48,10 @@ export interface FireJobPatch {
   next_run_at: Date | null;
   last_run_at?: Date;
   last_status?: ExecutionStatus;
-  /** The job's version the fire read: a job changed since keeps its own next_run_at. */
+  /** The job's version the fire read: a job changed since keeps its own next_run_at, unless it still holds `fired`. */
   version?: number;
+  /** The next fire this fire was planned from (the job's next_run_at as read). */
+  fired?: Date | null;
 }
 
 /**

@@ -653,10 +653,13 @@ export class Scheduler {
       await this.checkChains([built], ctx.role);
       // A container job's image is pulled again only when its handler or kwargs changed.
       const repull = built.image_status !== null && (changed.includes('kwargs') || changed.includes('handler'));
-      const { job_id: _id, created_at: _created, last_run_at: _last, last_status: _status, ...fields } = built;
+      const { job_id: _id, created_at: _created, last_run_at: _last, last_status: _status, next_run_at: planned, ...fields } = built;
+      // A change that keeps the schedule leaves the next fire as it is in the store: the one
+      // read may have fired since, and writing it back would fire it again.
+      const keepsSchedule = sameSchedule(job, built);
       const patch: JobPatch = {
         ...fields,
-        next_run_at: sameSchedule(job, built) ? job.next_run_at : built.next_run_at,
+        ...(keepsSchedule ? {} : { next_run_at: planned }),
         source: detaching ? 'api' : job.source,
         // The file is kept: the next boot knows the job was detached from it and leaves it alone.
         source_file: job.source_file,
@@ -675,8 +678,11 @@ export class Scheduler {
       }
       if (job.state !== updated.state) crashAt('state-half-written');
       // scheduleJob upserts by job, handler included: the row is not removed first, which would
-      // leave the job without one should the process die in between.
-      await this.engine.scheduleJob(jobId, updated.handler, updated.next_run_at, updated.state === 'paused');
+      // leave the job without one should the process die in between. A change of nothing the
+      // row holds leaves it alone, for the same reason as the next fire above.
+      if (!keepsSchedule || job.state !== updated.state || job.handler !== updated.handler) {
+        await this.engine.scheduleJob(jobId, updated.handler, updated.next_run_at, updated.state === 'paused');
+      }
       if (job.state !== updated.state) await this.recordPause(jobId, updated.state, now);
       await this.store.insertJobVersions(this.versionsOfChange(job, updated, ctx.by, detaching ? ['source'] : []));
       if (repull) this.prepare(updated);

@@ -11,6 +11,14 @@ export interface JobFilter {
 
 /** Job definitions: one record per job, keyed by job_id. */
 /** A job as a fire decides on it: its runs queued or running, and its counted runs (max_runs; else null). */
+/** One job's part of updateJobs. */
+export interface JobUpdate {
+  job_id: string;
+  patch: JobPatch;
+  version?: number;
+  fired?: Date | null;
+}
+
 export interface JobWithActiveRuns {
   job: JobRecord;
   /** Its queued and running runs, oldest first, without their output lines (empty). */
@@ -52,9 +60,10 @@ export interface JobStore {
   /** updateJob for many jobs at once (the dispatch path writes the fires of a claim together). */
   /**
    * `version`: the job's version the patch's next_run_at was computed from; a job changed since
-   * (PATCH) keeps its own next_run_at, the rest of the patch is written.
+   * (PATCH) keeps its own next_run_at, the rest of the patch is written, unless it still holds
+   * `fired` (the next fire the patch follows: the change kept the schedule).
    */
-  updateJobs(updates: Array<{ job_id: string; patch: JobPatch; version?: number }>): Promise<void>;
+  updateJobs(updates: JobUpdate[]): Promise<void>;
   /** Deletes a job with its versions and pauses (its runs stay). */
   deleteJob(jobId: string): Promise<boolean>;
   listJobsFromFiles(): Promise<Array<Pick<JobRecord, 'job_id' | 'source_file'>>>;

@@ -183,7 +183,7 @@ export class MongoEngine extends RowEngine {
       if (held.some((h) => tokens.get(String(h.id)) !== h.token)) throw new NotHeldError(held.length);
     }
     if (dispatcher && write.schedules.length) await dispatcher.touchMany(write.schedules);
-    await store.updateJobs(write.jobs.map(({ job_id, version, ...patch }) => ({ job_id, patch, version })));
+    await store.updateJobs(write.jobs.map(({ job_id, version, fired, ...patch }) => ({ job_id, patch, version, fired })));
     await store.insertExecutions(write.executions);
     await this.enqueueRuns(write.runs);
   }

@@ -317,9 +317,9 @@ export class SqlEngine extends RowEngine {
     if (jobs.length) {
       const v = param(JSON.stringify(jobs));
       parts.push(
-        `jv AS (SELECT * FROM json_to_recordset(${v}::json) AS v(job_id text, next_run_at timestamptz, last_run_at timestamptz, last_status text, version integer) LIMIT ${param(jobs.length)}),
+        `jv AS (SELECT * FROM json_to_recordset(${v}::json) AS v(job_id text, next_run_at timestamptz, last_run_at timestamptz, last_status text, version integer, fired timestamptz) LIMIT ${param(jobs.length)}),
          jl AS (SELECT t.job_id, t.xmin::text AS seen FROM job t WHERE t.job_id IN (SELECT job_id FROM jv) ORDER BY t.job_id FOR UPDATE),
-         j AS (UPDATE job t SET next_run_at = CASE WHEN jv.version IS NULL OR jv.version = t.version THEN jv.next_run_at ELSE t.next_run_at END, last_run_at = COALESCE(jv.last_run_at, t.last_run_at),
+         j AS (UPDATE job t SET next_run_at = CASE WHEN jv.version IS NULL OR jv.version = t.version OR t.next_run_at = jv.fired THEN jv.next_run_at ELSE t.next_run_at END, last_run_at = COALESCE(jv.last_run_at, t.last_run_at),
                                 last_status = COALESCE(jv.last_status, t.last_status), updated_at = ${param(new Date())}
                  FROM jv WHERE t.job_id = jv.job_id AND ${afterLocks('jl')} RETURNING 1)`,
       );

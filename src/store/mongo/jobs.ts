@@ -1,6 +1,6 @@
 import { MongoBulkWriteError, type Document } from 'mongodb';
 import type { ExecutionStore } from '../executions.js';
-import type { JobFilter, JobStore } from '../jobs.js';
+import type { JobFilter, JobStore, JobUpdate } from '../jobs.js';
 import { countedTriggers, firstOfEachId, type ExecutionRecord, type JobPatch, type JobRecord, type Page } from '../records.js';
 import type { Collections } from './collections.js';
 import { defined, docToJob, jobToDoc, type JobDoc } from './docs.js';
@@ -13,6 +13,11 @@ const jobsById: Keyset<JobDoc, JobRecord> = { order: 'id', toItem: docToJob, key
 function upsertUpdate(job: JobRecord) {
   const { _id, created_at, last_run_at, last_status, failure_streak, ...rest } = jobToDoc(job);
   return { filter: { _id }, update: { $set: rest, $setOnInsert: { created_at, last_run_at, last_status, failure_streak } } };
+}
+
+/** Where a fire's next fire is written: the version it was planned from, or a job still holding the fire it follows. */
+function followsFire(u: JobUpdate) {
+  return u.fired ? { $or: [{ version: u.version }, { next_run_at: u.fired }] } : { version: u.version };
 }
 
 /** Job definitions on MongoDB: the `jobs` collection. */
@@ -104,7 +109,7 @@ export class MongoJobStore implements JobStore {
     return jobs.map((job, i) => ({ job, active: byJob.get(job.job_id) ?? [], counted: counted[i] }));
   }
 
-  async updateJobs(updates: Array<{ job_id: string; patch: JobPatch; version?: number }>) {
+  async updateJobs(updates: JobUpdate[]) {
     if (updates.length === 0) return;
     const now = new Date();
     // _id_; one round trip, each update atomic on its document. A next fire computed from an
@@ -116,7 +121,7 @@ export class MongoJobStore implements JobStore {
         const set = guarded ? rest : u.patch;
         return [
           { updateOne: { filter: { _id: u.job_id }, update: { $set: { ...defined(set), updated_at: u.patch.updated_at ?? now } } } },
-          ...(guarded ? [{ updateOne: { filter: { _id: u.job_id, version: u.version }, update: { $set: { next_run_at } } } }] : []),
+          ...(guarded ? [{ updateOne: { filter: { _id: u.job_id, ...followsFire(u) }, update: { $set: { next_run_at } } } }] : []),
         ];
       }),
       { ordered: false },

@@ -1,5 +1,5 @@
 import type { SqlClient } from '../../db/sql-client.js';
-import type { JobFilter, JobStore, JobWithActiveRuns } from '../jobs.js';
+import type { JobFilter, JobStore, JobUpdate, JobWithActiveRuns } from '../jobs.js';
 import { activeStatuses, countedTriggers, firstOfEachId, type JobPatch, type JobRecord, type Page } from '../records.js';
 import { keysetPage, type Keyset } from './keyset.js';
 import { executionListColumnsOf, executionTimes, jobToRow, jsonDates, rowToExecution, rowToJob, sqlList, type Row } from './rows.js';
@@ -160,11 +160,12 @@ export class SqlJobStore implements JobStore {
     return r.rows.map(jobWithActiveRuns);
   }
 
-  async updateJobs(updates: Array<{ job_id: string; patch: JobPatch; version?: number }>) {
+  async updateJobs(updates: JobUpdate[]) {
     const now = new Date();
-    // A next fire computed from an older version is not written over the job's own.
+    // A next fire computed from an older version is not written over the job's own, unless the
+    // job still holds the fire it follows.
     for (const u of updates.filter((x) => x.version !== undefined && x.patch.next_run_at !== undefined)) {
-      await this.db.query('UPDATE job SET next_run_at = $3 WHERE job_id = $1 AND version = $2', [u.job_id, u.version, u.patch.next_run_at]);
+      await this.db.query('UPDATE job SET next_run_at = $3 WHERE job_id = $1 AND (version = $2 OR next_run_at = $4)', [u.job_id, u.version, u.patch.next_run_at, u.fired ?? null]);
     }
     updates = updates.map((u) => (u.version === undefined ? u : { job_id: u.job_id, patch: { ...u.patch, next_run_at: undefined } }));
     await updateRows(
