@@ -21,7 +21,7 @@ for (const { name, skip } of stores) {
     });
     after(() => db.drop());
 
-    it('a resume: nothing fires until the retry, which makes the job fire again', async () => {
+    it('a resume: nothing fires until the retry, which makes the job fire again (the sweep held off)', async () => {
       const setup = await startService(db, { JOBS_WORKER: 'false' });
       await setup.http.post(`${api}/jobs`).send({ handler: 'echo', job_id: 'resumed', periodically: '1 second', state: 'paused' }).expect(201);
       await setup.close();
@@ -32,7 +32,8 @@ for (const { name, skip } of stores) {
       });
       assert.equal(crashed.signal, 'SIGKILL', `the service killed itself at the crash point (exit ${crashed.code}): ${crashed.log.slice(-2000)}`);
 
-      const s = await startService(db);
+      // The sweep that would give the job its row (next test) waits longer than this test lasts.
+      const s = await startService(db, { JOBS_UNDISPATCHED_AGE_MS: '3600000' });
       try {
         const runs = async () => (await s.service.store.listExecutions({ job_id: 'resumed' }, null, 100)).items;
         // The job was written; its schedule row is still disabled, so nothing runs yet.

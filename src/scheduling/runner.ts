@@ -192,8 +192,9 @@ export class Runner {
       // keeps its schedule even if this process dies.
       lease.nextRunAt = next;
       if (next) touches.push(lease);
-      // The next fire is of this version's schedule: a job changed meanwhile keeps its own.
-      const patch: FireJobPatch = { job_id: job.job_id, next_run_at: next, version: job.version };
+      // The next fire is of this version's schedule: a job changed meanwhile keeps its own,
+      // unless it still holds the time fired now (a change that kept the schedule).
+      const patch: FireJobPatch = { job_id: job.job_id, next_run_at: next, version: job.version, fired: job.next_run_at };
       jobUpdates.push(patch);
 
       const base = this.newExecution(job, { trigger: 'schedule', scheduled_at: dueAt, created_at: now });
@@ -561,11 +562,13 @@ export class Runner {
     const now = Date.now();
     if (!force && now - this.lastScheduleSweep < Math.max(1000, age / 2)) return 0;
     this.lastScheduleSweep = now;
-    const { ids, last } = await this.engine.unscheduled(this.scheduleCursor, UNSCHEDULED_SLICE, new Date(now - age));
+    const before = new Date(now - age);
+    const { ids, last } = await this.engine.unscheduled(this.scheduleCursor, UNSCHEDULED_SLICE, before);
     this.scheduleCursor = last;
     if (ids.length === 0) return 0;
-    // Read again: a job paused, changed or deleted since the look keeps what that wrote.
-    const jobs = (await this.store.getJobs(ids)).filter((j) => j.state === 'running' && j.next_run_at !== null);
+    // Read again: a job paused, changed, fired or deleted since the look (each writes its
+    // updated_at) keeps what that wrote.
+    const jobs = (await this.store.getJobs(ids)).filter((j) => j.state === 'running' && j.next_run_at !== null && j.updated_at < before);
     if (jobs.length === 0) return 0;
     await this.engine.scheduleJobs(jobs.map((j) => ({ jobId: j.job_id, handler: j.handler, nextRunAt: j.next_run_at, disabled: false })));
     this.log.warn({ jobs: jobs.map((j) => j.job_id) }, 'running jobs without a schedule row were given one');
