@@ -77,6 +77,43 @@ for (const { name, skip } of stores) {
       }
     });
 
+    for (const one of [false, true]) {
+      it(`a default job redefined while it fires (${one ? 'one by one' : 'at boot, in a batch'}) fires each of its times once`, async () => {
+        const s = await startService(db, { JOBS_UNDISPATCHED_AGE_MS: String(scaled(1000)) });
+        try {
+          const { scheduler, store } = s.service;
+          const id = one ? 'filed-one' : 'filed-many';
+          const runs = async () => (await store.listExecutions({ job_id: id }, null, 100)).items;
+          const request = (n: number) => ({ handler: 'echo', job_id: id, periodically: '2 seconds', kwargs: { n } });
+          const ctx = { source: 'file' as const, sourceFile: `${id}.yaml`, allowPastWhen: true };
+          await scheduler.upsertJobs([{ req: request(1), ctx }]);
+          const first = (await store.getJob(id))!.next_run_at!;
+
+          // The redefinition reads the job now and writes it once the first fire has run.
+          const fired = () => waitFor('the first fire', async () => (await runs()).some((r) => r.status === 'succeeded'), scaled(20_000), 50);
+          if (one) {
+            const write = store.upsertJob.bind(store);
+            store.upsertJob = async (job) => (await fired(), write(job));
+            await scheduler.upsertJob(request(2), ctx);
+          } else {
+            const write = store.upsertJobs.bind(store);
+            store.upsertJobs = async (jobs) => (await fired(), write(jobs));
+            await scheduler.upsertJobs([{ req: request(2), ctx }]);
+          }
+          const now = (await store.getJob(id))!;
+          assert.deepEqual(now.kwargs, { n: 2 });
+          assert.ok(now.next_run_at!.getTime() > first.getTime(), `the next fire moved on: ${now.next_run_at?.toISOString()} after ${first.toISOString()}`);
+
+          await sleep(scaled(4000));
+          const times = (await runs()).map((r) => r.scheduled_at!.toISOString()).sort();
+          assert.ok(times.length >= 2, `the job went on firing: ${times.join(', ')}`);
+          assert.deepEqual(times, [...new Set(times)], 'no time fired twice');
+        } finally {
+          await s.close();
+        }
+      });
+    }
+
     it('a fire written after a change that kept the schedule still moves the next fire on', async () => {
       // No worker: the fire's write is the test's own.
       const s = await startService(db, { JOBS_WORKER: 'false' });

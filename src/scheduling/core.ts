@@ -488,8 +488,9 @@ export class Scheduler {
     const job = await this.store.upsertJob(built);
     if (existing && redefined) await this.store.insertJobVersions(this.versionsOfChange(existing, job, null));
     // scheduleJob upserts by job, handler included: the row is not removed first, which would
-    // leave the job without one should the process die in between.
-    await this.engine.scheduleJob(job.job_id, job.handler, job.next_run_at, job.state === 'paused');
+    // leave the job without one should the process die in between. A job whose schedule,
+    // handler and state stay keeps its row as it is (its next fire may have moved since the read).
+    if (!existing || rowChanges(existing, job)) await this.engine.scheduleJob(job.job_id, job.handler, job.next_run_at, job.state === 'paused');
     this.prepare(job);
     return job;
   }
@@ -527,7 +528,15 @@ export class Scheduler {
     }
     await this.store.upsertJobs(changed);
     await this.store.insertJobVersions(changed.flatMap((j) => (existing.has(j.job_id) ? this.versionsOfChange(existing.get(j.job_id)!, j, null) : [])));
-    await this.engine.scheduleJobs(changed.map((j) => ({ jobId: j.job_id, handler: j.handler, nextRunAt: j.next_run_at, disabled: j.state === 'paused' })));
+    // Rows as the jobs say, for the jobs whose row changes: a job that kept its schedule kept the
+    // next fire the store holds (read again here), and one that kept its handler and state too
+    // keeps its row as it is.
+    const rowsOf = changed.filter((j) => !existing.has(j.job_id) || rowChanges(existing.get(j.job_id)!, j));
+    const kept = new Set(rowsOf.filter((j) => existing.has(j.job_id) && sameSchedule(existing.get(j.job_id)!, j)).map((j) => j.job_id));
+    const stored = new Map((await this.store.getJobs([...kept])).map((j) => [j.job_id, j.next_run_at]));
+    await this.engine.scheduleJobs(
+      rowsOf.map((j) => ({ jobId: j.job_id, handler: j.handler, nextRunAt: kept.has(j.job_id) ? (stored.get(j.job_id) ?? null) : j.next_run_at, disabled: j.state === 'paused' })),
+    );
     for (const job of changed) this.prepare(job);
     return { jobs: result, changed };
   }
@@ -680,7 +689,7 @@ export class Scheduler {
       // scheduleJob upserts by job, handler included: the row is not removed first, which would
       // leave the job without one should the process die in between. A change of nothing the
       // row holds leaves it alone, for the same reason as the next fire above.
-      if (!keepsSchedule || job.state !== updated.state || job.handler !== updated.handler) {
+      if (rowChanges(job, updated)) {
         await this.engine.scheduleJob(jobId, updated.handler, updated.next_run_at, updated.state === 'paused');
       }
       if (job.state !== updated.state) await this.recordPause(jobId, updated.state, now);
@@ -1193,6 +1202,11 @@ function chainErrors(req: ScheduleRequest): FieldError[] {
     if (new Set(ups).size !== ups.length) errors.push({ field: 'after_all', reason: 'lists a job more than once' });
   }
   return errors;
+}
+
+/** Whether a job's schedule row changes between two of its definitions: its schedule, handler or state. */
+function rowChanges(before: JobRecord, after: JobRecord) {
+  return !sameSchedule(before, after) || before.handler !== after.handler || before.state !== after.state;
 }
 
 function sameSchedule(a: JobRecord, b: JobRecord) {

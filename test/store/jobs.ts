@@ -117,6 +117,31 @@ export function jobStoreContract(open: () => Store): void {
       assert.deepEqual(await store.getJob('up-old'), expected);
     });
 
+    it('an upsert keeps the stored next fire of a job whose schedule stays, and writes its own when the schedule changes', async () => {
+      const one = job('uk-one', 1);
+      const many = job('uk-many', 1);
+      await store.upsertJob(one);
+      await store.upsertJobs([many]);
+      // A fire moved the next fire on after the caller read the jobs.
+      const fired = at(1, 50);
+      await store.updateJobs([
+        { job_id: 'uk-one', patch: { next_run_at: fired } },
+        { job_id: 'uk-many', patch: { next_run_at: fired } },
+      ]);
+      const next = async (id: string) => (await store.getJob(id))!.next_run_at?.getTime();
+      assert.equal((await store.upsertJob({ ...one, kwargs: { v: 2 }, version: 2 })).next_run_at?.getTime(), fired.getTime());
+      await store.upsertJobs([{ ...many, kwargs: { v: 2 }, version: 2 }]);
+      assert.equal(await next('uk-many'), fired.getTime());
+      assert.deepEqual((await store.getJob('uk-many'))!.kwargs, { v: 2 }, 'the rest of the definition is written');
+
+      // Another interval, a cron instead, a start_at where there was none: the job's own next fire.
+      const every3 = { ...one, periodically: '3 days', interval_seconds: 259_200, version: 3, next_run_at: at(1, 60) };
+      assert.equal((await store.upsertJob(every3)).next_run_at?.getTime(), at(1, 60).getTime());
+      await store.upsertJobs([{ ...many, periodically: null, interval_seconds: null, cron: '0 3 * * *', timezone: 'UTC', version: 3, next_run_at: at(1, 70) }]);
+      assert.equal(await next('uk-many'), at(1, 70).getTime());
+      assert.equal((await store.upsertJob({ ...every3, start_at: at(1, 3), version: 4, next_run_at: at(1, 80) })).next_run_at?.getTime(), at(1, 80).getTime());
+    });
+
     it('updateJob patches only the given fields and bumps updated_at; null for an unknown id', async () => {
       const original = job('ud-one', 1);
       await insertJob(original);

@@ -9,10 +9,30 @@ import { keysetPage, type Keyset } from './keyset.js';
 /** _id_ (job_id order: binary, as PostgreSQL's under the C collation). */
 const jobsById: Keyset<JobDoc, JobRecord> = { order: 'id', toItem: docToJob, keyOf: (j) => [j.job_id] };
 
-/** upsertJob's update: a redefined job keeps its history, so created_at, last run, last status and failures in a row are only written on insert. */
+/** The fields of a job's schedule (core.ts sameSchedule). */
+const scheduleFields = ['interval_seconds', 'cron', 'timezone', 'when', 'start_at', 'end_at'] as const;
+
+/**
+ * upsertJob's update, one atomic pipeline upsert by _id: every value as a literal (kwargs may
+ * hold keys an expression would read). A job stored with the same schedule keeps its next fire
+ * (the one the caller read may have fired since, and writing it back would fire it again); a
+ * redefined job keeps its history, so created_at, last run, last status and failures in a row
+ * are only written on insert (no created_at yet).
+ */
 function upsertUpdate(job: JobRecord) {
-  const { _id, created_at, last_run_at, last_status, failure_streak, ...rest } = jobToDoc(job);
-  return { filter: { _id }, update: { $set: rest, $setOnInsert: { created_at, last_run_at, last_status, failure_streak } } };
+  const { _id, created_at, last_run_at, last_status, failure_streak, next_run_at, ...rest } = jobToDoc(job);
+  const literal = (v: unknown) => ({ $literal: v });
+  const inserting = { $eq: [{ $type: '$created_at' }, 'missing'] };
+  // A field missing from an older document is null here, as in a query.
+  const sameSchedule = { $and: scheduleFields.map((f) => ({ $eq: [{ $ifNull: [`$${f}`, null] }, literal(rest[f])] })) };
+  const onInsert = (field: string, v: unknown) => ({ $cond: [inserting, literal(v), `$${field}`] });
+  const set: Document = Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, literal(v)]));
+  set.next_run_at = { $cond: [{ $and: [{ $not: [inserting] }, sameSchedule] }, '$next_run_at', literal(next_run_at)] };
+  set.created_at = onInsert('created_at', created_at);
+  set.last_run_at = onInsert('last_run_at', last_run_at);
+  set.last_status = onInsert('last_status', last_status);
+  set.failure_streak = onInsert('failure_streak', failure_streak);
+  return { filter: { _id }, update: [{ $set: set }] };
 }
 
 /** Where a fire's next fire is written: the version it was planned from, or a job still holding the fire it follows. */

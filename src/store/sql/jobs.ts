@@ -57,10 +57,18 @@ const selectFanInJobs = "SELECT * FROM job WHERE after_all <> '[]'::jsonb";
 
 /** A redefined job keeps its history: created_at, last run and last status survive an upsert. */
 const keptOnUpsert = new Set(['job_id', 'created_at', 'last_run_at', 'last_status', 'failure_streak']);
+/**
+ * The columns of a job's schedule (core.ts sameSchedule). An upsert that leaves them as they
+ * are keeps the next fire the store holds, compared in the write itself: the one the caller
+ * read may have fired since, and writing it back would fire it again.
+ */
+const scheduleColumns = ['interval_seconds', 'cron', 'timezone', 'when_at', 'start_at', 'end_at'].map((c) => `"${c}"`);
+const keptNextRun = `CASE WHEN (${scheduleColumns.map((c) => `job.${c}`).join(', ')}) IS NOT DISTINCT FROM (${scheduleColumns.map((c) => `EXCLUDED.${c}`).join(', ')})
+  THEN job.next_run_at ELSE EXCLUDED.next_run_at END`;
 const upsertUpdates = (row: Row) =>
   Object.keys(row)
     .filter((c) => !keptOnUpsert.has(c))
-    .map((c) => `"${c}" = EXCLUDED."${c}"`)
+    .map((c) => (c === 'next_run_at' ? `"next_run_at" = ${keptNextRun}` : `"${c}" = EXCLUDED."${c}"`))
     .join(', ');
 
 /** A job as one element of insertRecordsSql's JSON: jobToRow's columns, null ones left out, JSON ones as values. */
