@@ -557,10 +557,10 @@ export class Runner {
    * UNSCHEDULED_SLICE jobs in job_id order, at most every half of that age, so a large table
    * costs a bounded look each time and is walked whole in turn.
    */
-  async sweepUnscheduled(force = false): Promise<number> {
+  async sweepUnscheduled(): Promise<number> {
     const age = this.options.undispatchedAgeMs;
     const now = Date.now();
-    if (!force && now - this.lastScheduleSweep < Math.max(1000, age / 2)) return 0;
+    if (now - this.lastScheduleSweep < Math.max(1000, age / 2)) return 0;
     this.lastScheduleSweep = now;
     const before = new Date(now - age);
     const { ids, last } = await this.engine.unscheduled(this.scheduleCursor, UNSCHEDULED_SLICE, before);

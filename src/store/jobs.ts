@@ -9,8 +9,6 @@ export interface JobFilter {
   last_status?: NonNullable<JobRecord['last_status']>;
 }
 
-/** Job definitions: one record per job, keyed by job_id. */
-/** A job as a fire decides on it: its runs queued or running, and its counted runs (max_runs; else null). */
 /** One job's part of updateJobs. */
 export interface JobUpdate {
   job_id: string;
@@ -19,6 +17,8 @@ export interface JobUpdate {
   fired?: Date | null;
 }
 
+/** Job definitions: one record per job, keyed by job_id. */
+/** A job as a fire decides on it: its runs queued or running, and its counted runs (max_runs; else null). */
 export interface JobWithActiveRuns {
   job: JobRecord;
   /** Its queued and running runs, oldest first, without their output lines (empty). */
