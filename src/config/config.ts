@@ -106,6 +106,8 @@ export interface Config {
   claimAhead: number;
   /** JOBS_CLAIM_EARLY_MS: how long before a row is due a worker may claim it (SQL stores), holding it until its time. */
   claimEarlyMs: number;
+  /** JOBS_FIRE_LEAD_MS: how long before a row claimed early is due its fire may be written (SQL stores), its handler still starting at its time; 0 (off) unless set. */
+  fireLeadMs: number;
   /** JOBS_ANALYZE_AFTER_ROWS: rows written to a table (and a fifth of its size) before it is analysed again on SQL stores; 0: never. */
   analyzeAfterRows: number;
   /** JOBS_VACUUM_*: VACUUM of the tables where nothing else runs it (PGlite; PostgreSQL with autovacuum off). */
@@ -666,6 +668,7 @@ export function loadConfig(env: Env = process.env): Config {
     dbBootWaitSeconds: integer(env, 'JOBS_DB_BOOT_WAIT_SECONDS', 60, 0, 86400),
     claimAhead: integer(env, 'JOBS_CLAIM_AHEAD', 0, 0, 100_000),
     claimEarlyMs: integer(env, 'JOBS_CLAIM_EARLY_MS', 250, 0, 60_000),
+    fireLeadMs: integer(env, 'JOBS_FIRE_LEAD_MS', 0, 0, 60_000),
     analyzeAfterRows: integer(env, 'JOBS_ANALYZE_AFTER_ROWS', 5000, 0, 1_000_000_000),
     vacuum: {
       afterRows: integer(env, 'JOBS_VACUUM_AFTER_ROWS', 1000, 0, 1_000_000_000),

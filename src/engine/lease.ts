@@ -33,4 +33,9 @@ export interface Lease {
    * that read is written only if it has not (RunWrite.unchanged).
    */
   readonly waited?: boolean;
+  /**
+   * Set when the row was handed over before it was due (JOBS_FIRE_LEAD_MS): its fire is
+   * recorded for this time, and its handler starts no sooner.
+   */
+  readonly due?: Date;
 }

@@ -18,6 +18,8 @@ export interface EngineOptions {
   claimAhead?: number;
   /** SQL: how long before a row is due a claim may take it, holding it until its time (JOBS_CLAIM_EARLY_MS; 0 when unset). */
   claimEarlyMs?: number;
+  /** SQL: how long before a row claimed early is due its fire may be written, the handler waiting for its time (JOBS_FIRE_LEAD_MS; 0 when unset). */
+  fireLeadMs?: number;
   /** SQL: the claim reads the jobs of the schedule rows it claims from the service's job table (which must exist). */
   claimReadsJobs?: boolean;
   name: string;

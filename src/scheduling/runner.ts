@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Catalog } from './catalog.js';
 import { JobsChangedError, NotHeldError, type Engine, type FireJobPatch, type Lease } from '../engine/types.js';
 import { renewEveryMs } from '../engine/dispatch-loop.js';
@@ -124,7 +125,7 @@ export class Runner {
     return leases.map(async (lease) => {
       const started = await ('job_id' in lease.data ? firing : starting);
       const execution = started.get(lease);
-      if (execution) await this.execute(execution, lease);
+      if (execution) await this.execute(execution, lease, lease.due);
     });
   }
 
@@ -160,7 +161,9 @@ export class Runner {
     for (const lease of leases) {
       const job = jobs.get((lease.data as { job_id: string }).job_id);
       const runs = job ? (active.get(job.job_id) ?? []) : [];
-      let plan = planFire(job, runs, now, {
+      // A fire written ahead of its time (Lease.due) is decided and recorded as at that time.
+      const at = lease.due && lease.due.getTime() > now.getTime() ? lease.due : now;
+      let plan = planFire(job, runs, at, {
         counted: job ? counted.get(job.job_id) : null,
         maxQueued: this.options.maxQueuedRunsPerJob,
         maxCatchUp: this.options.maxCatchUpFires,
@@ -208,10 +211,10 @@ export class Runner {
       if (plan.skipped) inserts.push(this.missed(this.newExecution(job, { trigger: 'schedule', scheduled_at: plan.skipped.dueAt, created_at: now }), plan.skipped.reason));
       if (plan.inline) {
         // The common one-shot case runs on the row locked for it: one row, one run.
-        const execution: ExecutionRecord = { ...base, trigger: plan.trigger, scheduled_at: plan.fires[0], status: 'running', started_at: now, worker_id: this.workerId };
+        const execution: ExecutionRecord = { ...base, trigger: plan.trigger, scheduled_at: plan.fires[0], status: 'running', started_at: at, worker_id: this.workerId };
         inserts.push(execution);
         toRun.set(lease, execution);
-        patch.last_run_at = now;
+        patch.last_run_at = at;
         patch.last_status = 'running';
         continue;
       }
@@ -222,7 +225,7 @@ export class Runner {
         Object.assign(run, { trigger: plan.trigger, scheduled_at: fire });
         const jitterMs = job.jitter ? Math.floor(Math.random() * job.jitter * 1000) : 0;
         if (job.jitter) run.jitter_ms = jitterMs;
-        dueRows.set(run.id, new Date(now.getTime() + jitterMs));
+        dueRows.set(run.id, new Date(at.getTime() + jitterMs));
         inserts.push(run);
         enqueues.push(run);
       });
@@ -378,8 +381,10 @@ export class Runner {
   }
 
   /** Runs the handler of a stored `running` execution and records how it ended. */
-  private async execute(execution: ExecutionRecord, lease: Lease): Promise<ExecutionStatus> {
-    const p = this.executeAndRecord(execution, lease);
+  /** Runs a stored `running` execution; `due`: its handler starts no sooner (a fire written ahead, Lease.due). */
+  private async execute(execution: ExecutionRecord, lease: Lease, due?: Date): Promise<ExecutionStatus> {
+    const wait = due ? due.getTime() - Date.now() : 0;
+    const p = wait > 0 ? sleep(wait).then(() => this.executeAndRecord(execution, lease)) : this.executeAndRecord(execution, lease);
     this.inFlight.add(p);
     this.recording.add(execution.id);
     try {

@@ -108,6 +108,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       maxConcurrency: config.concurrency,
       claimAhead: config.claimAhead,
       claimEarlyMs: config.claimEarlyMs,
+      fireLeadMs: config.fireLeadMs,
       claimReadsJobs: true,
       name: config.workerName ?? `${os.hostname()}:${process.pid}`,
       onError: (err, where) => {

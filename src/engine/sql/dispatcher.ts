@@ -36,6 +36,12 @@ export interface SqlDispatcherOptions {
    * rows only.
    */
   claimEarlyMs: number;
+  /**
+   * How long before a row claimed early is due it is handed to the run wrapper
+   * (JOBS_FIRE_LEAD_MS, at most the early claim's lead): its fire is written ahead, and its
+   * handler waits for its time (Lease.due). 0: at its time.
+   */
+  fireLeadMs: number;
   /** The claim reads the jobs (the service's job table) of the schedule rows it claims. */
   readJobs: boolean;
 }
@@ -54,9 +60,15 @@ interface Waiting {
   by: string;
   /** When it was claimed (Date.now()), or its due time for a row claimed before it was due. */
   at: number;
-  /** Its due time (ms) for a row claimed before it was due: it starts no sooner. */
+  /**
+   * Its due time (ms) for a row claimed before it was due: it is handed over no sooner (a
+   * schedule row: no sooner than JOBS_FIRE_LEAD_MS before it, its handler waiting for it).
+   */
   due?: number;
 }
+
+/** A schedule row (it fires a job), as against a run row (it starts a queued run). */
+const firesJob = (row: Claimed) => 'job_id' in row.data;
 
 interface Claimed {
   id: string;
@@ -267,6 +279,16 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
     return Math.min(this.options.claimEarlyMs, this.waitLimitMs / 2);
   }
 
+  /** JOBS_FIRE_LEAD_MS, at most the early claim's lead. */
+  private get fireLeadMs() {
+    return Math.min(this.options.fireLeadMs, this.claimEarlyMs);
+  }
+
+  /** When (ms) a row claimed early may be handed over: a schedule row's fire leads its time by fireLeadMs. */
+  private handOverAt(row: Claimed, due: number): number {
+    return firesJob(row) ? due - this.fireLeadMs : due;
+  }
+
   /** Unlocks rows claimed but never handed out, at their stored next run (due now when it had none). */
   private letGo(rows: Waiting[]) {
     if (rows.length === 0) return;
@@ -296,8 +318,9 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
     }
     // A hand-over costs the same few statements for one row or many: waiting rows start once
     // half the concurrency is free (or all of them fit), not one at a time as runs end. Rows
-    // claimed before they were due start at their time.
-    const ready = this.waiting.filter((w) => (w.due ?? 0) <= now0);
+    // claimed before they were due start at their time (their fires written up to
+    // JOBS_FIRE_LEAD_MS before it).
+    const ready = this.waiting.filter((w) => w.due === undefined || this.handOverAt(w.row, w.due) <= now0);
     const batch = Math.min(ready.length, Math.ceil(this.options.maxConcurrency / 2));
     if (ready.length && this.free >= Math.max(1, batch)) {
       const starting = new Set(ready.slice(0, this.free));
@@ -327,7 +350,7 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
     if (rows.length) {
       const due: Claimed[] = [];
       const early: Claimed[] = [];
-      for (const r of rows) (r.next_run_at === null || r.next_run_at.getTime() <= now.getTime() ? due : early).push(r);
+      for (const r of rows) (r.next_run_at === null || this.handOverAt(r, r.next_run_at.getTime()) <= now.getTime() ? due : early).push(r);
       const runNow = due.slice(0, Math.max(0, this.free));
       if (runNow.length) this.startAll(runNow, by);
       const at = Date.now();
@@ -359,10 +382,14 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
     return Math.min(ms, this.earliestEarly(now) - now);
   }
 
-  /** The earliest due time (ms) of the rows claimed early that are not due at `now`; Infinity if none. */
+  /** The earliest time (ms) after `now` at which a row claimed early may be handed over (handOverAt); Infinity if none. */
   private earliestEarly(now: number): number {
     let earliest = Infinity;
-    for (const w of this.waiting) if (w.due !== undefined && w.due > now && w.due < earliest) earliest = w.due;
+    for (const w of this.waiting) {
+      if (w.due === undefined) continue;
+      const at = this.handOverAt(w.row, w.due);
+      if (at > now && at < earliest) earliest = at;
+    }
     return earliest;
   }
 
@@ -435,14 +462,18 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
     const released = rows.map(() => false);
     /** The run whose end writes each row's release, if its release was deferred to it. */
     const ends: Array<string | undefined> = rows.map(() => undefined);
+    const now = Date.now();
     const leases = rows.map((row, i): Lease => {
       const claimed = row.next_run_at ? new Date(row.next_run_at) : null;
+      // A schedule row handed over before its time (JOBS_FIRE_LEAD_MS) fires for that time.
+      const due = firesJob(row) && claimed && claimed.getTime() > now ? claimed : undefined;
       // A row fired is gone once its run ends unless the wrapper gives it
       // a next run; a lock refresh keeps the stored time until then.
       const lease: Lease = {
         data: row.data,
         fire: row.fire,
         waited: row.waited,
+        due,
         nextRunAt: null,
         touch: () => this.renewLocks([lease], true),
         // The row goes (or waits for its next fire) once the handler returned, while the

@@ -102,6 +102,7 @@ export class SqlEngine extends RowEngine {
       retryMaxMs: Math.max(1000, options.pollIntervalMs),
       claimAhead: options.claimAhead ?? 0,
       claimEarlyMs: options.claimEarlyMs ?? 0,
+      fireLeadMs: options.fireLeadMs ?? 0,
       readJobs: options.claimReadsJobs ?? false,
     });
     return 'LISTEN/NOTIFY';
