@@ -23,6 +23,9 @@ export function serviceEnv(ns: Namespace, options: Pick<DeployOptions, 'processi
     JOBS_CONCURRENCY: String(options.concurrency),
     // A local queue of one concurrency's worth, as the peers' are tuned (graphile-worker's localQueue).
     JOBS_CLAIM_AHEAD: claimAhead(options.concurrency),
+    // Fires of rows claimed early written ahead of their time (the lag scenario's burst);
+    // JOBS_FIRE_LEAD_MS in the bench's own environment overrides it, to compare.
+    JOBS_FIRE_LEAD_MS: process.env.JOBS_FIRE_LEAD_MS ?? '150',
     JOBS_POLL_INTERVAL_MS: String(pollMs),
     JOB_SERVICE_PAUSED: options.processing ? 'false' : 'true',
     // The bench never measures a shutdown: runs still going when a deployment closes (the
