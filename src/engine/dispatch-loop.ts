@@ -207,7 +207,8 @@ export abstract class DispatchLoop<Completion> {
       runs[i]
         .catch((err) => {
           this.settings.onError(err as Error, 'run');
-          if (!released[i]) lease.nextRunAt = new Date(Date.now() + this.settings.pollIntervalMs);
+          // Never before the time a row handed over ahead was due (Lease.due).
+          if (!released[i]) lease.nextRunAt = new Date(Math.max(Date.now() + this.settings.pollIntervalMs, lease.due?.getTime() ?? 0));
         })
         .finally(() => {
           // The release stops the renewal of the lease's lock (stopRenewing), as every release does.

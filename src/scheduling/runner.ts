@@ -115,17 +115,24 @@ export class Runner {
    */
   runMany(leases: Lease[]): Array<Promise<void>> {
     crashAt('claimed');
+    const none = Promise.resolve(new Map<Lease, ExecutionRecord>());
+    const now = Date.now();
     const fires = leases.filter((l) => 'job_id' in l.data);
+    // A row handed over before its time (Lease.due) is fired ahead only when its job had no run
+    // under way at the claim: the concurrency policy of one that had is decided at its time,
+    // on what is running then.
+    const later = new Set(fires.filter((l) => l.due && l.due.getTime() > now && !(l.fire && l.fire.job.state === 'running' && l.fire.active.length === 0)));
+    const ahead = fires.filter((l) => !later.has(l));
     const queued = leases.filter((l) => 'execution_id' in l.data);
-    const firing = fires.length ? this.fireMany(fires) : Promise.resolve(new Map<Lease, ExecutionRecord>());
-    const starting = queued.length ? this.startQueued(queued) : Promise.resolve(new Map<Lease, ExecutionRecord>());
-    // Each lease waits for its own half only, and a failure there is reported per lease.
-    firing.catch(() => undefined);
-    starting.catch(() => undefined);
+    const firing = ahead.length ? this.fireMany(ahead) : none;
+    const firingLater = later.size ? sleep(Math.max(...[...later].map((l) => l.due!.getTime())) - now).then(() => this.fireMany([...later])) : none;
+    const starting = queued.length ? this.startQueued(queued) : none;
+    // Each lease waits for its own part only, and a failure there is reported per lease.
+    for (const p of [firing, firingLater, starting]) p.catch(() => undefined);
     return leases.map(async (lease) => {
-      const started = await ('job_id' in lease.data ? firing : starting);
+      const started = await ('job_id' in lease.data ? (later.has(lease) ? firingLater : firing) : starting);
       const execution = started.get(lease);
-      if (execution) await this.execute(execution, lease, lease.due);
+      if (execution) await this.execute(execution, lease);
     });
   }
 
@@ -271,8 +278,9 @@ export class Runner {
       // stops and registers again, as on any refused write.
       this.log.warn({ err, jobs: jobIds }, 'fires not recorded: their rows were taken from this worker');
       this.onFenced?.();
-      // Rows still this worker's (if any) are unlocked due now, to fire again, not removed.
-      for (const lease of leases) lease.nextRunAt = now;
+      // Rows still this worker's (if any) are unlocked due now (or at the time they were handed
+      // over ahead of), to fire again, not removed.
+      for (const lease of leases) lease.nextRunAt = lease.due && lease.due > now ? lease.due : now;
       return new Map();
     }
     if (enqueues.length) crashAt('fire-recorded');
@@ -381,10 +389,8 @@ export class Runner {
   }
 
   /** Runs the handler of a stored `running` execution and records how it ended. */
-  /** Runs a stored `running` execution; `due`: its handler starts no sooner (a fire written ahead, Lease.due). */
-  private async execute(execution: ExecutionRecord, lease: Lease, due?: Date): Promise<ExecutionStatus> {
-    const wait = due ? due.getTime() - Date.now() : 0;
-    const p = wait > 0 ? sleep(wait).then(() => this.executeAndRecord(execution, lease)) : this.executeAndRecord(execution, lease);
+  private async execute(execution: ExecutionRecord, lease: Lease): Promise<ExecutionStatus> {
+    const p = this.executeAndRecord(execution, lease);
     this.inFlight.add(p);
     this.recording.add(execution.id);
     try {
@@ -398,7 +404,7 @@ export class Runner {
   private async executeAndRecord(execution: ExecutionRecord, lease: Lease): Promise<ExecutionStatus> {
     // Buffered output is written as often as the engine renews the run's lock.
     const heartbeatMs = renewEveryMs(this.engine.lockLifetimeMs);
-    const ran = await executeHandler(this.deps, this.catalog, heartbeatMs, execution, lease, this.prefenced.has(execution));
+    const ran = await executeHandler(this.deps, this.catalog, heartbeatMs, execution, lease, this.prefenced.has(execution), lease.due);
     return this.recorder.record(execution, ran);
   }
 

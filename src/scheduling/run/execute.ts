@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Lease } from '../../engine/lease.js';
 import type { ExecutionRecord } from '../../store/types.js';
 import type { Catalog } from '../catalog.js';
@@ -32,6 +33,11 @@ export async function executeHandler(
   lease: Lease,
   /** Its fencing token was drawn when it was stored (RunWrite.fence), just before this start. */
   fenced = false,
+  /**
+   * Its handler starts no sooner (a fire written ahead, Lease.due). The run counts as under way
+   * meanwhile: a cancel, a shutdown or a fence stops the wait, and the handler is not called.
+   */
+  due?: Date,
 ): Promise<Ran> {
   const { log, options, store } = deps;
   const handler = catalog.get(execution.handler);
@@ -70,15 +76,19 @@ export async function executeHandler(
   }, heartbeatMs);
   heartbeat.unref();
   const timeout = execution.timeout;
-  const timer = timeout ? setTimeout(() => controller.abort('timeout' satisfies StopReason), timeout * 1000) : undefined;
-  timer?.unref();
+  let timer: NodeJS.Timeout | undefined;
 
-  log.info({ execution_id: execution.id, job_id: execution.job_id, handler: execution.handler, attempt: execution.attempt }, 'run started');
-  options.observer?.onRunStarted(execution);
   // Secrets are opened here, in the worker, into a copy of the kwargs only the handler sees;
   // what the run writes (output, error) shows their markers instead.
   let opened: Awaited<ReturnType<typeof openSecrets>> | null = null;
   const handlerDone = (async () => {
+    const wait = due ? due.getTime() - Date.now() : 0;
+    if (wait > 0) await sleep(wait, undefined, { signal });
+    if (signal.aborted) throw new Error(`not started: stopped (${String(signal.reason)}) before its time`);
+    timer = timeout ? setTimeout(() => controller.abort('timeout' satisfies StopReason), timeout * 1000) : undefined;
+    timer?.unref();
+    log.info({ execution_id: execution.id, job_id: execution.job_id, handler: execution.handler, attempt: execution.attempt }, 'run started');
+    options.observer?.onRunStarted(execution);
     if (!handler) throw new Error(`no handler named '${execution.handler}' is loaded in this worker`);
     // The run's fencing token, drawn as it starts; none: it was taken from this worker
     // (declared gone) between its claim and now, so the handler does not run.
