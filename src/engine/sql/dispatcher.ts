@@ -316,13 +316,10 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
       this.waiting = this.waiting.filter((w) => now0 - w.at <= this.waitLimitMs);
       this.letGo(stale);
     }
-    // A hand-over costs the same few statements for one row or many: waiting rows start once
-    // half the concurrency is free (or all of them fit), not one at a time as runs end. Rows
-    // claimed before they were due start at their time (their fires written up to
+    // Rows claimed before they were due start at their time (their fires written up to
     // JOBS_FIRE_LEAD_MS before it).
-    const ready = this.waiting.filter((w) => w.due === undefined || this.handOverAt(w.row, w.due) <= now0);
-    const batch = Math.min(ready.length, Math.ceil(this.options.maxConcurrency / 2));
-    if (ready.length && this.free >= Math.max(1, batch)) {
+    const ready = this.startable(now0);
+    if (ready.length) {
       const starting = new Set(ready.slice(0, this.free));
       this.waiting = this.waiting.filter((w) => !starting.has(w));
       this.startWaiting([...starting]);
@@ -350,10 +347,11 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
     if (rows.length) {
       const due: Claimed[] = [];
       const early: Claimed[] = [];
-      for (const r of rows) (r.next_run_at === null || this.handOverAt(r, r.next_run_at.getTime()) <= now.getTime() ? due : early).push(r);
+      // Told apart by the clock after the claim: a row whose time passed while it ran starts now.
+      const at = Date.now();
+      for (const r of rows) (r.next_run_at === null || this.handOverAt(r, r.next_run_at.getTime()) <= at ? due : early).push(r);
       const runNow = due.slice(0, Math.max(0, this.free));
       if (runNow.length) this.startAll(runNow, by);
-      const at = Date.now();
       // A row that waits is fired later, from the claim's read if its job has not changed by then.
       for (const row of due.slice(runNow.length)) this.waiting.push({ row: { ...row, waited: true }, by, at });
       for (const row of early) {
@@ -368,8 +366,25 @@ export class SqlDispatcher extends DispatchLoop<Completion> {
     }
     // The next claim: when the earliest unlocked row is due, less the early claim's lead.
     const next = await this.nextDue(names);
+    // Rows claimed early whose time passed during the claim or this look start now (the wake
+    // below counts only times still ahead).
+    if (this.startable(Date.now()).length) {
+      this.again = true;
+      return;
+    }
     const sleep = next === null ? this.options.pollIntervalMs : Math.min(this.options.pollIntervalMs, next.getTime() - this.claimEarlyMs - Date.now());
     this.wake(this.waitingWakeMs(sleep));
+  }
+
+  /**
+   * The waiting rows that may be handed over at `now`, when a hand-over is worth making; none
+   * otherwise. A hand-over costs the same few statements for one row or many: rows start once
+   * half the concurrency is free (or all of them fit), not one at a time as runs end.
+   */
+  private startable(now: number): Waiting[] {
+    const ready = this.waiting.filter((w) => w.due === undefined || this.handOverAt(w.row, w.due) <= now);
+    const batch = Math.min(ready.length, Math.ceil(this.options.maxConcurrency / 2));
+    return ready.length && this.free >= Math.max(1, batch) ? ready : [];
   }
 
   /**
