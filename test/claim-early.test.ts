@@ -7,15 +7,17 @@
  *
  * JOBS_FIRE_LEAD_MS: such a row's fire is written up to that long ahead of its time: the run is
  * recorded `running`, started at its time, before that time comes, and its handler starts at
- * that time, never sooner. A periodic job's runs (queued on run rows of their own) start at
- * their times as well, each time once.
+ * that time, never sooner; a cancel while it waits ends it without calling the handler. A job
+ * with a run under way is fired at its time, so its concurrency policy sees what runs then. A
+ * periodic job's runs (queued on run rows of their own) start at their times as well, each
+ * time once.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { SqlClient } from '../src/db/sql-client.js';
 import type { SqlStore } from '../src/store/sql/sql-store.js';
 import type { Logger } from '../src/observability/log.js';
-import { capturedLogger, noticeSkippedStores, scaled, sleep, startService, stores, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
+import { capturedLogger, noticeSkippedStores, scaled, sleep, slowServer, startService, stores, testDatabase, waitFor, type Running, type TestDatabase } from './helpers.js';
 
 noticeSkippedStores();
 
@@ -189,6 +191,65 @@ for (const { name, skip } of stores.filter((s) => s.name !== 'mongodb')) {
       assert.ok(handlerAt, 'the handler ran');
       assert.ok(handlerAt.getTime() >= due.getTime(), `handler started at ${handlerAt.toISOString()}, due ${due.toISOString()}`);
       assert.equal((await runsOf('ahead')).length, 1, 'one run');
+    });
+
+    it('a run cancelled while it waits for its time ends cancelled, its handler never started', async () => {
+      const due = new Date(Date.now() + earlyMs + scaled(2000));
+      await svc.http.post(`${api}/jobs`).send({ job_id: 'ahead-cancelled', handler: 'echo', when: due.toISOString() }).expect(201);
+      const [recorded] = await waitFor(
+        'the fire written',
+        async () => {
+          const runs = await runsOf('ahead-cancelled');
+          return runs.length > 0 && runs;
+        },
+        earlyMs + scaled(10_000),
+        20,
+      );
+      assert.equal(recorded.status, 'running');
+      await svc.http.post(`${api}/executions/${recorded.id}/cancel`).expect(202);
+      const [run] = await waitFor('the run cancelled', async () => {
+        const runs = await runsOf('ahead-cancelled');
+        return runs[0]?.status === 'cancelled' && runs;
+      });
+      assert.ok(Date.now() < due.getTime(), 'recorded cancelled before its time: the wait was stopped');
+      await sleep(due.getTime() - Date.now() + scaled(1000));
+      assert.equal(handlerStarts().has(run.id), false, 'its handler never started');
+      assert.deepEqual(
+        (await runsOf('ahead-cancelled')).map((r) => r.status),
+        ['cancelled'],
+      );
+    });
+
+    it('a job with a run under way at the hand-over is fired at its time, its policy decided then', async () => {
+      const due = new Date(Date.now() + earlyMs + scaled(2000));
+      // A run on demand that ends after the row is handed over (its time less the lead) and
+      // before its time: under forbid, a fire decided ahead would find it and be missed.
+      const handOver = due.getTime() - leadMs;
+      const busy = await slowServer(Math.round((handOver + due.getTime()) / 2 - Date.now()));
+      try {
+        await svc.http
+          .post(`${api}/jobs`)
+          .send({ job_id: 'ahead-forbid', handler: 'http-request', kwargs: { url: busy.url, request_timeout: 60 }, when: due.toISOString(), concurrency_policy: 'forbid' })
+          .expect(201);
+        await svc.http.post(`${api}/jobs/ahead-forbid/executions`).expect(202);
+        const runs = await waitFor(
+          'the fire to run',
+          async () => {
+            const rs = await runsOf('ahead-forbid');
+            return rs.length === 2 && rs.every((r) => r.status === 'succeeded' || r.status === 'missed') && rs;
+          },
+          earlyMs + scaled(20_000),
+        );
+        const fired = runs.find((r) => r.scheduled_at.getTime() === due.getTime());
+        const manual = runs.find((r) => r !== fired);
+        assert.ok(fired && manual, JSON.stringify(runs));
+        const ended = (await sql.query<{ finished_at: Date }>('SELECT finished_at FROM execution WHERE id = $1', [manual.id])).rows[0].finished_at;
+        assert.ok(ended.getTime() > handOver, `the run on demand ended at ${ended.toISOString()}, after the hand-over at ${new Date(handOver).toISOString()}`);
+        assert.equal(fired.status, 'succeeded', 'the fire found no run under way at its time');
+        assert.ok(fired.started_at!.getTime() >= due.getTime());
+      } finally {
+        await busy.close();
+      }
     });
 
     it('starts the runs of a periodic job at their times, each time once', async () => {

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { noticeSkippedStores, scaled, sleep, startService, stores, testDatabase, timeScale, waitFor, type Running, type TestDatabase } from './helpers.js';
+import { noticeSkippedStores, scaled, sleep, slowServer, startService, stores, testDatabase, timeScale, waitFor, type Running, type TestDatabase } from './helpers.js';
 
 noticeSkippedStores();
 
@@ -22,21 +20,6 @@ interface Run {
   scheduled_at: string;
   job_version: number | null;
   attempt: number;
-}
-
-/** An HTTP server on 127.0.0.1 that answers every request after `delayMs`. */
-async function slowServer(delayMs: number) {
-  const server = http.createServer((_req, res) => {
-    setTimeout(() => res.end('ok'), delayMs);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/`,
-    close: () => {
-      server.closeAllConnections();
-      return new Promise((r) => server.close(r));
-    },
-  };
 }
 
 async function runsOf(svc: Running, jobId: string): Promise<Run[]> {

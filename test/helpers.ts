@@ -1,4 +1,6 @@
 import fs from 'node:fs/promises';
+import http from 'node:http';
+import type net from 'node:net';
 import { cpSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -182,4 +184,19 @@ export function capturedLogger(level: 'info' | 'debug' | 'trace' = 'debug'): { l
     },
   });
   return { log: createLogger(level, sink), lines, records: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
+}
+
+/** An HTTP server on 127.0.0.1 that answers every request after `delayMs`. */
+export async function slowServer(delayMs: number) {
+  const server = http.createServer((_req, res) => {
+    setTimeout(() => res.end('ok'), delayMs);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/`,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((r) => server.close(r));
+    },
+  };
 }
