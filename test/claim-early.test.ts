@@ -35,6 +35,12 @@ function earlyClaimer(db: TestDatabase, earlyMs: number, log: Logger, env: Recor
   return startService(db, settings, { log });
 }
 
+/** When a job's schedule row was locked; null while it is not. */
+async function lockedAtOf(sql: SqlClient, jobId: string): Promise<Date | null> {
+  const r = await sql.query<{ locked_at: Date | null }>('SELECT locked_at FROM dispatch WHERE job_id = $1', [jobId]);
+  return r.rows[0]?.locked_at ?? null;
+}
+
 for (const { name, skip } of stores.filter((s) => s.name !== 'mongodb')) {
   describe(`claiming rows before they are due on ${name}`, { skip, timeout: 300_000 }, () => {
     let db: TestDatabase;
@@ -55,10 +61,7 @@ for (const { name, skip } of stores.filter((s) => s.name !== 'mongodb')) {
       await db?.drop();
     });
 
-    const lockedAt = async (jobId: string) => {
-      const r = await sql.query<{ locked_at: Date | null }>('SELECT locked_at FROM dispatch WHERE job_id = $1', [jobId]);
-      return r.rows[0]?.locked_at ?? null;
-    };
+    const lockedAt = (jobId: string) => lockedAtOf(sql, jobId);
     const runsOf = async (jobId: string) =>
       (await sql.query<{ status: string; started_at: Date | null; scheduled_at: Date }>('SELECT status, started_at, scheduled_at FROM execution WHERE job_id = $1', [jobId])).rows;
 
@@ -161,6 +164,7 @@ for (const { name, skip } of stores.filter((s) => s.name !== 'mongodb')) {
           [jobId],
         )
       ).rows;
+    const lockedAt = (jobId: string) => lockedAtOf(sql, jobId);
     /** When the worker logged each run's handler start, by run id. */
     const handlerStarts = () =>
       new Map(captured.records().flatMap((r) => (r.msg === 'run started' ? [[r.execution_id as string, new Date(r.time as string | number)] as const] : [])));
@@ -212,6 +216,9 @@ for (const { name, skip } of stores.filter((s) => s.name !== 'mongodb')) {
         return runs[0]?.status === 'cancelled' && runs;
       });
       assert.ok(Date.now() < due.getTime(), 'recorded cancelled before its time: the wait was stopped');
+      const [end] = (await sql.query<{ duration_ms: string | null; error: string }>('SELECT duration_ms, error FROM execution WHERE id = $1', [run.id])).rows;
+      assert.equal(end.duration_ms, null, 'no time taken: its handler was never called');
+      assert.match(end.error, /stopped while it waited for its time, its handler never called/);
       await sleep(due.getTime() - Date.now() + scaled(1000));
       assert.equal(handlerStarts().has(run.id), false, 'its handler never started');
       assert.deepEqual(
@@ -220,37 +227,46 @@ for (const { name, skip } of stores.filter((s) => s.name !== 'mongodb')) {
       );
     });
 
-    it('a job with a run under way at the hand-over is fired at its time, its policy decided then', async () => {
-      const due = new Date(Date.now() + earlyMs + scaled(2000));
-      // A run on demand that ends after the row is handed over (its time less the lead) and
-      // before its time: under forbid, a fire decided ahead would find it and be missed.
-      const handOver = due.getTime() - leadMs;
-      const busy = await slowServer(Math.round((handOver + due.getTime()) / 2 - Date.now()));
-      try {
-        await svc.http
-          .post(`${api}/jobs`)
-          .send({ job_id: 'ahead-forbid', handler: 'http-request', kwargs: { url: busy.url, request_timeout: 60 }, when: due.toISOString(), concurrency_policy: 'forbid' })
-          .expect(201);
-        await svc.http.post(`${api}/jobs/ahead-forbid/executions`).expect(202);
-        const runs = await waitFor(
-          'the fire to run',
-          async () => {
-            const rs = await runsOf('ahead-forbid');
-            return rs.length === 2 && rs.every((r) => r.status === 'succeeded' || r.status === 'missed') && rs;
-          },
-          earlyMs + scaled(20_000),
-        );
-        const fired = runs.find((r) => r.scheduled_at.getTime() === due.getTime());
-        const manual = runs.find((r) => r !== fired);
-        assert.ok(fired && manual, JSON.stringify(runs));
-        const ended = (await sql.query<{ finished_at: Date }>('SELECT finished_at FROM execution WHERE id = $1', [manual.id])).rows[0].finished_at;
-        assert.ok(ended.getTime() > handOver, `the run on demand ended at ${ended.toISOString()}, after the hand-over at ${new Date(handOver).toISOString()}`);
-        assert.equal(fired.status, 'succeeded', 'the fire found no run under way at its time');
-        assert.ok(fired.started_at!.getTime() >= due.getTime());
-      } finally {
-        await busy.close();
-      }
-    });
+    for (const started of ['before the claim', 'after the claim'] as const) {
+      it(`a job with a run under way at the hand-over, started ${started}, is fired at its time, its policy decided then`, async () => {
+        const jobId = `ahead-forbid-${started === 'before the claim' ? 'before' : 'after'}`;
+        const due = new Date(Date.now() + earlyMs + scaled(2000));
+        // A run on demand that ends after the row is handed over (its time less the lead) and
+        // before its time: under forbid, a fire decided ahead would find it and be missed.
+        const handOver = due.getTime() - leadMs;
+        const busy = await slowServer(() => Math.round((handOver + due.getTime()) / 2 - Date.now()));
+        try {
+          await svc.http
+            .post(`${api}/jobs`)
+            .send({ job_id: jobId, handler: 'http-request', kwargs: { url: busy.url, request_timeout: 60 }, when: due.toISOString(), concurrency_policy: 'forbid' })
+            .expect(201);
+          // Started after the claim, the run is one the claim's read of the job did not see.
+          if (started === 'after the claim') await waitFor('the row claimed', () => lockedAt(jobId), earlyMs + scaled(10_000), 20);
+          await svc.http.post(`${api}/jobs/${jobId}/executions`).expect(202);
+          const runs = await waitFor(
+            'the fire to run',
+            async () => {
+              const rs = await runsOf(jobId);
+              return rs.length === 2 && rs.every((r) => r.status === 'succeeded' || r.status === 'missed') && rs;
+            },
+            earlyMs + scaled(20_000),
+          );
+          const fired = runs.find((r) => r.scheduled_at.getTime() === due.getTime());
+          const manual = runs.find((r) => r !== fired);
+          assert.ok(fired && manual, JSON.stringify(runs));
+          const [times] = (await sql.query<{ created_at: Date; finished_at: Date }>('SELECT created_at, finished_at FROM execution WHERE id = $1', [manual.id])).rows;
+          assert.ok(
+            times.created_at.getTime() < handOver,
+            `the run on demand was queued at ${times.created_at.toISOString()}, before the hand-over at ${new Date(handOver).toISOString()}`,
+          );
+          assert.ok(times.finished_at.getTime() > handOver, `the run on demand ended at ${times.finished_at.toISOString()}, after the hand-over`);
+          assert.equal(fired.status, 'succeeded', 'the fire found no run under way at its time');
+          assert.ok(fired.started_at!.getTime() >= due.getTime());
+        } finally {
+          await busy.close();
+        }
+      });
+    }
 
     it('starts the runs of a periodic job at their times, each time once', async () => {
       const everyS = Math.max(2, Math.ceil(scaled(2000) / 1000));

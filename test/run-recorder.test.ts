@@ -69,7 +69,7 @@ for (const { name, skip } of stores) {
         fenced: () => assert.fail('no fenced write was expected'),
       };
       const recorder = new RunRecorder(deps);
-      const ran = (id: string): Ran => ({ outcome: { error: null, abortedFirst: false }, signal: new AbortController().signal, output: [`${id} done`], started });
+      const ran = (id: string): Ran => ({ outcome: { error: null, abortedFirst: false }, signal: new AbortController().signal, output: [`${id} done`], started, began: true });
       // Called in one turn of the event loop, the three ends go to the store in one write.
       const results = await Promise.allSettled(runs.map((r) => recorder.record(r, ran(r.id))));
       assert.deepEqual(

@@ -29,6 +29,12 @@ export type { StopReason } from './run/stop.js';
  * job is unchanged (RunWrite.unchanged): the job existed and was running, with no run queued
  * or running and no max_runs (a count of its runs that the condition does not cover).
  */
+/** What a fire of schedule rows gives: the runs to execute here, and the rows deferred to their times. */
+interface Fired {
+  toRun: Map<Lease, ExecutionRecord>;
+  deferred: Lease[];
+}
+
 function checkable(fire: JobWithActiveRuns | null): boolean {
   return fire !== null && fire.seen !== undefined && fire.job.state === 'running' && fire.active.length === 0 && fire.counted === null;
 }
@@ -47,6 +53,10 @@ export class Runner {
   private readonly recording = new Set<string>();
   /** Runs whose fencing token was drawn by the write that stored them (see RunWrite.fence). */
   private readonly prefenced = new WeakSet<ExecutionRecord>();
+  /** The waits of fires held back to their times (fireAtTime), stopped by a shutdown or a fence. */
+  private readonly holdBacks = new Set<AbortController>();
+  /** Set once a shutdown began: no fire is held back to its time any more (fireAtTime). */
+  private draining = false;
   /** Set once a shutdown gives up on what is left to write. */
   private stopped = false;
   /** The worker this process runs as; null in a process that runs no jobs. */
@@ -115,33 +125,77 @@ export class Runner {
    */
   runMany(leases: Lease[]): Array<Promise<void>> {
     crashAt('claimed');
-    const none = Promise.resolve(new Map<Lease, ExecutionRecord>());
-    const now = Date.now();
-    const fires = leases.filter((l) => 'job_id' in l.data);
-    // A row handed over before its time (Lease.due) is fired ahead only when its job had no run
-    // under way at the claim: the concurrency policy of one that had is decided at its time,
-    // on what is running then.
-    const later = new Set(fires.filter((l) => l.due && l.due.getTime() > now && !(l.fire && l.fire.job.state === 'running' && l.fire.active.length === 0)));
-    const ahead = fires.filter((l) => !later.has(l));
+    const firing = this.fireInTime(leases.filter((l) => 'job_id' in l.data));
     const queued = leases.filter((l) => 'execution_id' in l.data);
-    const firing = ahead.length ? this.fireMany(ahead) : none;
-    const firingLater = later.size ? sleep(Math.max(...[...later].map((l) => l.due!.getTime())) - now).then(() => this.fireMany([...later])) : none;
-    const starting = queued.length ? this.startQueued(queued) : none;
+    const starting = queued.length ? this.startQueued(queued) : Promise.resolve(new Map<Lease, ExecutionRecord>());
     // Each lease waits for its own part only, and a failure there is reported per lease.
-    for (const p of [firing, firingLater, starting]) p.catch(() => undefined);
+    starting.catch(() => undefined);
     return leases.map(async (lease) => {
-      const started = await ('job_id' in lease.data ? (later.has(lease) ? firingLater : firing) : starting);
-      const execution = started.get(lease);
+      const execution = 'job_id' in lease.data ? await firing.get(lease) : (await starting).get(lease);
       if (execution) await this.execute(execution, lease);
     });
   }
 
   /**
-   * Fires the jobs of schedule rows; resolves with the runs to execute here. `reread`: the jobs
-   * of rows that waited are read now, not taken from their claim (a fire from that read was
-   * refused: one of the jobs changed since).
+   * Fires schedule rows; each lease's promise resolves with its run to execute here, if any. A
+   * row handed over before its time (Lease.due) is fired ahead only when its job has no run
+   * queued or running: a job with one is fired at its time, so its concurrency policy is
+   * decided on what runs then.
    */
-  private async fireMany(leases: Lease[], reread = false): Promise<Map<Lease, ExecutionRecord>> {
+  private fireInTime(leases: Lease[]): Map<Lease, Promise<ExecutionRecord | undefined>> {
+    const now = Date.now();
+    const atTime = leases.filter((l) => l.due && l.due.getTime() > now && !(l.fire && l.fire.job.state === 'running' && l.fire.active.length === 0));
+    const ahead = leases.filter((l) => !atTime.includes(l));
+    const firing = this.fireAtTime(atTime);
+    if (ahead.length) for (const [lease, p] of this.settle(this.fireMany(ahead), ahead)) firing.set(lease, p);
+    return firing;
+  }
+
+  /**
+   * Fires rows at their times (Lease.due), those of one time together, on a fresh read. A
+   * shutdown or a fence stops the wait (holdBacks): the rows are let go at their times, unfired.
+   */
+  private fireAtTime(leases: Lease[]): Map<Lease, Promise<ExecutionRecord | undefined>> {
+    const byTime = new Map<number, Lease[]>();
+    for (const l of leases) byTime.set(l.due!.getTime(), [...(byTime.get(l.due!.getTime()) ?? []), l]);
+    const firing = new Map<Lease, Promise<ExecutionRecord | undefined>>();
+    for (const [time, group] of byTime) {
+      const controller = new AbortController();
+      if (this.draining) controller.abort();
+      this.holdBacks.add(controller);
+      const fired = sleep(Math.max(0, time - Date.now()), undefined, { signal: controller.signal })
+        .then(
+          () => this.fireMany(group, true),
+          (): Fired => {
+            for (const l of group) l.nextRunAt = l.due!;
+            return { toRun: new Map(), deferred: [] };
+          },
+        )
+        .finally(() => this.holdBacks.delete(controller));
+      for (const [lease, p] of this.settle(fired, group)) firing.set(lease, p);
+    }
+    return firing;
+  }
+
+  /** Each lease's run from a fire of `leases`; those it deferred (fireMany) are fired at their times. */
+  private settle(fired: Promise<Fired>, leases: Lease[]): Map<Lease, Promise<ExecutionRecord | undefined>> {
+    const later = fired.then((f) => this.fireAtTime(f.deferred));
+    later.catch(() => undefined);
+    return new Map(leases.map((l) => [l, fired.then(async (f) => (f.deferred.includes(l) ? (await later).get(l) : f.toRun.get(l)))]));
+  }
+
+  /** Stops the waits of fires held back to their times (fireAtTime): their rows are let go unfired. */
+  private stopHoldBacks() {
+    for (const c of this.holdBacks) c.abort();
+  }
+
+  /**
+   * Fires the jobs of schedule rows; resolves with the runs to execute here, and the rows
+   * deferred to their times: handed over ahead (Lease.due), their jobs found with a run under
+   * way. `reread`: the jobs of rows that waited are read now, not taken from their claim (a
+   * fire from that read was refused: one of the jobs changed since).
+   */
+  private async fireMany(leases: Lease[], reread = false): Promise<Fired> {
     const jobIds = leases.map((l) => (l.data as { job_id: string }).job_id);
     // The claim read the jobs of its rows (SQL). A read made before the row waited is used only
     // where the write can tell it still holds (RunWrite.unchanged); the others are read now.
@@ -154,6 +208,7 @@ export class Runner {
     const now = new Date();
 
     const toRun = new Map<Lease, ExecutionRecord>();
+    const deferred: Lease[] = [];
     const inserts: ExecutionRecord[] = [];
     const enqueues: ExecutionRecord[] = [];
     const jobUpdates: FireJobPatch[] = [];
@@ -168,6 +223,10 @@ export class Runner {
     for (const lease of leases) {
       const job = jobs.get((lease.data as { job_id: string }).job_id);
       const runs = job ? (active.get(job.job_id) ?? []) : [];
+      if (lease.due && lease.due.getTime() > now.getTime() && runs.length > 0) {
+        deferred.push(lease);
+        continue;
+      }
       // A fire written ahead of its time (Lease.due) is decided and recorded as at that time.
       const at = lease.due && lease.due.getTime() > now.getTime() ? lease.due : now;
       let plan = planFire(job, runs, at, {
@@ -281,7 +340,7 @@ export class Runner {
       // Rows still this worker's (if any) are unlocked due now (or at the time they were handed
       // over ahead of), to fire again, not removed.
       for (const lease of leases) lease.nextRunAt = lease.due && lease.due > now ? lease.due : now;
-      return new Map();
+      return { toRun: new Map(), deferred: [] };
     }
     if (enqueues.length) crashAt('fire-recorded');
     // Told once written: a refused write is decided again, or not at all.
@@ -289,7 +348,7 @@ export class Runner {
     for (const e of inserts) if (e.status === 'missed') this.reportMissed(e);
     const notifications = this.options.notifications;
     if (notifications) for (const e of inserts) if (e.status === 'missed' && e.notifies) await notifications.runEnded(e);
-    return toRun;
+    return { toRun, deferred };
   }
 
   /** A missed run's record (reportMissed once it is written). */
@@ -446,6 +505,7 @@ export class Runner {
 
   /** Fires the signal of every run this process is running; returns how many. */
   stopAllLocal(reason: StopReason): number {
+    this.stopHoldBacks();
     const ids = [...this.active.keys()];
     for (const id of ids) this.stopLocal(id, reason);
     return ids.length;
@@ -592,6 +652,9 @@ export class Runner {
    */
   /** Resolves with the runs whose ends could not be written within the grace (none: all were). */
   async drain(graceMs: number): Promise<string[]> {
+    // Fires held back to their times are not written: their rows go back unlocked, due then.
+    this.draining = true;
+    this.stopHoldBacks();
     // Waits for runs to be recorded, not only for their handlers to return: the store is
     // closed right after.
     const settled = (ms: number) => {

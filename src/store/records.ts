@@ -345,7 +345,8 @@ export interface ExecutionEnd {
   id: string;
   status: ExecutionStatus;
   finished_at: Date;
-  duration_ms: number;
+  /** Null: the run ended before its handler was called. */
+  duration_ms: number | null;
   error: string | null;
   stack: string | null;
   /** 100 on success; null keeps the progress the run reported. */

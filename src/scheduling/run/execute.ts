@@ -18,6 +18,8 @@ export interface Ran {
   /** Output lines not yet written. */
   output: string[];
   started: Date;
+  /** False: stopped while it waited for its time (Lease.due), its handler never called. */
+  began: boolean;
 }
 
 /**
@@ -81,10 +83,11 @@ export async function executeHandler(
   // Secrets are opened here, in the worker, into a copy of the kwargs only the handler sees;
   // what the run writes (output, error) shows their markers instead.
   let opened: Awaited<ReturnType<typeof openSecrets>> | null = null;
+  let began = false;
   const handlerDone = (async () => {
     const wait = due ? due.getTime() - Date.now() : 0;
     if (wait > 0) await sleep(wait, undefined, { signal });
-    if (signal.aborted) throw new Error(`not started: stopped (${String(signal.reason)}) before its time`);
+    began = true;
     timer = timeout ? setTimeout(() => controller.abort('timeout' satisfies StopReason), timeout * 1000) : undefined;
     timer?.unref();
     log.info({ execution_id: execution.id, job_id: execution.job_id, handler: execution.handler, attempt: execution.attempt }, 'run started');
@@ -130,5 +133,5 @@ export async function executeHandler(
   // The handler is done: its place may go to the next run while this one's end is written.
   // Its row goes with that end where the engine can write both at once (Engine.finishRuns).
   lease.release?.(execution.id);
-  return { outcome, signal, output, started };
+  return { outcome, signal, output, started, began };
 }

@@ -46,7 +46,7 @@ export class RunRecorder {
   /** Writes the end of a run whose handler ran here, and what follows it. */
   async record(execution: ExecutionRecord, ran: Ran): Promise<ExecutionStatus> {
     const { log, options } = this.deps;
-    const { outcome, signal, output, started } = ran;
+    const { outcome, signal, output, started, began } = ran;
     const timeout = execution.timeout;
     let status: ExecutionStatus;
     let error: string | null = null;
@@ -55,7 +55,8 @@ export class RunRecorder {
       const reason = (signal.reason as StopReason) in stopOutcome ? (signal.reason as StopReason) : 'cancel';
       status = stopOutcome[reason].status;
       error = stopOutcome[reason].error(timeout);
-      if (outcome === null) error += `; the handler did not return within ${options.cancelGraceMs} ms`;
+      if (!began) error += '; stopped while it waited for its time, its handler never called';
+      else if (outcome === null) error += `; the handler did not return within ${options.cancelGraceMs} ms`;
       output.push(outputLine(status === 'cancelled' ? 'warn' : 'error', `[${status}] ${error}`));
     } else if (outcome.error) {
       status = 'failed';
@@ -66,11 +67,13 @@ export class RunRecorder {
       status = 'succeeded';
     }
     const finished = new Date();
+    // A run stopped before its handler was called took no time (its started_at is its due time).
+    const durationMs = began ? finished.getTime() - started.getTime() : null;
     const recorded = await this.finishes.add({
       id: execution.id,
       status,
       finished_at: finished,
-      duration_ms: finished.getTime() - started.getTime(),
+      duration_ms: durationMs,
       error: error === null ? null : storableText(error),
       stack: stack === null ? null : storableText(stack),
       progress: status === 'succeeded' ? 100 : null,
@@ -92,13 +95,13 @@ export class RunRecorder {
         job_id: execution.job_id,
         handler: execution.handler,
         status,
-        duration_ms: finished.getTime() - started.getTime(),
+        duration_ms: durationMs,
         error,
         ...(failed && outcome?.error ? { err: outcome.error } : {}),
       },
       'run finished',
     );
-    options.observer?.onRunFinished(execution, status, finished.getTime() - started.getTime());
+    options.observer?.onRunFinished(execution, status, durationMs);
     // The end of a failed run was written with chains_pending set (finishExecutions): what
     // follows it is pending until afterRun clears the flag.
     await this.afterRun({ ...execution, status, error, stack, finished_at: finished, chains_pending: execution.chains_pending || failed });
