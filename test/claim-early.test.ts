@@ -165,22 +165,27 @@ for (const { name, skip } of stores.filter((s) => s.name !== 'mongodb')) {
         )
       ).rows;
     const lockedAt = (jobId: string) => lockedAtOf(sql, jobId);
+    /** Creates an `echo` one-shot due at `due`; resolves with its run once it is recorded. */
+    const oneShotRecorded = async (jobId: string, due: Date) => {
+      await svc.http.post(`${api}/jobs`).send({ job_id: jobId, handler: 'echo', when: due.toISOString() }).expect(201);
+      const [recorded] = await waitFor(
+        'the fire written',
+        async () => {
+          const runs = await runsOf(jobId);
+          return runs.length > 0 && runs;
+        },
+        earlyMs + scaled(10_000),
+        20,
+      );
+      return recorded;
+    };
     /** When the worker logged each run's handler start, by run id. */
     const handlerStarts = () =>
       new Map(captured.records().flatMap((r) => (r.msg === 'run started' ? [[r.execution_id as string, new Date(r.time as string | number)] as const] : [])));
 
     it('records a run before its time and starts its handler at that time', async () => {
       const due = new Date(Date.now() + earlyMs + scaled(2000));
-      await svc.http.post(`${api}/jobs`).send({ job_id: 'ahead', handler: 'echo', when: due.toISOString() }).expect(201);
-      const [recorded] = await waitFor(
-        'the fire written',
-        async () => {
-          const runs = await runsOf('ahead');
-          return runs.length > 0 && runs;
-        },
-        earlyMs + scaled(10_000),
-        20,
-      );
+      const recorded = await oneShotRecorded('ahead', due);
       const seenAt = Date.now();
       assert.ok(seenAt < due.getTime(), `the run was recorded by ${new Date(seenAt).toISOString()}, before its time ${due.toISOString()}`);
       assert.equal(recorded.status, 'running');
@@ -199,16 +204,7 @@ for (const { name, skip } of stores.filter((s) => s.name !== 'mongodb')) {
 
     it('a run cancelled while it waits for its time ends cancelled, its handler never started', async () => {
       const due = new Date(Date.now() + earlyMs + scaled(2000));
-      await svc.http.post(`${api}/jobs`).send({ job_id: 'ahead-cancelled', handler: 'echo', when: due.toISOString() }).expect(201);
-      const [recorded] = await waitFor(
-        'the fire written',
-        async () => {
-          const runs = await runsOf('ahead-cancelled');
-          return runs.length > 0 && runs;
-        },
-        earlyMs + scaled(10_000),
-        20,
-      );
+      const recorded = await oneShotRecorded('ahead-cancelled', due);
       assert.equal(recorded.status, 'running');
       await svc.http.post(`${api}/executions/${recorded.id}/cancel`).expect(202);
       const [run] = await waitFor('the run cancelled', async () => {
