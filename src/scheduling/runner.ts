@@ -24,17 +24,17 @@ export { blankExecution } from './run/blank-execution.js';
 export type { RunnerOptions } from './run/deps.js';
 export type { StopReason } from './run/stop.js';
 
-/**
- * Whether a fire decided on `fire`, a read made earlier, can be written on condition that the
- * job is unchanged (RunWrite.unchanged): the job existed and was running, with no run queued
- * or running and no max_runs (a count of its runs that the condition does not cover).
- */
 /** What a fire of schedule rows gives: the runs to execute here, and the rows deferred to their times. */
 interface Fired {
   toRun: Map<Lease, ExecutionRecord>;
   deferred: Lease[];
 }
 
+/**
+ * Whether a fire decided on `fire`, a read made earlier, can be written on condition that the
+ * job is unchanged (RunWrite.unchanged): the job existed and was running, with no run queued
+ * or running and no max_runs (a count of its runs that the condition does not cover).
+ */
 function checkable(fire: JobWithActiveRuns | null): boolean {
   return fire !== null && fire.seen !== undefined && fire.job.state === 'running' && fire.active.length === 0 && fire.counted === null;
 }
@@ -55,6 +55,8 @@ export class Runner {
   private readonly prefenced = new WeakSet<ExecutionRecord>();
   /** The waits of fires held back to their times (fireAtTime), stopped by a shutdown or a fence. */
   private readonly holdBacks = new Set<AbortController>();
+  /** How many times this worker was declared gone (stopAllLocal): a fire held back for a claim of before is not waited for. */
+  private fences = 0;
   /** Set once a shutdown began: no fire is held back to its time any more (fireAtTime). */
   private draining = false;
   /** Set once a shutdown gives up on what is left to write. */
@@ -125,7 +127,10 @@ export class Runner {
    */
   runMany(leases: Lease[]): Array<Promise<void>> {
     crashAt('claimed');
-    const firing = this.fireInTime(leases.filter((l) => 'job_id' in l.data));
+    const firing = this.fireInTime(
+      leases.filter((l) => 'job_id' in l.data),
+      this.fences,
+    );
     const queued = leases.filter((l) => 'execution_id' in l.data);
     const starting = queued.length ? this.startQueued(queued) : Promise.resolve(new Map<Lease, ExecutionRecord>());
     // Each lease waits for its own part only, and a failure there is reported per lease.
@@ -142,12 +147,12 @@ export class Runner {
    * queued or running: a job with one is fired at its time, so its concurrency policy is
    * decided on what runs then.
    */
-  private fireInTime(leases: Lease[]): Map<Lease, Promise<ExecutionRecord | undefined>> {
+  private fireInTime(leases: Lease[], fences: number): Map<Lease, Promise<ExecutionRecord | undefined>> {
     const now = Date.now();
     const atTime = leases.filter((l) => l.due && l.due.getTime() > now && !(l.fire && l.fire.job.state === 'running' && l.fire.active.length === 0));
     const ahead = leases.filter((l) => !atTime.includes(l));
-    const firing = this.fireAtTime(atTime);
-    if (ahead.length) for (const [lease, p] of this.settle(this.fireMany(ahead), ahead)) firing.set(lease, p);
+    const firing = this.fireAtTime(atTime, fences);
+    if (ahead.length) for (const [lease, p] of this.settle(this.fireMany(ahead), ahead, fences)) firing.set(lease, p);
     return firing;
   }
 
@@ -155,13 +160,14 @@ export class Runner {
    * Fires rows at their times (Lease.due), those of one time together, on a fresh read. A
    * shutdown or a fence stops the wait (holdBacks): the rows are let go at their times, unfired.
    */
-  private fireAtTime(leases: Lease[]): Map<Lease, Promise<ExecutionRecord | undefined>> {
+  private fireAtTime(leases: Lease[], fences: number): Map<Lease, Promise<ExecutionRecord | undefined>> {
     const byTime = new Map<number, Lease[]>();
     for (const l of leases) byTime.set(l.due!.getTime(), [...(byTime.get(l.due!.getTime()) ?? []), l]);
     const firing = new Map<Lease, Promise<ExecutionRecord | undefined>>();
     for (const [time, group] of byTime) {
       const controller = new AbortController();
-      if (this.draining) controller.abort();
+      // A shutdown, or a fence since the claim, leaves nothing to wait for.
+      if (this.draining || this.fences !== fences) controller.abort();
       this.holdBacks.add(controller);
       const fired = sleep(Math.max(0, time - Date.now()), undefined, { signal: controller.signal })
         .then(
@@ -172,14 +178,14 @@ export class Runner {
           },
         )
         .finally(() => this.holdBacks.delete(controller));
-      for (const [lease, p] of this.settle(fired, group)) firing.set(lease, p);
+      for (const [lease, p] of this.settle(fired, group, fences)) firing.set(lease, p);
     }
     return firing;
   }
 
   /** Each lease's run from a fire of `leases`; those it deferred (fireMany) are fired at their times. */
-  private settle(fired: Promise<Fired>, leases: Lease[]): Map<Lease, Promise<ExecutionRecord | undefined>> {
-    const later = fired.then((f) => this.fireAtTime(f.deferred));
+  private settle(fired: Promise<Fired>, leases: Lease[], fences: number): Map<Lease, Promise<ExecutionRecord | undefined>> {
+    const later = fired.then((f) => this.fireAtTime(f.deferred, fences));
     later.catch(() => undefined);
     return new Map(leases.map((l) => [l, fired.then(async (f) => (f.deferred.includes(l) ? (await later).get(l) : f.toRun.get(l)))]));
   }
@@ -199,7 +205,7 @@ export class Runner {
     const jobIds = leases.map((l) => (l.data as { job_id: string }).job_id);
     // The claim read the jobs of its rows (SQL). A read made before the row waited is used only
     // where the write can tell it still holds (RunWrite.unchanged); the others are read now.
-    const fromClaim = (l: Lease) => l.fire !== undefined && (!l.waited || (!reread && checkable(l.fire)));
+    const fromClaim = (l: Lease) => l.fire !== undefined && !reread && (!l.waited || checkable(l.fire));
     const unread = leases.filter((l) => !fromClaim(l)).map((l) => (l.data as { job_id: string }).job_id);
     const fetched = [...leases.flatMap((l) => (l.fire && fromClaim(l) ? [l.fire] : [])), ...(unread.length ? await this.store.getJobsWithActiveRuns(unread) : [])];
     const jobs = new Map(fetched.map((f) => [f.job.job_id, f.job]));
@@ -505,6 +511,7 @@ export class Runner {
 
   /** Fires the signal of every run this process is running; returns how many. */
   stopAllLocal(reason: StopReason): number {
+    if (reason === 'fenced') this.fences += 1;
     this.stopHoldBacks();
     const ids = [...this.active.keys()];
     for (const id of ids) this.stopLocal(id, reason);
