@@ -171,7 +171,7 @@ for (const { name, skip } of stores) {
           { job_id: 'down', kwargs: { from: '$.kwargs.message', n: '$.kwargs.deep.n', status: '$.result.status', run: '$.result.execution_id', lit: 7, none: '$.kwargs.absent' } },
         ],
         on_failure: [{ job_id: 'alert' }],
-        on_finish: [{ job_id: 'log', kwargs: { status: '$.result.status' } }],
+        on_finish: [{ job_id: 'log', kwargs: { status: '$.result.status', took: '$.result.duration_ms' } }],
       }).expect(201);
       assert.equal(up.body.job.on_success[0].job_id, 'down');
       assert.deepEqual(up.body.job.after_all, []);
@@ -181,7 +181,9 @@ for (const { name, skip } of stores) {
       assert.deepEqual(down.triggered_by, { execution_id: upRun, job_id: 'up', on: 'success' });
       assert.deepEqual(down.kwargs, { fixed: 'kept', from: 'hello', n: 5, status: 'succeeded', run: upRun, lit: 7 });
       const [log] = await ended('log', 1);
-      assert.deepEqual(log.kwargs, { status: 'succeeded' });
+      const upEnd = (await svc.http.get(`${api}/executions/${upRun}`).expect(200)).body;
+      assert.equal(typeof upEnd.duration_ms, 'number');
+      assert.deepEqual(log.kwargs, { status: 'succeeded', took: upEnd.duration_ms }, 'the ending run as recorded, its duration among it');
       assert.equal(log.triggered_by?.on, 'finish');
 
       // A failing job with one retry: on_failure and on_finish once, after the last attempt; on_success never.

@@ -104,7 +104,7 @@ export class RunRecorder {
     options.observer?.onRunFinished(execution, status, durationMs);
     // The end of a failed run was written with chains_pending set (finishExecutions): what
     // follows it is pending until afterRun clears the flag.
-    await this.afterRun({ ...execution, status, error, stack, finished_at: finished, chains_pending: execution.chains_pending || failed });
+    await this.afterRun({ ...execution, status, error, stack, finished_at: finished, duration_ms: durationMs, chains_pending: execution.chains_pending || failed });
     return status;
   }
 
