@@ -127,10 +127,8 @@ export class Runner {
    */
   runMany(leases: Lease[]): Array<Promise<void>> {
     crashAt('claimed');
-    const firing = this.fireInTime(
-      leases.filter((l) => 'job_id' in l.data),
-      this.fences,
-    );
+    const fires = leases.filter((l) => 'job_id' in l.data);
+    const firing = this.fireInTime(fires, this.fences);
     const queued = leases.filter((l) => 'execution_id' in l.data);
     const starting = queued.length ? this.startQueued(queued) : Promise.resolve(new Map<Lease, ExecutionRecord>());
     // Each lease waits for its own part only, and a failure there is reported per lease.
@@ -162,7 +160,11 @@ export class Runner {
    */
   private fireAtTime(leases: Lease[], fences: number): Map<Lease, Promise<ExecutionRecord | undefined>> {
     const byTime = new Map<number, Lease[]>();
-    for (const l of leases) byTime.set(l.due!.getTime(), [...(byTime.get(l.due!.getTime()) ?? []), l]);
+    for (const l of leases) {
+      const group = byTime.get(l.due!.getTime());
+      if (group) group.push(l);
+      else byTime.set(l.due!.getTime(), [l]);
+    }
     const firing = new Map<Lease, Promise<ExecutionRecord | undefined>>();
     for (const [time, group] of byTime) {
       const controller = new AbortController();
@@ -229,12 +231,13 @@ export class Runner {
     for (const lease of leases) {
       const job = jobs.get((lease.data as { job_id: string }).job_id);
       const runs = job ? (active.get(job.job_id) ?? []) : [];
-      if (lease.due && lease.due.getTime() > now.getTime() && runs.length > 0) {
+      // A fire written ahead of its time (Lease.due) is decided and recorded as at that time;
+      // one whose job has a run under way is deferred to that time.
+      const at = lease.due && lease.due.getTime() > now.getTime() ? lease.due : now;
+      if (at !== now && runs.length > 0) {
         deferred.push(lease);
         continue;
       }
-      // A fire written ahead of its time (Lease.due) is decided and recorded as at that time.
-      const at = lease.due && lease.due.getTime() > now.getTime() ? lease.due : now;
       let plan = planFire(job, runs, at, {
         counted: job ? counted.get(job.job_id) : null,
         maxQueued: this.options.maxQueuedRunsPerJob,
