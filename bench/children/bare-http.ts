@@ -1,18 +1,20 @@
 /**
- * The floor of the api scenario: a bare node:http server on the service's own job table (the
- * same DDL and indexes), one pg statement per request and nothing else: no routing library,
- * no validation, no auth, logs, metrics or audit, no run statistics. Its figures are what any
- * Node service can reach on this machine with the same load generator and database.
+ * The floor of the api scenario: a bare node:http server on the service's own job table (its
+ * migrations, so the same columns, DDL and indexes), one pg statement per request and nothing
+ * else: no routing library, validation, auth, logs, metrics or audit, no run statistics. A job
+ * is answered with every field of the contract's `Job`, written by hand. Its figures are what
+ * any Node service can reach on this machine with the same load generator and database.
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
-import { sql as schemaSql } from '../../src/store/sql/migrations/000001-initial.js';
+import { migrations } from '../../src/store/sql/migrations/index.js';
 import { fatal, ready, serveCommands } from './ipc.js';
 
 const env = process.env;
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
+/** Every field of the contract's `Job`, from the row as pg parsed it: the answer the service gives, without its run statistics. */
 const body = (j: Record<string, unknown>) => ({
   job_id: j.job_id,
   handler: j.handler,
@@ -27,18 +29,35 @@ const body = (j: Record<string, unknown>) => ({
   concurrency_policy: j.concurrency_policy,
   retries: j.retries,
   retry_backoff: j.retry_backoff,
+  catch_up: j.catch_up,
+  start_at: iso(j.start_at as Date | null),
+  end_at: iso(j.end_at as Date | null),
+  max_runs: j.max_runs,
+  jitter: j.jitter,
+  schedule_ended: j.end_at !== null && (j.end_at as Date).getTime() < Date.now(),
   next_run_time: iso(j.next_run_at as Date | null),
   last_run_time: iso(j.last_run_at as Date | null),
   last_status: j.last_status,
   source: j.source,
+  on_success: j.on_success,
+  on_failure: j.on_failure,
+  on_finish: j.on_finish,
+  after_all: j.after_all,
+  image_status: j.image_status,
+  image_error: j.image_error,
   created_at: iso(j.created_at as Date),
   updated_at: iso(j.updated_at as Date),
+  version: j.version,
+  notify: j.notify,
+  pause_after_failures: j.pause_after_failures,
+  deadline: j.deadline,
 });
 
 try {
   const pool = new pg.Pool({ connectionString: env.BENCH_PG_URL, max: 10, options: `-c search_path="${env.BENCH_SCHEMA}"` });
   await pool.query(`CREATE SCHEMA IF NOT EXISTS "${env.BENCH_SCHEMA}"`);
-  await pool.query(schemaSql);
+  // The service's own schema: every migration, so the rows read are the rows the service reads.
+  for (const m of migrations) await pool.query(m.sql);
 
   const send = (res: http.ServerResponse, status: number, value: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json' });
