@@ -6,7 +6,7 @@ import type { SqlClient } from '../../src/db/sql-client.js';
 import { openStore } from '../../src/service/backend.js';
 import { MigrationError, runMigrations } from '../../src/store/sql/migrate.js';
 import { migrations } from '../../src/store/sql/migrations/index.js';
-import { executionToRow, jobToRow, json } from '../../src/store/sql/rows.js';
+import { executionToRow, jobColumns, jobSelectList, jobToRow, json, rowToJob, type Row } from '../../src/store/sql/rows.js';
 import { SqlStore } from '../../src/store/sql/sql-store.js';
 import { insertSql } from '../../src/store/sql/statements.js';
 import { testDatabase, type StoreName, type TestDatabase } from '../helpers.js';
@@ -65,6 +65,26 @@ export function sqlMigrationContract(name: Extract<StoreName, 'embedded' | 'post
         await applied(store.db),
         migrations.map((m) => m.version),
       );
+    });
+
+    it("jobColumns names every column of job, in the table's order", async () => {
+      const [store] = await fresh();
+      await runMigrations(store.db);
+      const r = await store.db.query<{ column_name: string }>(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'job' ORDER BY ordinal_position",
+      );
+      assert.deepEqual(
+        r.rows.map((x) => x.column_name),
+        [...jobColumns],
+      );
+      // The select list of lists reads a job as SELECT * does.
+      await store.upsertJob(job('listed', 0, { kwargs: {}, notify: [], on_success: [], on_failure: [], on_finish: [], after_all: [] }));
+      await store.upsertJob(job('chained', 0, { kwargs: { a: 1 }, on_success: [{ job_id: 'listed' }], after_all: ['listed'] }));
+      for (const id of ['chained', 'listed']) {
+        const star = await store.db.query<Row>('SELECT * FROM job WHERE job_id = $1', [id]);
+        const listed = await store.db.query<Row>(`SELECT ${jobSelectList} FROM job WHERE job_id = $1`, [id]);
+        assert.deepEqual(rowToJob(listed.rows[0]), rowToJob(star.rows[0]));
+      }
     });
 
     it('a database made by the DDL of before numbered migrations is recognised and upgraded without loss', async () => {

@@ -2,7 +2,7 @@ import type { SqlClient } from '../../db/sql-client.js';
 import type { JobFilter, JobStore, JobUpdate, JobWithActiveRuns } from '../jobs.js';
 import { activeStatuses, countedTriggers, firstOfEachId, type JobPatch, type JobRecord, type Page } from '../records.js';
 import { keysetPage, type Keyset } from './keyset.js';
-import { executionListColumnsOf, executionTimes, jobToRow, jsonDates, rowToExecution, rowToJob, sqlList, type Row } from './rows.js';
+import { executionListColumnsOf, executionTimes, jobSelectList, jobToRow, jsonDates, rowToExecution, rowToJob, sqlList, type Row } from './rows.js';
 import { DateTexts, updateRows, insertRecordsSql, insertRowsSql, insertSql, setSql } from './statements.js';
 import { wroteRows } from './analyze.js';
 
@@ -15,6 +15,7 @@ const jobsById: Keyset<JobRecord> = {
   toItem: rowToJob,
   keyOf: (j) => [j.job_id],
   prepare: true,
+  select: jobSelectList,
 };
 
 const selectJob = 'SELECT * FROM job WHERE job_id = $1';
