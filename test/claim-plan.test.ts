@@ -218,6 +218,15 @@ for (const { name, skip } of stores.filter((s) => s.name !== 'mongodb')) {
       await bulk(svc, 'more', 500);
       await waitFor('statistics of job and dispatch', async () => (await analysed(sql, 'job')) && (await analysed(sql, 'dispatch')));
     });
+
+    it('analyses execution once as many runs were fired: the prepared statements of ends are planned again for its size', async () => {
+      if (name === 'embedded') assert.equal(await analysed(sql, 'execution'), false);
+      // The 1,000 jobs of the test before are due: each fire writes one run record.
+      await svc.http.put(`${api}/service/state?state=running`).expect(200);
+      const ended = async () => (await sql.query<{ n: number }>("SELECT count(*)::int AS n FROM execution WHERE status = 'succeeded'")).rows[0].n;
+      await waitFor('1,000 runs ended', async () => (await ended()) === 1000, 60_000);
+      await waitFor('statistics of execution', () => analysed(sql, 'execution'));
+    });
   });
 
   describe(`the plan of 1,000 ends written at once on ${name}`, { skip, timeout: 300_000 }, () => {

@@ -374,9 +374,11 @@ export class SqlEngine extends RowEngine {
     if (Number(answer?.announced ?? 0) > 0) this.sql.announce(this.eventChannel);
     if (runs.length) this.announceDue(Number(answer?.n ?? 0));
     for (const [id, token] of answer?.tokens ?? []) tokens.set(id, Number(token));
-    // Queued runs come in bulk (a batch of runs, a flow); the records of fires come one claim
-    // at a time and are left to autovacuum, so no ANALYZE falls into a dispatch.
-    wroteRows(this.sql, 'execution', runs.length);
+    // Every run record counts, those of fires too: the statements that end runs are prepared,
+    // and a plan made while `execution` was small (a seq scan of it joined to the ends) is kept
+    // until an ANALYZE invalidates it. PGlite never analyses; left to autovacuum, the 30,000th
+    // end of a fresh database read every stored run, each statement of 20 ends.
+    wroteRows(this.sql, 'execution', executions.length);
     wroteRows(this.sql, 'dispatch', runs.length);
     return { tokens };
   }
