@@ -85,8 +85,10 @@ export async function executeHandler(
   let opened: Awaited<ReturnType<typeof openSecrets>> | null = null;
   let began = false;
   const handlerDone = (async () => {
-    const wait = due ? due.getTime() - Date.now() : 0;
-    if (wait > 0) await sleep(wait, undefined, { signal });
+    // A timer can fire a millisecond before the clock reads its time (it counts from the loop's
+    // cached clock), so the wait repeats until the clock says the run is due.
+    const dueAt = due?.getTime() ?? 0;
+    for (let wait = dueAt - Date.now(); wait > 0; wait = dueAt - Date.now()) await sleep(wait, undefined, { signal });
     began = true;
     timer = timeout ? setTimeout(() => controller.abort('timeout' satisfies StopReason), timeout * 1000) : undefined;
     timer?.unref();
