@@ -79,12 +79,33 @@ class Deployment {
     for (let n = 1; n <= workers; n++) this.start(`worker-${n}`, ['worker'], {});
     this.port = await waitForListening(api.child, api.log);
     await waitFor('the API', async () => (await this.http('GET', '/readiness').catch(() => ({ status: 0 }))).status === 200, 60_000, 200);
-    await waitFor(
-      `${workers} active workers`,
-      async () => (await this.http('GET', '/workers')).body.workers.filter((w: { state: string }) => w.state === 'active').length === workers,
-      60_000,
-      200,
-    );
+    let listed: Array<{ name: string; state: string }> = [];
+    try {
+      await waitFor(
+        `${workers} active workers`,
+        async () => {
+          listed = (await this.http('GET', '/workers')).body.workers;
+          // A process that exited will not come up: no use waiting out the deadline.
+          return listed.filter((w) => w.state === 'active').length === workers || this.procs.some((p) => p.child.exitCode !== null || p.child.signalCode !== null);
+        },
+        120_000,
+        200,
+      );
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${this.report(listed)}`, { cause: err });
+    }
+    const exited = this.procs.filter((p) => p.child.exitCode !== null || p.child.signalCode !== null);
+    if (exited.length) throw new Error(`${exited.map((p) => p.name).join(', ')} exited while the deployment booted\n${this.report(listed)}`);
+  }
+
+  /** The workers listed and each process's state and last lines, for a boot that failed. */
+  private report(listed: Array<{ name: string; state: string }>) {
+    const workers = listed.map((w) => `${w.name}: ${w.state}`).join(', ') || 'none';
+    const procs = this.procs.map((p) => {
+      const state = p.child.exitCode !== null || p.child.signalCode !== null ? `exited (${p.child.exitCode ?? p.child.signalCode})` : 'running';
+      return `--- ${p.name}, ${state}:\n${p.log.join('').split('\n').slice(-20).join('\n')}`;
+    });
+    return `workers listed: ${workers}\n${procs.join('\n')}`;
   }
 
   async http(method: string, url: string, body?: unknown) {
