@@ -140,7 +140,8 @@ for (const { name, skip } of stores.filter((s) => s.name !== 'mongodb')) {
     });
   });
 
-  describe(`fires written ahead of their time on ${name}`, { skip, timeout: 300_000 }, () => {
+  // Each test has a job of its own and waits on the clock, so they run side by side.
+  describe(`fires written ahead of their time on ${name}`, { skip, timeout: 300_000, concurrency: true }, () => {
     let db: TestDatabase;
     let svc: Running;
     let sql: SqlClient;

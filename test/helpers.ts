@@ -186,10 +186,13 @@ export function capturedLogger(level: 'info' | 'debug' | 'trace' = 'debug'): { l
   return { log: createLogger(level, sink), lines, records: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
 }
 
-/** An HTTP server on 127.0.0.1 that answers every request after `delayMs` (a function: asked at each request). */
+/**
+ * An HTTP server on 127.0.0.1 that answers every request after `delayMs` (a function: asked at
+ * each request; a time already past answers at once).
+ */
 export async function slowServer(delayMs: number | (() => number)) {
   const server = http.createServer((_req, res) => {
-    setTimeout(() => res.end('ok'), typeof delayMs === 'number' ? delayMs : delayMs());
+    setTimeout(() => res.end('ok'), Math.max(0, typeof delayMs === 'number' ? delayMs : delayMs()));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
