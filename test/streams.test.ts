@@ -250,8 +250,9 @@ for (const { name, skip } of stores) {
         `GET /api/v1/events?types=job.updated HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${readToken}\r\nLast-Event-ID: 0\r\n\r\n`,
       );
       assert.match(status, / 200 /);
-      // The client reads nothing more: the service gives up on it.
-      await waitFor('the slow client to be disconnected', async () => captured.lines.some((l) => l.includes('event stream client too slow')), scaled(30_000), 100);
+      // The client reads nothing more: the service gives up on it once its socket is full and a
+      // heartbeat (1 s here) passed without it taking anything, not a heartbeat per event.
+      await waitFor('the slow client to be disconnected', async () => captured.lines.some((l) => l.includes('event stream client too slow')), 6000, 100);
       let received = 0;
       const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
       socket.on('data', (b: Buffer) => (received += b.length));
@@ -279,6 +280,46 @@ for (const { name, skip } of stores) {
             .catch(() => 0)) === 200,
         scaled(10_000),
         200,
+      );
+    });
+
+    it('gives a burst whole to a client that reads slowly, pausing less than a heartbeat', async () => {
+      const from = await svc.service.store.lastEventId();
+      const count = 300;
+      await svc.service.store.appendEvents(
+        Array.from({ length: count }, (_, i) => ({
+          type: 'job.updated' as const,
+          job_id: `paced-${i}`,
+          execution_id: null,
+          batch_id: null,
+          handler: `echo-${'y'.repeat(2000)}`,
+          status: null,
+          progress: null,
+          state: 'running' as const,
+        })),
+      );
+      // About 600 KB against a buffer of 64 KB: the burst waits for the client many times.
+      const res = await fetch(`${baseUrl}/events?types=job.updated`, { headers: { Authorization: `Bearer ${readToken}`, 'Last-Event-ID': String(from) } });
+      assert.equal(res.status, 200);
+      const body = res.body!.getReader();
+      const decoder = new TextDecoder();
+      let text = '';
+      let seen = 0;
+      const deadline = Date.now() + scaled(30_000);
+      while (seen < count && Date.now() < deadline) {
+        const { value, done } = await body.read();
+        if (done) break;
+        text += decoder.decode(value, { stream: true });
+        seen = text.match(/"job_id":"paced-\d+"/g)?.length ?? 0;
+        await sleep(200);
+      }
+      await body.cancel();
+      assert.equal(seen, count, 'every event of the burst');
+      const ids = [...text.matchAll(/"job_id":"paced-(\d+)"/g)].map((m) => Number(m[1]));
+      assert.deepEqual(
+        ids,
+        Array.from({ length: count }, (_, i) => i),
+        'in order',
       );
     });
 

@@ -42,24 +42,36 @@ export class SseStream {
   /**
    * send, for a burst (a replay, a run's output so far): first waits, up to a heartbeat's
    * interval, for the client to take half of the buffer, so a client that reads gets the whole
-   * burst at its pace. False when the stream is closed or the client did not read meanwhile.
+   * burst at its pace. False when the stream is closed, or when the client took nothing
+   * meanwhile: it is disconnected then, rather than holding the stream (and the rest of the
+   * burst) for a heartbeat per event.
    */
   async sendPaced(event: string, data: unknown, id?: string | number): Promise<boolean> {
     const deadline = Date.now() + this.settings.heartbeatMs;
-    while (this.open && this.pending() > this.settings.bufferBytes / 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    const waiting = this.pending();
+    while (this.open && this.pending() > this.settings.bufferBytes / 2) {
+      if (Date.now() >= deadline) {
+        if (this.pending() >= waiting) return this.tooSlow();
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
     return this.send(event, data, id);
   }
 
   private write(chunk: string): boolean {
     if (this.closed) return false;
-    if (this.pending() + Buffer.byteLength(chunk) > this.settings.bufferBytes) {
-      this.log.info({ ...this.what, pending_bytes: this.pending(), limit: this.settings.bufferBytes }, 'event stream client too slow: disconnected');
-      this.body.destroy();
-      this.finish();
-      return false;
-    }
+    if (this.pending() + Buffer.byteLength(chunk) > this.settings.bufferBytes) return this.tooSlow();
     this.body.write(chunk);
     return true;
+  }
+
+  private tooSlow(): false {
+    if (this.closed) return false;
+    this.log.info({ ...this.what, pending_bytes: this.pending(), limit: this.settings.bufferBytes }, 'event stream client too slow: disconnected');
+    this.body.destroy();
+    this.finish();
+    return false;
   }
 
   /** Ends the stream cleanly: what was sent is delivered, then the answer ends; resolves once the client took it all. */
