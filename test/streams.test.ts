@@ -55,6 +55,19 @@ function rawRequest(port: number, head: string): Promise<{ socket: net.Socket; s
   });
 }
 
+/** `count` job.updated events of about 2 KB each (a long handler name), for jobs `${prefix}-${i}`. */
+const largeEvents = (prefix: string, count: number) =>
+  Array.from({ length: count }, (_, i) => ({
+    type: 'job.updated' as const,
+    job_id: `${prefix}-${i}`,
+    execution_id: null,
+    batch_id: null,
+    handler: `echo-${'x'.repeat(2000)}`,
+    status: null,
+    progress: null,
+    state: 'running' as const,
+  }));
+
 let scripts: string;
 before(async () => {
   scripts = await tempDir('stream-scripts');
@@ -234,16 +247,7 @@ for (const { name, skip } of stores) {
 
     it('disconnects a client that stops reading, and caps the open streams', async () => {
       // Many events to replay: far more than the buffer and the sockets hold.
-      const events = Array.from({ length: 4000 }, (_, i) => ({
-        type: 'job.updated' as const,
-        job_id: `filler-${i}`,
-        execution_id: null,
-        batch_id: null,
-        handler: `echo-${'x'.repeat(2000)}`,
-        status: null,
-        progress: null,
-        state: 'running' as const,
-      }));
+      const events = largeEvents('filler', 4000);
       await svc.service.store.appendEvents(events);
       const { socket, status } = await rawRequest(
         port,
@@ -286,18 +290,7 @@ for (const { name, skip } of stores) {
     it('gives a burst whole to a client that reads slowly, pausing less than a heartbeat', async () => {
       const from = await svc.service.store.lastEventId();
       const count = 300;
-      await svc.service.store.appendEvents(
-        Array.from({ length: count }, (_, i) => ({
-          type: 'job.updated' as const,
-          job_id: `paced-${i}`,
-          execution_id: null,
-          batch_id: null,
-          handler: `echo-${'y'.repeat(2000)}`,
-          status: null,
-          progress: null,
-          state: 'running' as const,
-        })),
-      );
+      await svc.service.store.appendEvents(largeEvents('paced', count));
       // About 600 KB against a buffer of 64 KB: the burst waits for the client many times.
       const res = await fetch(`${baseUrl}/events?types=job.updated`, { headers: { Authorization: `Bearer ${readToken}`, 'Last-Event-ID': String(from) } });
       assert.equal(res.status, 200);
