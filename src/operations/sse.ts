@@ -11,6 +11,8 @@ import { Problem } from './problem.js';
 export class SseStream {
   readonly body = new PassThrough();
   private closed = false;
+  /** The body is being piped to the client (false while a replay is read before the answer starts). */
+  private served = false;
   private readonly heartbeat: NodeJS.Timeout;
   private readonly onCloseFns: Array<() => void> = [];
 
@@ -23,6 +25,8 @@ export class SseStream {
     this.heartbeat.unref();
     // Koa destroys the body when the answer ends or the client goes away.
     this.body.once('close', () => this.finish());
+    // Piping the body to the answer resumes it.
+    this.body.once('resume', () => (this.served = true));
   }
 
   get open(): boolean {
@@ -47,10 +51,15 @@ export class SseStream {
    * burst) for a heartbeat per event.
    */
   async sendPaced(event: string, data: unknown, id?: string | number): Promise<boolean> {
-    const deadline = Date.now() + this.settings.heartbeatMs;
-    const waiting = this.pending();
+    let deadline = Date.now() + this.settings.heartbeatMs;
+    let waiting = this.pending();
     while (this.open && this.pending() > this.settings.bufferBytes / 2) {
-      if (Date.now() >= deadline) {
+      if (!this.served) {
+        // The answer is not under way yet (a replay is read before it starts): the client's
+        // heartbeat counts from when it is.
+        deadline = Date.now() + this.settings.heartbeatMs;
+        waiting = this.pending();
+      } else if (Date.now() >= deadline) {
         if (this.pending() >= waiting) return this.tooSlow();
         break;
       }
