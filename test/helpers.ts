@@ -8,13 +8,13 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import supertest from 'supertest';
 import { loadConfig, type Config } from '../src/config/config.js';
-import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '../src/observability/log.js';
 import { createService, type Service } from '../src/service/service.js';
 import { pgliteTemplate } from './support/pglite-template.js';
 import { scaled, sleep } from './support/time.js';
 
 export { scaled, sleep, timeScale } from './support/time.js';
+export { capturedLogger } from './support/captured-log.js';
 export { closedPort } from './support/ports.js';
 
 export type StoreName = 'embedded' | 'postgres' | 'mongodb';
@@ -167,23 +167,6 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
     await sleep(everyMs);
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-}
-
-/** A logger whose JSON lines are kept in memory, to check what the service logs. */
-export function capturedLogger(level: 'info' | 'debug' | 'trace' = 'debug'): { log: Logger; lines: string[]; records: () => Array<Record<string, unknown>> } {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(
-        ...chunk
-          .toString('utf8')
-          .split('\n')
-          .filter((l: string) => l !== ''),
-      );
-      done();
-    },
-  });
-  return { log: createLogger(level, sink), lines, records: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
 }
 
 /**

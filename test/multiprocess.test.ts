@@ -22,6 +22,9 @@ interface Proc {
   log: string[];
 }
 
+/** Whether a process of the deployment has exited. */
+const exited = (p: Proc) => p.child.exitCode !== null || p.child.signalCode !== null;
+
 /** Processes of one deployment on a PostgreSQL schema of their own, with an API process on `port` (known once it has logged 'listening'). */
 class Deployment {
   db!: TestDatabase;
@@ -86,7 +89,7 @@ class Deployment {
         async () => {
           listed = (await this.http('GET', '/workers')).body.workers;
           // A process that exited will not come up: no use waiting out the deadline.
-          return listed.filter((w) => w.state === 'active').length === workers || this.procs.some((p) => p.child.exitCode !== null || p.child.signalCode !== null);
+          return listed.filter((w) => w.state === 'active').length === workers || this.procs.some(exited);
         },
         120_000,
         200,
@@ -94,15 +97,15 @@ class Deployment {
     } catch (err) {
       throw new Error(`${(err as Error).message}\n${this.report(listed)}`, { cause: err });
     }
-    const exited = this.procs.filter((p) => p.child.exitCode !== null || p.child.signalCode !== null);
-    if (exited.length) throw new Error(`${exited.map((p) => p.name).join(', ')} exited while the deployment booted\n${this.report(listed)}`);
+    const gone = this.procs.filter(exited);
+    if (gone.length) throw new Error(`${gone.map((p) => p.name).join(', ')} exited while the deployment booted\n${this.report(listed)}`);
   }
 
   /** The workers listed and each process's state and last lines, for a boot that failed. */
   private report(listed: Array<{ name: string; state: string }>) {
     const workers = listed.map((w) => `${w.name}: ${w.state}`).join(', ') || 'none';
     const procs = this.procs.map((p) => {
-      const state = p.child.exitCode !== null || p.child.signalCode !== null ? `exited (${p.child.exitCode ?? p.child.signalCode})` : 'running';
+      const state = exited(p) ? `exited (${p.child.exitCode ?? p.child.signalCode})` : 'running';
       return `--- ${p.name}, ${state}:\n${p.log.join('').split('\n').slice(-20).join('\n')}`;
     });
     return `workers listed: ${workers}\n${procs.join('\n')}`;

@@ -75,8 +75,8 @@ export class SseStream {
     return true;
   }
 
+  /** Disconnects the client (the stream is open: each caller has checked). */
   private tooSlow(): false {
-    if (this.closed) return false;
     this.log.info({ ...this.what, pending_bytes: this.pending(), limit: this.settings.bufferBytes }, 'event stream client too slow: disconnected');
     this.body.destroy();
     this.finish();

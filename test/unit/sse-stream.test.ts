@@ -7,20 +7,14 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import type { SseSettings } from '../../src/config/config.js';
-import { createLogger } from '../../src/observability/log.js';
 import { SseStream } from '../../src/operations/sse.js';
+import { capturedLogger } from '../support/captured-log.js';
 import { scaled, sleep } from '../support/time.js';
 
 function stream(heartbeatMs: number) {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(chunk.toString());
-      done();
-    },
-  });
+  const captured = capturedLogger('info');
   const settings: SseSettings = { maxClients: 4, bufferBytes: 4096, heartbeatMs, pollIntervalMs: 200, retentionMs: 60_000 };
-  return { sse: new SseStream(settings, createLogger('info', sink), { stream: 'events' }), tooSlow: () => lines.some((l) => l.includes('too slow')) };
+  return { sse: new SseStream(settings, captured.log, { stream: 'events' }), tooSlow: () => captured.lines.some((l) => l.includes('too slow')) };
 }
 
 /** Sends `count` events of about 130 bytes as one burst; resolves with how many were sent. */
