@@ -42,30 +42,35 @@ async function lockedAtOf(sql: SqlClient, jobId: string): Promise<Date | null> {
 }
 
 for (const { name, skip } of stores.filter((s) => s.name !== 'mongodb')) {
-  describe(`claiming rows before they are due on ${name}`, { skip, timeout: 300_000 }, () => {
-    let db: TestDatabase;
-    let svc: Running;
-    let sql: SqlClient;
+  // Each test has a service and a database of its own (one pauses its service; a fire decided
+  // again names every job of its group), so they run side by side.
+  describe(`claiming rows before they are due on ${name}`, { skip, timeout: 300_000, concurrency: true }, () => {
     const earlyMs = scaled(4000);
-    const captured = capturedLogger('debug');
-    /** Whether the worker fired `jobId` again from a fresh read, the claim's being out of date. */
-    const decidedAgain = (jobId: string) =>
-      captured.records().some((r) => r.msg === 'fires decided again: a job changed while its row waited' && (r.jobs as string[]).includes(jobId));
-    before(async () => {
-      db = await testDatabase(name);
-      svc = await earlyClaimer(db, earlyMs, captured.log);
-      sql = (svc.service.store as SqlStore).db;
-    });
-    after(async () => {
-      await svc?.close();
-      await db?.drop();
-    });
+    /** A service of the test's own that claims early, with what the test reads of it. */
+    const claimer = async (t: { after: (fn: () => Promise<void>) => void }) => {
+      const db = await testDatabase(name);
+      const captured = capturedLogger('debug');
+      const svc = await earlyClaimer(db, earlyMs, captured.log);
+      t.after(async () => {
+        await svc.close();
+        await db.drop();
+      });
+      const sql = (svc.service.store as SqlStore).db;
+      return {
+        svc,
+        sql,
+        lockedAt: (jobId: string) => lockedAtOf(sql, jobId),
+        runsOf: async (jobId: string) =>
+          (await sql.query<{ status: string; started_at: Date | null; scheduled_at: Date }>('SELECT status, started_at, scheduled_at FROM execution WHERE job_id = $1', [jobId]))
+            .rows,
+        /** Whether the worker fired `jobId` again from a fresh read, the claim's being out of date. */
+        decidedAgain: (jobId: string) =>
+          captured.records().some((r) => r.msg === 'fires decided again: a job changed while its row waited' && (r.jobs as string[]).includes(jobId)),
+      };
+    };
 
-    const lockedAt = (jobId: string) => lockedAtOf(sql, jobId);
-    const runsOf = async (jobId: string) =>
-      (await sql.query<{ status: string; started_at: Date | null; scheduled_at: Date }>('SELECT status, started_at, scheduled_at FROM execution WHERE job_id = $1', [jobId])).rows;
-
-    it('claims a row before it is due and starts its run at its time, not sooner', async () => {
+    it('claims a row before it is due and starts its run at its time, not sooner', async (t) => {
+      const { svc, lockedAt, runsOf, decidedAgain } = await claimer(t);
       const due = new Date(Date.now() + earlyMs + scaled(2000));
       await svc.http.post(`${api}/jobs`).send({ job_id: 'early', handler: 'echo', when: due.toISOString() }).expect(201);
       const locked = await waitFor('the row claimed', () => lockedAt('early'), earlyMs + scaled(10_000), 20);
@@ -81,7 +86,8 @@ for (const { name, skip } of stores.filter((s) => s.name !== 'mongodb')) {
       assert.equal(decidedAgain('early'), false, 'fired from the claim, the job unchanged');
     });
 
-    it('fires a job changed after the claim as it stands at its time', async () => {
+    it('fires a job changed after the claim as it stands at its time', async (t) => {
+      const { svc, sql, lockedAt, decidedAgain } = await claimer(t);
       const due = new Date(Date.now() + earlyMs + scaled(2000));
       await svc.http
         .post(`${api}/jobs`)
@@ -101,7 +107,8 @@ for (const { name, skip } of stores.filter((s) => s.name !== 'mongodb')) {
       assert.ok(decidedAgain('changed-early'), 'the claim read the job before the change: the fire was decided again');
     });
 
-    it('reads the job again at its time: a job paused after the claim does not run', async () => {
+    it('reads the job again at its time: a job paused after the claim does not run', async (t) => {
+      const { svc, lockedAt, runsOf, decidedAgain } = await claimer(t);
       const due = new Date(Date.now() + earlyMs + scaled(2000));
       await svc.http.post(`${api}/jobs`).send({ job_id: 'paused-early', handler: 'echo', when: due.toISOString() }).expect(201);
       await waitFor('the row claimed', () => lockedAt('paused-early'), earlyMs + scaled(10_000), 20);
@@ -113,7 +120,8 @@ for (const { name, skip } of stores.filter((s) => s.name !== 'mongodb')) {
       assert.ok(decidedAgain('paused-early'), 'the claim read the job before the pause: the fire was decided again');
     });
 
-    it('a row let go unfired keeps the time its job was moved to while the row was held', async () => {
+    it('a row let go unfired keeps the time its job was moved to while the row was held', async (t) => {
+      const { svc, sql, lockedAt, runsOf } = await claimer(t);
       const due = new Date(Date.now() + earlyMs + scaled(4000));
       await svc.http.post(`${api}/jobs`).send({ job_id: 'moved', handler: 'echo', when: due.toISOString() }).expect(201);
       await waitFor('the row claimed', () => lockedAt('moved'), earlyMs + scaled(10_000), 20);
