@@ -92,18 +92,22 @@ type Ended = EventData.TestPass | EventData.TestFail;
 export default async function* summaryReporter(source: AsyncIterable<TestEvent>): AsyncGenerator<string, void> {
   const started = Date.now();
   const tallies = new Map<Leg, Tally>();
-  // Lineage per file: test ids are unique within one file's process only.
-  const tests = new Map<string, { name: string; parentId: number | undefined }>();
   const fileTimes = new Map<string, number>();
-
+  // Lineage by test id. An event's `file` is where its test was declared (a helper or a shared
+  // suite module as well as the test file), so it cannot tell files apart, and ids are unique
+  // only within one file's process. But the runner reports the starts, passes and failures of
+  // one file together, in order (only enqueues and completions of files that run at once
+  // arrive mixed), and a suite starts before its tests: the latest start of an id is the one
+  // of the file being reported.
+  const tests = new Map<number, { name: string; parentId: number | undefined }>();
   // Node before 24 gives no test ids: then the names of the suites open around the test.
-  const open = new Map<string, string[]>();
+  const open: string[] = [];
 
   const legOf = (file: string, data: Ended): Leg => {
     const byFile = legOfFile(file);
     if (byFile) return byFile;
     if (data.testId === undefined) {
-      const names = (open.get(file) ?? []).slice(0, data.details.type === 'suite' ? data.nesting + 1 : data.nesting);
+      const names = open.slice(0, data.details.type === 'suite' ? data.nesting + 1 : data.nesting);
       for (const name of names.reverse()) {
         const store = storeOfSuite(name);
         if (store) return store;
@@ -119,7 +123,7 @@ export default async function* summaryReporter(source: AsyncIterable<TestEvent>)
       parentId = at.parentId;
     }
     while (parentId !== undefined) {
-      at = tests.get(`${file}#${parentId}`);
+      at = tests.get(parentId);
       if (!at) break;
       const store = storeOfSuite(at.name);
       if (store) return store;
@@ -147,13 +151,9 @@ export default async function* summaryReporter(source: AsyncIterable<TestEvent>)
       fileTimes.set(file, event.data.details.duration_ms);
     }
     if (event.type === 'test:start' && data?.name !== undefined && data.nesting !== undefined) {
-      const names = open.get(file) ?? [];
-      names.length = data.nesting;
-      names.push(data.name);
-      open.set(file, names);
-    }
-    if ((event.type === 'test:start' || event.type === 'test:enqueue') && data?.testId !== undefined && data.name !== undefined) {
-      tests.set(`${file}#${data.testId}`, { name: data.name, parentId: data.parentId });
+      open.length = data.nesting;
+      open.push(data.name);
+      if (data.testId !== undefined) tests.set(data.testId, { name: data.name, parentId: data.parentId });
     }
     if (event.type === 'test:pass' || event.type === 'test:fail') {
       const d = event.data;
