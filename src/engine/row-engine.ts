@@ -19,6 +19,7 @@ export abstract class RowEngine implements Engine {
   abstract recordRuns(write: RunWrite, store: RunWriteStore): Promise<RecordedRuns | void>;
   abstract undispatched(before: Date, limit: number): Promise<string[]>;
   abstract unscheduled(after: string | null, limit: number, before: Date): Promise<{ ids: string[]; last: string | null }>;
+  abstract repairSchedules(jobIds: string[], before: Date): Promise<string[]>;
   abstract lockHolders(): Promise<string[]>;
   abstract releaseLocks(holders: string[]): Promise<number>;
   abstract removeJob(jobId: string): Promise<void>;

@@ -212,11 +212,19 @@ export interface Engine {
   undispatched(before: Date, limit: number): Promise<string[]>;
   /**
    * Of the first `limit` jobs after `after` in job_id order (from the first when null), those
-   * running with a next fire, last written before `before`, whose schedule row is missing or
-   * disabled (a crash between a job's write and its row's, a row removed by hand), and the
-   * last job_id looked at (null once the end of the jobs was reached).
+   * running with a next fire, last written before `before`, whose schedule row is missing,
+   * disabled, or unlocked and at another time or handler than the job's (a crash between a
+   * job's write and its row's, a row removed or changed by hand), and the last job_id looked
+   * at (null once the end of the jobs was reached).
    */
   unscheduled(after: string | null, limit: number, before: Date): Promise<{ ids: string[]; last: string | null }>;
+  /**
+   * Gives those of these jobs that `unscheduled` would still name the schedule row their job
+   * says (enabled, at the job's next fire, under its handler); resolves with the ids written.
+   * On SQL one statement that looks and writes: a job or row written meanwhile (a change, a
+   * pause, a claim) is left as that write made it.
+   */
+  repairSchedules(jobIds: string[], before: Date): Promise<string[]>;
   /** Holders of the rows locked now (see `define`'s holder). */
   lockHolders(): Promise<string[]>;
   /** Unlocks every row locked by these holders (workers known gone): due rows are claimed again at once. Resolves with how many. */

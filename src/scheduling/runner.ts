@@ -632,9 +632,10 @@ export class Runner {
   private scheduleCursor: string | null = null;
 
   /**
-   * Running jobs with a next fire and no enabled schedule row for undispatchedAgeMs (a crash
-   * between a job's write and its row's: a resume, a create on MongoDB; a row removed by hand)
-   * would never fire again: they get their row, as their job says. Each sweep looks at the next
+   * Running jobs with a next fire and, for undispatchedAgeMs, no enabled schedule row or an
+   * unlocked one at another time or handler (a crash between a job's write and its row's: a
+   * resume, a change that moved the next fire, a create on MongoDB; a row removed or changed by
+   * hand) would never fire again, or fire late: they get their row, as their job says. Each sweep looks at the next
    * UNSCHEDULED_SLICE jobs in job_id order, at most every half of that age, so a large table
    * costs a bounded look each time and is walked whole in turn.
    */
@@ -647,13 +648,11 @@ export class Runner {
     const { ids, last } = await this.engine.unscheduled(this.scheduleCursor, UNSCHEDULED_SLICE, before);
     this.scheduleCursor = last;
     if (ids.length === 0) return 0;
-    // Read again: a job paused, changed, fired or deleted since the look (each writes its
-    // updated_at) keeps what that wrote.
-    const jobs = (await this.store.getJobs(ids)).filter((j) => j.state === 'running' && j.next_run_at !== null && j.updated_at < before);
-    if (jobs.length === 0) return 0;
-    await this.engine.scheduleJobs(jobs.map((j) => ({ jobId: j.job_id, handler: j.handler, nextRunAt: j.next_run_at, disabled: false })));
-    this.log.warn({ jobs: jobs.map((j) => j.job_id) }, 'running jobs without a schedule row were given one');
-    return jobs.length;
+    // Written where they still differ: a job paused, changed, fired or deleted since the look
+    // (each writes its updated_at) keeps what that wrote.
+    const repaired = await this.engine.repairSchedules(ids, before);
+    if (repaired.length) this.log.warn({ jobs: repaired }, 'running jobs whose schedule row was missing, disabled or out of date were given the row their job says');
+    return repaired.length;
   }
 
   /**

@@ -208,15 +208,44 @@ export class MongoEngine extends RowEngine {
   /** A slice of the jobs' _id_, their rows looked up by agenda_jobs_service_job_idx. */
   async unscheduled(after: string | null, limit: number, before: Date) {
     const slice = await this.db
-      .collection<Pick<JobDoc, '_id' | 'state' | 'next_run_at' | 'updated_at'>>('jobs')
-      .find(after === null ? {} : { _id: { $gt: after } }, { projection: { _id: 1, state: 1, next_run_at: 1, updated_at: 1 } })
+      .collection<Pick<JobDoc, '_id' | 'handler' | 'state' | 'next_run_at' | 'updated_at'>>('jobs')
+      .find(after === null ? {} : { _id: { $gt: after } }, { projection: { _id: 1, handler: 1, state: 1, next_run_at: 1, updated_at: 1 } })
       .sort({ _id: 1 })
       .limit(limit)
       .toArray();
-    const candidates = slice.filter((j) => j.state === 'running' && j.next_run_at != null && j.updated_at < before).map((j) => j._id);
-    const enabled = candidates.length ? await this.rows.distinct('data.job_id', { 'data.job_id': { $in: candidates }, disabled: { $ne: true } }) : [];
-    const scheduled = new Set(enabled.map(String));
-    return { ids: candidates.filter((id) => !scheduled.has(id)), last: slice.length === limit ? slice[slice.length - 1]._id : null };
+    const candidates = slice.filter((j) => j.state === 'running' && j.next_run_at != null && j.updated_at < before);
+    return { ids: await this.outOfStep(candidates), last: slice.length === limit ? slice[slice.length - 1]._id : null };
+  }
+
+  /**
+   * The jobs read again, then their rows written (writeSchedules): no multi-document
+   * transaction is assumed, so a change landing between the read and the write can be
+   * overwritten by the older read, until the next sweep.
+   */
+  async repairSchedules(jobIds: string[], before: Date) {
+    if (jobIds.length === 0) return [];
+    const jobs = await this.db
+      .collection<Pick<JobDoc, '_id' | 'handler' | 'next_run_at'>>('jobs')
+      .find({ _id: { $in: jobIds }, state: 'running', next_run_at: { $ne: null }, updated_at: { $lt: before } }, { projection: { _id: 1, handler: 1, next_run_at: 1 } })
+      .toArray();
+    const ids = new Set(await this.outOfStep(jobs));
+    const kept = jobs.filter((j) => ids.has(j._id)).map((j) => ({ jobId: j._id, handler: j.handler, nextRunAt: j.next_run_at!, disabled: false }));
+    await this.writeSchedules([], kept);
+    return kept.map((k) => k.jobId);
+  }
+
+  /** Those of these jobs whose row is missing, disabled, or unlocked at another time or handler than the job's. */
+  private async outOfStep(jobs: Array<Pick<JobDoc, '_id' | 'handler' | 'next_run_at'>>): Promise<string[]> {
+    if (jobs.length === 0) return [];
+    const rows = await this.rows.find({ 'data.job_id': { $in: jobs.map((j) => j._id) } }, { projection: { data: 1, name: 1, nextRunAt: 1, disabled: 1, lockedAt: 1 } }).toArray();
+    const byJob = new Map(rows.flatMap((r) => ('job_id' in r.data ? [[r.data.job_id, r] as const] : [])));
+    return jobs
+      .filter((j) => {
+        const row = byJob.get(j._id);
+        if (!row || row.disabled === true) return true;
+        return row.lockedAt == null && (row.name !== j.handler || row.nextRunAt?.getTime() !== j.next_run_at?.getTime());
+      })
+      .map((j) => j._id);
   }
 
   /** agenda_jobs_locked_idx: only locked rows. */

@@ -401,16 +401,54 @@ export class SqlEngine extends RowEngine {
   /** A slice of job_pkey, each job's row looked up by dispatch_job_idx (its column has the default collation; job ids are never empty). */
   async unscheduled(after: string | null, limit: number, before: Date) {
     const r = await this.sql.query<{ last: string | null; full: boolean; ids: string[] }>(
-      `WITH slice AS (SELECT j.job_id, j.state, j.next_run_at, j.updated_at FROM job j WHERE j.job_id > COALESCE($1::text, '') ORDER BY j.job_id LIMIT $2)
+      `WITH slice AS (SELECT j.job_id, j.handler, j.state, j.next_run_at, j.updated_at FROM job j WHERE j.job_id > COALESCE($1::text, '') ORDER BY j.job_id LIMIT $2)
        SELECT (SELECT s.job_id FROM slice s ORDER BY s.job_id DESC LIMIT 1) AS last, (SELECT count(*) FROM slice) = $2 AS full,
               ARRAY(SELECT s.job_id FROM slice s
-                      LEFT JOIN LATERAL (SELECT a.disabled FROM dispatch a WHERE a.job_id = s.job_id COLLATE "default" LIMIT 1) d ON TRUE
-                     WHERE s.state = 'running' AND s.next_run_at IS NOT NULL AND s.updated_at < $3 AND d.disabled IS DISTINCT FROM FALSE
+                      LEFT JOIN LATERAL (SELECT a.disabled, a.locked_at, a.next_run_at, a.handler FROM dispatch a WHERE a.job_id = s.job_id COLLATE "default" LIMIT 1) d ON TRUE
+                     WHERE s.state = 'running' AND s.next_run_at IS NOT NULL AND s.updated_at < $3
+                       AND (d.disabled IS DISTINCT FROM FALSE OR (d.locked_at IS NULL AND (d.next_run_at <> s.next_run_at OR d.handler <> s.handler)))
                      ORDER BY s.job_id) AS ids`,
       [after, limit, before],
     );
     const row = r.rows[0];
     return { ids: row.ids, last: row.full ? row.last : null };
+  }
+
+  /**
+   * One statement looks and writes. The jobs are locked (in job_id order, as every statement
+   * that writes jobs locks them) and their rows too, each skipping a row another statement
+   * holds, so this never waits (nor deadlocks) on a change, pause or fire under way: what it
+   * skips is left to that write, or to the next sweep. A row locked by a claim is left to its
+   * fire. A row is then updated, or inserted where the job has none, only where it still
+   * differs from its job.
+   */
+  async repairSchedules(jobIds: string[], before: Date) {
+    if (jobIds.length === 0) return [];
+    const r = await this.sql.query<{ job_id: string; n: string }>(
+      `WITH jobs AS (
+         SELECT j.job_id, j.handler, j.next_run_at FROM job j
+          WHERE j.job_id = ANY($1::text[]) AND j.state = 'running' AND j.next_run_at IS NOT NULL AND j.updated_at < $2
+          ORDER BY j.job_id FOR NO KEY UPDATE SKIP LOCKED),
+       held AS (
+         SELECT a.id, a.job_id FROM dispatch a WHERE a.job_id = ANY($1::text[]) ORDER BY a.id FOR NO KEY UPDATE SKIP LOCKED),
+       moved AS (
+         UPDATE dispatch a SET handler = j.handler, next_run_at = j.next_run_at, disabled = FALSE
+           FROM held h JOIN jobs j ON j.job_id = h.job_id COLLATE "default"
+          WHERE a.id = h.id AND a.locked_at IS NULL AND (a.disabled OR a.next_run_at <> j.next_run_at OR a.handler <> j.handler)
+          RETURNING a.job_id, a.next_run_at, a.disabled),
+       added AS (
+         INSERT INTO dispatch (handler, job_id, next_run_at, disabled)
+         SELECT j.handler, j.job_id, j.next_run_at, FALSE FROM jobs j
+          WHERE NOT EXISTS (SELECT 1 FROM dispatch a WHERE a.job_id = j.job_id COLLATE "default")
+         ON CONFLICT (job_id) WHERE job_id IS NOT NULL DO NOTHING
+         RETURNING job_id, next_run_at, disabled),
+       up AS (SELECT * FROM moved UNION ALL SELECT * FROM added)
+       SELECT up.job_id, (SELECT count(*) FROM (${this.notifyWhenDue('up', '$3')}) t) AS n FROM up`,
+      [jobIds, before, this.soon()],
+    );
+    this.announceDue(Number(r.rows[0]?.n ?? 0));
+    wroteRows(this.sql, 'dispatch', r.rows.length);
+    return r.rows.map((x) => x.job_id);
   }
 
   /**
