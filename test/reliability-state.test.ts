@@ -2,7 +2,8 @@
  * A pause or a resume is two writes (the job, then its schedule row). A process killed
  * (kill -9) between them leaves a state that fires nothing it should not; the client's
  * retry of the request that failed makes the schedule row agree with the job, and, left alone,
- * a worker's sweep gives a running job the row it lacks.
+ * a worker's sweep gives a running job the row it lacks. A change cut the same way leaves the
+ * row at the old time; the sweep moves it to the job's.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -107,6 +108,51 @@ for (const { name, skip } of stores) {
         const runs = async () => (await s.service.store.listExecutions({ job_id: 'changed' }, null, 100)).items;
         await s.http.patch(`${api}/jobs/changed`).send({ state: 'running' }).expect(200);
         await waitFor('a run of the resumed job', async () => (await runs()).some((r) => r.status === 'succeeded'), 20_000, 100);
+      } finally {
+        await s.close();
+      }
+    });
+
+    it('a change that moved the next fire earlier, cut before its row is written: the sweep moves the row to the time the job says', async () => {
+      const setup = await startService(db, { JOBS_WORKER: 'false' });
+      const later = new Date(Date.now() + 3_600_000).toISOString();
+      for (const id of ['moved-earlier', 'kept-time']) await setup.http.post(`${api}/jobs`).send({ handler: 'echo', job_id: id, when: later }).expect(201);
+      await setup.close();
+
+      // An API-only process writes the job's new time and dies before its row's: the row keeps the old time.
+      const soon = new Date(Date.now() + scaled(4000)).toISOString();
+      const change = { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ when: soon }) };
+      const crashed = await serviceCrashingAt(db, 'row-half-written', (base) => fetch(`${base}/jobs/moved-earlier`, change), { JOBS_WORKER: 'false' });
+      assert.equal(crashed.signal, 'SIGKILL', `the service killed itself at the crash point (exit ${crashed.code}): ${crashed.log.slice(-2000)}`);
+
+      const look = await startService(db, { JOBS_WORKER: 'false' });
+      try {
+        assert.equal((await look.service.store.getJob('moved-earlier'))!.next_run_at?.toISOString(), soon, 'the job was written before the kill');
+        const found = await look.service.engine.unscheduled(null, 100, new Date(Date.now() + 60_000));
+        assert.deepEqual(found.ids, ['moved-earlier'], 'only the job whose row is at another time than its own is out of step');
+        // The write looks again: a job written after the time given (as by a change since the look) keeps its row.
+        assert.deepEqual(await look.service.engine.repairSchedules(found.ids, new Date(Date.now() - 3_600_000)), [], 'a job written since is left alone');
+        assert.deepEqual((await look.service.engine.unscheduled(null, 100, new Date(Date.now() + 60_000))).ids, ['moved-earlier'], 'and its row as it was');
+      } finally {
+        await look.close();
+      }
+
+      // Nobody retries: a worker's sweep moves the row to the job's time, and the job runs then.
+      const s = await startService(db, { JOBS_UNDISPATCHED_AGE_MS: String(scaled(1000)) });
+      try {
+        const runs = async (jobId: string) => (await s.service.store.listExecutions({ job_id: jobId }, null, 100)).items;
+        const [run] = await waitFor(
+          'the run at the time the job was moved to',
+          async () => {
+            const rs = await runs('moved-earlier');
+            return rs.some((r) => r.status === 'succeeded') && rs;
+          },
+          scaled(20_000),
+          100,
+        );
+        assert.equal(run.scheduled_at.toISOString(), soon, 'it ran for the time the job says, not the old time of its row');
+        assert.deepEqual((await s.service.engine.unscheduled(null, 100, new Date(Date.now() + 60_000))).ids, [], 'no row is left out of step');
+        assert.deepEqual(await runs('kept-time'), [], 'a job whose row agrees keeps its time');
       } finally {
         await s.close();
       }

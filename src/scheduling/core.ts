@@ -690,6 +690,7 @@ export class Scheduler {
       // leave the job without one should the process die in between. A change of nothing the
       // row holds leaves it alone, for the same reason as the next fire above.
       if (rowChanges(job, updated)) {
+        crashAt('row-half-written');
         await this.engine.scheduleJob(jobId, updated.handler, updated.next_run_at, updated.state === 'paused');
       }
       if (job.state !== updated.state) await this.recordPause(jobId, updated.state, now);
