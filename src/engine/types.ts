@@ -212,8 +212,8 @@ export interface Engine {
   undispatched(before: Date, limit: number): Promise<string[]>;
   /**
    * Of the first `limit` jobs after `after` in job_id order (from the first when null), those
-   * running with a next fire, last written before `before`, whose schedule row is missing,
-   * disabled, or unlocked and at another time or handler than the job's (a crash between a
+   * running with a next fire, last written before `before`, whose schedule row is missing, or
+   * unlocked and disabled or at another time or handler than the job's (a crash between a
    * job's write and its row's, a row removed or changed by hand), and the last job_id looked
    * at (null once the end of the jobs was reached).
    */

@@ -53,7 +53,8 @@ export async function workerCrashingAt(
  * The whole service (API and, unless `env` says otherwise, a worker) in a process on the test's
  * database that kills itself (kill -9) at the crash point named, once `act` has been given its
  * API's base URL (http://127.0.0.1:PORT/api/v1) and has asked for what reaches that point.
- * Resolves once it has exited, with how, and what it wrote.
+ * Resolves once it has exited, with how, and what it wrote. A request answered (it never
+ * reached the point: refused, say) fails at once, with the answer.
  */
 export async function serviceCrashingAt(
   db: TestDatabase,
@@ -69,10 +70,18 @@ export async function serviceCrashingAt(
   child.stderr!.on('data', (b: Buffer) => output.push(b.toString()));
   const exited = new Promise<{ signal: string | null; code: number | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   const timer = setTimeout(() => child.kill('SIGKILL'), scaled(60_000));
+  let answered: unknown;
   try {
-    await act(`http://127.0.0.1:${await waitForListening(child, output)}/api/v1`);
+    answered = await act(`http://127.0.0.1:${await waitForListening(child, output)}/api/v1`);
   } catch {
     // The process died under the request: its answer is lost, as a client's would be.
+  }
+  if (answered instanceof Response) {
+    child.kill('SIGKILL');
+    await exited;
+    clearTimeout(timer);
+    await fs.rm(defaults, { recursive: true, force: true });
+    throw new Error(`the service answered ${answered.status} instead of dying at ${point}: ${await answered.text()}`);
   }
   const how = await exited;
   clearTimeout(timer);

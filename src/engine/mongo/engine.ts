@@ -234,7 +234,7 @@ export class MongoEngine extends RowEngine {
     return kept.map((k) => k.jobId);
   }
 
-  /** Those of these jobs whose row is missing, disabled, or unlocked at another time or handler than the job's. */
+  /** Those of these jobs whose row is missing, or unlocked and disabled or at another time or handler than the job's. */
   private async outOfStep(jobs: Array<Pick<JobDoc, '_id' | 'handler' | 'next_run_at'>>): Promise<string[]> {
     if (jobs.length === 0) return [];
     const rows = await this.rows.find({ 'data.job_id': { $in: jobs.map((j) => j._id) } }, { projection: { data: 1, name: 1, nextRunAt: 1, disabled: 1, lockedAt: 1 } }).toArray();
@@ -242,8 +242,8 @@ export class MongoEngine extends RowEngine {
     return jobs
       .filter((j) => {
         const row = byJob.get(j._id);
-        if (!row || row.disabled === true) return true;
-        return row.lockedAt == null && (row.name !== j.handler || row.nextRunAt?.getTime() !== j.next_run_at?.getTime());
+        if (!row) return true;
+        return row.lockedAt == null && (row.disabled === true || row.name !== j.handler || row.nextRunAt?.getTime() !== j.next_run_at?.getTime());
       })
       .map((j) => j._id);
   }

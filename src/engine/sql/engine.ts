@@ -404,9 +404,9 @@ export class SqlEngine extends RowEngine {
       `WITH slice AS (SELECT j.job_id, j.handler, j.state, j.next_run_at, j.updated_at FROM job j WHERE j.job_id > COALESCE($1::text, '') ORDER BY j.job_id LIMIT $2)
        SELECT (SELECT s.job_id FROM slice s ORDER BY s.job_id DESC LIMIT 1) AS last, (SELECT count(*) FROM slice) = $2 AS full,
               ARRAY(SELECT s.job_id FROM slice s
-                      LEFT JOIN LATERAL (SELECT a.disabled, a.locked_at, a.next_run_at, a.handler FROM dispatch a WHERE a.job_id = s.job_id COLLATE "default" LIMIT 1) d ON TRUE
+                      LEFT JOIN LATERAL (SELECT a.id, a.disabled, a.locked_at, a.next_run_at, a.handler FROM dispatch a WHERE a.job_id = s.job_id COLLATE "default" LIMIT 1) d ON TRUE
                      WHERE s.state = 'running' AND s.next_run_at IS NOT NULL AND s.updated_at < $3
-                       AND (d.disabled IS DISTINCT FROM FALSE OR (d.locked_at IS NULL AND (d.next_run_at <> s.next_run_at OR d.handler <> s.handler)))
+                       AND (d.id IS NULL OR (d.locked_at IS NULL AND (d.disabled OR d.next_run_at <> s.next_run_at::timestamptz(3) OR d.handler <> s.handler)))
                      ORDER BY s.job_id) AS ids`,
       [after, limit, before],
     );
@@ -417,10 +417,11 @@ export class SqlEngine extends RowEngine {
   /**
    * One statement looks and writes. The jobs are locked (in job_id order, as every statement
    * that writes jobs locks them) and their rows too, each skipping a row another statement
-   * holds, so this never waits (nor deadlocks) on a change, pause or fire under way: what it
-   * skips is left to that write, or to the next sweep. A row locked by a claim is left to its
-   * fire. A row is then updated, or inserted where the job has none, only where it still
-   * differs from its job.
+   * holds, so this never waits on a change, pause or fire under way: what it skips is left to
+   * that write, or to the next sweep. A row locked by a claim is left to its fire. A row is
+   * then updated, or inserted where the job has none, only where it still differs from its job
+   * (times compared to the millisecond the row keeps: a job's time with microseconds would
+   * otherwise never match its row).
    */
   async repairSchedules(jobIds: string[], before: Date) {
     if (jobIds.length === 0) return [];
@@ -434,7 +435,7 @@ export class SqlEngine extends RowEngine {
        moved AS (
          UPDATE dispatch a SET handler = j.handler, next_run_at = j.next_run_at, disabled = FALSE
            FROM held h JOIN jobs j ON j.job_id = h.job_id COLLATE "default"
-          WHERE a.id = h.id AND a.locked_at IS NULL AND (a.disabled OR a.next_run_at <> j.next_run_at OR a.handler <> j.handler)
+          WHERE a.id = h.id AND a.locked_at IS NULL AND (a.disabled OR a.next_run_at <> j.next_run_at::timestamptz(3) OR a.handler <> j.handler)
           RETURNING a.job_id, a.next_run_at, a.disabled),
        added AS (
          INSERT INTO dispatch (handler, job_id, next_run_at, disabled)
