@@ -45,7 +45,9 @@ for (const { name, skip } of stores.filter((s) => s.name !== 'mongodb')) {
   // Each test has a service and a database of its own (one pauses its service; a fire decided
   // again names every job of its group), so they run side by side.
   describe(`claiming rows before they are due on ${name}`, { skip, timeout: 300_000, concurrency: true }, () => {
-    const earlyMs = scaled(4000);
+    // The lead is what a test has between the claim and the row's time to change the job: the
+    // tests share the process's CPU with each other's services.
+    const earlyMs = scaled(6000);
     /** A service of the test's own that claims early, with what the test reads of it. */
     const claimer = async (t: { after: (fn: () => Promise<void>) => void }) => {
       const db = await testDatabase(name);
