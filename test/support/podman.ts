@@ -86,7 +86,10 @@ export async function startTestEngine(): Promise<TestEngine | { skip: string }> 
     return { skip: 'busybox-static is not installed (.ci/run installs it with apt)' };
   }
 
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'jobs-service-podman-'));
+  // podman refuses a runroot longer than 50 characters: the test runner's temporary folder (on
+  // /dev/shm) is too deep for it, so a long one gives way to /tmp.
+  const prefix = 'jobs-service-podman-XXXXXX/run';
+  const dir = await fs.mkdtemp(path.join(path.join(os.tmpdir(), prefix).length <= 50 ? os.tmpdir() : '/tmp', 'jobs-service-podman-'));
   const conf = path.join(dir, 'containers.conf');
   await fs.writeFile(conf, CONTAINERS_CONF);
   const socket = path.join(dir, 'podman.sock');
