@@ -13,7 +13,7 @@
  * time once.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import type { SqlClient } from '../src/db/sql-client.js';
 import type { SqlStore } from '../src/store/sql/sql-store.js';
 import type { Logger } from '../src/observability/log.js';
@@ -49,7 +49,7 @@ for (const { name, skip } of stores.filter((s) => s.name !== 'mongodb')) {
     // tests share the process's CPU with each other's services.
     const earlyMs = scaled(6000);
     /** A service of the test's own that claims early, with what the test reads of it. */
-    const claimer = async (t: { after: (fn: () => Promise<void>) => void }) => {
+    const claimer = async (t: TestContext) => {
       const db = await testDatabase(name);
       const captured = capturedLogger('debug');
       const svc = await earlyClaimer(db, earlyMs, captured.log);
