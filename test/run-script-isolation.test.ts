@@ -36,6 +36,12 @@ function withMarker(marker: string): number[] {
   return pids;
 }
 
+/**
+ * How long a run's processes may take to leave /proc once their namespace ends: the kernel kills
+ * them with it, and each dies when next scheduled (on a loaded CI host, more than 5 s).
+ */
+const reapedWithinMs = 10_000;
+
 let seq = 0;
 /** A marker no other process has: `sleep <marker>` sleeps about 300 s. */
 const newMarker = () => `300.${process.pid}${String(++seq).padStart(3, '0')}`;
@@ -124,7 +130,7 @@ describe('run-script in a PID namespace', { skip: available, timeout: 120_000 },
       controller.abort(reason);
       try {
         await assert.rejects(running, new RegExp(`escape\\.sh was stopped \\(${reason}\\)`));
-        await waitFor('no process of the run left', async () => withMarker(marker).length === 0, 2000, 20);
+        await waitFor('no process of the run left', async () => withMarker(marker).length === 0, reapedWithinMs, 20);
       } finally {
         for (const pid of withMarker(marker)) process.kill(pid, 'SIGKILL');
       }
@@ -136,7 +142,7 @@ describe('run-script in a PID namespace', { skip: available, timeout: 120_000 },
     const { context, lines } = makeContext(new AbortController().signal);
     try {
       await execute({ script: 'escape-exit.sh', args: [marker] }, context);
-      await waitFor('no process of the run left', async () => withMarker(marker).length === 0, 2000, 20);
+      await waitFor('no process of the run left', async () => withMarker(marker).length === 0, reapedWithinMs, 20);
     } finally {
       for (const pid of withMarker(marker)) process.kill(pid, 'SIGKILL');
     }
@@ -218,7 +224,7 @@ describe('run-script in a PID namespace', { skip: available, timeout: 120_000 },
       await waitFor('both sleeps of the run', async () => withMarker(marker).length >= 2, 30_000);
       service.kill('SIGKILL');
       await new Promise((r) => service.once('exit', r));
-      await waitFor('no process of the run left', async () => withMarker(marker).length === 0, 2000, 20);
+      await waitFor('no process of the run left', async () => withMarker(marker).length === 0, reapedWithinMs, 20);
     } finally {
       if (service.exitCode === null && service.signalCode === null) service.kill('SIGKILL');
       for (const pid of withMarker(marker)) process.kill(pid, 'SIGKILL');
